@@ -1,0 +1,1 @@
+"""Models of the catalog app; later issues fill this module."""

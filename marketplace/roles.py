@@ -1,0 +1,69 @@
+"""Platform staff roles and the permissions each group holds.
+
+The groups themselves are created by a data migration (0002). Their permissions are synced
+after every `migrate`, because a permission exists only once post_migrate has created it for
+its model, and later apps add models (and thus permissions) in later migrations.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+REVIEWER = "reviewer"
+OPERATIONS = "operations"
+FINANCE = "finance"
+
+STAFF_GROUPS = {
+    REVIEWER: _("Reviewer: merchant applications and product listings"),
+    OPERATIONS: _("Operations: promotions, subsidies, risk alerts, disputes"),
+    FINANCE: _("Finance: settlements, payouts, invoices"),
+}
+
+# "app_label.codename" entries. An entry whose model does not exist yet is skipped; the
+# test suite checks that every entry exists once all apps are migrated. Later issues add
+# the permissions of their models here.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    REVIEWER: [
+        "marketplace.view_user",
+        "marketplace.view_auditlogentry",
+    ],
+    OPERATIONS: [
+        "marketplace.view_user",
+        "marketplace.view_auditlogentry",
+        "django_celery_beat.view_periodictask",
+    ],
+    FINANCE: [
+        "marketplace.view_user",
+        "marketplace.view_auditlogentry",
+    ],
+}
+
+
+def sync_staff_groups(*, strict: bool = False) -> dict[str, int]:
+    """Give each staff group exactly its listed permissions; returns counts per group.
+
+    Idempotent. With `strict`, a listed permission that does not exist is an error.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    counts = {}
+    for name, codenames in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        perms = []
+        for entry in codenames:
+            app_label, codename = entry.split(".", 1)
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is None:
+                if strict:
+                    raise LookupError(f"Permission {entry} does not exist.")
+                continue
+            perms.append(perm)
+        group.permissions.set(perms)
+        counts[name] = len(perms)
+    return counts
+
+
+def sync_staff_groups_after_migrate(sender, **kwargs):
+    # Sent once per app; the sync is idempotent and cheap, and running it for every app
+    # means no app's permissions are missed whatever the order.
+    sync_staff_groups()

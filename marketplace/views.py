@@ -1,0 +1,95 @@
+"""Kernel pages: home, health check, sign-up, error pages."""
+
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .forms import SignupForm
+
+
+def home(request):
+    return render(request, "storefront/home.html")
+
+
+def _database_state() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # any failure means "down"; the message says why
+        return {"ok": False, "vendor": connection.vendor, "error": exc.__class__.__name__}
+
+
+def _broker_state() -> dict:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # make run without Redis: tasks run in-process, there is no broker to be down.
+        return {"ok": True, "mode": "eager"}
+    try:
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        return {"ok": True, "mode": "redis"}
+    except redis.RedisError as exc:
+        return {"ok": False, "mode": "redis", "error": exc.__class__.__name__}
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness and readiness: 200 when the database and the broker answer, else 503."""
+    database = _database_state()
+    broker = _broker_state()
+    ok = database["ok"] and broker["ok"]
+    return JsonResponse(
+        {"status": "ok" if ok else "unavailable", "database": database, "broker": broker},
+        status=200 if ok else 503,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome! Your account has been created."))
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def lockout_response(request, original_response=None, credentials=None):
+    """django-axes lockout: JSON with a stable code for the API, the lockout page otherwise."""
+    message = _("Too many failed attempts. Try again later or reset your password.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "account_locked", "message": message, "extra": {}}, status=429)
+    cooloff_minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"cooloff_time": ngettext("%(n)d minute", "%(n)d minutes", cooloff_minutes) % {"n": cooloff_minutes}},
+        status=429,
+    )
+
+
+def page_not_found(request, exception):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
+
+
+def permission_denied(request, exception):
+    return render(request, "403.html", status=403)

@@ -1,0 +1,1 @@
+"""Models of the merchants app; later issues fill this module."""

@@ -1,0 +1,1 @@
+"""Models of the orders app; later issues fill this module."""

@@ -1,0 +1,1 @@
+"""Models of the promotions app; later issues fill this module."""

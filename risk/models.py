@@ -1,0 +1,1 @@
+"""Models of the risk app; later issues fill this module."""

@@ -1,0 +1,1 @@
+"""Models of the settlements app; later issues fill this module."""

@@ -1,0 +1,43 @@
+"""Suite-wide fixtures. The suite runs on PostgreSQL and Redis only (make test starts them)."""
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if engine != "django.db.backends.postgresql":
+        raise pytest.UsageError(
+            f"The test suite runs on PostgreSQL, not {engine}. Use `make test`, or set DATABASE_URL "
+            "(and REDIS_URL) to a PostgreSQL database and a Redis server."
+        )
+    if not settings.REDIS_URL:
+        raise pytest.UsageError("The test suite needs Redis: use `make test` or set REDIS_URL.")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    # The cache (Redis) outlives a test: throttling counters and lockouts must not leak.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def buyer(db):
+    return UserFactory(email="buyer@example.com")
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(email="staff@example.com", is_staff=True)

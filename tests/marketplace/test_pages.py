@@ -1,0 +1,152 @@
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.template import Context, Template
+
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def test_home_page_in_chinese_by_default_and_english_on_request(client):
+    zh = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert zh.status_code == 200
+    assert '<html lang="zh-hans">' in zh.content.decode()
+    assert "登录" in zh.content.decode()
+    en = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.8")
+    assert '<html lang="en">' in en.content.decode()
+    assert "Log in" in en.content.decode()
+
+
+def test_language_switcher_sets_the_language(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    assert '<html lang="en">' in client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+
+def test_pages_load_nothing_from_other_hosts(client):
+    html = client.get("/").content.decode()
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+    assert all(not u.startswith(("http://", "https://", "//")) for u in urls), urls
+
+
+def test_signup_creates_a_buyer_and_logs_in(client):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "New.Buyer@Example.com",
+            "first_name": "Xiao",
+            "last_name": "Ming",
+            "phone": "13900000000",
+            "password1": "a-long-unique-pass-77",
+            "password2": "a-long-unique-pass-77",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get()
+    assert (user.email, user.first_name, user.phone, user.is_staff) == (
+        "new.buyer@example.com",
+        "Xiao",
+        "13900000000",
+        False,
+    )
+    assert client.get("/api/v1/auth/me/").json()["email"] == "new.buyer@example.com"
+
+
+def test_signup_with_a_taken_email_changes_nothing(client):
+    UserFactory(email="taken@example.com")
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "TAKEN@example.com", "password1": "a-long-unique-pass-77", "password2": "a-long-unique-pass-77"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "An account with this email already exists" in response.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_signup_with_mismatched_passwords_changes_nothing(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "x@example.com", "password1": "a-long-unique-pass-77", "password2": "another-pass-88"},
+    )
+    assert response.status_code == 400
+    assert User.objects.count() == 0
+
+
+def test_login_and_logout(client):
+    UserFactory(email="a@example.com")
+    response = client.post("/accounts/login/", {"username": "A@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    assert client.get("/accounts/logout/").status_code == 405  # logging out needs a POST
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/api/v1/auth/me/").status_code == 401
+
+
+def test_login_locks_out_after_five_failures(client):
+    UserFactory(email="a@example.com")
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "a@example.com", "password": "wrong"})
+    response = client.post(
+        "/accounts/login/", {"username": "a@example.com", "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 429
+    assert "Too many failed log-in attempts" in response.content.decode()
+    assert client.get("/api/v1/auth/me/").status_code == 401
+    # Another account from the same address is not affected.
+    UserFactory(email="b@example.com")
+    assert client.post("/accounts/login/", {"username": "b@example.com", "password": PASSWORD}).status_code == 302
+
+
+def test_password_reset_sends_a_link_that_works(client):
+    UserFactory(email="a@example.com")
+    response = client.post("/accounts/password-reset/", {"email": "a@example.com"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/accounts/password-reset/\S+/)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert form_page.status_code == 200
+    set_url = form_page.redirect_chain[-1][0]
+    done = client.post(set_url, {"new_password1": "brand-new-pass-42", "new_password2": "brand-new-pass-42"})
+    assert done.status_code == 302
+    client.logout()
+    login = client.post("/accounts/login/", {"username": "a@example.com", "password": "brand-new-pass-42"})
+    assert login.status_code == 302
+
+
+def test_password_reset_for_an_unknown_email_sends_nothing(client):
+    response = client.post("/accounts/password-reset/", {"email": "ghost@example.com"})
+    assert response.status_code == 302  # same answer: addresses cannot be probed
+    assert mail.outbox == []
+
+
+def test_404_page_is_ours(client):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert "We could not find that page" in response.content.decode()
+
+
+def test_500_page_renders_without_context():
+    from django.template.loader import render_to_string
+
+    html = render_to_string("500.html")
+    assert "500" in html
+
+
+def test_portal_base_template_renders(rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
+    request = rf.get("/portal/")
+    request.user = AnonymousUser()
+    html = render_to_string("portal/base.html", request=request)
+    assert "portal-layout" in html
+
+
+def test_prices_are_shown_as_yuan():
+    rendered = Template("{{ a|yuan }} {{ b|yuan }}").render(Context({"a": "1234.5", "b": None}))
+    assert rendered == "¥1,234.50 "

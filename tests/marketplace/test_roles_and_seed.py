@@ -1,0 +1,34 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from marketplace.roles import ROLE_PERMISSIONS, sync_staff_groups
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_groups_exist_with_their_permissions():
+    assert set(Group.objects.values_list("name", flat=True)) >= {"reviewer", "operations", "finance"}
+    for name, entries in ROLE_PERMISSIONS.items():
+        group = Group.objects.get(name=name)
+        have = {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
+        assert have == set(entries), name
+
+
+def test_every_listed_permission_exists():
+    sync_staff_groups(strict=True)  # raises LookupError on a typo or a removed model
+
+
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    first_users = list(get_user_model().objects.order_by("email").values_list("email", "is_staff", "password"))
+    call_command("seed_demo")
+    second_users = list(get_user_model().objects.order_by("email").values_list("email", "is_staff", "password"))
+    assert first_users == second_users
+    assert len(first_users) == 7
+    out = capsys.readouterr().out
+    assert "seed_demo: users: 7 created" in out
+    assert "seed_demo: users: 0 created" in out
+    finance = get_user_model().objects.get(email="finance@demo.local")
+    assert list(finance.groups.values_list("name", flat=True)) == ["finance"]
