@@ -294,3 +294,16 @@ LOGGING = {
 
 # --- Platform defaults (domain.md: each number lives in one place) -------------------
 PLATFORM_NAME = _("Marketplace")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Merchants
+MERCHANT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+DOCUMENT_EXPIRY_WARNING_DAYS = 30
+DEFAULT_SETTLEMENT_DAYS = 15  # T+15
+DEPOSIT_REFUND_WORKING_DAYS = 30
+INVITATION_VALID_DAYS = 7
+DEFAULT_CONTRACT_YEARS = 1
+# Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
+DEFAULT_LADDER_STEPS = [
+    {"min_net_sales": "1000000.00", "points": "1"},
+    {"min_net_sales": "5000000.00", "points": "2"},
+]

@@ -13,6 +13,7 @@ from .forms import EmailAuthenticationForm
 api_v1 = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("auth/me/", MeView.as_view(), name="api-me"),
+    path("merchants/", include("merchants.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -41,6 +42,8 @@ urlpatterns = [
     path("accounts/", include(account_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("portal/", include("merchants.urls")),
+    path("shops/", include("merchants.shop_urls")),
     path("api/v1/", include(api_v1)),
 ]
 

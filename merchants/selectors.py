@@ -1,0 +1,122 @@
+"""Reads of the merchants app. Merchant-facing reads take the acting user, so tenancy
+cannot be forgotten: another merchant's rows are simply not found (404, not 403)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from marketplace.models import AuditLogEntry
+
+from .models import (
+    REVIEW_QUEUE_STATES,
+    Invitation,
+    Merchant,
+    MerchantDocument,
+    MerchantMember,
+    MerchantStatus,
+    Tier,
+)
+
+
+def membership_for_user(user) -> MerchantMember | None:
+    """The user's membership (with its merchant), or None for buyers and staff."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        MerchantMember.objects.select_related("merchant", "merchant__tier", "merchant__requested_tier")
+        .filter(user=user)
+        .first()
+    )
+
+
+def merchant_for_member(user, *, section: str | None = None) -> Merchant:
+    """The user's merchant; 404 when there is none or the user's role may not see `section`."""
+    member = membership_for_user(user)
+    if member is None or (section is not None and not member.can(section)):
+        raise Http404("No merchant for this user.")
+    return member.merchant
+
+
+def tier_list() -> QuerySet[Tier]:
+    return Tier.objects.all()
+
+
+def review_queue() -> QuerySet[Merchant]:
+    """Applications waiting for a reviewer, oldest first."""
+    return (
+        Merchant.objects.filter(status__in=REVIEW_QUEUE_STATES)
+        .select_related("owner", "requested_tier")
+        .order_by("submitted_at", "id")
+    )
+
+
+def merchant_public_get(slug: str) -> Merchant:
+    """A live shop by its address; suspended and other shops are not public (404)."""
+    merchant = Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
+    if merchant is None:
+        raise Http404("No live shop at this address.")
+    return merchant
+
+
+def merchant_history(merchant: Merchant) -> QuerySet[AuditLogEntry]:
+    """The merchant's audit trail, newest first (who, when, why)."""
+    return (
+        AuditLogEntry.objects.filter(object_type="merchants.merchant", object_id=str(merchant.pk))
+        .select_related("actor")
+        .order_by("-seq")
+    )
+
+
+def document_list_for_merchant(merchant: Merchant) -> QuerySet[MerchantDocument]:
+    return merchant.documents.select_related("uploaded_by").order_by("kind", "-uploaded_at")
+
+
+def document_get_for_user(user, document_id: int) -> MerchantDocument:
+    """A document the user may read: a member of its merchant, or staff. Otherwise 404."""
+    document = MerchantDocument.objects.select_related("merchant").filter(pk=document_id).first()
+    if document is None or not getattr(user, "is_authenticated", False):
+        raise Http404("No such document.")
+    if user.is_staff:
+        return document
+    member = membership_for_user(user)
+    if member is None or member.merchant_id != document.merchant_id:
+        raise Http404("No such document.")
+    return document
+
+
+def documents_expiring(
+    *, within_days: int | None = None, today: datetime.date | None = None
+) -> QuerySet[MerchantDocument]:
+    """Documents that have expired or expire within the warning window (default 30 days)."""
+    today = today or timezone.localdate()
+    days = settings.DOCUMENT_EXPIRY_WARNING_DAYS if within_days is None else within_days
+    return MerchantDocument.objects.filter(expires_on__lte=today + datetime.timedelta(days=days)).select_related(
+        "merchant"
+    )
+
+
+def member_list(merchant: Merchant) -> QuerySet[MerchantMember]:
+    return merchant.members.select_related("user").order_by("id")
+
+
+def invitation_list_open(merchant: Merchant) -> QuerySet[Invitation]:
+    return merchant.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by("-created_at")
+
+
+def member_get(merchant: Merchant, member_id: int) -> MerchantMember:
+    member = merchant.members.select_related("user").filter(pk=member_id).first()
+    if member is None:
+        raise Http404("No such member.")
+    return member
+
+
+def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation:
+    invitation = merchant.invitations.filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation

@@ -1,0 +1,160 @@
+"""The deposit ledger of each merchant.
+
+Guarantees: the balance is always the sum of the entries, never a stored figure; entries are
+only ever added (the model and queryset refuse updates and deletes); a retried call with the
+same reference posts nothing twice (unique merchant + kind + reference); the merchant row is
+locked while an entry is added, so concurrent deductions cannot overdraw the deposit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.audit import audit_record
+from marketplace.money import ZERO, quantize
+
+from ..errors import MerchantConflict, MerchantError
+from ..models import DepositEntry, DepositEntryKind, Merchant, MerchantStatus
+from .applications import _lock, _notify, _transition
+
+
+def deposit_balance(merchant: Merchant) -> Decimal:
+    total = DepositEntry.objects.filter(merchant_id=merchant.pk).aggregate(total=Sum("amount"))["total"]
+    return quantize(total or ZERO)
+
+
+def deposit_required(merchant: Merchant) -> Decimal:
+    """The tier's deposit (the requested tier's before approval)."""
+    tier = merchant.tier or merchant.requested_tier
+    return quantize(tier.deposit_amount) if tier else ZERO
+
+
+def deposit_shortfall(merchant: Merchant) -> Decimal:
+    return max(ZERO, deposit_required(merchant) - deposit_balance(merchant))
+
+
+def _positive_amount(amount) -> Decimal:
+    try:
+        value = quantize(amount)
+    except (TypeError, ArithmeticError) as exc:
+        raise MerchantError("invalid_amount", _("Enter an amount in yuan, e.g. 50000.00.")) from exc
+    if value <= 0:
+        raise MerchantError("invalid_amount", _("The amount must be greater than zero."))
+    return value
+
+
+def _add_entry(*, merchant, kind, amount, reference, actor, reason) -> DepositEntry:
+    existing = DepositEntry.objects.filter(merchant=merchant, kind=kind, reference=reference).first()
+    if existing is not None:
+        if existing.amount != amount:
+            raise MerchantConflict(
+                "reference_reused", _("This reference was already used for another amount."), {"reference": reference}
+            )
+        return existing  # the same call retried: nothing posted twice
+    try:
+        with transaction.atomic():
+            entry = DepositEntry.objects.create(
+                merchant=merchant, kind=kind, amount=amount, reference=reference, created_by=actor, reason=reason
+            )
+    except IntegrityError as exc:
+        raise MerchantConflict(
+            "reference_reused", _("This reference was already used."), {"reference": reference}
+        ) from exc
+    audit_record(
+        action=f"merchant.deposit_{kind}",
+        actor=actor,
+        obj=merchant,
+        reason=reason,
+        data={"amount": amount, "reference": reference, "entry": entry.pk},
+    )
+    return entry
+
+
+@transaction.atomic
+def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str, reason: str = "") -> DepositEntry:
+    """Record money received for the deposit (sandbox payment or a bank transfer staff confirm).
+
+    The first payment is `paid`, later ones `topped_up`. When a merchant with a signed
+    contract reaches the required deposit, it moves to deposit paid.
+    """
+    value = _positive_amount(amount)
+    reference = (reference or "").strip()
+    if not reference:
+        raise MerchantError("reference_required", _("Give the payment reference (bank transfer or payment id)."))
+    locked = _lock(merchant)
+    if locked.status in {
+        MerchantStatus.DRAFT,
+        MerchantStatus.SUBMITTED,
+        MerchantStatus.UNDER_REVIEW,
+        MerchantStatus.CHANGES_REQUESTED,
+        MerchantStatus.REJECTED,
+        MerchantStatus.APPROVED,
+        MerchantStatus.TERMINATED,
+    }:
+        raise MerchantConflict(
+            "deposit_not_expected",
+            _("A deposit is paid after the contract is signed, and not after termination."),
+            {"status": locked.status},
+        )
+    has_paid = DepositEntry.objects.filter(merchant=locked, kind=DepositEntryKind.PAID).exists()
+    kind = DepositEntryKind.TOPPED_UP if has_paid else DepositEntryKind.PAID
+    existing = DepositEntry.objects.filter(
+        merchant=locked, reference=reference, kind__in=[DepositEntryKind.PAID, DepositEntryKind.TOPPED_UP]
+    ).first()
+    if existing is not None:
+        kind = existing.kind
+    entry = _add_entry(merchant=locked, kind=kind, amount=value, reference=reference, actor=actor, reason=reason)
+    if locked.status == MerchantStatus.CONTRACT_SIGNED and deposit_balance(locked) >= deposit_required(locked):
+        _transition(locked, "deposit_paid", actor=actor, data={"balance": deposit_balance(locked)})
+        _notify(locked, "deposit_paid")
+    return entry
+
+
+@transaction.atomic
+def deposit_deduct(*, merchant: Merchant, actor, amount, reason: str, reference: str) -> DepositEntry:
+    """Take compensation from the deposit (staff, or settlement later). Never overdraws."""
+    value = _positive_amount(amount)
+    if not (reason or "").strip():
+        raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
+    locked = _lock(merchant)
+    balance = deposit_balance(locked)
+    if value > balance:
+        raise MerchantConflict(
+            "insufficient_deposit",
+            _("The deposit holds only ¥%(balance)s.") % {"balance": balance},
+            {"balance": balance, "amount": value},
+        )
+    entry = _add_entry(
+        merchant=locked, kind=DepositEntryKind.DEDUCTED, amount=-value, reference=reference, actor=actor, reason=reason
+    )
+    _notify(locked, "deposit_deducted")
+    return entry
+
+
+@transaction.atomic
+def deposit_refund(*, merchant: Merchant, actor, reference: str) -> DepositEntry:
+    """Refund the whole remaining deposit, without interest, to a terminated merchant."""
+    locked = _lock(merchant)
+    if locked.status != MerchantStatus.TERMINATED:
+        raise MerchantConflict(
+            "deposit_refund_not_allowed",
+            _("The deposit is refunded only after termination."),
+            {"status": locked.status},
+        )
+    balance = deposit_balance(locked)
+    if balance <= 0:
+        raise MerchantConflict("nothing_to_refund", _("The deposit has no balance to refund."))
+    entry = _add_entry(
+        merchant=locked,
+        kind=DepositEntryKind.REFUNDED,
+        amount=-balance,
+        reference=reference,
+        actor=actor,
+        reason=str(_("Refund after termination")),
+    )
+    _notify(locked, "deposit_refunded")
+    return entry
