@@ -1,0 +1,925 @@
+"""Staff screens of the merchants app: the review queue, the merchant page with its action
+buttons, tiers, public holidays and the deposit ledger.
+
+The merchant form is read-only: every change to a merchant goes through an action view
+(`MerchantAdmin.action_view`) that calls one service, so the transition table, the locks and
+the audit log apply to staff exactly as to the API. `merchants.change_merchant` is the
+permission to run the life-cycle actions, `merchants.add_depositentry` the deposit actions.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from catalog import selectors as catalog_selectors
+from catalog import services as catalog_services
+from marketplace.crypto import mask
+from marketplace.errors import ConflictError, DomainError
+from marketplace.money import format_cny
+from marketplace.regions import Region
+
+from . import selectors, services
+from .models import (
+    ACTIVE_MERCHANT_STATES,
+    MAX_DEPOSIT,
+    MIN_DEPOSIT,
+    TRANSITIONS,
+    Contract,
+    DepositEntry,
+    Invitation,
+    Merchant,
+    MerchantDocument,
+    MerchantMember,
+    MerchantStatus,
+    PublicHoliday,
+    Tier,
+)
+
+STATUS_COLOURS = {
+    MerchantStatus.DRAFT: "#6c757d",
+    MerchantStatus.SUBMITTED: "#0d6efd",
+    MerchantStatus.UNDER_REVIEW: "#6f42c1",
+    MerchantStatus.CHANGES_REQUESTED: "#fd7e14",
+    MerchantStatus.REJECTED: "#dc3545",
+    MerchantStatus.APPROVED: "#20c997",
+    MerchantStatus.CONTRACT_SIGNED: "#20c997",
+    MerchantStatus.DEPOSIT_PAID: "#20c997",
+    MerchantStatus.LIVE: "#198754",
+    MerchantStatus.SUSPENDED: "#ffc107",
+    MerchantStatus.TERMINATED: "#343a40",
+}
+
+# States in which services.deposit_record_payment accepts money (it refuses all others).
+DEPOSIT_PAYABLE_STATES = ACTIVE_MERCHANT_STATES - {MerchantStatus.APPROVED}
+
+
+def _badge(merchant: Merchant) -> str:
+    return format_html(
+        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+        STATUS_COLOURS.get(merchant.status, "#6c757d"),
+        merchant.get_status_display(),
+    )
+
+
+def _when(moment: datetime.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(headers, rows) -> str:
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows)
+    )
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+
+
+# --- Action forms --------------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    """A confirmation form for one action on one merchant."""
+
+    #: Service error codes shown on a field of the form rather than above it.
+    error_fields: dict[str, str] = {}
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        self.merchant = merchant
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(ActionForm):
+    pass
+
+
+class ReasonForm(ActionForm):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), help_text=_("The merchant will see it.")
+    )
+    error_fields = {"reason_required": "reason"}
+
+
+class TierChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name} ({format_cny(obj.deposit_amount)})"
+
+
+class ApproveForm(ActionForm):
+    tier = TierChoiceField(label=_("Tier"), queryset=Tier.objects.none(), widget=forms.RadioSelect, empty_label=None)
+    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    exclusive = forms.BooleanField(label=_("Exclusive contract"), required=False)
+    settlement_days = forms.IntegerField(
+        label=_("Settlement cycle (T + days)"),
+        required=False,
+        min_value=1,
+        max_value=90,
+        help_text=_("Empty for the default cycle."),
+    )
+    contract_years = forms.IntegerField(
+        label=_("Contract years"),
+        required=False,
+        min_value=1,
+        max_value=10,
+        help_text=_("Empty for the tier's minimum or the default term."),
+    )
+    error_fields = {
+        "revenue_share_rate_required": "revenue_share_rate",
+        "invalid_revenue_share_rate": "revenue_share_rate",
+        "franchise_fee_required": "franchise_fee",
+    }
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, merchant=merchant, **kwargs)
+        self.fields["tier"].queryset = selectors.tier_list()
+        self.fields["tier"].initial = merchant.requested_tier_id
+        # Only the term the merchant's cooperation mode needs is asked for.
+        if merchant.cooperation_mode == "joint_operation":
+            self.fields["revenue_share_rate"] = forms.DecimalField(
+                label=_("Revenue-share rate"),
+                max_digits=5,
+                decimal_places=4,
+                validators=[MinValueValidator(0), MaxValueValidator(1)],
+                help_text=_("Fraction of sales, replacing the category commission: 0.1200 = 12 %."),
+            )
+        elif merchant.cooperation_mode == "franchise":
+            self.fields["franchise_fee"] = forms.DecimalField(
+                label=_("Yearly franchise fee (¥)"), max_digits=14, decimal_places=2, min_value=0
+            )
+
+
+class ChangeTierForm(ActionForm):
+    tier = TierChoiceField(
+        label=_("New tier"), queryset=Tier.objects.none(), widget=forms.RadioSelect, empty_label=None
+    )
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The merchant will see it.")
+    )
+    error_fields = {"reason_required": "reason", "same_tier": "tier"}
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, merchant=merchant, **kwargs)
+        self.fields["tier"].queryset = selectors.tier_list()
+
+
+class AmountField(forms.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(label=_("Amount (¥)"), max_digits=14, decimal_places=2, min_value="0.01", **kwargs)
+
+
+class DepositPaymentForm(ActionForm):
+    amount = AmountField()
+    reference = forms.CharField(
+        label=_("Bank reference"), max_length=100, help_text=_("The bank transfer's reference, as on the statement.")
+    )
+    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    error_fields = {"invalid_amount": "amount", "reference_required": "reference", "reference_reused": "reference"}
+
+
+class DepositDeductForm(ActionForm):
+    amount = AmountField()
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The merchant will see it.")
+    )
+    reference = forms.CharField(
+        label=_("Reference"), max_length=100, help_text=_("The case, complaint or order this compensates.")
+    )
+    error_fields = {
+        "invalid_amount": "amount",
+        "insufficient_deposit": "amount",
+        "reason_required": "reason",
+        "reference_reused": "reference",
+    }
+
+
+class DepositRefundForm(ActionForm):
+    reference = forms.CharField(
+        label=_("Bank reference"), max_length=100, help_text=_("The reference of the outgoing bank transfer.")
+    )
+    error_fields = {"reference_reused": "reference"}
+
+
+class CategoryGrantsForm(ActionForm):
+    categories = forms.TypedMultipleChoiceField(
+        label=_("Categories"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    error_fields = {"unknown_categories": "categories"}
+
+    def __init__(self, *args, merchant: Merchant, **kwargs):
+        super().__init__(*args, merchant=merchant, **kwargs)
+        granted = set(catalog_selectors.granted_categories(merchant).values_list("pk", flat=True))
+        active = set(catalog_selectors.category_list().values_list("pk", flat=True))
+        # An inactive category stays listed while granted, so saving does not drop it unseen.
+        self.fields["categories"].choices = [
+            (pk, label)
+            for pk, label in catalog_selectors.category_choices(active_only=False)
+            if pk in active or pk in granted
+        ]
+        self.fields["categories"].initial = sorted(granted)
+
+
+# --- Actions -------------------------------------------------------------------------
+
+
+def _deposit_summary(merchant: Merchant) -> str:
+    return gettext("Deposit: balance %(balance)s, required %(required)s, shortfall %(shortfall)s.") % {
+        "balance": format_cny(services.deposit_balance(merchant)),
+        "required": format_cny(services.deposit_required(merchant)),
+        "shortfall": format_cny(services.deposit_shortfall(merchant)),
+    }
+
+
+def _status_message(merchant: Merchant) -> str:
+    return gettext("“%(merchant)s” is now “%(status)s”.") % {
+        "merchant": merchant,
+        "status": merchant.get_status_display(),
+    }
+
+
+def _start_review(request, merchant, data) -> str:
+    return _status_message(services.application_start_review(merchant=merchant, actor=request.user))
+
+
+def _approve(request, merchant, data) -> str:
+    # One transaction: a merchant is never approved without the grants of its contract.
+    with transaction.atomic():
+        approved = services.application_approve(
+            merchant=merchant,
+            actor=request.user,
+            tier=data["tier"],
+            reason=data["reason"],
+            revenue_share_rate=data.get("revenue_share_rate"),
+            franchise_fee=data.get("franchise_fee"),
+            exclusive=data["exclusive"],
+            settlement_days=data["settlement_days"],
+            contract_years=data["contract_years"],
+        )
+        granted = catalog_services.category_grants_from_contract(merchant=approved, actor=request.user)
+    contract = services.current_contract(approved)
+    return gettext(
+        "“%(merchant)s” is approved in tier “%(tier)s”. Contract %(number)s is offered; %(count)d categories granted."
+    ) % {"merchant": approved, "tier": approved.tier, "number": contract.number, "count": len(granted)}
+
+
+def _reject(request, merchant, data) -> str:
+    return _status_message(services.application_reject(merchant=merchant, actor=request.user, reason=data["reason"]))
+
+
+def _request_changes(request, merchant, data) -> str:
+    return _status_message(
+        services.application_request_changes(merchant=merchant, actor=request.user, reason=data["reason"])
+    )
+
+
+def _suspend(request, merchant, data) -> str:
+    return _status_message(services.merchant_suspend(merchant=merchant, actor=request.user, reason=data["reason"]))
+
+
+def _reinstate(request, merchant, data) -> str:
+    return _status_message(services.merchant_reinstate(merchant=merchant, actor=request.user, reason=data["reason"]))
+
+
+def _terminate(request, merchant, data) -> str:
+    terminated = services.merchant_terminate(merchant=merchant, actor=request.user, reason=data["reason"])
+    return gettext("“%(merchant)s” is terminated. The deposit refund is due on %(date)s.") % {
+        "merchant": terminated,
+        "date": terminated.deposit_refund_due_on.isoformat(),
+    }
+
+
+def _change_tier(request, merchant, data) -> str:
+    changed = services.merchant_change_tier(
+        merchant=merchant, actor=request.user, tier=data["tier"], reason=data["reason"]
+    )
+    return gettext("“%(merchant)s” is now in tier “%(tier)s”.") % {"merchant": changed, "tier": changed.tier} + (
+        " " + _deposit_summary(changed)
+    )
+
+
+def _record_payment(request, merchant, data) -> str:
+    entry = services.deposit_record_payment(
+        merchant=merchant, actor=request.user, amount=data["amount"], reference=data["reference"], reason=data["reason"]
+    )
+    return gettext("Recorded %(amount)s (%(reference)s).") % {
+        "amount": format_cny(entry.amount),
+        "reference": entry.reference,
+    } + (" " + _deposit_summary(merchant))
+
+
+def _deduct(request, merchant, data) -> str:
+    entry = services.deposit_deduct(
+        merchant=merchant, actor=request.user, amount=data["amount"], reason=data["reason"], reference=data["reference"]
+    )
+    return gettext("Deducted %(amount)s.") % {"amount": format_cny(-entry.amount)} + (" " + _deposit_summary(merchant))
+
+
+def _refund(request, merchant, data) -> str:
+    entry = services.deposit_refund(merchant=merchant, actor=request.user, reference=data["reference"])
+    return gettext("Refunded %(amount)s (%(reference)s).") % {
+        "amount": format_cny(-entry.amount),
+        "reference": entry.reference,
+    } + (" " + _deposit_summary(merchant))
+
+
+def _set_grants(request, merchant, data) -> str:
+    ids = catalog_services.category_grants_set(merchant=merchant, category_ids=data["categories"], actor=request.user)
+    return gettext("“%(merchant)s” may sell in %(count)d categories.") % {"merchant": merchant, "count": len(ids)}
+
+
+def _transition_allowed(action: str) -> Callable[[Merchant], bool]:
+    sources = TRANSITIONS[action][0]
+    return lambda merchant: merchant.status in sources
+
+
+def _has_deposit(merchant: Merchant) -> bool:
+    return services.deposit_balance(merchant) > 0
+
+
+@dataclass(frozen=True)
+class MerchantAction:
+    """An object-tools button of the merchant page and the view behind it."""
+
+    name: str
+    label: str
+    form_class: type[ActionForm]
+    perform: Callable[[HttpRequest, Merchant, dict], str]
+    #: Whether the button shows for the merchant's current state (the service re-checks under lock).
+    available: Callable[[Merchant], bool]
+    permissions: tuple[str, ...] = ("merchants.change_merchant",)
+    help_text: str = ""
+    shows_tiers: bool = False
+    shows_deposit: bool = False
+
+
+DEPOSIT_PERMS = ("merchants.add_depositentry",)
+
+MERCHANT_ACTIONS = [
+    MerchantAction("start_review", _("Start review"), ConfirmForm, _start_review, _transition_allowed("start_review")),
+    MerchantAction(
+        "approve",
+        _("Approve"),
+        ApproveForm,
+        _approve,
+        _transition_allowed("approve"),
+        help_text=_("Approval offers the contract and grants the requested categories."),
+        shows_tiers=True,
+    ),
+    MerchantAction("reject", _("Reject"), ReasonForm, _reject, _transition_allowed("reject")),
+    MerchantAction(
+        "request_changes", _("Request changes"), ReasonForm, _request_changes, _transition_allowed("request_changes")
+    ),
+    MerchantAction("suspend", _("Suspend"), ReasonForm, _suspend, _transition_allowed("suspend")),
+    MerchantAction("reinstate", _("Reinstate"), ReasonForm, _reinstate, _transition_allowed("reinstate")),
+    MerchantAction(
+        "terminate",
+        _("Terminate"),
+        ReasonForm,
+        _terminate,
+        _transition_allowed("terminate"),
+        help_text=_("The cooperation ends; the deposit is refunded within 30 working days."),
+    ),
+    MerchantAction(
+        "change_tier",
+        _("Change tier"),
+        ChangeTierForm,
+        _change_tier,
+        lambda m: m.status in ACTIVE_MERCHANT_STATES,
+        shows_tiers=True,
+        shows_deposit=True,
+    ),
+    MerchantAction(
+        "record_deposit",
+        _("Record deposit payment"),
+        DepositPaymentForm,
+        _record_payment,
+        lambda m: m.status in DEPOSIT_PAYABLE_STATES,
+        permissions=DEPOSIT_PERMS,
+        help_text=_("Record a bank transfer received for the deposit."),
+        shows_deposit=True,
+    ),
+    MerchantAction(
+        "deduct_deposit",
+        _("Deduct from deposit"),
+        DepositDeductForm,
+        _deduct,
+        _has_deposit,
+        permissions=DEPOSIT_PERMS,
+        shows_deposit=True,
+    ),
+    MerchantAction(
+        "refund_deposit",
+        _("Refund deposit"),
+        DepositRefundForm,
+        _refund,
+        lambda m: m.status == MerchantStatus.TERMINATED and _has_deposit(m),
+        permissions=DEPOSIT_PERMS,
+        help_text=_("The whole balance is refunded, without interest."),
+        shows_deposit=True,
+    ),
+    MerchantAction(
+        "category_grants",
+        _("Edit categories"),
+        CategoryGrantsForm,
+        _set_grants,
+        lambda m: m.tier_id is not None,
+        permissions=("catalog.add_categorygrant", "catalog.delete_categorygrant"),
+        help_text=_("The categories the merchant may sell in."),
+    ),
+]
+
+
+# --- Changelist filters --------------------------------------------------------------
+
+
+class RequestedCategoryFilter(admin.SimpleListFilter):
+    title = _("requested category")
+    parameter_name = "requested_category"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), label) for pk, label in catalog_selectors.category_choices()]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        try:
+            category_id = int(self.value())
+        except ValueError:
+            return queryset.none()
+        return queryset.filter(requested_category_ids__contains=[category_id])
+
+
+class ExpiringDocumentsFilter(admin.SimpleListFilter):
+    title = _("documents expiring")
+    parameter_name = "documents_expiring"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(has_expiring_documents=self.value() == "yes")
+        return queryset
+
+
+# --- Inlines -------------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DocumentInline(ReadOnlyInline):
+    model = MerchantDocument
+    fields = ["kind", "original_name", "content_type", "size", "expires_on", "expiry", "view", "uploaded_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        expiring = selectors.documents_expiring().filter(pk=OuterRef("pk"))
+        return super().get_queryset(request).annotate(is_expiring=Exists(expiring))
+
+    @admin.display(description=_("expiry"))
+    def expiry(self, document):
+        if document.expires_on is None or not document.is_expiring:
+            return ""
+        if document.expires_on < timezone.localdate():
+            return format_html('<strong style="color:#dc3545">{}</strong>', gettext("expired"))
+        return format_html('<strong style="color:#fd7e14">{}</strong>', gettext("expires soon"))
+
+    @admin.display(description=_("file"))
+    def view(self, document):
+        # Served by the portal's document view, which streams the file to members and staff.
+        return format_html('<a href="/portal/documents/{}/" target="_blank">{}</a>', document.pk, gettext("view"))
+
+
+class DepositEntryInline(ReadOnlyInline):
+    model = DepositEntry
+    fields = ["created_at", "kind", "amount", "reference", "reason", "created_by"]
+    readonly_fields = fields
+
+
+# --- Merchant ------------------------------------------------------------------------
+
+
+@admin.register(Merchant)
+class MerchantAdmin(admin.ModelAdmin):
+    """The review queue and the merchant page. Read-only: changes go through the actions."""
+
+    list_display = [
+        "company_name",
+        "shop_name",
+        "status_badge",
+        "requested_tier",
+        "tier",
+        "cooperation_mode",
+        "submitted_at",
+        "documents_expiring",
+    ]
+    list_filter = [
+        "status",
+        "tier",
+        "requested_tier",
+        "cooperation_mode",
+        RequestedCategoryFilter,
+        ExpiringDocumentsFilter,
+    ]
+    list_select_related = ["requested_tier", "tier"]
+    search_fields = ["company_name", "shop_name", "social_credit_code", "owner__email"]
+    # The queue: oldest submitted first (drafts, never submitted, sort last on PostgreSQL).
+    ordering = ["submitted_at", "id"]
+    inlines = [DocumentInline, DepositEntryInline]
+    readonly_fields = [
+        "status_badge",
+        "requested_categories",
+        "sales_regions_display",
+        "legal_rep_id_masked",
+        "legal_rep_id_full",
+        "bank_account_masked",
+        "bank_account_full",
+        "current_contract",
+        "deposit_balance",
+        "deposit_required",
+        "deposit_shortfall",
+        "granted_categories",
+        "history",
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        full = request.user.has_perm("merchants.view_bank_account")
+        id_number = "legal_rep_id_full" if full else "legal_rep_id_masked"
+        account = "bank_account_full" if full else "bank_account_masked"
+        return [
+            (
+                _("Application"),
+                {
+                    "fields": [
+                        "company_name",
+                        "shop_name",
+                        "social_credit_code",
+                        "legal_rep_name",
+                        id_number,
+                        "owner",
+                        ("contact_name", "contact_phone", "contact_email"),
+                        "requested_categories",
+                        "sales_regions_display",
+                        ("cooperation_mode", "requested_tier"),
+                        ("sells_manufactured_goods", "sells_third_party_brands", "is_cross_border"),
+                        "description",
+                        "logo",
+                    ]
+                },
+            ),
+            (_("Bank account"), {"fields": ["bank_account_name", "bank_name", account]}),
+            (
+                _("Status"),
+                {
+                    "fields": [
+                        "status_badge",
+                        "status_reason",
+                        ("tier", "credit_grade"),
+                        "slug",
+                        ("created_at", "submitted_at", "decided_at"),
+                        ("live_since", "terminated_at", "deposit_refund_due_on"),
+                    ]
+                },
+            ),
+            (_("Contract"), {"fields": ["current_contract"]}),
+            (_("Deposit"), {"fields": [("deposit_balance", "deposit_required", "deposit_shortfall")]}),
+            (_("Category grants"), {"fields": ["granted_categories"]}),
+            (_("History"), {"fields": ["history"]}),
+        ]
+
+    def get_queryset(self, request):
+        expiring = selectors.documents_expiring().filter(merchant=OuterRef("pk"))
+        return super().get_queryset(request).annotate(has_expiring_documents=Exists(expiring))
+
+    def has_add_permission(self, request):
+        return False  # applications come from the portal
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the form is read-only; see the actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    # Display columns and fields.
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, merchant):
+        return _badge(merchant)
+
+    @admin.display(description=_("documents expiring"), boolean=True, ordering="has_expiring_documents")
+    def documents_expiring(self, merchant):
+        return merchant.has_expiring_documents
+
+    @admin.display(description=_("requested categories"))
+    def requested_categories(self, merchant):
+        return ", ".join(catalog_selectors.category_names(merchant.requested_category_ids)) or "—"
+
+    @admin.display(description=_("sales regions"))
+    def sales_regions_display(self, merchant):
+        labels = dict(Region.choices)
+        return ", ".join(str(labels.get(r, r)) for r in merchant.sales_regions) or "—"
+
+    @admin.display(description=_("legal representative ID number"))
+    def legal_rep_id_masked(self, merchant):
+        return mask(merchant.legal_rep_id_number) or "—"
+
+    @admin.display(description=_("legal representative ID number"))
+    def legal_rep_id_full(self, merchant):
+        return merchant.legal_rep_id_number or "—"
+
+    @admin.display(description=_("bank account number"))
+    def bank_account_masked(self, merchant):
+        return mask(merchant.bank_account_number) or "—"
+
+    @admin.display(description=_("bank account number"))
+    def bank_account_full(self, merchant):
+        return merchant.bank_account_number or "—"
+
+    @admin.display(description=_("current contract"))
+    def current_contract(self, merchant):
+        contract = services.current_contract(merchant)
+        if contract is None:
+            return "—"
+        meta = Contract._meta
+        values = [
+            ("number", contract.number),
+            ("status", contract.get_status_display()),
+            ("tier", contract.tier),
+            ("cooperation_mode", contract.get_cooperation_mode_display()),
+            ("category_ids", ", ".join(catalog_selectors.category_names(contract.category_ids))),
+            ("sales_regions", ", ".join(str(dict(Region.choices).get(r, r)) for r in contract.sales_regions)),
+            ("exclusive", gettext("yes") if contract.exclusive else gettext("no")),
+            ("settlement_days", contract.settlement_days),
+            ("commission_plan", contract.get_commission_plan_display()),
+            ("revenue_share_rate", contract.revenue_share_rate if contract.revenue_share_rate is not None else "—"),
+            ("franchise_fee", format_cny(contract.franchise_fee) if contract.franchise_fee is not None else "—"),
+            ("start_date", contract.start_date),
+            ("end_date", contract.end_date),
+            ("offered_at", _when(contract.offered_at)),
+            ("offered_by", contract.offered_by or "—"),
+            ("accepted_at", _when(contract.accepted_at) if contract.accepted_at else "—"),
+            ("accepted_by", contract.accepted_by or "—"),
+        ]
+        rows = format_html_join(
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((meta.get_field(f).verbose_name, v) for f, v in values)
+        )
+        return format_html("<table>{}</table>", rows)
+
+    @admin.display(description=_("balance"))
+    def deposit_balance(self, merchant):
+        return format_cny(services.deposit_balance(merchant))
+
+    @admin.display(description=_("required"))
+    def deposit_required(self, merchant):
+        return format_cny(services.deposit_required(merchant))
+
+    @admin.display(description=_("shortfall"))
+    def deposit_shortfall(self, merchant):
+        return format_cny(services.deposit_shortfall(merchant))
+
+    @admin.display(description=_("granted categories"))
+    def granted_categories(self, merchant):
+        paths = dict(catalog_selectors.category_choices(active_only=False))
+        grants = catalog_selectors.grant_list(merchant)
+        if not grants:
+            return "—"
+        return _table(
+            [gettext("category"), gettext("granted by"), gettext("granted at")],
+            ((paths.get(g.category_id, g.category.name), g.granted_by or "—", _when(g.granted_at)) for g in grants),
+        )
+
+    @admin.display(description=_("history"))
+    def history(self, merchant):
+        entries = selectors.merchant_history(merchant)
+        if not entries:
+            return "—"
+        return _table(
+            [gettext("time"), gettext("actor"), gettext("action"), gettext("reason")],
+            ((_when(e.created_at), e.actor or gettext("system"), e.action, e.reason) for e in entries),
+        )
+
+    # Action buttons and views.
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        actions = [
+            path(
+                f"<path:object_id>/{action.name}/",
+                self.admin_site.admin_view(partial(self.action_view, action=action)),
+                name="{}_{}_{}".format(*info, action.name),
+            )
+            for action in MERCHANT_ACTIONS
+        ]
+        return actions + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        merchant = self.get_object(request, unquote(object_id))
+        buttons = []
+        if merchant is not None:
+            buttons = [
+                {"label": action.label, "url": self._action_url(merchant, action)}
+                for action in MERCHANT_ACTIONS
+                if request.user.has_perms(action.permissions) and action.available(merchant)
+            ]
+        return super().change_view(
+            request, object_id, form_url, extra_context={**(extra_context or {}), "merchant_actions": buttons}
+        )
+
+    def _action_url(self, merchant, action) -> str:
+        return reverse(f"admin:merchants_merchant_{action.name}", args=[merchant.pk], current_app=self.admin_site.name)
+
+    def action_view(self, request, object_id, action: MerchantAction) -> HttpResponse:
+        """Confirm and run one action: GET shows the form, POST calls the service."""
+        merchant = self.get_object(request, unquote(object_id))
+        if merchant is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not (self.has_view_permission(request, merchant) and request.user.has_perms(action.permissions)):
+            raise PermissionDenied
+        change_url = reverse("admin:merchants_merchant_change", args=[merchant.pk], current_app=self.admin_site.name)
+        if request.method == "POST":
+            form = action.form_class(request.POST, merchant=merchant)
+            if form.is_valid():
+                try:
+                    message = action.perform(request, merchant, form.cleaned_data)
+                except DomainError as exc:
+                    field = form.error_fields.get(exc.code)
+                    if field in form.fields:
+                        form.add_error(field, str(exc.message))
+                    elif isinstance(exc, ConflictError):
+                        # The state changed under the page (or it was stale): show the refusal
+                        # on the merchant page, which shows the current state.
+                        messages.error(request, str(exc.message))
+                        return redirect(change_url)
+                    else:
+                        form.add_error(None, str(exc.message))
+                else:
+                    messages.success(request, message)
+                    return redirect(change_url)
+        else:
+            if not action.available(merchant):
+                messages.error(
+                    request,
+                    gettext("“%(action)s” is not possible while the merchant is “%(status)s”.")
+                    % {"action": action.label, "status": merchant.get_status_display()},
+                )
+                return redirect(change_url)
+            form = action.form_class(merchant=merchant)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": merchant,
+            "status": _badge(merchant),
+            "title": f"{action.label}: {merchant}",
+            "action": action,
+            "form": form,
+            "change_url": change_url,
+            "tiers": self._tier_rows(merchant) if action.shows_tiers else None,
+            "deposit": self._deposit_figures(merchant) if action.shows_deposit else None,
+        }
+        return TemplateResponse(request, "admin/merchants/merchant/action_form.html", context)
+
+    def _deposit_figures(self, merchant) -> dict:
+        return {
+            "balance": services.deposit_balance(merchant),
+            "required": services.deposit_required(merchant),
+            "shortfall": services.deposit_shortfall(merchant),
+        }
+
+    def _tier_rows(self, merchant) -> list[dict]:
+        balance = services.deposit_balance(merchant)
+        return [
+            {
+                "tier": tier,
+                "requested": tier.pk == merchant.requested_tier_id,
+                "current": tier.pk == merchant.tier_id,
+                "shortfall": max(tier.deposit_amount - balance, 0),
+            }
+            for tier in selectors.tier_list()
+        ]
+
+
+# --- Reference data and ledgers ------------------------------------------------------
+
+
+class TierForm(forms.ModelForm):
+    class Meta:
+        model = Tier
+        fields = "__all__"
+
+    def clean_deposit_amount(self):
+        amount = self.cleaned_data["deposit_amount"]
+        if amount is not None and not MIN_DEPOSIT <= amount <= MAX_DEPOSIT:
+            raise forms.ValidationError(
+                _("The deposit must be between %(min)s and %(max)s."),
+                params={"min": format_cny(MIN_DEPOSIT), "max": format_cny(MAX_DEPOSIT)},
+                code="deposit_range",
+            )
+        return amount
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    form = TierForm
+    list_display = ["name", "code", "deposit_amount", "commission_plan", "position"]
+    readonly_fields = ["code"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "deposit_amount", "commission_plan", "position"]}),
+        (
+            _("Entry criteria"),
+            {
+                "fields": [
+                    "entry_criteria",
+                    ("min_monthly_gmv", "min_sku_coverage_pct"),
+                    ("min_annual_growth_pct", "min_contract_years"),
+                ]
+            },
+        ),
+        (_("Offer"), {"fields": ["benefits"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return False  # one row per TierCode, created by a migration
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # merchants and contracts keep pointing at their tier
+
+
+@admin.register(PublicHoliday)
+class PublicHolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by services: staff look, never add, edit or delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DepositEntry)
+class DepositEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "merchant", "kind", "amount", "reference", "reason", "created_by"]
+    list_filter = ["kind"]
+    list_select_related = ["merchant", "created_by"]
+    search_fields = ["merchant__company_name", "merchant__shop_name", "reference"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(MerchantMember)
+class MerchantMemberAdmin(ReadOnlyAdmin):
+    list_display = ["user", "merchant", "role", "added_at"]
+    list_filter = ["role"]
+    list_select_related = ["user", "merchant"]
+    search_fields = ["user__email", "merchant__company_name", "merchant__shop_name"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ["email", "merchant", "role", "invited_by", "created_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    list_select_related = ["merchant", "invited_by"]
+    search_fields = ["email", "merchant__company_name"]
+    # The token is the invitation's secret: it stays out of the admin.
+    exclude = ["token"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name != "token"]

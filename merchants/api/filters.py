@@ -1,0 +1,15 @@
+"""Filters of the merchants API."""
+
+from __future__ import annotations
+
+import django_filters
+
+from ..models import Merchant, MerchantStatus
+
+
+class MerchantFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=MerchantStatus.choices)
+
+    class Meta:
+        model = Merchant
+        fields = ["status"]

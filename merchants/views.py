@@ -1,0 +1,527 @@
+"""Merchant portal (/portal/) and public shop pages (/shops/).
+
+Every portal page finds the merchant through `selectors.merchant_for_member(user, section)`,
+so a user only ever reaches their own merchant, and only the sections of their role; any
+other merchant's ids answer 404. Views check the shape of input with forms, call one
+service, and turn a `DomainError` into form errors or a message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from catalog.selectors import category_names
+from marketplace.crypto import mask
+from marketplace.errors import DomainError
+from marketplace.regions import Region
+
+from . import selectors, services
+from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
+from .models import (
+    DocumentKind,
+    Invitation,
+    MemberRole,
+    MerchantDocument,
+    MerchantStatus,
+    PortalSection,
+    private_storage,
+)
+
+STEPS = [
+    ("company", gettext_lazy("Company")),
+    ("business", gettext_lazy("Business")),
+    ("bank", gettext_lazy("Bank account")),
+    ("documents", gettext_lazy("Documents")),
+    ("review", gettext_lazy("Review and submit")),
+]
+STEP_NAMES = [name for name, _label in STEPS]
+FORM_STEPS = {"company": CompanyForm, "business": BusinessForm, "bank": BankForm}
+
+
+def add_domain_error(form, error: DomainError) -> None:
+    """Show a service refusal on the form: per field when the error names fields."""
+    fields = (error.extra or {}).get("fields")
+    if isinstance(fields, dict):
+        for name, problems in fields.items():
+            for problem in problems if isinstance(problems, list) else [problems]:
+                form.add_error(name if name in form.fields else None, str(problem))
+    else:
+        form.add_error(None, str(error.message))
+
+
+def portal_view(section: str):
+    """Login required; pass the user's merchant and membership; 404 outside the role's sections."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            member = selectors.membership_for_user(request.user)
+            if member is None or not member.can(section):
+                raise Http404("Not available to this user.")
+            return view(request, member.merchant, member, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _menu(member, current: str) -> list[dict]:
+    entries = [
+        (PortalSection.DASHBOARD, "portal:dashboard"),
+        (PortalSection.APPLICATION, "portal:application"),
+        (PortalSection.CONTRACT, "portal:contract"),
+        (PortalSection.DEPOSIT, "portal:deposit"),
+        (PortalSection.MEMBERS, "portal:members"),
+        (PortalSection.SHOP, "portal:shop"),
+    ]
+    return [
+        {"label": section.label, "url": reverse(url), "active": section == current}
+        for section, url in entries
+        if member.can(section)
+    ]
+
+
+def _context(member, current: str, **extra) -> dict:
+    return {"member": member, "merchant": member.merchant, "menu": _menu(member, current), **extra}
+
+
+# --- Dashboard ------------------------------------------------------------------------
+
+NEXT_STEP = {
+    MerchantStatus.DRAFT: gettext_lazy("Complete your application and submit it for review."),
+    MerchantStatus.SUBMITTED: gettext_lazy("Your application is waiting for a reviewer."),
+    MerchantStatus.UNDER_REVIEW: gettext_lazy("A reviewer is looking at your application."),
+    MerchantStatus.CHANGES_REQUESTED: gettext_lazy("Change your application as asked below, then submit it again."),
+    MerchantStatus.REJECTED: gettext_lazy("Your application was not approved."),
+    MerchantStatus.APPROVED: gettext_lazy("Read and accept your contract."),
+    MerchantStatus.CONTRACT_SIGNED: gettext_lazy("Pay the deposit of your tier."),
+    MerchantStatus.DEPOSIT_PAID: gettext_lazy("Everything is ready: open your shop when you want to start selling."),
+    MerchantStatus.LIVE: gettext_lazy("Your shop is live."),
+    MerchantStatus.SUSPENDED: gettext_lazy("Your shop is suspended and hidden from buyers."),
+    MerchantStatus.TERMINATED: gettext_lazy("Your cooperation with the platform has ended."),
+}
+
+
+@login_required
+def dashboard(request):
+    member = selectors.membership_for_user(request.user)
+    if member is None:
+        return render(request, "portal/landing.html")
+    merchant = member.merchant
+    context = _context(
+        member,
+        PortalSection.DASHBOARD,
+        next_step=NEXT_STEP[merchant.status],
+        missing=services.application_missing(merchant) if merchant.is_editable else None,
+        deposit_required=services.deposit_required(merchant),
+        deposit_balance=services.deposit_balance(merchant),
+        deposit_shortfall=services.deposit_shortfall(merchant),
+        history=selectors.merchant_history(merchant)[:10],
+    )
+    return render(request, "portal/dashboard.html", context)
+
+
+@require_POST
+@portal_view(PortalSection.APPLICATION)
+def go_live(request, merchant, member):
+    try:
+        services.merchant_go_live(merchant=merchant, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Your shop is live. Welcome to the platform!"))
+    return redirect("portal:dashboard")
+
+
+# --- Application wizard -------------------------------------------------------------
+
+
+def _initial(merchant, step: str) -> dict:
+    if merchant is None:
+        return {"cooperation_mode": "platform_entry"}
+    names = list(FORM_STEPS[step].base_fields)
+    initial = {name: getattr(merchant, name) for name in names if hasattr(merchant, name)}
+    initial.pop("legal_rep_id_number", None)
+    initial.pop("bank_account_number", None)
+    initial["requested_tier"] = merchant.requested_tier_id
+    return initial
+
+
+def _form_for(step: str, merchant, data=None):
+    kwargs = {}
+    if step == "company":
+        kwargs["saved_id_mask"] = mask(merchant.legal_rep_id_number) if merchant else ""
+    if step == "bank":
+        kwargs["saved_mask"] = mask(merchant.bank_account_number) if merchant else ""
+    return FORM_STEPS[step](data, initial=_initial(merchant, step), **kwargs)
+
+
+def _wizard_member(request):
+    """The owner's membership for the wizard; None for a first-time applicant."""
+    member = selectors.membership_for_user(request.user)
+    if member is not None and member.role != MemberRole.OWNER:
+        raise Http404("Only the owner edits the application.")
+    return member
+
+
+@login_required
+def apply(request):
+    return redirect("portal:apply_step", step="company")
+
+
+@login_required
+def apply_step(request, step: str):
+    if step not in STEP_NAMES:
+        raise Http404("No such step.")
+    member = _wizard_member(request)
+    merchant = member.merchant if member else None
+    if merchant is not None and not merchant.is_editable:
+        return redirect("portal:application")
+    if merchant is None and step != "company":
+        return redirect("portal:apply_step", step="company")
+
+    if step == "documents":
+        return _documents_step(request, merchant, member)
+    if step == "review":
+        return _review_step(request, merchant, member)
+
+    form = _form_for(step, merchant, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data() if hasattr(form, "service_data") else dict(form.cleaned_data)
+        try:
+            if merchant is None:
+                merchant = services.application_create(owner=request.user, data=data)
+            else:
+                services.application_update(merchant=merchant, actor=request.user, data=data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Saved. You can come back and finish later."))
+            if "save_exit" in request.POST:
+                return redirect("portal:dashboard")
+            return redirect("portal:apply_step", step=STEP_NAMES[STEP_NAMES.index(step) + 1])
+    status = 400 if form.errors else 200
+    return render(request, "portal/apply_step.html", _wizard_context(request, merchant, step, form=form), status=status)
+
+
+def _wizard_context(request, merchant, step, **extra) -> dict:
+    member = selectors.membership_for_user(request.user)
+    context = {
+        "steps": STEPS,
+        "step": step,
+        "step_index": STEP_NAMES.index(step) + 1,
+        "merchant": merchant,
+        "missing": services.application_missing(merchant) if merchant else None,
+        "kind_labels": dict(DocumentKind.choices),
+        **extra,
+    }
+    if member is not None:
+        context["menu"] = _menu(member, PortalSection.APPLICATION)
+        context["member"] = member
+    return context
+
+
+def _documents_step(request, merchant, member):
+    form = DocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.document_add(
+                merchant=merchant,
+                actor=request.user,
+                kind=form.cleaned_data["kind"],
+                uploaded=form.cleaned_data["file"],
+                expires_on=form.cleaned_data["expires_on"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Document uploaded."))
+            return redirect("portal:apply_step", step="documents")
+    required = services.required_document_kinds(merchant)
+    context = _wizard_context(
+        request,
+        merchant,
+        "documents",
+        form=form,
+        documents=selectors.document_list_for_merchant(merchant),
+        required=required,
+    )
+    return render(request, "portal/apply_documents.html", context, status=400 if form.errors else 200)
+
+
+def _review_step(request, merchant, member):
+    context = _wizard_context(
+        request,
+        merchant,
+        "review",
+        categories=category_names(merchant.requested_category_ids),
+        regions=[Region(r).label for r in merchant.sales_regions if r in Region.values],
+        documents=selectors.document_list_for_merchant(merchant),
+        bank_mask=mask(merchant.bank_account_number),
+        id_mask=mask(merchant.legal_rep_id_number),
+    )
+    return render(request, "portal/apply_review.html", context)
+
+
+@require_POST
+@portal_view(PortalSection.APPLICATION)
+def apply_submit(request, merchant, member):
+    try:
+        services.application_submit(merchant=merchant, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("portal:apply_step", step="review")
+    messages.success(request, _("Application submitted. We will email you when a reviewer has decided."))
+    return redirect("portal:dashboard")
+
+
+@require_POST
+@portal_view(PortalSection.APPLICATION)
+def document_delete(request, merchant, member, document_id: int):
+    document = get_object_or_404(MerchantDocument, pk=document_id, merchant=merchant)
+    try:
+        services.document_remove(document=document, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Document removed."))
+    return redirect("portal:apply_step", step="documents")
+
+
+@portal_view(PortalSection.APPLICATION)
+def application(request, merchant, member):
+    context = _context(
+        member,
+        PortalSection.APPLICATION,
+        categories=category_names(merchant.requested_category_ids),
+        regions=[Region(r).label for r in merchant.sales_regions if r in Region.values],
+        documents=selectors.document_list_for_merchant(merchant),
+        bank_mask=mask(merchant.bank_account_number),
+        id_mask=mask(merchant.legal_rep_id_number),
+        kind_labels=dict(DocumentKind.choices),
+    )
+    return render(request, "portal/application.html", context)
+
+
+@login_required
+def document_download(request, document_id: int):
+    """Stream a qualification document to its merchant's members and to staff only."""
+    document = selectors.document_get_for_user(request.user, document_id)
+    handle = private_storage.open(document.file.name, "rb")
+    response = FileResponse(handle, content_type=document.content_type)
+    response["Content-Disposition"] = f'inline; filename="document-{document.pk}{document.extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Contract and deposit --------------------------------------------------------------
+
+
+@portal_view(PortalSection.CONTRACT)
+def contract(request, merchant, member):
+    current = services.current_contract(merchant)
+    if request.method == "POST":
+        try:
+            services.contract_accept(merchant=merchant, actor=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Contract accepted. The next step is paying the deposit."))
+            return redirect("portal:deposit")
+        return redirect("portal:contract")
+    context = _context(
+        member,
+        PortalSection.CONTRACT,
+        contract=current,
+        categories=category_names(current.category_ids) if current else [],
+        regions=[Region(r).label for r in current.sales_regions if r in Region.values] if current else [],
+    )
+    return render(request, "portal/contract.html", context)
+
+
+@portal_view(PortalSection.DEPOSIT)
+def deposit(request, merchant, member):
+    entries = Paginator(merchant.deposit_entries.select_related("created_by").order_by("-created_at", "-id"), 20)
+    context = _context(
+        member,
+        PortalSection.DEPOSIT,
+        page=entries.get_page(request.GET.get("page")),
+        required=services.deposit_required(merchant),
+        balance=services.deposit_balance(merchant),
+        shortfall=services.deposit_shortfall(merchant),
+        can_pay=merchant.status
+        in {MerchantStatus.CONTRACT_SIGNED, MerchantStatus.DEPOSIT_PAID, MerchantStatus.LIVE, MerchantStatus.SUSPENDED},
+        # One key per rendered form: a double click posts the same reference twice, and the
+        # ledger's unique reference makes the second post a no-op.
+        payment_key=uuid.uuid4().hex,
+    )
+    return render(request, "portal/deposit.html", context)
+
+
+@require_POST
+@portal_view(PortalSection.DEPOSIT)
+def deposit_pay(request, merchant, member):
+    """Sandbox payment of the shortfall (the real gateway comes with the orders issue)."""
+    key = (request.POST.get("payment_key") or "").strip()
+    shortfall = services.deposit_shortfall(merchant)
+    if not key or len(key) > 64:
+        messages.error(request, _("The payment form expired; open the page again."))
+    elif shortfall <= 0:
+        messages.info(request, _("Your deposit is already complete."))
+    else:
+        try:
+            services.deposit_record_payment(
+                merchant=merchant,
+                actor=request.user,
+                amount=shortfall,
+                reference=f"sandbox-{key}",
+                reason=_("Sandbox payment"),
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Payment received. Thank you!"))
+    return redirect("portal:deposit")
+
+
+# --- Members -----------------------------------------------------------------------
+
+
+@portal_view(PortalSection.MEMBERS)
+def members(request, merchant, member):
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invitation_create(
+                merchant=merchant, actor=request.user, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+            return redirect("portal:members")
+    context = _context(
+        member,
+        PortalSection.MEMBERS,
+        form=form,
+        members=selectors.member_list(merchant),
+        invitations=selectors.invitation_list_open(merchant),
+        role_form=RoleForm(),
+    )
+    return render(request, "portal/members.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@portal_view(PortalSection.MEMBERS)
+def member_role(request, merchant, member, member_id: int):
+    target = selectors.member_get(merchant, member_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+    else:
+        try:
+            services.member_change_role(member=target, actor=request.user, role=form.cleaned_data["role"])
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Role changed."))
+    return redirect("portal:members")
+
+
+@require_POST
+@portal_view(PortalSection.MEMBERS)
+def member_remove(request, merchant, member, member_id: int):
+    target = selectors.member_get(merchant, member_id)
+    try:
+        services.member_remove(member=target, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Member removed."))
+    return redirect("portal:members")
+
+
+@require_POST
+@portal_view(PortalSection.MEMBERS)
+def invitation_revoke(request, merchant, member, invitation_id: int):
+    invitation = selectors.invitation_get(merchant, invitation_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Invitation withdrawn."))
+    return redirect("portal:members")
+
+
+@login_required
+def invitation_accept(request, token: str):
+    invitation = Invitation.objects.select_related("merchant", "invited_by").filter(token=token).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    if request.method == "POST":
+        try:
+            services.invitation_accept(token=token, user=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Welcome to %(shop)s.") % {"shop": invitation.merchant.display_name})
+            return redirect("portal:dashboard")
+    return render(request, "portal/invitation.html", {"invitation": invitation})
+
+
+# --- Shop page ---------------------------------------------------------------------
+
+
+@portal_view(PortalSection.SHOP)
+def shop_settings(request, merchant, member):
+    form = ShopForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"shop_name": merchant.shop_name or merchant.company_name, "description": merchant.description},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.merchant_update_shop(
+                merchant=merchant,
+                actor=request.user,
+                shop_name=form.cleaned_data["shop_name"],
+                description=form.cleaned_data["description"],
+                logo=form.cleaned_data["logo"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Shop page saved."))
+            return redirect("portal:shop")
+    context = _context(member, PortalSection.SHOP, form=form)
+    return render(request, "portal/shop.html", context, status=400 if form.errors else 200)
+
+
+def shop_page(request, slug: str):
+    merchant = selectors.merchant_public_get(slug)
+    return render(request, "storefront/shop.html", {"shop": merchant})
+
+
+def shop_logo(request, slug: str):
+    merchant = selectors.merchant_public_get(slug)
+    if not merchant.logo:
+        raise Http404("No logo.")
+    response = FileResponse(merchant.logo.open("rb"), content_type="image/png")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
