@@ -119,6 +119,36 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
         S.TERMINATED,
     ),
 }
+#: How each audit action of a merchant reads in the portal and the admin history.
+AUDIT_ACTION_LABELS = {
+    "merchant.application_created": _("Application started"),
+    "merchant.document_added": _("Document uploaded"),
+    "merchant.document_removed": _("Document removed"),
+    "merchant.submit": _("Application submitted"),
+    "merchant.start_review": _("Review started"),
+    "merchant.approve": _("Approved"),
+    "merchant.reject": _("Rejected"),
+    "merchant.request_changes": _("Changes requested"),
+    "merchant.accept_contract": _("Contract accepted"),
+    "merchant.deposit_paid": _("Deposit paid"),
+    "merchant.deposit_topped_up": _("Deposit topped up"),
+    "merchant.deposit_deducted": _("Deducted from the deposit"),
+    "merchant.deposit_refunded": _("Deposit refunded"),
+    "merchant.go_live": _("Shop opened"),
+    "merchant.suspend": _("Suspended"),
+    "merchant.reinstate": _("Reinstated"),
+    "merchant.terminate": _("Terminated"),
+    "merchant.deposit_refund_scheduled": _("Deposit refund scheduled"),
+    "merchant.tier_changed": _("Tier changed"),
+    "merchant.shop_updated": _("Shop page updated"),
+    "merchant.member_invited": _("Member invited"),
+    "merchant.member_joined": _("Member joined"),
+    "merchant.member_role_changed": _("Member role changed"),
+    "merchant.member_removed": _("Member removed"),
+    "merchant.invitation_revoked": _("Invitation withdrawn"),
+    "catalog.category_grants_changed": _("Selling categories changed"),
+}
+
 #: States in which the applicant may still edit the application.
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 #: States of an application waiting for a reviewer.

@@ -6,19 +6,21 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
 
 from .models import (
+    AUDIT_ACTION_LABELS,
     REVIEW_QUEUE_STATES,
     Invitation,
     Merchant,
     MerchantDocument,
     MerchantMember,
     MerchantStatus,
+    PortalSection,
     Tier,
 )
 
@@ -40,6 +42,18 @@ def merchant_for_member(user, *, section: str | None = None) -> Merchant:
     if member is None or (section is not None and not member.can(section)):
         raise Http404("No merchant for this user.")
     return member.merchant
+
+
+def application_list(user) -> QuerySet[Merchant]:
+    """Applications `user` may read: every one for staff (oldest submission first), else only
+    the user's own merchant when their role covers the application."""
+    applications = Merchant.objects.select_related("tier", "requested_tier").prefetch_related("documents")
+    if user.is_authenticated and user.is_staff:
+        return applications.order_by(F("submitted_at").asc(nulls_last=True), "id")
+    member = membership_for_user(user)
+    if member is None or not member.can(PortalSection.APPLICATION):
+        return applications.none()
+    return applications.filter(pk=member.merchant_id)
 
 
 def tier_list() -> QuerySet[Tier]:
@@ -70,6 +84,14 @@ def merchant_history(merchant: Merchant) -> QuerySet[AuditLogEntry]:
         .select_related("actor")
         .order_by("-seq")
     )
+
+
+def history_rows(merchant: Merchant, limit: int | None = None) -> list[dict]:
+    """History entries with a readable label for each action."""
+    entries = merchant_history(merchant)
+    if limit is not None:
+        entries = entries[:limit]
+    return [{"entry": e, "label": AUDIT_ACTION_LABELS.get(e.action, e.action)} for e in entries]
 
 
 def document_list_for_merchant(merchant: Merchant) -> QuerySet[MerchantDocument]:

@@ -128,7 +128,7 @@ def dashboard(request):
         deposit_required=services.deposit_required(merchant),
         deposit_balance=services.deposit_balance(merchant),
         deposit_shortfall=services.deposit_shortfall(merchant),
-        history=selectors.merchant_history(merchant)[:10],
+        history=selectors.history_rows(merchant, limit=10),
     )
     return render(request, "portal/dashboard.html", context)
 
@@ -524,4 +524,3 @@ def shop_logo(request, slug: str):
     response["Cache-Control"] = "public, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response
-

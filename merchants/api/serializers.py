@@ -1,7 +1,7 @@
 """Input and output shapes of the merchants API. Rules live in merchants.services.
 
-Sensitive numbers (legal representative ID, bank account) are only ever written here, never
-read back: every output shows them masked.
+Sensitive numbers (legal representative ID, bank account) are accepted as input, but every
+output shows them masked: the plaintext never leaves the server through the API.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ Views only check who is asking, shape input and output, and call `merchants.serv
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -25,8 +24,8 @@ from marketplace.api import IsStaff
 from marketplace.schema import ErrorSerializer
 
 from .. import selectors, services
-from ..models import Merchant, PortalSection
-from .filters import MerchantFilter
+from ..filters import MerchantFilter
+from ..models import Merchant
 from .permissions import IsApplicant
 from .serializers import (
     ApplicationInputSerializer,
@@ -48,21 +47,6 @@ def _codes(*codes: str) -> str:
 
 def _errors(*statuses: int) -> dict:
     return dict.fromkeys(statuses, ErrorSerializer)
-
-
-def _application_list(user) -> QuerySet[Merchant]:
-    """Applications `user` may read: every one for staff (oldest submission first), else only
-    the user's own merchant when their role covers the application.
-
-    Stands in for a `merchants.selectors.application_list(user)`, which does not exist yet.
-    """
-    applications = Merchant.objects.select_related("tier", "requested_tier").prefetch_related("documents")
-    if user.is_authenticated and user.is_staff:
-        return applications.order_by(F("submitted_at").asc(nulls_last=True), "id")
-    member = selectors.membership_for_user(user)
-    if member is None or not member.can(PortalSection.APPLICATION):
-        return applications.none()
-    return applications.filter(pk=member.merchant_id)
 
 
 DOC_ID = OpenApiParameter("doc_id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -99,7 +83,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     staff_actions = frozenset({"start_review", "approve", "reject", "request_changes"})
 
     def get_queryset(self):
-        return _application_list(self.request.user)
+        return selectors.application_list(self.request.user)
 
     def get_permissions(self):
         if self.action in self.staff_actions:

@@ -420,7 +420,9 @@ def test_members_invitations_and_roles(django_capture_on_commit_callbacks):
 
 def test_expired_invitations_are_refused():
     merchant = merchant_in_state(MerchantStatus.LIVE)
-    invitation = services.invitation_create(merchant=merchant, actor=merchant.owner, email="x@example.com", role="catalog")
+    invitation = services.invitation_create(
+        merchant=merchant, actor=merchant.owner, email="x@example.com", role="catalog"
+    )
     type(invitation).objects.filter(pk=invitation.pk).update(
         expires_at=invitation.expires_at - datetime.timedelta(days=30)
     )
@@ -434,11 +436,17 @@ def test_documents_expiring_selector():
     merchant = draft_application(with_documents=False)
     today = datetime.date.today()
     soon = services.document_add(
-        merchant=merchant, actor=merchant.owner, kind="business_licence", uploaded=png_upload(),
+        merchant=merchant,
+        actor=merchant.owner,
+        kind="business_licence",
+        uploaded=png_upload(),
         expires_on=today + datetime.timedelta(days=20),
     )
     services.document_add(
-        merchant=merchant, actor=merchant.owner, kind="quality_certification", uploaded=png_upload(),
+        merchant=merchant,
+        actor=merchant.owner,
+        kind="quality_certification",
+        uploaded=png_upload(),
         expires_on=today + datetime.timedelta(days=200),
     )
     assert list(selectors.documents_expiring()) == [soon]

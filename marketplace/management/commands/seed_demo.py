@@ -26,7 +26,11 @@ BUYERS = [
 ]
 
 # (email, role) pairs printed by `make run` and listed in the README.
-DEMO_LOGINS = [(s[0], "superuser" if s[4] else ", ".join(s[3])) for s in STAFF] + [(b[0], "buyer") for b in BUYERS]
+DEMO_LOGINS = [
+    *[(s[0], "superuser" if s[4] else ", ".join(s[3])) for s in STAFF],
+    *[(b[0], "buyer") for b in BUYERS],
+    ("merchant1@demo.local … merchant15@demo.local", "merchant owners, one per state (1–4 live)"),
+]
 
 
 def _user(email, first, last, *, phone="", staff=False, superuser=False):
@@ -61,6 +65,14 @@ def seed_users(stdout) -> int:
     return created_count
 
 
+def _later_steps():
+    # Imported here: the kernel's command runs the seeding of every app, in dependency order.
+    from catalog.management.demo import seed_categories
+    from merchants.management.demo import seed_merchants
+
+    return [("categories", seed_categories), ("merchants", seed_merchants)]
+
+
 DEMO_STEPS = [("users", seed_users)]
 
 
@@ -68,7 +80,7 @@ class Command(BaseCommand):
     help = "Create demo staff, buyers and (as the apps grow) merchants, catalog and orders. Idempotent."
 
     def handle(self, *args, **options):
-        for name, step in DEMO_STEPS:
+        for name, step in [*DEMO_STEPS, *_later_steps()]:
             with transaction.atomic():
                 created = step(self.stdout)
             self.stdout.write(f"seed_demo: {name}: {created} created")

@@ -1,10 +1,10 @@
-"""Filters of the merchants API."""
+"""Filters of merchants, shared by the API and the HTML lists."""
 
 from __future__ import annotations
 
 import django_filters
 
-from ..models import Merchant, MerchantStatus
+from .models import Merchant, MerchantStatus
 
 
 class MerchantFilter(django_filters.FilterSet):

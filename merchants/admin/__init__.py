@@ -2,47 +2,40 @@
 buttons, tiers, public holidays and the deposit ledger.
 
 The merchant form is read-only: every change to a merchant goes through an action view
-(`MerchantAdmin.action_view`) that calls one service, so the transition table, the locks and
-the audit log apply to staff exactly as to the API. `merchants.change_merchant` is the
-permission to run the life-cycle actions, `merchants.add_depositentry` the deposit actions.
+(`MerchantAdmin.action_view`, actions in `actions.py`) that calls one service, so the
+transition table, the locks and the audit log apply to staff exactly as to the API.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors as catalog_selectors
-from catalog import services as catalog_services
 from marketplace.crypto import mask
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import format_cny
 from marketplace.regions import Region
 
-from . import selectors, services
-from .models import (
-    ACTIVE_MERCHANT_STATES,
+from .. import selectors, services
+from ..models import (
     MAX_DEPOSIT,
     MIN_DEPOSIT,
-    TRANSITIONS,
     Contract,
     DepositEntry,
     Invitation,
@@ -53,6 +46,7 @@ from .models import (
     PublicHoliday,
     Tier,
 )
+from .actions import MERCHANT_ACTIONS, MerchantAction
 
 STATUS_COLOURS = {
     MerchantStatus.DRAFT: "#6c757d",
@@ -67,9 +61,6 @@ STATUS_COLOURS = {
     MerchantStatus.SUSPENDED: "#ffc107",
     MerchantStatus.TERMINATED: "#343a40",
 }
-
-# States in which services.deposit_record_payment accepts money (it refuses all others).
-DEPOSIT_PAYABLE_STATES = ACTIVE_MERCHANT_STATES - {MerchantStatus.APPROVED}
 
 
 def _badge(merchant: Merchant) -> str:
@@ -90,359 +81,6 @@ def _table(headers, rows) -> str:
         "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows)
     )
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-# --- Action forms --------------------------------------------------------------------
-
-
-class ActionForm(forms.Form):
-    """A confirmation form for one action on one merchant."""
-
-    #: Service error codes shown on a field of the form rather than above it.
-    error_fields: dict[str, str] = {}
-
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        self.merchant = merchant
-        super().__init__(*args, **kwargs)
-
-
-class ConfirmForm(ActionForm):
-    pass
-
-
-class ReasonForm(ActionForm):
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), help_text=_("The merchant will see it.")
-    )
-    error_fields = {"reason_required": "reason"}
-
-
-class TierChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.name} ({format_cny(obj.deposit_amount)})"
-
-
-class ApproveForm(ActionForm):
-    tier = TierChoiceField(label=_("Tier"), queryset=Tier.objects.none(), widget=forms.RadioSelect, empty_label=None)
-    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    exclusive = forms.BooleanField(label=_("Exclusive contract"), required=False)
-    settlement_days = forms.IntegerField(
-        label=_("Settlement cycle (T + days)"),
-        required=False,
-        min_value=1,
-        max_value=90,
-        help_text=_("Empty for the default cycle."),
-    )
-    contract_years = forms.IntegerField(
-        label=_("Contract years"),
-        required=False,
-        min_value=1,
-        max_value=10,
-        help_text=_("Empty for the tier's minimum or the default term."),
-    )
-    error_fields = {
-        "revenue_share_rate_required": "revenue_share_rate",
-        "invalid_revenue_share_rate": "revenue_share_rate",
-        "franchise_fee_required": "franchise_fee",
-    }
-
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
-        self.fields["tier"].queryset = selectors.tier_list()
-        self.fields["tier"].initial = merchant.requested_tier_id
-        # Only the term the merchant's cooperation mode needs is asked for.
-        if merchant.cooperation_mode == "joint_operation":
-            self.fields["revenue_share_rate"] = forms.DecimalField(
-                label=_("Revenue-share rate"),
-                max_digits=5,
-                decimal_places=4,
-                validators=[MinValueValidator(0), MaxValueValidator(1)],
-                help_text=_("Fraction of sales, replacing the category commission: 0.1200 = 12 %."),
-            )
-        elif merchant.cooperation_mode == "franchise":
-            self.fields["franchise_fee"] = forms.DecimalField(
-                label=_("Yearly franchise fee (¥)"), max_digits=14, decimal_places=2, min_value=0
-            )
-
-
-class ChangeTierForm(ActionForm):
-    tier = TierChoiceField(
-        label=_("New tier"), queryset=Tier.objects.none(), widget=forms.RadioSelect, empty_label=None
-    )
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The merchant will see it.")
-    )
-    error_fields = {"reason_required": "reason", "same_tier": "tier"}
-
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
-        self.fields["tier"].queryset = selectors.tier_list()
-
-
-class AmountField(forms.DecimalField):
-    def __init__(self, **kwargs):
-        super().__init__(label=_("Amount (¥)"), max_digits=14, decimal_places=2, min_value="0.01", **kwargs)
-
-
-class DepositPaymentForm(ActionForm):
-    amount = AmountField()
-    reference = forms.CharField(
-        label=_("Bank reference"), max_length=100, help_text=_("The bank transfer's reference, as on the statement.")
-    )
-    reason = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    error_fields = {"invalid_amount": "amount", "reference_required": "reference", "reference_reused": "reference"}
-
-
-class DepositDeductForm(ActionForm):
-    amount = AmountField()
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The merchant will see it.")
-    )
-    reference = forms.CharField(
-        label=_("Reference"), max_length=100, help_text=_("The case, complaint or order this compensates.")
-    )
-    error_fields = {
-        "invalid_amount": "amount",
-        "insufficient_deposit": "amount",
-        "reason_required": "reason",
-        "reference_reused": "reference",
-    }
-
-
-class DepositRefundForm(ActionForm):
-    reference = forms.CharField(
-        label=_("Bank reference"), max_length=100, help_text=_("The reference of the outgoing bank transfer.")
-    )
-    error_fields = {"reference_reused": "reference"}
-
-
-class CategoryGrantsForm(ActionForm):
-    categories = forms.TypedMultipleChoiceField(
-        label=_("Categories"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
-    )
-    error_fields = {"unknown_categories": "categories"}
-
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
-        granted = set(catalog_selectors.granted_categories(merchant).values_list("pk", flat=True))
-        active = set(catalog_selectors.category_list().values_list("pk", flat=True))
-        # An inactive category stays listed while granted, so saving does not drop it unseen.
-        self.fields["categories"].choices = [
-            (pk, label)
-            for pk, label in catalog_selectors.category_choices(active_only=False)
-            if pk in active or pk in granted
-        ]
-        self.fields["categories"].initial = sorted(granted)
-
-
-# --- Actions -------------------------------------------------------------------------
-
-
-def _deposit_summary(merchant: Merchant) -> str:
-    return gettext("Deposit: balance %(balance)s, required %(required)s, shortfall %(shortfall)s.") % {
-        "balance": format_cny(services.deposit_balance(merchant)),
-        "required": format_cny(services.deposit_required(merchant)),
-        "shortfall": format_cny(services.deposit_shortfall(merchant)),
-    }
-
-
-def _status_message(merchant: Merchant) -> str:
-    return gettext("“%(merchant)s” is now “%(status)s”.") % {
-        "merchant": merchant,
-        "status": merchant.get_status_display(),
-    }
-
-
-def _start_review(request, merchant, data) -> str:
-    return _status_message(services.application_start_review(merchant=merchant, actor=request.user))
-
-
-def _approve(request, merchant, data) -> str:
-    # One transaction: a merchant is never approved without the grants of its contract.
-    with transaction.atomic():
-        approved = services.application_approve(
-            merchant=merchant,
-            actor=request.user,
-            tier=data["tier"],
-            reason=data["reason"],
-            revenue_share_rate=data.get("revenue_share_rate"),
-            franchise_fee=data.get("franchise_fee"),
-            exclusive=data["exclusive"],
-            settlement_days=data["settlement_days"],
-            contract_years=data["contract_years"],
-        )
-        granted = catalog_services.category_grants_from_contract(merchant=approved, actor=request.user)
-    contract = services.current_contract(approved)
-    return gettext(
-        "“%(merchant)s” is approved in tier “%(tier)s”. Contract %(number)s is offered; %(count)d categories granted."
-    ) % {"merchant": approved, "tier": approved.tier, "number": contract.number, "count": len(granted)}
-
-
-def _reject(request, merchant, data) -> str:
-    return _status_message(services.application_reject(merchant=merchant, actor=request.user, reason=data["reason"]))
-
-
-def _request_changes(request, merchant, data) -> str:
-    return _status_message(
-        services.application_request_changes(merchant=merchant, actor=request.user, reason=data["reason"])
-    )
-
-
-def _suspend(request, merchant, data) -> str:
-    return _status_message(services.merchant_suspend(merchant=merchant, actor=request.user, reason=data["reason"]))
-
-
-def _reinstate(request, merchant, data) -> str:
-    return _status_message(services.merchant_reinstate(merchant=merchant, actor=request.user, reason=data["reason"]))
-
-
-def _terminate(request, merchant, data) -> str:
-    terminated = services.merchant_terminate(merchant=merchant, actor=request.user, reason=data["reason"])
-    return gettext("“%(merchant)s” is terminated. The deposit refund is due on %(date)s.") % {
-        "merchant": terminated,
-        "date": terminated.deposit_refund_due_on.isoformat(),
-    }
-
-
-def _change_tier(request, merchant, data) -> str:
-    changed = services.merchant_change_tier(
-        merchant=merchant, actor=request.user, tier=data["tier"], reason=data["reason"]
-    )
-    return gettext("“%(merchant)s” is now in tier “%(tier)s”.") % {"merchant": changed, "tier": changed.tier} + (
-        " " + _deposit_summary(changed)
-    )
-
-
-def _record_payment(request, merchant, data) -> str:
-    entry = services.deposit_record_payment(
-        merchant=merchant, actor=request.user, amount=data["amount"], reference=data["reference"], reason=data["reason"]
-    )
-    return gettext("Recorded %(amount)s (%(reference)s).") % {
-        "amount": format_cny(entry.amount),
-        "reference": entry.reference,
-    } + (" " + _deposit_summary(merchant))
-
-
-def _deduct(request, merchant, data) -> str:
-    entry = services.deposit_deduct(
-        merchant=merchant, actor=request.user, amount=data["amount"], reason=data["reason"], reference=data["reference"]
-    )
-    return gettext("Deducted %(amount)s.") % {"amount": format_cny(-entry.amount)} + (" " + _deposit_summary(merchant))
-
-
-def _refund(request, merchant, data) -> str:
-    entry = services.deposit_refund(merchant=merchant, actor=request.user, reference=data["reference"])
-    return gettext("Refunded %(amount)s (%(reference)s).") % {
-        "amount": format_cny(-entry.amount),
-        "reference": entry.reference,
-    } + (" " + _deposit_summary(merchant))
-
-
-def _set_grants(request, merchant, data) -> str:
-    ids = catalog_services.category_grants_set(merchant=merchant, category_ids=data["categories"], actor=request.user)
-    return gettext("“%(merchant)s” may sell in %(count)d categories.") % {"merchant": merchant, "count": len(ids)}
-
-
-def _transition_allowed(action: str) -> Callable[[Merchant], bool]:
-    sources = TRANSITIONS[action][0]
-    return lambda merchant: merchant.status in sources
-
-
-def _has_deposit(merchant: Merchant) -> bool:
-    return services.deposit_balance(merchant) > 0
-
-
-@dataclass(frozen=True)
-class MerchantAction:
-    """An object-tools button of the merchant page and the view behind it."""
-
-    name: str
-    label: str
-    form_class: type[ActionForm]
-    perform: Callable[[HttpRequest, Merchant, dict], str]
-    #: Whether the button shows for the merchant's current state (the service re-checks under lock).
-    available: Callable[[Merchant], bool]
-    permissions: tuple[str, ...] = ("merchants.change_merchant",)
-    help_text: str = ""
-    shows_tiers: bool = False
-    shows_deposit: bool = False
-
-
-DEPOSIT_PERMS = ("merchants.add_depositentry",)
-
-MERCHANT_ACTIONS = [
-    MerchantAction("start_review", _("Start review"), ConfirmForm, _start_review, _transition_allowed("start_review")),
-    MerchantAction(
-        "approve",
-        _("Approve"),
-        ApproveForm,
-        _approve,
-        _transition_allowed("approve"),
-        help_text=_("Approval offers the contract and grants the requested categories."),
-        shows_tiers=True,
-    ),
-    MerchantAction("reject", _("Reject"), ReasonForm, _reject, _transition_allowed("reject")),
-    MerchantAction(
-        "request_changes", _("Request changes"), ReasonForm, _request_changes, _transition_allowed("request_changes")
-    ),
-    MerchantAction("suspend", _("Suspend"), ReasonForm, _suspend, _transition_allowed("suspend")),
-    MerchantAction("reinstate", _("Reinstate"), ReasonForm, _reinstate, _transition_allowed("reinstate")),
-    MerchantAction(
-        "terminate",
-        _("Terminate"),
-        ReasonForm,
-        _terminate,
-        _transition_allowed("terminate"),
-        help_text=_("The cooperation ends; the deposit is refunded within 30 working days."),
-    ),
-    MerchantAction(
-        "change_tier",
-        _("Change tier"),
-        ChangeTierForm,
-        _change_tier,
-        lambda m: m.status in ACTIVE_MERCHANT_STATES,
-        shows_tiers=True,
-        shows_deposit=True,
-    ),
-    MerchantAction(
-        "record_deposit",
-        _("Record deposit payment"),
-        DepositPaymentForm,
-        _record_payment,
-        lambda m: m.status in DEPOSIT_PAYABLE_STATES,
-        permissions=DEPOSIT_PERMS,
-        help_text=_("Record a bank transfer received for the deposit."),
-        shows_deposit=True,
-    ),
-    MerchantAction(
-        "deduct_deposit",
-        _("Deduct from deposit"),
-        DepositDeductForm,
-        _deduct,
-        _has_deposit,
-        permissions=DEPOSIT_PERMS,
-        shows_deposit=True,
-    ),
-    MerchantAction(
-        "refund_deposit",
-        _("Refund deposit"),
-        DepositRefundForm,
-        _refund,
-        lambda m: m.status == MerchantStatus.TERMINATED and _has_deposit(m),
-        permissions=DEPOSIT_PERMS,
-        help_text=_("The whole balance is refunded, without interest."),
-        shows_deposit=True,
-    ),
-    MerchantAction(
-        "category_grants",
-        _("Edit categories"),
-        CategoryGrantsForm,
-        _set_grants,
-        lambda m: m.tier_id is not None,
-        permissions=("catalog.add_categorygrant", "catalog.delete_categorygrant"),
-        help_text=_("The categories the merchant may sell in."),
-    ),
-]
 
 
 # --- Changelist filters --------------------------------------------------------------
@@ -689,7 +327,7 @@ class MerchantAdmin(admin.ModelAdmin):
             ("accepted_by", contract.accepted_by or "—"),
         ]
         rows = format_html_join(
-            "", "<tr><th>{}</th><td>{}</td></tr>", ((meta.get_field(f).verbose_name, v) for f, v in values)
+            "", "<tr><th>{}</th><td>{}</td></tr>", ((capfirst(meta.get_field(f).verbose_name), v) for f, v in values)
         )
         return format_html("<table>{}</table>", rows)
 
@@ -832,7 +470,18 @@ class MerchantAdmin(admin.ModelAdmin):
 class TierForm(forms.ModelForm):
     class Meta:
         model = Tier
-        fields = "__all__"
+        fields = [
+            "name",
+            "deposit_amount",
+            "commission_plan",
+            "position",
+            "entry_criteria",
+            "min_monthly_gmv",
+            "min_sku_coverage_pct",
+            "min_annual_growth_pct",
+            "min_contract_years",
+            "benefits",
+        ]
 
     def clean_deposit_amount(self):
         amount = self.cleaned_data["deposit_amount"]
