@@ -149,6 +149,9 @@ AUDIT_ACTION_LABELS = {
     "catalog.category_grants_changed": _("Selling categories changed"),
 }
 
+#: States in which money for the deposit is accepted: after the contract, before termination.
+DEPOSIT_PAYABLE_STATES = frozenset({S.CONTRACT_SIGNED, S.DEPOSIT_PAID, S.LIVE, S.SUSPENDED})
+
 #: States in which the applicant may still edit the application.
 EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 #: States of an application waiting for a reviewer.

@@ -29,6 +29,7 @@ from marketplace.regions import Region
 from . import selectors, services
 from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
 from .models import (
+    DEPOSIT_PAYABLE_STATES,
     DocumentKind,
     Invitation,
     MemberRole,
@@ -362,8 +363,7 @@ def deposit(request, merchant, member):
         required=services.deposit_required(merchant),
         balance=services.deposit_balance(merchant),
         shortfall=services.deposit_shortfall(merchant),
-        can_pay=merchant.status
-        in {MerchantStatus.CONTRACT_SIGNED, MerchantStatus.DEPOSIT_PAID, MerchantStatus.LIVE, MerchantStatus.SUSPENDED},
+        can_pay=merchant.status in DEPOSIT_PAYABLE_STATES,
         # One key per rendered form: a double click posts the same reference twice, and the
         # ledger's unique reference makes the second post a no-op.
         payment_key=uuid.uuid4().hex,

@@ -356,12 +356,20 @@ class MerchantAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("history"))
     def history(self, merchant):
-        entries = selectors.merchant_history(merchant)
-        if not entries:
+        rows = selectors.history_rows(merchant)
+        if not rows:
             return "—"
         return _table(
             [gettext("time"), gettext("actor"), gettext("action"), gettext("reason")],
-            ((_when(e.created_at), e.actor or gettext("system"), e.action, e.reason) for e in entries),
+            (
+                (
+                    _when(row["entry"].created_at),
+                    row["entry"].actor or gettext("system"),
+                    row["label"],
+                    row["entry"].reason,
+                )
+                for row in rows
+            ),
         )
 
     # Action buttons and views.

@@ -25,10 +25,15 @@ from catalog import services as catalog_services
 from marketplace.money import format_cny
 
 from .. import selectors, services
-from ..models import ACTIVE_MERCHANT_STATES, TRANSITIONS, CooperationMode, Merchant, MerchantStatus, Tier
-
-# States in which services.deposit_record_payment accepts money (it refuses all others).
-DEPOSIT_PAYABLE_STATES = ACTIVE_MERCHANT_STATES - {MerchantStatus.APPROVED}
+from ..models import (
+    ACTIVE_MERCHANT_STATES,
+    DEPOSIT_PAYABLE_STATES,
+    TRANSITIONS,
+    CooperationMode,
+    Merchant,
+    MerchantStatus,
+    Tier,
+)
 
 # --- Action forms --------------------------------------------------------------------
 
