@@ -149,8 +149,9 @@ class Product(models.Model):
     is_featured = models.BooleanField(_("featured on the home page"), default=False)
     # Denormalised from the active SKUs by the services, for fast price filters and sorting.
     min_price = models.DecimalField(_("lowest price"), max_digits=14, decimal_places=2, null=True, blank=True)
-    # Title, description and tags, weighted; kept by the services (PostgreSQL full-text search).
-    search_document = models.TextField(_("search text"), blank=True, editable=False)
+    # Title, description, tags and category as search tokens (catalog.search), kept by the
+    # services; PostgreSQL indexes to_tsvector('simple', search_text) with GIN (migration 0003).
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)

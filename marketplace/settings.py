@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -302,6 +303,15 @@ DEFAULT_SETTLEMENT_DAYS = 15  # T+15
 DEPOSIT_REFUND_WORKING_DAYS = 30
 INVITATION_VALID_DAYS = 7
 DEFAULT_CONTRACT_YEARS = 1
+# Catalog
+DEFAULT_COMMISSION_RATE = "0.1000"  # root default when no category on the path sets a rate
+NEW_MERCHANT_BOOST_DAYS = 30  # traffic support: new merchants' products first in listings
+PRODUCT_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+PRODUCT_THUMBNAIL_SIZES = {"small": 200, "medium": 600}
+PRODUCT_IMAGE_MAX_SIDE = 1600
+REPLENISHMENT_HISTORY_DAYS = 28
+# Stock rows are locked for reservations: a waiter gives up after this (never hangs).
+STOCK_LOCK_TIMEOUT_MS = env.int("STOCK_LOCK_TIMEOUT_MS", default=2000)
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

@@ -14,6 +14,7 @@ api_v1 = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("auth/me/", MeView.as_view(), name="api-me"),
     path("merchants/", include("merchants.api.urls")),
+    path("catalog/", include("catalog.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -42,8 +43,10 @@ urlpatterns = [
     path("accounts/", include(account_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
+    path("", include("catalog.urls")),
     path("api/v1/", include(api_v1)),
 ]
 

@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -100,7 +101,11 @@ class RequestedCategoryFilter(admin.SimpleListFilter):
             category_id = int(self.value())
         except ValueError:
             return queryset.none()
-        return queryset.filter(requested_category_ids__contains=[category_id])
+        if connection.vendor == "postgresql":
+            return queryset.filter(requested_category_ids__contains=[category_id])
+        # SQLite (make run) has no JSON containment: filter the ids in Python.
+        ids = [pk for pk, cats in queryset.values_list("pk", "requested_category_ids") if category_id in (cats or [])]
+        return queryset.filter(pk__in=ids)
 
 
 class ExpiringDocumentsFilter(admin.SimpleListFilter):

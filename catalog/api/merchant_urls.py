@@ -1,0 +1,3 @@
+"""Merchant catalog API URLs (the caller's own products and stock)."""
+
+urlpatterns: list = []

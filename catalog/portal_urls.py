@@ -1,0 +1,5 @@
+"""Merchant portal catalog URLs, under /portal/catalog/."""
+
+app_name = "portal_catalog"
+
+urlpatterns: list = []

@@ -1,0 +1,433 @@
+"""Products, SKUs, pictures and listing moderation.
+
+Guarantees:
+- a merchant lists products only in categories granted to it (or below them), and only
+  while it is an approved merchant (not terminated);
+- moderation follows `LISTING_TRANSITIONS`; approval publishes the product;
+- once published, edits of moderated fields (title, description, category, tags, pictures)
+  go to one pending `ProductRevision`, while buyers keep seeing the approved version until
+  a reviewer approves the revision;
+- SKU codes are unique per merchant; `Product.min_price` and `Product.search_text` always
+  reflect the current SKUs and content (recomputed in the same transaction);
+- every moderation decision is in the audit log.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.audit import audit_record
+from marketplace.money import quantize
+
+from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
+from ..images import clean_product_image
+from ..models import (
+    SKU,
+    Category,
+    ListingStatus,
+    Product,
+    ProductImage,
+    ProductRevision,
+    RevisionStatus,
+    Tag,
+)
+from ..search import index_text
+from .categories import merchant_may_sell_in
+
+L = ListingStatus
+LISTING_TRANSITIONS = {
+    "submit": ({L.DRAFT, L.REJECTED}, L.SUBMITTED),
+    "approve": ({L.SUBMITTED}, L.APPROVED),
+    "reject": ({L.SUBMITTED}, L.REJECTED),
+}
+MODERATED_FIELDS = ("title", "description", "category", "tags")
+SKU_FIELDS = (
+    "code",
+    "attributes",
+    "price",
+    "barcode",
+    "weight_grams",
+    "reorder_point",
+    "lead_time_days",
+    "safety_stock",
+    "is_active",
+)
+
+
+def _merchant_can_list(merchant) -> None:
+    from merchants.models import ACTIVE_MERCHANT_STATES
+
+    if merchant.status not in ACTIVE_MERCHANT_STATES:
+        raise CatalogConflict(
+            "merchant_cannot_list", _("Only approved merchants can list products."), {"status": merchant.status}
+        )
+
+
+def _check_category(merchant, category: Category) -> None:
+    if not category.is_active:
+        raise CatalogError("category_inactive", _("This category is closed for new products."))
+    if not merchant_may_sell_in(merchant, category):
+        raise CatalogError(
+            "category_not_granted",
+            _("Your contract does not cover the category “%(category)s”.") % {"category": category.name},
+            {"category": category.pk},
+        )
+
+
+def _tags(tag_ids) -> list[Tag]:
+    ids = sorted({int(i) for i in tag_ids or []})
+    tags = list(Tag.objects.filter(pk__in=ids))
+    if len(tags) != len(ids):
+        raise CatalogError("unknown_tags", _("Some tags do not exist."))
+    return tags
+
+
+def _clean_text(title: str) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise CatalogError("title_required", _("Give the product a title."))
+    return title
+
+
+def refresh_product_derived(product: Product) -> None:
+    """Recompute the lowest active price and the search text of a product."""
+    min_price = product.skus.filter(is_active=True).aggregate(m=Min("price"))["m"]
+    tags = " ".join(product.tags.values_list("name", flat=True))
+    text = index_text(product.title, product.description, tags, product.category.name)
+    Product.objects.filter(pk=product.pk).update(min_price=min_price, search_text=text)
+    product.min_price, product.search_text = min_price, text
+
+
+def _clean_sku(data: dict) -> dict:
+    unknown = set(data) - set(SKU_FIELDS)
+    if unknown:
+        raise CatalogError("unknown_fields", _("Unknown SKU fields."), {"fields": sorted(unknown)})
+    cleaned = dict(data)
+    if "code" in cleaned:
+        cleaned["code"] = (cleaned["code"] or "").strip()
+        if not cleaned["code"]:
+            raise CatalogError("sku_code_required", _("Every SKU needs a code."))
+    if "price" in cleaned:
+        try:
+            cleaned["price"] = quantize(Decimal(str(cleaned["price"])))
+        except (InvalidOperation, TypeError, ValueError) as exc:
+            raise CatalogError("invalid_price", _("Enter the price in yuan, e.g. 199.99.")) from exc
+        if cleaned["price"] <= 0:
+            raise CatalogError("invalid_price", _("The price must be greater than zero."))
+    if "attributes" in cleaned:
+        attributes = cleaned["attributes"] or {}
+        if not isinstance(attributes, dict) or not all(isinstance(v, str | int) for v in attributes.values()):
+            raise CatalogError("invalid_attributes", _("Attributes are names with text values, e.g. colour: red."))
+        cleaned["attributes"] = {str(k).strip(): str(v).strip() for k, v in attributes.items() if str(k).strip()}
+    for name in ("weight_grams", "reorder_point", "lead_time_days", "safety_stock"):
+        if name in cleaned and (not isinstance(cleaned[name], int) or cleaned[name] < 0):
+            raise CatalogError("invalid_number", _("%(field)s must be a whole number, 0 or more.") % {"field": name})
+    return cleaned
+
+
+@transaction.atomic
+def product_create(
+    *, merchant, actor, title: str, category: Category, description: str = "", tag_ids=(), skus=()
+) -> Product:
+    """Create a draft product with its SKUs (each a dict of SKU fields)."""
+    _merchant_can_list(merchant)
+    _check_category(merchant, category)
+    product = Product.objects.create(
+        merchant=merchant, category=category, title=_clean_text(title), description=(description or "").strip()
+    )
+    product.tags.set(_tags(tag_ids))
+    for sku in skus:
+        sku_create(product=product, actor=actor, data=sku)
+    refresh_product_derived(product)
+    audit_record(action="catalog.product_created", actor=actor, obj=product)
+    return product
+
+
+def _lock(product: Product) -> Product:
+    return Product.objects.select_for_update().select_related("merchant", "category").get(pk=product.pk)
+
+
+def _pending_revision(product: Product, actor) -> ProductRevision:
+    revision = product.revisions.filter(status=RevisionStatus.PENDING).first()
+    if revision is None:
+        revision = ProductRevision.objects.create(
+            product=product,
+            title=product.title,
+            description=product.description,
+            category=product.category,
+            tag_ids=sorted(product.tags.values_list("pk", flat=True)),
+            image_ids=list(product.images.filter(is_live=True).values_list("pk", flat=True)),
+            submitted_by=actor,
+        )
+    return revision
+
+
+@transaction.atomic
+def product_update(*, product: Product, actor, **changes) -> Product:
+    """Change title, description, category or tags.
+
+    Unpublished: applied at once (a submitted product goes back to draft). Published: kept
+    in the pending revision; the approved version stays on sale until it is approved.
+    """
+    unknown = set(changes) - {"title", "description", "category", "tag_ids"}
+    if unknown:
+        raise CatalogError("unknown_fields", _("Unknown product fields."), {"fields": sorted(unknown)})
+    locked = _lock(product)
+    _merchant_can_list(locked.merchant)
+    if "title" in changes:
+        changes["title"] = _clean_text(changes["title"])
+    if "category" in changes:
+        _check_category(locked.merchant, changes["category"])
+    tags = _tags(changes["tag_ids"]) if "tag_ids" in changes else None
+
+    if locked.is_published:
+        revision = _pending_revision(locked, actor)
+        for field in ("title", "description", "category"):
+            if field in changes:
+                setattr(revision, field, changes[field])
+        if tags is not None:
+            revision.tag_ids = sorted(t.pk for t in tags)
+        revision.submitted_by = actor
+        revision.submitted_at = timezone.now()
+        revision.save()
+        audit_record(
+            action="catalog.product_revision_submitted", actor=actor, obj=locked, data={"revision": revision.pk}
+        )
+        return locked
+
+    for field in ("title", "description", "category"):
+        if field in changes:
+            setattr(locked, field, changes[field])
+    if locked.status == L.SUBMITTED:
+        locked.status = L.DRAFT  # what the reviewer was looking at changed
+    locked.save()
+    if tags is not None:
+        locked.tags.set(tags)
+    refresh_product_derived(locked)
+    return locked
+
+
+def _move(product: Product, action: str, *, actor, reason: str = "") -> Product:
+    sources, target = LISTING_TRANSITIONS[action]
+    if product.status not in sources:
+        raise ListingInvalidTransition(
+            message=_("This cannot be done while the listing is “%(status)s”.")
+            % {"status": product.get_status_display()},
+            extra={"status": product.status, "action": action},
+        )
+    product.status = target
+    product.review_reason = reason
+    return product
+
+
+@transaction.atomic
+def product_submit(*, product: Product, actor) -> Product:
+    """Send a draft (or rejected) listing to the reviewers: it needs an active SKU and a picture."""
+    locked = _lock(product)
+    _merchant_can_list(locked.merchant)
+    missing = []
+    if not locked.skus.filter(is_active=True).exists():
+        missing.append("sku")
+    if not locked.images.exists():
+        missing.append("image")
+    if missing:
+        raise CatalogError(
+            "listing_incomplete",
+            _("Add at least one active SKU and one picture before submitting."),
+            {"missing": missing},
+        )
+    _move(locked, "submit", actor=actor)
+    locked.submitted_at = timezone.now()
+    locked.save(update_fields=["status", "review_reason", "submitted_at", "updated_at"])
+    audit_record(action="catalog.product_submitted", actor=actor, obj=locked)
+    return locked
+
+
+@transaction.atomic
+def product_approve(*, product: Product, actor, reason: str = "") -> Product:
+    """Approve a submitted listing: it is published and its pictures are shown."""
+    locked = _lock(product)
+    _move(locked, "approve", actor=actor, reason=reason)
+    locked.published_at = locked.published_at or timezone.now()
+    locked.withdrawn_at = None
+    locked.save(update_fields=["status", "review_reason", "published_at", "withdrawn_at", "updated_at"])
+    locked.images.update(is_live=True)
+    audit_record(action="catalog.product_approved", actor=actor, obj=locked, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def product_reject(*, product: Product, actor, reason: str) -> Product:
+    """Reject a submitted listing with the reason the merchant will see."""
+    if not (reason or "").strip():
+        raise CatalogError("reason_required", _("Give a reason: the merchant will see it."))
+    locked = _lock(product)
+    _move(locked, "reject", actor=actor, reason=reason.strip())
+    locked.save(update_fields=["status", "review_reason", "updated_at"])
+    audit_record(action="catalog.product_rejected", actor=actor, obj=locked, reason=reason.strip())
+    return locked
+
+
+@transaction.atomic
+def revision_approve(*, revision: ProductRevision, actor) -> Product:
+    """Apply a pending revision to its published product."""
+    locked_revision = ProductRevision.objects.select_for_update().get(pk=revision.pk)
+    if locked_revision.status != RevisionStatus.PENDING:
+        raise ListingInvalidTransition(
+            message=_("This revision is no longer pending."), extra={"status": locked_revision.status}
+        )
+    product = _lock(locked_revision.product)
+    product.title = locked_revision.title
+    product.description = locked_revision.description
+    product.category = locked_revision.category
+    product.save()
+    product.tags.set(Tag.objects.filter(pk__in=locked_revision.tag_ids))
+    keep = list(locked_revision.image_ids)
+    for position, image_id in enumerate(keep):
+        ProductImage.objects.filter(product=product, pk=image_id).update(is_live=True, position=position)
+    for image in product.images.exclude(pk__in=keep):
+        _delete_image_files(image)
+        image.delete()
+    locked_revision.status = RevisionStatus.APPROVED
+    locked_revision.reviewed_by = actor
+    locked_revision.reviewed_at = timezone.now()
+    locked_revision.save()
+    refresh_product_derived(product)
+    audit_record(action="catalog.product_revision_approved", actor=actor, obj=product, data={"revision": revision.pk})
+    return product
+
+
+@transaction.atomic
+def revision_reject(*, revision: ProductRevision, actor, reason: str) -> ProductRevision:
+    """Refuse a pending revision; the published version stays; pictures it added are dropped."""
+    if not (reason or "").strip():
+        raise CatalogError("reason_required", _("Give a reason: the merchant will see it."))
+    locked = ProductRevision.objects.select_for_update().get(pk=revision.pk)
+    if locked.status != RevisionStatus.PENDING:
+        raise ListingInvalidTransition(
+            message=_("This revision is no longer pending."), extra={"status": locked.status}
+        )
+    for image in locked.product.images.filter(is_live=False):
+        _delete_image_files(image)
+        image.delete()
+    locked.status = RevisionStatus.REJECTED
+    locked.reason = reason.strip()
+    locked.reviewed_by = actor
+    locked.reviewed_at = timezone.now()
+    locked.save()
+    audit_record(action="catalog.product_revision_rejected", actor=actor, obj=locked.product, reason=locked.reason)
+    return locked
+
+
+@transaction.atomic
+def product_withdraw(*, product: Product, actor) -> Product:
+    """Take a published product off sale (the merchant can resubmit it later)."""
+    locked = _lock(product)
+    if not locked.is_published:
+        raise ListingInvalidTransition(
+            message=_("Only a product on sale can be withdrawn."), extra={"status": locked.status}
+        )
+    locked.withdrawn_at = timezone.now()
+    locked.status = L.DRAFT
+    locked.save(update_fields=["withdrawn_at", "status", "updated_at"])
+    audit_record(action="catalog.product_withdrawn", actor=actor, obj=locked)
+    return locked
+
+
+# --- Pictures ----------------------------------------------------------------------------
+
+
+def _delete_image_files(image: ProductImage) -> None:
+    names = [f.name for f in (image.image, image.thumb_small, image.thumb_medium) if f]
+    storage = image.image.storage
+    transaction.on_commit(lambda: [storage.delete(n) for n in names])
+
+
+@transaction.atomic
+def product_image_add(*, product: Product, actor, uploaded) -> ProductImage:
+    """Add a validated picture. On a published product it waits in the pending revision."""
+    clean = clean_product_image(uploaded)
+    locked = _lock(product)
+    _merchant_can_list(locked.merchant)
+    if locked.images.filter(sha256=clean.sha256).exists():
+        raise CatalogConflict("duplicate_image", _("This picture is already on the product."))
+    image = ProductImage(
+        product=locked,
+        sha256=clean.sha256,
+        width=clean.width,
+        height=clean.height,
+        position=locked.images.count(),
+        is_live=False,
+    )
+    image.image.save(".jpg", ContentFile(clean.content), save=False)
+    image.thumb_small.save("-s.jpg", ContentFile(clean.thumbnails["small"]), save=False)
+    image.thumb_medium.save("-m.jpg", ContentFile(clean.thumbnails["medium"]), save=False)
+    try:
+        with transaction.atomic():
+            image.save()
+    except IntegrityError as exc:  # the same picture added concurrently
+        raise CatalogConflict("duplicate_image", _("This picture is already on the product.")) from exc
+    if locked.is_published:
+        revision = _pending_revision(locked, actor)
+        if image.pk not in revision.image_ids:
+            revision.image_ids = [*revision.image_ids, image.pk]
+            revision.save(update_fields=["image_ids"])
+    return image
+
+
+@transaction.atomic
+def product_image_remove(*, image: ProductImage, actor) -> None:
+    """Remove a picture; on a published product the removal waits in the pending revision."""
+    product = _lock(image.product)
+    if product.is_published and image.is_live:
+        revision = _pending_revision(product, actor)
+        revision.image_ids = [i for i in revision.image_ids if i != image.pk]
+        revision.save(update_fields=["image_ids"])
+        return
+    _delete_image_files(image)
+    image.delete()
+
+
+# --- SKUs -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sku_create(*, product: Product, actor, data: dict) -> SKU:
+    """Add a SKU; its code must be unique among the merchant's SKUs."""
+    cleaned = _clean_sku(data)
+    for required in ("code", "price"):
+        if required not in cleaned:
+            raise CatalogError("sku_incomplete", _("A SKU needs a code and a price."), {"missing": [required]})
+    try:
+        with transaction.atomic():
+            sku = SKU.objects.create(product=product, merchant_id=product.merchant_id, **cleaned)
+    except IntegrityError as exc:
+        raise CatalogConflict(
+            "sku_code_taken", _("You already have a SKU with the code “%(code)s”.") % {"code": cleaned["code"]}
+        ) from exc
+    refresh_product_derived(product)
+    return sku
+
+
+@transaction.atomic
+def sku_update(*, sku: SKU, actor, data: dict) -> SKU:
+    """Change a SKU (price changes apply at once; orders freeze the price they were placed at)."""
+    cleaned = _clean_sku(data)
+    locked = SKU.objects.select_for_update().get(pk=sku.pk)
+    for field, value in cleaned.items():
+        setattr(locked, field, value)
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError as exc:
+        raise CatalogConflict(
+            "sku_code_taken", _("You already have a SKU with the code “%(code)s”.") % {"code": locked.code}
+        ) from exc
+    refresh_product_derived(locked.product)
+    return locked

@@ -1,0 +1,250 @@
+"""Stock levels: receipts, adjustments, reservations, releases, shipments, alerts.
+
+Guarantees:
+- available = on hand − reserved never goes below zero: rows are locked
+  (`SELECT … FOR UPDATE`) in primary-key order, checked, then changed; the database
+  constraints (reserved ≤ on hand, both ≥ 0) are the last line of defence;
+- a waiter gives up after `STOCK_LOCK_TIMEOUT_MS` (lock_timeout) with a 409, it never hangs;
+- a multi-line reservation is all or nothing;
+- every change writes a `StockMovement` with the levels after it;
+- after every change the stock alert of that SKU and warehouse is opened or closed
+  (one open alert at most, database constraint).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..errors import CatalogConflict, CatalogError, InsufficientStock
+from ..models import SKU, MovementKind, Stock, StockAlert, StockMovement, Warehouse
+
+
+@dataclass(frozen=True)
+class StockLine:
+    sku_id: int
+    warehouse_id: int
+    quantity: int
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
+
+
+def _lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+    """Lock the stock rows of (sku, warehouse) pairs in primary-key order (no deadlocks)."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    _set_lock_timeout()
+    skus = {s for s, _w in wanted}
+    warehouses = {w for _s, w in wanted}
+    try:
+        rows = list(
+            Stock.objects.select_for_update().filter(sku_id__in=skus, warehouse_id__in=warehouses).order_by("pk")
+        )
+    except OperationalError as exc:  # lock_timeout
+        raise CatalogConflict(
+            "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
+        ) from exc
+    return {(r.sku_id, r.warehouse_id): r for r in rows if (r.sku_id, r.warehouse_id) in wanted}
+
+
+def _write(stock: Stock, kind: str, *, on_hand_delta=0, reserved_delta=0, actor=None, reference="", reason="") -> None:
+    stock.on_hand += on_hand_delta
+    stock.reserved += reserved_delta
+    stock.save(update_fields=["on_hand", "reserved"])
+    StockMovement.objects.create(
+        stock=stock,
+        kind=kind,
+        on_hand_delta=on_hand_delta,
+        reserved_delta=reserved_delta,
+        on_hand_after=stock.on_hand,
+        reserved_after=stock.reserved,
+        reference=reference[:100],
+        reason=reason[:200],
+        actor=actor,
+    )
+    _sync_alert(stock)
+
+
+def _sync_alert(stock: Stock) -> None:
+    """Open an alert when available < reorder point; close the open one when it recovers."""
+    if Stock._meta.get_field("sku").is_cached(stock):
+        sku = stock.sku
+    else:
+        sku = SKU.objects.only("reorder_point", "merchant_id").get(pk=stock.sku_id)
+    below = sku.reorder_point > 0 and stock.available < sku.reorder_point
+    open_alert = StockAlert.objects.filter(stock=stock, closed_at__isnull=True).first()
+    if below and open_alert is None:
+        try:
+            with transaction.atomic():
+                StockAlert.objects.create(
+                    stock=stock,
+                    merchant_id=sku.merchant_id,
+                    available_at_open=stock.available,
+                    reorder_point=sku.reorder_point,
+                )
+        except IntegrityError:
+            pass  # opened meanwhile by another transaction: one open alert is the rule
+    elif not below and open_alert is not None:
+        StockAlert.objects.filter(pk=open_alert.pk).update(closed_at=timezone.now())
+
+
+def _positive(quantity) -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise CatalogError("invalid_quantity", _("The quantity must be a whole number greater than zero."))
+    return quantity
+
+
+def _check_warehouse(sku: SKU, warehouse: Warehouse) -> None:
+    if warehouse.merchant_id is not None and warehouse.merchant_id != sku.merchant_id:
+        raise CatalogError("warehouse_not_yours", _("This warehouse belongs to another merchant."))
+    if not warehouse.is_active:
+        raise CatalogError("warehouse_inactive", _("This warehouse is closed."))
+
+
+@transaction.atomic
+def stock_receive(
+    *, sku: SKU, warehouse: Warehouse, quantity: int, actor, reference: str = "", reason: str = ""
+) -> Stock:
+    """Goods arrived: on hand grows by `quantity` (the stock row is created if needed)."""
+    quantity = _positive(quantity)
+    _check_warehouse(sku, warehouse)
+    Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
+    stock = _lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    stock.sku = sku
+    _write(stock, MovementKind.RECEIPT, on_hand_delta=quantity, actor=actor, reference=reference, reason=reason)
+    return stock
+
+
+@transaction.atomic
+def stock_adjust(*, sku: SKU, warehouse: Warehouse, on_hand: int, actor, reason: str, reference: str = "") -> Stock:
+    """Set on hand to a counted figure (stocktake, damage); never below what is reserved."""
+    if not isinstance(on_hand, int) or on_hand < 0:
+        raise CatalogError("invalid_quantity", _("On hand must be a whole number, 0 or more."))
+    if not (reason or "").strip():
+        raise CatalogError("reason_required", _("Say why the stock is adjusted."))
+    _check_warehouse(sku, warehouse)
+    Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
+    stock = _lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    if on_hand < stock.reserved:
+        raise CatalogConflict(
+            "below_reserved",
+            _("%(n)d units are reserved for orders; on hand cannot go below that.") % {"n": stock.reserved},
+            {"reserved": stock.reserved},
+        )
+    delta = on_hand - stock.on_hand
+    if delta:
+        stock.sku = sku
+        _write(
+            stock, MovementKind.ADJUSTMENT, on_hand_delta=delta, actor=actor, reference=reference, reason=reason.strip()
+        )
+    return stock
+
+
+def _merge(lines: Iterable[StockLine]) -> dict[tuple[int, int], int]:
+    merged: dict[tuple[int, int], int] = {}
+    for line in lines:
+        key = (line.sku_id, line.warehouse_id)
+        merged[key] = merged.get(key, 0) + _positive(line.quantity)
+    return merged
+
+
+@transaction.atomic
+def stock_reserve(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
+    """Reserve every line or none: 409 `insufficient_stock` naming the short lines."""
+    merged = _merge(lines)
+    rows = _lock_rows(merged)
+    short = []
+    for key, quantity in sorted(merged.items()):
+        row = rows.get(key)
+        available = row.available if row else 0
+        if available < quantity:
+            short.append({"sku": key[0], "warehouse": key[1], "requested": quantity, "available": available})
+    if short:
+        raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
+    for key, quantity in sorted(merged.items()):
+        _write(rows[key], MovementKind.RESERVATION, reserved_delta=quantity, actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_release(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
+    """Give reserved units back (cancelled or expired orders)."""
+    merged = _merge(lines)
+    rows = _lock_rows(merged)
+    for key, quantity in sorted(merged.items()):
+        row = rows.get(key)
+        if row is None or row.reserved < quantity:
+            raise CatalogConflict("release_exceeds_reserved", _("Cannot release more than is reserved."), {"line": key})
+    for key, quantity in sorted(merged.items()):
+        _write(rows[key], MovementKind.RELEASE, reserved_delta=-quantity, actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_ship(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
+    """Reserved units leave the warehouse: on hand and reserved both go down."""
+    merged = _merge(lines)
+    rows = _lock_rows(merged)
+    for key, quantity in sorted(merged.items()):
+        row = rows.get(key)
+        if row is None or row.reserved < quantity:
+            raise CatalogConflict("ship_exceeds_reserved", _("Cannot ship more than is reserved."), {"line": key})
+    for key, quantity in sorted(merged.items()):
+        _write(
+            rows[key],
+            MovementKind.SHIPMENT,
+            on_hand_delta=-quantity,
+            reserved_delta=-quantity,
+            actor=actor,
+            reference=reference,
+        )
+
+
+def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
+    """Per active SKU: average daily units shipped over the last 28 days × lead time + safety
+    stock − available (all warehouses), never negative. Rounded up to whole units."""
+    days = settings.REPLENISHMENT_HISTORY_DAYS
+    since = (today or timezone.now()) - timedelta(days=days)
+    skus = list(
+        SKU.objects.filter(merchant=merchant, is_active=True).select_related("product").order_by("product_id", "id")
+    )
+    shipped = dict(
+        StockMovement.objects.filter(stock__sku__merchant=merchant, kind=MovementKind.SHIPMENT, created_at__gte=since)
+        .values("stock__sku_id")
+        .annotate(units=Sum("on_hand_delta"))
+        .values_list("stock__sku_id", "units")
+    )
+    levels = {
+        sku_id: (on_hand or 0) - (reserved or 0)
+        for sku_id, on_hand, reserved in Stock.objects.filter(sku__merchant=merchant)
+        .values("sku_id")
+        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
+        .values_list("sku_id", "on_hand", "reserved")
+    }
+    rows = []
+    for sku in skus:
+        units = -(shipped.get(sku.pk) or 0)
+        velocity = units / days
+        available = levels.get(sku.pk, 0)
+        suggestion = max(0, math.ceil(velocity * sku.lead_time_days + sku.safety_stock - available))
+        rows.append(
+            {
+                "sku": sku,
+                "units_sold": units,
+                "daily_velocity": round(velocity, 2),
+                "available": available,
+                "suggested": suggestion,
+            }
+        )
+    return rows

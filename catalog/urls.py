@@ -1,0 +1,3 @@
+"""Storefront URLs: home, categories, products, search."""
+
+urlpatterns: list = []
