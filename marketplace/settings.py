@@ -264,6 +264,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.audit_chain_verify_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    "orders-cancel-expired-unpaid": {
+        "task": "orders.tasks.cancel_expired_unpaid_task",
+        "schedule": timedelta(minutes=1),
+    },
+    "orders-complete-overdue-shipped": {
+        "task": "orders.tasks.complete_overdue_shipped_task",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------
@@ -312,6 +320,16 @@ PRODUCT_IMAGE_MAX_SIDE = 1600
 REPLENISHMENT_HISTORY_DAYS = 28
 # Stock rows are locked for reservations: a waiter gives up after this (never hangs).
 STOCK_LOCK_TIMEOUT_MS = env.int("STOCK_LOCK_TIMEOUT_MS", default=2000)
+# Orders
+ORDER_PAYMENT_MINUTES = 30  # unpaid orders cancel themselves after this
+ORDER_AUTO_COMPLETE_DAYS = 10  # completed automatically this long after shipping
+LAUNCH_POLICY_MONTHS = 3  # commission × 0.5 in the first three calendar months live
+LAUNCH_POLICY_FACTOR = "0.5"
+GRADE_A_FACTOR = "0.9"
+DEFAULT_SHIPPING_FEE = "8.00"  # per merchant order, when the merchant set no rate
+DEFAULT_FREE_SHIPPING_OVER = "99.00"
+SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
+GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

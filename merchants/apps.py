@@ -6,3 +6,11 @@ class MerchantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "merchants"
     verbose_name = _("Merchants")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from .defaults import ensure_default_tiers
+
+        # Also after a test database flush: the tiers are reference data every merchant needs.
+        post_migrate.connect(ensure_default_tiers, dispatch_uid="merchants_default_tiers")

@@ -1,1 +1,491 @@
-"""Models of the orders app; later issues fill this module."""
+"""Orders: carts, buyer orders split into merchant orders, lines frozen for settlement,
+shipments, payments and their gateway events.
+
+A `BuyerOrder` is what the buyer placed and pays once; it holds one `MerchantOrder` per shop.
+Merchant orders follow `TRANSITIONS`; every change goes through `orders.services` and is
+recorded as an `OrderEvent`. Order lines freeze, at placement, everything settlement needs.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.regions import Region
+
+
+class Address(models.Model):
+    """A buyer's saved delivery address."""
+
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.CASCADE, related_name="addresses"
+    )
+    recipient = models.CharField(_("recipient"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=32)
+    region = models.CharField(_("region"), max_length=20, choices=Region.choices)
+    province = models.CharField(_("province"), max_length=50)
+    city = models.CharField(_("city"), max_length=50)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    line = models.CharField(_("street address"), max_length=200)
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default", "-id"]
+
+    def __str__(self):
+        return f"{self.recipient} {self.province}{self.city}{self.district}{self.line}"
+
+
+class Cart(models.Model):
+    """A signed-in buyer's cart, or an anonymous one keyed by session (merged on login)."""
+
+    buyer = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("buyer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="cart",
+    )
+    session_key = models.CharField(_("session"), max_length=64, null=True, blank=True, unique=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(buyer__isnull=False) | Q(session_key__isnull=False), name="cart_has_owner"
+            )
+        ]
+
+    def __str__(self):
+        return f"cart {self.pk}"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, verbose_name=_("cart"), on_delete=models.CASCADE, related_name="items")
+    sku = models.ForeignKey("catalog.SKU", verbose_name=_("SKU"), on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    added_at = models.DateTimeField(_("added"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cart item")
+        verbose_name_plural = _("cart items")
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "sku"], name="cart_item_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_item_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku_id} × {self.quantity}"
+
+
+class ShippingRate(models.Model):
+    """A merchant's shipping fee: a flat fee per merchant order, free above a threshold."""
+
+    merchant = models.OneToOneField(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="shipping_rate"
+    )
+    flat_fee = models.DecimalField(_("flat fee"), max_digits=14, decimal_places=2)
+    free_over = models.DecimalField(
+        _("free shipping from"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Goods total from which shipping is free; empty for never."),
+    )
+
+    class Meta:
+        verbose_name = _("shipping rate")
+        verbose_name_plural = _("shipping rates")
+        constraints = [models.CheckConstraint(condition=Q(flat_fee__gte=0), name="shipping_rate_fee_not_negative")]
+
+    def __str__(self):
+        return f"{self.merchant_id}: {self.flat_fee}"
+
+
+class BuyerOrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PAID = "paid", _("Paid")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class BuyerOrder(models.Model):
+    """What the buyer placed and pays at once; split into one merchant order per shop."""
+
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=BuyerOrderStatus.choices, default=BuyerOrderStatus.PENDING_PAYMENT
+    )
+    # Address snapshot: later edits of the saved address do not move a placed order.
+    recipient = models.CharField(_("recipient"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=32)
+    region = models.CharField(_("region"), max_length=20, choices=Region.choices)
+    address = models.CharField(_("address"), max_length=400)
+    goods_total = models.DecimalField(_("goods"), max_digits=14, decimal_places=2)
+    discount_total = models.DecimalField(_("discounts"), max_digits=14, decimal_places=2, default=0)
+    shipping_total = models.DecimalField(_("shipping"), max_digits=14, decimal_places=2)
+    payable_total = models.DecimalField(_("to pay"), max_digits=14, decimal_places=2)
+    placed_at = models.DateTimeField(_("placed"), db_index=True)
+    pay_by = models.DateTimeField(_("pay by"), db_index=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("buyer order")
+        verbose_name_plural = _("buyer orders")
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    payable_total=models.F("goods_total") - models.F("discount_total") + models.F("shipping_total")
+                ),
+                name="buyer_order_payable_adds_up",
+            ),
+            models.CheckConstraint(condition=Q(payable_total__gte=0), name="buyer_order_payable_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class CheckoutAttempt(models.Model):
+    """One `Idempotency-Key` of a buyer: the same key and body give the first result."""
+
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("idempotency key"), max_length=100)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    buyer_order = models.ForeignKey(
+        BuyerOrder, verbose_name=_("order"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("checkout attempt")
+        verbose_name_plural = _("checkout attempts")
+        constraints = [models.UniqueConstraint(fields=["buyer", "key"], name="checkout_attempt_unique_key")]
+
+    def __str__(self):
+        return self.key
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OS = OrderStatus
+# action → (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "pay": (frozenset({OS.PENDING_PAYMENT}), OS.PAID),
+    "ship": (frozenset({OS.PAID}), OS.SHIPPED),
+    "deliver": (frozenset({OS.SHIPPED}), OS.DELIVERED),
+    "complete": (frozenset({OS.SHIPPED, OS.DELIVERED}), OS.COMPLETED),
+    "cancel": (frozenset({OS.PENDING_PAYMENT, OS.PAID}), OS.CANCELLED),
+}
+
+
+class MerchantOrder(models.Model):
+    """The part of a buyer order that one merchant fulfils and is settled for."""
+
+    buyer_order = models.ForeignKey(
+        BuyerOrder, verbose_name=_("buyer order"), on_delete=models.PROTECT, related_name="merchant_orders"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="orders"
+    )
+    number = models.CharField(_("order number"), max_length=40, unique=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OS.PENDING_PAYMENT, db_index=True
+    )
+    goods_total = models.DecimalField(_("goods"), max_digits=14, decimal_places=2)
+    discount_total = models.DecimalField(_("discounts"), max_digits=14, decimal_places=2, default=0)
+    shipping_fee = models.DecimalField(_("shipping"), max_digits=14, decimal_places=2)
+    paid_total = models.DecimalField(_("paid by the buyer"), max_digits=14, decimal_places=2)
+    placed_at = models.DateTimeField(_("placed"), db_index=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True, db_index=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Settlement reads these two flags (domain.md): open after-sales pause auto-completion;
+    # an open dispute freezes the money.
+    after_sales_open = models.BooleanField(_("after-sales open"), default=False)
+    is_frozen = models.BooleanField(_("money frozen (dispute)"), default=False)
+
+    class Meta:
+        verbose_name = _("merchant order")
+        verbose_name_plural = _("merchant orders")
+        ordering = ["-placed_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "status"], name="morder_merchant_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(paid_total=models.F("goods_total") - models.F("discount_total") + models.F("shipping_fee")),
+                name="merchant_order_paid_adds_up",
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class OrderLine(models.Model):
+    """One SKU of a merchant order, with every figure settlement needs frozen at placement.
+
+    gross = unit price × qty; paid = gross − merchant discount − platform discount;
+    base = gross − merchant discount (the commission base); commission = base × rate,
+    rounded half-up. The rate is the category's (or the contract's revenue share for joint
+    operation) × 0.5 in the first three months live × 0.9 for credit grade A, not rounded.
+    """
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="lines"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="+"
+    )
+    sku = models.ForeignKey("catalog.SKU", verbose_name=_("SKU"), on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        "catalog.Category", verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
+    )
+    product_title = models.CharField(_("product"), max_length=200)
+    sku_code = models.CharField(_("SKU code"), max_length=64)
+    sku_label = models.CharField(_("variant"), max_length=200, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    gross = models.DecimalField(_("gross"), max_digits=14, decimal_places=2)
+    merchant_discount = models.DecimalField(_("merchant-funded discount"), max_digits=14, decimal_places=2, default=0)
+    platform_discount = models.DecimalField(_("platform-funded discount"), max_digits=14, decimal_places=2, default=0)
+    paid = models.DecimalField(_("paid"), max_digits=14, decimal_places=2)
+    base = models.DecimalField(_("commission base"), max_digits=14, decimal_places=2)
+    category_rate = models.DecimalField(_("category or revenue-share rate"), max_digits=7, decimal_places=6)
+    launch_policy = models.BooleanField(_("launch policy (× 0.5)"), default=False)
+    grade_a = models.BooleanField(_("credit grade A (× 0.9)"), default=False)
+    commission_rate = models.DecimalField(_("commission rate"), max_digits=9, decimal_places=8)
+    commission = models.DecimalField(_("commission"), max_digits=14, decimal_places=2)
+    shipping_share = models.DecimalField(_("share of shipping"), max_digits=14, decimal_places=2, default=0)
+    refunded = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["merchant_order_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(gross=models.F("unit_price") * models.F("quantity")), name="order_line_gross"
+            ),
+            models.CheckConstraint(
+                condition=Q(paid=models.F("gross") - models.F("merchant_discount") - models.F("platform_discount")),
+                name="order_line_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(base=models.F("gross") - models.F("merchant_discount")), name="order_line_base"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded__gte=0, refunded__lte=models.F("paid")), name="order_line_refund_within_paid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sku_code} × {self.quantity}"
+
+
+class ShipmentStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to ship")
+    SHIPPED = "shipped", _("Shipped")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Shipment(models.Model):
+    """A parcel from one warehouse. Lines of several merchant orders of the same buyer,
+    merchant, warehouse and address may be merged into one shipment."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="shipments"
+    )
+    warehouse = models.ForeignKey(
+        "catalog.Warehouse", verbose_name=_("warehouse"), on_delete=models.PROTECT, related_name="shipments"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    address = models.CharField(_("address"), max_length=400)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING
+    )
+    carrier = models.CharField(_("carrier"), max_length=50, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"shipment {self.pk}"
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, verbose_name=_("shipment"), on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="shipment_lines"
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("shipment line")
+        verbose_name_plural = _("shipment lines")
+        constraints = [models.CheckConstraint(condition=Q(quantity__gte=1), name="shipment_line_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.order_line_id} × {self.quantity}"
+
+
+class OrderEvent(models.Model):
+    """A recorded change of a merchant order: from, to, who, why."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=40)
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.action} {self.from_status}→{self.to_status}"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class Payment(models.Model):
+    """One payment of a buyer order through a gateway."""
+
+    buyer_order = models.ForeignKey(
+        BuyerOrder, verbose_name=_("buyer order"), on_delete=models.PROTECT, related_name="payments"
+    )
+    gateway = models.CharField(_("gateway"), max_length=20)
+    reference = models.CharField(_("gateway reference"), max_length=64, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    succeeded_at = models.DateTimeField(_("succeeded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A buyer order is paid at most once.
+            models.UniqueConstraint(
+                fields=["buyer_order"], condition=Q(status="succeeded"), name="payment_one_success_per_order"
+            )
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class GatewayEvent(models.Model):
+    """A callback received from a gateway, stored once per event id (duplicates ignored)."""
+
+    gateway = models.CharField(_("gateway"), max_length=20)
+    event_id = models.CharField(_("event id"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=40)
+    payload = models.JSONField(_("payload"))
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("gateway event")
+        verbose_name_plural = _("gateway events")
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"], name="gateway_event_unique")]
+
+    def __str__(self):
+        return f"{self.gateway}:{self.event_id}"
+
+
+class Refund(models.Model):
+    """Money returned to the buyer through the gateway, per merchant order."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    shipping_amount = models.DecimalField(_("of which shipping"), max_digits=14, decimal_places=2, default=0)
+    reason = models.CharField(_("reason"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=100, unique=True)
+    completed_at = models.DateTimeField(_("completed"), db_index=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-completed_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self):
+        return self.reference
+
+
+class RefundLine(models.Model):
+    """The part of a refund on one line, with its proportional reversal (domain.md):
+    share s = R / paid; refunded base, platform discount taken back and commission returned
+    are each base, platform discount and commission × s, rounded half-up."""
+
+    refund = models.ForeignKey(Refund, verbose_name=_("refund"), on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="refund_lines"
+    )
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("returned quantity"), default=0)
+    refunded_base = models.DecimalField(_("refunded base"), max_digits=14, decimal_places=2)
+    platform_discount_back = models.DecimalField(_("platform discount taken back"), max_digits=14, decimal_places=2)
+    commission_returned = models.DecimalField(_("commission returned"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_line_amount_positive")]
+
+    def __str__(self):
+        return f"{self.order_line_id}: {self.amount}"

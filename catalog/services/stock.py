@@ -248,3 +248,62 @@ def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class Allocation:
+    sku_id: int
+    warehouse_id: int
+    quantity: int
+
+
+@transaction.atomic
+def stock_allocate_and_reserve(*, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None) -> list[Allocation]:
+    """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
+
+    Every stock row of the SKUs is locked first (primary-key order), so the choice of
+    warehouses is made on figures no one else can change: warehouses of the buyer's
+    `region` first (city cloud before regional central), then the others by code; a line
+    may split over several warehouses. Raises `InsufficientStock` listing the short SKUs.
+    """
+    wanted: dict[int, int] = {}
+    for sku_id, quantity in items:
+        wanted[sku_id] = wanted.get(sku_id, 0) + _positive(quantity)
+    if not wanted:
+        return []
+    _set_lock_timeout()
+    try:
+        rows = list(
+            Stock.objects.select_for_update(of=("self",))
+            .filter(sku_id__in=wanted, warehouse__is_active=True)
+            .select_related("warehouse")
+            .order_by("pk")
+        )
+    except OperationalError as exc:
+        raise CatalogConflict(
+            "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
+        ) from exc
+
+    def preference(row: Stock):
+        w = row.warehouse
+        return (w.region != region, w.kind != "city_cloud", w.code)
+
+    plan: list[tuple[Stock, int]] = []
+    short = []
+    for sku_id, quantity in sorted(wanted.items()):
+        remaining = quantity
+        for row in sorted((r for r in rows if r.sku_id == sku_id), key=preference):
+            if remaining == 0:
+                break
+            take = min(row.available, remaining)
+            if take > 0:
+                plan.append((row, take))
+                remaining -= take
+        if remaining:
+            available = sum(r.available for r in rows if r.sku_id == sku_id)
+            short.append({"sku": sku_id, "requested": quantity, "available": available})
+    if short:
+        raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
+    for row, take in plan:
+        _write(row, MovementKind.RESERVATION, reserved_delta=take, actor=actor, reference=reference)
+    return [Allocation(row.sku_id, row.warehouse_id, take) for row, take in plan]

@@ -1,0 +1,34 @@
+"""The payment gateway adapter interface. The project ships a sandbox gateway; a real one
+(Alipay, WeChat Pay, UnionPay) implements the same three methods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+class InvalidCallback(Exception):
+    """The callback is not authentic (bad signature) or too old/new to be trusted."""
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    event_id: str
+    kind: str  # "payment.succeeded" | "payment.failed"
+    payment_reference: str
+    amount: Decimal
+    payload: dict
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def payment_url(self, payment) -> str:
+        """Where the buyer goes to pay `payment`."""
+
+    def refund(self, *, payment, amount: Decimal, reference: str) -> str:
+        """Return `amount` of `payment` to the buyer; returns the gateway's refund id."""
+
+    def parse_callback(self, *, headers, raw_body: bytes) -> CallbackEvent:
+        """Verify and decode a callback; raises InvalidCallback."""

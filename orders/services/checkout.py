@@ -1,0 +1,252 @@
+"""Placing an order: one buyer order, one merchant order per shop, shipments per warehouse.
+
+Guarantees:
+- atomic: every row (orders, lines, shipments, events, stock reservations) or none;
+- stock is reserved in the same transaction through `catalog.services.stock_allocate_and_reserve`,
+  which locks the stock rows in primary-key order and never oversells; a short item gives
+  409 `insufficient_stock` and nothing is written;
+- each line freezes its price, category, discounts, base, rate and commission (pricing.py);
+  shipping is charged per merchant order and spread over its lines with `money.allocate`;
+- totals add up to the cent (database constraints check them again);
+- `checkout_place_idempotent`: the same buyer + `Idempotency-Key` + body gives the first
+  order however often and however concurrently it is sent; another body → 422; a retry
+  while the first is still running → 409 `request_in_progress`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import SKU
+from catalog.services.stock import stock_allocate_and_reserve
+from marketplace.audit import audit_record
+from marketplace.money import ZERO, allocate, quantize
+from merchants.models import MerchantStatus
+from merchants.services import current_contract
+
+from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
+from ..models import (
+    Address,
+    BuyerOrder,
+    CheckoutAttempt,
+    MerchantOrder,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+)
+from .pricing import line_rate, shipping_fee
+
+
+@dataclass(frozen=True)
+class CheckoutItem:
+    sku_id: int
+    quantity: int
+
+
+def _load_skus(items: list[CheckoutItem]) -> dict[int, SKU]:
+    ids = {i.sku_id for i in items}
+    skus = {s.pk: s for s in SKU.objects.filter(pk__in=ids).select_related("product", "product__category", "merchant")}
+    unavailable = []
+    for sku_id in sorted(ids):
+        sku = skus.get(sku_id)
+        product = sku.product if sku else None
+        if sku is None or not sku.is_active or not product.is_published or sku.merchant.status != MerchantStatus.LIVE:
+            unavailable.append(sku_id)
+    if unavailable:
+        raise OrderError(
+            "sku_unavailable", _("Some items are no longer on sale; remove them from the cart."), {"skus": unavailable}
+        )
+    return skus
+
+
+def _clean_items(items) -> list[CheckoutItem]:
+    merged: dict[int, int] = defaultdict(int)
+    for item in items:
+        quantity = item.quantity
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
+            raise OrderError("invalid_quantity", _("Quantities are whole numbers from 1 to 999."))
+        merged[int(item.sku_id)] += quantity
+    if not merged:
+        raise OrderError("empty_order", _("There is nothing to order."))
+    return [CheckoutItem(sku_id, quantity) for sku_id, quantity in sorted(merged.items())]
+
+
+def _number(prefix: str, placed_at) -> str:
+    local = timezone.localtime(placed_at)
+    return f"{prefix}{local:%y%m%d%H%M%S}{secrets.randbelow(10**6):06d}"
+
+
+@transaction.atomic
+def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
+    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`."""
+    if address.buyer_id != buyer.pk:
+        raise OrderError("invalid_address", _("Choose one of your saved addresses."))
+    items = _clean_items(items)
+    skus = _load_skus(items)
+    placed_at = timezone.now()
+    number = _number("B", placed_at)
+
+    allocations = stock_allocate_and_reserve(
+        items=[(i.sku_id, i.quantity) for i in items], region=address.region, reference=f"order:{number}"
+    )
+
+    by_merchant: dict[int, list[CheckoutItem]] = defaultdict(list)
+    for item in items:
+        by_merchant[skus[item.sku_id].merchant_id].append(item)
+
+    buyer_order = BuyerOrder(
+        number=number,
+        buyer=buyer,
+        recipient=address.recipient,
+        phone=address.phone,
+        region=address.region,
+        address=f"{address.province}{address.city}{address.district}{address.line}",
+        goods_total=ZERO,
+        discount_total=ZERO,
+        shipping_total=ZERO,
+        payable_total=ZERO,
+        placed_at=placed_at,
+        pay_by=placed_at + timedelta(minutes=settings.ORDER_PAYMENT_MINUTES),
+    )
+    merchant_orders = []
+    all_lines: dict[int, OrderLine] = {}
+    for index, merchant_id in enumerate(sorted(by_merchant), start=1):
+        merchant_items = by_merchant[merchant_id]
+        merchant = skus[merchant_items[0].sku_id].merchant
+        contract = current_contract(merchant)
+        lines = []
+        for item in merchant_items:
+            sku = skus[item.sku_id]
+            gross = quantize(sku.price * item.quantity)
+            merchant_discount = platform_discount = ZERO  # promotions decide these later
+            base = gross - merchant_discount
+            rate = line_rate(merchant=merchant, category=sku.product.category, placed_at=placed_at, contract=contract)
+            lines.append(
+                OrderLine(
+                    merchant=merchant,
+                    sku=sku,
+                    category=sku.product.category,
+                    product_title=sku.product.title,
+                    sku_code=sku.code,
+                    sku_label=sku.label,
+                    unit_price=sku.price,
+                    quantity=item.quantity,
+                    gross=gross,
+                    merchant_discount=merchant_discount,
+                    platform_discount=platform_discount,
+                    paid=gross - merchant_discount - platform_discount,
+                    base=base,
+                    category_rate=rate.category_rate,
+                    launch_policy=rate.launch_policy,
+                    grade_a=rate.grade_a,
+                    commission_rate=rate.rate,
+                    commission=rate.commission(base),
+                )
+            )
+        goods = sum((line.paid for line in lines), ZERO)
+        fee = shipping_fee(merchant=merchant, goods_total=goods)
+        for line, share in zip(lines, allocate(fee, [line.paid for line in lines]), strict=True):
+            line.shipping_share = share
+        merchant_orders.append(
+            (
+                MerchantOrder(
+                    merchant=merchant,
+                    number=f"{number}-{index}",
+                    goods_total=goods,
+                    discount_total=ZERO,
+                    shipping_fee=fee,
+                    paid_total=goods + fee,
+                    placed_at=placed_at,
+                ),
+                lines,
+            )
+        )
+        buyer_order.goods_total += goods
+        buyer_order.shipping_total += fee
+    buyer_order.payable_total = buyer_order.goods_total - buyer_order.discount_total + buyer_order.shipping_total
+    buyer_order.save()
+
+    for merchant_order, lines in merchant_orders:
+        merchant_order.buyer_order = buyer_order
+        merchant_order.save()
+        for line in lines:
+            line.merchant_order = merchant_order
+        OrderLine.objects.bulk_create(lines)
+        for line in lines:
+            all_lines[line.sku_id] = line
+        OrderEvent.objects.create(
+            merchant_order=merchant_order, action="place", to_status=OrderStatus.PENDING_PAYMENT, actor=buyer
+        )
+
+    # One shipment per merchant and warehouse; a line split over warehouses has a
+    # shipment line in each.
+    shipments: dict[tuple[int, int], Shipment] = {}
+    shipment_lines = []
+    for allocation in allocations:
+        line = all_lines[allocation.sku_id]
+        key = (line.merchant_id, allocation.warehouse_id)
+        if key not in shipments:
+            shipments[key] = Shipment.objects.create(
+                merchant_id=line.merchant_id,
+                warehouse_id=allocation.warehouse_id,
+                buyer=buyer,
+                address=buyer_order.address,
+            )
+        shipment_lines.append(ShipmentLine(shipment=shipments[key], order_line=line, quantity=allocation.quantity))
+    ShipmentLine.objects.bulk_create(shipment_lines)
+    audit_record(action="orders.placed", actor=buyer, obj=buyer_order, data={"payable": buyer_order.payable_total})
+    return buyer_order
+
+
+def request_fingerprint(payload: dict) -> str:
+    """A stable hash of a checkout request body (key order does not matter)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Address, items) -> tuple[BuyerOrder, bool]:
+    """Place once per (buyer, key). Returns (order, created).
+
+    A transaction-level advisory lock on (buyer, key) lets exactly one request work on a
+    key at a time; others answer `request_in_progress` at once instead of waiting.
+    """
+    key = (key or "").strip()
+    if not 8 <= len(key) <= 100:
+        raise OrderError("invalid_idempotency_key", _("The Idempotency-Key header must have 8 to 100 characters."))
+    lock_id = int.from_bytes(hashlib.sha256(f"checkout:{buyer.pk}:{key}".encode()).digest()[:8], "big", signed=True)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+                if not cursor.fetchone()[0]:
+                    raise RequestInProgress(message=_("This order is still being placed; wait a moment."))
+        attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
+        if attempt is not None:
+            if attempt.request_hash != fingerprint:
+                raise IdempotencyMismatch(
+                    message=_("This Idempotency-Key was already used for a different order. Use a new key.")
+                )
+            return attempt.buyer_order, False
+        order = checkout_place(buyer=buyer, address=address, items=items)
+        CheckoutAttempt.objects.create(buyer=buyer, key=key, request_hash=fingerprint, buyer_order=order)
+        return order, True
+
+
+def order_totals_check(order: BuyerOrder) -> Decimal:
+    """Σ line paid + shipping − discounts, recomputed from the lines (for tests and reports)."""
+    lines = OrderLine.objects.filter(merchant_order__buyer_order=order)
+    paid = sum((line.paid for line in lines), ZERO)
+    shipping = sum((m.shipping_fee for m in order.merchant_orders.all()), ZERO)
+    return paid + shipping

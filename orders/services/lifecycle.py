@@ -1,0 +1,179 @@
+"""Merchant order states: pay, ship, deliver, complete, cancel, and the periodic jobs.
+
+Every change goes through `_transition`: it locks the merchant order, checks `TRANSITIONS`
+(409 `invalid_transition` otherwise), writes the new state and an `OrderEvent` (who, from,
+to, note). Cancelling releases the stock reservation of the order's lines in the same
+transaction. Locks are taken buyer order first, then its merchant orders by primary key.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.services import StockLine, stock_release, stock_ship
+
+from ..errors import OrderError, OrderInvalidTransition
+from ..models import (
+    TRANSITIONS,
+    BuyerOrder,
+    BuyerOrderStatus,
+    MerchantOrder,
+    OrderEvent,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+
+TIMESTAMPS = {
+    "pay": "paid_at",
+    "ship": "shipped_at",
+    "deliver": "delivered_at",
+    "complete": "completed_at",
+    "cancel": "cancelled_at",
+}
+
+
+def _transition(order: MerchantOrder, action: str, *, actor=None, note: str = "") -> MerchantOrder:
+    locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
+    sources, target = TRANSITIONS[action]
+    if locked.status not in sources:
+        raise OrderInvalidTransition(
+            message=_("This cannot be done while the order is “%(status)s”.") % {"status": locked.get_status_display()},
+            extra={"status": locked.status, "action": action},
+        )
+    previous = locked.status
+    locked.status = target
+    setattr(locked, TIMESTAMPS[action], timezone.now())
+    locked.save(update_fields=["status", TIMESTAMPS[action]])
+    OrderEvent.objects.create(
+        merchant_order=locked, action=action, from_status=previous, to_status=target, actor=actor, note=note
+    )
+    return locked
+
+
+def _reserved_lines(order: MerchantOrder) -> list[StockLine]:
+    rows = ShipmentLine.objects.filter(
+        order_line__merchant_order=order, shipment__status=ShipmentStatus.PENDING
+    ).select_related("shipment", "order_line")
+    return [StockLine(r.order_line.sku_id, r.shipment.warehouse_id, r.quantity) for r in rows]
+
+
+@transaction.atomic
+def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
+    """The gateway confirmed payment: the buyer order and each merchant order become paid."""
+    locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
+    if locked.status != BuyerOrderStatus.PENDING_PAYMENT:
+        raise OrderInvalidTransition(
+            message=_("This order is not waiting for payment."), extra={"status": locked.status}
+        )
+    locked.status = BuyerOrderStatus.PAID
+    locked.paid_at = timezone.now()
+    locked.save(update_fields=["status", "paid_at"])
+    for order in locked.merchant_orders.order_by("pk"):
+        _transition(order, "pay", note="gateway")
+    return locked
+
+
+@transaction.atomic
+def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -> MerchantOrder:
+    """Cancel before shipping; the reservation is released. (Refunds of paid orders are
+    issued by the payments service.)"""
+    locked = _transition(order, "cancel", actor=actor, note=note)
+    lines = _reserved_lines(locked)
+    if lines:
+        stock_release(lines=lines, reference=f"cancel:{locked.number}", actor=actor)
+    Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
+        status=ShipmentStatus.CANCELLED
+    )
+    return locked
+
+
+@transaction.atomic
+def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str = "") -> BuyerOrder:
+    """Cancel a buyer order still waiting for payment, with all its merchant orders."""
+    locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
+    if locked.status != BuyerOrderStatus.PENDING_PAYMENT:
+        raise OrderInvalidTransition(
+            message=_("Only an unpaid order can be cancelled this way."), extra={"status": locked.status}
+        )
+    for order in locked.merchant_orders.order_by("pk"):
+        merchant_order_cancel(order=order, actor=actor, note=note)
+    locked.status = BuyerOrderStatus.CANCELLED
+    locked.cancelled_at = timezone.now()
+    locked.save(update_fields=["status", "cancelled_at"])
+    return locked
+
+
+def cancel_expired_unpaid(*, now=None) -> int:
+    """Periodic: cancel buyer orders not paid within ORDER_PAYMENT_MINUTES. Returns the count."""
+    now = now or timezone.now()
+    count = 0
+    for pk in BuyerOrder.objects.filter(status=BuyerOrderStatus.PENDING_PAYMENT, pay_by__lt=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            order = (
+                BuyerOrder.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=BuyerOrderStatus.PENDING_PAYMENT)
+                .first()
+            )
+            if order is None:
+                continue  # paid or cancelled meanwhile, or being handled right now
+            buyer_order_cancel_unpaid(buyer_order=order, note="payment time limit passed")
+            count += 1
+    return count
+
+
+@transaction.atomic
+def merchant_order_ship(*, order: MerchantOrder, actor, carrier: str, tracking_number: str) -> MerchantOrder:
+    """The merchant hands the goods to a carrier: reserved stock leaves the warehouses."""
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier or not tracking_number:
+        raise OrderError("tracking_required", _("Give the carrier and the tracking number."))
+    lines = _reserved_lines(order)
+    locked = _transition(order, "ship", actor=actor, note=f"{carrier} {tracking_number}")
+    if lines:
+        stock_ship(lines=lines, reference=f"ship:{locked.number}", actor=actor)
+    Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
+        status=ShipmentStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()
+    )
+    return locked
+
+
+@transaction.atomic
+def merchant_order_deliver(*, order: MerchantOrder, actor=None) -> MerchantOrder:
+    """The carrier reports delivery."""
+    return _transition(order, "deliver", actor=actor)
+
+
+@transaction.atomic
+def merchant_order_confirm_receipt(*, order: MerchantOrder, actor) -> MerchantOrder:
+    """The buyer confirms receipt: the order is completed (settlement counts from here)."""
+    return _transition(order, "complete", actor=actor, note="buyer confirmed receipt")
+
+
+def complete_overdue_shipped(*, now=None) -> int:
+    """Periodic: complete orders shipped ORDER_AUTO_COMPLETE_DAYS ago, unless an after-sales
+    request is open (it pauses the clock)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ORDER_AUTO_COMPLETE_DAYS)
+    count = 0
+    ids = MerchantOrder.objects.filter(
+        status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED], shipped_at__lte=cutoff, after_sales_open=False
+    ).values_list("pk", flat=True)
+    for pk in ids:
+        with transaction.atomic():
+            order = (
+                MerchantOrder.objects.select_for_update(skip_locked=True).filter(pk=pk, after_sales_open=False).first()
+            )
+            if order is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+                continue
+            _transition(order, "complete", note="completed automatically after the confirmation period")
+            count += 1
+    return count
