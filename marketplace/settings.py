@@ -268,6 +268,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.cancel_expired_unpaid_task",
         "schedule": timedelta(minutes=1),
     },
+    "orders-accept-overdue-after-sales": {
+        "task": "orders.tasks.accept_overdue_requests_task",
+        "schedule": crontab(minute="*/10"),
+    },
     "orders-complete-overdue-shipped": {
         "task": "orders.tasks.complete_overdue_shipped_task",
         "schedule": crontab(minute=5),
@@ -328,6 +332,7 @@ LAUNCH_POLICY_FACTOR = "0.5"
 GRADE_A_FACTOR = "0.9"
 DEFAULT_SHIPPING_FEE = "8.00"  # per merchant order, when the merchant set no rate
 DEFAULT_FREE_SHIPPING_OVER = "99.00"
+AFTER_SALES_RESPONSE_HOURS = 48  # the merchant answers within this, else accepted automatically
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.

@@ -489,3 +489,171 @@ class RefundLine(models.Model):
 
     def __str__(self):
         return f"{self.order_line_id}: {self.amount}"
+
+
+class AfterSalesKind(models.TextChoices):
+    REFUND = "refund", _("Refund only")
+    RETURN_REFUND = "return_refund", _("Return and refund")
+
+
+class AfterSalesStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the merchant")
+    AWAITING_RETURN = "awaiting_return", _("Accepted: waiting for the returned goods")
+    REJECTED = "rejected", _("Rejected by the merchant")
+    ESCALATED = "escalated", _("In dispute")
+    REFUNDED = "refunded", _("Refunded")
+    CLOSED = "closed", _("Closed without refund")
+
+
+#: After-sales states that keep the request open (they pause automatic completion).
+AFTER_SALES_OPEN_STATES = frozenset(
+    {AfterSalesStatus.OPEN, AfterSalesStatus.AWAITING_RETURN, AfterSalesStatus.REJECTED, AfterSalesStatus.ESCALATED}
+)
+
+
+class AfterSalesRequest(models.Model):
+    """A buyer's request for a refund (or a return and refund) on lines of a merchant order."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="after_sales"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AfterSalesKind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AfterSalesStatus.choices, default=AfterSalesStatus.OPEN
+    )
+    reason = models.TextField(_("reason"))
+    shipping_amount = models.DecimalField(_("shipping refund requested"), max_digits=14, decimal_places=2, default=0)
+    respond_by = models.DateTimeField(_("merchant must answer by"))
+    merchant_note = models.TextField(_("merchant's answer"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    refund = models.OneToOneField(
+        Refund, verbose_name=_("refund"), null=True, blank=True, on_delete=models.PROTECT, related_name="after_sales"
+    )
+
+    class Meta:
+        verbose_name = _("after-sales request")
+        verbose_name_plural = _("after-sales requests")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"AS{self.pk}"
+
+    @property
+    def total(self):
+        return sum((line.amount for line in self.lines.all()), 0) + self.shipping_amount
+
+
+class AfterSalesLine(models.Model):
+    request = models.ForeignKey(
+        AfterSalesRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="lines"
+    )
+    order_line = models.ForeignKey(OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("after-sales line")
+        verbose_name_plural = _("after-sales lines")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="after_sales_line_amount_positive")]
+
+    def __str__(self):
+        return f"{self.order_line_id}: {self.amount}"
+
+
+class DisputeStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Dispute(models.Model):
+    """An escalated after-sales request, decided by platform operations. While open, the
+    merchant order's money is frozen (settlement does not pay it)."""
+
+    request = models.OneToOneField(
+        AfterSalesRequest, verbose_name=_("after-sales request"), on_delete=models.PROTECT, related_name="dispute"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    buyer_statement = models.TextField(_("buyer's statement"))
+    decision_amount = models.DecimalField(_("refund decided"), max_digits=14, decimal_places=2, null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    arbiter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["opened_at", "id"]
+
+    def __str__(self):
+        return f"D{self.pk}"
+
+
+class Review(models.Model):
+    """A buyer's rating (1–5) of a completed order line; one per line."""
+
+    order_line = models.OneToOneField(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="review"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    text = models.TextField(_("review"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5")]
+
+    def __str__(self):
+        return f"{self.rating}★ {self.order_line_id}"
+
+
+class ComplaintCategory(models.TextChoices):
+    FAKE_SHIPPING = "fake_shipping", _("Fake shipping")
+    COUNTERFEIT = "counterfeit", _("Counterfeit goods")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    SERVICE = "service", _("Poor service")
+    OTHER = "other", _("Other")
+
+
+class Complaint(models.Model):
+    """A buyer's complaint about a merchant order; feeds the credit rating."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="complaints"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="complaints"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=30, choices=ComplaintCategory.choices)
+    text = models.TextField(_("complaint"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_category_display()} {self.merchant_order_id}"

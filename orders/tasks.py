@@ -15,3 +15,9 @@ def cancel_expired_unpaid_task() -> int:
 def complete_overdue_shipped_task() -> int:
     """Complete orders shipped long enough ago, unless an after-sales request is open."""
     return services.complete_overdue_shipped()
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def accept_overdue_requests_task() -> int:
+    """Accept after-sales requests the merchant did not answer in time."""
+    return services.accept_overdue_requests()

@@ -177,3 +177,27 @@ def complete_overdue_shipped(*, now=None) -> int:
             _transition(order, "complete", note="completed automatically after the confirmation period")
             count += 1
     return count
+
+
+@transaction.atomic
+def buyer_cancel(*, order: MerchantOrder, buyer, reason: str = "") -> MerchantOrder:
+    """The buyer cancels before shipping. Unpaid: the whole buyer order is cancelled (it is
+    paid at once). Paid: this merchant order is cancelled and refunded in full, shipping too."""
+    from .refunds import full_refund_items, refund_issue
+
+    buyer_order = BuyerOrder.objects.select_for_update().get(pk=order.buyer_order_id)
+    if buyer_order.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    if buyer_order.status == BuyerOrderStatus.PENDING_PAYMENT:
+        buyer_order_cancel_unpaid(buyer_order=buyer_order, actor=buyer, note=reason or "cancelled by the buyer")
+        return MerchantOrder.objects.get(pk=order.pk)
+    locked = merchant_order_cancel(order=order, actor=buyer, note=reason or "cancelled by the buyer")
+    refund_issue(
+        merchant_order=locked,
+        items=full_refund_items(locked),
+        shipping_amount=locked.shipping_fee,
+        reason="cancelled before shipping",
+        actor=buyer,
+        reference=f"cancel-{locked.number}",
+    )
+    return locked

@@ -1,0 +1,329 @@
+"""After-sales requests, disputes, reviews and complaints.
+
+Guarantees:
+- a request asks at most what is still refundable per line (and at most the shipping paid);
+  one open request per merchant order;
+- while a request is open the order's `after_sales_open` flag pauses automatic completion;
+  while a dispute is open `is_frozen` tells settlement not to pay the order; both flags are
+  recomputed from the requests under the order's lock, never toggled blindly;
+- the merchant answers within AFTER_SALES_RESPONSE_HOURS, else the request is accepted
+  automatically (periodic job); returned goods go back to stock when the merchant receives them;
+- refunds go through `refunds.refund_issue` (proportional commission reversal).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.services import stock_receive
+from marketplace.audit import audit_record
+from marketplace.money import ZERO, allocate, quantize
+
+from ..errors import OrderConflict, OrderError, OrderInvalidTransition
+from ..models import (
+    AFTER_SALES_OPEN_STATES,
+    AfterSalesKind,
+    AfterSalesLine,
+    AfterSalesRequest,
+    AfterSalesStatus,
+    Complaint,
+    ComplaintCategory,
+    Dispute,
+    DisputeStatus,
+    MerchantOrder,
+    OrderLine,
+    OrderStatus,
+    Review,
+)
+from .refunds import RefundItem, refund_issue
+
+REQUESTABLE_STATES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED})
+
+
+def _sync_flags(order: MerchantOrder) -> None:
+    open_requests = order.after_sales.filter(status__in=AFTER_SALES_OPEN_STATES).exists()
+    frozen = Dispute.objects.filter(request__merchant_order=order, status=DisputeStatus.OPEN).exists()
+    MerchantOrder.objects.filter(pk=order.pk).update(after_sales_open=open_requests, is_frozen=frozen)
+
+
+def _lock_request(request: AfterSalesRequest) -> AfterSalesRequest:
+    # Order first, then the request: the same order as every other order-level service.
+    MerchantOrder.objects.select_for_update().get(pk=request.merchant_order_id)
+    return AfterSalesRequest.objects.select_for_update().select_related("merchant_order").get(pk=request.pk)
+
+
+def _require(request: AfterSalesRequest, *states) -> None:
+    if request.status not in states:
+        raise OrderInvalidTransition(
+            message=_("This cannot be done while the request is “%(status)s”.")
+            % {"status": request.get_status_display()},
+            extra={"status": request.status},
+        )
+
+
+@transaction.atomic
+def after_sales_request_create(
+    *, order: MerchantOrder, buyer, kind: str, reason: str, items: list[tuple[int, int, Decimal]], shipping_amount=ZERO
+) -> AfterSalesRequest:
+    """Ask for a refund (or return and refund) of `items` = (order line id, quantity, amount)."""
+    if kind not in AfterSalesKind.values:
+        raise OrderError("invalid_kind", _("Choose a refund or a return and refund."))
+    if not (reason or "").strip():
+        raise OrderError("reason_required", _("Tell the merchant what went wrong."))
+    locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
+    if locked.buyer_order.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    if locked.status not in REQUESTABLE_STATES:
+        raise OrderInvalidTransition(
+            message=_("After-sales requests are possible once the order has shipped; cancel it instead."),
+            extra={"status": locked.status},
+        )
+    if locked.after_sales.filter(status__in=AFTER_SALES_OPEN_STATES).exists():
+        raise OrderConflict("after_sales_already_open", _("This order already has an open after-sales request."))
+    lines = {line.pk: line for line in OrderLine.objects.filter(merchant_order=locked)}
+    rows = []
+    for line_id, quantity, amount in items:
+        line = lines.get(int(line_id))
+        if line is None:
+            raise OrderError("unknown_line", _("This line is not part of the order."), {"line": line_id})
+        amount = quantize(amount)
+        if not 1 <= int(quantity) <= line.quantity:
+            raise OrderError("invalid_quantity", _("The quantity must be between 1 and what was bought."))
+        if amount <= 0 or amount > line.paid - line.refunded:
+            raise OrderError(
+                "refund_exceeds_paid",
+                _("At most ¥%(max)s can still be refunded on this line.") % {"max": line.paid - line.refunded},
+                {"line": line.pk, "max": str(line.paid - line.refunded)},
+            )
+        rows.append(AfterSalesLine(order_line=line, quantity=int(quantity), amount=amount))
+    if not rows:
+        raise OrderError("no_lines", _("Choose at least one item."))
+    shipping_amount = quantize(shipping_amount or ZERO)
+    if shipping_amount < 0 or shipping_amount > locked.shipping_fee:
+        raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
+    request = AfterSalesRequest.objects.create(
+        merchant_order=locked,
+        buyer=buyer,
+        kind=kind,
+        reason=reason.strip(),
+        shipping_amount=shipping_amount,
+        respond_by=timezone.now() + timedelta(hours=settings.AFTER_SALES_RESPONSE_HOURS),
+    )
+    for row in rows:
+        row.request = request
+    AfterSalesLine.objects.bulk_create(rows)
+    _sync_flags(locked)
+    audit_record(action="orders.after_sales_requested", actor=buyer, obj=locked, data={"request": request.pk})
+    return request
+
+
+def _refund_request(request: AfterSalesRequest, *, actor, amount: Decimal | None = None) -> None:
+    """Refund the request's lines (or `amount` spread over them in proportion)."""
+    lines = list(request.lines.all())
+    requested = [line.amount for line in lines] + [request.shipping_amount]
+    parts = requested if amount is None else allocate(amount, requested)
+    items = [
+        RefundItem(line.order_line_id, part, line.quantity)
+        for line, part in zip(lines, parts, strict=False)
+        if part > 0
+    ]
+    shipping = parts[-1]
+    refund = refund_issue(
+        merchant_order=request.merchant_order,
+        items=items,
+        shipping_amount=shipping,
+        reason=f"after-sales {request.pk}",
+        actor=actor,
+        reference=f"as{request.pk}",
+    )
+    request.refund = refund
+    request.status = AfterSalesStatus.REFUNDED
+    request.closed_at = timezone.now()
+    request.save(update_fields=["refund", "status", "closed_at"])
+
+
+@transaction.atomic
+def after_sales_accept(*, request: AfterSalesRequest, actor, note: str = "") -> AfterSalesRequest:
+    """The merchant accepts: a refund is paid at once; a return waits for the goods."""
+    locked = _lock_request(request)
+    _require(locked, AfterSalesStatus.OPEN)
+    locked.merchant_note = (note or "").strip()
+    if locked.kind == AfterSalesKind.RETURN_REFUND:
+        locked.status = AfterSalesStatus.AWAITING_RETURN
+        locked.save(update_fields=["status", "merchant_note"])
+    else:
+        locked.save(update_fields=["merchant_note"])
+        _refund_request(locked, actor=actor)
+    _sync_flags(locked.merchant_order)
+    audit_record(
+        action="orders.after_sales_accepted", actor=actor, obj=locked.merchant_order, data={"request": locked.pk}
+    )
+    return locked
+
+
+@transaction.atomic
+def after_sales_reject(*, request: AfterSalesRequest, actor, note: str) -> AfterSalesRequest:
+    """The merchant refuses, with a reason the buyer sees (the buyer may then escalate)."""
+    if not (note or "").strip():
+        raise OrderError("reason_required", _("Give a reason: the buyer will see it."))
+    locked = _lock_request(request)
+    _require(locked, AfterSalesStatus.OPEN)
+    locked.status = AfterSalesStatus.REJECTED
+    locked.merchant_note = note.strip()
+    locked.save(update_fields=["status", "merchant_note"])
+    _sync_flags(locked.merchant_order)
+    audit_record(
+        action="orders.after_sales_rejected", actor=actor, obj=locked.merchant_order, reason=locked.merchant_note
+    )
+    return locked
+
+
+@transaction.atomic
+def after_sales_return_received(*, request: AfterSalesRequest, actor, warehouse) -> AfterSalesRequest:
+    """The merchant received the returned goods: they go back to stock and the refund is paid."""
+    locked = _lock_request(request)
+    _require(locked, AfterSalesStatus.AWAITING_RETURN)
+    for line in locked.lines.select_related("order_line__sku"):
+        stock_receive(
+            sku=line.order_line.sku,
+            warehouse=warehouse,
+            quantity=line.quantity,
+            actor=actor,
+            reference=f"return:as{locked.pk}",
+            reason="returned by the buyer",
+        )
+    _refund_request(locked, actor=actor)
+    _sync_flags(locked.merchant_order)
+    return locked
+
+
+@transaction.atomic
+def after_sales_escalate(*, request: AfterSalesRequest, buyer, statement: str) -> Dispute:
+    """The buyer disputes a rejection; platform operations will decide. The money freezes."""
+    if not (statement or "").strip():
+        raise OrderError("statement_required", _("Explain why you disagree with the merchant."))
+    locked = _lock_request(request)
+    if locked.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    _require(locked, AfterSalesStatus.REJECTED)
+    locked.status = AfterSalesStatus.ESCALATED
+    locked.save(update_fields=["status"])
+    dispute = Dispute.objects.create(request=locked, buyer_statement=statement.strip())
+    _sync_flags(locked.merchant_order)
+    audit_record(action="orders.dispute_opened", actor=buyer, obj=locked.merchant_order, data={"dispute": dispute.pk})
+    return dispute
+
+
+@transaction.atomic
+def dispute_resolve(*, dispute: Dispute, arbiter, amount: Decimal, note: str) -> Dispute:
+    """Operations decide: refund `amount` (at most what was asked) or 0 to reject. Unfreezes."""
+    if not (note or "").strip():
+        raise OrderError("reason_required", _("Explain the decision: both parties will see it."))
+    request = _lock_request(dispute.request)
+    locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    if locked.status != DisputeStatus.OPEN:
+        raise OrderInvalidTransition(message=_("This dispute is already decided."), extra={"status": locked.status})
+    amount = quantize(amount)
+    asked = sum((line.amount for line in request.lines.all()), ZERO) + request.shipping_amount
+    if amount < 0 or amount > asked:
+        raise OrderError("invalid_amount", _("The refund must be between 0 and ¥%(max)s.") % {"max": asked})
+    if amount > 0:
+        _refund_request(request, actor=arbiter, amount=amount)
+    else:
+        request.status = AfterSalesStatus.CLOSED
+        request.closed_at = timezone.now()
+        request.save(update_fields=["status", "closed_at"])
+    locked.status = DisputeStatus.RESOLVED
+    locked.decision_amount = amount
+    locked.decision_note = note.strip()
+    locked.arbiter = arbiter
+    locked.resolved_at = timezone.now()
+    locked.save()
+    _sync_flags(request.merchant_order)
+    audit_record(
+        action="orders.dispute_resolved",
+        actor=arbiter,
+        obj=request.merchant_order,
+        reason=locked.decision_note,
+        data={"dispute": locked.pk, "amount": amount},
+    )
+    return locked
+
+
+@transaction.atomic
+def after_sales_withdraw(*, request: AfterSalesRequest, buyer) -> AfterSalesRequest:
+    """The buyer withdraws an open (or rejected) request."""
+    locked = _lock_request(request)
+    if locked.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    _require(locked, AfterSalesStatus.OPEN, AfterSalesStatus.REJECTED)
+    locked.status = AfterSalesStatus.CLOSED
+    locked.closed_at = timezone.now()
+    locked.save(update_fields=["status", "closed_at"])
+    _sync_flags(locked.merchant_order)
+    return locked
+
+
+def accept_overdue_requests(*, now=None) -> int:
+    """Periodic: accept requests the merchant left unanswered past `respond_by`."""
+    now = now or timezone.now()
+    count = 0
+    for pk in AfterSalesRequest.objects.filter(status=AfterSalesStatus.OPEN, respond_by__lt=now).values_list(
+        "pk", flat=True
+    ):
+        request = AfterSalesRequest.objects.get(pk=pk)
+        try:
+            after_sales_accept(request=request, actor=None, note=str(_("Accepted automatically: no answer in time.")))
+            count += 1
+        except OrderInvalidTransition:
+            continue  # answered meanwhile
+    return count
+
+
+@transaction.atomic
+def review_create(*, order_line: OrderLine, buyer, rating: int, text: str = "") -> Review:
+    """One review (1–5 stars) per completed line, by its buyer."""
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise OrderError("invalid_rating", _("Give 1 to 5 stars."))
+    order = order_line.merchant_order
+    if order.buyer_order.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    if order.status != OrderStatus.COMPLETED:
+        raise OrderInvalidTransition(
+            message=_("You can review once the order is completed."), extra={"status": order.status}
+        )
+    try:
+        with transaction.atomic():
+            return Review.objects.create(
+                order_line=order_line,
+                merchant_id=order_line.merchant_id,
+                buyer=buyer,
+                rating=rating,
+                text=(text or "").strip(),
+            )
+    except IntegrityError as exc:
+        raise OrderConflict("already_reviewed", _("You have already reviewed this item.")) from exc
+
+
+@transaction.atomic
+def complaint_create(*, order: MerchantOrder, buyer, category: str, text: str) -> Complaint:
+    """A complaint about a merchant order (paid or later)."""
+    if category not in ComplaintCategory.values:
+        raise OrderError("invalid_category", _("Choose what the complaint is about."))
+    if not (text or "").strip():
+        raise OrderError("text_required", _("Describe the problem."))
+    if order.buyer_order.buyer_id != buyer.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
+    if order.paid_at is None:
+        raise OrderInvalidTransition(
+            message=_("Complaints are possible once the order is paid."), extra={"status": order.status}
+        )
+    return Complaint.objects.create(
+        merchant_order=order, merchant_id=order.merchant_id, buyer=buyer, category=category, text=text.strip()
+    )
