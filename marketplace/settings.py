@@ -335,6 +335,8 @@ DEFAULT_FREE_SHIPPING_OVER = "99.00"
 AFTER_SALES_RESPONSE_HOURS = 48  # the merchant answers within this, else accepted automatically
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
+# Settlements
+SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=500)
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

@@ -1,1 +1,349 @@
-"""Models of the settlements app; later issues fill this module."""
+"""Settlements: monthly runs, statements with their source rows, manual adjustments, and the
+double-entry ledger.
+
+A statement's figures come from source rows, one per source record, each with a unique
+natural key so a run can never count a record twice: `SettledOrder` (one per merchant
+order, ever), `SettledRefund` (one per refund line, and one per shipping refund),
+`FrozenOrder` (listed, not paid), `ManualAdjustment` (settled once). `StatementLine` holds
+the table of domain.md (one row per kind) summed from those rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import AppendOnlyError
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+
+
+class SettlementRun(models.Model):
+    """One execution of the settlement of a period. Several may exist for a period (a rerun
+    or a resume after a crash); statements are unique per merchant and period regardless."""
+
+    period = models.CharField(_("period"), max_length=7, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    merchants_total = models.PositiveIntegerField(_("merchants"), default=0)
+    batches_total = models.PositiveIntegerField(_("batches"), default=0)
+    batches_done = models.PositiveIntegerField(_("batches done"), default=0)
+    merchants_done = models.PositiveIntegerField(_("merchants done"), default=0)
+    statements_created = models.PositiveIntegerField(_("statements created"), default=0)
+    failures = models.JSONField(_("failures"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement run")
+        verbose_name_plural = _("settlement runs")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        return f"{self.period} #{self.pk}"
+
+
+class StatementStatus(models.TextChoices):
+    DRAFT = "draft", _("To review")
+    APPROVED = "approved", _("Approved")
+    PAID = "paid", _("Paid")
+
+
+class Statement(models.Model):
+    """What the platform owes a merchant for a period (negative: carried forward)."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="statements"
+    )
+    period = models.CharField(_("period"), max_length=7, db_index=True)
+    run = models.ForeignKey(
+        SettlementRun, verbose_name=_("run"), null=True, blank=True, on_delete=models.PROTECT, related_name="statements"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=StatementStatus.choices, default=StatementStatus.DRAFT
+    )
+    payable = models.DecimalField(_("payable"), **MONEY)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("statement")
+        verbose_name_plural = _("statements")
+        ordering = ["-period", "merchant_id"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "period"], name="statement_unique_merchant_period")]
+
+    def __str__(self):
+        return f"{self.period} · {self.merchant_id}"
+
+
+class LineKind(models.TextChoices):
+    GOODS = "goods", _("Goods paid by buyers")
+    PLATFORM_DISCOUNTS = "platform_discounts", _("Platform discounts reimbursed")
+    SHIPPING = "shipping", _("Shipping fees")
+    COMMISSION = "commission", _("Commission")
+    REFUNDS = "refunds", _("Refunds")
+    SHIPPING_REFUNDS = "shipping_refunds", _("Shipping refunds")
+    DISCOUNTS_TAKEN_BACK = "discounts_taken_back", _("Platform discounts taken back")
+    COMMISSION_RETURNED = "commission_returned", _("Commission returned")
+    LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
+    ADJUSTMENTS = "adjustments", _("Manual adjustments")
+    CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
+
+
+#: The order lines appear on a statement (the subsidies issue adds its kinds here).
+LINE_ORDER = list(LineKind.values)
+
+
+class StatementLine(models.Model):
+    """One row of the statement table: the sum of one kind of source rows (signed)."""
+
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.CASCADE, related_name="lines"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=LineKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    count = models.PositiveIntegerField(_("records"), default=0)
+
+    class Meta:
+        verbose_name = _("statement line")
+        verbose_name_plural = _("statement lines")
+        ordering = ["statement_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["statement", "kind"], name="statement_line_unique_kind")]
+
+    def __str__(self):
+        return f"{self.kind}: {self.amount}"
+
+
+class SettledOrder(models.Model):
+    """A merchant order paid out in a statement. Unique: an order is settled once, ever."""
+
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="settled_orders"
+    )
+    merchant_order = models.OneToOneField(
+        "orders.MerchantOrder", verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="settlement"
+    )
+    goods = models.DecimalField(_("goods paid"), **MONEY)
+    platform_discount = models.DecimalField(_("platform discount"), **MONEY)
+    shipping = models.DecimalField(_("shipping"), **MONEY)
+    commission = models.DecimalField(_("commission"), **MONEY)
+    base = models.DecimalField(_("commission base"), **MONEY)
+
+    class Meta:
+        verbose_name = _("settled order")
+        verbose_name_plural = _("settled orders")
+        indexes = [models.Index(fields=["statement"], name="settled_order_statement_idx")]
+
+    def __str__(self):
+        return f"{self.merchant_order_id} → {self.statement_id}"
+
+
+class SettledRefund(models.Model):
+    """A refund line (or a refund's shipping part) deducted in a statement, once."""
+
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="settled_refunds"
+    )
+    refund = models.ForeignKey("orders.Refund", verbose_name=_("refund"), on_delete=models.PROTECT, related_name="+")
+    refund_line = models.OneToOneField(
+        "orders.RefundLine",
+        verbose_name=_("refund line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settlement",
+    )
+    amount = models.DecimalField(_("refunded"), **MONEY)
+    shipping_amount = models.DecimalField(_("shipping refunded"), **MONEY, default=0)
+    refunded_base = models.DecimalField(_("refunded base"), **MONEY, default=0)
+    discount_back = models.DecimalField(_("platform discount taken back"), **MONEY, default=0)
+    commission_returned = models.DecimalField(_("commission returned"), **MONEY, default=0)
+
+    class Meta:
+        verbose_name = _("settled refund")
+        verbose_name_plural = _("settled refunds")
+        constraints = [
+            # The shipping part of a refund is its own source record (refund_line is null).
+            models.UniqueConstraint(
+                fields=["refund"], condition=Q(refund_line__isnull=True), name="settled_refund_shipping_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.refund_id}/{self.refund_line_id} → {self.statement_id}"
+
+
+class FrozenOrder(models.Model):
+    """A settleable order held back by an open dispute: listed on the statement, not paid."""
+
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.CASCADE, related_name="frozen_orders"
+    )
+    merchant_order = models.ForeignKey(
+        "orders.MerchantOrder", verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("amount held"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=200)
+
+    class Meta:
+        verbose_name = _("frozen order")
+        verbose_name_plural = _("frozen orders")
+        constraints = [models.UniqueConstraint(fields=["statement", "merchant_order"], name="frozen_order_unique")]
+
+    def __str__(self):
+        return f"{self.merchant_order_id} (frozen)"
+
+
+class ManualAdjustment(models.Model):
+    """A credit (+) or debit (−) by finance with a reason, settled in the next statement."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="adjustments"
+    )
+    period = models.CharField(_("for period"), max_length=7)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    statement = models.ForeignKey(
+        Statement,
+        verbose_name=_("settled in"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+    )
+
+    class Meta:
+        verbose_name = _("manual adjustment")
+        verbose_name_plural = _("manual adjustments")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="adjustment_not_zero")]
+
+    def __str__(self):
+        return f"{self.amount} {self.reason}"
+
+
+# --- Ledger -----------------------------------------------------------------------------
+
+
+class AccountKind(models.TextChoices):
+    MERCHANT_PAYABLE = "merchant_payable", _("Merchant payable")
+    COMMISSION_REVENUE = "commission_revenue", _("Commission revenue")
+    PROMOTION_EXPENSE = "promotion_expense", _("Promotion expense")
+    REBATE_EXPENSE = "rebate_expense", _("Ladder rebate expense")
+    ADJUSTMENT_EXPENSE = "adjustment_expense", _("Manual adjustments")
+    GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
+    BANK = "bank", _("Bank")
+    DEPOSITS_HELD = "deposits_held", _("Deposits held")
+
+
+class Account(models.Model):
+    """A ledger account; merchant payables have one account per merchant."""
+
+    kind = models.CharField(_("kind"), max_length=30, choices=AccountKind.choices)
+    merchant = models.ForeignKey(
+        "merchants.Merchant",
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    name = models.CharField(_("name"), max_length=120)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        ordering = ["kind", "merchant_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(merchant__isnull=True), name="account_unique_platform_kind"
+            ),
+            models.UniqueConstraint(fields=["kind", "merchant"], name="account_unique_merchant_kind"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class JournalEntry(models.Model):
+    """A balanced money movement. Append-only; the database refuses updates and deletes,
+    and a deferred constraint trigger refuses a commit whose postings do not sum to zero."""
+
+    key = models.CharField(_("natural key"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=200)
+    statement = models.ForeignKey(
+        Statement,
+        verbose_name=_("statement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.key
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
+
+
+class Posting(models.Model):
+    """One side of a journal entry: positive debits, negative credits."""
+
+    entry = models.ForeignKey(JournalEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="postings")
+    amount = models.DecimalField(_("amount (debit +, credit −)"), **MONEY)
+
+    class Meta:
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="posting_not_zero")]
+
+    def __str__(self):
+        return f"{self.account_id}: {self.amount}"

@@ -1,0 +1,79 @@
+"""The double-entry ledger: statements post when approved; payouts post when paid.
+
+Guarantees: every journal entry's postings sum to zero (checked here, and by a deferred
+constraint trigger in PostgreSQL that no ORM call can bypass); entries and postings are
+never updated or deleted (database triggers refuse it; corrections are new entries); an
+entry's natural key is unique, so a retried approval posts nothing twice.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from marketplace.errors import DomainError
+from marketplace.money import ZERO
+
+from ..models import Account, AccountKind, JournalEntry, LineKind, Posting, Statement
+
+
+def account_for(kind: str, merchant=None) -> Account:
+    merchant_id = getattr(merchant, "pk", merchant)
+    account = Account.objects.filter(kind=kind, merchant_id=merchant_id).first()
+    if account is not None:
+        return account
+    name = f"{AccountKind(kind).label}" + (f" · {merchant_id}" if merchant_id else "")
+    try:
+        with transaction.atomic():
+            return Account.objects.create(kind=kind, merchant_id=merchant_id, name=str(name))
+    except IntegrityError:
+        return Account.objects.get(kind=kind, merchant_id=merchant_id)
+
+
+@transaction.atomic
+def journal_post(
+    *, key: str, description: str, postings: list[tuple[Account, Decimal]], statement=None, actor=None
+) -> JournalEntry:
+    """Post a balanced entry once per `key` (a retry returns the existing entry)."""
+    existing = JournalEntry.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    rows = [(account, amount) for account, amount in postings if amount != 0]
+    if sum((amount for _a, amount in rows), ZERO) != 0:
+        raise DomainError("unbalanced_entry", "Journal entry postings must sum to zero.", {"key": key})
+    entry = JournalEntry.objects.create(key=key, description=description[:200], statement=statement, created_by=actor)
+    Posting.objects.bulk_create([Posting(entry=entry, account=account, amount=amount) for account, amount in rows])
+    return entry
+
+
+def statement_postings(statement: Statement) -> list[tuple[Account, Decimal]]:
+    """The entry of an approved statement (see the ledger section of README/domain.md):
+    clearing and expenses on the debit side, commission and the merchant's payable on the
+    credit side. The carried-forward amount was posted with the previous statement."""
+    lines = {line.kind: line.amount for line in statement.lines.all()}
+
+    def get(kind):
+        return lines.get(kind, ZERO)
+
+    collected = get(LineKind.GOODS) + get(LineKind.SHIPPING) + get(LineKind.REFUNDS) + get(LineKind.SHIPPING_REFUNDS)
+    promotion = get(LineKind.PLATFORM_DISCOUNTS) + get(LineKind.DISCOUNTS_TAKEN_BACK)
+    commission = get(LineKind.COMMISSION) + get(LineKind.COMMISSION_RETURNED)  # negative: revenue
+    payable_now = statement.payable - get(LineKind.CARRY_FORWARD)
+    return [
+        (account_for(AccountKind.GATEWAY_CLEARING), collected),
+        (account_for(AccountKind.PROMOTION_EXPENSE), promotion),
+        (account_for(AccountKind.REBATE_EXPENSE), get(LineKind.LADDER_REBATE)),
+        (account_for(AccountKind.ADJUSTMENT_EXPENSE), get(LineKind.ADJUSTMENTS)),
+        (account_for(AccountKind.COMMISSION_REVENUE), commission),
+        (account_for(AccountKind.MERCHANT_PAYABLE, statement.merchant_id), -payable_now),
+    ]
+
+
+def statement_ledger_total(statement: Statement) -> Decimal:
+    """What the ledger says the statement made payable (credit to the merchant's account)."""
+    total = Posting.objects.filter(
+        entry__statement=statement, entry__key=f"statement:{statement.pk}", account__kind=AccountKind.MERCHANT_PAYABLE
+    ).aggregate(t=Sum("amount"))["t"]
+    return -(total or ZERO)

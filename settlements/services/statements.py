@@ -1,0 +1,74 @@
+"""Statement review and approval, and manual adjustments.
+
+Guarantees: approving locks the statement, refuses anything but a draft (409), and posts its
+journal entry in the same transaction (once: the entry's natural key is the statement).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.audit import audit_record
+from marketplace.errors import ConflictError, DomainError
+from marketplace.money import quantize
+
+from ..models import ManualAdjustment, Statement, StatementStatus
+from ..periods import Period
+from .ledger import journal_post, statement_ledger_total, statement_postings
+
+
+@transaction.atomic
+def statement_approve(*, statement: Statement, actor) -> Statement:
+    """Finance approves a reviewed statement: it becomes payable and posts to the ledger."""
+    locked = Statement.objects.select_for_update().get(pk=statement.pk)
+    if locked.status != StatementStatus.DRAFT:
+        raise ConflictError(
+            "invalid_transition", _("Only a statement to review can be approved."), {"status": locked.status}
+        )
+    locked.status = StatementStatus.APPROVED
+    locked.approved_by = actor
+    locked.approved_at = timezone.now()
+    locked.save(update_fields=["status", "approved_by", "approved_at"])
+    journal_post(
+        key=f"statement:{locked.pk}",
+        description=f"Statement {locked.period} merchant {locked.merchant_id}",
+        postings=statement_postings(locked),
+        statement=locked,
+        actor=actor,
+    )
+    audit_record(action="settlements.statement_approved", actor=actor, obj=locked, data={"payable": locked.payable})
+    return locked
+
+
+@transaction.atomic
+def adjustment_create(*, merchant, period: str, amount, reason: str, actor) -> ManualAdjustment:
+    """A manual credit (+) or debit (−) with a reason, for the period's statement."""
+    try:
+        Period.parse(period)
+    except ValueError as exc:
+        raise DomainError("invalid_period", _("A period looks like 2026-10.")) from exc
+    try:
+        value = quantize(Decimal(str(amount)))
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise DomainError("invalid_amount", _("Enter an amount in yuan, e.g. -120.50.")) from exc
+    if value == 0:
+        raise DomainError("invalid_amount", _("The amount must not be zero."))
+    if not (reason or "").strip():
+        raise DomainError("reason_required", _("Give a reason: the merchant will see it."))
+    adjustment = ManualAdjustment.objects.create(
+        merchant=merchant, period=period, amount=value, reason=reason.strip(), created_by=actor
+    )
+    audit_record(action="settlements.adjustment_created", actor=actor, obj=adjustment, data={"amount": value})
+    return adjustment
+
+
+def statement_matches_ledger(statement: Statement) -> bool:
+    """An approved statement's payable (less the carried-forward part) equals its posting."""
+    from ..models import LineKind
+
+    carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
+    return statement_ledger_total(statement) == statement.payable - carry

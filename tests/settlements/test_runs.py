@@ -1,0 +1,268 @@
+import datetime
+from decimal import Decimal
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from catalog import services as catalog_services
+from merchants.models import Merchant
+from orders import services as order_services
+from orders.gateways import sandbox
+from orders.models import MerchantOrder, OrderLine, Refund, ShippingRate
+from orders.services import CheckoutItem, RefundItem
+from settlements import services
+from settlements.models import (
+    FrozenOrder,
+    JournalEntry,
+    Posting,
+    SettledOrder,
+    SettledRefund,
+    SettlementRun,
+    Statement,
+)
+from settlements.periods import Period, settleable_cutoff
+from settlements.services.runs import merchants_to_settle
+from tests.catalog.factories import live_merchant, product, warehouse
+from tests.factories import UserFactory
+from tests.orders.factories import address_for
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args):
+    return datetime.datetime(*args, tzinfo=SH)
+
+
+def _lines(statement):
+    return {line.kind: line.amount for line in statement.lines.all()}
+
+
+class Shop:
+    """A merchant live since 2026-09-10, grade B, category rate 10 %, shipping ¥8.00."""
+
+    def __init__(self, **kwargs):
+        self.merchant, (self.category,) = live_merchant(**kwargs)
+        Merchant.objects.filter(pk=self.merchant.pk).update(live_since=at(2026, 9, 10, 10, 0))
+        self.merchant.refresh_from_db()
+        ShippingRate.objects.create(merchant=self.merchant, flat_fee=Decimal("8.00"), free_over=None)
+        self.wh = warehouse()
+        self.skus = {}
+
+    def sku(self, price):
+        if price not in self.skus:
+            item = product(self.merchant, self.category, skus=[{"code": f"P{price}", "price": price}])
+            sku = item.skus.get()
+            catalog_services.stock_receive(sku=sku, warehouse=self.wh, quantity=1000, actor=self.merchant.owner)
+            self.skus[price] = sku
+        return self.skus[price]
+
+    def completed_order(self, items, *, placed, completed, buyer=None):
+        buyer = buyer or UserFactory()
+        with mock.patch("django.utils.timezone.now", return_value=placed):
+            order = order_services.checkout_place(
+                buyer=buyer, address=address_for(buyer), items=[CheckoutItem(self.sku(p).pk, q) for p, q in items]
+            )
+            payment = order_services.payment_start(buyer_order=order)
+            body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount)
+            event = sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: sandbox.sign(body)}, raw_body=body)
+            order_services.gateway_event_process(gateway="sandbox", event=event)
+            merchant_order = order.merchant_orders.get()
+            order_services.merchant_order_ship(
+                order=merchant_order, actor=self.merchant.owner, carrier="SF", tracking_number="1"
+            )
+            order_services.merchant_order_confirm_receipt(order=merchant_order, actor=buyer)
+        MerchantOrder.objects.filter(pk=merchant_order.pk).update(completed_at=completed)
+        merchant_order.refresh_from_db()
+        return merchant_order
+
+
+def _settle(period, *, now):
+    """Run a period synchronously: one batch with every merchant left to settle."""
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        ids = merchants_to_settle(Period.parse(period))
+        run = services.run_start(period=period, enqueue=False)
+        if ids:
+            services.settle_batch(run_id=run.pk, merchant_ids=ids)
+    run.refresh_from_db()
+    return run
+
+
+def test_the_worked_example_of_domain_md(django_capture_on_commit_callbacks):
+    shop = Shop()
+    order = shop.completed_order(
+        [("199.99", 2), ("35.50", 1)], placed=at(2026, 10, 5, 12), completed=at(2026, 10, 12, 18)
+    )
+    line2 = order.lines.get(unit_price=Decimal("35.50"))
+    # Line 2 carries a ¥5.00 platform discount in the example (promotions will set it).
+    OrderLine.objects.filter(pk=line2.pk).update(platform_discount=Decimal("5.00"), paid=Decimal("30.50"))
+    assert list(order.lines.order_by("id").values_list("commission", flat=True)) == [Decimal("20.00"), Decimal("1.78")]
+
+    run = _settle("2026-10", now=at(2026, 11, 1, 1))
+    assert (run.status, run.statements_created) == ("completed", 1)
+    october = Statement.objects.get(period="2026-10")
+    assert _lines(october) == {
+        "goods": Decimal("430.48"),
+        "platform_discounts": Decimal("5.00"),
+        "shipping": Decimal("8.00"),
+        "commission": Decimal("-21.78"),
+        "refunds": Decimal("0.00"),
+        "shipping_refunds": Decimal("0.00"),
+        "discounts_taken_back": Decimal("0.00"),
+        "commission_returned": Decimal("0.00"),
+    }
+    assert october.payable == Decimal("421.70")
+
+    with mock.patch("django.utils.timezone.now", return_value=at(2026, 11, 3, 10)):
+        order_services.refund_issue(
+            merchant_order=order, items=[RefundItem(line2.pk, Decimal("15.25"))], reason="partial"
+        )
+    _settle("2026-11", now=at(2026, 12, 1, 1))
+    november = Statement.objects.get(period="2026-11")
+    assert {k: v for k, v in _lines(november).items() if v} == {
+        "refunds": Decimal("-15.25"),
+        "discounts_taken_back": Decimal("-2.50"),
+        "commission_returned": Decimal("0.89"),
+    }
+    assert november.payable == Decimal("-16.86")
+
+    # A negative payable is carried forward to the next statement.
+    services.adjustment_create(
+        merchant=shop.merchant, period="2026-12", amount="100.00", reason="Goodwill", actor=UserFactory()
+    )
+    _settle("2026-12", now=at(2027, 1, 1, 1))
+    december = Statement.objects.get(period="2026-12")
+    assert {k: v for k, v in _lines(december).items() if v} == {
+        "adjustments": Decimal("100.00"),
+        "carry_forward": Decimal("-16.86"),
+    }
+    assert december.payable == Decimal("83.14")
+
+
+def test_settleable_edges_t_plus_15_at_23_59_on_the_last_day():
+    shop = Shop()
+    on_time = shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1, 9), completed=at(2026, 10, 16, 23, 59, 59))
+    late = shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1, 9), completed=at(2026, 10, 17, 0, 0, 0))
+    assert settleable_cutoff(Period(2026, 10), 15) == at(2026, 10, 17)
+    _settle("2026-10", now=at(2026, 11, 1))
+    assert list(SettledOrder.objects.values_list("merchant_order_id", flat=True)) == [on_time.pk]
+    _settle("2026-11", now=at(2026, 12, 1))
+    assert SettledOrder.objects.get(merchant_order=late).statement.period == "2026-11"
+
+
+def test_a_run_for_a_period_that_has_not_ended_is_refused():
+    with (
+        mock.patch("django.utils.timezone.now", return_value=at(2026, 10, 31, 23, 59)),
+        pytest.raises(services.SettlementConflict) as info,
+    ):
+        services.run_start(period="2026-10", enqueue=False)
+    assert info.value.code == "period_not_ended"
+    assert SettlementRun.objects.count() == 0
+
+
+def test_reruns_change_nothing_and_post_nothing_twice():
+    shop = Shop()
+    shop.completed_order([("10.00", 3)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    before = list(Statement.objects.values_list("pk", "payable"))
+    rows = (SettledOrder.objects.count(), SettledRefund.objects.count())
+    second = _settle("2026-10", now=at(2026, 11, 3))
+    assert (second.merchants_total, second.statements_created) == (0, 0)
+    assert list(Statement.objects.values_list("pk", "payable")) == before
+    assert (SettledOrder.objects.count(), SettledRefund.objects.count()) == rows
+
+
+def test_frozen_orders_are_listed_then_caught_up_when_released():
+    shop = Shop()
+    order = shop.completed_order([("50.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    MerchantOrder.objects.filter(pk=order.pk).update(is_frozen=True)
+    _settle("2026-10", now=at(2026, 11, 2))
+    october = Statement.objects.get(period="2026-10")
+    assert october.payable == Decimal("0.00")
+    assert list(FrozenOrder.objects.values_list("merchant_order_id", "amount")) == [(order.pk, Decimal("58.00"))]
+    MerchantOrder.objects.filter(pk=order.pk).update(is_frozen=False)
+    _settle("2026-11", now=at(2026, 12, 2))
+    assert SettledOrder.objects.get(merchant_order=order).statement.period == "2026-11"
+    assert Statement.objects.get(period="2026-11").payable == Decimal("58.00") - Decimal("2.50")
+
+
+def test_a_refund_before_settlement_is_settled_with_its_order():
+    shop = Shop()
+    order = shop.completed_order([("100.00", 1)], placed=at(2026, 10, 20), completed=at(2026, 10, 25))
+    line = order.lines.get()
+    with mock.patch("django.utils.timezone.now", return_value=at(2026, 10, 28)):
+        order_services.refund_issue(
+            merchant_order=order, items=[RefundItem(line.pk, Decimal("40.00"))], reason="partial"
+        )
+    _settle("2026-10", now=at(2026, 11, 1))
+    assert Statement.objects.filter(period="2026-10").count() == 0  # order not settleable yet (T+15)
+    _settle("2026-11", now=at(2026, 12, 1))
+    november = Statement.objects.get(period="2026-11")
+    lines = _lines(november)
+    # launch policy: 100.00 × 10 % × 0.5 = 5.00; 40 % of it returned.
+    assert (lines["goods"], lines["commission"], lines["refunds"], lines["commission_returned"]) == (
+        Decimal("100.00"),
+        Decimal("-5.00"),
+        Decimal("-40.00"),
+        Decimal("2.00"),
+    )
+    assert Refund.objects.get().completed_at < at(2026, 11, 1)
+
+
+def test_ladder_rebate_whole_volume_and_capped():
+    steps = [{"min_net_sales": "1000000.00", "points": "1"}, {"min_net_sales": "5000000.00", "points": "2"}]
+    assert services.ladder_rebate(net_sales=Decimal("999999.99"), steps=steps, cap=Decimal("99999")) == Decimal("0.00")
+    assert services.ladder_rebate(net_sales=Decimal("1000000.00"), steps=steps, cap=Decimal("99999")) == Decimal(
+        "10000.00"
+    )
+    assert services.ladder_rebate(net_sales=Decimal("5000000.00"), steps=steps, cap=Decimal("99999")) == Decimal(
+        "99999.00"
+    )
+    assert services.ladder_rebate(net_sales=Decimal("5000000.00"), steps=steps, cap=Decimal("200000")) == Decimal(
+        "100000.00"
+    )
+
+
+def test_dry_run_shows_everything_and_writes_nothing():
+    shop = Shop()
+    shop.completed_order([("10.00", 2)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    with mock.patch("django.utils.timezone.now", return_value=at(2026, 11, 2)):
+        preview = services.run_preview(period="2026-10")
+    # 2 × 10.00 + shipping 8.00 − commission 1.00 (10 % × 0.5, launch policy)
+    assert [s["payable"] for s in preview.statements] == [Decimal("27.00")]
+    assert Statement.objects.count() == 0
+    assert SettledOrder.objects.count() == 0
+
+
+def test_approval_posts_a_balanced_entry_once_and_the_ledger_is_immutable():
+    shop = Shop()
+    shop.completed_order([("199.99", 2)], placed=at(2026, 10, 5), completed=at(2026, 10, 12))
+    _settle("2026-10", now=at(2026, 11, 2))
+    statement = Statement.objects.get()
+    finance = UserFactory(is_staff=True)
+    services.statement_approve(statement=statement, actor=finance)
+    entry = JournalEntry.objects.get()
+    assert sum(entry.postings.values_list("amount", flat=True)) == 0
+    assert services.statement_matches_ledger(statement)
+    with pytest.raises(Exception):  # noqa: B017 - the conflict error type is the point only loosely
+        services.statement_approve(statement=statement, actor=finance)
+    assert JournalEntry.objects.count() == 1
+    posting = entry.postings.first()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE settlements_posting SET amount = amount + 1 WHERE id = %s", [posting.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM settlements_journalentry WHERE id = %s", [entry.pk])
+    assert Posting.objects.get(pk=posting.pk).amount == posting.amount
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unbalanced_entry_is_refused_at_commit():
+    account_a = services.account_for("bank")
+    account_b = services.account_for("gateway_clearing")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        entry = JournalEntry.objects.create(key="bad", description="unbalanced")
+        Posting.objects.create(entry=entry, account=account_a, amount=Decimal("10.00"))
+        Posting.objects.create(entry=entry, account=account_b, amount=Decimal("-9.99"))
+    assert JournalEntry.objects.filter(key="bad").count() == 0
