@@ -235,7 +235,11 @@ class MerchantOrder(models.Model):
         verbose_name = _("merchant order")
         verbose_name_plural = _("merchant orders")
         ordering = ["-placed_at", "-id"]
-        indexes = [models.Index(fields=["merchant", "status"], name="morder_merchant_status_idx")]
+        indexes = [
+            models.Index(fields=["merchant", "status"], name="morder_merchant_status_idx"),
+            # Settlement lists frozen orders per merchant; few are frozen, so a partial index.
+            models.Index(fields=["merchant"], condition=Q(is_frozen=True), name="morder_frozen_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(paid_total=models.F("goods_total") - models.F("discount_total") + models.F("shipping_fee")),

@@ -33,7 +33,6 @@ from marketplace.money import ZERO, quantize
 from merchants.models import CommissionPlan, ContractStatus
 
 from ..models import (
-    LINE_ORDER,
     LineKind,
     ManualAdjustment,
     RunStatus,
@@ -113,7 +112,7 @@ def settle_batch(*, run_id: int, merchant_ids: list[int]) -> int:
         SettlementRun.objects.filter(pk=run_id).update(
             batches_done=F("batches_done") + 1,
             merchants_done=F("merchants_done") + len(merchant_ids),
-            statements_created=F("statements_created") + len(created),
+            statements_created=F("statements_created") + created,
         )
     with transaction.atomic():
         run = SettlementRun.objects.select_for_update().get(pk=run_id)
@@ -121,7 +120,7 @@ def settle_batch(*, run_id: int, merchant_ids: list[int]) -> int:
             run.status = RunStatus.COMPLETED if not run.failures else RunStatus.FAILED
             run.finished_at = timezone.now()
             run.save(update_fields=["status", "finished_at"])
-    return len(created)
+    return created
 
 
 def record_batch_failure(*, run_id: int, merchant_ids: list[int], error: str) -> None:
@@ -149,7 +148,14 @@ def run_preview(*, period: str) -> Preview:
     preview = Preview(period=str(parsed))
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
     with transaction.atomic():
-        statements = compute_statements(period=parsed, merchant_ids=merchants_to_settle(parsed), run=None)
+        merchant_ids = merchants_to_settle(parsed)
+        compute_statements(period=parsed, merchant_ids=merchant_ids, run=None)
+        statements = (
+            Statement.objects.filter(period=str(parsed), merchant_id__in=merchant_ids)
+            .select_related("merchant")
+            .only("pk", "payable", "merchant_id", "merchant__company_name", "merchant__shop_name")
+            .prefetch_related("lines", "frozen_orders")
+        )
         for statement in statements:
             lines = {line.kind: line.amount for line in statement.lines.all()}
             preview.statements.append(
@@ -157,7 +163,7 @@ def run_preview(*, period: str) -> Preview:
                     "merchant_id": statement.merchant_id,
                     "merchant": str(statement.merchant),
                     "lines": lines,
-                    "frozen": statement.frozen_orders.count(),
+                    "frozen": len(statement.frozen_orders.all()),
                     "payable": statement.payable,
                 }
             )
@@ -187,11 +193,12 @@ def _in(ids) -> str:
     return ",".join(str(int(i)) for i in ids)
 
 
-def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> list[Statement]:
+def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> int:
     """Create the statements of `merchant_ids` for `period` with their source rows and lines.
 
     Call inside a transaction. Merchants that already have a statement are skipped;
-    statements with nothing on them are not kept.
+    statements with nothing on them are not kept. Everything proportional to the number of
+    orders happens in SQL; Python only touches the few ladder, adjustment and carry rows.
     """
     if not merchant_ids:
         return []
@@ -203,16 +210,17 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
     if not todo:
         return []
     Statement.objects.bulk_create([Statement(merchant_id=m, period=p, run=run, payable=ZERO) for m in todo])
-    statements = {s.merchant_id: s for s in Statement.objects.filter(period=p, merchant_id__in=todo)}
     ids = _in(todo)
-    end = period.end
-    false = False
+    scope = f"s.period = %s AND s.merchant_id IN ({ids})"
 
     by_days: dict[int, list[int]] = defaultdict(list)
     for merchant_id, days in _settlement_days(todo).items():
         by_days[days].append(merchant_id)
 
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The per-order aggregation of a batch is hashed in memory rather than spilled.
+            cursor.execute("SET LOCAL work_mem = '128MB'")
         for days, group in by_days.items():
             cutoff = settleable_cutoff(period, days)
             group_ids = _in(group)
@@ -230,7 +238,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                   AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
                 GROUP BY s.id, mo.id, mo.shipping_fee
                 """,
-                [p, cutoff, false],
+                [p, cutoff, False],
             )
             # Settleable but frozen by an open dispute: listed, not paid.
             cursor.execute(
@@ -245,7 +253,8 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                 """,
                 [p, cutoff, True],
             )
-        # Refund lines of settled orders (in this statement or earlier), completed before the end.
+        # Refund lines of orders settled here or earlier, completed before the period's end,
+        # and the shipping part of those refunds (its own source record).
         cursor.execute(
             f"""
             INSERT INTO settlements_settledrefund
@@ -259,9 +268,8 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s
               AND NOT EXISTS (SELECT 1 FROM settlements_settledrefund x WHERE x.refund_line_id = rl.id)
             """,
-            [p, end],
+            [p, period.end],
         )
-        # The shipping part of refunds, its own source record.
         cursor.execute(
             f"""
             INSERT INTO settlements_settledrefund
@@ -274,112 +282,129 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s AND r.shipping_amount > 0
               AND NOT EXISTS (SELECT 1 FROM settlements_settledrefund x WHERE x.refund_id = r.id AND x.refund_line_id IS NULL)
             """,
-            [p, end],
+            [p, period.end],
         )
+        # The statement lines, summed from the source rows in one pass per source table.
         cursor.execute(
             f"""
-            SELECT so.statement_id, COUNT(*), SUM(so.goods), SUM(so.platform_discount), SUM(so.shipping),
-                   SUM(so.commission), SUM(so.base)
-            FROM settlements_settledorder so JOIN settlements_statement s ON s.id = so.statement_id
-            WHERE s.period = %s AND s.merchant_id IN ({ids}) GROUP BY so.statement_id
-            """,
-            [p],
-        )
-        orders = {row[0]: row[1:] for row in cursor.fetchall()}
-        cursor.execute(
-            f"""
-            SELECT sr.statement_id, SUM(CASE WHEN sr.refund_line_id IS NULL THEN 0 ELSE 1 END),
-                   SUM(sr.amount), SUM(sr.shipping_amount), SUM(sr.refunded_base), SUM(sr.discount_back),
-                   SUM(sr.commission_returned)
-            FROM settlements_settledrefund sr JOIN settlements_statement s ON s.id = sr.statement_id
-            WHERE s.period = %s AND s.merchant_id IN ({ids}) GROUP BY sr.statement_id
-            """,
-            [p],
-        )
-        refunds = {row[0]: row[1:] for row in cursor.fetchall()}
-        cursor.execute(
-            f"""
-            SELECT fo.statement_id, COUNT(*) FROM settlements_frozenorder fo
-            JOIN settlements_statement s ON s.id = fo.statement_id
-            WHERE s.period = %s AND s.merchant_id IN ({ids}) GROUP BY fo.statement_id
-            """,
-            [p],
-        )
-        frozen = dict(cursor.fetchall())
-
-    # Manual adjustments of this period or earlier not settled yet.
-    adjustments: dict[int, tuple[int, Decimal]] = {}
-    pending = ManualAdjustment.objects.filter(merchant_id__in=todo, statement__isnull=True, period__lte=p)
-    for adjustment in pending:
-        statement = statements[adjustment.merchant_id]
-        count, total = adjustments.get(statement.pk, (0, ZERO))
-        adjustments[statement.pk] = (count + 1, total + adjustment.amount)
-    for merchant_id in {a.merchant_id for a in pending}:
-        ManualAdjustment.objects.filter(merchant_id=merchant_id, statement__isnull=True, period__lte=p).update(
-            statement=statements[merchant_id]
-        )
-
-    carry = _carry_forward(todo, p)
-    ladders = _ladder_contracts(todo)
-
-    kept: list[Statement] = []
-    empty: list[int] = []
-    lines: list[StatementLine] = []
-    for merchant_id, statement in statements.items():
-        o = orders.get(statement.pk)
-        r = refunds.get(statement.pk)
-        adj = adjustments.get(statement.pk)
-        carry_in = carry.get(merchant_id, ZERO)
-        if not (o or r or adj or frozen.get(statement.pk) or carry_in):
-            empty.append(statement.pk)
-            continue
-        order_count, goods, discounts, shipping, commission, base = o or (0, ZERO, ZERO, ZERO, ZERO, ZERO)
-        refund_count, refunded, shipping_refunded, refunded_base, discount_back, commission_back = r or (
-            0,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-            ZERO,
-        )
-        figures = {
-            LineKind.GOODS: (order_count, Decimal(goods)),
-            LineKind.PLATFORM_DISCOUNTS: (order_count, Decimal(discounts)),
-            LineKind.SHIPPING: (order_count, Decimal(shipping)),
-            LineKind.COMMISSION: (order_count, -Decimal(commission)),
-            LineKind.REFUNDS: (refund_count, -Decimal(refunded)),
-            LineKind.SHIPPING_REFUNDS: (refund_count, -Decimal(shipping_refunded)),
-            LineKind.DISCOUNTS_TAKEN_BACK: (refund_count, -Decimal(discount_back)),
-            LineKind.COMMISSION_RETURNED: (refund_count, Decimal(commission_back)),
-        }
-        steps = ladders.get(merchant_id)
-        if steps:
-            figures[LineKind.LADDER_REBATE] = (
-                1,
-                ladder_rebate(
-                    net_sales=Decimal(base) - Decimal(refunded_base),
-                    steps=steps,
-                    cap=Decimal(commission) - Decimal(commission_back),
-                ),
+            WITH o AS (
+                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(so.goods) AS goods, SUM(so.platform_discount) AS disc,
+                       SUM(so.shipping) AS ship, SUM(so.commission) AS comm
+                FROM settlements_settledorder so JOIN settlements_statement s ON s.id = so.statement_id
+                WHERE {scope} GROUP BY so.statement_id
             )
-        if adj:
-            figures[LineKind.ADJUSTMENTS] = (adj[0], adj[1])
-        if carry_in:
-            figures[LineKind.CARRY_FORWARD] = (1, carry_in)
-        payable = ZERO
-        for kind in LINE_ORDER:
-            if kind in figures:
-                count, amount = figures[kind]
-                amount = quantize(amount)
-                payable += amount
-                lines.append(StatementLine(statement=statement, kind=kind, amount=amount, count=count))
-        statement.payable = payable
-        kept.append(statement)
-    StatementLine.objects.bulk_create(lines)
-    Statement.objects.bulk_update(kept, ["payable"])
-    if empty:
-        Statement.objects.filter(pk__in=empty).delete()
-    return kept
+            INSERT INTO settlements_statementline (statement_id, kind, amount, count)
+            SELECT sid, 'goods', goods, c FROM o
+            UNION ALL SELECT sid, 'platform_discounts', disc, c FROM o
+            UNION ALL SELECT sid, 'shipping', ship, c FROM o
+            UNION ALL SELECT sid, 'commission', -comm, c FROM o
+            """,
+            [p],
+        )
+        cursor.execute(
+            f"""
+            WITH r AS (
+                SELECT sr.statement_id AS sid, SUM(CASE WHEN sr.refund_line_id IS NULL THEN 0 ELSE 1 END) AS c,
+                       SUM(sr.amount) AS amount, SUM(sr.shipping_amount) AS ship, SUM(sr.discount_back) AS back,
+                       SUM(sr.commission_returned) AS ret
+                FROM settlements_settledrefund sr JOIN settlements_statement s ON s.id = sr.statement_id
+                WHERE {scope} GROUP BY sr.statement_id
+            )
+            INSERT INTO settlements_statementline (statement_id, kind, amount, count)
+            SELECT sid, 'refunds', -amount, c FROM r
+            UNION ALL SELECT sid, 'shipping_refunds', -ship, c FROM r
+            UNION ALL SELECT sid, 'discounts_taken_back', -back, c FROM r
+            UNION ALL SELECT sid, 'commission_returned', ret, c FROM r
+            """,
+            [p],
+        )
+
+    statements = {
+        s.merchant_id: s for s in Statement.objects.filter(period=p, merchant_id__in=todo).only("pk", "merchant_id")
+    }
+    extra: list[StatementLine] = []
+    # Manual adjustments of this period or earlier not settled yet.
+    pending = list(ManualAdjustment.objects.filter(merchant_id__in=todo, statement__isnull=True, period__lte=p))
+    by_merchant: dict[int, list[ManualAdjustment]] = defaultdict(list)
+    for adjustment in pending:
+        by_merchant[adjustment.merchant_id].append(adjustment)
+    for merchant_id, rows in by_merchant.items():
+        statement = statements[merchant_id]
+        ManualAdjustment.objects.filter(pk__in=[a.pk for a in rows]).update(statement=statement)
+        extra.append(
+            StatementLine(
+                statement=statement,
+                kind=LineKind.ADJUSTMENTS,
+                amount=sum((a.amount for a in rows), ZERO),
+                count=len(rows),
+            )
+        )
+    for merchant_id, amount in _carry_forward(todo, p).items():
+        extra.append(
+            StatementLine(statement=statements[merchant_id], kind=LineKind.CARRY_FORWARD, amount=amount, count=1)
+        )
+    extra.extend(_ladder_lines(statements, _ladder_contracts(todo)))
+    StatementLine.objects.bulk_create(extra)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            DELETE FROM settlements_statement
+            WHERE period = %s AND merchant_id IN ({ids})
+              AND NOT EXISTS (SELECT 1 FROM settlements_statementline sl WHERE sl.statement_id = settlements_statement.id)
+              AND NOT EXISTS (SELECT 1 FROM settlements_frozenorder fo WHERE fo.statement_id = settlements_statement.id)
+            """,
+            [p],
+        )
+        cursor.execute(
+            f"""
+            UPDATE settlements_statement SET payable = COALESCE(
+                (SELECT SUM(sl.amount) FROM settlements_statementline sl WHERE sl.statement_id = settlements_statement.id), 0)
+            WHERE period = %s AND merchant_id IN ({ids})
+            """,
+            [p],
+        )
+        return cursor.rowcount
+
+
+def _ladder_lines(statements: dict[int, Statement], ladders: dict[int, list[dict]]) -> list[StatementLine]:
+    """Ladder rebates of strategic contracts: on this statement's net sales, capped at its
+    net commission."""
+    lines = []
+    wanted = {statements[m].pk: steps for m, steps in ladders.items() if m in statements}
+    if not wanted:
+        return lines
+    from django.db.models import Sum
+
+    from ..models import SettledOrder, SettledRefund
+
+    base = dict(
+        SettledOrder.objects.filter(statement_id__in=wanted)
+        .values("statement_id")
+        .annotate(t=Sum("base"))
+        .values_list("statement_id", "t")
+    )
+    commission = dict(
+        SettledOrder.objects.filter(statement_id__in=wanted)
+        .values("statement_id")
+        .annotate(t=Sum("commission"))
+        .values_list("statement_id", "t")
+    )
+    refunded = {
+        sid: (b or ZERO, c or ZERO)
+        for sid, b, c in SettledRefund.objects.filter(statement_id__in=wanted)
+        .values("statement_id")
+        .annotate(b=Sum("refunded_base"), c=Sum("commission_returned"))
+        .values_list("statement_id", "b", "c")
+    }
+    for statement_id, steps in wanted.items():
+        refunded_base, commission_back = refunded.get(statement_id, (ZERO, ZERO))
+        net = (base.get(statement_id) or ZERO) - refunded_base
+        if net == 0 and not commission.get(statement_id):
+            continue
+        rebate = ladder_rebate(net_sales=net, steps=steps, cap=(commission.get(statement_id) or ZERO) - commission_back)
+        lines.append(StatementLine(statement_id=statement_id, kind=LineKind.LADDER_REBATE, amount=rebate, count=1))
+    return lines
 
 
 def _carry_forward(merchant_ids: list[int], period: str) -> dict[int, Decimal]:

@@ -1,0 +1,166 @@
+"""Benchmark: a full settlement run against one hand-written SQL aggregate of the same sums.
+
+    DEBUG=1 bin/with-services .venv/bin/python bench/settlement_run.py [--lines 1000000] [--merchants 10000]
+
+Builds, in a throwaway test database, N completed order lines (4 per merchant order) for M
+merchants, then times in the same process:
+  1. the aggregate: one SELECT summing paid, platform discount, commission, base and
+     shipping per merchant over the settleable orders;
+  2. the run: every batch of `compute_statements` (what the Celery tasks execute), writing
+     the statements, their source rows and lines.
+Prints both times, the ratio (target ≤ 3) and the process's peak memory (target < 500 MB),
+and checks that the run's totals equal the aggregate's to the cent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+import django
+
+django.setup()
+
+from decimal import Decimal  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+
+SQL_ORDERS = """
+INSERT INTO orders_buyerorder (number, buyer_id, status, recipient, phone, region, address, goods_total,
+    discount_total, shipping_total, payable_total, placed_at, pay_by, paid_at)
+SELECT 'BB' || g, %(buyer)s, 'paid', 'r', 'p', 'east', 'a', 0, 0, 0, 0,
+       TIMESTAMPTZ '2026-10-01 10:00+08', TIMESTAMPTZ '2026-10-01 10:30+08', TIMESTAMPTZ '2026-10-01 10:05+08'
+FROM generate_series(1, %(orders)s) AS g;
+
+INSERT INTO orders_merchantorder (buyer_order_id, merchant_id, number, status, goods_total, discount_total,
+    shipping_fee, paid_total, placed_at, paid_at, shipped_at, completed_at, after_sales_open, is_frozen)
+SELECT bo.id, %(first_merchant)s + (bo.id %% %(merchants)s), bo.number || '-1', 'completed',
+       400.00, 0, 8.00, 408.00, bo.placed_at, bo.paid_at, bo.paid_at,
+       TIMESTAMPTZ '2026-10-02 12:00+08' + ((bo.id %% 14) || ' days')::interval, false, false
+FROM orders_buyerorder bo WHERE bo.number LIKE 'BB%%';
+
+INSERT INTO orders_orderline (merchant_order_id, merchant_id, sku_id, category_id, product_title, sku_code, sku_label,
+    unit_price, quantity, gross, merchant_discount, platform_discount, paid, base, category_rate, launch_policy,
+    grade_a, commission_rate, commission, shipping_share, refunded)
+SELECT mo.id, mo.merchant_id, %(sku)s, %(category)s, 'p', 's', '', 100.00, 1, 100.00, 0,
+       CASE WHEN n = 1 THEN 5.00 ELSE 0 END, CASE WHEN n = 1 THEN 95.00 ELSE 100.00 END, 100.00,
+       0.1, false, false, 0.1, 10.00, 2.00, 0
+FROM orders_merchantorder mo CROSS JOIN generate_series(1, 4) AS n
+WHERE mo.number LIKE 'BB%%';
+"""
+
+AGGREGATE = """
+SELECT mo.merchant_id, COUNT(DISTINCT mo.id), SUM(l.paid), SUM(l.platform_discount), SUM(l.commission), SUM(l.base)
+FROM orders_orderline l JOIN orders_merchantorder mo ON mo.id = l.merchant_order_id
+WHERE mo.status = 'completed' AND mo.completed_at < %s AND NOT mo.is_frozen
+GROUP BY mo.merchant_id
+"""
+SHIPPING = """
+SELECT mo.merchant_id, SUM(mo.shipping_fee) FROM orders_merchantorder mo
+WHERE mo.status = 'completed' AND mo.completed_at < %s AND NOT mo.is_frozen GROUP BY mo.merchant_id
+"""
+
+
+def build(lines: int, merchants: int) -> None:
+    from catalog.models import SKU, Category, Product
+    from marketplace.models import User
+    from merchants.models import Merchant, Tier
+
+    tier = Tier.objects.get(code="core")
+    owners = User.objects.bulk_create([User(email=f"m{i}@bench.local") for i in range(merchants)], batch_size=5000)
+    rows = Merchant.objects.bulk_create(
+        [
+            Merchant(owner=o, status="live", company_name=f"M{i}", tier=tier, live_since="2025-01-01T00:00:00+08:00")
+            for i, o in enumerate(owners)
+        ],
+        batch_size=5000,
+    )
+    first = rows[0].pk
+    assert rows[-1].pk == first + merchants - 1, "merchant ids must be contiguous for the generator"
+    category = Category.objects.create(name="Bench", slug="bench")
+    product = Product.objects.create(merchant=rows[0], category=category, title="p")
+    sku = SKU.objects.create(product=product, merchant=rows[0], code="s", price=Decimal("100.00"))
+    buyer = User.objects.create(email="buyer@bench.local")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            SQL_ORDERS,
+            {
+                "buyer": buyer.pk,
+                "orders": lines // 4,
+                "first_merchant": first,
+                "merchants": merchants,
+                "sku": sku.pk,
+                "category": category.pk,
+            },
+        )
+        cursor.execute("ANALYZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--merchants", type=int, default=10_000)
+    args = parser.parse_args()
+
+    from settlements.models import Statement, StatementLine
+    from settlements.periods import Period, settleable_cutoff
+    from settlements.services.runs import compute_statements, merchants_to_settle
+
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        started = time.perf_counter()
+        build(args.lines, args.merchants)
+        print(
+            f"built {args.lines:,} order lines for {args.merchants:,} merchants in {time.perf_counter() - started:.1f} s"
+        )
+        period = Period(2026, 10)
+        cutoff = settleable_cutoff(period, settings.DEFAULT_SETTLEMENT_DAYS)
+
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(AGGREGATE, [cutoff])
+            aggregate = cursor.fetchall()
+            cursor.execute(SHIPPING, [cutoff])
+            shipping = dict(cursor.fetchall())
+            aggregate_seconds = time.perf_counter() - started
+
+        ids = merchants_to_settle(period)
+        size = settings.SETTLEMENT_BATCH_SIZE
+        started = time.perf_counter()
+        for start in range(0, len(ids), size):
+            with transaction.atomic():
+                compute_statements(period=period, merchant_ids=ids[start : start + size], run=None)
+        run_seconds = time.perf_counter() - started
+
+        expected_goods = sum(row[2] for row in aggregate)
+        expected_commission = sum(row[4] for row in aggregate)
+        expected_payable = sum(row[2] + row[3] - row[4] + shipping[row[0]] for row in aggregate)
+        got = {
+            kind: sum(StatementLine.objects.filter(kind=kind).values_list("amount", flat=True), Decimal(0))
+            for kind in ("goods", "commission")
+        }
+        got_payable = sum(Statement.objects.values_list("payable", flat=True), Decimal(0))
+        assert got["goods"] == expected_goods, (got["goods"], expected_goods)
+        assert -got["commission"] == expected_commission
+        assert got_payable == expected_payable, (got_payable, expected_payable)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        ratio = run_seconds / aggregate_seconds
+        print(f"aggregate query: {aggregate_seconds * 1000:.0f} ms over {len(aggregate):,} merchants")
+        print(f"settlement run:  {run_seconds * 1000:.0f} ms, {Statement.objects.count():,} statements, batch {size}")
+        print(f"ratio run/aggregate: {ratio:.2f} (target ≤ 3.00); peak memory {peak_mb:.0f} MB (target < 500 MB)")
+        print(f"totals match to the cent: payable ¥{got_payable:,.2f}")
+    finally:
+        teardown_databases(old_config, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
