@@ -361,3 +361,115 @@ class Posting(models.Model):
 
     def __str__(self):
         return f"{self.account_id}: {self.amount}"
+
+
+# --- Payouts and invoices ----------------------------------------------------------------
+
+
+class PayoutBatch(models.Model):
+    """Approved positive payables sent to the bank together (one export file)."""
+
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    exported_at = models.DateTimeField(_("exported"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.reference
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", _("Sent to the bank")
+    PAID = "paid", _("Paid")
+    FAILED = "failed", _("Failed")
+
+
+class Payout(models.Model):
+    """One bank transfer of a statement's payable. A failed payout leaves the statement owed."""
+
+    batch = models.ForeignKey(PayoutBatch, verbose_name=_("batch"), on_delete=models.PROTECT, related_name="payouts")
+    statement = models.ForeignKey(
+        Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="payouts"
+    )
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    status = models.CharField(_("status"), max_length=20, choices=PayoutStatus.choices, default=PayoutStatus.PENDING)
+    bank_reference = models.CharField(_("bank reference"), max_length=100, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("marked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    marked_at = models.DateTimeField(_("marked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
+        ordering = ["batch_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            # A statement is in at most one live payout (pending or paid); failed ones may be retried.
+            models.UniqueConstraint(
+                fields=["statement"], condition=~Q(status="failed"), name="payout_one_live_per_statement"
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number used per year; locked while numbering, so numbers have no gaps."""
+
+    year = models.PositiveIntegerField(_("year"), unique=True)
+    last_number = models.PositiveIntegerField(_("last number"), default=0)
+
+    class Meta:
+        verbose_name = _("invoice counter")
+        verbose_name_plural = _("invoice counters")
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    """The platform's invoice to a merchant for the commission and service fees of a statement."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    statement = models.OneToOneField(
+        Statement, verbose_name=_("statement"), on_delete=models.PROTECT, related_name="invoice"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    commission = models.DecimalField(_("commission"), **MONEY)
+    service_fees = models.DecimalField(_("service fees"), **MONEY, default=0)
+    total = models.DecimalField(_("total"), **MONEY)
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total=models.F("commission") + models.F("service_fees")), name="invoice_total"
+            )
+        ]
+
+    def __str__(self):
+        return self.number

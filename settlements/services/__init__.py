@@ -1,6 +1,15 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
 from .ledger import account_for, journal_post, statement_ledger_total, statement_postings
+from .payouts import (
+    invoice_issue,
+    payout_batch_create,
+    payout_batch_csv,
+    payout_mark_failed,
+    payout_mark_paid,
+    payout_results_import,
+    reconcile,
+)
 from .runs import (
     SettlementConflict,
     SettlementError,
@@ -20,9 +29,16 @@ __all__ = [
     "account_for",
     "adjustment_create",
     "compute_statements",
+    "invoice_issue",
     "journal_post",
     "ladder_rebate",
     "parse_period",
+    "payout_batch_create",
+    "payout_batch_csv",
+    "payout_mark_failed",
+    "payout_mark_paid",
+    "payout_results_import",
+    "reconcile",
     "record_batch_failure",
     "run_preview",
     "run_start",

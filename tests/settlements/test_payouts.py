@@ -1,0 +1,109 @@
+import csv
+import io
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from marketplace.errors import ConflictError
+from settlements import services
+from settlements.models import Invoice, JournalEntry, Payout, Statement
+from tests.factories import UserFactory
+from tests.settlements.test_runs import Shop, _settle, at
+
+pytestmark = pytest.mark.django_db
+
+
+def _approved(count=2):
+    shops = [Shop() for _ in range(count)]
+    for n, shop in enumerate(shops):
+        shop.completed_order([("100.00", n + 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    approver = UserFactory(is_staff=True, email="approver@example.com")
+    for statement in Statement.objects.order_by("merchant_id"):
+        services.statement_approve(statement=statement, actor=approver)
+    return shops, approver
+
+
+def test_batch_export_paid_and_failed_payouts():
+    _shops, approver = _approved()
+    payer = UserFactory(is_staff=True, email="payer@example.com")
+    batch = services.payout_batch_create(actor=payer)
+    payouts = list(batch.payouts.order_by("id"))
+    assert [p.amount for p in payouts] == [Decimal("103.00"), Decimal("198.00")]  # goods + 8 − 5 %
+    with pytest.raises(ConflictError) as info:
+        services.payout_batch_create(actor=payer)  # nothing left to pay
+    assert info.value.code == "nothing_to_pay"
+
+    rows = list(csv.DictReader(io.StringIO(services.payout_batch_csv(batch=batch, actor=payer))))
+    assert [r["account_number"] for r in rows] == ["6222021234567890", "6222021234567890"]
+    assert [r["amount"] for r in rows] == ["103.00", "198.00"]
+
+    with pytest.raises(ConflictError) as info:
+        services.payout_mark_paid(payout=payouts[0], actor=approver, bank_reference="X")
+    assert info.value.code == "segregation_of_duties"
+    assert Payout.objects.get(pk=payouts[0].pk).status == "pending"
+
+    services.payout_mark_paid(payout=payouts[0], actor=payer, bank_reference="BANK-1")
+    services.payout_mark_failed(payout=payouts[1], actor=payer, reason="Account closed")
+    statements = list(Statement.objects.order_by("merchant_id").values_list("status", flat=True))
+    assert statements == ["paid", "approved"]
+    # The failed one is still owed: a new batch picks it up.
+    retry = services.payout_batch_create(actor=payer)
+    assert list(retry.payouts.values_list("statement_id", flat=True)) == [payouts[1].statement_id]
+    out = StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert out.getvalue().startswith("ok (3 entries")
+
+
+def test_bank_result_file_is_all_or_nothing():
+    _shops, _approver = _approved()
+    payer = UserFactory(is_staff=True)
+    batch = services.payout_batch_create(actor=payer)
+    first, second = batch.payouts.order_by("id")
+    bad = f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,\n"
+    result = services.payout_results_import(batch=batch, actor=payer, content=bad)
+    assert result.errors == ["line 3: a failed payment needs a reason"]
+    assert set(batch.payouts.values_list("status", flat=True)) == {"pending"}
+    good = (
+        f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,Wrong name\n"
+    )
+    result = services.payout_results_import(batch=batch, actor=payer, content=good)
+    assert (result.applied, result.errors) == (2, [])
+    assert list(batch.payouts.order_by("id").values_list("status", flat=True)) == ["paid", "failed"]
+
+
+def test_invoices_are_numbered_without_gaps():
+    _shops, approver = _approved(count=3)
+    numbers = [
+        services.invoice_issue(statement=s, actor=approver).number for s in Statement.objects.order_by("merchant_id")
+    ]
+    year = numbers[0][3:7]
+    assert numbers == [f"INV{year}000001", f"INV{year}000002", f"INV{year}000003"]
+    # Issuing again returns the same invoice.
+    assert (
+        services.invoice_issue(statement=Statement.objects.order_by("merchant_id").first(), actor=approver).number
+        == numbers[0]
+    )
+    assert list(Invoice.objects.order_by("number").values_list("commission", flat=True)) == [
+        Decimal("5.00"),
+        Decimal("10.00"),
+        Decimal("15.00"),
+    ]
+
+
+def test_reconciliation_is_clean_then_reports_a_difference(capsys):
+    _approved(count=1)
+    report = services.reconcile(period="2026-10")
+    assert report.ok, report.sections
+    assert report.sections["payments"]["captured"] == Decimal("108.00")
+    call_command("reconcile", "--period", "2026-10")
+    assert capsys.readouterr().out.strip().endswith("ok")
+    # A statement whose payable no longer matches its posting is reported.
+    Statement.objects.update(payable=Decimal("1.00"))
+    report = services.reconcile(period="2026-10")
+    assert report.sections["ledger"]["differences"][0]["ledger"] == Decimal("103.00")
+    with pytest.raises(SystemExit):
+        call_command("reconcile", "--period", "2026-10")
+    assert JournalEntry.objects.count() == 1
