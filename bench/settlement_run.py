@@ -59,7 +59,7 @@ WHERE mo.number LIKE 'BB%%';
 """
 
 AGGREGATE = """
-SELECT mo.merchant_id, COUNT(DISTINCT mo.id), SUM(l.paid), SUM(l.platform_discount), SUM(l.commission), SUM(l.base)
+SELECT mo.merchant_id, COUNT(*), SUM(l.paid), SUM(l.platform_discount), SUM(l.commission), SUM(l.base)
 FROM orders_orderline l JOIN orders_merchantorder mo ON mo.id = l.merchant_order_id
 WHERE mo.status = 'completed' AND mo.completed_at < %s AND NOT mo.is_frozen
 GROUP BY mo.merchant_id

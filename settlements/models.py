@@ -138,14 +138,24 @@ class StatementLine(models.Model):
 
 
 class SettledOrder(models.Model):
-    """A merchant order paid out in a statement. Unique: an order is settled once, ever.
+    """A merchant order paid out in a statement. The order is the primary key: an order is
+    settled once, ever. Its amounts are its frozen order lines (selectors sum them for the
+    drill-down); keeping this row narrow keeps the run close to the cost of the aggregate.
 
-    The two foreign keys have no database constraint on purpose: rows are written only by
-    the run's INSERT … SELECT joining existing statements and orders, and orders are never
+    The foreign keys have no database constraint on purpose: rows are written only by the
+    run's INSERT … SELECT joining existing statements and orders, and orders are never
     deleted (PROTECT). The per-row FK checks (and the row locks they take on every settled
     order) made the run several times slower than the aggregate it computes.
     """
 
+    merchant_order = models.OneToOneField(
+        "orders.MerchantOrder",
+        verbose_name=_("merchant order"),
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="settlement",
+        db_constraint=False,
+    )
     statement = models.ForeignKey(
         Statement,
         verbose_name=_("statement"),
@@ -153,23 +163,10 @@ class SettledOrder(models.Model):
         related_name="settled_orders",
         db_constraint=False,
     )
-    merchant_order = models.OneToOneField(
-        "orders.MerchantOrder",
-        verbose_name=_("merchant order"),
-        on_delete=models.DO_NOTHING,
-        related_name="settlement",
-        db_constraint=False,
-    )
-    goods = models.DecimalField(_("goods paid"), **MONEY)
-    platform_discount = models.DecimalField(_("platform discount"), **MONEY)
-    shipping = models.DecimalField(_("shipping"), **MONEY)
-    commission = models.DecimalField(_("commission"), **MONEY)
-    base = models.DecimalField(_("commission base"), **MONEY)
 
     class Meta:
         verbose_name = _("settled order")
         verbose_name_plural = _("settled orders")
-        indexes = [models.Index(fields=["statement"], name="settled_order_statement_idx")]
 
     def __str__(self):
         return f"{self.merchant_order_id} → {self.statement_id}"

@@ -224,19 +224,16 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
         for days, group in by_days.items():
             cutoff = settleable_cutoff(period, days)
             group_ids = _in(group)
-            # Settleable, never settled, not frozen: one source row per merchant order.
+            # Settleable, never settled, not frozen: one narrow source row per merchant order.
             cursor.execute(
                 f"""
-                INSERT INTO settlements_settledorder
-                    (statement_id, merchant_order_id, goods, platform_discount, shipping, commission, base)
-                SELECT s.id, mo.id, SUM(l.paid), SUM(l.platform_discount), mo.shipping_fee, SUM(l.commission), SUM(l.base)
+                INSERT INTO settlements_settledorder (merchant_order_id, statement_id)
+                SELECT mo.id, s.id
                 FROM orders_merchantorder mo
                 JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
-                JOIN orders_orderline l ON l.merchant_order_id = mo.id
                 WHERE mo.merchant_id IN ({group_ids})
                   AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
-                  AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
-                GROUP BY s.id, mo.id, mo.shipping_fee
+                ON CONFLICT (merchant_order_id) DO NOTHING
                 """,
                 [p, cutoff, False],
             )
@@ -266,7 +263,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
             JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s
-              AND NOT EXISTS (SELECT 1 FROM settlements_settledrefund x WHERE x.refund_line_id = rl.id)
+            ON CONFLICT (refund_line_id) DO NOTHING
             """,
             [p, period.end],
         )
@@ -280,26 +277,34 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
             JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s AND r.shipping_amount > 0
-              AND NOT EXISTS (SELECT 1 FROM settlements_settledrefund x WHERE x.refund_id = r.id AND x.refund_line_id IS NULL)
+            ON CONFLICT (refund_id) WHERE refund_line_id IS NULL DO NOTHING
             """,
             [p, period.end],
         )
-        # The statement lines, summed from the source rows in one pass per source table.
+        # The statement lines, summed from the settled orders' frozen lines in one pass.
         cursor.execute(
             f"""
-            WITH o AS (
-                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(so.goods) AS goods, SUM(so.platform_discount) AS disc,
-                       SUM(so.shipping) AS ship, SUM(so.commission) AS comm
-                FROM settlements_settledorder so JOIN settlements_statement s ON s.id = so.statement_id
+            WITH l AS (
+                SELECT so.statement_id AS sid, SUM(ol.paid) AS goods, SUM(ol.platform_discount) AS disc,
+                       SUM(ol.commission) AS comm
+                FROM settlements_settledorder so
+                JOIN settlements_statement s ON s.id = so.statement_id
+                JOIN orders_orderline ol ON ol.merchant_order_id = so.merchant_order_id
+                WHERE {scope} GROUP BY so.statement_id
+            ), o AS (
+                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(mo.shipping_fee) AS ship
+                FROM settlements_settledorder so
+                JOIN settlements_statement s ON s.id = so.statement_id
+                JOIN orders_merchantorder mo ON mo.id = so.merchant_order_id
                 WHERE {scope} GROUP BY so.statement_id
             )
             INSERT INTO settlements_statementline (statement_id, kind, amount, count)
-            SELECT sid, 'goods', goods, c FROM o
-            UNION ALL SELECT sid, 'platform_discounts', disc, c FROM o
-            UNION ALL SELECT sid, 'shipping', ship, c FROM o
-            UNION ALL SELECT sid, 'commission', -comm, c FROM o
+            SELECT l.sid, 'goods', l.goods, o.c FROM l JOIN o ON o.sid = l.sid
+            UNION ALL SELECT l.sid, 'platform_discounts', l.disc, o.c FROM l JOIN o ON o.sid = l.sid
+            UNION ALL SELECT o.sid, 'shipping', o.ship, o.c FROM o
+            UNION ALL SELECT l.sid, 'commission', -l.comm, o.c FROM l JOIN o ON o.sid = l.sid
             """,
-            [p],
+            [p, p],
         )
         cursor.execute(
             f"""
@@ -376,20 +381,18 @@ def _ladder_lines(statements: dict[int, Statement], ladders: dict[int, list[dict
         return lines
     from django.db.models import Sum
 
-    from ..models import SettledOrder, SettledRefund
+    from orders.models import OrderLine
 
-    base = dict(
-        SettledOrder.objects.filter(statement_id__in=wanted)
-        .values("statement_id")
-        .annotate(t=Sum("base"))
-        .values_list("statement_id", "t")
+    from ..models import SettledRefund
+
+    sums = list(
+        OrderLine.objects.filter(merchant_order__settlement__statement_id__in=wanted)
+        .values("merchant_order__settlement__statement_id")
+        .annotate(base=Sum("base"), commission=Sum("commission"))
+        .values_list("merchant_order__settlement__statement_id", "base", "commission")
     )
-    commission = dict(
-        SettledOrder.objects.filter(statement_id__in=wanted)
-        .values("statement_id")
-        .annotate(t=Sum("commission"))
-        .values_list("statement_id", "t")
-    )
+    base = {sid: b for sid, b, _c in sums}
+    commission = {sid: c for sid, _b, c in sums}
     refunded = {
         sid: (b or ZERO, c or ZERO)
         for sid, b, c in SettledRefund.objects.filter(statement_id__in=wanted)
