@@ -30,6 +30,7 @@ run: $(VENV)/.run-installed messages
 	bin/run-dev
 
 test: $(VENV)/.dev-installed messages
+	bin/ensure-packages chromium
 	bin/with-services bin/run-checks
 
 lint: $(VENV)/.dev-installed

@@ -110,6 +110,8 @@ def product_public_queryset() -> QuerySet[Product]:
             min_price__isnull=False,
         )
         .select_related("merchant", "category")
+        # Public pages never show these; deferring them also skips their SM4 decryption.
+        .defer("merchant__legal_rep_id_number", "merchant__bank_account_number", "merchant__description")
         .annotate(
             in_stock=_in_stock(),
             boosted=Case(
@@ -235,3 +237,187 @@ def revision_queue() -> QuerySet[ProductRevision]:
         .select_related("product", "product__merchant", "category")
         .order_by("submitted_at", "id")
     )
+
+
+# --- Merchant portal and API: filtered lists and details ---------------------------------
+
+
+def product_search_for_merchant(
+    merchant, *, status: str = "", category_ids=None, q: str = "", pending_revision: bool | None = None
+) -> QuerySet[Product]:
+    """The merchant's products narrowed by listing status, categories (ids, already
+    expanded to descendants by the caller), a title fragment and whether an edit waits for
+    review; annotated with `sku_count`."""
+    from django.db.models import Count
+
+    qs = product_list_for_merchant(merchant).annotate(sku_count=Count("skus", distinct=True))
+    if status:
+        qs = qs.filter(status=status)
+    if category_ids is not None:
+        qs = qs.filter(category_id__in=category_ids)
+    if q:
+        qs = qs.filter(title__icontains=q)
+    if pending_revision is not None:
+        qs = qs.filter(pending_revision=pending_revision)
+    return qs
+
+
+def product_pending_revision(product: Product) -> ProductRevision | None:
+    """The edit of a published product waiting for a reviewer, if any."""
+    return product.revisions.filter(status=RevisionStatus.PENDING).select_related("category").first()
+
+
+def product_latest_decided_revision(product: Product) -> ProductRevision | None:
+    """The most recently reviewed revision (approved or rejected), for its review note."""
+    return (
+        product.revisions.filter(status__in=[RevisionStatus.APPROVED, RevisionStatus.REJECTED])
+        .order_by("-reviewed_at", "-id")
+        .first()
+    )
+
+
+def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage:
+    """Any picture of the merchant's products, live or waiting for review."""
+    image = ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
+    if image is None:
+        raise Http404("No such image.")
+    return image
+
+
+def sku_list_for_merchant(merchant) -> QuerySet[SKU]:
+    return SKU.objects.filter(merchant=merchant).select_related("product").order_by("code")
+
+
+def sku_get_by_code_for_merchant(merchant, code: str) -> SKU | None:
+    return SKU.objects.filter(merchant=merchant, code=code).select_related("product").first()
+
+
+def stock_search_for_merchant(
+    merchant, *, q: str = "", warehouse_id: int | None = None, product_id=None, sku_id=None, low_only: bool = False
+) -> QuerySet[Stock]:
+    """The merchant's stock levels narrowed by a SKU code or product title fragment, a
+    warehouse, a product, a SKU, or to rows whose available units are below the reorder point."""
+    qs = stock_list_for_merchant(merchant)
+    if q:
+        qs = qs.filter(Q(sku__code__icontains=q) | Q(sku__product__title__icontains=q))
+    if warehouse_id:
+        qs = qs.filter(warehouse_id=warehouse_id)
+    if product_id:
+        qs = qs.filter(sku__product_id=product_id)
+    if sku_id:
+        qs = qs.filter(sku_id=sku_id)
+    if low_only:
+        qs = qs.filter(sku__reorder_point__gt=0, available_units__lt=F("sku__reorder_point"))
+    return qs
+
+
+def stock_get_for_merchant(merchant, stock_id: int) -> Stock:
+    stock = stock_list_for_merchant(merchant).filter(pk=stock_id).first()
+    if stock is None:
+        raise Http404("No such stock level.")
+    return stock
+
+
+def movement_list_for_stock(stock: Stock):
+    """The history of one stock level, newest first (callers pass a merchant-scoped row)."""
+    return stock.movements.select_related("actor").order_by("-created_at", "-id")
+
+
+# --- Staff screens ----------------------------------------------------------------------
+
+
+def product_history(product: Product):
+    """The product's audit trail, newest first: creation, submissions, moderation decisions
+    and revisions (who, when, why)."""
+    from marketplace.models import AuditLogEntry
+
+    return (
+        AuditLogEntry.objects.filter(object_type="catalog.product", object_id=str(product.pk))
+        .select_related("actor")
+        .order_by("-seq")
+    )
+
+
+# --- Storefront pages and the public API ------------------------------------------------
+
+LOW_STOCK_THRESHOLD = 5  # at or below this many units, buyers see "only N left"
+
+# Listings read only what a product card shows: the merchant's encrypted columns are never
+# decrypted for a public list, and long texts (description, search_text) stay in the table.
+_LISTING_FIELDS = (
+    "id",
+    "title",
+    "min_price",
+    "published_at",
+    "is_featured",
+    "merchant__id",
+    "merchant__slug",
+    "merchant__shop_name",
+    "merchant__company_name",
+    "merchant__status",
+    "merchant__live_since",
+    "category__id",
+    "category__name",
+    "category__slug",
+)
+
+
+def product_list_public() -> QuerySet[Product]:
+    """Public products for list pages and the API list, unordered (catalog.filters orders).
+
+    Merchant and category are joined and live images prefetched, so a page costs the same
+    number of queries whatever its size.
+    """
+    return product_public_queryset().only(*_LISTING_FIELDS).prefetch_related(live_images())
+
+
+def product_list_featured(limit: int = 12) -> list[Product]:
+    """`featured_products()` with the listing columns, their ids in order first, then their
+    rows: in one query PostgreSQL would size the `in_stock` EXISTS of the select list for
+    every candidate and hash every in-stock SKU of the catalogue, even for 12 rows."""
+    ids = list(featured_products(limit).values_list("pk", flat=True))
+    rows = product_list_public().in_bulk(ids)
+    return [rows[pk] for pk in ids]
+
+
+def stock_level(available: int) -> str:
+    """What buyers see of a SKU's stock: "in_stock", "low" (the number is shown) or "out_of_stock"."""
+    if available <= 0:
+        return "out_of_stock"
+    return "low" if available <= LOW_STOCK_THRESHOLD else "in_stock"
+
+
+def product_get_public_page(product_id: int) -> Product:
+    """`product_get_public` plus what the product page and API detail show: `price_max`, and
+    each active SKU's `stock_level`."""
+    product = product_get_public(product_id)
+    product.price_max = max((sku.price for sku in product.active_skus), default=product.min_price)
+    for sku in product.active_skus:
+        sku.stock_level = stock_level(sku.available)
+    return product
+
+
+def product_image_get_public(image_id: int) -> ProductImage:
+    """A live image of a publicly visible product; anything else is not found."""
+    image = ProductImage.objects.filter(
+        pk=image_id, is_live=True, product__in=product_public_queryset().values("pk")
+    ).first()
+    if image is None:
+        raise Http404("No such image.")
+    return image
+
+
+def category_path(category: Category) -> list[Category]:
+    """The category's ancestors and itself, root first (one query, whatever the depth)."""
+    by_id = {c.pk: c for c in Category.objects.only("id", "name", "slug", "parent_id", "is_active")}
+    path, seen, node = [], set(), category
+    while node is not None and node.pk not in seen:
+        seen.add(node.pk)
+        path.append(node)
+        node = by_id.get(node.parent_id)
+    # A closed ancestor has no page to link to.
+    return [c for c in reversed(path) if c.is_active]
+
+
+def category_children(category: Category) -> QuerySet[Category]:
+    return Category.objects.filter(parent=category, is_active=True).order_by("position", "name")

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orders.context_processors.cart_summary",
             ],
             "builtins": ["marketplace.templatetags.money"],
         },
@@ -333,6 +334,9 @@ GRADE_A_FACTOR = "0.9"
 DEFAULT_SHIPPING_FEE = "8.00"  # per merchant order, when the merchant set no rate
 DEFAULT_FREE_SHIPPING_OVER = "99.00"
 AFTER_SALES_RESPONSE_HOURS = 48  # the merchant answers within this, else accepted automatically
+# The sandbox gateway lets a buyer mark their own order paid: on in development, off in
+# production unless explicitly enabled (e.g. a staging or demo deployment).
+SANDBOX_GATEWAY_ENABLED = env.bool("SANDBOX_GATEWAY_ENABLED", default=DEBUG)
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
 # Settlements

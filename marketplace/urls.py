@@ -15,6 +15,7 @@ api_v1 = [
     path("auth/me/", MeView.as_view(), name="api-me"),
     path("merchants/", include("merchants.api.urls")),
     path("catalog/", include("catalog.api.urls")),
+    path("orders/", include("orders.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -38,14 +39,15 @@ account_urls = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(account_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("portal/catalog/", include("catalog.portal_urls")),
+    path("portal/orders/", include("orders.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
+    path("", include("orders.urls")),
     path("", include("catalog.urls")),
     path("api/v1/", include(api_v1)),
 ]

@@ -17,10 +17,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .forms import SignupForm
 
 
-def home(request):
-    return render(request, "storefront/home.html")
-
-
 def _database_state() -> dict:
     try:
         with connection.cursor() as cursor:

@@ -87,11 +87,28 @@ def _menu(member, current: str) -> list[dict]:
         (PortalSection.MEMBERS, "portal:members"),
         (PortalSection.SHOP, "portal:shop"),
     ]
-    return [
+    menu = [
         {"label": section.label, "url": reverse(url), "active": section == current}
         for section, url in entries
         if member.can(section)
     ]
+    if member.can(PortalSection.CATALOG):
+        # Keys match catalog.portal_views.MENU_*, the `current` its pages pass.
+        catalog_entries = [
+            ("catalog_products", gettext_lazy("Products"), "portal_catalog:product_list"),
+            ("catalog_stock", gettext_lazy("Stock"), "portal_catalog:stock"),
+            ("catalog_alerts", gettext_lazy("Stock alerts"), "portal_catalog:alerts"),
+        ]
+        menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in catalog_entries]
+    if member.can(PortalSection.ORDERS):
+        # Keys match orders.portal_views.MENU_*, the `current` its pages pass.
+        order_entries = [
+            ("orders_orders", gettext_lazy("Orders"), "portal_orders:order_list"),
+            ("orders_shipping", gettext_lazy("Shipping"), "portal_orders:ship_import"),
+            ("orders_after_sales", gettext_lazy("After-sales"), "portal_orders:after_sales"),
+        ]
+        menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]
+    return menu
 
 
 def _context(member, current: str, **extra) -> dict:

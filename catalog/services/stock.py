@@ -258,7 +258,9 @@ class Allocation:
 
 
 @transaction.atomic
-def stock_allocate_and_reserve(*, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None) -> list[Allocation]:
+def stock_allocate_and_reserve(
+    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None
+) -> list[Allocation]:
     """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
 
     Every stock row of the SKUs is locked first (primary-key order), so the choice of

@@ -1,5 +1,6 @@
 """Every write of the orders app. See each module's docstring for its guarantees."""
 
+from .addresses import address_create, address_delete, address_set_default, address_update
 from .aftersales import (
     accept_overdue_requests,
     after_sales_accept,
@@ -12,7 +13,27 @@ from .aftersales import (
     dispute_resolve,
     review_create,
 )
+from .cart import (
+    MAX_QUANTITY,
+    SESSION_CART_KEY,
+    MergeResult,
+    cart_add,
+    cart_checkout,
+    cart_clear_items,
+    cart_get_or_create,
+    cart_merge,
+    cart_remove,
+    cart_update,
+    public_skus,
+)
 from .checkout import CheckoutItem, checkout_place, checkout_place_idempotent, request_fingerprint
+from .fulfilment import (
+    merchant_order_cancel_by_buyer,
+    merchant_order_ship_parcel,
+    merchant_orders_ship_csv,
+    shipment_detach,
+    shipment_merge,
+)
 from .lifecycle import (
     buyer_cancel,
     buyer_order_cancel_unpaid,
@@ -29,9 +50,16 @@ from .pricing import line_rate, shipping_fee
 from .refunds import RefundItem, full_refund_items, refund_issue, reversal
 
 __all__ = [
+    "MAX_QUANTITY",
+    "SESSION_CART_KEY",
     "CheckoutItem",
+    "MergeResult",
     "RefundItem",
     "accept_overdue_requests",
+    "address_create",
+    "address_delete",
+    "address_set_default",
+    "address_update",
     "after_sales_accept",
     "after_sales_escalate",
     "after_sales_reject",
@@ -42,6 +70,13 @@ __all__ = [
     "buyer_order_cancel_unpaid",
     "buyer_order_mark_paid",
     "cancel_expired_unpaid",
+    "cart_add",
+    "cart_checkout",
+    "cart_clear_items",
+    "cart_get_or_create",
+    "cart_merge",
+    "cart_remove",
+    "cart_update",
     "checkout_place",
     "checkout_place_idempotent",
     "complaint_create",
@@ -51,13 +86,19 @@ __all__ = [
     "gateway_event_process",
     "line_rate",
     "merchant_order_cancel",
+    "merchant_order_cancel_by_buyer",
     "merchant_order_confirm_receipt",
     "merchant_order_deliver",
     "merchant_order_ship",
+    "merchant_order_ship_parcel",
+    "merchant_orders_ship_csv",
     "payment_start",
+    "public_skus",
     "refund_issue",
     "request_fingerprint",
     "reversal",
     "review_create",
+    "shipment_detach",
+    "shipment_merge",
     "shipping_fee",
 ]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.services import StockLine, stock_release, stock_ship
 
-from ..errors import OrderError, OrderInvalidTransition
+from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import (
     TRANSITIONS,
     BuyerOrder,
@@ -83,7 +83,11 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
 @transaction.atomic
 def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -> MerchantOrder:
     """Cancel before shipping; the reservation is released. (Refunds of paid orders are
-    issued by the payments service.)"""
+    issued by the payments service.) An order merged into a parcel with other orders is
+    first moved out of it, so the others' parcel is not cancelled with it."""
+    from .fulfilment import shipment_detach
+
+    shipment_detach(order=order, actor=actor)
     locked = _transition(order, "cancel", actor=actor, note=note)
     lines = _reserved_lines(locked)
     if lines:
@@ -133,9 +137,13 @@ def cancel_expired_unpaid(*, now=None) -> int:
 @transaction.atomic
 def merchant_order_ship(*, order: MerchantOrder, actor, carrier: str, tracking_number: str) -> MerchantOrder:
     """The merchant hands the goods to a carrier: reserved stock leaves the warehouses."""
+    from .fulfilment import parcel_order_ids
+
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
         raise OrderError("tracking_required", _("Give the carrier and the tracking number."))
+    if len(parcel_order_ids([order.pk])) > 1:
+        raise OrderConflict("parcel_shared", _("This order travels in one parcel with other orders: ship the parcel."))
     lines = _reserved_lines(order)
     locked = _transition(order, "ship", actor=actor, note=f"{carrier} {tracking_number}")
     if lines:
@@ -154,7 +162,10 @@ def merchant_order_deliver(*, order: MerchantOrder, actor=None) -> MerchantOrder
 
 @transaction.atomic
 def merchant_order_confirm_receipt(*, order: MerchantOrder, actor) -> MerchantOrder:
-    """The buyer confirms receipt: the order is completed (settlement counts from here)."""
+    """The buyer confirms receipt: the order is completed (settlement counts from here).
+    Only the order's buyer may confirm."""
+    if BuyerOrder.objects.filter(pk=order.buyer_order_id).values_list("buyer_id", flat=True).first() != actor.pk:
+        raise OrderError("not_your_order", _("This is not your order."))
     return _transition(order, "complete", actor=actor, note="buyer confirmed receipt")
 
 

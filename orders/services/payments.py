@@ -26,6 +26,8 @@ def payment_start(*, buyer_order: BuyerOrder, gateway: str = "sandbox") -> Payme
     locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
     if locked.status != BuyerOrderStatus.PENDING_PAYMENT:
         raise OrderConflict("not_payable", _("This order is not waiting for payment."), {"status": locked.status})
+    if locked.pay_by < timezone.now():
+        raise OrderConflict("payment_time_over", _("The time to pay this order is over; it will be cancelled."))
     existing = locked.payments.filter(
         status=PaymentStatus.PENDING, gateway=gateway, amount=locked.payable_total
     ).first()

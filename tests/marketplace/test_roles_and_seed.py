@@ -20,8 +20,10 @@ def test_every_listed_permission_exists():
     sync_staff_groups(strict=True)  # raises LookupError on a typo or a removed model
 
 
-def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
+def test_seed_demo_is_idempotent(capsys, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
+    # A smaller catalog keeps this test quick; tests/catalog/test_demo.py checks the full one.
+    monkeypatch.setattr("catalog.management.demo.PRODUCTS_PER_SHOP", 5)
     call_command("seed_demo")
     first_users = list(get_user_model().objects.order_by("email").values_list("email", "is_staff", "password"))
     call_command("seed_demo")
@@ -33,6 +35,9 @@ def test_seed_demo_is_idempotent(capsys, settings, tmp_path):
     assert "seed_demo: users: 0 created" in out
     assert "seed_demo: merchants: 15 created" in out
     assert "seed_demo: merchants: 0 created" in out
+    for step, count in [("categories", 33), ("tags", 20), ("warehouses", 17), ("products", 20)]:
+        assert f"seed_demo: {step}: {count} created" in out
+        assert f"seed_demo: {step}: 0 created" in out
     from collections import Counter
 
     from merchants.models import Merchant

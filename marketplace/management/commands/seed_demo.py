@@ -67,10 +67,16 @@ def seed_users(stdout) -> int:
 
 def _later_steps():
     # Imported here: the kernel's command runs the seeding of every app, in dependency order.
-    from catalog.management.demo import seed_categories
+    from catalog.management.demo import seed_categories, seed_products, seed_tags, seed_warehouses
     from merchants.management.demo import seed_merchants
 
-    return [("categories", seed_categories), ("merchants", seed_merchants)]
+    return [
+        ("categories", seed_categories),
+        ("tags", seed_tags),
+        ("merchants", seed_merchants),
+        ("warehouses", seed_warehouses),
+        ("products", seed_products),
+    ]
 
 
 DEMO_STEPS = [("users", seed_users)]

@@ -1,0 +1,201 @@
+"""The action buttons of the catalog's staff pages: for each, a confirmation form and the
+one service it calls.
+
+Listing moderation needs `catalog.change_product`, revision moderation
+`catalog.change_productrevision`, commission rates `catalog.change_category`. An action's
+`available` only decides whether its button shows: the service is the authority, and
+re-checks under lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import services
+from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision, RevisionStatus
+
+
+def percent(rate: Decimal | None) -> str:
+    """0.1250 → "12.50 %"; None → "—"."""
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.2f} %"
+
+
+# --- Action forms --------------------------------------------------------------------
+
+
+class ActionForm(forms.Form):
+    """A confirmation form for one action on one record."""
+
+    #: Service error codes shown on a field of the form rather than above it.
+    error_fields: dict[str, str] = {}
+
+    def __init__(self, *args, obj, **kwargs):
+        self.obj = obj
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(ActionForm):
+    pass
+
+
+class NoteForm(ActionForm):
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Optional. The merchant will see it."),
+    )
+
+
+class ReasonForm(ActionForm):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}), help_text=_("The merchant will see it.")
+    )
+    error_fields = {"reason_required": "reason"}
+
+
+class CommissionRateForm(ActionForm):
+    rate = forms.DecimalField(
+        label=_("New commission rate"),
+        required=False,
+        max_digits=5,
+        decimal_places=4,
+        validators=[MinValueValidator(MIN_COMMISSION_RATE), MaxValueValidator(MAX_COMMISSION_RATE)],
+        help_text=_("Fraction between 0.05 and 0.15 (0.1000 = 10 %); empty to inherit from the parent category."),
+    )
+    error_fields = {"invalid_commission_rate": "rate"}
+
+    def __init__(self, *args, obj: Category, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        self.fields["rate"].initial = obj.commission_rate
+
+
+# --- Actions -------------------------------------------------------------------------
+
+
+def _approve_listing(request, product: Product, data) -> str:
+    approved = services.product_approve(product=product, actor=request.user, reason=data["note"].strip())
+    return gettext("“%(product)s” is approved and on sale.") % {"product": approved}
+
+
+def _reject_listing(request, product: Product, data) -> str:
+    rejected = services.product_reject(product=product, actor=request.user, reason=data["reason"])
+    return gettext("“%(product)s” is rejected; the merchant sees your reason.") % {"product": rejected}
+
+
+def _approve_revision(request, revision: ProductRevision, data) -> str:
+    product = services.revision_approve(revision=revision, actor=request.user)
+    return gettext("The changes to “%(product)s” are approved: buyers see them now.") % {"product": product}
+
+
+def _reject_revision(request, revision: ProductRevision, data) -> str:
+    services.revision_reject(revision=revision, actor=request.user, reason=data["reason"])
+    return gettext("The changes to “%(product)s” are rejected: buyers keep seeing the approved version.") % {
+        "product": revision.product
+    }
+
+
+def _set_rate(request, category: Category, data) -> str:
+    old = category.commission_rate
+    changed = services.category_set_rate(category=category, rate=data["rate"], actor=request.user)
+    if changed.commission_rate == old:
+        return gettext("The commission rate of “%(category)s” was already %(rate)s: nothing changed.") % {
+            "category": changed,
+            "rate": percent(old) if old is not None else gettext("inherited"),
+        }
+    return gettext("The commission rate of “%(category)s” is now %(new)s (was %(old)s).") % {
+        "category": changed,
+        "new": percent(changed.commission_rate) if changed.commission_rate is not None else gettext("inherited"),
+        "old": percent(old) if old is not None else gettext("inherited"),
+    }
+
+
+def _listing_allows(action: str) -> Callable[[Product], bool]:
+    sources = services.LISTING_TRANSITIONS[action][0]
+    return lambda product: product.status in sources
+
+
+def _pending(revision: ProductRevision) -> bool:
+    return revision.status == RevisionStatus.PENDING
+
+
+@dataclass(frozen=True)
+class ObjectAction:
+    """An object-tools button of a change page and the confirmation view behind it."""
+
+    name: str
+    label: Any
+    form_class: type[ActionForm]
+    perform: Callable[[HttpRequest, Any, dict], str]
+    #: Whether the button shows for the record's current state (the service re-checks under lock).
+    available: Callable[[Any], bool]
+    permissions: tuple[str, ...]
+    help_text: Any = ""
+
+
+PRODUCT_ACTIONS = [
+    ObjectAction(
+        "approve",
+        _("Approve"),
+        NoteForm,
+        _approve_listing,
+        _listing_allows("approve"),
+        ("catalog.change_product",),
+        help_text=_("The listing is published and its pictures are shown to buyers."),
+    ),
+    ObjectAction(
+        "reject",
+        _("Reject"),
+        ReasonForm,
+        _reject_listing,
+        _listing_allows("reject"),
+        ("catalog.change_product",),
+        help_text=_("The merchant can correct the listing and submit it again."),
+    ),
+]
+
+REVISION_ACTIONS = [
+    ObjectAction(
+        "approve",
+        _("Approve changes"),
+        ConfirmForm,
+        _approve_revision,
+        _pending,
+        ("catalog.change_productrevision",),
+        help_text=_("The published product takes the revision's content; pictures it removes are deleted."),
+    ),
+    ObjectAction(
+        "reject",
+        _("Reject changes"),
+        ReasonForm,
+        _reject_revision,
+        _pending,
+        ("catalog.change_productrevision",),
+        help_text=_("Buyers keep seeing the approved version; pictures the revision added are deleted."),
+    ),
+]
+
+CATEGORY_ACTIONS = [
+    ObjectAction(
+        "change_rate",
+        _("Change commission rate"),
+        CommissionRateForm,
+        _set_rate,
+        lambda category: True,
+        ("catalog.change_category",),
+        help_text=_(
+            "Orders placed after the change use the new rate. Subcategories without a rate of their own follow it."
+        ),
+    ),
+]

@@ -1,0 +1,85 @@
+"""Public catalog API: categories and the products buyers may see. Anyone may read it.
+
+Products come from `catalog.selectors` (published, not withdrawn, of a live merchant);
+any other product is not found. The list takes the same filters as the storefront pages
+(`catalog.filters.ProductFilter`).
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.permissions import AllowAny
+
+from marketplace.api import DefaultPagination
+from marketplace.schema import ErrorSerializer
+
+from .. import selectors
+from ..filters import ProductFilter, ProductPaginator
+from .serializers_public import CategorySerializer, ProductDetailSerializer, ProductListSerializer
+
+TAGS = ["catalog"]
+
+
+class ProductPagination(DefaultPagination):
+    django_paginator_class = ProductPaginator
+
+
+def _codes(*codes: str) -> str:
+    return "Error codes: " + ", ".join(f"`{c}`" for c in codes) + "."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List categories",
+        description="Every active category, flat, ordered by position then name; `parent` is the id "
+        "of the category above (null at the top of the tree).",
+    ),
+)
+@extend_schema(tags=TAGS)
+class PublicCategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [AllowAny]
+    serializer_class = CategorySerializer
+    pagination_class = None  # a few hundred rows at most, read whole to build menus
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.category_list().order_by("position", "name", "id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List products",
+        description="Products on sale, a page at a time. Filters: `category` (and the categories "
+        "below it), `merchant`, `price_min`/`price_max` (on the lowest SKU price), `tag` (slug or "
+        "id, repeatable: a product must carry every one), `in_stock`, `q` (keywords, Chinese or "
+        "other languages). `ordering`: `relevance` (the default with `q`), `price`, `-price`, "
+        "`newest` (the default otherwise); new shops' products come first in every ordering. "
+        + _codes("validation_error"),
+        responses={200: ProductListSerializer(many=True), 400: ErrorSerializer},
+    ),
+    retrieve=extend_schema(
+        summary="Get a product",
+        description="A product on sale with its pictures, tags and SKUs. Products that are not on "
+        "sale (draft, in review, rejected, withdrawn, or of a shop that is not live) are not found. "
+        + _codes("not_found"),
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: ProductDetailSerializer, 404: ErrorSerializer},
+    ),
+)
+@extend_schema(tags=TAGS)
+class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [AllowAny]
+    filterset_class = ProductFilter
+    pagination_class = ProductPagination
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return selectors.product_list_public()
+
+    def get_serializer_class(self):
+        return ProductDetailSerializer if self.action == "retrieve" else ProductListSerializer
+
+    def get_object(self):
+        return selectors.product_get_public_page(int(self.kwargs["pk"]))

@@ -1,0 +1,128 @@
+"""Output serializers of the public catalog API: what any visitor may read."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import SKU, Category, Product, ProductImage, Tag
+from ..selectors import LOW_STOCK_THRESHOLD
+
+STOCK_LEVELS = [
+    ("in_stock", "In stock"),
+    ("low", f"Only a few left (at most {LOW_STOCK_THRESHOLD}): `left` gives the number"),
+    ("out_of_stock", "Out of stock"),
+]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="Parent category id.")
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent", "position"]
+        read_only_fields = fields
+
+
+class CategoryBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug"]
+        read_only_fields = fields
+
+
+class ShopBriefSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField(source="display_name")
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "slug"]
+        read_only_fields = fields
+
+
+def image_urls(image: ProductImage, request) -> dict:
+    # One reverse() per picture, not three: the sizes differ only in the last path segment.
+    base = reverse("product_image", args=[image.pk, "full"]).removesuffix("full/")
+    if request is not None:
+        base = request.build_absolute_uri(base)
+    return {"id": image.pk, "small": f"{base}small/", "medium": f"{base}medium/", "full": f"{base}full/"}
+
+
+class ImageSerializer(serializers.Serializer):
+    """Absolute URLs of a live picture in its three sizes."""
+
+    id = serializers.IntegerField()
+    small = serializers.URLField()
+    medium = serializers.URLField()
+    full = serializers.URLField()
+
+    def to_representation(self, instance):
+        return image_urls(instance, self.context.get("request"))
+
+
+class ProductListSerializer(serializers.ModelSerializer):
+    price = serializers.DecimalField(
+        source="min_price", max_digits=14, decimal_places=2, read_only=True, help_text="Lowest price of its SKUs."
+    )
+    in_stock = serializers.BooleanField(read_only=True)
+    shop = ShopBriefSerializer(source="merchant", read_only=True)
+    category = CategoryBriefSerializer(read_only=True)
+    image = serializers.SerializerMethodField(help_text="The first picture, or null.")
+
+    class Meta:
+        model = Product
+        fields = ["id", "title", "price", "in_stock", "shop", "category", "image", "published_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(ImageSerializer(allow_null=True))
+    def get_image(self, product):
+        images = product.live_images
+        return image_urls(images[0], self.context.get("request")) if images else None
+
+
+class SKUSerializer(serializers.ModelSerializer):
+    attributes = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="e.g. colour: white.")
+    available = serializers.SerializerMethodField(help_text="True when at least one unit can be ordered.")
+    stock = serializers.ChoiceField(source="stock_level", choices=STOCK_LEVELS, read_only=True)
+    left = serializers.SerializerMethodField(help_text="Units left when `stock` is `low`, else null.")
+
+    class Meta:
+        model = SKU
+        fields = ["id", "attributes", "price", "available", "stock", "left"]
+        read_only_fields = fields
+
+    def get_available(self, sku) -> bool:
+        return sku.available > 0
+
+    def get_left(self, sku) -> int | None:
+        return sku.available if sku.stock_level == "low" else None
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    price_max = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, help_text="Highest price of its SKUs."
+    )
+    tags = TagSerializer(many=True, read_only=True)
+    images = ImageSerializer(source="live_images", many=True, read_only=True)
+    skus = SKUSerializer(source="active_skus", many=True, read_only=True)
+
+    class Meta(ProductListSerializer.Meta):
+        fields = [
+            "id",
+            "title",
+            "description",
+            "price",
+            "price_max",
+            "in_stock",
+            "shop",
+            "category",
+            "tags",
+            "images",
+            "skus",
+            "published_at",
+        ]
+        read_only_fields = fields

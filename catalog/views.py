@@ -1,0 +1,93 @@
+"""Storefront pages: home, category, search, product, and the product pictures.
+
+Everything here is public and read-only. Products come from `catalog.selectors`, which only
+ever return what buyers may see (published, not withdrawn, of a live merchant); list pages
+filter and order them with `catalog.filters.ProductFilter`, like the public API. A list page
+costs the same number of queries whatever its size (merchant and category joined, pictures
+prefetched).
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from . import selectors
+from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
+
+PAGE_SIZE = 24
+IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image"}
+
+
+def _listing(request, template: str, *, data=None, **context):
+    """Render a product list page: filters from the query string, one page of products."""
+    filterset = ProductFilter(request.GET if data is None else data, queryset=selectors.product_list_public())
+    page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context.update(
+        filter=filterset,
+        page=page,
+        tags=list(selectors.tag_list()),
+        selected_tags=set(filterset.form.cleaned_data.get("tag") or []),
+        orderings=ORDERING_CHOICES,
+        ordering=filterset.applied_ordering,
+    )
+    return render(request, template, context)
+
+
+@require_safe
+def home(request):
+    return render(
+        request,
+        "storefront/home.html",
+        {"tree": selectors.category_tree(), "featured": selectors.product_list_featured()},
+    )
+
+
+@require_safe
+def category_page(request, slug: str):
+    category = selectors.category_get_by_slug(slug)
+    data = request.GET.copy()
+    data["category"] = str(category.pk)  # the page's category, whatever the query string says
+    return _listing(
+        request,
+        "storefront/category.html",
+        data=data,
+        category=category,
+        breadcrumb=selectors.category_path(category),
+        children=list(selectors.category_children(category)),
+    )
+
+
+@require_safe
+def search(request):
+    return _listing(
+        request,
+        "storefront/search.html",
+        q=request.GET.get("q", "").strip(),
+        categories=selectors.category_choices(),
+    )
+
+
+@require_safe
+def product_page(request, product_id: int):
+    product = selectors.product_get_public_page(product_id)
+    return render(request, "storefront/product.html", {"product": product})
+
+
+@require_safe
+def product_image(request, image_id: int, size: str):
+    """A live picture of a public product; any other picture is not found (404)."""
+    image = selectors.product_image_get_public(image_id)
+    file = getattr(image, IMAGE_FIELDS[size])
+    if not file:
+        raise Http404("No such picture.")
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("No such picture.") from exc
+    # Pictures are re-encoded as JPEG on upload (catalog.images).
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

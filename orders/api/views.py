@@ -1,0 +1,510 @@
+"""Orders API for buyers (/api/v1/orders/): cart, checkout, orders and payment, cancelling
+and confirming, after-sales and reviews; the merchant's answers to after-sales requests;
+and the payment gateway's callback.
+
+Views check who is asking (permissions.py) and the shape of input (serializers.py), and
+call one service each; every refusal comes from a service as a `DomainError` with a stable
+code and leaves the data unchanged. Rows come from selectors given the caller, so another
+buyer's (or merchant's) ids answer 404; staff use the admin and get 404 here too.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.selectors import warehouse_list_for_merchant
+from marketplace.schema import ErrorSerializer
+
+from .. import selectors, services
+from ..errors import OrderError
+from ..gateways.base import InvalidCallback
+from ..gateways.sandbox import SandboxGateway, get_gateway
+from ..models import BuyerOrder, OrderStatus
+from .permissions import IsBuyer, orders_member
+from .serializers import (
+    AcceptSerializer,
+    AfterSalesCreateSerializer,
+    AfterSalesSerializer,
+    BuyerMerchantOrderSerializer,
+    BuyerOrderDetailSerializer,
+    BuyerOrderSerializer,
+    CallbackAnswerSerializer,
+    CancelSerializer,
+    CartItemAddSerializer,
+    CartItemUpdateSerializer,
+    CartSerializer,
+    CheckoutSerializer,
+    PaymentSerializer,
+    RejectSerializer,
+    ReturnReceivedSerializer,
+    ReviewInputSerializer,
+    ReviewSerializer,
+    SandboxCallbackSerializer,
+    StatementSerializer,
+)
+
+TAGS = ["orders (buyer)"]
+BUYER = "For signed-in buyers (staff get 404): only the caller's own orders; another buyer's id is not found. "
+MERCHANT = "For the owner and orders members of the order's merchant; anyone else gets 404. "
+ACCESS_ERRORS = ("not_authenticated", "not_found")
+CART_ERRORS = ("validation_error", "invalid_quantity", "sku_unavailable")
+
+
+def codes(*names: str) -> str:
+    return "Error codes: " + ", ".join(f"`{c}`" for c in names) + "."
+
+
+def errors(*statuses: int) -> dict:
+    return dict.fromkeys(statuses, ErrorSerializer)
+
+
+def validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+SKU_ID = OpenApiParameter("sku_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+NUMBER = OpenApiParameter("number", OpenApiTypes.STR, OpenApiParameter.PATH, description="Buyer order number.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="8 to 100 characters, new for every order. Sending the same key and body again answers the "
+    "first order (200) instead of placing another.",
+)
+
+
+# --- Cart ---------------------------------------------------------------------------------------
+
+
+def _cart_answer(request, status_code=status.HTTP_200_OK) -> Response:
+    cart = selectors.cart_view(selectors.cart_find(buyer=request.user))
+    return Response(CartSerializer(cart).data, status=status_code)
+
+
+@extend_schema(tags=TAGS)
+class CartView(APIView):
+    permission_classes = [IsBuyer]
+
+    @extend_schema(
+        summary="My cart",
+        description=BUYER
+        + "Grouped by shop, with current prices, availability and each shop's shipping. "
+        + codes(*ACCESS_ERRORS),
+        responses={200: CartSerializer, **errors(401, 404)},
+    )
+    def get(self, request):
+        return _cart_answer(request)
+
+
+@extend_schema(tags=TAGS)
+class CartItemsView(APIView):
+    permission_classes = [IsBuyer]
+
+    @extend_schema(
+        summary="Add to my cart",
+        description=BUYER
+        + "Merged with the SKU's line, capped at 999 units. Answers the whole cart. "
+        + codes(*ACCESS_ERRORS, *CART_ERRORS),
+        request=CartItemAddSerializer,
+        responses={201: CartSerializer, **errors(400, 401, 404)},
+    )
+    def post(self, request):
+        data = validated(CartItemAddSerializer, request.data)
+        cart = services.cart_get_or_create(buyer=request.user)
+        services.cart_add(cart=cart, sku_id=data["sku"], quantity=data["quantity"])
+        return _cart_answer(request, status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAGS, parameters=[SKU_ID])
+class CartItemView(APIView):
+    permission_classes = [IsBuyer]
+
+    @extend_schema(
+        summary="Change a cart line",
+        description=BUYER
+        + "Sets the quantity; 0 removes the line. Answers the whole cart. "
+        + codes(*ACCESS_ERRORS, *CART_ERRORS, "not_in_cart"),
+        request=CartItemUpdateSerializer,
+        responses={200: CartSerializer, **errors(400, 401, 404)},
+    )
+    def patch(self, request, sku_id: int):
+        data = validated(CartItemUpdateSerializer, request.data)
+        cart = services.cart_get_or_create(buyer=request.user)
+        services.cart_update(cart=cart, sku_id=sku_id, quantity=data["quantity"])
+        return _cart_answer(request)
+
+    @extend_schema(
+        summary="Remove a cart line",
+        description=BUYER + "Works for a SKU no longer on sale too. Answers the whole cart; a SKU not in the "
+        "cart is not found. " + codes(*ACCESS_ERRORS),
+        request=None,
+        responses={200: CartSerializer, **errors(401, 404)},
+    )
+    def delete(self, request, sku_id: int):
+        cart = selectors.cart_find(buyer=request.user)
+        if cart is None or not services.cart_remove(cart=cart, sku_id=sku_id):
+            raise NotFound()
+        return _cart_answer(request)
+
+
+# --- Checkout -----------------------------------------------------------------------------------
+
+
+@extend_schema(tags=TAGS)
+class CheckoutView(APIView):
+    permission_classes = [IsBuyer]
+
+    @extend_schema(
+        summary="Place an order",
+        description=BUYER
+        + "Places one buyer order (one merchant order per shop) and reserves the stock; the ordered SKUs "
+        "leave the caller's cart. Idempotent per `Idempotency-Key`: 201 with the order the first time, "
+        "200 with the same order when the same key and body come again, 422 `idempotency_key_reused` for "
+        "another body, 409 `request_in_progress` while the first request with the key still runs, 409 "
+        '`insufficient_stock` (`extra.lines`: `[{"sku", "requested", "available"}]`) when stock is short. '
+        + codes(
+            *ACCESS_ERRORS,
+            "validation_error",
+            "idempotency_key_required",
+            "invalid_idempotency_key",
+            "invalid_address",
+            "invalid_quantity",
+            "empty_order",
+            "sku_unavailable",
+            "insufficient_stock",
+            "request_in_progress",
+            "idempotency_key_reused",
+        ),
+        parameters=[IDEMPOTENCY_KEY],
+        request=CheckoutSerializer,
+        responses={
+            201: BuyerOrderDetailSerializer,
+            200: BuyerOrderDetailSerializer,
+            **errors(400, 401, 404, 409, 422),
+        },
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key", "")
+        if not key.strip():
+            raise OrderError(
+                "idempotency_key_required", _("Send an Idempotency-Key header: a new random key for every order.")
+            )
+        data = validated(CheckoutSerializer, request.data)
+        body = {
+            "address": data["address"],
+            "items": [{"sku": i["sku"], "quantity": i["quantity"]} for i in data["items"]],
+        }
+        address = selectors.address_list(request.user).filter(pk=data["address"]).first()
+        if address is None:
+            raise OrderError("invalid_address", _("Choose one of your saved addresses."))
+        order, created = services.cart_checkout(
+            buyer=request.user,
+            key=key,
+            fingerprint=services.request_fingerprint(body),
+            address=address,
+            items=[services.CheckoutItem(i["sku"], i["quantity"]) for i in data["items"]],
+        )
+        detail = selectors.buyer_order_get(request.user, order.number)
+        return Response(
+            BuyerOrderDetailSerializer(detail).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+# --- Buyer orders and payment -------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="My orders",
+        description=BUYER
+        + "Newest first, each with its merchant orders and their lines; `status` keeps orders with a merchant "
+        "order in that state. " + codes(*ACCESS_ERRORS, "validation_error"),
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=OrderStatus.values)],
+        responses={200: BuyerOrderSerializer(many=True), **errors(400, 401, 404)},
+    ),
+    retrieve=extend_schema(
+        summary="One of my orders",
+        description=BUYER + "With the shipments of each merchant order. " + codes(*ACCESS_ERRORS),
+        parameters=[NUMBER],
+        responses={200: BuyerOrderDetailSerializer, **errors(401, 404)},
+    ),
+)
+@extend_schema(tags=TAGS)
+class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsBuyer]
+    serializer_class = BuyerOrderSerializer
+    queryset = BuyerOrder.objects.none()  # for the schema generator: requests use the selectors
+    filter_backends: list = []
+    lookup_field = "number"
+    lookup_value_regex = r"[A-Za-z0-9-]+"
+
+    def get_queryset(self):
+        state = self.request.query_params.get("status", "")
+        if state and state not in OrderStatus.values:
+            raise ValidationError({"status": [_("Unknown status.")]})
+        return selectors.buyer_order_list(self.request.user, status=state)
+
+    def retrieve(self, request, number=None):
+        return Response(BuyerOrderDetailSerializer(selectors.buyer_order_get(request.user, number)).data)
+
+    @extend_schema(
+        summary="Pay an order",
+        description=BUYER + "Starts (or, while pending, reuses) a payment of the order's total; send the buyer to "
+        "`payment_url`. The order is paid when the gateway's callback arrives. "
+        + codes(*ACCESS_ERRORS, "not_payable", "payment_time_over"),
+        parameters=[NUMBER],
+        request=None,
+        responses={200: PaymentSerializer, **errors(401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def pay(self, request, number=None):
+        payment = services.payment_start(buyer_order=selectors.payment_order_get(request.user, number))
+        payment.payment_url = request.build_absolute_uri(get_gateway(payment.gateway).payment_url(payment))
+        return Response(PaymentSerializer(payment).data)
+
+
+@extend_schema(tags=TAGS, parameters=[ID])
+class BuyerMerchantOrderViewSet(viewsets.GenericViewSet):
+    """The buyer's actions on one shop's part of an order."""
+
+    permission_classes = [IsBuyer]
+    serializer_class = BuyerMerchantOrderSerializer
+
+    def get_object(self):
+        return selectors.merchant_order_get_for_buyer_by_id(self.request.user, self.kwargs["pk"])
+
+    def _answer(self, order) -> Response:
+        fresh = selectors.merchant_order_get_for_buyer_by_id(self.request.user, order.pk)
+        return Response(BuyerMerchantOrderSerializer(fresh).data)
+
+    @extend_schema(
+        summary="Cancel before shipping",
+        description=BUYER
+        + "Unpaid: the whole buyer order is cancelled. Paid: this merchant order is cancelled and refunded "
+        "in full, shipping too. Reserved stock is released; a parcel shared with other orders keeps their goods. "
+        + codes(*ACCESS_ERRORS, "validation_error", "invalid_transition"),
+        request=CancelSerializer,
+        responses={200: BuyerMerchantOrderSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        target = self.get_object()
+        data = validated(CancelSerializer, request.data)
+        order = services.merchant_order_cancel_by_buyer(order=target, buyer=request.user, reason=data["reason"])
+        return self._answer(order)
+
+    @extend_schema(
+        summary="Confirm receipt",
+        description=BUYER + "Completes a shipped or delivered order. " + codes(*ACCESS_ERRORS, "invalid_transition"),
+        request=None,
+        responses={200: BuyerMerchantOrderSerializer, **errors(401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="confirm-receipt")
+    def confirm_receipt(self, request, pk=None):
+        return self._answer(services.merchant_order_confirm_receipt(order=self.get_object(), actor=request.user))
+
+    @extend_schema(
+        summary="Ask for a refund or a return",
+        description=BUYER
+        + "Once the order has shipped; at most what is still refundable per line and the shipping paid; one "
+        "open request per order. The merchant answers within 48 hours, else it is accepted automatically. "
+        + codes(
+            *ACCESS_ERRORS,
+            "validation_error",
+            "invalid_kind",
+            "reason_required",
+            "unknown_line",
+            "invalid_quantity",
+            "refund_exceeds_paid",
+            "no_lines",
+            "shipping_refund_too_large",
+            "invalid_transition",
+            "after_sales_already_open",
+        ),
+        request=AfterSalesCreateSerializer,
+        responses={201: AfterSalesSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="after-sales")
+    def after_sales(self, request, pk=None):
+        order = self.get_object()
+        data = validated(AfterSalesCreateSerializer, request.data)
+        created = services.after_sales_request_create(
+            order=order,
+            buyer=request.user,
+            kind=data["kind"],
+            reason=data["reason"],
+            items=[(i["order_line"], i["quantity"], i["amount"]) for i in data["items"]],
+            shipping_amount=data["shipping_amount"],
+        )
+        fresh = selectors.after_sales_get_for_buyer_by_id(request.user, created.pk)
+        return Response(AfterSalesSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+# --- After-sales --------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["orders (after-sales)"], parameters=[ID])
+class AfterSalesViewSet(viewsets.GenericViewSet):
+    """A request: the buyer who made it and the order's merchant see it; each answers their part."""
+
+    permission_classes = [IsBuyer]
+    serializer_class = AfterSalesSerializer
+
+    def _for_merchant(self):
+        member = orders_member(self.request)
+        if member is None:
+            raise NotFound()
+        return member.merchant, selectors.after_sales_get_for_merchant(member.merchant, self.kwargs["pk"])
+
+    def _answer(self, item, *, merchant=None) -> Response:
+        if merchant is not None:
+            fresh = selectors.after_sales_get_for_merchant(merchant, item.pk)
+        else:
+            fresh = selectors.after_sales_get_for_buyer_by_id(self.request.user, item.pk)
+        return Response(AfterSalesSerializer(fresh).data)
+
+    @extend_schema(
+        summary="Get an after-sales request",
+        description="For the buyer who made it and the order's merchant (owner, orders members); anyone else "
+        "gets 404. " + codes(*ACCESS_ERRORS),
+        responses={200: AfterSalesSerializer, **errors(401, 404)},
+    )
+    def retrieve(self, request, pk=None):
+        try:
+            item = selectors.after_sales_get_for_buyer_by_id(request.user, pk)
+        except Http404:
+            merchant, item = self._for_merchant()  # not the caller's request: maybe their shop's
+            return self._answer(item, merchant=merchant)
+        return self._answer(item)
+
+    @extend_schema(
+        summary="Escalate to a dispute (buyer)",
+        description=BUYER
+        + "After the merchant rejected the request: the platform decides, and the order's money is frozen "
+        "until then. " + codes(*ACCESS_ERRORS, "validation_error", "statement_required", "invalid_transition"),
+        request=StatementSerializer,
+        responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def escalate(self, request, pk=None):
+        item = selectors.after_sales_get_for_buyer_by_id(request.user, pk)
+        data = validated(StatementSerializer, request.data)
+        services.after_sales_escalate(request=item, buyer=request.user, statement=data["statement"])
+        return self._answer(item)
+
+    @extend_schema(
+        summary="Accept a request (merchant)",
+        description=MERCHANT
+        + "A refund is paid at once; a return waits for the goods (`return-received`). "
+        + codes(*ACCESS_ERRORS, "validation_error", "invalid_transition"),
+        request=AcceptSerializer,
+        responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        merchant, item = self._for_merchant()
+        data = validated(AcceptSerializer, request.data)
+        services.after_sales_accept(request=item, actor=request.user, note=data["note"])
+        return self._answer(item, merchant=merchant)
+
+    @extend_schema(
+        summary="Reject a request (merchant)",
+        description=MERCHANT
+        + "With a reason the buyer sees; the buyer may then escalate. "
+        + codes(*ACCESS_ERRORS, "validation_error", "reason_required", "invalid_transition"),
+        request=RejectSerializer,
+        responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        merchant, item = self._for_merchant()
+        data = validated(RejectSerializer, request.data)
+        services.after_sales_reject(request=item, actor=request.user, note=data["reason"])
+        return self._answer(item, merchant=merchant)
+
+    @extend_schema(
+        summary="Returned goods received (merchant)",
+        description=MERCHANT
+        + "The goods go back to stock in the warehouse given and the refund is paid. "
+        + codes(*ACCESS_ERRORS, "validation_error", "invalid_transition", "warehouse_inactive"),
+        request=ReturnReceivedSerializer,
+        responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"], url_path="return-received")
+    def return_received(self, request, pk=None):
+        merchant, item = self._for_merchant()
+        data = validated(ReturnReceivedSerializer, request.data)
+        warehouse = warehouse_list_for_merchant(merchant).filter(pk=data["warehouse"]).first()
+        if warehouse is None:
+            raise ValidationError({"warehouse": [_("No open warehouse with this id is available to you.")]})
+        services.after_sales_return_received(request=item, actor=request.user, warehouse=warehouse)
+        return self._answer(item, merchant=merchant)
+
+
+# --- Reviews ------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=TAGS, parameters=[ID])
+class OrderLineViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsBuyer]
+    serializer_class = ReviewSerializer
+
+    @extend_schema(
+        summary="Review a line",
+        description=BUYER
+        + "1 to 5 stars, once per line, when the order is completed. "
+        + codes(*ACCESS_ERRORS, "validation_error", "invalid_rating", "invalid_transition", "already_reviewed"),
+        request=ReviewInputSerializer,
+        responses={201: ReviewSerializer, **errors(400, 401, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        line = selectors.order_line_get_for_buyer_by_id(request.user, pk)
+        data = validated(ReviewInputSerializer, request.data)
+        review = services.review_create(order_line=line, buyer=request.user, rating=data["rating"], text=data["text"])
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+# --- Gateway callback ---------------------------------------------------------------------------
+
+
+@extend_schema(tags=["payments"])
+class SandboxCallbackView(APIView):
+    """Called by the sandbox gateway, not by users: no session, no CSRF; the signature is
+    the authentication. Throttling is off: a gateway sends bursts from few addresses, and a
+    forged call costs one HMAC."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        summary="Sandbox gateway callback",
+        description='Signed with `X-Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw '
+        "body>`; checked on the raw body, then applied once per event id (a replay answers `duplicate` and "
+        "changes nothing). " + codes("invalid_signature"),
+        request=SandboxCallbackSerializer,
+        responses={200: CallbackAnswerSerializer, **errors(400)},
+    )
+    def post(self, request):
+        # The raw bytes, before any parsing: the signature covers them exactly.
+        raw = request.body
+        try:
+            event = SandboxGateway().parse_callback(headers=request.headers, raw_body=raw)
+        except InvalidCallback as exc:
+            raise OrderError("invalid_signature", _("The callback's signature is not valid.")) from exc
+        outcome = services.gateway_event_process(gateway=SandboxGateway.name, event=event)
+        return Response({"outcome": outcome})

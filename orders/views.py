@@ -1,0 +1,542 @@
+"""Buyer pages of the storefront: cart, checkout, payment, my orders, after-sales, addresses.
+
+The cart works without an account (it follows the session and joins the buyer's cart at
+login); every other page needs a login. Order pages find their rows through the buyer-scoped
+selectors, so a buyer only ever reaches their own orders and anyone else's numbers answer
+404 (staff too: they use the admin). Forms check shape, each POST calls one service, and a
+`DomainError` becomes a form error or a message.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from marketplace.errors import DomainError
+from marketplace.money import ZERO
+
+from . import selectors, services
+from .errors import IdempotencyMismatch, RequestInProgress
+from .forms import (
+    AddressForm,
+    AddToCartForm,
+    AfterSalesForm,
+    CancelForm,
+    CartRemoveForm,
+    CartUpdateForm,
+    CheckoutForm,
+    ComplaintForm,
+    EscalateForm,
+    OrderFilterForm,
+    ReviewForm,
+    SandboxPayForm,
+)
+from .gateways import sandbox
+from .gateways.base import InvalidCallback
+from .gateways.sandbox import get_gateway
+from .models import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
+
+ORDERS_PER_PAGE = 10
+GET_POST = require_http_methods(["GET", "POST"])
+# Contextual: "Paid", "Cancelled"... already have other meanings in the catalogues.
+EVENT_LABELS = {
+    "place": pgettext_lazy("order event", "Order placed"),
+    "pay": pgettext_lazy("order event", "Paid"),
+    "ship": pgettext_lazy("order event", "Shipped"),
+    "deliver": pgettext_lazy("order event", "Delivered"),
+    "complete": pgettext_lazy("order event", "Completed"),
+    "cancel": pgettext_lazy("order event", "Cancelled"),
+    "merge": pgettext_lazy("order event", "Packed together with another order"),
+}
+PAYMENT_OUTCOMES = {
+    "paid": (messages.SUCCESS, gettext_lazy("Payment received. The shops will now prepare your parcels.")),
+    "failed": (messages.WARNING, gettext_lazy("The payment failed. Nothing was charged; you can try again.")),
+    "already_paid": (messages.INFO, gettext_lazy("This order is already paid.")),
+}
+
+
+def _form_error(form, error: DomainError) -> None:
+    """Show a service refusal on the form: per field when the error names fields."""
+    fields = (error.extra or {}).get("fields")
+    if isinstance(fields, dict):
+        for name, problems in fields.items():
+            for problem in problems if isinstance(problems, list) else [problems]:
+                form.add_error(name if name in form.fields else None, str(problem))
+    else:
+        form.add_error(None, str(error.message))
+
+
+def _attempt(request, call, success) -> bool:
+    """Run one service call; its refusal becomes an error message, success a success message."""
+    try:
+        call()
+    except DomainError as error:
+        messages.error(request, error.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _next_url(request, candidate: str | None, fallback: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
+
+
+def _find_cart(request):
+    return selectors.cart_find(buyer=request.user, session_key=request.session.session_key)
+
+
+def merge_cart_on_login(sender, request, user, **kwargs):
+    """`user_logged_in` receiver (connected in apps.py): the anonymous cart joins the buyer's."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return
+    result = services.cart_merge(session_key=session.pop(services.SESSION_CART_KEY, None), buyer=user)
+    if result.dropped:
+        # fail_silently: logins outside a page request (tests, scripts) carry no message store.
+        messages.warning(
+            request, _("Some items of your cart are no longer on sale and were left out."), fail_silently=True
+        )
+
+
+# --- Cart ------------------------------------------------------------------------------
+
+
+@require_safe
+def cart(request):
+    context = {"cart": selectors.cart_view(_find_cart(request)), "max_quantity": services.MAX_QUANTITY}
+    return render(request, "storefront/orders/cart.html", context)
+
+
+@require_POST
+def cart_add(request):
+    form = AddToCartForm(request.POST)
+    back = _next_url(request, request.POST.get("next"), reverse("orders:cart"))
+    if not form.is_valid():
+        messages.error(
+            request, _("Choose an option and a quantity from 1 to %(max)s.") % {"max": services.MAX_QUANTITY}
+        )
+        return redirect(back)
+    try:
+        item = services.cart_add(
+            sku_id=form.cleaned_data["sku"],
+            quantity=form.cleaned_data["quantity"],
+            buyer=request.user,
+            session=request.session,
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    if item.quantity == services.MAX_QUANTITY:
+        messages.warning(request, _("Your cart holds at most %(max)s of one item.") % {"max": services.MAX_QUANTITY})
+    else:
+        messages.success(request, _("Added to your cart."))
+    return redirect(back)
+
+
+@require_POST
+def cart_update(request):
+    form, current = CartUpdateForm(request.POST), _find_cart(request)
+    if not form.is_valid():
+        messages.error(request, _("Enter a quantity from 0 to %(max)s.") % {"max": services.MAX_QUANTITY})
+    elif current is not None:
+        _attempt(
+            request,
+            lambda: services.cart_update(
+                cart=current, sku_id=form.cleaned_data["sku"], quantity=form.cleaned_data["quantity"]
+            ),
+            _("Cart updated."),
+        )
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_remove(request):
+    form, current = CartRemoveForm(request.POST), _find_cart(request)
+    if form.is_valid() and current is not None:
+        services.cart_remove(cart=current, sku_id=form.cleaned_data["sku"])
+        messages.success(request, _("Removed from your cart."))
+    return redirect("orders:cart")
+
+
+# --- Checkout --------------------------------------------------------------------------
+
+
+def _checkout_errors(error: DomainError, view: selectors.CartView) -> list[str]:
+    """The refusal in the buyer's words, naming the items concerned."""
+    names = {line.sku.pk: f"{line.sku.product.title} ({line.sku.label})" for line in view.lines}
+    if error.code == "insufficient_stock":
+        return [
+            _("%(item)s: you asked for %(requested)s, only %(available)s available.")
+            % {"item": names.get(row["sku"], row["sku"]), "requested": row["requested"], "available": row["available"]}
+            for row in error.extra.get("lines", [])
+        ] or [str(error.message)]
+    if error.code == "sku_unavailable":
+        return [
+            _("%(item)s is no longer on sale; remove it from your cart.") % {"item": names.get(sku, sku)}
+            for sku in error.extra.get("skus", [])
+        ] or [str(error.message)]
+    if isinstance(error, IdempotencyMismatch):
+        return [
+            _("This checkout page was already used for another order. Check the summary and place the order again.")
+        ]
+    return [str(error.message)]
+
+
+@login_required
+@GET_POST
+def checkout(request):
+    view = selectors.cart_view(selectors.cart_find(buyer=request.user))
+    addresses = selectors.address_list(request.user)
+    errors, status, chosen = [], 200, None
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, addresses=addresses)
+        if form.is_valid():
+            data = form.cleaned_data
+            items, chosen = data["items"], data["address"]
+            fingerprint = services.request_fingerprint(
+                {"address": chosen.pk, "items": [[item.sku_id, item.quantity] for item in items]}
+            )
+            try:
+                order, _created = services.cart_checkout(
+                    buyer=request.user, key=data["key"], fingerprint=fingerprint, address=chosen, items=items
+                )
+            except RequestInProgress:
+                return redirect("orders:checkout_placing", key=data["key"])
+            except DomainError as error:
+                errors, status = _checkout_errors(error, view), error.status_code
+            else:
+                return redirect("orders:pay", number=order.number)
+        else:
+            errors, status = [str(e) for field_errors in form.errors.values() for e in field_errors], 400
+    # Each rendering carries a new key and the cart as it is now: a refused attempt is
+    # corrected and submitted as a new one.
+    default = chosen or next(iter(addresses), None)
+    form = CheckoutForm(
+        addresses=addresses,
+        initial={
+            "key": uuid.uuid4().hex,
+            "items": CheckoutForm.encode_items(view.items),
+            "address": default.pk if default else None,
+        },
+    )
+    context = {
+        "cart": view,
+        "form": form,
+        "errors": errors,
+        "address_form": AddressForm(initial={"next": request.path}),
+    }
+    return render(request, "storefront/orders/checkout.html", context, status=status)
+
+
+@login_required
+@require_safe
+def checkout_placing(request, key: str):
+    """Where a second click lands while the first is still placing the order."""
+    order = selectors.checkout_attempt_order(request.user, key)
+    if order is not None:
+        return redirect("orders:pay", number=order.number)
+    return render(request, "storefront/orders/placing.html", {"key": key})
+
+
+# --- Payment ---------------------------------------------------------------------------
+
+
+@login_required
+@GET_POST
+def pay(request, number: str):
+    order = selectors.payment_order_get(request.user, number)
+    if not order.can_pay:
+        if order.status == BuyerOrderStatus.PENDING_PAYMENT:
+            messages.error(request, _("The time to pay for this order has passed."))
+        else:
+            messages.info(request, _("This order is not waiting for payment."))
+        return redirect("orders:order_detail", number=number)
+    if request.method == "POST":
+        try:
+            payment = services.payment_start(buyer_order=order)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("orders:order_detail", number=number)
+        return redirect(get_gateway(payment.gateway).payment_url(payment))
+    return render(request, "storefront/orders/pay.html", {"order": order})
+
+
+@login_required
+@GET_POST
+def sandbox_pay(request, reference: str):
+    """The sandbox gateway's page. Its buttons send a signed callback through the same
+    verification and processing as a real gateway's."""
+    if not settings.SANDBOX_GATEWAY_ENABLED:
+        raise Http404("The sandbox gateway is off.")
+    payment = selectors.payment_get_for_buyer(request.user, reference)
+    if payment.gateway != sandbox.SandboxGateway.name:
+        raise Http404("Not a sandbox payment.")
+    order = payment.buyer_order
+    payable = (
+        payment.status == PaymentStatus.PENDING
+        and order.status == BuyerOrderStatus.PENDING_PAYMENT
+        and timezone.now() < order.pay_by
+    )
+    if request.method == "POST":
+        form = SandboxPayForm(request.POST)
+        if not payable or not form.is_valid():
+            messages.error(request, _("This payment cannot be made any more."))
+            return redirect("orders:order_detail", number=order.number)
+        kind = "payment.succeeded" if form.cleaned_data["outcome"] == "pay" else "payment.failed"
+        body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount, kind=kind)
+        try:
+            event = sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: sandbox.sign(body)}, raw_body=body)
+        except InvalidCallback:
+            messages.error(request, _("The payment could not be verified. Nothing was charged."))
+            return redirect("orders:order_detail", number=order.number)
+        outcome = services.gateway_event_process(gateway=sandbox.SandboxGateway.name, event=event)
+        level, text = PAYMENT_OUTCOMES.get(outcome, (messages.ERROR, gettext_lazy("The payment was not accepted.")))
+        messages.add_message(request, level, text)
+        return redirect("orders:order_detail", number=order.number)
+    return render(
+        request, "storefront/orders/sandbox_pay.html", {"payment": payment, "order": order, "payable": payable}
+    )
+
+
+# --- My orders -------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def order_list(request):
+    form = OrderFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    orders = selectors.buyer_order_list(request.user, status=status)
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "storefront/orders/order_list.html", {"page": page, "form": form, "status": status})
+
+
+def _actor_label(event, buyer) -> str:
+    if event.actor_id is None:
+        return _("Platform")
+    if event.actor_id == buyer.pk:
+        return _("You")
+    return _("Platform") if event.actor.is_staff else _("Shop")
+
+
+@login_required
+@require_safe
+def order_detail(request, number: str):
+    order = selectors.buyer_order_get(request.user, number)
+    for part in order.merchant_orders.all():
+        for event in part.events.all():
+            event.label = EVENT_LABELS.get(event.action, event.action)
+            event.by = _actor_label(event, request.user)
+    context = {"order": order, "cancel_form": CancelForm(), "rejected": AfterSalesStatus.REJECTED}
+    return render(request, "storefront/orders/order_detail.html", context)
+
+
+@login_required
+@require_POST
+def order_cancel(request, number: str, part: str):
+    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if order.buyer_order.status == BuyerOrderStatus.PENDING_PAYMENT:
+        success = _("Your order was cancelled. Nothing was charged.")
+    else:
+        success = _("This shop's order was cancelled; everything you paid for it is refunded.")
+    _attempt(request, lambda: services.buyer_cancel(order=order, buyer=request.user, reason=reason), success)
+    return redirect("orders:order_detail", number=number)
+
+
+@login_required
+@require_POST
+def order_confirm(request, number: str, part: str):
+    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    _attempt(
+        request,
+        lambda: services.merchant_order_confirm_receipt(order=order, actor=request.user),
+        _("Thank you! The order is completed; you can now review what you bought."),
+    )
+    return redirect("orders:order_detail", number=number)
+
+
+def _form_page(request, form, template: str, context: dict, call, success: str, number: str):
+    """GET shows the form; a valid POST calls the service and goes back to the order."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, success)
+            return redirect("orders:order_detail", number=number)
+    status = 400 if form.errors else 200
+    return render(request, template, {"form": form, "number": number, **context}, status=status)
+
+
+@login_required
+@GET_POST
+def after_sales_new(request, number: str, part: str):
+    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    form = AfterSalesForm(request.POST or None, order=order)
+    return _form_page(
+        request,
+        form,
+        "storefront/orders/after_sales_form.html",
+        {"part": order},
+        lambda data: services.after_sales_request_create(
+            order=order,
+            buyer=request.user,
+            kind=data["kind"],
+            reason=data["reason"],
+            items=data["items"],
+            shipping_amount=data.get("shipping_amount") or ZERO,
+        ),
+        _("Your request was sent to the shop. It must answer within %(hours)s hours.")
+        % {"hours": settings.AFTER_SALES_RESPONSE_HOURS},
+        number,
+    )
+
+
+@login_required
+@GET_POST
+def after_sales_escalate(request, number: str, request_id: int):
+    after_sales = selectors.after_sales_get_for_buyer(request.user, number, request_id)
+    return _form_page(
+        request,
+        EscalateForm(request.POST or None),
+        "storefront/orders/escalate_form.html",
+        {"after_sales": after_sales},
+        lambda data: services.after_sales_escalate(
+            request=after_sales, buyer=request.user, statement=data["statement"]
+        ),
+        _("The platform will look into it. The shop is not paid for this order until it has decided."),
+        number,
+    )
+
+
+@login_required
+@require_POST
+def after_sales_withdraw(request, number: str, request_id: int):
+    after_sales = selectors.after_sales_get_for_buyer(request.user, number, request_id)
+    _attempt(
+        request,
+        lambda: services.after_sales_withdraw(request=after_sales, buyer=request.user),
+        _("Your request was withdrawn."),
+    )
+    return redirect("orders:order_detail", number=number)
+
+
+@login_required
+@GET_POST
+def review_new(request, number: str, line_id: int):
+    line = selectors.order_line_get_for_buyer(request.user, number, line_id)
+    return _form_page(
+        request,
+        ReviewForm(request.POST or None),
+        "storefront/orders/review_form.html",
+        {"line": line},
+        lambda data: services.review_create(
+            order_line=line, buyer=request.user, rating=data["rating"], text=data["text"]
+        ),
+        _("Thank you for your review."),
+        number,
+    )
+
+
+@login_required
+@GET_POST
+def complaint_new(request, number: str, part: str):
+    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    return _form_page(
+        request,
+        ComplaintForm(request.POST or None),
+        "storefront/orders/complaint_form.html",
+        {"part": order},
+        lambda data: services.complaint_create(
+            order=order, buyer=request.user, category=data["category"], text=data["text"]
+        ),
+        _("Your complaint was recorded. The platform reviews every complaint."),
+        number,
+    )
+
+
+# --- Addresses -------------------------------------------------------------------------
+
+
+def _address_data(form) -> dict:
+    return {k: v for k, v in form.cleaned_data.items() if k not in ("make_default", "next")}
+
+
+@login_required
+@GET_POST
+def addresses(request):
+    form = AddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.address_create(
+                buyer=request.user, data=_address_data(form), make_default=form.cleaned_data["make_default"]
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Address saved."))
+            return redirect(_next_url(request, form.cleaned_data["next"], reverse("orders:addresses")))
+    context = {"addresses": selectors.address_list(request.user), "form": form}
+    return render(request, "storefront/orders/addresses.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@GET_POST
+def address_edit(request, address_id: int):
+    address = selectors.address_get(request.user, address_id)
+    initial = {name: getattr(address, name) for name in AddressForm.base_fields if hasattr(address, name)}
+    form = AddressForm(request.POST or None, initial={**initial, "make_default": address.is_default})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.address_update(
+                address=address,
+                buyer=request.user,
+                data=_address_data(form),
+                make_default=form.cleaned_data["make_default"],
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Address saved."))
+            return redirect("orders:addresses")
+    context = {"address": address, "form": form}
+    return render(request, "storefront/orders/address_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def address_delete(request, address_id: int):
+    address = selectors.address_get(request.user, address_id)
+    _attempt(request, lambda: services.address_delete(address=address, buyer=request.user), _("Address deleted."))
+    return redirect("orders:addresses")
+
+
+@login_required
+@require_POST
+def address_default(request, address_id: int):
+    address = selectors.address_get(request.user, address_id)
+    _attempt(
+        request,
+        lambda: services.address_set_default(address=address, buyer=request.user),
+        _("This is now your default address."),
+    )
+    return redirect("orders:addresses")

@@ -1,0 +1,309 @@
+"""Public catalog API: categories, product list with the storefront's filters, product
+detail; only products on sale; a constant number of queries per page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework import serializers
+
+from catalog import services
+from catalog.models import Category, Tag
+from catalog.services import StockLine
+from merchants import services as merchant_services
+from merchants.models import Merchant
+from tests.catalog.factories import image_upload, live_merchant, product, warehouse
+from tests.factories import UserFactory
+from tests.merchants.factories import category as make_category
+
+pytestmark = pytest.mark.django_db
+PRODUCTS = "/api/v1/catalog/products/"
+
+
+@pytest.fixture
+def tree():
+    home = make_category("Home")
+    lighting = make_category("Lighting", parent=home)
+    desk = make_category("Desk lamps", parent=lighting)
+    kitchen = make_category("Kitchen", parent=home)
+    return {"home": home, "lighting": lighting, "desk": desk, "kitchen": kitchen}
+
+
+@pytest.fixture
+def shop(tree):
+    merchant, _ = live_merchant(categories=[tree["home"]])
+    return merchant
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_categories_are_a_flat_list_of_active_categories_without_rates(api_client, tree):
+    closed = make_category("Closed", parent=tree["home"])
+    Category.objects.filter(pk=closed.pk).update(is_active=False)
+    Category.objects.filter(pk=tree["kitchen"].pk).update(position=1)
+
+    response = api_client.get("/api/v1/catalog/categories/")
+
+    assert response.status_code == 200
+    home, lighting, desk, kitchen = (tree[k] for k in ("home", "lighting", "desk", "kitchen"))
+    assert response.json() == [
+        {"id": desk.pk, "name": "Desk lamps", "slug": desk.slug, "parent": lighting.pk, "position": 0},
+        {"id": home.pk, "name": "Home", "slug": home.slug, "parent": None, "position": 0},
+        {"id": lighting.pk, "name": "Lighting", "slug": lighting.slug, "parent": home.pk, "position": 0},
+        {"id": kitchen.pk, "name": "Kitchen", "slug": kitchen.slug, "parent": home.pk, "position": 1},
+    ]
+
+
+def test_product_detail_has_the_exact_shape(api_client, tree, shop):
+    tag = Tag.objects.create(name="护眼", slug="eye-care")
+    item = product(
+        shop,
+        tree["desk"],
+        title="LED 护眼台灯",
+        description="Three brightness levels.",
+        tag_ids=[tag.pk],
+        skus=[
+            {"code": "L-W", "price": "199.00", "attributes": {"colour": "white"}},
+            {"code": "L-B", "price": "249.50", "attributes": {"colour": "black"}},
+            {"code": "L-G", "price": "229.00", "attributes": {"colour": "grey"}},
+        ],
+    )
+    white, black, grey = (item.skus.get(code=c) for c in ("L-W", "L-B", "L-G"))
+    depot = warehouse()
+    services.stock_receive(sku=white, warehouse=depot, quantity=20, actor=None)
+    services.stock_receive(sku=black, warehouse=depot, quantity=4, actor=None)
+    services.stock_reserve(lines=[StockLine(black.pk, depot.pk, 1)], reference="order-1")
+    image = item.images.get()
+
+    response = api_client.get(f"{PRODUCTS}{item.pk}/")
+
+    assert response.status_code == 200
+    base = f"http://testserver/images/products/{image.pk}"
+    assert response.json() == {
+        "id": item.pk,
+        "title": "LED 护眼台灯",
+        "description": "Three brightness levels.",
+        "price": "199.00",
+        "price_max": "249.50",
+        "in_stock": True,
+        "shop": {"slug": shop.slug, "name": "Bright Home"},
+        "category": {"id": tree["desk"].pk, "name": "Desk lamps", "slug": tree["desk"].slug},
+        "tags": [{"id": tag.pk, "name": "护眼", "slug": "eye-care"}],
+        "images": [{"id": image.pk, "small": f"{base}/small/", "medium": f"{base}/medium/", "full": f"{base}/full/"}],
+        "skus": [
+            {
+                "id": white.pk,
+                "attributes": {"colour": "white"},
+                "price": "199.00",
+                "available": True,
+                "stock": "in_stock",
+                "left": None,
+            },
+            {
+                "id": grey.pk,
+                "attributes": {"colour": "grey"},
+                "price": "229.00",
+                "available": False,
+                "stock": "out_of_stock",
+                "left": None,
+            },
+            {
+                "id": black.pk,
+                "attributes": {"colour": "black"},
+                "price": "249.50",
+                "available": True,
+                "stock": "low",
+                "left": 3,
+            },
+        ],
+        "published_at": serializers.DateTimeField().to_representation(item.published_at),
+    }
+
+
+def test_product_list_rows_have_the_exact_shape(api_client, tree, shop):
+    item = product(shop, tree["desk"], title="Desk lamp", price="88.80")
+    image = item.images.get()
+
+    response = api_client.get(PRODUCTS)
+
+    assert response.status_code == 200
+    base = f"http://testserver/images/products/{image.pk}"
+    assert response.json() == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": item.pk,
+                "title": "Desk lamp",
+                "price": "88.80",
+                "in_stock": False,
+                "shop": {"slug": shop.slug, "name": "Bright Home"},
+                "category": {"id": tree["desk"].pk, "name": "Desk lamps", "slug": tree["desk"].slug},
+                "image": {
+                    "id": image.pk,
+                    "small": f"{base}/small/",
+                    "medium": f"{base}/medium/",
+                    "full": f"{base}/full/",
+                },
+                "published_at": serializers.DateTimeField().to_representation(item.published_at),
+            }
+        ],
+    }
+
+
+def test_list_filters(api_client, tree, shop):
+    other, _ = live_merchant(categories=[tree["home"]])
+    eco = Tag.objects.create(name="Eco", slug="eco")
+    gift = Tag.objects.create(name="Gift", slug="gift")
+    lamp = product(shop, tree["desk"], title="LED 护眼台灯", price="120.00", tag_ids=[eco.pk, gift.pk])
+    light = product(shop, tree["lighting"], title="Ceiling light", price="600.00", tag_ids=[eco.pk])
+    wok = product(other, tree["kitchen"], title="Iron wok", price="45.00")
+    services.stock_receive(sku=wok.skus.get(), warehouse=warehouse(), quantity=1, actor=None)
+
+    assert ids(api_client.get(PRODUCTS, {"category": tree["lighting"].pk})) == [light.pk, lamp.pk]
+    assert ids(api_client.get(PRODUCTS, {"merchant": other.pk})) == [wok.pk]
+    assert ids(api_client.get(PRODUCTS, {"price_min": "45", "price_max": "120"})) == [wok.pk, lamp.pk]
+    assert ids(api_client.get(f"{PRODUCTS}?tag=eco&tag={gift.pk}")) == [lamp.pk]
+    assert ids(api_client.get(PRODUCTS, {"in_stock": "true"})) == [wok.pk]
+    assert ids(api_client.get(PRODUCTS, {"q": "台灯"})) == [lamp.pk]
+    assert ids(api_client.get(PRODUCTS, {"q": "light"})) == [light.pk]
+    assert ids(api_client.get(PRODUCTS, {"ordering": "price"})) == [wok.pk, lamp.pk, light.pk]
+    assert ids(api_client.get(PRODUCTS, {"ordering": "-price"})) == [light.pk, lamp.pk, wok.pk]
+    assert ids(api_client.get(PRODUCTS, {"ordering": "newest"})) == [wok.pk, light.pk, lamp.pk]
+
+
+def test_pages_and_a_page_out_of_range(api_client, tree, shop):
+    made = [product(shop, tree["desk"]) for _ in range(3)]
+    first = api_client.get(PRODUCTS, {"page_size": 2})
+    assert (ids(first), first.json()["count"]) == ([made[2].pk, made[1].pk], 3)
+    assert first.json()["next"] == "http://testserver/api/v1/catalog/products/?page=2&page_size=2"
+    second = api_client.get(PRODUCTS, {"page_size": 2, "page": 2})
+    assert (ids(second), second.json()["count"], second.json()["next"]) == ([made[0].pk], 3, None)
+    assert ids(api_client.get(PRODUCTS, {"page_size": 2, "page": "last"})) == [made[0].pk]
+    response = api_client.get(PRODUCTS, {"page_size": 2, "page": 3})
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_new_shops_come_first(api_client, tree, shop):
+    veteran, _ = live_merchant(categories=[tree["home"]])
+    Merchant.objects.filter(pk=veteran.pk).update(live_since=timezone.now() - timedelta(days=31))
+    old = product(veteran, tree["desk"], price="1.00")
+    new = product(shop, tree["desk"], price="999.00")
+    assert ids(api_client.get(PRODUCTS, {"ordering": "price"})) == [new.pk, old.pk]
+
+
+@pytest.mark.parametrize(
+    ("params", "fields"),
+    [
+        ({"price_min": "cheap"}, ["price_min"]),
+        ({"ordering": "popular"}, ["ordering"]),
+        ({"category": "0"}, ["category"]),
+        ({"merchant": "99999999999"}, ["merchant"]),
+        ({"tag": [f"t{i}" for i in range(11)]}, ["tag"]),
+    ],
+)
+def test_invalid_filters_answer_400(api_client, params, fields):
+    response = api_client.get(PRODUCTS, params)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert sorted(body["extra"]["fields"]) == fields
+
+
+def test_products_not_on_sale_are_not_listed_and_not_found(api_client, tree, shop):
+    reviewer = UserFactory(is_staff=True)
+    draft = product(shop, tree["desk"], publish=False)
+    rejected = product(shop, tree["desk"], publish=False)
+    services.product_image_add(product=rejected, actor=shop.owner, uploaded=image_upload(color=(4, 5, 6)))
+    services.product_submit(product=rejected, actor=shop.owner)
+    services.product_reject(product=rejected, actor=reviewer, reason="Blurry picture")
+    withdrawn = product(shop, tree["desk"])
+    services.product_withdraw(product=withdrawn, actor=shop.owner)
+    suspended_shop, _ = live_merchant(categories=[tree["home"]])
+    of_suspended = product(suspended_shop, tree["desk"])
+    merchant_services.merchant_suspend(merchant=suspended_shop, actor=reviewer, reason="Fake shipping")
+    on_sale = product(shop, tree["desk"])
+
+    assert ids(api_client.get(PRODUCTS)) == [on_sale.pk]
+    for hidden in (draft, rejected, withdrawn, of_suspended):
+        response = api_client.get(f"{PRODUCTS}{hidden.pk}/")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+    assert api_client.get(f"{PRODUCTS}999999/").status_code == 404
+
+
+@pytest.mark.parametrize("user", ["anonymous", "buyer", "merchant", "staff"])
+def test_anyone_may_read_and_nobody_may_write(api_client, tree, shop, user):
+    item = product(shop, tree["desk"])
+    who = {"anonymous": None, "buyer": UserFactory(), "merchant": shop.owner, "staff": UserFactory(is_staff=True)}
+    if who[user]:
+        api_client.force_authenticate(who[user])
+    assert api_client.get(PRODUCTS).status_code == 200
+    assert api_client.get(f"{PRODUCTS}{item.pk}/").status_code == 200
+    assert api_client.get("/api/v1/catalog/categories/").status_code == 200
+    title = item.title
+    assert api_client.post(PRODUCTS, {"title": "x"}).status_code == 405
+    assert api_client.patch(f"{PRODUCTS}{item.pk}/", {"title": "x"}).status_code == 405
+    assert api_client.delete(f"{PRODUCTS}{item.pk}/").status_code == 405
+    item.refresh_from_db()
+    assert item.title == title
+
+
+def _queries(api_client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = api_client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("", 3),  # count, page, pictures
+        ("&category={category}&q=lamp&in_stock=0&ordering=-price", 4),  # and the category tree
+    ],
+)
+def test_list_costs_the_same_queries_for_1_and_50_products(api_client, tree, shop, params, expected):
+    url = f"{PRODUCTS}?page_size=50" + params.format(category=tree["home"].pk)
+    product(shop, tree["desk"], title="Desk lamp")
+    one = _queries(api_client, url)
+    for _ in range(49):
+        product(shop, tree["desk"], title="Desk lamp")
+    response = api_client.get(url)
+    assert len(response.json()["results"]) == 50
+    assert (one, _queries(api_client, url)) == (expected, expected)
+
+
+def test_schema_documents_the_public_catalog(client):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    paths = schema["paths"]
+    assert {"/api/v1/catalog/categories/", "/api/v1/catalog/products/", "/api/v1/catalog/products/{id}/"} <= set(paths)
+    parameters = {p["name"] for p in paths["/api/v1/catalog/products/"]["get"]["parameters"]}
+    assert parameters == {
+        "category",
+        "merchant",
+        "price_min",
+        "price_max",
+        "tag",
+        "in_stock",
+        "q",
+        "ordering",
+        "page",
+        "page_size",
+    }
+    assert set(paths["/api/v1/catalog/products/{id}/"]["get"]["responses"]) == {"200", "404"}
+    assert paths["/api/v1/catalog/products/{id}/"]["get"]["security"] == [
+        {"tokenAuth": []},
+        {"cookieAuth": []},
+        {},
+    ]

@@ -1,0 +1,322 @@
+"""Cart services and pages: add (merged, capped), update, remove, clear, merge at login,
+SKUs no longer on sale refused, the grouped cart view with live availability and shipping."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.client import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalog import services as catalog_services
+from merchants import services as merchant_services
+from orders import selectors, services
+from orders.context_processors import cart_summary
+from orders.errors import OrderError
+from orders.models import Cart, CartItem, ShippingRate
+from tests.catalog.factories import live_merchant, product, warehouse
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+_n = itertools.count(1)
+
+
+def stocked_sku(*, price="30.00", stock=10, merchant=None, category=None):
+    if merchant is None:
+        merchant, (category,) = live_merchant()
+    item = product(merchant, category, title=f"Item {price}", skus=[{"code": f"C{next(_n)}", "price": price}])
+    sku = item.skus.get()
+    if stock:
+        catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner)
+    return sku
+
+
+def lines(cart) -> list[tuple[int, int]]:
+    return list(CartItem.objects.filter(cart=cart).order_by("sku_id").values_list("sku_id", "quantity"))
+
+
+@pytest.fixture
+def web():
+    return Client(HTTP_ACCEPT_LANGUAGE="en")
+
+
+# --- Services ------------------------------------------------------------------------------
+
+
+def test_add_merges_quantities_and_caps_at_999():
+    sku = stocked_sku()
+    buyer = UserFactory()
+    cart = services.cart_get_or_create(buyer=buyer)
+    services.cart_add(cart=cart, sku_id=sku.pk, quantity=2)
+    item = services.cart_add(cart=cart, sku_id=sku.pk, quantity=3)
+    assert item.quantity == 5
+    assert services.cart_add(cart=cart, sku_id=sku.pk, quantity=998).quantity == 999
+    assert lines(cart) == [(sku.pk, 999)]
+    assert services.cart_get_or_create(buyer=buyer) == cart  # one cart per buyer
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1000, True, "2", 2.0])
+def test_add_refuses_bad_quantities_and_writes_nothing(quantity):
+    sku = stocked_sku()
+    buyer = UserFactory()
+    with pytest.raises(OrderError) as info:
+        services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=quantity)
+    assert info.value.code == "invalid_quantity"
+    assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
+
+
+def _make_inactive(sku):
+    catalog_services.sku_update(sku=sku, actor=sku.merchant.owner, data={"is_active": False})
+
+
+def _withdraw(sku):
+    catalog_services.product_withdraw(product=sku.product, actor=sku.merchant.owner)
+
+
+def _suspend(sku):
+    merchant_services.merchant_suspend(merchant=sku.merchant, actor=UserFactory(is_staff=True), reason="audit")
+
+
+@pytest.mark.parametrize(
+    "make_unavailable", [_make_inactive, _withdraw, _suspend], ids=["inactive", "withdrawn", "suspended"]
+)
+def test_skus_not_on_sale_are_refused_and_nothing_is_written(make_unavailable):
+    sku = stocked_sku()
+    make_unavailable(sku)
+    buyer = UserFactory()
+    with pytest.raises(OrderError) as info:
+        services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=1)
+    assert (info.value.code, info.value.extra) == ("sku_unavailable", {"skus": [sku.pk]})
+    # Refused before the cart is created: the visit leaves no row behind.
+    assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
+
+
+def test_an_unknown_sku_is_refused():
+    with pytest.raises(OrderError) as info:
+        services.cart_add(buyer=UserFactory(), sku_id=987654, quantity=1)
+    assert (info.value.code, info.value.extra) == ("sku_unavailable", {"skus": [987654]})
+    assert Cart.objects.count() == 0
+
+
+def test_update_sets_the_quantity_and_zero_removes_the_line():
+    first, second = stocked_sku(), stocked_sku(price="12.00")
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=first.pk, quantity=2)
+    services.cart_add(cart=cart, sku_id=second.pk, quantity=1)
+    assert services.cart_update(cart=cart, sku_id=first.pk, quantity=7).quantity == 7
+    assert services.cart_update(cart=cart, sku_id=second.pk, quantity=0) is None
+    assert lines(cart) == [(first.pk, 7)]
+    with pytest.raises(OrderError) as info:
+        services.cart_update(cart=cart, sku_id=second.pk, quantity=1)
+    assert info.value.code == "not_in_cart"
+    with pytest.raises(OrderError) as info:
+        services.cart_update(cart=cart, sku_id=first.pk, quantity=1000)
+    assert info.value.code == "invalid_quantity"
+    assert lines(cart) == [(first.pk, 7)]
+
+
+def test_a_line_gone_off_sale_cannot_be_changed_but_can_be_removed():
+    sku = stocked_sku()
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=sku.pk, quantity=2)
+    _make_inactive(sku)
+    with pytest.raises(OrderError) as info:
+        services.cart_update(cart=cart, sku_id=sku.pk, quantity=3)
+    assert info.value.code == "sku_unavailable"
+    assert lines(cart) == [(sku.pk, 2)]
+    assert services.cart_remove(cart=cart, sku_id=sku.pk) is True
+    assert services.cart_remove(cart=cart, sku_id=sku.pk) is False
+    assert lines(cart) == []
+
+
+def test_clear_items_removes_only_the_given_skus():
+    a, b, c = stocked_sku(), stocked_sku(price="1.00"), stocked_sku(price="2.00")
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    for sku in (a, b, c):
+        services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
+    assert services.cart_clear_items(cart=cart, sku_ids=[a.pk, c.pk]) == 2
+    assert lines(cart) == [(b.pk, 1)]
+
+
+def test_merge_sums_quantities_caps_drops_what_is_off_sale_and_deletes_the_anonymous_cart():
+    both, only_anonymous, capped, gone = (
+        stocked_sku(),
+        stocked_sku(price="3.00"),
+        stocked_sku(price="4.00"),
+        stocked_sku(price="5.00"),
+    )
+    buyer = UserFactory()
+    mine = services.cart_get_or_create(buyer=buyer)
+    services.cart_add(cart=mine, sku_id=both.pk, quantity=2)
+    services.cart_add(cart=mine, sku_id=capped.pk, quantity=990)
+    anonymous = Cart.objects.create(session_key="anon-session-key-1")
+    services.cart_add(cart=anonymous, sku_id=both.pk, quantity=3)
+    services.cart_add(cart=anonymous, sku_id=only_anonymous.pk, quantity=1)
+    services.cart_add(cart=anonymous, sku_id=capped.pk, quantity=20)
+    services.cart_add(cart=anonymous, sku_id=gone.pk, quantity=1)
+    _withdraw(gone)
+
+    result = services.cart_merge(session_key="anon-session-key-1", buyer=buyer)
+
+    assert result.cart == mine
+    assert sorted(result.merged) == sorted([both.pk, only_anonymous.pk, capped.pk])
+    assert result.dropped == [gone.pk]
+    assert lines(mine) == sorted([(both.pk, 5), (only_anonymous.pk, 1), (capped.pk, 999)])
+    assert not Cart.objects.filter(pk=anonymous.pk).exists()
+    assert services.cart_merge(session_key="anon-session-key-1", buyer=buyer).cart is None
+
+
+def test_merge_creates_the_buyer_cart_when_there_is_none():
+    sku = stocked_sku()
+    anonymous = Cart.objects.create(session_key="anon-session-key-2")
+    services.cart_add(cart=anonymous, sku_id=sku.pk, quantity=4)
+    buyer = UserFactory()
+    result = services.cart_merge(session_key="anon-session-key-2", buyer=buyer)
+    assert result.cart.buyer == buyer
+    assert lines(result.cart) == [(sku.pk, 4)]
+    assert Cart.objects.count() == 1
+
+
+# --- The grouped cart view ------------------------------------------------------------------
+
+
+def test_cart_view_groups_by_shop_with_prices_availability_and_shipping():
+    shop_a, (cat_a,) = live_merchant()
+    shop_b, (cat_b,) = live_merchant()
+    ShippingRate.objects.create(merchant=shop_b, flat_fee=Decimal("10.00"), free_over=None)
+    lamp = stocked_sku(price="30.00", stock=10, merchant=shop_a, category=cat_a)
+    cable = stocked_sku(price="45.50", stock=1, merchant=shop_a, category=cat_a)
+    mug = stocked_sku(price="20.00", stock=2, merchant=shop_b, category=cat_b)
+    empty = stocked_sku(price="9.00", stock=0, merchant=shop_b, category=cat_b)
+    dead = stocked_sku(price="7.00", stock=5, merchant=shop_b, category=cat_b)
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    for sku, quantity in ((lamp, 2), (cable, 1), (mug, 3), (empty, 1), (dead, 1)):
+        services.cart_add(cart=cart, sku_id=sku.pk, quantity=quantity)
+    _make_inactive(dead)
+
+    view = selectors.cart_view(cart)
+
+    a, b = view.shops
+    assert (a.merchant, b.merchant) == (shop_a, shop_b)
+    assert [(line.sku, line.unit_price, line.line_total, line.available, line.problem) for line in a.lines] == [
+        (lamp, Decimal("30.00"), Decimal("60.00"), 10, ""),
+        (cable, Decimal("45.50"), Decimal("45.50"), 1, ""),
+    ]
+    assert [(line.sku, line.line_total, line.available, line.problem) for line in b.lines] == [
+        (mug, Decimal("60.00"), 2, "short"),
+        (empty, Decimal("9.00"), 0, "out_of_stock"),
+        (dead, Decimal("7.00"), 5, "unavailable"),
+    ]
+    # 105.50 ≥ the default free-shipping threshold (99.00); shop B charges its flat 10.00,
+    # and its line no longer on sale is not counted.
+    assert (a.subtotal, a.shipping, a.total) == (Decimal("105.50"), Decimal("0.00"), Decimal("105.50"))
+    assert (b.subtotal, b.shipping, b.total) == (Decimal("69.00"), Decimal("10.00"), Decimal("79.00"))
+    assert (view.goods_total, view.shipping_total, view.total) == (
+        Decimal("174.50"),
+        Decimal("10.00"),
+        Decimal("184.50"),
+    )
+    assert (view.count, view.has_problems) == (8, True)
+    assert view.items == sorted([(lamp.pk, 2), (cable.pk, 1), (mug.pk, 3), (empty.pk, 1), (dead.pk, 1)])
+
+
+def _queries(cart) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        view = selectors.cart_view(cart)
+        for line in view.lines:
+            (line.sku.product.title, line.sku.merchant.display_name, list(line.sku.product.live_images))
+    return len(ctx.captured_queries)
+
+
+def test_cart_view_queries_do_not_grow_with_the_lines():
+    merchant, (cat,) = live_merchant()
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=stocked_sku(merchant=merchant, category=cat).pk, quantity=1)
+    one_line = _queries(cart)
+    for n in range(6):
+        sku = stocked_sku(price=f"{n + 1}.00", merchant=merchant, category=cat)
+        services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
+    assert _queries(cart) == one_line == 3  # lines, pictures, the shop's shipping rate
+    assert selectors.cart_view(None).shops == []
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def test_an_anonymous_visitor_fills_a_cart_through_the_pages(web):
+    sku = stocked_sku(price="25.00", stock=5)
+    assert web.get(reverse("orders:cart")).status_code == 200
+    assert Cart.objects.count() == 0  # looking writes nothing
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 2, "next": f"/p/{sku.product_id}/"})
+    assert (response.status_code, response["Location"]) == (302, f"/p/{sku.product_id}/")
+    cart = Cart.objects.get()
+    assert (cart.buyer, cart.session_key) == (None, web.session.session_key)
+    web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 1})
+    page = web.get(reverse("orders:cart"))
+    assert page.status_code == 200
+    assert [(line.sku.pk, line.quantity, line.line_total) for line in page.context["cart"].lines] == [
+        (sku.pk, 3, Decimal("75.00"))
+    ]
+    assert "¥75.00" in page.content.decode()
+
+    web.post(reverse("orders:cart_update"), {"sku": sku.pk, "quantity": 4})
+    assert lines(cart) == [(sku.pk, 4)]
+    page = web.get(reverse("orders:cart"))
+    assert "Only 5 available" not in page.content.decode()
+    web.post(reverse("orders:cart_update"), {"sku": sku.pk, "quantity": 6})
+    assert "Only 5 available" in web.get(reverse("orders:cart")).content.decode()
+    web.post(reverse("orders:cart_remove"), {"sku": sku.pk})
+    assert lines(cart) == []
+    assert "Your cart is empty" in web.get(reverse("orders:cart")).content.decode()
+
+
+def test_adding_an_unavailable_sku_on_the_page_shows_an_error_and_writes_nothing(web):
+    sku = stocked_sku()
+    _withdraw(sku)
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 1}, follow=True)
+    assert "This item is not on sale (any more)." in response.content.decode()
+    assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 0}, follow=True)
+    assert "Choose an option and a quantity from 1 to 999." in response.content.decode()
+    assert Cart.objects.count() == 0
+
+
+def test_an_offsite_next_is_ignored(web):
+    sku = stocked_sku()
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 1, "next": "https://evil.example.com/"})
+    assert response["Location"] == reverse("orders:cart")
+
+
+def test_logging_in_merges_the_anonymous_cart_into_the_buyers(web):
+    shared, anonymous_only = stocked_sku(), stocked_sku(price="3.00")
+    buyer = UserFactory(email="merge@example.com")
+    mine = services.cart_get_or_create(buyer=buyer)
+    services.cart_add(cart=mine, sku_id=shared.pk, quantity=1)
+    web.post(reverse("orders:cart_add"), {"sku": shared.pk, "quantity": 2})
+    web.post(reverse("orders:cart_add"), {"sku": anonymous_only.pk, "quantity": 1})
+    anonymous = Cart.objects.get(buyer__isnull=True)
+
+    response = web.post(reverse("login"), {"username": "merge@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert lines(mine) == sorted([(shared.pk, 3), (anonymous_only.pk, 1)])
+    assert not Cart.objects.filter(pk=anonymous.pk).exists()
+    assert Cart.objects.count() == 1
+    assert [line.quantity for line in web.get(reverse("orders:cart")).context["cart"].lines] == [3, 1]
+
+
+def test_the_header_count_follows_the_cart(web):
+    sku = stocked_sku()
+    factory = RequestFactory()
+    request = factory.get("/")
+    request.user = UserFactory()
+    request.session = web.session
+    assert cart_summary(request)["cart_summary"].count == 0
+    services.cart_add(buyer=request.user, sku_id=sku.pk, quantity=3)
+    summary = cart_summary(request)["cart_summary"]
+    assert (summary.count, summary.url) == (3, "/cart/")
