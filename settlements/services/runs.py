@@ -287,10 +287,10 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             WITH l AS (
                 SELECT so.statement_id AS sid, SUM(ol.paid) AS goods, SUM(ol.platform_discount) AS disc,
                        SUM(ol.commission) AS comm
-                FROM settlements_settledorder so
+                FROM orders_orderline ol
+                JOIN settlements_settledorder so ON so.merchant_order_id = ol.merchant_order_id
                 JOIN settlements_statement s ON s.id = so.statement_id
-                JOIN orders_orderline ol ON ol.merchant_order_id = so.merchant_order_id
-                WHERE {scope} GROUP BY so.statement_id
+                WHERE ol.merchant_id IN ({ids}) AND {scope} GROUP BY so.statement_id
             ), o AS (
                 SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(mo.shipping_fee) AS ship
                 FROM settlements_settledorder so
