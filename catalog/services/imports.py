@@ -5,8 +5,8 @@ Guarantees:
   foreign warehouse, on hand not a whole number or negative, below the reserved units,
   the same SKU and warehouse twice) and any problem refuses the whole file with every
   row-level error and its line number; nothing is written;
-- a good file is applied in one transaction through `stock_receive` (a stock level that is
-  empty or new) and `stock_adjust` (reason "CSV import"), so every change writes its
+- a good file is applied in one transaction through `stock_set_levels` (bulk: receipts for
+  empty or new levels, adjustments otherwise, reason "CSV import"), so every change writes its
   movement and opens or closes the stock alert like any other change;
 - the existing stock rows are locked in primary-key order before anything is written
   (`SELECT … FOR UPDATE`, giving up with `stock_busy` after the lock timeout), and the
@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..errors import CatalogConflict, CatalogError
+from ..errors import CatalogError
 from ..models import SKU, Stock, Warehouse
-from .stock import _lock_rows, stock_adjust, stock_receive
+from .stock import _lock_rows, stock_set_levels
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -229,23 +229,17 @@ def stock_import_apply(*, plan: list[ImportRow], actor) -> ImportSummary:
     if late:
         raise _refuse(late)
     summary = ImportSummary(rows=len(plan))
+    changed = stock_set_levels(
+        levels=[(row.sku, row.warehouse, row.on_hand) for row in plan], actor=actor, reason=REASON
+    )
     for row in plan:
         current = locked.get((row.sku.pk, row.warehouse.pk))
         before = current.on_hand if current else 0
-        if before == row.on_hand:
+        if (row.sku.pk, row.warehouse.pk) not in changed:
             outcome = "unchanged"
         elif before == 0:
-            stock = stock_receive(
-                sku=row.sku, warehouse=row.warehouse, quantity=row.on_hand, actor=actor, reason=REASON
-            )
-            if stock.on_hand != row.on_hand:
-                # The level was created by someone else after the lock was taken.
-                raise CatalogConflict(
-                    "stock_busy", _("Stock changed while importing; please upload the file again."), {"retry": True}
-                )
             outcome = "received"
         else:
-            stock_adjust(sku=row.sku, warehouse=row.warehouse, on_hand=row.on_hand, actor=actor, reason=REASON)
             outcome = "adjusted"
         setattr(summary, outcome, getattr(summary, outcome) + 1)
         summary.lines.append(

@@ -309,3 +309,97 @@ def stock_allocate_and_reserve(
     for row, take in plan:
         _write(row, MovementKind.RESERVATION, reserved_delta=take, actor=actor, reference=reference)
     return [Allocation(row.sku_id, row.warehouse_id, take) for row, take in plan]
+
+
+@transaction.atomic
+def stock_set_levels(*, levels: Iterable[tuple[SKU, Warehouse, int]], actor, reason: str, reference: str = "") -> dict:
+    """Set on hand of many (SKU, warehouse) pairs at once, all or none — for imports.
+
+    Same guarantees as `stock_receive`/`stock_adjust` row by row (never below reserved, a
+    movement per change, alerts opened or closed), with a constant number of queries: rows
+    are created if missing, locked once in primary-key order, and written in bulk.
+    Returns {(sku_id, warehouse_id): (before, after)} for the pairs that changed.
+    """
+    wanted: dict[tuple[int, int], tuple[SKU, Warehouse, int]] = {}
+    for sku, warehouse, on_hand in levels:
+        if not isinstance(on_hand, int) or on_hand < 0:
+            raise CatalogError("invalid_quantity", _("On hand must be a whole number, 0 or more."))
+        _check_warehouse(sku, warehouse)
+        wanted[(sku.pk, warehouse.pk)] = (sku, warehouse, on_hand)
+    if not wanted:
+        return {}
+    existing = set(
+        Stock.objects.filter(sku_id__in={s for s, _w in wanted}, warehouse_id__in={w for _s, w in wanted}).values_list(
+            "sku_id", "warehouse_id"
+        )
+    )
+    # A zero level where nothing was ever stocked changes nothing: no empty row for it.
+    wanted = {key: value for key, value in wanted.items() if key in existing or value[2] > 0}
+    Stock.objects.bulk_create(
+        [Stock(sku_id=s, warehouse_id=w) for s, w in wanted if (s, w) not in existing],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    rows = _lock_rows(wanted)
+    short = [
+        {"sku": key[0], "warehouse": key[1], "reserved": rows[key].reserved}
+        for key, (_s, _w, on_hand) in wanted.items()
+        if on_hand < rows[key].reserved
+    ]
+    if short:
+        raise CatalogConflict(
+            "below_reserved", _("On hand cannot go below what is reserved for orders."), {"lines": short}
+        )
+    changed: dict[tuple[int, int], tuple[int, int]] = {}
+    movements = []
+    for key, (_sku, _warehouse, on_hand) in wanted.items():
+        row = rows[key]
+        delta = on_hand - row.on_hand
+        if not delta:
+            continue
+        changed[key] = (row.on_hand, on_hand)
+        row.on_hand = on_hand
+        movements.append(
+            StockMovement(
+                stock=row,
+                kind=MovementKind.RECEIPT if changed[key][0] == 0 else MovementKind.ADJUSTMENT,
+                on_hand_delta=delta,
+                reserved_delta=0,
+                on_hand_after=row.on_hand,
+                reserved_after=row.reserved,
+                reference=reference[:100],
+                reason=reason[:200],
+                actor=actor,
+            )
+        )
+    touched = [rows[key] for key in changed]
+    Stock.objects.bulk_update(touched, ["on_hand"], batch_size=1000)
+    StockMovement.objects.bulk_create(movements, batch_size=1000)
+    _sync_alerts_bulk(touched, {key: wanted[key][0] for key in changed})
+    return changed
+
+
+def _sync_alerts_bulk(stocks: list[Stock], skus: dict[tuple[int, int], SKU]) -> None:
+    if not stocks:
+        return
+    open_alerts = set(
+        StockAlert.objects.filter(stock__in=stocks, closed_at__isnull=True).values_list("stock_id", flat=True)
+    )
+    to_open, to_close = [], []
+    for stock in stocks:
+        sku = skus[(stock.sku_id, stock.warehouse_id)]
+        below = sku.reorder_point > 0 and stock.available < sku.reorder_point
+        if below and stock.pk not in open_alerts:
+            to_open.append(
+                StockAlert(
+                    stock=stock,
+                    merchant_id=sku.merchant_id,
+                    available_at_open=stock.available,
+                    reorder_point=sku.reorder_point,
+                )
+            )
+        elif not below and stock.pk in open_alerts:
+            to_close.append(stock.pk)
+    StockAlert.objects.bulk_create(to_open, ignore_conflicts=True)
+    if to_close:
+        StockAlert.objects.filter(stock_id__in=to_close, closed_at__isnull=True).update(closed_at=timezone.now())
