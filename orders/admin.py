@@ -47,6 +47,7 @@ from .models import (
     Refund,
     RefundLine,
     Review,
+    ShippingRate,
 )
 
 
@@ -510,3 +511,12 @@ class DisputeAdmin(ReadOnlyAdmin):
             "statements": self.statements(dispute),
         }
         return TemplateResponse(request, "admin/orders/dispute/arbitrate.html", context)
+
+
+@admin.register(ShippingRate)
+class ShippingRateAdmin(ReadOnlyAdmin):
+    """Read-only here: merchants set their fee in the portal (orders.services.shipping_rate_set)."""
+
+    list_display = ["merchant", "flat_fee", "free_over"]
+    search_fields = ["merchant__company_name", "merchant__shop_name"]
+    list_select_related = ["merchant"]

@@ -85,3 +85,17 @@ class ReturnReceivedForm(forms.Form):
 
 class AfterSalesFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *AfterSalesStatus.choices])
+
+
+class ShippingRateForm(forms.Form):
+    flat_fee = forms.DecimalField(
+        label=_("Shipping fee per order (¥)"), min_value=0, max_digits=14, decimal_places=2, initial="8.00"
+    )
+    free_over = forms.DecimalField(
+        label=_("Free shipping from (¥)"),
+        min_value=0.01,
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        help_text=_("Orders of your shop whose goods total reaches this amount ship free. Leave empty for never."),
+    )

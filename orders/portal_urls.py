@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:order_id>/ship/", views.order_ship, name="order_ship"),
     path("ship/import/", views.ship_import, name="ship_import"),
     path("merge/", views.merge, name="merge"),
+    path("shipping-fee/", views.shipping_rate, name="shipping_rate"),
     path("after-sales/", views.after_sales_list, name="after_sales"),
     path("after-sales/<int:request_id>/", views.after_sales_detail, name="after_sales_detail"),
     path("after-sales/<int:request_id>/accept/", views.after_sales_accept, name="after_sales_accept"),

@@ -317,3 +317,29 @@ def after_sales_return_received(request, merchant, member, request_id: int):
                 request, item, _("Return received: the goods are back in stock and the refund was paid.")
             )
     return _after_sales_page(request, member, item, return_form=form)
+
+
+@portal_view(ORDERS)
+def shipping_rate(request, merchant, member):
+    """The shop's shipping fee and free-shipping threshold (owner and orders role)."""
+    from .models import ShippingRate
+    from .portal_forms import ShippingRateForm
+
+    current = ShippingRate.objects.filter(merchant=merchant).first()
+    initial = {"flat_fee": current.flat_fee, "free_over": current.free_over} if current else {}
+    form = ShippingRateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.shipping_rate_set(
+                merchant=merchant,
+                flat_fee=form.cleaned_data["flat_fee"],
+                free_over=form.cleaned_data["free_over"],
+                actor=request.user,
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Shipping fee saved. It applies to orders placed from now on."))
+            return redirect("portal_orders:shipping_rate")
+    context = _context(member, MENU_SHIPPING, form=form, rate=current, tab="shipping_rate")
+    return render(request, "portal/orders/shipping_rate.html", context, status=400 if form.errors else 200)

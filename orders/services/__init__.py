@@ -46,7 +46,7 @@ from .lifecycle import (
     merchant_order_ship,
 )
 from .payments import gateway_event_process, payment_start
-from .pricing import line_rate, shipping_fee
+from .pricing import line_rate, shipping_fee, shipping_rate_set
 from .refunds import RefundItem, full_refund_items, refund_issue, reversal
 
 __all__ = [
@@ -101,4 +101,5 @@ __all__ = [
     "shipment_detach",
     "shipment_merge",
     "shipping_fee",
+    "shipping_rate_set",
 ]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from catalog.services import category_effective_rate
+from marketplace.audit import audit_record
 from marketplace.money import quantize
 from merchants.models import CooperationMode, CreditGrade
 from merchants.services import current_contract
@@ -68,3 +71,28 @@ def shipping_fee(*, merchant, goods_total: Decimal) -> Decimal:
     if free_over is not None and goods_total >= free_over:
         return quantize(0)
     return quantize(fee)
+
+
+@transaction.atomic
+def shipping_rate_set(*, merchant, flat_fee, free_over, actor):
+    """Set the merchant's shipping fee per merchant order and its free-shipping threshold.
+
+    Orders already placed keep the fee they were charged (it is frozen on the order).
+    """
+    from ..errors import OrderError
+    from ..models import ShippingRate
+
+    try:
+        fee = quantize(Decimal(str(flat_fee)))
+        threshold = None if free_over in (None, "") else quantize(Decimal(str(free_over)))
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise OrderError("invalid_amount", _("Enter amounts in yuan, e.g. 8.00.")) from exc
+    if fee < 0 or (threshold is not None and threshold <= 0):
+        raise OrderError("invalid_amount", _("The fee cannot be negative and the threshold must be above zero."))
+    rate, _created = ShippingRate.objects.update_or_create(
+        merchant=merchant, defaults={"flat_fee": fee, "free_over": threshold}
+    )
+    audit_record(
+        action="orders.shipping_rate_set", actor=actor, obj=merchant, data={"flat_fee": fee, "free_over": threshold}
+    )
+    return rate

@@ -627,3 +627,29 @@ def test_a_return_goes_back_to_stock_when_received(client, world):
     request.refresh_from_db()
     assert (request.status, request.refund.amount) == ("refunded", Decimal("100.00"))
     assert Stock.objects.get(sku=world.lamp, warehouse=back).on_hand == 1
+
+
+def test_shipping_fee_is_set_in_the_portal_and_used_by_new_orders(client):
+    from orders.models import ShippingRate
+    from orders.services import shipping_fee
+    from tests.catalog.factories import live_merchant as _live
+
+    merchant, _cats = _live()
+    client.force_login(merchant.owner)
+    page = client.get("/portal/orders/shipping-fee/")
+    assert page.status_code == 200
+    response = client.post("/portal/orders/shipping-fee/", {"flat_fee": "12.50", "free_over": "199.00"})
+    assert response.status_code == 302
+    rate = ShippingRate.objects.get(merchant=merchant)
+    assert (rate.flat_fee, rate.free_over) == (Decimal("12.50"), Decimal("199.00"))
+    assert shipping_fee(merchant=merchant, goods_total=Decimal("198.99")) == Decimal("12.50")
+    assert shipping_fee(merchant=merchant, goods_total=Decimal("199.00")) == Decimal("0.00")
+    bad = client.post("/portal/orders/shipping-fee/", {"flat_fee": "-1", "free_over": ""})
+    assert bad.status_code == 400
+    rate.refresh_from_db()
+    assert rate.flat_fee == Decimal("12.50")
+    other, _ = _live()
+    client.force_login(other.owner)
+    client.post("/portal/orders/shipping-fee/", {"flat_fee": "1.00", "free_over": ""})
+    rate.refresh_from_db()
+    assert rate.flat_fee == Decimal("12.50")  # each merchant only sets its own
