@@ -340,7 +340,7 @@ SANDBOX_GATEWAY_ENABLED = env.bool("SANDBOX_GATEWAY_ENABLED", default=DEBUG)
 SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
 # Settlements
-SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=500)
+SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

@@ -100,12 +100,33 @@ class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason (optional)"), max_length=200, required=False)
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (the pattern of Django's documentation)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/png,image/jpeg"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
 class AfterSalesForm(forms.Form):
     """Kind, reason, optional shipping refund, and per line: whether to include it, how many
     units and how much money (at most what is still refundable on the line)."""
 
     kind = forms.ChoiceField(label=_("What do you want?"), choices=AfterSalesKind.choices, widget=forms.RadioSelect)
     reason = forms.CharField(label=_("What went wrong?"), max_length=2000, widget=forms.Textarea({"rows": 4}))
+    photos = MultipleFileField(
+        label=_("Photos"), required=False, help_text=_("Up to 5 PNG or JPEG photos showing the problem.")
+    )
 
     def __init__(self, *args, order, **kwargs):
         super().__init__(*args, **kwargs)

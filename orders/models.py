@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.regions import Region
+from merchants.models import private_storage
 
 
 class Address(models.Model):
@@ -661,3 +662,28 @@ class Complaint(models.Model):
 
     def __str__(self):
         return f"{self.get_category_display()} {self.merchant_order_id}"
+
+
+def _photo_path(instance, filename):
+    return f"after-sales/{instance.request_id}/{instance.sha256}.jpg"
+
+
+class AfterSalesPhoto(models.Model):
+    """A photo the buyer attached to an after-sales request (evidence: private file, shown
+    only to the buyer, the merchant's members and staff)."""
+
+    request = models.ForeignKey(
+        AfterSalesRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.FileField(_("photo"), upload_to=_photo_path, storage=private_storage, max_length=255)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("after-sales photo")
+        verbose_name_plural = _("after-sales photos")
+        ordering = ["request_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["request", "sha256"], name="after_sales_photo_unique")]
+
+    def __str__(self):
+        return f"{self.request_id}/{self.pk}"

@@ -245,7 +245,7 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
     from .services.aftersales import REQUESTABLE_STATES
 
     requests = AfterSalesRequest.objects.select_related("dispute").prefetch_related(
-        Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line"))
+        Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")), "photos"
     )
     parts = (
         MerchantOrder.objects.select_related("merchant")
@@ -531,3 +531,27 @@ def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine:
     if line is None:
         raise Http404("No such line.")
     return line
+
+
+def after_sales_photo_get_for_user(user, photo_id: int):
+    """A photo its buyer, the shop's members with the orders section, or staff may see; else 404."""
+    from django.http import Http404
+
+    from merchants.models import PortalSection
+    from merchants.selectors import membership_for_user
+
+    from .models import AfterSalesPhoto
+
+    photo = AfterSalesPhoto.objects.select_related("request__merchant_order").filter(pk=photo_id).first()
+    if photo is None or not getattr(user, "is_authenticated", False):
+        raise Http404("No such photo.")
+    if user.is_staff or photo.request.buyer_id == user.pk:
+        return photo
+    member = membership_for_user(user)
+    if (
+        member is not None
+        and member.can(PortalSection.ORDERS)
+        and member.merchant_id == photo.request.merchant_order.merchant_id
+    ):
+        return photo
+    raise Http404("No such photo.")

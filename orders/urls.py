@@ -7,6 +7,7 @@ from . import views
 app_name = "orders"
 
 urlpatterns = [
+    path("after-sales/photos/<int:photo_id>/", views.after_sales_photo, name="after_sales_photo"),
     path("cart/", views.cart, name="cart"),
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/update/", views.cart_update, name="cart_update"),

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -391,7 +391,7 @@ def _form_page(request, form, template: str, context: dict, call, success: str, 
 @GET_POST
 def after_sales_new(request, number: str, part: str):
     order = selectors.merchant_order_get_for_buyer(request.user, number, part)
-    form = AfterSalesForm(request.POST or None, order=order)
+    form = AfterSalesForm(request.POST or None, request.FILES or None, order=order)
     return _form_page(
         request,
         form,
@@ -404,6 +404,7 @@ def after_sales_new(request, number: str, part: str):
             reason=data["reason"],
             items=data["items"],
             shipping_amount=data.get("shipping_amount") or ZERO,
+            photos=data.get("photos") or [],
         ),
         _("Your request was sent to the shop. It must answer within %(hours)s hours.")
         % {"hours": settings.AFTER_SALES_RESPONSE_HOURS},
@@ -540,3 +541,13 @@ def address_default(request, address_id: int):
         _("This is now your default address."),
     )
     return redirect("orders:addresses")
+
+
+@login_required
+def after_sales_photo(request, photo_id: int):
+    """An after-sales photo, for the buyer, the shop's order members and staff only."""
+    photo = selectors.after_sales_photo_get_for_user(request.user, photo_id)
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -30,6 +30,7 @@ from ..models import (
     AFTER_SALES_OPEN_STATES,
     AfterSalesKind,
     AfterSalesLine,
+    AfterSalesPhoto,
     AfterSalesRequest,
     AfterSalesStatus,
     Complaint,
@@ -67,11 +68,30 @@ def _require(request: AfterSalesRequest, *states) -> None:
         )
 
 
+MAX_PHOTOS = 5
+
+
 @transaction.atomic
 def after_sales_request_create(
-    *, order: MerchantOrder, buyer, kind: str, reason: str, items: list[tuple[int, int, Decimal]], shipping_amount=ZERO
+    *,
+    order: MerchantOrder,
+    buyer,
+    kind: str,
+    reason: str,
+    items: list[tuple[int, int, Decimal]],
+    shipping_amount=ZERO,
+    photos=(),
 ) -> AfterSalesRequest:
-    """Ask for a refund (or return and refund) of `items` = (order line id, quantity, amount)."""
+    """Ask for a refund (or return and refund) of `items` = (order line id, quantity, amount),
+    with up to MAX_PHOTOS photos (validated and re-encoded before anything is written)."""
+    from django.core.files.base import ContentFile
+
+    from catalog.images import clean_product_image
+
+    photos = list(photos or [])
+    if len(photos) > MAX_PHOTOS:
+        raise OrderError("too_many_photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})
+    cleaned_photos = {c.sha256: c for c in (clean_product_image(p) for p in photos)}
     if kind not in AfterSalesKind.values:
         raise OrderError("invalid_kind", _("Choose a refund or a return and refund."))
     if not (reason or "").strip():
@@ -118,6 +138,10 @@ def after_sales_request_create(
     for row in rows:
         row.request = request
     AfterSalesLine.objects.bulk_create(rows)
+    for sha256, clean in cleaned_photos.items():
+        photo = AfterSalesPhoto(request=request, sha256=sha256)
+        photo.image.save("photo.jpg", ContentFile(clean.content), save=False)
+        photo.save()
     _sync_flags(locked)
     audit_record(action="orders.after_sales_requested", actor=buyer, obj=locked, data={"request": request.pk})
     return request

@@ -213,3 +213,49 @@ def test_reviews_once_per_completed_line_and_complaints():
     assert list(Review.objects.values_list("rating", "merchant_id")) == [(4, line.merchant_id)]
     complaint = services.complaint_create(order=line.merchant_order, buyer=buyer, category="service", text="Rude")
     assert complaint.merchant_id == line.merchant_id
+
+
+def test_photos_are_attached_reencoded_and_private(client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from merchants.models import MerchantMember
+    from orders.models import AfterSalesPhoto
+    from tests.catalog.factories import image_upload
+
+    merchant_order, buyer, merchant, _wh = _paid_order()
+    line = merchant_order.lines.first()
+    request = services.after_sales_request_create(
+        order=merchant_order,
+        buyer=buyer,
+        kind="refund",
+        reason="Cracked",
+        items=[(line.pk, 1, Decimal("1.00"))],
+        photos=[image_upload(color=(1, 1, 1)), image_upload(color=(2, 2, 2))],
+    )
+    photos = list(AfterSalesPhoto.objects.filter(request=request))
+    assert len(photos) == 2
+    assert photos[0].image.read(3) == b"\xff\xd8\xff"  # re-encoded as JPEG
+    url = f"/after-sales/photos/{photos[0].pk}/"
+    client.force_login(buyer)
+    assert client.get(url).status_code == 200
+    client.force_login(merchant.owner)
+    assert client.get(url).status_code == 200
+    catalog_member = UserFactory()
+    MerchantMember.objects.create(merchant=merchant, user=catalog_member, role="catalog")
+    client.force_login(catalog_member)
+    assert client.get(url).status_code == 404
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    # A bad file or too many photos refuse the whole request.
+    other_order, other_buyer, _m, _w = _paid_order()
+    with pytest.raises(Exception) as info:
+        services.after_sales_request_create(
+            order=other_order,
+            buyer=other_buyer,
+            kind="refund",
+            reason="x",
+            items=[(other_order.lines.first().pk, 1, Decimal("1.00"))],
+            photos=[SimpleUploadedFile("evil.png", b"MZ\x90\x00" + b"\x00" * 64)],
+        )
+    assert info.value.code == "file_type_not_allowed"
+    assert AfterSalesRequest.objects.filter(merchant_order=other_order).count() == 0

@@ -602,3 +602,28 @@ def test_anonymous_visitors_are_sent_to_log_in_except_for_the_cart(world):
         assert web.post(url, data)["Location"].startswith("/accounts/login/")
     assert _state() == before
     assert web.get(reverse("orders:cart")).status_code == 200
+
+
+def test_after_sales_photos_are_uploaded_through_the_page():
+    from orders.models import AfterSalesPhoto
+    from tests.catalog.factories import image_upload
+
+    _buyer, web, order, part = paid_order(1, shipped=True)
+    line = part.lines.get()
+    url = reverse("orders:after_sales_new", args=[order.number, part.number])
+    response = web.post(
+        url,
+        {
+            "kind": "refund",
+            "reason": "Dented box.",
+            f"line_{line.pk}_include": "on",
+            f"line_{line.pk}_quantity": 1,
+            f"line_{line.pk}_amount": "5.00",
+            "photos": [image_upload(color=(9, 8, 7), name="a.png"), image_upload(color=(7, 8, 9), name="b.jpg")],
+        },
+    )
+    assert response.status_code == 302
+    request = AfterSalesRequest.objects.get()
+    assert AfterSalesPhoto.objects.filter(request=request).count() == 2
+    detail = web.get(f"/orders/{order.number}/").content.decode()
+    assert detail.count("/after-sales/photos/") == 4  # link and image of each photo
