@@ -221,8 +221,10 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
         if connection.vendor == "postgresql":
             # The per-order aggregation of a batch is hashed in memory rather than spilled.
             cursor.execute("SET LOCAL work_mem = '128MB'")
+        # Raw SQL gets the datetimes as the database stores them (SQLite compares text in UTC).
+        end = connection.ops.adapt_datetimefield_value(period.end)
         for days, group in by_days.items():
-            cutoff = settleable_cutoff(period, days)
+            cutoff = connection.ops.adapt_datetimefield_value(settleable_cutoff(period, days))
             group_ids = _in(group)
             # Settleable, never settled, not frozen: one narrow source row per merchant order.
             cursor.execute(
@@ -265,7 +267,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s
             ON CONFLICT (refund_line_id) DO NOTHING
             """,
-            [p, period.end],
+            [p, end],
         )
         cursor.execute(
             f"""
@@ -279,7 +281,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s AND r.shipping_amount > 0
             ON CONFLICT (refund_id) WHERE refund_line_id IS NULL DO NOTHING
             """,
-            [p, period.end],
+            [p, end],
         )
         # The statement lines, summed from the settled orders' frozen lines in one pass.
         cursor.execute(

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 from django.db.models import Sum
 
+from marketplace.money import quantize
 from settlements import services
 from settlements.models import JournalEntry, Statement, StatementStatus
 
@@ -12,11 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         problems = []
-        unbalanced = (
-            JournalEntry.objects.annotate(total=Sum("postings__amount")).exclude(total=0).exclude(total__isnull=True)
-        )
-        for entry in unbalanced:
-            problems.append(f"entry {entry.key}: postings sum to {entry.total}")
+        # Summed and compared as Decimals to the cent (SQLite's SUM is a float).
+        for entry in JournalEntry.objects.annotate(total=Sum("postings__amount")).exclude(total__isnull=True):
+            if quantize(entry.total) != 0:
+                problems.append(f"entry {entry.key}: postings sum to {entry.total}")
         for entry in JournalEntry.objects.filter(postings__isnull=True):
             problems.append(f"entry {entry.key}: no postings")
         approved = Statement.objects.exclude(status=StatementStatus.DRAFT).prefetch_related("lines")
