@@ -16,6 +16,7 @@ api_v1 = [
     path("merchants/", include("merchants.api.urls")),
     path("catalog/", include("catalog.api.urls")),
     path("orders/", include("orders.api.urls")),
+    path("settlements/", include("settlements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -45,6 +46,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/orders/", include("orders.portal_urls")),
+    path("portal/statements/", include("settlements.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
     path("", include("orders.urls")),

@@ -108,6 +108,15 @@ def _menu(member, current: str) -> list[dict]:
             ("orders_after_sales", gettext_lazy("After-sales"), "portal_orders:after_sales"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]
+    if member.can(PortalSection.FINANCE):
+        # The key matches settlements.portal_views.MENU_STATEMENTS, the `current` its pages pass.
+        menu.append(
+            {
+                "label": gettext_lazy("Statements"),
+                "url": reverse("portal_statements:list"),
+                "active": current == "finance_statements",
+            }
+        )
     return menu
 
 

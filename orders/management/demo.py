@@ -379,7 +379,7 @@ def _after_sales(ctx: _Context) -> None:
     buyer = ctx.buyer(1)
     plan = Plan(
         placed=now - 8 * day,
-        paid=now - 8 * day + 4 * timedelta(minutes=1),
+        paid=now - 8 * day + timedelta(minutes=4),
         shipped=now - 7 * day,
         delivered=now - 5 * day,
     )

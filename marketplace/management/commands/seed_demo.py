@@ -69,6 +69,8 @@ def _later_steps():
     # Imported here: the kernel's command runs the seeding of every app, in dependency order.
     from catalog.management.demo import seed_categories, seed_products, seed_tags, seed_warehouses
     from merchants.management.demo import seed_merchants
+    from orders.management.demo import seed_orders
+    from settlements.management.demo import seed_settlements
 
     return [
         ("categories", seed_categories),
@@ -76,6 +78,8 @@ def _later_steps():
         ("merchants", seed_merchants),
         ("warehouses", seed_warehouses),
         ("products", seed_products),
+        ("orders", seed_orders),
+        ("settlements", seed_settlements),
     ]
 
 

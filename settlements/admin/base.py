@@ -1,0 +1,271 @@
+"""Building blocks of the finance screens: object actions (a confirmation form calling one
+service), page views outside any one record, read-only admins and small HTML helpers.
+
+Every view goes through `admin_site.admin_view`: non-staff are sent to the login page and
+POSTs are CSRF-checked. Staff without the permissions a view names get 403 and nothing
+changes. A service's `DomainError` becomes a form error (or, for a conflict on a record, a
+message on its page); nothing here decides a business rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+
+from marketplace.errors import ConflictError, DomainError
+from marketplace.money import format_cny
+
+#: In `ActionForm.error_fields`: show the service's refusal above the form (not on a field).
+NON_FIELD = "__all__"
+
+
+def badge(colour: str, label) -> str:
+    return format_html(
+        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+        colour,
+        label,
+    )
+
+
+def when(moment: datetime.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def money(value) -> str:
+    return "—" if value is None else format_cny(value)
+
+
+def table(headers, rows, *, foot=None) -> str:
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows)
+    )
+    tail = ""
+    if foot is not None:
+        tail = format_html("<tfoot><tr>{}</tr></tfoot>", format_html_join("", "<th>{}</th>", ((c,) for c in foot)))
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody>{}</table>", head, body, tail)
+
+
+def admin_url(obj, view: str = "change") -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+
+
+def link(obj, label=None) -> str:
+    if obj is None:
+        return "—"
+    return format_html('<a href="{}">{}</a>', admin_url(obj), label if label is not None else obj)
+
+
+def form_error(form: forms.Form, exc: DomainError) -> bool:
+    """Put a service's refusal on the form; False when it belongs on the record's page."""
+    field = getattr(form, "error_fields", {}).get(exc.code)
+    if field in form.fields:
+        form.add_error(field, str(exc.message))
+        return True
+    if field == NON_FIELD or not isinstance(exc, ConflictError):
+        form.add_error(None, str(exc.message))
+        return True
+    return False
+
+
+class ActionForm(forms.Form):
+    """A confirmation form for one action on one record (`obj`)."""
+
+    #: Service error codes shown on a field of the form (or NON_FIELD) rather than as a message.
+    error_fields: dict[str, str] = {}
+
+    def __init__(self, *args, obj=None, **kwargs):
+        self.obj = obj
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(ActionForm):
+    pass
+
+
+@dataclass(frozen=True)
+class ObjectAction:
+    """An object-tools button of a change page and the confirmation view behind it.
+
+    `perform(request, obj, cleaned_data)` calls one service and returns the success message,
+    or an HttpResponse to send as it is (a file). It may raise `forms.ValidationError` to show
+    errors on the form. `available` only decides whether the button shows: the service is
+    the authority and re-checks under lock.
+    """
+
+    name: str
+    label: Any
+    form_class: type[ActionForm]
+    perform: Callable[[HttpRequest, Any, dict], Any]
+    permissions: tuple[str, ...]
+    available: Callable[[Any], bool] = lambda obj: True
+    help_text: Any = ""
+    multipart: bool = False
+
+
+class ObjectActionsMixin:
+    """Confirmation views for `object_actions`, and their buttons on the change page."""
+
+    object_actions: list[ObjectAction] = []
+    action_template = "admin/settlements/action_form.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        actions = [
+            path(
+                f"<path:object_id>/{action.name}/",
+                self.admin_site.admin_view(partial(self.action_view, action=action)),
+                name="{}_{}_{}".format(*info, action.name),
+            )
+            for action in self.object_actions
+        ]
+        return actions + self.page_urls() + super().get_urls()
+
+    def page_urls(self) -> list:
+        """Views of the model's collection (not of one record), before the admin's own."""
+        return []
+
+    def page_url(self, name: str, *args) -> str:
+        info = self.opts.app_label, self.opts.model_name, name
+        return reverse("admin:{}_{}_{}".format(*info), args=args, current_app=self.admin_site.name)
+
+    def _change_url(self, obj) -> str:
+        return self.page_url("change", obj.pk)
+
+    def action_buttons(self, request, obj) -> list[dict]:
+        return [
+            {"label": action.label, "url": self.page_url(action.name, obj.pk)}
+            for action in self.object_actions
+            if request.user.has_perms(action.permissions) and action.available(obj)
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        buttons = self.action_buttons(request, obj) if obj is not None else []
+        extra = {**(extra_context or {}), "object_actions": buttons}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def action_summary(self, request, obj) -> list[tuple[str, str]]:
+        """(label, value) rows shown above the confirmation form."""
+        return []
+
+    def action_view(self, request, object_id, action: ObjectAction) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not (self.has_view_permission(request, obj) and request.user.has_perms(action.permissions)):
+            raise PermissionDenied
+        change_url = self._change_url(obj)
+        if request.method == "POST":
+            form = action.form_class(request.POST, request.FILES, obj=obj)
+            if form.is_valid():
+                try:
+                    result = action.perform(request, obj, form.cleaned_data)
+                except forms.ValidationError as exc:
+                    form.add_error(None, exc)
+                except DomainError as exc:
+                    if not form_error(form, exc):
+                        # The state changed under the page (or it was stale): show the refusal
+                        # on the record's page, which shows the current state.
+                        messages.error(request, str(exc.message))
+                        return redirect(change_url)
+                else:
+                    if isinstance(result, HttpResponse):
+                        return result
+                    messages.success(request, result)
+                    return redirect(change_url)
+        else:
+            if not action.available(obj):
+                messages.error(
+                    request,
+                    gettext("“%(action)s” is not possible in the current state of “%(object)s”.")
+                    % {"action": action.label, "object": obj},
+                )
+                return redirect(change_url)
+            form = action.form_class(obj=obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": f"{action.label}: {obj}",
+            "action": action,
+            "form": form,
+            "change_url": change_url,
+            "summary": self.action_summary(request, obj),
+        }
+        return TemplateResponse(request, self.action_template, context)
+
+    def render_page(self, request, template: str, title, **context) -> TemplateResponse:
+        """A finance page of this model's section (breadcrumbs to its list)."""
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": title,
+                "changelist_url": self.page_url("changelist"),
+                **context,
+            },
+        )
+
+    def require(self, request, *perms: str) -> None:
+        if not request.user.has_perms(perms):
+            raise PermissionDenied
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written only by services: staff look, never add, edit or delete."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*(f.name for f in self.model._meta.fields), *self.readonly_fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CreateOnlyAdmin(ReadOnlyAdmin):
+    """Records created on the add page, whose `add_view` calls a service; never edited."""
+
+    def has_add_permission(self, request):
+        return admin.ModelAdmin.has_add_permission(self, request)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return list(dict.fromkeys([*self.fields, *self.readonly_fields]))
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

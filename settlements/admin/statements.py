@@ -1,0 +1,447 @@
+"""Statements: the review list with its totals row, the read-only statement page with every
+source row behind its figures, approval (one, or all drafts of a run or period), invoices,
+and the reconciliation page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.errors import ConflictError, DomainError
+
+from .. import selectors, services
+from ..models import Invoice, LineKind, Statement, StatementStatus
+from .base import (
+    ConfirmForm,
+    ObjectAction,
+    ObjectActionsMixin,
+    ReadOnlyAdmin,
+    admin_url,
+    badge,
+    form_error,
+    link,
+    money,
+    table,
+    when,
+)
+
+STATUS_COLOURS = {
+    StatementStatus.DRAFT: "#0d6efd",
+    StatementStatus.APPROVED: "#20c997",
+    StatementStatus.PAID: "#198754",
+}
+APPROVE_PERM = "settlements.change_statement"
+#: The drill-down lists at most this many settled orders on the page.
+SETTLED_ORDERS_SHOWN = 500
+
+
+def statement_badge(statement: Statement) -> str:
+    return badge(STATUS_COLOURS.get(statement.status, "#6c757d"), statement.get_status_display())
+
+
+def invoice_of(statement: Statement) -> Invoice | None:
+    try:
+        return statement.invoice
+    except Invoice.DoesNotExist:
+        return None
+
+
+def _dispute(order) -> str:
+    """The dispute holding a frozen order: the open one, else the latest."""
+    disputes = sorted((r.dispute for r in order.disputed), key=lambda d: (d.status == "open", d.opened_at, d.pk))
+    if not disputes:
+        return "—"
+    return format_html("{} ({})", link(disputes[-1]), disputes[-1].get_status_display())
+
+
+def _approve(request, statement, data) -> str:
+    approved = services.statement_approve(statement=statement, actor=request.user)
+    return gettext("Statement %(statement)s is approved; %(payable)s is posted to the ledger.") % {
+        "statement": approved,
+        "payable": money(approved.payable),
+    }
+
+
+def _issue_invoice(request, statement, data) -> str:
+    invoice = services.invoice_issue(statement=statement, actor=request.user)
+    return gettext("Invoice %(number)s is issued: %(total)s.") % {
+        "number": invoice.number,
+        "total": money(invoice.total),
+    }
+
+
+STATEMENT_ACTIONS = [
+    ObjectAction(
+        "approve",
+        _("Approve"),
+        ConfirmForm,
+        _approve,
+        permissions=(APPROVE_PERM,),
+        available=lambda s: s.status == StatementStatus.DRAFT,
+        help_text=_("The statement becomes payable and its journal entry is posted."),
+    ),
+    ObjectAction(
+        "issue_invoice",
+        _("Issue invoice"),
+        ConfirmForm,
+        _issue_invoice,
+        permissions=("settlements.add_invoice",),
+        available=lambda s: s.status != StatementStatus.DRAFT and invoice_of(s) is None,
+        help_text=_("Invoices the statement's commission (less commission returned) and service fees."),
+    ),
+]
+
+
+class ApproveAllForm(forms.Form):
+    period = forms.CharField(label=_("Period"), max_length=7, required=False, help_text=_("e.g. 2026-10"))
+    run = forms.IntegerField(label=_("Run"), required=False, min_value=1, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("period") and not data.get("run"):
+            raise forms.ValidationError(_("Give the period (or open this page from a run)."))
+        return data
+
+
+class ReconciliationForm(forms.Form):
+    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("e.g. 2026-10"))
+    error_fields = {"invalid_period": "period"}
+
+
+@admin.register(Statement)
+class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+    """Read-only: statements change only through approval, payouts and the run."""
+
+    list_display = [
+        "__str__",
+        "period",
+        "merchant",
+        "status_badge",
+        "payable_display",
+        "run",
+        "approved_by",
+        "approved_at",
+    ]
+    list_filter = ["period", "status", ("run", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["merchant", "run", "approved_by"]
+    search_fields = ["merchant__company_name", "merchant__shop_name", "period"]
+    object_actions = STATEMENT_ACTIONS
+    readonly_fields = [
+        "status_badge",
+        "lines_table",
+        "settled_orders_table",
+        "settled_refunds_table",
+        "frozen_orders_table",
+        "adjustments_table",
+        "journal_table",
+        "invoice_info",
+        "payouts_table",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("merchant", "period"),
+                    ("status_badge", "payable"),
+                    "run",
+                    ("approved_by", "approved_at"),
+                    "created_at",
+                ]
+            },
+        ),
+        (_("Statement"), {"fields": ["lines_table"]}),
+        (_("Settled orders"), {"fields": ["settled_orders_table"]}),
+        (_("Settled refunds"), {"fields": ["settled_refunds_table"]}),
+        (_("Frozen orders"), {"fields": ["frozen_orders_table"]}),
+        (_("Manual adjustments"), {"fields": ["adjustments_table"]}),
+        (_("Ledger"), {"fields": ["journal_table"]}),
+        (_("Invoice and payouts"), {"fields": ["invoice_info", "payouts_table"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, statement):
+        return statement_badge(statement)
+
+    @admin.display(description=_("payable"), ordering="payable")
+    def payable_display(self, statement):
+        return money(statement.payable)
+
+    @admin.display(description=_("lines"))
+    def lines_table(self, statement):
+        lines = selectors.statement_lines(statement)
+        return table(
+            [gettext("line"), gettext("records"), gettext("amount")],
+            ((line.get_kind_display(), line.count, money(line.amount)) for line in lines),
+            foot=[gettext("Payable"), "", money(statement.payable)],
+        )
+
+    @admin.display(description=_("settled orders"))
+    def settled_orders_table(self, statement):
+        rows = selectors.settled_orders_for_merchant(statement.merchant, statement)  # the portal's drill-down
+        count = rows.count()
+        if not count:
+            return "—"
+        shown = table(
+            [
+                gettext("merchant order"),
+                gettext("completed"),
+                gettext("goods paid"),
+                gettext("platform discounts"),
+                gettext("shipping"),
+                gettext("commission"),
+            ],
+            (
+                (
+                    link(order, order.number),
+                    when(order.completed_at),
+                    money(order.goods),
+                    money(order.platform_discount),
+                    money(order.shipping_fee),
+                    money(-(order.commission or 0)),
+                )
+                for order in rows[:SETTLED_ORDERS_SHOWN]
+            ),
+        )
+        if count <= SETTLED_ORDERS_SHOWN:
+            return shown
+        return format_html(
+            "{}<p>{}</p>",
+            shown,
+            gettext("The first %(shown)d of %(count)d orders are shown.")
+            % {"shown": SETTLED_ORDERS_SHOWN, "count": count},
+        )
+
+    @admin.display(description=_("settled refunds"))
+    def settled_refunds_table(self, statement):
+        rows = list(selectors.settled_refunds_for_merchant(statement.merchant, statement))
+        if not rows:
+            return "—"
+        return table(
+            [
+                gettext("refund"),
+                gettext("merchant order"),
+                gettext("completed"),
+                gettext("refunded"),
+                gettext("shipping refunded"),
+                gettext("platform discount taken back"),
+                gettext("commission returned"),
+            ],
+            (
+                (
+                    link(row.refund, row.refund.reference),
+                    row.refund.merchant_order.number,
+                    when(row.refund.completed_at),
+                    money(-row.amount),
+                    money(-row.shipping_amount),
+                    money(-row.discount_back),
+                    money(row.commission_returned),
+                )
+                for row in rows
+            ),
+        )
+
+    @admin.display(description=_("frozen orders"))
+    def frozen_orders_table(self, statement):
+        rows = list(selectors.frozen_orders_for_merchant(statement.merchant, statement))
+        if not rows:
+            return "—"
+        return table(
+            [gettext("merchant order"), gettext("amount held"), gettext("reason"), gettext("dispute")],
+            (
+                (
+                    link(row.merchant_order, row.merchant_order.number),
+                    money(row.amount),
+                    row.reason,
+                    _dispute(row.merchant_order),
+                )
+                for row in rows
+            ),
+        )
+
+    @admin.display(description=_("manual adjustments"))
+    def adjustments_table(self, statement):
+        rows = list(selectors.adjustments_for_merchant(statement.merchant, statement))
+        if not rows:
+            return "—"
+        return table(
+            [gettext("for period"), gettext("amount"), gettext("reason"), gettext("by"), gettext("created")],
+            ((a.period, money(a.amount), a.reason, a.created_by, when(a.created_at)) for a in rows),
+        )
+
+    @admin.display(description=_("journal entries"))
+    def journal_table(self, statement):
+        entries = list(selectors.statement_journal_entries(statement))
+        if not entries:
+            return "—"
+        return table(
+            [gettext("entry"), gettext("time"), gettext("postings (debit +, credit −)")],
+            (
+                (
+                    link(entry, entry.key),
+                    when(entry.created_at),
+                    format_html_join(
+                        "", "<div>{}: {}</div>", ((p.account, money(p.amount)) for p in entry.postings.all())
+                    ),
+                )
+                for entry in entries
+            ),
+        )
+
+    @admin.display(description=_("invoice"))
+    def invoice_info(self, statement):
+        invoice = invoice_of(statement)
+        if invoice is None:
+            return "—"
+        return format_html(
+            '{} · {} · <a href="{}">{}</a>',
+            invoice.number,
+            money(invoice.total),
+            self.page_url("invoice_pdf", statement.pk),
+            gettext("Download the PDF"),
+        )
+
+    @admin.display(description=_("payouts"))
+    def payouts_table(self, statement):
+        payouts = list(statement.payouts.select_related("batch").order_by("id"))
+        if not payouts:
+            return "—"
+        return table(
+            [gettext("payout"), gettext("batch"), gettext("amount"), gettext("status"), gettext("bank reference")],
+            (
+                (link(p, p.reference), link(p.batch), money(p.amount), p.get_status_display(), p.bank_reference or "—")
+                for p in payouts
+            ),
+        )
+
+    # --- The list with its totals row ----------------------------------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        user = request.user
+        extra = {
+            **(extra_context or {}),
+            "approve_all_url": self.page_url("approve_all") if user.has_perm(APPROVE_PERM) else None,
+            "reconciliation_url": self.page_url("reconciliation") if self._may_reconcile(request) else None,
+        }
+        response = super().changelist_view(request, extra_context=extra)
+        context = getattr(response, "context_data", None)
+        if context is not None and "cl" in context:
+            totals = selectors.statement_totals(context["cl"].queryset)
+            context["totals"] = table(
+                [
+                    gettext("statements"),
+                    *(LineKind(kind).label for kind, _amount in totals["lines"]),
+                    gettext("payable"),
+                ],
+                [[totals["count"], *(money(amount) for _kind, amount in totals["lines"]), money(totals["payable"])]],
+            )
+        return response
+
+    # --- Pages ---------------------------------------------------------------------------
+
+    def page_urls(self):
+        site = self.admin_site
+        return [
+            path("approve-all/", site.admin_view(self.approve_all_view), name="settlements_statement_approve_all"),
+            path(
+                "reconciliation/",
+                site.admin_view(self.reconciliation_view),
+                name="settlements_statement_reconciliation",
+            ),
+            path(
+                "<path:object_id>/invoice.pdf",
+                site.admin_view(self.invoice_pdf_view),
+                name="settlements_statement_invoice_pdf",
+            ),
+        ]
+
+    def approve_all_view(self, request):
+        """Approve every draft of a run or a period, each in its own transaction (one
+        refusal, e.g. a statement approved meanwhile, does not undo the others)."""
+        self.require(request, "settlements.view_statement", APPROVE_PERM)
+        form = ApproveAllForm(request.POST if request.method == "POST" else (request.GET or None))
+        drafts = None
+        if form.is_bound and form.is_valid():
+            drafts = selectors.statement_drafts(period=form.cleaned_data["period"], run_id=form.cleaned_data["run"])
+            if request.method == "POST":
+                approved = skipped = 0
+                for statement in drafts:
+                    try:
+                        services.statement_approve(statement=statement, actor=request.user)
+                    except ConflictError:
+                        skipped += 1
+                    else:
+                        approved += 1
+                messages.success(
+                    request,
+                    gettext("%(approved)d statement(s) approved, %(skipped)d skipped (no longer to review).")
+                    % {"approved": approved, "skipped": skipped},
+                )
+                return redirect(self.page_url("changelist") + "?status__exact=approved")
+        summary = []
+        if drafts is not None:
+            summary = [(gettext("Statements to review"), drafts.count())]
+        return self.render_page(
+            request,
+            "admin/settlements/form.html",
+            gettext("Approve all statements to review"),
+            form=form,
+            summary=summary,
+            submit_label=gettext("Approve them all"),
+            help_text=gettext("Each statement is approved and posted to the ledger on its own."),
+        )
+
+    def _may_reconcile(self, request) -> bool:
+        return request.user.has_perms(["settlements.view_statement", "settlements.view_journalentry"])
+
+    def reconciliation_view(self, request):
+        """Read-only: payments, refunds and the ledger compared for a period."""
+        if not self._may_reconcile(request):
+            raise PermissionDenied
+        form = ReconciliationForm(request.GET or None)
+        report = None
+        if form.is_bound and form.is_valid():
+            try:
+                services.parse_period(form.cleaned_data["period"])
+                report = services.reconcile(period=form.cleaned_data["period"])
+            except DomainError as exc:
+                form_error(form, exc)
+        return self.render_page(
+            request, "admin/settlements/reconciliation.html", gettext("Reconciliation"), form=form, report=report
+        )
+
+    def invoice_pdf_view(self, request, object_id):
+        self.require(request, "settlements.view_statement", "settlements.view_invoice")
+        statement = self.get_object(request, unquote(object_id))
+        invoice = invoice_of(statement) if statement is not None else None
+        if invoice is None:
+            raise Http404(gettext("This statement has no invoice."))
+        from ..pdf import invoice_pdf  # written alongside the merchant portal's statement pages
+
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["number", "merchant", "statement", "commission", "service_fees", "total", "issued_at", "pdf"]
+    list_select_related = ["merchant", "statement"]
+    search_fields = ["number", "merchant__company_name", "merchant__shop_name"]
+    date_hierarchy = "issued_at"
+    readonly_fields = ["pdf"]
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, invoice):
+        return format_html('<a href="{}">{}</a>', admin_url(invoice.statement, "invoice_pdf"), gettext("download"))

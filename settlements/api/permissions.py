@@ -1,0 +1,45 @@
+"""Who may call the settlements API.
+
+Signed out → 401. "Finance" is platform staff holding the finance group's model permissions
+(`settlements.view_statement`, `settlements.add_payoutbatch`, …), not merely `is_staff`:
+other staff get 403. Statements are also readable by a merchant member whose role covers
+the portal's finance section (owner, finance), for their own merchant only; any other
+signed-in user gets 404 (there is nothing of theirs here), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+
+from merchants import selectors as merchant_selectors
+from merchants.models import PortalSection
+
+
+class FinancePermission(IsAuthenticated):
+    """Staff with the permissions the view's `finance_perms[action]` lists."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        if not request.user.is_staff:
+            raise NotFound()
+        perms = view.finance_perms.get(view.action) or view.finance_perms["list"]
+        if not request.user.has_perms(perms):
+            raise PermissionDenied()
+        return True
+
+
+class StatementReader(FinancePermission):
+    """Finance staff as above; a non-staff caller needs a membership covering the finance
+    section (the selectors then scope the statements to its merchant)."""
+
+    def has_permission(self, request, view):
+        if not IsAuthenticated.has_permission(self, request, view):
+            return False
+        if request.user.is_staff:
+            return super().has_permission(request, view)
+        member = merchant_selectors.membership_for_user(request.user)
+        if member is None or not member.can(PortalSection.FINANCE):
+            raise NotFound()
+        return True

@@ -1,0 +1,167 @@
+"""A statement as CSV for the merchant: one row per source record, then the totals.
+
+Rows: every settled merchant order (its amounts summed from its frozen order lines), every
+settled refund line and shipping refund, every frozen order (listed, not paid), every manual
+adjustment, then one total per statement line in LINE_ORDER and the payable. Amount columns
+carry the sign they have on the statement, so each column sums to its line, and the
+`Amount` column of the source rows plus the carried-forward and rebate totals sums to the
+payable.
+
+The file is UTF-8 with a byte order mark so Excel opens it with the right encoding. Text
+cells that a spreadsheet would read as a formula are prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from decimal import Decimal
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import selectors
+from .models import Statement
+
+BOM = "\ufeff"
+FROZEN_REASONS = {
+    "open dispute": gettext_lazy("A dispute about this order was open when the month was settled."),
+}
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _Line:
+    """A file-like sink for csv.writer that hands back what was written last."""
+
+    def __init__(self):
+        self.value = ""
+
+    def write(self, value):
+        self.value = value
+
+
+def frozen_reason(reason: str) -> str:
+    """The merchant-facing wording of a frozen order's recorded reason."""
+    return str(FROZEN_REASONS.get(reason, reason))
+
+
+def _text(value) -> str:
+    value = "" if value is None else str(value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _date(value) -> str:
+    return timezone.localtime(value).date().isoformat() if value else ""
+
+
+def statement_csv(statement: Statement, *, chunk_size: int = 2000) -> Iterator[str]:
+    """The statement's CSV, line by line (the first starts with the BOM), for a streaming
+    response. The language active now is used for the whole file, however late it is read."""
+    language = translation.get_language()
+
+    def lines():
+        with translation.override(language):
+            sink = _Line()
+            writer = csv.writer(sink)
+            for n, row in enumerate(_rows(statement, chunk_size)):
+                writer.writerow(row)
+                yield (BOM if n == 0 else "") + sink.value
+
+    return lines()
+
+
+def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
+    merchant = statement.merchant_id
+    yield [
+        _("Record"),
+        _("Reference"),
+        _("Order"),
+        _("Date"),
+        _("Goods paid"),
+        _("Platform discount"),
+        _("Shipping"),
+        _("Commission"),
+        _("Refunded"),
+        _("Shipping refunded"),
+        _("Platform discount taken back"),
+        _("Commission returned"),
+        _("Held"),
+        _("Amount"),
+        _("Note"),
+    ]
+    blank4 = ["", "", "", ""]
+    for order in selectors.settled_orders_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
+        goods, discount, commission = order.goods, order.platform_discount, -order.commission
+        yield [
+            _("Settled order"),
+            _text(order.number),
+            _text(order.number),
+            _date(order.completed_at),
+            _money(goods),
+            _money(discount),
+            _money(order.shipping_fee),
+            _money(commission),
+            *blank4,
+            "",
+            _money(goods + discount + order.shipping_fee + commission),
+            "",
+        ]
+    for row in selectors.settled_refunds_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
+        refund = row.refund
+        if row.refund_line_id is None:
+            record, note = _("Shipping refund"), ""
+        else:
+            line = row.refund_line.order_line
+            record, note = _("Refund"), f"{line.product_title} ({line.sku_code})"
+        refunded, shipping, back, returned = (
+            -row.amount,
+            -row.shipping_amount,
+            -row.discount_back,
+            row.commission_returned,
+        )
+        yield [
+            record,
+            _text(refund.reference),
+            _text(refund.merchant_order.number),
+            _date(refund.completed_at),
+            *blank4,
+            _money(refunded),
+            _money(shipping),
+            _money(back),
+            _money(returned),
+            "",
+            _money(refunded + shipping + back + returned),
+            _text(note),
+        ]
+    for frozen in selectors.frozen_orders_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
+        yield [
+            _("Frozen order"),
+            _text(frozen.merchant_order.number),
+            _text(frozen.merchant_order.number),
+            _date(frozen.merchant_order.completed_at),
+            *blank4,
+            *blank4,
+            _money(frozen.amount),
+            "",
+            _text(" ".join([frozen_reason(frozen.reason), *(str(r.dispute) for r in frozen.merchant_order.disputed)])),
+        ]
+    for adjustment in selectors.adjustments_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
+        yield [
+            _("Manual adjustment"),
+            "",
+            "",
+            _date(adjustment.created_at),
+            *blank4,
+            *blank4,
+            "",
+            _money(adjustment.amount),
+            _text(adjustment.reason),
+        ]
+    for line in selectors.statement_lines_for_merchant(merchant, statement):
+        yield [_("Total"), line.kind, "", "", *blank4, *blank4, "", _money(line.amount), _text(line.get_kind_display())]
+    yield [_("Payable"), "", "", "", *blank4, *blank4, "", _money(statement.payable), ""]

@@ -1,0 +1,128 @@
+"""Demo settlements for `make run`: the two calendar months before the current one, settled
+by the real run (`run_start` without the task queue, then `settle_batch` per batch, as the
+worker does) on the orders of the orders demo (orders/management/demo.py).
+
+- First month: every statement is approved by finance@demo.local, invoiced, put in a payout
+  batch (exported) and marked paid by admin@demo.local (segregation of duties: whoever
+  approved a statement cannot confirm its payment). It holds a refund settled with its order.
+- Second month: a manual adjustment (created before the run), the clawback of a refund made
+  after its order was settled in the first month, the order frozen by the open dispute
+  (listed, not paid), and statements left to review (draft) so finance has work to do.
+
+Each step happens at a plausible moment (`orders.management.demo.clock` moves the clock the
+services read): each run at 02:00 on the 1st of the next month (the second one at the latest
+now), approval and invoices on the 3rd, the payout batch on the 5th, the payments on the 6th.
+
+The run's SQL (INSERT … SELECT … ON CONFLICT) also works on SQLite (3.24 or later); should
+the database refuse it, the step says so and creates nothing instead of failing `make run`.
+
+Idempotent: when statements of the first demo month exist, or any settlement run does (the
+demo settles a fresh database only), the step creates nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from catalog.management.demo import SHOPS
+from merchants.models import Merchant
+from orders.management.demo import clock, demo_periods
+from orders.models import MerchantOrder, OrderStatus
+from settlements import services
+from settlements.models import PayoutStatus, SettlementRun, Statement
+from settlements.periods import Period, local_midnight
+from settlements.services.runs import merchants_to_settle
+
+FINANCE = "finance@demo.local"
+ADMIN = "admin@demo.local"
+
+
+def _on(period: Period, day: int, hour: int, minute: int = 0):
+    return local_midnight(period.first_day + timedelta(days=day - 1)) + timedelta(hours=hour, minutes=minute)
+
+
+def _run(period: Period, *, at, actor) -> int:
+    """Settle `period` at `at` exactly as the queued run does: one `settle_batch` per batch."""
+    with clock(at):
+        merchant_ids = merchants_to_settle(period)
+        run = services.run_start(period=str(period), actor=actor, enqueue=False)
+        size = settings.SETTLEMENT_BATCH_SIZE
+        for start in range(0, len(merchant_ids), size):
+            services.settle_batch(run_id=run.pk, merchant_ids=merchant_ids[start : start + size])
+    return Statement.objects.filter(run=run).count()
+
+
+def _approve_and_pay(period: Period, *, finance, admin) -> None:
+    """Finance approves and invoices every statement of `period` and sends the positive ones
+    to the bank; the admin (not the approver) confirms the payments."""
+    month = period.next
+    statements = list(Statement.objects.filter(period=str(period)).order_by("merchant_id"))
+    with clock(_on(month, 3, 10)):
+        for statement in statements:
+            services.statement_approve(statement=statement, actor=finance)
+    with clock(_on(month, 3, 10, 30)):
+        for statement in statements:
+            services.invoice_issue(statement=statement, actor=finance)
+    payable = [s.pk for s in statements if s.payable > 0]
+    if not payable:
+        return
+    with clock(_on(month, 5, 9, 30)):
+        batch = services.payout_batch_create(actor=finance, statement_ids=payable)
+        services.payout_batch_csv(batch=batch, actor=finance)
+    with clock(_on(month, 6, 15)):
+        for n, payout in enumerate(batch.payouts.filter(status=PayoutStatus.PENDING).order_by("pk"), start=1):
+            services.payout_mark_paid(payout=payout, actor=admin, bank_reference=f"CMB{month.first_day:%Y%m}06{n:06d}")
+
+
+def _settle(first: Period, second: Period, *, finance, admin, merchants: list[Merchant]) -> int:
+    now = timezone.now()
+    created = _run(first, at=_on(second, 1, 2), actor=finance)
+    _approve_and_pay(first, finance=finance, admin=admin)
+    # A credit for the second month, settled by its run.
+    credited = merchants[2 % len(merchants)]
+    with clock(_on(second, 20, 14)):
+        services.adjustment_create(
+            merchant=credited,
+            period=str(second),
+            amount="150.00",
+            reason="平台仓配延误补偿（华东中心仓，工单 CS-20417）",
+            actor=finance,
+        )
+    created += _run(second, at=min(_on(second.next, 1, 2), now), actor=finance)
+    return created
+
+
+def seed_settlements(stdout) -> int:
+    """Settle the two demo months; returns the number of statements created."""
+    User = get_user_model()
+    finance = User.objects.filter(email=FINANCE).first()
+    admin = User.objects.filter(email=ADMIN).first()
+    first, second = demo_periods()
+    if finance is None or admin is None:
+        return 0
+    if Statement.objects.filter(period=str(first)).exists() or SettlementRun.objects.exists():
+        return 0
+    merchants = list(Merchant.objects.filter(owner__email__in=[s.email for s in SHOPS]).order_by("pk"))
+    if not MerchantOrder.objects.filter(merchant__in=merchants, status=OrderStatus.COMPLETED).exists():
+        stdout.write("seed_demo: settlements: skipped, the demo merchants have no completed orders")
+        return 0
+    try:
+        with transaction.atomic():
+            created = _settle(first, second, finance=finance, admin=admin, merchants=merchants)
+    except DatabaseError as exc:
+        if connection.vendor == "postgresql":
+            raise
+        stdout.write(
+            f"seed_demo: settlements: skipped, {connection.vendor} refused the settlement run's SQL "
+            f"({type(exc).__name__}: {exc}); the settlement demo needs PostgreSQL"
+        )
+        return 0
+    stdout.write(
+        f"seed_demo: settlements: {first} approved, invoiced and paid; {second} waiting for review by {FINANCE}"
+    )
+    return created

@@ -1,0 +1,301 @@
+"""Reads of the settlements app.
+
+Finance reads (the staff screens and the finance API) see every merchant; a reader that is
+not finance staff is scoped to its own merchant by `statement_list_for_user`, so another
+merchant's statement is simply not found (404, not 403).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from marketplace.money import ZERO
+from merchants import selectors as merchant_selectors
+from merchants.models import PortalSection
+
+from .models import (
+    LINE_ORDER,
+    Account,
+    FrozenOrder,
+    JournalEntry,
+    ManualAdjustment,
+    Payout,
+    PayoutBatch,
+    PayoutStatus,
+    Posting,
+    SettledOrder,
+    SettledRefund,
+    SettlementRun,
+    Statement,
+    StatementLine,
+    StatementStatus,
+)
+
+# --- Finance ------------------------------------------------------------------------------
+
+#: The model permission that makes a staff user "finance" for statements.
+FINANCE_STATEMENT_PERM = "settlements.view_statement"
+
+
+def is_finance(user, perm: str = FINANCE_STATEMENT_PERM) -> bool:
+    """Platform staff holding `perm` (the finance group's permissions, not just is_staff)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_staff and user.has_perm(perm))
+
+
+def run_list() -> QuerySet[SettlementRun]:
+    return SettlementRun.objects.select_related("started_by").order_by("-started_at", "-id")
+
+
+def statement_list() -> QuerySet[Statement]:
+    """Every statement, newest period first (finance)."""
+    return Statement.objects.select_related("merchant", "run", "approved_by").order_by("-period", "merchant_id", "id")
+
+
+def statement_list_for_user(user) -> QuerySet[Statement]:
+    """Statements `user` may read: all for finance staff; for a merchant member whose role
+    covers the finance section, what the portal shows them (their merchant's approved and
+    paid statements: drafts are internal to finance); nothing for anyone else."""
+    if is_finance(user):
+        return statement_list()
+    member = merchant_selectors.membership_for_user(user)
+    if member is None or user.is_staff or not member.can(PortalSection.FINANCE):
+        return Statement.objects.none()
+    return statement_list_for_merchant(member.merchant).select_related("merchant", "run", "approved_by")
+
+
+def statement_get_for_user(user, statement_id) -> Statement:
+    """One statement `user` may read, with its lines and frozen orders; 404 otherwise."""
+    statement = (
+        statement_list_for_user(user)
+        .prefetch_related(
+            "lines",
+            Prefetch("frozen_orders", queryset=FrozenOrder.objects.select_related("merchant_order").order_by("id")),
+            Prefetch("adjustments", queryset=ManualAdjustment.objects.order_by("created_at", "id")),
+        )
+        .filter(pk=statement_id)
+        .first()
+    )
+    if statement is None:
+        raise Http404("No such statement.")
+    return statement
+
+
+def statement_lines(statement: Statement) -> list[StatementLine]:
+    """The statement's lines in the order of the statement table (models.LINE_ORDER)."""
+    rank = {kind: n for n, kind in enumerate(LINE_ORDER)}
+    return sorted(statement.lines.all(), key=lambda line: (rank.get(line.kind, len(rank)), line.pk))
+
+
+def statement_journal_entries(statement: Statement) -> QuerySet[JournalEntry]:
+    return (
+        JournalEntry.objects.filter(statement=statement)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("postings", queryset=Posting.objects.select_related("account").order_by("id")))
+        .order_by("created_at", "id")
+    )
+
+
+def statement_totals(statements: QuerySet[Statement]) -> dict:
+    """For a (filtered) set of statements: their count, the sum of each line kind (in
+    LINE_ORDER, kinds present only) and the sum of payables."""
+    ids = statements.order_by().values("pk")
+    by_kind = dict(
+        StatementLine.objects.filter(statement_id__in=ids)
+        .order_by()
+        .values("kind")
+        .annotate(total=Sum("amount"))
+        .values_list("kind", "total")
+    )
+    summary = statements.order_by().aggregate(count=Count("pk"), payable=Coalesce(Sum("payable"), ZERO))
+    return {
+        "count": summary["count"],
+        "lines": [(kind, by_kind[kind]) for kind in LINE_ORDER if kind in by_kind],
+        "payable": summary["payable"],
+    }
+
+
+def statement_drafts(*, period: str | None = None, run_id: int | None = None) -> QuerySet[Statement]:
+    """Statements waiting for review, of a period and/or a run, in a fixed order."""
+    drafts = Statement.objects.filter(status=StatementStatus.DRAFT)
+    if period:
+        drafts = drafts.filter(period=period)
+    if run_id:
+        drafts = drafts.filter(run_id=run_id)
+    return drafts.select_related("merchant").order_by("pk")
+
+
+def statements_to_pay() -> QuerySet[Statement]:
+    """What a new payout batch would hold: approved, positive, no live (pending or paid) payout."""
+    live = Payout.objects.filter(statement=OuterRef("pk"), status__in=[PayoutStatus.PENDING, PayoutStatus.PAID])
+    return (
+        Statement.objects.filter(status=StatementStatus.APPROVED, payable__gt=0)
+        .exclude(Exists(live))
+        .select_related("merchant")
+        .order_by("pk")
+    )
+
+
+def payout_batch_list() -> QuerySet[PayoutBatch]:
+    """Batches with their payouts' count and total, and how many are still at the bank."""
+    return (
+        PayoutBatch.objects.select_related("created_by")
+        .annotate(
+            payout_count=Count("payouts"),
+            total=Coalesce(Sum("payouts__amount"), ZERO),
+            pending_count=Count("payouts", filter=Q(payouts__status=PayoutStatus.PENDING)),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def payout_batch_get(batch_id) -> PayoutBatch:
+    batch = payout_batch_list().filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("No such payout batch.")
+    return batch
+
+
+def batch_payouts(batch: PayoutBatch) -> QuerySet[Payout]:
+    return batch.payouts.select_related("statement__merchant", "marked_by").order_by("id")
+
+
+def account_list() -> QuerySet[Account]:
+    """Ledger accounts with their balance (sum of postings: debit +, credit −)."""
+    return (
+        Account.objects.select_related("merchant")
+        .annotate(balance=Coalesce(Sum("postings__amount"), ZERO))
+        .order_by("kind", "merchant_id")
+    )
+
+
+def failures_by_batch(run: SettlementRun) -> list[dict]:
+    """A run's failed batches: first and last merchant id and the error."""
+    rows = []
+    for failure in run.failures or []:
+        merchants = failure.get("merchants") or [None, None]
+        rows.append({"first": merchants[0], "last": merchants[-1], "error": failure.get("error", "")})
+    return rows
+
+
+def preview_columns(totals: dict) -> list[str]:
+    """The line kinds a dry run produced, in LINE_ORDER."""
+    return [kind for kind in LINE_ORDER if kind in totals]
+
+
+# --- Merchant -----------------------------------------------------------------------------
+# The merchant portal's view of its own statements. Every function takes the acting
+# merchant. Drafts are internal to finance (they may still change before approval): a
+# merchant sees approved and paid statements only.
+
+from django.db.models import F, Subquery  # noqa: E402
+
+from orders.models import AfterSalesRequest, MerchantOrder, OrderLine  # noqa: E402
+
+from .models import Invoice  # noqa: E402
+
+#: Statement statuses a merchant may see.
+MERCHANT_VISIBLE = (StatementStatus.APPROVED, StatementStatus.PAID)
+
+
+def statement_list_for_merchant(merchant) -> QuerySet[Statement]:
+    """The merchant's approved and paid statements, newest period first, each with
+    `frozen_count` (orders held back by a dispute) and `has_invoice`."""
+    return (
+        Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE)
+        .annotate(
+            frozen_count=Count("frozen_orders"),
+            has_invoice=Exists(Invoice.objects.filter(statement=OuterRef("pk"))),
+        )
+        .order_by("-period", "-id")
+    )
+
+
+def statement_get_for_merchant(merchant, statement_id) -> Statement:
+    """One of the merchant's visible statements; 404 for a draft or anyone else's."""
+    statement = (
+        Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE, pk=statement_id)
+        .select_related("merchant")
+        .first()
+    )
+    if statement is None:
+        raise Http404("No such statement.")
+    return statement
+
+
+def statement_lines_for_merchant(merchant, statement: Statement) -> list[StatementLine]:
+    """The statement's table in LINE_ORDER (a kind not listed there goes last)."""
+    rank = {kind: n for n, kind in enumerate(LINE_ORDER)}
+    lines = StatementLine.objects.filter(statement=statement, statement__merchant=merchant)
+    return sorted(lines, key=lambda line: (rank.get(line.kind, len(rank)), line.pk))
+
+
+def settled_orders_for_merchant(merchant, statement: Statement) -> QuerySet[MerchantOrder]:
+    """The merchant orders paid out in the statement, oldest completion first, each with
+    `goods` (Σ paid), `platform_discount` and `commission` summed from its frozen order
+    lines (the figures the statement's lines were summed from) and its `shipping_fee`.
+
+    The sums are correlated subqueries rather than a GROUP BY over the joined lines: a page
+    computes them for its own rows only, and counting the pages touches no line."""
+
+    def line_sum(field):
+        lines = OrderLine.objects.filter(merchant_order=OuterRef("pk")).order_by()
+        return Subquery(lines.values("merchant_order").annotate(total=Sum(field)).values("total"))
+
+    return (
+        MerchantOrder.objects.filter(merchant=merchant, settlement__statement=statement)
+        .annotate(
+            goods=line_sum("paid"),
+            platform_discount=line_sum("platform_discount"),
+            commission=line_sum("commission"),
+        )
+        .order_by("completed_at", "id")
+    )
+
+
+def settled_refunds_for_merchant(merchant, statement: Statement) -> QuerySet[SettledRefund]:
+    """The refund lines (and shipping parts of refunds, `refund_line` empty) deducted in the
+    statement, with their refund, order and order line."""
+    return (
+        SettledRefund.objects.filter(statement=statement, statement__merchant=merchant)
+        .select_related("refund__merchant_order", "refund_line__order_line")
+        .order_by("refund__completed_at", "refund_id", F("refund_line_id").asc(nulls_last=True), "id")
+    )
+
+
+def frozen_orders_for_merchant(merchant, statement: Statement) -> QuerySet[FrozenOrder]:
+    """Orders held back by an open dispute when the statement was run, each with its order,
+    `merchant_order.disputed` (its after-sales requests that went to a dispute, with the
+    dispute) and `settled_in`: the period of the visible statement that has paid it since."""
+    settled_in = SettledOrder.objects.filter(
+        merchant_order_id=OuterRef("merchant_order_id"), statement__status__in=MERCHANT_VISIBLE
+    ).values("statement__period")[:1]
+    disputed = (
+        AfterSalesRequest.objects.filter(dispute__isnull=False).select_related("dispute").order_by("created_at", "id")
+    )
+    return (
+        FrozenOrder.objects.filter(statement=statement, statement__merchant=merchant)
+        .select_related("merchant_order")
+        .prefetch_related(Prefetch("merchant_order__after_sales", queryset=disputed, to_attr="disputed"))
+        .annotate(settled_in=Subquery(settled_in))
+        .order_by("merchant_order__completed_at", "id")
+    )
+
+
+def adjustments_for_merchant(merchant, statement: Statement) -> QuerySet[ManualAdjustment]:
+    """Manual credits and debits by finance settled in the statement, with their reasons."""
+    return ManualAdjustment.objects.filter(merchant=merchant, statement=statement).order_by("created_at", "id")
+
+
+def previous_statement_for_merchant(merchant, statement: Statement) -> Statement | None:
+    """The merchant's latest statement before this one: the one a carry-forward comes from
+    (whatever its status; pages link to it only when it is in MERCHANT_VISIBLE)."""
+    return Statement.objects.filter(merchant=merchant, period__lt=statement.period).order_by("-period").first()
+
+
+def invoice_for_merchant(merchant, statement: Statement) -> Invoice | None:
+    """The platform's invoice for the statement's commission and fees, once issued."""
+    return (
+        Invoice.objects.filter(merchant=merchant, statement=statement).select_related("merchant", "statement").first()
+    )

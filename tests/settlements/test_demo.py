@@ -1,0 +1,153 @@
+"""The demo settlements of `seed_demo` (settlements/management/demo.py), on PostgreSQL: two
+settled months (the first approved, invoiced and paid, the second to review) with a refund
+settled with its order, a clawback, a frozen order and a manual adjustment; the ledger
+balances, and a second run creates nothing."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders.management.demo import demo_periods
+from orders.models import Dispute
+from settlements import services
+from settlements.models import (
+    FrozenOrder,
+    Invoice,
+    JournalEntry,
+    LineKind,
+    ManualAdjustment,
+    Payout,
+    PayoutStatus,
+    SettledOrder,
+    SettledRefund,
+    SettlementRun,
+    Statement,
+    StatementStatus,
+)
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def small_catalog(monkeypatch):
+    # A smaller catalog keeps this quick; tests/catalog/test_demo.py checks the full one.
+    monkeypatch.setattr("catalog.management.demo.PRODUCTS_PER_SHOP", 5)
+
+
+def _lines(statement) -> dict:
+    return {line.kind: line.amount for line in statement.lines.all()}
+
+
+def _snapshot() -> dict:
+    return {
+        "runs": sorted(SettlementRun.objects.values_list("pk", "period", "status")),
+        "statements": sorted(Statement.objects.values_list("pk", "period", "status", "payable")),
+        "settled_orders": SettledOrder.objects.count(),
+        "settled_refunds": SettledRefund.objects.count(),
+        "frozen": FrozenOrder.objects.count(),
+        "adjustments": sorted(ManualAdjustment.objects.values_list("pk", "statement_id")),
+        "entries": JournalEntry.objects.count(),
+        "payouts": sorted(Payout.objects.values_list("pk", "status")),
+        "invoices": sorted(Invoice.objects.values_list("number", "total")),
+    }
+
+
+def _check_demo_settlements(today: datetime.date) -> None:
+    first, second = demo_periods(today)
+    assert list(SettlementRun.objects.order_by("period").values_list("period", "status")) == [
+        (str(first), "completed"),
+        (str(second), "completed"),
+    ]
+    # The first month: every demo merchant, approved by finance, invoiced, paid by the admin.
+    first_statements = list(Statement.objects.filter(period=str(first)).select_related("approved_by", "invoice"))
+    assert len(first_statements) == 4
+    for statement in first_statements:
+        assert statement.status == StatementStatus.PAID
+        assert statement.approved_by.email == "finance@demo.local"
+        assert statement.invoice.issued_by.email == "finance@demo.local"
+        lines = _lines(statement)
+        assert statement.invoice.commission == -(
+            lines[LineKind.COMMISSION] + lines.get(LineKind.COMMISSION_RETURNED, 0)
+        )
+        payout = statement.payouts.get()
+        assert (payout.status, payout.amount, payout.marked_by.email) == (
+            PayoutStatus.PAID,
+            statement.payable,
+            "admin@demo.local",
+        )
+        assert services.statement_matches_ledger(statement)
+    assert len({s.invoice.number for s in first_statements}) == 4
+    assert len({p.batch_id for p in Payout.objects.all()}) == 1
+
+    # A refund settled with its order in the first month (the return received).
+    assert SettledRefund.objects.filter(
+        statement__period=str(first), refund__merchant_order__settlement__statement__period=str(first)
+    ).exists()
+
+    # The second month: to review, nothing posted or paid yet.
+    second_statements = Statement.objects.filter(period=str(second))
+    assert second_statements.count() >= 3
+    assert set(second_statements.values_list("status", flat=True)) == {StatementStatus.DRAFT}
+    assert not JournalEntry.objects.filter(statement__period=str(second)).exists()
+    assert not Invoice.objects.filter(statement__period=str(second)).exists()
+
+    # The clawback: a refund deducted in the second month, its order settled in the first.
+    clawback = SettledRefund.objects.select_related("statement", "refund__merchant_order__settlement__statement").get(
+        statement__period=str(second)
+    )
+    assert clawback.refund.merchant_order.settlement.statement.period == str(first)
+    assert clawback.refund.completed_at >= first.end
+    assert _lines(clawback.statement)[LineKind.REFUNDS] == -clawback.refund.amount < 0
+
+    # The order frozen by the open dispute: listed in the second month, not paid.
+    frozen = FrozenOrder.objects.select_related("statement", "merchant_order").get()
+    dispute = Dispute.objects.get(status="open")
+    assert frozen.statement.period == str(second)
+    assert frozen.merchant_order == dispute.request.merchant_order
+    assert frozen.amount == frozen.merchant_order.paid_total
+    assert not SettledOrder.objects.filter(merchant_order=frozen.merchant_order).exists()
+
+    # The manual adjustment, settled in the second month.
+    adjustment = ManualAdjustment.objects.select_related("statement").get()
+    assert adjustment.statement.period == str(second)
+    assert _lines(adjustment.statement)[LineKind.ADJUSTMENTS] == adjustment.amount
+
+    # Every statement adds up; the ledger balances and the reconciliations find nothing.
+    for statement in Statement.objects.all():
+        assert statement.payable == sum(_lines(statement).values())
+    out = io.StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert out.getvalue().startswith("ok (")
+    assert services.reconcile(period=str(first)).ok
+    assert services.reconcile(period=str(second)).ok
+
+
+def test_demo_settlements_and_a_second_run_creates_nothing(small_catalog):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "seed_demo: settlements: 8 created" in out.getvalue()
+    _check_demo_settlements(timezone.localdate())
+
+    before = _snapshot()
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "seed_demo: orders: 0 created" in out.getvalue()
+    assert "seed_demo: settlements: 0 created" in out.getvalue()
+    assert _snapshot() == before
+
+
+def test_demo_settlements_just_after_midnight_on_the_first_after_february(small_catalog):
+    # Today is 1 March 00:10: the second month (February) has just ended and is short.
+    now = datetime.datetime(2027, 3, 1, 0, 10, tzinfo=SH)
+    with mock.patch("django.utils.timezone.now", return_value=now):
+        call_command("seed_demo", stdout=io.StringIO())
+    _check_demo_settlements(now.date())
+    assert SettlementRun.objects.get(period="2027-02").started_at == now
