@@ -262,3 +262,19 @@ def test_an_unbalanced_entry_is_refused_at_commit():
         Posting.objects.create(entry=entry, account=account_a, amount=Decimal("10.00"))
         Posting.objects.create(entry=entry, account=account_b, amount=Decimal("-9.99"))
     assert JournalEntry.objects.filter(key="bad").count() == 0
+
+
+def test_a_strategic_ladder_contract_gets_its_rebate_in_the_run():
+    shop = Shop(tier_code="strategic")
+    contract = shop.merchant.contracts.get(status="accepted")
+    assert contract.commission_plan == "ladder"
+    shop.completed_order([("500000.00", 2)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    lines = _lines(Statement.objects.get(period="2026-10"))
+    # Net sales 1,000,000.00 reach the first step (1 point); commission 5 % = 50,000.00.
+    assert (lines["goods"], lines["commission"], lines["ladder_rebate"]) == (
+        Decimal("1000000.00"),
+        Decimal("-50000.00"),
+        Decimal("10000.00"),
+    )
+    assert Statement.objects.get(period="2026-10").payable == Decimal("960008.00")
