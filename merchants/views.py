@@ -104,7 +104,7 @@ def _menu(member, current: str) -> list[dict]:
         # Keys match orders.portal_views.MENU_*, the `current` its pages pass.
         order_entries = [
             ("orders_orders", gettext_lazy("Orders"), "portal_orders:order_list"),
-            ("orders_shipping", gettext_lazy("Shipping"), "portal_orders:ship_import"),
+            ("orders_shipping", gettext_lazy("Ship orders"), "portal_orders:ship_import"),
             ("orders_after_sales", gettext_lazy("After-sales"), "portal_orders:after_sales"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]

@@ -359,7 +359,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     fieldsets = [
         (_("Case"), {"fields": ["status", "order", "merchant", "case", "opened_at", "waiting"]}),
         (_("What the buyer asks"), {"fields": ["lines_table", "amount_asked"]}),
-        (_("Statements"), {"fields": ["statements"]}),
+        (_("What both parties said"), {"fields": ["statements"]}),
         (_("Decision"), {"fields": ["decision_amount", "decision_note", "arbiter", "resolved_at"]}),
     ]
 
@@ -423,7 +423,7 @@ class DisputeAdmin(ReadOnlyAdmin):
             [gettext("item"), gettext("quantity"), gettext("paid"), gettext("already refunded"), gettext("asked")], rows
         )
 
-    @admin.display(description=_("statements"))
+    @admin.display(description=_("what both parties said"))
     def statements(self, dispute):
         request = dispute.request
         return format_html(

@@ -116,7 +116,7 @@ def test_start_a_run_refused_before_the_period_ends(api_client):
     Shop().completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
     as_user(api_client, finance())
     with mock.patch("django.utils.timezone.now", return_value=at(2026, 10, 31, 23, 59)):
-        response = api_client.post(f"{API}/runs/", {"period": "2026-10"}, format="json")
+        response = api_client.post(f"{API}/runs/", {"period": "2026-10"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 409
     assert response.json() == {
         "code": "period_not_ended",

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from marketplace.errors import ConflictError
 from settlements import services
@@ -63,7 +64,8 @@ def test_bank_result_file_is_all_or_nothing():
     batch = services.payout_batch_create(actor=payer)
     first, second = batch.payouts.order_by("id")
     bad = f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,\n"
-    result = services.payout_results_import(batch=batch, actor=payer, content=bad)
+    with translation.override("en"):
+        result = services.payout_results_import(batch=batch, actor=payer, content=bad)
     assert result.errors == ["line 3: a failed payment needs a reason"]
     assert set(batch.payouts.values_list("status", flat=True)) == {"pending"}
     good = (
