@@ -4,8 +4,8 @@
 
 Builds, in a throwaway test database, N completed order lines (4 per merchant order) for M
 merchants, then times in the same process:
-  1. the aggregate: one SELECT summing paid, platform discount, commission, base and
-     shipping per merchant over the settleable orders;
+  1. the aggregate: one SELECT summing paid, platform discount, commission and base of the
+     order lines, and shipping, per merchant over the settleable orders;
   2. the run: every batch of `compute_statements` (what the Celery tasks execute), writing
      the statements, their source rows and lines.
 Prints both times, the ratio (target ≤ 3) and the process's peak memory (target < 500 MB),
@@ -42,9 +42,10 @@ SELECT 'BB' || g, %(buyer)s, 'paid', 'r', 'p', 'east', 'a', 0, 0, 0, 0,
 FROM generate_series(1, %(orders)s) AS g;
 
 INSERT INTO orders_merchantorder (buyer_order_id, merchant_id, number, status, goods_total, discount_total,
-    shipping_fee, paid_total, placed_at, paid_at, shipped_at, completed_at, after_sales_open, is_frozen)
+    shipping_fee, paid_total, platform_discount_total, base_total, commission_total,
+    placed_at, paid_at, shipped_at, completed_at, after_sales_open, is_frozen)
 SELECT bo.id, %(first_merchant)s + (bo.id %% %(merchants)s), bo.number || '-1', 'completed',
-       400.00, 0, 8.00, 408.00, bo.placed_at, bo.paid_at, bo.paid_at,
+       395.00, 0, 8.00, 403.00, 5.00, 400.00, 40.00, bo.placed_at, bo.paid_at, bo.paid_at,
        TIMESTAMPTZ '2026-10-02 12:00+08' + ((bo.id %% 14) || ' days')::interval, false, false
 FROM orders_buyerorder bo WHERE bo.number LIKE 'BB%%';
 

@@ -221,6 +221,13 @@ class MerchantOrder(models.Model):
     discount_total = models.DecimalField(_("discounts"), max_digits=14, decimal_places=2, default=0)
     shipping_fee = models.DecimalField(_("shipping"), max_digits=14, decimal_places=2)
     paid_total = models.DecimalField(_("paid by the buyer"), max_digits=14, decimal_places=2)
+    # Sums of the lines' frozen figures, written once at placement with the lines (which never
+    # change afterwards), so settlement reads one row per order instead of every line.
+    platform_discount_total = models.DecimalField(
+        _("platform-funded discounts"), max_digits=14, decimal_places=2, default=0
+    )
+    base_total = models.DecimalField(_("commission base"), max_digits=14, decimal_places=2, default=0)
+    commission_total = models.DecimalField(_("commission"), max_digits=14, decimal_places=2, default=0)
     placed_at = models.DateTimeField(_("placed"), db_index=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)

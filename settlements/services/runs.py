@@ -286,30 +286,27 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             """,
             [p, end],
         )
-        # The statement lines, summed from the settled orders' frozen lines in one pass.
+        # The statement lines, summed in one pass over the settled orders' frozen totals
+        # (each merchant order carries the sums of its lines, written at placement).
         cursor.execute(
             f"""
-            WITH l AS (
-                SELECT so.statement_id AS sid, SUM(ol.paid) AS goods, SUM(ol.platform_discount) AS disc,
-                       SUM(ol.commission) AS comm
-                FROM orders_orderline ol
-                JOIN settlements_settledorder so ON so.merchant_order_id = ol.merchant_order_id
+            WITH o AS (
+                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(mo.goods_total) AS goods,
+                       SUM(mo.platform_discount_total) AS disc, SUM(mo.shipping_fee) AS ship,
+                       SUM(mo.commission_total) AS comm
+                FROM orders_merchantorder mo
+                JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
                 JOIN settlements_statement s ON s.id = so.statement_id
-                WHERE ol.merchant_id IN ({ids}) AND {scope} GROUP BY so.statement_id
-            ), o AS (
-                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(mo.shipping_fee) AS ship
-                FROM settlements_settledorder so
-                JOIN settlements_statement s ON s.id = so.statement_id
-                JOIN orders_merchantorder mo ON mo.id = so.merchant_order_id
-                WHERE {scope} GROUP BY so.statement_id
+                WHERE mo.merchant_id IN ({ids}) AND {scope}
+                GROUP BY so.statement_id
             )
             INSERT INTO settlements_statementline (statement_id, kind, amount, count)
-            SELECT l.sid, 'goods', l.goods, o.c FROM l JOIN o ON o.sid = l.sid
-            UNION ALL SELECT l.sid, 'platform_discounts', l.disc, o.c FROM l JOIN o ON o.sid = l.sid
-            UNION ALL SELECT o.sid, 'shipping', o.ship, o.c FROM o
-            UNION ALL SELECT l.sid, 'commission', -l.comm, o.c FROM l JOIN o ON o.sid = l.sid
+            SELECT sid, 'goods', goods, c FROM o
+            UNION ALL SELECT sid, 'platform_discounts', disc, c FROM o
+            UNION ALL SELECT sid, 'shipping', ship, c FROM o
+            UNION ALL SELECT sid, 'commission', -comm, c FROM o
             """,
-            [p, p],
+            [p],
         )
         cursor.execute(
             f"""
@@ -386,15 +383,15 @@ def _ladder_lines(statements: dict[int, Statement], ladders: dict[int, list[dict
         return lines
     from django.db.models import Sum
 
-    from orders.models import OrderLine
+    from orders.models import MerchantOrder
 
     from ..models import SettledRefund
 
     sums = list(
-        OrderLine.objects.filter(merchant_order__settlement__statement_id__in=wanted)
-        .values("merchant_order__settlement__statement_id")
-        .annotate(base=Sum("base"), commission=Sum("commission"))
-        .values_list("merchant_order__settlement__statement_id", "base", "commission")
+        MerchantOrder.objects.filter(settlement__statement_id__in=wanted)
+        .values("settlement__statement_id")
+        .annotate(base=Sum("base_total"), commission=Sum("commission_total"))
+        .values_list("settlement__statement_id", "base", "commission")
     )
     base = {sid: b for sid, b, _c in sums}
     commission = {sid: c for sid, _b, c in sums}

@@ -14,12 +14,12 @@ import pytest
 
 from merchants.models import MerchantMember
 from orders import services as order_services
-from orders.models import MerchantOrder, OrderLine, Refund
+from orders.models import MerchantOrder, Refund
 from orders.services import RefundItem
 from settlements import portal_views, services
 from settlements.models import Statement
 from tests.factories import UserFactory
-from tests.settlements.test_runs import Shop, _settle, at
+from tests.settlements.test_runs import Shop, _settle, at, platform_discount
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def _worked_example(shop=None):
     )
     line2 = order.lines.get(unit_price=Decimal("35.50"))
     # Line 2 carries a ¥5.00 platform discount in the example (promotions will set it).
-    OrderLine.objects.filter(pk=line2.pk).update(platform_discount=Decimal("5.00"), paid=Decimal("30.50"))
+    platform_discount(line2, Decimal("5.00"))
     return shop, order, line2
 
 

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 
 from catalog import services as catalog_services
 from merchants.models import Merchant
@@ -79,6 +80,17 @@ class Shop:
         return merchant_order
 
 
+def platform_discount(line, amount: Decimal) -> None:
+    """Give an order line a platform-funded discount as promotions will at placement:
+    the line's paid amount and its order's frozen totals move with it."""
+    OrderLine.objects.filter(pk=line.pk).update(platform_discount=amount, paid=line.paid - amount)
+    MerchantOrder.objects.filter(pk=line.merchant_order_id).update(
+        goods_total=F("goods_total") - amount,
+        paid_total=F("paid_total") - amount,
+        platform_discount_total=F("platform_discount_total") + amount,
+    )
+
+
 def _settle(period, *, now):
     """Run a period synchronously: one batch with every merchant left to settle."""
     with mock.patch("django.utils.timezone.now", return_value=now):
@@ -97,7 +109,7 @@ def test_the_worked_example_of_domain_md(django_capture_on_commit_callbacks):
     )
     line2 = order.lines.get(unit_price=Decimal("35.50"))
     # Line 2 carries a ¥5.00 platform discount in the example (promotions will set it).
-    OrderLine.objects.filter(pk=line2.pk).update(platform_discount=Decimal("5.00"), paid=Decimal("30.50"))
+    platform_discount(line2, Decimal("5.00"))
     assert list(order.lines.order_by("id").values_list("commission", flat=True)) == [Decimal("20.00"), Decimal("1.78")]
 
     run = _settle("2026-10", now=at(2026, 11, 1, 1))
