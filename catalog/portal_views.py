@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.errors import DomainError
 from merchants.models import PortalSection
-from merchants.views import _context, add_domain_error, portal_view
+from merchants.views import add_domain_error, portal_context, portal_view
 
 from . import selectors, services
 from .forms import (
@@ -59,7 +59,7 @@ def _status(*forms) -> int:
 def product_list(request, merchant, member):
     form = ProductFilterForm(request.GET or None, merchant=merchant)
     products = selectors.product_search_for_merchant(merchant, **form.selector_kwargs())
-    context = _context(member, MENU_PRODUCTS, filter_form=form, page=_page(request, products))
+    context = portal_context(member, MENU_PRODUCTS, filter_form=form, page=_page(request, products))
     return render(request, "portal/catalog/product_list.html", context)
 
 
@@ -86,7 +86,7 @@ def product_create(request, merchant, member):
             messages.success(request, _("Product saved as a draft. Add a picture, then submit it for review."))
             return redirect("portal_catalog:product", product_id=product.pk)
     status = 400 if form.errors or formset.total_error_count() else 200
-    context = _context(member, MENU_PRODUCTS, form=form, formset=formset)
+    context = portal_context(member, MENU_PRODUCTS, form=form, formset=formset)
     return render(request, "portal/catalog/product_create.html", context, status=status)
 
 
@@ -132,7 +132,7 @@ def _product_page(request, member, product, *, form=None, image_form=None):
         form = ProductForm(initial=_product_initial(product, pending), merchant=merchant)
     _offer_current_category(form, product, pending)
     decided = selectors.product_latest_decided_revision(product)
-    context = _context(
+    context = portal_context(
         member,
         MENU_PRODUCTS,
         product=product,
@@ -284,7 +284,7 @@ def sku_create(request, merchant, member, product_id: int):
         else:
             messages.success(request, _("SKU added."))
             return redirect("portal_catalog:product", product_id=product.pk)
-    context = _context(member, MENU_PRODUCTS, product=product, form=form, sku=None)
+    context = portal_context(member, MENU_PRODUCTS, product=product, form=form, sku=None)
     return render(request, "portal/catalog/sku_form.html", context, status=_status(form))
 
 
@@ -303,7 +303,7 @@ def sku_edit(request, merchant, member, product_id: int, sku_id: int):
         else:
             messages.success(request, _("SKU saved."))
             return redirect("portal_catalog:product", product_id=product.pk)
-    context = _context(member, MENU_PRODUCTS, product=product, form=form, sku=sku)
+    context = portal_context(member, MENU_PRODUCTS, product=product, form=form, sku=sku)
     return render(request, "portal/catalog/sku_form.html", context, status=_status(form))
 
 
@@ -314,7 +314,7 @@ def _stock_page(request, member, *, receipt_form=None, adjust_form=None):
     merchant = member.merchant
     filter_form = StockFilterForm(request.GET or None, merchant=merchant)
     levels = selectors.stock_search_for_merchant(merchant, **filter_form.selector_kwargs())
-    context = _context(
+    context = portal_context(
         member,
         MENU_STOCK,
         filter_form=filter_form,
@@ -395,7 +395,7 @@ def stock_adjust(request, merchant, member):
 @portal_view(CATALOG)
 def stock_history(request, merchant, member, stock_id: int):
     level = selectors.stock_get_for_merchant(merchant, stock_id)
-    context = _context(
+    context = portal_context(
         member,
         MENU_STOCK,
         level=level,
@@ -415,9 +415,9 @@ def stock_import(request, merchant, member):
             row_errors = error.extra.get("errors", []) if error.code == "import_invalid" else []
             form.add_error(None, str(error.message))
         else:
-            context = _context(member, MENU_STOCK, form=StockImportForm(), summary=summary, max_rows=MAX_ROWS)
+            context = portal_context(member, MENU_STOCK, form=StockImportForm(), summary=summary, max_rows=MAX_ROWS)
             return render(request, "portal/catalog/stock_import.html", context)
-    context = _context(member, MENU_STOCK, form=form, row_errors=row_errors, max_rows=MAX_ROWS)
+    context = portal_context(member, MENU_STOCK, form=form, row_errors=row_errors, max_rows=MAX_ROWS)
     return render(request, "portal/catalog/stock_import.html", context, status=_status(form))
 
 
@@ -430,7 +430,7 @@ def alerts(request, merchant, member):
     suggestions = services.replenishment_suggestions(merchant=merchant)
     if not show_all:
         suggestions = [row for row in suggestions if row["suggested"] > 0]
-    context = _context(
+    context = portal_context(
         member,
         MENU_ALERTS,
         page=_page(request, selectors.alert_list_for_merchant(merchant).order_by("-opened_at", "-id")),

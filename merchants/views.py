@@ -61,6 +61,17 @@ def add_domain_error(form, error: DomainError) -> None:
         form.add_error(None, str(error.message))
 
 
+def run_action(request, call, success: str, *, to: str, **kwargs):
+    """Run one service for a POST action: its refusal or `success` as a message, then redirect."""
+    try:
+        call()
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(to, **kwargs)
+
+
 def portal_view(section: str):
     """Login required; pass the user's merchant and membership; 404 outside the role's sections."""
 
@@ -120,7 +131,8 @@ def _menu(member, current: str) -> list[dict]:
     return menu
 
 
-def _context(member, current: str, **extra) -> dict:
+def portal_context(member, current: str, **extra) -> dict:
+    """The context every portal page needs: the member, its merchant and the role's menu."""
     return {"member": member, "merchant": member.merchant, "menu": _menu(member, current), **extra}
 
 
@@ -147,7 +159,7 @@ def dashboard(request):
     if member is None:
         return render(request, "portal/landing.html")
     merchant = member.merchant
-    context = _context(
+    context = portal_context(
         member,
         PortalSection.DASHBOARD,
         next_step=NEXT_STEP[merchant.status],
@@ -163,13 +175,12 @@ def dashboard(request):
 @require_POST
 @portal_view(PortalSection.APPLICATION)
 def go_live(request, merchant, member):
-    try:
-        services.merchant_go_live(merchant=merchant, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Your shop is live. Welcome to the platform!"))
-    return redirect("portal:dashboard")
+    return run_action(
+        request,
+        lambda: services.merchant_go_live(merchant=merchant, actor=request.user),
+        _("Your shop is live. Welcome to the platform!"),
+        to="portal:dashboard",
+    )
 
 
 # --- Application wizard -------------------------------------------------------------
@@ -318,18 +329,18 @@ def apply_submit(request, merchant, member):
 @portal_view(PortalSection.APPLICATION)
 def document_delete(request, merchant, member, document_id: int):
     document = get_object_or_404(MerchantDocument, pk=document_id, merchant=merchant)
-    try:
-        services.document_remove(document=document, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Document removed."))
-    return redirect("portal:apply_step", step="documents")
+    return run_action(
+        request,
+        lambda: services.document_remove(document=document, actor=request.user),
+        _("Document removed."),
+        to="portal:apply_step",
+        step="documents",
+    )
 
 
 @portal_view(PortalSection.APPLICATION)
 def application(request, merchant, member):
-    context = _context(
+    context = portal_context(
         member,
         PortalSection.APPLICATION,
         categories=category_names(merchant.requested_category_ids),
@@ -369,7 +380,7 @@ def contract(request, merchant, member):
             messages.success(request, _("Contract accepted. The next step is paying the deposit."))
             return redirect("portal:deposit")
         return redirect("portal:contract")
-    context = _context(
+    context = portal_context(
         member,
         PortalSection.CONTRACT,
         contract=current,
@@ -382,7 +393,7 @@ def contract(request, merchant, member):
 @portal_view(PortalSection.DEPOSIT)
 def deposit(request, merchant, member):
     entries = Paginator(merchant.deposit_entries.select_related("created_by").order_by("-created_at", "-id"), 20)
-    context = _context(
+    context = portal_context(
         member,
         PortalSection.DEPOSIT,
         page=entries.get_page(request.GET.get("page")),
@@ -401,26 +412,14 @@ def deposit(request, merchant, member):
 @portal_view(PortalSection.DEPOSIT)
 def deposit_pay(request, merchant, member):
     """Sandbox payment of the shortfall (the real gateway comes with the orders issue)."""
-    key = (request.POST.get("payment_key") or "").strip()
-    shortfall = services.deposit_shortfall(merchant)
-    if not key or len(key) > 64:
-        messages.error(request, _("The payment form expired; open the page again."))
-    elif shortfall <= 0:
-        messages.info(request, _("Your deposit is already complete."))
-    else:
-        try:
-            services.deposit_record_payment(
-                merchant=merchant,
-                actor=request.user,
-                amount=shortfall,
-                reference=f"sandbox-{key}",
-                reason=_("Sandbox payment"),
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Payment received. Thank you!"))
-    return redirect("portal:deposit")
+    return run_action(
+        request,
+        lambda: services.deposit_pay_shortfall_sandbox(
+            merchant=merchant, actor=request.user, payment_key=request.POST.get("payment_key", "")
+        ),
+        _("Payment received. Thank you!"),
+        to="portal:deposit",
+    )
 
 
 # --- Members -----------------------------------------------------------------------
@@ -439,7 +438,7 @@ def members(request, merchant, member):
         else:
             messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
             return redirect("portal:members")
-    context = _context(
+    context = portal_context(
         member,
         PortalSection.MEMBERS,
         form=form,
@@ -457,40 +456,37 @@ def member_role(request, merchant, member, member_id: int):
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
-    else:
-        try:
-            services.member_change_role(member=target, actor=request.user, role=form.cleaned_data["role"])
-        except DomainError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, _("Role changed."))
-    return redirect("portal:members")
+        return redirect("portal:members")
+    return run_action(
+        request,
+        lambda: services.member_change_role(member=target, actor=request.user, role=form.cleaned_data["role"]),
+        _("Role changed."),
+        to="portal:members",
+    )
 
 
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def member_remove(request, merchant, member, member_id: int):
     target = selectors.member_get(merchant, member_id)
-    try:
-        services.member_remove(member=target, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Member removed."))
-    return redirect("portal:members")
+    return run_action(
+        request,
+        lambda: services.member_remove(member=target, actor=request.user),
+        _("Member removed."),
+        to="portal:members",
+    )
 
 
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def invitation_revoke(request, merchant, member, invitation_id: int):
     invitation = selectors.invitation_get(merchant, invitation_id)
-    try:
-        services.invitation_revoke(invitation=invitation, actor=request.user)
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, _("Invitation withdrawn."))
-    return redirect("portal:members")
+    return run_action(
+        request,
+        lambda: services.invitation_revoke(invitation=invitation, actor=request.user),
+        _("Invitation withdrawn."),
+        to="portal:members",
+    )
 
 
 @login_required
@@ -533,7 +529,7 @@ def shop_settings(request, merchant, member):
         else:
             messages.success(request, _("Shop page saved."))
             return redirect("portal:shop")
-    context = _context(member, PortalSection.SHOP, form=form)
+    context = portal_context(member, PortalSection.SHOP, form=form)
     return render(request, "portal/shop.html", context, status=400 if form.errors else 200)
 
 

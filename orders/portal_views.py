@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from marketplace.errors import ConflictError, DomainError
 from merchants.models import PortalSection
 from merchants.selectors import member_list
-from merchants.views import _context, add_domain_error, portal_view
+from merchants.views import add_domain_error, portal_context, portal_view
 
 from . import selectors, services
 from .filters import MerchantOrderFilter
@@ -80,7 +80,7 @@ def _conflict(request, error: DomainError, to: str, **kwargs):
 def order_list(request, merchant, member):
     filterset = MerchantOrderFilter(request.GET or None, queryset=selectors.merchant_order_list_for_merchant(merchant))
     filtered = any(value for key, value in request.GET.items() if key != "page")
-    context = _context(
+    context = portal_context(
         member, MENU_ORDERS, filter_form=filterset.form, page=_page(request, filterset.qs), filtered=filtered
     )
     return render(request, "portal/orders/order_list.html", context, status=400 if filterset.form.errors else 200)
@@ -121,7 +121,7 @@ def _detail_page(request, member, order, *, ship_form=None):
     merged_with = sorted(
         {n for s in shipments if s.status == ShipmentStatus.PENDING for n in s.order_numbers} - {order.number}
     )
-    context = _context(
+    context = portal_context(
         member,
         MENU_ORDERS,
         order=order,
@@ -188,9 +188,9 @@ def ship_import(request, merchant, member):
             row_errors = error.extra.get("errors", []) if error.code == "import_invalid" else []
             form.add_error(None, str(error.message))
         else:
-            context = _context(member, MENU_SHIPPING, form=ShipImportForm(), summary=summary, max_rows=MAX_ROWS)
+            context = portal_context(member, MENU_SHIPPING, form=ShipImportForm(), summary=summary, max_rows=MAX_ROWS)
             return render(request, "portal/orders/ship_import.html", context)
-    context = _context(member, MENU_SHIPPING, form=form, row_errors=row_errors, max_rows=MAX_ROWS)
+    context = portal_context(member, MENU_SHIPPING, form=form, row_errors=row_errors, max_rows=MAX_ROWS)
     return render(request, "portal/orders/ship_import.html", context, status=400 if form.errors else 200)
 
 
@@ -212,7 +212,7 @@ def merge(request, merchant, member):
                 % {"numbers": ", ".join(o.number for o in orders), "warehouse": parcel.warehouse.code},
             )
             return redirect("portal_orders:merge")
-    context = _context(member, MENU_SHIPPING, groups=groups, form=form)
+    context = portal_context(member, MENU_SHIPPING, groups=groups, form=form)
     return render(request, "portal/orders/merge.html", context, status=400 if form.errors else 200)
 
 
@@ -224,14 +224,16 @@ def after_sales_list(request, merchant, member):
     form = AfterSalesFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if form.is_valid() else ""
     requests = selectors.after_sales_list_for_merchant(merchant, status=status)
-    context = _context(member, MENU_AFTER_SALES, filter_form=form, page=_page(request, requests), filtered=bool(status))
+    context = portal_context(
+        member, MENU_AFTER_SALES, filter_form=form, page=_page(request, requests), filtered=bool(status)
+    )
     return render(request, "portal/orders/after_sales_list.html", context)
 
 
 def _after_sales_page(request, member, item, *, accept_form=None, reject_form=None, return_form=None):
     merchant = member.merchant
     answerable = item.status == AfterSalesStatus.OPEN
-    context = _context(
+    context = portal_context(
         member,
         MENU_AFTER_SALES,
         item=item,
@@ -341,5 +343,5 @@ def shipping_rate(request, merchant, member):
         else:
             messages.success(request, _("Shipping fee saved. It applies to orders placed from now on."))
             return redirect("portal_orders:shipping_rate")
-    context = _context(member, MENU_SHIPPING, form=form, rate=current, tab="shipping_rate")
+    context = portal_context(member, MENU_SHIPPING, form=form, rate=current, tab="shipping_rate")
     return render(request, "portal/orders/shipping_rate.html", context, status=400 if form.errors else 200)

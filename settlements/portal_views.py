@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
 from merchants.models import PortalSection
-from merchants.views import _context, portal_view
+from merchants.views import portal_context, portal_view
 
 from . import exports, pdf, selectors
 from .models import LineKind
@@ -57,7 +57,7 @@ def _pager(request, queryset, param: str, anchor: str):
 @portal_view(FINANCE)
 def statement_list(request, merchant, member):
     page = Paginator(selectors.statement_list_for_merchant(merchant), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/statements/list.html", _context(member, MENU_STATEMENTS, page=page))
+    return render(request, "portal/statements/list.html", portal_context(member, MENU_STATEMENTS, page=page))
 
 
 @portal_view(FINANCE)
@@ -71,7 +71,7 @@ def statement_detail(request, merchant, member, statement_id: int):
     previous = (
         selectors.previous_statement_for_merchant(merchant, statement) if LineKind.CARRY_FORWARD in kinds else None
     )
-    context = _context(
+    context = portal_context(
         member,
         MENU_STATEMENTS,
         statement=statement,

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from ..errors import CatalogError
 from ..models import SKU, Stock, Warehouse
-from .stock import _lock_rows, stock_set_levels
+from .stock import stock_lock_rows, stock_set_levels
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -215,7 +215,7 @@ def _refuse(errors: list[dict]) -> CatalogError:
 @transaction.atomic
 def stock_import_apply(*, plan: list[ImportRow], actor) -> ImportSummary:
     """Set the on hand of every planned row, all in this one transaction (see the module)."""
-    locked = _lock_rows((row.sku.pk, row.warehouse.pk) for row in plan)
+    locked = stock_lock_rows((row.sku.pk, row.warehouse.pk) for row in plan)
     late = [
         _row_error(
             row.line,

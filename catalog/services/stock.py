@@ -41,7 +41,7 @@ def _set_lock_timeout() -> None:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
 
 
-def _lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
     """Lock the stock rows of (sku, warehouse) pairs in primary-key order (no deadlocks)."""
     wanted = set(pairs)
     if not wanted:
@@ -122,7 +122,7 @@ def stock_receive(
     quantity = _positive(quantity)
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
-    stock = _lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
     stock.sku = sku
     _write(stock, MovementKind.RECEIPT, on_hand_delta=quantity, actor=actor, reference=reference, reason=reason)
     return stock
@@ -137,7 +137,7 @@ def stock_adjust(*, sku: SKU, warehouse: Warehouse, on_hand: int, actor, reason:
         raise CatalogError("reason_required", _("Say why the stock is adjusted."))
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
-    stock = _lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
     if on_hand < stock.reserved:
         raise CatalogConflict(
             "below_reserved",
@@ -165,7 +165,7 @@ def _merge(lines: Iterable[StockLine]) -> dict[tuple[int, int], int]:
 def stock_reserve(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
     """Reserve every line or none: 409 `insufficient_stock` naming the short lines."""
     merged = _merge(lines)
-    rows = _lock_rows(merged)
+    rows = stock_lock_rows(merged)
     short = []
     for key, quantity in sorted(merged.items()):
         row = rows.get(key)
@@ -182,7 +182,7 @@ def stock_reserve(*, lines: Iterable[StockLine], reference: str, actor=None) -> 
 def stock_release(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
     """Give reserved units back (cancelled or expired orders)."""
     merged = _merge(lines)
-    rows = _lock_rows(merged)
+    rows = stock_lock_rows(merged)
     for key, quantity in sorted(merged.items()):
         row = rows.get(key)
         if row is None or row.reserved < quantity:
@@ -195,7 +195,7 @@ def stock_release(*, lines: Iterable[StockLine], reference: str, actor=None) -> 
 def stock_ship(*, lines: Iterable[StockLine], reference: str, actor=None) -> None:
     """Reserved units leave the warehouse: on hand and reserved both go down."""
     merged = _merge(lines)
-    rows = _lock_rows(merged)
+    rows = stock_lock_rows(merged)
     for key, quantity in sorted(merged.items()):
         row = rows.get(key)
         if row is None or row.reserved < quantity:
@@ -340,7 +340,7 @@ def stock_set_levels(*, levels: Iterable[tuple[SKU, Warehouse, int]], actor, rea
         ignore_conflicts=True,
         batch_size=1000,
     )
-    rows = _lock_rows(wanted)
+    rows = stock_lock_rows(wanted)
     short = [
         {"sku": key[0], "warehouse": key[1], "reserved": rows[key].reserved}
         for key, (_s, _w, on_hand) in wanted.items()

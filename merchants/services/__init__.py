@@ -27,6 +27,7 @@ from .calendar import add_working_days
 from .deposits import (
     deposit_balance,
     deposit_deduct,
+    deposit_pay_shortfall_sandbox,
     deposit_record_payment,
     deposit_refund,
     deposit_required,
@@ -57,6 +58,7 @@ __all__ = [
     "current_contract",
     "deposit_balance",
     "deposit_deduct",
+    "deposit_pay_shortfall_sandbox",
     "deposit_record_payment",
     "deposit_refund",
     "deposit_required",

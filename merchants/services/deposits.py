@@ -158,3 +158,25 @@ def deposit_refund(*, merchant: Merchant, actor, reference: str) -> DepositEntry
     )
     _notify(locked, "deposit_refunded")
     return entry
+
+
+@transaction.atomic
+def deposit_pay_shortfall_sandbox(*, merchant: Merchant, actor, payment_key: str) -> DepositEntry:
+    """The merchant pays the whole shortfall through the sandbox gateway.
+
+    `payment_key` is the one-time key of the rendered payment form: it becomes the entry's
+    reference, so a double submit of the same form posts once.
+    """
+    key = (payment_key or "").strip()
+    if not key or len(key) > 64:
+        raise MerchantError("payment_form_expired", _("The payment form expired; open the page again."))
+    locked = _lock(merchant)
+    existing = DepositEntry.objects.filter(merchant=locked, reference=f"sandbox-{key}").first()
+    if existing is not None:
+        return existing
+    shortfall = deposit_shortfall(locked)
+    if shortfall <= 0:
+        raise MerchantConflict("deposit_complete", _("Your deposit is already complete."))
+    return deposit_record_payment(
+        merchant=locked, actor=actor, amount=shortfall, reference=f"sandbox-{key}", reason=str(_("Sandbox payment"))
+    )
