@@ -28,9 +28,15 @@ import django
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+
+# The settings need DEBUG=1 to start without production secrets, but a worker runs with
+# DEBUG off: Django's debug cursor, which formats and keeps the text of every query (here
+# IN-lists of thousands of ids), is not part of what is measured.
+settings.DEBUG = False
+
 from decimal import Decimal  # noqa: E402
 
-from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
@@ -110,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--merchants", type=int, default=10_000)
+    parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
     parser.add_argument(
         "--workers", type=int, default=1, help="Batches settled concurrently, as several Celery workers would."
     )
@@ -137,20 +144,38 @@ def main() -> None:
             shipping = dict(cursor.fetchall())
             aggregate_seconds = time.perf_counter() - started
 
+        timings: dict[str, list[float]] = {}
         ids = merchants_to_settle(period)
         size = settings.SETTLEMENT_BATCH_SIZE
         batches = [ids[start : start + size] for start in range(0, len(ids), size)]
 
         def settle(batch):
             try:
+                began = time.perf_counter()
                 with transaction.atomic():
                     compute_statements(period=period, merchant_ids=batch, run=None)
+                    computed = time.perf_counter()
+                if args.profile:
+                    timings.setdefault("(compute_statements, in all)", []).append(computed - began)
+                    timings.setdefault("(commit)", []).append(time.perf_counter() - computed)
             finally:
                 if args.workers > 1:
                     connection.close()
 
+        def timed(execute, sql, params, many, context):
+            began = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                key = " ".join(sql.split())[:90]
+                timings.setdefault(key, []).append(time.perf_counter() - began)
+
         started = time.perf_counter()
-        if args.workers > 1:
+        if args.profile:
+            with connection.execute_wrapper(timed):
+                for batch in batches:
+                    settle(batch)
+        elif args.workers > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=args.workers) as pool:
@@ -180,6 +205,8 @@ def main() -> None:
         )
         print(f"ratio run/aggregate: {ratio:.2f} (target ≤ 3.00); peak memory {peak_mb:.0f} MB (target < 500 MB)")
         print(f"totals match to the cent: payable ¥{got_payable:,.2f}")
+        for key, spent in sorted(timings.items(), key=lambda item: -sum(item[1])):
+            print(f"  {sum(spent) * 1000:7.0f} ms  ×{len(spent):<3} {key}")
     finally:
         teardown_databases(old_config, verbosity=0)
 

@@ -39,6 +39,7 @@ from ..models import (
     SettlementRun,
     Statement,
     StatementLine,
+    StatementStatus,
 )
 from ..periods import Period, settleable_cutoff
 
@@ -178,70 +179,145 @@ def run_preview(*, period: str) -> Preview:
 # --- The computation --------------------------------------------------------------------
 
 
-def _settlement_days(merchant_ids: list[int]) -> dict[int, int]:
+def _batch(merchant_ids) -> dict:
+    """An ORM filter covering a batch: its id range. Batches are slices of sorted ids, so the
+    range holds few others, which callers drop by set membership. (An IN list of thousands of
+    parameters costs more to build and bind on the client than the query costs the server.)"""
+    return {"merchant_id__gte": min(merchant_ids), "merchant_id__lte": max(merchant_ids)}
+
+
+def _contracts(merchant_ids: list[int]) -> tuple[dict[int, int], dict[int, list[dict]]]:
+    """Settlement days of each merchant (the accepted contract's, else the default) and the
+    ladder steps of those on a ladder plan."""
     from merchants.models import Contract
 
+    wanted = set(merchant_ids)
     days = dict.fromkeys(merchant_ids, settings.DEFAULT_SETTLEMENT_DAYS)
-    for merchant_id, value in Contract.objects.filter(
-        merchant_id__in=merchant_ids, status=ContractStatus.ACCEPTED
-    ).values_list("merchant_id", "settlement_days"):
-        days[merchant_id] = value
-    return days
+    ladders = {}
+    rows = Contract.objects.filter(status=ContractStatus.ACCEPTED, **_batch(merchant_ids)).values_list(
+        "merchant_id", "settlement_days", "commission_plan", "ladder_steps"
+    )
+    for merchant_id, settlement_days, plan, steps in rows:
+        if merchant_id in wanted:
+            days[merchant_id] = settlement_days
+            if plan == CommissionPlan.LADDER and steps:
+                ladders[merchant_id] = steps
+    return days, ladders
 
 
 def _in(ids) -> str:
     return ",".join(str(int(i)) for i in ids)
 
 
+# The merchant orders a batch settles: settleable (completed before the merchant's cutoff),
+# not frozen, never settled. `s` maps each merchant of the batch to its new statement.
+_CANDIDATES = """
+    SELECT mo.id, s.column2 AS sid, mo.goods_total, mo.platform_discount_total, mo.shipping_fee, mo.commission_total
+    FROM orders_merchantorder mo
+    JOIN (VALUES {pairs}) s ON s.column1 = mo.merchant_id
+    WHERE mo.merchant_id IN ({ids})
+      AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
+      AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
+"""
+# Their four statement lines, summed from the frozen per-order totals (each merchant order
+# carries the sums of its lines, written at placement).
+_ORDER_SUMS = """
+    o AS (
+        SELECT sid, COUNT(*) AS c, SUM(goods_total) AS goods, SUM(platform_discount_total) AS disc,
+               SUM(shipping_fee) AS ship, SUM(commission_total) AS comm
+        FROM cand GROUP BY sid
+    )
+    INSERT INTO settlements_statementline (statement_id, kind, amount, count)
+    SELECT sid, 'goods', goods, c FROM o
+    UNION ALL SELECT sid, 'platform_discounts', disc, c FROM o
+    UNION ALL SELECT sid, 'shipping', ship, c FROM o
+    UNION ALL SELECT sid, 'commission', -comm, c FROM o
+"""
+
+
+def _create_statements(merchant_ids: list[int], *, period: str, run: SettlementRun | None) -> dict[int, int]:
+    """Insert empty draft statements; returns merchant id → statement id.
+
+    A concurrent batch creating one of them makes this insert wait, then fail on the unique
+    (merchant, period) key: that batch rolls back and nothing is settled twice."""
+    rows = ",".join(f"({int(m)})" for m in merchant_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO settlements_statement (merchant_id, period, run_id, status, payable, created_at)
+            SELECT column1, %s, %s, %s, 0, %s FROM (VALUES {rows}) AS m
+            RETURNING merchant_id, id
+            """,
+            [
+                period,
+                run.pk if run else None,
+                StatementStatus.DRAFT,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+            ],
+        )
+        return dict(cursor.fetchall())
+
+
+def _settle_orders(cursor, *, statements: dict[int, int], cutoff) -> None:
+    """Write the settled-order source rows and the order lines of `statements` (merchant id →
+    statement id) from one consistent view of the candidate orders."""
+    pairs = ",".join(f"({int(m)},{int(s)})" for m, s in statements.items())
+    candidates = _CANDIDATES.format(pairs=pairs, ids=_in(statements))
+    params = [cutoff, False]
+    if connection.vendor == "postgresql":
+        # One statement, one snapshot: the rows inserted and the sums are the same orders even
+        # if a dispute freezes one of them meanwhile; the candidates are read once.
+        cursor.execute(
+            f"""
+            WITH cand AS ({candidates}),
+            ins AS (INSERT INTO settlements_settledorder (merchant_order_id, statement_id) SELECT id, sid FROM cand),
+            {_ORDER_SUMS}
+            """,
+            params,
+        )
+    else:
+        # SQLite (the development database) has no data-modifying CTEs; its transaction holds
+        # the database's only write lock, so the two statements see the same orders. The sums
+        # go first: the candidates exclude orders once settled.
+        cursor.execute(f"WITH cand AS ({candidates}), {_ORDER_SUMS}", params)
+        cursor.execute(
+            f"INSERT INTO settlements_settledorder (merchant_order_id, statement_id) SELECT id, sid FROM ({candidates})",
+            params,
+        )
+
+
 def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> int:
-    """Create the statements of `merchant_ids` for `period` with their source rows and lines.
+    """Create the statements of `merchant_ids` for `period` with their source rows and lines;
+    returns how many were kept.
 
     Call inside a transaction. Merchants that already have a statement are skipped;
     statements with nothing on them are not kept. Everything proportional to the number of
     orders happens in SQL; Python only touches the few ladder, adjustment and carry rows.
     """
     if not merchant_ids:
-        return []
+        return 0
     p = str(period)
-    existing = set(
-        Statement.objects.filter(period=p, merchant_id__in=merchant_ids).values_list("merchant_id", flat=True)
-    )
-    todo = [m for m in merchant_ids if m not in existing]
+    existing = set(Statement.objects.filter(period=p, **_batch(merchant_ids)).values_list("merchant_id", flat=True))
+    todo = sorted(set(merchant_ids) - existing)
     if not todo:
-        return []
-    Statement.objects.bulk_create([Statement(merchant_id=m, period=p, run=run, payable=ZERO) for m in todo])
+        return 0
     ids = _in(todo)
     scope = f"s.period = %s AND s.merchant_id IN ({ids})"
-
+    statements = _create_statements(todo, period=p, run=run)
+    days, ladders = _contracts(todo)
     by_days: dict[int, list[int]] = defaultdict(list)
-    for merchant_id, days in _settlement_days(todo).items():
-        by_days[days].append(merchant_id)
+    for merchant_id in todo:
+        by_days[days[merchant_id]].append(merchant_id)
 
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The per-order aggregation of a batch is hashed in memory rather than spilled.
+            # The per-statement sums of a batch are hashed in memory rather than spilled.
             cursor.execute("SET LOCAL work_mem = '128MB'")
-            # A batch joins thousands of orders with their lines: hash joins over the batch's
-            # rows beat one index probe per order (measured with bench/settlement_run.py).
-            cursor.execute("SET LOCAL enable_nestloop = off")
         # Raw SQL gets the datetimes as the database stores them (SQLite compares text in UTC).
         end = connection.ops.adapt_datetimefield_value(period.end)
         for days, group in by_days.items():
             cutoff = connection.ops.adapt_datetimefield_value(settleable_cutoff(period, days))
-            group_ids = _in(group)
-            # Settleable, never settled, not frozen: one narrow source row per merchant order.
-            cursor.execute(
-                f"""
-                INSERT INTO settlements_settledorder (merchant_order_id, statement_id)
-                SELECT mo.id, s.id
-                FROM orders_merchantorder mo
-                JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
-                WHERE mo.merchant_id IN ({group_ids})
-                  AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
-                ON CONFLICT (merchant_order_id) DO NOTHING
-                """,
-                [p, cutoff, False],
-            )
+            _settle_orders(cursor, statements={m: statements[m] for m in group}, cutoff=cutoff)
             # Settleable but frozen by an open dispute: listed, not paid.
             cursor.execute(
                 f"""
@@ -249,7 +325,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                 SELECT s.id, mo.id, mo.paid_total, 'open dispute'
                 FROM orders_merchantorder mo
                 JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
-                WHERE mo.merchant_id IN ({group_ids})
+                WHERE mo.merchant_id IN ({_in(group)})
                   AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
                   AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
                 """,
@@ -286,28 +362,6 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             """,
             [p, end],
         )
-        # The statement lines, summed in one pass over the settled orders' frozen totals
-        # (each merchant order carries the sums of its lines, written at placement).
-        cursor.execute(
-            f"""
-            WITH o AS (
-                SELECT so.statement_id AS sid, COUNT(*) AS c, SUM(mo.goods_total) AS goods,
-                       SUM(mo.platform_discount_total) AS disc, SUM(mo.shipping_fee) AS ship,
-                       SUM(mo.commission_total) AS comm
-                FROM orders_merchantorder mo
-                JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
-                JOIN settlements_statement s ON s.id = so.statement_id
-                WHERE mo.merchant_id IN ({ids}) AND {scope}
-                GROUP BY so.statement_id
-            )
-            INSERT INTO settlements_statementline (statement_id, kind, amount, count)
-            SELECT sid, 'goods', goods, c FROM o
-            UNION ALL SELECT sid, 'platform_discounts', disc, c FROM o
-            UNION ALL SELECT sid, 'shipping', ship, c FROM o
-            UNION ALL SELECT sid, 'commission', -comm, c FROM o
-            """,
-            [p],
-        )
         cursor.execute(
             f"""
             WITH r AS (
@@ -326,21 +380,20 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             [p],
         )
 
-    statements = {
-        s.merchant_id: s for s in Statement.objects.filter(period=p, merchant_id__in=todo).only("pk", "merchant_id")
-    }
     extra: list[StatementLine] = []
     # Manual adjustments of this period or earlier not settled yet.
-    pending = list(ManualAdjustment.objects.filter(merchant_id__in=todo, statement__isnull=True, period__lte=p))
+    wanted = set(todo)
+    pending = ManualAdjustment.objects.filter(statement__isnull=True, period__lte=p, **_batch(todo))
     by_merchant: dict[int, list[ManualAdjustment]] = defaultdict(list)
     for adjustment in pending:
-        by_merchant[adjustment.merchant_id].append(adjustment)
+        if adjustment.merchant_id in wanted:
+            by_merchant[adjustment.merchant_id].append(adjustment)
     for merchant_id, rows in by_merchant.items():
-        statement = statements[merchant_id]
-        ManualAdjustment.objects.filter(pk__in=[a.pk for a in rows]).update(statement=statement)
+        statement_id = statements[merchant_id]
+        ManualAdjustment.objects.filter(pk__in=[a.pk for a in rows]).update(statement_id=statement_id)
         extra.append(
             StatementLine(
-                statement=statement,
+                statement_id=statement_id,
                 kind=LineKind.ADJUSTMENTS,
                 amount=sum((a.amount for a in rows), ZERO),
                 count=len(rows),
@@ -348,9 +401,9 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
         )
     for merchant_id, amount in _carry_forward(todo, p).items():
         extra.append(
-            StatementLine(statement=statements[merchant_id], kind=LineKind.CARRY_FORWARD, amount=amount, count=1)
+            StatementLine(statement_id=statements[merchant_id], kind=LineKind.CARRY_FORWARD, amount=amount, count=1)
         )
-    extra.extend(_ladder_lines(statements, _ladder_contracts(todo)))
+    extra.extend(_ladder_lines(statements, ladders))
     StatementLine.objects.bulk_create(extra)
 
     with connection.cursor() as cursor:
@@ -363,22 +416,27 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             """,
             [p],
         )
+        kept = len(todo) - cursor.rowcount
+        # Payable = the sum of the lines, aggregated once for the batch (SQLite ≥ 3.33 and
+        # PostgreSQL both take UPDATE … FROM); statements with only frozen orders stay at zero.
         cursor.execute(
             f"""
-            UPDATE settlements_statement SET payable = COALESCE(
-                (SELECT SUM(sl.amount) FROM settlements_statementline sl WHERE sl.statement_id = settlements_statement.id), 0)
-            WHERE period = %s AND merchant_id IN ({ids})
-            """,
-            [p],
+            UPDATE settlements_statement SET payable = t.total
+            FROM (
+                SELECT sl.statement_id, SUM(sl.amount) AS total FROM settlements_statementline sl
+                WHERE sl.statement_id IN ({_in(statements.values())}) GROUP BY sl.statement_id
+            ) t
+            WHERE settlements_statement.id = t.statement_id
+            """
         )
-        return cursor.rowcount
+    return kept
 
 
-def _ladder_lines(statements: dict[int, Statement], ladders: dict[int, list[dict]]) -> list[StatementLine]:
+def _ladder_lines(statements: dict[int, int], ladders: dict[int, list[dict]]) -> list[StatementLine]:
     """Ladder rebates of strategic contracts: on this statement's net sales, capped at its
     net commission."""
     lines = []
-    wanted = {statements[m].pk: steps for m, steps in ladders.items() if m in statements}
+    wanted = {statements[m]: steps for m, steps in ladders.items() if m in statements}
     if not wanted:
         return lines
     from django.db.models import Sum
@@ -414,28 +472,18 @@ def _ladder_lines(statements: dict[int, Statement], ladders: dict[int, list[dict
 
 def _carry_forward(merchant_ids: list[int], period: str) -> dict[int, Decimal]:
     """The previous statement's payable, for merchants whose latest earlier one is negative."""
-    carry = {}
-    latest: dict[int, Statement] = {}
-    for statement in Statement.objects.filter(merchant_id__in=merchant_ids, period__lt=period).order_by(
-        "merchant_id", "-period"
-    ):
-        latest.setdefault(statement.merchant_id, statement)
-    for merchant_id, statement in latest.items():
-        if statement.payable < 0:
-            carry[merchant_id] = statement.payable
-    return carry
+    from django.db.models import OuterRef, Subquery
 
-
-def _ladder_contracts(merchant_ids: list[int]) -> dict[int, list[dict]]:
-    from merchants.models import Contract
-
-    return {
-        c.merchant_id: c.ladder_steps
-        for c in Contract.objects.filter(
-            merchant_id__in=merchant_ids, status=ContractStatus.ACCEPTED, commission_plan=CommissionPlan.LADDER
-        )
-        if c.ladder_steps
-    }
+    latest = (
+        Statement.objects.filter(merchant_id=OuterRef("merchant_id"), period__lt=period)
+        .order_by("-period")
+        .values("period")[:1]
+    )
+    wanted = set(merchant_ids)
+    negative = Statement.objects.filter(period__lt=period, payable__lt=0, **_batch(merchant_ids)).filter(
+        period=Subquery(latest)
+    )
+    return {m: payable for m, payable in negative.values_list("merchant_id", "payable") if m in wanted}
 
 
 def ladder_rebate(*, net_sales: Decimal, steps: list[dict], cap: Decimal) -> Decimal:
