@@ -6,8 +6,10 @@ Builds, in a throwaway test database, N completed order lines (4 per merchant or
 merchants, then times in the same process:
   1. the aggregate: one SELECT summing paid, platform discount, commission and base of the
      order lines, and shipping, per merchant over the settleable orders;
-  2. the run: every batch of `compute_statements` (what the Celery tasks execute), writing
-     the statements, their source rows and lines.
+  2. the run: `run_start` then every batch's `settle_batch` (what each Celery task executes,
+     progress included), writing the statements, their source rows and lines. With
+     --workers N, N threads with their own database connections share the batches, as N
+     Celery workers would.
 Prints both times, the ratio (target ≤ 3) and the process's peak memory (target < 500 MB),
 and checks that the run's totals equal the aggregate's to the cent.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -112,19 +115,28 @@ def build(lines: int, merchants: int) -> None:
         cursor.execute("ANALYZE")
 
 
+RESET = """
+TRUNCATE settlements_settledorder, settlements_settledrefund, settlements_frozenorder, settlements_statementline,
+         settlements_statement, settlements_settlementrun CASCADE
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--merchants", type=int, default=10_000)
-    parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
     parser.add_argument(
         "--workers", type=int, default=1, help="Batches settled concurrently, as several Celery workers would."
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Aggregate and run measured this many times (settlement tables emptied)."
+    )
+    parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
     args = parser.parse_args()
 
     from settlements.models import Statement, StatementLine
     from settlements.periods import Period, settleable_cutoff
-    from settlements.services.runs import compute_statements, merchants_to_settle
+    from settlements.services.runs import compute_statements, merchants_to_settle, run_start, settle_batch
 
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
@@ -135,32 +147,8 @@ def main() -> None:
         )
         period = Period(2026, 10)
         cutoff = settleable_cutoff(period, settings.DEFAULT_SETTLEMENT_DAYS)
-
-        with connection.cursor() as cursor:
-            started = time.perf_counter()
-            cursor.execute(AGGREGATE, [cutoff])
-            aggregate = cursor.fetchall()
-            cursor.execute(SHIPPING, [cutoff])
-            shipping = dict(cursor.fetchall())
-            aggregate_seconds = time.perf_counter() - started
-
-        timings: dict[str, list[float]] = {}
-        ids = merchants_to_settle(period)
         size = settings.SETTLEMENT_BATCH_SIZE
-        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-
-        def settle(batch):
-            try:
-                began = time.perf_counter()
-                with transaction.atomic():
-                    compute_statements(period=period, merchant_ids=batch, run=None)
-                    computed = time.perf_counter()
-                if args.profile:
-                    timings.setdefault("(compute_statements, in all)", []).append(computed - began)
-                    timings.setdefault("(commit)", []).append(time.perf_counter() - computed)
-            finally:
-                if args.workers > 1:
-                    connection.close()
+        timings: dict[str, list[float]] = {}
 
         def timed(execute, sql, params, many, context):
             began = time.perf_counter()
@@ -170,41 +158,95 @@ def main() -> None:
                 key = " ".join(sql.split())[:90]
                 timings.setdefault(key, []).append(time.perf_counter() - began)
 
-        started = time.perf_counter()
-        if args.profile:
-            with connection.execute_wrapper(timed):
+        def measure_aggregate():
+            with connection.cursor() as cursor:
+                began = time.perf_counter()
+                cursor.execute(AGGREGATE, [cutoff])
+                aggregate = cursor.fetchall()
+                cursor.execute(SHIPPING, [cutoff])
+                shipping = dict(cursor.fetchall())
+                return time.perf_counter() - began, aggregate, shipping
+
+        def measure_run():
+            ids = merchants_to_settle(period)
+            batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+
+            def settle(batch):
+                try:
+                    if args.profile:
+                        began = time.perf_counter()
+                        with transaction.atomic():
+                            compute_statements(period=period, merchant_ids=batch, run=run)
+                            computed = time.perf_counter()
+                        timings.setdefault("(compute_statements, in all)", []).append(computed - began)
+                        timings.setdefault("(commit)", []).append(time.perf_counter() - computed)
+                    else:
+                        settle_batch(run_id=run.pk, merchant_ids=batch)
+                finally:
+                    if args.workers > 1:
+                        connection.close()
+
+            began = time.perf_counter()
+            run = run_start(period=str(period), enqueue=False)
+            assert run.batches_total == len(batches)
+            if args.profile:
+                with connection.execute_wrapper(timed):
+                    for batch in batches:
+                        settle(batch)
+            elif args.workers > 1:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=args.workers) as pool:
+                    list(pool.map(settle, batches))
+            else:
                 for batch in batches:
                     settle(batch)
-        elif args.workers > 1:
-            from concurrent.futures import ThreadPoolExecutor
+            seconds = time.perf_counter() - began
+            if not args.profile:
+                run.refresh_from_db()
+                assert (run.status, run.merchants_done, run.statements_created) == ("completed", len(ids), len(ids))
+            return seconds
 
-            with ThreadPoolExecutor(max_workers=args.workers) as pool:
-                list(pool.map(settle, batches))
-        else:
-            for batch in batches:
-                settle(batch)
-        run_seconds = time.perf_counter() - started
+        aggregate_times, run_times = [], []
+        for round_number in range(1, args.rounds + 1):
+            aggregate_seconds, aggregate, shipping = measure_aggregate()
+            run_seconds = measure_run()
+            aggregate_times.append(aggregate_seconds)
+            run_times.append(run_seconds)
+            # The run's totals must be the aggregate's, to the cent.
+            expected_goods = sum(row[2] for row in aggregate)
+            expected_commission = sum(row[4] for row in aggregate)
+            expected_payable = sum(row[2] + row[3] - row[4] + shipping[row[0]] for row in aggregate)
+            got = {
+                kind: sum(StatementLine.objects.filter(kind=kind).values_list("amount", flat=True), Decimal(0))
+                for kind in ("goods", "commission")
+            }
+            got_payable = sum(Statement.objects.values_list("payable", flat=True), Decimal(0))
+            assert got["goods"] == expected_goods, (got["goods"], expected_goods)
+            assert -got["commission"] == expected_commission
+            assert got_payable == expected_payable, (got_payable, expected_payable)
+            statements = Statement.objects.count()
+            print(
+                f"round {round_number}: aggregate {aggregate_seconds * 1000:.0f} ms over {len(aggregate):,} merchants; "
+                f"run {run_seconds * 1000:.0f} ms, {statements:,} statements; ratio {run_seconds / aggregate_seconds:.2f}; "
+                f"payable ¥{got_payable:,.2f} = the aggregate's"
+            )
+            if round_number < args.rounds:
+                with connection.cursor() as cursor:
+                    cursor.execute(RESET)
+                    cursor.execute("VACUUM ANALYZE")
 
-        expected_goods = sum(row[2] for row in aggregate)
-        expected_commission = sum(row[4] for row in aggregate)
-        expected_payable = sum(row[2] + row[3] - row[4] + shipping[row[0]] for row in aggregate)
-        got = {
-            kind: sum(StatementLine.objects.filter(kind=kind).values_list("amount", flat=True), Decimal(0))
-            for kind in ("goods", "commission")
-        }
-        got_payable = sum(Statement.objects.values_list("payable", flat=True), Decimal(0))
-        assert got["goods"] == expected_goods, (got["goods"], expected_goods)
-        assert -got["commission"] == expected_commission
-        assert got_payable == expected_payable, (got_payable, expected_payable)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        ratio = run_seconds / aggregate_seconds
-        print(f"aggregate query: {aggregate_seconds * 1000:.0f} ms over {len(aggregate):,} merchants")
+        aggregate_median = statistics.median(aggregate_times)
+        run_median = statistics.median(run_times)
+        print(f"aggregate query: {aggregate_median * 1000:.0f} ms (median of {args.rounds})")
         print(
-            f"settlement run:  {run_seconds * 1000:.0f} ms, {Statement.objects.count():,} statements, "
-            f"batch {size}, {args.workers} worker(s)"
+            f"settlement run:  {run_median * 1000:.0f} ms (median of {args.rounds}), batch {size}, {args.workers} worker(s)"
         )
-        print(f"ratio run/aggregate: {ratio:.2f} (target ≤ 3.00); peak memory {peak_mb:.0f} MB (target < 500 MB)")
-        print(f"totals match to the cent: payable ¥{got_payable:,.2f}")
+        print(
+            f"ratio run/aggregate: {run_median / aggregate_median:.2f} (target ≤ 3.00); "
+            f"peak memory {peak_mb:.0f} MB (target < 500 MB)"
+        )
         for key, spent in sorted(timings.items(), key=lambda item: -sum(item[1])):
             print(f"  {sum(spent) * 1000:7.0f} ms  ×{len(spent):<3} {key}")
     finally:
