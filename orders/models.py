@@ -245,6 +245,10 @@ class MerchantOrder(models.Model):
         ordering = ["-placed_at", "-id"]
         indexes = [
             models.Index(fields=["merchant", "status"], name="morder_merchant_status_idx"),
+            # Settlement reads a batch of merchants' orders completed in a time range.
+            models.Index(
+                fields=["merchant", "completed_at"], condition=Q(status="completed"), name="morder_settleable_idx"
+            ),
             # Settlement lists frozen orders per merchant; few are frozen, so a partial index.
             models.Index(fields=["merchant"], condition=Q(is_frozen=True), name="morder_frozen_idx"),
         ]

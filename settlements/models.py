@@ -78,6 +78,9 @@ class Statement(models.Model):
         _("status"), max_length=20, choices=StatementStatus.choices, default=StatementStatus.DRAFT
     )
     payable = models.DecimalField(_("payable"), **MONEY)
+    # The settleable cutoff the run used: orders completed before it were settled here or
+    # earlier, or listed frozen here. The next run reads only orders completed since.
+    orders_completed_before = models.DateTimeField(_("orders completed before"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -152,7 +152,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
                 "fields": [
                     ("merchant", "period"),
                     ("status_badge", "payable"),
-                    "run",
+                    ("run", "orders_completed_before"),
                     ("approved_by", "approved_at"),
                     "created_at",
                 ]

@@ -18,6 +18,7 @@ Guarantees (domain.md "Settlement"):
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -211,11 +212,24 @@ def _in(ids) -> str:
 
 # The merchant orders a batch settles: settleable (completed before the merchant's cutoff),
 # not frozen, never settled. `s` maps each merchant of the batch to its new statement.
+# `{since}` bounds the scan below by the previous statement's cutoff: every order completed
+# before it was settled then, or listed frozen on that statement (`{caught_up}` takes those
+# back), so a run reads one month of orders, not the merchants' whole history.
 _CANDIDATES = """
     SELECT mo.id, s.column2 AS sid, mo.goods_total, mo.platform_discount_total, mo.shipping_fee, mo.commission_total
     FROM orders_merchantorder mo
     JOIN (VALUES {pairs}) s ON s.column1 = mo.merchant_id
-    WHERE mo.merchant_id IN ({ids})
+    WHERE mo.merchant_id IN ({ids}) {since}
+      AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
+      AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
+"""
+_CAUGHT_UP = """
+    UNION ALL
+    SELECT mo.id, s.column2 AS sid, mo.goods_total, mo.platform_discount_total, mo.shipping_fee, mo.commission_total
+    FROM orders_merchantorder mo
+    JOIN (VALUES {pairs}) s ON s.column1 = mo.merchant_id
+    WHERE mo.id IN (SELECT fo.merchant_order_id FROM settlements_frozenorder fo WHERE fo.statement_id IN ({previous}))
+      AND mo.completed_at < %s
       AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
       AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
 """
@@ -235,8 +249,10 @@ _ORDER_SUMS = """
 """
 
 
-def _create_statements(merchant_ids: list[int], *, period: str, run: SettlementRun | None) -> dict[int, int]:
-    """Insert empty draft statements; returns merchant id → statement id.
+def _create_statements(
+    merchant_ids: list[int], *, period: str, run: SettlementRun | None, cutoff: datetime.datetime
+) -> dict[int, int]:
+    """Insert empty draft statements recording their cutoff; returns merchant id → statement id.
 
     A concurrent batch creating one of them makes this insert wait, then fail on the unique
     (merchant, period) key: that batch rolls back and nothing is settled twice."""
@@ -244,8 +260,9 @@ def _create_statements(merchant_ids: list[int], *, period: str, run: SettlementR
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO settlements_statement (merchant_id, period, run_id, status, payable, created_at)
-            SELECT column1, %s, %s, %s, 0, %s FROM (VALUES {rows}) AS m
+            INSERT INTO settlements_statement
+                (merchant_id, period, run_id, status, payable, created_at, orders_completed_before)
+            SELECT column1, %s, %s, %s, 0, %s, %s FROM (VALUES {rows}) AS m
             RETURNING merchant_id, id
             """,
             [
@@ -253,17 +270,25 @@ def _create_statements(merchant_ids: list[int], *, period: str, run: SettlementR
                 run.pk if run else None,
                 StatementStatus.DRAFT,
                 connection.ops.adapt_datetimefield_value(timezone.now()),
+                connection.ops.adapt_datetimefield_value(cutoff),
             ],
         )
         return dict(cursor.fetchall())
 
 
-def _settle_orders(cursor, *, statements: dict[int, int], cutoff) -> None:
+def _settle_orders(cursor, *, statements: dict[int, int], cutoff, since=None, previous=()) -> None:
     """Write the settled-order source rows and the order lines of `statements` (merchant id →
-    statement id) from one consistent view of the candidate orders."""
+    statement id) from one consistent view of the candidate orders: those completed before
+    `cutoff` and, when the merchants have an earlier statement (`previous`, whose cutoff was
+    `since`), either completed since then or listed frozen on it."""
     pairs = ",".join(f"({int(m)},{int(s)})" for m, s in statements.items())
-    candidates = _CANDIDATES.format(pairs=pairs, ids=_in(statements))
-    params = [cutoff, False]
+    candidates = _CANDIDATES.format(
+        pairs=pairs, ids=_in(statements), since="AND mo.completed_at >= %s" if since else ""
+    )
+    params = [since, cutoff, False] if since else [cutoff, False]
+    if since:
+        candidates += _CAUGHT_UP.format(pairs=pairs, previous=_in(previous))
+        params += [since, cutoff, False]
     if connection.vendor == "postgresql":
         # One statement, one snapshot: the rows inserted and the sums are the same orders even
         # if a dispute freezes one of them meanwhile; the candidates are read once.
@@ -286,6 +311,33 @@ def _settle_orders(cursor, *, statements: dict[int, int], cutoff) -> None:
         )
 
 
+def _previous_statements(merchant_ids: list[int], period: str) -> dict[int, tuple[int, datetime.datetime]]:
+    """Merchant id → (id, cutoff) of its latest statement before `period` that recorded its
+    cutoff (statements from before the cutoff was recorded give no bound)."""
+    from django.db.models import Max
+
+    wanted = set(merchant_ids)
+    recorded = Statement.objects.filter(
+        period__lt=period, orders_completed_before__isnull=False, **_batch(merchant_ids)
+    )
+    latest: dict[str, list[int]] = defaultdict(list)
+    for merchant_id, last in (
+        recorded.values("merchant_id").annotate(last=Max("period")).values_list("merchant_id", "last")
+    ):
+        if merchant_id in wanted:
+            latest[last].append(merchant_id)
+    previous = {}
+    # Usually one query: the merchants' latest statements are mostly of the same month.
+    for last, group in latest.items():
+        group_set = set(group)
+        for merchant_id, statement_id, cutoff in recorded.filter(period=last).values_list(
+            "merchant_id", "id", "orders_completed_before"
+        ):
+            if merchant_id in group_set:
+                previous[merchant_id] = (statement_id, cutoff)
+    return previous
+
+
 def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> int:
     """Create the statements of `merchant_ids` for `period` with their source rows and lines;
     returns how many were kept.
@@ -303,21 +355,33 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
         return 0
     ids = _in(todo)
     scope = f"s.period = %s AND s.merchant_id IN ({ids})"
-    statements = _create_statements(todo, period=p, run=run)
     days, ladders = _contracts(todo)
-    by_days: dict[int, list[int]] = defaultdict(list)
+    previous = _previous_statements(todo, p)
+    # Merchants settled alike: same settlement days, same previous cutoff (most of a batch).
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for merchant_id in todo:
-        by_days[days[merchant_id]].append(merchant_id)
+        earlier = previous.get(merchant_id)
+        groups[(days[merchant_id], earlier[1] if earlier else None)].append(merchant_id)
 
+    statements: dict[int, int] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The per-statement sums of a batch are hashed in memory rather than spilled.
             cursor.execute("SET LOCAL work_mem = '128MB'")
         # Raw SQL gets the datetimes as the database stores them (SQLite compares text in UTC).
-        end = connection.ops.adapt_datetimefield_value(period.end)
-        for days, group in by_days.items():
-            cutoff = connection.ops.adapt_datetimefield_value(settleable_cutoff(period, days))
-            _settle_orders(cursor, statements={m: statements[m] for m in group}, cutoff=cutoff)
+        adapt = connection.ops.adapt_datetimefield_value
+        end = adapt(period.end)
+        for (settlement_days, since), group in groups.items():
+            cutoff = settleable_cutoff(period, settlement_days)
+            created = _create_statements(group, period=p, run=run, cutoff=cutoff)
+            statements.update(created)
+            _settle_orders(
+                cursor,
+                statements=created,
+                cutoff=adapt(cutoff),
+                since=adapt(since) if since else None,
+                previous=[previous[m][0] for m in group] if since else (),
+            )
             # Settleable but frozen by an open dispute: listed, not paid.
             cursor.execute(
                 f"""
@@ -329,7 +393,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                   AND mo.status = 'completed' AND mo.completed_at < %s AND mo.is_frozen = %s
                   AND NOT EXISTS (SELECT 1 FROM settlements_settledorder x WHERE x.merchant_order_id = mo.id)
                 """,
-                [p, cutoff, True],
+                [p, adapt(cutoff), True],
             )
         # Refund lines of orders settled here or earlier, completed before the period's end,
         # and the shipping part of those refunds (its own source record).

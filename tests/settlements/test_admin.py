@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from unittest import mock
 
@@ -392,6 +393,8 @@ def test_the_statement_page_drills_down_to_orders_refunds_frozen_orders_and_the_
     ):
         assert text in page, text
     assert "Late" not in page  # the November adjustment is not settled in October
+    # Which orders the statement covers: those completed before its cutoff.
+    assert re.search(r"Orders completed before:</label>\s*<div class=\"readonly\">Oct. 17, 2026, midnight</div>", page)
 
 
 def test_approving_one_statement_posts_the_ledger_once(client, world):

@@ -290,3 +290,111 @@ def test_a_strategic_ladder_contract_gets_its_rebate_in_the_run():
         Decimal("10000.00"),
     )
     assert Statement.objects.get(period="2026-10").payable == Decimal("960008.00")
+
+
+# --- Each run reads the orders completed since the previous statement's cutoff ----------
+
+
+def _settled_in(order):
+    return SettledOrder.objects.get(merchant_order=order).statement.period
+
+
+def test_each_statement_records_its_cutoff_and_the_next_run_starts_there():
+    shop = Shop()
+    shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    october = Statement.objects.get(period="2026-10")
+    assert october.orders_completed_before == at(2026, 10, 17)
+    assert services.runs._previous_statements([shop.merchant.pk], "2026-11") == {
+        shop.merchant.pk: (october.pk, at(2026, 10, 17))
+    }
+    assert services.runs._previous_statements([shop.merchant.pk], "2026-10") == {}
+    # What the November run reads: orders completed since 17 October, and those listed frozen
+    # on October's statement. (An order completed earlier and neither settled nor listed
+    # cannot happen: this one is written behind the run's back to show the history is not read.)
+    behind = shop.completed_order([("20.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 16))
+    since = shop.completed_order([("30.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 17))
+    _settle("2026-11", now=at(2026, 12, 2))
+    assert list(SettledOrder.objects.filter(statement__period="2026-11").values_list("merchant_order", flat=True)) == [
+        since.pk
+    ]
+    assert not SettledOrder.objects.filter(merchant_order=behind).exists()
+
+
+def test_an_order_frozen_for_two_runs_is_listed_on_both_then_caught_up_when_released():
+    shop = Shop()
+    disputed = shop.completed_order([("50.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    MerchantOrder.objects.filter(pk=disputed.pk).update(is_frozen=True)
+    shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 3))
+    _settle("2026-10", now=at(2026, 11, 2))
+    shop.completed_order([("20.00", 1)], placed=at(2026, 11, 1), completed=at(2026, 11, 3))
+    _settle("2026-11", now=at(2026, 12, 2))
+    listed = FrozenOrder.objects.filter(merchant_order=disputed).values_list("statement__period", flat=True)
+    assert sorted(listed) == ["2026-10", "2026-11"]
+    MerchantOrder.objects.filter(pk=disputed.pk).update(is_frozen=False)
+    _settle("2026-12", now=at(2027, 1, 2))
+    assert _settled_in(disputed) == "2026-12"
+    assert _lines(Statement.objects.get(period="2026-12"))["goods"] == Decimal("50.00")
+    assert SettledOrder.objects.count() == 3
+
+
+def test_orders_of_a_skipped_month_are_caught_up_by_the_next_run():
+    shop = Shop()
+    first = shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    # No run for November: its orders and December's go on December's statement.
+    november = shop.completed_order([("20.00", 1)], placed=at(2026, 10, 20), completed=at(2026, 10, 25))
+    december = shop.completed_order([("30.00", 1)], placed=at(2026, 11, 20), completed=at(2026, 12, 1))
+    _settle("2026-12", now=at(2027, 1, 2))
+    assert [_settled_in(o) for o in (first, november, december)] == ["2026-10", "2026-12", "2026-12"]
+    assert _lines(Statement.objects.get(period="2026-12"))["goods"] == Decimal("50.00")
+
+
+def test_a_changed_settlement_cycle_neither_loses_nor_doubles_an_order():
+    from merchants.models import Contract
+
+    shop = Shop()
+    contract = Contract.objects.filter(merchant=shop.merchant, status="accepted")
+    assert contract.count() == 1
+    orders = [
+        shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, day)) for day in (2, 20, 28)
+    ] + [shop.completed_order([("10.00", 1)], placed=at(2026, 11, 1), completed=at(2026, 11, 10))]
+    _settle("2026-10", now=at(2026, 11, 2))  # T = 15: cutoff 17 October
+    contract.update(settlement_days=30)  # November's cutoff: 1 November, after October's
+    _settle("2026-11", now=at(2026, 12, 2))
+    contract.update(settlement_days=45)  # December's cutoff: 17 November, after November's
+    _settle("2026-12", now=at(2027, 1, 2))
+    assert [_settled_in(o) for o in orders] == ["2026-10", "2026-11", "2026-11", "2026-12"]
+    assert list(Statement.objects.order_by("period").values_list("orders_completed_before", flat=True)) == [
+        at(2026, 10, 17),
+        at(2026, 11, 1),
+        at(2026, 11, 17),
+    ]
+
+
+def test_a_longer_cycle_whose_cutoff_is_before_the_previous_one_settles_nothing_twice():
+    from merchants.models import Contract
+
+    shop = Shop()
+    contract = Contract.objects.filter(merchant=shop.merchant, status="accepted")
+    early = shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 5))
+    _settle("2026-10", now=at(2026, 11, 2))
+    contract.update(settlement_days=60)  # November's cutoff (2 October) is before October's
+    late = shop.completed_order([("20.00", 1)], placed=at(2026, 10, 20), completed=at(2026, 10, 25))
+    _settle("2026-11", now=at(2026, 12, 2))
+    assert not Statement.objects.filter(period="2026-11").exists()
+    contract.update(settlement_days=15)
+    _settle("2026-12", now=at(2027, 1, 2))
+    assert (_settled_in(early), _settled_in(late)) == ("2026-10", "2026-12")
+    assert SettledOrder.objects.count() == 2
+
+
+def test_statements_without_a_recorded_cutoff_bound_nothing():
+    """Statements written before the cutoff was recorded: the next run reads all history."""
+    shop = Shop()
+    shop.completed_order([("10.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    _settle("2026-10", now=at(2026, 11, 2))
+    Statement.objects.update(orders_completed_before=None)
+    missed = shop.completed_order([("20.00", 1)], placed=at(2026, 9, 1), completed=at(2026, 9, 5))
+    _settle("2026-11", now=at(2026, 12, 2))
+    assert _settled_in(missed) == "2026-11"
