@@ -10,6 +10,9 @@ Guarantees (domain.md "Settlement"):
   plus T (the contract's settlement days, default 15) is on or before P's last day, it was
   never settled, and it is not frozen by an open dispute when the batch runs; earlier missed
   orders are caught up; settleable frozen orders are listed but not paid;
+- each statement records that cutoff; the merchant's next run reads only the orders completed
+  since, plus those listed frozen on that statement (all others before it are settled), so a
+  run's cost follows the month's orders, not the history;
 - a refund is deducted in the first statement where both its order is settled and its
   completion is before the period's end (settled with the order, or clawed back later);
 - the sums are aggregated by SQL (INSERT … SELECT … GROUP BY), never by a per-order Python
@@ -311,9 +314,78 @@ def _settle_orders(cursor, *, statements: dict[int, int], cutoff, since=None, pr
         )
 
 
-def _previous_statements(merchant_ids: list[int], period: str) -> dict[int, tuple[int, datetime.datetime]]:
-    """Merchant id → (id, cutoff) of its latest statement before `period` that recorded its
-    cutoff (statements from before the cutoff was recorded give no bound)."""
+# Refund lines (and the shipping part of refunds, its own source record) of settled orders,
+# completed before the period's end, not taken yet: deducted in the first statement where
+# both hold. `{source}` is the refund side of the join; `{only}` picks the refunds a branch reads.
+_REFUNDS = """
+    SELECT s.column2, r.id, {columns}
+    FROM {source}
+    JOIN orders_merchantorder mo ON mo.id = r.merchant_order_id
+    JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
+    JOIN (VALUES {pairs}) s ON s.column1 = mo.merchant_id
+    WHERE mo.merchant_id IN ({ids}) {only}
+"""
+_REFUND_KINDS = [
+    (
+        "rl.id, rl.amount, 0, rl.refunded_base, rl.platform_discount_back, rl.commission_returned",
+        "orders_refundline rl JOIN orders_refund r ON r.id = rl.refund_id",
+        "",
+        "(refund_line_id)",
+    ),
+    (
+        "CAST(NULL AS bigint), 0, r.shipping_amount, 0, 0, 0",
+        "orders_refund r",
+        "AND r.shipping_amount > 0",
+        "(refund_id) WHERE refund_line_id IS NULL",
+    ),
+]
+
+
+def _settle_refunds(cursor, *, statements: dict[int, int], end, since=None, previous_end=None, previous=()) -> None:
+    """Take the refunds due on `statements` (merchant id → statement id).
+
+    Without an earlier statement: every refund of the merchants' settled orders completed
+    before `end`. With one (cutoff `since`, period ending `previous_end`), refunds completed
+    before `previous_end` of orders settled by then were taken by it; what is left is read in
+    three disjoint parts: refunds completed since `previous_end`; earlier refunds of orders
+    completed since `since` (settled here); earlier refunds of the orders listed frozen on the
+    previous statement. So a run reads the month's refunds, not the history."""
+    pairs = ",".join(f"({int(m)},{int(s)})" for m, s in statements.items())
+    ids = _in(statements)
+    if since:
+        frozen = (
+            f"SELECT fo.merchant_order_id FROM settlements_frozenorder fo WHERE fo.statement_id IN ({_in(previous)})"
+        )
+        branches = [
+            ("AND r.completed_at >= %s AND r.completed_at < %s", [previous_end, end]),
+            ("AND r.completed_at < %s AND mo.status = 'completed' AND mo.completed_at >= %s", [previous_end, since]),
+            (f"AND r.completed_at < %s AND mo.completed_at < %s AND mo.id IN ({frozen})", [previous_end, since]),
+        ]
+    else:
+        branches = [("AND r.completed_at < %s", [end])]
+    for columns, source, condition, conflict in _REFUND_KINDS:
+        selects, params = [], []
+        for only, values in branches:
+            selects.append(
+                _REFUNDS.format(columns=columns, source=source, pairs=pairs, ids=ids, only=f"{condition} {only}")
+            )
+            params += values
+        cursor.execute(
+            f"""
+            INSERT INTO settlements_settledrefund
+                (statement_id, refund_id, refund_line_id, amount, shipping_amount, refunded_base, discount_back, commission_returned)
+            {" UNION ALL ".join(selects)}
+            ON CONFLICT {conflict} DO NOTHING
+            """,
+            params,
+        )
+
+
+def _previous_statements(
+    merchant_ids: list[int], period: str
+) -> dict[int, tuple[int, datetime.datetime, datetime.datetime]]:
+    """Merchant id → (id, cutoff, end of its period) of its latest statement before `period`
+    that recorded its cutoff (statements from before the cutoff was recorded give no bound)."""
     from django.db.models import Max
 
     wanted = set(merchant_ids)
@@ -334,7 +406,7 @@ def _previous_statements(merchant_ids: list[int], period: str) -> dict[int, tupl
             "merchant_id", "id", "orders_completed_before"
         ):
             if merchant_id in group_set:
-                previous[merchant_id] = (statement_id, cutoff)
+                previous[merchant_id] = (statement_id, cutoff, Period.parse(last).end)
     return previous
 
 
@@ -357,11 +429,12 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
     scope = f"s.period = %s AND s.merchant_id IN ({ids})"
     days, ladders = _contracts(todo)
     previous = _previous_statements(todo, p)
-    # Merchants settled alike: same settlement days, same previous cutoff (most of a batch).
+    # Merchants settled alike: same settlement days, same previous statement's cutoff and
+    # period (most of a batch).
     groups: dict[tuple, list[int]] = defaultdict(list)
     for merchant_id in todo:
-        earlier = previous.get(merchant_id)
-        groups[(days[merchant_id], earlier[1] if earlier else None)].append(merchant_id)
+        _statement, since, previous_end = previous.get(merchant_id, (None, None, None))
+        groups[(days[merchant_id], since, previous_end)].append(merchant_id)
 
     statements: dict[int, int] = {}
     with connection.cursor() as cursor:
@@ -371,17 +444,13 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
         # Raw SQL gets the datetimes as the database stores them (SQLite compares text in UTC).
         adapt = connection.ops.adapt_datetimefield_value
         end = adapt(period.end)
-        for (settlement_days, since), group in groups.items():
+        for (settlement_days, since, previous_end), group in groups.items():
             cutoff = settleable_cutoff(period, settlement_days)
             created = _create_statements(group, period=p, run=run, cutoff=cutoff)
             statements.update(created)
-            _settle_orders(
-                cursor,
-                statements=created,
-                cutoff=adapt(cutoff),
-                since=adapt(since) if since else None,
-                previous=[previous[m][0] for m in group] if since else (),
-            )
+            earlier = [previous[m][0] for m in group] if since else ()
+            since = adapt(since) if since else None
+            _settle_orders(cursor, statements=created, cutoff=adapt(cutoff), since=since, previous=earlier)
             # Settleable but frozen by an open dispute: listed, not paid.
             cursor.execute(
                 f"""
@@ -395,37 +464,14 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                 """,
                 [p, adapt(cutoff), True],
             )
-        # Refund lines of orders settled here or earlier, completed before the period's end,
-        # and the shipping part of those refunds (its own source record).
-        cursor.execute(
-            f"""
-            INSERT INTO settlements_settledrefund
-                (statement_id, refund_id, refund_line_id, amount, shipping_amount, refunded_base, discount_back, commission_returned)
-            SELECT s.id, r.id, rl.id, rl.amount, 0, rl.refunded_base, rl.platform_discount_back, rl.commission_returned
-            FROM orders_refundline rl
-            JOIN orders_refund r ON r.id = rl.refund_id
-            JOIN orders_merchantorder mo ON mo.id = r.merchant_order_id
-            JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
-            JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
-            WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s
-            ON CONFLICT (refund_line_id) DO NOTHING
-            """,
-            [p, end],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO settlements_settledrefund
-                (statement_id, refund_id, refund_line_id, amount, shipping_amount, refunded_base, discount_back, commission_returned)
-            SELECT s.id, r.id, NULL, 0, r.shipping_amount, 0, 0, 0
-            FROM orders_refund r
-            JOIN orders_merchantorder mo ON mo.id = r.merchant_order_id
-            JOIN settlements_settledorder so ON so.merchant_order_id = mo.id
-            JOIN settlements_statement s ON s.merchant_id = mo.merchant_id AND s.period = %s
-            WHERE mo.merchant_id IN ({ids}) AND r.completed_at < %s AND r.shipping_amount > 0
-            ON CONFLICT (refund_id) WHERE refund_line_id IS NULL DO NOTHING
-            """,
-            [p, end],
-        )
+            _settle_refunds(
+                cursor,
+                statements=created,
+                end=end,
+                since=since,
+                previous_end=adapt(previous_end) if previous_end else None,
+                previous=earlier,
+            )
         cursor.execute(
             f"""
             WITH r AS (

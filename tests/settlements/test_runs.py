@@ -306,7 +306,7 @@ def test_each_statement_records_its_cutoff_and_the_next_run_starts_there():
     october = Statement.objects.get(period="2026-10")
     assert october.orders_completed_before == at(2026, 10, 17)
     assert services.runs._previous_statements([shop.merchant.pk], "2026-11") == {
-        shop.merchant.pk: (october.pk, at(2026, 10, 17))
+        shop.merchant.pk: (october.pk, at(2026, 10, 17), at(2026, 11, 1))
     }
     assert services.runs._previous_statements([shop.merchant.pk], "2026-10") == {}
     # What the November run reads: orders completed since 17 October, and those listed frozen
@@ -398,3 +398,47 @@ def test_statements_without_a_recorded_cutoff_bound_nothing():
     missed = shop.completed_order([("20.00", 1)], placed=at(2026, 9, 1), completed=at(2026, 9, 5))
     _settle("2026-11", now=at(2026, 12, 2))
     assert _settled_in(missed) == "2026-11"
+
+
+def _refund(order, amount, *, when, shipping=Decimal("0")):
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        return order_services.refund_issue(
+            merchant_order=order,
+            items=[RefundItem(order.lines.get().pk, Decimal(amount))],
+            shipping_amount=shipping,
+            reason="partial",
+        )
+
+
+def test_refunds_after_a_previous_statement_are_each_taken_once_where_due():
+    shop = Shop()
+    settled = shop.completed_order([("100.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
+    held = shop.completed_order([("100.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 3))
+    held_refund = _refund(held, "10.00", when=at(2026, 10, 10), shipping=Decimal("8.00"))
+    MerchantOrder.objects.filter(pk=held.pk).update(is_frozen=True)
+    late = shop.completed_order([("100.00", 1)], placed=at(2026, 10, 20), completed=at(2026, 10, 25))
+    late_refund = _refund(late, "40.00", when=at(2026, 10, 28))
+    _settle("2026-10", now=at(2026, 11, 1))
+    october = Statement.objects.get(period="2026-10")
+    assert list(october.settled_orders.values_list("merchant_order", flat=True)) == [settled.pk]
+    assert SettledRefund.objects.count() == 0
+    # Released after October's run; the settled order is refunded in November.
+    MerchantOrder.objects.filter(pk=held.pk).update(is_frozen=False)
+    clawback = _refund(settled, "25.00", when=at(2026, 11, 5))
+    _settle("2026-11", now=at(2026, 12, 1))
+    november = Statement.objects.get(period="2026-11")
+    assert sorted(november.settled_orders.values_list("merchant_order", flat=True)) == sorted([held.pk, late.pk])
+    taken = SettledRefund.objects.filter(statement=november)
+    assert sorted(taken.values_list("refund_id", "amount", "shipping_amount")) == sorted(
+        [
+            (held_refund.pk, Decimal("10.00"), Decimal("0.00")),  # of an order listed frozen on October's
+            (held_refund.pk, Decimal("0.00"), Decimal("8.00")),  # its shipping part
+            (late_refund.pk, Decimal("40.00"), Decimal("0.00")),  # of an order completed since the cutoff
+            (clawback.pk, Decimal("25.00"), Decimal("0.00")),  # completed since October's end
+        ]
+    )
+    lines = _lines(november)
+    assert (lines["refunds"], lines["shipping_refunds"]) == (Decimal("-75.00"), Decimal("-8.00"))
+    _settle("2026-12", now=at(2027, 1, 1))
+    assert SettledRefund.objects.count() == 4
+    assert not Statement.objects.filter(period="2026-12").exists()
