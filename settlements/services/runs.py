@@ -216,7 +216,7 @@ def _in(ids) -> str:
 # The merchant orders a batch settles: settleable (completed before the merchant's cutoff),
 # not frozen, never settled. `s` maps each merchant of the batch to its new statement.
 # `{since}` bounds the scan below by the previous statement's cutoff: every order completed
-# before it was settled then, or listed frozen on that statement (`{caught_up}` takes those
+# before it was settled then, or listed frozen on that statement (`_CAUGHT_UP` takes those
 # back), so a run reads one month of orders, not the merchants' whole history.
 _CANDIDATES = """
     SELECT mo.id, s.column2 AS sid, mo.goods_total, mo.platform_discount_total, mo.shipping_fee, mo.commission_total
