@@ -11,25 +11,27 @@ form.
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.core.validators import MaxValueValidator
 from django.db.models import Case, IntegerField, Value, When
-from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.errors import ConflictError, DomainError
+from marketplace.admin_tools import (
+    ActionForm,
+    ObjectAction,
+    ObjectActionsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    link,
+    table,
+    when,
+)
 from marketplace.money import ZERO, format_cny
 
 from . import selectors, services
@@ -50,67 +52,6 @@ from .models import (
     ShippingRate,
 )
 
-
-def _when(moment: datetime.datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
-
-
-def _table(headers, rows) -> str:
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows)
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
-
-
-def _link(obj, label=None) -> str:
-    if obj is None:
-        return "—"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, label or obj)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written only by services: staff look, never add, edit or delete."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [*(f.name for f in self.model._meta.fields), *self.readonly_fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows shown as part of their parent: whoever may view the parent sees them."""
-
-    extra = 0
-    can_delete = False
-    show_change_link = False
-    parent_permission = ""
-
-    def get_readonly_fields(self, request, obj=None):
-        return list(dict.fromkeys([*self.fields, *self.readonly_fields]))
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(self.parent_permission)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 # --- Orders ------------------------------------------------------------------------------------
 
 
@@ -122,7 +63,7 @@ class MerchantOrderInline(ReadOnlyInline):
 
     @admin.display(description=_("order number"))
     def number_link(self, order):
-        return _link(order, order.number)
+        return link(order, order.number)
 
 
 class PaymentInline(ReadOnlyInline):
@@ -202,7 +143,7 @@ class MerchantOrderAdmin(ReadOnlyAdmin):
         rows = selectors.merchant_order_shipments(order)
         if not rows:
             return "—"
-        return _table(
+        return table(
             [
                 gettext("warehouse"),
                 gettext("status"),
@@ -221,7 +162,7 @@ class MerchantOrderAdmin(ReadOnlyAdmin):
                     ),
                     shipment.carrier or "—",
                     shipment.tracking_number or "—",
-                    _when(shipment.shipped_at),
+                    when(shipment.shipped_at),
                 )
                 for shipment in rows
             ),
@@ -313,7 +254,7 @@ def asked_total(dispute: Dispute) -> Decimal:
     return sum((line.amount for line in request.lines.all()), ZERO) + request.shipping_amount
 
 
-class ArbitrateForm(forms.Form):
+class ArbitrateForm(ActionForm):
     amount = forms.DecimalField(
         label=_("Refund to the buyer (¥)"),
         max_digits=14,
@@ -328,13 +269,37 @@ class ArbitrateForm(forms.Form):
     )
     error_fields = {"invalid_amount": "amount", "reason_required": "note"}
 
-    def __init__(self, *args, asked: Decimal, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, obj: Dispute, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        asked = asked_total(obj)
         amount = self.fields["amount"]
         amount.max_value = asked
         amount.validators.append(MaxValueValidator(asked))
         amount.widget.attrs["max"] = str(asked)
         amount.initial = asked
+
+
+def _arbitrate(request, dispute: Dispute, data) -> str:
+    decided = services.dispute_resolve(dispute=dispute, arbiter=request.user, amount=data["amount"], note=data["note"])
+    if decided.decision_amount > 0:
+        message = gettext("Decided: %(amount)s is refunded to the buyer; the order's money is no longer frozen.")
+    else:
+        message = gettext("Decided: no refund; the order's money is no longer frozen.")
+    return message % {"amount": format_cny(decided.decision_amount)}
+
+
+ARBITRATE = ObjectAction(
+    "arbitrate",
+    _("Arbitrate"),
+    ArbitrateForm,
+    _arbitrate,
+    available=lambda dispute: dispute.status == DisputeStatus.OPEN,
+    permissions=("orders.change_dispute",),
+    help_text=_(
+        "The decision is final. A refund goes back to the buyer through the payment gateway at once, with the "
+        "commission reversed in proportion; the order's money is unfrozen for settlement either way."
+    ),
+)
 
 
 # Open disputes first, the oldest first: the queue operations work through.
@@ -346,7 +311,7 @@ DISPUTE_QUEUE_ORDER = [
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     """The dispute queue and the case page; the decision goes through the arbitrate action."""
 
     list_display = ["__str__", "order", "merchant", "status", "amount_asked", "opened_at", "waiting"]
@@ -354,6 +319,7 @@ class DisputeAdmin(ReadOnlyAdmin):
     list_select_related = ["request__merchant_order__merchant"]
     search_fields = ["request__merchant_order__number", "request__merchant_order__merchant__shop_name"]
     ordering = DISPUTE_QUEUE_ORDER
+    object_actions = [ARBITRATE]
     change_form_template = "admin/orders/dispute/change_form.html"
     readonly_fields = ["order", "merchant", "amount_asked", "case", "lines_table", "statements", "waiting"]
     fieldsets = [
@@ -368,7 +334,7 @@ class DisputeAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("order"))
     def order(self, dispute):
-        return _link(dispute.request.merchant_order, dispute.request.merchant_order.number)
+        return link(dispute.request.merchant_order, dispute.request.merchant_order.number)
 
     @admin.display(description=_("merchant"))
     def merchant(self, dispute):
@@ -391,7 +357,7 @@ class DisputeAdmin(ReadOnlyAdmin):
             "{} · {} · {}<br>{}: {}",
             request,
             request.get_kind_display(),
-            _when(request.created_at),
+            when(request.created_at),
             gettext("order status"),
             request.merchant_order.get_status_display(),
         )
@@ -419,7 +385,7 @@ class DisputeAdmin(ReadOnlyAdmin):
                     format_cny(request.shipping_amount),
                 )
             )
-        return _table(
+        return table(
             [gettext("item"), gettext("quantity"), gettext("paid"), gettext("already refunded"), gettext("asked")], rows
         )
 
@@ -436,81 +402,27 @@ class DisputeAdmin(ReadOnlyAdmin):
             dispute.buyer_statement,
         )
 
-    # The arbitration action.
+    # The arbitration action (marketplace.admin_tools.ObjectActionsMixin): its page shows the
+    # case, what the buyer asks and what both parties said above the decision form.
 
-    def get_urls(self):
-        arbitrate = path(
-            "<path:object_id>/arbitrate/",
-            self.admin_site.admin_view(self.arbitrate_view),
-            name="orders_dispute_arbitrate",
+    def action_summary(self, request, dispute):
+        return [
+            (gettext("Order"), self.order(dispute)),
+            (gettext("Merchant"), self.merchant(dispute)),
+            (gettext("Amount asked"), format_cny(asked_total(dispute))),
+        ]
+
+    def action_preview(self, request, dispute, action) -> str:
+        return format_html(
+            "<h2>{}</h2>{}<h2>{}</h2>{}",
+            gettext("What the buyer asks"),
+            self.lines_table(dispute),
+            gettext("What both parties said"),
+            self.statements(dispute),
         )
-        return [arbitrate, *super().get_urls()]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        dispute = self.get_object(request, unquote(object_id))
-        can_arbitrate = (
-            dispute is not None
-            and dispute.status == DisputeStatus.OPEN
-            and request.user.has_perm("orders.change_dispute")
-        )
-        extra = {**(extra_context or {}), "arbitrate_url": self._arbitrate_url(dispute) if can_arbitrate else None}
-        return super().change_view(request, object_id, form_url, extra_context=extra)
-
-    def _arbitrate_url(self, dispute) -> str:
-        return reverse("admin:orders_dispute_arbitrate", args=[dispute.pk], current_app=self.admin_site.name)
-
-    def arbitrate_view(self, request, object_id) -> HttpResponse:
-        """GET shows the case and the decision form; POST calls `services.dispute_resolve`."""
-        dispute = self.get_object(request, unquote(object_id))
-        if dispute is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not (self.has_view_permission(request, dispute) and request.user.has_perm("orders.change_dispute")):
-            raise PermissionDenied
-        change_url = reverse("admin:orders_dispute_change", args=[dispute.pk], current_app=self.admin_site.name)
-        if dispute.status != DisputeStatus.OPEN:
-            messages.error(request, gettext("This dispute is already decided."))
-            return redirect(change_url)
-        asked = asked_total(dispute)
-        form = ArbitrateForm(request.POST or None, asked=asked)
-        if request.method == "POST" and form.is_valid():
-            try:
-                decided = services.dispute_resolve(
-                    dispute=dispute,
-                    arbiter=request.user,
-                    amount=form.cleaned_data["amount"],
-                    note=form.cleaned_data["note"],
-                )
-            except ConflictError as exc:
-                messages.error(request, str(exc.message))
-                return redirect(change_url)
-            except DomainError as exc:
-                field = form.error_fields.get(exc.code)
-                form.add_error(field if field in form.fields else None, str(exc.message))
-            else:
-                if decided.decision_amount > 0:
-                    message = gettext(
-                        "Decided: %(amount)s is refunded to the buyer; the order's money is no longer frozen."
-                    )
-                else:
-                    message = gettext("Decided: no refund; the order's money is no longer frozen.")
-                messages.success(request, message % {"amount": format_cny(decided.decision_amount)})
-                return redirect(change_url)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": dispute,
-            "title": gettext("Arbitrate: %(dispute)s") % {"dispute": dispute},
-            "form": form,
-            "change_url": change_url,
-            "summary": [
-                (gettext("Order"), self.order(dispute)),
-                (gettext("Merchant"), self.merchant(dispute)),
-                (gettext("Amount asked"), format_cny(asked)),
-            ],
-            "lines": self.lines_table(dispute),
-            "statements": self.statements(dispute),
-        }
-        return TemplateResponse(request, "admin/orders/dispute/arbitrate.html", context)
+    def action_unavailable(self, dispute, action) -> str:
+        return gettext("This dispute is already decided.")
 
 
 @admin.register(ShippingRate)

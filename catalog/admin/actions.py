@@ -10,15 +10,14 @@ re-checks under lock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 
 from .. import services
 from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision, RevisionStatus
@@ -32,21 +31,6 @@ def percent(rate: Decimal | None) -> str:
 
 
 # --- Action forms --------------------------------------------------------------------
-
-
-class ActionForm(forms.Form):
-    """A confirmation form for one action on one record."""
-
-    #: Service error codes shown on a field of the form rather than above it.
-    error_fields: dict[str, str] = {}
-
-    def __init__(self, *args, obj, **kwargs):
-        self.obj = obj
-        super().__init__(*args, **kwargs)
-
-
-class ConfirmForm(ActionForm):
-    pass
 
 
 class NoteForm(ActionForm):
@@ -128,20 +112,6 @@ def _listing_allows(action: str) -> Callable[[Product], bool]:
 
 def _pending(revision: ProductRevision) -> bool:
     return revision.status == RevisionStatus.PENDING
-
-
-@dataclass(frozen=True)
-class ObjectAction:
-    """An object-tools button of a change page and the confirmation view behind it."""
-
-    name: str
-    label: Any
-    form_class: type[ActionForm]
-    perform: Callable[[HttpRequest, Any, dict], str]
-    #: Whether the button shows for the record's current state (the service re-checks under lock).
-    available: Callable[[Any], bool]
-    permissions: tuple[str, ...]
-    help_text: Any = ""
 
 
 PRODUCT_ACTIONS = [

@@ -11,10 +11,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline
+
 from .. import services
 from ..models import Category, CategoryGrant, CategoryRateChange, Tag
 from .actions import CATEGORY_ACTIONS, percent
-from .base import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline, category_paths
+from .base import category_paths
 
 
 class CategoryForm(forms.ModelForm):

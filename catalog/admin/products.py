@@ -16,12 +16,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_tools import ObjectActionsMixin, badge, table, when
 from marketplace.money import format_cny
 
 from .. import selectors, services
 from ..models import SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Tag
 from .actions import PRODUCT_ACTIONS, REVISION_ACTIONS
-from .base import ObjectActionsMixin, badge, category_paths, table, when
+from .base import category_paths
 
 LISTING_COLOURS = {
     ListingStatus.DRAFT: "#6c757d",

@@ -8,8 +8,9 @@ from django.contrib import admin
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline
+
 from ..models import Stock, StockAlert, StockMovement, Warehouse, WarehouseKind
-from .base import ReadOnlyAdmin, ReadOnlyInline
 
 
 class WarehouseForm(forms.ModelForm):

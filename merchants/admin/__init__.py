@@ -2,25 +2,16 @@
 buttons, tiers, public holidays and the deposit ledger.
 
 The merchant form is read-only: every change to a merchant goes through an action view
-(`MerchantAdmin.action_view`, actions in `actions.py`) that calls one service, so the
+(`ObjectActionsMixin.action_view`, actions in `actions.py`) that calls one service, so the
 transition table, the locks and the audit log apply to staff exactly as to the API.
 """
 
 from __future__ import annotations
 
-import datetime
-from functools import partial
-
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.db import connection
 from django.db.models import Exists, OuterRef
-from django.http import HttpResponse
-from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -28,8 +19,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors as catalog_selectors
+from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline, badge, table, when
 from marketplace.crypto import mask
-from marketplace.errors import ConflictError, DomainError
 from marketplace.money import format_cny
 from marketplace.regions import Region
 
@@ -65,23 +56,7 @@ STATUS_COLOURS = {
 
 
 def _badge(merchant: Merchant) -> str:
-    return format_html(
-        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
-        STATUS_COLOURS.get(merchant.status, "#6c757d"),
-        merchant.get_status_display(),
-    )
-
-
-def _when(moment: datetime.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _table(headers, rows) -> str:
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in r)),) for r in rows)
-    )
-    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, body)
+    return badge(STATUS_COLOURS.get(merchant.status, "#6c757d"), merchant.get_status_display())
 
 
 # --- Changelist filters --------------------------------------------------------------
@@ -124,20 +99,6 @@ class ExpiringDocumentsFilter(admin.SimpleListFilter):
 # --- Inlines -------------------------------------------------------------------------
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class DocumentInline(ReadOnlyInline):
     model = MerchantDocument
     fields = ["kind", "original_name", "content_type", "size", "expires_on", "expiry", "view", "uploaded_at"]
@@ -171,8 +132,11 @@ class DepositEntryInline(ReadOnlyInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """The review queue and the merchant page. Read-only: changes go through the actions."""
+
+    object_actions = MERCHANT_ACTIONS
+    action_template = "admin/merchants/merchant/action_form.html"
 
     list_display = [
         "company_name",
@@ -326,9 +290,9 @@ class MerchantAdmin(admin.ModelAdmin):
             ("franchise_fee", format_cny(contract.franchise_fee) if contract.franchise_fee is not None else "—"),
             ("start_date", contract.start_date),
             ("end_date", contract.end_date),
-            ("offered_at", _when(contract.offered_at)),
+            ("offered_at", when(contract.offered_at)),
             ("offered_by", contract.offered_by or "—"),
-            ("accepted_at", _when(contract.accepted_at) if contract.accepted_at else "—"),
+            ("accepted_at", when(contract.accepted_at) if contract.accepted_at else "—"),
             ("accepted_by", contract.accepted_by or "—"),
         ]
         rows = format_html_join(
@@ -354,9 +318,9 @@ class MerchantAdmin(admin.ModelAdmin):
         grants = catalog_selectors.grant_list(merchant)
         if not grants:
             return "—"
-        return _table(
+        return table(
             [gettext("category"), gettext("granted by"), gettext("granted at")],
-            ((paths.get(g.category_id, g.category.name), g.granted_by or "—", _when(g.granted_at)) for g in grants),
+            ((paths.get(g.category_id, g.category.name), g.granted_by or "—", when(g.granted_at)) for g in grants),
         )
 
     @admin.display(description=_("history"))
@@ -364,11 +328,11 @@ class MerchantAdmin(admin.ModelAdmin):
         rows = selectors.history_rows(merchant)
         if not rows:
             return "—"
-        return _table(
+        return table(
             [gettext("time"), gettext("actor"), gettext("action"), gettext("reason")],
             (
                 (
-                    _when(row["entry"].created_at),
+                    when(row["entry"].created_at),
                     row["entry"].actor or gettext("system"),
                     row["label"],
                     row["entry"].reason,
@@ -377,85 +341,21 @@ class MerchantAdmin(admin.ModelAdmin):
             ),
         )
 
-    # Action buttons and views.
+    # The action pages (marketplace.admin_tools.ObjectActionsMixin) show the merchant and, for
+    # some actions, the tiers and deposit figures.
 
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        actions = [
-            path(
-                f"<path:object_id>/{action.name}/",
-                self.admin_site.admin_view(partial(self.action_view, action=action)),
-                name="{}_{}_{}".format(*info, action.name),
-            )
-            for action in MERCHANT_ACTIONS
-        ]
-        return actions + super().get_urls()
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        merchant = self.get_object(request, unquote(object_id))
-        buttons = []
-        if merchant is not None:
-            buttons = [
-                {"label": action.label, "url": self._action_url(merchant, action)}
-                for action in MERCHANT_ACTIONS
-                if request.user.has_perms(action.permissions) and action.available(merchant)
-            ]
-        return super().change_view(
-            request, object_id, form_url, extra_context={**(extra_context or {}), "merchant_actions": buttons}
-        )
-
-    def _action_url(self, merchant, action) -> str:
-        return reverse(f"admin:merchants_merchant_{action.name}", args=[merchant.pk], current_app=self.admin_site.name)
-
-    def action_view(self, request, object_id, action: MerchantAction) -> HttpResponse:
-        """Confirm and run one action: GET shows the form, POST calls the service."""
-        merchant = self.get_object(request, unquote(object_id))
-        if merchant is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not (self.has_view_permission(request, merchant) and request.user.has_perms(action.permissions)):
-            raise PermissionDenied
-        change_url = reverse("admin:merchants_merchant_change", args=[merchant.pk], current_app=self.admin_site.name)
-        if request.method == "POST":
-            form = action.form_class(request.POST, merchant=merchant)
-            if form.is_valid():
-                try:
-                    message = action.perform(request, merchant, form.cleaned_data)
-                except DomainError as exc:
-                    field = form.error_fields.get(exc.code)
-                    if field in form.fields:
-                        form.add_error(field, str(exc.message))
-                    elif isinstance(exc, ConflictError):
-                        # The state changed under the page (or it was stale): show the refusal
-                        # on the merchant page, which shows the current state.
-                        messages.error(request, str(exc.message))
-                        return redirect(change_url)
-                    else:
-                        form.add_error(None, str(exc.message))
-                else:
-                    messages.success(request, message)
-                    return redirect(change_url)
-        else:
-            if not action.available(merchant):
-                messages.error(
-                    request,
-                    gettext("“%(action)s” is not possible while the merchant is “%(status)s”.")
-                    % {"action": action.label, "status": merchant.get_status_display()},
-                )
-                return redirect(change_url)
-            form = action.form_class(merchant=merchant)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "original": merchant,
+    def action_context(self, request, merchant, action: MerchantAction) -> dict:
+        return {
             "status": _badge(merchant),
-            "title": f"{action.label}: {merchant}",
-            "action": action,
-            "form": form,
-            "change_url": change_url,
             "tiers": self._tier_rows(merchant) if action.shows_tiers else None,
             "deposit": self._deposit_figures(merchant) if action.shows_deposit else None,
         }
-        return TemplateResponse(request, "admin/merchants/merchant/action_form.html", context)
+
+    def action_unavailable(self, merchant, action: MerchantAction) -> str:
+        return gettext("“%(action)s” is not possible while the merchant is “%(status)s”.") % {
+            "action": action.label,
+            "status": merchant.get_status_display(),
+        }
 
     def _deposit_figures(self, merchant) -> dict:
         return {
@@ -539,22 +439,6 @@ class PublicHolidayAdmin(admin.ModelAdmin):
     list_display = ["date", "name"]
     search_fields = ["name"]
     date_hierarchy = "date"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written only by services: staff look, never add, edit or delete."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DepositEntry)

@@ -16,12 +16,12 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
+from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 from marketplace.money import format_cny
 
 from .. import selectors, services
@@ -36,21 +36,6 @@ from ..models import (
 )
 
 # --- Action forms --------------------------------------------------------------------
-
-
-class ActionForm(forms.Form):
-    """A confirmation form for one action on one merchant."""
-
-    #: Service error codes shown on a field of the form rather than above it.
-    error_fields: dict[str, str] = {}
-
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        self.merchant = merchant
-        super().__init__(*args, **kwargs)
-
-
-class ConfirmForm(ActionForm):
-    pass
 
 
 class ReasonForm(ActionForm):
@@ -89,12 +74,12 @@ class ApproveForm(ActionForm):
         "franchise_fee_required": "franchise_fee",
     }
 
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
+    def __init__(self, *args, obj: Merchant, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
         self.fields["tier"].queryset = selectors.tier_list()
-        self.fields["tier"].initial = merchant.requested_tier_id
+        self.fields["tier"].initial = obj.requested_tier_id
         # Only the term the merchant's cooperation mode needs is asked for.
-        if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION:
+        if obj.cooperation_mode == CooperationMode.JOINT_OPERATION:
             self.fields["revenue_share_rate"] = forms.DecimalField(
                 label=_("Revenue-share rate"),
                 max_digits=5,
@@ -102,7 +87,7 @@ class ApproveForm(ActionForm):
                 validators=[MinValueValidator(0), MaxValueValidator(1)],
                 help_text=_("Fraction of sales, replacing the category commission: 0.1200 = 12 %."),
             )
-        elif merchant.cooperation_mode == CooperationMode.FRANCHISE:
+        elif obj.cooperation_mode == CooperationMode.FRANCHISE:
             self.fields["franchise_fee"] = forms.DecimalField(
                 label=_("Yearly franchise fee (¥)"), max_digits=14, decimal_places=2, min_value=0
             )
@@ -117,8 +102,8 @@ class ChangeTierForm(ActionForm):
     )
     error_fields = {"reason_required": "reason", "same_tier": "tier"}
 
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
+    def __init__(self, *args, obj: Merchant, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
         self.fields["tier"].queryset = selectors.tier_list()
 
 
@@ -165,9 +150,9 @@ class CategoryGrantsForm(ActionForm):
     )
     error_fields = {"unknown_categories": "categories"}
 
-    def __init__(self, *args, merchant: Merchant, **kwargs):
-        super().__init__(*args, merchant=merchant, **kwargs)
-        granted = set(catalog_selectors.granted_categories(merchant).values_list("pk", flat=True))
+    def __init__(self, *args, obj: Merchant, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        granted = set(catalog_selectors.granted_categories(obj).values_list("pk", flat=True))
         active = set(catalog_selectors.category_list().values_list("pk", flat=True))
         # An inactive category stays listed while granted, so saving does not drop it unseen.
         self.fields["categories"].choices = [
@@ -296,17 +281,11 @@ def _has_deposit(merchant: Merchant) -> bool:
 
 
 @dataclass(frozen=True)
-class MerchantAction:
-    """An object-tools button of the merchant page and the view behind it."""
+class MerchantAction(ObjectAction):
+    """An action of the merchant page; the life-cycle permission unless it names others. Its
+    page may show the tiers and the deposit figures the reviewer decides on."""
 
-    name: str
-    label: str
-    form_class: type[ActionForm]
-    perform: Callable[[HttpRequest, Merchant, dict], str]
-    #: Whether the button shows for the merchant's current state (the service re-checks under lock).
-    available: Callable[[Merchant], bool]
     permissions: tuple[str, ...] = ("merchants.change_merchant",)
-    help_text: str = ""
     shows_tiers: bool = False
     shows_deposit: bool = False
 

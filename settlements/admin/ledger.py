@@ -7,9 +7,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline, money
+
 from .. import selectors
 from ..models import Account, JournalEntry, Posting
-from .base import ReadOnlyAdmin, ReadOnlyInline, money
 
 
 @admin.register(Account)

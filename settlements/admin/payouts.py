@@ -18,12 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.errors import DomainError
-from merchants.models import Merchant
-
-from .. import selectors, services
-from ..models import ManualAdjustment, Payout, PayoutBatch, PayoutStatus
-from .base import (
+from marketplace.admin_tools import (
     NON_FIELD,
     ActionForm,
     ConfirmForm,
@@ -39,6 +34,11 @@ from .base import (
     table,
     when,
 )
+from marketplace.errors import DomainError
+from merchants.models import Merchant
+
+from .. import selectors, services
+from ..models import ManualAdjustment, Payout, PayoutBatch, PayoutStatus
 
 PAYOUT_COLOURS = {PayoutStatus.PENDING: "#0d6efd", PayoutStatus.PAID: "#198754", PayoutStatus.FAILED: "#dc3545"}
 MARK_PERM = "settlements.change_payout"

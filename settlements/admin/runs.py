@@ -12,11 +12,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_tools import CreateOnlyAdmin, ObjectActionsMixin, badge, form_error, money, table
 from marketplace.errors import DomainError
 
 from .. import selectors, services
 from ..models import LineKind, RunStatus, SettlementRun
-from .base import CreateOnlyAdmin, ObjectActionsMixin, badge, form_error, money, table
 
 RUN_COLOURS = {RunStatus.RUNNING: "#0d6efd", RunStatus.COMPLETED: "#198754", RunStatus.FAILED: "#dc3545"}
 START_PERM = "settlements.add_settlementrun"
@@ -57,6 +57,9 @@ def progress_bar(run: SettlementRun) -> str:
 @admin.register(SettlementRun)
 class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     """Runs are started here (the add page) and written only by the run services."""
+
+    # The change page refreshes itself while the run is going.
+    change_form_template = "admin/settlements/settlementrun/change_form.html"
 
     list_display = ["__str__", "period", "status_badge", "progress", "statements_created", "started_by", "started_at"]
     list_filter = ["status", "period"]

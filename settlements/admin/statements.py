@@ -15,11 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.errors import ConflictError, DomainError
-
-from .. import selectors, services
-from ..models import Invoice, LineKind, Statement, StatementStatus
-from .base import (
+from marketplace.admin_tools import (
     ConfirmForm,
     ObjectAction,
     ObjectActionsMixin,
@@ -32,6 +28,10 @@ from .base import (
     table,
     when,
 )
+from marketplace.errors import ConflictError, DomainError
+
+from .. import selectors, services
+from ..models import Invoice, LineKind, Statement, StatementStatus
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",

@@ -311,6 +311,9 @@ def test_approve_page_shows_the_tiers(client, reviewer):
     assert response.status_code == 200
     for amount in ("¥20,000.00", "¥50,000.00", "¥100,000.00"):
         assert amount in html
+    # Above the form: the merchant, then the tiers table the reviewer chooses from.
+    summary = f'<label>Company:</label><div class="readonly">{merchant.company_name}</div>'
+    assert html.index(summary) < html.index("<h2>Tiers</h2>") < html.index('<form method="post"')
     assert response.context["form"]["tier"].initial == tier("core").pk
     assert "revenue_share_rate" not in response.context["form"].fields
 
@@ -479,6 +482,7 @@ def test_change_tier_shows_the_new_deposit_and_shortfall(client, operations):
     client.force_login(operations)
     page = client.get(action_url(merchant, "change_tier"))
     assert page.status_code == 200
+    assert "<h2>Deposit</h2>" in page.content.decode()
     assert [(r["tier"].code, r["shortfall"]) for r in page.context["tiers"]] == [
         ("core", Decimal("0.00")),
         ("potential", Decimal("0.00")),

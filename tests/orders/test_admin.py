@@ -122,6 +122,10 @@ def test_arbitration_refunds_and_unfreezes(client, world):
     form = client.get(url("dispute_arbitrate", dispute.pk))
     assert form.status_code == 200
     assert form.context["form"].fields["amount"].initial == Decimal("150.00")
+    # The arbiter decides on the case shown above the form: amounts, lines, both statements.
+    page = form.content.decode()
+    for text in ("¥150.00", "¥399.98", "Arrived broken", "It was fine when it left", "The decision is final."):
+        assert page.index(text) < page.index('<form method="post"'), text
 
     response = client.post(url("dispute_arbitrate", dispute.pk), {"amount": "80.00", "note": "Half the damage shown"})
     assert response.status_code == 302

@@ -1,5 +1,6 @@
-"""Building blocks of the finance screens: object actions (a confirmation form calling one
-service), page views outside any one record, read-only admins and small HTML helpers.
+"""Building blocks of the staff screens of every app: object actions (a button on a change
+page, a confirmation form calling one service), page views outside any one record,
+read-only admins and inlines, and small HTML helpers.
 
 Every view goes through `admin_site.admin_view`: non-staff are sent to the login page and
 POSTs are CSRF-checked. Staff without the permissions a view names get 403 and nothing
@@ -99,6 +100,10 @@ class ConfirmForm(ActionForm):
     pass
 
 
+def always(obj) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class ObjectAction:
     """An object-tools button of a change page and the confirmation view behind it.
@@ -106,24 +111,34 @@ class ObjectAction:
     `perform(request, obj, cleaned_data)` calls one service and returns the success message,
     or an HttpResponse to send as it is (a file). It may raise `forms.ValidationError` to show
     errors on the form. `available` only decides whether the button shows: the service is
-    the authority and re-checks under lock.
+    the authority and re-checks under lock. `permissions` are all needed, besides the
+    model's view permission; an action without any is refused at start-up.
     """
 
     name: str
     label: Any
     form_class: type[ActionForm]
     perform: Callable[[HttpRequest, Any, dict], Any]
-    permissions: tuple[str, ...]
-    available: Callable[[Any], bool] = lambda obj: True
+    available: Callable[[Any], bool] = always
+    permissions: tuple[str, ...] = ()
     help_text: Any = ""
     multipart: bool = False
 
+    def __post_init__(self):
+        if not self.permissions:
+            raise ValueError(f"The admin action {self.name!r} names no permission.")
+
 
 class ObjectActionsMixin:
-    """Confirmation views for `object_actions`, and their buttons on the change page."""
+    """Confirmation views for `object_actions`, and their buttons on the change page.
+
+    GET shows the form; POST calls the action's service. Staff need the model's view
+    permission and the action's permissions (else 403, nothing changes).
+    """
 
     object_actions: list[ObjectAction] = []
-    action_template = "admin/settlements/action_form.html"
+    action_template = "admin/action_form.html"
+    change_form_template = "admin/change_form_with_actions.html"
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -165,6 +180,21 @@ class ObjectActionsMixin:
         """(label, value) rows shown above the confirmation form."""
         return []
 
+    def action_preview(self, request, obj, action: ObjectAction) -> str:
+        """HTML shown above the confirmation form (what the reviewer decides on)."""
+        return ""
+
+    def action_context(self, request, obj, action: ObjectAction) -> dict:
+        """More context for an `action_template` of the model's own."""
+        return {}
+
+    def action_unavailable(self, obj, action: ObjectAction) -> str:
+        """Why the action's page is refused in the record's current state."""
+        return gettext("“%(action)s” is not possible in the current state of “%(object)s”.") % {
+            "action": action.label,
+            "object": obj,
+        }
+
     def action_view(self, request, object_id, action: ObjectAction) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
@@ -192,11 +222,7 @@ class ObjectActionsMixin:
                     return redirect(change_url)
         else:
             if not action.available(obj):
-                messages.error(
-                    request,
-                    gettext("“%(action)s” is not possible in the current state of “%(object)s”.")
-                    % {"action": action.label, "object": obj},
-                )
+                messages.error(request, self.action_unavailable(obj, action))
                 return redirect(change_url)
             form = action.form_class(obj=obj)
         context = {
@@ -208,11 +234,13 @@ class ObjectActionsMixin:
             "form": form,
             "change_url": change_url,
             "summary": self.action_summary(request, obj),
+            "preview": self.action_preview(request, obj, action),
+            **self.action_context(request, obj, action),
         }
         return TemplateResponse(request, self.action_template, context)
 
     def render_page(self, request, template: str, title, **context) -> TemplateResponse:
-        """A finance page of this model's section (breadcrumbs to its list)."""
+        """A page of this model's section (breadcrumbs to its list)."""
         return TemplateResponse(
             request,
             template,
@@ -254,12 +282,23 @@ class CreateOnlyAdmin(ReadOnlyAdmin):
 
 
 class ReadOnlyInline(admin.TabularInline):
+    """Rows shown as part of their parent. With `parent_permission`, whoever holds it (may
+    view the parent) sees them without a permission on the rows' own model."""
+
     extra = 0
     can_delete = False
     show_change_link = False
+    parent_permission = ""
 
     def get_readonly_fields(self, request, obj=None):
-        return list(dict.fromkeys([*self.fields, *self.readonly_fields]))
+        if self.fields:
+            return list(dict.fromkeys([*self.fields, *self.readonly_fields]))
+        return super().get_readonly_fields(request, obj)
+
+    def has_view_permission(self, request, obj=None):
+        if self.parent_permission:
+            return request.user.has_perm(self.parent_permission)
+        return super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, obj=None):
         return False
