@@ -17,13 +17,13 @@ Guarantees:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+
+from marketplace.csvfiles import read_csv
 
 from ..errors import CatalogError
 from ..models import SKU, Stock, Warehouse
@@ -60,67 +60,10 @@ def _row_error(line: int, code: str, message: str) -> dict:
     return {"line": line, "code": code, "message": message}
 
 
-def _decode(data: bytes) -> str:
-    if len(data) > MAX_BYTES:
-        raise CatalogError(
-            "file_too_large",
-            _("The file is larger than %(mb)d MB; split it into smaller files.") % {"mb": MAX_BYTES // (1024 * 1024)},
-            {"max_bytes": MAX_BYTES},
-        )
-    try:
-        # utf-8-sig drops the byte order mark Excel writes in "CSV UTF-8" files.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CatalogError(
-            "file_encoding", _("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”.")
-        ) from exc
-
-
-def _delimiter(header_line: str) -> str:
-    # Excel writes ";" instead of "," where the comma is the decimal separator.
-    for candidate in (",", ";", "\t"):
-        if candidate in header_line:
-            return candidate
-    return ","
-
-
 def stock_import_read(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(line number, {column: text}) for every non-blank data row; file-level problems
     (size, encoding, columns, no rows, too many rows) raise `CatalogError`."""
-    text = _decode(data)
-    if not text.strip():
-        raise CatalogError("import_empty", _("The file is empty."))
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0]))
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-        missing = [name for name in COLUMNS if name not in header]
-        if missing:
-            raise CatalogError(
-                "import_columns_missing",
-                _("The first line must name the columns sku_code, warehouse_code and on_hand; missing: %(missing)s.")
-                % {"missing": ", ".join(missing)},
-                {"missing": missing},
-            )
-        index = {name: header.index(name) for name in COLUMNS}
-        rows: list[tuple[int, dict[str, str]]] = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) == MAX_ROWS:
-                raise CatalogError(
-                    "import_too_many_rows",
-                    _("The file has more than %(max)d rows; split it into smaller files.") % {"max": MAX_ROWS},
-                    {"max_rows": MAX_ROWS},
-                )
-            values = {name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()}
-            rows.append((reader.line_num, values))
-    except csv.Error as exc:
-        raise CatalogError(
-            "file_corrupt", _("Line %(line)d could not be read as CSV.") % {"line": reader.line_num}
-        ) from exc
-    if not rows:
-        raise CatalogError("import_empty", _("The file has no rows below the column names."))
-    return rows
+    return read_csv(data, columns=COLUMNS, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, error=CatalogError)
 
 
 def _parse_on_hand(text: str) -> tuple[int | None, tuple[str, str] | None]:

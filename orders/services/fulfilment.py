@@ -48,8 +48,6 @@ rows (through `catalog.services.stock_ship`): the same order as `lifecycle`. Err
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,6 +58,7 @@ from django.utils.translation import gettext as _
 
 from catalog.services import stock_ship
 from marketplace.audit import audit_record
+from marketplace.csvfiles import read_csv
 
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import BuyerOrder, MerchantOrder, OrderEvent, OrderStatus, Shipment, ShipmentLine, ShipmentStatus
@@ -335,62 +334,10 @@ def _row_error(line: int, code: str, message: str) -> dict:
     return {"line": line, "code": code, "message": message}
 
 
-def _decode(data: bytes) -> str:
-    if len(data) > MAX_BYTES:
-        raise OrderError(
-            "file_too_large",
-            _("The file is larger than %(mb)d MB; split it into smaller files.") % {"mb": MAX_BYTES // (1024 * 1024)},
-            {"max_bytes": MAX_BYTES},
-        )
-    try:
-        # utf-8-sig drops the byte order mark Excel writes in "CSV UTF-8" files.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise OrderError(
-            "file_encoding", _("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”.")
-        ) from exc
-
-
 def ship_csv_read(data: bytes) -> list[tuple[int, dict[str, str]]]:
-    """(line number, {column: text}) for every non-blank data row; file-level problems raise."""
-    text = _decode(data)
-    if not text.strip():
-        raise OrderError("import_empty", _("The file is empty."))
-    first = text.splitlines()[0]
-    # Excel writes ";" instead of "," where the comma is the decimal separator.
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, dict[str, str]]] = []
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-        missing = [name for name in COLUMNS if name not in header]
-        if missing:
-            raise OrderError(
-                "import_columns_missing",
-                _(
-                    "The first line must name the columns order_number, carrier and tracking_number; missing: %(missing)s."
-                )
-                % {"missing": ", ".join(missing)},
-                {"missing": missing},
-            )
-        index = {name: header.index(name) for name in COLUMNS}
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(rows) == MAX_ROWS:
-                raise OrderError(
-                    "import_too_many_rows",
-                    _("The file has more than %(max)d rows; split it into smaller files.") % {"max": MAX_ROWS},
-                    {"max_rows": MAX_ROWS},
-                )
-            rows.append((reader.line_num, {n: (cells[i].strip() if i < len(cells) else "") for n, i in index.items()}))
-    except csv.Error as exc:
-        raise OrderError(
-            "file_corrupt", _("Line %(line)d could not be read as CSV.") % {"line": reader.line_num}
-        ) from exc
-    if not rows:
-        raise OrderError("import_empty", _("The file has no rows below the column names."))
-    return rows
+    """(line number, {column: text}) for every non-blank data row; file-level problems raise
+    `OrderError`."""
+    return read_csv(data, columns=COLUMNS, max_bytes=MAX_BYTES, max_rows=MAX_ROWS, error=OrderError)
 
 
 def _field_problems(values: dict[str, str]) -> list[tuple[str, str]]:

@@ -43,7 +43,6 @@ from ..models import ManualAdjustment, Payout, PayoutBatch, PayoutStatus
 PAYOUT_COLOURS = {PayoutStatus.PENDING: "#0d6efd", PayoutStatus.PAID: "#198754", PayoutStatus.FAILED: "#dc3545"}
 MARK_PERM = "settlements.change_payout"
 #: The largest bank result file accepted (bytes); a month's file is far smaller.
-MAX_RESULT_FILE = 5 * 1024 * 1024
 
 
 def payout_badge(payout: Payout) -> str:
@@ -155,14 +154,28 @@ class ResultsForm(ActionForm):
         ),
     )
 
+    # A file the service cannot read (marketplace.csvfiles) is refused on the file field.
+    error_fields = dict.fromkeys(
+        [
+            "file_too_large",
+            "file_encoding",
+            "import_empty",
+            "import_columns_missing",
+            "import_too_many_rows",
+            "file_corrupt",
+        ],
+        "file",
+    )
+
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
-        if uploaded.size > MAX_RESULT_FILE:
-            raise forms.ValidationError(_("The file is too large."))
-        try:
-            return uploaded.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise forms.ValidationError(_("The file must be UTF-8 text (CSV).")) from exc
+        if uploaded.size > services.RESULT_MAX_BYTES:
+            # Refused before reading it into memory.
+            raise forms.ValidationError(
+                _("The file is larger than %(mb)d MB; split it into smaller files.")
+                % {"mb": services.RESULT_MAX_BYTES // (1024 * 1024)}
+            )
+        return uploaded.read()
 
 
 def _export(request, batch, data) -> HttpResponse:
@@ -173,7 +186,7 @@ def _export(request, batch, data) -> HttpResponse:
 
 
 def _import_results(request, batch, data) -> str:
-    result = services.payout_results_import(batch=batch, actor=request.user, content=data["file"])
+    result = services.payout_results_import(batch=batch, actor=request.user, data=data["file"])
     if result.errors:
         raise forms.ValidationError([*result.errors, gettext("Nothing was applied.")])
     return gettext("%(count)d payout(s) marked from the bank's file.") % {"count": result.applied}

@@ -2,6 +2,7 @@
 
 from .ledger import account_for, journal_post, statement_ledger_total, statement_postings
 from .payouts import (
+    RESULT_MAX_BYTES,
     invoice_issue,
     payout_batch_create,
     payout_batch_csv,
@@ -24,6 +25,7 @@ from .runs import (
 from .statements import adjustment_create, statement_approve, statement_matches_ledger
 
 __all__ = [
+    "RESULT_MAX_BYTES",
     "SettlementConflict",
     "SettlementError",
     "account_for",

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.csvfiles import read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
 
@@ -41,6 +42,7 @@ from ..models import (
 )
 from ..periods import Period
 from .ledger import account_for, journal_post, statement_ledger_total
+from .runs import SettlementError
 
 
 @transaction.atomic
@@ -157,20 +159,34 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
+RESULT_COLUMNS = ("reference", "status")
+RESULT_OPTIONAL = ("bank_reference", "reason")
+RESULT_MAX_BYTES = 5 * 1024 * 1024
+RESULT_MAX_ROWS = 50_000
+
+
 @transaction.atomic
-def payout_results_import(*, batch: PayoutBatch, actor, content: str) -> ImportResult:
+def payout_results_import(*, batch: PayoutBatch, actor, data: bytes) -> ImportResult:
     """Apply the bank's result file (reference, status paid|failed, bank_reference, reason).
 
-    Every row is checked first; with any error nothing is applied.
+    A file that cannot be read raises `SettlementError` (marketplace.csvfiles' codes). Every
+    row is checked first; with any error nothing is applied and the errors are returned.
     """
     result = ImportResult()
-    rows = list(csv.DictReader(io.StringIO(content.lstrip("\ufeff"))))
+    rows = read_csv(
+        data,
+        columns=RESULT_COLUMNS,
+        optional=RESULT_OPTIONAL,
+        max_bytes=RESULT_MAX_BYTES,
+        max_rows=RESULT_MAX_ROWS,
+        error=SettlementError,
+    )
     payouts = {p.reference: p for p in batch.payouts.all()}
     seen = set()
     plan = []
-    for number, row in enumerate(rows, start=2):
-        reference = (row.get("reference") or "").strip()
-        status = (row.get("status") or "").strip().lower()
+    for number, row in rows:
+        reference = row["reference"]
+        status = row["status"].lower()
         if reference not in payouts:
             result.errors.append(str(_("line %(n)d: unknown reference %(ref)s") % {"n": number, "ref": reference}))
         elif reference in seen:
@@ -179,20 +195,18 @@ def payout_results_import(*, batch: PayoutBatch, actor, content: str) -> ImportR
             result.errors.append(str(_("line %(n)d: %(ref)s is already marked") % {"n": number, "ref": reference}))
         elif status not in {"paid", "failed"}:
             result.errors.append(str(_("line %(n)d: status must be paid or failed") % {"n": number}))
-        elif status == "failed" and not (row.get("reason") or "").strip():
+        elif status == "failed" and not row["reason"]:
             result.errors.append(str(_("line %(n)d: a failed payment needs a reason") % {"n": number}))
         else:
             plan.append((payouts[reference], status, row))
         seen.add(reference)
-    if not rows:
-        result.errors.append(str(_("The file has no rows.")))
     if result.errors:
         return result
     for payout, status, row in plan:
         if status == "paid":
-            payout_mark_paid(payout=payout, actor=actor, bank_reference=row.get("bank_reference", ""))
+            payout_mark_paid(payout=payout, actor=actor, bank_reference=row["bank_reference"])
         else:
-            payout_mark_failed(payout=payout, actor=actor, reason=row.get("reason", ""))
+            payout_mark_failed(payout=payout, actor=actor, reason=row["reason"])
         result.applied += 1
     return result
 

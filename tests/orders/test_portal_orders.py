@@ -412,7 +412,7 @@ def test_a_csv_without_the_columns_is_refused(client, world):
     response = client.post(BASE + "ship/import/", _csv(f"order,tracking\n{world.mine.number},X\n"), **EN)
     assert response.status_code == 400
     assert response.context["form"].non_field_errors() == [
-        "The first line must name the columns order_number, carrier and tracking_number; missing: "
+        "The first line must name the columns order_number, carrier, tracking_number; missing: "
         "order_number, carrier, tracking_number."
     ]
     assert order_state(world.mine) == before

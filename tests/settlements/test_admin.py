@@ -603,9 +603,25 @@ def test_the_bank_result_file_is_all_or_nothing(client, world):
         ]
     }
     assert state() == before
-    good = (
-        f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,Wrong name\n"
-    )
+    # Files that cannot be read are refused on the file field, and change nothing either.
+    unreadable = [
+        (
+            b"reference;bank_reference\nX;1\n",
+            "The first line must name the columns reference, status; missing: status.",
+        ),
+        (b"reference,status\n", "The file has no rows below the column names."),
+        (
+            "référence,status\nX,paid\n".encode("gbk"),
+            "The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”.",
+        ),
+    ]
+    for content, error in unreadable:
+        response = client.post(url("payoutbatch_results", batch.pk), {"file": SimpleUploadedFile("r.csv", content)})
+        assert response.status_code == 200
+        assert response.context["form"].errors == {"file": [error]}
+    assert state() == before
+    # Excel's semicolons, a byte order mark, upper-case names, a blank line: all read.
+    good = f"\ufeffReference;Status;Bank_reference;Reason\n{first.reference};paid;B1;\n\n{second.reference};failed;;Wrong name\n"
     response = client.post(url("payoutbatch_results", batch.pk), {"file": SimpleUploadedFile("r.csv", good.encode())})
     assert messages_of(response) == [("success", "2 payout(s) marked from the bank's file.")]
     assert list(batch.payouts.order_by("id").values_list("status", flat=True)) == ["paid", "failed"]

@@ -65,13 +65,13 @@ def test_bank_result_file_is_all_or_nothing():
     first, second = batch.payouts.order_by("id")
     bad = f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,\n"
     with translation.override("en"):
-        result = services.payout_results_import(batch=batch, actor=payer, content=bad)
+        result = services.payout_results_import(batch=batch, actor=payer, data=bad.encode())
     assert result.errors == ["line 3: a failed payment needs a reason"]
     assert set(batch.payouts.values_list("status", flat=True)) == {"pending"}
     good = (
         f"reference,status,bank_reference,reason\n{first.reference},paid,B1,\n{second.reference},failed,,Wrong name\n"
     )
-    result = services.payout_results_import(batch=batch, actor=payer, content=good)
+    result = services.payout_results_import(batch=batch, actor=payer, data=good.encode())
     assert (result.applied, result.errors) == (2, [])
     assert list(batch.payouts.order_by("id").values_list("status", flat=True)) == ["paid", "failed"]
 
