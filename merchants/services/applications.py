@@ -1,6 +1,6 @@
 """The merchant life cycle: application, review, contract, going live, suspension, termination.
 
-Every status change goes through `_transition`, which locks the merchant row, checks the
+Every status change goes through `merchant_transition`, which locks the merchant row, checks the
 transition table of `merchants.models.TRANSITIONS` (refusing with `invalid_transition`, 409),
 writes the new status and an audit log entry (who, when, why), and schedules the
 notification email after commit. Nothing is written when a check fails.
@@ -67,17 +67,19 @@ APPLICATION_FIELDS = (
 REASON_REQUIRED = frozenset({"reject", "request_changes", "suspend", "reinstate", "terminate"})
 
 
-def _lock(merchant: Merchant) -> Merchant:
+def merchant_lock(merchant: Merchant) -> Merchant:
+    """The merchant's row, locked until the transaction ends (call inside one)."""
     return Merchant.objects.select_for_update().get(pk=merchant.pk)
 
 
-def _notify(merchant: Merchant, event: str) -> None:
+def merchant_notify(merchant: Merchant, event: str) -> None:
+    """E-mail the merchant about `event` once the transaction commits (never for a rollback)."""
     from ..tasks import merchant_notify_task
 
     transaction.on_commit(partial(merchant_notify_task.delay, merchant.pk, event))
 
 
-def _transition(
+def merchant_transition(
     merchant: Merchant, action: str, *, actor, reason: str = "", data: dict | None = None, **changes
 ) -> Merchant:
     """Lock, check the table, move, audit. Call inside a transaction; returns the locked row.
@@ -88,7 +90,7 @@ def _transition(
     reason = (reason or "").strip()
     if action in REASON_REQUIRED and not reason:
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     sources, target = TRANSITIONS[action]
     if locked.status not in sources:
         raise MerchantInvalidTransition(
@@ -183,7 +185,7 @@ def application_create(*, owner, data: dict) -> Merchant:
 def application_update(*, merchant: Merchant, actor, data: dict) -> Merchant:
     """Change fields of an application that is still a draft or has changes requested."""
     cleaned = _clean_fields(data)
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.status not in EDITABLE_STATES:
         raise MerchantInvalidTransition(
             "application_locked",
@@ -242,7 +244,7 @@ def application_missing(merchant: Merchant) -> dict[str, list[str]]:
 @transaction.atomic
 def application_submit(*, merchant: Merchant, actor) -> Merchant:
     """Send a complete application to the reviewers (draft or changes requested → submitted)."""
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.status in EDITABLE_STATES:
         missing = application_missing(locked)
         if missing["fields"] or missing["documents"]:
@@ -262,8 +264,8 @@ def application_submit(*, merchant: Merchant, actor) -> Merchant:
                 "company_already_registered",
                 _("A merchant with this unified social credit code is already registered or under review."),
             )
-    locked = _transition(locked, "submit", actor=actor, status_reason="", submitted_at=timezone.now())
-    _notify(locked, "submitted")
+    locked = merchant_transition(locked, "submit", actor=actor, status_reason="", submitted_at=timezone.now())
+    merchant_notify(locked, "submitted")
     return locked
 
 
@@ -279,7 +281,7 @@ def document_add(*, merchant: Merchant, actor, kind: str, uploaded, expires_on: 
     if expires_on is not None and expires_on < timezone.localdate():
         raise MerchantError("document_expired", _("This document has already expired; upload the current one."))
     clean = clean_document(uploaded)
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.status not in EDITABLE_STATES:
         raise MerchantInvalidTransition(
             "application_locked", _("Documents can no longer be changed."), {"status": locked.status}
@@ -307,7 +309,7 @@ def document_add(*, merchant: Merchant, actor, kind: str, uploaded, expires_on: 
 @transaction.atomic
 def document_remove(*, document: MerchantDocument, actor) -> None:
     """Remove a document from an editable application (the file goes with it)."""
-    locked = _lock(document.merchant)
+    locked = merchant_lock(document.merchant)
     if locked.status not in EDITABLE_STATES:
         raise MerchantInvalidTransition(
             "application_locked", _("Documents can no longer be changed."), {"status": locked.status}
@@ -326,7 +328,7 @@ def document_remove(*, document: MerchantDocument, actor) -> None:
 @transaction.atomic
 def application_start_review(*, merchant: Merchant, actor) -> Merchant:
     """A reviewer takes a submitted application."""
-    return _transition(merchant, "start_review", actor=actor)
+    return merchant_transition(merchant, "start_review", actor=actor)
 
 
 def _unique_slug(merchant: Merchant) -> str:
@@ -362,7 +364,7 @@ def application_approve(
         raise MerchantError("franchise_fee_required", _("Franchise needs a yearly franchise fee."))
     if revenue_share_rate is not None and not 0 < revenue_share_rate < 1:
         raise MerchantError("invalid_revenue_share_rate", _("The revenue-share rate is a fraction between 0 and 1."))
-    locked = _transition(
+    locked = merchant_transition(
         merchant,
         "approve",
         actor=actor,
@@ -399,23 +401,23 @@ def application_approve(
         end_date=end,
         offered_by=actor,
     )
-    _notify(locked, "approved")
+    merchant_notify(locked, "approved")
     return locked
 
 
 @transaction.atomic
 def application_reject(*, merchant: Merchant, actor, reason: str) -> Merchant:
     """Refuse the application; the reason is shown to the applicant."""
-    locked = _transition(merchant, "reject", actor=actor, reason=reason, decided_at=timezone.now())
-    _notify(locked, "rejected")
+    locked = merchant_transition(merchant, "reject", actor=actor, reason=reason, decided_at=timezone.now())
+    merchant_notify(locked, "rejected")
     return locked
 
 
 @transaction.atomic
 def application_request_changes(*, merchant: Merchant, actor, reason: str) -> Merchant:
     """Send the application back to the applicant with what to change."""
-    locked = _transition(merchant, "request_changes", actor=actor, reason=reason)
-    _notify(locked, "changes_requested")
+    locked = merchant_transition(merchant, "request_changes", actor=actor, reason=reason)
+    merchant_notify(locked, "changes_requested")
     return locked
 
 
@@ -429,7 +431,7 @@ def current_contract(merchant: Merchant) -> Contract | None:
 @transaction.atomic
 def contract_accept(*, merchant: Merchant, actor) -> Merchant:
     """The merchant accepts the offered contract (approved → contract signed)."""
-    locked = _transition(merchant, "accept_contract", actor=actor)
+    locked = merchant_transition(merchant, "accept_contract", actor=actor)
     contract = Contract.objects.select_for_update().filter(merchant=locked, status=ContractStatus.OFFERED).first()
     if contract is None:
         raise MerchantConflict("no_contract_offered", _("There is no contract to accept."))
@@ -437,38 +439,38 @@ def contract_accept(*, merchant: Merchant, actor) -> Merchant:
     contract.accepted_at = timezone.now()
     contract.accepted_by = actor
     contract.save(update_fields=["status", "accepted_at", "accepted_by"])
-    _notify(locked, "contract_signed")
+    merchant_notify(locked, "contract_signed")
     return locked
 
 
 @transaction.atomic
 def merchant_go_live(*, merchant: Merchant, actor) -> Merchant:
     """Open the shop (deposit paid → live). `live_since` starts the launch policy clock."""
-    locked = _transition(merchant, "go_live", actor=actor, live_since=timezone.now())
-    _notify(locked, "live")
+    locked = merchant_transition(merchant, "go_live", actor=actor, live_since=timezone.now())
+    merchant_notify(locked, "live")
     return locked
 
 
 @transaction.atomic
 def merchant_suspend(*, merchant: Merchant, actor, reason: str) -> Merchant:
     """Staff take a live shop offline for a reason."""
-    locked = _transition(merchant, "suspend", actor=actor, reason=reason)
-    _notify(locked, "suspended")
+    locked = merchant_transition(merchant, "suspend", actor=actor, reason=reason)
+    merchant_notify(locked, "suspended")
     return locked
 
 
 @transaction.atomic
 def merchant_reinstate(*, merchant: Merchant, actor, reason: str) -> Merchant:
     """Staff put a suspended shop back online."""
-    locked = _transition(merchant, "reinstate", actor=actor, reason=reason)
-    _notify(locked, "reinstated")
+    locked = merchant_transition(merchant, "reinstate", actor=actor, reason=reason)
+    merchant_notify(locked, "reinstated")
     return locked
 
 
 @transaction.atomic
 def merchant_terminate(*, merchant: Merchant, actor, reason: str) -> Merchant:
     """End the cooperation; the deposit refund falls due 30 working days later."""
-    locked = _transition(
+    locked = merchant_transition(
         merchant,
         "terminate",
         actor=actor,
@@ -482,7 +484,7 @@ def merchant_terminate(*, merchant: Merchant, actor, reason: str) -> Merchant:
         obj=locked,
         data={"due_on": locked.deposit_refund_due_on.isoformat()},
     )
-    _notify(locked, "terminated")
+    merchant_notify(locked, "terminated")
     return locked
 
 
@@ -491,7 +493,7 @@ def merchant_change_tier(*, merchant: Merchant, actor, tier: Tier, reason: str) 
     """Move an approved merchant to another tier; the required deposit follows the tier."""
     if not (reason or "").strip():
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.tier_id is None or locked.status == MerchantStatus.TERMINATED:
         raise MerchantInvalidTransition(
             message=_("Only an approved merchant can change tier."), extra={"status": locked.status}
@@ -508,7 +510,7 @@ def merchant_change_tier(*, merchant: Merchant, actor, tier: Tier, reason: str) 
         reason=reason.strip(),
         data={"from": previous.code, "to": tier.code, "deposit_required": tier.deposit_amount},
     )
-    _notify(locked, "tier_changed")
+    merchant_notify(locked, "tier_changed")
     return locked
 
 
@@ -520,7 +522,7 @@ def merchant_update_shop(*, merchant: Merchant, actor, shop_name: str, descripti
     from ..documents import clean_logo
 
     clean = clean_logo(logo) if logo is not None else None
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     locked.shop_name = shop_name.strip()
     locked.description = description.strip()
     old_logo = locked.logo.name if clean and locked.logo else None

@@ -19,7 +19,7 @@ from marketplace.money import ZERO, quantize
 
 from ..errors import MerchantConflict, MerchantError
 from ..models import DepositEntry, DepositEntryKind, Merchant, MerchantStatus
-from .applications import _lock, _notify, _transition
+from .applications import merchant_lock, merchant_notify, merchant_transition
 
 
 def deposit_balance(merchant: Merchant) -> Decimal:
@@ -85,7 +85,7 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
     reference = (reference or "").strip()
     if not reference:
         raise MerchantError("reference_required", _("Give the payment reference (bank transfer or payment id)."))
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.status in {
         MerchantStatus.DRAFT,
         MerchantStatus.SUBMITTED,
@@ -109,8 +109,8 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
         kind = existing.kind
     entry = _add_entry(merchant=locked, kind=kind, amount=value, reference=reference, actor=actor, reason=reason)
     if locked.status == MerchantStatus.CONTRACT_SIGNED and deposit_balance(locked) >= deposit_required(locked):
-        _transition(locked, "deposit_paid", actor=actor, data={"balance": deposit_balance(locked)})
-        _notify(locked, "deposit_paid")
+        merchant_transition(locked, "deposit_paid", actor=actor, data={"balance": deposit_balance(locked)})
+        merchant_notify(locked, "deposit_paid")
     return entry
 
 
@@ -120,7 +120,7 @@ def deposit_deduct(*, merchant: Merchant, actor, amount, reason: str, reference:
     value = _positive_amount(amount)
     if not (reason or "").strip():
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     balance = deposit_balance(locked)
     if value > balance:
         raise MerchantConflict(
@@ -131,14 +131,14 @@ def deposit_deduct(*, merchant: Merchant, actor, amount, reason: str, reference:
     entry = _add_entry(
         merchant=locked, kind=DepositEntryKind.DEDUCTED, amount=-value, reference=reference, actor=actor, reason=reason
     )
-    _notify(locked, "deposit_deducted")
+    merchant_notify(locked, "deposit_deducted")
     return entry
 
 
 @transaction.atomic
 def deposit_refund(*, merchant: Merchant, actor, reference: str) -> DepositEntry:
     """Refund the whole remaining deposit, without interest, to a terminated merchant."""
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     if locked.status != MerchantStatus.TERMINATED:
         raise MerchantConflict(
             "deposit_refund_not_allowed",
@@ -156,7 +156,7 @@ def deposit_refund(*, merchant: Merchant, actor, reference: str) -> DepositEntry
         actor=actor,
         reason=str(_("Refund after termination")),
     )
-    _notify(locked, "deposit_refunded")
+    merchant_notify(locked, "deposit_refunded")
     return entry
 
 
@@ -170,7 +170,7 @@ def deposit_pay_shortfall_sandbox(*, merchant: Merchant, actor, payment_key: str
     key = (payment_key or "").strip()
     if not key or len(key) > 64:
         raise MerchantError("payment_form_expired", _("The payment form expired; open the page again."))
-    locked = _lock(merchant)
+    locked = merchant_lock(merchant)
     existing = DepositEntry.objects.filter(merchant=locked, reference=f"sandbox-{key}").first()
     if existing is not None:
         return existing

@@ -65,7 +65,7 @@ from ..models import BuyerOrder, MerchantOrder, OrderEvent, OrderStatus, Shipmen
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
 # very same state check and event row as a single order.
-from .lifecycle import _reserved_lines, _transition, buyer_cancel, merchant_order_ship
+from .lifecycle import buyer_cancel, merchant_order_reserved_lines, merchant_order_ship, merchant_order_transition
 
 CARRIER_MAX = Shipment._meta.get_field("carrier").max_length
 TRACKING_MAX = Shipment._meta.get_field("tracking_number").max_length
@@ -182,9 +182,9 @@ def _ship_locked(orders: list[MerchantOrder], *, actor, carrier: str, tracking_n
             )
     # Read every order's reservations before any parcel is marked shipped: once it is, the
     # lines of the others no longer count as reserved.
-    reserved = {order.pk: _reserved_lines(order) for order in orders}
+    reserved = {order.pk: merchant_order_reserved_lines(order) for order in orders}
     note = f"{carrier} {tracking_number}"
-    shipped = [_transition(order, "ship", actor=actor, note=note) for order in orders]
+    shipped = [merchant_order_transition(order, "ship", actor=actor, note=note) for order in orders]
     for order in shipped:
         if reserved[order.pk]:
             stock_ship(lines=reserved[order.pk], reference=f"ship:{order.number}", actor=actor)

@@ -1,6 +1,6 @@
 """Merchant order states: pay, ship, deliver, complete, cancel, and the periodic jobs.
 
-Every change goes through `_transition`: it locks the merchant order, checks `TRANSITIONS`
+Every change goes through `merchant_order_transition`: it locks the merchant order, checks `TRANSITIONS`
 (409 `invalid_transition` otherwise), writes the new state and an `OrderEvent` (who, from,
 to, note). Cancelling releases the stock reservation of the order's lines in the same
 transaction. Locks are taken buyer order first, then its merchant orders by primary key.
@@ -39,7 +39,10 @@ TIMESTAMPS = {
 }
 
 
-def _transition(order: MerchantOrder, action: str, *, actor=None, note: str = "") -> MerchantOrder:
+def merchant_order_transition(order: MerchantOrder, action: str, *, actor=None, note: str = "") -> MerchantOrder:
+    """Lock the order, check `action` against the transition table (409
+    `invalid_transition` otherwise), move it and record the event. Call inside a transaction;
+    returns the locked row."""
     locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
     sources, target = TRANSITIONS[action]
     if locked.status not in sources:
@@ -57,7 +60,8 @@ def _transition(order: MerchantOrder, action: str, *, actor=None, note: str = ""
     return locked
 
 
-def _reserved_lines(order: MerchantOrder) -> list[StockLine]:
+def merchant_order_reserved_lines(order: MerchantOrder) -> list[StockLine]:
+    """The stock the order still holds reserved: the lines of its parcels not shipped yet."""
     rows = ShipmentLine.objects.filter(
         order_line__merchant_order=order, shipment__status=ShipmentStatus.PENDING
     ).select_related("shipment", "order_line")
@@ -76,7 +80,7 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
     locked.paid_at = timezone.now()
     locked.save(update_fields=["status", "paid_at"])
     for order in locked.merchant_orders.order_by("pk"):
-        _transition(order, "pay", note="gateway")
+        merchant_order_transition(order, "pay", note="gateway")
     return locked
 
 
@@ -88,8 +92,8 @@ def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -
     from .fulfilment import shipment_detach
 
     shipment_detach(order=order, actor=actor)
-    locked = _transition(order, "cancel", actor=actor, note=note)
-    lines = _reserved_lines(locked)
+    locked = merchant_order_transition(order, "cancel", actor=actor, note=note)
+    lines = merchant_order_reserved_lines(locked)
     if lines:
         stock_release(lines=lines, reference=f"cancel:{locked.number}", actor=actor)
     Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
@@ -144,8 +148,8 @@ def merchant_order_ship(*, order: MerchantOrder, actor, carrier: str, tracking_n
         raise OrderError("tracking_required", _("Give the carrier and the tracking number."))
     if len(parcel_order_ids([order.pk])) > 1:
         raise OrderConflict("parcel_shared", _("This order travels in one parcel with other orders: ship the parcel."))
-    lines = _reserved_lines(order)
-    locked = _transition(order, "ship", actor=actor, note=f"{carrier} {tracking_number}")
+    lines = merchant_order_reserved_lines(order)
+    locked = merchant_order_transition(order, "ship", actor=actor, note=f"{carrier} {tracking_number}")
     if lines:
         stock_ship(lines=lines, reference=f"ship:{locked.number}", actor=actor)
     Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
@@ -157,7 +161,7 @@ def merchant_order_ship(*, order: MerchantOrder, actor, carrier: str, tracking_n
 @transaction.atomic
 def merchant_order_deliver(*, order: MerchantOrder, actor=None) -> MerchantOrder:
     """The carrier reports delivery."""
-    return _transition(order, "deliver", actor=actor)
+    return merchant_order_transition(order, "deliver", actor=actor)
 
 
 @transaction.atomic
@@ -166,7 +170,7 @@ def merchant_order_confirm_receipt(*, order: MerchantOrder, actor) -> MerchantOr
     Only the order's buyer may confirm."""
     if BuyerOrder.objects.filter(pk=order.buyer_order_id).values_list("buyer_id", flat=True).first() != actor.pk:
         raise OrderError("not_your_order", _("This is not your order."))
-    return _transition(order, "complete", actor=actor, note="buyer confirmed receipt")
+    return merchant_order_transition(order, "complete", actor=actor, note="buyer confirmed receipt")
 
 
 def complete_overdue_shipped(*, now=None) -> int:
@@ -185,7 +189,7 @@ def complete_overdue_shipped(*, now=None) -> int:
             )
             if order is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
                 continue
-            _transition(order, "complete", note="completed automatically after the confirmation period")
+            merchant_order_transition(order, "complete", note="completed automatically after the confirmation period")
             count += 1
     return count
 
