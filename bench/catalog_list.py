@@ -6,7 +6,8 @@ It creates its own test database (Django's test-database machinery: `test_<name>
 at the end), so it never touches a real one. The catalog is bulk-inserted directly (this is
 a benchmark, not a test): 50 live merchants (one in ten new), 30 categories (6 roots, 4 leaves each), 20 tags,
 `--products` products with 4 SKUs each, one stock row per SKU and one live picture per
-product, with `search_text` filled by `catalog.search.index_text` like the services do.
+product, with `search_text` (and its stored vector) filled by `catalog.search.index_text`
+like the services do.
 Then VACUUM ANALYZE, and each request is timed through the Django test client (middleware,
 view, template or serializer included), `--runs` times after a warm-up.
 `--explain` prints EXPLAIN ANALYZE for every SQL statement of each request.
@@ -50,8 +51,10 @@ COLOURS = ["white", "black", "grey", "red"]
 def build_catalog(n_products: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
+    from django.contrib.postgres.search import SearchVector
 
     from catalog.models import SKU, Category, ListingStatus, Product, ProductImage, Stock, Tag, Warehouse
+    from catalog.search import CONFIG as SEARCH_CONFIG
     from catalog.search import index_text
     from merchants.models import Merchant, MerchantStatus
 
@@ -153,6 +156,8 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
             Stock(sku=sku, warehouse=rng.choice(warehouses), on_hand=on_hand, reserved=rng.randint(0, on_hand))
         )
     Stock.objects.bulk_create(stock, batch_size=BATCH)
+    # The stored search vector, as catalog.services.refresh_product_derived writes it.
+    Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG))
     # Statistics and the visibility map, as autovacuum keeps them on a live database.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

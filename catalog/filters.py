@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.contrib.postgres.search import SearchRank, SearchVector
+from django.contrib.postgres.search import SearchRank
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Window
@@ -13,7 +13,7 @@ from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema_field
 
 from .models import Product
-from .search import CONFIG, query_tokens, search_query
+from .search import query_tokens, search_query
 from .selectors import product_public_queryset
 from .services import category_descendant_ids
 
@@ -112,13 +112,9 @@ class ProductFilter(django_filters.FilterSet):
         query = search_query(value)
         if query is None:
             return queryset
-        # The expression must be exactly the GIN-indexed one (migration 0003); alias, not
-        # annotate, so the vector is only computed in WHERE and for the rank, never selected.
-        return (
-            queryset.alias(search=SearchVector("search_text", config=CONFIG))
-            .filter(search=query)
-            .alias(rank=SearchRank(F("search"), query))
-        )
+        # The stored, GIN-indexed vector (migration 0004): nothing is parsed per row; alias,
+        # not annotate, so the rank is computed for ordering only, never selected.
+        return queryset.filter(search_vector=query).alias(rank=SearchRank(F("search_vector"), query))
 
     def filter_nothing(self, queryset, name, value: str):
         return queryset  # applied in filter_queryset, after the search that ranks

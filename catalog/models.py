@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -150,8 +151,11 @@ class Product(models.Model):
     # Denormalised from the active SKUs by the services, for fast price filters and sorting.
     min_price = models.DecimalField(_("lowest price"), max_digits=14, decimal_places=2, null=True, blank=True)
     # Title, description, tags and category as search tokens (catalog.search), kept by the
-    # services; PostgreSQL indexes to_tsvector('simple', search_text) with GIN (migration 0003).
+    # services. On PostgreSQL the services also store its tsvector, GIN-indexed (migration
+    # 0004): matching and ranking read it instead of parsing the text of every match again.
+    # SQLite (make run) leaves it empty and searches search_text by substring.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
+    search_vector = SearchVectorField(_("search vector"), null=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Min
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Min, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,7 @@ from ..models import (
     RevisionStatus,
     Tag,
 )
+from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from .categories import merchant_may_sell_in
 
@@ -96,11 +98,16 @@ def _clean_text(title: str) -> str:
 
 
 def refresh_product_derived(product: Product) -> None:
-    """Recompute the lowest active price and the search text of a product."""
+    """Recompute the lowest active price and the search text (and, on PostgreSQL, its stored
+    search vector) of a product, in one UPDATE."""
     min_price = product.skus.filter(is_active=True).aggregate(m=Min("price"))["m"]
     tags = " ".join(product.tags.values_list("name", flat=True))
     text = index_text(product.title, product.description, tags, product.category.name)
-    Product.objects.filter(pk=product.pk).update(min_price=min_price, search_text=text)
+    derived = {"min_price": min_price, "search_text": text}
+    if connection.vendor == "postgresql":
+        # From the new text (in one UPDATE, a column expression would read the old one).
+        derived["search_vector"] = SearchVector(Value(text), config=SEARCH_CONFIG)
+    Product.objects.filter(pk=product.pk).update(**derived)
     product.min_price, product.search_text = min_price, text
 
 

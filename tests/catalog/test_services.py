@@ -162,6 +162,16 @@ def test_editing_a_published_product_keeps_the_approved_version_on_sale():
     assert (item.title, item.category, list(item.tags.all())) == ("Desk lamp Pro", cat2, [tag])
     assert list(item.images.values_list("pk", "is_live")) == [(new_image.pk, True)]
     assert "pro" in item.search_text and "护眼" in item.search_text
+    # The stored vector follows the new text in the same update (what search matches and ranks).
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_vector = to_tsvector('simple', search_text), search_vector @@ 'pro & 护眼'::tsquery "
+            "FROM catalog_product WHERE id = %s",
+            [item.pk],
+        )
+        assert cursor.fetchone() == (True, True)
 
 
 def test_a_rejected_revision_leaves_the_product_and_drops_new_pictures():
