@@ -78,6 +78,16 @@ def _reject_listing(request, product: Product, data) -> str:
     return gettext("“%(product)s” is rejected; the merchant sees your reason.") % {"product": rejected}
 
 
+def _feature(request, product: Product, data) -> str:
+    services.product_set_featured(product=product, featured=True, actor=request.user)
+    return gettext("“%(product)s” is featured on the home page.") % {"product": product}
+
+
+def _unfeature(request, product: Product, data) -> str:
+    services.product_set_featured(product=product, featured=False, actor=request.user)
+    return gettext("“%(product)s” is no longer featured on the home page.") % {"product": product}
+
+
 def _approve_revision(request, revision: ProductRevision, data) -> str:
     product = services.revision_approve(revision=revision, actor=request.user)
     return gettext("The changes to “%(product)s” are approved: buyers see them now.") % {"product": product}
@@ -132,6 +142,23 @@ PRODUCT_ACTIONS = [
         _listing_allows("reject"),
         ("catalog.change_product",),
         help_text=_("The merchant can correct the listing and submit it again."),
+    ),
+    ObjectAction(
+        "feature",
+        _("Feature on the home page"),
+        ConfirmForm,
+        _feature,
+        lambda product: product.is_published and not product.is_featured,
+        ("catalog.change_product",),
+        help_text=_("Featured products on sale are shown on the home page, after new shops' products."),
+    ),
+    ObjectAction(
+        "unfeature",
+        _("Stop featuring"),
+        ConfirmForm,
+        _unfeature,
+        lambda product: product.is_featured,
+        ("catalog.change_product",),
     ),
 ]
 

@@ -270,6 +270,24 @@ def product_approve(*, product: Product, actor, reason: str = "") -> Product:
 
 
 @transaction.atomic
+def product_set_featured(*, product: Product, featured: bool, actor) -> Product:
+    """Feature a product on the home page, or stop featuring it; audited when it changes,
+    idempotent otherwise. Only a product on sale can be featured (409 `not_on_sale`);
+    one taken off sale stops being shown there by itself (the home page lists only products
+    on sale) and can always be unfeatured."""
+    locked = _lock(product)
+    if featured and not locked.is_published:
+        raise CatalogConflict("not_on_sale", _("Only a product on sale can be featured on the home page."))
+    if locked.is_featured != featured:
+        locked.is_featured = featured
+        locked.save(update_fields=["is_featured", "updated_at"])
+        audit_record(
+            action="catalog.product_featured" if featured else "catalog.product_unfeatured", actor=actor, obj=locked
+        )
+    return locked
+
+
+@transaction.atomic
 def product_reject(*, product: Product, actor, reason: str) -> Product:
     """Reject a submitted listing with the reason the merchant will see."""
     if not (reason or "").strip():

@@ -244,7 +244,7 @@ def test_product_page_is_read_only_and_shows_pictures_skus_and_tags(client, revi
 
 @pytest.mark.parametrize(
     ("state", "buttons"),
-    [("submitted", ["approve", "reject"]), ("approved", []), ("rejected", []), ("draft", [])],
+    [("submitted", ["approve", "reject"]), ("approved", ["feature"]), ("rejected", []), ("draft", [])],
 )
 def test_product_page_shows_only_the_buttons_its_state_allows(client, reviewer, shop, state, buttons):
     merchant, cat = shop
@@ -324,6 +324,77 @@ def test_reject_a_listing_needs_a_reason(client, reviewer, shop):
     item.refresh_from_db()
     assert (item.status, item.review_reason, item.published_at) == ("rejected", "The picture is blurred.", None)
     assert last_audit(item) == ("catalog.product_rejected", reviewer, "The picture is blurred.")
+
+
+# --- Featuring on the home page ---------------------------------------------------------------
+
+
+def _featured(item) -> bool:
+    return Product.objects.values_list("is_featured", flat=True).get(pk=item.pk)
+
+
+def test_feature_a_product_on_sale_then_stop(client, reviewer, shop):
+    merchant, cat = shop
+    item = product(merchant, cat, title="Reading lamp")
+    client.force_login(reviewer)
+    page = client.get(url("product_change", item.pk)).content.decode()
+    assert url("product_feature", item.pk) in page and url("product_unfeature", item.pk) not in page
+    response = client.post(url("product_feature", item.pk))
+    assert messages_of(response) == [("success", "“Reading lamp” is featured on the home page.")]
+    assert _featured(item) is True
+    assert last_audit(item) == ("catalog.product_featured", reviewer, "")
+    assert [p.pk for p in client.get("/").context["featured"]] == [item.pk]
+    page = client.get(url("product_change", item.pk)).content.decode()
+    assert url("product_feature", item.pk) not in page and url("product_unfeature", item.pk) in page
+    response = client.post(url("product_unfeature", item.pk))
+    assert messages_of(response) == [("success", "“Reading lamp” is no longer featured on the home page.")]
+    assert _featured(item) is False
+    assert last_audit(item) == ("catalog.product_unfeatured", reviewer, "")
+
+
+def test_a_product_not_on_sale_cannot_be_featured(client, reviewer, shop):
+    merchant, cat = shop
+    item = submitted(merchant, cat, title="Reading lamp")
+    before = listing_snapshot(item)
+    client.force_login(reviewer)
+    assert url("product_feature", item.pk) not in client.get(url("product_change", item.pk)).content.decode()
+    response = client.get(url("product_feature", item.pk))
+    assert response.status_code == 302
+    assert messages_of(response) == [
+        ("error", "“Feature on the home page” is not possible in the current state of “Reading lamp”.")
+    ]
+    # A stale page posting anyway: the service refuses it and nothing changes.
+    response = client.post(url("product_feature", item.pk))
+    assert response.status_code == 302
+    assert messages_of(response)[-1] == ("error", "Only a product on sale can be featured on the home page.")
+    assert (_featured(item), listing_snapshot(item)) == (False, before)
+
+
+def test_featuring_needs_the_change_permission(client, shop):
+    merchant, cat = shop
+    item = product(merchant, cat, title="Reading lamp")
+    before = listing_snapshot(item)
+    client.force_login(staff("finance"))
+    assert client.post(url("product_feature", item.pk)).status_code == 403
+    client.force_login(merchant.owner)  # not staff: the admin's login page
+    response = client.post(url("product_feature", item.pk))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    assert (_featured(item), listing_snapshot(item)) == (False, before)
+
+
+def test_feature_is_idempotent_and_a_product_taken_off_sale_leaves_the_home_page(shop):
+    merchant, cat = shop
+    item = product(merchant, cat, title="Reading lamp")
+    actor = staff("reviewer")
+    services.product_set_featured(product=item, featured=True, actor=actor)
+    audits = AuditLogEntry.objects.filter(object_id=str(item.pk), object_type="catalog.product").count()
+    services.product_set_featured(product=item, featured=True, actor=actor)
+    assert AuditLogEntry.objects.filter(object_id=str(item.pk), object_type="catalog.product").count() == audits
+    services.product_withdraw(product=item, actor=merchant.owner)
+    from catalog import selectors
+
+    assert list(selectors.featured_products()) == []
+    assert services.product_set_featured(product=item, featured=False, actor=actor).is_featured is False
 
 
 @pytest.mark.parametrize(("action", "data"), [("approve", {"note": ""}), ("reject", {"reason": "Late"})])
