@@ -25,7 +25,7 @@ MERCHANTS = [
         "live",
         "core",
         "platform_entry",
-        ["kitchen", "lighting"],
+        ["kitchen", "lighting", "bedding", "storage"],
         False,
     ),
     (
@@ -35,7 +35,7 @@ MERCHANTS = [
         "live",
         "potential",
         "joint_operation",
-        ["womens", "mens"],
+        ["womens", "mens", "shoes", "bags"],
         False,
     ),
     (
@@ -45,7 +45,7 @@ MERCHANTS = [
         "live",
         "strategic",
         "franchise",
-        ["small-appliances"],
+        ["small-appliances", "large-appliances"],
         False,
     ),
     (
@@ -55,7 +55,7 @@ MERCHANTS = [
         "live",
         "core",
         "platform_entry",
-        ["imported-beauty"],
+        ["imported-beauty", "imported-food", "baby"],
         True,
     ),
     (

@@ -112,6 +112,10 @@ def test_demo_catalog_figures_and_a_second_run_changes_nothing():
     assert sorted(Warehouse.objects.filter(kind="merchant").values_list("merchant_id", flat=True)) == [
         m.pk for m in live
     ]
+    # Each shop sells only in the categories its application asked for (granted on approval).
+    for merchant in live:
+        granted = set(CategoryGrant.objects.filter(merchant=merchant).values_list("category_id", flat=True))
+        assert granted == set(merchant.requested_category_ids), merchant
 
     # Products and their moderation states.
     products = Product.objects.all()
