@@ -425,6 +425,7 @@ def application_request_changes(*, merchant: Merchant, actor, reason: str) -> Me
 
 
 def current_contract(merchant: Merchant) -> Contract | None:
+    """The contract in force or on offer (the newest not superseded), or None."""
     return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
 
 

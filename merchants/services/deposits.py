@@ -23,6 +23,7 @@ from .applications import merchant_lock, merchant_notify, merchant_transition
 
 
 def deposit_balance(merchant: Merchant) -> Decimal:
+    """The deposit held: the sum of the merchant's append-only deposit ledger."""
     total = DepositEntry.objects.filter(merchant_id=merchant.pk).aggregate(total=Sum("amount"))["total"]
     return quantize(total or ZERO)
 
@@ -34,6 +35,7 @@ def deposit_required(merchant: Merchant) -> Decimal:
 
 
 def deposit_shortfall(merchant: Merchant) -> Decimal:
+    """What is still to pay to reach the required deposit (never negative)."""
     return max(ZERO, deposit_required(merchant) - deposit_balance(merchant))
 
 

@@ -20,6 +20,8 @@ from ..models import Account, AccountKind, JournalEntry, LineKind, Posting, Stat
 
 
 def account_for(kind: str, merchant=None) -> Account:
+    """The ledger account of `kind` (per merchant where given), created on first use; safe
+    when two transactions create it at once (the unique key decides, the loser reads it)."""
     merchant_id = getattr(merchant, "pk", merchant)
     account = Account.objects.filter(kind=kind, merchant_id=merchant_id).first()
     if account is not None:

@@ -308,6 +308,7 @@ def reconcile(*, period: str) -> Reconciliation:
 
 
 def parse_amount(value: str) -> Decimal:
+    """An amount typed by finance, to the cent; 400 `invalid_amount` if it is not a number."""
     try:
         return quantize(Decimal(value))
     except (InvalidOperation, TypeError, ValueError) as exc:

@@ -57,6 +57,7 @@ class SettlementConflict(ConflictError):
 
 
 def parse_period(value: str) -> Period:
+    """ "2026-10" → Period; 400 `invalid_period` otherwise."""
     try:
         return Period.parse(value)
     except ValueError as exc:
@@ -129,6 +130,9 @@ def settle_batch(*, run_id: int, merchant_ids: list[int]) -> int:
 
 
 def record_batch_failure(*, run_id: int, merchant_ids: list[int], error: str) -> None:
+    """Count a batch that failed for good as done, keep its merchants' range and the error
+    on the run (shown in the admin), and end the run as failed when it was the last batch.
+    Its merchants stay without a statement, so starting the period again settles them."""
     with transaction.atomic():
         run = SettlementRun.objects.select_for_update().get(pk=run_id)
         run.failures = [*run.failures, {"merchants": [merchant_ids[0], merchant_ids[-1]], "error": error[:500]}]
