@@ -155,6 +155,8 @@ class CategoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
                     f.name for f in Category._meta.concrete_fields if not f.primary_key and f.name != "commission_rate"
                 ]
             )
+            if "name" in form.changed_data:
+                services.search_refresh_schedule(category=obj)
             return
         rate = obj.commission_rate
         obj.commission_rate = None
@@ -223,6 +225,11 @@ class TagAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:
+            services.search_refresh_schedule(tag=obj)
 
     @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, tag):

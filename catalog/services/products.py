@@ -15,6 +15,7 @@ Guarantees:
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
@@ -88,6 +89,38 @@ def _tags(tag_ids) -> list[Tag]:
     if len(tags) != len(ids):
         raise CatalogError("unknown_tags", _("Some tags do not exist."))
     return tags
+
+
+SEARCH_REFRESH_CHUNK = 500
+
+
+def search_refresh_schedule(*, category=None, tag=None) -> int:
+    """After the transaction commits, refresh in the background the search text (and vector)
+    of the products that show this category's or tag's name: a rename is then found by its
+    new name, and no longer by the old one. Returns how many products are scheduled."""
+    from ..tasks import products_search_refresh_task
+
+    products = Product.objects.all()
+    if category is not None:
+        products = products.filter(category=category)
+    if tag is not None:
+        products = products.filter(tags=tag)
+    ids = list(products.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), SEARCH_REFRESH_CHUNK):
+        chunk = ids[start : start + SEARCH_REFRESH_CHUNK]
+        transaction.on_commit(partial(products_search_refresh_task.delay, chunk))
+    return len(ids)
+
+
+def products_search_refresh(product_ids: list[int]) -> int:
+    """Recompute the search text (and vector) of these products from their current title,
+    description, tags and category; returns how many exist still."""
+    products = Product.objects.filter(pk__in=product_ids).select_related("category")
+    count = 0
+    for product in products:
+        refresh_product_derived(product)
+        count += 1
+    return count
 
 
 def _clean_text(title: str) -> str:

@@ -592,6 +592,51 @@ def test_the_category_form_never_writes_the_rate(client, operations):
     assert not CategoryRateChange.objects.exists()
 
 
+def _found(q: str) -> list[int]:
+    from catalog import selectors
+    from catalog.filters import ProductFilter
+
+    return sorted(p.pk for p in ProductFilter({"q": q}, queryset=selectors.product_public_queryset()).qs)
+
+
+def test_renaming_a_category_or_a_tag_refreshes_the_search_of_its_products(
+    client, operations, django_capture_on_commit_callbacks
+):
+    merchant, (lamps,) = live_merchant(categories=[category("Reading lights")])
+    tag = Tag.objects.create(name="Warm glow", slug="warm-glow")
+    item = product(merchant, lamps, title="Desk lamp", tag_ids=[tag.pk])
+    other = product(merchant, lamps, title="Floor lamp")
+    assert (_found("reading"), _found("glow")) == (sorted([item.pk, other.pk]), [item.pk])
+    client.force_login(operations)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url("category_change", lamps.pk),
+            {"name": "Study lights", "slug": lamps.slug, "position": 0, "is_active": "on", **RATE_HISTORY_INLINE},
+        )
+    assert response.status_code == 302
+    assert (_found("study"), _found("reading")) == (sorted([item.pk, other.pk]), [])
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("tag_change", tag.pk), {"name": "Soft glow", "slug": tag.slug})
+    assert response.status_code == 302
+    assert (_found("soft"), _found("warm")) == ([item.pk], [])
+
+
+def test_saving_a_category_without_renaming_it_schedules_nothing(
+    client, operations, django_capture_on_commit_callbacks
+):
+    merchant, (lamps,) = live_merchant(categories=[category("Reading lights")])
+    product(merchant, lamps, title="Desk lamp")
+    client.force_login(operations)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            url("category_change", lamps.pk),
+            {"name": "Reading lights", "slug": lamps.slug, "position": 4, "is_active": "on", **RATE_HISTORY_INLINE},
+        )
+    assert Category.objects.get(pk=lamps.pk).position == 4
+    assert callbacks == []
+
+
 def test_a_new_category_gets_its_rate_through_the_service(client):
     admin_user = UserFactory(is_staff=True, is_superuser=True)  # operations only change categories
     food = category("Food", rate="0.1000")
