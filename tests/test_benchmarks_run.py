@@ -1,0 +1,36 @@
+"""The benchmark scripts still run (on a tiny data set; their figures are not checked here:
+timed goals are measured by running them, see the README). They create and drop their own
+test database, named apart from the suite's."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> str:
+    url = urlsplit(os.environ["DATABASE_URL"])
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": urlunsplit(url._replace(path="/bench_smoke"))}
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_settlement_benchmark_runs_and_its_totals_match():
+    out = _run("bench/settlement_run.py", "--lines", "4000", "--merchants", "40", "--rounds", "1")
+    assert "round 1: aggregate" in out and "payable ¥368,000.00 = the aggregate's" in out
+    assert "next month, nothing new:" in out
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_catalog_benchmark_runs():
+    out = _run("bench/catalog_list.py", "--products", "200", "--runs", "2")
+    assert "catalog_list: 200 products / 800 SKUs" in out
