@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.fields import EncryptedTextField
 from marketplace.models import AppendOnlyError
@@ -384,7 +385,7 @@ class Contract(models.Model):
 
 
 class DepositEntryKind(models.TextChoices):
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("deposit entry", "Paid")
     TOPPED_UP = "topped_up", _("Topped up")
     DEDUCTED = "deducted", _("Deducted")
     REFUNDED = "refunded", _("Refunded")

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.models import AppendOnlyError
 
@@ -60,8 +61,8 @@ class SettlementRun(models.Model):
 
 class StatementStatus(models.TextChoices):
     DRAFT = "draft", _("To review")
-    APPROVED = "approved", _("Approved")
-    PAID = "paid", _("Paid")
+    APPROVED = "approved", pgettext_lazy("statement", "Approved")
+    PAID = "paid", pgettext_lazy("statement", "Paid")
 
 
 class Statement(models.Model):
@@ -390,7 +391,7 @@ class PayoutBatch(models.Model):
 
 class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("Sent to the bank")
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("payout", "Paid")
     FAILED = "failed", _("Failed")
 
 

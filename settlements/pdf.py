@@ -14,6 +14,7 @@ from html import escape
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -144,7 +145,7 @@ def statement_pdf(statement: Statement) -> bytes:
                 (_("Period"), statement.period),
                 (_("Status"), statement.get_status_display()),
                 (
-                    _("Approved"),
+                    pgettext("approval date", "Approved"),
                     timezone.localtime(statement.approved_at).date().isoformat() if statement.approved_at else "—",
                 ),
             ]

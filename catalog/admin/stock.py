@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
@@ -140,7 +141,7 @@ class AlertStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("open", _("Open")), ("closed", _("Closed"))]
+        return [("open", pgettext_lazy("stock alert", "Open")), ("closed", pgettext_lazy("stock alert", "Closed"))]
 
     def queryset(self, request, queryset):
         if self.value() in ("open", "closed"):

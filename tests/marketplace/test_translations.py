@@ -80,3 +80,22 @@ def test_every_marked_string_is_in_the_catalogues(tmp_path, settings, monkeypatc
         extracted = tree / "locale" / "en" / "LC_MESSAGES" / f"{domain}.po"
         assert sorted(_msgids(extracted) - _msgids(committed)) == []
         assert sorted(_msgids(committed) - _msgids(extracted)) == []
+
+
+def test_the_same_english_word_reads_right_in_each_place():
+    """Words shared by several records carry a context where Chinese needs different ones."""
+    from django.utils import translation
+
+    from merchants.models import DepositEntryKind
+    from orders.models import OrderStatus
+    from settlements.models import PayoutStatus, StatementStatus
+
+    with translation.override("zh-hans"):
+        labels = [
+            str(OrderStatus.PAID.label),
+            str(DepositEntryKind.PAID.label),
+            str(StatementStatus.PAID.label),
+            str(PayoutStatus.PAID.label),
+            str(StatementStatus.APPROVED.label),
+        ]
+    assert labels == ["已付款", "已缴纳", "已打款", "已打款", "已审核"]
