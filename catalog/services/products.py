@@ -94,18 +94,21 @@ def _tags(tag_ids) -> list[Tag]:
 SEARCH_REFRESH_CHUNK = 500
 
 
-def search_refresh_schedule(*, category=None, tag=None) -> int:
+def search_refresh_schedule(*, category=None, tag=None, product_ids=None) -> int:
     """After the transaction commits, refresh in the background the search text (and vector)
-    of the products that show this category's or tag's name: a rename is then found by its
-    new name, and no longer by the old one. Returns how many products are scheduled."""
+    of the products that show this category's or tag's name (or of `product_ids`: those of
+    a tag being deleted, read before): a rename is then found by its new name, and neither a
+    rename nor a deleted tag by the old one. Returns how many products are scheduled."""
     from ..tasks import products_search_refresh_task
 
-    products = Product.objects.all()
-    if category is not None:
-        products = products.filter(category=category)
-    if tag is not None:
-        products = products.filter(tags=tag)
-    ids = list(products.order_by("pk").values_list("pk", flat=True))
+    if product_ids is None:
+        products = Product.objects.all()
+        if category is not None:
+            products = products.filter(category=category)
+        if tag is not None:
+            products = products.filter(tags=tag)
+        product_ids = products.values_list("pk", flat=True)
+    ids = sorted(product_ids)
     for start in range(0, len(ids), SEARCH_REFRESH_CHUNK):
         chunk = ids[start : start + SEARCH_REFRESH_CHUNK]
         transaction.on_commit(partial(products_search_refresh_task.delay, chunk))

@@ -622,6 +622,25 @@ def test_renaming_a_category_or_a_tag_refreshes_the_search_of_its_products(
     assert (_found("soft"), _found("warm")) == ([item.pk], [])
 
 
+@pytest.mark.parametrize("how", ["page", "bulk action"])
+def test_deleting_a_tag_takes_its_name_out_of_the_search(client, how, django_capture_on_commit_callbacks):
+    merchant, (lamps,) = live_merchant(categories=[category("Lights")])
+    tag = Tag.objects.create(name="Warm glow", slug="warm-glow")
+    item = product(merchant, lamps, title="Desk lamp", tag_ids=[tag.pk])
+    assert _found("warm") == [item.pk]
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "page":
+            response = client.post(url("tag_delete", tag.pk), {"post": "yes"})
+        else:
+            response = client.post(
+                url("tag_changelist"), {"action": "delete_selected", "_selected_action": [tag.pk], "post": "yes"}
+            )
+    assert response.status_code == 302
+    assert not Tag.objects.exists()
+    assert (_found("warm"), _found("lamp")) == ([], [item.pk])
+
+
 def test_saving_a_category_without_renaming_it_schedules_nothing(
     client, operations, django_capture_on_commit_callbacks
 ):
