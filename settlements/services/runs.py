@@ -453,8 +453,8 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             created = _create_statements(group, period=p, run=run, cutoff=cutoff)
             statements.update(created)
             earlier = [previous[m][0] for m in group] if since else ()
-            since = adapt(since) if since else None
-            _settle_orders(cursor, statements=created, cutoff=adapt(cutoff), since=since, previous=earlier)
+            since_db = adapt(since) if since else None
+            _settle_orders(cursor, statements=created, cutoff=adapt(cutoff), since=since_db, previous=earlier)
             # Settleable but frozen by an open dispute: listed, not paid.
             cursor.execute(
                 f"""
@@ -472,7 +472,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
                 cursor,
                 statements=created,
                 end=end,
-                since=since,
+                since=since_db,
                 previous_end=adapt(previous_end) if previous_end else None,
                 previous=earlier,
             )
