@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline
 
 from .. import services
-from ..models import Category, CategoryGrant, CategoryRateChange, Product, Tag
+from ..models import Category, CategoryGrant, CategoryRateChange, Tag
 from .actions import CATEGORY_ACTIONS, percent
 from .base import category_paths
 
@@ -231,17 +231,11 @@ class TagAdmin(admin.ModelAdmin):
         if change and "name" in form.changed_data:
             services.search_refresh_schedule(tag=obj)
 
-    # A deleted tag leaves its products' search text: refresh those read before the delete.
-
     def delete_model(self, request, obj):
-        ids = list(obj.products.values_list("pk", flat=True))
-        super().delete_model(request, obj)
-        services.search_refresh_schedule(product_ids=ids)
+        services.tags_delete(tags=[obj])
 
     def delete_queryset(self, request, queryset):
-        ids = list(Product.objects.filter(tags__in=queryset).values_list("pk", flat=True).distinct())
-        super().delete_queryset(request, queryset)
-        services.search_refresh_schedule(product_ids=ids)
+        services.tags_delete(tags=list(queryset))
 
     @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, tag):

@@ -26,6 +26,7 @@ from .products import (
     search_refresh_schedule,
     sku_create,
     sku_update,
+    tags_delete,
 )
 from .stock import (
     StockLine,
@@ -68,4 +69,5 @@ __all__ = [
     "stock_release",
     "stock_reserve",
     "stock_ship",
+    "tags_delete",
 ]

@@ -94,20 +94,32 @@ def _tags(tag_ids) -> list[Tag]:
 SEARCH_REFRESH_CHUNK = 500
 
 
-def search_refresh_schedule(*, category=None, tag=None, product_ids=None) -> int:
+def search_refresh_schedule(*, category=None, tag=None) -> int:
     """After the transaction commits, refresh in the background the search text (and vector)
-    of the products that show this category's or tag's name (or of `product_ids`: those of
-    a tag being deleted, read before): a rename is then found by its new name, and neither a
-    rename nor a deleted tag by the old one. Returns how many products are scheduled."""
+    of the products that show this category's or tag's name, so a rename is found by its new
+    name and no longer by the old one. Returns how many products are scheduled."""
+    products = Product.objects.all()
+    if category is not None:
+        products = products.filter(category=category)
+    if tag is not None:
+        products = products.filter(tags=tag)
+    return _schedule_search_refresh(products.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def tags_delete(*, tags) -> int:
+    """Delete these tags; the products that had them are refreshed after commit (their search
+    text no longer holds the names). Returns how many tags were deleted."""
+    pks = [tag.pk for tag in tags]
+    ids = list(Product.objects.filter(tags__in=pks).values_list("pk", flat=True).distinct())
+    Tag.objects.filter(pk__in=pks).delete()
+    _schedule_search_refresh(ids)
+    return len(pks)
+
+
+def _schedule_search_refresh(product_ids) -> int:
     from ..tasks import products_search_refresh_task
 
-    if product_ids is None:
-        products = Product.objects.all()
-        if category is not None:
-            products = products.filter(category=category)
-        if tag is not None:
-            products = products.filter(tags=tag)
-        product_ids = products.values_list("pk", flat=True)
     ids = sorted(product_ids)
     for start in range(0, len(ids), SEARCH_REFRESH_CHUNK):
         chunk = ids[start : start + SEARCH_REFRESH_CHUNK]
