@@ -22,6 +22,16 @@ from django.utils.translation import gettext as _
 
 from .errors import DomainError
 
+#: The codes of a file refused as a whole (a form shows them on its file field).
+FILE_ERRORS = (
+    "file_too_large",
+    "file_encoding",
+    "import_empty",
+    "import_columns_missing",
+    "import_too_many_rows",
+    "file_corrupt",
+)
+
 
 def read_csv(
     data: bytes,

@@ -34,6 +34,7 @@ from marketplace.admin_tools import (
     table,
     when,
 )
+from marketplace.csvfiles import FILE_ERRORS
 from marketplace.errors import DomainError
 from merchants.models import Merchant
 
@@ -155,17 +156,7 @@ class ResultsForm(ActionForm):
     )
 
     # A file the service cannot read (marketplace.csvfiles) is refused on the file field.
-    error_fields = dict.fromkeys(
-        [
-            "file_too_large",
-            "file_encoding",
-            "import_empty",
-            "import_columns_missing",
-            "import_too_many_rows",
-            "file_corrupt",
-        ],
-        "file",
-    )
+    error_fields = dict.fromkeys(FILE_ERRORS, "file")
 
     def clean_file(self):
         uploaded = self.cleaned_data["file"]
