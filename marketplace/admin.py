@@ -1,10 +1,10 @@
-"""Staff screens of the kernel: users and the read-only audit log."""
+"""Staff screens of the kernel: users, the read-only audit log and periodic job failures."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditLogEntry, User
+from .models import AuditLogEntry, JobFailure, User
 
 
 @admin.register(User)
@@ -31,6 +31,44 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     search_fields = ["action", "object_type", "object_id", "reason", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Unresolved")), ("resolved", _("Resolved"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(JobFailure)
+class JobFailureAdmin(admin.ModelAdmin):
+    """Read-only: periodic jobs record the items they could not handle; staff fix the cause
+    (the code says which rule refused it) and the next run marks the row resolved."""
+
+    list_display = ["last_seen", "job", "object_type", "object_id", "code", "count", "first_seen", "resolved_at"]
+    list_filter = [OpenFilter, "job", "code"]
+    search_fields = ["job", "object_type", "object_id", "code", "message"]
+    date_hierarchy = "last_seen"
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -120,3 +120,35 @@ class AuditLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The audit log is append-only: entries cannot be deleted.")
+
+
+class JobFailure(models.Model):
+    """An item a periodic job could not handle, kept for staff to see (one row per job and
+    item: a repeated failure counts up, a later success marks it resolved).
+
+    Written only by `marketplace.jobs.run_each`, outside the item's failed transaction."""
+
+    job = models.CharField(_("job"), max_length=100)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64)
+    code = models.CharField(_("error code"), max_length=100)
+    message = models.TextField(_("message"), blank=True)
+    first_seen = models.DateTimeField(_("first seen"))
+    last_seen = models.DateTimeField(_("last seen"), db_index=True)
+    count = models.PositiveIntegerField(_("failures"), default=1)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("job failure")
+        verbose_name_plural = _("job failures")
+        ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "object_type", "object_id"], name="job_failure_unique_item"),
+            models.CheckConstraint(condition=models.Q(count__gte=1), name="job_failure_count_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["job"], condition=models.Q(resolved_at__isnull=True), name="job_failure_open_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.job} {self.object_type}:{self.object_id} {self.code}"

@@ -46,6 +46,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     OPERATIONS: [
         "marketplace.view_user",
         "marketplace.view_auditlogentry",
+        "marketplace.view_jobfailure",
         "django_celery_beat.view_periodictask",
         "merchants.view_merchant",
         "merchants.change_merchant",
