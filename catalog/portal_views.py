@@ -338,6 +338,7 @@ def stock_receive(request, merchant, member):
         data = form.cleaned_data
         try:
             level = services.stock_receive(
+                merchant=merchant,
                 sku=form.sku,
                 warehouse=data["warehouse"],
                 quantity=data["quantity"],
@@ -369,6 +370,7 @@ def stock_adjust(request, merchant, member):
         data = form.cleaned_data
         try:
             level = services.stock_adjust(
+                merchant=merchant,
                 sku=form.sku,
                 warehouse=data["warehouse"],
                 on_hand=data["on_hand"],

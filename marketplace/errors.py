@@ -43,3 +43,12 @@ class InvalidTransition(ConflictError):
     """A state machine refused a transition from the current state."""
 
     default_code = "invalid_transition"
+
+
+class NotFoundError(DomainError):
+    """The record does not exist for the acting party (HTTP 404). Services raise it when a
+    row belongs to another merchant, so ids cannot be probed across tenants; pages answer
+    it with their 404 page."""
+
+    status_code = 404
+    default_code = "not_found"

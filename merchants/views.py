@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.selectors import category_names
 from marketplace.crypto import mask
-from marketplace.errors import DomainError
+from marketplace.errors import DomainError, NotFoundError
 from marketplace.regions import Region
 
 from . import selectors, services
@@ -51,7 +51,10 @@ FORM_STEPS = {"company": CompanyForm, "business": BusinessForm, "bank": BankForm
 
 
 def add_domain_error(form, error: DomainError) -> None:
-    """Show a service refusal on the form: per field when the error names fields."""
+    """Show a service refusal on the form: per field when the error names fields. A
+    not-found refusal (another merchant's row) is the 404 page, as the selectors answer."""
+    if isinstance(error, NotFoundError):
+        raise Http404(str(error.message)) from error
     fields = (error.extra or {}).get("fields")
     if isinstance(fields, dict):
         for name, problems in fields.items():
@@ -65,6 +68,8 @@ def run_action(request, call, success: str, *, to: str, **kwargs):
     """Run one service for a POST action: its refusal or `success` as a message, then redirect."""
     try:
         call()
+    except NotFoundError as error:
+        raise Http404(str(error.message)) from error
     except DomainError as error:
         messages.error(request, error.message)
     else:

@@ -299,6 +299,10 @@ class OrderLine(models.Model):
     commission = models.DecimalField(_("commission"), max_digits=14, decimal_places=2)
     shipping_share = models.DecimalField(_("share of shipping"), max_digits=14, decimal_places=2, default=0)
     refunded = models.DecimalField(_("refunded"), max_digits=14, decimal_places=2, default=0)
+    # Units the buyer sent back and the merchant put back in stock. Only the restock of a
+    # return raises it (with F()); the constraint below makes a second restock of the same
+    # goods fail in the database even if a service forgot to check.
+    returned_quantity = models.PositiveIntegerField(_("returned quantity"), default=0)
 
     class Meta:
         verbose_name = _("order line")
@@ -318,6 +322,11 @@ class OrderLine(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(refunded__gte=0, refunded__lte=models.F("paid")), name="order_line_refund_within_paid"
+            ),
+            # Lines ship whole (a parcel ships all its lines), so what shipped is `quantity`.
+            models.CheckConstraint(
+                condition=Q(returned_quantity__gte=0, returned_quantity__lte=models.F("quantity")),
+                name="order_line_returned_within_shipped",
             ),
         ]
 

@@ -152,6 +152,7 @@ def order_ship(request, merchant, member, order_id: int):
         try:
             shipped = services.merchant_order_ship_parcel(
                 order=order,
+                merchant=merchant,
                 actor=request.user,
                 carrier=form.cleaned_data["carrier"],
                 tracking_number=form.cleaned_data["tracking_number"],
@@ -269,7 +270,9 @@ def after_sales_accept(request, merchant, member, request_id: int):
     form = AcceptForm(request.POST)
     if form.is_valid():
         try:
-            done = services.after_sales_accept(request=item, actor=request.user, note=form.cleaned_data["note"])
+            done = services.after_sales_accept(
+                request=item, merchant=merchant, actor=request.user, note=form.cleaned_data["note"]
+            )
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:after_sales_detail", request_id=item.pk)
         except DomainError as error:
@@ -288,7 +291,9 @@ def after_sales_reject(request, merchant, member, request_id: int):
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
-            services.after_sales_reject(request=item, actor=request.user, note=form.cleaned_data["reason"])
+            services.after_sales_reject(
+                request=item, merchant=merchant, actor=request.user, note=form.cleaned_data["reason"]
+            )
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:after_sales_detail", request_id=item.pk)
         except DomainError as error:
@@ -308,7 +313,7 @@ def after_sales_return_received(request, merchant, member, request_id: int):
     if form.is_valid():
         try:
             services.after_sales_return_received(
-                request=item, actor=request.user, warehouse=form.cleaned_data["warehouse"]
+                request=item, merchant=merchant, actor=request.user, warehouse=form.cleaned_data["warehouse"]
             )
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:after_sales_detail", request_id=item.pk)

@@ -250,7 +250,12 @@ class MerchantStockViewSet(MerchantCatalogMixin, mixins.ListModelMixin, viewsets
         data = self._input(MerchantReceiptSerializer)
         sku, warehouse = self._targets(data)
         level = services.stock_receive(
-            sku=sku, warehouse=warehouse, quantity=data["quantity"], actor=request.user, reference=data["reference"]
+            merchant=self.merchant,
+            sku=sku,
+            warehouse=warehouse,
+            quantity=data["quantity"],
+            actor=request.user,
+            reference=data["reference"],
         )
         return self._answer(level, status.HTTP_201_CREATED)
 
@@ -269,6 +274,7 @@ class MerchantStockViewSet(MerchantCatalogMixin, mixins.ListModelMixin, viewsets
         data = self._input(MerchantAdjustmentSerializer)
         sku, warehouse = self._targets(data)
         level = services.stock_adjust(
+            merchant=self.merchant,
             sku=sku,
             warehouse=warehouse,
             on_hand=data["on_hand"],

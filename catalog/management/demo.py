@@ -605,7 +605,13 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
 
     def receive(sku, warehouse, quantity):
         services.stock_receive(
-            sku=sku, warehouse=warehouse, quantity=quantity, actor=owner, reference=f"PO-{sku.code}", reason="采购入库"
+            merchant=merchant,
+            sku=sku,
+            warehouse=warehouse,
+            quantity=quantity,
+            actor=owner,
+            reference=f"PO-{sku.code}",
+            reason="采购入库",
         )
         levels[sku.pk, warehouse.pk] = levels.get((sku.pk, warehouse.pk), 0) + quantity
 
@@ -652,6 +658,7 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
         # Some shops already restocked: their alerts are closed (the alert history shows both).
         for sku in created_skus:
             services.stock_receive(
+                merchant=merchant,
                 sku=sku,
                 warehouse=own_warehouse,
                 quantity=rng.randint(40, 80),

@@ -156,8 +156,9 @@ def _refuse(errors: list[dict]) -> CatalogError:
 
 
 @transaction.atomic
-def stock_import_apply(*, plan: list[ImportRow], actor) -> ImportSummary:
-    """Set the on hand of every planned row, all in this one transaction (see the module)."""
+def stock_import_apply(*, plan: list[ImportRow], merchant, actor) -> ImportSummary:
+    """`merchant` sets the on hand of every planned row, all in this one transaction (see
+    the module); every SKU is checked to be the merchant's under the stock locks."""
     locked = stock_lock_rows((row.sku.pk, row.warehouse.pk) for row in plan)
     late = [
         _row_error(
@@ -173,7 +174,7 @@ def stock_import_apply(*, plan: list[ImportRow], actor) -> ImportSummary:
         raise _refuse(late)
     summary = ImportSummary(rows=len(plan))
     changed = stock_set_levels(
-        levels=[(row.sku, row.warehouse, row.on_hand) for row in plan], actor=actor, reason=REASON
+        merchant=merchant, levels=[(row.sku, row.warehouse, row.on_hand) for row in plan], actor=actor, reason=REASON
     )
     for row in plan:
         current = locked.get((row.sku.pk, row.warehouse.pk))
@@ -204,4 +205,4 @@ def stock_levels_import(*, merchant, actor, data: bytes) -> ImportSummary:
     plan, errors = stock_import_validate(merchant=merchant, rows=rows)
     if errors:
         raise _refuse(errors)
-    return stock_import_apply(plan=plan, actor=actor)
+    return stock_import_apply(plan=plan, merchant=merchant, actor=actor)

@@ -24,6 +24,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.errors import NotFoundError
+
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, MovementKind, Stock, StockAlert, StockMovement, Warehouse
 
@@ -114,23 +116,34 @@ def _check_warehouse(sku: SKU, warehouse: Warehouse) -> None:
         raise CatalogError("warehouse_inactive", _("This warehouse is closed."))
 
 
+def _check_owner(merchant, skus: Iterable[SKU]) -> None:
+    """Another merchant's SKU is not found (404): the stock of a SKU is its merchant's."""
+    if merchant is None or any(sku.merchant_id != merchant.pk for sku in skus):
+        raise NotFoundError(message=_("No such SKU."))
+
+
 @transaction.atomic
 def stock_receive(
-    *, sku: SKU, warehouse: Warehouse, quantity: int, actor, reference: str = "", reason: str = ""
+    *, merchant, sku: SKU, warehouse: Warehouse, quantity: int, actor, reference: str = "", reason: str = ""
 ) -> Stock:
-    """Goods arrived: on hand grows by `quantity` (the stock row is created if needed)."""
+    """Goods of `merchant` arrived: on hand grows by `quantity` (the stock row is created if
+    needed). Locks the stock row; the SKU is checked to be the merchant's under the lock."""
     quantity = _positive(quantity)
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
     stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    _check_owner(merchant, [sku])
     stock.sku = sku
     _write(stock, MovementKind.RECEIPT, on_hand_delta=quantity, actor=actor, reference=reference, reason=reason)
     return stock
 
 
 @transaction.atomic
-def stock_adjust(*, sku: SKU, warehouse: Warehouse, on_hand: int, actor, reason: str, reference: str = "") -> Stock:
-    """Set on hand to a counted figure (stocktake, damage); never below what is reserved."""
+def stock_adjust(
+    *, merchant, sku: SKU, warehouse: Warehouse, on_hand: int, actor, reason: str, reference: str = ""
+) -> Stock:
+    """`merchant` sets on hand of its SKU to a counted figure (stocktake, damage); never
+    below what is reserved. Locks the stock row; ownership is checked under the lock."""
     if not isinstance(on_hand, int) or on_hand < 0:
         raise CatalogError("invalid_quantity", _("On hand must be a whole number, 0 or more."))
     if not (reason or "").strip():
@@ -138,6 +151,7 @@ def stock_adjust(*, sku: SKU, warehouse: Warehouse, on_hand: int, actor, reason:
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
     stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
+    _check_owner(merchant, [sku])
     if on_hand < stock.reserved:
         raise CatalogConflict(
             "below_reserved",
@@ -312,8 +326,11 @@ def stock_allocate_and_reserve(
 
 
 @transaction.atomic
-def stock_set_levels(*, levels: Iterable[tuple[SKU, Warehouse, int]], actor, reason: str, reference: str = "") -> dict:
-    """Set on hand of many (SKU, warehouse) pairs at once, all or none — for imports.
+def stock_set_levels(
+    *, merchant, levels: Iterable[tuple[SKU, Warehouse, int]], actor, reason: str, reference: str = ""
+) -> dict:
+    """`merchant` sets on hand of many (SKU, warehouse) pairs at once, all or none — for
+    imports. Every SKU must be the merchant's (else `not_found`, checked under the locks).
 
     Same guarantees as `stock_receive`/`stock_adjust` row by row (never below reserved, a
     movement per change, alerts opened or closed), with a constant number of queries: rows
@@ -341,6 +358,7 @@ def stock_set_levels(*, levels: Iterable[tuple[SKU, Warehouse, int]], actor, rea
         batch_size=1000,
     )
     rows = stock_lock_rows(wanted)
+    _check_owner(merchant, (sku for sku, _w, _n in wanted.values()))
     short = [
         {"sku": key[0], "warehouse": key[1], "reserved": rows[key].reserved}
         for key, (_s, _w, on_hand) in wanted.items()

@@ -95,6 +95,10 @@ class MerchantOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         order = selectors.merchant_order_get_for_merchant(self.merchant, pk)  # 404 before any 400
         data = validated(ShipSerializer, request.data)
         services.merchant_order_ship_parcel(
-            order=order, actor=request.user, carrier=data["carrier"], tracking_number=data["tracking_number"]
+            order=order,
+            merchant=self.merchant,
+            actor=request.user,
+            carrier=data["carrier"],
+            tracking_number=data["tracking_number"],
         )
         return self._answer(order.pk)

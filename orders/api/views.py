@@ -417,7 +417,7 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     def accept(self, request, pk=None):
         merchant, item = self._for_merchant()
         data = validated(AcceptSerializer, request.data)
-        services.after_sales_accept(request=item, actor=request.user, note=data["note"])
+        services.after_sales_accept(request=item, merchant=merchant, actor=request.user, note=data["note"])
         return self._answer(item, merchant=merchant)
 
     @extend_schema(
@@ -432,7 +432,7 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     def reject(self, request, pk=None):
         merchant, item = self._for_merchant()
         data = validated(RejectSerializer, request.data)
-        services.after_sales_reject(request=item, actor=request.user, note=data["reason"])
+        services.after_sales_reject(request=item, merchant=merchant, actor=request.user, note=data["reason"])
         return self._answer(item, merchant=merchant)
 
     @extend_schema(
@@ -450,7 +450,7 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
         warehouse = warehouse_list_for_merchant(merchant).filter(pk=data["warehouse"]).first()
         if warehouse is None:
             raise ValidationError({"warehouse": [_("No open warehouse with this id is available to you.")]})
-        services.after_sales_return_received(request=item, actor=request.user, warehouse=warehouse)
+        services.after_sales_return_received(request=item, merchant=merchant, actor=request.user, warehouse=warehouse)
         return self._answer(item, merchant=merchant)
 
 

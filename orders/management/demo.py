@@ -222,6 +222,7 @@ def _order(ctx: _Context, buyer, merchants: list[Merchant], plan: Plan, *, lines
             with clock(plan.shipped + later):
                 services.merchant_order_ship(
                     order=merchant_order,
+                    merchant=merchant_order.merchant,
                     actor=merchant_order.merchant.owner,
                     carrier=carrier,
                     tracking_number=f"{prefix}{ctx.rng.randint(10**11, 10**12 - 1)}",
@@ -306,10 +307,15 @@ def _after_sales(ctx: _Context) -> None:
                 items=[(line.pk, 1, _line_amount(line, 1))],
             )
         with clock(_day(first, 4, 15, 30)):
-            services.after_sales_accept(request=request, actor=owner, note="同意退货，请保持吊牌完好并寄回。")
+            services.after_sales_accept(
+                request=request, merchant=order.merchant, actor=owner, note="同意退货，请保持吊牌完好并寄回。"
+            )
         with clock(_day(first, 9, 11)):
             services.after_sales_return_received(
-                request=request, actor=owner, warehouse=_return_warehouse(order.merchant, line)
+                request=request,
+                merchant=order.merchant,
+                actor=owner,
+                warehouse=_return_warehouse(order.merchant, line),
             )
 
     # A partial refund in the second month of an order settled in the first: a clawback.
@@ -326,7 +332,9 @@ def _after_sales(ctx: _Context) -> None:
                 items=[(line.pk, line.quantity, quantize(line.paid * Decimal("0.2")))],
             )
         with clock(_day(second, 8, 16)):
-            services.after_sales_accept(request=request, actor=order.merchant.owner, note="抱歉给您带来不便，已退款。")
+            services.after_sales_accept(
+                request=request, merchant=order.merchant, actor=order.merchant.owner, note="抱歉给您带来不便，已退款。"
+            )
 
     # The open dispute: completed in the second month's window, rejected, escalated. Its
     # money is frozen: the second month's statement lists it without paying it.
@@ -344,7 +352,10 @@ def _after_sales(ctx: _Context) -> None:
             )
         with clock(_day(second, 7, 11)):
             services.after_sales_reject(
-                request=request, actor=order.merchant.owner, note="经检测为人为进水损坏，不在保修范围内。"
+                request=request,
+                merchant=order.merchant,
+                actor=order.merchant.owner,
+                note="经检测为人为进水损坏，不在保修范围内。",
             )
         with clock(_day(second, 8, 9, 15)):
             services.after_sales_escalate(
@@ -367,7 +378,10 @@ def _after_sales(ctx: _Context) -> None:
             )
         with clock(now - 3 * day - 5 * hour):
             services.after_sales_reject(
-                request=request, actor=order.merchant.owner, note="色号以实物为准，详情页已注明不同屏幕存在色差。"
+                request=request,
+                merchant=order.merchant,
+                actor=order.merchant.owner,
+                note="色号以实物为准，详情页已注明不同屏幕存在色差。",
             )
         with clock(now - 2 * day - 3 * hour):
             services.complaint_create(
@@ -396,7 +410,10 @@ def _after_sales(ctx: _Context) -> None:
             )
         with clock(now - 1 * day):
             services.after_sales_accept(
-                request=request, actor=order.merchant.owner, note="同意退货，请寄回我司自营仓。"
+                request=request,
+                merchant=order.merchant,
+                actor=order.merchant.owner,
+                note="同意退货，请寄回我司自营仓。",
             )
 
     # A request waiting for the merchant's answer (accepted automatically after 48 hours).

@@ -1,13 +1,24 @@
 """After-sales requests, disputes, reviews and complaints.
 
 Guarantees:
-- a request asks at most what is still refundable per line (and at most the shipping paid);
-  one open request per merchant order;
+- a request is checked whole, under the order's lock: each line at most once
+  (`duplicate_line`); per line an amount of at most what was paid, less what was refunded
+  and what other open requests ask (`refund_exceeds_paid`); for a return, at most the units
+  shipped less those returned and those other open returns ask (`return_exceeds_shipped`);
+  shipping at most the fee less what was refunded and what open requests ask
+  (`shipping_refund_too_large`). Accepting checks it again, so a request that no longer
+  fits is refused with its code instead of failing in the refund;
+- returned goods go back to stock once: the line's `returned_quantity` grows with F() under
+  the order's lock, and a database constraint keeps it at most the units shipped;
+- one open request per merchant order;
+- the merchant-side services (accept, reject, return received) take the acting `merchant`
+  and check, under the lock, that the order is theirs (else `not_found`, 404);
 - while a request is open the order's `after_sales_open` flag pauses automatic completion;
   while a dispute is open `is_frozen` tells settlement not to pay the order; both flags are
   recomputed from the requests under the order's lock, never toggled blindly;
 - the merchant answers within AFTER_SALES_RESPONSE_HOURS, else the request is accepted
-  automatically (periodic job); returned goods go back to stock when the merchant receives them;
+  automatically (periodic job, one request per transaction: a request that cannot be
+  accepted is recorded as a `JobFailure` and the others are still accepted);
 - refunds go through `refunds.refund_issue` (proportional commission reversal).
 """
 
@@ -18,11 +29,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.services import stock_receive
 from marketplace.audit import audit_record
+from marketplace.errors import NotFoundError
+from marketplace.jobs import run_each
 from marketplace.money import ZERO, allocate, quantize
 
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
@@ -57,6 +71,68 @@ def _lock_request(request: AfterSalesRequest) -> AfterSalesRequest:
     # Order first, then the request: the same order as every other order-level service.
     MerchantOrder.objects.select_for_update().get(pk=request.merchant_order_id)
     return AfterSalesRequest.objects.select_for_update().select_related("merchant_order").get(pk=request.pk)
+
+
+def _lock_for_merchant(request: AfterSalesRequest, merchant) -> AfterSalesRequest:
+    """Lock the request for a merchant-side answer; another merchant's request is not found
+    (checked under the lock, whatever the caller checked before)."""
+    locked = _lock_request(request)
+    if merchant is None or locked.merchant_order.merchant_id != merchant.pk:
+        raise NotFoundError(message=_("No such after-sales request."))
+    return locked
+
+
+def _check_fits(
+    order: MerchantOrder, *, kind: str, rows: list[AfterSalesLine], shipping_amount: Decimal, exclude=None
+) -> None:
+    """Refuse unless the request (`rows` and `shipping_amount`) fits in what remains of the
+    order once refunds and the other open requests are counted. Call under the order's lock."""
+    others = AfterSalesLine.objects.filter(
+        request__merchant_order=order, request__status__in=AFTER_SALES_OPEN_STATES
+    ).exclude(request_id=exclude)
+    asked = dict(others.values("order_line_id").annotate(total=Sum("amount")).values_list("order_line_id", "total"))
+    to_return = dict(
+        others.filter(request__kind=AfterSalesKind.RETURN_REFUND)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )
+    # Summed per line: a request written before lines were refused twice still counts whole.
+    amounts: dict[int, Decimal] = {}
+    quantities: dict[int, int] = {}
+    for row in rows:
+        amounts[row.order_line_id] = amounts.get(row.order_line_id, ZERO) + row.amount
+        quantities[row.order_line_id] = quantities.get(row.order_line_id, 0) + row.quantity
+    for line in OrderLine.objects.filter(pk__in=amounts).order_by("pk"):
+        left = line.paid - line.refunded - asked.get(line.pk, ZERO)
+        if amounts[line.pk] > left:
+            raise OrderError(
+                "refund_exceeds_paid",
+                _("At most ¥%(max)s can still be refunded on this line.") % {"max": max(left, ZERO)},
+                {"line": line.pk, "max": str(max(left, ZERO))},
+            )
+        if kind == AfterSalesKind.RETURN_REFUND:
+            units = line.quantity - line.returned_quantity - to_return.get(line.pk, 0)
+            if quantities[line.pk] > units:
+                raise OrderError(
+                    "return_exceeds_shipped",
+                    _("At most %(max)d units of this line can still be returned.") % {"max": max(units, 0)},
+                    {"line": line.pk, "max": max(units, 0)},
+                )
+    refunded = order.refunds.aggregate(total=Sum("shipping_amount"))["total"] or ZERO
+    requested = (
+        AfterSalesRequest.objects.filter(merchant_order=order, status__in=AFTER_SALES_OPEN_STATES)
+        .exclude(pk=exclude)
+        .aggregate(total=Sum("shipping_amount"))["total"]
+        or ZERO
+    )
+    left = order.shipping_fee - refunded - requested
+    if shipping_amount > left:
+        raise OrderError(
+            "shipping_refund_too_large",
+            _("The shipping refund exceeds the shipping paid."),
+            {"max": str(max(left, ZERO))},
+        )
 
 
 def _require(request: AfterSalesRequest, *states) -> None:
@@ -112,10 +188,14 @@ def after_sales_request_create(
         line = lines.get(int(line_id))
         if line is None:
             raise OrderError("unknown_line", _("This line is not part of the order."), {"line": line_id})
+        # One row per line: two rows of the same line would each pass the per-line checks
+        # and together ask (and restock) more than the line holds.
+        if any(row.order_line_id == line.pk for row in rows):
+            raise OrderError("duplicate_line", _("Each item can appear only once in a request."), {"line": line.pk})
         amount = quantize(amount)
         if not 1 <= int(quantity) <= line.quantity:
             raise OrderError("invalid_quantity", _("The quantity must be between 1 and what was bought."))
-        if amount <= 0 or amount > line.paid - line.refunded:
+        if amount <= 0:
             raise OrderError(
                 "refund_exceeds_paid",
                 _("At most ¥%(max)s can still be refunded on this line.") % {"max": line.paid - line.refunded},
@@ -125,8 +205,9 @@ def after_sales_request_create(
     if not rows:
         raise OrderError("no_lines", _("Choose at least one item."))
     shipping_amount = quantize(shipping_amount or ZERO)
-    if shipping_amount < 0 or shipping_amount > locked.shipping_fee:
+    if shipping_amount < 0:
         raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
+    _check_fits(locked, kind=kind, rows=rows, shipping_amount=shipping_amount)
     request = AfterSalesRequest.objects.create(
         merchant_order=locked,
         buyer=buyer,
@@ -173,10 +254,19 @@ def _refund_request(request: AfterSalesRequest, *, actor, amount: Decimal | None
 
 
 @transaction.atomic
-def after_sales_accept(*, request: AfterSalesRequest, actor, note: str = "") -> AfterSalesRequest:
-    """The merchant accepts: a refund is paid at once; a return waits for the goods."""
-    locked = _lock_request(request)
+def after_sales_accept(*, request: AfterSalesRequest, merchant, actor, note: str = "") -> AfterSalesRequest:
+    """`merchant` accepts its order's request: a refund is paid at once; a return waits for
+    the goods. Locks the order, then the request; the request is checked whole again
+    (refunds made since count) before anything changes."""
+    locked = _lock_for_merchant(request, merchant)
     _require(locked, AfterSalesStatus.OPEN)
+    _check_fits(
+        locked.merchant_order,
+        kind=locked.kind,
+        rows=list(locked.lines.all()),
+        shipping_amount=locked.shipping_amount,
+        exclude=locked.pk,
+    )
     locked.merchant_note = (note or "").strip()
     if locked.kind == AfterSalesKind.RETURN_REFUND:
         locked.status = AfterSalesStatus.AWAITING_RETURN
@@ -192,11 +282,12 @@ def after_sales_accept(*, request: AfterSalesRequest, actor, note: str = "") -> 
 
 
 @transaction.atomic
-def after_sales_reject(*, request: AfterSalesRequest, actor, note: str) -> AfterSalesRequest:
-    """The merchant refuses, with a reason the buyer sees (the buyer may then escalate)."""
+def after_sales_reject(*, request: AfterSalesRequest, merchant, actor, note: str) -> AfterSalesRequest:
+    """`merchant` refuses its order's request, with a reason the buyer sees (the buyer may
+    then escalate). Locks the order, then the request."""
     if not (note or "").strip():
         raise OrderError("reason_required", _("Give a reason: the buyer will see it."))
-    locked = _lock_request(request)
+    locked = _lock_for_merchant(request, merchant)
     _require(locked, AfterSalesStatus.OPEN)
     locked.status = AfterSalesStatus.REJECTED
     locked.merchant_note = note.strip()
@@ -209,15 +300,30 @@ def after_sales_reject(*, request: AfterSalesRequest, actor, note: str) -> After
 
 
 @transaction.atomic
-def after_sales_return_received(*, request: AfterSalesRequest, actor, warehouse) -> AfterSalesRequest:
-    """The merchant received the returned goods: they go back to stock and the refund is paid."""
-    locked = _lock_request(request)
+def after_sales_return_received(*, request: AfterSalesRequest, merchant, actor, warehouse) -> AfterSalesRequest:
+    """`merchant` received the returned goods: they go back to stock (once: each line's
+    returned quantity grows, at most to what shipped) and the refund is paid. Locks the
+    order, then the request, then stock rows."""
+    locked = _lock_for_merchant(request, merchant)
     _require(locked, AfterSalesStatus.AWAITING_RETURN)
-    for line in locked.lines.select_related("order_line__sku"):
+    units: dict[int, int] = {}
+    for line in locked.lines.all():
+        units[line.order_line_id] = units.get(line.order_line_id, 0) + line.quantity
+    for order_line in OrderLine.objects.filter(pk__in=units).select_related("sku").order_by("pk"):
+        quantity = units[order_line.pk]
+        left = order_line.quantity - order_line.returned_quantity
+        if quantity > left:
+            raise OrderConflict(
+                "return_exceeds_shipped",
+                _("At most %(max)d units of this line can still be returned.") % {"max": left},
+                {"line": order_line.pk, "max": left},
+            )
+        OrderLine.objects.filter(pk=order_line.pk).update(returned_quantity=F("returned_quantity") + quantity)
         stock_receive(
-            sku=line.order_line.sku,
+            merchant=merchant,
+            sku=order_line.sku,
             warehouse=warehouse,
-            quantity=line.quantity,
+            quantity=quantity,
             actor=actor,
             reference=f"return:as{locked.pk}",
             reason="returned by the buyer",
@@ -294,20 +400,36 @@ def after_sales_withdraw(*, request: AfterSalesRequest, buyer) -> AfterSalesRequ
     return locked
 
 
+def _accept_overdue(pk: int) -> bool:
+    request = AfterSalesRequest.objects.select_related("merchant_order__merchant").get(pk=pk)
+    try:
+        # The platform answers on behalf of the order's merchant.
+        after_sales_accept(
+            request=request,
+            merchant=request.merchant_order.merchant,
+            actor=None,
+            note=str(_("Accepted automatically: no answer in time.")),
+        )
+    except OrderInvalidTransition:
+        return False  # answered meanwhile
+    return True
+
+
 def accept_overdue_requests(*, now=None) -> int:
-    """Periodic: accept requests the merchant left unanswered past `respond_by`."""
+    """Periodic: accept requests the merchant left unanswered past `respond_by`, oldest
+    first, each in its own transaction; one that cannot be accepted is recorded as a
+    `JobFailure` with its code and the others are still accepted. Returns how many were."""
     now = now or timezone.now()
-    count = 0
-    for pk in AfterSalesRequest.objects.filter(status=AfterSalesStatus.OPEN, respond_by__lt=now).values_list(
-        "pk", flat=True
-    ):
-        request = AfterSalesRequest.objects.get(pk=pk)
-        try:
-            after_sales_accept(request=request, actor=None, note=str(_("Accepted automatically: no answer in time.")))
-            count += 1
-        except OrderInvalidTransition:
-            continue  # answered meanwhile
-    return count
+    ids = AfterSalesRequest.objects.filter(status=AfterSalesStatus.OPEN, respond_by__lt=now).order_by(
+        "respond_by", "pk"
+    )
+    run = run_each(
+        job="orders.accept_overdue_requests",
+        object_type="orders.aftersalesrequest",
+        ids=ids.values_list("pk", flat=True),
+        handle=_accept_overdue,
+    )
+    return run.done
 
 
 @transaction.atomic

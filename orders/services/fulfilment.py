@@ -6,7 +6,7 @@ A *parcel* is a pending `Shipment`. Checkout makes one per merchant order and wa
 into one parcel. From then on the orders travel together: shipping any of them ships all.
 
 `shipment_merge` guarantees:
-- it merges only the acting merchant's orders, each paid and waiting to ship (its lines all
+- it merges only the acting merchant's orders (another's is `not_found`, 404), each paid and waiting to ship (its lines all
   in pending parcels), of one buyer, one delivery address snapshot (recipient, phone, region
   and street address: the label on the parcel) and one warehouse; anything else is refused
   with a stable code (below) and nothing changes;
@@ -35,7 +35,8 @@ checked again under lock.
 
 Locks: merchant orders by primary key, then their pending parcels by primary key, then stock
 rows (through `catalog.services.stock_ship`): the same order as `lifecycle`. Errors:
-`merge_needs_two_orders`, `not_your_order`, `merge_not_waiting_to_ship` (409),
+`merge_needs_two_orders`, `not_found` (404: another merchant's order, checked under the
+lock by every service here that takes the acting `merchant`), `merge_not_waiting_to_ship` (409),
 `merge_buyer_differs`, `merge_address_differs`, `merge_warehouse_differs`, `already_merged`,
 `tracking_required`, `carrier_too_long`, `tracking_number_too_long`, `invalid_transition`
 (409), and for files `file_too_large`, `file_encoding`, `file_corrupt`, `import_empty`,
@@ -59,6 +60,7 @@ from django.utils.translation import gettext as _
 from catalog.services import stock_ship
 from marketplace.audit import audit_record
 from marketplace.csvfiles import read_csv
+from marketplace.errors import NotFoundError
 
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import BuyerOrder, MerchantOrder, OrderEvent, OrderStatus, Shipment, ShipmentLine, ShipmentStatus
@@ -194,15 +196,27 @@ def _ship_locked(orders: list[MerchantOrder], *, actor, carrier: str, tracking_n
     return shipped
 
 
+def _check_owner(orders: Iterable[MerchantOrder], merchant) -> None:
+    """Under the orders' locks: another merchant's order is not found (404)."""
+    if merchant is None or any(o.merchant_id != merchant.pk for o in orders):
+        raise NotFoundError(message=_("No such order."))
+
+
 @transaction.atomic
 def merchant_order_ship_parcel(
-    *, order: MerchantOrder, actor, carrier: str, tracking_number: str
+    *, order: MerchantOrder, merchant, actor, carrier: str, tracking_number: str
 ) -> list[MerchantOrder]:
-    """Ship `order` and every order merged into the same parcel; returns them, by id."""
+    """`merchant` ships its `order` and every order merged into the same parcel; returns
+    them, by id. Locks the parcel's orders by id (ownership checked under the locks)."""
     carrier, tracking_number = _clean_tracking(carrier, tracking_number)
     group = _lock_parcel(order)
+    _check_owner(group, merchant)
     if len(group) == 1:
-        return [merchant_order_ship(order=order, actor=actor, carrier=carrier, tracking_number=tracking_number)]
+        return [
+            merchant_order_ship(
+                order=order, merchant=merchant, actor=actor, carrier=carrier, tracking_number=tracking_number
+            )
+        ]
     return _ship_locked(group, actor=actor, carrier=carrier, tracking_number=tracking_number)
 
 
@@ -222,9 +236,7 @@ def shipment_merge(*, merchant, orders: Iterable[MerchantOrder], actor) -> Shipm
     ids = parcel_order_ids(ids)  # under the locks, no merge or cancel can change the group now
     if len(ids) > len(locked):
         locked = _lock_orders(ids)
-    for order in locked:
-        if order.merchant_id != merchant.pk:
-            raise OrderError("not_your_order", _("This is not your order."))
+    _check_owner(locked, merchant)
     for order in locked:
         left_parcel = (
             ShipmentLine.objects.filter(order_line__merchant_order=order)
@@ -425,13 +437,15 @@ def _refuse(errors: list[dict]) -> OrderError:
 
 
 @transaction.atomic
-def ship_csv_apply(*, plan: list[ShipRow], actor) -> ShipSummary:
-    """Ship every planned row (and the orders merged with them) in this one transaction."""
+def ship_csv_apply(*, plan: list[ShipRow], merchant, actor) -> ShipSummary:
+    """`merchant` ships every planned row (and the orders merged with them) in this one
+    transaction; every order is checked to be theirs under its lock."""
     ids = parcel_order_ids(row.order.pk for row in plan)
     locked = {o.pk: o for o in _lock_orders(ids)}
     groups = parcel_groups(ids)  # under the locks: no merge or cancel can change them now
     if set(groups) - set(locked):
         locked = {o.pk: o for o in _lock_orders(groups)}
+    _check_owner(locked.values(), merchant)
     late = [
         _row_error(row.line, *_state_problem(locked[row.order.pk]))
         for row in plan
@@ -472,4 +486,4 @@ def merchant_orders_ship_csv(*, merchant, actor, data: bytes) -> ShipSummary:
     plan, errors = ship_csv_validate(merchant=merchant, rows=rows)
     if errors:
         raise _refuse(errors)
-    return ship_csv_apply(plan=plan, actor=actor)
+    return ship_csv_apply(plan=plan, merchant=merchant, actor=actor)

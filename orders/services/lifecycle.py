@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.services import StockLine, stock_release, stock_ship
+from marketplace.errors import NotFoundError
+from marketplace.jobs import run_each
 
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import (
@@ -118,34 +120,52 @@ def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str 
     return locked
 
 
+def _cancel_expired(pk: int) -> bool:
+    order = (
+        BuyerOrder.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, status=BuyerOrderStatus.PENDING_PAYMENT)
+        .first()
+    )
+    if order is None:
+        return False  # paid or cancelled meanwhile, or being handled right now
+    buyer_order_cancel_unpaid(buyer_order=order, note="payment time limit passed")
+    return True
+
+
 def cancel_expired_unpaid(*, now=None) -> int:
-    """Periodic: cancel buyer orders not paid within ORDER_PAYMENT_MINUTES. Returns the count."""
+    """Periodic: cancel buyer orders not paid within ORDER_PAYMENT_MINUTES, each in its own
+    transaction; one that fails is recorded as a `JobFailure` and the others go on. Returns
+    how many were cancelled."""
     now = now or timezone.now()
-    count = 0
-    for pk in BuyerOrder.objects.filter(status=BuyerOrderStatus.PENDING_PAYMENT, pay_by__lt=now).values_list(
-        "pk", flat=True
-    ):
-        with transaction.atomic():
-            order = (
-                BuyerOrder.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=BuyerOrderStatus.PENDING_PAYMENT)
-                .first()
-            )
-            if order is None:
-                continue  # paid or cancelled meanwhile, or being handled right now
-            buyer_order_cancel_unpaid(buyer_order=order, note="payment time limit passed")
-            count += 1
-    return count
+    ids = BuyerOrder.objects.filter(status=BuyerOrderStatus.PENDING_PAYMENT, pay_by__lt=now).order_by("pay_by", "pk")
+    run = run_each(
+        job="orders.cancel_expired_unpaid",
+        object_type="orders.buyerorder",
+        ids=ids.values_list("pk", flat=True),
+        handle=_cancel_expired,
+    )
+    return run.done
+
+
+def merchant_order_lock_for_merchant(order: MerchantOrder, merchant) -> MerchantOrder:
+    """Lock the merchant order for a change by `merchant`; another merchant's order is not
+    found (404), whatever the caller checked before. Call inside a transaction."""
+    locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
+    if merchant is None or locked.merchant_id != merchant.pk:
+        raise NotFoundError(message=_("No such order."))
+    return locked
 
 
 @transaction.atomic
-def merchant_order_ship(*, order: MerchantOrder, actor, carrier: str, tracking_number: str) -> MerchantOrder:
-    """The merchant hands the goods to a carrier: reserved stock leaves the warehouses."""
+def merchant_order_ship(*, order: MerchantOrder, merchant, actor, carrier: str, tracking_number: str) -> MerchantOrder:
+    """`merchant` hands the goods of its order to a carrier: reserved stock leaves the
+    warehouses. Locks the order (ownership checked under the lock), then stock rows."""
     from .fulfilment import parcel_order_ids
 
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
         raise OrderError("tracking_required", _("Give the carrier and the tracking number."))
+    merchant_order_lock_for_merchant(order, merchant)
     if len(parcel_order_ids([order.pk])) > 1:
         raise OrderConflict("parcel_shared", _("This order travels in one parcel with other orders: ship the parcel."))
     lines = merchant_order_reserved_lines(order)
@@ -173,25 +193,30 @@ def merchant_order_confirm_receipt(*, order: MerchantOrder, actor) -> MerchantOr
     return merchant_order_transition(order, "complete", actor=actor, note="buyer confirmed receipt")
 
 
+def _complete_overdue(pk: int) -> bool:
+    order = MerchantOrder.objects.select_for_update(skip_locked=True).filter(pk=pk, after_sales_open=False).first()
+    if order is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        return False  # a request opened, or completed meanwhile, or being handled right now
+    merchant_order_transition(order, "complete", note="completed automatically after the confirmation period")
+    return True
+
+
 def complete_overdue_shipped(*, now=None) -> int:
     """Periodic: complete orders shipped ORDER_AUTO_COMPLETE_DAYS ago, unless an after-sales
-    request is open (it pauses the clock)."""
+    request is open (it pauses the clock); each order in its own transaction, one that fails
+    is recorded as a `JobFailure` and the others go on. Returns how many were completed."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ORDER_AUTO_COMPLETE_DAYS)
-    count = 0
     ids = MerchantOrder.objects.filter(
         status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED], shipped_at__lte=cutoff, after_sales_open=False
-    ).values_list("pk", flat=True)
-    for pk in ids:
-        with transaction.atomic():
-            order = (
-                MerchantOrder.objects.select_for_update(skip_locked=True).filter(pk=pk, after_sales_open=False).first()
-            )
-            if order is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-                continue
-            merchant_order_transition(order, "complete", note="completed automatically after the confirmation period")
-            count += 1
-    return count
+    ).order_by("shipped_at", "pk")
+    run = run_each(
+        job="orders.complete_overdue_shipped",
+        object_type="orders.merchantorder",
+        ids=ids.values_list("pk", flat=True),
+        handle=_complete_overdue,
+    )
+    return run.done
 
 
 @transaction.atomic

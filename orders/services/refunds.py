@@ -66,6 +66,10 @@ def refund_issue(
     if shipping_amount < 0 or shipping_amount + already_shipping > order.shipping_fee:
         raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
 
+    # Each line once: two items of one line would each pass the check below on the same
+    # figures and together refund more than was paid.
+    if len({i.order_line_id for i in items}) != len(items):
+        raise OrderError("duplicate_line", _("Each item can appear only once in a refund."))
     lines = {
         line.pk: line
         for line in OrderLine.objects.select_for_update().filter(

@@ -20,7 +20,7 @@ def _titles(page: Page) -> list[str]:
 
 
 def _stock(sku, quantity: int, where) -> None:
-    catalog_services.stock_receive(sku=sku, warehouse=where, quantity=quantity, actor=None)
+    catalog_services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=where, quantity=quantity, actor=None)
 
 
 def test_browse_a_category_filter_sort_open_a_product_and_search(page: Page):

@@ -36,7 +36,7 @@ def _lamp_for_sale(*, on_hand: int = 10):
     )
     where = warehouse(region="east")
     for sku in lamp.skus.all():
-        catalog_services.stock_receive(sku=sku, warehouse=where, quantity=on_hand, actor=None)
+        catalog_services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=where, quantity=on_hand, actor=None)
     return merchant, lamp
 
 

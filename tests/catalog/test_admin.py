@@ -816,7 +816,9 @@ def test_a_warehouse_holding_stock_keeps_its_merchant(client, operations, shop):
     other, _ = live_merchant()
     depot = warehouse(merchant=merchant, code="WH-OWN")
     item = product(merchant, cat)
-    services.stock_receive(sku=item.skus.get(), warehouse=depot, quantity=5, actor=merchant.owner)
+    services.stock_receive(
+        merchant=item.skus.get().merchant, sku=item.skus.get(), warehouse=depot, quantity=5, actor=merchant.owner
+    )
     client.force_login(operations)
     response = client.post(
         url("warehouse_change", depot.pk),
@@ -847,7 +849,9 @@ def stocked(shop):
     item = product(merchant, cat, skus=[{"code": "S-1", "price": "10.00", "reorder_point": 5}])
     sku = item.skus.get()
     depot = warehouse(code="WH-EAST")
-    services.stock_receive(sku=sku, warehouse=depot, quantity=8, actor=merchant.owner, reference="PO-1")
+    services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=depot, quantity=8, actor=merchant.owner, reference="PO-1"
+    )
     line = [services.StockLine(sku_id=sku.pk, warehouse_id=depot.pk, quantity=6)]
     services.stock_reserve(lines=line, reference="ORDER-1")
     services.stock_ship(lines=line, reference="ORDER-1")

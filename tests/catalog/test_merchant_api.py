@@ -377,7 +377,7 @@ def test_receipt_adjustment_and_list(shop):
 
 def test_stock_refusals_change_nothing(shop):
     merchant, _cat, _item, sku, wh = shop
-    services.stock_receive(sku=sku, warehouse=wh, quantity=10, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=10, actor=merchant.owner)
     services.stock_reserve(lines=[StockLine(sku.pk, wh.pk, 7)], reference="order-1")
     client = client_for(merchant.owner)
     before = snapshot(merchant)

@@ -98,7 +98,7 @@ def catalog_rows(shop):
     item = product(merchant, cat)
     sku = item.skus.get()
     wh = warehouse()
-    level = services.stock_receive(sku=sku, warehouse=wh, quantity=5, actor=merchant.owner)
+    level = services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=5, actor=merchant.owner)
     return merchant, item, sku, item.images.get(), level
 
 
@@ -612,7 +612,7 @@ def test_receipt_and_adjustment_write_movements(client, stocked):
 
 def test_adjusting_below_reserved_is_refused_and_nothing_changes(client, stocked):
     merchant, sku, east, _south = stocked
-    services.stock_receive(sku=sku, warehouse=east, quantity=20, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=east, quantity=20, actor=merchant.owner)
     services.stock_reserve(lines=[StockLine(sku.pk, east.pk, 8)], reference="order-1")
     _login(client, merchant.owner)
     before = _stock_state(merchant)
@@ -650,8 +650,8 @@ def test_stock_forms_refuse_bad_input(client, stocked):
 
 def test_stock_filters(client, stocked):
     merchant, sku, east, south = stocked
-    services.stock_receive(sku=sku, warehouse=east, quantity=50, actor=merchant.owner)
-    services.stock_receive(sku=sku, warehouse=south, quantity=4, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=east, quantity=50, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=south, quantity=4, actor=merchant.owner)
     _login(client, merchant.owner)
 
     def rows(query):
@@ -686,8 +686,12 @@ def import_setup(shop):
     )
     east, south = warehouse(code="WH-E"), warehouse(code="WH-S", region="south")
     skus = {s.code: s for s in item.skus.all()}
-    services.stock_receive(sku=skus["A-1"], warehouse=east, quantity=10, actor=merchant.owner)
-    services.stock_receive(sku=skus["B-2"], warehouse=east, quantity=6, actor=merchant.owner)
+    services.stock_receive(
+        merchant=skus["A-1"].merchant, sku=skus["A-1"], warehouse=east, quantity=10, actor=merchant.owner
+    )
+    services.stock_receive(
+        merchant=skus["B-2"].merchant, sku=skus["B-2"], warehouse=east, quantity=6, actor=merchant.owner
+    )
     services.stock_reserve(lines=[StockLine(skus["B-2"].pk, east.pk, 4)], reference="order-9")
     return merchant, skus, east, south
 
@@ -822,7 +826,7 @@ def test_csv_import_refuses_the_file_when_an_order_reserves_after_the_check(impo
     services.stock_reserve(lines=[StockLine(skus["A-1"].pk, east.pk, 5)], reference="order-10")
     before = _stock_state(merchant)
     with pytest.raises(CatalogError) as caught:
-        imports.stock_import_apply(plan=plan, actor=merchant.owner)
+        imports.stock_import_apply(plan=plan, merchant=merchant, actor=merchant.owner)
     assert caught.value.code == "import_invalid"
     assert [(e["line"], e["code"]) for e in caught.value.extra["errors"]] == [(2, "below_reserved")]
     assert _stock_state(merchant) == before
@@ -833,7 +837,7 @@ def test_csv_import_refuses_the_file_when_an_order_reserves_after_the_check(impo
 
 def test_alerts_open_below_the_reorder_point_and_close_when_stock_recovers(client, stocked):
     merchant, sku, east, _south = stocked  # reorder point 10
-    services.stock_receive(sku=sku, warehouse=east, quantity=12, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=east, quantity=12, actor=merchant.owner)
     _login(client, merchant.owner)
     assert list(client.get(BASE + "alerts/").context["page"]) == []
 
@@ -846,7 +850,9 @@ def test_alerts_open_below_the_reorder_point_and_close_when_stock_recovers(clien
     assert alerts == [("LAMP-W", "WH-EAST", 9, 10)]
     assert "No open alerts" not in response.content.decode()
 
-    services.stock_receive(sku=sku, warehouse=east, quantity=1, actor=merchant.owner)  # available 10
+    services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=east, quantity=1, actor=merchant.owner
+    )  # available 10
     assert list(client.get(BASE + "alerts/").context["page"]) == []
     alert = StockAlert.objects.get()
     assert alert.closed_at is not None
@@ -865,9 +871,15 @@ def test_replenishment_suggestions_are_exact(client, shop):
     )
     skus = {s.code: s for s in item.skus.all()}
     wh = warehouse()
-    services.stock_receive(sku=skus["FAST"], warehouse=wh, quantity=60, actor=merchant.owner)
-    services.stock_receive(sku=skus["SLOW"], warehouse=wh, quantity=10, actor=merchant.owner)
-    services.stock_receive(sku=skus["IDLE"], warehouse=wh, quantity=8, actor=merchant.owner)
+    services.stock_receive(
+        merchant=skus["FAST"].merchant, sku=skus["FAST"], warehouse=wh, quantity=60, actor=merchant.owner
+    )
+    services.stock_receive(
+        merchant=skus["SLOW"].merchant, sku=skus["SLOW"], warehouse=wh, quantity=10, actor=merchant.owner
+    )
+    services.stock_receive(
+        merchant=skus["IDLE"].merchant, sku=skus["IDLE"], warehouse=wh, quantity=8, actor=merchant.owner
+    )
     fast, slow = StockLine(skus["FAST"].pk, wh.pk, 56), StockLine(skus["SLOW"].pk, wh.pk, 10)
     services.stock_reserve(lines=[fast, slow], reference="order-1")
     services.stock_ship(lines=[fast, slow], reference="order-1")

@@ -77,8 +77,8 @@ def test_product_detail_has_the_exact_shape(api_client, tree, shop):
     )
     white, black, grey = (item.skus.get(code=c) for c in ("L-W", "L-B", "L-G"))
     depot = warehouse()
-    services.stock_receive(sku=white, warehouse=depot, quantity=20, actor=None)
-    services.stock_receive(sku=black, warehouse=depot, quantity=4, actor=None)
+    services.stock_receive(merchant=white.merchant, sku=white, warehouse=depot, quantity=20, actor=None)
+    services.stock_receive(merchant=black.merchant, sku=black, warehouse=depot, quantity=4, actor=None)
     services.stock_reserve(lines=[StockLine(black.pk, depot.pk, 1)], reference="order-1")
     image = item.images.get()
 
@@ -166,7 +166,9 @@ def test_list_filters(api_client, tree, shop):
     lamp = product(shop, tree["desk"], title="LED 护眼台灯", price="120.00", tag_ids=[eco.pk, gift.pk])
     light = product(shop, tree["lighting"], title="Ceiling light", price="600.00", tag_ids=[eco.pk])
     wok = product(other, tree["kitchen"], title="Iron wok", price="45.00")
-    services.stock_receive(sku=wok.skus.get(), warehouse=warehouse(), quantity=1, actor=None)
+    services.stock_receive(
+        merchant=wok.skus.get().merchant, sku=wok.skus.get(), warehouse=warehouse(), quantity=1, actor=None
+    )
 
     assert ids(api_client.get(PRODUCTS, {"category": tree["lighting"].pk})) == [light.pk, lamp.pk]
     assert ids(api_client.get(PRODUCTS, {"merchant": other.pk})) == [wok.pk]

@@ -225,7 +225,9 @@ def _sku_and_warehouse(reorder_point=0, quantity=0):
     sku = item.skus.get()
     wh = warehouse()
     if quantity:
-        services.stock_receive(sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner, reference="PO-1")
+        services.stock_receive(
+            merchant=sku.merchant, sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner, reference="PO-1"
+        )
     return merchant, sku, wh
 
 
@@ -234,7 +236,9 @@ def test_movements_explain_every_level():
     services.stock_reserve(lines=[StockLine(sku.pk, wh.pk, 4)], reference="order-1")
     services.stock_ship(lines=[StockLine(sku.pk, wh.pk, 3)], reference="order-1")
     services.stock_release(lines=[StockLine(sku.pk, wh.pk, 1)], reference="order-1")
-    services.stock_adjust(sku=sku, warehouse=wh, on_hand=5, actor=merchant.owner, reason="Stocktake")
+    services.stock_adjust(
+        merchant=sku.merchant, sku=sku, warehouse=wh, on_hand=5, actor=merchant.owner, reason="Stocktake"
+    )
     stock = Stock.objects.get(sku=sku, warehouse=wh)
     assert (stock.on_hand, stock.reserved) == (5, 0)
     rows = list(
@@ -254,7 +258,7 @@ def test_movements_explain_every_level():
 def test_a_reservation_is_all_or_nothing():
     merchant, sku, wh = _sku_and_warehouse(quantity=5)
     other_wh = warehouse(region="north")
-    services.stock_receive(sku=sku, warehouse=other_wh, quantity=1, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=other_wh, quantity=1, actor=merchant.owner)
     with pytest.raises(InsufficientStock) as info:
         services.stock_reserve(lines=[StockLine(sku.pk, wh.pk, 5), StockLine(sku.pk, other_wh.pk, 2)], reference="o")
     assert info.value.code == "insufficient_stock"
@@ -268,7 +272,9 @@ def test_adjusting_below_reserved_is_refused():
     merchant, sku, wh = _sku_and_warehouse(quantity=5)
     services.stock_reserve(lines=[StockLine(sku.pk, wh.pk, 3)], reference="o")
     with pytest.raises(CatalogConflict) as info:
-        services.stock_adjust(sku=sku, warehouse=wh, on_hand=2, actor=merchant.owner, reason="Count")
+        services.stock_adjust(
+            merchant=sku.merchant, sku=sku, warehouse=wh, on_hand=2, actor=merchant.owner, reason="Count"
+        )
     assert info.value.code == "below_reserved"
     assert Stock.objects.get().on_hand == 5
 
@@ -291,7 +297,7 @@ def test_alerts_open_below_the_reorder_point_and_close_when_stock_recovers():
         merchant.pk,
         None,
     )
-    services.stock_receive(sku=sku, warehouse=wh, quantity=10, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=10, actor=merchant.owner)
     alert.refresh_from_db()
     assert alert.closed_at is not None
     assert list(selectors.alert_list_for_merchant(merchant)) == []
@@ -303,10 +309,12 @@ def test_replenishment_suggestion():
     # 56 units shipped in the last 28 days → 2 a day; 7 days of lead time → 14 + 10 safety.
     services.stock_reserve(lines=[StockLine(sku.pk, wh.pk, 56)], reference="o")
     services.stock_ship(lines=[StockLine(sku.pk, wh.pk, 56)], reference="o")
-    services.stock_adjust(sku=sku, warehouse=wh, on_hand=20, actor=merchant.owner, reason="Count")
+    services.stock_adjust(
+        merchant=sku.merchant, sku=sku, warehouse=wh, on_hand=20, actor=merchant.owner, reason="Count"
+    )
     (row,) = services.replenishment_suggestions(merchant=merchant)
     assert (row["units_sold"], row["daily_velocity"], row["available"], row["suggested"]) == (56, 2.0, 20, 4)
-    services.stock_receive(sku=sku, warehouse=wh, quantity=50, actor=merchant.owner)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=50, actor=merchant.owner)
     (row,) = services.replenishment_suggestions(merchant=merchant)
     assert row["suggested"] == 0  # never negative
 
@@ -316,7 +324,7 @@ def test_a_foreign_merchant_warehouse_is_refused():
     other, _cats = live_merchant()
     foreign = warehouse(merchant=other)
     with pytest.raises(CatalogError) as info:
-        services.stock_receive(sku=sku, warehouse=foreign, quantity=1, actor=merchant.owner)
+        services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=foreign, quantity=1, actor=merchant.owner)
     assert info.value.code == "warehouse_not_yours"
     assert Stock.objects.filter(warehouse=foreign).count() == 0
 

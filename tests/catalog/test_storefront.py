@@ -52,7 +52,7 @@ def age(merchant, days: int) -> None:
 
 def stock(sku, quantity: int, *, reserved: int = 0, where=None) -> None:
     where = where or warehouse()
-    services.stock_receive(sku=sku, warehouse=where, quantity=quantity, actor=None)
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=where, quantity=quantity, actor=None)
     if reserved:
         services.stock_reserve(lines=[StockLine(sku.pk, where.pk, reserved)], reference="order-1")
 

@@ -31,7 +31,9 @@ def test_the_buyer_journey_through_the_api():
     ShippingRate.objects.create(merchant=merchant, flat_fee=Decimal("8.00"), free_over=None)
     item = product(merchant, category, title="LED 护眼台灯", skus=[{"code": "LAMP", "price": "35.50"}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=10, actor=merchant.owner)
+    catalog_services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=warehouse(), quantity=10, actor=merchant.owner
+    )
     buyer = UserFactory(email="api.buyer@example.com")
     address = address_for(buyer)
     shopper = _token_client("api.buyer@example.com")

@@ -54,7 +54,12 @@ def open_dispute(order: MerchantOrder, buyer, *, amount="150.00") -> Dispute:
     request = services.after_sales_request_create(
         order=order, buyer=buyer, kind="refund", reason="Arrived broken", items=[(order.lines.get().pk, 1, amount)]
     )
-    services.after_sales_reject(request=request, actor=order.merchant.owner, note="It was fine when it left")
+    services.after_sales_reject(
+        request=request,
+        merchant=request.merchant_order.merchant,
+        actor=order.merchant.owner,
+        note="It was fine when it left",
+    )
     return services.after_sales_escalate(
         request=request, buyer=buyer, statement="Photos attached: the glass is cracked"
     )

@@ -25,7 +25,7 @@ def _paid_order(*, ship=True, lines=(("199.99", 2), ("35.50", 1))):
     for n, (price, _qty) in enumerate(lines):
         item = product(merchant, cat, skus=[{"code": f"L{n}", "price": price}])
         sku = item.skus.get()
-        catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=20, actor=merchant.owner)
+        catalog_services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=20, actor=merchant.owner)
         skus.append(sku)
     buyer = UserFactory()
     order = services.checkout_place(
@@ -39,7 +39,13 @@ def _paid_order(*, ship=True, lines=(("199.99", 2), ("35.50", 1))):
     services.gateway_event_process(gateway="sandbox", event=event)
     merchant_order = order.merchant_orders.get()
     if ship:
-        services.merchant_order_ship(order=merchant_order, actor=merchant.owner, carrier="SF", tracking_number="SF1")
+        services.merchant_order_ship(
+            order=merchant_order,
+            merchant=merchant_order.merchant,
+            actor=merchant.owner,
+            carrier="SF",
+            tracking_number="SF1",
+        )
     merchant_order.refresh_from_db()
     return merchant_order, buyer, merchant, wh
 
@@ -95,7 +101,7 @@ def test_refund_only_request_accepted_by_the_merchant():
     )
     merchant_order.refresh_from_db()
     assert merchant_order.after_sales_open is True
-    services.after_sales_accept(request=request, actor=merchant.owner)
+    services.after_sales_accept(request=request, merchant=request.merchant_order.merchant, actor=merchant.owner)
     request.refresh_from_db()
     merchant_order.refresh_from_db()
     assert (request.status, request.refund.amount, merchant_order.after_sales_open) == (
@@ -117,11 +123,13 @@ def test_return_and_refund_puts_goods_back_in_stock():
         reason="Wrong size",
         items=[(line.pk, 1, Decimal("199.99"))],
     )
-    services.after_sales_accept(request=request, actor=merchant.owner)
+    services.after_sales_accept(request=request, merchant=request.merchant_order.merchant, actor=merchant.owner)
     request.refresh_from_db()
     assert request.status == "awaiting_return"
     before = Stock.objects.get(sku=line.sku, warehouse=wh).on_hand
-    services.after_sales_return_received(request=request, actor=merchant.owner, warehouse=wh)
+    services.after_sales_return_received(
+        request=request, merchant=request.merchant_order.merchant, actor=merchant.owner, warehouse=wh
+    )
     assert Stock.objects.get(sku=line.sku, warehouse=wh).on_hand == before + 1
     request.refresh_from_db()
     assert request.status == "refunded"
@@ -139,8 +147,12 @@ def test_reject_escalate_freeze_and_arbitrate():
         shipping_amount=Decimal("0.00"),
     )
     with pytest.raises(OrderError):
-        services.after_sales_reject(request=request, actor=merchant.owner, note="")
-    services.after_sales_reject(request=request, actor=merchant.owner, note="Worked when shipped")
+        services.after_sales_reject(
+            request=request, merchant=request.merchant_order.merchant, actor=merchant.owner, note=""
+        )
+    services.after_sales_reject(
+        request=request, merchant=request.merchant_order.merchant, actor=merchant.owner, note="Worked when shipped"
+    )
     dispute = services.after_sales_escalate(request=request, buyer=buyer, statement="Photos attached")
     merchant_order.refresh_from_db()
     assert (merchant_order.is_frozen, merchant_order.after_sales_open) == (True, True)

@@ -57,7 +57,9 @@ def stocked_sku(*, price="30.00", stock=10, merchant=None, category=None):
         merchant, (category,) = live_merchant()
     item = product(merchant, category, title=f"Lamp {next(_n)}", skus=[{"code": f"B{next(_n)}", "price": price}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner)
+    catalog_services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner
+    )
     return sku
 
 
@@ -99,7 +101,9 @@ def pay(web, order, outcome="pay") -> Payment:
 
 def ship(order) -> MerchantOrder:
     part = order.merchant_orders.get()
-    return services.merchant_order_ship(order=part, actor=part.merchant.owner, carrier="SF", tracking_number="SF1001")
+    return services.merchant_order_ship(
+        order=part, merchant=part.merchant, actor=part.merchant.owner, carrier="SF", tracking_number="SF1001"
+    )
 
 
 def paid_order(quantity=2, *, shipped=False):
@@ -374,7 +378,9 @@ def test_an_after_sales_request_is_made_rejected_and_escalated_through_the_pages
     part.refresh_from_db()
     assert part.after_sales_open is True
 
-    services.after_sales_reject(request=request, actor=part.merchant.owner, note="Used, not broken.")
+    services.after_sales_reject(
+        request=request, merchant=request.merchant_order.merchant, actor=part.merchant.owner, note="Used, not broken."
+    )
     detail = web.get(f"/orders/{order.number}/").content.decode()
     assert "Used, not broken." in detail and "Ask the platform to decide" in detail
     escalate = reverse("orders:after_sales_escalate", args=[order.number, request.pk])
@@ -529,7 +535,9 @@ def world():
     request = services.after_sales_request_create(
         order=part, buyer=buyer, kind="refund", reason="Late", items=[(line.pk, 1, Decimal("5.00"))]
     )
-    services.after_sales_reject(request=request, actor=part.merchant.owner, note="No.")
+    services.after_sales_reject(
+        request=request, merchant=request.merchant_order.merchant, actor=part.merchant.owner, note="No."
+    )
     web.post(reverse("orders:cart_add"), {"sku": line.sku_id, "quantity": 1})
     unpaid = place(web)
     payment = services.payment_start(buyer_order=unpaid)

@@ -32,7 +32,9 @@ def stocked_sku(*, price="30.00", stock=10, merchant=None, category=None):
     item = product(merchant, category, title=f"Item {price}", skus=[{"code": f"C{next(_n)}", "price": price}])
     sku = item.skus.get()
     if stock:
-        catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner)
+        catalog_services.stock_receive(
+            merchant=sku.merchant, sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner
+        )
     return sku
 
 

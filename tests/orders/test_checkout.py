@@ -32,7 +32,9 @@ def _stocked_sku(*, price="199.99", quantity=100, merchant=None, category=None, 
     item = product(merchant, category, skus=[{"code": f"S-{price}-{quantity}-{time.monotonic_ns()}", "price": price}])
     sku = item.skus.get()
     wh = warehouse(region=region)
-    catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner)
+    catalog_services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner
+    )
     return sku, wh
 
 
@@ -118,8 +120,8 @@ def test_a_line_splits_over_warehouses_buyer_region_first():
     sku = item.skus.get()
     north = warehouse(region="north", code="N1")
     east = warehouse(region="east", code="E1")
-    catalog_services.stock_receive(sku=sku, warehouse=north, quantity=5, actor=merchant.owner)
-    catalog_services.stock_receive(sku=sku, warehouse=east, quantity=2, actor=merchant.owner)
+    catalog_services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=north, quantity=5, actor=merchant.owner)
+    catalog_services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=east, quantity=2, actor=merchant.owner)
     buyer = UserFactory()
     order = services.checkout_place(
         buyer=buyer, address=address_for(buyer, region="east"), items=[CheckoutItem(sku.pk, 4)]

@@ -25,7 +25,9 @@ def _order(quantity=2, stock=10):
     merchant, (cat,) = live_merchant()
     item = product(merchant, cat, skus=[{"code": "P1", "price": "30.00"}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner)
+    catalog_services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner
+    )
     buyer = UserFactory()
     order = services.checkout_place(buyer=buyer, address=address_for(buyer), items=[CheckoutItem(sku.pk, quantity)])
     return order, merchant
@@ -115,9 +117,17 @@ def test_ship_confirm_and_the_state_machine():
     _process(*_callback(payment))
     merchant_order = order.merchant_orders.get()
     with pytest.raises(OrderError) as info:
-        services.merchant_order_ship(order=merchant_order, actor=merchant.owner, carrier="", tracking_number="")
+        services.merchant_order_ship(
+            order=merchant_order, merchant=merchant_order.merchant, actor=merchant.owner, carrier="", tracking_number=""
+        )
     assert info.value.code == "tracking_required"
-    services.merchant_order_ship(order=merchant_order, actor=merchant.owner, carrier="SF", tracking_number="SF123")
+    services.merchant_order_ship(
+        order=merchant_order,
+        merchant=merchant_order.merchant,
+        actor=merchant.owner,
+        carrier="SF",
+        tracking_number="SF123",
+    )
     stock = Stock.objects.get()
     assert (stock.on_hand, stock.reserved) == (8, 0)
     with pytest.raises(OrderInvalidTransition):
@@ -135,7 +145,11 @@ def test_shipped_orders_complete_after_ten_days_unless_after_sales_is_open():
         payment = services.payment_start(buyer_order=order)
         _process(*_callback(payment))
         services.merchant_order_ship(
-            order=order.merchant_orders.get(), actor=merchant.owner, carrier="SF", tracking_number="X1"
+            order=order.merchant_orders.get(),
+            merchant=order.merchant_orders.get().merchant,
+            actor=merchant.owner,
+            carrier="SF",
+            tracking_number="X1",
         )
     MerchantOrder.objects.filter(buyer_order=order_b).update(after_sales_open=True)
     assert services.complete_overdue_shipped(now=timezone.now() + timedelta(days=9, hours=23)) == 0

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog import services as catalog_services
 from catalog.models import SKU, Stock, Warehouse
+from marketplace.errors import NotFoundError
 from merchants.models import Merchant, MerchantMember
 from orders import portal_views, services
 from orders.errors import OrderConflict, OrderError
@@ -42,7 +43,9 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 def stocked_sku(merchant, category, wh: Warehouse, code: str, price: str, quantity: int = 50) -> SKU:
     item = product(merchant, category, title=f"Item {code}", skus=[{"code": code, "price": price}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner)
+    catalog_services.stock_receive(
+        merchant=sku.merchant, sku=sku, warehouse=wh, quantity=quantity, actor=merchant.owner
+    )
     return sku
 
 
@@ -67,7 +70,9 @@ def member(merchant: Merchant, role: str):
 
 
 def ship(order: MerchantOrder, tracking="SF1") -> MerchantOrder:
-    services.merchant_order_ship(order=order, actor=order.merchant.owner, carrier="SF", tracking_number=tracking)
+    services.merchant_order_ship(
+        order=order, merchant=order.merchant, actor=order.merchant.owner, carrier="SF", tracking_number=tracking
+    )
     order.refresh_from_db()
     return order
 
@@ -490,7 +495,7 @@ def test_merging_refuses_orders_that_do_not_match(world):
         ([first, elsewhere], OrderError, "merge_address_differs"),
         ([first, unpaid], OrderConflict, "merge_not_waiting_to_ship"),
         ([first, remote], OrderError, "merge_warehouse_differs"),
-        ([first, world.theirs], OrderError, "not_your_order"),
+        ([first, world.theirs], NotFoundError, "not_found"),
     ]
     for orders, error, code in cases:
         with pytest.raises(error) as info:
@@ -556,7 +561,9 @@ def test_a_csv_ships_a_merged_parcel_once(client, world):
 
 def test_the_queue_puts_open_requests_first_with_their_deadline(client, world):
     decided = _refund_request(world)
-    services.after_sales_reject(request=decided, actor=world.shop.owner, note="Used")
+    services.after_sales_reject(
+        request=decided, merchant=decided.merchant_order.merchant, actor=world.shop.owner, note="Used"
+    )
     second = ship(pay(place(world.other_buyer, (world.cable, 1))).merchant_orders.get())
     waiting = services.after_sales_request_create(
         order=second, buyer=world.other_buyer, kind="refund", reason="Late", items=[(second.lines.get().pk, 1, "35.50")]

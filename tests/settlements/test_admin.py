@@ -93,7 +93,12 @@ class World:
             request = order_services.after_sales_request_create(
                 order=held, buyer=self.buyer, kind="refund", reason="Broken", items=[(held.lines.get().pk, 1, "50.00")]
             )
-            order_services.after_sales_reject(request=request, actor=self.a.merchant.owner, note="It was fine")
+            order_services.after_sales_reject(
+                request=request,
+                merchant=request.merchant_order.merchant,
+                actor=self.a.merchant.owner,
+                note="It was fine",
+            )
             self.dispute = order_services.after_sales_escalate(request=request, buyer=self.buyer, statement="Photos")
             self.held = held
         if settle:

@@ -221,7 +221,9 @@ def test_drill_downs_to_refunds_and_to_orders_held_back_by_a_dispute(client):
         request = order_services.after_sales_request_create(
             order=held, buyer=buyer, kind="refund", reason="Broken", items=[(held.lines.get().pk, 1, Decimal("50.00"))]
         )
-        order_services.after_sales_reject(request=request, actor=shop.merchant.owner, note="It was fine")
+        order_services.after_sales_reject(
+            request=request, merchant=request.merchant_order.merchant, actor=shop.merchant.owner, note="It was fine"
+        )
         dispute = order_services.after_sales_escalate(request=request, buyer=buyer, statement="It was broken")
     october = _october(shop)
     assert october.payable == Decimal("421.70")

@@ -56,7 +56,9 @@ class Shop:
         if price not in self.skus:
             item = product(self.merchant, self.category, skus=[{"code": f"P{price}", "price": price}])
             sku = item.skus.get()
-            catalog_services.stock_receive(sku=sku, warehouse=self.wh, quantity=1000, actor=self.merchant.owner)
+            catalog_services.stock_receive(
+                merchant=sku.merchant, sku=sku, warehouse=self.wh, quantity=1000, actor=self.merchant.owner
+            )
             self.skus[price] = sku
         return self.skus[price]
 
@@ -72,7 +74,11 @@ class Shop:
             order_services.gateway_event_process(gateway="sandbox", event=event)
             merchant_order = order.merchant_orders.get()
             order_services.merchant_order_ship(
-                order=merchant_order, actor=self.merchant.owner, carrier="SF", tracking_number="1"
+                order=merchant_order,
+                merchant=merchant_order.merchant,
+                actor=self.merchant.owner,
+                carrier="SF",
+                tracking_number="1",
             )
             order_services.merchant_order_confirm_receipt(order=merchant_order, actor=buyer)
         MerchantOrder.objects.filter(pk=merchant_order.pk).update(completed_at=completed)
