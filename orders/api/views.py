@@ -319,16 +319,20 @@ class BuyerMerchantOrderViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Ask for a refund or a return",
         description=BUYER
-        + "Once the order has shipped; at most what is still refundable per line and the shipping paid; one "
-        "open request per order. The merchant answers within 48 hours, else it is accepted automatically. "
+        + "Once the order has shipped; each line once; per line at most what is still refundable (paid, less "
+        "refunds) and, for a return, at most the units shipped and not yet returned; shipping at most the fee "
+        "less what was refunded; one open request per order. The merchant answers within 48 hours, else it is "
+        "accepted automatically. "
         + codes(
             *ACCESS_ERRORS,
             "validation_error",
             "invalid_kind",
             "reason_required",
             "unknown_line",
+            "duplicate_line",
             "invalid_quantity",
             "refund_exceeds_paid",
+            "return_exceeds_shipped",
             "no_lines",
             "shipping_refund_too_large",
             "invalid_transition",
@@ -408,8 +412,17 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Accept a request (merchant)",
         description=MERCHANT
-        + "A refund is paid at once; a return waits for the goods (`return-received`). "
-        + codes(*ACCESS_ERRORS, "validation_error", "invalid_transition"),
+        + "A refund is paid at once; a return waits for the goods (`return-received`). The request is checked "
+        "again against what remains refundable and returnable. "
+        + codes(
+            *ACCESS_ERRORS,
+            "validation_error",
+            "refund_exceeds_paid",
+            "return_exceeds_shipped",
+            "shipping_refund_too_large",
+            "duplicate_line",
+            "invalid_transition",
+        ),
         request=AcceptSerializer,
         responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
     )
@@ -438,8 +451,11 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Returned goods received (merchant)",
         description=MERCHANT
-        + "The goods go back to stock in the warehouse given and the refund is paid. "
-        + codes(*ACCESS_ERRORS, "validation_error", "invalid_transition", "warehouse_inactive"),
+        + "The goods go back to stock in the warehouse given (once: never more than shipped) and the refund is "
+        "paid. "
+        + codes(
+            *ACCESS_ERRORS, "validation_error", "invalid_transition", "return_exceeds_shipped", "warehouse_inactive"
+        ),
         request=ReturnReceivedSerializer,
         responses={200: AfterSalesSerializer, **errors(400, 401, 404, 409)},
     )

@@ -1,0 +1,100 @@
+"""The periodic jobs of orders handle each item in its own transaction: one that fails is
+recorded for staff (`JobFailure`, with its code) and the others are still handled (issue
+#10, finding 4). The after-sales auto-accept is tested in test_aftersales_whole.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Stock
+from marketplace.models import JobFailure
+from orders import services
+from orders.models import BuyerOrder, MerchantOrder, OrderEvent
+from orders.services import lifecycle
+from tests.orders.test_payments_and_lifecycle import _callback, _order, _process
+
+pytestmark = pytest.mark.django_db
+
+
+def test_expired_orders_are_cancelled_past_one_that_cannot_be():
+    poisoned, _m = _order(quantity=3)
+    fine, _m = _order(quantity=2)
+    # Its reservation vanished (a hand edit): releasing it is refused.
+    Stock.objects.filter(sku__merchant=poisoned.merchant_orders.get().merchant).update(reserved=0)
+    later = timezone.now() + timedelta(minutes=31)
+    assert services.cancel_expired_unpaid(now=later) == 1
+    assert list(BuyerOrder.objects.order_by("pk").values_list("status", flat=True)) == [
+        "pending_payment",
+        "cancelled",
+    ]
+    assert poisoned.merchant_orders.get().status == "pending_payment"  # rolled back whole
+    failure = JobFailure.objects.get()
+    assert (failure.job, failure.object_type, failure.object_id, failure.code, failure.count) == (
+        "orders.cancel_expired_unpaid",
+        "orders.buyerorder",
+        str(poisoned.pk),
+        "release_exceeds_reserved",
+        1,
+    )
+    assert fine.merchant_orders.get().status == "cancelled"
+
+    Stock.objects.filter(sku__merchant=poisoned.merchant_orders.get().merchant).update(reserved=3)
+    assert services.cancel_expired_unpaid(now=later) == 1
+    failure.refresh_from_db()
+    assert (failure.count, failure.resolved_at is not None) == (1, True)
+    assert BuyerOrder.objects.get(pk=poisoned.pk).status == "cancelled"
+
+
+def test_overdue_orders_are_completed_past_one_that_fails(monkeypatch):
+    orders = []
+    for _n in range(3):
+        order, merchant = _order()
+        _process(*_callback(services.payment_start(buyer_order=order)))
+        merchant_order = order.merchant_orders.get()
+        services.merchant_order_ship(
+            order=merchant_order, merchant=merchant, actor=merchant.owner, carrier="SF", tracking_number="X1"
+        )
+        orders.append(merchant_order)
+    poisoned = orders[1]
+    real = lifecycle.merchant_order_transition
+
+    def transition(order, action, **kwargs):
+        locked = real(order, action, **kwargs)
+        if order.pk == poisoned.pk:
+            raise RuntimeError("carrier system down")  # after the write: it must roll back
+        return locked
+
+    monkeypatch.setattr(lifecycle, "merchant_order_transition", transition)
+    assert services.complete_overdue_shipped(now=timezone.now() + timedelta(days=10, minutes=1)) == 2
+    assert [MerchantOrder.objects.get(pk=o.pk).status for o in orders] == ["completed", "shipped", "completed"]
+    assert not OrderEvent.objects.filter(merchant_order=poisoned, action="complete").exists()
+    failure = JobFailure.objects.get()
+    assert (failure.job, failure.object_id, failure.code, failure.message, failure.resolved_at) == (
+        "orders.complete_overdue_shipped",
+        str(poisoned.pk),
+        "unexpected_error",
+        "RuntimeError: carrier system down",
+        None,
+    )
+
+
+def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings):
+    """The schedule's jobs over items, and the service each calls: a new one must be listed."""
+    import inspect
+
+    from orders.services import aftersales
+
+    looping = {
+        "orders.tasks.cancel_expired_unpaid_task": lifecycle.cancel_expired_unpaid,
+        "orders.tasks.complete_overdue_shipped_task": lifecycle.complete_overdue_shipped,
+        "orders.tasks.accept_overdue_requests_task": aftersales.accept_overdue_requests,
+    }
+    # The audit chain check walks one chain and stops at its first bad entry: not items.
+    single = {"marketplace.tasks.audit_chain_verify_task"}
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == set(looping) | single
+    for service in looping.values():
+        assert "run_each(" in inspect.getsource(service), service.__name__
