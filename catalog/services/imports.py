@@ -27,7 +27,7 @@ from marketplace.csvfiles import read_csv
 
 from ..errors import CatalogError
 from ..models import SKU, Stock, Warehouse
-from .stock import stock_lock_rows, stock_set_levels
+from .stock import skus_check_owner, stock_lock_rows, stock_set_levels
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -160,6 +160,7 @@ def stock_import_apply(*, plan: list[ImportRow], merchant, actor) -> ImportSumma
     """`merchant` sets the on hand of every planned row, all in this one transaction (see
     the module); every SKU is checked to be the merchant's under the stock locks."""
     locked = stock_lock_rows((row.sku.pk, row.warehouse.pk) for row in plan)
+    skus_check_owner(merchant, (row.sku for row in plan))
     late = [
         _row_error(
             row.line,

@@ -116,7 +116,7 @@ def _check_warehouse(sku: SKU, warehouse: Warehouse) -> None:
         raise CatalogError("warehouse_inactive", _("This warehouse is closed."))
 
 
-def _check_owner(merchant, skus: Iterable[SKU]) -> None:
+def skus_check_owner(merchant, skus: Iterable[SKU]) -> None:
     """Another merchant's SKU is not found (404): the stock of a SKU is its merchant's."""
     if merchant is None or any(sku.merchant_id != merchant.pk for sku in skus):
         raise NotFoundError(message=_("No such SKU."))
@@ -132,7 +132,7 @@ def stock_receive(
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
     stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
-    _check_owner(merchant, [sku])
+    skus_check_owner(merchant, [sku])
     stock.sku = sku
     _write(stock, MovementKind.RECEIPT, on_hand_delta=quantity, actor=actor, reference=reference, reason=reason)
     return stock
@@ -151,7 +151,7 @@ def stock_adjust(
     _check_warehouse(sku, warehouse)
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
     stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
-    _check_owner(merchant, [sku])
+    skus_check_owner(merchant, [sku])
     if on_hand < stock.reserved:
         raise CatalogConflict(
             "below_reserved",
@@ -358,7 +358,7 @@ def stock_set_levels(
         batch_size=1000,
     )
     rows = stock_lock_rows(wanted)
-    _check_owner(merchant, (sku for sku, _w, _n in wanted.values()))
+    skus_check_owner(merchant, (sku for sku, _w, _n in wanted.values()))
     short = [
         {"sku": key[0], "warehouse": key[1], "reserved": rows[key].reserved}
         for key, (_s, _w, on_hand) in wanted.items()
