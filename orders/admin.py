@@ -99,6 +99,7 @@ class OrderLineInline(ReadOnlyInline):
         "commission",
         "shipping_share",
         "refunded",
+        "returned_quantity",
     ]
 
 
