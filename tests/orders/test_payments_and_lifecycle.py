@@ -63,13 +63,35 @@ def test_a_paid_callback_replayed_ten_times_and_out_of_order_pays_once():
     assert _process(*_callback(payment, event_id="evt_other")) == "already_paid"
 
 
+def _tampered(header: str) -> str:
+    """The header with its last hex digit changed: always a different signature."""
+    last = header[-1]
+    return header[:-1] + ("1" if last == "0" else "0")
+
+
+def test_a_signature_ending_in_zero_is_still_tampered():
+    # The real signature ends in "0" one time in 16: pick a timestamp where it does, the
+    # case where setting the last digit to "0" tampered nothing.
+    order, _merchant = _order()
+    payment = services.payment_start(buyer_order=order)
+    body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount, event_id="evt_zero")
+    now = int(time.time())
+    header = next(h for h in (sandbox.sign(body, now - s) for s in range(200)) if h.endswith("0"))
+    assert _tampered(header) != header
+    with pytest.raises(InvalidCallback):
+        sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: _tampered(header)}, raw_body=body)
+    assert (
+        sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: header}, raw_body=body).event_id == "evt_zero"
+    )
+
+
 def test_bad_or_old_signatures_are_refused():
     order, _merchant = _order()
     payment = services.payment_start(buyer_order=order)
     body, headers = _callback(payment)
     with pytest.raises(InvalidCallback):
         sandbox.SandboxGateway().parse_callback(
-            headers={sandbox.HEADER: headers[sandbox.HEADER][:-1] + "0"}, raw_body=body
+            headers={sandbox.HEADER: _tampered(headers[sandbox.HEADER])}, raw_body=body
         )
     with pytest.raises(InvalidCallback):
         sandbox.SandboxGateway().parse_callback(headers=headers, raw_body=body.replace(b"succeeded", b"failed"))
