@@ -104,12 +104,15 @@ def test_bad_or_old_signatures_are_refused():
     assert order.status == "pending_payment"
 
 
-def test_a_wrong_amount_does_not_pay():
+def test_a_wrong_amount_does_not_pay_and_records_nothing():
     order, _merchant = _order()
     payment = services.payment_start(buyer_order=order)
-    assert _process(*_callback(payment, amount=Decimal("1.00"))) == "amount_mismatch"
+    with pytest.raises(OrderError) as info:
+        _process(*_callback(payment, amount=Decimal("1.00")))
+    assert (info.value.code, info.value.extra) == ("amount_mismatch", {"amount": "1.00", "expected": "68.00"})
     order.refresh_from_db()
-    assert order.status == "pending_payment"
+    payment.refresh_from_db()
+    assert (order.status, payment.status, GatewayEvent.objects.count()) == ("pending_payment", "pending", 0)
 
 
 def test_unpaid_orders_cancel_themselves_and_release_stock():
