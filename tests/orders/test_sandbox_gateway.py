@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import time
 from decimal import Decimal
@@ -23,6 +24,7 @@ from marketplace.sandbox import SandboxDisabled
 from orders import services
 from orders.gateways import sandbox
 from orders.gateways.base import CallbackEvent
+from orders.management.demo import ADDRESSES, seed_orders
 from orders.models import BuyerOrder, GatewayEvent, OrderEvent, Payment
 from orders.services import CheckoutItem
 from tests.catalog.factories import live_merchant, product, warehouse
@@ -265,3 +267,16 @@ def test_the_stored_payload_keeps_a_numeric_amount_exactly():
     body = _body(payment, amount="__AMOUNT__").replace(b'"__AMOUNT__"', b"68.00")
     assert _post(body).json() == {"outcome": "paid"}
     assert GatewayEvent.objects.get().payload["amount"] == "68.00"
+
+
+# --- The demo -------------------------------------------------------------------------------------
+
+
+@override_settings(**PRODUCTION)
+def test_with_the_sandbox_off_the_demo_skips_its_orders_which_it_would_pay_through_the_sandbox():
+    for email in ADDRESSES:
+        UserFactory(email=email)
+    out = io.StringIO()
+    assert seed_orders(out) == 0
+    assert out.getvalue() == "seed_demo: orders: skipped, the sandbox gateway is off (SANDBOX_GATEWAY_ENABLED)"
+    assert (BuyerOrder.objects.count(), Payment.objects.count()) == (0, 0)
