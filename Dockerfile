@@ -13,6 +13,7 @@ COPY . .
 # collectstatic and compilemessages only need settings that parse: throwaway values here.
 RUN DEBUG=1 python manage.py compilemessages --ignore .venv -v 0 \
  && DEBUG=0 SECRET_KEY=build-only REDIS_URL=redis://build:6379/0 FIELD_ENCRYPTION_KEYS=build:00000000000000000000000000000000 \
+    SANDBOX_GATEWAY_SECRET=build-only-build-only-build-only-build-only \
     python manage.py collectstatic --no-input -v 0 \
  && mkdir -p /app/var/media && chown -R app /app/var
 USER app

@@ -9,7 +9,7 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
-        from . import roles
+        from . import roles, sandbox  # noqa: F401 (sandbox registers its deploy check)
 
         # Permissions of every app exist only after post_migrate has created them, so the
         # staff groups get theirs here, each time migrations run (idempotent).

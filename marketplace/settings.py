@@ -334,10 +334,26 @@ GRADE_A_FACTOR = "0.9"
 DEFAULT_SHIPPING_FEE = "8.00"  # per merchant order, when the merchant set no rate
 DEFAULT_FREE_SHIPPING_OVER = "99.00"
 AFTER_SALES_RESPONSE_HOURS = 48  # the merchant answers within this, else accepted automatically
-# The sandbox gateway lets a buyer mark their own order paid: on in development, off in
-# production unless explicitly enabled (e.g. a staging or demo deployment).
+# The sandbox gateway lets a buyer mark their own order paid and a merchant its deposit: on
+# in development, off in production unless explicitly enabled (e.g. a staging or demo
+# deployment). Its routes and services read the flag at call time (marketplace/sandbox.py).
 SANDBOX_GATEWAY_ENABLED = env.bool("SANDBOX_GATEWAY_ENABLED", default=DEBUG)
-SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default="sandbox-secret-change-me")
+# Its callbacks are signed with this secret. The development default is public (it is in
+# this file), so with it anyone could sign "payment succeeded": with DEBUG off the secret
+# must be set, long, and not that default, whether the sandbox is on or off (switching it
+# on later must not expose a known secret). `check --deploy` names the same problems.
+SANDBOX_GATEWAY_DEVELOPMENT_SECRET = "sandbox-secret-change-me"
+SANDBOX_GATEWAY_SECRET_MIN_LENGTH = 32
+SANDBOX_GATEWAY_SECRET = env.str("SANDBOX_GATEWAY_SECRET", default=SANDBOX_GATEWAY_DEVELOPMENT_SECRET if DEBUG else "")
+if not DEBUG and (
+    SANDBOX_GATEWAY_SECRET == SANDBOX_GATEWAY_DEVELOPMENT_SECRET
+    or len(SANDBOX_GATEWAY_SECRET.strip()) < SANDBOX_GATEWAY_SECRET_MIN_LENGTH
+):
+    raise ImproperlyConfigured(
+        "SANDBOX_GATEWAY_SECRET must be set when DEBUG is off, to a random string of at least "
+        f"{SANDBOX_GATEWAY_SECRET_MIN_LENGTH} characters that is not the development default "
+        "(it signs the sandbox gateway's payment callbacks)."
+    )
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
 # Settlements
 SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)

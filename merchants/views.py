@@ -25,6 +25,7 @@ from catalog.selectors import category_names
 from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
 from marketplace.regions import Region
+from marketplace.sandbox import sandbox_enabled, sandbox_required
 
 from . import selectors, services
 from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
@@ -406,6 +407,7 @@ def deposit(request, merchant, member):
         balance=services.deposit_balance(merchant),
         shortfall=services.deposit_shortfall(merchant),
         can_pay=merchant.status in DEPOSIT_PAYABLE_STATES,
+        sandbox_enabled=sandbox_enabled(),
         # One key per rendered form: a double click posts the same reference twice, and the
         # ledger's unique reference makes the second post a no-op.
         payment_key=uuid.uuid4().hex,
@@ -413,10 +415,12 @@ def deposit(request, merchant, member):
     return render(request, "portal/deposit.html", context)
 
 
+@sandbox_required
 @require_POST
 @portal_view(PortalSection.DEPOSIT)
 def deposit_pay(request, merchant, member):
-    """Sandbox payment of the shortfall (the real gateway comes with the orders issue)."""
+    """Sandbox payment of the shortfall (the real gateway comes with the orders issue); the
+    route exists only while the sandbox is enabled."""
     return run_action(
         request,
         lambda: services.deposit_pay_shortfall_sandbox(

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from marketplace.errors import DomainError
 from marketplace.money import ZERO
+from marketplace.sandbox import sandbox_enabled, sandbox_required
 
 from . import selectors, services
 from .errors import IdempotencyMismatch, RequestInProgress
@@ -44,7 +45,7 @@ from .forms import (
     SandboxPayForm,
 )
 from .gateways import sandbox
-from .gateways.base import InvalidCallback
+from .gateways.base import InvalidCallback, MalformedCallback
 from .gateways.sandbox import get_gateway
 from .models import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
 
@@ -274,16 +275,16 @@ def pay(request, number: str):
             messages.error(request, error.message)
             return redirect("orders:order_detail", number=number)
         return redirect(get_gateway(payment.gateway).payment_url(payment))
-    return render(request, "storefront/orders/pay.html", {"order": order})
+    # The only gateway shipped is the sandbox: while it is off there is no way to pay online.
+    return render(request, "storefront/orders/pay.html", {"order": order, "can_pay_online": sandbox_enabled()})
 
 
+@sandbox_required
 @login_required
 @GET_POST
 def sandbox_pay(request, reference: str):
-    """The sandbox gateway's page. Its buttons send a signed callback through the same
-    verification and processing as a real gateway's."""
-    if not settings.SANDBOX_GATEWAY_ENABLED:
-        raise Http404("The sandbox gateway is off.")
+    """The sandbox gateway's page, only while the sandbox is enabled. Its buttons send a
+    signed callback through the same verification and processing as a real gateway's."""
     payment = selectors.payment_get_for_buyer(request.user, reference)
     if payment.gateway != sandbox.SandboxGateway.name:
         raise Http404("Not a sandbox payment.")
@@ -302,10 +303,10 @@ def sandbox_pay(request, reference: str):
         body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount, kind=kind)
         try:
             event = sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: sandbox.sign(body)}, raw_body=body)
-        except InvalidCallback:
+            outcome = services.gateway_event_process(gateway=sandbox.SandboxGateway.name, event=event)
+        except (InvalidCallback, MalformedCallback, DomainError):
             messages.error(request, _("The payment could not be verified. Nothing was charged."))
             return redirect("orders:order_detail", number=order.number)
-        outcome = services.gateway_event_process(gateway=sandbox.SandboxGateway.name, event=event)
         level, text = PAYMENT_OUTCOMES.get(outcome, (messages.ERROR, gettext_lazy("The payment was not accepted.")))
         messages.add_message(request, level, text)
         return redirect("orders:order_detail", number=order.number)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, quantize
+from marketplace.sandbox import sandbox_ensure_enabled
 
 from ..errors import MerchantConflict, MerchantError
 from ..models import DepositEntry, DepositEntryKind, Merchant, MerchantStatus
@@ -166,9 +167,12 @@ def deposit_refund(*, merchant: Merchant, actor, reference: str) -> DepositEntry
 def deposit_pay_shortfall_sandbox(*, merchant: Merchant, actor, payment_key: str) -> DepositEntry:
     """The merchant pays the whole shortfall through the sandbox gateway.
 
-    `payment_key` is the one-time key of the rendered payment form: it becomes the entry's
-    reference, so a double submit of the same form posts once.
+    No money moves, so this exists only while the sandbox is enabled: otherwise it refuses
+    with `sandbox_disabled` before reading anything (whoever the caller). `payment_key` is
+    the one-time key of the rendered payment form: it becomes the entry's reference, so a
+    double submit of the same form posts once.
     """
+    sandbox_ensure_enabled()
     key = (payment_key or "").strip()
     if not key or len(key) > 64:
         raise MerchantError("payment_form_expired", _("The payment form expired; open the page again."))

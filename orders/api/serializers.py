@@ -429,7 +429,9 @@ class MerchantOrderSerializer(MerchantOrderListSerializer):
 class SandboxCallbackSerializer(serializers.Serializer):
     """The sandbox gateway's callback body (documentation only: the raw bytes are verified)."""
 
-    id = serializers.CharField(help_text=_("The gateway's event id; an event is applied once."))
+    id = serializers.CharField(max_length=100, help_text=_("The gateway's event id; an event is applied once."))
     type = serializers.ChoiceField(choices=["payment.succeeded", "payment.failed"])
-    payment = serializers.CharField(help_text=_("The payment reference given by `orders/{number}/pay/`."))
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    payment = serializers.CharField(
+        max_length=64, help_text=_("The payment reference given by `orders/{number}/pay/`.")
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))

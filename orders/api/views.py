@@ -11,6 +11,7 @@ buyer's (or merchant's) ids answer 404; staff use the admin and get 404 here too
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -22,11 +23,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.selectors import warehouse_list_for_merchant
+from marketplace.sandbox import sandbox_required
 from marketplace.schema import ErrorSerializer
 
 from .. import selectors, services
 from ..errors import OrderError
-from ..gateways.base import InvalidCallback
+from ..gateways.base import InvalidCallback, MalformedCallback
 from ..gateways.sandbox import SandboxGateway, get_gateway
 from ..models import BuyerOrder, OrderStatus
 from .permissions import IsBuyer, orders_member
@@ -264,7 +266,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         summary="Pay an order",
         description=BUYER + "Starts (or, while pending, reuses) a payment of the order's total; send the buyer to "
         "`payment_url`. The order is paid when the gateway's callback arrives. "
-        + codes(*ACCESS_ERRORS, "not_payable", "payment_time_over"),
+        + codes(*ACCESS_ERRORS, "not_payable", "payment_time_over", "sandbox_disabled"),
         parameters=[NUMBER],
         request=None,
         responses={200: PaymentSerializer, **errors(401, 404, 409)},
@@ -501,7 +503,7 @@ class OrderLineViewSet(viewsets.GenericViewSet):
 class SandboxCallbackView(APIView):
     """Called by the sandbox gateway, not by users: no session, no CSRF; the signature is
     the authentication. Throttling is off: a gateway sends bursts from few addresses, and a
-    forged call costs one HMAC."""
+    forged call costs one HMAC. The route exists only while the sandbox is enabled (404)."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -511,10 +513,22 @@ class SandboxCallbackView(APIView):
         summary="Sandbox gateway callback",
         description='Signed with `X-Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + raw '
         "body>`; checked on the raw body, then applied once per event id (a replay answers `duplicate` and "
-        "changes nothing). " + codes("invalid_signature"),
+        "changes nothing). `amount` is a string or number with at most two decimal places, equal to the "
+        "payment's; a refused callback writes nothing. Exists only while the sandbox gateway is enabled "
+        "(404 otherwise). "
+        + codes(
+            "invalid_signature",
+            "malformed_callback",
+            "invalid_event_id",
+            "invalid_event_kind",
+            "invalid_payment_reference",
+            "invalid_amount",
+            "amount_mismatch",
+        ),
         request=SandboxCallbackSerializer,
-        responses={200: CallbackAnswerSerializer, **errors(400)},
+        responses={200: CallbackAnswerSerializer, **errors(400, 404)},
     )
+    @method_decorator(sandbox_required)
     def post(self, request):
         # The raw bytes, before any parsing: the signature covers them exactly.
         raw = request.body
@@ -522,5 +536,7 @@ class SandboxCallbackView(APIView):
             event = SandboxGateway().parse_callback(headers=request.headers, raw_body=raw)
         except InvalidCallback as exc:
             raise OrderError("invalid_signature", _("The callback's signature is not valid.")) from exc
+        except MalformedCallback as exc:
+            raise OrderError(exc.code, _("The callback's body is not a valid payment event.")) from exc
         outcome = services.gateway_event_process(gateway=SandboxGateway.name, event=event)
         return Response({"outcome": outcome})

@@ -1,5 +1,5 @@
 """The payment gateway adapter interface. The project ships a sandbox gateway; a real one
-(Alipay, WeChat Pay, UnionPay) implements the same three methods."""
+(Alipay, WeChat Pay, UnionPay) implements the same methods."""
 
 from __future__ import annotations
 
@@ -10,6 +10,15 @@ from typing import Protocol
 
 class InvalidCallback(Exception):
     """The callback is not authentic (bad signature) or too old/new to be trusted."""
+
+
+class MalformedCallback(Exception):
+    """The callback is authentic but its body cannot be read as an event; `code` is the
+    stable error code the API answers with (400)."""
+
+    def __init__(self, code: str, detail: str):
+        self.code = code
+        super().__init__(f"{code}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,9 @@ class CallbackEvent:
 class PaymentGateway(Protocol):
     name: str
 
+    def ensure_enabled(self) -> None:
+        """Raise a DomainError unless this gateway may take payments and callbacks here."""
+
     def payment_url(self, payment) -> str:
         """Where the buyer goes to pay `payment`."""
 
@@ -31,4 +43,5 @@ class PaymentGateway(Protocol):
         """Return `amount` of `payment` to the buyer; returns the gateway's refund id."""
 
     def parse_callback(self, *, headers, raw_body: bytes) -> CallbackEvent:
-        """Verify and decode a callback; raises InvalidCallback."""
+        """Verify and decode a callback; raises InvalidCallback (not authentic) or
+        MalformedCallback (authentic, but not an event of the expected types)."""

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION = {
@@ -14,11 +16,13 @@ PRODUCTION = {
     "FIELD_ENCRYPTION_KEYS": "k1:00112233445566778899aabbccddeeff",
     "REDIS_URL": "redis://127.0.0.1:6399/0",
     "DATABASE_URL": "postgres://user:pass@127.0.0.1:5999/marketplace",
+    "SANDBOX_GATEWAY_SECRET": "s" * 20 + "-production-sandbox-secret-0123456789",
 }
 
 
 def _run(env_overrides, *args, drop=()):
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "SECRET_KEY", "DATABASE_URL"}}
+    env = {k: v for k, v in env.items() if not k.startswith("SANDBOX_GATEWAY_")}
     env.update(env_overrides)
     for key in drop:
         env.pop(key, None)
@@ -43,6 +47,62 @@ def test_production_without_encryption_keys_refuses_to_start():
     result = _run(PRODUCTION, "check", drop=["FIELD_ENCRYPTION_KEYS"])
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        None,  # not set
+        "",
+        "   ",
+        "sandbox-secret-change-me",  # the public development default
+        "change-me",
+        "x" * 31,
+    ],
+)
+def test_production_without_a_private_sandbox_secret_refuses_to_start(secret):
+    # With the public default, anyone could sign "payment succeeded" for any order.
+    overrides = PRODUCTION if secret is None else {**PRODUCTION, "SANDBOX_GATEWAY_SECRET": secret}
+    result = _run(overrides, "check", drop=["SANDBOX_GATEWAY_SECRET"] if secret is None else ())
+    assert result.returncode != 0
+    assert "SANDBOX_GATEWAY_SECRET must be set when DEBUG is off" in result.stderr
+
+
+def test_production_refuses_the_default_sandbox_secret_even_with_the_sandbox_off():
+    result = _run({**PRODUCTION, "SANDBOX_GATEWAY_ENABLED": "0"}, "check", drop=["SANDBOX_GATEWAY_SECRET"])
+    assert result.returncode != 0
+    assert "SANDBOX_GATEWAY_SECRET must be set when DEBUG is off" in result.stderr
+
+
+def test_production_with_a_private_sandbox_secret_starts_with_the_sandbox_off():
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'marketplace.settings'); django.setup();"
+        "from django.conf import settings as s; print(s.SANDBOX_GATEWAY_ENABLED)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "SECRET_KEY", "DATABASE_URL"}}
+    env = {k: v for k, v in env.items() if not k.startswith("SANDBOX_GATEWAY_")}
+    env.update(PRODUCTION)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False"]
+
+
+def test_deploy_check_names_a_public_sandbox_secret_and_an_enabled_sandbox():
+    # With DEBUG on the settings start with the development secret; the deploy check is the
+    # one that names it (and the enabled sandbox), as it names DEBUG itself.
+    result = _run({**PRODUCTION, "DEBUG": "1"}, "check", "--deploy", drop=["SANDBOX_GATEWAY_SECRET"])
+    assert result.returncode != 0
+    assert "marketplace.E001" in result.stderr
+    assert "SANDBOX_GATEWAY_SECRET is the public development default" in result.stderr
+    assert "marketplace.W001" in result.stderr
+    assert "SANDBOX_GATEWAY_ENABLED is on" in result.stderr
+
+
+def test_deploy_check_warns_when_production_enables_the_sandbox():
+    result = _run({**PRODUCTION, "SANDBOX_GATEWAY_ENABLED": "1"}, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "marketplace.W001" in result.stderr
+    assert "marketplace.E001" not in result.stderr
 
 
 def test_deploy_check_is_clean_with_production_values():

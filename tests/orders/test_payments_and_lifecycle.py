@@ -65,13 +65,35 @@ def test_a_paid_callback_replayed_ten_times_and_out_of_order_pays_once():
     assert _process(*_callback(payment, event_id="evt_other")) == "already_paid"
 
 
+def _tampered(header: str) -> str:
+    """The header with its last hex digit changed: always a different signature."""
+    last = header[-1]
+    return header[:-1] + ("1" if last == "0" else "0")
+
+
+def test_a_signature_ending_in_zero_is_still_tampered():
+    # The real signature ends in "0" one time in 16: pick a timestamp where it does, the
+    # case where setting the last digit to "0" tampered nothing.
+    order, _merchant = _order()
+    payment = services.payment_start(buyer_order=order)
+    body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount, event_id="evt_zero")
+    now = int(time.time())
+    header = next(h for h in (sandbox.sign(body, now - s) for s in range(200)) if h.endswith("0"))
+    assert _tampered(header) != header
+    with pytest.raises(InvalidCallback):
+        sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: _tampered(header)}, raw_body=body)
+    assert (
+        sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: header}, raw_body=body).event_id == "evt_zero"
+    )
+
+
 def test_bad_or_old_signatures_are_refused():
     order, _merchant = _order()
     payment = services.payment_start(buyer_order=order)
     body, headers = _callback(payment)
     with pytest.raises(InvalidCallback):
         sandbox.SandboxGateway().parse_callback(
-            headers={sandbox.HEADER: headers[sandbox.HEADER][:-1] + "0"}, raw_body=body
+            headers={sandbox.HEADER: _tampered(headers[sandbox.HEADER])}, raw_body=body
         )
     with pytest.raises(InvalidCallback):
         sandbox.SandboxGateway().parse_callback(headers=headers, raw_body=body.replace(b"succeeded", b"failed"))
@@ -84,12 +106,15 @@ def test_bad_or_old_signatures_are_refused():
     assert order.status == "pending_payment"
 
 
-def test_a_wrong_amount_does_not_pay():
+def test_a_wrong_amount_does_not_pay_and_records_nothing():
     order, _merchant = _order()
     payment = services.payment_start(buyer_order=order)
-    assert _process(*_callback(payment, amount=Decimal("1.00"))) == "amount_mismatch"
+    with pytest.raises(OrderError) as info:
+        _process(*_callback(payment, amount=Decimal("1.00")))
+    assert (info.value.code, info.value.extra) == ("amount_mismatch", {"amount": "1.00", "expected": "68.00"})
     order.refresh_from_db()
-    assert order.status == "pending_payment"
+    payment.refresh_from_db()
+    assert (order.status, payment.status, GatewayEvent.objects.count()) == ("pending_payment", "pending", 0)
 
 
 def test_unpaid_orders_cancel_themselves_and_release_stock():
