@@ -41,7 +41,7 @@ def _order() -> BuyerOrder:
     """A pending order of 2 × ¥30.00 + ¥8.00 shipping = ¥68.00."""
     merchant, (cat,) = live_merchant()
     sku = product(merchant, cat, skus=[{"code": "P1", "price": "30.00"}]).skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=10, actor=merchant.owner)
+    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=10, actor=merchant.owner, merchant=merchant)
     buyer = UserFactory()
     return services.checkout_place(buyer=buyer, address=address_for(buyer), items=[CheckoutItem(sku.pk, 2)])
 
