@@ -63,8 +63,8 @@ class SettlementRun(models.Model):
 
 
 class BatchStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    DONE = "done", _("Done")
+    PENDING = "pending", _("To settle")
+    DONE = "done", _("Settled")
     FAILED = "failed", _("Failed")
 
 

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.PositiveIntegerField(verbose_name='number')),
                 ('merchant_ids', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), size=None, verbose_name='merchants')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=20, verbose_name='status')),
+                ('status', models.CharField(choices=[('pending', 'To settle'), ('done', 'Settled'), ('failed', 'Failed')], default='pending', max_length=20, verbose_name='status')),
                 ('statements_created', models.PositiveIntegerField(default=0, verbose_name='statements created')),
                 ('error', models.TextField(blank=True, verbose_name='error')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
