@@ -28,6 +28,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -125,19 +127,24 @@ def _finish_batch(batch: SettlementBatch) -> None:
     batch.finished_at = timezone.now()
     batch.save(update_fields=["status", "statements_created", "error", "finished_at"])
     run = SettlementRun.objects.select_for_update().get(pk=batch.run_id)
-    rows = list(run.batches.values_list("status", "merchant_ids", "statements_created"))
-    run.batches_done = sum(1 for status, _ids, _n in rows if status != BatchStatus.PENDING)
-    run.merchants_done = sum(len(ids) for status, ids, _n in rows if status == BatchStatus.DONE)
-    run.statements_created = sum(n for _status, _ids, n in rows)
+    pending, done = Q(status=BatchStatus.PENDING), Q(status=BatchStatus.DONE)
+    counts = run.batches.aggregate(
+        finished=Count("pk", filter=~pending),
+        pending=Count("pk", filter=pending),
+        failed=Count("pk", filter=Q(status=BatchStatus.FAILED)),
+        merchants=Coalesce(Sum("merchant_ids__len", filter=done), 0),
+        statements=Coalesce(Sum("statements_created"), 0),
+    )
+    run.batches_done = counts["finished"]
+    run.merchants_done = counts["merchants"]
+    run.statements_created = counts["statements"]
     fields = ["batches_done", "merchants_done", "statements_created"]
     if batch.status == BatchStatus.FAILED:
         ids = batch.merchant_ids
         run.failures = [*run.failures, {"merchants": [ids[0], ids[-1]], "error": batch.error}]
         fields.append("failures")
-    pending = any(status == BatchStatus.PENDING for status, _ids, _n in rows)
-    if not pending and run.status == RunStatus.RUNNING:
-        failed = any(status == BatchStatus.FAILED for status, _ids, _n in rows)
-        run.status = RunStatus.FAILED if failed else RunStatus.COMPLETED
+    if not counts["pending"] and run.status == RunStatus.RUNNING:
+        run.status = RunStatus.FAILED if counts["failed"] else RunStatus.COMPLETED
         run.finished_at = timezone.now()
         fields += ["status", "finished_at"]
     run.save(update_fields=fields)
@@ -151,7 +158,9 @@ def settle_batch(*, batch_id: int) -> int:
     statements, so a second delivery waits for the first and then finds it done; the run's
     progress is then recounted from its batch rows (see `_finish_batch`)."""
     with transaction.atomic():
-        batch = SettlementBatch.objects.select_for_update().select_related("run").get(pk=batch_id)
+        # of=("self",): lock the batch row only; the run row is locked briefly at the end, so
+        # the workers' batches are computed side by side.
+        batch = SettlementBatch.objects.select_for_update(of=("self",)).select_related("run").get(pk=batch_id)
         if batch.status != BatchStatus.PENDING:
             return 0
         created = compute_statements(

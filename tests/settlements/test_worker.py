@@ -162,6 +162,24 @@ def test_a_failed_batch_fails_the_run_only_once_no_batch_is_pending(settings):
     assert sorted(Statement.objects.values_list("merchant_id", flat=True)) == [merchant_ids[0], merchant_ids[2]]
 
 
+@pytest.mark.django_db
+def test_a_batch_locks_its_own_row_not_the_run_while_it_computes(settings):
+    """Workers settle batches side by side: the long lock is the batch row's; the run row is
+    locked only by the short recount at the end."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SETTLEMENT_BATCH_SIZE = 2
+    _three_shops()
+    with mock.patch("django.utils.timezone.now", return_value=NOW):
+        run = services.run_start(period="2026-10", enqueue=False)
+        first, _second = selectors.run_batch_ids(run)
+        with CaptureQueriesContext(connection) as queries:
+            services.settle_batch(batch_id=first)
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert locks[0].endswith('FOR UPDATE OF "settlements_settlementbatch"')
+    assert 'FROM "settlements_settlementrun"' in locks[-1] and locks[-1].endswith("FOR UPDATE")
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_same_batch_delivered_to_two_workers_at_once_is_settled_and_counted_once(settings):
