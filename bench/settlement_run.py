@@ -136,8 +136,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
     args = parser.parse_args()
 
-    from settlements.models import Statement, StatementLine
+    from settlements.models import SettlementBatch, Statement, StatementLine
     from settlements.periods import Period, settleable_cutoff
+    from settlements.selectors import run_batch_ids
     from settlements.services.runs import compute_statements, merchants_to_settle, run_start, settle_batch
 
     old_config = setup_databases(verbosity=0, interactive=False)
@@ -171,26 +172,28 @@ def main() -> None:
 
         def measure_run():
             ids = merchants_to_settle(period)
-            batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+            batch_count = len(range(0, len(ids), size))
 
-            def settle(batch):
+            def settle(batch_id):
                 try:
                     if args.profile:
+                        batch = SettlementBatch.objects.get(pk=batch_id)
                         began = time.perf_counter()
                         with transaction.atomic():
-                            compute_statements(period=period, merchant_ids=batch, run=run)
+                            compute_statements(period=period, merchant_ids=batch.merchant_ids, run=run)
                             computed = time.perf_counter()
                         timings.setdefault("(compute_statements, in all)", []).append(computed - began)
                         timings.setdefault("(commit)", []).append(time.perf_counter() - computed)
                     else:
-                        settle_batch(run_id=run.pk, merchant_ids=batch)
+                        settle_batch(batch_id=batch_id)
                 finally:
                     if args.workers > 1:
                         connection.close()
 
             began = time.perf_counter()
             run = run_start(period=str(period), enqueue=False)
-            assert run.batches_total == len(batches)
+            batches = run_batch_ids(run)
+            assert run.batches_total == len(batches) == batch_count
             if args.profile:
                 with connection.execute_wrapper(timed):
                     for batch in batches:

@@ -9,7 +9,14 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
+        from django.conf import settings
+        from PIL import Image
+
         from . import roles, sandbox  # noqa: F401 (sandbox registers its deploy check)
+
+        # Pillow's decompression-bomb limit is the platform's (marketplace.images), so any
+        # other use of Pillow refuses what the upload checks refuse.
+        Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS
 
         # Permissions of every app exist only after post_migrate has created them, so the
         # staff groups get theirs here, each time migrations run (idempotent).

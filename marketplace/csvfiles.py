@@ -1,4 +1,6 @@
-"""Reading the CSV files people upload (stock levels, shipments, the bank's payout results).
+"""The CSV files of the marketplace: reading uploads, writing every export.
+
+Reading the CSV files people upload (stock levels, shipments, the bank's payout results).
 
 Guarantees: a file is read whole or refused with a `DomainError` of the caller's class and
 a stable code, never a 500:
@@ -11,12 +13,24 @@ a stable code, never a 500:
 Column names are matched without case or surrounding blanks, in any order; the delimiter is
 ",", or ";" or a tab where Excel wrote one (it uses ";" where the comma is the decimal mark).
 Blank rows are skipped; cells are stripped; a missing optional column reads as "".
+
+Writing the CSV files people download (statements, the bank's payout file): every export
+goes through `csv_lines`/`csv_text`, which neutralise spreadsheet formulas (OWASP "CSV
+injection"): a text cell starting with = + - @, a tab or a carriage return (or the
+full-width = + - @) is written with an apostrophe in front, so a spreadsheet
+shows it as text instead of running it (`=HYPERLINK(...)` in a payee's name would otherwise
+become a link in the bank file, or exfiltrate the account number beside it). Numbers are
+passed as `Decimal`/`int` and written as they are: a number cannot hold a formula, and a
+negative amount must stay a number (`-12.30`, not `'-12.30`). Escaping is therefore decided by
+the cell's type, not by each export remembering which columns are text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -88,3 +102,47 @@ def read_csv(
     if not rows:
         raise error("import_empty", _("The file has no rows below the column names."))
     return rows
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+#: A text cell starting with one of these is read as a formula by Excel, LibreOffice or
+#: Google Sheets (OWASP). The full-width forms are what a Chinese IME types: treated alike,
+#: as escaping a text cell costs its reader nothing.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value) -> str:
+    """One cell as written: "" for None, a number as it is, any other value as text with an
+    apostrophe in front when a spreadsheet would read it as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return f"{value:f}" if isinstance(value, Decimal) else str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+class _Sink:
+    """A file-like target for csv.writer that hands back the line written last."""
+
+    value = ""
+
+    def write(self, value):
+        self.value = value
+
+
+def csv_lines(rows: Iterable[Iterable], *, bom: bool = False) -> Iterator[str]:
+    """The CSV text of `rows`, one line at a time (for a streaming response), every cell
+    through `csv_cell`. With `bom`, the first line starts with the byte order mark Excel
+    needs to open UTF-8 with the right encoding."""
+    sink = _Sink()
+    writer = csv.writer(sink)
+    for n, row in enumerate(rows):
+        writer.writerow([csv_cell(value) for value in row])
+        yield ("\ufeff" if bom and n == 0 else "") + sink.value
+
+
+def csv_text(rows: Iterable[Iterable], *, bom: bool = False) -> str:
+    """The whole CSV text of `rows` (see `csv_lines`)."""
+    return "".join(csv_lines(rows, bom=bom))

@@ -309,6 +309,9 @@ LOGGING = {
 # --- Platform defaults (domain.md: each number lives in one place) -------------------
 PLATFORM_NAME = _("Marketplace")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Uploaded pictures (documents, logos, product pictures, after-sales photos) with more pixels
+# than this are refused from their header, before decoding (marketplace.images).
+MAX_IMAGE_PIXELS = env.int("MAX_IMAGE_PIXELS", default=40_000_000)
 # Merchants
 MERCHANT_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 DOCUMENT_EXPIRY_WARNING_DAYS = 30

@@ -1,8 +1,10 @@
 """Uploaded files: type decided from the bytes, size limited, images re-encoded.
 
 Guarantees: a document is a PDF, PNG or JPEG by its content, whatever its name says; an
-image is decoded and encoded again with Pillow, so only pixels are stored (no metadata, no
-trailing payload); nothing is written when a check fails.
+image above the pixel limit is refused from its header before it is decoded
+(`image_too_large`, see marketplace.images); an image is decoded and encoded again with
+Pillow, so only pixels are stored (no metadata, no trailing payload); nothing is written
+when a check fails.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+from marketplace.images import image_decode
 
 from .errors import MerchantError
 
@@ -67,23 +70,21 @@ def _read_limited(uploaded, limit: int) -> bytes:
 
 
 def _reencode(data: bytes, content_type: str, *, max_side: int | None = None) -> bytes:
+    # Refused from its header above the pixel limit; a large JPEG is decoded reduced when
+    # only `max_side` pixels are kept (marketplace.images).
+    image = image_decode(data, fit=max_side, error=MerchantError)
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if max_side:
-                image.thumbnail((max_side, max_side))
-            out = io.BytesIO()
-            if content_type == JPEG:
-                image.convert("RGB").save(out, format="JPEG", quality=90, optimize=True)
-            else:
-                if image.mode not in {"RGB", "RGBA", "L", "LA", "P"}:
-                    image = image.convert("RGBA")
-                image.save(out, format="PNG", optimize=True)
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        if max_side:
+            image.thumbnail((max_side, max_side))
+        out = io.BytesIO()
+        if content_type == JPEG:
+            image.convert("RGB").save(out, format="JPEG", quality=90, optimize=True)
+        else:
+            if image.mode not in {"RGB", "RGBA", "L", "LA", "P"}:
+                image = image.convert("RGBA")
+            image.save(out, format="PNG", optimize=True)
+        return out.getvalue()
+    except (OSError, ValueError) as exc:
         raise MerchantError(
             "file_corrupt", _("The image could not be read. Upload it again or use another file.")
         ) from exc

@@ -7,13 +7,13 @@ carry the sign they have on the statement, so each column sums to its line, and 
 `Amount` column of the source rows plus the carried-forward and rebate totals sums to the
 payable.
 
-The file is UTF-8 with a byte order mark so Excel opens it with the right encoding. Text
-cells that a spreadsheet would read as a formula are prefixed with an apostrophe.
+The file is UTF-8 with a byte order mark so Excel opens it with the right encoding. It is
+written by the kernel's CSV writer (marketplace.csvfiles), which neutralises text cells a
+spreadsheet would read as a formula; amounts are passed as Decimals so they stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -21,24 +21,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from marketplace.csvfiles import csv_lines
+from marketplace.money import quantize
+
 from . import selectors
 from .models import Statement
 
-BOM = "\ufeff"
 FROZEN_REASONS = {
     "open dispute": gettext_lazy("A dispute about this order was open when the month was settled."),
 }
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Line:
-    """A file-like sink for csv.writer that hands back what was written last."""
-
-    def __init__(self):
-        self.value = ""
-
-    def write(self, value):
-        self.value = value
 
 
 def frozen_reason(reason: str) -> str:
@@ -46,13 +37,8 @@ def frozen_reason(reason: str) -> str:
     return str(FROZEN_REASONS.get(reason, reason))
 
 
-def _text(value) -> str:
-    value = "" if value is None else str(value)
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def _money(value: Decimal | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def _money(value: Decimal | None) -> Decimal | str:
+    return "" if value is None else quantize(value)
 
 
 def _date(value) -> str:
@@ -66,16 +52,12 @@ def statement_csv(statement: Statement, *, chunk_size: int = 2000) -> Iterator[s
 
     def lines():
         with translation.override(language):
-            sink = _Line()
-            writer = csv.writer(sink)
-            for n, row in enumerate(_rows(statement, chunk_size)):
-                writer.writerow(row)
-                yield (BOM if n == 0 else "") + sink.value
+            yield from csv_lines(_rows(statement, chunk_size), bom=True)
 
     return lines()
 
 
-def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
+def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
     merchant = statement.merchant_id
     yield [
         _("Record"),
@@ -99,8 +81,8 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
         goods, discount, commission = order.goods, order.platform_discount, -order.commission
         yield [
             _("Settled order"),
-            _text(order.number),
-            _text(order.number),
+            order.number,
+            order.number,
             _date(order.completed_at),
             _money(goods),
             _money(discount),
@@ -126,8 +108,8 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
         )
         yield [
             record,
-            _text(refund.reference),
-            _text(refund.merchant_order.number),
+            refund.reference,
+            refund.merchant_order.number,
             _date(refund.completed_at),
             *blank4,
             _money(refunded),
@@ -136,19 +118,19 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
             _money(returned),
             "",
             _money(refunded + shipping + back + returned),
-            _text(note),
+            note,
         ]
     for frozen in selectors.frozen_orders_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         yield [
             _("Frozen order"),
-            _text(frozen.merchant_order.number),
-            _text(frozen.merchant_order.number),
+            frozen.merchant_order.number,
+            frozen.merchant_order.number,
             _date(frozen.merchant_order.completed_at),
             *blank4,
             *blank4,
             _money(frozen.amount),
             "",
-            _text(" ".join([frozen_reason(frozen.reason), *(str(r.dispute) for r in frozen.merchant_order.disputed)])),
+            " ".join([frozen_reason(frozen.reason), *(str(r.dispute) for r in frozen.merchant_order.disputed)]),
         ]
     for adjustment in selectors.adjustments_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         yield [
@@ -160,8 +142,8 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list[str]]:
             *blank4,
             "",
             _money(adjustment.amount),
-            _text(adjustment.reason),
+            adjustment.reason,
         ]
     for line in selectors.statement_lines_for_merchant(merchant, statement):
-        yield [_("Total"), line.kind, "", "", *blank4, *blank4, "", _money(line.amount), _text(line.get_kind_display())]
+        yield [_("Total"), line.kind, "", "", *blank4, *blank4, "", _money(line.amount), line.get_kind_display()]
     yield [_("Payable"), "", "", "", *blank4, *blank4, "", _money(statement.payable), ""]

@@ -11,6 +11,7 @@ the table of domain.md (one row per kind) summed from those rows.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,8 @@ class SettlementRun(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     merchants_total = models.PositiveIntegerField(_("merchants"), default=0)
     batches_total = models.PositiveIntegerField(_("batches"), default=0)
+    # The progress below is recounted from the run's SettlementBatch rows under the run's
+    # lock each time a batch finishes (never incremented), so a batch counts once.
     batches_done = models.PositiveIntegerField(_("batches done"), default=0)
     merchants_done = models.PositiveIntegerField(_("merchants done"), default=0)
     statements_created = models.PositiveIntegerField(_("statements created"), default=0)
@@ -57,6 +60,35 @@ class SettlementRun(models.Model):
 
     def __str__(self):
         return f"{self.period} #{self.pk}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("To settle")
+    DONE = "done", _("Settled")
+    FAILED = "failed", _("Failed")
+
+
+class SettlementBatch(models.Model):
+    """One batch of a run's merchants, settled by one task. The row is the batch's progress:
+    it moves pending → done (or failed) once, under its lock, so a task delivered twice
+    (acks_late) finds it done and settles nothing; the run's progress counts these rows."""
+
+    run = models.ForeignKey(SettlementRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField(_("number"))
+    merchant_ids = ArrayField(models.BigIntegerField(), verbose_name=_("merchants"))
+    status = models.CharField(_("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    statements_created = models.PositiveIntegerField(_("statements created"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement batch")
+        verbose_name_plural = _("settlement batches")
+        ordering = ["run_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="settlement_batch_unique_run_number")]
+
+    def __str__(self):
+        return f"{self.run_id} · {self.number}"
 
 
 class StatementStatus(models.TextChoices):

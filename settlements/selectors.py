@@ -299,3 +299,9 @@ def invoice_for_merchant(merchant, statement: Statement) -> Invoice | None:
     return (
         Invoice.objects.filter(merchant=merchant, statement=statement).select_related("merchant", "statement").first()
     )
+
+
+def run_batch_ids(run) -> list[int]:
+    """The ids of a settlement run's batches, in order (for callers that settle them in
+    this process instead of the workers: the command's --sync, the demo, the benchmark)."""
+    return list(run.batches.order_by("number").values_list("pk", flat=True))

@@ -11,17 +11,18 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, time_limit=1800, soft_time_limit=1700, max_retries=3)
-def settle_batch_task(self, run_id: int, merchant_ids: list[int]) -> int:
+def settle_batch_task(self, batch_id: int) -> int:
     """Settle one batch. Safe to run twice (acks_late: a killed worker's batch is redelivered):
-    merchants that already have a statement for the period are skipped."""
+    the batch row moves pending → done once, under its lock, so a second delivery settles and
+    counts nothing."""
     try:
-        return services.settle_batch(run_id=run_id, merchant_ids=merchant_ids)
+        return services.settle_batch(batch_id=batch_id)
     except DatabaseError as exc:  # transient (deadlock, connection): try again
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=5) from exc
-        services.record_batch_failure(run_id=run_id, merchant_ids=merchant_ids, error=str(exc))
+        services.record_batch_failure(batch_id=batch_id, error=str(exc))
         raise
     except Exception as exc:
-        logger.exception("settlement batch failed: run %s", run_id)
-        services.record_batch_failure(run_id=run_id, merchant_ids=merchant_ids, error=str(exc))
+        logger.exception("settlement batch %s failed", batch_id)
+        services.record_batch_failure(batch_id=batch_id, error=str(exc))
         raise

@@ -34,3 +34,17 @@ def test_the_settlement_benchmark_runs_and_its_totals_match():
 def test_the_catalog_benchmark_runs():
     out = _run("bench/catalog_list.py", "--products", "200", "--runs", "2")
     assert "catalog_list: 200 products / 800 SKUs" in out
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_checkout_race_benchmark_runs_and_its_outcome_is_exact():
+    out = _run("bench/checkout_race.py", "--buyers", "12", "--units", "3")
+    assert "checkout_race: 12 buyers, 3 units" in out
+    assert "race: 3 orders and 9 refusals in " in out and "baseline: 12 checkouts one after another" in out
+
+
+def test_the_image_upload_benchmark_runs_and_refuses_the_oversized_png():
+    out = _run("bench/image_upload.py", "--runs", "1", "--photo", "400x300")
+    assert "refused as a product picture: image_too_large in " in out
+    assert "refused as a document: image_too_large in " in out
+    assert "baseline: 400 × 300 JPEG photo of " in out and "as a product picture: accepted in " in out

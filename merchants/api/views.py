@@ -56,6 +56,7 @@ DOCUMENT_ERRORS = (
     "file_empty",
     "file_type_not_allowed",
     "file_corrupt",
+    "image_too_large",
 )
 
 

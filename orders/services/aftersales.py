@@ -162,16 +162,20 @@ def after_sales_request_create(
     with up to MAX_PHOTOS photos (validated and re-encoded before anything is written)."""
     from django.core.files.base import ContentFile
 
-    from catalog.images import clean_product_image
+    from catalog.images import check_product_image, clean_product_image
 
     photos = list(photos or [])
     if len(photos) > MAX_PHOTOS:
         raise OrderError("too_many_photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})
-    cleaned_photos = {c.sha256: c for c in (clean_product_image(p) for p in photos)}
     if kind not in AfterSalesKind.values:
         raise OrderError("invalid_kind", _("Choose a refund or a return and refund."))
     if not (reason or "").strip():
         raise OrderError("reason_required", _("Tell the merchant what went wrong."))
+    # Decoding is the costly part: the cheap checks of every field and of every photo's
+    # header come first, and the photos are decoded before the order is locked.
+    for photo in photos:
+        check_product_image(photo)
+    cleaned_photos = {c.sha256: c for c in (clean_product_image(p) for p in photos)}
     locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
     if locked.buyer_order.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))

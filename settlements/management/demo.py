@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -33,10 +32,9 @@ from catalog.management.demo import SHOPS
 from merchants.models import Merchant
 from orders.management.demo import clock, demo_periods
 from orders.models import MerchantOrder, OrderStatus
-from settlements import services
+from settlements import selectors, services
 from settlements.models import PayoutStatus, SettlementRun, Statement
 from settlements.periods import Period, local_midnight
-from settlements.services.runs import merchants_to_settle
 
 FINANCE = "finance@demo.local"
 ADMIN = "admin@demo.local"
@@ -49,11 +47,9 @@ def _on(period: Period, day: int, hour: int, minute: int = 0):
 def _run(period: Period, *, at, actor) -> int:
     """Settle `period` at `at` exactly as the queued run does: one `settle_batch` per batch."""
     with clock(at):
-        merchant_ids = merchants_to_settle(period)
         run = services.run_start(period=str(period), actor=actor, enqueue=False)
-        size = settings.SETTLEMENT_BATCH_SIZE
-        for start in range(0, len(merchant_ids), size):
-            services.settle_batch(run_id=run.pk, merchant_ids=merchant_ids[start : start + size])
+        for batch_id in selectors.run_batch_ids(run):
+            services.settle_batch(batch_id=batch_id)
     return Statement.objects.filter(run=run).count()
 
 

@@ -13,8 +13,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -25,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
-from marketplace.csvfiles import read_csv
+from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
 
@@ -75,25 +73,26 @@ def payout_batch_csv(*, batch: PayoutBatch, actor) -> str:
     The caller checks the finance permission; exporting is recorded in the audit log because
     the file holds decrypted account numbers.
     """
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["reference", "payee", "bank", "account_number", "amount", "period"])
+    rows = [["reference", "payee", "bank", "account_number", "amount", "period"]]
     for payout in batch.payouts.select_related("statement__merchant").filter(status=PayoutStatus.PENDING):
         merchant = payout.statement.merchant
-        writer.writerow(
+        rows.append(
             [
                 payout.reference,
                 merchant.bank_account_name,
                 merchant.bank_name,
                 merchant.bank_account_number,
-                f"{payout.amount:.2f}",
+                quantize(payout.amount),
                 payout.statement.period,
             ]
         )
+    # The kernel's writer: the payee and bank names are the merchant's own text, so a name
+    # like "=HYPERLINK(...)" is written as text, not as a formula for finance's spreadsheet.
+    content = csv_text(rows)
     with transaction.atomic():
         PayoutBatch.objects.filter(pk=batch.pk, exported_at__isnull=True).update(exported_at=timezone.now())
         audit_record(action="settlements.payout_batch_exported", actor=actor, obj=batch)
-    return out.getvalue()
+    return content
 
 
 def _lock_payout(payout: Payout) -> Payout:

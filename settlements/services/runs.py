@@ -28,7 +28,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,9 +38,11 @@ from marketplace.money import ZERO, quantize
 from merchants.models import CommissionPlan, ContractStatus
 
 from ..models import (
+    BatchStatus,
     LineKind,
     ManualAdjustment,
     RunStatus,
+    SettlementBatch,
     SettlementRun,
     Statement,
     StatementLine,
@@ -85,7 +88,9 @@ def merchants_to_settle(period: Period) -> list[int]:
 
 @transaction.atomic
 def run_start(*, period: str, actor=None, batch_size: int | None = None, enqueue: bool = True) -> SettlementRun:
-    """Create a run and schedule one task per batch of merchants (after commit)."""
+    """Create a run with one pending `SettlementBatch` row per batch of merchants, and
+    schedule one task per batch (after commit). With `enqueue=False` the caller settles
+    `selectors.run_batch_ids(run)` itself (the command's --sync, the demo)."""
     from functools import partial
 
     from ..tasks import settle_batch_task
@@ -102,45 +107,83 @@ def run_start(*, period: str, actor=None, batch_size: int | None = None, enqueue
         SettlementRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETED, finished_at=timezone.now())
         run.refresh_from_db()
         return run
+    rows = SettlementBatch.objects.bulk_create(
+        [SettlementBatch(run=run, number=n, merchant_ids=ids) for n, ids in enumerate(batches, start=1)]
+    )
     if enqueue:
-        for batch in batches:
-            transaction.on_commit(partial(settle_batch_task.delay, run.pk, batch))
+        for row in rows:
+            transaction.on_commit(partial(settle_batch_task.delay, row.pk))
     return run
 
 
-def settle_batch(*, run_id: int, merchant_ids: list[int]) -> int:
-    """Settle one batch in one transaction; returns the statements created. Records progress,
-    and completes the run when its last batch is done."""
-    run = SettlementRun.objects.get(pk=run_id)
-    period = Period.parse(run.period)
+def _finish_batch(batch: SettlementBatch) -> None:
+    """Record that `batch` (locked, its new status set) finished, then recount the run's
+    progress from its batch rows under the run's lock, and end the run when no batch is
+    pending any more: completed, or failed if one of them failed.
+
+    Locks: the batch row (held by the caller), then the run row; every path takes them in
+    this order. Two batches finishing together queue on the run row, and the second one's
+    count (a new statement under READ COMMITTED) sees the first one's committed row."""
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["status", "statements_created", "error", "finished_at"])
+    run = SettlementRun.objects.select_for_update().get(pk=batch.run_id)
+    pending, done = Q(status=BatchStatus.PENDING), Q(status=BatchStatus.DONE)
+    counts = run.batches.aggregate(
+        finished=Count("pk", filter=~pending),
+        pending=Count("pk", filter=pending),
+        failed=Count("pk", filter=Q(status=BatchStatus.FAILED)),
+        merchants=Coalesce(Sum("merchant_ids__len", filter=done), 0),
+        statements=Coalesce(Sum("statements_created"), 0),
+    )
+    run.batches_done = counts["finished"]
+    run.merchants_done = counts["merchants"]
+    run.statements_created = counts["statements"]
+    fields = ["batches_done", "merchants_done", "statements_created"]
+    if batch.status == BatchStatus.FAILED:
+        ids = batch.merchant_ids
+        run.failures = [*run.failures, {"merchants": [ids[0], ids[-1]], "error": batch.error}]
+        fields.append("failures")
+    if not counts["pending"] and run.status == RunStatus.RUNNING:
+        run.status = RunStatus.FAILED if counts["failed"] else RunStatus.COMPLETED
+        run.finished_at = timezone.now()
+        fields += ["status", "finished_at"]
+    run.save(update_fields=fields)
+
+
+def settle_batch(*, batch_id: int) -> int:
+    """Settle one batch in one transaction; returns the statements created (0 when the
+    batch had already finished: a redelivered task settles and counts nothing).
+
+    The batch row is locked first and moved pending → done in the same transaction as its
+    statements, so a second delivery waits for the first and then finds it done; the run's
+    progress is then recounted from its batch rows (see `_finish_batch`)."""
     with transaction.atomic():
-        created = compute_statements(period=period, merchant_ids=merchant_ids, run=run)
-        SettlementRun.objects.filter(pk=run_id).update(
-            batches_done=F("batches_done") + 1,
-            merchants_done=F("merchants_done") + len(merchant_ids),
-            statements_created=F("statements_created") + created,
+        # of=("self",): lock the batch row only; the run row is locked briefly at the end, so
+        # the workers' batches are computed side by side.
+        batch = SettlementBatch.objects.select_for_update(of=("self",)).select_related("run").get(pk=batch_id)
+        if batch.status != BatchStatus.PENDING:
+            return 0
+        created = compute_statements(
+            period=Period.parse(batch.run.period), merchant_ids=batch.merchant_ids, run=batch.run
         )
-    with transaction.atomic():
-        run = SettlementRun.objects.select_for_update().get(pk=run_id)
-        if run.batches_done >= run.batches_total and run.status == RunStatus.RUNNING:
-            run.status = RunStatus.COMPLETED if not run.failures else RunStatus.FAILED
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "finished_at"])
+        batch.status = BatchStatus.DONE
+        batch.statements_created = created
+        _finish_batch(batch)
     return created
 
 
-def record_batch_failure(*, run_id: int, merchant_ids: list[int], error: str) -> None:
-    """Count a batch that failed for good as done, keep its merchants' range and the error
-    on the run (shown in the admin), and end the run as failed when it was the last batch.
-    Its merchants stay without a statement, so starting the period again settles them."""
+def record_batch_failure(*, batch_id: int, error: str) -> None:
+    """Mark a pending batch that failed for good as failed, keep its merchants' range and the
+    error on the run (shown in the admin), and end the run as failed when no batch is
+    pending any more. Its merchants stay without a statement, so starting the period again
+    settles them. A batch that already finished is left as it is."""
     with transaction.atomic():
-        run = SettlementRun.objects.select_for_update().get(pk=run_id)
-        run.failures = [*run.failures, {"merchants": [merchant_ids[0], merchant_ids[-1]], "error": error[:500]}]
-        run.batches_done += 1
-        if run.batches_done >= run.batches_total:
-            run.status = RunStatus.FAILED
-            run.finished_at = timezone.now()
-        run.save(update_fields=["failures", "batches_done", "status", "finished_at"])
+        batch = SettlementBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status != BatchStatus.PENDING:
+            return
+        batch.status = BatchStatus.FAILED
+        batch.error = error[:500]
+        _finish_batch(batch)
 
 
 @dataclass

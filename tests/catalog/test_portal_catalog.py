@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,7 +14,7 @@ from catalog.models import SKU, Product, ProductImage, ProductRevision, Stock, S
 from catalog.services import StockLine
 from merchants.models import MerchantMember
 from tests.catalog.factories import image_upload, live_merchant, product, warehouse
-from tests.factories import UserFactory
+from tests.factories import UserFactory, no_decoding, png_bomb
 from tests.merchants.factories import category
 
 pytestmark = pytest.mark.django_db
@@ -539,6 +540,46 @@ def test_pictures_bad_files_and_duplicates_are_refused(client, shop):
     response = client.post(f"{BASE}products/{item.pk}/images/{image.pk}/remove/")
     assert response.status_code == 302
     assert item.images.count() == 0
+
+
+def test_a_12000_by_12000_picture_is_refused_before_it_is_decoded(client, shop):
+    merchant, cat = shop
+    item = product(merchant, cat, publish=False)
+    _login(client, merchant.owner)
+    bomb = SimpleUploadedFile("huge.png", png_bomb(), content_type="image/png")
+    with no_decoding() as load:
+        response = client.post(f"{BASE}products/{item.pk}/images/", {"image": bomb}, **EN)
+    assert response.status_code == 400
+    assert "The image is larger than 40 megapixels. Scale it down and upload it again." in response.content.decode()
+    assert item.images.count() == 0
+    assert ProductImage.objects.count() == 0
+    assert load.call_count == 0
+
+
+def test_a_large_jpeg_picture_is_decoded_reduced_and_stored_at_1600_pixels(shop):
+    import io
+
+    from PIL import Image, JpegImagePlugin
+
+    merchant, cat = shop
+    item = product(merchant, cat, publish=False)
+    buffer = io.BytesIO()
+    Image.new("RGB", (6400, 4800), (20, 30, 40)).save(buffer, format="JPEG")
+    decoded = []
+    draft = JpegImagePlugin.JpegImageFile.draft
+
+    def spy(self, mode, size):
+        result = draft(self, mode, size)
+        decoded.append((size, self.size))
+        return result
+
+    with mock.patch.object(JpegImagePlugin.JpegImageFile, "draft", spy):
+        image = services.product_image_add(
+            product=item, actor=merchant.owner, uploaded=SimpleUploadedFile("big.jpg", buffer.getvalue())
+        )
+    # Decoded at 1/2 scale (3200 × 2400: a quarter of the pixels), then resized to fit.
+    assert decoded[0] == ((1600, 1600), (3200, 2400))
+    assert (image.width, image.height) == (1600, 1200)
 
 
 def test_removing_a_live_picture_of_a_published_product_waits_for_review(client, shop):

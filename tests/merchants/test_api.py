@@ -15,7 +15,7 @@ from catalog.models import Category, CategoryGrant
 from marketplace.models import AuditLogEntry
 from merchants import services
 from merchants.models import Contract, Merchant, MerchantDocument, MerchantStatus
-from tests.factories import UserFactory
+from tests.factories import UserFactory, no_decoding, png_bomb
 from tests.merchants.factories import (
     PDF_BYTES,
     VALID_ID_NUMBER,
@@ -451,6 +451,31 @@ def test_upload_refusals_store_nothing(cast, settings, data, status, code):
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert snapshot(merchant) == before
     assert stored_files(settings) == files
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"kind": "business_licence"}, "image_too_large"),
+        # The other fields are checked before the picture is even opened.
+        ({"kind": "business_licence", "expires_on": "2001-01-01"}, "document_expired"),
+        ({"kind": "passport"}, "validation_error"),
+    ],
+)
+def test_a_12000_by_12000_png_is_refused_before_it_is_decoded(cast, settings, data, code):
+    merchant = merchant_in_state(MerchantStatus.DRAFT, owner=cast.owner)
+    before, files = snapshot(merchant), stored_files(settings)
+    upload = SimpleUploadedFile("licence.png", png_bomb(), content_type="image/png")
+    with no_decoding() as load:
+        response = client_for(cast.owner).post(
+            url(merchant, "documents/"), {**data, "file": upload}, format="multipart"
+        )
+    assert (response.status_code, response.json()["code"]) == (400, code)
+    if code == "image_too_large":
+        assert response.json()["extra"] == {"max_pixels": 40_000_000}
+    assert snapshot(merchant) == before
+    assert stored_files(settings) == files
+    assert load.call_count == 0
 
 
 def test_documents_are_locked_after_submission(cast, settings):

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from merchants.models import DepositEntry, Merchant, MerchantDocument, MerchantMember, MerchantStatus
-from tests.factories import UserFactory
+from tests.factories import UserFactory, no_decoding, png_bomb
 from tests.merchants.factories import (
     PDF_BYTES,
     category,
@@ -195,6 +195,21 @@ def test_bad_documents_are_refused_with_a_clear_error(client, content, name, mes
     assert response.status_code == 400
     assert message in response.content.decode()
     assert MerchantDocument.objects.count() == 0
+
+
+def test_a_12000_by_12000_png_document_is_refused_before_it_is_decoded(client):
+    merchant = draft_application(with_documents=False)
+    _login(client, merchant.owner)
+    with no_decoding() as load:
+        response = client.post(
+            "/portal/apply/documents/",
+            {"kind": "business_licence", "file": SimpleUploadedFile("licence.png", png_bomb())},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert response.status_code == 400
+    assert "The image is larger than 40 megapixels. Scale it down and upload it again." in response.content.decode()
+    assert MerchantDocument.objects.count() == 0
+    assert load.call_count == 0
 
 
 def test_documents_over_10_mb_are_refused(client, settings):
@@ -419,6 +434,22 @@ def test_a_bad_logo_changes_nothing(client):
     assert response.status_code == 400
     merchant.refresh_from_db()
     assert (merchant.shop_name, bool(merchant.logo)) == ("Bright Home", False)
+
+
+def test_a_12000_by_12000_logo_is_refused_before_it_is_decoded(client):
+    merchant = merchant_in_state(MerchantStatus.LIVE)
+    _login(client, merchant.owner)
+    with no_decoding() as load:
+        response = client.post(
+            "/portal/shop/",
+            {"shop_name": "Renamed", "description": "", "logo": SimpleUploadedFile("logo.png", png_bomb())},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert response.status_code == 400
+    assert "The image is larger than 40 megapixels." in response.content.decode()
+    merchant.refresh_from_db()
+    assert (merchant.shop_name, bool(merchant.logo)) == ("Bright Home", False)
+    assert load.call_count == 0
 
 
 @pytest.mark.parametrize("status", [MerchantStatus.SUSPENDED, MerchantStatus.APPROVED, MerchantStatus.TERMINATED])

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import Stock
+from marketplace.errors import DomainError
 from orders import services
 from orders.errors import OrderConflict, OrderError, OrderInvalidTransition
 from orders.gateways import sandbox
@@ -271,3 +272,39 @@ def test_photos_are_attached_reencoded_and_private(client):
         )
     assert info.value.code == "file_type_not_allowed"
     assert AfterSalesRequest.objects.filter(merchant_order=other_order).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "code"),
+    [
+        ("refund", "Cracked", "image_too_large"),
+        ("exchange", "Cracked", "invalid_kind"),
+        ("refund", " ", "reason_required"),
+    ],
+)
+def test_photos_of_12000_by_12000_are_refused_before_any_photo_is_decoded(kind, reason, code):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.models import AfterSalesPhoto
+    from tests.catalog.factories import image_upload
+    from tests.factories import no_decoding, png_bomb
+
+    merchant_order, buyer, _merchant, _wh = _paid_order()
+    line = merchant_order.lines.first()
+    # A good photo first: it is not decoded either, since the bombs' headers are read first.
+    photos = [image_upload(), *(SimpleUploadedFile(f"{n}.png", png_bomb()) for n in range(3))]
+    with no_decoding() as load, pytest.raises(DomainError) as info:
+        services.after_sales_request_create(
+            order=merchant_order,
+            buyer=buyer,
+            kind=kind,
+            reason=reason,
+            items=[(line.pk, 1, Decimal("1.00"))],
+            photos=photos,
+        )
+    assert info.value.code == code
+    assert load.call_count == 0
+    assert AfterSalesRequest.objects.count() == 0
+    assert AfterSalesPhoto.objects.count() == 0
+    merchant_order.refresh_from_db()
+    assert merchant_order.status == "shipped"

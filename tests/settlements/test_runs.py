@@ -13,7 +13,7 @@ from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import MerchantOrder, OrderLine, Refund, ShippingRate
 from orders.services import CheckoutItem, RefundItem
-from settlements import services
+from settlements import selectors, services
 from settlements.models import (
     FrozenOrder,
     JournalEntry,
@@ -24,7 +24,6 @@ from settlements.models import (
     Statement,
 )
 from settlements.periods import Period, settleable_cutoff
-from settlements.services.runs import merchants_to_settle
 from tests.catalog.factories import live_merchant, product, warehouse
 from tests.factories import UserFactory
 from tests.orders.factories import address_for
@@ -100,10 +99,9 @@ def platform_discount(line, amount: Decimal) -> None:
 def _settle(period, *, now):
     """Run a period synchronously: one batch with every merchant left to settle."""
     with mock.patch("django.utils.timezone.now", return_value=now):
-        ids = merchants_to_settle(Period.parse(period))
         run = services.run_start(period=period, enqueue=False)
-        if ids:
-            services.settle_batch(run_id=run.pk, merchant_ids=ids)
+        for batch_id in selectors.run_batch_ids(run):
+            services.settle_batch(batch_id=batch_id)
     run.refresh_from_db()
     return run
 

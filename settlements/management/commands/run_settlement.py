@@ -5,15 +5,13 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.errors import DomainError
 from marketplace.money import format_cny
-from settlements import services
+from settlements import selectors, services
 from settlements.models import LINE_ORDER, LineKind, RunStatus, SettlementRun, Statement, StatementLine
 from settlements.periods import Period
-from settlements.services.runs import merchants_to_settle
 
 
 class Command(BaseCommand):
@@ -41,13 +39,10 @@ class Command(BaseCommand):
         self._table(preview.totals, len(preview.statements))
 
     def _run(self, period, *, sync, timeout):
-        parsed = services.parse_period(period)
-        pending = merchants_to_settle(parsed)
         run = services.run_start(period=period, enqueue=not sync)
         if sync:
-            size = settings.SETTLEMENT_BATCH_SIZE
-            for start in range(0, len(pending), size):
-                services.settle_batch(run_id=run.pk, merchant_ids=pending[start : start + size])
+            for batch_id in selectors.run_batch_ids(run):
+                services.settle_batch(batch_id=batch_id)
                 self._progress(SettlementRun.objects.get(pk=run.pk))
         deadline = time.monotonic() + timeout
         while True:
