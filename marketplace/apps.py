@@ -9,7 +9,10 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
-        from . import roles
+        from . import converters, roles
+
+        # Before any URLconf is imported: app urls and API routers use these converters.
+        converters.register()
 
         # Permissions of every app exist only after post_migrate has created them, so the
         # staff groups get theirs here, each time migrations run (idempotent).

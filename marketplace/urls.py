@@ -54,6 +54,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "marketplace.views.bad_request"
 handler403 = "marketplace.views.permission_denied"
 handler404 = "marketplace.views.page_not_found"
 handler500 = "marketplace.views.server_error"

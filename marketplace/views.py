@@ -79,13 +79,28 @@ def lockout_response(request, original_response=None, credentials=None):
     )
 
 
+def _api_error(request, status: int, code: str, message) -> JsonResponse | None:
+    """Under /api/ every answer is JSON with the API's error shape, even when no DRF view
+    ran (no route matched, or the error happened outside one); elsewhere None."""
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"code": code, "message": str(message), "extra": {}}, status=status)
+
+
+def bad_request(request, exception):
+    answer = _api_error(request, 400, "bad_request", _("The request could not be understood."))
+    return answer or render(request, "400.html", status=400)
+
+
 def page_not_found(request, exception):
-    return render(request, "404.html", status=404)
+    return _api_error(request, 404, "not_found", _("Not found.")) or render(request, "404.html", status=404)
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    answer = _api_error(request, 500, "server_error", _("Something went wrong on our side. Please try again later."))
+    return answer or render(request, "500.html", status=500)
 
 
 def permission_denied(request, exception):
-    return render(request, "403.html", status=403)
+    answer = _api_error(request, 403, "permission_denied", _("You do not have permission to perform this action."))
+    return answer or render(request, "403.html", status=403)

@@ -249,7 +249,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = BuyerOrder.objects.none()  # for the schema generator: requests use the selectors
     filter_backends: list = []
     lookup_field = "number"
-    lookup_value_regex = r"[A-Za-z0-9-]+"
+    lookup_value_converter = "token"
 
     def get_queryset(self):
         state = self.request.query_params.get("status", "")

@@ -75,7 +75,7 @@ class SandboxGateway:
                 amount=Decimal(str(payload["amount"])),
                 payload=payload,
             )
-        except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
+        except (ValueError, KeyError, TypeError, InvalidOperation, RecursionError) as exc:
             raise InvalidCallback("malformed body") from exc
 
 
