@@ -29,6 +29,14 @@ class UnicodeSlugConverter(TokenConverter):
     regex = r"[-\w]+"
 
 
+class SignedConverter(TokenConverter):
+    """A `django.core.signing.dumps` value: URL-safe base64 parts joined by `:` (and a
+    leading `.` when compressed)."""
+
+    regex = r"[A-Za-z0-9_:.-]+"
+
+
 def register() -> None:
     register_converter(TokenConverter, "token")
+    register_converter(SignedConverter, "signed")
     register_converter(UnicodeSlugConverter, "uslug")
