@@ -293,6 +293,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Security ------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
+CSRF_FAILURE_VIEW = "marketplace.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts, styles and everything else from this site
 # only, no inline script, style or on* handler anywhere (behaviour lives in static/js, looks

@@ -130,6 +130,14 @@ def server_error(request):
     return answer or render(request, "500.html", status=500)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: Django's own page carries an inline <style> the CSP refuses."""
+    answer = _api_error(
+        request, 403, "csrf_failed", _("The form expired or came from elsewhere. Reload and try again.")
+    )
+    return answer or render(request, "403.html", status=403)
+
+
 def permission_denied(request, exception):
     answer = _api_error(request, 403, "permission_denied", _("You do not have permission to perform this action."))
     return answer or render(request, "403.html", status=403)

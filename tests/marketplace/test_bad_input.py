@@ -172,6 +172,7 @@ def test_an_error_outside_a_drf_view_under_api_is_json(rf):
     assert code(views.server_error(rf.get("/api/v1/orders/"))) == (500, "server_error")
     assert code(views.bad_request(rf.get("/api/v1/x/"), None)) == (400, "bad_request")
     assert code(views.permission_denied(rf.get("/api/v1/x/"), None)) == (403, "permission_denied")
+    assert code(views.csrf_failure(rf.post("/api/v1/x/"))) == (403, "csrf_failed")
     assert views.server_error(rf.get("/cart/"))["Content-Type"].startswith("text/html")
 
 
@@ -197,3 +198,12 @@ def test_a_nul_byte_in_a_page_path_is_the_not_found_page(path):
     response = web.get(path)
     assert response.status_code == 404
     assert b"We could not find that page" in response.content
+
+
+def test_a_signed_gateway_callback_nested_too_deep_is_a_malformed_body():
+    from orders.gateways.base import InvalidCallback
+    from orders.gateways.sandbox import HEADER, SandboxGateway, sign
+
+    body = DEEP.encode()
+    with pytest.raises(InvalidCallback, match="malformed body"):
+        SandboxGateway().parse_callback(headers={HEADER: sign(body)}, raw_body=body)

@@ -246,3 +246,9 @@ def test_no_template_or_admin_helper_has_inline_script_or_style():
     files += [base / "marketplace" / "admin_tools.py", base / "marketplace" / "admin.py", base / "orders" / "admin.py"]
     offenders = [f"{p}: {m.group(0)}" for p in files for m in inline.finditer(p.read_text())]
     assert offenders == []
+
+
+def test_a_form_without_its_csrf_token_gets_the_403_page():
+    response = Client(enforce_csrf_checks=True).post("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "You do not have access to this page" in response.content.decode()
