@@ -116,8 +116,9 @@ class CartItemsView(APIView):
     @extend_schema(
         summary="Add to my cart",
         description=BUYER
-        + "Merged with the SKU's line, capped at 999 units. Answers the whole cart. "
-        + codes(*ACCESS_ERRORS, *CART_ERRORS),
+        + "Merged with the SKU's line, capped at 999 units; a cart holds at most 100 different SKUs "
+        "(`cart_full`). Answers the whole cart. "
+        + codes(*ACCESS_ERRORS, *CART_ERRORS, "cart_full"),
         request=CartItemAddSerializer,
         responses={201: CartSerializer, **errors(400, 401, 404)},
     )
@@ -183,6 +184,7 @@ class CheckoutView(APIView):
             "invalid_address",
             "invalid_quantity",
             "empty_order",
+            "too_many_lines",
             "sku_unavailable",
             "insufficient_stock",
             "request_in_progress",

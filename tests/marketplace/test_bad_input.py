@@ -207,3 +207,9 @@ def test_a_signed_gateway_callback_nested_too_deep_is_a_malformed_body():
     body = DEEP.encode()
     with pytest.raises(InvalidCallback, match="malformed body"):
         SandboxGateway().parse_callback(headers={HEADER: sign(body)}, raw_body=body)
+
+
+def test_a_method_an_api_route_does_not_take_is_json(api_client):
+    response = api_client.put(f"{API}/auth/token/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 405
+    assert response.json() == {"code": "method_not_allowed", "message": 'Method "PUT" not allowed.', "extra": {}}
