@@ -7,13 +7,14 @@ the services in `catalog.services` decide the rules and refuse with a `DomainErr
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
-from .models import ListingStatus
+from .models import MAX_SKU_PRICE, ListingStatus
 from .services import category_descendant_ids
 from .services.imports import MAX_BYTES as IMPORT_MAX_BYTES
 
@@ -126,7 +127,12 @@ class SKUForm(forms.Form):
     code = forms.CharField(label=_("SKU code"), max_length=64)
     attributes = forms.CharField(label=_("Attributes"), max_length=500, required=False, help_text=ATTRIBUTE_HELP)
     price = forms.DecimalField(
-        label=_("Price (¥)"), max_digits=14, decimal_places=2, min_value=0.01, widget=NumberInput({"step": "0.01"})
+        label=_("Price (¥)"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_SKU_PRICE,
+        widget=NumberInput({"step": "0.01"}),
     )
     barcode = forms.CharField(label=_("Barcode"), max_length=32, required=False)
     weight_grams = forms.IntegerField(label=_("Weight (g)"), min_value=0, initial=0, widget=NumberInput())

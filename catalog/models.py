@@ -18,6 +18,11 @@ MIN_COMMISSION_RATE = Decimal("0.0500")
 MAX_COMMISSION_RATE = Decimal("0.1500")
 
 
+#: The dearest a SKU may be. With at most 999 units a line and 100 lines an order (orders'
+#: MAX_QUANTITY, MAX_LINES) every total stays far inside numeric(14, 2), settlement sums too.
+MAX_SKU_PRICE = Decimal("1000000.00")
+
+
 class Category(models.Model):
     """A node of the multi-level category tree.
 
@@ -271,7 +276,12 @@ class SKU(models.Model):
     )
     code = models.CharField(_("SKU code"), max_length=64)
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
-    price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
+    price = models.DecimalField(
+        _("price"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_SKU_PRICE)],
+    )
     barcode = models.CharField(_("barcode"), max_length=32, blank=True)
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
     reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
@@ -287,6 +297,7 @@ class SKU(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["merchant", "code"], name="sku_code_unique_per_merchant"),
             models.CheckConstraint(condition=Q(price__gt=0), name="sku_price_positive"),
+            models.CheckConstraint(condition=Q(price__lte=MAX_SKU_PRICE), name="sku_price_at_most_max"),
         ]
 
     def __str__(self):

@@ -12,7 +12,10 @@ class MarketplaceConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
-        from . import roles, sandbox  # noqa: F401 (sandbox registers its deploy check)
+        from . import converters, roles, sandbox  # noqa: F401 (sandbox registers its deploy check)
+
+        # Before any URLconf is imported: app urls and API routers use these converters.
+        converters.register()
 
         # Pillow's decompression-bomb limit is the platform's (marketplace.images), so any
         # other use of Pillow refuses what the upload checks refuse.

@@ -9,7 +9,7 @@ a stable code, never a 500:
 - `import_empty`: nothing in it, or nothing below the column names;
 - `import_columns_missing`: the first line lacks a required column (`extra["missing"]`);
 - `import_too_many_rows`: more than `max_rows` data rows;
-- `file_corrupt`: a line the csv module cannot read.
+- `file_corrupt`: a line the csv module cannot read, or one holding a NUL character.
 Column names are matched without case or surrounding blanks, in any order; the delimiter is
 ",", or ";" or a tab where Excel wrote one (it uses ";" where the comma is the decimal mark).
 Blank rows are skipped; cells are stripped; a missing optional column reads as "".
@@ -69,6 +69,10 @@ def read_csv(
         raise error(
             "file_encoding", _("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8 (comma delimited)”.")
         ) from exc
+    if "\x00" in text:
+        # Python's csv reads NUL, PostgreSQL refuses it in text: no spreadsheet writes one.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise error("file_corrupt", _("Line %(line)d could not be read as CSV.") % {"line": line})
     if not text.strip():
         raise error("import_empty", _("The file is empty."))
     first = text.splitlines()[0]

@@ -15,12 +15,12 @@ class SignupForm(UserCreationForm):
         labels = {"email": _("Email"), "first_name": _("First name"), "last_name": _("Last name"), "phone": _("Phone")}
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _("An account with this email already exists. Log in or reset your password."), code="email_taken"
-            )
-        return email
+        return self.cleaned_data["email"].strip().lower()
+
+    def validate_unique(self):
+        # Saying "this email has an account" would tell anyone which addresses are registered:
+        # a taken address is handled by `signup_request`, by e-mail to its owner.
+        pass
 
 
 class EmailAuthenticationForm(AuthenticationForm):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 from .auth_api import MeView, TokenObtainView
@@ -18,11 +18,18 @@ api_v1 = [
     path("orders/", include("orders.api.urls")),
     path("settlements/", include("settlements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs.html"),
+        name="api-docs",
+    ),
 ]
 
 account_urls = [
     path("signup/", views.signup, name="signup"),
+    path("signup/done/", views.signup_done, name="signup_done"),
+    path("signup/confirm/<signed:token>/", views.signup_confirm, name="signup_confirm"),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True),
@@ -54,6 +61,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
 ]
 
+handler400 = "marketplace.views.bad_request"
 handler403 = "marketplace.views.permission_denied"
 handler404 = "marketplace.views.page_not_found"
 handler500 = "marketplace.views.server_error"

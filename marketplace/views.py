@@ -14,6 +14,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from . import services
+from .errors import DomainError
 from .forms import SignupForm
 
 
@@ -54,15 +56,42 @@ def healthz(request):
 
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    """Sign-up answers "check your e-mail" for every valid form, registered address or not
+    (`services.signup_request`); the account is created from the link in the e-mail."""
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        data = form.cleaned_data
+        services.signup_request(
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            phone=data["phone"],
+            password=data["password1"],
+        )
+        return redirect("signup_done")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_GET
+def signup_done(request):
+    return render(request, "registration/signup_done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def signup_confirm(request, token: str):
+    """The link of the sign-up e-mail. A GET only shows a button: mail scanners open links,
+    and only the person clicking should create the account (and be logged in)."""
+    if request.method == "POST":
+        try:
+            user = services.signup_confirm(token=token)
+        except DomainError as error:
+            return render(request, "registration/signup_confirm.html", {"error": error}, status=error.status_code)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome! Your account has been created."))
         return redirect("home")
-    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "registration/signup_confirm.html")
 
 
 def lockout_response(request, original_response=None, credentials=None):
@@ -79,13 +108,36 @@ def lockout_response(request, original_response=None, credentials=None):
     )
 
 
+def _api_error(request, status: int, code: str, message) -> JsonResponse | None:
+    """Under /api/ every answer is JSON with the API's error shape, even when no DRF view
+    ran (no route matched, or the error happened outside one); elsewhere None."""
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"code": code, "message": str(message), "extra": {}}, status=status)
+
+
+def bad_request(request, exception):
+    answer = _api_error(request, 400, "bad_request", _("The request could not be understood."))
+    return answer or render(request, "400.html", status=400)
+
+
 def page_not_found(request, exception):
-    return render(request, "404.html", status=404)
+    return _api_error(request, 404, "not_found", _("Not found.")) or render(request, "404.html", status=404)
 
 
 def server_error(request):
-    return render(request, "500.html", status=500)
+    answer = _api_error(request, 500, "server_error", _("Something went wrong on our side. Please try again later."))
+    return answer or render(request, "500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: Django's own page carries an inline <style> the CSP refuses."""
+    answer = _api_error(
+        request, 403, "csrf_failed", _("The form expired or came from elsewhere. Reload and try again.")
+    )
+    return answer or render(request, "403.html", status=403)
 
 
 def permission_denied(request, exception):
-    return render(request, "403.html", status=403)
+    answer = _api_error(request, 403, "permission_denied", _("You do not have permission to perform this action."))
+    return answer or render(request, "403.html", status=403)

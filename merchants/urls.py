@@ -22,6 +22,6 @@ urlpatterns = [
     path("members/<int:member_id>/role/", views.member_role, name="member_role"),
     path("members/<int:member_id>/remove/", views.member_remove, name="member_remove"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("invitations/<token:token>/", views.invitation_accept, name="invitation_accept"),
     path("shop/", views.shop_settings, name="shop"),
 ]

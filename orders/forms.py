@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.regions import Region
@@ -73,7 +74,14 @@ class CheckoutForm(forms.Form):
         empty_label=None,
         error_messages={"required": _("Choose a delivery address."), "invalid_choice": _("Choose a delivery address.")},
     )
-    key = forms.CharField(widget=forms.HiddenInput, min_length=8, max_length=100)
+    # The key is also a path segment (checkout/placing/<key>/): the same characters as the
+    # `token` converter, so a key that was accepted can always be redirected to.
+    key = forms.CharField(
+        widget=forms.HiddenInput,
+        min_length=8,
+        max_length=100,
+        validators=[RegexValidator(r"\A[A-Za-z0-9_-]+\Z")],
+    )
     items = forms.CharField(widget=forms.HiddenInput, max_length=4000)
 
     def __init__(self, *args, addresses, **kwargs):

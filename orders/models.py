@@ -16,6 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.regions import Region
 from merchants.models import private_storage
 
+#: The most units of one SKU a cart line (and an order line) may hold, and the most lines a
+#: cart (and an order) may have: with catalog's MAX_SKU_PRICE an order's goods stay below
+#: 10^11, inside every numeric(14, 2) total.
+MAX_QUANTITY = 999
+MAX_LINES = 100
+
 
 class Address(models.Model):
     """A buyer's saved delivery address."""
@@ -83,6 +89,7 @@ class CartItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["cart", "sku"], name="cart_item_unique_sku"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="cart_item_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity__lte=MAX_QUANTITY), name="cart_item_quantity_at_most_max"),
         ]
 
     def __str__(self):
@@ -310,6 +317,7 @@ class OrderLine(models.Model):
         ordering = ["merchant_order_id", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(quantity__lte=MAX_QUANTITY), name="order_line_quantity_at_most_max"),
             models.CheckConstraint(
                 condition=Q(gross=models.F("unit_price") * models.F("quantity")), name="order_line_gross"
             ),

@@ -111,7 +111,9 @@ def merge_cart_on_login(sender, request, user, **kwargs):
     if result.dropped:
         # fail_silently: logins outside a page request (tests, scripts) carry no message store.
         messages.warning(
-            request, _("Some items of your cart are no longer on sale and were left out."), fail_silently=True
+            request,
+            _("Some items of your cart were left out: they are no longer on sale, or your cart is full."),
+            fail_silently=True,
         )
 
 

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.admin_tools import ObjectActionsMixin, badge, table, when
+from marketplace.admin_tools import ObjectActionsMixin, badge, colour_class, table, when
 from marketplace.money import format_cny
 
 from .. import selectors, services
@@ -66,14 +66,13 @@ def _thumbnail_url(image: ProductImage, size: str = "small") -> str:
 def _picture(image: ProductImage, *, outline: str = "#ddd", caption: str = "") -> str:
     """A thumbnail linking to the medium picture, served by the staff-only image view."""
     return format_html(
-        '<figure style="display:inline-block;margin:0 8px 8px 0;text-align:center">'
-        '<a href="{}" target="_blank"><img src="{}" alt="{}" width="120" height="120" '
-        'style="object-fit:contain;border:3px solid {};background:#fafafa"></a>'
-        '<figcaption style="font-size:11px">{}</figcaption></figure>',
+        '<figure class="mp-thumb">'
+        '<a href="{}" target="_blank"><img src="{}" alt="{}" width="120" height="120" class="{}"></a>'
+        "<figcaption>{}</figcaption></figure>",
         _thumbnail_url(image, "medium"),
         _thumbnail_url(image, "small"),
         f"#{image.pk}",
-        outline,
+        colour_class(outline),
         caption,
     )
 
@@ -391,10 +390,10 @@ def _revision_diff(revision: ProductRevision) -> list[dict]:
 def _diff_table(revision: ProductRevision) -> str:
     rows = format_html_join(
         "",
-        '<tr{}><th style="width:10%">{}</th><td style="width:45%">{}</td><td style="width:45%">{}</td></tr>',
+        "<tr{}><th>{}</th><td>{}</td><td>{}</td></tr>",
         (
             (
-                mark_safe(' style="background:#fff3cd"') if row["changed"] else "",
+                mark_safe(' class="mp-changed"') if row["changed"] else "",
                 row["label"],
                 row["published"],
                 row["revision"],
@@ -403,7 +402,7 @@ def _diff_table(revision: ProductRevision) -> str:
         ),
     )
     return format_html(
-        '<table style="width:100%"><thead><tr><th></th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>',
+        '<table class="mp-diff"><thead><tr><th></th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>',
         gettext("Published (what buyers see)"),
         gettext("Revision (waiting for review)"),
         rows,

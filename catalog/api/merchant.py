@@ -14,10 +14,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from marketplace.parsers import JSONParser
 from marketplace.schema import ErrorSerializer
 from merchants import selectors as merchant_selectors
 from merchants.models import PortalSection

@@ -1,10 +1,10 @@
 """Merchant catalog API URLs (the caller's own products and stock)."""
 
-from rest_framework.routers import SimpleRouter
+from marketplace.routers import Router
 
 from .merchant import MerchantProductViewSet, MerchantStockViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("products", MerchantProductViewSet, basename="merchant-product")
 router.register("stock", MerchantStockViewSet, basename="merchant-stock")
 

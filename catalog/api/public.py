@@ -73,7 +73,6 @@ class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     permission_classes = [AllowAny]
     filterset_class = ProductFilter
     pagination_class = ProductPagination
-    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return selectors.product_list_public()

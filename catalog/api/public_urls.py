@@ -1,10 +1,10 @@
 """Public catalog API URLs, under /api/v1/catalog/."""
 
-from rest_framework.routers import SimpleRouter
+from marketplace.routers import Router
 
 from .public import PublicCategoryViewSet, PublicProductViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("categories", PublicCategoryViewSet, basename="catalog-category")
 router.register("products", PublicProductViewSet, basename="catalog-product")
 

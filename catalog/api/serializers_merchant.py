@@ -14,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
-from ..models import SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Stock
+from ..models import MAX_SKU_PRICE, SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Stock
 
 MAX_INT = 2_147_483_647
 
@@ -43,7 +43,9 @@ class MerchantSKUInputSerializer(serializers.Serializer):
         required=False,
         help_text=_('Attribute names and values, e.g. {"colour": "white", "size": "M"}.'),
     )
-    price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_SKU_PRICE
+    )
     barcode = serializers.CharField(max_length=32, required=False, allow_blank=True)
     weight_grams = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
     reorder_point = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)

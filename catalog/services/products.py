@@ -30,6 +30,7 @@ from marketplace.money import quantize
 from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
 from ..images import clean_product_image
 from ..models import (
+    MAX_SKU_PRICE,
     SKU,
     Category,
     ListingStatus,
@@ -175,6 +176,12 @@ def _clean_sku(data: dict) -> dict:
             raise CatalogError("invalid_price", _("Enter the price in yuan, e.g. 199.99.")) from exc
         if cleaned["price"] <= 0:
             raise CatalogError("invalid_price", _("The price must be greater than zero."))
+        if cleaned["price"] > MAX_SKU_PRICE:
+            raise CatalogError(
+                "invalid_price",
+                _("The price must be at most %(max)s.") % {"max": MAX_SKU_PRICE},
+                {"max_price": str(MAX_SKU_PRICE)},
+            )
     if "attributes" in cleaned:
         attributes = cleaned["attributes"] or {}
         if not isinstance(attributes, dict) or not all(isinstance(v, str | int) for v in attributes.values()):

@@ -113,8 +113,8 @@ class DocumentInline(ReadOnlyInline):
         if document.expires_on is None or not document.is_expiring:
             return ""
         if document.expires_on < timezone.localdate():
-            return format_html('<strong style="color:#dc3545">{}</strong>', gettext("expired"))
-        return format_html('<strong style="color:#fd7e14">{}</strong>', gettext("expires soon"))
+            return format_html('<strong class="mp-text-expired">{}</strong>', gettext("expired"))
+        return format_html('<strong class="mp-text-expiring">{}</strong>', gettext("expires soon"))
 
     @admin.display(description=_("file"))
     def view(self, document):

@@ -1,9 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from marketplace.routers import Router
 
 from .views import ApplicationViewSet, MyMerchantView, PublicShopView
 
-router = SimpleRouter()
+router = Router()
 router.register("applications", ApplicationViewSet, basename="merchant-application")
 
 urlpatterns = [

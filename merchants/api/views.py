@@ -186,7 +186,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         request=None,
         responses={204: None, **_errors(401, 403, 404, 409)},
     )
-    @action(detail=True, methods=["delete"], url_path=r"documents/(?P<doc_id>[0-9]+)")
+    @action(detail=True, methods=["delete"], url_path="documents/<int:doc_id>")
     def document_remove(self, request, pk=None, doc_id=None):
         document = get_object_or_404(selectors.document_list_for_merchant(self.get_object()), pk=doc_id)
         services.document_remove(document=document, actor=request.user)

@@ -1,12 +1,13 @@
 """Orders API under /api/v1/orders/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
+
+from marketplace.routers import Router
 
 from . import views
 from .merchant import MerchantOrderViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("orders", views.BuyerOrderViewSet, basename="buyer-order")
 router.register("merchant-orders", views.BuyerMerchantOrderViewSet, basename="buyer-merchant-order")
 router.register("after-sales", views.AfterSalesViewSet, basename="after-sales")

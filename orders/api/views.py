@@ -117,9 +117,8 @@ class CartItemsView(APIView):
 
     @extend_schema(
         summary="Add to my cart",
-        description=BUYER
-        + "Merged with the SKU's line, capped at 999 units. Answers the whole cart. "
-        + codes(*ACCESS_ERRORS, *CART_ERRORS),
+        description=BUYER + "Merged with the SKU's line, capped at 999 units; a cart holds at most 100 different SKUs "
+        "(`cart_full`). Answers the whole cart. " + codes(*ACCESS_ERRORS, *CART_ERRORS, "cart_full"),
         request=CartItemAddSerializer,
         responses={201: CartSerializer, **errors(400, 401, 404)},
     )
@@ -185,6 +184,7 @@ class CheckoutView(APIView):
             "invalid_address",
             "invalid_quantity",
             "empty_order",
+            "too_many_lines",
             "sku_unavailable",
             "insufficient_stock",
             "request_in_progress",
@@ -251,7 +251,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     queryset = BuyerOrder.objects.none()  # for the schema generator: requests use the selectors
     filter_backends: list = []
     lookup_field = "number"
-    lookup_value_regex = r"[A-Za-z0-9-]+"
+    lookup_value_converter = "token"
 
     def get_queryset(self):
         state = self.request.query_params.get("status", "")

@@ -14,6 +14,7 @@ from .aftersales import (
     review_create,
 )
 from .cart import (
+    MAX_LINES,
     MAX_QUANTITY,
     SESSION_CART_KEY,
     MergeResult,
@@ -50,6 +51,7 @@ from .pricing import line_rate, shipping_fee, shipping_rate_set
 from .refunds import RefundItem, full_refund_items, refund_issue, reversal
 
 __all__ = [
+    "MAX_LINES",
     "MAX_QUANTITY",
     "SESSION_CART_KEY",
     "CheckoutItem",

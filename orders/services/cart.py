@@ -4,6 +4,7 @@ Guarantees:
 - one cart per buyer and one per session (unique columns; `get_or_create` absorbs races);
 - a cart line holds 1 to MAX_QUANTITY units; adding merges into the existing line and caps
   there instead of failing, so a repeated "add" never loses the buyer's earlier choice;
+- a cart has at most MAX_LINES lines: adding another SKU to a full cart is 400 `cart_full`;
 - changes to one cart are serialised by locking the cart row first (then nothing else), so
   two tabs adding the same SKU at once sum their quantities instead of colliding;
 - adding, changing and merging refuse a SKU that is not publicly on sale (inactive SKU,
@@ -26,11 +27,9 @@ from catalog.models import SKU
 from catalog.selectors import product_public_queryset
 
 from ..errors import OrderError
-from ..models import Cart, CartItem
+from ..models import MAX_LINES, MAX_QUANTITY, Cart, CartItem
 from .checkout import checkout_place_idempotent
 
-#: The most units of one SKU a cart line (and an order line) may hold.
-MAX_QUANTITY = 999
 #: Session entry remembering the anonymous cart's key. `login()` gives the session a new key
 #: (session fixation defence) before `user_logged_in` fires, so the receiver that merges the
 #: cart finds the anonymous cart through this copy, which survives the key change.
@@ -69,11 +68,18 @@ def _lock(cart: Cart) -> Cart:
 
 
 def _add_units(cart: Cart, sku_id: int, quantity: int) -> CartItem:
-    """Add to the line (capped) or create it. The caller holds the cart's lock."""
+    """Add to the line (capped) or create it, unless the cart already has MAX_LINES lines
+    (400 `cart_full`). The caller holds the cart's lock, so the count cannot go stale."""
     updated = CartItem.objects.filter(cart=cart, sku_id=sku_id).update(
         quantity=Least(F("quantity") + quantity, Value(MAX_QUANTITY))
     )
     if not updated:
+        if CartItem.objects.filter(cart=cart).count() >= MAX_LINES:
+            raise OrderError(
+                "cart_full",
+                _("Your cart holds at most %(max)s different items.") % {"max": MAX_LINES},
+                {"max_lines": MAX_LINES},
+            )
         CartItem.objects.create(cart=cart, sku_id=sku_id, quantity=min(quantity, MAX_QUANTITY))
     return CartItem.objects.get(cart=cart, sku_id=sku_id)
 
@@ -155,8 +161,9 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
     """Move the anonymous cart of `session_key` into the buyer's cart at login.
 
     Quantities of a SKU in both carts are summed and capped at MAX_QUANTITY. SKUs no longer
-    on sale are left out rather than refused: a stale cart line must never make a login
-    fail. The anonymous cart is deleted. Both carts are locked in primary-key order.
+    on sale, and new lines once the buyer's cart holds MAX_LINES, are left out (`dropped`)
+    rather than refused: a cart line must never make a login fail. The anonymous cart is
+    deleted. Both carts are locked in primary-key order.
     """
     anonymous = Cart.objects.filter(session_key=session_key, buyer__isnull=True).first() if session_key else None
     if anonymous is None:
@@ -170,7 +177,11 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
     result = MergeResult(cart=carts[target.pk])
     for item in items:
         if item.sku_id in on_sale:
-            _add_units(result.cart, item.sku_id, item.quantity)
+            try:
+                _add_units(result.cart, item.sku_id, item.quantity)
+            except OrderError:  # cart_full, raised before any write: the line stays out
+                result.dropped.append(item.sku_id)
+                continue
             result.merged.append(item.sku_id)
         else:
             result.dropped.append(item.sku_id)

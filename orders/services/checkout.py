@@ -37,6 +37,8 @@ from merchants.services import current_contract
 
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
 from ..models import (
+    MAX_LINES,
+    MAX_QUANTITY,
     Address,
     BuyerOrder,
     CheckoutAttempt,
@@ -73,14 +75,28 @@ def _load_skus(items: list[CheckoutItem]) -> dict[int, SKU]:
 
 
 def _clean_items(items) -> list[CheckoutItem]:
+    """Items merged by SKU, each 1 to MAX_QUANTITY units (after merging: a SKU listed twice
+    must not double the cap), at most MAX_LINES of them, so the totals fit their columns."""
+    invalid_quantity = OrderError(
+        "invalid_quantity",
+        _("Quantities are whole numbers from %(low)s to %(high)s.") % {"low": 1, "high": MAX_QUANTITY},
+    )
     merged: dict[int, int] = defaultdict(int)
     for item in items:
         quantity = item.quantity
-        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
-            raise OrderError("invalid_quantity", _("Quantities are whole numbers from 1 to 999."))
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+            raise invalid_quantity
         merged[int(item.sku_id)] += quantity
     if not merged:
         raise OrderError("empty_order", _("There is nothing to order."))
+    if any(quantity > MAX_QUANTITY for quantity in merged.values()):
+        raise invalid_quantity
+    if len(merged) > MAX_LINES:
+        raise OrderError(
+            "too_many_lines",
+            _("An order has at most %(max)s different items.") % {"max": MAX_LINES},
+            {"max_lines": MAX_LINES},
+        )
     return [CheckoutItem(sku_id, quantity) for sku_id, quantity in sorted(merged.items())]
 
 

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.admin_tools import CreateOnlyAdmin, ObjectActionsMixin, badge, form_error, money, table
+from marketplace.admin_tools import CreateOnlyAdmin, ObjectActionsMixin, badge, colour_class, form_error, money, table
 from marketplace.errors import DomainError
 
 from .. import selectors, services
@@ -35,12 +35,10 @@ def progress_bar(run: SettlementRun) -> str:
     percent = 100 if total == 0 else int(100 * done / total)
     colour = "#dc3545" if run.failures else RUN_COLOURS.get(run.status, "#0d6efd")
     return format_html(
-        '<div style="width:160px;background:#e9ecef;border-radius:4px" role="progressbar" aria-valuenow="{}" '
-        'aria-valuemin="0" aria-valuemax="100"><div style="width:{}%;background:{};height:10px;border-radius:4px">'
-        "</div></div>{}",
+        '<progress class="mp-progress {}" max="100" value="{}">{}%</progress>{}',
+        colour_class(colour),
         percent,
         percent,
-        colour,
         gettext(
             "%(done)d / %(total)d batches · %(merchants_done)d / %(merchants_total)d merchants · %(failures)d failed"
         )

@@ -43,7 +43,6 @@ READERS = (
     "merchant's id is not found); other staff get 403, anyone else signed in 404. "
 )
 ACCESS = ("not_authenticated", "permission_denied", "not_found")
-ID = r"[0-9]+"
 
 
 def codes(*names: str) -> str:
@@ -92,7 +91,6 @@ class SettlementRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     }
     serializer_class = SettlementRunSerializer
     queryset = SettlementRun.objects.none()  # for the schema generator: requests use the selectors
-    lookup_value_regex = ID
 
     def get_queryset(self):
         return selectors.run_list()
@@ -144,7 +142,6 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = StatementSerializer
     filterset_class = StatementFilter
     queryset = Statement.objects.none()  # for the schema generator: requests use the selectors
-    lookup_value_regex = ID
 
     def get_queryset(self):
         return selectors.statement_list_for_user(self.request.user)
@@ -201,7 +198,6 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     }
     serializer_class = PayoutBatchSerializer
     queryset = PayoutBatch.objects.none()  # for the schema generator: requests use the selectors
-    lookup_value_regex = ID
 
     def get_queryset(self):
         return selectors.payout_batch_list()

@@ -32,6 +32,14 @@ TIMEOUT_MS = 10_000  # a broken page fails fast instead of hanging
 VIEWPORT = {"width": 1280, "height": 900}
 
 _PAGES = pytest.StashKey[list]()
+# Every page reports Content-Security-Policy violations (the DOM event, in every document the
+# page loads) to the test, which fails on any: the policy refuses inline script and style.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(`${event.effectiveDirective} blocked ${event.blockedURI || "inline"} `
+    + `at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
 _SHOTS_DIR = pytest.StashKey[Path]()
 
 
@@ -126,18 +134,28 @@ def new_page(browser: Browser, live_server, request, tmp_path):
     request.node.stash[_PAGES] = pages
     request.node.stash[_SHOTS_DIR] = tmp_path
 
+    violations: list[str] = []
+
     def make() -> Page:
         context = browser.new_context(base_url=live_server.url, locale="en-US", viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
+        context.expose_function("__cspViolation", lambda text: violations.append(text))
+        context.add_init_script(_CSP_LISTENER)
         contexts.append(context)
         page = context.new_page()
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
         pages.append(page)
         return page
 
+    make.csp_violations = violations
     yield make
     for context in contexts:
         context.close()
+    assert violations == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture

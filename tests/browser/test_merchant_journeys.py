@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from marketplace.money import format_cny
@@ -43,6 +44,12 @@ def test_apply_upload_submit_approve_and_accept_the_contract(page: Page, new_pag
     page.get_by_label(_label("Password")).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    # The account is created from the link in the e-mail.
+    (message,) = mail.outbox
+    assert message.to == ["chen.ming@brighthome.example.com"]
+    page.goto(re.search(r"https?://\S+?(/accounts/signup/confirm/\S+/)", message.body).group(1))
+    page.get_by_role("button", name="Create my account").click()
     expect(page.locator(".messages")).to_contain_text("Welcome! Your account has been created.")
 
     # The wizard, step 1: company.

@@ -824,6 +824,7 @@ def test_csv_import_with_one_bad_row_changes_nothing_and_lists_every_error(clien
         (b"sku_code,on_hand\nA-1,3\n", "missing: warehouse_code."),
         (b"sku_code,warehouse_code,on_hand\n", "The file has no rows below the column names."),
         ("sku_code,warehouse_code,on_hand\nÄ-1,WH-E,3\n".encode("latin-1"), "The file is not UTF-8 text."),
+        (b"sku_code,warehouse_code,on_hand\nA-1,WH-E,3\nB-2\x00,WH-E,1\n", "Line 3 could not be read as CSV."),
     ],
 )
 def test_csv_import_refuses_unreadable_files(client, import_setup, content, message):

@@ -46,6 +46,8 @@ def test_a_short_row_reads_missing_cells_as_blank():
         (b"sku,qty\nA,1\nB,2\nC,3\nD,4\n", {}, "import_too_many_rows", {"max_rows": 3}),
         # An unbalanced quote runs to the end of the file, past the csv module's field limit.
         (b'sku,qty\n"A,1\n' + b"x" * 140_000, {"max_bytes": 10**6}, "file_corrupt", {}),
+        # PostgreSQL refuses NUL in text: a cell holding one would fail the lookup with a 500.
+        (b"sku,qty\nA,1\nB\x00,2\n", {}, "file_corrupt", {}),
     ],
 )
 def test_refusals(data, kwargs, code, extra):
