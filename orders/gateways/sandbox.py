@@ -15,11 +15,14 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 
-from .base import CallbackEvent, InvalidCallback
+from .base import CallbackEvent, GatewayError, InvalidCallback
 
 HEADER = "X-Sandbox-Signature"
+#: Cache key prefix of the refunds the sandbox has made, by idempotency key.
+SANDBOX_REFUNDS = "sandbox:refund:"
 
 
 def sign(raw_body: bytes, timestamp: int | None = None, secret: str | None = None) -> str:
@@ -50,8 +53,16 @@ class SandboxGateway:
         return reverse("orders:sandbox_pay", args=[payment.reference])
 
     def refund(self, *, payment, amount: Decimal, reference: str) -> str:
-        # The sandbox always succeeds; its refund id is derived from ours.
-        return f"sandbox-refund-{reference}"
+        # The sandbox always succeeds, and honours the idempotency key as a real gateway does:
+        # the first call is remembered (atomically: cache.add) and a second one with the same
+        # key answers the same without returning money again; the same key for another refund
+        # is refused.
+        first = {"id": f"sandbox-refund-{reference}", "payment": payment.reference, "amount": str(amount)}
+        cache.add(f"{SANDBOX_REFUNDS}{reference}", first, timeout=None)
+        recorded = cache.get(f"{SANDBOX_REFUNDS}{reference}", first)
+        if (recorded["payment"], recorded["amount"]) != (first["payment"], first["amount"]):
+            raise GatewayError(f"idempotency key {reference} was used for another refund")
+        return recorded["id"]
 
     def parse_callback(self, *, headers, raw_body: bytes) -> CallbackEvent:
         header = headers.get(HEADER, "")

@@ -3,7 +3,9 @@
 Guarantees: a gateway event id is processed at most once (unique row, inserted first in
 the same transaction); a buyer order is paid at most once (partial unique index on
 succeeded payments, and the buyer order's state guard under lock); callbacks may arrive
-twice, late or out of order: a failure after a success changes nothing.
+twice, late or out of order: a failure after a success changes nothing. A payment captured
+when its order no longer waits for it (cancelled, or paid another way) is recorded as
+`refunded` and given back whole by a pending refund, returned after commit like any other.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..errors import OrderConflict
 from ..gateways.base import CallbackEvent
 from ..models import BuyerOrder, BuyerOrderStatus, GatewayEvent, Payment, PaymentStatus
 from .lifecycle import buyer_order_mark_paid
+from .refunds import payment_refund_whole
 
 
 @transaction.atomic
@@ -69,11 +72,17 @@ def _apply(gateway: str, event: CallbackEvent) -> str:
         return "ignored"
     if payment.status == PaymentStatus.SUCCEEDED:
         return "already_paid"
+    if payment.status == PaymentStatus.REFUNDED:
+        return "already_refunded"
     if event.amount != payment.amount:
         return "amount_mismatch"
     if buyer_order.status != BuyerOrderStatus.PENDING_PAYMENT:
-        # Paid after the order was cancelled (or paid through another payment): the money
-        # must go back; recorded for finance (refund flow of the after-sales work).
+        # Paid after the order was cancelled (or paid through another payment): the money was
+        # captured and must go back, whole.
+        payment.status = PaymentStatus.REFUNDED
+        payment.succeeded_at = timezone.now()
+        payment.save(update_fields=["status", "succeeded_at"])
+        payment_refund_whole(payment=payment, reason=f"payment arrived when the order was {buyer_order.status}")
         return f"order_{buyer_order.status}"
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = timezone.now()
