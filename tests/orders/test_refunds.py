@@ -35,10 +35,8 @@ ACCEPTED = "accepted"  # the fake returns the money and answers
 TIMEOUT_AFTER_REFUND = "timeout after refund"  # the fake returns the money, the answer is lost
 
 
-class FakeGateway:
-    """Answers refund calls from a script, then accepts; one money movement per key."""
-
-    name = "sandbox"
+class FakeGateway(sandbox.SandboxGateway):
+    """The sandbox, whose refunds answer from a script, then accept; one money movement per key."""
 
     def __init__(self, *script):
         self.script = list(script)
@@ -113,6 +111,47 @@ def test_the_gateway_is_called_after_commit_with_the_reference_as_key(
     assert refund.payment == payment
     assert refund.succeeded_at is not None and refund.next_attempt_at is None
     assert refund.completed_at < refund.succeeded_at  # settlement counts it from the decision
+
+
+def test_the_api_tells_whether_the_money_has_gone_back(world, gateway, django_capture_on_commit_callbacks):
+    from tests.orders.test_api import BASE, client_for
+
+    gateway(GatewayUnavailable("503"))
+    request = accepted_request(world)
+    merchant = client_for(world.shop.owner)
+    with django_capture_on_commit_callbacks() as callbacks:
+        accepted = merchant.post(f"{BASE}after-sales/{request.pk}/accept/", {}, format="json")
+    refund = accepted.json()["refund"]
+    assert (accepted.json()["status"], refund["amount"], refund["status"], refund["succeeded_at"]) == (
+        "refunded",
+        "50.00",
+        "pending",
+        None,
+    )
+    assert len(callbacks) == 1  # refund_execute_task, after the commit; here run by hand
+    refund_id = Refund.objects.get().pk
+    with pytest.raises(services.RefundRetryLater):
+        services.refund_execute(refund_id=refund_id)  # the gateway is down: retried later
+    assert merchant.get(f"{BASE}after-sales/{request.pk}/").json()["refund"]["status"] == "pending"
+    services.refund_execute(refund_id=refund_id)
+    shown = merchant.get(f"{BASE}after-sales/{request.pk}/").json()["refund"]
+    assert (shown["status"], shown["succeeded_at"] is not None) == ("succeeded", True)
+
+
+def test_the_buyer_sees_a_refund_on_its_way_until_the_gateway_returned_it(gateway, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    from tests.orders.test_buyer_pages import paid_order
+
+    gateway()
+    _buyer, web, order, part = paid_order(2)
+    with django_capture_on_commit_callbacks() as callbacks:
+        web.post(reverse("orders:order_cancel", args=[order.number, part.number]))
+    page = reverse("orders:order_detail", args=[order.number])
+    assert "on its way back to you" in web.get(page).content.decode()
+    callbacks[0]()
+    assert Refund.objects.get().status == "succeeded"
+    assert "on its way back to you" not in web.get(page).content.decode()
 
 
 @pytest.mark.parametrize("how", ["after_sales_accept", "buyer_cancel", "dispute_resolve"])
