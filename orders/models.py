@@ -477,8 +477,8 @@ class Refund(models.Model):
     `refunded`) under the order's lock; the gateway is called afterwards by
     `refund_execute_task` with `reference` as the idempotency key, so a retried or
     duplicated call never returns the money twice. Status: pending → succeeded, or pending →
-    failed (a refusal of the gateway, or too many transient errors) → pending again when
-    staff retry it. Settlement counts a refund from `completed_at`, whatever its status: the
+    failed (a refusal of the gateway, too many transient errors) → pending again when staff
+    retry it; a late answer of an earlier attempt may still turn a failed one succeeded. Settlement counts a refund from `completed_at`, whatever its status: the
     merchant owes it from the decision on; the status only says whether the gateway has
     returned the money yet.
 

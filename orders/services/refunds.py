@@ -38,6 +38,7 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -250,7 +251,9 @@ def refund_execute(*, refund_id: int) -> str:
         gateway_refund_id = get_gateway(payment.gateway).refund(
             payment=payment, amount=refund.amount, reference=refund.reference
         )
-    except GatewayUnavailable as exc:
+    except (GatewayUnavailable, SoftTimeLimitExceeded) as exc:
+        # The task's soft time limit cut a call the adapter should have timed out itself:
+        # the same as a timeout (the money may have gone back; the key makes a retry safe).
         error, retry = f"{type(exc).__name__}: {exc}", True
     except GatewayError as exc:
         error = f"{type(exc).__name__}: {exc}"

@@ -261,6 +261,17 @@ def test_a_gateway_that_times_out_after_refunding_is_asked_again_with_the_same_k
     assert fake.returned == {refund.reference: "gw-1"}  # the money went back once
 
 
+def test_a_call_cut_by_the_task_time_limit_counts_as_a_timeout(world, gateway):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    gateway(SoftTimeLimitExceeded())
+    refund = services.buyer_cancel(order=world.mine, buyer=world.buyer).refunds.get()
+    with pytest.raises(services.RefundRetryLater):
+        services.refund_execute(refund_id=refund.pk)
+    assert refund_row(refund)[:2] == ("pending", 1)
+    assert refund.last_error.startswith("SoftTimeLimitExceeded")
+
+
 def test_too_many_failures_mark_the_refund_failed_for_staff_who_send_it_again(
     client, world, gateway, settings, django_capture_on_commit_callbacks
 ):
