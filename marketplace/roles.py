@@ -89,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.view_bank_account",
         "orders.view_payment",
         "orders.view_refund",
+        "orders.change_refund",
         "orders.view_gatewayevent",
         "orders.view_merchantorder",
         "settlements.view_settlementrun",

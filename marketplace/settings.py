@@ -288,6 +288,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.complete_overdue_shipped_task",
         "schedule": crontab(minute=5),
     },
+    "orders-refunds-pending-sweep": {
+        "task": "orders.tasks.refunds_pending_sweep_task",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------
@@ -389,6 +393,14 @@ if not DEBUG and (
         "(it signs the sandbox gateway's payment callbacks)."
     )
 GATEWAY_CALLBACK_TOLERANCE_SECONDS = 300
+# A gateway adapter gives up on a call after this (GatewayTimeout), well within the time
+# limit of the refund task.
+GATEWAY_TIMEOUT_SECONDS = 30
+# Refunds: transient gateway errors are retried (30 s, 1, 2, 4 … minutes, at most 15) until
+# this many attempts, then the refund is marked failed for staff. A pending refund whose
+# next attempt is this many minutes overdue lost its task: the sweep enqueues it again.
+REFUND_MAX_ATTEMPTS = 6
+REFUND_SWEEP_MINUTES = 15
 # Settlements
 SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.

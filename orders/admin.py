@@ -2,11 +2,15 @@
 (all read-only: they change only through the services), after-sales requests, reviews and
 complaints (read-only lists), and the dispute queue with its arbitration action.
 
-The one write is arbitration (`DisputeAdmin.arbitrate_view`): a confirmation form that
-calls `services.dispute_resolve`, so the refund, the proportional commission reversal, the
-unfreezing of the order and the audit log apply exactly as in the services. It needs
-`orders.change_dispute` (else 403, nothing changes); a refusal of the service shows on the
-form.
+The writes are object actions calling one service each. Arbitration (`ARBITRATE`) calls
+`services.dispute_resolve`, so the refund, the proportional commission reversal, the
+unfreezing of the order and the audit log apply exactly as in the services; it needs
+`orders.change_dispute`. Sending a failed refund to the gateway again (`RETRY_REFUND`) calls
+`services.refund_retry`; it needs `orders.change_refund`. Without the permission: 403,
+nothing changes; a refusal of the service shows on the form or the record's page.
+
+The refund list shows which refunds the gateway has not returned yet (filter by status),
+with their attempts, the last error and when the next attempt is due.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.admin_tools import (
     ActionForm,
+    ConfirmForm,
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyAdmin,
@@ -48,6 +53,7 @@ from .models import (
     Payment,
     Refund,
     RefundLine,
+    RefundStatus,
     Review,
     ShippingRate,
 )
@@ -112,7 +118,7 @@ class OrderEventInline(ReadOnlyInline):
 class RefundInline(ReadOnlyInline):
     model = Refund
     parent_permission = "orders.view_merchantorder"
-    fields = ["reference", "amount", "shipping_amount", "reason", "completed_at"]
+    fields = ["reference", "amount", "shipping_amount", "reason", "completed_at", "status", "succeeded_at"]
 
 
 @admin.register(MerchantOrder)
@@ -203,13 +209,57 @@ class RefundLineInline(ReadOnlyInline):
     ]
 
 
+def _retry_refund(request, refund: Refund, data) -> str:
+    services.refund_retry(refund=refund, actor=request.user)
+    return gettext("The refund is sent to the gateway again.")
+
+
+RETRY_REFUND = ObjectAction(
+    "retry",
+    _("Send to the gateway again"),
+    ConfirmForm,
+    _retry_refund,
+    available=lambda refund: refund.status == RefundStatus.FAILED,
+    permissions=("orders.change_refund",),
+    help_text=_(
+        "The refund goes to the gateway again with the same reference: if the money did go back after all, "
+        "the gateway answers with its first result and returns nothing more."
+    ),
+)
+
+
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["reference", "merchant_order", "amount", "shipping_amount", "reason", "completed_at"]
-    list_select_related = ["merchant_order"]
-    search_fields = ["reference", "merchant_order__number"]
+class RefundAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+    """Refunds and whether the gateway has returned the money; failed ones can be sent again."""
+
+    list_display = [
+        "reference",
+        "merchant_order",
+        "payment",
+        "amount",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "completed_at",
+        "succeeded_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["merchant_order", "payment"]
+    search_fields = ["reference", "merchant_order__number", "payment__reference"]
     date_hierarchy = "completed_at"
     inlines = [RefundLineInline]
+    object_actions = [RETRY_REFUND]
+
+    def action_summary(self, request, refund):
+        return [
+            (gettext("Amount"), format_cny(refund.amount)),
+            (gettext("Attempts"), str(refund.attempts)),
+            (gettext("Last error"), refund.last_error or "—"),
+        ]
+
+    def action_unavailable(self, refund, action) -> str:
+        return gettext("Only a failed refund can be sent again.")
 
 
 # --- After-sales, reviews, complaints -----------------------------------------------------------
@@ -297,8 +347,9 @@ ARBITRATE = ObjectAction(
     available=lambda dispute: dispute.status == DisputeStatus.OPEN,
     permissions=("orders.change_dispute",),
     help_text=_(
-        "The decision is final. A refund goes back to the buyer through the payment gateway at once, with the "
-        "commission reversed in proportion; the order's money is unfrozen for settlement either way."
+        "The decision is final. A refund is recorded at once, with the commission reversed in proportion, and goes "
+        "back to the buyer through the payment gateway right after; the order's money is unfrozen for settlement "
+        "either way."
     ),
 )
 

@@ -428,6 +428,9 @@ class PaymentStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    # Captured when the order no longer waited for it (cancelled, or paid another way): the
+    # whole amount goes back to the buyer through a refund of its own.
+    REFUNDED = "refunded", _("Paid too late: refunded in full")
 
 
 class Payment(models.Model):
@@ -478,23 +481,81 @@ class GatewayEvent(models.Model):
         return f"{self.gateway}:{self.event_id}"
 
 
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the gateway")
+    SUCCEEDED = "succeeded", _("Returned to the buyer")
+    FAILED = "failed", _("Failed: needs staff")
+
+
 class Refund(models.Model):
-    """Money returned to the buyer through the gateway, per merchant order."""
+    """Money owed back to the buyer, returned through the gateway after the decision commits.
+
+    The refund is decided and recorded (`completed_at`, its lines' reversal, the order lines'
+    `refunded`) under the order's lock; the gateway is called afterwards by
+    `refund_execute_task` with `reference` as the idempotency key, so a retried or
+    duplicated call never returns the money twice. Status: pending → succeeded, or pending →
+    failed (a refusal of the gateway, too many transient errors) → pending again when staff
+    retry it; a late answer of an earlier attempt may still turn a failed one succeeded. Settlement counts a refund from `completed_at`, whatever its status: the
+    merchant owes it from the decision on; the status only says whether the gateway has
+    returned the money yet.
+
+    A payment captured after its order was cancelled is refunded whole by a refund without a
+    merchant order (and without lines): no merchant sold anything, settlement never sees it.
+    """
 
     merchant_order = models.ForeignKey(
-        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="refunds"
+        MerchantOrder,
+        verbose_name=_("merchant order"),
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        null=True,
+        blank=True,
+    )
+    payment = models.ForeignKey(
+        Payment,
+        verbose_name=_("payment"),
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        null=True,
+        blank=True,
+        help_text=_("The payment the money goes back to; empty when the order was paid outside the gateway."),
     )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     shipping_amount = models.DecimalField(_("of which shipping"), max_digits=14, decimal_places=2, default=0)
     reason = models.CharField(_("reason"), max_length=200)
     reference = models.CharField(_("reference"), max_length=100, unique=True)
-    completed_at = models.DateTimeField(_("completed"), db_index=True)
+    completed_at = models.DateTimeField(
+        _("completed"),
+        db_index=True,
+        help_text=_("When the refund was decided; settlement counts it from here."),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("gateway attempts"), default=0)
+    last_attempt_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    gateway_refund_id = models.CharField(_("gateway refund id"), max_length=100, blank=True)
+    succeeded_at = models.DateTimeField(_("returned to the buyer"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         ordering = ["-completed_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(merchant_order__isnull=False) | Q(payment__isnull=False),
+                name="refund_of_an_order_or_a_payment",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="succeeded") | Q(succeeded_at__isnull=False),
+                name="refund_succeeded_has_time",
+            ),
+        ]
+        indexes = [
+            # The sweep looks for pending refunds whose next attempt is overdue.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="refund_pending_due_idx"),
+        ]
 
     def __str__(self):
         return self.reference

@@ -1,6 +1,8 @@
-"""Periodic jobs of the orders app (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+"""Periodic jobs of the orders app (scheduled in settings.CELERY_BEAT_SCHEDULE), and refunds
+returned through the gateway after the commit that decided them."""
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 
@@ -21,3 +23,27 @@ def complete_overdue_shipped_task() -> int:
 def accept_overdue_requests_task() -> int:
     """Accept after-sales requests the merchant did not answer in time."""
     return services.accept_overdue_requests()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    time_limit=services.REFUND_CALL_LEASE,
+    soft_time_limit=services.REFUND_CALL_LEASE - 20,
+    max_retries=settings.REFUND_MAX_ATTEMPTS,
+)
+def refund_execute_task(self, refund_id: int) -> str:
+    """Return a recorded refund's money through the gateway, its reference as the idempotency
+    key: safe to run twice (acks_late: a killed worker's message is delivered again). A
+    transient error or timeout is retried after the delay the service recorded on the refund;
+    the service stops at REFUND_MAX_ATTEMPTS and marks it failed for staff."""
+    try:
+        return services.refund_execute(refund_id=refund_id)
+    except services.RefundRetryLater as exc:
+        raise self.retry(exc=exc, countdown=exc.countdown) from exc
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def refunds_pending_sweep_task() -> int:
+    """Enqueue again the pending refunds whose task was lost (overdue by REFUND_SWEEP_MINUTES)."""
+    return services.refunds_pending_sweep()

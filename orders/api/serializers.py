@@ -21,6 +21,7 @@ from ..models import (
     DisputeStatus,
     OrderStatus,
     PaymentStatus,
+    RefundStatus,
     Shipment,
     ShipmentStatus,
 )
@@ -50,6 +51,7 @@ AfterSalesStatusField = _enum(AfterSalesStatus, "AfterSalesStatus")
 AfterSalesKindField = _enum(AfterSalesKind, "AfterSalesKind")
 DisputeStatusField = _enum(DisputeStatus, "DisputeStatus")
 PaymentStatusField = _enum(PaymentStatus, "PaymentStatus")
+RefundStatusField = _enum(RefundStatus, "RefundStatus")
 
 
 class IdField(serializers.IntegerField):
@@ -282,6 +284,8 @@ class RefundSerializer(serializers.Serializer):
     amount = _money()
     shipping_amount = _money()
     completed_at = serializers.DateTimeField(read_only=True)
+    status = RefundStatusField(read_only=True, help_text=_("Whether the gateway has returned the money yet."))
+    succeeded_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class DisputeSerializer(serializers.Serializer):

@@ -21,6 +21,20 @@ class MalformedCallback(Exception):
         super().__init__(f"{code}: {detail}")
 
 
+class GatewayError(Exception):
+    """The gateway refused the operation for good (declined, invalid): trying again will not help."""
+
+
+class GatewayUnavailable(Exception):
+    """The gateway could not be reached or failed on its side: try again later, with the same
+    idempotency key."""
+
+
+class GatewayTimeout(GatewayUnavailable):
+    """No answer in time: the operation may or may not have happened. Only the idempotency key
+    makes trying again safe."""
+
+
 @dataclass(frozen=True)
 class CallbackEvent:
     event_id: str
@@ -40,7 +54,13 @@ class PaymentGateway(Protocol):
         """Where the buyer goes to pay `payment`."""
 
     def refund(self, *, payment, amount: Decimal, reference: str) -> str:
-        """Return `amount` of `payment` to the buyer; returns the gateway's refund id."""
+        """Return `amount` of `payment` to the buyer; returns the gateway's refund id.
+
+        `reference` is the idempotency key: a second call with it returns the first call's
+        refund id and returns no money again. Raises GatewayError when the gateway refuses,
+        GatewayUnavailable (GatewayTimeout when no answer came within
+        settings.GATEWAY_TIMEOUT_SECONDS) when the outcome is unknown. Never called inside a
+        database transaction (orders.services.refunds.refund_execute)."""
 
     def parse_callback(self, *, headers, raw_body: bytes) -> CallbackEvent:
         """Verify and decode a callback; raises InvalidCallback (not authentic) or

@@ -19,17 +19,20 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
 from marketplace.sandbox import sandbox_ensure_enabled
 
-from .base import CallbackEvent, InvalidCallback, MalformedCallback
+from .base import CallbackEvent, GatewayError, InvalidCallback, MalformedCallback
 
 HEADER = "X-Sandbox-Signature"
 # An amount sent as a string: plain ASCII digits (Decimal() alone would also take "1_000",
 # " 5 ", "NaN" and other scripts' digits). Its range and places are checked by the service.
 AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
+#: Cache key prefix of the refunds the sandbox has made, by idempotency key.
+SANDBOX_REFUNDS = "sandbox:refund:"
 
 
 def sign(raw_body: bytes, timestamp: int | None = None, secret: str | None = None) -> str:
@@ -64,8 +67,16 @@ class SandboxGateway:
         return reverse("orders:sandbox_pay", args=[payment.reference])
 
     def refund(self, *, payment, amount: Decimal, reference: str) -> str:
-        # The sandbox always succeeds; its refund id is derived from ours.
-        return f"sandbox-refund-{reference}"
+        # The sandbox always succeeds, and honours the idempotency key as a real gateway does:
+        # the first call is remembered (atomically: cache.add) and a second one with the same
+        # key answers the same without returning money again; the same key for another refund
+        # is refused.
+        first = {"id": f"sandbox-refund-{reference}", "payment": payment.reference, "amount": str(amount)}
+        cache.add(f"{SANDBOX_REFUNDS}{reference}", first, timeout=None)
+        recorded = cache.get(f"{SANDBOX_REFUNDS}{reference}", first)
+        if (recorded["payment"], recorded["amount"]) != (first["payment"], first["amount"]):
+            raise GatewayError(f"idempotency key {reference} was used for another refund")
+        return recorded["id"]
 
     def parse_callback(self, *, headers, raw_body: bytes) -> CallbackEvent:
         sandbox_ensure_enabled()

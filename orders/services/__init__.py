@@ -48,15 +48,29 @@ from .lifecycle import (
 )
 from .payments import gateway_event_process, payment_start
 from .pricing import line_rate, shipping_fee, shipping_rate_set
-from .refunds import RefundItem, full_refund_items, refund_issue, reversal
+from .refunds import (
+    REFUND_CALL_LEASE,
+    RefundItem,
+    RefundRetryLater,
+    full_refund_items,
+    payment_refund_whole,
+    refund_execute,
+    refund_issue,
+    refund_retry,
+    refund_retry_delay,
+    refunds_pending_sweep,
+    reversal,
+)
 
 __all__ = [
     "MAX_LINES",
     "MAX_QUANTITY",
+    "REFUND_CALL_LEASE",
     "SESSION_CART_KEY",
     "CheckoutItem",
     "MergeResult",
     "RefundItem",
+    "RefundRetryLater",
     "accept_overdue_requests",
     "address_create",
     "address_delete",
@@ -94,9 +108,14 @@ __all__ = [
     "merchant_order_ship",
     "merchant_order_ship_parcel",
     "merchant_orders_ship_csv",
+    "payment_refund_whole",
     "payment_start",
     "public_skus",
+    "refund_execute",
     "refund_issue",
+    "refund_retry",
+    "refund_retry_delay",
+    "refunds_pending_sweep",
     "request_fingerprint",
     "reversal",
     "review_create",

@@ -7,7 +7,9 @@ twice, late or out of order: a failure after a success changes nothing. An event
 values no column can hold or no payment can have (ids too long, an amount that is not a
 finite positive sum in cents, or not the payment's) is refused with a 400 code and writes
 nothing, not even its event row. A gateway that is switched off (the sandbox in production)
-starts no payment and has no event applied.
+starts no payment and has no event applied. A payment captured when its order no longer
+waits for it (cancelled, or paid another way) is recorded as `refunded` and given back whole
+by a pending refund, returned after commit like any other.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ..gateways.base import CallbackEvent
 from ..gateways.sandbox import get_gateway
 from ..models import BuyerOrder, BuyerOrderStatus, GatewayEvent, Payment, PaymentStatus
 from .lifecycle import buyer_order_mark_paid
+from .refunds import payment_refund_whole
 
 
 @transaction.atomic
@@ -130,9 +133,15 @@ def _apply(gateway: str, event: CallbackEvent) -> str:
         return "ignored"
     if payment.status == PaymentStatus.SUCCEEDED:
         return "already_paid"
+    if payment.status == PaymentStatus.REFUNDED:
+        return "already_refunded"
     if buyer_order.status != BuyerOrderStatus.PENDING_PAYMENT:
-        # Paid after the order was cancelled (or paid through another payment): the money
-        # must go back; recorded for finance (refund flow of the after-sales work).
+        # Paid after the order was cancelled (or paid through another payment): the money was
+        # captured and must go back, whole.
+        payment.status = PaymentStatus.REFUNDED
+        payment.succeeded_at = timezone.now()
+        payment.save(update_fields=["status", "succeeded_at"])
+        payment_refund_whole(payment=payment, reason=f"payment arrived when the order was {buyer_order.status}")
         return f"order_{buyer_order.status}"
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = timezone.now()

@@ -1,19 +1,45 @@
-"""Refunds through the gateway, with the proportional reversal settlement needs.
+"""Refunds: decided and recorded under the order's lock, returned through the gateway after
+commit, with the proportional reversal settlement needs.
 
 Guarantees (domain.md "Refunds"): a refund R on a line never exceeds what was paid for the
 line and not yet refunded (checked under the line's lock and by a database constraint); its
 share s = R / paid reverses s of the line: refunded base = base × s, platform discount taken
 back = platform discount × s, commission returned = commission × s, each rounded half-up.
-A shipping refund is its own amount and touches no commission. A refund reference is
-unique, so a retried call cannot refund twice.
+A shipping refund is its own amount and touches no commission.
+
+Money goes back in two steps, because the gateway is another system and is never called
+inside a database transaction (architecture.md "Other systems"):
+- `refund_issue` records the refund `pending` in the caller's transaction (the order locked
+  first, its lines in primary-key order) and schedules `refund_execute_task` for after the
+  commit: if anything later in that transaction fails, nothing is recorded and nothing is sent.
+- `refund_execute` (the task) calls the gateway outside any transaction with the refund's
+  unique `reference` as the idempotency key, then records the outcome. A task delivered twice,
+  or retried after a timeout, asks again with the same key: the money goes back once.
+  Transient errors and timeouts are retried with growing delays up to
+  settings.REFUND_MAX_ATTEMPTS; a refusal, or the last attempt, marks the refund failed
+  (audited) for staff, who send it again with `refund_retry`. `refunds_pending_sweep`
+  enqueues again the pending refunds whose task was lost.
+
+A reference is recorded once: it is looked up under the order's lock, so a concurrent retry of
+the same decision waits and then gets the refund already recorded (never a unique-key error).
+
+Settlement counts a refund from its decision (`completed_at`, set when it is recorded), not
+from the gateway's answer: the merchant owes it from then on, and the order lines'
+`refunded` (the cap on further refunds) moves at the same moment. The status says only
+whether the gateway has returned the money yet; a failed refund stays owed and is retried.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,9 +48,17 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, quantize
 
-from ..errors import OrderConflict, OrderError
+from ..errors import OrderConflict, OrderError, OrderInvalidTransition
+from ..gateways.base import GatewayError, GatewayUnavailable
 from ..gateways.sandbox import get_gateway
-from ..models import MerchantOrder, OrderLine, PaymentStatus, Refund, RefundLine
+from ..models import MerchantOrder, OrderLine, Payment, PaymentStatus, Refund, RefundLine, RefundStatus
+
+logger = logging.getLogger(__name__)
+
+#: The hard time limit of one attempt (the refund task's), well above the gateway's own
+#: timeout (settings.GATEWAY_TIMEOUT_SECONDS); while an attempt may still run, the sweep
+#: leaves its refund alone.
+REFUND_CALL_LEASE = 120
 
 
 @dataclass(frozen=True)
@@ -34,12 +68,43 @@ class RefundItem:
     quantity: int = 0
 
 
+class RefundRetryLater(Exception):
+    """The gateway failed transiently; the refund stays pending and is due again in `countdown`
+    seconds (recorded as its `next_attempt_at`)."""
+
+    def __init__(self, error: str, countdown: int):
+        super().__init__(error)
+        self.countdown = countdown
+
+
 def reversal(line: OrderLine, amount: Decimal) -> tuple[Decimal, Decimal, Decimal]:
     """(refunded base, platform discount taken back, commission returned) for `amount`."""
     if line.paid == 0:
         return ZERO, ZERO, ZERO
     share = amount / line.paid
     return quantize(line.base * share), quantize(line.platform_discount * share), quantize(line.commission * share)
+
+
+def _execute_after_commit(refund: Refund) -> None:
+    from ..tasks import refund_execute_task
+
+    # partial, not a lambda: each callback keeps its own refund id.
+    transaction.on_commit(partial(refund_execute_task.delay, refund.pk))
+
+
+def _record(refund: Refund) -> Refund:
+    """Save a new refund: pending and sent after commit when there is a gateway payment to
+    return it to; done at once when the order was paid outside the gateway (nothing to send)."""
+    now = timezone.now()
+    refund.completed_at = now
+    if refund.payment_id is None:
+        refund.status, refund.succeeded_at = RefundStatus.SUCCEEDED, now
+    else:
+        refund.status, refund.next_attempt_at = RefundStatus.PENDING, now
+    refund.save(force_insert=True)
+    if refund.status == RefundStatus.PENDING:
+        _execute_after_commit(refund)
+    return refund
 
 
 @transaction.atomic
@@ -52,12 +117,20 @@ def refund_issue(
     actor=None,
     reference: str | None = None,
 ) -> Refund:
-    """Refund lines (and optionally shipping) of a paid merchant order to the buyer."""
+    """Refund lines (and optionally shipping) of a paid merchant order to the buyer.
+
+    Locks the merchant order, then the lines in primary-key order; records the refund pending
+    (the lines' `refunded` and the reversal at once) and returns it through the gateway after
+    commit (`refund_execute_task`). A `reference` already recorded for this order returns
+    that refund unchanged (a retry); for another order it is refused (409
+    `refund_reference_taken`)."""
     reference = reference or f"rf_{secrets.token_hex(10)}"
+    order = MerchantOrder.objects.select_for_update().get(pk=merchant_order.pk)
     existing = Refund.objects.filter(reference=reference).first()
     if existing is not None:
+        if existing.merchant_order_id != order.pk:
+            raise OrderConflict("refund_reference_taken", _("This refund reference belongs to another refund."))
         return existing
-    order = MerchantOrder.objects.select_for_update().get(pk=merchant_order.pk)
     if order.paid_at is None:
         raise OrderConflict("not_paid", _("Nothing was paid for this order."))
     payment = order.buyer_order.payments.filter(status=PaymentStatus.SUCCEEDED).first()
@@ -72,9 +145,9 @@ def refund_issue(
         raise OrderError("duplicate_line", _("Each item can appear only once in a refund."))
     lines = {
         line.pk: line
-        for line in OrderLine.objects.select_for_update().filter(
-            merchant_order=order, pk__in=[i.order_line_id for i in items]
-        )
+        for line in OrderLine.objects.select_for_update()
+        .filter(merchant_order=order, pk__in=[i.order_line_id for i in items])
+        .order_by("pk")
     }
     refund_lines = []
     for item in items:
@@ -104,24 +177,184 @@ def refund_issue(
     total = sum((r.amount for r in refund_lines), ZERO) + shipping_amount
     if total <= 0:
         raise OrderError("invalid_amount", _("There is nothing to refund."))
-    refund = Refund.objects.create(
-        merchant_order=order,
-        amount=total,
-        shipping_amount=shipping_amount,
-        reason=(reason or "")[:200],
-        reference=reference,
-        completed_at=timezone.now(),
+    refund = _record(
+        Refund(
+            merchant_order=order,
+            payment=payment,
+            amount=total,
+            shipping_amount=shipping_amount,
+            reason=(reason or "")[:200],
+            reference=reference,
+        )
     )
     for row in refund_lines:
         row.refund = refund
         OrderLine.objects.filter(pk=row.order_line_id).update(refunded=F("refunded") + row.amount)
     RefundLine.objects.bulk_create(refund_lines)
-    if payment is not None:
-        get_gateway(payment.gateway).refund(payment=payment, amount=total, reference=reference)
     audit_record(
         action="orders.refunded", actor=actor, obj=order, reason=reason, data={"amount": total, "reference": reference}
     )
     return refund
+
+
+@transaction.atomic
+def payment_refund_whole(*, payment: Payment, reason: str) -> Refund:
+    """Give a whole captured payment back (it came after its order was cancelled, or the order
+    was paid another way): a pending refund without merchant order or lines, returned after
+    commit like any other. Locks the payment; once per payment (reference `late-<payment>`)."""
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    reference = f"late-{locked.reference}"
+    existing = Refund.objects.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    refund = _record(Refund(payment=locked, amount=locked.amount, reason=(reason or "")[:200], reference=reference))
+    audit_record(
+        action="orders.payment_refunded",
+        obj=locked,
+        reason=reason,
+        data={"amount": locked.amount, "reference": reference},
+    )
+    return refund
+
+
+def refund_retry_delay(attempts: int) -> int:
+    """Seconds to wait after failed attempt number `attempts`: 30 s, 1, 2, 4 … minutes, at most 15."""
+    return min(30 * 2 ** max(attempts - 1, 0), 900)
+
+
+def refund_execute(*, refund_id: int) -> str:
+    """Return a recorded refund's money through the gateway; returns the refund's status
+    ("skipped" when there is nothing to do now). Must run outside any transaction.
+
+    Claims the pending refund under a short lock (skipped when another worker holds it, or it
+    is no longer pending) and counts the attempt; calls the gateway with no transaction open,
+    with `reference` as the idempotency key; records the outcome under a second short lock.
+    A success is recorded whatever the refund became meanwhile (the money did go back). A
+    refusal marks it failed; a transient error or timeout keeps it pending and raises
+    RefundRetryLater with the delay, until settings.REFUND_MAX_ATTEMPTS, when it is marked
+    failed. Any other error is a bug: marked failed for staff, then raised."""
+    with transaction.atomic(durable=True):
+        refund = (
+            Refund.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("payment")
+            .filter(pk=refund_id, status=RefundStatus.PENDING)
+            .first()
+        )
+        if refund is None:
+            return "skipped"
+        now = timezone.now()
+        # While the call runs the sweep must leave it alone: due again only once the task's
+        # own time limit has passed.
+        Refund.objects.filter(pk=refund.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + timedelta(seconds=REFUND_CALL_LEASE)
+        )
+
+    payment = refund.payment
+    error, retry, unexpected = "", False, None
+    try:
+        gateway_refund_id = get_gateway(payment.gateway).refund(
+            payment=payment, amount=refund.amount, reference=refund.reference
+        )
+    except (GatewayUnavailable, SoftTimeLimitExceeded) as exc:
+        # The task's soft time limit cut a call the adapter should have timed out itself:
+        # the same as a timeout (the money may have gone back; the key makes a retry safe).
+        error, retry = f"{type(exc).__name__}: {exc}", True
+    except GatewayError as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        # Not a gateway answer but a bug: recorded so staff see the refund stuck, and raised.
+        error, unexpected = f"{type(exc).__name__}: {exc}", exc
+
+    with transaction.atomic(durable=True):
+        locked = Refund.objects.select_for_update().get(pk=refund_id)
+        now = timezone.now()
+        if not error:
+            if locked.status != RefundStatus.SUCCEEDED:
+                locked.status, locked.succeeded_at, locked.gateway_refund_id = (
+                    RefundStatus.SUCCEEDED,
+                    now,
+                    str(gateway_refund_id)[:100],
+                )
+                locked.last_error, locked.next_attempt_at = "", None
+                locked.save(
+                    update_fields=["status", "succeeded_at", "gateway_refund_id", "last_error", "next_attempt_at"]
+                )
+            return locked.status
+        if locked.status != RefundStatus.PENDING:
+            return locked.status  # another delivery recorded the outcome meanwhile
+        locked.last_error = error[:500]
+        delay = refund_retry_delay(locked.attempts)
+        if retry and locked.attempts < settings.REFUND_MAX_ATTEMPTS:
+            locked.next_attempt_at = now + timedelta(seconds=delay)
+            locked.save(update_fields=["last_error", "next_attempt_at"])
+        else:
+            retry = False
+            locked.status, locked.next_attempt_at = RefundStatus.FAILED, None
+            locked.save(update_fields=["status", "last_error", "next_attempt_at"])
+            audit_record(
+                action="orders.refund_failed",
+                obj=locked,
+                reason=locked.last_error,
+                data={"reference": locked.reference, "attempts": locked.attempts},
+            )
+    if unexpected is not None:
+        raise unexpected
+    if retry:
+        logger.warning(
+            "refund %s: gateway attempt %s failed, retried in %ss: %s", refund_id, locked.attempts, delay, error
+        )
+        raise RefundRetryLater(error, delay)
+    logger.error("refund %s failed after %s attempt(s): %s", refund_id, locked.attempts, error)
+    return locked.status
+
+
+@transaction.atomic
+def refund_retry(*, refund: Refund, actor) -> Refund:
+    """Staff send a failed refund to the gateway again, with the same reference (if the money
+    did go back after all, the gateway answers with its first result and returns nothing
+    more). Locks the refund; only a failed one (409 `invalid_transition` otherwise). The
+    attempts count starts again; the previous count and error go to the audit log; the
+    attempt runs after commit."""
+    locked = Refund.objects.select_for_update().get(pk=refund.pk)
+    if locked.status != RefundStatus.FAILED:
+        raise OrderInvalidTransition(
+            message=_("Only a failed refund can be sent again; this one is “%(status)s”.")
+            % {"status": locked.get_status_display()},
+            extra={"status": locked.status},
+        )
+    audit_record(
+        action="orders.refund_retried",
+        actor=actor,
+        obj=locked,
+        reason=locked.last_error,
+        data={"reference": locked.reference, "attempts": locked.attempts},
+    )
+    locked.status, locked.attempts, locked.next_attempt_at = RefundStatus.PENDING, 0, timezone.now()
+    locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+    _execute_after_commit(locked)
+    return locked
+
+
+@transaction.atomic
+def refunds_pending_sweep(*, now=None, limit: int = 500) -> int:
+    """Periodic: enqueue again the pending refunds whose next attempt is more than
+    settings.REFUND_SWEEP_MINUTES overdue (their task was lost: broker down at the commit, a
+    worker killed). Each is due again from now, so the next sweep waits as long before
+    enqueueing it again. Returns how many were enqueued."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.REFUND_SWEEP_MINUTES)
+    ids = list(
+        Refund.objects.select_for_update(skip_locked=True)
+        .filter(status=RefundStatus.PENDING, next_attempt_at__lt=cutoff)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    Refund.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    from ..tasks import refund_execute_task
+
+    for pk in ids:
+        transaction.on_commit(partial(refund_execute_task.delay, pk))
+    return len(ids)
 
 
 def full_refund_items(order: MerchantOrder) -> list[RefundItem]:
