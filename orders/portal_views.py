@@ -280,7 +280,7 @@ def after_sales_accept(request, merchant, member, request_id: int):
         else:
             if done.status == AfterSalesStatus.AWAITING_RETURN:
                 return _after_sales_done(request, item, _("Accepted. Confirm here when the returned goods arrive."))
-            return _after_sales_done(request, item, _("Accepted: the refund was paid to the buyer."))
+            return _after_sales_done(request, item, _("Accepted: the refund is on its way back to the buyer."))
     return _after_sales_page(request, member, item, accept_form=form)
 
 
@@ -321,7 +321,9 @@ def after_sales_return_received(request, merchant, member, request_id: int):
             _form_error(form, error)
         else:
             return _after_sales_done(
-                request, item, _("Return received: the goods are back in stock and the refund was paid.")
+                request,
+                item,
+                _("Return received: the goods are back in stock and the refund is on its way back to the buyer."),
             )
     return _after_sales_page(request, member, item, return_form=form)
 

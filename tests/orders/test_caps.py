@@ -82,7 +82,9 @@ def stocked_sku(*, price="1000000.00", stock=2000, merchant=None, category=None)
         merchant, (category,) = live_merchant()
     item = product(merchant, category, title=f"Item {next(_n)}", skus=[{"code": f"K{next(_n)}", "price": price}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner)
+    catalog_services.stock_receive(
+        sku=sku, warehouse=warehouse(), quantity=stock, actor=merchant.owner, merchant=merchant
+    )
     return sku
 
 

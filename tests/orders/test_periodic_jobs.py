@@ -93,7 +93,9 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "orders.tasks.accept_overdue_requests_task": aftersales.accept_overdue_requests,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
-    single = {"marketplace.tasks.audit_chain_verify_task"}
+    # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
+    # task of its own that records its outcome on the refund (attempts, last error, failed).
+    single = {"marketplace.tasks.audit_chain_verify_task", "orders.tasks.refunds_pending_sweep_task"}
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == set(looping) | single
     for service in looping.values():

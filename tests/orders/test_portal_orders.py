@@ -580,7 +580,7 @@ def test_accepting_a_refund_pays_it(client, world):
     request = _refund_request(world)
     _login(client, world.shop.owner)
     response = client.post(f"{BASE}after-sales/{request.pk}/accept/", {"note": "Sorry"}, follow=True, **EN)
-    assert [str(m) for m in response.context["messages"]] == ["Accepted: the refund was paid to the buyer."]
+    assert [str(m) for m in response.context["messages"]] == ["Accepted: the refund is on its way back to the buyer."]
     request.refresh_from_db()
     assert (request.status, request.merchant_note, request.refund.amount) == ("refunded", "Sorry", Decimal("100.00"))
     world.mine.refresh_from_db()

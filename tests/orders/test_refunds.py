@@ -94,7 +94,7 @@ def test_the_gateway_is_called_after_commit_with_the_reference_as_key(
     fake = gateway()
     request = accepted_request(world)
     with django_capture_on_commit_callbacks() as callbacks:
-        services.after_sales_accept(request=request, actor=world.shop.owner)
+        services.after_sales_accept(request=request, merchant=world.shop, actor=world.shop.owner)
         # Decided and recorded, nothing sent yet: the transaction is still open.
         refund = Refund.objects.get()
         assert (refund.status, refund.amount, refund.reference, fake.calls) == (
@@ -162,9 +162,9 @@ def test_a_failure_later_in_the_same_transaction_sends_nothing(world, gateway, h
     else:
         request = accepted_request(world)
         if how == "after_sales_accept":
-            call = lambda: services.after_sales_accept(request=request, actor=world.shop.owner)  # noqa: E731
+            call = lambda: services.after_sales_accept(request=request, merchant=world.shop, actor=world.shop.owner)  # noqa: E731
         else:
-            services.after_sales_reject(request=request, actor=world.shop.owner, note="No")
+            services.after_sales_reject(request=request, merchant=world.shop, actor=world.shop.owner, note="No")
             dispute = services.after_sales_escalate(request=request, buyer=world.buyer, statement="Yes")
             arbiter = staff("operations")
             call = lambda: services.dispute_resolve(  # noqa: E731
