@@ -34,7 +34,7 @@ from marketplace.admin_tools import (
 )
 from marketplace.money import ZERO, format_cny
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .models import (
     AfterSalesRequest,
     BuyerOrder,
@@ -294,7 +294,7 @@ ARBITRATE = ObjectAction(
     ArbitrateForm,
     _arbitrate,
     available=lambda dispute: dispute.status == DisputeStatus.OPEN,
-    permissions=("orders.change_dispute",),
+    staff_action=permissions.DISPUTE_RESOLVE,
     help_text=_(
         "The decision is final. A refund goes back to the buyer through the payment gateway at once, with the "
         "commission reversed in proportion; the order's money is unfrozen for settlement either way."
