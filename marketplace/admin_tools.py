@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from django import forms
@@ -139,6 +139,24 @@ class ObjectAction:
         return self.staff_action.allows(user)
 
 
+def changelist_action(staff_action: StaffAction, *, description) -> Callable:
+    """A bulk action of a changelist (`ModelAdmin.actions`) for staff `staff_action` allows:
+    others do not see it, and a forged POST is refused (403, nothing changes)."""
+
+    def decorator(func):
+        @admin.action(description=description)
+        @wraps(func)
+        def checked(modeladmin, request, queryset):
+            if not staff_action.allows(request.user):
+                raise PermissionDenied
+            return func(modeladmin, request, queryset)
+
+        checked.staff_action = staff_action
+        return checked
+
+    return decorator
+
+
 def staff_view(view: Callable, staff_action: StaffAction) -> Callable:
     """`view`, refused (403, nothing done) to staff `staff_action` does not allow.
 
@@ -163,11 +181,13 @@ class ObjectActionsMixin:
 
     A page of the model's collection is `self.staff_page(...)`, with the staff action it
     performs. An `add_view` that calls a service names its declaration in `add_action`, which
-    then decides `has_add_permission`.
+    then decides `has_add_permission`; `view_action`, when the API reads the same records,
+    decides `has_view_permission` (the list and the record's page).
     """
 
     object_actions: list[ObjectAction] = []
     add_action: StaffAction | None = None
+    view_action: StaffAction | None = None
     action_template = "admin/action_form.html"
     change_form_template = "admin/change_form_with_actions.html"
 
@@ -197,6 +217,20 @@ class ObjectActionsMixin:
         if self.add_action is not None:
             return self.add_action.allows(request.user)
         return super().has_add_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        if self.view_action is not None:
+            return self.view_action.allows(request.user)
+        return super().has_view_permission(request, obj)
+
+    def get_actions(self, request):
+        # Bulk actions made with `changelist_action` show only to staff their declaration allows.
+        actions = super().get_actions(request)
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if getattr(entry[0], "staff_action", None) is None or entry[0].staff_action.allows(request.user)
+        }
 
     def page_url(self, name: str, *args) -> str:
         info = self.opts.app_label, self.opts.model_name, name

@@ -140,6 +140,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """The review queue and the merchant page. Read-only: changes go through the actions."""
 
     object_actions = MERCHANT_ACTIONS
+    view_action = permissions.MERCHANT_VIEW
     action_template = "admin/merchants/merchant/action_form.html"
 
     list_display = [

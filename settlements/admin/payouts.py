@@ -222,6 +222,7 @@ class PayoutBatchAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     fields = ["reference", ("created_by", "created_at"), "exported_at", "payouts_table"]
     object_actions = BATCH_ACTIONS
     add_action = permissions.PAYOUT_BATCH_CREATE
+    view_action = permissions.PAYOUT_BATCH_VIEW
 
     def get_queryset(self, request):
         return selectors.payout_batch_list()

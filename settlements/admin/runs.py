@@ -58,6 +58,7 @@ class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     """Runs are started here (the add page) and written only by the run services."""
 
     add_action = permissions.RUN_START
+    view_action = permissions.RUN_VIEW
     # The change page refreshes itself while the run is going.
     change_form_template = "admin/settlements/settlementrun/change_form.html"
 

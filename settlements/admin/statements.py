@@ -131,6 +131,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_select_related = ["merchant", "run", "approved_by"]
     search_fields = ["merchant__company_name", "merchant__shop_name", "period"]
     object_actions = STATEMENT_ACTIONS
+    view_action = permissions.STATEMENT_VIEW
     readonly_fields = [
         "status_badge",
         "lines_table",

@@ -763,3 +763,44 @@ def test_schema_documents_every_merchants_operation(client):
     approve = schema["paths"][p + "{id}/approve/"]["post"]
     assert "`invalid_transition`" in approve["description"]
     assert "multipart/form-data" in schema["paths"][p + "{id}/documents/"]["post"]["requestBody"]["content"]
+
+
+# --- One permission per review action, in the API and the admin alike ------------------------
+
+REVIEW_ACTIONS = {
+    # action: (API url suffix, API body, admin form data, status after)
+    "start_review": ("start-review/", None, {}, "under_review"),
+    "approve": ("approve/", {"tier": "core"}, lambda: {"tier": tier("core").pk}, "approved"),
+    "reject": ("reject/", {"reason": "Licence unreadable"}, {"reason": "Licence unreadable"}, "rejected"),
+    "request_changes": ("request-changes/", {"reason": "Rescan"}, {"reason": "Rescan"}, "changes_requested"),
+}
+
+
+@pytest.mark.parametrize(
+    ("group", "allowed"), [("reviewer", True), ("operations", True), ("finance", False), (None, False)]
+)
+@pytest.mark.parametrize("action", list(REVIEW_ACTIONS))
+def test_each_review_action_is_allowed_to_the_same_staff_in_the_api_and_the_admin(client, action, group, allowed):
+    """Finance may read applications but reviews none: 403 in the API as in the admin, and
+    nothing changes; reviewers and operations may, in both."""
+    suffix, body, form, after = REVIEW_ACTIONS[action]
+    user = staff_in(group) if group else UserFactory(is_staff=True)
+    via_api = merchant_in_state(MerchantStatus.SUBMITTED)
+    via_admin = merchant_in_state(MerchantStatus.SUBMITTED)
+    before = {m.pk: snapshot(m) for m in (via_api, via_admin)}
+    audit = AuditLogEntry.objects.count()
+
+    api_response = client_for(user).post(url(via_api, suffix), body, format="json")
+    client.force_login(user)
+    admin_response = client.post(
+        f"/admin/merchants/merchant/{via_admin.pk}/{action}/", form() if callable(form) else form
+    )
+
+    if allowed:
+        assert (api_response.status_code, admin_response.status_code) == (200, 302)
+        assert [m.status for m in Merchant.objects.filter(pk__in=before).order_by("pk")] == [after, after]
+    else:
+        assert (api_response.status_code, admin_response.status_code) == (403, 403)
+        assert api_response.json()["code"] == "permission_denied"
+        assert {m.pk: snapshot(m) for m in (via_api, via_admin)} == before
+        assert AuditLogEntry.objects.count() == audit
