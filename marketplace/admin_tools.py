@@ -5,8 +5,9 @@ read-only admins and inlines, and small HTML helpers.
 Every view goes through `admin_site.admin_view`: non-staff are sent to the login page and
 POSTs are CSRF-checked. Each action and page names the staff action it performs
 (`marketplace.staff_actions`, declared in `<app>/permissions.py`, the declaration the API
-uses too); staff it does not allow get 403 and nothing changes. A service's `DomainError` becomes a form error (or, for a conflict on a record, a
-message on its page); nothing here decides a business rule.
+uses too); staff it does not allow get 403 and nothing changes. A service's `DomainError`
+becomes a form error (or, for a conflict on a record, a message on its page); nothing here
+decides a business rule.
 """
 
 from __future__ import annotations
@@ -328,10 +329,6 @@ class ObjectActionsMixin:
                 **context,
             },
         )
-
-    def require(self, request, staff_action: StaffAction) -> None:
-        if not staff_action.allows(request.user):
-            raise PermissionDenied
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
