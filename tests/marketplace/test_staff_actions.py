@@ -154,9 +154,12 @@ def api_inventory() -> list[ApiEntry]:
     entries = []
     for pattern in _api_patterns():
         view = getattr(pattern.callback, "cls", None)
-        mapping = getattr(pattern.callback, "actions", None)
-        if view is None or not mapping:
-            continue  # plain API views (token, me, schema, shops, callbacks) act for no staff
+        if view is None:
+            continue
+        # A viewset routes methods to actions; a plain APIView's "actions" are its methods.
+        mapping = getattr(pattern.callback, "actions", None) or {
+            method: method for method in ("get", "post", "put", "patch", "delete") if hasattr(view, method)
+        }
         params = tuple(pattern.pattern.regex.groupindex)
         for method, view_action in mapping.items():
             if method == "head":
