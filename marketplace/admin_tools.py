@@ -3,9 +3,11 @@ page, a confirmation form calling one service), page views outside any one recor
 read-only admins and inlines, and small HTML helpers.
 
 Every view goes through `admin_site.admin_view`: non-staff are sent to the login page and
-POSTs are CSRF-checked. Staff without the permissions a view names get 403 and nothing
-changes. A service's `DomainError` becomes a form error (or, for a conflict on a record, a
-message on its page); nothing here decides a business rule.
+POSTs are CSRF-checked. Each action and page names the staff action it performs
+(`marketplace.staff_actions`, declared in `<app>/permissions.py`, the declaration the API
+uses too); staff it does not allow get 403 and nothing changes. A service's `DomainError`
+becomes a form error (or, for a conflict on a record, a message on its page); nothing here
+decides a business rule.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 from django import forms
@@ -30,6 +32,7 @@ from django.utils.translation import gettext
 
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import format_cny
+from marketplace.staff_actions import StaffAction
 
 #: In `ActionForm.error_fields`: show the service's refusal above the form (not on a field).
 NON_FIELD = "__all__"
@@ -113,8 +116,9 @@ class ObjectAction:
     `perform(request, obj, cleaned_data)` calls one service and returns the success message,
     or an HttpResponse to send as it is (a file). It may raise `forms.ValidationError` to show
     errors on the form. `available` only decides whether the button shows: the service is
-    the authority and re-checks under lock. `permissions` are all needed, besides the
-    model's view permission; an action without any is refused at start-up.
+    the authority and re-checks under lock. `staff_action` is the declaration that decides
+    who may use it (the API's endpoint for the same service uses it too); an action without
+    one is refused at start-up.
     """
 
     name: str
@@ -122,23 +126,71 @@ class ObjectAction:
     form_class: type[ActionForm]
     perform: Callable[[HttpRequest, Any, dict], Any]
     available: Callable[[Any], bool] = always
-    permissions: tuple[str, ...] = ()
+    staff_action: StaffAction | None = None
     help_text: Any = ""
     multipart: bool = False
 
     def __post_init__(self):
-        if not self.permissions:
-            raise ValueError(f"The admin action {self.name!r} names no permission.")
+        if not isinstance(self.staff_action, StaffAction):
+            raise ValueError(f"The admin action {self.name!r} declares no staff action.")
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        return self.staff_action.permissions
+
+    def allows(self, user) -> bool:
+        return self.staff_action.allows(user)
+
+
+def changelist_action(staff_action: StaffAction, *, description) -> Callable:
+    """A bulk action of a changelist (`ModelAdmin.actions`) for staff `staff_action` allows:
+    others do not see it, and a forged POST is refused (403, nothing changes)."""
+
+    def decorator(func):
+        @admin.action(description=description)
+        @wraps(func)
+        def checked(modeladmin, request, queryset):
+            if not staff_action.allows(request.user):
+                raise PermissionDenied
+            return func(modeladmin, request, queryset)
+
+        checked.staff_action = staff_action
+        return checked
+
+    return decorator
+
+
+def staff_view(view: Callable, staff_action: StaffAction) -> Callable:
+    """`view`, refused (403, nothing done) to staff `staff_action` does not allow.
+
+    The declaration stays readable on the view (`view.staff_action`), so a test can list
+    every admin page with the action it performs.
+    """
+
+    def guarded(request, *args, **kwargs):
+        if not staff_action.allows(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    guarded.staff_action = staff_action
+    return guarded
 
 
 class ObjectActionsMixin:
     """Confirmation views for `object_actions`, and their buttons on the change page.
 
-    GET shows the form; POST calls the action's service. Staff need the model's view
-    permission and the action's permissions (else 403, nothing changes).
+    GET shows the form; POST calls the action's service. Staff need what the action's
+    declaration names (else 403, nothing changes).
+
+    A page of the model's collection is `self.staff_page(...)`, with the staff action it
+    performs. An `add_view` that calls a service names its declaration in `add_action`, which
+    then decides `has_add_permission`; `view_action`, when the API reads the same records,
+    decides `has_view_permission` (the list and the record's page).
     """
 
     object_actions: list[ObjectAction] = []
+    add_action: StaffAction | None = None
+    view_action: StaffAction | None = None
     action_template = "admin/action_form.html"
     change_form_template = "admin/change_form_with_actions.html"
 
@@ -147,7 +199,7 @@ class ObjectActionsMixin:
         actions = [
             path(
                 f"<path:object_id>/{action.name}/",
-                self.admin_site.admin_view(partial(self.action_view, action=action)),
+                self.admin_site.admin_view(staff_view(partial(self.action_view, action=action), action.staff_action)),
                 name="{}_{}_{}".format(*info, action.name),
             )
             for action in self.object_actions
@@ -155,8 +207,33 @@ class ObjectActionsMixin:
         return actions + self.page_urls() + super().get_urls()
 
     def page_urls(self) -> list:
-        """Views of the model's collection (not of one record), before the admin's own."""
+        """Views of the model's collection (not of one record), before the admin's own: each
+        made with `staff_page`."""
         return []
+
+    def staff_page(self, route: str, view: Callable, name: str, staff_action: StaffAction):
+        """The URL of a page of this model's section, for staff `staff_action` allows."""
+        info = self.opts.app_label, self.opts.model_name, name
+        return path(route, self.admin_site.admin_view(staff_view(view, staff_action)), name="{}_{}_{}".format(*info))
+
+    def has_add_permission(self, request):
+        if self.add_action is not None:
+            return self.add_action.allows(request.user)
+        return super().has_add_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        if self.view_action is not None:
+            return self.view_action.allows(request.user)
+        return super().has_view_permission(request, obj)
+
+    def get_actions(self, request):
+        # Bulk actions made with `changelist_action` show only to staff their declaration allows.
+        actions = super().get_actions(request)
+        return {
+            name: entry
+            for name, entry in actions.items()
+            if getattr(entry[0], "staff_action", None) is None or entry[0].staff_action.allows(request.user)
+        }
 
     def page_url(self, name: str, *args) -> str:
         info = self.opts.app_label, self.opts.model_name, name
@@ -169,7 +246,7 @@ class ObjectActionsMixin:
         return [
             {"label": action.label, "url": self.page_url(action.name, obj.pk)}
             for action in self.object_actions
-            if request.user.has_perms(action.permissions) and action.available(obj)
+            if action.allows(request.user) and action.available(obj)
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -201,7 +278,7 @@ class ObjectActionsMixin:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not (self.has_view_permission(request, obj) and request.user.has_perms(action.permissions)):
+        if not action.allows(request.user):
             raise PermissionDenied
         change_url = self._change_url(obj)
         if request.method == "POST":
@@ -254,10 +331,6 @@ class ObjectActionsMixin:
                 **context,
             },
         )
-
-    def require(self, request, *perms: str) -> None:
-        if not request.user.has_perms(perms):
-            raise PermissionDenied
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -64,8 +64,34 @@ class DefaultPagination(PageNumberPagination):
     max_page_size = 100
 
 
-class IsStaff(permissions.BasePermission):
-    """Platform staff only."""
+class HasStaffAction(permissions.BasePermission):
+    """Staff whom the declaration of the requested action allows: `view.staff_actions` maps
+    the view's actions to their `marketplace.staff_actions.StaffAction`, the declaration the
+    admin uses for the same service.
+
+    Signed out → 401. Staff the declaration does not allow → 403, and so is an action the
+    view does not declare (staff act only through declared actions). A caller who is not
+    staff gets `non_staff` (403; 404 where staff-only resources must not be probed).
+    """
+
+    non_staff: type[exceptions.APIException] | None = exceptions.PermissionDenied
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if not user.is_staff:
+            if self.non_staff is not None:
+                raise self.non_staff()
+            return True
+        declared = view.staff_actions.get(view.action)
+        if declared is None or not declared.allows(user):
+            raise exceptions.PermissionDenied()
+        return True
+
+
+class StaffActionOrScoped(HasStaffAction):
+    """Staff as `HasStaffAction`; other signed-in callers go on to the view, whose selectors
+    show them only their own rows (a merchant's member reading its application)."""
+
+    non_staff = None

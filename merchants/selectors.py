@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
 
+from . import permissions
 from .models import (
     AUDIT_ACTION_LABELS,
     REVIEW_QUEUE_STATES,
@@ -99,14 +101,26 @@ def document_list_for_merchant(merchant: Merchant) -> QuerySet[MerchantDocument]
 
 
 def document_get_for_user(user, document_id: int) -> MerchantDocument:
-    """A document the user may read: a member of its merchant, or staff. Otherwise 404."""
-    document = MerchantDocument.objects.select_related("merchant").filter(pk=document_id).first()
-    if document is None or not getattr(user, "is_authenticated", False):
+    """A qualification document (identity card scans, licences) the user may read.
+
+    Staff need the `merchants.document_view` declaration (else PermissionDenied: 403, as in
+    the admin). Otherwise only the members of its merchant whose role covers the application
+    (the owner): other members, other merchants and buyers get 404, like a missing id.
+    """
+    if not getattr(user, "is_authenticated", False):
         raise Http404("No such document.")
     if user.is_staff:
+        if not permissions.DOCUMENT_VIEW.allows(user):
+            raise PermissionDenied
+        document = MerchantDocument.objects.select_related("merchant").filter(pk=document_id).first()
+        if document is None:
+            raise Http404("No such document.")
         return document
     member = membership_for_user(user)
-    if member is None or member.merchant_id != document.merchant_id:
+    if member is None or not member.can(PortalSection.APPLICATION):
+        raise Http404("No such document.")
+    document = MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
+    if document is None:
         raise Http404("No such document.")
     return document
 

@@ -361,7 +361,7 @@ def application(request, merchant, member):
 
 @login_required
 def document_download(request, document_id: int):
-    """Stream a qualification document to its merchant's members and to staff only."""
+    """Stream a qualification document to those `selectors.document_get_for_user` allows."""
     document = selectors.document_get_for_user(request.user, document_id)
     handle = private_storage.open(document.file.name, "rb")
     response = FileResponse(handle, content_type=document.content_type)

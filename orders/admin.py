@@ -39,7 +39,7 @@ from marketplace.admin_tools import (
 )
 from marketplace.money import ZERO, format_cny
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .models import (
     AfterSalesRequest,
     BuyerOrder,
@@ -345,7 +345,7 @@ ARBITRATE = ObjectAction(
     ArbitrateForm,
     _arbitrate,
     available=lambda dispute: dispute.status == DisputeStatus.OPEN,
-    permissions=("orders.change_dispute",),
+    staff_action=permissions.DISPUTE_RESOLVE,
     help_text=_(
         "The decision is final. A refund is recorded at once, with the commission reversed in proportion, and goes "
         "back to the buyer through the payment gateway right after; the order's money is unfrozen for settlement "

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 
-from .. import services
+from .. import permissions, services
 from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision, RevisionStatus
 
 
@@ -131,7 +131,7 @@ PRODUCT_ACTIONS = [
         NoteForm,
         _approve_listing,
         _listing_allows("approve"),
-        ("catalog.change_product",),
+        permissions.PRODUCT_APPROVE,
         help_text=_("The listing is published and its pictures are shown to buyers."),
     ),
     ObjectAction(
@@ -140,7 +140,7 @@ PRODUCT_ACTIONS = [
         ReasonForm,
         _reject_listing,
         _listing_allows("reject"),
-        ("catalog.change_product",),
+        permissions.PRODUCT_REJECT,
         help_text=_("The merchant can correct the listing and submit it again."),
     ),
     ObjectAction(
@@ -149,7 +149,7 @@ PRODUCT_ACTIONS = [
         ConfirmForm,
         _feature,
         lambda product: product.is_published and not product.is_featured,
-        ("catalog.change_product",),
+        permissions.PRODUCT_FEATURE,
         help_text=_("Featured products on sale are shown on the home page, after new shops' products."),
     ),
     ObjectAction(
@@ -158,7 +158,7 @@ PRODUCT_ACTIONS = [
         ConfirmForm,
         _unfeature,
         lambda product: product.is_featured,
-        ("catalog.change_product",),
+        permissions.PRODUCT_UNFEATURE,
     ),
 ]
 
@@ -169,7 +169,7 @@ REVISION_ACTIONS = [
         ConfirmForm,
         _approve_revision,
         _pending,
-        ("catalog.change_productrevision",),
+        permissions.REVISION_APPROVE,
         help_text=_("The published product takes the revision's content; pictures it removes are deleted."),
     ),
     ObjectAction(
@@ -178,7 +178,7 @@ REVISION_ACTIONS = [
         ReasonForm,
         _reject_revision,
         _pending,
-        ("catalog.change_productrevision",),
+        permissions.REVISION_REJECT,
         help_text=_("Buyers keep seeing the approved version; pictures the revision added are deleted."),
     ),
 ]
@@ -190,7 +190,7 @@ CATEGORY_ACTIONS = [
         CommissionRateForm,
         _set_rate,
         lambda category: True,
-        ("catalog.change_category",),
+        permissions.CATEGORY_SET_RATE,
         help_text=_(
             "Orders placed after the change use the new rate. Subcategories without a rate of their own follow it."
         ),

@@ -6,11 +6,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.template.defaultfilters import linebreaks_filter
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
@@ -19,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ObjectActionsMixin, badge, colour_class, table, when
 from marketplace.money import format_cny
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Tag
 from .actions import PRODUCT_ACTIONS, REVISION_ACTIONS
 from .base import category_paths
@@ -191,13 +190,15 @@ class ProductAdmin(ObjectActionsMixin, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
 
-    def get_urls(self):
-        image = path(
-            "<path:object_id>/images/<int:image_id>/<str:size>/",
-            self.admin_site.admin_view(self.image_view),
-            name="catalog_product_image",
-        )
-        return [image, *super().get_urls()]
+    def page_urls(self):
+        return [
+            self.staff_page(
+                "<path:object_id>/images/<int:image_id>/<str:size>/",
+                self.image_view,
+                "image",
+                permissions.PRODUCT_VIEW,
+            )
+        ]
 
     def has_add_permission(self, request):
         return False  # merchants create listings in the portal
@@ -214,8 +215,6 @@ class ProductAdmin(ObjectActionsMixin, admin.ModelAdmin):
         product = self.get_object(request, unquote(object_id))
         if product is None:
             raise Http404
-        if not self.has_view_permission(request, product):
-            raise PermissionDenied
         image = ProductImage.objects.filter(product=product, pk=image_id).first()
         fields = {"small": "thumb_small", "medium": "thumb_medium"}
         if image is None or size not in fields:

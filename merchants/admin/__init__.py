@@ -24,7 +24,7 @@ from marketplace.crypto import mask
 from marketplace.money import format_cny
 from marketplace.regions import Region
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import (
     MAX_DEPOSIT,
     MIN_DEPOSIT,
@@ -104,6 +104,10 @@ class DocumentInline(ReadOnlyInline):
     fields = ["kind", "original_name", "content_type", "size", "expires_on", "expiry", "view", "uploaded_at"]
     readonly_fields = fields
 
+    def has_view_permission(self, request, obj=None):
+        # The same declaration as the file's download: staff who cannot open them do not see them.
+        return permissions.DOCUMENT_VIEW.allows(request.user)
+
     def get_queryset(self, request):
         expiring = selectors.documents_expiring().filter(pk=OuterRef("pk"))
         return super().get_queryset(request).annotate(is_expiring=Exists(expiring))
@@ -118,7 +122,7 @@ class DocumentInline(ReadOnlyInline):
 
     @admin.display(description=_("file"))
     def view(self, document):
-        # Served by the portal's document view, which streams the file to members and staff.
+        # Served by the portal's document view, which checks the same declaration.
         return format_html('<a href="/portal/documents/{}/" target="_blank">{}</a>', document.pk, gettext("view"))
 
 
@@ -136,6 +140,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
     """The review queue and the merchant page. Read-only: changes go through the actions."""
 
     object_actions = MERCHANT_ACTIONS
+    view_action = permissions.MERCHANT_VIEW
     action_template = "admin/merchants/merchant/action_form.html"
 
     list_display = [

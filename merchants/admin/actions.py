@@ -1,10 +1,9 @@
 """The action buttons of the merchant page: for each, a confirmation form and the one
 service it calls.
 
-`merchants.change_merchant` is the permission to run the life-cycle actions,
-`merchants.add_depositentry` the deposit actions, the catalog grant permissions the category
-grants. Each action's `available` only decides whether its button shows: the service is the
-authority, and re-checks under lock.
+Who may use each action is its declaration in `merchants.permissions` (the applications API
+uses the same ones). Each action's `available` only decides whether its button shows: the
+service is the authority, and re-checks under lock.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from catalog import services as catalog_services
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 from marketplace.money import format_cny
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import (
     ACTIVE_MERCHANT_STATES,
     DEPOSIT_PAYABLE_STATES,
@@ -282,39 +281,61 @@ def _has_deposit(merchant: Merchant) -> bool:
 
 @dataclass(frozen=True)
 class MerchantAction(ObjectAction):
-    """An action of the merchant page; the life-cycle permission unless it names others. Its
-    page may show the tiers and the deposit figures the reviewer decides on."""
+    """An action of the merchant page. Its page may show the tiers and the deposit figures
+    the reviewer decides on."""
 
-    permissions: tuple[str, ...] = ("merchants.change_merchant",)
     shows_tiers: bool = False
     shows_deposit: bool = False
 
 
-DEPOSIT_PERMS = ("merchants.add_depositentry",)
-
 MERCHANT_ACTIONS = [
-    MerchantAction("start_review", _("Start review"), ConfirmForm, _start_review, _transition_allowed("start_review")),
+    MerchantAction(
+        "start_review",
+        _("Start review"),
+        ConfirmForm,
+        _start_review,
+        _transition_allowed("start_review"),
+        permissions.APPLICATION_START_REVIEW,
+    ),
     MerchantAction(
         "approve",
         _("Approve"),
         ApproveForm,
         _approve,
         _transition_allowed("approve"),
+        permissions.APPLICATION_APPROVE,
         help_text=_("Approval offers the contract and grants the requested categories."),
         shows_tiers=True,
     ),
-    MerchantAction("reject", _("Reject"), ReasonForm, _reject, _transition_allowed("reject")),
     MerchantAction(
-        "request_changes", _("Request changes"), ReasonForm, _request_changes, _transition_allowed("request_changes")
+        "reject", _("Reject"), ReasonForm, _reject, _transition_allowed("reject"), permissions.APPLICATION_REJECT
     ),
-    MerchantAction("suspend", _("Suspend"), ReasonForm, _suspend, _transition_allowed("suspend")),
-    MerchantAction("reinstate", _("Reinstate"), ReasonForm, _reinstate, _transition_allowed("reinstate")),
+    MerchantAction(
+        "request_changes",
+        _("Request changes"),
+        ReasonForm,
+        _request_changes,
+        _transition_allowed("request_changes"),
+        permissions.APPLICATION_REQUEST_CHANGES,
+    ),
+    MerchantAction(
+        "suspend", _("Suspend"), ReasonForm, _suspend, _transition_allowed("suspend"), permissions.MERCHANT_SUSPEND
+    ),
+    MerchantAction(
+        "reinstate",
+        _("Reinstate"),
+        ReasonForm,
+        _reinstate,
+        _transition_allowed("reinstate"),
+        permissions.MERCHANT_REINSTATE,
+    ),
     MerchantAction(
         "terminate",
         _("Terminate"),
         ReasonForm,
         _terminate,
         _transition_allowed("terminate"),
+        permissions.MERCHANT_TERMINATE,
         help_text=_("The cooperation ends; the deposit is refunded within 30 working days."),
     ),
     MerchantAction(
@@ -323,6 +344,7 @@ MERCHANT_ACTIONS = [
         ChangeTierForm,
         _change_tier,
         lambda m: m.status in ACTIVE_MERCHANT_STATES,
+        permissions.MERCHANT_CHANGE_TIER,
         shows_tiers=True,
         shows_deposit=True,
     ),
@@ -332,7 +354,7 @@ MERCHANT_ACTIONS = [
         DepositPaymentForm,
         _record_payment,
         lambda m: m.status in DEPOSIT_PAYABLE_STATES,
-        permissions=DEPOSIT_PERMS,
+        permissions.DEPOSIT_RECORD_PAYMENT,
         help_text=_("Record a bank transfer received for the deposit."),
         shows_deposit=True,
     ),
@@ -342,7 +364,7 @@ MERCHANT_ACTIONS = [
         DepositDeductForm,
         _deduct,
         _has_deposit,
-        permissions=DEPOSIT_PERMS,
+        permissions.DEPOSIT_DEDUCT,
         shows_deposit=True,
     ),
     MerchantAction(
@@ -351,7 +373,7 @@ MERCHANT_ACTIONS = [
         DepositRefundForm,
         _refund,
         lambda m: m.status == MerchantStatus.TERMINATED and _has_deposit(m),
-        permissions=DEPOSIT_PERMS,
+        permissions.DEPOSIT_REFUND,
         help_text=_("The whole balance is refunded, without interest."),
         shows_deposit=True,
     ),
@@ -361,7 +383,7 @@ MERCHANT_ACTIONS = [
         CategoryGrantsForm,
         _set_grants,
         lambda m: m.tier_id is not None,
-        permissions=("catalog.add_categorygrant", "catalog.delete_categorygrant"),
+        permissions.CATEGORY_GRANTS_SET,
         help_text=_("The categories the merchant may sell in."),
     ),
 ]

@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import services as catalog_services
-from marketplace.api import IsStaff
+from marketplace.api import HasStaffAction, StaffActionOrScoped
 from marketplace.schema import ErrorSerializer
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..filters import MerchantFilter
 from ..models import Merchant
 from .permissions import IsApplicant
@@ -49,6 +49,10 @@ def _errors(*statuses: int) -> dict:
     return dict.fromkeys(statuses, ErrorSerializer)
 
 
+STAFF = (
+    "For staff whose role allows this action (its declaration in `merchants.permissions`, which the "
+    "admin's merchant page checks too: reviewers and operations); anyone else gets 403. "
+)
 DOC_ID = OpenApiParameter("doc_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 DOCUMENT_ERRORS = (
     "document_expired",
@@ -63,14 +67,16 @@ DOCUMENT_ERRORS = (
 @extend_schema_view(
     list=extend_schema(
         summary="List applications",
-        description="The caller's own application (at most one), or for staff every application, "
-        "oldest submission first, filterable by `status`. " + _codes("not_authenticated", "validation_error"),
-        responses={200: ApplicationSerializer(many=True), **_errors(400, 401)},
+        description="The caller's own application (at most one), or for staff allowed to view merchants "
+        "(`merchants.merchant_view`; other staff get 403) every application, oldest submission first, "
+        "filterable by `status`. " + _codes("not_authenticated", "permission_denied", "validation_error"),
+        responses={200: ApplicationSerializer(many=True), **_errors(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get an application",
-        description="Another merchant's application is not found. " + _codes("not_authenticated", "not_found"),
-        responses={200: ApplicationSerializer, **_errors(401, 404)},
+        description="Another merchant's application is not found; staff need `merchants.merchant_view` (403). "
+        + _codes("not_authenticated", "permission_denied", "not_found"),
+        responses={200: ApplicationSerializer, **_errors(401, 403, 404)},
     ),
 )
 @extend_schema(tags=TAGS)
@@ -81,14 +87,26 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     filterset_class = MerchantFilter
 
     applicant_actions = frozenset({"partial_update", "submit", "documents", "document_remove"})
-    staff_actions = frozenset({"start_review", "approve", "reject", "request_changes"})
+    #: What staff may do here, each declared once in merchants.permissions (the admin's
+    #: merchant page uses the same declarations). Reads are shared with the applicant.
+    staff_actions = {
+        "list": permissions.MERCHANT_VIEW,
+        "retrieve": permissions.MERCHANT_VIEW,
+        "start_review": permissions.APPLICATION_START_REVIEW,
+        "approve": permissions.APPLICATION_APPROVE,
+        "reject": permissions.APPLICATION_REJECT,
+        "request_changes": permissions.APPLICATION_REQUEST_CHANGES,
+    }
+    shared_reads = frozenset({"list", "retrieve"})
 
     def get_queryset(self):
         return selectors.application_list(self.request.user)
 
     def get_permissions(self):
+        if self.action in self.shared_reads:
+            return [StaffActionOrScoped()]
         if self.action in self.staff_actions:
-            return [IsStaff()]
+            return [HasStaffAction()]
         if self.action in self.applicant_actions:
             return [IsApplicant()]
         return [IsAuthenticated()]
@@ -196,7 +214,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Start reviewing an application (staff)",
-        description=_codes("not_authenticated", "permission_denied", "not_found", "invalid_transition"),
+        description=STAFF + _codes("not_authenticated", "permission_denied", "not_found", "invalid_transition"),
         request=None,
         responses={200: ApplicationSerializer, **_errors(401, 403, 404, 409)},
     )
@@ -206,7 +224,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Approve an application (staff)",
-        description="Approves with a tier, offers the contract and grants its categories, all or nothing. "
+        description=STAFF
+        + "Approves with a tier, offers the contract and grants its categories, all or nothing. "
         + _codes(
             "not_authenticated",
             "permission_denied",
@@ -233,9 +252,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Reject an application (staff)",
-        description=_codes(
-            "not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"
-        ),
+        description=STAFF
+        + _codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
         request=ReasonSerializer,
         responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
     )
@@ -247,9 +265,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Send an application back for changes (staff)",
-        description=_codes(
-            "not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"
-        ),
+        description=STAFF
+        + _codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
         request=ReasonSerializer,
         responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
     )

@@ -38,11 +38,10 @@ from marketplace.csvfiles import FILE_ERRORS
 from marketplace.errors import DomainError
 from merchants.models import Merchant
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import ManualAdjustment, Payout, PayoutBatch, PayoutStatus
 
 PAYOUT_COLOURS = {PayoutStatus.PENDING: "#0d6efd", PayoutStatus.PAID: "#198754", PayoutStatus.FAILED: "#dc3545"}
-MARK_PERM = "settlements.change_payout"
 #: The largest bank result file accepted (bytes); a month's file is far smaller.
 
 
@@ -85,7 +84,7 @@ PAYOUT_ACTIONS = [
         _("Mark paid"),
         PaidForm,
         _mark_paid,
-        permissions=(MARK_PERM,),
+        staff_action=permissions.PAYOUT_MARK_PAID,
         available=_pending,
         help_text=_("The bank paid: the statement is paid and the ledger moves the payable to the bank."),
     ),
@@ -94,7 +93,7 @@ PAYOUT_ACTIONS = [
         _("Mark failed"),
         FailedForm,
         _mark_failed,
-        permissions=(MARK_PERM,),
+        staff_action=permissions.PAYOUT_MARK_FAILED,
         available=_pending,
         help_text=_("The bank refused: the statement stays approved and owed."),
     ),
@@ -189,7 +188,7 @@ BATCH_ACTIONS = [
         _("Export CSV for the bank"),
         ConfirmForm,
         _export,
-        permissions=("merchants.view_bank_account",),
+        staff_action=permissions.PAYOUT_BATCH_EXPORT,
         help_text=_("The file holds full bank account numbers; the export is recorded in the audit log."),
     ),
     ObjectAction(
@@ -197,7 +196,7 @@ BATCH_ACTIONS = [
         _("Upload the bank's results"),
         ResultsForm,
         _import_results,
-        permissions=(MARK_PERM,),
+        staff_action=permissions.PAYOUT_RESULTS_IMPORT,
         available=lambda batch: batch.pending_count > 0,
         multipart=True,
     ),
@@ -222,6 +221,8 @@ class PayoutBatchAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     readonly_fields = ["payouts_table"]
     fields = ["reference", ("created_by", "created_at"), "exported_at", "payouts_table"]
     object_actions = BATCH_ACTIONS
+    add_action = permissions.PAYOUT_BATCH_CREATE
+    view_action = permissions.PAYOUT_BATCH_VIEW
 
     def get_queryset(self, request):
         return selectors.payout_batch_list()
@@ -269,7 +270,7 @@ class PayoutBatchAdmin(ObjectActionsMixin, CreateOnlyAdmin):
         )
 
     def _mark_links(self, payout) -> str:
-        # The action views check the permission (settlements.change_payout).
+        # The action views check the declaration (settlements.payout_mark_paid / _failed).
         if payout.status != PayoutStatus.PENDING:
             return ""
         return format_html(
@@ -346,6 +347,7 @@ class AdjustmentForm(forms.Form):
 
 @admin.register(ManualAdjustment)
 class ManualAdjustmentAdmin(ObjectActionsMixin, CreateOnlyAdmin):
+    add_action = permissions.ADJUSTMENT_CREATE
     list_display = ["created_at", "merchant", "period", "amount", "reason", "created_by", "statement"]
     list_filter = ["period"]
     list_select_related = ["merchant", "created_by", "statement"]

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -15,11 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import CreateOnlyAdmin, ObjectActionsMixin, badge, colour_class, form_error, money, table
 from marketplace.errors import DomainError
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import LineKind, RunStatus, SettlementRun
 
 RUN_COLOURS = {RunStatus.RUNNING: "#0d6efd", RunStatus.COMPLETED: "#198754", RunStatus.FAILED: "#dc3545"}
-START_PERM = "settlements.add_settlementrun"
 
 
 class PeriodForm(forms.Form):
@@ -56,6 +55,8 @@ def progress_bar(run: SettlementRun) -> str:
 class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     """Runs are started here (the add page) and written only by the run services."""
 
+    add_action = permissions.RUN_START
+    view_action = permissions.RUN_VIEW
     # The change page refreshes itself while the run is going.
     change_form_template = "admin/settlements/settlementrun/change_form.html"
 
@@ -95,14 +96,13 @@ class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
     # --- Pages ---------------------------------------------------------------------------
 
     def page_urls(self):
-        return [
-            path("preview/", self.admin_site.admin_view(self.preview_view), name="settlements_settlementrun_preview")
-        ]
+        # The dry run is part of starting a run: the same declaration.
+        return [self.staff_page("preview/", self.preview_view, "preview", permissions.RUN_START)]
 
     def changelist_view(self, request, extra_context=None):
         extra = {
             **(extra_context or {}),
-            "preview_url": self.page_url("preview") if request.user.has_perm(START_PERM) else None,
+            "preview_url": self.page_url("preview") if permissions.RUN_START.allows(request.user) else None,
         }
         return super().changelist_view(request, extra_context=extra)
 
@@ -112,7 +112,7 @@ class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context=extra)
 
     def action_buttons(self, request, run):
-        if not request.user.has_perms(["settlements.view_statement", "settlements.change_statement"]):
+        if not permissions.STATEMENT_APPROVE.allows(request.user):
             return []
         if not selectors.statement_drafts(run_id=run.pk).exists():
             return []
@@ -151,8 +151,6 @@ class SettlementRunAdmin(ObjectActionsMixin, CreateOnlyAdmin):
 
     def preview_view(self, request):
         """The dry run: the same computation, rolled back; nothing is written."""
-        if not request.user.has_perm(START_PERM):
-            raise PermissionDenied
         form = PeriodForm(request.GET or None)
         preview = None
         if form.is_bound and form.is_valid():

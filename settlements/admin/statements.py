@@ -7,10 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
-from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +28,7 @@ from marketplace.admin_tools import (
 )
 from marketplace.errors import ConflictError, DomainError
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import Invoice, LineKind, Statement, StatementStatus
 
 STATUS_COLOURS = {
@@ -38,7 +36,6 @@ STATUS_COLOURS = {
     StatementStatus.APPROVED: "#20c997",
     StatementStatus.PAID: "#198754",
 }
-APPROVE_PERM = "settlements.change_statement"
 #: The drill-down lists at most this many settled orders on the page.
 SETTLED_ORDERS_SHOWN = 500
 
@@ -84,7 +81,7 @@ STATEMENT_ACTIONS = [
         _("Approve"),
         ConfirmForm,
         _approve,
-        permissions=(APPROVE_PERM,),
+        staff_action=permissions.STATEMENT_APPROVE,
         available=lambda s: s.status == StatementStatus.DRAFT,
         help_text=_("The statement becomes payable and its journal entry is posted."),
     ),
@@ -93,7 +90,7 @@ STATEMENT_ACTIONS = [
         _("Issue invoice"),
         ConfirmForm,
         _issue_invoice,
-        permissions=("settlements.add_invoice",),
+        staff_action=permissions.INVOICE_ISSUE,
         available=lambda s: s.status != StatementStatus.DRAFT and invoice_of(s) is None,
         help_text=_("Invoices the statement's commission (less commission returned) and service fees."),
     ),
@@ -134,6 +131,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_select_related = ["merchant", "run", "approved_by"]
     search_fields = ["merchant__company_name", "merchant__shop_name", "period"]
     object_actions = STATEMENT_ACTIONS
+    view_action = permissions.STATEMENT_VIEW
     readonly_fields = [
         "status_badge",
         "lines_table",
@@ -331,8 +329,8 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         user = request.user
         extra = {
             **(extra_context or {}),
-            "approve_all_url": self.page_url("approve_all") if user.has_perm(APPROVE_PERM) else None,
-            "reconciliation_url": self.page_url("reconciliation") if self._may_reconcile(request) else None,
+            "approve_all_url": self.page_url("approve_all") if permissions.STATEMENT_APPROVE.allows(user) else None,
+            "reconciliation_url": self.page_url("reconciliation") if permissions.RECONCILE.allows(user) else None,
         }
         response = super().changelist_view(request, extra_context=extra)
         context = getattr(response, "context_data", None)
@@ -351,25 +349,17 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     # --- Pages ---------------------------------------------------------------------------
 
     def page_urls(self):
-        site = self.admin_site
         return [
-            path("approve-all/", site.admin_view(self.approve_all_view), name="settlements_statement_approve_all"),
-            path(
-                "reconciliation/",
-                site.admin_view(self.reconciliation_view),
-                name="settlements_statement_reconciliation",
-            ),
-            path(
-                "<path:object_id>/invoice.pdf",
-                site.admin_view(self.invoice_pdf_view),
-                name="settlements_statement_invoice_pdf",
+            self.staff_page("approve-all/", self.approve_all_view, "approve_all", permissions.STATEMENT_APPROVE),
+            self.staff_page("reconciliation/", self.reconciliation_view, "reconciliation", permissions.RECONCILE),
+            self.staff_page(
+                "<path:object_id>/invoice.pdf", self.invoice_pdf_view, "invoice_pdf", permissions.INVOICE_DOWNLOAD
             ),
         ]
 
     def approve_all_view(self, request):
         """Approve every draft of a run or a period, each in its own transaction (one
         refusal, e.g. a statement approved meanwhile, does not undo the others)."""
-        self.require(request, "settlements.view_statement", APPROVE_PERM)
         form = ApproveAllForm(request.POST if request.method == "POST" else (request.GET or None))
         drafts = None
         if form.is_bound and form.is_valid():
@@ -402,13 +392,8 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             help_text=gettext("Each statement is approved and posted to the ledger on its own."),
         )
 
-    def _may_reconcile(self, request) -> bool:
-        return request.user.has_perms(["settlements.view_statement", "settlements.view_journalentry"])
-
     def reconciliation_view(self, request):
         """Read-only: payments, refunds and the ledger compared for a period."""
-        if not self._may_reconcile(request):
-            raise PermissionDenied
         form = ReconciliationForm(request.GET or None)
         report = None
         if form.is_bound and form.is_valid():
@@ -422,7 +407,6 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         )
 
     def invoice_pdf_view(self, request, object_id):
-        self.require(request, "settlements.view_statement", "settlements.view_invoice")
         statement = self.get_object(request, unquote(object_id))
         invoice = invoice_of(statement) if statement is not None else None
         if invoice is None:

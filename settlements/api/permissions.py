@@ -1,7 +1,7 @@
 """Who may call the settlements API.
 
-Signed out → 401. "Finance" is platform staff holding the finance group's model permissions
-(`settlements.view_statement`, `settlements.add_payoutbatch`, …), not merely `is_staff`:
+Signed out → 401. "Finance" is platform staff whom the declaration of the action allows
+(`settlements.permissions`, the declarations the admin uses too), not merely `is_staff`:
 other staff get 403. Statements are also readable by a merchant member whose role covers
 the portal's finance section (owner, finance), for their own merchant only; any other
 signed-in user gets 404 (there is nothing of theirs here), so ids cannot be probed.
@@ -9,25 +9,18 @@ signed-in user gets 404 (there is nothing of theirs here), so ids cannot be prob
 
 from __future__ import annotations
 
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 
+from marketplace.api import HasStaffAction
 from merchants import selectors as merchant_selectors
 from merchants.models import PortalSection
 
 
-class FinancePermission(IsAuthenticated):
-    """Staff with the permissions the view's `finance_perms[action]` lists."""
+class FinancePermission(HasStaffAction):
+    """Staff whom the view's `staff_actions[action]` allows; anyone else signed in 404."""
 
-    def has_permission(self, request, view):
-        if not super().has_permission(request, view):
-            return False
-        if not request.user.is_staff:
-            raise NotFound()
-        perms = view.finance_perms.get(view.action) or view.finance_perms["list"]
-        if not request.user.has_perms(perms):
-            raise PermissionDenied()
-        return True
+    non_staff = NotFound
 
 
 class StatementReader(FinancePermission):

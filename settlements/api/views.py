@@ -1,6 +1,7 @@
 """Settlements API (/api/v1/settlements/): runs, statements and payout batches.
 
-Finance staff (platform staff holding the finance group's model permissions) start runs,
+Finance staff (platform staff whom each action's declaration in `settlements.permissions`
+allows, the declarations the admin uses too) start runs,
 read and approve every statement and create payout batches. A merchant member whose role
 covers the portal's finance section (owner, finance) reads their own merchant's statements
 only, once approved. Views check who is asking (permissions.py) and the shape of input (serializers.py)
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 
 from marketplace.schema import ErrorSerializer
 
-from .. import selectors, services
+from .. import permissions, selectors, services
 from ..models import PayoutBatch, SettlementRun, Statement
 from .filters import StatementFilter
 from .permissions import FinancePermission, StatementReader
@@ -84,10 +85,10 @@ def _id(description: str) -> OpenApiParameter:
 @extend_schema(tags=TAGS)
 class SettlementRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [FinancePermission]
-    finance_perms = {
-        "list": ("settlements.view_settlementrun",),
-        "retrieve": ("settlements.view_settlementrun",),
-        "create": ("settlements.view_settlementrun", "settlements.add_settlementrun"),
+    staff_actions = {
+        "list": permissions.RUN_VIEW,
+        "retrieve": permissions.RUN_VIEW,
+        "create": permissions.RUN_START,
     }
     serializer_class = SettlementRunSerializer
     queryset = SettlementRun.objects.none()  # for the schema generator: requests use the selectors
@@ -134,10 +135,10 @@ class SettlementRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 @extend_schema(tags=TAGS)
 class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [StatementReader]
-    finance_perms = {
-        "list": ("settlements.view_statement",),
-        "retrieve": ("settlements.view_statement",),
-        "approve": ("settlements.view_statement", "settlements.change_statement"),
+    staff_actions = {
+        "list": permissions.STATEMENT_VIEW,
+        "retrieve": permissions.STATEMENT_VIEW,
+        "approve": permissions.STATEMENT_APPROVE,
     }
     serializer_class = StatementSerializer
     filterset_class = StatementFilter
@@ -191,10 +192,10 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 @extend_schema(tags=TAGS)
 class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [FinancePermission]
-    finance_perms = {
-        "list": ("settlements.view_payoutbatch",),
-        "retrieve": ("settlements.view_payoutbatch",),
-        "create": ("settlements.view_payoutbatch", "settlements.add_payoutbatch"),
+    staff_actions = {
+        "list": permissions.PAYOUT_BATCH_VIEW,
+        "retrieve": permissions.PAYOUT_BATCH_VIEW,
+        "create": permissions.PAYOUT_BATCH_CREATE,
     }
     serializer_class = PayoutBatchSerializer
     queryset = PayoutBatch.objects.none()  # for the schema generator: requests use the selectors

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
@@ -90,9 +91,23 @@ def stored_files(settings) -> list:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
+def staff_in(*groups: str, **fields):
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
+
+
+@pytest.fixture
+def staff_user(db):
+    """Here, staff means a reviewer: the role whose declarations allow the review actions."""
+    return staff_in("reviewer", email="staff@example.com")
+
+
 @pytest.fixture
 def cast(buyer, staff_user):
-    """The five callers of the permission matrix; `owner` owns the merchant under test."""
+    """The callers of the permission matrix; `owner` owns the merchant under test. Besides the
+    reviewer (`staff`): staff of no group (`plain_staff`) and finance, who may read
+    applications but not review them."""
     other = merchant_in_state(MerchantStatus.DRAFT, owner=UserFactory(email="other@example.com"))
     return SimpleNamespace(
         anonymous=None,
@@ -100,15 +115,27 @@ def cast(buyer, staff_user):
         other_owner=other.owner,
         owner=UserFactory(email="owner@example.com"),
         staff=staff_user,
+        plain_staff=UserFactory(email="plain-staff@example.com", is_staff=True),
+        finance=staff_in("finance", email="finance@example.com"),
         other_merchant=other,
     )
 
 
 # --- Permission matrix ------------------------------------------------------------------
 
-APPLICANT_ONLY = {"anonymous": 401, "buyer": 404, "other_owner": 404, "owner": None, "staff": 403}
-STAFF_ONLY = {"anonymous": 401, "buyer": 403, "other_owner": 403, "owner": 403, "staff": None}
-READERS = {"anonymous": 401, "buyer": 404, "other_owner": 404, "owner": None, "staff": None}
+STAFF_REFUSED = {"plain_staff": 403, "finance": 403}
+APPLICANT_ONLY = {"anonymous": 401, "buyer": 404, "other_owner": 404, "owner": None, "staff": 403, **STAFF_REFUSED}
+STAFF_ONLY = {"anonymous": 401, "buyer": 403, "other_owner": 403, "owner": 403, "staff": None, **STAFF_REFUSED}
+# Finance reads applications (merchants.merchant_view) but reviews none of them.
+READERS = {
+    "anonymous": 401,
+    "buyer": 404,
+    "other_owner": 404,
+    "owner": None,
+    "staff": None,
+    "plain_staff": 403,
+    "finance": None,
+}
 ERROR_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found"}
 
 # name: (state of the merchant, method, url suffix, body, format, success status, who gets what)
@@ -133,7 +160,7 @@ ENDPOINTS = {
 }
 
 
-@pytest.mark.parametrize("role", ["anonymous", "buyer", "other_owner", "owner", "staff"])
+@pytest.mark.parametrize("role", ["anonymous", "buyer", "other_owner", "owner", "staff", "plain_staff", "finance"])
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_permission_matrix_on_application_endpoints(cast, endpoint, role):
     state, method, suffix, body, fmt, ok, expected = ENDPOINTS[endpoint]
@@ -169,6 +196,10 @@ def test_list_shows_each_caller_only_what_they_may_see(cast):
     assert ids(cast.owner) == [merchant.pk]
     # Staff: every application, the submitted (waiting) ones first, oldest first.
     assert ids(cast.staff) == [merchant.pk, other.pk]
+    assert ids(cast.finance) == [merchant.pk, other.pk]
+    # Staff whose role does not cover merchants read none of them.
+    refused = client_for(cast.plain_staff).get(APPLICATIONS)
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
 
 
 @pytest.mark.parametrize(("role", "status"), [("anonymous", 401), ("buyer", 201), ("other_owner", 409), ("staff", 201)])
@@ -740,9 +771,9 @@ def test_schema_documents_every_merchants_operation(client):
     }
     p = "/api/v1/merchants/applications/"
     assert operations == {
-        (p, "get"): ["200", "400", "401"],
+        (p, "get"): ["200", "400", "401", "403"],
         (p, "post"): ["201", "400", "401", "409"],
-        (p + "{id}/", "get"): ["200", "401", "404"],
+        (p + "{id}/", "get"): ["200", "401", "403", "404"],
         (p + "{id}/", "patch"): ["200", "400", "401", "403", "404", "409"],
         (p + "{id}/submit/", "post"): ["200", "400", "401", "403", "404", "409"],
         (p + "{id}/documents/", "post"): ["201", "400", "401", "403", "404", "409", "415"],
@@ -757,3 +788,44 @@ def test_schema_documents_every_merchants_operation(client):
     approve = schema["paths"][p + "{id}/approve/"]["post"]
     assert "`invalid_transition`" in approve["description"]
     assert "multipart/form-data" in schema["paths"][p + "{id}/documents/"]["post"]["requestBody"]["content"]
+
+
+# --- One permission per review action, in the API and the admin alike ------------------------
+
+REVIEW_ACTIONS = {
+    # action: (API url suffix, API body, admin form data, status after)
+    "start_review": ("start-review/", None, {}, "under_review"),
+    "approve": ("approve/", {"tier": "core"}, lambda: {"tier": tier("core").pk}, "approved"),
+    "reject": ("reject/", {"reason": "Licence unreadable"}, {"reason": "Licence unreadable"}, "rejected"),
+    "request_changes": ("request-changes/", {"reason": "Rescan"}, {"reason": "Rescan"}, "changes_requested"),
+}
+
+
+@pytest.mark.parametrize(
+    ("group", "allowed"), [("reviewer", True), ("operations", True), ("finance", False), (None, False)]
+)
+@pytest.mark.parametrize("action", list(REVIEW_ACTIONS))
+def test_each_review_action_is_allowed_to_the_same_staff_in_the_api_and_the_admin(client, action, group, allowed):
+    """Finance may read applications but reviews none: 403 in the API as in the admin, and
+    nothing changes; reviewers and operations may, in both."""
+    suffix, body, form, after = REVIEW_ACTIONS[action]
+    user = staff_in(group) if group else UserFactory(is_staff=True)
+    via_api = merchant_in_state(MerchantStatus.SUBMITTED)
+    via_admin = merchant_in_state(MerchantStatus.SUBMITTED)
+    before = {m.pk: snapshot(m) for m in (via_api, via_admin)}
+    audit = AuditLogEntry.objects.count()
+
+    api_response = client_for(user).post(url(via_api, suffix), body, format="json")
+    client.force_login(user)
+    admin_response = client.post(
+        f"/admin/merchants/merchant/{via_admin.pk}/{action}/", form() if callable(form) else form
+    )
+
+    if allowed:
+        assert (api_response.status_code, admin_response.status_code) == (200, 302)
+        assert [m.status for m in Merchant.objects.filter(pk__in=before).order_by("pk")] == [after, after]
+    else:
+        assert (api_response.status_code, admin_response.status_code) == (403, 403)
+        assert api_response.json()["code"] == "permission_denied"
+        assert {m.pk: snapshot(m) for m in (via_api, via_admin)} == before
+        assert AuditLogEntry.objects.count() == audit

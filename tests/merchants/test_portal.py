@@ -2,6 +2,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -244,27 +245,104 @@ def test_images_are_reencoded_so_only_pixels_are_stored(client):
 # --- Documents are private -------------------------------------------------------------
 
 
-def test_documents_are_served_only_to_members_and_staff(client):
-    merchant = draft_application()
-    document = MerchantDocument.objects.get(merchant=merchant)
-    other = draft_application()
+def _staff(*groups, **fields):
+    user = UserFactory(is_staff=True, **fields)
+    user.groups.add(*Group.objects.filter(name__in=groups))
+    return user
+
+
+# Who may open an identity document: its owner, and staff holding the document view
+# declaration (merchants.document_view: reviewers, operations, superusers). Members whose role
+# does not cover the application, other merchants and buyers get 404 like a missing id; staff
+# without the declaration (finance, staff of no group) get 403, as in the admin.
+DOCUMENT_READERS = {
+    "owner": 200,
+    "catalog_member": 404,
+    "orders_member": 404,
+    "finance_member": 404,
+    "other_owner": 404,
+    "buyer": 404,
+    "reviewer": 200,
+    "operations": 200,
+    "superuser": 200,
+    "finance_staff": 403,
+    "plain_staff": 403,
+}
+
+
+def _identity(name, merchant):
+    return {
+        "owner": lambda: merchant.owner,
+        "catalog_member": lambda: _member(merchant, "catalog"),
+        "orders_member": lambda: _member(merchant, "orders"),
+        "finance_member": lambda: _member(merchant, "finance"),
+        "other_owner": lambda: draft_application().owner,
+        "buyer": lambda: UserFactory(),
+        "reviewer": lambda: _staff("reviewer"),
+        "operations": lambda: _staff("operations"),
+        "superuser": lambda: UserFactory(is_staff=True, is_superuser=True),
+        "finance_staff": lambda: _staff("finance"),
+        "plain_staff": lambda: _staff(),
+    }[name]()
+
+
+@pytest.mark.parametrize(("who", "status"), list(DOCUMENT_READERS.items()))
+def test_identity_documents_are_served_only_to_the_owner_and_allowed_staff(client, who, status):
+    merchant = merchant_in_state(MerchantStatus.LIVE)
+    document = MerchantDocument.objects.filter(merchant=merchant).order_by("pk").first()
     url = f"/portal/documents/{document.pk}/"
 
-    _login(client, merchant.owner)
+    _login(client, _identity(who, merchant))
     response = client.get(url)
-    assert response.status_code == 200
-    assert response["Content-Type"] == "image/png"
-    assert response["X-Content-Type-Options"] == "nosniff"
 
-    _login(client, other.owner)
-    assert client.get(url).status_code == 404
+    assert response.status_code == status
+    if status == 200:
+        assert response["Content-Type"] == document.content_type
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Cache-Control"] == "private, no-store"
+        assert b"".join(response.streaming_content) == document.file.open("rb").read()
+    else:
+        assert not hasattr(response, "streaming_content")
+    # Nobody's visit removes or changes it.
+    assert MerchantDocument.objects.filter(merchant=merchant).count() == merchant.documents.count()
+    assert MerchantDocument.objects.get(pk=document.pk).sha256 == document.sha256
+
+
+@pytest.mark.parametrize("who", ["reviewer", "owner", "other_owner"])
+def test_a_missing_document_is_not_found(client, who):
+    merchant = merchant_in_state(MerchantStatus.LIVE)
+    _login(client, _identity(who, merchant))
+    missing = MerchantDocument.objects.order_by("-pk").first().pk + 1
+    assert client.get(f"/portal/documents/{missing}/").status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_for_a_document(client):
+    document = MerchantDocument.objects.filter(merchant=draft_application()).first()
+    response = client.get(f"/portal/documents/{document.pk}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_documents_cannot_be_deleted_by_another_merchant(client):
+    merchant = draft_application()
+    document = MerchantDocument.objects.get(merchant=merchant)
+    _login(client, draft_application().owner)
     assert client.post(f"/portal/documents/{document.pk}/delete/").status_code == 404
     assert MerchantDocument.objects.filter(pk=document.pk).exists()
 
-    _login(client, UserFactory())  # a buyer
-    assert client.get(url).status_code == 404
-    _login(client, UserFactory(is_staff=True))
-    assert client.get(url).status_code == 200
+
+def test_the_admin_lists_documents_only_to_staff_who_may_open_them(client):
+    merchant = merchant_in_state(MerchantStatus.SUBMITTED)
+    document = MerchantDocument.objects.filter(merchant=merchant).first()
+    link = f'href="/portal/documents/{document.pk}/"'
+    page = f"/admin/merchants/merchant/{merchant.pk}/change/"
+
+    _login(client, _staff("reviewer"))
+    assert link in client.get(page).content.decode()
+    _login(client, _staff("finance"))  # may see the merchant, not its identity documents
+    response = client.get(page)
+    assert response.status_code == 200
+    assert link not in response.content.decode()
 
 
 # --- Roles ------------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+"""The orders app's staff actions and the permissions each needs (see
+`marketplace.staff_actions`)."""
+
+from __future__ import annotations
+
+from marketplace.staff_actions import declare
+
+#: Operations decide an open dispute (services.dispute_resolve).
+DISPUTE_RESOLVE = declare("orders.dispute_resolve", "orders.view_dispute", "orders.change_dispute")

@@ -1,0 +1,38 @@
+"""The settlements app's staff actions and the permissions each needs (see
+`marketplace.staff_actions`). Finance holds them; the admin's screens and the settlements
+API both take their permission from here."""
+
+from __future__ import annotations
+
+from marketplace.staff_actions import declare
+
+RUN_VIEW = declare("settlements.run_view", "settlements.view_settlementrun")
+#: Starting a run, and its dry run (the same computation, rolled back).
+RUN_START = declare("settlements.run_start", "settlements.view_settlementrun", "settlements.add_settlementrun")
+
+STATEMENT_VIEW = declare("settlements.statement_view", "settlements.view_statement")
+#: One statement, or every draft of a run or period.
+STATEMENT_APPROVE = declare(
+    "settlements.statement_approve", "settlements.view_statement", "settlements.change_statement"
+)
+RECONCILE = declare("settlements.reconcile", "settlements.view_statement", "settlements.view_journalentry")
+INVOICE_ISSUE = declare("settlements.invoice_issue", "settlements.view_statement", "settlements.add_invoice")
+INVOICE_DOWNLOAD = declare("settlements.invoice_download", "settlements.view_statement", "settlements.view_invoice")
+
+ADJUSTMENT_CREATE = declare(
+    "settlements.adjustment_create", "settlements.view_manualadjustment", "settlements.add_manualadjustment"
+)
+
+PAYOUT_BATCH_VIEW = declare("settlements.payout_batch_view", "settlements.view_payoutbatch")
+PAYOUT_BATCH_CREATE = declare(
+    "settlements.payout_batch_create", "settlements.view_payoutbatch", "settlements.add_payoutbatch"
+)
+#: The bank file holds full account numbers.
+PAYOUT_BATCH_EXPORT = declare(
+    "settlements.payout_batch_export", "settlements.view_payoutbatch", "merchants.view_bank_account"
+)
+PAYOUT_RESULTS_IMPORT = declare(
+    "settlements.payout_results_import", "settlements.view_payoutbatch", "settlements.change_payout"
+)
+PAYOUT_MARK_PAID = declare("settlements.payout_mark_paid", "settlements.view_payout", "settlements.change_payout")
+PAYOUT_MARK_FAILED = declare("settlements.payout_mark_failed", "settlements.view_payout", "settlements.change_payout")
