@@ -220,7 +220,7 @@ RETRY_REFUND = ObjectAction(
     ConfirmForm,
     _retry_refund,
     available=lambda refund: refund.status == RefundStatus.FAILED,
-    permissions=("orders.change_refund",),
+    staff_action=permissions.REFUND_RETRY,
     help_text=_(
         "The refund goes to the gateway again with the same reference: if the money did go back after all, "
         "the gateway answers with its first result and returns nothing more."

@@ -7,3 +7,6 @@ from marketplace.staff_actions import declare
 
 #: Operations decide an open dispute (services.dispute_resolve).
 DISPUTE_RESOLVE = declare("orders.dispute_resolve", "orders.view_dispute", "orders.change_dispute")
+
+#: Finance sends a failed refund to the gateway again (services.refund_retry).
+REFUND_RETRY = declare("orders.refund_retry", "orders.view_refund", "orders.change_refund")
