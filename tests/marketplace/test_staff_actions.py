@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -19,6 +20,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Category, Product, ProductRevision
@@ -26,7 +28,7 @@ from marketplace.api import HasStaffAction
 from marketplace.staff_actions import StaffAction, declared
 from merchants import permissions as merchant_permissions
 from merchants.models import Merchant, MerchantDocument, MerchantStatus
-from orders.models import Dispute
+from orders.models import Dispute, MerchantOrder, Refund, RefundStatus
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
@@ -192,6 +194,17 @@ class World:
             SettlementRun: settlement.run,
             PayoutBatch: self.batch,
             Payout: self.batch.payouts.get(),
+            # A refund the gateway refused: the one state in which it can be sent again.
+            Refund: Refund.objects.create(
+                merchant_order=MerchantOrder.objects.filter(merchant=shop).order_by("pk").first(),
+                amount=Decimal("1.00"),
+                reason="World",
+                reference="world-refund-failed",
+                completed_at=timezone.now(),
+                status=RefundStatus.FAILED,
+                attempts=1,
+                last_error="declined",
+            ),
         }
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
 
@@ -399,6 +412,6 @@ ALLOWED = {
         "catalog.revision_reject",
     },
     "operations": REVIEW | {"catalog.category_set_rate", "orders.dispute_resolve"},
-    "finance": FINANCE,
+    "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
 }  # a superuser: every declared action
