@@ -230,6 +230,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--explain", action="store_true")
+    # The suite runs every benchmark on a tiny data set on a busy machine to prove it still
+    # works; timings there mean nothing, so the goal's verdict is printed but not the exit code.
+    parser.add_argument("--smoke", action="store_true", help="Exit 0 whatever the timings.")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("catalog_list: needs PostgreSQL (run it through bin/with-services).", file=sys.stderr)
@@ -273,7 +276,7 @@ def main() -> int:
         + ", ".join(f"{r['name']} {r['median']:.0f}/{r['p95']:.0f} ({r['queries']})" for r in results)
         + f"; goal: filtered lists' median < {GOAL_MS} ms: {verdict}"
     )
-    return 0 if verdict == "OK" else 1
+    return 0 if verdict == "OK" or args.smoke else 1
 
 
 if __name__ == "__main__":

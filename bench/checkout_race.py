@@ -45,7 +45,9 @@ def _stocked_sku(merchant, category, quantity: int, code: str):
 
     item = product(merchant, category, skus=[{"code": code, "price": "199.99"}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=warehouse(), quantity=quantity, actor=merchant.owner)
+    catalog_services.stock_receive(
+        sku=sku, warehouse=warehouse(), quantity=quantity, actor=merchant.owner, merchant=merchant
+    )
     return sku
 
 

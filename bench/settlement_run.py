@@ -62,10 +62,10 @@ FROM orders_buyerorder bo WHERE bo.number LIKE 'BB%%';
 
 INSERT INTO orders_orderline (merchant_order_id, merchant_id, sku_id, category_id, product_title, sku_code, sku_label,
     unit_price, quantity, gross, merchant_discount, platform_discount, paid, base, category_rate, launch_policy,
-    grade_a, commission_rate, commission, shipping_share, refunded)
+    grade_a, commission_rate, commission, shipping_share, refunded, returned_quantity)
 SELECT mo.id, mo.merchant_id, %(sku)s, %(category)s, 'p', 's', '', 100.00, 1, 100.00, 0,
        CASE WHEN n = 1 THEN 5.00 ELSE 0 END, CASE WHEN n = 1 THEN 95.00 ELSE 100.00 END, 100.00,
-       0.1, false, false, 0.1, 10.00, 2.00, 0
+       0.1, false, false, 0.1, 10.00, 2.00, 0, 0
 FROM orders_merchantorder mo CROSS JOIN generate_series(1, 4) AS n
 WHERE mo.number LIKE 'BB%%';
 """

@@ -32,7 +32,7 @@ def test_the_settlement_benchmark_runs_and_its_totals_match():
 
 @pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
 def test_the_catalog_benchmark_runs():
-    out = _run("bench/catalog_list.py", "--products", "200", "--runs", "2")
+    out = _run("bench/catalog_list.py", "--products", "200", "--runs", "2", "--smoke")
     assert "catalog_list: 200 products / 800 SKUs" in out
 
 

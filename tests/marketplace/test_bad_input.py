@@ -201,11 +201,11 @@ def test_a_nul_byte_in_a_page_path_is_the_not_found_page(path):
 
 
 def test_a_signed_gateway_callback_nested_too_deep_is_a_malformed_body():
-    from orders.gateways.base import InvalidCallback
+    from orders.gateways.base import MalformedCallback
     from orders.gateways.sandbox import HEADER, SandboxGateway, sign
 
     body = DEEP.encode()
-    with pytest.raises(InvalidCallback, match="malformed body"):
+    with pytest.raises(MalformedCallback, match="malformed_callback: the body is not JSON"):
         SandboxGateway().parse_callback(headers={HEADER: sign(body)}, raw_body=body)
 
 
