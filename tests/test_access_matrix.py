@@ -839,6 +839,8 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
     )
     with django_db_blocker.unblock(), overrides:
+        # pytest-django sets the test database up only for a session with a django_db test.
+        assert connection.settings_dict["NAME"].startswith("test_"), "Run with a django_db test selected."
         atomics = TestCase._enter_atomics()
         try:
             built = build_world()
@@ -993,6 +995,7 @@ def test_access(world, key, identity, sandbox_on):
         check(world, key, identity, sandbox_on=sandbox_on)
 
 
+@pytest.mark.django_db
 def test_the_write_counter_sees_a_write(world):
     """The "nothing changed" check reads the transaction's row counters: they see a write."""
     from catalog.models import Tag
