@@ -533,8 +533,15 @@ def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine:
     return line
 
 
+#: Staff see a request's photos where they may see the request: its admin page or the page
+#: of the dispute it became (operations). Other staff get 403.
+AFTER_SALES_PHOTO_STAFF_PERMISSIONS = ("orders.view_aftersalesrequest", "orders.view_dispute")
+
+
 def after_sales_photo_get_for_user(user, photo_id: int):
-    """A photo its buyer, the shop's members with the orders section, or staff may see; else 404."""
+    """A photo its buyer, the shop's members with the orders section, or staff allowed to see
+    after-sales requests may see; other staff get 403 (PermissionDenied), anyone else 404."""
+    from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
     from merchants.models import PortalSection
@@ -545,8 +552,12 @@ def after_sales_photo_get_for_user(user, photo_id: int):
     photo = AfterSalesPhoto.objects.select_related("request__merchant_order").filter(pk=photo_id).first()
     if photo is None or not getattr(user, "is_authenticated", False):
         raise Http404("No such photo.")
-    if user.is_staff or photo.request.buyer_id == user.pk:
+    if photo.request.buyer_id == user.pk:
         return photo
+    if user.is_staff:
+        if any(user.has_perm(perm) for perm in AFTER_SALES_PHOTO_STAFF_PERMISSIONS):
+            return photo
+        raise PermissionDenied("Not allowed to see after-sales requests.")
     member = membership_for_user(user)
     if (
         member is not None

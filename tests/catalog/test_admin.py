@@ -549,6 +549,21 @@ def test_change_the_commission_rate_records_who_when_old_and_new(client, operati
     assert "12.00 %" in html and "10.00 %" in html and "inherited" in html  # the history inline
 
 
+def test_reviewers_see_a_category_they_may_not_change(client, reviewer):
+    # The reviewer group views categories only: the page shows them read-only (it answered 500,
+    # its form had no `parent` field to label), and a POST changes nothing.
+    food = category("Food", rate="0.1000")
+    fruit = category("Fruit", rate=None, parent=food)
+    row = Category.objects.filter(pk=fruit.pk).values_list("name", "parent_id")
+    before = (category_snapshot(fruit), row.get())
+    client.force_login(reviewer)
+    response = client.get(url("category_change", fruit.pk))
+    assert response.status_code == 200
+    assert "Food" in response.content.decode()
+    assert client.post(url("category_change", fruit.pk), {"name": "Veg", "parent": ""}).status_code == 403
+    assert (category_snapshot(fruit), row.get()) == before
+
+
 @pytest.mark.parametrize("rate", ["0.0499", "0.1501", "1", "abc"])
 def test_a_rate_out_of_range_changes_nothing(client, operations, rate):
     food = category("Food", rate="0.1000")

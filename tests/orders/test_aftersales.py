@@ -308,3 +308,42 @@ def test_photos_of_12000_by_12000_are_refused_before_any_photo_is_decoded(kind, 
     assert AfterSalesPhoto.objects.count() == 0
     merchant_order.refresh_from_db()
     assert merchant_order.status == "shipped"
+
+
+def test_after_sales_photos_are_for_staff_who_may_see_after_sales_requests(client):
+    # Any staff could open any buyer's photos by id; now only those who see the request (its
+    # admin page or its dispute's: operations) do, other staff get 403 and nothing changes.
+    from django.contrib.auth.models import Group
+
+    from orders.models import AfterSalesPhoto
+    from tests.catalog.factories import image_upload
+
+    merchant_order, buyer, _merchant, _wh = _paid_order()
+    line = merchant_order.lines.first()
+    services.after_sales_request_create(
+        order=merchant_order,
+        buyer=buyer,
+        kind="refund",
+        reason="Cracked",
+        items=[(line.pk, 1, Decimal("1.00"))],
+        photos=[image_upload(color=(3, 3, 3))],
+    )
+    url = f"/after-sales/photos/{AfterSalesPhoto.objects.get().pk}/"
+
+    def staff(group=None):
+        user = UserFactory(is_staff=True)
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        return user
+
+    before = (AfterSalesRequest.objects.values_list("pk", "status").get(), AfterSalesPhoto.objects.count())
+    for user, status in [
+        (staff("operations"), 200),
+        (UserFactory(is_staff=True, is_superuser=True), 200),
+        (staff("reviewer"), 403),
+        (staff("finance"), 403),
+        (staff(), 403),
+    ]:
+        client.force_login(user)
+        assert client.get(url).status_code == status, user.groups.first()
+    assert (AfterSalesRequest.objects.values_list("pk", "status").get(), AfterSalesPhoto.objects.count()) == before

@@ -1,0 +1,316 @@
+"""The world the access matrix (tests/test_access_matrix.py) requests every route in.
+
+One owner merchant (a live shop) with a member of every role, another live merchant, two
+buyers with orders, and platform staff in each group plus a superuser. Every object a URL
+names belongs to the owner merchant or to the first buyer, so the same URL is requested by
+every identity. Built once per module through the real services.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+
+from catalog import services as catalog_services
+from catalog.models import ProductImage, Stock
+from merchants import services as merchant_services
+from merchants.models import Merchant, MerchantMember
+from orders import services as order_services
+from orders.gateways import sandbox
+from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
+from orders.services import CheckoutItem, RefundItem
+from settlements import services as settlement_services
+from settlements.models import Statement
+from settlements.periods import Period
+from settlements.services.runs import merchants_to_settle
+from tests.catalog.factories import image_upload, live_merchant, product, warehouse
+from tests.factories import UserFactory
+from tests.merchants.factories import category as make_category
+from tests.merchants.factories import png_upload
+from tests.orders.factories import address_for
+
+SH = ZoneInfo("Asia/Shanghai")
+
+ANON = "anonymous"
+BUYER = "buyer"
+BUYER2 = "other_buyer"
+OWNER = "owner"
+M_CATALOG = "member_catalog"
+M_ORDERS = "member_orders"
+M_FINANCE = "member_finance"
+OTHER = "other_merchant"
+REVIEWER = "reviewer"
+OPERATIONS = "operations"
+FINANCE = "finance"
+SUPER = "superuser"
+
+IDENTITIES = [ANON, BUYER, BUYER2, OWNER, M_CATALOG, M_ORDERS, M_FINANCE, OTHER, REVIEWER, OPERATIONS, FINANCE, SUPER]
+MEMBERS = {OWNER: "owner", M_CATALOG: "catalog", M_ORDERS: "orders", M_FINANCE: "finance"}
+STAFF_GROUPS = {REVIEWER: "reviewer", OPERATIONS: "operations", FINANCE: "finance"}
+
+
+def at(*args) -> datetime.datetime:
+    return datetime.datetime(*args, tzinfo=SH)
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)  # identity → user (None for anonymous)
+    kwargs: dict = field(default_factory=dict)  # URL kwarg name → value, for the owner's/buyer's objects
+    objects: dict = field(default_factory=dict)  # named objects, for rows that need their own kwargs
+
+
+def _pay(order) -> None:
+    payment = order_services.payment_start(buyer_order=order)
+    body = sandbox.callback_body(payment_reference=payment.reference, amount=payment.amount)
+    event = sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: sandbox.sign(body)}, raw_body=body)
+    order_services.gateway_event_process(gateway="sandbox", event=event)
+
+
+def build_world() -> World:
+    world = World()
+    users = world.users
+    users[ANON] = None
+
+    # --- The owner's live shop, its catalog and stock ---------------------------------------
+    category = make_category("Lamps")
+    merchant, _categories = live_merchant(categories=[category])
+    Merchant.objects.filter(pk=merchant.pk).update(live_since=at(2026, 9, 10, 10, 0))
+    merchant.refresh_from_db()
+    users[OWNER] = merchant.owner
+    ShippingRate.objects.create(merchant=merchant, flat_fee=Decimal("8.00"), free_over=None)
+    merchant_services.merchant_update_shop(
+        merchant=merchant, actor=merchant.owner, shop_name="Bright Home", description="Lamps", logo=png_upload("l.png")
+    )
+    merchant.refresh_from_db()
+    wh = warehouse()
+    item = product(merchant, category, skus=[{"code": "LAMP-1", "price": "199.99"}])
+    sku = item.skus.get()
+    catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=1000, actor=merchant.owner)
+    stock = Stock.objects.get(sku=sku, warehouse=wh)
+    image = ProductImage.objects.filter(product=item).order_by("pk").first()
+    for identity, role in MEMBERS.items():
+        if role != "owner":
+            user = UserFactory(email=f"{identity}@example.com")
+            MerchantMember.objects.create(merchant=merchant, user=user, role=role)
+            users[identity] = user
+    member = MerchantMember.objects.get(user=users[M_CATALOG])
+    invitation = merchant_services.invitation_create(
+        merchant=merchant, actor=merchant.owner, email="invitee@example.com", role="orders"
+    )
+    document = merchant.documents.order_by("pk").first()
+
+    other, _other_categories = live_merchant()
+    users[OTHER] = other.owner
+
+    # --- Buyers and their orders -------------------------------------------------------------
+    buyer = users[BUYER] = UserFactory(email="buyer@example.com")
+    buyer2 = users[BUYER2] = UserFactory(email="buyer2@example.com")
+    address = address_for(buyer)
+    address2 = address_for(buyer2)
+
+    # A completed October order: settled in the October statement, its line reviewable.
+    with mock.patch("django.utils.timezone.now", return_value=at(2026, 10, 5, 12)):
+        done = order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku.pk, 1)])
+        _pay(done)
+        done_part = done.merchant_orders.get()
+        order_services.merchant_order_ship(order=done_part, actor=merchant.owner, carrier="SF", tracking_number="1")
+        order_services.merchant_order_confirm_receipt(order=done_part, actor=buyer)
+    MerchantOrder.objects.filter(pk=done_part.pk).update(completed_at=at(2026, 10, 12, 18))
+    done_part.refresh_from_db()
+    done_line = done_part.lines.get()
+    order_services.review_create(order_line=done_line, buyer=buyer, rating=5, text="Bright")
+
+    # A shipped order with an after-sales request (and its photo) rejected and escalated.
+    shipped = order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku.pk, 2)])
+    _pay(shipped)
+    part = shipped.merchant_orders.get()
+    order_services.merchant_order_ship(order=part, actor=merchant.owner, carrier="SF", tracking_number="2")
+    line = part.lines.get()
+    after_sales = order_services.after_sales_request_create(
+        order=part,
+        buyer=buyer,
+        kind="refund",
+        reason="Scratched",
+        items=[(line.pk, 1, Decimal("10.00"))],
+        photos=[image_upload()],
+    )
+    order_services.after_sales_reject(request=after_sales, actor=merchant.owner, note="Not scratched")
+    order_services.after_sales_escalate(request=after_sales, buyer=buyer, statement="It is")
+    photo = AfterSalesPhoto.objects.get(request=after_sales)
+    order_services.complaint_create(order=part, buyer=buyer, category="service", text="Slow")
+
+    # An unpaid order placed from the cart with a checkout key, its payment started.
+    cart = order_services.cart_get_or_create(buyer=buyer)
+    order_services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
+    key = "access-matrix-key-1"
+    unpaid, _created = order_services.cart_checkout(
+        buyer=buyer,
+        key=key,
+        fingerprint=order_services.request_fingerprint({"address": address.pk, "items": [[sku.pk, 1]]}),
+        address=address,
+        items=[CheckoutItem(sku.pk, 1)],
+    )
+    payment = order_services.payment_start(buyer_order=unpaid)
+    order_services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)  # the cart keeps a line too
+
+    # The other buyer's own order, from the same shop.
+    order_services.checkout_place(buyer=buyer2, address=address2, items=[CheckoutItem(sku.pk, 1)])
+
+    # --- October's settlement: statement approved, invoiced, in a payout batch --------------
+    with mock.patch("django.utils.timezone.now", return_value=at(2026, 11, 1, 1)):
+        ids = merchants_to_settle(Period.parse("2026-10"))
+        run = settlement_services.run_start(period="2026-10", enqueue=False)
+        settlement_services.settle_batch(run_id=run.pk, merchant_ids=ids)
+    staff_actor = UserFactory(email="settler@example.com", is_staff=True)
+    statement = Statement.objects.get(merchant=merchant, period="2026-10")
+    settlement_services.statement_approve(statement=statement, actor=staff_actor)
+    settlement_services.invoice_issue(statement=statement, actor=staff_actor)
+    batch = settlement_services.payout_batch_create(actor=staff_actor, statement_ids=[statement.pk])
+    # A goodwill refund on the completed order, after its settlement.
+    order_services.refund_issue(
+        merchant_order=done_part, items=[RefundItem(done_line.pk, Decimal("1.00"))], reason="Goodwill"
+    )
+
+    # A pending revision of the published product (for the revision admin).
+    catalog_services.product_update(product=item, actor=merchant.owner, title="Desk lamp, brighter")
+
+    # --- Platform staff ------------------------------------------------------------------
+    for identity, group in STAFF_GROUPS.items():
+        user = UserFactory(email=f"{identity}@example.com", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        users[identity] = user
+    users[SUPER] = UserFactory(email="superuser@example.com", is_staff=True, is_superuser=True)
+
+    world.kwargs.update(
+        {
+            # Storefront and buyer pages
+            "slug": merchant.slug,
+            "product_id": item.pk,
+            "image_id": image.pk,
+            "number": shipped.number,
+            "part": part.number,
+            "request_id": after_sales.pk,
+            "line_id": done_line.pk,
+            "address_id": address.pk,
+            "photo_id": photo.pk,
+            "key": key,
+            "reference": payment.reference,
+            # Portal
+            "step": "company",
+            "document_id": document.pk,
+            "member_id": member.pk,
+            "invitation_id": invitation.pk,
+            "token": invitation.token,
+            "sku_id": sku.pk,
+            "stock_id": stock.pk,
+            "order_id": part.pk,
+            "statement_id": statement.pk,
+            # API
+            "doc_id": document.pk,
+        }
+    )
+    world.objects.update(
+        {
+            "merchant": merchant,
+            "other_merchant": other,
+            "category": category,
+            "product": item,
+            "image": image,
+            "sku": sku,
+            "stock": stock,
+            "warehouse": wh,
+            "shipped": shipped,
+            "part": part,
+            "done": done,
+            "done_part": done_part,
+            "done_line": done_line,
+            "unpaid": unpaid,
+            "payment": payment,
+            "after_sales": after_sales,
+            "photo": photo,
+            "document": document,
+            "invitation": invitation,
+            "statement": statement,
+            "run": run,
+            "batch": batch,
+            "address": address,
+            "user_ct": ContentType.objects.get_for_model(buyer),
+        }
+    )
+    return world
+
+
+def admin_fillers(world: World) -> dict:
+    """Makers of one record for the models the world leaves empty, by model label."""
+    from django.utils import timezone
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+    from rest_framework.authtoken.models import Token, TokenProxy
+
+    from catalog.models import StockAlert, Tag
+    from merchants.models import PublicHoliday
+
+    objects = world.objects
+    staff = UserFactory(email="filler@example.com", is_staff=True)
+
+    def interval():
+        return IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
+
+    def axes(model_name):
+        def make():
+            from axes import models as axes_models
+
+            model = getattr(axes_models, model_name)
+            fields = {"user_agent": "test", "ip_address": "127.0.0.1", "username": "buyer@example.com"}
+            if model_name == "AccessAttempt":
+                fields.update(get_data="", post_data="", failures_since_start=1)
+            if model_name == "AccessLog":
+                fields.update(attempt_time=timezone.now())
+            if model_name == "AccessFailureLog":
+                fields.update(attempt_time=timezone.now(), locked_out=False)
+            return model.objects.create(**fields)
+
+        return make
+
+    return {
+        "auth.group": lambda: Group.objects.order_by("pk").first(),
+        "authtoken.tokenproxy": lambda: TokenProxy.objects.get(key=Token.objects.create(user=world.users[BUYER2]).key),
+        "django_celery_beat.intervalschedule": interval,
+        "django_celery_beat.periodictask": lambda: PeriodicTask.objects.create(
+            name="access-matrix", task="marketplace.tasks.noop", interval=interval()
+        ),
+        "django_celery_beat.clockedschedule": lambda: ClockedSchedule.objects.create(clocked_time=timezone.now()),
+        "django_celery_beat.crontabschedule": lambda: CrontabSchedule.objects.create(minute="5"),
+        "django_celery_beat.solarschedule": lambda: SolarSchedule.objects.create(
+            event="sunrise", latitude=Decimal("31.23"), longitude=Decimal("121.47")
+        ),
+        "axes.accessattempt": axes("AccessAttempt"),
+        "axes.accesslog": axes("AccessLog"),
+        "axes.accessfailurelog": axes("AccessFailureLog"),
+        "merchants.publicholiday": lambda: PublicHoliday.objects.create(
+            date=datetime.date(2027, 1, 1), name="New Year"
+        ),
+        "catalog.tag": lambda: Tag.objects.create(name="Warm light", slug="warm-light"),
+        "catalog.categoryratechange": lambda: (
+            catalog_services.category_set_rate(category=objects["category"], rate=Decimal("0.0800"), actor=staff),
+            objects["category"].rate_changes.order_by("pk").first(),
+        )[1],
+        "catalog.stockalert": lambda: StockAlert.objects.create(
+            stock=objects["stock"], merchant=objects["merchant"], available_at_open=1, reorder_point=5
+        ),
+        "settlements.manualadjustment": lambda: settlement_services.adjustment_create(
+            merchant=objects["merchant"], period="2026-12", amount="10.00", reason="Goodwill", actor=staff
+        ),
+    }
