@@ -384,6 +384,12 @@ class DisputeAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The buyer's photos are shown only to staff the photo view serves them to (the same
+        # declaration), rather than as broken images.
+        extra = {**(extra_context or {}), "can_view_photos": permissions.AFTER_SALES_PHOTO_VIEW.allows(request.user)}
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
     @admin.display(description=_("order"))
     def order(self, dispute):
         return link(dispute.request.merchant_order, dispute.request.merchant_order.number)

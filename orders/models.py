@@ -759,7 +759,8 @@ def _photo_path(instance, filename):
 
 class AfterSalesPhoto(models.Model):
     """A photo the buyer attached to an after-sales request (evidence: private file, shown
-    only to the buyer, the merchant's members and staff)."""
+    only to the buyer, the merchant's members whose role covers orders and staff allowed
+    `orders.after_sales_photo_view`; see selectors.after_sales_photo_get_for_user)."""
 
     request = models.ForeignKey(
         AfterSalesRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="photos"

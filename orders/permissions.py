@@ -10,3 +10,8 @@ DISPUTE_RESOLVE = declare("orders.dispute_resolve", "orders.view_dispute", "orde
 
 #: Finance sends a failed refund to the gateway again (services.refund_retry).
 REFUND_RETRY = declare("orders.refund_retry", "orders.view_refund", "orders.change_refund")
+
+#: Operations, who decide disputes, look at the photos a buyer attached to an after-sales
+#: request (evidence: damaged goods, sometimes a face or an address label). Any staff user
+#: used to see them; the declaration keeps them to staff who may read the request itself.
+AFTER_SALES_PHOTO_VIEW = declare("orders.after_sales_photo_view", "orders.view_aftersalesrequest")

@@ -533,36 +533,38 @@ def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine:
     return line
 
 
-#: Staff see a request's photos where they may see the request: its admin page or the page
-#: of the dispute it became (operations). Other staff get 403.
-AFTER_SALES_PHOTO_STAFF_PERMISSIONS = ("orders.view_aftersalesrequest", "orders.view_dispute")
-
-
 def after_sales_photo_get_for_user(user, photo_id: int):
-    """A photo its buyer, the shop's members with the orders section, or staff allowed to see
-    after-sales requests may see; other staff get 403 (PermissionDenied), anyone else 404."""
+    """A photo attached to an after-sales request, for those who may see it; else 404 or 403.
+
+    Photos are evidence a buyer hands over (damaged goods, often a label with a name and an
+    address), served like identity documents (merchants.selectors.document_get_for_user):
+    staff need the `orders.after_sales_photo_view` declaration (else PermissionDenied: 403,
+    as in the admin, whatever the id). Otherwise the buyer who made the request and the
+    members of the order's merchant whose role covers orders (owner, orders) see it; anyone
+    else, signed out or signed in, gets 404, like a missing id.
+    """
     from django.core.exceptions import PermissionDenied
-    from django.http import Http404
 
     from merchants.models import PortalSection
     from merchants.selectors import membership_for_user
 
+    from . import permissions
     from .models import AfterSalesPhoto
 
-    photo = AfterSalesPhoto.objects.select_related("request__merchant_order").filter(pk=photo_id).first()
-    if photo is None or not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False):
         raise Http404("No such photo.")
-    if photo.request.buyer_id == user.pk:
-        return photo
+    photos = AfterSalesPhoto.objects.select_related("request")
     if user.is_staff:
-        if any(user.has_perm(perm) for perm in AFTER_SALES_PHOTO_STAFF_PERMISSIONS):
-            return photo
-        raise PermissionDenied("Not allowed to see after-sales requests.")
-    member = membership_for_user(user)
-    if (
-        member is not None
-        and member.can(PortalSection.ORDERS)
-        and member.merchant_id == photo.request.merchant_order.merchant_id
-    ):
-        return photo
-    raise Http404("No such photo.")
+        if not permissions.AFTER_SALES_PHOTO_VIEW.allows(user):
+            raise PermissionDenied
+    else:
+        # The buyer's own requests, and the requests on the member's merchant's orders.
+        visible = Q(request__buyer=user)
+        member = membership_for_user(user)
+        if member is not None and member.can(PortalSection.ORDERS):
+            visible |= Q(request__merchant_order__merchant_id=member.merchant_id)
+        photos = photos.filter(visible)
+    photo = photos.filter(pk=photo_id).first()
+    if photo is None:
+        raise Http404("No such photo.")
+    return photo

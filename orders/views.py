@@ -548,7 +548,9 @@ def address_default(request, address_id: int):
 
 @login_required
 def after_sales_photo(request, photo_id: int):
-    """An after-sales photo, for the buyer, the shop's order members and staff only."""
+    """An after-sales photo, for those `selectors.after_sales_photo_get_for_user` allows: the
+    buyer, the shop's members whose role covers orders, and staff allowed the declared action
+    (they open it from the admin's dispute page)."""
     photo = selectors.after_sales_photo_get_for_user(request.user, photo_id)
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"

@@ -18,6 +18,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -28,7 +29,8 @@ from marketplace.api import HasStaffAction
 from marketplace.staff_actions import StaffAction, declared
 from merchants import permissions as merchant_permissions
 from merchants.models import Merchant, MerchantDocument, MerchantStatus
-from orders.models import Dispute, MerchantOrder, Refund, RefundStatus
+from orders import permissions as order_permissions
+from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund, RefundStatus
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
@@ -207,6 +209,10 @@ class World:
             ),
         }
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
+        # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
+        self.photo = AfterSalesPhoto.objects.create(
+            request=settlement.dispute.request, sha256="0" * 64, image=ContentFile(b"\xff\xd8\xff", name="p.jpg")
+        )
 
     def pk(self, model) -> int:
         assert model in self.objects, f"Add a {model.__name__} to the World of {__name__}."
@@ -308,6 +314,7 @@ def test_every_declaration_is_used_and_names_existing_permissions():
     used = {e.action.name for e in admin_entries} | {e.action.name for e in api_inventory() if e.action}
     used |= {action.staff_action.name for _m, ma in _project_admins() for action in getattr(ma, "object_actions", [])}
     used.add(merchant_permissions.DOCUMENT_VIEW.name)  # the document download page (merchants.views)
+    used.add(order_permissions.AFTER_SALES_PHOTO_VIEW.name)  # the after-sales photo page (orders.views)
     registry = declared()
     assert set(registry) == used
     for action in registry.values():
@@ -357,6 +364,10 @@ def test_admin_api_and_pages_refuse_exactly_what_the_declaration_refuses(client,
     before = snapshot()
     outcomes[merchant_permissions.DOCUMENT_VIEW.name][f"page get {document}"] = _refused(client.get(document), before)
     actions[merchant_permissions.DOCUMENT_VIEW.name] = merchant_permissions.DOCUMENT_VIEW
+    photo, photo_view = f"/after-sales/photos/{world.photo.pk}/", order_permissions.AFTER_SALES_PHOTO_VIEW
+    before = snapshot()
+    outcomes[photo_view.name][f"page get {photo}"] = _refused(client.get(photo), before)
+    actions[photo_view.name] = photo_view
 
     assert set(actions) == set(declared())
     for name, results in outcomes.items():
@@ -411,7 +422,7 @@ ALLOWED = {
         "catalog.revision_approve",
         "catalog.revision_reject",
     },
-    "operations": REVIEW | {"catalog.category_set_rate", "orders.dispute_resolve"},
+    "operations": REVIEW | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view"},
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
 }  # a superuser: every declared action
