@@ -27,8 +27,7 @@ from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
 from orders.services import CheckoutItem, RefundItem
 from settlements import services as settlement_services
 from settlements.models import Statement
-from settlements.periods import Period
-from settlements.services.runs import merchants_to_settle
+from settlements.selectors import run_batch_ids
 from tests.catalog.factories import image_upload, live_merchant, product, warehouse
 from tests.factories import UserFactory
 from tests.merchants.factories import category as make_category
@@ -92,7 +91,7 @@ def build_world() -> World:
     wh = warehouse()
     item = product(merchant, category, skus=[{"code": "LAMP-1", "price": "199.99"}])
     sku = item.skus.get()
-    catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=1000, actor=merchant.owner)
+    catalog_services.stock_receive(sku=sku, warehouse=wh, quantity=1000, actor=merchant.owner, merchant=merchant)
     stock = Stock.objects.get(sku=sku, warehouse=wh)
     image = ProductImage.objects.filter(product=item).order_by("pk").first()
     for identity, role in MEMBERS.items():
@@ -120,7 +119,9 @@ def build_world() -> World:
         done = order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku.pk, 1)])
         _pay(done)
         done_part = done.merchant_orders.get()
-        order_services.merchant_order_ship(order=done_part, actor=merchant.owner, carrier="SF", tracking_number="1")
+        order_services.merchant_order_ship(
+            order=done_part, merchant=merchant, actor=merchant.owner, carrier="SF", tracking_number="1"
+        )
         order_services.merchant_order_confirm_receipt(order=done_part, actor=buyer)
     MerchantOrder.objects.filter(pk=done_part.pk).update(completed_at=at(2026, 10, 12, 18))
     done_part.refresh_from_db()
@@ -131,7 +132,9 @@ def build_world() -> World:
     shipped = order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku.pk, 2)])
     _pay(shipped)
     part = shipped.merchant_orders.get()
-    order_services.merchant_order_ship(order=part, actor=merchant.owner, carrier="SF", tracking_number="2")
+    order_services.merchant_order_ship(
+        order=part, merchant=merchant, actor=merchant.owner, carrier="SF", tracking_number="2"
+    )
     line = part.lines.get()
     after_sales = order_services.after_sales_request_create(
         order=part,
@@ -141,7 +144,9 @@ def build_world() -> World:
         items=[(line.pk, 1, Decimal("10.00"))],
         photos=[image_upload()],
     )
-    order_services.after_sales_reject(request=after_sales, actor=merchant.owner, note="Not scratched")
+    order_services.after_sales_reject(
+        request=after_sales, merchant=merchant, actor=merchant.owner, note="Not scratched"
+    )
     order_services.after_sales_escalate(request=after_sales, buyer=buyer, statement="It is")
     photo = AfterSalesPhoto.objects.get(request=after_sales)
     order_services.complaint_create(order=part, buyer=buyer, category="service", text="Slow")
@@ -165,9 +170,9 @@ def build_world() -> World:
 
     # --- October's settlement: statement approved, invoiced, in a payout batch --------------
     with mock.patch("django.utils.timezone.now", return_value=at(2026, 11, 1, 1)):
-        ids = merchants_to_settle(Period.parse("2026-10"))
         run = settlement_services.run_start(period="2026-10", enqueue=False)
-        settlement_services.settle_batch(run_id=run.pk, merchant_ids=ids)
+        for batch_id in run_batch_ids(run):
+            settlement_services.settle_batch(batch_id=batch_id)
     staff_actor = UserFactory(email="settler@example.com", is_staff=True)
     statement = Statement.objects.get(merchant=merchant, period="2026-10")
     settlement_services.statement_approve(statement=statement, actor=staff_actor)

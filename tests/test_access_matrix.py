@@ -14,8 +14,9 @@ fine). House rules encoded: a merchant never sees another merchant's rows (404);
 role does not cover a portal section gets 404; staff without a permission get 403; buyer pages
 answer 404 to anyone but the buyer (staff too: they use the admin).
 
-Rows marked "(engineer X)" encode the behaviour another engineer's pending fix brings; the
-cases where the current code still differs are xfail(strict) until that fix is merged.
+Rows marked "(issue #10)" encode the behaviour its fixes brought: the sandbox exists only
+when enabled, staff actions and identity documents follow their declared permissions, and
+every id in an API path is typed (a non-numeric one is a JSON 404).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def api_statements(*perms: str, own: bool = True) -> Access:
 
 
 def api_staff_review() -> Access:
-    """The review actions of an application: staff holding merchants.change_merchant (engineer
+    """The review actions of an application: staff holding merchants.change_merchant (issue #10,
     b: finance, without it, gets 403 like in the admin); anyone else 403."""
     gate = {ANON: 401, **_refuse(NON_STAFF, 403)}
     gate.update(_refuse([s for s in STAFF if not staff_has(s, "merchants.change_merchant")], 403))
@@ -179,11 +180,9 @@ class Row:
     wrong: Access | None = None
     #: The URL's kwargs from the world's objects, when the defaults (world.kwargs) do not fit.
     kwargs: Callable | None = None
-    #: Exists only while settings.SANDBOX_GATEWAY_ENABLED (engineer a): tested on and off.
+    #: Exists only while settings.SANDBOX_GATEWAY_ENABLED (issue #10): tested on and off.
     sandbox: bool = False
     api: bool = False
-    #: identity → reason: the current code differs until another engineer's fix is merged.
-    xfail: dict = field(default_factory=dict)
 
     def expect(self, method: str, identity: str):
         if method in self.ops:
@@ -212,13 +211,13 @@ def action(access: Access, **kwargs) -> Row:
     return page(access, get=None, post=OK, method_first=True, **kwargs)
 
 
-def api(*, wrong: Access | None = None, kwargs=None, sandbox=False, xfail=None, **ops) -> Row:
+def api(*, wrong: Access | None = None, kwargs=None, sandbox=False, **ops) -> Row:
     """API operations, `get=(access, answer)`, `post=…`; a method not offered answers 405 after
     the `wrong` refusals (default: the gate of the first operation)."""
     ops = {method.upper(): spec for method, spec in ops.items()}
     if wrong is None:
         wrong = Access(next(iter(ops.values()))[0].gate)
-    return Row(ops, wrong=wrong, kwargs=kwargs, sandbox=sandbox, api=True, xfail=xfail or {})
+    return Row(ops, wrong=wrong, kwargs=kwargs, sandbox=sandbox, api=True)
 
 
 def _o(name: str, attr: str = "pk"):
@@ -226,14 +225,14 @@ def _o(name: str, attr: str = "pk"):
     return lambda objects: getattr(objects[name], attr)
 
 
-B = "fixed by engineer b"
-A = "fixed by engineer a"
-
 ROUTES: dict[str, Row] = {
     # --- Accounts and site ---------------------------------------------------------------------
     "healthz": page(PUBLIC, head=False, method_first=True),
     # Signed-in users are sent home.
     "signup": page(Access(_refuse(LOGGED_IN, REDIRECT)), post=OK, head=False, method_first=True),
+    "signup_done": page(PUBLIC),
+    # The e-mailed link: a GET shows a button, the POST with a bad link is refused (400).
+    "signup_confirm": page(PUBLIC, post=OK, kwargs=lambda o: {"token": "bad-token"}),
     "login": page(
         Access(_refuse(LOGGED_IN, REDIRECT)),
         post=OK,  # redirect_authenticated_user
@@ -262,7 +261,7 @@ ROUTES: dict[str, Row] = {
     "orders:checkout": page(LOGIN_REQUIRED, post=OK, head=False),
     # The buyer's own key leads to the order's payment page; any other key waits on its page.
     "orders:checkout_placing": page(Access({ANON: LOGIN}, {BUYER: REDIRECT})),
-    "orders:sandbox_pay": page(BUYER_OWN, post=OK, head=False, sandbox=True),  # (engineer a)
+    "orders:sandbox_pay": page(BUYER_OWN, post=OK, head=False, sandbox=True),  # (issue #10)
     "orders:pay": page(BUYER_OWN, post=OK, head=False, kwargs=lambda o: {"number": o["unpaid"].number}),
     "orders:order_list": page(LOGIN_REQUIRED),
     "orders:order_detail": page(BUYER_OWN),
@@ -313,7 +312,7 @@ ROUTES: dict[str, Row] = {
     ),
     "portal:apply_submit": action(portal("application", own=False)),
     "portal:application": page(portal("application", own=False), post=200),
-    # Identity documents (engineer b): the owner (members whose role covers the application),
+    # Identity documents (issue #10): the owner (members whose role covers the application),
     # and staff holding merchants.view_merchantdocument; other staff 403, anyone else 404.
     "portal:document": page(
         Access(
@@ -324,12 +323,11 @@ ROUTES: dict[str, Row] = {
             _refuse([BUYER, BUYER2, OTHER, *[m for m in M_MEMBERS if m not in SECTIONS["application"]]], 404),
         ),
         post=200,
-        xfail={M_CATALOG: B, M_ORDERS: B, M_FINANCE: B, FINANCE: B},
     ),
     "portal:document_delete": action(portal("application")),
     "portal:contract": page(portal("contract", own=False), post=OK),
     "portal:deposit": page(portal("deposit", own=False), post=200),
-    "portal:deposit_pay": action(portal("deposit", own=False), sandbox=True),  # (engineer a)
+    "portal:deposit_pay": action(portal("deposit", own=False), sandbox=True),  # (issue #10)
     "portal:go_live": action(portal("application", own=False)),
     "portal:members": page(portal("members", own=False), post=OK),
     "portal:member_role": action(portal("members")),
@@ -402,13 +400,12 @@ ROUTES: dict[str, Row] = {
         wrong=API_AUTH,
         kwargs=lambda o: {"pk": o["merchant"].pk, "doc_id": o["document"].pk},
     ),
-    # (engineer b) finance staff lack merchants.change_merchant: 403, as in the admin.
+    # (issue #10) finance staff lack merchants.change_merchant: 403, as in the admin.
     **{
         f"merchant-application-{name}": api(
             post=(api_staff_review(), OK),
             wrong=API_AUTH,
             kwargs=lambda o: {"pk": o["merchant"].pk},
-            xfail={FINANCE: B},
         )
         for name in ("start-review", "approve", "reject", "request-changes")
     },
@@ -436,7 +433,7 @@ ROUTES: dict[str, Row] = {
         patch=(API_BUYER, OK), delete=(API_BUYER_OWN, OK), kwargs=lambda o: {"sku_id": o["sku"].pk}
     ),
     "api-orders-checkout": api(post=(API_BUYER, OK)),
-    # Signed by the gateway, not a user: every caller reaches the signature check (engineer a).
+    # Signed by the gateway, not a user: every caller reaches the signature check (issue #10).
     "api-orders-sandbox-callback": api(post=(API_PUBLIC, OK), wrong=API_PUBLIC, sandbox=True),
     "buyer-order-list": api(get=(API_BUYER, 200)),
     "buyer-order-detail": api(get=(API_BUYER_OWN, 200), kwargs=lambda o: {"number": o["shipped"].number}),
@@ -504,6 +501,7 @@ ADMIN_OFFERS = {
     "auth.group": "vacd",
     "marketplace.user": "vacd",
     "marketplace.auditlogentry": "v",
+    "marketplace.jobfailure": "v",
     "authtoken.tokenproxy": "vacd",
     "django_celery_beat.periodictask": "vacd",
     "django_celery_beat.clockedschedule": "vacd",
@@ -590,6 +588,8 @@ ADMIN_PAGES = {
     "catalog_productrevision_approve": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "catalog_productrevision_reject": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "orders_dispute_arbitrate": AdminPage("orders.dispute", ("orders.change_dispute",)),
+    # The world's refund is not a failed one: only a failed refund can be sent again.
+    "orders_refund_retry": AdminPage("orders.refund", ("orders.change_refund",), REDIRECT),
     "settlements_payout_mark_paid": AdminPage("settlements.payout", ("settlements.change_payout",)),
     "settlements_payout_mark_failed": AdminPage("settlements.payout", ("settlements.change_payout",)),
     "settlements_payoutbatch_export": AdminPage("settlements.payoutbatch", ("merchants.view_bank_account",)),
@@ -954,7 +954,7 @@ def check(world, key: str, identity: str, *, sandbox_on: bool = True) -> None:
             problems.append(f"{method} {url}: refused ({expected}) but wrote to {changed}")
         json = response.get("Content-Type", "").startswith("application/json")
         if url.startswith("/api/") and response.status_code == 404 and not json:
-            problems.append(f"{method} {url}: a 404 under /api/ must be JSON (engineer f)")
+            problems.append(f"{method} {url}: a 404 under /api/ must be JSON (issue #10)")
     assert not problems, "\n".join(problems)
 
 
@@ -968,24 +968,11 @@ def _fill(pattern: str, kwargs: dict) -> str:
 def _cases():
     for key, row in ROUTES.items():
         for identity in IDENTITIES:
-            marks = []
-            if identity in row.xfail:
-                marks.append(pytest.mark.xfail(strict=True, reason=row.xfail[identity]))
             if row.sandbox:
-                yield pytest.param(key, identity, True, marks=marks, id=f"{key}-{identity}-sandbox_on")
-                off_marks = [pytest.mark.xfail(strict=True, reason=A)] if identity in SANDBOX_OFF_XFAIL[key] else []
-                yield pytest.param(key, identity, False, marks=off_marks, id=f"{key}-{identity}-sandbox_off")
+                yield pytest.param(key, identity, True, id=f"{key}-{identity}-sandbox_on")
+                yield pytest.param(key, identity, False, id=f"{key}-{identity}-sandbox_off")
             else:
-                yield pytest.param(key, identity, True, marks=marks, id=f"{key}-{identity}")
-
-
-#: Who still gets an answer from a sandbox route while the sandbox is off, until engineer a's
-#: fix makes them all 404.
-SANDBOX_OFF_XFAIL = {
-    "orders:sandbox_pay": {ANON},  # the view answers 404 after the login redirect
-    "portal:deposit_pay": {ANON, OWNER, M_FINANCE, OTHER},
-    "api-orders-sandbox-callback": set(IDENTITIES),
-}
+                yield pytest.param(key, identity, True, id=f"{key}-{identity}")
 
 
 @pytest.mark.django_db  # each case in its own savepoint of the world's transaction
@@ -1010,7 +997,7 @@ def test_the_write_counter_sees_a_write(world):
     assert after["catalog_tag"] == before.get("catalog_tag", 0) + 1
 
 
-# --- Ids in API paths (engineer f) ----------------------------------------------------------------
+# --- Ids in API paths (issue #10) ----------------------------------------------------------------
 
 #: URL kwargs of the API that are database ids.
 ID_KWARGS = {"pk", "sku_id", "doc_id"}
@@ -1023,36 +1010,7 @@ def _id_cases():
             continue
         method, (access, _answer) = next(iter(row.ops.items()))
         identity = next(i for i in [BUYER, OWNER, SUPER, ANON] if access.answer(i, OK) not in REFUSALS)
-        marks = [pytest.mark.xfail(strict=True, reason=F)] if key in NON_NUMERIC_ID_XFAIL else []
-        yield pytest.param(key, method, identity, marks=marks, id=f"{key}-{method}-{identity}")
-
-
-F = "fixed by engineer f"
-#: Routes that answer a non-numeric id with a 500 (the view takes it to the database) or an
-#: HTML 404 (the path does not resolve), until engineer f's typed path converters and JSON 404.
-NON_NUMERIC_ID_XFAIL: set[str] = {
-    "merchant-application-document-remove",
-    "catalog-product-detail",
-    "merchant-product-detail",
-    "merchant-product-skus",
-    "merchant-product-submit",
-    "api-orders-cart-item",
-    "buyer-merchant-order-cancel",
-    "buyer-merchant-order-confirm-receipt",
-    "buyer-merchant-order-after-sales",
-    "after-sales-detail",
-    "after-sales-escalate",
-    "after-sales-accept",
-    "after-sales-reject",
-    "after-sales-return-received",
-    "order-line-review",
-    "merchant-order-detail",
-    "merchant-order-ship",
-    "settlement-run-detail",
-    "settlement-statement-detail",
-    "settlement-statement-approve",
-    "payout-batch-detail",
-}
+        yield pytest.param(key, method, identity, id=f"{key}-{method}-{identity}")
 
 
 @pytest.mark.django_db
@@ -1070,7 +1028,6 @@ def test_a_non_numeric_id_in_an_api_path_is_a_json_404(world, key, method, ident
     assert (response.status_code, response.get("Content-Type", "").split(";")[0]) == (404, "application/json")
 
 
-@pytest.mark.xfail(strict=True, reason=F)
 @pytest.mark.django_db
 def test_an_unknown_api_address_is_a_json_404(world):
     response = Client().get("/api/v1/no-such-thing/")
