@@ -35,8 +35,19 @@ def exception_handler(exc, context):
     """Answer every error as JSON `{"code", "message", "extra"}`.
 
     `DomainError` → its own status (400, or 409 for conflicts). DRF errors keep their
-    status; validation errors put the per-field messages in `extra.fields`.
+    status; validation errors put the per-field messages in `extra.fields`. A method the
+    route does not have is 405 whoever asks.
     """
+    view, request = context.get("view"), context.get("request")
+    if (
+        view is not None
+        and request is not None
+        and request.method.upper() not in view.allowed_methods
+        and not isinstance(exc, exceptions.Throttled)
+    ):
+        # DRF checks the caller before the method, so a method the route does not have would
+        # answer 401/403/404 by who asks; it is 405 for everyone (with the `Allow` header).
+        exc = exceptions.MethodNotAllowed(request.method)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, Http404):
@@ -60,8 +71,34 @@ def exception_handler(exc, context):
 
 
 class DefaultPagination(PageNumberPagination):
+    """`?page=` and `?page_size=` (at most 100: larger sizes give 100).
+
+    DRF silently ignores a page size that is not a positive whole number; we refuse it, so a
+    client's typo is not answered with a different page than it asked for.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Enter a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class IsStaff(permissions.BasePermission):
