@@ -6,7 +6,15 @@ loading (DEFAULT_PAGINATION_CLASS), so anything heavier would be a circular impo
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+import logging
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
@@ -54,6 +62,14 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's limits on a request body (fields, files, bytes) are raised while DRF parses
+        # it; left alone they would escape as Django's HTML 400. Logged where Django logs them.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+            exc = exceptions.ParseError(_("The request has too many fields or is too large."))
+        else:
+            exc = exceptions.ParseError()
 
     response = drf_exception_handler(exc, context)
     if response is None:

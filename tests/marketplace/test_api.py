@@ -165,3 +165,31 @@ def test_page_size_empty_means_the_default_and_large_ones_are_capped(page_size, 
 
     request = Request(APIRequestFactory().get("/", {"page_size": page_size}))
     assert DefaultPagination().get_page_size(request) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(1001))),
+        (
+            "multipart/form-data; boundary=BOUNDARY",
+            "".join(f'--BOUNDARY\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\n1\r\n' for i in range(1001))
+            + "--BOUNDARY--\r\n",
+        ),
+    ],
+)
+def test_a_body_over_djangos_field_limit_is_a_json_400(api_client, content_type, body, caplog):
+    # Found by Schemathesis: Django's TooManyFieldsSent escaped DRF and answered an HTML page.
+    response = api_client.generic("POST", TOKEN_URL, body, content_type=content_type, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "parse_error",
+        "message": "The request has too many fields or is too large.",
+        "extra": {},
+    }
+    assert Token.objects.count() == 0
+    # Still logged where Django logs suspicious requests.
+    assert [r.name for r in caplog.records if r.name.startswith("django.security")] == [
+        "django.security.TooManyFieldsSent"
+    ]
