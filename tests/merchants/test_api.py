@@ -374,6 +374,9 @@ def test_submit_lists_every_missing_field(buyer):
         ({"social_credit_code": "91310000000000001X"}, "invalid_application", "social_credit_code"),
         ({"bank_account_number": "12AB"}, "invalid_application", "bank_account_number"),
         ({"company_name": ""}, "invalid_application", "company_name"),
+        # Found by Schemathesis: numbers were taken for strings ("0").
+        ({"company_name": 0}, "validation_error", "company_name"),
+        ({"shop_name": 12.5}, "validation_error", "shop_name"),
     ],
 )
 def test_create_refuses_bad_fields_and_creates_nothing(buyer, overrides, code, field):
