@@ -9,8 +9,9 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.utils.translation import gettext_lazy as _
-from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema_field
+
+from marketplace.filters import BooleanFilter
 
 from .models import Product
 from .search import query_tokens, search_query
@@ -74,7 +75,7 @@ class ProductFilter(django_filters.FilterSet):
     tag = extend_schema_field({"type": "array", "items": {"type": "string"}})(
         _ValuesFilter(method="filter_tag", label=_("Tags"))
     )
-    in_stock = django_filters.BooleanFilter(field_name="in_stock", widget=BooleanWidget, label=_("In stock"))
+    in_stock = BooleanFilter(field_name="in_stock", label=_("In stock"))
     q = django_filters.CharFilter(method="filter_q", max_length=100, label=_("Search"))
     ordering = django_filters.ChoiceFilter(
         choices=ORDERING_CHOICES, method="filter_nothing", empty_label=None, label=_("Sort by")

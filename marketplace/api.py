@@ -6,7 +6,15 @@ loading (DEFAULT_PAGINATION_CLASS), so anything heavier would be a circular impo
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+import logging
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
@@ -35,14 +43,33 @@ def exception_handler(exc, context):
     """Answer every error as JSON `{"code", "message", "extra"}`.
 
     `DomainError` → its own status (400, or 409 for conflicts). DRF errors keep their
-    status; validation errors put the per-field messages in `extra.fields`.
+    status; validation errors put the per-field messages in `extra.fields`. A method the
+    route does not have is 405 whoever asks.
     """
+    view, request = context.get("view"), context.get("request")
+    if (
+        view is not None
+        and request is not None
+        and request.method.upper() not in view.allowed_methods
+        and not isinstance(exc, exceptions.Throttled)
+    ):
+        # DRF checks the caller before the method, so a method the route does not have would
+        # answer 401/403/404 by who asks; it is 405 for everyone (with the `Allow` header).
+        exc = exceptions.MethodNotAllowed(request.method)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's limits on a request body (fields, files, bytes) are raised while DRF parses
+        # it; left alone they would escape as Django's HTML 400. Logged where Django logs them.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)):
+            exc = exceptions.ParseError(_("The request has too many fields or is too large."))
+        else:
+            exc = exceptions.ParseError()
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -60,8 +87,28 @@ def exception_handler(exc, context):
 
 
 class DefaultPagination(PageNumberPagination):
+    """`?page=` and `?page_size=` (at most 100: larger sizes give 100).
+
+    DRF silently ignores a page size that is not a positive whole number; we refuse it, so a
+    client's typo is not answered with a different page than it asked for.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param, "")
+        if raw == "":
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError({self.page_size_query_param: [_("Enter a whole number, 1 or more.")]})
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class HasStaffAction(permissions.BasePermission):

@@ -7,15 +7,9 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.filters import BooleanFilter
+
 from .models import MerchantOrder, OrderStatus
-
-
-class _AnyYesNo(forms.NullBooleanSelect):
-    """Yes / no / any (the default "Unknown" reads oddly on a filter)."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
 
 
 class _MerchantOrderFilterForm(forms.Form):
@@ -46,8 +40,8 @@ class MerchantOrderFilter(django_filters.FilterSet):
         widget=forms.DateInput({"type": "date"}),
     )
     number = django_filters.CharFilter(method="filter_number", max_length=40, label=_("Order number"))
-    is_frozen = django_filters.BooleanFilter(label=_("Money frozen (dispute)"), widget=_AnyYesNo)
-    after_sales_open = django_filters.BooleanFilter(label=_("After-sales open"), widget=_AnyYesNo)
+    is_frozen = BooleanFilter(label=_("Money frozen (dispute)"))
+    after_sales_open = BooleanFilter(label=_("After-sales open"))
 
     class Meta:
         model = MerchantOrder

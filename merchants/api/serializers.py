@@ -13,6 +13,7 @@ from rest_framework import serializers
 from catalog import selectors as catalog_selectors
 from marketplace.crypto import mask
 from marketplace.regions import Region
+from marketplace.serializers import StrictCharField
 
 from .. import selectors, services
 from ..models import CooperationMode, DocumentKind, MemberRole, Merchant, MerchantStatus, PortalSection, TierCode
@@ -58,13 +59,13 @@ class ApplicationInputSerializer(serializers.Serializer):
     Lengths match the database columns; the services check codes, numbers and regions.
     """
 
-    company_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    shop_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    social_credit_code = serializers.CharField(max_length=18, required=False, allow_blank=True)
-    legal_rep_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    legal_rep_id_number = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    contact_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    company_name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    shop_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    social_credit_code = StrictCharField(max_length=18, required=False, allow_blank=True)
+    legal_rep_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    legal_rep_id_number = StrictCharField(max_length=32, required=False, allow_blank=True)
+    contact_name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    contact_phone = StrictCharField(max_length=32, required=False, allow_blank=True)
     contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     requested_category_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1), required=False, help_text=_("Ids of catalog categories.")
@@ -75,10 +76,10 @@ class ApplicationInputSerializer(serializers.Serializer):
     sells_manufactured_goods = serializers.BooleanField(required=False)
     sells_third_party_brands = serializers.BooleanField(required=False)
     is_cross_border = serializers.BooleanField(required=False)
-    bank_account_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    bank_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    bank_account_number = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    bank_account_name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    bank_name = StrictCharField(max_length=200, required=False, allow_blank=True)
+    bank_account_number = StrictCharField(max_length=64, required=False, allow_blank=True)
+    description = StrictCharField(required=False, allow_blank=True)
 
     def validate_requested_category_ids(self, value):
         # The merchants services sit below catalog and cannot check these ids; the

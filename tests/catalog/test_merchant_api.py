@@ -408,7 +408,7 @@ def test_schema_documents_the_merchant_endpoints(client):
     assert set(paths[STOCK]) == {"get", "post"}
     assert set(paths[STOCK + "adjust/"]) == {"post"}
     create = paths[PRODUCTS]["post"]
-    assert set(create["responses"]) == {"201", "400", "401", "404", "409"}
+    assert set(create["responses"]) == {"201", "400", "401", "403", "404", "409", "415", "429"}
     assert create["responses"]["409"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
     assert "`category_not_granted`" in create["description"]
     assert "`below_reserved`" in paths[STOCK + "adjust/"]["post"]["description"]

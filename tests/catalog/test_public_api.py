@@ -303,9 +303,33 @@ def test_schema_documents_the_public_catalog(client):
         "page",
         "page_size",
     }
-    assert set(paths["/api/v1/catalog/products/{id}/"]["get"]["responses"]) == {"200", "404"}
+    # 401 for a wrong token (anyone may browse, but a token sent is checked), 429 for throttling.
+    assert set(paths["/api/v1/catalog/products/{id}/"]["get"]["responses"]) == {"200", "401", "404", "429"}
     assert paths["/api/v1/catalog/products/{id}/"]["get"]["security"] == [
         {"tokenAuth": []},
         {"cookieAuth": []},
         {},
     ]
+
+
+@pytest.mark.parametrize("value", ["maybe", "-58800", "yes", "on"])
+def test_a_yes_no_filter_refuses_a_value_that_is_neither(api_client, tree, shop, value):
+    # Found by Schemathesis: an unreadable value used to mean "any", silently listing everything.
+    product(shop, tree["desk"])
+    response = api_client.get(PRODUCTS, {"in_stock": value}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["extra"] == {"fields": {"in_stock": ["Enter true or false."]}}
+
+
+def test_a_yes_no_filter_reads_true_false_1_0_and_nothing(api_client, tree, shop):
+    empty = product(shop, tree["desk"], title="Empty lamp")
+    stocked = product(shop, tree["desk"], title="Stocked lamp")
+    services.stock_receive(sku=stocked.skus.get(), warehouse=warehouse(), quantity=1, actor=None, merchant=shop)
+    for value, expected in [
+        ("true", [stocked.pk]),
+        ("1", [stocked.pk]),
+        ("false", [empty.pk]),
+        ("0", [empty.pk]),
+        ("", [stocked.pk, empty.pk]),
+    ]:
+        assert ids(api_client.get(PRODUCTS, {"in_stock": value, "ordering": "newest"})) == expected, value

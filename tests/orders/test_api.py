@@ -494,3 +494,13 @@ def test_shipping_through_the_api(world):
     assert (twice.status_code, twice.json()["code"]) == (409, "invalid_transition")
     assert order_state(world.mine) == before
     assert MerchantOrder.objects.get(pk=world.theirs.pk).status == "paid"
+
+
+def test_the_merchant_lists_yes_no_filters_refuse_other_values(world):
+    # Found by Schemathesis: `?is_frozen=-58800` used to mean "any" and listed every order.
+    client = client_for(world.shop.owner)
+    for name in ("is_frozen", "after_sales_open"):
+        bad = client.get(BASE + "merchant/orders/", {name: "-58800"})
+        assert (bad.status_code, bad.json()["extra"]) == (400, {"fields": {name: ["Enter true or false."]}})
+        every = client.get(BASE + "merchant/orders/", {name: "unknown"})  # the portal's "Any"
+        assert [o["number"] for o in every.json()["results"]] == [world.mine.number]
