@@ -265,6 +265,7 @@ def admin_fillers(world: World) -> dict:
     from rest_framework.authtoken.models import Token, TokenProxy
 
     from catalog.models import StockAlert, Tag
+    from marketplace.models import JobFailure
     from merchants.models import PublicHoliday
 
     objects = world.objects
@@ -314,6 +315,14 @@ def admin_fillers(world: World) -> dict:
         )[1],
         "catalog.stockalert": lambda: StockAlert.objects.create(
             stock=objects["stock"], merchant=objects["merchant"], available_at_open=1, reorder_point=5
+        ),
+        "marketplace.jobfailure": lambda: JobFailure.objects.create(
+            job="orders.cancel_expired_unpaid",
+            object_type="orders.buyerorder",
+            object_id="1",
+            code="release_exceeds_reserved",
+            first_seen=timezone.now(),
+            last_seen=timezone.now(),
         ),
         "settlements.manualadjustment": lambda: settlement_services.adjustment_create(
             merchant=objects["merchant"], period="2026-12", amount="10.00", reason="Goodwill", actor=staff
