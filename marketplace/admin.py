@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from .admin_tools import ReadOnlyAdmin
 from .models import AuditLogEntry, JobFailure, User
 
 
@@ -23,7 +24,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(admin.ModelAdmin):
+class AuditLogEntryAdmin(ReadOnlyAdmin):
     """Read-only: the log is append-only and only services write to it."""
 
     list_display = ["seq", "created_at", "actor", "action", "object_type", "object_id", "reason"]
@@ -31,18 +32,6 @@ class AuditLogEntryAdmin(admin.ModelAdmin):
     search_fields = ["action", "object_type", "object_id", "reason", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -61,7 +50,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(JobFailure)
-class JobFailureAdmin(admin.ModelAdmin):
+class JobFailureAdmin(ReadOnlyAdmin):
     """Read-only: periodic jobs record the items they could not handle; staff fix the cause
     (the code says which rule refused it) and the next run marks the row resolved."""
 
@@ -69,15 +58,3 @@ class JobFailureAdmin(admin.ModelAdmin):
     list_filter = [OpenFilter, "job", "code"]
     search_fields = ["job", "object_type", "object_id", "code", "message"]
     date_hierarchy = "last_seen"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
