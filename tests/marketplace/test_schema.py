@@ -27,3 +27,13 @@ def test_swagger_ui_loads_only_our_own_static_files(client):
     assert urls, "the page references its assets"
     assert all(not u.startswith(("http://", "https://", "//")) for u in urls), urls
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+@pytest.mark.parametrize("method", ["options", "post", "put", "patch", "delete"])
+def test_the_docs_page_answers_only_get_and_refuses_other_methods_with_405(client, method):
+    # OPTIONS rendered DRF's metadata through the page's HTML renderer, which has no template
+    # for it: 500 for anyone, anonymous included.
+    response = getattr(client, method)("/api/v1/docs/")
+    assert response.status_code == 405
+    assert client.head("/api/v1/docs/").status_code == 200
+    assert client.get("/api/v1/docs/", {"script": ""}).status_code == 200
