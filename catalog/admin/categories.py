@@ -26,8 +26,10 @@ class CategoryForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        paths = category_paths()
-        self.fields["parent"].label_from_instance = lambda category: paths.get(category.pk, category.name)
+        # Staff who may only view categories get a form without fields (all read-only).
+        if "parent" in self.fields:
+            paths = category_paths()
+            self.fields["parent"].label_from_instance = lambda category: paths.get(category.pk, category.name)
 
     def clean_parent(self):
         parent = self.cleaned_data["parent"]
