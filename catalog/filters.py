@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.postgres.search import SearchRank
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +33,9 @@ _ORDER_BY = {
 }
 MAX_TAGS = 10
 _MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a bigger number is invalid input, not a 500
+# A page's OFFSET is a PostgreSQL bigint: a page starting beyond this cannot hold a product
+# (ids are integers), and a bigger offset would answer 500 ("bigint out of range").
+_MAX_OFFSET = _MAX_ID
 
 
 class _IdField(forms.IntegerField):
@@ -44,7 +48,10 @@ class _IdFilter(django_filters.NumberFilter):
 
 
 class _ValuesField(forms.Field):
-    """Every value of a repeated query parameter (?tag=a&tag=b), stripped, blanks dropped."""
+    """Every value of a repeated query parameter (?tag=a&tag=b), stripped, blanks dropped.
+
+    A value with a NUL character is invalid, as in Django's CharField: PostgreSQL refuses
+    NUL in text, so it would otherwise reach the query and answer 500."""
 
     widget = forms.MultipleHiddenInput
 
@@ -53,6 +60,8 @@ class _ValuesField(forms.Field):
         values = list(dict.fromkeys(v for v in values if v))
         if len(values) > MAX_TAGS:
             raise forms.ValidationError(_("Choose at most %(n)d tags.") % {"n": MAX_TAGS})
+        for tag in values:
+            ProhibitNullCharactersValidator()(tag)
         return values
 
 
@@ -149,6 +158,8 @@ class ProductPaginator(Paginator):
             raise PageNotAnInteger(_("That page number is not an integer")) from exc
         if number < 1:
             raise EmptyPage(_("That page number is less than 1"))
+        if (number - 1) * self.per_page > _MAX_OFFSET:
+            raise EmptyPage(_("That page contains no results"))
         return number
 
     def page(self, number):

@@ -19,9 +19,12 @@ api_v1 = [
     path("settlements/", include("settlements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
+    # GET and HEAD only: its HTML renderer has no template for DRF's OPTIONS metadata (500).
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api_docs.html"),
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api-schema", template_name="api_docs.html", http_method_names=["get", "head"]
+        ),
         name="api-docs",
     ),
 ]

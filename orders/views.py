@@ -91,8 +91,14 @@ def _attempt(request, call, success) -> bool:
 
 
 def _next_url(request, candidate: str | None, fallback: str) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    """A path of this site to go back to, else `fallback`. Only a path ("/…"): redirect()
+    reads a string without "/" or "." as a view name, and an unknown one answered 500."""
+    if (
+        candidate
+        and candidate.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return fallback

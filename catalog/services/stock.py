@@ -62,7 +62,18 @@ def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], S
     return {(r.sku_id, r.warehouse_id): r for r in rows if (r.sku_id, r.warehouse_id) in wanted}
 
 
+#: On hand and reserved are PostgreSQL integers: a figure beyond this would fail in the
+#: database (500), so every change of a stock row is checked against it first.
+MAX_STOCK_UNITS = 2**31 - 1
+
+
 def _write(stock: Stock, kind: str, *, on_hand_delta=0, reserved_delta=0, actor=None, reference="", reason="") -> None:
+    if max(stock.on_hand + on_hand_delta, stock.reserved + reserved_delta) > MAX_STOCK_UNITS:
+        raise CatalogError(
+            "quantity_too_large",
+            _("A stock figure cannot exceed %(max)d units.") % {"max": MAX_STOCK_UNITS},
+            {"max": MAX_STOCK_UNITS},
+        )
     stock.on_hand += on_hand_delta
     stock.reserved += reserved_delta
     stock.save(update_fields=["on_hand", "reserved"])

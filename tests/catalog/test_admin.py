@@ -899,3 +899,18 @@ def test_stock_admins_are_read_only(client, operations, stocked):
     assert StockMovement.objects.count() == 3
     stocked.refresh_from_db()
     assert (stocked.on_hand, stocked.reserved) == (2, 0)
+
+
+def test_a_category_page_is_read_only_for_staff_who_may_only_view_categories(client, reviewer, operations):
+    # The reviewer views categories without changing them: the admin's form then has no
+    # `parent` field, and the form's __init__ that relabels it answered 500.
+    parent = category("Home")
+    child = category("Lamps", parent=parent)
+    client.force_login(reviewer)
+    response = client.get(reverse("admin:catalog_category_change", args=[child.pk]))
+    assert response.status_code == 200
+    assert "adminform" in response.context and "parent" not in response.context["adminform"].form.fields
+    client.force_login(operations)
+    response = client.get(reverse("admin:catalog_category_change", args=[child.pk]))
+    assert response.status_code == 200
+    assert "parent" in response.context["adminform"].form.fields

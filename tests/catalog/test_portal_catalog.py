@@ -936,3 +936,37 @@ def test_replenishment_suggestions_are_exact(client, shop):
     ]
     every = client.get(BASE + "alerts/", {"all": "1"}).context["suggestions"]
     assert [(r["sku"].code, r["suggested"]) for r in every] == [("FAST", 15), ("SLOW", 7), ("IDLE", 0)]
+
+
+@pytest.mark.parametrize(
+    ("form", "fields"),
+    [
+        # Beyond PostgreSQL's integer: answered 500 (integer out of range) before.
+        ("receive", {"receipt-quantity": "99999999999999999999"}),
+        ("receive", {"receipt-quantity": "2147483647"}),  # fits alone, not added to the 20 on hand
+        ("adjust", {"adjust-on_hand": "2147483648", "adjust-reason": "Count"}),
+    ],
+)
+def test_stock_beyond_what_its_column_holds_is_refused_and_nothing_changes(client, stocked, form, fields):
+    merchant, sku, east, _south = stocked
+    services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=east, quantity=20, actor=merchant.owner)
+    _login(client, merchant.owner)
+    before = _stock_state(merchant)
+    prefix = "receipt" if form == "receive" else "adjust"
+    response = client.post(
+        f"{BASE}stock/{form}/", {f"{prefix}-sku_code": "LAMP-W", f"{prefix}-warehouse": east.pk, **fields}, **EN
+    )
+    assert response.status_code == 400
+    assert _stock_state(merchant) == before == [[("LAMP-W", east.code, 20, 0)], 1]
+
+
+def test_the_stock_services_refuse_on_hand_beyond_the_column(stocked):
+    merchant, sku, east, _south = stocked
+    services.stock_receive(merchant=merchant, sku=sku, warehouse=east, quantity=20, actor=merchant.owner)
+    with pytest.raises(CatalogError) as error:
+        services.stock_receive(merchant=merchant, sku=sku, warehouse=east, quantity=2**31 - 20, actor=merchant.owner)
+    assert (error.value.code, error.value.extra) == ("quantity_too_large", {"max": 2**31 - 1})
+    with pytest.raises(CatalogError) as error:
+        services.stock_adjust(merchant=merchant, sku=sku, warehouse=east, on_hand=2**31, actor=None, reason="Count")
+    assert error.value.code == "quantity_too_large"
+    assert Stock.objects.get(sku=sku, warehouse=east).on_hand == 20

@@ -194,6 +194,14 @@ def test_pages_and_a_page_out_of_range(api_client, tree, shop):
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
 
 
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", str(2**31)])
+def test_a_page_number_whose_offset_does_not_fit_postgresql_is_not_found(api_client, tree, shop, page):
+    # The offset (page - 1) × size must not reach PostgreSQL's bigint range (a 500 before).
+    product(shop, tree["desk"])
+    response = api_client.get(PRODUCTS, {"page": page})
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
 def test_new_shops_come_first(api_client, tree, shop):
     veteran, _ = live_merchant(categories=[tree["home"]])
     Merchant.objects.filter(pk=veteran.pk).update(live_since=timezone.now() - timedelta(days=31))
@@ -210,6 +218,9 @@ def test_new_shops_come_first(api_client, tree, shop):
         ({"category": "0"}, ["category"]),
         ({"merchant": "99999999999"}, ["merchant"]),
         ({"tag": [f"t{i}" for i in range(11)]}, ["tag"]),
+        # PostgreSQL refuses NUL characters in text: refused as input, not a 500.
+        ({"tag": "\x00"}, ["tag"]),
+        ({"tag": ["lamp", "a\x00b"]}, ["tag"]),
     ],
 )
 def test_invalid_filters_answer_400(api_client, params, fields):

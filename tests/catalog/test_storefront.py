@@ -188,6 +188,24 @@ def test_page_numbers_out_of_range_show_the_nearest_page(client, tree, shop, mon
     assert response.context["page"].paginator.count == 0
 
 
+@pytest.mark.parametrize("listing", ["search", "category"])
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", str(2**31)])
+def test_a_page_number_whose_offset_does_not_fit_postgresql_shows_the_last_page(client, tree, shop, listing, page):
+    # (page - 1) × size beyond PostgreSQL's bigint answered 500 before.
+    lamp = product(shop, tree["desk"])
+    url = "/search/" if listing == "search" else f"/c/{tree['desk'].slug}/"
+    assert listed(client.get(url, {"page": page})) == [lamp.pk]
+
+
+@pytest.mark.parametrize("listing", ["search", "category"])
+@pytest.mark.parametrize("tags", ["\x00", ["a\x00b"]])
+def test_a_tag_with_a_nul_character_is_ignored_like_any_invalid_filter(client, tree, shop, listing, tags):
+    # PostgreSQL refuses NUL characters in text: the filter is invalid, not a 500.
+    lamp = product(shop, tree["desk"])
+    url = "/search/" if listing == "search" else f"/c/{tree['desk'].slug}/"
+    assert listed(client.get(url, {"tag": tags})) == [lamp.pk]
+
+
 def test_invalid_filters_are_ignored_and_shown_on_the_page(client, tree, shop):
     lamp = product(shop, tree["desk"])
     response = client.get("/search/", {"price_min": "abc", "ordering": "cheapest", "category": "99999999999"}, **EN)

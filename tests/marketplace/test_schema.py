@@ -82,3 +82,13 @@ def test_optional_query_parameters_allow_an_empty_value_and_page_sizes_start_at_
     assert parameters["page_size"]["schema"] == {"type": "integer", "minimum": 1}
     assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1}
     assert parameters["q"]["allowEmptyValue"] is True
+
+
+@pytest.mark.parametrize("method", ["options", "post", "put", "patch", "delete"])
+def test_the_docs_page_answers_only_get_and_refuses_other_methods_with_405(client, method):
+    # OPTIONS rendered DRF's metadata through the page's HTML renderer, which has no template
+    # for it: 500 for anyone, anonymous included.
+    response = getattr(client, method)("/api/v1/docs/")
+    assert response.status_code == 405
+    assert client.head("/api/v1/docs/").status_code == 200
+    assert client.get("/api/v1/docs/", {"script": ""}).status_code == 200

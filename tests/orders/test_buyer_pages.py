@@ -664,3 +664,24 @@ def test_three_after_sales_photos_of_12000_by_12000_are_refused_through_the_page
     assert load.call_count == 0
     assert AfterSalesRequest.objects.count() == 0
     assert AfterSalesPhoto.objects.count() == 0
+
+
+@pytest.mark.parametrize("next_url", ["cart", "%00", "orders:cart", "https://evil.example/", "//evil.example/"])
+def test_a_next_url_that_is_not_a_path_of_this_site_falls_back_to_the_page_itself(next_url):
+    # redirect() reads a string without "/" or "." as a view name: "cart" or "%00" answered 500.
+    sku = stocked_sku()
+    buyer = UserFactory()
+    web = client_for(buyer)
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 1, "next": next_url})
+    assert (response.status_code, response["Location"]) == (302, reverse("orders:cart"))
+    assert CartItem.objects.get(cart__buyer=buyer).quantity == 1
+    response = web.post(reverse("orders:addresses"), {**ADDRESS, "next": next_url})
+    assert (response.status_code, response["Location"]) == (302, reverse("orders:addresses"))
+    assert Address.objects.filter(buyer=buyer).count() == 1
+
+
+def test_a_next_path_of_this_site_is_followed():
+    sku = stocked_sku()
+    web = client_for(UserFactory())
+    response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 1, "next": "/checkout/"})
+    assert (response.status_code, response["Location"]) == (302, "/checkout/")
