@@ -24,17 +24,28 @@ SIGNUP_SALT = "marketplace.signup"
 _PASSWORD_AAD = b"signup-password"
 
 
-def signup_request(*, email: str, first_name: str = "", last_name: str = "", phone: str = "", password: str) -> None:
+def signup_request(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone: str = "",
+    password: str,
+    language: str | None = None,
+) -> None:
     """Start a sign-up for `email`; returns nothing, whatever the address.
 
     Guarantees: nothing is written (the account only exists once the link is followed, so an
     address cannot be claimed by someone who does not read its mail); both paths do the same
     work, password hashing included, so the time taken does not tell them apart either.
-    Side effects, after commit: one e-mail to `email`, by `signup_email_task`.
+    Side effects, after commit: one e-mail to `email`, by `signup_email_task`, in `language`
+    (the one the form was filled in; the site's default when it is not one of the site's).
     """
     from .tasks import signup_email_task
 
     email = email.strip().lower()
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
     # Hashed on both paths: PBKDF2 is the slow step, skipping it would show in the timing.
     encrypted_hash = crypto.encrypt(make_password(password), aad=_PASSWORD_AAD)
     user = get_user_model().objects.filter(email__iexact=email).only("pk").first()
@@ -49,9 +60,9 @@ def signup_request(*, email: str, first_name: str = "", last_name: str = "", pho
             "password": encrypted_hash,
         }
         token = signing.dumps(payload, salt=SIGNUP_SALT, compress=True)
-        transaction.on_commit(partial(signup_email_task.delay, email=email, token=token))
+        transaction.on_commit(partial(signup_email_task.delay, email=email, token=token, language=language))
     else:
-        transaction.on_commit(partial(signup_email_task.delay, email=email, token=None))
+        transaction.on_commit(partial(signup_email_task.delay, email=email, token=None, language=language))
 
 
 @transaction.atomic

@@ -28,11 +28,12 @@ def audit_chain_verify_task() -> dict:
 @shared_task(
     time_limit=60, soft_time_limit=50, autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=5
 )
-def signup_email_task(*, email: str, token: str | None) -> bool:
+def signup_email_task(*, email: str, token: str | None, language: str | None = None) -> bool:
     """The one e-mail of a sign-up (`signup_request`): with `token`, the link that creates the
-    account; without, the notice to a registered address that someone tried to sign up."""
+    account; without, the notice to a registered address that someone tried to sign up. Both
+    in the language of the sign-up form, so the two answers look alike to whoever sent it."""
     context = {"site_url": settings.SITE_URL, "email": email}
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(language or settings.LANGUAGE_CODE):
         if token is not None:
             context["confirm_path"] = reverse("signup_confirm", kwargs={"token": token})
             context["valid_hours"] = settings.SIGNUP_LINK_VALID_HOURS

@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -69,6 +70,7 @@ def signup(request):
             last_name=data["last_name"],
             phone=data["phone"],
             password=data["password1"],
+            language=translation.get_language(),
         )
         return redirect("signup_done")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

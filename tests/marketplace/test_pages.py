@@ -252,3 +252,15 @@ def test_a_form_without_its_csrf_token_gets_the_403_page():
     response = Client(enforce_csrf_checks=True).post("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
     assert "You do not have access to this page" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "subject"),
+    [("en", "Confirm your e-mail address to create your account"), ("zh-hans", "请确认您的电子邮件地址以创建账户")],
+)
+def test_the_signup_email_is_in_the_language_of_the_form(
+    client, eager_tasks, django_capture_on_commit_callbacks, accept_language, subject
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/signup/", SIGNUP, HTTP_ACCEPT_LANGUAGE=accept_language)
+    assert [(m.to, m.subject) for m in mail.outbox] == [(["new.buyer@example.com"], subject)]
