@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from PIL import Image
 
 from marketplace.errors import DomainError
@@ -35,8 +36,11 @@ def test_a_12000_by_12000_png_is_refused_from_its_header(read):
     with no_decoding() as load, pytest.raises(AppError) as info:
         read(data, error=AppError)
     assert (info.value.code, info.value.extra) == ("image_too_large", {"max_pixels": 40_000_000})
-    assert str(info.value.message) == "The image is larger than 40 megapixels. Scale it down and upload it again."
+    assert str(info.value.message) == "图片超过 40 百万像素。请缩小后重新上传。"  # the site's default language
     assert load.call_count == 0
+    with translation.override("en"), pytest.raises(AppError) as info:
+        read(data, error=AppError)
+    assert str(info.value.message) == "The image is larger than 40 megapixels. Scale it down and upload it again."
 
 
 @pytest.mark.parametrize(("size", "refused"), [((10, 10), False), ((11, 10), True), ((100, 1), False)])

@@ -306,7 +306,7 @@ def test_too_many_failures_mark_the_refund_failed_for_staff_who_send_it_again(
     assert url("refund_retry", refund.pk) in page
     # …and sends it again: the gateway answers this time.
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = client.post(url("refund_retry", refund.pk))
+        response = client.post(url("refund_retry", refund.pk), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302
     assert messages_of(response) == [("success", "The refund is sent to the gateway again.")]
     assert len(callbacks) == 1
