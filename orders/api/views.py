@@ -333,6 +333,7 @@ class BuyerMerchantOrderViewSet(viewsets.GenericViewSet):
             "unknown_line",
             "duplicate_line",
             "invalid_quantity",
+            "invalid_amount",
             "refund_exceeds_paid",
             "return_exceeds_shipped",
             "no_lines",

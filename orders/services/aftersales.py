@@ -200,17 +200,14 @@ def after_sales_request_create(
         if not 1 <= int(quantity) <= line.quantity:
             raise OrderError("invalid_quantity", _("The quantity must be between 1 and what was bought."))
         if amount <= 0:
-            raise OrderError(
-                "refund_exceeds_paid",
-                _("At most ¥%(max)s can still be refunded on this line.") % {"max": line.paid - line.refunded},
-                {"line": line.pk, "max": str(line.paid - line.refunded)},
-            )
+            # Not "too much": a zero or negative sum is no refund at all, whatever remains.
+            raise OrderError("invalid_amount", _("A refund amount must be greater than zero."), {"line": line.pk})
         rows.append(AfterSalesLine(order_line=line, quantity=int(quantity), amount=amount))
     if not rows:
         raise OrderError("no_lines", _("Choose at least one item."))
     shipping_amount = quantize(shipping_amount or ZERO)
     if shipping_amount < 0:
-        raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
+        raise OrderError("invalid_amount", _("The shipping refund cannot be negative."))
     _check_fits(locked, kind=kind, rows=rows, shipping_amount=shipping_amount)
     request = AfterSalesRequest.objects.create(
         merchant_order=locked,

@@ -157,6 +157,27 @@ def test_a_request_counts_what_was_already_refunded_on_the_line():
     assert request.total == Decimal("79.00")
 
 
+@pytest.mark.parametrize(
+    ("amount", "shipping", "extra"),
+    [("0.00", None, "line"), ("-1.00", None, "line"), ("1.00", "-5.00", None)],
+)
+def test_a_zero_or_negative_sum_is_an_invalid_amount_not_too_much(amount, shipping, extra):
+    order, buyer, _merchant, _wh = _shipped_order()
+    line = order.lines.get(unit_price=Decimal("279.00"))
+    before = _state(order)
+    with pytest.raises(OrderError) as info:
+        services.after_sales_request_create(
+            order=order,
+            buyer=buyer,
+            kind="refund",
+            reason="Broken",
+            items=[(line.pk, 1, Decimal(amount))],
+            shipping_amount=Decimal(shipping) if shipping else None,
+        )
+    assert (info.value.code, info.value.extra) == ("invalid_amount", {"line": line.pk} if extra else {})
+    assert _state(order) == before
+
+
 def test_goods_come_back_once_and_a_second_return_of_them_is_refused():
     order, buyer, merchant, wh = _shipped_order()
     line = order.lines.get(unit_price=Decimal("50.00"))
