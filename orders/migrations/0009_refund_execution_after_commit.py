@@ -81,16 +81,17 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             # Refunds recorded before this migration were sent to the gateway in the
             # transaction that recorded them: they are done, at the time they were recorded,
-            # through their order's successful payment (if it had one). Last, so that no
+            # through their order's successful payment (if it had one). No table alias: `make run`
+            # still migrates SQLite, which has none in UPDATE. Last, so that no
             # ALTER TABLE follows the update of these rows (pending FK checks forbid it).
             """
-            UPDATE orders_refund r SET
+            UPDATE orders_refund SET
                 status = 'succeeded',
-                succeeded_at = r.completed_at,
+                succeeded_at = completed_at,
                 payment_id = (
                     SELECT p.id FROM orders_payment p
                     JOIN orders_merchantorder mo ON mo.buyer_order_id = p.buyer_order_id
-                    WHERE mo.id = r.merchant_order_id AND p.status = 'succeeded'
+                    WHERE mo.id = orders_refund.merchant_order_id AND p.status = 'succeeded'
                 )
             """,
             migrations.RunSQL.noop,
