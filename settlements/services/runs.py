@@ -108,7 +108,10 @@ def run_start(*, period: str, actor=None, batch_size: int | None = None, enqueue
         run.refresh_from_db()
         return run
     rows = SettlementBatch.objects.bulk_create(
-        [SettlementBatch(run=run, number=n, merchant_ids=ids) for n, ids in enumerate(batches, start=1)]
+        [
+            SettlementBatch(run=run, number=n, merchant_ids=ids, merchant_count=len(ids))
+            for n, ids in enumerate(batches, start=1)
+        ]
     )
     if enqueue:
         for row in rows:
@@ -132,7 +135,7 @@ def _finish_batch(batch: SettlementBatch) -> None:
         finished=Count("pk", filter=~pending),
         pending=Count("pk", filter=pending),
         failed=Count("pk", filter=Q(status=BatchStatus.FAILED)),
-        merchants=Coalesce(Sum("merchant_ids__len", filter=done), 0),
+        merchants=Coalesce(Sum("merchant_count", filter=done), 0),
         statements=Coalesce(Sum("statements_created"), 0),
     )
     run.batches_done = counts["finished"]
