@@ -83,6 +83,13 @@ def run_each(*, job: str, object_type: str, ids: Iterable, handle: Callable[[obj
     """Call `handle(id)` for each id, each in its own transaction; `handle` returns whether
     it did something (False: nothing to do any more). See the module for the guarantees."""
     run = JobRun()
+    # Read once: resolving is then a write only for the few items that had failed before,
+    # not an UPDATE per item handled.
+    failed_before = set(
+        JobFailure.objects.filter(job=job, object_type=object_type, resolved_at__isnull=True).values_list(
+            "object_id", flat=True
+        )
+    )
     for pk in list(ids):
         try:
             with transaction.atomic():
@@ -102,5 +109,6 @@ def run_each(*, job: str, object_type: str, ids: Iterable, handle: Callable[[obj
             run.done += 1
         else:
             run.skipped += 1
-        job_failure_resolve(job=job, object_type=object_type, object_id=pk)
+        if str(pk) in failed_before:
+            job_failure_resolve(job=job, object_type=object_type, object_id=pk)
     return run
