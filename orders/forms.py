@@ -9,6 +9,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.converters import TokenConverter
 from marketplace.regions import Region
 
 from .models import AfterSalesKind, ComplaintCategory, OrderStatus
@@ -80,7 +81,7 @@ class CheckoutForm(forms.Form):
         widget=forms.HiddenInput,
         min_length=8,
         max_length=100,
-        validators=[RegexValidator(r"\A[A-Za-z0-9_-]+\Z")],
+        validators=[RegexValidator(rf"\A{TokenConverter.regex}\Z")],
     )
     items = forms.CharField(widget=forms.HiddenInput, max_length=4000)
 
