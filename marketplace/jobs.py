@@ -8,6 +8,10 @@
 - one row per job and item: failing again counts up and refreshes the code and message; a
   later run that handles the item without error marks the row resolved;
 - a soft time limit still stops the job (the next run carries on from the data).
+
+`enqueue_on_commit` is how services start a Celery task: by the task's name, after the
+transaction commits. Services never import their app's `tasks` module (tasks import services,
+so the dependency runs one way; an import-linter contract keeps it so).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from celery.exceptions import SoftTimeLimitExceeded
+from celery import current_app
+from celery.exceptions import NotRegistered, SoftTimeLimitExceeded
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,6 +41,27 @@ class JobRun:
     done: int = 0
     skipped: int = 0
     failed: int = 0
+
+
+def enqueue_on_commit(task_name: str, *args, **kwargs) -> None:
+    """Enqueue the registered task `task_name` with these arguments once the current
+    transaction commits (at once outside a transaction); a rollback enqueues nothing.
+
+    The task is looked up by name when the transaction commits, so the calling service needs no
+    import of the tasks module; an unknown name raises `KeyError` there (a programming error,
+    caught by the tests that run the service).
+    """
+    transaction.on_commit(lambda: _registered_task(task_name).delay(*args, **kwargs))
+
+
+def _registered_task(name: str):
+    try:
+        return current_app.tasks[name]
+    except NotRegistered:
+        # A web process registers tasks only as their modules are imported; the worker imports
+        # them all at start. Load the apps' `tasks` modules the way the worker does, then look again.
+        current_app.loader.import_default_modules()
+        return current_app.tasks[name]
 
 
 def error_code(exc: BaseException) -> str:

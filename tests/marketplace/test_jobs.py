@@ -69,3 +69,29 @@ def test_staff_see_failures_read_only_in_the_admin(admin_client):
     assert admin_client.get(f"/admin/marketplace/jobfailure/{failure.pk}/change/").status_code == 200
     assert admin_client.post(f"/admin/marketplace/jobfailure/{failure.pk}/delete/").status_code == 403
     assert admin_client.get("/admin/marketplace/jobfailure/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_enqueue_on_commit_sends_the_named_task_only_after_commit(monkeypatch, django_capture_on_commit_callbacks):
+    from celery import current_app
+
+    from marketplace.jobs import _registered_task, enqueue_on_commit
+
+    task = _registered_task("marketplace.tasks.audit_chain_verify_task")
+    assert task is current_app.tasks["marketplace.tasks.audit_chain_verify_task"]
+    sent = []
+    monkeypatch.setattr(task, "delay", lambda *a, **kw: sent.append((a, kw)))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        enqueue_on_commit("marketplace.tasks.audit_chain_verify_task", 7, flag=True)
+    assert sent == []
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert sent == [((7,), {"flag": True})]
+
+
+@pytest.mark.django_db
+def test_enqueue_on_commit_of_an_unknown_task_fails_when_the_transaction_commits(django_capture_on_commit_callbacks):
+    from marketplace.jobs import enqueue_on_commit
+
+    with pytest.raises(KeyError), django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit("marketplace.tasks.no_such_task")
