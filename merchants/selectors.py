@@ -17,6 +17,8 @@ from . import permissions
 from .models import (
     AUDIT_ACTION_LABELS,
     REVIEW_QUEUE_STATES,
+    Contract,
+    ContractStatus,
     Invitation,
     Merchant,
     MerchantDocument,
@@ -156,3 +158,18 @@ def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation:
     if invitation is None:
         raise Http404("No such invitation.")
     return invitation
+
+
+# --- Read by settlement -------------------------------------------------------------------
+
+
+def merchants_ever_approved() -> QuerySet[Merchant]:
+    """Merchants that have ever been approved, whatever their status now: approval gives a
+    tier, which is changed but never taken away. Settlement settles each of them monthly."""
+    return Merchant.objects.filter(tier__isnull=False)
+
+
+def accepted_contracts() -> QuerySet[Contract]:
+    """The contracts in force (at most one accepted per merchant): the terms settlement
+    applies (settlement days, commission plan and its ladder steps)."""
+    return Contract.objects.filter(status=ContractStatus.ACCEPTED)

@@ -191,7 +191,7 @@ def preview_columns(totals: dict) -> list[str]:
 
 from django.db.models import F, Subquery  # noqa: E402
 
-from orders.models import AfterSalesRequest, MerchantOrder, OrderLine  # noqa: E402
+from orders import settlement_source as orders_source  # noqa: E402
 
 from .models import Invoice  # noqa: E402
 
@@ -231,25 +231,13 @@ def statement_lines_for_merchant(merchant, statement: Statement) -> list[Stateme
     return sorted(lines, key=lambda line: (rank.get(line.kind, len(rank)), line.pk))
 
 
-def settled_orders_for_merchant(merchant, statement: Statement) -> QuerySet[MerchantOrder]:
+def settled_orders_for_merchant(merchant, statement: Statement) -> QuerySet:
     """The merchant orders paid out in the statement, oldest completion first, each with
     `goods` (Σ paid), `platform_discount` and `commission` summed from its frozen order
-    lines (the figures the statement's lines were summed from) and its `shipping_fee`.
-
-    The sums are correlated subqueries rather than a GROUP BY over the joined lines: a page
-    computes them for its own rows only, and counting the pages touches no line."""
-
-    def line_sum(field):
-        lines = OrderLine.objects.filter(merchant_order=OuterRef("pk")).order_by()
-        return Subquery(lines.values("merchant_order").annotate(total=Sum(field)).values("total"))
-
+    lines (the figures the statement's lines were summed from) and its `shipping_fee`."""
     return (
-        MerchantOrder.objects.filter(merchant=merchant, settlement__statement=statement)
-        .annotate(
-            goods=line_sum("paid"),
-            platform_discount=line_sum("platform_discount"),
-            commission=line_sum("commission"),
-        )
+        orders_source.merchant_orders_with_line_sums()
+        .filter(merchant=merchant, settlement__statement=statement)
         .order_by("completed_at", "id")
     )
 
@@ -271,9 +259,7 @@ def frozen_orders_for_merchant(merchant, statement: Statement) -> QuerySet[Froze
     settled_in = SettledOrder.objects.filter(
         merchant_order_id=OuterRef("merchant_order_id"), statement__status__in=MERCHANT_VISIBLE
     ).values("statement__period")[:1]
-    disputed = (
-        AfterSalesRequest.objects.filter(dispute__isnull=False).select_related("dispute").order_by("created_at", "id")
-    )
+    disputed = orders_source.disputed_after_sales()
     return (
         FrozenOrder.objects.filter(statement=statement, statement__merchant=merchant)
         .select_related("merchant_order")

@@ -1,5 +1,6 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
+from .computation import compute_statements, ladder_rebate
 from .ledger import account_for, journal_post, statement_ledger_total, statement_postings
 from .payouts import (
     RESULT_MAX_BYTES,
@@ -14,8 +15,6 @@ from .payouts import (
 from .runs import (
     SettlementConflict,
     SettlementError,
-    compute_statements,
-    ladder_rebate,
     parse_period,
     record_batch_failure,
     run_preview,

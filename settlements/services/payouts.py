@@ -26,6 +26,7 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
+from orders import settlement_source as orders_source
 
 from ..models import (
     AccountKind,
@@ -38,7 +39,7 @@ from ..models import (
     Statement,
     StatementStatus,
 )
-from ..periods import Period
+from ..periods import Period, local_midnight
 from .ledger import account_for, journal_post, statement_ledger_total
 from .runs import SettlementError
 
@@ -254,17 +255,13 @@ class Reconciliation:
 def reconcile(*, period: str) -> Reconciliation:
     """Compare, for the period: gateway payments captured with buyer orders paid; refunds
     issued with their refund lines; approved statements with their ledger postings."""
-    from orders.models import BuyerOrder, Payment, PaymentStatus, Refund
-
     parsed = Period.parse(period)
     start, end = Period.parse(str(parsed)).first_day, parsed.end
-    from ..periods import local_midnight
-
     start_at = local_midnight(start)
     report = Reconciliation(period=str(parsed))
 
-    payments = Payment.objects.filter(status=PaymentStatus.SUCCEEDED, succeeded_at__gte=start_at, succeeded_at__lt=end)
-    orders = BuyerOrder.objects.filter(paid_at__gte=start_at, paid_at__lt=end)
+    payments = orders_source.payments_succeeded_between(start_at, end)
+    orders = orders_source.buyer_orders_paid_between(start_at, end)
     paid_by_order = dict(payments.values("buyer_order_id").annotate(t=Sum("amount")).values_list("buyer_order_id", "t"))
     differences = []
     for order in orders.only("pk", "number", "payable_total"):
@@ -282,9 +279,7 @@ def reconcile(*, period: str) -> Reconciliation:
     # Refunds of merchant orders, counted from their decision as settlement counts them. A late
     # payment given back whole (no merchant order, no lines) is outside both sides: its
     # payment is not among the captured ones either.
-    refunds = Refund.objects.filter(
-        merchant_order__isnull=False, completed_at__gte=start_at, completed_at__lt=end
-    ).prefetch_related("lines")
+    refunds = orders_source.merchant_order_refunds_between(start_at, end)
     differences = []
     issued = ZERO
     by_lines = ZERO

@@ -309,10 +309,10 @@ def test_each_statement_records_its_cutoff_and_the_next_run_starts_there():
     _settle("2026-10", now=at(2026, 11, 2))
     october = Statement.objects.get(period="2026-10")
     assert october.orders_completed_before == at(2026, 10, 17)
-    assert services.runs._previous_statements([shop.merchant.pk], "2026-11") == {
+    assert services.computation._previous_statements([shop.merchant.pk], "2026-11") == {
         shop.merchant.pk: (october.pk, at(2026, 10, 17), at(2026, 11, 1))
     }
-    assert services.runs._previous_statements([shop.merchant.pk], "2026-10") == {}
+    assert services.computation._previous_statements([shop.merchant.pk], "2026-10") == {}
     # What the November run reads: orders completed since 17 October, and those listed frozen
     # on October's statement. (An order completed earlier and neither settled nor listed
     # cannot happen: this one is written behind the run's back to show the history is not read.)

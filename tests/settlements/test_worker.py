@@ -76,7 +76,7 @@ def test_a_worker_killed_mid_run_then_resumed_gives_the_same_result(settings):
         services.settle_batch(batch_id=first)
         # The worker dies while settling the second batch: its transaction rolls back.
         with (
-            mock.patch("settlements.services.runs._ladder_lines", side_effect=RuntimeError("killed")),
+            mock.patch("settlements.services.computation._ladder_lines", side_effect=RuntimeError("killed")),
             pytest.raises(RuntimeError),
         ):
             services.settle_batch(batch_id=second)

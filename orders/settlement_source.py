@@ -1,0 +1,177 @@
+"""What settlement reads of orders: the orders selectors settlement reads through.
+
+Settlement never imports orders' models; it reads orders here, so what it depends on is
+named in one place that orders owns and keeps working when its models change.
+
+The run's SQL. Settlement sums a month of orders in SQL (INSERT … SELECT … GROUP BY, see
+`settlements/services/computation.py`). It does not spell orders' tables, columns or statuses:
+it reads the rows below, as SQL that the ORM compiles here from orders' models and
+`OrderStatus`, under column names that are this module's promise to settlement. A renamed
+table, column or status changes the SQL with it; a removed field fails when the SQL is
+compiled (FieldError), not silently in a settlement run.
+
+Each function returns (sql, params) for a SELECT that settlement uses as a subquery in FROM;
+PostgreSQL pulls such a subquery up into the outer query, so the plan is the one a
+hand-written join would get (the settlement benchmark checks it).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast
+
+from .models import (
+    AfterSalesRequest,
+    BuyerOrder,
+    MerchantOrder,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundLine,
+)
+
+#: The status whose orders are settled (domain.md "Settlement": completed orders only).
+SETTLEABLE_STATUS = OrderStatus.COMPLETED
+
+
+def _sql(queryset: QuerySet) -> tuple[str, tuple]:
+    return queryset.query.sql_with_params()
+
+
+def settleable_orders_sql(*, completed_before: datetime.datetime, frozen: bool) -> tuple[str, tuple]:
+    """Merchant orders completed before `completed_before`, frozen by an open dispute or not.
+
+    Columns: `order_id`, `order_merchant`, `completed`, and the order's frozen totals `goods`
+    (Σ lines paid), `platform_discount`, `shipping`, `commission`, `paid` (what the buyer paid
+    for it, shipping included)."""
+    orders = MerchantOrder.objects.filter(
+        status=SETTLEABLE_STATUS, completed_at__lt=completed_before, is_frozen=frozen
+    ).order_by()
+    return _sql(
+        orders.values(
+            order_id=F("pk"),
+            order_merchant=F("merchant_id"),
+            completed=F("completed_at"),
+            goods=F("goods_total"),
+            platform_discount=F("platform_discount_total"),
+            shipping=F("shipping_fee"),
+            commission=F("commission_total"),
+            paid=F("paid_total"),
+        )
+    )
+
+
+def _order_columns(prefix: str) -> dict:
+    """The columns of a refund's merchant order that settlement selects refunds by."""
+    return {
+        "order_id": F(f"{prefix}merchant_order_id"),
+        "order_merchant": F(f"{prefix}merchant_order__merchant_id"),
+        "order_settleable": ExpressionWrapper(
+            Q(**{f"{prefix}merchant_order__status": SETTLEABLE_STATUS}), output_field=BooleanField()
+        ),
+        "order_completed": F(f"{prefix}merchant_order__completed_at"),
+        "refund_completed": F(f"{prefix}completed_at"),
+    }
+
+
+def refund_lines_sql() -> tuple[str, tuple]:
+    """Every refund line of a merchant order.
+
+    Columns: `refund_pk`, `refund_line_pk`, the refund's `refund_completed` (when it was
+    decided), its order's `order_id`, `order_merchant`, `order_completed` and `order_settleable` (the order
+    is in the settled status), and the line's `line_amount`, `shipping` (0: shipping is
+    refunded by the refund itself, see `refund_shipping_sql`), `base_back`
+    (refunded base), `discount_back` and `commission_back`."""
+    # Filtered on a column of the order (never empty), so PostgreSQL joins the order inner.
+    lines = RefundLine.objects.filter(refund__merchant_order__merchant__isnull=False).order_by()
+    return _sql(
+        lines.values(
+            refund_pk=F("refund_id"),
+            refund_line_pk=F("pk"),
+            **_order_columns("refund__"),
+            line_amount=F("amount"),
+            shipping=Value(0, output_field=MerchantOrder._meta.get_field("shipping_fee")),
+            base_back=F("refunded_base"),
+            discount_back=F("platform_discount_back"),
+            commission_back=F("commission_returned"),
+        )
+    )
+
+
+def refund_shipping_sql() -> tuple[str, tuple]:
+    """The shipping part of the refunds of merchant orders that give shipping back: the same
+    columns as `refund_lines_sql`, with `refund_line_pk` empty and only `shipping` non-zero."""
+    money = MerchantOrder._meta.get_field("shipping_fee")
+    refunds = Refund.objects.filter(merchant_order__merchant__isnull=False, shipping_amount__gt=0).order_by()
+    return _sql(
+        refunds.values(
+            refund_pk=F("pk"),
+            refund_line_pk=Cast(Value(None), output_field=BigIntegerField()),
+            **_order_columns(""),
+            line_amount=Value(0, output_field=money),
+            shipping=F("shipping_amount"),
+            base_back=Value(0, output_field=money),
+            discount_back=Value(0, output_field=money),
+            commission_back=Value(0, output_field=money),
+        )
+    )
+
+
+# --- Read by settlement's selectors and reconciliation ------------------------------------
+
+
+def merchant_orders_with_line_sums() -> QuerySet[MerchantOrder]:
+    """Merchant orders, each with `goods` (Σ paid), `platform_discount` and `commission`
+    summed from its frozen order lines (the figures a statement's lines are summed from).
+
+    The sums are correlated subqueries rather than a GROUP BY over the joined lines: a page
+    computes them for its own rows only, and counting the pages touches no line."""
+
+    def line_sum(field):
+        lines = OrderLine.objects.filter(merchant_order=OuterRef("pk")).order_by()
+        return Subquery(lines.values("merchant_order").annotate(total=Sum(field)).values("total"))
+
+    return MerchantOrder.objects.annotate(
+        goods=line_sum("paid"), platform_discount=line_sum("platform_discount"), commission=line_sum("commission")
+    )
+
+
+def disputed_after_sales() -> QuerySet[AfterSalesRequest]:
+    """After-sales requests that went to a dispute, with the dispute, oldest first."""
+    return (
+        AfterSalesRequest.objects.filter(dispute__isnull=False).select_related("dispute").order_by("created_at", "id")
+    )
+
+
+def payments_succeeded_between(start: datetime.datetime, end: datetime.datetime) -> QuerySet[Payment]:
+    """Gateway payments captured in [start, end)."""
+    return Payment.objects.filter(status=PaymentStatus.SUCCEEDED, succeeded_at__gte=start, succeeded_at__lt=end)
+
+
+def buyer_orders_paid_between(start: datetime.datetime, end: datetime.datetime) -> QuerySet[BuyerOrder]:
+    """Buyer orders paid in [start, end)."""
+    return BuyerOrder.objects.filter(paid_at__gte=start, paid_at__lt=end)
+
+
+def merchant_order_refunds_between(start: datetime.datetime, end: datetime.datetime) -> QuerySet[Refund]:
+    """Refunds of merchant orders decided in [start, end), as settlement counts them (from
+    `completed_at`), with their lines. A late payment given back whole (no merchant order)
+    is not one of them."""
+    return Refund.objects.filter(
+        merchant_order__isnull=False, completed_at__gte=start, completed_at__lt=end
+    ).prefetch_related("lines")
