@@ -26,7 +26,7 @@ from marketplace.admin_tools import (
     table,
     when,
 )
-from marketplace.errors import ConflictError, DomainError
+from marketplace.errors import DomainError
 
 from .. import permissions, selectors, services
 from ..models import Invoice, LineKind, Statement, StatementStatus
@@ -358,25 +358,20 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         ]
 
     def approve_all_view(self, request):
-        """Approve every draft of a run or a period, each in its own transaction (one
-        refusal, e.g. a statement approved meanwhile, does not undo the others)."""
+        """Approve every draft of a run or a period (`services.statements_approve_all`: each in
+        its own transaction, one refusal does not undo the others)."""
         form = ApproveAllForm(request.POST if request.method == "POST" else (request.GET or None))
         drafts = None
         if form.is_bound and form.is_valid():
             drafts = selectors.statement_drafts(period=form.cleaned_data["period"], run_id=form.cleaned_data["run"])
             if request.method == "POST":
-                approved = skipped = 0
-                for statement in drafts:
-                    try:
-                        services.statement_approve(statement=statement, actor=request.user)
-                    except ConflictError:
-                        skipped += 1
-                    else:
-                        approved += 1
+                result = services.statements_approve_all(
+                    actor=request.user, period=form.cleaned_data["period"], run_id=form.cleaned_data["run"]
+                )
                 messages.success(
                     request,
                     gettext("%(approved)d statement(s) approved, %(skipped)d skipped (no longer to review).")
-                    % {"approved": approved, "skipped": skipped},
+                    % {"approved": result.approved, "skipped": result.skipped},
                 )
                 return redirect(self.page_url("changelist") + "?status__exact=approved")
         summary = []

@@ -21,10 +21,17 @@ from .runs import (
     run_start,
     settle_batch,
 )
-from .statements import adjustment_create, statement_approve, statement_matches_ledger
+from .statements import (
+    ApproveAllResult,
+    adjustment_create,
+    statement_approve,
+    statement_matches_ledger,
+    statements_approve_all,
+)
 
 __all__ = [
     "RESULT_MAX_BYTES",
+    "ApproveAllResult",
     "SettlementConflict",
     "SettlementError",
     "account_for",
@@ -48,4 +55,5 @@ __all__ = [
     "statement_ledger_total",
     "statement_matches_ledger",
     "statement_postings",
+    "statements_approve_all",
 ]

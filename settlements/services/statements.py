@@ -6,6 +6,7 @@ journal entry in the same transaction (once: the entry's natural key is the stat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -16,8 +17,9 @@ from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import quantize
 
-from ..models import ManualAdjustment, Statement, StatementStatus
+from ..models import LineKind, ManualAdjustment, Statement, StatementStatus
 from ..periods import Period
+from ..selectors import statement_drafts
 from .ledger import journal_post, statement_ledger_total, statement_postings
 
 
@@ -68,7 +70,35 @@ def adjustment_create(*, merchant, period: str, amount, reason: str, actor) -> M
 
 def statement_matches_ledger(statement: Statement) -> bool:
     """An approved statement's payable (less the carried-forward part) equals its posting."""
-    from ..models import LineKind
-
     carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
     return statement_ledger_total(statement) == statement.payable - carry
+
+
+@dataclass(frozen=True)
+class ApproveAllResult:
+    approved: int
+    skipped: int
+
+
+def statements_approve_all(*, actor, period: str | None = None, run_id: int | None = None) -> ApproveAllResult:
+    """Approve every statement to review of a period and/or a run, one statement at a time.
+
+    Per item, not all or nothing: each statement is approved and posted to the ledger in its
+    own transaction (`statement_approve`), so one that is refused (approved meanwhile by
+    someone else: 409 `invalid_transition`) is skipped and counted, and does not undo the
+    others. Each is entered with `atomic(durable=True)`: called inside an outer transaction,
+    the per-item guarantee could not hold, so that raises at once instead. Locks: one
+    statement row at a time, in primary-key order. Neither a period nor a run: 400
+    `period_or_run_required` (never every draft of every period by accident)."""
+    if not period and not run_id:
+        raise DomainError("period_or_run_required", _("Give the period or the run whose statements to approve."))
+    approved = skipped = 0
+    for statement in statement_drafts(period=period, run_id=run_id):
+        try:
+            with transaction.atomic(durable=True):
+                statement_approve(statement=statement, actor=actor)
+        except ConflictError:
+            skipped += 1
+        else:
+            approved += 1
+    return ApproveAllResult(approved=approved, skipped=skipped)
