@@ -139,7 +139,8 @@ def main() -> None:
     from settlements.models import SettlementBatch, Statement, StatementLine
     from settlements.periods import Period, settleable_cutoff
     from settlements.selectors import run_batch_ids
-    from settlements.services.runs import compute_statements, merchants_to_settle, run_start, settle_batch
+    from settlements.services.computation import compute_statements
+    from settlements.services.runs import merchants_to_settle, run_start, settle_batch
 
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
