@@ -13,11 +13,14 @@ from django.apps import apps
 from django.db import connection, transaction
 
 from marketplace.errors import DomainError
+from merchants import selectors as merchant_selectors
+from merchants.models import MerchantStatus
 from orders import settlement_source
 from orders.models import MerchantOrder, OrderStatus
 from settlements import services
 from settlements.models import JournalEntry, Statement
 from tests.factories import UserFactory
+from tests.merchants.factories import merchant_in_state
 from tests.settlements.test_runs import Shop, _settle, at
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +153,23 @@ def test_approve_all_cannot_be_nested_in_an_outer_transaction(staff_user):
 @pytest.fixture
 def staff_user():
     return UserFactory(is_staff=True)
+
+
+# --- What settlement reads of merchants -----------------------------------------------------
+
+
+def test_merchants_ever_approved_and_the_contracts_in_force():
+    under_review = merchant_in_state(MerchantStatus.UNDER_REVIEW)
+    offered = merchant_in_state(MerchantStatus.APPROVED)  # contract offered, not accepted yet
+    signed = merchant_in_state(MerchantStatus.CONTRACT_SIGNED)
+    terminated = merchant_in_state(MerchantStatus.TERMINATED)
+    assert under_review.tier_id is None
+    assert sorted(merchant_selectors.merchants_ever_approved().values_list("pk", flat=True)) == [
+        offered.pk,
+        signed.pk,
+        terminated.pk,
+    ]
+    assert sorted(merchant_selectors.accepted_contracts().values_list("merchant_id", flat=True)) == [
+        signed.pk,
+        terminated.pk,
+    ]
