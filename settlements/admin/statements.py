@@ -358,14 +358,14 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         ]
 
     def approve_all_view(self, request):
-        """Approve every draft of a run or a period (`services.statements_approve_all`: each in
+        """Approve every draft of a run or a period (`services.statement_approve_all`: each in
         its own transaction, one refusal does not undo the others)."""
         form = ApproveAllForm(request.POST if request.method == "POST" else (request.GET or None))
         drafts = None
         if form.is_bound and form.is_valid():
             drafts = selectors.statement_drafts(period=form.cleaned_data["period"], run_id=form.cleaned_data["run"])
             if request.method == "POST":
-                result = services.statements_approve_all(
+                result = services.statement_approve_all(
                     actor=request.user, period=form.cleaned_data["period"], run_id=form.cleaned_data["run"]
                 )
                 messages.success(

@@ -25,8 +25,8 @@ from .statements import (
     ApproveAllResult,
     adjustment_create,
     statement_approve,
+    statement_approve_all,
     statement_matches_ledger,
-    statements_approve_all,
 )
 
 __all__ = [
@@ -52,8 +52,8 @@ __all__ = [
     "run_start",
     "settle_batch",
     "statement_approve",
+    "statement_approve_all",
     "statement_ledger_total",
     "statement_matches_ledger",
     "statement_postings",
-    "statements_approve_all",
 ]

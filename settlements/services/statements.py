@@ -80,7 +80,7 @@ class ApproveAllResult:
     skipped: int
 
 
-def statements_approve_all(*, actor, period: str | None = None, run_id: int | None = None) -> ApproveAllResult:
+def statement_approve_all(*, actor, period: str | None = None, run_id: int | None = None) -> ApproveAllResult:
     """Approve every statement to review of a period and/or a run, one statement at a time.
 
     Per item, not all or nothing: each statement is approved and posted to the ledger in its

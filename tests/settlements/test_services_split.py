@@ -108,11 +108,11 @@ def _statuses():
 
 def test_approve_all_approves_each_draft_of_the_period_and_posts_it_once(staff_user):
     run, statements = _world()
-    result = services.statements_approve_all(actor=staff_user, period="2026-10")
+    result = services.statement_approve_all(actor=staff_user, period="2026-10")
     assert result == services.ApproveAllResult(approved=3, skipped=0)
     assert _statuses() == ["approved", "approved", "approved"]
     assert sorted(JournalEntry.objects.values_list("key", flat=True)) == sorted(f"statement:{s.pk}" for s in statements)
-    assert services.statements_approve_all(actor=staff_user, run_id=run.pk) == services.ApproveAllResult(0, 0)
+    assert services.statement_approve_all(actor=staff_user, run_id=run.pk) == services.ApproveAllResult(0, 0)
     assert JournalEntry.objects.count() == 3
 
 
@@ -123,7 +123,7 @@ def test_approve_all_skips_one_approved_meanwhile_and_keeps_the_others(staff_use
     services.statement_approve(statement=second, actor=staff_user)
     listed = [first, second, third]  # as listed before `second` was approved
     with mock.patch("settlements.services.statements.statement_drafts", return_value=listed):
-        result = services.statements_approve_all(actor=staff_user, period="2026-10")
+        result = services.statement_approve_all(actor=staff_user, period="2026-10")
     assert result == services.ApproveAllResult(approved=2, skipped=1)
     assert _statuses() == ["approved", "approved", "approved"]
     assert JournalEntry.objects.count() == 3
@@ -134,7 +134,7 @@ def test_approve_all_skips_one_approved_meanwhile_and_keeps_the_others(staff_use
 def test_approve_all_needs_a_period_or_a_run_and_changes_nothing_without(staff_user):
     _world()
     with pytest.raises(DomainError) as refused:
-        services.statements_approve_all(actor=staff_user)
+        services.statement_approve_all(actor=staff_user)
     assert refused.value.code == "period_or_run_required"
     assert _statuses() == ["draft", "draft", "draft"]
     assert JournalEntry.objects.count() == 0
@@ -145,7 +145,7 @@ def test_approve_all_cannot_be_nested_in_an_outer_transaction(staff_user):
     refuses at once (durable), and nothing is approved."""
     _world()
     with pytest.raises(RuntimeError, match="durable"), transaction.atomic():
-        services.statements_approve_all(actor=staff_user, period="2026-10")
+        services.statement_approve_all(actor=staff_user, period="2026-10")
     assert _statuses() == ["draft", "draft", "draft"]
     assert JournalEntry.objects.count() == 0
 
