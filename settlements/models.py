@@ -14,17 +14,19 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from marketplace.models import AppendOnlyError
+from settlements.choices import (
+    LINE_ORDER,  # noqa: F401 (re-exported until the import rewrite)
+    AccountKind,
+    BatchStatus,
+    LineKind,
+    PayoutStatus,
+    RunStatus,
+    StatementStatus,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-
-
-class RunStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
-    COMPLETED = "completed", _("Completed")
-    FAILED = "failed", _("Failed")
 
 
 class SettlementRun(models.Model):
@@ -61,12 +63,6 @@ class SettlementRun(models.Model):
         return f"{self.period} #{self.pk}"
 
 
-class BatchStatus(models.TextChoices):
-    PENDING = "pending", _("To settle")
-    DONE = "done", _("Settled")
-    FAILED = "failed", _("Failed")
-
-
 class SettlementBatch(models.Model):
     """One batch of a run's merchants, settled by one task. The row is the batch's progress:
     it moves pending → done (or failed) once, under its lock, so a task delivered twice
@@ -91,12 +87,6 @@ class SettlementBatch(models.Model):
 
     def __str__(self):
         return f"{self.run_id} · {self.number}"
-
-
-class StatementStatus(models.TextChoices):
-    DRAFT = "draft", _("To review")
-    APPROVED = "approved", pgettext_lazy("statement", "Approved")
-    PAID = "paid", pgettext_lazy("statement", "Paid")
 
 
 class Statement(models.Model):
@@ -135,24 +125,6 @@ class Statement(models.Model):
 
     def __str__(self):
         return f"{self.period} · {self.merchant_id}"
-
-
-class LineKind(models.TextChoices):
-    GOODS = "goods", _("Goods paid by buyers")
-    PLATFORM_DISCOUNTS = "platform_discounts", _("Platform discounts reimbursed")
-    SHIPPING = "shipping", _("Shipping fees")
-    COMMISSION = "commission", _("Commission")
-    REFUNDS = "refunds", _("Refunds")
-    SHIPPING_REFUNDS = "shipping_refunds", _("Shipping refunds")
-    DISCOUNTS_TAKEN_BACK = "discounts_taken_back", _("Platform discounts taken back")
-    COMMISSION_RETURNED = "commission_returned", _("Commission returned")
-    LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
-    ADJUSTMENTS = "adjustments", _("Manual adjustments")
-    CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
-
-
-#: The order lines appear on a statement (the subsidies issue adds its kinds here).
-LINE_ORDER = list(LineKind.values)
 
 
 class StatementLine(models.Model):
@@ -304,17 +276,6 @@ class ManualAdjustment(models.Model):
 # --- Ledger -----------------------------------------------------------------------------
 
 
-class AccountKind(models.TextChoices):
-    MERCHANT_PAYABLE = "merchant_payable", _("Merchant payable")
-    COMMISSION_REVENUE = "commission_revenue", _("Commission revenue")
-    PROMOTION_EXPENSE = "promotion_expense", _("Promotion expense")
-    REBATE_EXPENSE = "rebate_expense", _("Ladder rebate expense")
-    ADJUSTMENT_EXPENSE = "adjustment_expense", _("Manual adjustments")
-    GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
-    BANK = "bank", _("Bank")
-    DEPOSITS_HELD = "deposits_held", _("Deposits held")
-
-
 class Account(models.Model):
     """A ledger account; merchant payables have one account per merchant."""
 
@@ -421,12 +382,6 @@ class PayoutBatch(models.Model):
 
     def __str__(self):
         return self.reference
-
-
-class PayoutStatus(models.TextChoices):
-    PENDING = "pending", _("Sent to the bank")
-    PAID = "paid", pgettext_lazy("payout", "Paid")
-    FAILED = "failed", _("Failed")
 
 
 class Payout(models.Model):
