@@ -11,15 +11,14 @@ from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, S
 from django.http import Http404
 from django.utils import timezone
 
+from .choices import ListingStatus, RevisionStatus
 from .models import (
     SKU,
     Category,
     CategoryGrant,
-    ListingStatus,
     Product,
     ProductImage,
     ProductRevision,
-    RevisionStatus,
     Stock,
     StockAlert,
     Tag,
@@ -99,7 +98,7 @@ def product_public_queryset() -> QuerySet[Product]:
     Annotated with `in_stock` and `boosted` (the merchant went live within
     NEW_MERCHANT_BOOST_DAYS: traffic support puts these first in listings).
     """
-    from merchants.models import MerchantStatus
+    from merchants.choices import MerchantStatus
 
     boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
     return (

@@ -21,12 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.fields import EncryptedTextField
 from marketplace.models import AppendOnlyError
-from merchants.choices import (  # noqa: F401 (re-exported until the import rewrite)
-    ACTIVE_MERCHANT_STATES,
-    DEPOSIT_CREDIT_KINDS,
-    DEPOSIT_PAYABLE_STATES,
+from merchants.choices import (
     EDITABLE_STATES,
-    REVIEW_QUEUE_STATES,
     ROLE_SECTIONS,
     CommissionPlan,
     ContractStatus,
@@ -36,7 +32,6 @@ from merchants.choices import (  # noqa: F401 (re-exported until the import rewr
     DocumentKind,
     MemberRole,
     MerchantStatus,
-    PortalSection,
     TierCode,
 )
 

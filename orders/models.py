@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.regions import Region
 from merchants.models import private_storage
 from orders.choices import (
-    AFTER_SALES_OPEN_STATES,  # noqa: F401 (re-exported until the import rewrite)
     AfterSalesKind,
     AfterSalesStatus,
     BuyerOrderStatus,

@@ -18,21 +18,19 @@ from django.utils import timezone
 from catalog.models import ProductImage, Stock
 from marketplace.money import ZERO, quantize
 
+from .choices import AFTER_SALES_OPEN_STATES, BuyerOrderStatus, OrderStatus
 from .models import (
-    AFTER_SALES_OPEN_STATES,
     TRANSITIONS,
     Address,
     AfterSalesLine,
     AfterSalesRequest,
     BuyerOrder,
-    BuyerOrderStatus,
     Cart,
     CartItem,
     CheckoutAttempt,
     MerchantOrder,
     OrderEvent,
     OrderLine,
-    OrderStatus,
     Payment,
     Shipment,
     ShipmentLine,
@@ -379,7 +377,7 @@ def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
 # section above, and each keeps to its own lines.
 from django.db.models import Case, When  # noqa: E402
 
-from .models import AfterSalesStatus, ShipmentStatus  # noqa: E402
+from .choices import AfterSalesStatus, ShipmentStatus  # noqa: E402
 
 
 def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
@@ -545,7 +543,7 @@ def after_sales_photo_get_for_user(user, photo_id: int):
     """
     from django.core.exceptions import PermissionDenied
 
-    from merchants.models import PortalSection
+    from merchants.choices import PortalSection
     from merchants.selectors import membership_for_user
 
     from . import permissions

@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import AppendOnlyError
 from settlements.choices import (
-    LINE_ORDER,  # noqa: F401 (re-exported until the import rewrite)
     AccountKind,
     BatchStatus,
     LineKind,

@@ -32,9 +32,10 @@ from catalog.models import SKU
 from catalog.services.stock import stock_allocate_and_reserve
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from merchants.services import current_contract
 
+from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
 from ..models import (
     MAX_LINES,
@@ -45,7 +46,6 @@ from ..models import (
     MerchantOrder,
     OrderEvent,
     OrderLine,
-    OrderStatus,
     Shipment,
     ShipmentLine,
 )

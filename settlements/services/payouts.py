@@ -27,17 +27,8 @@ from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
 
-from ..models import (
-    AccountKind,
-    Invoice,
-    InvoiceCounter,
-    LineKind,
-    Payout,
-    PayoutBatch,
-    PayoutStatus,
-    Statement,
-    StatementStatus,
-)
+from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
+from ..models import Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
 from ..periods import Period
 from .ledger import account_for, journal_post, statement_ledger_total
 from .runs import SettlementError
@@ -254,7 +245,8 @@ class Reconciliation:
 def reconcile(*, period: str) -> Reconciliation:
     """Compare, for the period: gateway payments captured with buyer orders paid; refunds
     issued with their refund lines; approved statements with their ledger postings."""
-    from orders.models import BuyerOrder, Payment, PaymentStatus, Refund
+    from orders.choices import PaymentStatus
+    from orders.models import BuyerOrder, Payment, Refund
 
     parsed = Period.parse(period)
     start, end = Period.parse(str(parsed)).first_day, parsed.end

@@ -35,19 +35,10 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
-from merchants.models import CommissionPlan, ContractStatus
+from merchants.choices import CommissionPlan, ContractStatus
 
-from ..models import (
-    BatchStatus,
-    LineKind,
-    ManualAdjustment,
-    RunStatus,
-    SettlementBatch,
-    SettlementRun,
-    Statement,
-    StatementLine,
-    StatementStatus,
-)
+from ..choices import BatchStatus, LineKind, RunStatus, StatementStatus
+from ..models import ManualAdjustment, SettlementBatch, SettlementRun, Statement, StatementLine
 from ..periods import Period, settleable_cutoff
 
 

@@ -16,7 +16,8 @@ from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import quantize
 
-from ..models import ManualAdjustment, Statement, StatementStatus
+from ..choices import StatementStatus
+from ..models import ManualAdjustment, Statement
 from ..periods import Period
 from .ledger import journal_post, statement_ledger_total, statement_postings
 
@@ -68,7 +69,7 @@ def adjustment_create(*, merchant, period: str, amount, reason: str, actor) -> M
 
 def statement_matches_ledger(statement: Statement) -> bool:
     """An approved statement's payable (less the carried-forward part) equals its posting."""
-    from ..models import LineKind
+    from ..choices import LineKind
 
     carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
     return statement_ledger_total(statement) == statement.payable - carry
