@@ -20,7 +20,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.fields import EncryptedTextField
-from marketplace.models import AppendOnlyError
+from marketplace.models import AppendOnlyModel, AppendOnlyQuerySet
 from merchants.choices import (
     EDITABLE_STATES,
     ROLE_SECTIONS,
@@ -331,15 +331,7 @@ class Contract(models.Model):
         return self.number
 
 
-class DepositEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Deposit entries are append-only.")
-
-    def delete(self):
-        raise AppendOnlyError("Deposit entries are append-only.")
-
-
-class DepositEntry(models.Model):
+class DepositEntry(AppendOnlyModel, models.Model):
     """One movement of a merchant's deposit. The balance is the sum of the signed amounts.
 
     `amount` is signed: positive for paid/topped up, negative for deducted/refunded (the
@@ -360,7 +352,8 @@ class DepositEntry(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    objects = DepositEntryQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "Deposit entries are append-only."
 
     class Meta:
         verbose_name = _("deposit entry")
@@ -377,14 +370,6 @@ class DepositEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Deposit entries are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Deposit entries are append-only.")
 
 
 class MerchantMember(models.Model):

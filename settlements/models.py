@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.models import AppendOnlyError
+from marketplace.models import AppendOnlyModel
 from settlements.choices import (
     AccountKind,
     BatchStatus,
@@ -304,7 +304,7 @@ class Account(models.Model):
         return self.name
 
 
-class JournalEntry(models.Model):
+class JournalEntry(AppendOnlyModel, models.Model):
     """A balanced money movement. Append-only; the database refuses updates and deletes,
     and a deferred constraint trigger refuses a commit whose postings do not sum to zero."""
 
@@ -328,6 +328,8 @@ class JournalEntry(models.Model):
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
+    append_only_message = "Journal entries are append-only; post a correcting entry."
+
     class Meta:
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")
@@ -335,14 +337,6 @@ class JournalEntry(models.Model):
 
     def __str__(self):
         return self.key
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
 
 
 class Posting(models.Model):
