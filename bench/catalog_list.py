@@ -53,10 +53,12 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.contrib.postgres.search import SearchVector
 
-    from catalog.models import SKU, Category, ListingStatus, Product, ProductImage, Stock, Tag, Warehouse
+    from catalog.choices import ListingStatus
+    from catalog.models import SKU, Category, Product, ProductImage, Stock, Tag, Warehouse
     from catalog.search import CONFIG as SEARCH_CONFIG
     from catalog.search import index_text
-    from merchants.models import Merchant, MerchantStatus
+    from merchants.choices import MerchantStatus
+    from merchants.models import Merchant
 
     now = timezone.now()
     users = get_user_model().objects.bulk_create(

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from . import selectors
-from .models import MAX_SKU_PRICE, ListingStatus
+from .choices import ListingStatus
+from .models import MAX_SKU_PRICE
 from .services import category_descendant_ids
 from .services.imports import MAX_BYTES as IMPORT_MAX_BYTES
 

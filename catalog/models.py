@@ -12,6 +12,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from catalog.choices import (
+    ListingStatus,
+    MovementKind,
+    RevisionStatus,
+    WarehouseKind,
+)
 from marketplace.regions import Region
 
 MIN_COMMISSION_RATE = Decimal("0.0500")
@@ -123,13 +129,6 @@ class Tag(models.Model):
         return self.name
 
 
-class ListingStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Waiting for review")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-
-
 class Product(models.Model):
     """A product (SPU) of one merchant, sold through its SKUs.
 
@@ -183,13 +182,6 @@ class Product(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None and self.withdrawn_at is None
-
-
-class RevisionStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for review")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-    SUPERSEDED = "superseded", _("Superseded")
 
 
 class ProductRevision(models.Model):
@@ -308,12 +300,6 @@ class SKU(models.Model):
         return " / ".join(str(v) for v in self.attributes.values()) or self.code
 
 
-class WarehouseKind(models.TextChoices):
-    REGIONAL_CENTRAL = "regional_central", _("Regional central warehouse")
-    CITY_CLOUD = "city_cloud", _("City cloud warehouse (3-hour delivery)")
-    MERCHANT = "merchant", _("Merchant warehouse")
-
-
 class Warehouse(models.Model):
     """A place that holds stock. Platform warehouses have no merchant; merchant ones do."""
 
@@ -381,14 +367,6 @@ class Stock(models.Model):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
-
-
-class MovementKind(models.TextChoices):
-    RECEIPT = "receipt", _("Receipt")
-    ADJUSTMENT = "adjustment", _("Adjustment")
-    RESERVATION = "reservation", _("Reservation")
-    RELEASE = "release", _("Release")
-    SHIPMENT = "shipment", _("Shipment")
 
 
 class StockMovement(models.Model):

@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import DomainError
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 from merchants.views import add_domain_error, portal_context, portal_view
 
 from . import selectors, services
+from .choices import RevisionStatus
 from .forms import (
     AdjustmentForm,
     ImageForm,
@@ -34,7 +35,6 @@ from .forms import (
     StockFilterForm,
     StockImportForm,
 )
-from .models import RevisionStatus
 from .services.imports import MAX_ROWS, stock_levels_import
 
 CATALOG = PortalSection.CATALOG

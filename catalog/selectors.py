@@ -7,19 +7,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import BooleanField as BooleanFieldExpr
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
+from .choices import ListingStatus, RevisionStatus
 from .models import (
     SKU,
     Category,
     CategoryGrant,
-    ListingStatus,
     Product,
     ProductImage,
     ProductRevision,
-    RevisionStatus,
     Stock,
     StockAlert,
     Tag,
@@ -99,7 +98,7 @@ def product_public_queryset() -> QuerySet[Product]:
     Annotated with `in_stock` and `boosted` (the merchant went live within
     NEW_MERCHANT_BOOST_DAYS: traffic support puts these first in listings).
     """
-    from merchants.models import MerchantStatus
+    from merchants.choices import MerchantStatus
 
     boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
     return (
@@ -123,10 +122,35 @@ def product_public_queryset() -> QuerySet[Product]:
     )
 
 
-def live_images() -> Prefetch:
+def live_images(lookup: str = "images") -> Prefetch:
+    """Prefetch a product's live images, in position order, into `live_images`. `lookup` is
+    the path to the images from the queryset's model (`sku__product__images` from a cart line)."""
     return Prefetch(
-        "images", queryset=ProductImage.objects.filter(is_live=True).order_by("position", "id"), to_attr="live_images"
+        lookup, queryset=ProductImage.objects.filter(is_live=True).order_by("position", "id"), to_attr="live_images"
     )
+
+
+def sku_public_queryset() -> QuerySet[SKU]:
+    """SKUs buyers may put in a cart: active, of a product catalog shows to the public."""
+    return SKU.objects.filter(is_active=True, product__in=product_public_queryset().values("pk"))
+
+
+def sku_available_units(sku: OuterRef) -> Subquery:
+    """The units of the SKU `sku` refers to available in active warehouses (on hand less
+    reserved), as a subquery for `annotate`; None when it has no stock row."""
+    available = (
+        Stock.objects.filter(sku=sku, warehouse__is_active=True)
+        .values("sku")
+        .annotate(units=Sum(F("on_hand") - F("reserved")))
+        .values("units")
+    )
+    return Subquery(available, output_field=IntegerField())
+
+
+def sku_list_for_checkout(ids) -> QuerySet[SKU]:
+    """The SKUs of `ids` with their product, category and merchant joined, whatever their
+    state: checkout decides which of them are on sale."""
+    return SKU.objects.filter(pk__in=ids).select_related("product", "product__category", "merchant")
 
 
 def product_get_public(product_id: int) -> Product:

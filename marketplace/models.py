@@ -64,19 +64,41 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
-class AuditLogQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("The audit log is append-only: entries cannot be updated.")
-
-    def delete(self):
-        raise AppendOnlyError("The audit log is append-only: entries cannot be deleted.")
-
-
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or remove an append-only record."""
 
 
-class AuditLogEntry(models.Model):
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses the bulk forms of change, `update()` and `delete()`, with the model's
+    `append_only_message`: an append-only table changes only by new rows."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError(self.model.append_only_message)
+
+    def delete(self):
+        raise AppendOnlyError(self.model.append_only_message)
+
+
+class AppendOnlyModel:
+    """Mixin (before `models.Model`) for records written once: saving a stored row or deleting
+    one raises `AppendOnlyError` with `append_only_message`. Give the model
+    `AppendOnlyQuerySet.as_manager()` too, or bulk updates and deletes would still pass.
+
+    These guards catch mistakes in Python; the ledger's database triggers are what stop raw
+    SQL."""
+
+    append_only_message = "These records are append-only."
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError(self.append_only_message)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(self.append_only_message)
+
+
+class AuditLogEntry(AppendOnlyModel, models.Model):
     """One recorded action: who did what to which record, when and why.
 
     Entries form a hash chain: `hash` = SHA-256(`prev_hash` + canonical content), so editing
@@ -102,7 +124,8 @@ class AuditLogEntry(models.Model):
     prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
     hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
-    objects = AuditLogQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "The audit log is append-only: entries cannot be changed or deleted."
 
     class Meta:
         verbose_name = _("audit log entry")
@@ -112,14 +135,6 @@ class AuditLogEntry(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("The audit log is append-only: entries cannot be updated.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("The audit log is append-only: entries cannot be deleted.")
 
 
 class JobFailure(models.Model):

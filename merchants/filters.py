@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import django_filters
 
-from .models import Merchant, MerchantStatus
+from .choices import MerchantStatus
+from .models import Merchant
 
 
 class MerchantFilter(django_filters.FilterSet):

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from catalog.selectors import category_choices
 from marketplace.regions import Region
 
-from .models import CooperationMode, DocumentKind, MemberRole, Tier
+from .choices import CooperationMode, DocumentKind, MemberRole
+from .models import Tier
 from .services import INVITABLE_ROLES
 from .validators import validate_id_number, validate_uscc
 

@@ -18,24 +18,25 @@ from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from marketplace.fields import EncryptedTextField
-from marketplace.models import AppendOnlyError
+from marketplace.models import AppendOnlyModel, AppendOnlyQuerySet
+from merchants.choices import (
+    EDITABLE_STATES,
+    ROLE_SECTIONS,
+    CommissionPlan,
+    ContractStatus,
+    CooperationMode,
+    CreditGrade,
+    DepositEntryKind,
+    DocumentKind,
+    MemberRole,
+    MerchantStatus,
+    TierCode,
+)
 
 MIN_DEPOSIT = Decimal("20000.00")
 MAX_DEPOSIT = Decimal("100000.00")
-
-
-class TierCode(models.TextChoices):
-    CORE = "core", _("Core")
-    POTENTIAL = "potential", _("Potential")
-    STRATEGIC = "strategic", _("Strategic")
-
-
-class CommissionPlan(models.TextChoices):
-    STANDARD = "standard", _("Standard category commission")
-    LADDER = "ladder", _("Ladder commission")
 
 
 class Tier(models.Model):
@@ -73,33 +74,6 @@ class Tier(models.Model):
 
     def __str__(self):
         return self.name
-
-
-class CooperationMode(models.TextChoices):
-    PLATFORM_ENTRY = "platform_entry", _("Platform entry")
-    JOINT_OPERATION = "joint_operation", _("Joint operation")
-    FRANCHISE = "franchise", _("Franchise")
-
-
-class CreditGrade(models.TextChoices):
-    A = "A", "A"
-    B = "B", "B"
-    C = "C", "C"
-    D = "D", "D"
-
-
-class MerchantStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SUBMITTED = "submitted", _("Submitted")
-    UNDER_REVIEW = "under_review", _("Under review")
-    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
-    REJECTED = "rejected", _("Rejected")
-    APPROVED = "approved", _("Approved")
-    CONTRACT_SIGNED = "contract_signed", _("Contract signed")
-    DEPOSIT_PAID = "deposit_paid", _("Deposit paid")
-    LIVE = "live", _("Live")
-    SUSPENDED = "suspended", _("Suspended")
-    TERMINATED = "terminated", _("Terminated")
 
 
 S = MerchantStatus
@@ -149,16 +123,6 @@ AUDIT_ACTION_LABELS = {
     "merchant.invitation_revoked": _("Invitation withdrawn"),
     "catalog.category_grants_changed": _("Selling categories changed"),
 }
-
-#: States in which money for the deposit is accepted: after the contract, before termination.
-DEPOSIT_PAYABLE_STATES = frozenset({S.CONTRACT_SIGNED, S.DEPOSIT_PAID, S.LIVE, S.SUSPENDED})
-
-#: States in which the applicant may still edit the application.
-EDITABLE_STATES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
-#: States of an application waiting for a reviewer.
-REVIEW_QUEUE_STATES = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
-#: States after approval, before termination: the company is a merchant of the platform.
-ACTIVE_MERCHANT_STATES = frozenset({S.APPROVED, S.CONTRACT_SIGNED, S.DEPOSIT_PAID, S.LIVE, S.SUSPENDED})
 
 
 class Merchant(models.Model):
@@ -252,17 +216,6 @@ class Merchant(models.Model):
         return self.status in EDITABLE_STATES
 
 
-class DocumentKind(models.TextChoices):
-    BUSINESS_LICENCE = "business_licence", _("Business licence")
-    PRODUCTION_LICENCE = "production_licence", _("Production licence")
-    QUALITY_CERTIFICATION = "quality_certification", _("Quality certification (e.g. ISO 9001)")
-    BRAND_AUTHORISATION = "brand_authorisation", _("Brand authorisation")
-    CUSTOMS_CREDIT_RATING = "customs_credit_rating", _("Customs credit rating")
-    IMPORT_EXPORT_LICENCE = "import_export_licence", _("Import/export licence")
-    LEGAL_REP_ID = "legal_rep_id", _("Legal representative ID")
-    OTHER = "other", _("Other")
-
-
 class PrivateStorage(FileSystemStorage):
     """Files outside the web root with no URL; views check permissions and stream them.
 
@@ -313,12 +266,6 @@ class MerchantDocument(models.Model):
     @cached_property
     def extension(self) -> str:
         return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, ".bin")
-
-
-class ContractStatus(models.TextChoices):
-    OFFERED = "offered", _("Offered")
-    ACCEPTED = "accepted", _("Accepted")
-    SUPERSEDED = "superseded", _("Superseded")
 
 
 class Contract(models.Model):
@@ -384,26 +331,7 @@ class Contract(models.Model):
         return self.number
 
 
-class DepositEntryKind(models.TextChoices):
-    PAID = "paid", pgettext_lazy("deposit entry", "Paid")
-    TOPPED_UP = "topped_up", _("Topped up")
-    DEDUCTED = "deducted", _("Deducted")
-    REFUNDED = "refunded", _("Refunded")
-
-
-#: Kinds that add to the balance; the others take from it.
-DEPOSIT_CREDIT_KINDS = frozenset({DepositEntryKind.PAID, DepositEntryKind.TOPPED_UP})
-
-
-class DepositEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Deposit entries are append-only.")
-
-    def delete(self):
-        raise AppendOnlyError("Deposit entries are append-only.")
-
-
-class DepositEntry(models.Model):
+class DepositEntry(AppendOnlyModel, models.Model):
     """One movement of a merchant's deposit. The balance is the sum of the signed amounts.
 
     `amount` is signed: positive for paid/topped up, negative for deducted/refunded (the
@@ -424,7 +352,8 @@ class DepositEntry(models.Model):
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
-    objects = DepositEntryQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "Deposit entries are append-only."
 
     class Meta:
         verbose_name = _("deposit entry")
@@ -441,43 +370,6 @@ class DepositEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Deposit entries are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Deposit entries are append-only.")
-
-
-class MemberRole(models.TextChoices):
-    OWNER = "owner", _("Owner")
-    CATALOG = "catalog", _("Catalog")
-    ORDERS = "orders", _("Orders")
-    FINANCE = "finance", _("Finance")
-
-
-class PortalSection(models.TextChoices):
-    DASHBOARD = "dashboard", _("Dashboard")
-    APPLICATION = "application", _("Application")
-    CONTRACT = "contract", _("Contract")
-    DEPOSIT = "deposit", _("Deposit")
-    MEMBERS = "members", _("Members")
-    SHOP = "shop", _("Shop page")
-    CATALOG = "catalog", _("Products and stock")
-    ORDERS = "orders", _("Orders")
-    FINANCE = "finance", _("Statements")
-
-
-_ALL_SECTIONS = frozenset(PortalSection.values)
-#: What each member role may see and change in the portal. The owner sees everything.
-ROLE_SECTIONS: dict[str, frozenset[str]] = {
-    MemberRole.OWNER: _ALL_SECTIONS,
-    MemberRole.CATALOG: frozenset({PortalSection.DASHBOARD, PortalSection.SHOP, PortalSection.CATALOG}),
-    MemberRole.ORDERS: frozenset({PortalSection.DASHBOARD, PortalSection.ORDERS}),
-    MemberRole.FINANCE: frozenset({PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.FINANCE}),
-}
 
 
 class MerchantMember(models.Model):

@@ -14,19 +14,8 @@ from django.utils import timezone
 from marketplace.models import AuditLogEntry
 
 from . import permissions
-from .models import (
-    AUDIT_ACTION_LABELS,
-    REVIEW_QUEUE_STATES,
-    Contract,
-    ContractStatus,
-    Invitation,
-    Merchant,
-    MerchantDocument,
-    MerchantMember,
-    MerchantStatus,
-    PortalSection,
-    Tier,
-)
+from .choices import REVIEW_QUEUE_STATES, ContractStatus, MerchantStatus, PortalSection
+from .models import AUDIT_ACTION_LABELS, Contract, Invitation, Merchant, MerchantDocument, MerchantMember, Tier
 
 
 def membership_for_user(user) -> MerchantMember | None:

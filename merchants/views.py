@@ -28,17 +28,9 @@ from marketplace.regions import Region
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 
 from . import selectors, services
+from .choices import DEPOSIT_PAYABLE_STATES, DocumentKind, MemberRole, MerchantStatus, PortalSection
 from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
-from .models import (
-    DEPOSIT_PAYABLE_STATES,
-    DocumentKind,
-    Invitation,
-    MemberRole,
-    MerchantDocument,
-    MerchantStatus,
-    PortalSection,
-    private_storage,
-)
+from .models import Invitation, MerchantDocument, private_storage
 
 STEPS = [
     ("company", gettext_lazy("Company")),

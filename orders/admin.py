@@ -40,12 +40,12 @@ from marketplace.admin_tools import (
 from marketplace.money import ZERO, format_cny
 
 from . import permissions, selectors, services
+from .choices import DisputeStatus, RefundStatus
 from .models import (
     AfterSalesRequest,
     BuyerOrder,
     Complaint,
     Dispute,
-    DisputeStatus,
     GatewayEvent,
     MerchantOrder,
     OrderEvent,
@@ -53,7 +53,6 @@ from .models import (
     Payment,
     Refund,
     RefundLine,
-    RefundStatus,
     Review,
     ShippingRate,
 )

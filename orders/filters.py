@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.filters import BooleanFilter
 
-from .models import MerchantOrder, OrderStatus
+from .choices import OrderStatus
+from .models import MerchantOrder
 
 
 class _MerchantOrderFilterForm(forms.Form):

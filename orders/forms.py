@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.converters import TokenConverter
 from marketplace.regions import Region
 
-from .models import AfterSalesKind, ComplaintCategory, OrderStatus
+from .choices import AfterSalesKind, ComplaintCategory, OrderStatus
 from .services import MAX_QUANTITY, CheckoutItem
 
 PHONE_REGEX = r"^\+?[0-9][0-9 -]{6,19}$"

@@ -15,6 +15,17 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.regions import Region
 from merchants.models import private_storage
+from orders.choices import (
+    AfterSalesKind,
+    AfterSalesStatus,
+    BuyerOrderStatus,
+    ComplaintCategory,
+    DisputeStatus,
+    OrderStatus,
+    PaymentStatus,
+    RefundStatus,
+    ShipmentStatus,
+)
 
 #: The most units of one SKU a cart line (and an order line) may hold, and the most lines a
 #: cart (and an order) may have: with catalog's MAX_SKU_PRICE an order's goods stay below
@@ -121,12 +132,6 @@ class ShippingRate(models.Model):
         return f"{self.merchant_id}: {self.flat_fee}"
 
 
-class BuyerOrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", _("Pending payment")
-    PAID = "paid", _("Paid")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 class BuyerOrder(models.Model):
     """What the buyer placed and pays at once; split into one merchant order per shop."""
 
@@ -189,15 +194,6 @@ class CheckoutAttempt(models.Model):
 
     def __str__(self):
         return self.key
-
-
-class OrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", _("Pending payment")
-    PAID = "paid", _("Paid")
-    SHIPPED = "shipped", _("Shipped")
-    DELIVERED = "delivered", _("Delivered")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
 
 
 OS = OrderStatus
@@ -342,12 +338,6 @@ class OrderLine(models.Model):
         return f"{self.sku_code} × {self.quantity}"
 
 
-class ShipmentStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting to ship")
-    SHIPPED = "shipped", _("Shipped")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
 class Shipment(models.Model):
     """A parcel from one warehouse. Lines of several merchant orders of the same buyer,
     merchant, warehouse and address may be merged into one shipment."""
@@ -424,15 +414,6 @@ class OrderEvent(models.Model):
         return f"{self.action} {self.from_status}→{self.to_status}"
 
 
-class PaymentStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    # Captured when the order no longer waited for it (cancelled, or paid another way): the
-    # whole amount goes back to the buyer through a refund of its own.
-    REFUNDED = "refunded", _("Paid too late: refunded in full")
-
-
 class Payment(models.Model):
     """One payment of a buyer order through a gateway."""
 
@@ -479,12 +460,6 @@ class GatewayEvent(models.Model):
 
     def __str__(self):
         return f"{self.gateway}:{self.event_id}"
-
-
-class RefundStatus(models.TextChoices):
-    PENDING = "pending", _("Waiting for the gateway")
-    SUCCEEDED = "succeeded", _("Returned to the buyer")
-    FAILED = "failed", _("Failed: needs staff")
 
 
 class Refund(models.Model):
@@ -585,26 +560,6 @@ class RefundLine(models.Model):
         return f"{self.order_line_id}: {self.amount}"
 
 
-class AfterSalesKind(models.TextChoices):
-    REFUND = "refund", _("Refund only")
-    RETURN_REFUND = "return_refund", _("Return and refund")
-
-
-class AfterSalesStatus(models.TextChoices):
-    OPEN = "open", _("Waiting for the merchant")
-    AWAITING_RETURN = "awaiting_return", _("Accepted: waiting for the returned goods")
-    REJECTED = "rejected", _("Rejected by the merchant")
-    ESCALATED = "escalated", _("In dispute")
-    REFUNDED = "refunded", _("Refunded")
-    CLOSED = "closed", _("Closed without refund")
-
-
-#: After-sales states that keep the request open (they pause automatic completion).
-AFTER_SALES_OPEN_STATES = frozenset(
-    {AfterSalesStatus.OPEN, AfterSalesStatus.AWAITING_RETURN, AfterSalesStatus.REJECTED, AfterSalesStatus.ESCALATED}
-)
-
-
 class AfterSalesRequest(models.Model):
     """A buyer's request for a refund (or a return and refund) on lines of a merchant order."""
 
@@ -656,11 +611,6 @@ class AfterSalesLine(models.Model):
 
     def __str__(self):
         return f"{self.order_line_id}: {self.amount}"
-
-
-class DisputeStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    RESOLVED = "resolved", _("Resolved")
 
 
 class Dispute(models.Model):
@@ -718,14 +668,6 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.rating}★ {self.order_line_id}"
-
-
-class ComplaintCategory(models.TextChoices):
-    FAKE_SHIPPING = "fake_shipping", _("Fake shipping")
-    COUNTERFEIT = "counterfeit", _("Counterfeit goods")
-    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
-    SERVICE = "service", _("Poor service")
-    OTHER = "other", _("Other")
 
 
 class Complaint(models.Model):

@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.selectors import warehouse_list_for_merchant
 
-from .models import AfterSalesStatus, Shipment
+from .choices import AfterSalesStatus
+from .models import Shipment
 from .services.fulfilment import MAX_BYTES
 
 

@@ -18,13 +18,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import ConflictError, DomainError
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 from merchants.selectors import member_list
 from merchants.views import add_domain_error, portal_context, portal_view
 
 from . import selectors, services
+from .choices import AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .filters import MerchantOrderFilter
-from .models import AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .portal_forms import (
     AcceptForm,
     AfterSalesFilterForm,

@@ -10,29 +10,27 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from catalog.models import ProductImage, Stock
+from catalog.selectors import live_images, sku_available_units, sku_public_queryset
 from marketplace.money import ZERO, quantize
 
+from .choices import AFTER_SALES_OPEN_STATES, BuyerOrderStatus, OrderStatus
 from .models import (
-    AFTER_SALES_OPEN_STATES,
     TRANSITIONS,
     Address,
     AfterSalesLine,
     AfterSalesRequest,
     BuyerOrder,
-    BuyerOrderStatus,
     Cart,
     CartItem,
     CheckoutAttempt,
     MerchantOrder,
     OrderEvent,
     OrderLine,
-    OrderStatus,
     Payment,
     Shipment,
     ShipmentLine,
@@ -148,31 +146,18 @@ def cart_view(cart: Cart | None) -> CartView:
     (`shipping_fee` reads the rate itself), however many lines the cart holds.
     """
     # Imported here: the services package imports this module (cart services use it).
-    from .services.cart import public_skus
     from .services.pricing import shipping_fee
 
     if cart is None:
         return CartView()
-    available = (
-        Stock.objects.filter(sku=OuterRef("sku_id"), warehouse__is_active=True)
-        .values("sku")
-        .annotate(units=Sum(F("on_hand") - F("reserved")))
-        .values("units")
-    )
     items = (
         CartItem.objects.filter(cart=cart)
         .select_related("sku__product", "sku__merchant")
         .defer(*(f"sku__merchant__{name}" for name in _MERCHANT_PRIVATE), "sku__product__search_text")
-        .prefetch_related(
-            Prefetch(
-                "sku__product__images",
-                queryset=ProductImage.objects.filter(is_live=True).order_by("position", "id"),
-                to_attr="live_images",
-            )
-        )
+        .prefetch_related(live_images("sku__product__images"))
         .annotate(
-            available=Coalesce(Subquery(available, output_field=IntegerField()), Value(0)),
-            on_sale=Exists(public_skus().filter(pk=OuterRef("sku_id"))),
+            available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
+            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id"))),
         )
         .order_by("sku__merchant_id", "added_at", "id")
     )
@@ -379,7 +364,7 @@ def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
 # section above, and each keeps to its own lines.
 from django.db.models import Case, When  # noqa: E402
 
-from .models import AfterSalesStatus, ShipmentStatus  # noqa: E402
+from .choices import AfterSalesStatus, ShipmentStatus  # noqa: E402
 
 
 def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
@@ -545,7 +530,7 @@ def after_sales_photo_get_for_user(user, photo_id: int):
     """
     from django.core.exceptions import PermissionDenied
 
-    from merchants.models import PortalSection
+    from merchants.choices import PortalSection
     from merchants.selectors import membership_for_user
 
     from . import permissions

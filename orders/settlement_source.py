@@ -33,17 +33,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from .models import (
-    AfterSalesRequest,
-    BuyerOrder,
-    MerchantOrder,
-    OrderLine,
-    OrderStatus,
-    Payment,
-    PaymentStatus,
-    Refund,
-    RefundLine,
-)
+from .choices import OrderStatus, PaymentStatus
+from .models import AfterSalesRequest, BuyerOrder, MerchantOrder, OrderLine, Payment, Refund, RefundLine
 
 #: The status whose orders are settled (domain.md "Settlement": completed orders only).
 SETTLEABLE_STATUS = OrderStatus.COMPLETED

@@ -29,6 +29,7 @@ from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 
 from . import selectors, services
+from .choices import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
 from .errors import IdempotencyMismatch, RequestInProgress
 from .forms import (
     AddressForm,
@@ -47,7 +48,6 @@ from .forms import (
 from .gateways import sandbox
 from .gateways.base import InvalidCallback, MalformedCallback
 from .gateways.sandbox import get_gateway
-from .models import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
 
 ORDERS_PER_PAGE = 10
 GET_POST = require_http_methods(["GET", "POST"])

@@ -14,17 +14,18 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
-from marketplace.models import AppendOnlyError
+from marketplace.models import AppendOnlyModel
+from settlements.choices import (
+    AccountKind,
+    BatchStatus,
+    LineKind,
+    PayoutStatus,
+    RunStatus,
+    StatementStatus,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-
-
-class RunStatus(models.TextChoices):
-    RUNNING = "running", _("Running")
-    COMPLETED = "completed", _("Completed")
-    FAILED = "failed", _("Failed")
 
 
 class SettlementRun(models.Model):
@@ -61,12 +62,6 @@ class SettlementRun(models.Model):
         return f"{self.period} #{self.pk}"
 
 
-class BatchStatus(models.TextChoices):
-    PENDING = "pending", _("To settle")
-    DONE = "done", _("Settled")
-    FAILED = "failed", _("Failed")
-
-
 class SettlementBatch(models.Model):
     """One batch of a run's merchants, settled by one task. The row is the batch's progress:
     it moves pending → done (or failed) once, under its lock, so a task delivered twice
@@ -91,12 +86,6 @@ class SettlementBatch(models.Model):
 
     def __str__(self):
         return f"{self.run_id} · {self.number}"
-
-
-class StatementStatus(models.TextChoices):
-    DRAFT = "draft", _("To review")
-    APPROVED = "approved", pgettext_lazy("statement", "Approved")
-    PAID = "paid", pgettext_lazy("statement", "Paid")
 
 
 class Statement(models.Model):
@@ -135,24 +124,6 @@ class Statement(models.Model):
 
     def __str__(self):
         return f"{self.period} · {self.merchant_id}"
-
-
-class LineKind(models.TextChoices):
-    GOODS = "goods", _("Goods paid by buyers")
-    PLATFORM_DISCOUNTS = "platform_discounts", _("Platform discounts reimbursed")
-    SHIPPING = "shipping", _("Shipping fees")
-    COMMISSION = "commission", _("Commission")
-    REFUNDS = "refunds", _("Refunds")
-    SHIPPING_REFUNDS = "shipping_refunds", _("Shipping refunds")
-    DISCOUNTS_TAKEN_BACK = "discounts_taken_back", _("Platform discounts taken back")
-    COMMISSION_RETURNED = "commission_returned", _("Commission returned")
-    LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
-    ADJUSTMENTS = "adjustments", _("Manual adjustments")
-    CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
-
-
-#: The order lines appear on a statement (the subsidies issue adds its kinds here).
-LINE_ORDER = list(LineKind.values)
 
 
 class StatementLine(models.Model):
@@ -304,17 +275,6 @@ class ManualAdjustment(models.Model):
 # --- Ledger -----------------------------------------------------------------------------
 
 
-class AccountKind(models.TextChoices):
-    MERCHANT_PAYABLE = "merchant_payable", _("Merchant payable")
-    COMMISSION_REVENUE = "commission_revenue", _("Commission revenue")
-    PROMOTION_EXPENSE = "promotion_expense", _("Promotion expense")
-    REBATE_EXPENSE = "rebate_expense", _("Ladder rebate expense")
-    ADJUSTMENT_EXPENSE = "adjustment_expense", _("Manual adjustments")
-    GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
-    BANK = "bank", _("Bank")
-    DEPOSITS_HELD = "deposits_held", _("Deposits held")
-
-
 class Account(models.Model):
     """A ledger account; merchant payables have one account per merchant."""
 
@@ -344,7 +304,7 @@ class Account(models.Model):
         return self.name
 
 
-class JournalEntry(models.Model):
+class JournalEntry(AppendOnlyModel, models.Model):
     """A balanced money movement. Append-only; the database refuses updates and deletes,
     and a deferred constraint trigger refuses a commit whose postings do not sum to zero."""
 
@@ -368,6 +328,8 @@ class JournalEntry(models.Model):
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
 
+    append_only_message = "Journal entries are append-only; post a correcting entry."
+
     class Meta:
         verbose_name = _("journal entry")
         verbose_name_plural = _("journal entries")
@@ -375,14 +337,6 @@ class JournalEntry(models.Model):
 
     def __str__(self):
         return self.key
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Journal entries are append-only; post a correcting entry.")
 
 
 class Posting(models.Model):
@@ -421,12 +375,6 @@ class PayoutBatch(models.Model):
 
     def __str__(self):
         return self.reference
-
-
-class PayoutStatus(models.TextChoices):
-    PENDING = "pending", _("Sent to the bank")
-    PAID = "paid", pgettext_lazy("payout", "Paid")
-    FAILED = "failed", _("Failed")
 
 
 class Payout(models.Model):

@@ -13,11 +13,11 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 from merchants.views import portal_context, portal_view
 
 from . import exports, pdf, selectors
-from .models import LineKind
+from .choices import LineKind
 
 FINANCE = PortalSection.FINANCE
 # Menu key, for merchants.views._menu to highlight the current entry.

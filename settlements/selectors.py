@@ -13,24 +13,22 @@ from django.http import Http404
 
 from marketplace.money import ZERO
 from merchants import selectors as merchant_selectors
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 
+from .choices import LINE_ORDER, PayoutStatus, StatementStatus
 from .models import (
-    LINE_ORDER,
     Account,
     FrozenOrder,
     JournalEntry,
     ManualAdjustment,
     Payout,
     PayoutBatch,
-    PayoutStatus,
     Posting,
     SettledOrder,
     SettledRefund,
     SettlementRun,
     Statement,
     StatementLine,
-    StatementStatus,
 )
 
 # --- Finance ------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 
 from .. import permissions, services
-from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision, RevisionStatus
+from ..choices import RevisionStatus
+from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision
 
 
 def percent(rate: Decimal | None) -> str:

@@ -19,7 +19,8 @@ from marketplace.admin_tools import ObjectActionsMixin, badge, colour_class, tab
 from marketplace.money import format_cny
 
 from .. import permissions, selectors, services
-from ..models import SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Tag
+from ..choices import ListingStatus, RevisionStatus
+from ..models import SKU, Product, ProductImage, ProductRevision, Tag
 from .actions import PRODUCT_ACTIONS, REVISION_ACTIONS
 from .base import category_paths
 

@@ -11,7 +11,8 @@ from django.utils.translation import pgettext_lazy
 
 from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline
 
-from ..models import Stock, StockAlert, StockMovement, Warehouse, WarehouseKind
+from ..choices import WarehouseKind
+from ..models import Stock, StockAlert, StockMovement, Warehouse
 
 
 class WarehouseForm(forms.ModelForm):

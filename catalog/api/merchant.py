@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from marketplace.parsers import JSONParser
 from marketplace.schema import ErrorSerializer
 from merchants import selectors as merchant_selectors
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 
 from .. import selectors, services
 from ..models import Product, Stock

@@ -14,7 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
-from ..models import MAX_SKU_PRICE, SKU, ListingStatus, Product, ProductImage, ProductRevision, RevisionStatus, Stock
+from ..choices import ListingStatus, RevisionStatus
+from ..models import MAX_SKU_PRICE, SKU, Product, ProductImage, ProductRevision, Stock
 
 MAX_INT = 2_147_483_647
 

@@ -24,7 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw, ImageOps
 
 from catalog import selectors, services
-from catalog.models import SKU, Category, Product, Tag, Warehouse, WarehouseKind
+from catalog.choices import WarehouseKind
+from catalog.models import SKU, Category, Product, Tag, Warehouse
 from catalog.services import StockLine
 from marketplace.regions import Region
 
@@ -204,7 +205,8 @@ def _merchant_warehouse_code(shop: DemoShop) -> str:
 
 
 def seed_warehouses(stdout) -> int:
-    from merchants.models import Merchant, MerchantStatus
+    from merchants.choices import MerchantStatus
+    from merchants.models import Merchant
 
     created = 0
     for region, (code, name, city) in REGIONAL.items():
@@ -696,7 +698,8 @@ def _grant_categories(merchant, slugs, categories: dict[str, Category], actor) -
 
 def seed_products(stdout) -> int:
     """About 300 products of the 4 live demo merchants, with stock and moderation states."""
-    from merchants.models import Merchant, MerchantStatus
+    from merchants.choices import MerchantStatus
+    from merchants.models import Merchant
 
     reviewer = get_user_model().objects.get(email="reviewer@demo.local")
     ctx = _Context(

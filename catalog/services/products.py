@@ -27,19 +27,10 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.money import quantize
 
+from ..choices import ListingStatus, RevisionStatus
 from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
 from ..images import clean_product_image
-from ..models import (
-    MAX_SKU_PRICE,
-    SKU,
-    Category,
-    ListingStatus,
-    Product,
-    ProductImage,
-    ProductRevision,
-    RevisionStatus,
-    Tag,
-)
+from ..models import MAX_SKU_PRICE, SKU, Category, Product, ProductImage, ProductRevision, Tag
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from .categories import merchant_may_sell_in
@@ -65,7 +56,7 @@ SKU_FIELDS = (
 
 
 def _merchant_can_list(merchant) -> None:
-    from merchants.models import ACTIVE_MERCHANT_STATES
+    from merchants.choices import ACTIVE_MERCHANT_STATES
 
     if merchant.status not in ACTIVE_MERCHANT_STATES:
         raise CatalogConflict(

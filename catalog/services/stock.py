@@ -26,8 +26,9 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.errors import NotFoundError
 
+from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
-from ..models import SKU, MovementKind, Stock, StockAlert, StockMovement, Warehouse
+from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from marketplace.money import format_cny
 from marketplace.regions import Region
 
 from .. import permissions, selectors, services
+from ..choices import MerchantStatus
 from ..models import (
     MAX_DEPOSIT,
     MIN_DEPOSIT,
@@ -34,7 +35,6 @@ from ..models import (
     Merchant,
     MerchantDocument,
     MerchantMember,
-    MerchantStatus,
     PublicHoliday,
     Tier,
 )

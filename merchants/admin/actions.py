@@ -24,15 +24,8 @@ from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 from marketplace.money import format_cny
 
 from .. import permissions, selectors, services
-from ..models import (
-    ACTIVE_MERCHANT_STATES,
-    DEPOSIT_PAYABLE_STATES,
-    TRANSITIONS,
-    CooperationMode,
-    Merchant,
-    MerchantStatus,
-    Tier,
-)
+from ..choices import ACTIVE_MERCHANT_STATES, DEPOSIT_PAYABLE_STATES, CooperationMode, MerchantStatus
+from ..models import TRANSITIONS, Merchant, Tier
 
 # --- Action forms --------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import permissions
 
 from .. import selectors
-from ..models import PortalSection
+from ..choices import PortalSection
 
 
 class IsApplicant(permissions.IsAuthenticated):

@@ -16,7 +16,8 @@ from marketplace.regions import Region
 from marketplace.serializers import StrictCharField
 
 from .. import selectors, services
-from ..models import CooperationMode, DocumentKind, MemberRole, Merchant, MerchantStatus, PortalSection, TierCode
+from ..choices import CooperationMode, DocumentKind, MemberRole, MerchantStatus, PortalSection, TierCode
+from ..models import Merchant
 
 TIER_CODE_HELP = _("Tier code: core, potential or strategic.")
 MASKED_HELP = _("Masked: only the last 4 characters are shown.")

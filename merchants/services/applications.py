@@ -22,22 +22,17 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.regions import Region
 
-from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
-from ..models import (
+from ..choices import (
     EDITABLE_STATES,
-    TRANSITIONS,
     CommissionPlan,
-    Contract,
     ContractStatus,
     CooperationMode,
     DocumentKind,
     MemberRole,
-    Merchant,
-    MerchantDocument,
-    MerchantMember,
     MerchantStatus,
-    Tier,
 )
+from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
+from ..models import TRANSITIONS, Contract, Merchant, MerchantDocument, MerchantMember, Tier
 from ..validators import validate_id_number, validate_uscc
 from .calendar import add_working_days
 

@@ -18,8 +18,9 @@ from marketplace.audit import audit_record
 from marketplace.money import ZERO, quantize
 from marketplace.sandbox import sandbox_ensure_enabled
 
+from ..choices import DepositEntryKind, MerchantStatus
 from ..errors import MerchantConflict, MerchantError
-from ..models import DepositEntry, DepositEntryKind, Merchant, MerchantStatus
+from ..models import DepositEntry, Merchant
 from .applications import merchant_lock, merchant_notify, merchant_transition
 
 

@@ -18,8 +18,9 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 
+from ..choices import MemberRole, MerchantStatus
 from ..errors import MerchantConflict, MerchantError
-from ..models import Invitation, MemberRole, Merchant, MerchantMember, MerchantStatus
+from ..models import Invitation, Merchant, MerchantMember
 
 INVITABLE_ROLES = (MemberRole.CATALOG, MemberRole.ORDERS, MemberRole.FINANCE)
 

@@ -11,7 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 
 from merchants import selectors as merchant_selectors
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 
 
 class IsBuyer(IsAuthenticated):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import (
+from ..choices import (
     AfterSalesKind,
     AfterSalesStatus,
     BuyerOrderStatus,
@@ -22,9 +22,9 @@ from ..models import (
     OrderStatus,
     PaymentStatus,
     RefundStatus,
-    Shipment,
     ShipmentStatus,
 )
+from ..models import Shipment
 
 MAX_ID = 2_147_483_647
 

@@ -27,10 +27,11 @@ from marketplace.sandbox import sandbox_required
 from marketplace.schema import ErrorSerializer
 
 from .. import selectors, services
+from ..choices import OrderStatus
 from ..errors import OrderError
 from ..gateways.base import InvalidCallback, MalformedCallback
 from ..gateways.sandbox import SandboxGateway, get_gateway
-from ..models import BuyerOrder, OrderStatus
+from ..models import BuyerOrder
 from .permissions import IsBuyer, orders_member
 from .serializers import (
     AcceptSerializer,

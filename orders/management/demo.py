@@ -41,11 +41,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from catalog.choices import WarehouseKind
 from catalog.management.demo import SHOPS
-from catalog.models import SKU, Stock, Warehouse, WarehouseKind
+from catalog.models import SKU, Stock, Warehouse
 from marketplace.money import quantize
 from marketplace.sandbox import sandbox_enabled
-from merchants.models import Merchant, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import Merchant
 from merchants.services import current_contract
 from orders import services
 from orders.gateways import sandbox

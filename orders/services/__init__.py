@@ -25,7 +25,6 @@ from .cart import (
     cart_merge,
     cart_remove,
     cart_update,
-    public_skus,
 )
 from .checkout import CheckoutItem, checkout_place, checkout_place_idempotent, request_fingerprint
 from .fulfilment import (
@@ -110,7 +109,6 @@ __all__ = [
     "merchant_orders_ship_csv",
     "payment_refund_whole",
     "payment_start",
-    "public_skus",
     "refund_execute",
     "refund_issue",
     "refund_retry",

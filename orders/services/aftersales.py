@@ -39,21 +39,23 @@ from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.money import ZERO, allocate, quantize
 
-from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import (
+from ..choices import (
     AFTER_SALES_OPEN_STATES,
     AfterSalesKind,
+    AfterSalesStatus,
+    ComplaintCategory,
+    DisputeStatus,
+    OrderStatus,
+)
+from ..errors import OrderConflict, OrderError, OrderInvalidTransition
+from ..models import (
     AfterSalesLine,
     AfterSalesPhoto,
     AfterSalesRequest,
-    AfterSalesStatus,
     Complaint,
-    ComplaintCategory,
     Dispute,
-    DisputeStatus,
     MerchantOrder,
     OrderLine,
-    OrderStatus,
     Review,
 )
 from .refunds import RefundItem, refund_issue

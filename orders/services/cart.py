@@ -23,8 +23,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SKU
-from catalog.selectors import product_public_queryset
+from catalog.selectors import sku_public_queryset
 
 from ..errors import OrderError
 from ..models import MAX_LINES, MAX_QUANTITY, Cart, CartItem
@@ -34,11 +33,6 @@ from .checkout import checkout_place_idempotent
 #: (session fixation defence) before `user_logged_in` fires, so the receiver that merges the
 #: cart finds the anonymous cart through this copy, which survives the key change.
 SESSION_CART_KEY = "orders.cart_session_key"
-
-
-def public_skus():
-    """SKUs buyers may put in a cart: active, of a product catalog shows to the public."""
-    return SKU.objects.filter(is_active=True, product__in=product_public_queryset().values("pk"))
 
 
 def _check_quantity(quantity, *, allow_zero: bool = False) -> int:
@@ -56,7 +50,7 @@ def _check_on_sale(sku_id) -> int:
         sku_id = int(sku_id)
     except (TypeError, ValueError):
         sku_id = 0
-    if sku_id <= 0 or not public_skus().filter(pk=sku_id).exists():
+    if sku_id <= 0 or not sku_public_queryset().filter(pk=sku_id).exists():
         raise OrderError(
             "sku_unavailable", _("This item is not on sale (any more)."), {"skus": [sku_id] if sku_id > 0 else []}
         )
@@ -173,7 +167,7 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
     if anonymous.pk not in carts:
         return MergeResult(cart=carts[target.pk])  # merged by a concurrent login meanwhile
     items = list(CartItem.objects.filter(cart_id=anonymous.pk).order_by("added_at", "id"))
-    on_sale = set(public_skus().filter(pk__in=[i.sku_id for i in items]).values_list("pk", flat=True))
+    on_sale = set(sku_public_queryset().filter(pk__in=[i.sku_id for i in items]).values_list("pk", flat=True))
     result = MergeResult(cart=carts[target.pk])
     for item in items:
         if item.sku_id in on_sale:

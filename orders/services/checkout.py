@@ -28,13 +28,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SKU
+from catalog.selectors import sku_list_for_checkout
 from catalog.services.stock import stock_allocate_and_reserve
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from merchants.services import current_contract
 
+from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
 from ..models import (
     MAX_LINES,
@@ -45,7 +46,6 @@ from ..models import (
     MerchantOrder,
     OrderEvent,
     OrderLine,
-    OrderStatus,
     Shipment,
     ShipmentLine,
 )
@@ -58,9 +58,10 @@ class CheckoutItem:
     quantity: int
 
 
-def _load_skus(items: list[CheckoutItem]) -> dict[int, SKU]:
+def _load_skus(items: list[CheckoutItem]) -> dict:
+    """The ordered SKUs by id; 400 `sku_unavailable` listing those no longer on sale."""
     ids = {i.sku_id for i in items}
-    skus = {s.pk: s for s in SKU.objects.filter(pk__in=ids).select_related("product", "product__category", "merchant")}
+    skus = {s.pk: s for s in sku_list_for_checkout(ids)}
     unavailable = []
     for sku_id in sorted(ids):
         sku = skus.get(sku_id)

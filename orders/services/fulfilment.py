@@ -62,8 +62,9 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import read_csv
 from marketplace.errors import NotFoundError
 
+from ..choices import OrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import BuyerOrder, MerchantOrder, OrderEvent, OrderStatus, Shipment, ShipmentLine, ShipmentStatus
+from ..models import BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
 # very same state check and event row as a single order.

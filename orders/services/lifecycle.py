@@ -19,18 +19,9 @@ from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 
+from ..choices import BuyerOrderStatus, OrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import (
-    TRANSITIONS,
-    BuyerOrder,
-    BuyerOrderStatus,
-    MerchantOrder,
-    OrderEvent,
-    OrderStatus,
-    Shipment,
-    ShipmentLine,
-    ShipmentStatus,
-)
+from ..models import TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 
 TIMESTAMPS = {
     "pay": "paid_at",

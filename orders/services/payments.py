@@ -21,10 +21,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..choices import BuyerOrderStatus, PaymentStatus
 from ..errors import OrderConflict, OrderError
 from ..gateways.base import CallbackEvent
 from ..gateways.sandbox import get_gateway
-from ..models import BuyerOrder, BuyerOrderStatus, GatewayEvent, Payment, PaymentStatus
+from ..models import BuyerOrder, GatewayEvent, Payment
 from .lifecycle import buyer_order_mark_paid
 from .refunds import payment_refund_whole
 

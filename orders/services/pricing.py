@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.services import category_effective_rate
 from marketplace.audit import audit_record
 from marketplace.money import quantize
-from merchants.models import CooperationMode, CreditGrade
+from merchants.choices import CooperationMode, CreditGrade
 from merchants.services import current_contract
 
 

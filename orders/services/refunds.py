@@ -48,10 +48,11 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, quantize
 
+from ..choices import PaymentStatus, RefundStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..gateways.base import GatewayError, GatewayUnavailable
 from ..gateways.sandbox import get_gateway
-from ..models import MerchantOrder, OrderLine, Payment, PaymentStatus, Refund, RefundLine, RefundStatus
+from ..models import MerchantOrder, OrderLine, Payment, Refund, RefundLine
 
 logger = logging.getLogger(__name__)
 

@@ -39,7 +39,8 @@ from marketplace.errors import DomainError
 from merchants.models import Merchant
 
 from .. import permissions, selectors, services
-from ..models import ManualAdjustment, Payout, PayoutBatch, PayoutStatus
+from ..choices import PayoutStatus
+from ..models import ManualAdjustment, Payout, PayoutBatch
 
 PAYOUT_COLOURS = {PayoutStatus.PENDING: "#0d6efd", PayoutStatus.PAID: "#198754", PayoutStatus.FAILED: "#dc3545"}
 #: The largest bank result file accepted (bytes); a month's file is far smaller.

@@ -16,7 +16,8 @@ from marketplace.admin_tools import CreateOnlyAdmin, ObjectActionsMixin, badge, 
 from marketplace.errors import DomainError
 
 from .. import permissions, selectors, services
-from ..models import LineKind, RunStatus, SettlementRun
+from ..choices import LineKind, RunStatus
+from ..models import SettlementRun
 
 RUN_COLOURS = {RunStatus.RUNNING: "#0d6efd", RunStatus.COMPLETED: "#198754", RunStatus.FAILED: "#dc3545"}
 

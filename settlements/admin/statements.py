@@ -29,7 +29,8 @@ from marketplace.admin_tools import (
 from marketplace.errors import DomainError
 
 from .. import permissions, selectors, services
-from ..models import Invoice, LineKind, Statement, StatementStatus
+from ..choices import LineKind, StatementStatus
+from ..models import Invoice, Statement
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Statement, StatementStatus
+from ..choices import StatementStatus
+from ..models import Statement
 
 
 class StatementFilter(django_filters.FilterSet):

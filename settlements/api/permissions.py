@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from marketplace.api import HasStaffAction
 from merchants import selectors as merchant_selectors
-from merchants.models import PortalSection
+from merchants.choices import PortalSection
 
 
 class FinancePermission(HasStaffAction):

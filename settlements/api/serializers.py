@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import selectors
-from ..models import LineKind, PayoutStatus, RunStatus, StatementStatus
+from ..choices import LineKind, PayoutStatus, RunStatus, StatementStatus
 
 
 def _money(**kwargs):

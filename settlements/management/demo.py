@@ -30,10 +30,12 @@ from django.utils import timezone
 
 from catalog.management.demo import SHOPS
 from merchants.models import Merchant
+from orders.choices import OrderStatus
 from orders.management.demo import clock, demo_periods
-from orders.models import MerchantOrder, OrderStatus
+from orders.models import MerchantOrder
 from settlements import selectors, services
-from settlements.models import PayoutStatus, SettlementRun, Statement
+from settlements.choices import PayoutStatus
+from settlements.models import SettlementRun, Statement
 from settlements.periods import Period, local_midnight
 
 FINANCE = "finance@demo.local"

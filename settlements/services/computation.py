@@ -32,19 +32,11 @@ from django.utils import timezone
 
 from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
-from merchants.models import CommissionPlan
+from merchants.choices import CommissionPlan
 from orders import settlement_source
 
-from ..models import (
-    LineKind,
-    ManualAdjustment,
-    SettledOrder,
-    SettledRefund,
-    SettlementRun,
-    Statement,
-    StatementLine,
-    StatementStatus,
-)
+from ..choices import LineKind, StatementStatus
+from ..models import ManualAdjustment, SettledOrder, SettledRefund, SettlementRun, Statement, StatementLine
 from ..periods import Period, settleable_cutoff
 
 

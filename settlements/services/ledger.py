@@ -16,7 +16,8 @@ from django.db.models import Sum
 from marketplace.errors import DomainError
 from marketplace.money import ZERO
 
-from ..models import Account, AccountKind, JournalEntry, LineKind, Posting, Statement
+from ..choices import AccountKind, LineKind
+from ..models import Account, JournalEntry, Posting, Statement
 
 
 def account_for(kind: str, merchant=None) -> Account:

@@ -28,17 +28,8 @@ from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
 from orders import settlement_source as orders_source
 
-from ..models import (
-    AccountKind,
-    Invoice,
-    InvoiceCounter,
-    LineKind,
-    Payout,
-    PayoutBatch,
-    PayoutStatus,
-    Statement,
-    StatementStatus,
-)
+from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
+from ..models import Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
 from ..periods import Period, local_midnight
 from .ledger import account_for, journal_post, statement_ledger_total
 from .runs import SettlementError

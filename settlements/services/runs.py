@@ -28,7 +28,8 @@ from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO
 from merchants import selectors as merchant_selectors
 
-from ..models import BatchStatus, RunStatus, SettlementBatch, SettlementRun, Statement
+from ..choices import BatchStatus, RunStatus
+from ..models import SettlementBatch, SettlementRun, Statement
 from ..periods import Period
 from .computation import compute_statements
 

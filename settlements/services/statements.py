@@ -17,7 +17,8 @@ from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import quantize
 
-from ..models import LineKind, ManualAdjustment, Statement, StatementStatus
+from ..choices import LineKind, StatementStatus
+from ..models import ManualAdjustment, Statement
 from ..periods import Period
 from ..selectors import statement_drafts
 from .ledger import journal_post, statement_ledger_total, statement_postings

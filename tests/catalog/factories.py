@@ -11,7 +11,7 @@ from PIL import Image
 
 from catalog import services
 from catalog.models import Category, Product, Warehouse
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from tests.factories import UserFactory
 from tests.merchants.factories import category as make_category
 from tests.merchants.factories import merchant_in_state

@@ -33,7 +33,8 @@ from catalog.models import (
 )
 from marketplace.models import AuditLogEntry
 from marketplace.regions import Region
-from merchants.models import Merchant, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import Merchant
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,10 +5,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from catalog import selectors, services
+from catalog.choices import MovementKind
 from catalog.errors import CatalogConflict, CatalogError, InsufficientStock, ListingInvalidTransition
 from catalog.models import (
     CategoryRateChange,
-    MovementKind,
     Product,
     ProductImage,
     ProductRevision,
@@ -18,7 +18,7 @@ from catalog.models import (
     Tag,
 )
 from catalog.services import StockLine
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from merchants.services import merchant_suspend
 from tests.catalog.factories import image_upload, live_merchant, product, warehouse
 from tests.factories import UserFactory

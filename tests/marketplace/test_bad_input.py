@@ -9,7 +9,7 @@ import json
 import pytest
 from django.test import Client
 
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from tests.factories import PASSWORD, UserFactory
 from tests.merchants.factories import merchant_in_state
 

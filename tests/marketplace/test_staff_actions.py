@@ -28,9 +28,11 @@ from catalog.models import Category, Product, ProductRevision
 from marketplace.api import HasStaffAction
 from marketplace.staff_actions import StaffAction, declared
 from merchants import permissions as merchant_permissions
-from merchants.models import Merchant, MerchantDocument, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
-from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund, RefundStatus
+from orders.choices import RefundStatus
+from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision

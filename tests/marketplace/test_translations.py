@@ -86,9 +86,9 @@ def test_the_same_english_word_reads_right_in_each_place():
     """Words shared by several records carry a context where Chinese needs different ones."""
     from django.utils import translation
 
-    from merchants.models import DepositEntryKind
-    from orders.models import OrderStatus
-    from settlements.models import PayoutStatus, StatementStatus
+    from merchants.choices import DepositEntryKind
+    from orders.choices import OrderStatus
+    from settlements.choices import PayoutStatus, StatementStatus
 
     with translation.override("zh-hans"):
         labels = [

@@ -12,7 +12,8 @@ from PIL import Image
 
 from catalog.models import Category
 from merchants import services
-from merchants.models import Merchant, MerchantStatus, Tier
+from merchants.choices import MerchantStatus
+from merchants.models import Merchant, Tier
 from merchants.validators import uscc_check_char
 from tests.factories import UserFactory
 

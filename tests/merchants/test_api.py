@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 from catalog.models import Category, CategoryGrant
 from marketplace.models import AuditLogEntry
 from merchants import services
-from merchants.models import Contract, Merchant, MerchantDocument, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import Contract, Merchant, MerchantDocument
 from tests.factories import UserFactory, no_decoding, png_bomb
 from tests.merchants.factories import (
     PDF_BYTES,

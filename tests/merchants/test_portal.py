@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from merchants.models import DepositEntry, Merchant, MerchantDocument, MerchantMember, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import DepositEntry, Merchant, MerchantDocument, MerchantMember
 from tests.factories import UserFactory, no_decoding, png_bomb
 from tests.merchants.factories import (
     PDF_BYTES,

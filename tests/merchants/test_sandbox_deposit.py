@@ -12,7 +12,8 @@ from django.test import override_settings
 from marketplace.models import AuditLogEntry as AuditLog
 from marketplace.sandbox import SandboxDisabled
 from merchants import services
-from merchants.models import DepositEntry, Merchant, MerchantStatus
+from merchants.choices import MerchantStatus
+from merchants.models import DepositEntry, Merchant
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
 

@@ -10,17 +10,9 @@ from catalog.services import category_grants_from_contract
 from marketplace.audit import audit_chain_verify
 from marketplace.models import AppendOnlyError
 from merchants import selectors, services
+from merchants.choices import MerchantStatus
 from merchants.errors import MerchantConflict, MerchantError, MerchantInvalidTransition
-from merchants.models import (
-    Contract,
-    DepositEntry,
-    Merchant,
-    MerchantDocument,
-    MerchantMember,
-    MerchantStatus,
-    PublicHoliday,
-    Tier,
-)
+from merchants.models import Contract, DepositEntry, Merchant, MerchantDocument, MerchantMember, PublicHoliday, Tier
 from merchants.validators import is_valid_uscc
 from tests.factories import UserFactory
 from tests.merchants.factories import (

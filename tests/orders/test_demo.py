@@ -14,6 +14,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from catalog.models import Stock
+from orders.choices import OrderStatus
 from orders.management.demo import ADDRESSES, demo_periods, settlement_days
 from orders.models import (
     Address,
@@ -23,7 +24,6 @@ from orders.models import (
     Dispute,
     MerchantOrder,
     OrderEvent,
-    OrderStatus,
     Payment,
     Refund,
     Review,

@@ -17,19 +17,17 @@ from django.utils import timezone
 from orders.management.demo import demo_periods
 from orders.models import Dispute
 from settlements import services
+from settlements.choices import LineKind, PayoutStatus, StatementStatus
 from settlements.models import (
     FrozenOrder,
     Invoice,
     JournalEntry,
-    LineKind,
     ManualAdjustment,
     Payout,
-    PayoutStatus,
     SettledOrder,
     SettledRefund,
     SettlementRun,
     Statement,
-    StatementStatus,
 )
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,10 @@ from django.db import connection, transaction
 
 from marketplace.errors import DomainError
 from merchants import selectors as merchant_selectors
-from merchants.models import MerchantStatus
+from merchants.choices import MerchantStatus
 from orders import settlement_source
-from orders.models import MerchantOrder, OrderStatus
+from orders.choices import OrderStatus
+from orders.models import MerchantOrder
 from settlements import services
 from settlements.models import JournalEntry, Statement
 from tests.factories import UserFactory

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from marketplace.errors import DomainError
 from marketplace.money import format_cny
 from settlements import selectors, services
-from settlements.models import LINE_ORDER, LineKind, RunStatus, SettlementRun, Statement, StatementLine
+from settlements.choices import LINE_ORDER, LineKind, RunStatus
+from settlements.models import SettlementRun, Statement, StatementLine
 from settlements.periods import Period
 
 

@@ -5,7 +5,8 @@ from django.db.models import Sum
 
 from marketplace.money import quantize
 from settlements import services
-from settlements.models import JournalEntry, Statement, StatementStatus
+from settlements.choices import StatementStatus
+from settlements.models import JournalEntry, Statement
 
 
 class Command(BaseCommand):
