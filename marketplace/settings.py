@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "orders.apps.OrdersConfig",
     "settlements.apps.SettlementsConfig",
     "risk.apps.RiskConfig",
+    # The demo data of `make run` (seed_demo), above every domain app.
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

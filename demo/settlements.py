@@ -1,6 +1,6 @@
 """Demo settlements for `make run`: the two calendar months before the current one, settled
 by the real run (`run_start` without the task queue, then `settle_batch` per batch, as the
-worker does) on the orders of the orders demo (orders/management/demo.py).
+worker does) on the orders of the orders demo (demo/orders.py).
 
 - First month: every statement is approved by finance@demo.local, invoiced, put in a payout
   batch (exported) and marked paid by admin@demo.local (segregation of duties: whoever
@@ -9,7 +9,7 @@ worker does) on the orders of the orders demo (orders/management/demo.py).
   after its order was settled in the first month, the order frozen by the open dispute
   (listed, not paid), and statements left to review (draft) so finance has work to do.
 
-Each step happens at a plausible moment (`orders.management.demo.clock` moves the clock the
+Each step happens at a plausible moment (`demo.orders.clock` moves the clock the
 services read): each run at 02:00 on the 1st of the next month (the second one at the latest
 now), approval and invoices on the 3rd, the payout batch on the 5th, the payments on the 6th.
 
@@ -25,9 +25,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.management.demo import SHOPS
+from demo.catalog import SHOPS
+from demo.orders import clock, demo_periods
 from merchants.models import Merchant
-from orders.management.demo import clock, demo_periods
 from orders.models import MerchantOrder, OrderStatus
 from settlements import selectors, services
 from settlements.models import PayoutStatus, SettlementRun, Statement

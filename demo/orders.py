@@ -9,7 +9,7 @@ returned, lines freeze their commission, refunds reverse it. The services stamp 
 with `timezone.now()`; the demo moves that clock (`clock`, with unittest.mock) to the moment
 each step happens, so placed, paid, shipped and completed dates look real.
 
-Completion dates are chosen for the settlements demo (settlements/management/demo.py), which
+Completion dates are chosen for the settlements demo (demo/settlements.py), which
 settles the two calendar months before the current one (`demo_periods`). With T + days (the
 contract's settlement days, 15 by default) an order completed before
 `settleable_cutoff(period, days)` is settled in that period:
@@ -41,8 +41,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from catalog.management.demo import SHOPS
 from catalog.models import SKU, Stock, Warehouse, WarehouseKind
+from demo.catalog import SHOPS
 from marketplace.money import quantize
 from marketplace.sandbox import sandbox_enabled
 from merchants.models import Merchant, MerchantStatus
