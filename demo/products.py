@@ -80,11 +80,8 @@ class _Context:
     platform: dict[str, Warehouse]
 
 
-def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: int, fate: str) -> Product:
-    owner = merchant.owner
-    rng = random.Random(f"{shop.email}:{n}")  # noqa: S311 (demo data, not secrets)
-    slug = shop.categories[n % len(shop.categories)]
-    line = LINES[slug]
+def _listing(rng: random.Random, shop: DemoShop, line: ProductLine) -> tuple[str, str, list[str]]:
+    """Title, description and tag slugs of a product, as a shop would write them."""
     brand = rng.choice(shop.brands)
     noun = rng.choice(line.nouns)
     features = rng.sample(line.features, 2)
@@ -92,7 +89,11 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
     points = rng.sample(line.points, 2)
     description = "\n".join([f"{brand}{noun}，{features[0]}，{features[1]}。", *points, rng.choice(CLOSING)])
     tag_slugs = rng.sample(line.tags, rng.randint(1, 3))
+    return title, description, tag_slugs
 
+
+def _sku_rows(rng: random.Random, shop: DemoShop, line: ProductLine, n: int) -> tuple[list[dict], bool]:
+    """The SKUs of a product (1 to 4 variants) and whether it is a low-stock product."""
     base = _price(rng, *line.price)
     low_stock = rng.random() < 0.1
     skus = []
@@ -110,25 +111,13 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
                 "safety_stock": rng.randint(15, 30) if low_stock else rng.randint(5, 15),
             }
         )
-    product = services.product_create(
-        merchant=merchant,
-        actor=owner,
-        title=title,
-        category=ctx.categories[slug],
-        description=description,
-        tag_ids=[ctx.tags[s] for s in tag_slugs if s in ctx.tags],
-        skus=skus,
-    )
+    return skus, low_stock
 
-    # The edited product shows a picture added and one removed, so it needs two to start with.
-    pictures = rng.sample(range(PICTURES_PER_CATEGORY), rng.randint(2 if fate == "revision" else 1, 3))
-    if fate != "draft":
-        for variant in pictures:
-            services.product_image_add(product=product, actor=owner, uploaded=picture_upload(slug, variant))
 
-    # Stock: the merchant's own warehouse, the east China hub, sometimes a city cloud warehouse.
-    # Levels are tracked here too, so choosing where orders ship from costs no queries.
-    created_skus = list(SKU.objects.filter(product=product).order_by("id"))
+def _stock_up(ctx: _Context, rng: random.Random, merchant, own_warehouse, skus, *, low_stock: bool) -> dict:
+    """Receive stock: the merchant's own warehouse, the east China hub, sometimes a city cloud
+    warehouse. Returns the levels per (sku, warehouse), so choosing where orders ship from
+    costs no queries."""
     clouds = [ctx.platform[code] for code, *_rest in CITY_CLOUDS]
     levels: dict[tuple[int, int], int] = {}
 
@@ -138,35 +127,42 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
             sku=sku,
             warehouse=warehouse,
             quantity=quantity,
-            actor=owner,
+            actor=merchant.owner,
             reference=f"PO-{sku.code}",
             reason="采购入库",
         )
         levels[sku.pk, warehouse.pk] = levels.get((sku.pk, warehouse.pk), 0) + quantity
 
-    for sku in created_skus:
+    for sku in skus:
         receive(sku, own_warehouse, rng.randint(3, 8) if low_stock else rng.randint(30, 200))
         if not low_stock and rng.random() < 0.5:
             receive(sku, ctx.platform["RC-EAST"], rng.randint(50, 300))
         if not low_stock and rng.random() < 0.25:
             receive(sku, rng.choice(clouds), rng.randint(20, 80))
+    return levels
 
+
+def _moderate(ctx: _Context, product: Product, owner, fate: str) -> bool:
+    """Submit and review the product as its fate says; True when it ends up published."""
     if fate == "draft":
-        return product
+        return False
     services.product_submit(product=product, actor=owner)
     if fate == "submitted":
-        return product
+        return False
     if fate == "rejected":
         services.product_reject(
             product=product, actor=ctx.reviewer, reason="主图含有外部联系方式水印，请更换图片后重新提交。"
         )
-        return product
+        return False
     services.product_approve(product=product, actor=ctx.reviewer)
+    return True
 
-    # Sales of the last weeks (low-stock SKUs and a third of the others sell), so
-    # replenishment suggestions have a velocity: each order reserves at checkout, then ships
-    # from the warehouse holding the most; a few orders still wait for shipping.
-    selling = [sku for sku in created_skus if low_stock or rng.random() < 0.35]
+
+def _sell(rng: random.Random, shop: DemoShop, n: int, skus, levels: dict, *, low_stock: bool) -> None:
+    """Sales of the last weeks (low-stock SKUs and a third of the others sell), so
+    replenishment suggestions have a velocity: each order reserves at checkout, then ships
+    from the warehouse holding the most; a few orders still wait for shipping."""
+    selling = [sku for sku in skus if low_stock or rng.random() < 0.35]
     for order in range(rng.randint(1, 4) if selling else 0):
         lines = []
         for sku in selling:
@@ -183,35 +179,75 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
         services.stock_reserve(lines=lines, reference=reference)
         if rng.random() < 0.9:
             services.stock_ship(lines=lines, reference=reference)
-    if low_stock and rng.random() < 0.3:
-        # Some shops already restocked: their alerts are closed (the alert history shows both).
-        for sku in created_skus:
-            services.stock_receive(
-                merchant=merchant,
-                sku=sku,
-                warehouse=own_warehouse,
-                quantity=rng.randint(40, 80),
-                actor=owner,
-                reference=f"PO-{sku.code}-R",
-                reason="补货入库",
-            )
 
+
+def _restock(rng: random.Random, merchant, own_warehouse, skus) -> None:
+    """The shop already restocked: its alerts are closed (the alert history shows both)."""
+    for sku in skus:
+        services.stock_receive(
+            merchant=merchant,
+            sku=sku,
+            warehouse=own_warehouse,
+            quantity=rng.randint(40, 80),
+            actor=merchant.owner,
+            reference=f"PO-{sku.code}-R",
+            reason="补货入库",
+        )
+
+
+def _revise(
+    ctx: _Context, product: Product, owner, slug: str, pictures: list[int], title: str, description: str
+) -> None:
+    """The merchant edits the published listing: buyers keep seeing the approved version."""
+    services.product_update(
+        product=product,
+        actor=owner,
+        title=f"{title} 升级款",
+        description=f"{description}\n升级款：用料更扎实，细节全面优化。",
+        tag_ids=sorted({*product.tags.values_list("pk", flat=True), ctx.tags["new"]}),
+    )
+    spare = next(v for v in range(PICTURES_PER_CATEGORY) if v not in pictures)
+    services.product_image_add(product=product, actor=owner, uploaded=picture_upload(slug, spare))
+    first = product.images.filter(is_live=True).order_by("position", "id").first()
+    if first is not None:
+        services.product_image_remove(image=first, actor=owner)
+
+
+def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: int, fate: str) -> Product:
+    """One product of a shop, taken from creation through stock and sales to its fate."""
+    owner = merchant.owner
+    rng = random.Random(f"{shop.email}:{n}")  # noqa: S311 (demo data, not secrets)
+    slug = shop.categories[n % len(shop.categories)]
+    line = LINES[slug]
+    title, description, tag_slugs = _listing(rng, shop, line)
+    skus, low_stock = _sku_rows(rng, shop, line, n)
+    product = services.product_create(
+        merchant=merchant,
+        actor=owner,
+        title=title,
+        category=ctx.categories[slug],
+        description=description,
+        tag_ids=[ctx.tags[s] for s in tag_slugs if s in ctx.tags],
+        skus=skus,
+    )
+
+    # The edited product shows a picture added and one removed, so it needs two to start with.
+    pictures = rng.sample(range(PICTURES_PER_CATEGORY), rng.randint(2 if fate == "revision" else 1, 3))
+    if fate != "draft":
+        for variant in pictures:
+            services.product_image_add(product=product, actor=owner, uploaded=picture_upload(slug, variant))
+
+    created_skus = list(SKU.objects.filter(product=product).order_by("id"))
+    levels = _stock_up(ctx, rng, merchant, own_warehouse, created_skus, low_stock=low_stock)
+    if not _moderate(ctx, product, owner, fate):
+        return product
+    _sell(rng, shop, n, created_skus, levels, low_stock=low_stock)
+    if low_stock and rng.random() < 0.3:
+        _restock(rng, merchant, own_warehouse, created_skus)
     if fate == "withdrawn":
         services.product_withdraw(product=product, actor=owner)
     elif fate == "revision":
-        # The merchant edits the published listing: buyers keep seeing the approved version.
-        services.product_update(
-            product=product,
-            actor=owner,
-            title=f"{title} 升级款",
-            description=f"{description}\n升级款：用料更扎实，细节全面优化。",
-            tag_ids=sorted({*product.tags.values_list("pk", flat=True), ctx.tags["new"]}),
-        )
-        spare = next(v for v in range(PICTURES_PER_CATEGORY) if v not in pictures)
-        services.product_image_add(product=product, actor=owner, uploaded=picture_upload(slug, spare))
-        first = product.images.filter(is_live=True).order_by("position", "id").first()
-        if first is not None:
-            services.product_image_remove(image=first, actor=owner)
+        _revise(ctx, product, owner, slug, pictures, title, description)
     return product
 
 
