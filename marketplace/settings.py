@@ -2,8 +2,8 @@
 
 One module for every environment: `make run` (DEBUG, its own PostgreSQL, Redis and Celery
 worker), `make test` (throwaway PostgreSQL and Redis) and production (docker-compose); all
-of them on PostgreSQL, the only database engine the code supports. Values
-that change between them come from environment variables, optionally from a `.env` file.
+of them on PostgreSQL, the only database engine the code supports. Values that change
+between them come from environment variables, optionally from a `.env` file.
 """
 
 from datetime import timedelta
