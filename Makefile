@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint messages makemessages lock clean
+.PHONY: run reset test lint messages makemessages lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ makemessages: $(VENV)/.run-installed
 	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --no-obsolete
 	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --no-obsolete
 
+# PostgreSQL, Redis, web server, Celery worker and beat; data kept in var/dev/ between runs.
 run: $(VENV)/.run-installed messages
 	bin/run-dev
+
+# Stop make run's servers if any are left and delete their data: the next make run starts afresh.
+reset:
+	bin/run-dev --reset
 
 test: $(VENV)/.dev-installed messages
 	bin/ensure-packages chromium

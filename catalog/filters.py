@@ -7,7 +7,6 @@ from django import forms
 from django.contrib.postgres.search import SearchRank
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.core.validators import ProhibitNullCharactersValidator
-from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -15,7 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from marketplace.filters import BooleanFilter
 
 from .models import Product
-from .search import query_tokens, search_query
+from .search import search_query
 from .selectors import product_public_queryset
 from .services import category_descendant_ids
 
@@ -114,11 +113,6 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_q(self, queryset, name, value: str):
-        if connection.vendor != "postgresql":
-            # make run's SQLite has no full-text search: every token as a substring instead.
-            for token in query_tokens(value):
-                queryset = queryset.filter(search_text__icontains=token)
-            return queryset
         query = search_query(value)
         if query is None:
             return queryset

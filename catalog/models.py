@@ -155,9 +155,8 @@ class Product(models.Model):
     # Denormalised from the active SKUs by the services, for fast price filters and sorting.
     min_price = models.DecimalField(_("lowest price"), max_digits=14, decimal_places=2, null=True, blank=True)
     # Title, description, tags and category as search tokens (catalog.search), kept by the
-    # services. On PostgreSQL the services also store its tsvector, GIN-indexed (migration
-    # 0004): matching and ranking read it instead of parsing the text of every match again.
-    # SQLite (make run) leaves it empty and searches search_text by substring.
+    # services, which also store its tsvector, GIN-indexed (migration 0004): matching and
+    # ranking read it instead of parsing the text of every match again.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
     search_vector = SearchVectorField(_("search vector"), null=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -3,8 +3,7 @@
 Guarantees: entries get consecutive sequence numbers with no gaps; each entry's hash covers
 the previous entry's hash and its own canonical content, so an edit, a deletion or a
 reordering is detected by `audit_chain_verify`. Appends are serialised by a transaction-level
-advisory lock on PostgreSQL (SQLite serialises writers itself), so concurrent writers cannot
-fork the chain. The entry is written in the caller's transaction: if the caller rolls back,
+advisory lock, so concurrent writers cannot fork the chain. The entry is written in the caller's transaction: if the caller rolls back,
 so does the entry.
 """
 
@@ -64,9 +63,8 @@ def audit_record(*, action: str, actor=None, obj=None, reason: str = "", data: d
     """
     object_type, object_id = _object_ref(obj)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
         last = AuditLogEntry.objects.order_by("-seq").only("seq", "hash").first()
         entry = AuditLogEntry(
             seq=(last.seq + 1) if last else 1,

@@ -1,8 +1,9 @@
 """Settings of the marketplace, read from the environment (12-factor).
 
-One module for every environment: `make run` (DEBUG, SQLite, eager tasks), `make test`
-(PostgreSQL and Redis started by the Makefile) and production (docker-compose). Values
-that change between them come from environment variables, optionally from a `.env` file.
+One module for every environment: `make run` (DEBUG, its own PostgreSQL, Redis and Celery
+worker), `make test` (throwaway PostgreSQL and Redis) and production (docker-compose); all
+of them on PostgreSQL, the only database engine the code supports. Values that change
+between them come from environment variables, optionally from a `.env` file.
 """
 
 from datetime import timedelta
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "orders.apps.OrdersConfig",
     "settlements.apps.SettlementsConfig",
     "risk.apps.RiskConfig",
+    # The demo data of `make run` (seed_demo), above every domain app.
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [
@@ -102,13 +105,18 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------------------
-# The SQLite default exists for `make run` only; the test suite refuses it (tests/conftest.py).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# PostgreSQL only: the services rely on its locks, full-text search, JSON containment and
+# triggers. The default is the server `make run` starts (bin/run-dev, DEV_PG_PORT), so
+# `manage.py` commands reach the development database while it runs.
+DEV_DATABASE_URL = f"postgres://postgres@127.0.0.1:{env.int('DEV_PG_PORT', default=25432)}/marketplace"
+DATABASES = {"default": env.db("DATABASE_URL", default=DEV_DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must point at a PostgreSQL database (postgres://user:pass@host:5432/name), "
+        f"not {DATABASES['default']['ENGINE']}: the marketplace runs on PostgreSQL only."
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"].setdefault("OPTIONS", {})
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing with "database is locked".
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ---------------------------------------------------------

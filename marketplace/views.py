@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
+from .celery import app as celery_app
 from .errors import DomainError
 from .forms import SignupForm
 
@@ -25,9 +26,9 @@ def _database_state() -> dict:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        return {"ok": True, "vendor": connection.vendor}
+        return {"ok": True, "engine": connection.display_name}
     except Exception as exc:  # any failure means "down"; the message says why
-        return {"ok": False, "vendor": connection.vendor, "error": exc.__class__.__name__}
+        return {"ok": False, "engine": connection.display_name, "error": exc.__class__.__name__}
 
 
 def _broker_state() -> dict:
@@ -42,17 +43,29 @@ def _broker_state() -> dict:
         return {"ok": False, "mode": "redis", "error": exc.__class__.__name__}
 
 
+def _workers_state() -> dict:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"ok": True, "mode": "eager", "answering": 0}
+    # A broadcast ping waits its whole timeout for answers: only on request (?workers=1).
+    answers = celery_app.control.ping(timeout=1.0)
+    return {"ok": bool(answers), "mode": "redis", "answering": len(answers)}
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Liveness and readiness: 200 when the database and the broker answer, else 503."""
+    """Liveness and readiness: 200 when the database and the broker answer, else 503.
+
+    With `?workers=1` it also says how many Celery workers answer a ping within a second
+    (for `make run`'s own check); a missing worker does not make the web server unhealthy.
+    """
     database = _database_state()
     broker = _broker_state()
     ok = database["ok"] and broker["ok"]
-    return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "database": database, "broker": broker},
-        status=200 if ok else 503,
-    )
+    body = {"status": "ok" if ok else "unavailable", "database": database, "broker": broker}
+    if request.GET.get("workers") == "1" and broker["ok"]:
+        body["workers"] = _workers_state()
+    return JsonResponse(body, status=200 if ok else 503)
 
 
 @require_http_methods(["GET", "POST"])

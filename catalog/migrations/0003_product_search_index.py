@@ -1,5 +1,4 @@
-"""GIN index for product full-text search, on PostgreSQL only (make run's SQLite falls back
-to a plain substring search in catalog.selectors).
+"""GIN index for product full-text search.
 
 The expression must be exactly the one Django generates for
 SearchVector("search_text", config="simple"), or PostgreSQL will not use the index.
@@ -11,8 +10,6 @@ INDEX = "catalog_product_search_gin"
 
 
 def create_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {INDEX} ON catalog_product "
         "USING gin (to_tsvector('simple'::regconfig, COALESCE(search_text, '')))"
@@ -20,8 +17,7 @@ def create_index(apps, schema_editor):
 
 
 def drop_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
+    schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
 
 
 class Migration(migrations.Migration):

@@ -1,7 +1,5 @@
-"""Stored search vector for products, on PostgreSQL: filled from search_text, GIN-indexed in
-place of the expression index of 0003, so matching and ranking parse no text per row.
-
-SQLite (make run) gets the empty column and keeps its substring search.
+"""Stored search vector for products: filled from search_text, GIN-indexed in place of the
+expression index of 0003, so matching and ranking parse no text per row.
 """
 
 import django.contrib.postgres.search
@@ -12,8 +10,6 @@ NEW_INDEX = "catalog_product_vector_gin"
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(
         "UPDATE catalog_product SET search_vector = to_tsvector('simple'::regconfig, COALESCE(search_text, ''))"
     )
@@ -22,8 +18,6 @@ def forwards(apps, schema_editor):
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(f"DROP INDEX IF EXISTS {NEW_INDEX}")
     schema_editor.execute(
         f"CREATE INDEX IF NOT EXISTS {OLD_INDEX} ON catalog_product "

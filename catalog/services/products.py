@@ -19,7 +19,7 @@ from functools import partial
 
 from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Min, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -138,16 +138,14 @@ def _clean_text(title: str) -> str:
 
 
 def refresh_product_derived(product: Product) -> None:
-    """Recompute the lowest active price and the search text (and, on PostgreSQL, its stored
-    search vector) of a product, in one UPDATE."""
+    """Recompute the lowest active price, the search text and its stored search vector of a
+    product, in one UPDATE."""
     min_price = product.skus.filter(is_active=True).aggregate(m=Min("price"))["m"]
     tags = " ".join(product.tags.values_list("name", flat=True))
     text = index_text(product.title, product.description, tags, product.category.name)
-    derived = {"min_price": min_price, "search_text": text}
-    if connection.vendor == "postgresql":
-        # From the new text (in one UPDATE, a column expression would read the old one).
-        derived["search_vector"] = SearchVector(Value(text), config=SEARCH_CONFIG)
-    Product.objects.filter(pk=product.pk).update(**derived)
+    # The vector from the new text (in one UPDATE, a column expression would read the old one).
+    search_vector = SearchVector(Value(text), config=SEARCH_CONFIG)
+    Product.objects.filter(pk=product.pk).update(min_price=min_price, search_text=text, search_vector=search_vector)
     product.min_price, product.search_text = min_price, text
 
 

@@ -39,9 +39,8 @@ class StockLine:
 
 
 def _set_lock_timeout() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
 
 
 def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:

@@ -247,11 +247,10 @@ def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Add
         raise OrderError("invalid_idempotency_key", _("The Idempotency-Key header must have 8 to 100 characters."))
     lock_id = int.from_bytes(hashlib.sha256(f"checkout:{buyer.pk}:{key}".encode()).digest()[:8], "big", signed=True)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
-                if not cursor.fetchone()[0]:
-                    raise RequestInProgress(message=_("This order is still being placed; wait a moment."))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
+            if not cursor.fetchone()[0]:
+                raise RequestInProgress(message=_("This order is still being placed; wait a moment."))
         attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
         if attempt is not None:
             if attempt.request_hash != fingerprint:

@@ -3,7 +3,6 @@ UPDATE can break them:
 - postings of an entry must sum to zero: a DEFERRABLE INITIALLY DEFERRED constraint trigger
   checks every touched entry at COMMIT;
 - journal entries and postings are append-only: UPDATE and DELETE raise an error.
-SQLite (make run only) has no constraint triggers; the services check the balance there.
 TRUNCATE is left to the database's privileges (the test runner's flush uses it); production
 should run the app as a role that does not own the tables.
 """
@@ -58,8 +57,6 @@ BACKWARD = [
 
 
 def _run(schema_editor, statements):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     # A plain cursor: the plpgsql bodies contain RAISE '%' placeholders that the schema
     # editor's parameter composition would try to fill.
     with schema_editor.connection.cursor() as cursor:

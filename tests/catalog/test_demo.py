@@ -14,7 +14,6 @@ from django.core.management import call_command
 from django.db.models import Count, F, Q, Sum
 
 from catalog import selectors, services
-from catalog.management.demo import CATEGORIES, seed_categories
 from catalog.models import (
     MAX_COMMISSION_RATE,
     MIN_COMMISSION_RATE,
@@ -31,6 +30,7 @@ from catalog.models import (
     Tag,
     Warehouse,
 )
+from demo.catalog import CATEGORIES, seed_categories
 from marketplace.models import AuditLogEntry
 from marketplace.regions import Region
 from merchants.choices import MerchantStatus

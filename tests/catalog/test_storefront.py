@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import services, views
-from catalog.filters import ProductFilter
 from catalog.models import Product, ProductImage, Tag
 from catalog.services import StockLine
 from merchants import services as merchant_services
@@ -264,14 +263,6 @@ def test_search_page_shows_the_count_and_an_empty_state(client, lamps):
 
 def test_search_without_keywords_lists_every_product(client, lamps):
     assert len(listed(client.get("/search/"))) == 4
-
-
-def test_filter_falls_back_to_substrings_without_postgresql(lamps, monkeypatch):
-    monkeypatch.setattr(connection, "vendor", "sqlite")
-    names = {p.pk: n for n, p in lamps.items()}
-    assert [names[p.pk] for p in ProductFilter({"q": "台灯"}).qs] == ["led"]
-    assert [names[p.pk] for p in ProductFilter({"q": "灯"}).qs] == ["pendant", "led"]
-    assert [names[p.pk] for p in ProductFilter({"q": "lamp", "ordering": "relevance"}).qs] == ["desk"]
 
 
 def test_pagination_keeps_the_filters(client, tree, shop, monkeypatch):

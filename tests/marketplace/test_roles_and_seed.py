@@ -23,7 +23,7 @@ def test_every_listed_permission_exists():
 def test_seed_demo_is_idempotent(capsys, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
     # A smaller catalog keeps this test quick; tests/catalog/test_demo.py checks the full one.
-    monkeypatch.setattr("catalog.management.demo.PRODUCTS_PER_SHOP", 5)
+    monkeypatch.setattr("demo.products.PRODUCTS_PER_SHOP", 5)
     call_command("seed_demo")
     first_users = list(get_user_model().objects.order_by("email").values_list("email", "is_staff", "password"))
     call_command("seed_demo")

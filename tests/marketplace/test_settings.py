@@ -124,5 +124,26 @@ def test_debug_without_redis_runs_tasks_eagerly():
     assert result.stdout.split() == [
         "True",
         "django.core.cache.backends.locmem.LocMemCache",
-        "django.db.backends.sqlite3",
+        "django.db.backends.postgresql",
     ]
+
+
+def test_without_database_url_the_database_is_make_runs_postgresql():
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'marketplace.settings'); django.setup();"
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(d['ENGINE'], d['HOST'], d['PORT'], d['NAME'], d['USER'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEV_PG_PORT"}}
+    env["DEBUG"] = "1"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.postgresql", "127.0.0.1", "25432", "marketplace", "postgres"]
+
+
+@pytest.mark.parametrize("url", ["sqlite:///db.sqlite3", "mysql://user:pass@127.0.0.1:3306/marketplace"])
+def test_settings_refuse_a_database_other_than_postgresql(url):
+    result = _run({"DEBUG": "1", "DATABASE_URL": url}, "check")
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at a PostgreSQL database" in result.stderr
+    assert "the marketplace runs on PostgreSQL only" in result.stderr

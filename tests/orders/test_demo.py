@@ -1,4 +1,4 @@
-"""The demo orders of `seed_demo` (orders/management/demo.py): every merchant order state,
+"""The demo orders of `seed_demo` (demo/orders.py): every merchant order state,
 the after-sales cases, reviews and a complaint, realistic dates that the settlements demo
 can settle, and a second run that creates nothing."""
 
@@ -14,8 +14,8 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from catalog.models import Stock
+from demo.orders import ADDRESSES, demo_periods, settlement_days
 from orders.choices import OrderStatus
-from orders.management.demo import ADDRESSES, demo_periods, settlement_days
 from orders.models import (
     Address,
     AfterSalesRequest,
@@ -38,7 +38,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture
 def small_catalog(monkeypatch):
     # A smaller catalog keeps this quick; tests/catalog/test_demo.py checks the full one.
-    monkeypatch.setattr("catalog.management.demo.PRODUCTS_PER_SHOP", 5)
+    monkeypatch.setattr("demo.products.PRODUCTS_PER_SHOP", 5)
 
 
 def _snapshot() -> dict:

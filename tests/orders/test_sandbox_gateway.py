@@ -20,11 +20,11 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from catalog import services as catalog_services
+from demo.orders import ADDRESSES, seed_orders
 from marketplace.sandbox import SandboxDisabled
 from orders import services
 from orders.gateways import sandbox
 from orders.gateways.base import CallbackEvent
-from orders.management.demo import ADDRESSES, seed_orders
 from orders.models import BuyerOrder, GatewayEvent, OrderEvent, Payment
 from orders.services import CheckoutItem
 from tests.catalog.factories import live_merchant, product, warehouse

@@ -1,4 +1,4 @@
-"""The demo settlements of `seed_demo` (settlements/management/demo.py), on PostgreSQL: two
+"""The demo settlements of `seed_demo` (demo/settlements.py), on PostgreSQL: two
 settled months (the first approved, invoiced and paid, the second to review) with a refund
 settled with its order, a clawback, a frozen order and a manual adjustment; the ledger
 balances, and a second run creates nothing."""
@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders.management.demo import demo_periods
+from demo.orders import demo_periods
 from orders.models import Dispute
 from settlements import services
 from settlements.choices import LineKind, PayoutStatus, StatementStatus
@@ -37,7 +37,7 @@ SH = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def small_catalog(monkeypatch):
     # A smaller catalog keeps this quick; tests/catalog/test_demo.py checks the full one.
-    monkeypatch.setattr("catalog.management.demo.PRODUCTS_PER_SHOP", 5)
+    monkeypatch.setattr("demo.products.PRODUCTS_PER_SHOP", 5)
 
 
 def _lines(statement) -> dict:

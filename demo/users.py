@@ -1,12 +1,8 @@
-"""Demo data for `make run`. Idempotent: a second run changes nothing.
-
-Later issues extend `DEMO_STEPS` with their own seeding functions (merchants, catalog, …).
-"""
+"""Demo staff (one per staff group and a superuser) and buyers; every demo account has the
+password DEMO_PASSWORD."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from marketplace.roles import FINANCE, OPERATIONS, REVIEWER, sync_staff_groups
 
@@ -63,37 +59,3 @@ def seed_users(stdout) -> int:
         _user_obj, created = _user(email, first, last, phone=phone)
         created_count += created
     return created_count
-
-
-def _later_steps():
-    # Imported here: the kernel's command runs the seeding of every app, in dependency order.
-    from catalog.management.demo import seed_categories, seed_products, seed_tags, seed_warehouses
-    from merchants.management.demo import seed_merchants
-    from orders.management.demo import seed_orders
-    from settlements.management.demo import seed_settlements
-
-    return [
-        ("categories", seed_categories),
-        ("tags", seed_tags),
-        ("merchants", seed_merchants),
-        ("warehouses", seed_warehouses),
-        ("products", seed_products),
-        ("orders", seed_orders),
-        ("settlements", seed_settlements),
-    ]
-
-
-DEMO_STEPS = [("users", seed_users)]
-
-
-class Command(BaseCommand):
-    help = "Create demo staff, buyers and (as the apps grow) merchants, catalog and orders. Idempotent."
-
-    def handle(self, *args, **options):
-        for name, step in [*DEMO_STEPS, *_later_steps()]:
-            with transaction.atomic():
-                created = step(self.stdout)
-            self.stdout.write(f"seed_demo: {name}: {created} created")
-        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
-        for email, role in DEMO_LOGINS:
-            self.stdout.write(f"  {email:<24} {role}")

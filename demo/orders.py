@@ -9,7 +9,7 @@ returned, lines freeze their commission, refunds reverse it. The services stamp 
 with `timezone.now()`; the demo moves that clock (`clock`, with unittest.mock) to the moment
 each step happens, so placed, paid, shipped and completed dates look real.
 
-Completion dates are chosen for the settlements demo (settlements/management/demo.py), which
+Completion dates are chosen for the settlements demo (demo/settlements.py), which
 settles the two calendar months before the current one (`demo_periods`). With T + days (the
 contract's settlement days, 15 by default) an order completed before
 `settleable_cutoff(period, days)` is settled in that period:
@@ -42,8 +42,8 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from catalog.choices import WarehouseKind
-from catalog.management.demo import SHOPS
 from catalog.models import SKU, Stock, Warehouse
+from demo.catalog import SHOPS
 from marketplace.money import quantize
 from marketplace.sandbox import sandbox_enabled
 from merchants.choices import MerchantStatus
@@ -288,14 +288,8 @@ def _return_warehouse(merchant: Merchant, line: OrderLine) -> Warehouse:
     return ShipmentLine.objects.select_related("shipment__warehouse").filter(order_line=line).first().shipment.warehouse
 
 
-def _after_sales(ctx: _Context) -> None:
-    """The after-sales cases of the module docstring, each on an order of its own."""
-    now = ctx.now
-    first, second = demo_periods(timezone.localdate(now))
-    hour = timedelta(hours=1)
-    day = timedelta(days=1)
-
-    # A return received and refunded within the first month: settled with its order there.
+def _return_refunded_in_first_month(ctx: _Context, first: Period) -> None:
+    """A return received and refunded within the first month: settled with its order there."""
     buyer = ctx.buyer(1)
     order = _single(ctx, buyer, ctx.merchant(1), _backwards(ctx.rng, _day(first, 2, 20)))
     if order is not None:
@@ -321,7 +315,9 @@ def _after_sales(ctx: _Context) -> None:
                 warehouse=_return_warehouse(order.merchant, line),
             )
 
-    # A partial refund in the second month of an order settled in the first: a clawback.
+
+def _clawback_in_second_month(ctx: _Context, first: Period, second: Period) -> None:
+    """A partial refund in the second month of an order settled in the first: a clawback."""
     buyer = ctx.buyer(0)
     order = _single(ctx, buyer, ctx.merchant(0), _backwards(ctx.rng, _day(first, 6, 19)))
     if order is not None:
@@ -339,8 +335,10 @@ def _after_sales(ctx: _Context) -> None:
                 request=request, merchant=order.merchant, actor=order.merchant.owner, note="抱歉给您带来不便，已退款。"
             )
 
-    # The open dispute: completed in the second month's window, rejected, escalated. Its
-    # money is frozen: the second month's statement lists it without paying it.
+
+def _open_dispute(ctx: _Context, second: Period) -> None:
+    """The open dispute: completed in the second month's window, rejected, escalated. Its money
+    is frozen: the second month's statement lists it without paying it."""
     buyer = ctx.buyer(2)
     order = _single(ctx, buyer, ctx.merchant(2), _backwards(ctx.rng, _day(second, 4, 18, 30)))
     if order is not None:
@@ -365,7 +363,12 @@ def _after_sales(ctx: _Context) -> None:
                 request=request, buyer=buyer, statement="机器从未进水，商家拒绝提供检测报告，请平台介入处理。"
             )
 
-    # A rejected request the buyer has not escalated (yet), and the buyer's complaint.
+
+def _rejected_request_and_complaint(ctx: _Context) -> None:
+    """A rejected request the buyer has not escalated (yet), and the buyer's complaint."""
+    now = ctx.now
+    day = timedelta(days=1)
+    hour = timedelta(hours=1)
     buyer = ctx.buyer(0)
     completed = now - 6 * day
     order = _single(ctx, buyer, ctx.merchant(3), _backwards(ctx.rng, completed))
@@ -391,8 +394,12 @@ def _after_sales(ctx: _Context) -> None:
                 order=order, buyer=buyer, category="not_as_described", text="商品色号与宣传图严重不符，商家拒绝退货。"
             )
 
-    # A return accepted and waiting for the goods (the order stays delivered: the open
-    # request pauses automatic completion).
+
+def _return_awaiting_goods(ctx: _Context) -> None:
+    """A return accepted and waiting for the goods (the order stays delivered: the open request
+    pauses automatic completion)."""
+    now = ctx.now
+    day = timedelta(days=1)
     buyer = ctx.buyer(1)
     plan = Plan(
         placed=now - 8 * day,
@@ -419,7 +426,12 @@ def _after_sales(ctx: _Context) -> None:
                 note="同意退货，请寄回我司自营仓。",
             )
 
-    # A request waiting for the merchant's answer (accepted automatically after 48 hours).
+
+def _request_awaiting_answer(ctx: _Context) -> None:
+    """A request waiting for the merchant's answer (accepted automatically after 48 hours)."""
+    now = ctx.now
+    day = timedelta(days=1)
+    hour = timedelta(hours=1)
     buyer = ctx.buyer(2)
     order = _single(ctx, buyer, ctx.merchant(0), _backwards(ctx.rng, now - 3 * day))
     if order is not None:
@@ -432,6 +444,17 @@ def _after_sales(ctx: _Context) -> None:
                 reason="少发了一个配件，申请部分退款。",
                 items=[(line.pk, 1, quantize(_line_amount(line, 1) * Decimal("0.1")))],
             )
+
+
+def _after_sales(ctx: _Context) -> None:
+    """The after-sales cases of the module docstring, each on an order of its own."""
+    first, second = demo_periods(timezone.localdate(ctx.now))
+    _return_refunded_in_first_month(ctx, first)
+    _clawback_in_second_month(ctx, first, second)
+    _open_dispute(ctx, second)
+    _rejected_request_and_complaint(ctx)
+    _return_awaiting_goods(ctx)
+    _request_awaiting_answer(ctx)
 
 
 def _open_orders(ctx: _Context) -> None:

@@ -1,6 +1,6 @@
 """Demo settlements for `make run`: the two calendar months before the current one, settled
 by the real run (`run_start` without the task queue, then `settle_batch` per batch, as the
-worker does) on the orders of the orders demo (orders/management/demo.py).
+worker does) on the orders of the orders demo (demo/orders.py).
 
 - First month: every statement is approved by finance@demo.local, invoiced, put in a payout
   batch (exported) and marked paid by admin@demo.local (segregation of duties: whoever
@@ -9,12 +9,9 @@ worker does) on the orders of the orders demo (orders/management/demo.py).
   after its order was settled in the first month, the order frozen by the open dispute
   (listed, not paid), and statements left to review (draft) so finance has work to do.
 
-Each step happens at a plausible moment (`orders.management.demo.clock` moves the clock the
+Each step happens at a plausible moment (`demo.orders.clock` moves the clock the
 services read): each run at 02:00 on the 1st of the next month (the second one at the latest
 now), approval and invoices on the 3rd, the payout batch on the 5th, the payments on the 6th.
-
-The run's SQL (INSERT … SELECT … ON CONFLICT) also works on SQLite (3.24 or later); should
-the database refuse it, the step says so and creates nothing instead of failing `make run`.
 
 Idempotent: when statements of the first demo month exist, or any settlement run does (the
 demo settles a fresh database only), the step creates nothing.
@@ -25,13 +22,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from catalog.management.demo import SHOPS
+from demo.catalog import SHOPS
+from demo.orders import clock, demo_periods
 from merchants.models import Merchant
 from orders.choices import OrderStatus
-from orders.management.demo import clock, demo_periods
 from orders.models import MerchantOrder
 from settlements import selectors, services
 from settlements.choices import PayoutStatus
@@ -109,17 +106,8 @@ def seed_settlements(stdout) -> int:
     if not MerchantOrder.objects.filter(merchant__in=merchants, status=OrderStatus.COMPLETED).exists():
         stdout.write("seed_demo: settlements: skipped, the demo merchants have no completed orders")
         return 0
-    try:
-        with transaction.atomic():
-            created = _settle(first, second, finance=finance, admin=admin, merchants=merchants)
-    except DatabaseError as exc:
-        if connection.vendor == "postgresql":
-            raise
-        stdout.write(
-            f"seed_demo: settlements: skipped, {connection.vendor} refused the settlement run's SQL "
-            f"({type(exc).__name__}: {exc}); the settlement demo needs PostgreSQL"
-        )
-        return 0
+    with transaction.atomic():
+        created = _settle(first, second, finance=finance, admin=admin, merchants=merchants)
     stdout.write(
         f"seed_demo: settlements: {first} approved, invoiced and paid; {second} waiting for review by {FINANCE}"
     )

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 from catalog.models import Category
 from catalog.services import category_grants_from_contract
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from demo.users import DEMO_PASSWORD
 from merchants import services
 from merchants.models import Merchant, Tier
 from merchants.validators import uscc_check_char
