@@ -4,19 +4,25 @@ cannot be forgotten: another merchant's rows are simply not found (404, not 403)
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
+from marketplace.money import ZERO, quantize
 
 from . import permissions
 from .models import (
     AUDIT_ACTION_LABELS,
     REVIEW_QUEUE_STATES,
+    Contract,
+    ContractStatus,
+    DepositEntry,
+    DocumentKind,
     Invitation,
     Merchant,
     MerchantDocument,
@@ -156,3 +162,70 @@ def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation:
     if invitation is None:
         raise Http404("No such invitation.")
     return invitation
+
+
+# --- Application, contract and deposit (read by the services and the pages) ----------------
+
+
+def required_document_kinds(merchant: Merchant) -> list[str]:
+    """Documents the application needs for what was chosen (domain.md)."""
+    kinds = [DocumentKind.BUSINESS_LICENCE]
+    if merchant.sells_manufactured_goods:
+        kinds.append(DocumentKind.PRODUCTION_LICENCE)
+    if merchant.sells_third_party_brands:
+        kinds.append(DocumentKind.BRAND_AUTHORISATION)
+    if merchant.is_cross_border:
+        kinds += [DocumentKind.CUSTOMS_CREDIT_RATING, DocumentKind.IMPORT_EXPORT_LICENCE]
+    return [str(k) for k in kinds]
+
+
+def missing_document_kinds(merchant: Merchant, *, today: datetime.date | None = None) -> list[str]:
+    """Required kinds without a current (unexpired) document."""
+    today = today or timezone.localdate()
+    have = {d.kind for d in merchant.documents.all() if d.expires_on is None or d.expires_on >= today}
+    return [k for k in required_document_kinds(merchant) if k not in have]
+
+
+def application_missing(merchant: Merchant) -> dict[str, list[str]]:
+    """Everything still missing before the application can be submitted."""
+    required = {
+        "company_name": merchant.company_name,
+        "social_credit_code": merchant.social_credit_code,
+        "legal_rep_name": merchant.legal_rep_name,
+        "legal_rep_id_number": merchant.legal_rep_id_number,
+        "contact_name": merchant.contact_name,
+        "contact_phone": merchant.contact_phone,
+        "contact_email": merchant.contact_email,
+        "requested_category_ids": merchant.requested_category_ids,
+        "sales_regions": merchant.sales_regions,
+        "requested_tier": merchant.requested_tier_id,
+        "bank_account_name": merchant.bank_account_name,
+        "bank_name": merchant.bank_name,
+        "bank_account_number": merchant.bank_account_number,
+    }
+    return {
+        "fields": [name for name, value in required.items() if not value],
+        "documents": missing_document_kinds(merchant),
+    }
+
+
+def current_contract(merchant: Merchant) -> Contract | None:
+    """The contract in force or on offer (the newest not superseded), or None."""
+    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
+
+
+def deposit_balance(merchant: Merchant) -> Decimal:
+    """The deposit held: the sum of the merchant's append-only deposit ledger."""
+    total = DepositEntry.objects.filter(merchant_id=merchant.pk).aggregate(total=Sum("amount"))["total"]
+    return quantize(total or ZERO)
+
+
+def deposit_required(merchant: Merchant) -> Decimal:
+    """The tier's deposit (the requested tier's before approval)."""
+    tier = merchant.tier or merchant.requested_tier
+    return quantize(tier.deposit_amount) if tier else ZERO
+
+
+def deposit_shortfall(merchant: Merchant) -> Decimal:
+    """What is still to pay to reach the required deposit (never negative)."""
+    return max(ZERO, deposit_required(merchant) - deposit_balance(merchant))

@@ -169,10 +169,10 @@ def dashboard(request):
         member,
         PortalSection.DASHBOARD,
         next_step=NEXT_STEP[merchant.status],
-        missing=services.application_missing(merchant) if merchant.is_editable else None,
-        deposit_required=services.deposit_required(merchant),
-        deposit_balance=services.deposit_balance(merchant),
-        deposit_shortfall=services.deposit_shortfall(merchant),
+        missing=selectors.application_missing(merchant) if merchant.is_editable else None,
+        deposit_required=selectors.deposit_required(merchant),
+        deposit_balance=selectors.deposit_balance(merchant),
+        deposit_shortfall=selectors.deposit_shortfall(merchant),
         history=selectors.history_rows(merchant, limit=10),
     )
     return render(request, "portal/dashboard.html", context)
@@ -267,7 +267,7 @@ def _wizard_context(request, merchant, step, **extra) -> dict:
         "step": step,
         "step_index": STEP_NAMES.index(step) + 1,
         "merchant": merchant,
-        "missing": services.application_missing(merchant) if merchant else None,
+        "missing": selectors.application_missing(merchant) if merchant else None,
         "kind_labels": dict(DocumentKind.choices),
         **extra,
     }
@@ -293,7 +293,7 @@ def _documents_step(request, merchant, member):
         else:
             messages.success(request, _("Document uploaded."))
             return redirect("portal:apply_step", step="documents")
-    required = services.required_document_kinds(merchant)
+    required = selectors.required_document_kinds(merchant)
     context = _wizard_context(
         request,
         merchant,
@@ -376,7 +376,7 @@ def document_download(request, document_id: int):
 
 @portal_view(PortalSection.CONTRACT)
 def contract(request, merchant, member):
-    current = services.current_contract(merchant)
+    current = selectors.current_contract(merchant)
     if request.method == "POST":
         try:
             services.contract_accept(merchant=merchant, actor=request.user)
@@ -403,9 +403,9 @@ def deposit(request, merchant, member):
         member,
         PortalSection.DEPOSIT,
         page=entries.get_page(request.GET.get("page")),
-        required=services.deposit_required(merchant),
-        balance=services.deposit_balance(merchant),
-        shortfall=services.deposit_shortfall(merchant),
+        required=selectors.deposit_required(merchant),
+        balance=selectors.deposit_balance(merchant),
+        shortfall=selectors.deposit_shortfall(merchant),
         can_pay=merchant.status in DEPOSIT_PAYABLE_STATES,
         sandbox_enabled=sandbox_enabled(),
         # One key per rendered form: a double click posts the same reference twice, and the

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from merchants.selectors import current_contract
 
 from ..errors import CatalogError
 from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, CategoryGrant, CategoryRateChange
@@ -99,8 +100,6 @@ def category_grants_set(*, merchant, category_ids, actor) -> list[int]:
 
 def category_grants_from_contract(*, merchant, actor) -> list[int]:
     """Grant exactly the categories of the merchant's current contract (after approval)."""
-    from merchants.services import current_contract
-
     contract = current_contract(merchant)
     return category_grants_set(merchant=merchant, category_ids=contract.category_ids if contract else [], actor=actor)
 

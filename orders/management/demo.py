@@ -46,7 +46,7 @@ from catalog.models import SKU, Stock, Warehouse, WarehouseKind
 from marketplace.money import quantize
 from marketplace.sandbox import sandbox_enabled
 from merchants.models import Merchant, MerchantStatus
-from merchants.services import current_contract
+from merchants.selectors import current_contract
 from orders import services
 from orders.gateways import sandbox
 from orders.models import Address, BuyerOrder, MerchantOrder, OrderLine, ShipmentLine, ShippingRate

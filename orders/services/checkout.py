@@ -33,7 +33,7 @@ from catalog.services.stock import stock_allocate_and_reserve
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
 from merchants.models import MerchantStatus
-from merchants.services import current_contract
+from merchants.selectors import current_contract
 
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
 from ..models import (

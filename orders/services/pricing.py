@@ -22,7 +22,7 @@ from catalog.services import category_effective_rate
 from marketplace.audit import audit_record
 from marketplace.money import quantize
 from merchants.models import CooperationMode, CreditGrade
-from merchants.services import current_contract
+from merchants.selectors import current_contract
 
 
 @dataclass(frozen=True)
