@@ -429,7 +429,7 @@ def stock_import(request, merchant, member):
 @portal_view(CATALOG)
 def alerts(request, merchant, member):
     show_all = request.GET.get("all") == "1"
-    suggestions = services.replenishment_suggestions(merchant=merchant)
+    suggestions = selectors.replenishment_suggestions(merchant=merchant)
     if not show_all:
         suggestions = [row for row in suggestions if row["suggested"] > 0]
     context = portal_context(

@@ -3,25 +3,32 @@ ever reaches its own products, SKUs, stock and alerts (others answer 404)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import BooleanField as BooleanFieldExpr
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
+
+from marketplace.models import AuditLogEntry
+from merchants.models import MerchantStatus
 
 from .models import (
     SKU,
     Category,
     CategoryGrant,
     ListingStatus,
+    MovementKind,
     Product,
     ProductImage,
     ProductRevision,
     RevisionStatus,
     Stock,
     StockAlert,
+    StockMovement,
     Tag,
     Warehouse,
 )
@@ -99,8 +106,6 @@ def product_public_queryset() -> QuerySet[Product]:
     Annotated with `in_stock` and `boosted` (the merchant went live within
     NEW_MERCHANT_BOOST_DAYS: traffic support puts these first in listings).
     """
-    from merchants.models import MerchantStatus
-
     boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
     return (
         Product.objects.filter(
@@ -248,8 +253,6 @@ def product_search_for_merchant(
     """The merchant's products narrowed by listing status, categories (ids, already
     expanded to descendants by the caller), a title fragment and whether an edit waits for
     review; annotated with `sku_count`."""
-    from django.db.models import Count
-
     qs = product_list_for_merchant(merchant).annotate(sku_count=Count("skus", distinct=True))
     if status:
         qs = qs.filter(status=status)
@@ -329,8 +332,6 @@ def movement_list_for_stock(stock: Stock):
 def product_history(product: Product):
     """The product's audit trail, newest first: creation, submissions, moderation decisions
     and revisions (who, when, why)."""
-    from marketplace.models import AuditLogEntry
-
     return (
         AuditLogEntry.objects.filter(object_type="catalog.product", object_id=str(product.pk))
         .select_related("actor")
@@ -421,3 +422,85 @@ def category_path(category: Category) -> list[Category]:
 
 def category_children(category: Category) -> QuerySet[Category]:
     return Category.objects.filter(parent=category, is_active=True).order_by("position", "name")
+
+
+# --- Categories: rates and grants (read by the services and the pages) ---------------------
+
+
+def category_effective_rate(category: Category) -> Decimal:
+    """The category's rate, else its nearest ancestor's, else the platform default setting."""
+    seen = set()
+    node = category
+    while node is not None and node.pk not in seen:
+        if node.commission_rate is not None:
+            return node.commission_rate
+        seen.add(node.pk)
+        node = node.parent
+    return Decimal(settings.DEFAULT_COMMISSION_RATE)
+
+
+def category_descendant_ids(category_ids) -> set[int]:
+    """The given categories and every category below them."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    result: set[int] = set()
+    stack = list(category_ids)
+    while stack:
+        current = stack.pop()
+        if current in result:
+            continue
+        result.add(current)
+        stack.extend(children.get(current, []))
+    return result
+
+
+def merchant_may_sell_in(merchant, category: Category) -> bool:
+    """True when the category or one of its ancestors is granted to the merchant."""
+    granted = set(CategoryGrant.objects.filter(merchant=merchant).values_list("category_id", flat=True))
+    node, seen = category, set()
+    while node is not None and node.pk not in seen:
+        if node.pk in granted:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
+    """Per active SKU: average daily units shipped over the last 28 days × lead time + safety
+    stock − available (all warehouses), never negative. Rounded up to whole units."""
+    days = settings.REPLENISHMENT_HISTORY_DAYS
+    since = (today or timezone.now()) - timedelta(days=days)
+    skus = list(
+        SKU.objects.filter(merchant=merchant, is_active=True).select_related("product").order_by("product_id", "id")
+    )
+    shipped = dict(
+        StockMovement.objects.filter(stock__sku__merchant=merchant, kind=MovementKind.SHIPMENT, created_at__gte=since)
+        .values("stock__sku_id")
+        .annotate(units=Sum("on_hand_delta"))
+        .values_list("stock__sku_id", "units")
+    )
+    levels = {
+        sku_id: (on_hand or 0) - (reserved or 0)
+        for sku_id, on_hand, reserved in Stock.objects.filter(sku__merchant=merchant)
+        .values("sku_id")
+        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
+        .values_list("sku_id", "on_hand", "reserved")
+    }
+    rows = []
+    for sku in skus:
+        units = -(shipped.get(sku.pk) or 0)
+        velocity = units / days
+        available = levels.get(sku.pk, 0)
+        suggestion = max(0, math.ceil(velocity * sku.lead_time_days + sku.safety_stock - available))
+        rows.append(
+            {
+                "sku": sku,
+                "units_sold": units,
+                "daily_velocity": round(velocity, 2),
+                "available": available,
+                "suggested": suggestion,
+            }
+        )
+    return rows

@@ -117,7 +117,7 @@ class MerchantProductViewSet(
         filters = self._input(MerchantProductFilterSerializer, data=self.request.query_params)
         kwargs = {"q": filters.get("q", ""), "status": filters.get("status", "")}
         if filters.get("category"):
-            kwargs["category_ids"] = services.category_descendant_ids([filters["category"]])
+            kwargs["category_ids"] = selectors.category_descendant_ids([filters["category"]])
         if filters.get("pending_revision") is not None:
             kwargs["pending_revision"] = filters["pending_revision"]
         return selectors.product_search_for_merchant(self.merchant, **kwargs)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
+from merchants.models import ACTIVE_MERCHANT_STATES
 
 from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
 from ..images import clean_product_image
@@ -42,7 +43,7 @@ from ..models import (
 )
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
-from .categories import merchant_may_sell_in
+from ..selectors import merchant_may_sell_in
 
 L = ListingStatus
 LISTING_TRANSITIONS = {
@@ -65,8 +66,6 @@ SKU_FIELDS = (
 
 
 def _merchant_can_list(merchant) -> None:
-    from merchants.models import ACTIVE_MERCHANT_STATES
-
     if merchant.status not in ACTIVE_MERCHANT_STATES:
         raise CatalogConflict(
             "merchant_cannot_list", _("Only approved merchants can list products."), {"status": merchant.status}

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.services import category_effective_rate
+from catalog.selectors import category_effective_rate
 from marketplace.audit import audit_record
 from marketplace.money import quantize
 from merchants.models import CooperationMode, CreditGrade
