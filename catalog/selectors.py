@@ -1,5 +1,5 @@
 """Reads of the catalog app. Merchant-facing reads take the merchant, so a merchant only
-ever reaches its own products, SKUs, stock and alerts (others answer 404)."""
+ever reaches its own products, SKUs, stock and alerts (others are not found: None, which the views answer with 404)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import BooleanField as BooleanFieldExpr
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
-from django.http import Http404
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
@@ -74,10 +73,8 @@ def category_tree() -> list[dict]:
     return roots
 
 
-def category_get_by_slug(slug: str) -> Category:
+def category_get_by_slug(slug: str) -> Category | None:
     category = Category.objects.filter(slug=slug, is_active=True).select_related("parent").first()
-    if category is None:
-        raise Http404("No such category.")
     return category
 
 
@@ -134,7 +131,7 @@ def live_images() -> Prefetch:
     )
 
 
-def product_get_public(product_id: int) -> Product:
+def product_get_public(product_id: int) -> Product | None:
     """A product page: live images, active SKUs with their available units."""
     skus = (
         SKU.objects.filter(is_active=True)
@@ -147,8 +144,6 @@ def product_get_public(product_id: int) -> Product:
         .filter(pk=product_id)
         .first()
     )
-    if product is None:
-        raise Http404("No such product.")
     return product
 
 
@@ -177,22 +172,18 @@ def product_list_for_merchant(merchant) -> QuerySet[Product]:
     )
 
 
-def product_get_for_merchant(merchant, product_id: int) -> Product:
+def product_get_for_merchant(merchant, product_id: int) -> Product | None:
     product = (
         Product.objects.filter(merchant=merchant, pk=product_id)
         .select_related("category")
         .prefetch_related("tags", "images", "skus")
         .first()
     )
-    if product is None:
-        raise Http404("No such product.")
     return product
 
 
-def sku_get_for_merchant(merchant, sku_id: int) -> SKU:
+def sku_get_for_merchant(merchant, sku_id: int) -> SKU | None:
     sku = SKU.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
-    if sku is None:
-        raise Http404("No such SKU.")
     return sku
 
 
@@ -203,10 +194,8 @@ def warehouse_list_for_merchant(merchant) -> QuerySet[Warehouse]:
     )
 
 
-def warehouse_get_for_merchant(merchant, warehouse_id: int) -> Warehouse:
+def warehouse_get_for_merchant(merchant, warehouse_id: int) -> Warehouse | None:
     warehouse = warehouse_list_for_merchant(merchant).filter(pk=warehouse_id).first()
-    if warehouse is None:
-        raise Http404("No such warehouse.")
     return warehouse
 
 
@@ -279,11 +268,9 @@ def product_latest_decided_revision(product: Product) -> ProductRevision | None:
     )
 
 
-def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage:
+def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage | None:
     """Any picture of the merchant's products, live or waiting for review."""
     image = ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
-    if image is None:
-        raise Http404("No such image.")
     return image
 
 
@@ -314,10 +301,8 @@ def stock_search_for_merchant(
     return qs
 
 
-def stock_get_for_merchant(merchant, stock_id: int) -> Stock:
+def stock_get_for_merchant(merchant, stock_id: int) -> Stock | None:
     stock = stock_list_for_merchant(merchant).filter(pk=stock_id).first()
-    if stock is None:
-        raise Http404("No such stock level.")
     return stock
 
 
@@ -388,23 +373,23 @@ def stock_level(available: int) -> str:
     return "low" if available <= LOW_STOCK_THRESHOLD else "in_stock"
 
 
-def product_get_public_page(product_id: int) -> Product:
+def product_get_public_page(product_id: int) -> Product | None:
     """`product_get_public` plus what the product page and API detail show: `price_max`, and
     each active SKU's `stock_level`."""
     product = product_get_public(product_id)
+    if product is None:
+        return None
     product.price_max = max((sku.price for sku in product.active_skus), default=product.min_price)
     for sku in product.active_skus:
         sku.stock_level = stock_level(sku.available)
     return product
 
 
-def product_image_get_public(image_id: int) -> ProductImage:
+def product_image_get_public(image_id: int) -> ProductImage | None:
     """A live image of a publicly visible product; anything else is not found."""
     image = ProductImage.objects.filter(
         pk=image_id, is_live=True, product__in=product_public_queryset().values("pk")
     ).first()
-    if image is None:
-        raise Http404("No such image.")
     return image
 
 

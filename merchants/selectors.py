@@ -1,5 +1,5 @@
 """Reads of the merchants app. Merchant-facing reads take the acting user, so tenancy
-cannot be forgotten: another merchant's rows are simply not found (404, not 403)."""
+cannot be forgotten: another merchant's rows are simply not found (None; the views answer 404, not 403)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
@@ -44,11 +43,11 @@ def membership_for_user(user) -> MerchantMember | None:
     )
 
 
-def merchant_for_member(user, *, section: str | None = None) -> Merchant:
-    """The user's merchant; 404 when there is none or the user's role may not see `section`."""
+def merchant_for_member(user, *, section: str | None = None) -> Merchant | None:
+    """The user's merchant; None when there is none or the user's role may not see `section`."""
     member = membership_for_user(user)
     if member is None or (section is not None and not member.can(section)):
-        raise Http404("No merchant for this user.")
+        return None
     return member.merchant
 
 
@@ -77,11 +76,9 @@ def review_queue() -> QuerySet[Merchant]:
     )
 
 
-def merchant_public_get(slug: str) -> Merchant:
-    """A live shop by its address; suspended and other shops are not public (404)."""
+def merchant_public_get(slug: str) -> Merchant | None:
+    """A live shop by its address; suspended and other shops are not public (None)."""
     merchant = Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
-    if merchant is None:
-        raise Http404("No live shop at this address.")
     return merchant
 
 
@@ -106,28 +103,24 @@ def document_list_for_merchant(merchant: Merchant) -> QuerySet[MerchantDocument]
     return merchant.documents.select_related("uploaded_by").order_by("kind", "-uploaded_at")
 
 
-def document_get_for_user(user, document_id: int) -> MerchantDocument:
+def document_get_for_user(user, document_id: int) -> MerchantDocument | None:
     """A qualification document (identity card scans, licences) the user may read.
 
     Staff need the `merchants.document_view` declaration (else PermissionDenied: 403, as in
     the admin). Otherwise only the members of its merchant whose role covers the application
-    (the owner): other members, other merchants and buyers get 404, like a missing id.
+    (the owner): other members, other merchants and buyers get None (404 in the view), like a missing id.
     """
     if not getattr(user, "is_authenticated", False):
-        raise Http404("No such document.")
+        return None
     if user.is_staff:
         if not permissions.DOCUMENT_VIEW.allows(user):
             raise PermissionDenied
         document = MerchantDocument.objects.select_related("merchant").filter(pk=document_id).first()
-        if document is None:
-            raise Http404("No such document.")
         return document
     member = membership_for_user(user)
     if member is None or not member.can(PortalSection.APPLICATION):
-        raise Http404("No such document.")
+        return None
     document = MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
-    if document is None:
-        raise Http404("No such document.")
     return document
 
 
@@ -150,17 +143,13 @@ def invitation_list_open(merchant: Merchant) -> QuerySet[Invitation]:
     return merchant.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by("-created_at")
 
 
-def member_get(merchant: Merchant, member_id: int) -> MerchantMember:
+def member_get(merchant: Merchant, member_id: int) -> MerchantMember | None:
     member = merchant.members.select_related("user").filter(pk=member_id).first()
-    if member is None:
-        raise Http404("No such member.")
     return member
 
 
-def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation:
+def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation | None:
     invitation = merchant.invitations.filter(pk=invitation_id).first()
-    if invitation is None:
-        raise Http404("No such invitation.")
     return invitation
 
 

@@ -1,6 +1,6 @@
 """Merchant portal (/portal/) and public shop pages (/shops/).
 
-Every portal page finds the merchant through `selectors.merchant_for_member(user, section)`,
+Every portal page finds the merchant through `found_or_404(selectors.merchant_for_member(user, section))`,
 so a user only ever reaches their own merchant, and only the sections of their role; any
 other merchant's ids answer 404. Views check the shape of input with forms, call one
 service, and turn a `DomainError` into form errors or a message.
@@ -26,6 +26,7 @@ from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
 from marketplace.regions import Region
 from marketplace.sandbox import sandbox_enabled, sandbox_required
+from marketplace.shortcuts import found_or_404
 
 from . import selectors, services
 from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
@@ -362,7 +363,7 @@ def application(request, merchant, member):
 @login_required
 def document_download(request, document_id: int):
     """Stream a qualification document to those `selectors.document_get_for_user` allows."""
-    document = selectors.document_get_for_user(request.user, document_id)
+    document = found_or_404(selectors.document_get_for_user(request.user, document_id))
     handle = private_storage.open(document.file.name, "rb")
     response = FileResponse(handle, content_type=document.content_type)
     response["Content-Disposition"] = f'inline; filename="document-{document.pk}{document.extension}"'
@@ -461,7 +462,7 @@ def members(request, merchant, member):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def member_role(request, merchant, member, member_id: int):
-    target = selectors.member_get(merchant, member_id)
+    target = found_or_404(selectors.member_get(merchant, member_id))
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
@@ -477,7 +478,7 @@ def member_role(request, merchant, member, member_id: int):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def member_remove(request, merchant, member, member_id: int):
-    target = selectors.member_get(merchant, member_id)
+    target = found_or_404(selectors.member_get(merchant, member_id))
     return run_action(
         request,
         lambda: services.member_remove(member=target, actor=request.user),
@@ -489,7 +490,7 @@ def member_remove(request, merchant, member, member_id: int):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def invitation_revoke(request, merchant, member, invitation_id: int):
-    invitation = selectors.invitation_get(merchant, invitation_id)
+    invitation = found_or_404(selectors.invitation_get(merchant, invitation_id))
     return run_action(
         request,
         lambda: services.invitation_revoke(invitation=invitation, actor=request.user),
@@ -543,12 +544,12 @@ def shop_settings(request, merchant, member):
 
 
 def shop_page(request, slug: str):
-    merchant = selectors.merchant_public_get(slug)
+    merchant = found_or_404(selectors.merchant_public_get(slug))
     return render(request, "storefront/shop.html", {"shop": merchant})
 
 
 def shop_logo(request, slug: str):
-    merchant = selectors.merchant_public_get(slug)
+    merchant = found_or_404(selectors.merchant_public_get(slug))
     if not merchant.logo:
         raise Http404("No logo.")
     response = FileResponse(merchant.logo.open("rb"), content_type="image/png")

@@ -7,19 +7,24 @@ merchant's statement is simply not found (404, not 403).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.http import Http404
 
-from marketplace.money import ZERO
+from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
 from merchants.models import PortalSection
+from orders.models import BuyerOrder, Payment, PaymentStatus, Refund
 
 from .models import (
     LINE_ORDER,
     Account,
+    AccountKind,
     FrozenOrder,
     JournalEntry,
+    LineKind,
     ManualAdjustment,
     Payout,
     PayoutBatch,
@@ -32,6 +37,7 @@ from .models import (
     StatementLine,
     StatementStatus,
 )
+from .periods import Period, local_midnight
 
 # --- Finance ------------------------------------------------------------------------------
 
@@ -65,8 +71,8 @@ def statement_list_for_user(user) -> QuerySet[Statement]:
     return statement_list_for_merchant(member.merchant).select_related("merchant", "run", "approved_by")
 
 
-def statement_get_for_user(user, statement_id) -> Statement:
-    """One statement `user` may read, with its lines and frozen orders; 404 otherwise."""
+def statement_get_for_user(user, statement_id) -> Statement | None:
+    """One statement `user` may read, with its lines and frozen orders; None otherwise."""
     statement = (
         statement_list_for_user(user)
         .prefetch_related(
@@ -77,8 +83,6 @@ def statement_get_for_user(user, statement_id) -> Statement:
         .filter(pk=statement_id)
         .first()
     )
-    if statement is None:
-        raise Http404("No such statement.")
     return statement
 
 
@@ -150,10 +154,8 @@ def payout_batch_list() -> QuerySet[PayoutBatch]:
     )
 
 
-def payout_batch_get(batch_id) -> PayoutBatch:
+def payout_batch_get(batch_id) -> PayoutBatch | None:
     batch = payout_batch_list().filter(pk=batch_id).first()
-    if batch is None:
-        raise Http404("No such payout batch.")
     return batch
 
 
@@ -212,15 +214,13 @@ def statement_list_for_merchant(merchant) -> QuerySet[Statement]:
     )
 
 
-def statement_get_for_merchant(merchant, statement_id) -> Statement:
-    """One of the merchant's visible statements; 404 for a draft or anyone else's."""
+def statement_get_for_merchant(merchant, statement_id) -> Statement | None:
+    """One of the merchant's visible statements; None for a draft or anyone else's."""
     statement = (
         Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE, pk=statement_id)
         .select_related("merchant")
         .first()
     )
-    if statement is None:
-        raise Http404("No such statement.")
     return statement
 
 
@@ -305,3 +305,86 @@ def run_batch_ids(run) -> list[int]:
     """The ids of a settlement run's batches, in order (for callers that settle them in
     this process instead of the workers: the command's --sync, the demo, the benchmark)."""
     return list(run.batches.order_by("number").values_list("pk", flat=True))
+
+
+# --- Ledger checks and reconciliation (read by the services, the admin and the commands) ---
+
+
+def statement_ledger_total(statement: Statement) -> Decimal:
+    """What the ledger says the statement made payable (credit to the merchant's account)."""
+    total = Posting.objects.filter(
+        entry__statement=statement, entry__key=f"statement:{statement.pk}", account__kind=AccountKind.MERCHANT_PAYABLE
+    ).aggregate(t=Sum("amount"))["t"]
+    return -(total or ZERO)
+
+
+def statement_matches_ledger(statement: Statement) -> bool:
+    """An approved statement's payable (less the carried-forward part) equals its posting."""
+    carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
+    return statement_ledger_total(statement) == statement.payable - carry
+
+
+@dataclass
+class Reconciliation:
+    period: str
+    sections: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(not s["differences"] for s in self.sections.values())
+
+
+def reconcile(*, period: str) -> Reconciliation:
+    """Compare, for the period: gateway payments captured with buyer orders paid; refunds
+    issued with their refund lines; approved statements with their ledger postings."""
+    parsed = Period.parse(period)
+    start, end = Period.parse(str(parsed)).first_day, parsed.end
+    start_at = local_midnight(start)
+    report = Reconciliation(period=str(parsed))
+
+    payments = Payment.objects.filter(status=PaymentStatus.SUCCEEDED, succeeded_at__gte=start_at, succeeded_at__lt=end)
+    orders = BuyerOrder.objects.filter(paid_at__gte=start_at, paid_at__lt=end)
+    paid_by_order = dict(payments.values("buyer_order_id").annotate(t=Sum("amount")).values_list("buyer_order_id", "t"))
+    differences = []
+    for order in orders.only("pk", "number", "payable_total"):
+        captured = paid_by_order.pop(order.pk, ZERO)
+        if captured != order.payable_total:
+            differences.append({"order": order.number, "order_total": order.payable_total, "captured": captured})
+    for order_id, amount in paid_by_order.items():
+        differences.append({"order_id": order_id, "order_total": None, "captured": amount})
+    report.sections["payments"] = {
+        "captured": payments.aggregate(t=Sum("amount"))["t"] or ZERO,
+        "orders_paid": orders.aggregate(t=Sum("payable_total"))["t"] or ZERO,
+        "differences": differences,
+    }
+
+    # Refunds of merchant orders, counted from their decision as settlement counts them. A late
+    # payment given back whole (no merchant order, no lines) is outside both sides: its
+    # payment is not among the captured ones either.
+    refunds = Refund.objects.filter(
+        merchant_order__isnull=False, completed_at__gte=start_at, completed_at__lt=end
+    ).prefetch_related("lines")
+    differences = []
+    issued = ZERO
+    by_lines = ZERO
+    for refund in refunds:
+        line_total = sum((line.amount for line in refund.lines.all()), ZERO) + refund.shipping_amount
+        issued += refund.amount
+        by_lines += line_total
+        if line_total != refund.amount:
+            differences.append({"refund": refund.reference, "issued": refund.amount, "lines": line_total})
+    report.sections["refunds"] = {"issued": issued, "refund_lines": by_lines, "differences": differences}
+
+    differences = []
+    statements = (
+        Statement.objects.filter(period=str(parsed)).exclude(status=StatementStatus.DRAFT).prefetch_related("lines")
+    )
+    for statement in statements:
+        carry = sum((line.amount for line in statement.lines.all() if line.kind == LineKind.CARRY_FORWARD), ZERO)
+        ledger = statement_ledger_total(statement)
+        if ledger != statement.payable - carry:
+            differences.append(
+                {"merchant": statement.merchant_id, "statement": statement.payable - carry, "ledger": ledger}
+            )
+    report.sections["ledger"] = {"statements": statements.count(), "differences": differences}
+    return report

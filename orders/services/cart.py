@@ -23,22 +23,15 @@ from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import SKU
-from catalog.selectors import product_public_queryset
-
 from ..errors import OrderError
 from ..models import MAX_LINES, MAX_QUANTITY, Cart, CartItem
+from ..selectors import public_skus
 from .checkout import checkout_place_idempotent
 
 #: Session entry remembering the anonymous cart's key. `login()` gives the session a new key
 #: (session fixation defence) before `user_logged_in` fires, so the receiver that merges the
 #: cart finds the anonymous cart through this copy, which survives the key change.
 SESSION_CART_KEY = "orders.cart_session_key"
-
-
-def public_skus():
-    """SKUs buyers may put in a cart: active, of a product catalog shows to the public."""
-    return SKU.objects.filter(is_active=True, product__in=product_public_queryset().values("pk"))
 
 
 def _check_quantity(quantity, *, allow_zero: bool = False) -> int:

@@ -49,7 +49,7 @@ from ..models import (
     Shipment,
     ShipmentLine,
 )
-from .pricing import line_rate, shipping_fee
+from ..selectors import line_rate, shipping_fee
 
 
 @dataclass(frozen=True)

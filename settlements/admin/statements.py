@@ -399,7 +399,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         if form.is_bound and form.is_valid():
             try:
                 services.parse_period(form.cleaned_data["period"])
-                report = services.reconcile(period=form.cleaned_data["period"])
+                report = selectors.reconcile(period=form.cleaned_data["period"])
             except DomainError as exc:
                 form_error(form, exc)
         return self.render_page(

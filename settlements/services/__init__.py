@@ -1,6 +1,6 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
-from .ledger import account_for, journal_post, statement_ledger_total, statement_postings
+from .ledger import account_for, journal_post, statement_postings
 from .payouts import (
     RESULT_MAX_BYTES,
     invoice_issue,
@@ -9,7 +9,6 @@ from .payouts import (
     payout_mark_failed,
     payout_mark_paid,
     payout_results_import,
-    reconcile,
 )
 from .runs import (
     SettlementConflict,
@@ -22,7 +21,7 @@ from .runs import (
     run_start,
     settle_batch,
 )
-from .statements import adjustment_create, statement_approve, statement_matches_ledger
+from .statements import adjustment_create, statement_approve
 
 __all__ = [
     "RESULT_MAX_BYTES",
@@ -40,13 +39,10 @@ __all__ = [
     "payout_mark_failed",
     "payout_mark_paid",
     "payout_results_import",
-    "reconcile",
     "record_batch_failure",
     "run_preview",
     "run_start",
     "settle_batch",
     "statement_approve",
-    "statement_ledger_total",
-    "statement_matches_ledger",
     "statement_postings",
 ]

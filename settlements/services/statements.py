@@ -18,7 +18,7 @@ from marketplace.money import quantize
 
 from ..models import ManualAdjustment, Statement, StatementStatus
 from ..periods import Period
-from .ledger import journal_post, statement_ledger_total, statement_postings
+from .ledger import journal_post, statement_postings
 
 
 @transaction.atomic
@@ -64,11 +64,3 @@ def adjustment_create(*, merchant, period: str, amount, reason: str, actor) -> M
     )
     audit_record(action="settlements.adjustment_created", actor=actor, obj=adjustment, data={"amount": value})
     return adjustment
-
-
-def statement_matches_ledger(statement: Statement) -> bool:
-    """An approved statement's payable (less the carried-forward part) equals its posting."""
-    from ..models import LineKind
-
-    carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
-    return statement_ledger_total(statement) == statement.payable - carry
