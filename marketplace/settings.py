@@ -7,6 +7,7 @@ that change between them come from environment variables, optionally from a `.en
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -122,8 +123,6 @@ if not REDIS_URL and not DEBUG:
 
 def _redis_database(url: str, number: int) -> str:
     """The same Redis server, another database: the cache is flushed on its own."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{number}"))
 

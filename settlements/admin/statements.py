@@ -30,6 +30,7 @@ from marketplace.errors import ConflictError, DomainError
 
 from .. import permissions, selectors, services
 from ..models import Invoice, LineKind, Statement, StatementStatus
+from ..pdf import invoice_pdf
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",
@@ -411,8 +412,6 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         invoice = invoice_of(statement) if statement is not None else None
         if invoice is None:
             raise Http404(gettext("This statement has no invoice."))
-        from ..pdf import invoice_pdf  # written alongside the merchant portal's statement pages
-
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response

@@ -19,9 +19,8 @@ from django.urls import reverse
 from marketplace.models import AuditLogEntry
 from marketplace.roles import FINANCE, ROLE_PERMISSIONS
 from merchants.models import MerchantMember
-from orders import selectors
 from orders import services as order_services
-from settlements import services
+from settlements import selectors, services
 from settlements.models import (
     Invoice,
     JournalEntry,

@@ -9,12 +9,12 @@ from unittest import mock
 
 import pytest
 
-from orders import selectors
 from orders import services as order_services
 from orders.gateways import sandbox
 from orders.gateways.base import GatewayError
 from orders.models import Refund
 from orders.services import CheckoutItem, RefundItem
+from settlements import selectors
 from settlements.models import SettledRefund, Statement
 from tests.factories import UserFactory
 from tests.orders.factories import address_for
