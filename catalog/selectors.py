@@ -74,8 +74,7 @@ def category_tree() -> list[dict]:
 
 
 def category_get_by_slug(slug: str) -> Category | None:
-    category = Category.objects.filter(slug=slug, is_active=True).select_related("parent").first()
-    return category
+    return Category.objects.filter(slug=slug, is_active=True).select_related("parent").first()
 
 
 def granted_categories(merchant) -> QuerySet[Category]:
@@ -138,13 +137,12 @@ def product_get_public(product_id: int) -> Product | None:
         .annotate(available=Sum(F("stock__on_hand") - F("stock__reserved"), default=0))
         .order_by("price", "id")
     )
-    product = (
+    return (
         product_public_queryset()
         .prefetch_related(live_images(), Prefetch("skus", queryset=skus, to_attr="active_skus"), "tags")
         .filter(pk=product_id)
         .first()
     )
-    return product
 
 
 def featured_products(limit: int = 12) -> QuerySet[Product]:
@@ -173,18 +171,16 @@ def product_list_for_merchant(merchant) -> QuerySet[Product]:
 
 
 def product_get_for_merchant(merchant, product_id: int) -> Product | None:
-    product = (
+    return (
         Product.objects.filter(merchant=merchant, pk=product_id)
         .select_related("category")
         .prefetch_related("tags", "images", "skus")
         .first()
     )
-    return product
 
 
 def sku_get_for_merchant(merchant, sku_id: int) -> SKU | None:
-    sku = SKU.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
-    return sku
+    return SKU.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
 
 
 def warehouse_list_for_merchant(merchant) -> QuerySet[Warehouse]:
@@ -195,8 +191,7 @@ def warehouse_list_for_merchant(merchant) -> QuerySet[Warehouse]:
 
 
 def warehouse_get_for_merchant(merchant, warehouse_id: int) -> Warehouse | None:
-    warehouse = warehouse_list_for_merchant(merchant).filter(pk=warehouse_id).first()
-    return warehouse
+    return warehouse_list_for_merchant(merchant).filter(pk=warehouse_id).first()
 
 
 def stock_list_for_merchant(merchant) -> QuerySet[Stock]:
@@ -270,8 +265,7 @@ def product_latest_decided_revision(product: Product) -> ProductRevision | None:
 
 def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage | None:
     """Any picture of the merchant's products, live or waiting for review."""
-    image = ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
-    return image
+    return ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
 
 
 def sku_list_for_merchant(merchant) -> QuerySet[SKU]:
@@ -302,8 +296,7 @@ def stock_search_for_merchant(
 
 
 def stock_get_for_merchant(merchant, stock_id: int) -> Stock | None:
-    stock = stock_list_for_merchant(merchant).filter(pk=stock_id).first()
-    return stock
+    return stock_list_for_merchant(merchant).filter(pk=stock_id).first()
 
 
 def movement_list_for_stock(stock: Stock):

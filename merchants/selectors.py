@@ -78,8 +78,7 @@ def review_queue() -> QuerySet[Merchant]:
 
 def merchant_public_get(slug: str) -> Merchant | None:
     """A live shop by its address; suspended and other shops are not public (None)."""
-    merchant = Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
-    return merchant
+    return Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
 
 
 def merchant_history(merchant: Merchant) -> QuerySet[AuditLogEntry]:
@@ -120,8 +119,7 @@ def document_get_for_user(user, document_id: int) -> MerchantDocument | None:
     member = membership_for_user(user)
     if member is None or not member.can(PortalSection.APPLICATION):
         return None
-    document = MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
-    return document
+    return MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
 
 
 def documents_expiring(
@@ -144,13 +142,11 @@ def invitation_list_open(merchant: Merchant) -> QuerySet[Invitation]:
 
 
 def member_get(merchant: Merchant, member_id: int) -> MerchantMember | None:
-    member = merchant.members.select_related("user").filter(pk=member_id).first()
-    return member
+    return merchant.members.select_related("user").filter(pk=member_id).first()
 
 
 def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation | None:
-    invitation = merchant.invitations.filter(pk=invitation_id).first()
-    return invitation
+    return merchant.invitations.filter(pk=invitation_id).first()
 
 
 # --- Application, contract and deposit (read by the services and the pages) ----------------

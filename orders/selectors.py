@@ -213,8 +213,7 @@ def address_list(buyer) -> QuerySet[Address]:
 
 
 def address_get(buyer, address_id: int) -> Address | None:
-    address = Address.objects.filter(buyer=buyer, pk=address_id).first()
-    return address
+    return Address.objects.filter(buyer=buyer, pk=address_id).first()
 
 
 # ·· Orders
@@ -321,16 +320,15 @@ def merchant_order_get_for_buyer(buyer, number: str, part: str) -> MerchantOrder
 
 
 def after_sales_get_for_buyer(buyer, number: str, request_id: int) -> AfterSalesRequest | None:
-    request = (
+    return (
         AfterSalesRequest.objects.filter(pk=request_id, buyer=buyer, merchant_order__buyer_order__number=number)
         .select_related("merchant_order")
         .first()
     )
-    return request
 
 
 def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine | None:
-    line = (
+    return (
         OrderLine.objects.filter(
             pk=line_id,
             merchant_order__buyer_order__buyer=buyer,
@@ -339,7 +337,6 @@ def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine | No
         .select_related("merchant_order__buyer_order")
         .first()
     )
-    return line
 
 
 # ·· Payment
@@ -356,10 +353,7 @@ def payment_order_get(buyer, number: str) -> BuyerOrder | None:
 
 def payment_get_for_buyer(buyer, reference: str) -> Payment | None:
     """A payment of one of the buyer's orders, by gateway reference."""
-    payment = (
-        Payment.objects.filter(reference=reference, buyer_order__buyer=buyer).select_related("buyer_order").first()
-    )
-    return payment
+    return Payment.objects.filter(reference=reference, buyer_order__buyer=buyer).select_related("buyer_order").first()
 
 
 def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
@@ -386,13 +380,12 @@ def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
 
 def merchant_order_get_for_merchant(merchant, order_id) -> MerchantOrder | None:
     """One of the merchant's orders with its lines; None for anyone else's."""
-    order = (
+    return (
         merchant_order_list_for_merchant(merchant)
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
         .filter(pk=order_id)
         .first()
     )
-    return order
 
 
 def merchant_order_shipments(order: MerchantOrder) -> list[Shipment]:
@@ -482,8 +475,7 @@ def after_sales_list_for_merchant(merchant, *, status: str = "") -> QuerySet[Aft
 
 
 def after_sales_get_for_merchant(merchant, request_id) -> AfterSalesRequest | None:
-    request = after_sales_list_for_merchant(merchant).filter(pk=request_id).first()
-    return request
+    return after_sales_list_for_merchant(merchant).filter(pk=request_id).first()
 
 
 # ·· The API addresses a buyer's merchant orders, requests and lines by id (the pages above
@@ -491,33 +483,30 @@ def after_sales_get_for_merchant(merchant, request_id) -> AfterSalesRequest | No
 
 
 def merchant_order_get_for_buyer_by_id(buyer, order_id) -> MerchantOrder | None:
-    order = (
+    return (
         MerchantOrder.objects.filter(pk=order_id, buyer_order__buyer=buyer)
         .select_related("buyer_order", "merchant")
         .defer(*(f"merchant__{name}" for name in _MERCHANT_PRIVATE))
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
         .first()
     )
-    return order
 
 
 def after_sales_get_for_buyer_by_id(buyer, request_id) -> AfterSalesRequest | None:
-    request = (
+    return (
         AfterSalesRequest.objects.filter(pk=request_id, buyer=buyer)
         .select_related("merchant_order", "dispute", "refund")
         .prefetch_related(Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")))
         .first()
     )
-    return request
 
 
 def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine | None:
-    line = (
+    return (
         OrderLine.objects.filter(pk=line_id, merchant_order__buyer_order__buyer=buyer)
         .select_related("merchant_order__buyer_order")
         .first()
     )
-    return line
 
 
 def after_sales_photo_get_for_user(user, photo_id: int) -> AfterSalesPhoto | None:
@@ -544,8 +533,7 @@ def after_sales_photo_get_for_user(user, photo_id: int) -> AfterSalesPhoto | Non
         if member is not None and member.can(PortalSection.ORDERS):
             visible |= Q(request__merchant_order__merchant_id=member.merchant_id)
         photos = photos.filter(visible)
-    photo = photos.filter(pk=photo_id).first()
-    return photo
+    return photos.filter(pk=photo_id).first()
 
 
 # --- Parcels: merchant orders travelling together (read by the services and the pages) -----

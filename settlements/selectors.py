@@ -73,7 +73,7 @@ def statement_list_for_user(user) -> QuerySet[Statement]:
 
 def statement_get_for_user(user, statement_id) -> Statement | None:
     """One statement `user` may read, with its lines and frozen orders; None otherwise."""
-    statement = (
+    return (
         statement_list_for_user(user)
         .prefetch_related(
             "lines",
@@ -83,7 +83,6 @@ def statement_get_for_user(user, statement_id) -> Statement | None:
         .filter(pk=statement_id)
         .first()
     )
-    return statement
 
 
 def statement_lines(statement: Statement) -> list[StatementLine]:
@@ -155,8 +154,7 @@ def payout_batch_list() -> QuerySet[PayoutBatch]:
 
 
 def payout_batch_get(batch_id) -> PayoutBatch | None:
-    batch = payout_batch_list().filter(pk=batch_id).first()
-    return batch
+    return payout_batch_list().filter(pk=batch_id).first()
 
 
 def batch_payouts(batch: PayoutBatch) -> QuerySet[Payout]:
@@ -216,12 +214,11 @@ def statement_list_for_merchant(merchant) -> QuerySet[Statement]:
 
 def statement_get_for_merchant(merchant, statement_id) -> Statement | None:
     """One of the merchant's visible statements; None for a draft or anyone else's."""
-    statement = (
+    return (
         Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE, pk=statement_id)
         .select_related("merchant")
         .first()
     )
-    return statement
 
 
 def statement_lines_for_merchant(merchant, statement: Statement) -> list[StatementLine]:
