@@ -152,7 +152,7 @@ class CartView:
 
 def cart_view(cart: Cart | None) -> CartView:
     """The cart grouped by shop: current price, line total and live availability per line;
-    per shop the subtotal of the lines on sale and its shipping (`pricing.shipping_fee`).
+    per shop the subtotal of the lines on sale and its shipping (`shipping_fee`, below).
 
     Queries: one for the lines (SKU, product and merchant joined; availability and "on sale"
     computed in SQL), one for the pictures, and one shipping-rate lookup per shop
