@@ -15,8 +15,7 @@ from marketplace.filters import BooleanFilter
 
 from .models import Product
 from .search import search_query
-from .selectors import product_public_queryset
-from .services import category_descendant_ids
+from .selectors import category_descendant_ids, product_public_queryset
 
 ORDERING_CHOICES = [
     ("relevance", _("Best match")),

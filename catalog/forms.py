@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 from . import selectors
 from .choices import ListingStatus
 from .models import MAX_SKU_PRICE
-from .services import category_descendant_ids
 from .services.imports import MAX_BYTES as IMPORT_MAX_BYTES
 
 ATTRIBUTE_HELP = _("Name=value pairs separated by semicolons, e.g. colour=white; size=M.")
@@ -26,7 +25,7 @@ _NAME_VALUE = re.compile(r"\s*([^=:：]+?)\s*[=:：]\s*(.+?)\s*$")
 
 def merchant_category_choices(merchant) -> list[tuple[int, str]]:
     """Active categories the merchant may sell in: its grants and everything below them."""
-    allowed = category_descendant_ids(selectors.granted_categories(merchant).values_list("pk", flat=True))
+    allowed = selectors.category_descendant_ids(selectors.granted_categories(merchant).values_list("pk", flat=True))
     return [(pk, label) for pk, label in selectors.category_choices(active_only=True) if pk in allowed]
 
 
@@ -87,7 +86,7 @@ class ProductFilterForm(forms.Form):
         data = self.cleaned_data if self.is_valid() else {}
         kwargs = {"q": data.get("q", ""), "status": data.get("status", "")}
         if data.get("category"):
-            kwargs["category_ids"] = category_descendant_ids([data["category"]])
+            kwargs["category_ids"] = selectors.category_descendant_ids([data["category"]])
         if data.get("pending"):
             kwargs["pending_revision"] = data["pending"] == "yes"
         return kwargs

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import DomainError
+from marketplace.shortcuts import found_or_404
 from merchants.choices import PortalSection
 from merchants.views import add_domain_error, portal_context, portal_view
 
@@ -160,7 +161,7 @@ def _offer_current_category(form, product, pending) -> None:
 
 @portal_view(CATALOG)
 def product_detail(request, merchant, member, product_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
     if request.method != "POST":
         return _product_page(request, member, product)
     pending = selectors.product_pending_revision(product)
@@ -190,7 +191,7 @@ def product_detail(request, merchant, member, product_id: int):
 @require_POST
 @portal_view(CATALOG)
 def product_submit(request, merchant, member, product_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
     try:
         services.product_submit(product=product, actor=request.user)
     except DomainError as error:
@@ -203,7 +204,7 @@ def product_submit(request, merchant, member, product_id: int):
 @require_POST
 @portal_view(CATALOG)
 def product_withdraw(request, merchant, member, product_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
     try:
         services.product_withdraw(product=product, actor=request.user)
     except DomainError as error:
@@ -219,7 +220,7 @@ def product_withdraw(request, merchant, member, product_id: int):
 @require_POST
 @portal_view(CATALOG)
 def image_add(request, merchant, member, product_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
     form = ImageForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -238,8 +239,8 @@ def image_add(request, merchant, member, product_id: int):
 @require_POST
 @portal_view(CATALOG)
 def image_remove(request, merchant, member, product_id: int, image_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
-    image = selectors.product_image_get_for_merchant(merchant, image_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
+    image = found_or_404(selectors.product_image_get_for_merchant(merchant, image_id))
     if image.product_id != product.pk:
         raise Http404("No such image on this product.")
     try:
@@ -259,7 +260,7 @@ def image_file(request, merchant, member, image_id: int, size: str):
     """Any picture of the merchant's own products, also those buyers cannot see yet."""
     if size not in IMAGE_SIZES:
         raise Http404("No such size.")
-    image = selectors.product_image_get_for_merchant(merchant, image_id)
+    image = found_or_404(selectors.product_image_get_for_merchant(merchant, image_id))
     stored = getattr(image, IMAGE_SIZES[size])
     if not stored:
         raise Http404("No such file.")
@@ -274,7 +275,7 @@ def image_file(request, merchant, member, image_id: int, size: str):
 
 @portal_view(CATALOG)
 def sku_create(request, merchant, member, product_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
     form = SKUForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -290,8 +291,8 @@ def sku_create(request, merchant, member, product_id: int):
 
 @portal_view(CATALOG)
 def sku_edit(request, merchant, member, product_id: int, sku_id: int):
-    product = selectors.product_get_for_merchant(merchant, product_id)
-    sku = selectors.sku_get_for_merchant(merchant, sku_id)
+    product = found_or_404(selectors.product_get_for_merchant(merchant, product_id))
+    sku = found_or_404(selectors.sku_get_for_merchant(merchant, sku_id))
     if sku.product_id != product.pk:
         raise Http404("No such SKU on this product.")
     form = SKUEditForm(request.POST or None, initial=SKUEditForm.initial_for(sku))
@@ -396,7 +397,7 @@ def stock_adjust(request, merchant, member):
 
 @portal_view(CATALOG)
 def stock_history(request, merchant, member, stock_id: int):
-    level = selectors.stock_get_for_merchant(merchant, stock_id)
+    level = found_or_404(selectors.stock_get_for_merchant(merchant, stock_id))
     context = portal_context(
         member,
         MENU_STOCK,
@@ -429,7 +430,7 @@ def stock_import(request, merchant, member):
 @portal_view(CATALOG)
 def alerts(request, merchant, member):
     show_all = request.GET.get("all") == "1"
-    suggestions = services.replenishment_suggestions(merchant=merchant)
+    suggestions = selectors.replenishment_suggestions(merchant=merchant)
     if not show_all:
         suggestions = [row for row in suggestions if row["suggested"] > 0]
     context = portal_context(

@@ -1,17 +1,34 @@
 """Reads of the catalog app. Merchant-facing reads take the merchant, so a merchant only
-ever reaches its own products, SKUs, stock and alerts (others answer 404)."""
+ever reaches its own products, SKUs, stock and alerts (others are not found: None, which the views answer with 404)."""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import BooleanField as BooleanFieldExpr
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
-from django.http import Http404
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
-from .choices import ListingStatus, RevisionStatus
+from marketplace.models import AuditLogEntry
+
+from .choices import ListingStatus, MovementKind, RevisionStatus
 from .models import (
     SKU,
     Category,
@@ -21,6 +38,7 @@ from .models import (
     ProductRevision,
     Stock,
     StockAlert,
+    StockMovement,
     Tag,
     Warehouse,
 )
@@ -66,11 +84,8 @@ def category_tree() -> list[dict]:
     return roots
 
 
-def category_get_by_slug(slug: str) -> Category:
-    category = Category.objects.filter(slug=slug, is_active=True).select_related("parent").first()
-    if category is None:
-        raise Http404("No such category.")
-    return category
+def category_get_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug, is_active=True).select_related("parent").first()
 
 
 def granted_categories(merchant) -> QuerySet[Category]:
@@ -153,22 +168,19 @@ def sku_list_for_checkout(ids) -> QuerySet[SKU]:
     return SKU.objects.filter(pk__in=ids).select_related("product", "product__category", "merchant")
 
 
-def product_get_public(product_id: int) -> Product:
+def product_get_public(product_id: int) -> Product | None:
     """A product page: live images, active SKUs with their available units."""
     skus = (
         SKU.objects.filter(is_active=True)
         .annotate(available=Sum(F("stock__on_hand") - F("stock__reserved"), default=0))
         .order_by("price", "id")
     )
-    product = (
+    return (
         product_public_queryset()
         .prefetch_related(live_images(), Prefetch("skus", queryset=skus, to_attr="active_skus"), "tags")
         .filter(pk=product_id)
         .first()
     )
-    if product is None:
-        raise Http404("No such product.")
-    return product
 
 
 def featured_products(limit: int = 12) -> QuerySet[Product]:
@@ -196,23 +208,17 @@ def product_list_for_merchant(merchant) -> QuerySet[Product]:
     )
 
 
-def product_get_for_merchant(merchant, product_id: int) -> Product:
-    product = (
+def product_get_for_merchant(merchant, product_id: int) -> Product | None:
+    return (
         Product.objects.filter(merchant=merchant, pk=product_id)
         .select_related("category")
         .prefetch_related("tags", "images", "skus")
         .first()
     )
-    if product is None:
-        raise Http404("No such product.")
-    return product
 
 
-def sku_get_for_merchant(merchant, sku_id: int) -> SKU:
-    sku = SKU.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
-    if sku is None:
-        raise Http404("No such SKU.")
-    return sku
+def sku_get_for_merchant(merchant, sku_id: int) -> SKU | None:
+    return SKU.objects.filter(merchant=merchant, pk=sku_id).select_related("product").first()
 
 
 def warehouse_list_for_merchant(merchant) -> QuerySet[Warehouse]:
@@ -222,11 +228,8 @@ def warehouse_list_for_merchant(merchant) -> QuerySet[Warehouse]:
     )
 
 
-def warehouse_get_for_merchant(merchant, warehouse_id: int) -> Warehouse:
-    warehouse = warehouse_list_for_merchant(merchant).filter(pk=warehouse_id).first()
-    if warehouse is None:
-        raise Http404("No such warehouse.")
-    return warehouse
+def warehouse_get_for_merchant(merchant, warehouse_id: int) -> Warehouse | None:
+    return warehouse_list_for_merchant(merchant).filter(pk=warehouse_id).first()
 
 
 def stock_list_for_merchant(merchant) -> QuerySet[Stock]:
@@ -272,8 +275,6 @@ def product_search_for_merchant(
     """The merchant's products narrowed by listing status, categories (ids, already
     expanded to descendants by the caller), a title fragment and whether an edit waits for
     review; annotated with `sku_count`."""
-    from django.db.models import Count
-
     qs = product_list_for_merchant(merchant).annotate(sku_count=Count("skus", distinct=True))
     if status:
         qs = qs.filter(status=status)
@@ -300,12 +301,9 @@ def product_latest_decided_revision(product: Product) -> ProductRevision | None:
     )
 
 
-def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage:
+def product_image_get_for_merchant(merchant, image_id: int) -> ProductImage | None:
     """Any picture of the merchant's products, live or waiting for review."""
-    image = ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
-    if image is None:
-        raise Http404("No such image.")
-    return image
+    return ProductImage.objects.filter(product__merchant=merchant, pk=image_id).first()
 
 
 def sku_list_for_merchant(merchant) -> QuerySet[SKU]:
@@ -335,11 +333,8 @@ def stock_search_for_merchant(
     return qs
 
 
-def stock_get_for_merchant(merchant, stock_id: int) -> Stock:
-    stock = stock_list_for_merchant(merchant).filter(pk=stock_id).first()
-    if stock is None:
-        raise Http404("No such stock level.")
-    return stock
+def stock_get_for_merchant(merchant, stock_id: int) -> Stock | None:
+    return stock_list_for_merchant(merchant).filter(pk=stock_id).first()
 
 
 def movement_list_for_stock(stock: Stock):
@@ -353,8 +348,6 @@ def movement_list_for_stock(stock: Stock):
 def product_history(product: Product):
     """The product's audit trail, newest first: creation, submissions, moderation decisions
     and revisions (who, when, why)."""
-    from marketplace.models import AuditLogEntry
-
     return (
         AuditLogEntry.objects.filter(object_type="catalog.product", object_id=str(product.pk))
         .select_related("actor")
@@ -411,23 +404,23 @@ def stock_level(available: int) -> str:
     return "low" if available <= LOW_STOCK_THRESHOLD else "in_stock"
 
 
-def product_get_public_page(product_id: int) -> Product:
+def product_get_public_page(product_id: int) -> Product | None:
     """`product_get_public` plus what the product page and API detail show: `price_max`, and
     each active SKU's `stock_level`."""
     product = product_get_public(product_id)
+    if product is None:
+        return None
     product.price_max = max((sku.price for sku in product.active_skus), default=product.min_price)
     for sku in product.active_skus:
         sku.stock_level = stock_level(sku.available)
     return product
 
 
-def product_image_get_public(image_id: int) -> ProductImage:
+def product_image_get_public(image_id: int) -> ProductImage | None:
     """A live image of a publicly visible product; anything else is not found."""
     image = ProductImage.objects.filter(
         pk=image_id, is_live=True, product__in=product_public_queryset().values("pk")
     ).first()
-    if image is None:
-        raise Http404("No such image.")
     return image
 
 
@@ -445,3 +438,85 @@ def category_path(category: Category) -> list[Category]:
 
 def category_children(category: Category) -> QuerySet[Category]:
     return Category.objects.filter(parent=category, is_active=True).order_by("position", "name")
+
+
+# --- Categories: rates and grants (read by the services and the pages) ---------------------
+
+
+def category_effective_rate(category: Category) -> Decimal:
+    """The category's rate, else its nearest ancestor's, else the platform default setting."""
+    seen = set()
+    node = category
+    while node is not None and node.pk not in seen:
+        if node.commission_rate is not None:
+            return node.commission_rate
+        seen.add(node.pk)
+        node = node.parent
+    return Decimal(settings.DEFAULT_COMMISSION_RATE)
+
+
+def category_descendant_ids(category_ids) -> set[int]:
+    """The given categories and every category below them."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    result: set[int] = set()
+    stack = list(category_ids)
+    while stack:
+        current = stack.pop()
+        if current in result:
+            continue
+        result.add(current)
+        stack.extend(children.get(current, []))
+    return result
+
+
+def merchant_may_sell_in(merchant, category: Category) -> bool:
+    """True when the category or one of its ancestors is granted to the merchant."""
+    granted = set(CategoryGrant.objects.filter(merchant=merchant).values_list("category_id", flat=True))
+    node, seen = category, set()
+    while node is not None and node.pk not in seen:
+        if node.pk in granted:
+            return True
+        seen.add(node.pk)
+        node = node.parent
+    return False
+
+
+def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
+    """Per active SKU: average daily units shipped over the last 28 days × lead time + safety
+    stock − available (all warehouses), never negative. Rounded up to whole units."""
+    days = settings.REPLENISHMENT_HISTORY_DAYS
+    since = (today or timezone.now()) - timedelta(days=days)
+    skus = list(
+        SKU.objects.filter(merchant=merchant, is_active=True).select_related("product").order_by("product_id", "id")
+    )
+    shipped = dict(
+        StockMovement.objects.filter(stock__sku__merchant=merchant, kind=MovementKind.SHIPMENT, created_at__gte=since)
+        .values("stock__sku_id")
+        .annotate(units=Sum("on_hand_delta"))
+        .values_list("stock__sku_id", "units")
+    )
+    levels = {
+        sku_id: (on_hand or 0) - (reserved or 0)
+        for sku_id, on_hand, reserved in Stock.objects.filter(sku__merchant=merchant)
+        .values("sku_id")
+        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
+        .values_list("sku_id", "on_hand", "reserved")
+    }
+    rows = []
+    for sku in skus:
+        units = -(shipped.get(sku.pk) or 0)
+        velocity = units / days
+        available = levels.get(sku.pk, 0)
+        suggestion = max(0, math.ceil(velocity * sku.lead_time_days + sku.safety_stock - available))
+        rows.append(
+            {
+                "sku": sku,
+                "units_sold": units,
+                "daily_velocity": round(velocity, 2),
+                "available": available,
+                "suggested": suggestion,
+            }
+        )
+    return rows

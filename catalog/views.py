@@ -13,6 +13,8 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from marketplace.shortcuts import found_or_404
+
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
 
@@ -46,7 +48,7 @@ def home(request):
 
 @require_safe
 def category_page(request, slug: str):
-    category = selectors.category_get_by_slug(slug)
+    category = found_or_404(selectors.category_get_by_slug(slug))
     data = request.GET.copy()
     data["category"] = str(category.pk)  # the page's category, whatever the query string says
     return _listing(
@@ -71,14 +73,14 @@ def search(request):
 
 @require_safe
 def product_page(request, product_id: int):
-    product = selectors.product_get_public_page(product_id)
+    product = found_or_404(selectors.product_get_public_page(product_id))
     return render(request, "storefront/product.html", {"product": product})
 
 
 @require_safe
 def product_image(request, image_id: int, size: str):
     """A live picture of a public product; any other picture is not found (404)."""
-    image = selectors.product_image_get_public(image_id)
+    image = found_or_404(selectors.product_image_get_public(image_id))
     file = getattr(image, IMAGE_FIELDS[size])
     if not file:
         raise Http404("No such picture.")

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from catalog.models import Category
 from catalog.services import category_grants_from_contract
 from demo.users import DEMO_PASSWORD
-from merchants import services
+from merchants import selectors, services
 from merchants.models import Merchant, Tier
 from merchants.validators import uscc_check_char
 
@@ -230,7 +230,7 @@ def _reach(merchant: Merchant, target: str, reviewer, owner) -> None:
             services.deposit_record_payment(
                 merchant=merchant,
                 actor=reviewer,
-                amount=services.deposit_required(merchant),
+                amount=selectors.deposit_required(merchant),
                 reference=f"DEMO-BANK-{merchant.pk}",
                 reason="银行转账（演示）",
             )
@@ -276,7 +276,7 @@ def seed_merchants(stdout) -> int:
                 "description": f"{shop}：平台认证商家。",
             },
         )
-        kinds = [*services.required_document_kinds(merchant), "quality_certification"]
+        kinds = [*selectors.required_document_kinds(merchant), "quality_certification"]
         for kind in kinds:
             services.document_add(
                 merchant=merchant,

@@ -48,7 +48,7 @@ from marketplace.money import quantize
 from marketplace.sandbox import sandbox_enabled
 from merchants.choices import MerchantStatus
 from merchants.models import Merchant
-from merchants.services import current_contract
+from merchants.selectors import current_contract
 from orders import services
 from orders.gateways import sandbox
 from orders.models import Address, BuyerOrder, MerchantOrder, OrderLine, ShipmentLine, ShippingRate

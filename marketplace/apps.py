@@ -9,6 +9,7 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self):
+        # lazy: these modules read settings and models, which exist only once the registry is ready.
         from django.conf import settings
         from PIL import Image
 

@@ -7,6 +7,7 @@ its model, and later apps add models (and thus permissions) in later migrations.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
 REVIEWER = "reviewer"
@@ -118,8 +119,6 @@ def sync_staff_groups(*, strict: bool = False) -> dict[str, int]:
 
     Idempotent. With `strict`, a listed permission that does not exist is an error.
     """
-    from django.contrib.auth.models import Group, Permission
-
     counts = {}
     for name, codenames in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=name)

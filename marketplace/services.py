@@ -8,8 +8,6 @@ someone tried to sign up with it, with the way to log in or reset the password.
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -19,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import crypto
 from .errors import DomainError
+from .jobs import enqueue_on_commit
 
 SIGNUP_SALT = "marketplace.signup"
 _PASSWORD_AAD = b"signup-password"
@@ -41,8 +40,6 @@ def signup_request(
     Side effects, after commit: one e-mail to `email`, by `signup_email_task`, in `language`
     (the one the form was filled in; the site's default when it is not one of the site's).
     """
-    from .tasks import signup_email_task
-
     email = email.strip().lower()
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
@@ -60,9 +57,9 @@ def signup_request(
             "password": encrypted_hash,
         }
         token = signing.dumps(payload, salt=SIGNUP_SALT, compress=True)
-        transaction.on_commit(partial(signup_email_task.delay, email=email, token=token, language=language))
+        enqueue_on_commit("marketplace.tasks.signup_email_task", email=email, token=token, language=language)
     else:
-        transaction.on_commit(partial(signup_email_task.delay, email=email, token=None, language=language))
+        enqueue_on_commit("marketplace.tasks.signup_email_task", email=email, token=None, language=language)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ between them come from environment variables, optionally from a `.env` file.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -130,8 +131,6 @@ if not REDIS_URL and not DEBUG:
 
 def _redis_database(url: str, number: int) -> str:
     """The same Redis server, another database: the cache is flushed on its own."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{number}"))
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.module_loading import autodiscover_modules
+
 _registry: dict[str, StaffAction] = {}
 
 
@@ -53,7 +55,5 @@ def declare(name: str, *permissions: str) -> StaffAction:
 
 def declared() -> dict[str, StaffAction]:
     """Every staff action of every installed app, by name."""
-    from django.utils.module_loading import autodiscover_modules
-
     autodiscover_modules("permissions")
     return dict(_registry)

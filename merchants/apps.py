@@ -8,6 +8,7 @@ class MerchantsConfig(AppConfig):
     verbose_name = _("Merchants")
 
     def ready(self):
+        # lazy: defaults reads the models, which exist only once the app registry is ready.
         from django.db.models.signals import post_migrate
 
         from .defaults import ensure_default_tiers

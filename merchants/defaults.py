@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.apps import apps
+
 DEFAULT_TIERS = [
     {
         "code": "core",
@@ -39,8 +41,6 @@ DEFAULT_TIERS = [
 
 def ensure_default_tiers(sender=None, **kwargs) -> int:
     """Create any missing default tier (never overwrites staff edits). Returns how many."""
-    from django.apps import apps
-
     if sender is not None and sender.label != "merchants":
         return 0
     tier_model = apps.get_model("merchants", "Tier")

@@ -1,21 +1,31 @@
 """Reads of the merchants app. Merchant-facing reads take the acting user, so tenancy
-cannot be forgotten: another merchant's rows are simply not found (404, not 403)."""
+cannot be forgotten: another merchant's rows are simply not found (None; the views answer 404, not 403)."""
 
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet
-from django.http import Http404
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
+from marketplace.money import ZERO, quantize
 
 from . import permissions
-from .choices import REVIEW_QUEUE_STATES, ContractStatus, MerchantStatus, PortalSection
-from .models import AUDIT_ACTION_LABELS, Contract, Invitation, Merchant, MerchantDocument, MerchantMember, Tier
+from .choices import REVIEW_QUEUE_STATES, ContractStatus, DocumentKind, MerchantStatus, PortalSection
+from .models import (
+    AUDIT_ACTION_LABELS,
+    Contract,
+    DepositEntry,
+    Invitation,
+    Merchant,
+    MerchantDocument,
+    MerchantMember,
+    Tier,
+)
 
 
 def membership_for_user(user) -> MerchantMember | None:
@@ -29,11 +39,11 @@ def membership_for_user(user) -> MerchantMember | None:
     )
 
 
-def merchant_for_member(user, *, section: str | None = None) -> Merchant:
-    """The user's merchant; 404 when there is none or the user's role may not see `section`."""
+def merchant_for_member(user, *, section: str | None = None) -> Merchant | None:
+    """The user's merchant; None when there is none or the user's role may not see `section`."""
     member = membership_for_user(user)
     if member is None or (section is not None and not member.can(section)):
-        raise Http404("No merchant for this user.")
+        return None
     return member.merchant
 
 
@@ -62,12 +72,9 @@ def review_queue() -> QuerySet[Merchant]:
     )
 
 
-def merchant_public_get(slug: str) -> Merchant:
-    """A live shop by its address; suspended and other shops are not public (404)."""
-    merchant = Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
-    if merchant is None:
-        raise Http404("No live shop at this address.")
-    return merchant
+def merchant_public_get(slug: str) -> Merchant | None:
+    """A live shop by its address; suspended and other shops are not public (None)."""
+    return Merchant.objects.select_related("tier").filter(slug=slug, status=MerchantStatus.LIVE).first()
 
 
 def merchant_history(merchant: Merchant) -> QuerySet[AuditLogEntry]:
@@ -91,29 +98,24 @@ def document_list_for_merchant(merchant: Merchant) -> QuerySet[MerchantDocument]
     return merchant.documents.select_related("uploaded_by").order_by("kind", "-uploaded_at")
 
 
-def document_get_for_user(user, document_id: int) -> MerchantDocument:
+def document_get_for_user(user, document_id: int) -> MerchantDocument | None:
     """A qualification document (identity card scans, licences) the user may read.
 
     Staff need the `merchants.document_view` declaration (else PermissionDenied: 403, as in
     the admin). Otherwise only the members of its merchant whose role covers the application
-    (the owner): other members, other merchants and buyers get 404, like a missing id.
+    (the owner): other members, other merchants and buyers get None (404 in the view), like a missing id.
     """
     if not getattr(user, "is_authenticated", False):
-        raise Http404("No such document.")
+        return None
     if user.is_staff:
         if not permissions.DOCUMENT_VIEW.allows(user):
             raise PermissionDenied
         document = MerchantDocument.objects.select_related("merchant").filter(pk=document_id).first()
-        if document is None:
-            raise Http404("No such document.")
         return document
     member = membership_for_user(user)
     if member is None or not member.can(PortalSection.APPLICATION):
-        raise Http404("No such document.")
-    document = MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
-    if document is None:
-        raise Http404("No such document.")
-    return document
+        return None
+    return MerchantDocument.objects.filter(pk=document_id, merchant_id=member.merchant_id).first()
 
 
 def documents_expiring(
@@ -135,18 +137,79 @@ def invitation_list_open(merchant: Merchant) -> QuerySet[Invitation]:
     return merchant.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True).order_by("-created_at")
 
 
-def member_get(merchant: Merchant, member_id: int) -> MerchantMember:
-    member = merchant.members.select_related("user").filter(pk=member_id).first()
-    if member is None:
-        raise Http404("No such member.")
-    return member
+def member_get(merchant: Merchant, member_id: int) -> MerchantMember | None:
+    return merchant.members.select_related("user").filter(pk=member_id).first()
 
 
-def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation:
-    invitation = merchant.invitations.filter(pk=invitation_id).first()
-    if invitation is None:
-        raise Http404("No such invitation.")
-    return invitation
+def invitation_get(merchant: Merchant, invitation_id: int) -> Invitation | None:
+    return merchant.invitations.filter(pk=invitation_id).first()
+
+
+# --- Application, contract and deposit (read by the services and the pages) ----------------
+
+
+def required_document_kinds(merchant: Merchant) -> list[str]:
+    """Documents the application needs for what was chosen (domain.md)."""
+    kinds = [DocumentKind.BUSINESS_LICENCE]
+    if merchant.sells_manufactured_goods:
+        kinds.append(DocumentKind.PRODUCTION_LICENCE)
+    if merchant.sells_third_party_brands:
+        kinds.append(DocumentKind.BRAND_AUTHORISATION)
+    if merchant.is_cross_border:
+        kinds += [DocumentKind.CUSTOMS_CREDIT_RATING, DocumentKind.IMPORT_EXPORT_LICENCE]
+    return [str(k) for k in kinds]
+
+
+def missing_document_kinds(merchant: Merchant, *, today: datetime.date | None = None) -> list[str]:
+    """Required kinds without a current (unexpired) document."""
+    today = today or timezone.localdate()
+    have = {d.kind for d in merchant.documents.all() if d.expires_on is None or d.expires_on >= today}
+    return [k for k in required_document_kinds(merchant) if k not in have]
+
+
+def application_missing(merchant: Merchant) -> dict[str, list[str]]:
+    """Everything still missing before the application can be submitted."""
+    required = {
+        "company_name": merchant.company_name,
+        "social_credit_code": merchant.social_credit_code,
+        "legal_rep_name": merchant.legal_rep_name,
+        "legal_rep_id_number": merchant.legal_rep_id_number,
+        "contact_name": merchant.contact_name,
+        "contact_phone": merchant.contact_phone,
+        "contact_email": merchant.contact_email,
+        "requested_category_ids": merchant.requested_category_ids,
+        "sales_regions": merchant.sales_regions,
+        "requested_tier": merchant.requested_tier_id,
+        "bank_account_name": merchant.bank_account_name,
+        "bank_name": merchant.bank_name,
+        "bank_account_number": merchant.bank_account_number,
+    }
+    return {
+        "fields": [name for name, value in required.items() if not value],
+        "documents": missing_document_kinds(merchant),
+    }
+
+
+def current_contract(merchant: Merchant) -> Contract | None:
+    """The contract in force or on offer (the newest not superseded), or None."""
+    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
+
+
+def deposit_balance(merchant: Merchant) -> Decimal:
+    """The deposit held: the sum of the merchant's append-only deposit ledger."""
+    total = DepositEntry.objects.filter(merchant_id=merchant.pk).aggregate(total=Sum("amount"))["total"]
+    return quantize(total or ZERO)
+
+
+def deposit_required(merchant: Merchant) -> Decimal:
+    """The tier's deposit (the requested tier's before approval)."""
+    tier = merchant.tier or merchant.requested_tier
+    return quantize(tier.deposit_amount) if tier else ZERO
+
+
+def deposit_shortfall(merchant: Merchant) -> Decimal:
+    """What is still to pay to reach the required deposit (never negative)."""
+    return max(ZERO, deposit_required(merchant) - deposit_balance(merchant))
 
 
 # --- Read by settlement -------------------------------------------------------------------

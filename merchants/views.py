@@ -1,6 +1,6 @@
 """Merchant portal (/portal/) and public shop pages (/shops/).
 
-Every portal page finds the merchant through `selectors.merchant_for_member(user, section)`,
+Every portal page finds the merchant through `found_or_404(selectors.merchant_for_member(user, section))`,
 so a user only ever reaches their own merchant, and only the sections of their role; any
 other merchant's ids answer 404. Views check the shape of input with forms, call one
 service, and turn a `DomainError` into form errors or a message.
@@ -26,6 +26,7 @@ from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
 from marketplace.regions import Region
 from marketplace.sandbox import sandbox_enabled, sandbox_required
+from marketplace.shortcuts import found_or_404
 
 from . import selectors, services
 from .choices import DEPOSIT_PAYABLE_STATES, DocumentKind, MemberRole, MerchantStatus, PortalSection
@@ -161,10 +162,10 @@ def dashboard(request):
         member,
         PortalSection.DASHBOARD,
         next_step=NEXT_STEP[merchant.status],
-        missing=services.application_missing(merchant) if merchant.is_editable else None,
-        deposit_required=services.deposit_required(merchant),
-        deposit_balance=services.deposit_balance(merchant),
-        deposit_shortfall=services.deposit_shortfall(merchant),
+        missing=selectors.application_missing(merchant) if merchant.is_editable else None,
+        deposit_required=selectors.deposit_required(merchant),
+        deposit_balance=selectors.deposit_balance(merchant),
+        deposit_shortfall=selectors.deposit_shortfall(merchant),
         history=selectors.history_rows(merchant, limit=10),
     )
     return render(request, "portal/dashboard.html", context)
@@ -259,7 +260,7 @@ def _wizard_context(request, merchant, step, **extra) -> dict:
         "step": step,
         "step_index": STEP_NAMES.index(step) + 1,
         "merchant": merchant,
-        "missing": services.application_missing(merchant) if merchant else None,
+        "missing": selectors.application_missing(merchant) if merchant else None,
         "kind_labels": dict(DocumentKind.choices),
         **extra,
     }
@@ -285,7 +286,7 @@ def _documents_step(request, merchant, member):
         else:
             messages.success(request, _("Document uploaded."))
             return redirect("portal:apply_step", step="documents")
-    required = services.required_document_kinds(merchant)
+    required = selectors.required_document_kinds(merchant)
     context = _wizard_context(
         request,
         merchant,
@@ -354,7 +355,7 @@ def application(request, merchant, member):
 @login_required
 def document_download(request, document_id: int):
     """Stream a qualification document to those `selectors.document_get_for_user` allows."""
-    document = selectors.document_get_for_user(request.user, document_id)
+    document = found_or_404(selectors.document_get_for_user(request.user, document_id))
     handle = private_storage.open(document.file.name, "rb")
     response = FileResponse(handle, content_type=document.content_type)
     response["Content-Disposition"] = f'inline; filename="document-{document.pk}{document.extension}"'
@@ -368,7 +369,7 @@ def document_download(request, document_id: int):
 
 @portal_view(PortalSection.CONTRACT)
 def contract(request, merchant, member):
-    current = services.current_contract(merchant)
+    current = selectors.current_contract(merchant)
     if request.method == "POST":
         try:
             services.contract_accept(merchant=merchant, actor=request.user)
@@ -395,9 +396,9 @@ def deposit(request, merchant, member):
         member,
         PortalSection.DEPOSIT,
         page=entries.get_page(request.GET.get("page")),
-        required=services.deposit_required(merchant),
-        balance=services.deposit_balance(merchant),
-        shortfall=services.deposit_shortfall(merchant),
+        required=selectors.deposit_required(merchant),
+        balance=selectors.deposit_balance(merchant),
+        shortfall=selectors.deposit_shortfall(merchant),
         can_pay=merchant.status in DEPOSIT_PAYABLE_STATES,
         sandbox_enabled=sandbox_enabled(),
         # One key per rendered form: a double click posts the same reference twice, and the
@@ -453,7 +454,7 @@ def members(request, merchant, member):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def member_role(request, merchant, member, member_id: int):
-    target = selectors.member_get(merchant, member_id)
+    target = found_or_404(selectors.member_get(merchant, member_id))
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
@@ -469,7 +470,7 @@ def member_role(request, merchant, member, member_id: int):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def member_remove(request, merchant, member, member_id: int):
-    target = selectors.member_get(merchant, member_id)
+    target = found_or_404(selectors.member_get(merchant, member_id))
     return run_action(
         request,
         lambda: services.member_remove(member=target, actor=request.user),
@@ -481,7 +482,7 @@ def member_remove(request, merchant, member, member_id: int):
 @require_POST
 @portal_view(PortalSection.MEMBERS)
 def invitation_revoke(request, merchant, member, invitation_id: int):
-    invitation = selectors.invitation_get(merchant, invitation_id)
+    invitation = found_or_404(selectors.invitation_get(merchant, invitation_id))
     return run_action(
         request,
         lambda: services.invitation_revoke(invitation=invitation, actor=request.user),
@@ -535,12 +536,12 @@ def shop_settings(request, merchant, member):
 
 
 def shop_page(request, slug: str):
-    merchant = selectors.merchant_public_get(slug)
+    merchant = found_or_404(selectors.merchant_public_get(slug))
     return render(request, "storefront/shop.html", {"shop": merchant})
 
 
 def shop_logo(request, slug: str):
-    merchant = selectors.merchant_public_get(slug)
+    merchant = found_or_404(selectors.merchant_public_get(slug))
     if not merchant.logo:
         raise Http404("No logo.")
     response = FileResponse(merchant.logo.open("rb"), content_type="image/png")

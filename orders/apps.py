@@ -8,6 +8,7 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
+        # lazy: the views import the models, which exist only once the app registry is ready.
         from django.contrib.auth.signals import user_logged_in
 
         from .views import merge_cart_on_login

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import ConflictError, DomainError
+from marketplace.shortcuts import found_or_404
 from merchants.choices import PortalSection
 from merchants.selectors import member_list
 from merchants.views import add_domain_error, portal_context, portal_view
@@ -25,6 +26,7 @@ from merchants.views import add_domain_error, portal_context, portal_view
 from . import selectors, services
 from .choices import AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .filters import MerchantOrderFilter
+from .models import ShippingRate
 from .portal_forms import (
     AcceptForm,
     AfterSalesFilterForm,
@@ -33,6 +35,7 @@ from .portal_forms import (
     ReturnReceivedForm,
     ShipForm,
     ShipImportForm,
+    ShippingRateForm,
 )
 from .services.fulfilment import MAX_ROWS
 
@@ -139,14 +142,14 @@ def _detail_page(request, member, order, *, ship_form=None):
 
 @portal_view(ORDERS)
 def order_detail(request, merchant, member, order_id: int):
-    order = selectors.merchant_order_get_for_merchant(merchant, order_id)
+    order = found_or_404(selectors.merchant_order_get_for_merchant(merchant, order_id))
     return _detail_page(request, member, order)
 
 
 @require_POST
 @portal_view(ORDERS)
 def order_ship(request, merchant, member, order_id: int):
-    order = selectors.merchant_order_get_for_merchant(merchant, order_id)
+    order = found_or_404(selectors.merchant_order_get_for_merchant(merchant, order_id))
     form = ShipForm(request.POST)
     if form.is_valid():
         try:
@@ -201,7 +204,9 @@ def merge(request, merchant, member):
     candidate_ids = [o.pk for group in groups for o in group["orders"]]
     form = MergeForm(request.POST or None, order_ids=candidate_ids)
     if request.method == "POST" and form.is_valid():
-        orders = [selectors.merchant_order_get_for_merchant(merchant, pk) for pk in form.cleaned_data["orders"]]
+        orders = [
+            found_or_404(selectors.merchant_order_get_for_merchant(merchant, pk)) for pk in form.cleaned_data["orders"]
+        ]
         try:
             parcel = services.shipment_merge(merchant=merchant, orders=orders, actor=request.user)
         except DomainError as error:
@@ -254,7 +259,7 @@ def _after_sales_page(request, member, item, *, accept_form=None, reject_form=No
 
 @portal_view(ORDERS)
 def after_sales_detail(request, merchant, member, request_id: int):
-    item = selectors.after_sales_get_for_merchant(merchant, request_id)
+    item = found_or_404(selectors.after_sales_get_for_merchant(merchant, request_id))
     return _after_sales_page(request, member, item)
 
 
@@ -266,7 +271,7 @@ def _after_sales_done(request, item, message):
 @require_POST
 @portal_view(ORDERS)
 def after_sales_accept(request, merchant, member, request_id: int):
-    item = selectors.after_sales_get_for_merchant(merchant, request_id)
+    item = found_or_404(selectors.after_sales_get_for_merchant(merchant, request_id))
     form = AcceptForm(request.POST)
     if form.is_valid():
         try:
@@ -287,7 +292,7 @@ def after_sales_accept(request, merchant, member, request_id: int):
 @require_POST
 @portal_view(ORDERS)
 def after_sales_reject(request, merchant, member, request_id: int):
-    item = selectors.after_sales_get_for_merchant(merchant, request_id)
+    item = found_or_404(selectors.after_sales_get_for_merchant(merchant, request_id))
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
@@ -308,7 +313,7 @@ def after_sales_reject(request, merchant, member, request_id: int):
 @require_POST
 @portal_view(ORDERS)
 def after_sales_return_received(request, merchant, member, request_id: int):
-    item = selectors.after_sales_get_for_merchant(merchant, request_id)
+    item = found_or_404(selectors.after_sales_get_for_merchant(merchant, request_id))
     form = ReturnReceivedForm(request.POST, merchant=merchant)
     if form.is_valid():
         try:
@@ -331,9 +336,6 @@ def after_sales_return_received(request, merchant, member, request_id: int):
 @portal_view(ORDERS)
 def shipping_rate(request, merchant, member):
     """The shop's shipping fee and free-shipping threshold (owner and orders role)."""
-    from .models import ShippingRate
-    from .portal_forms import ShippingRateForm
-
     current = ShippingRate.objects.filter(merchant=merchant).first()
     initial = {"flat_fee": current.flat_fee, "free_over": current.free_over} if current else {}
     form = ShippingRateForm(request.POST or None, initial=initial)

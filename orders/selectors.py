@@ -1,28 +1,40 @@
 """Reads of the orders app.
 
 Buyer-facing reads take the buyer, so a buyer only ever reaches their own carts, addresses,
-orders and payments; anyone else's ids answer 404 (staff included: they use the admin).
+orders and payments; anyone else's ids are not found (None, answered 404 by the views; staff
+included: they use the admin).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
-from catalog.selectors import live_images, sku_available_units, sku_public_queryset
+from catalog.selectors import (
+    category_effective_rate,
+    live_images,
+    sku_available_units,
+    sku_public_queryset,
+)
 from marketplace.money import ZERO, quantize
+from merchants.choices import CooperationMode, CreditGrade
+from merchants.selectors import current_contract
 
 from .choices import AFTER_SALES_OPEN_STATES, BuyerOrderStatus, OrderStatus
 from .models import (
     TRANSITIONS,
     Address,
     AfterSalesLine,
+    AfterSalesPhoto,
     AfterSalesRequest,
     BuyerOrder,
     Cart,
@@ -34,6 +46,7 @@ from .models import (
     Payment,
     Shipment,
     ShipmentLine,
+    ShippingRate,
 )
 
 # Merchant columns a buyer page never shows: encrypted, so loading them costs a decryption.
@@ -139,15 +152,12 @@ class CartView:
 
 def cart_view(cart: Cart | None) -> CartView:
     """The cart grouped by shop: current price, line total and live availability per line;
-    per shop the subtotal of the lines on sale and its shipping (`pricing.shipping_fee`).
+    per shop the subtotal of the lines on sale and its shipping (`shipping_fee`, below).
 
     Queries: one for the lines (SKU, product and merchant joined; availability and "on sale"
     computed in SQL), one for the pictures, and one shipping-rate lookup per shop
     (`shipping_fee` reads the rate itself), however many lines the cart holds.
     """
-    # Imported here: the services package imports this module (cart services use it).
-    from .services.pricing import shipping_fee
-
     if cart is None:
         return CartView()
     items = (
@@ -190,11 +200,8 @@ def address_list(buyer) -> QuerySet[Address]:
     return Address.objects.filter(buyer=buyer).order_by("-is_default", "-id")
 
 
-def address_get(buyer, address_id: int) -> Address:
-    address = Address.objects.filter(buyer=buyer, pk=address_id).first()
-    if address is None:
-        raise Http404("No such address.")
-    return address
+def address_get(buyer, address_id: int) -> Address | None:
+    return Address.objects.filter(buyer=buyer, pk=address_id).first()
 
 
 # ·· Orders
@@ -219,7 +226,7 @@ def _payable(order: BuyerOrder, now) -> bool:
     return order.status == BuyerOrderStatus.PENDING_PAYMENT and now < order.pay_by
 
 
-def buyer_order_get(buyer, number: str) -> BuyerOrder:
+def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
     """One of the buyer's orders with everything its page shows, in a fixed number of queries.
 
     Each merchant order carries `shipments`, `open_request`, and the buyer's possible
@@ -227,8 +234,6 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
     request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
     order `can_pay`.
     """
-    from .services.aftersales import REQUESTABLE_STATES
-
     requests = AfterSalesRequest.objects.select_related("dispute").prefetch_related(
         Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")), "photos"
     )
@@ -249,7 +254,7 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
         .first()
     )
     if order is None:
-        raise Http404("No such order.")
+        return None
 
     shipments = (
         Shipment.objects.filter(lines__order_line__merchant_order__buyer_order=order)
@@ -286,7 +291,7 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
     return order
 
 
-def merchant_order_get_for_buyer(buyer, number: str, part: str) -> MerchantOrder:
+def merchant_order_get_for_buyer(buyer, number: str, part: str) -> MerchantOrder | None:
     """Merchant order `part` of the buyer's order `number`, with its lines."""
     order = (
         MerchantOrder.objects.filter(buyer_order__buyer=buyer, buyer_order__number=number, number=part)
@@ -296,25 +301,22 @@ def merchant_order_get_for_buyer(buyer, number: str, part: str) -> MerchantOrder
         .first()
     )
     if order is None:
-        raise Http404("No such order.")
+        return None
     for line in order.lines.all():
         line.refundable = line.paid - line.refunded
     return order
 
 
-def after_sales_get_for_buyer(buyer, number: str, request_id: int) -> AfterSalesRequest:
-    request = (
+def after_sales_get_for_buyer(buyer, number: str, request_id: int) -> AfterSalesRequest | None:
+    return (
         AfterSalesRequest.objects.filter(pk=request_id, buyer=buyer, merchant_order__buyer_order__number=number)
         .select_related("merchant_order")
         .first()
     )
-    if request is None:
-        raise Http404("No such request.")
-    return request
 
 
-def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine:
-    line = (
+def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine | None:
+    return (
         OrderLine.objects.filter(
             pk=line_id,
             merchant_order__buyer_order__buyer=buyer,
@@ -323,31 +325,23 @@ def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine:
         .select_related("merchant_order__buyer_order")
         .first()
     )
-    if line is None:
-        raise Http404("No such line.")
-    return line
 
 
 # ·· Payment
 
 
-def payment_order_get(buyer, number: str) -> BuyerOrder:
+def payment_order_get(buyer, number: str) -> BuyerOrder | None:
     """The buyer's order for the payment page, with `can_pay`."""
     order = BuyerOrder.objects.filter(buyer=buyer, number=number).first()
     if order is None:
-        raise Http404("No such order.")
+        return None
     order.can_pay = _payable(order, timezone.now())
     return order
 
 
-def payment_get_for_buyer(buyer, reference: str) -> Payment:
+def payment_get_for_buyer(buyer, reference: str) -> Payment | None:
     """A payment of one of the buyer's orders, by gateway reference."""
-    payment = (
-        Payment.objects.filter(reference=reference, buyer_order__buyer=buyer).select_related("buyer_order").first()
-    )
-    if payment is None:
-        raise Http404("No such payment.")
-    return payment
+    return Payment.objects.filter(reference=reference, buyer_order__buyer=buyer).select_related("buyer_order").first()
 
 
 def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
@@ -372,17 +366,14 @@ def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
     return MerchantOrder.objects.filter(merchant=merchant).select_related("buyer_order").order_by("-placed_at", "-id")
 
 
-def merchant_order_get_for_merchant(merchant, order_id) -> MerchantOrder:
-    """One of the merchant's orders with its lines; 404 for anyone else's."""
-    order = (
+def merchant_order_get_for_merchant(merchant, order_id) -> MerchantOrder | None:
+    """One of the merchant's orders with its lines; None for anyone else's."""
+    return (
         merchant_order_list_for_merchant(merchant)
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
         .filter(pk=order_id)
         .first()
     )
-    if order is None:
-        raise Http404("No such order.")
-    return order
 
 
 def merchant_order_shipments(order: MerchantOrder) -> list[Shipment]:
@@ -471,62 +462,51 @@ def after_sales_list_for_merchant(merchant, *, status: str = "") -> QuerySet[Aft
     return requests.filter(status=status) if status else requests
 
 
-def after_sales_get_for_merchant(merchant, request_id) -> AfterSalesRequest:
-    request = after_sales_list_for_merchant(merchant).filter(pk=request_id).first()
-    if request is None:
-        raise Http404("No such request.")
-    return request
+def after_sales_get_for_merchant(merchant, request_id) -> AfterSalesRequest | None:
+    return after_sales_list_for_merchant(merchant).filter(pk=request_id).first()
 
 
 # ·· The API addresses a buyer's merchant orders, requests and lines by id (the pages above
 # use order numbers): the same scoping, by id.
 
 
-def merchant_order_get_for_buyer_by_id(buyer, order_id) -> MerchantOrder:
-    order = (
+def merchant_order_get_for_buyer_by_id(buyer, order_id) -> MerchantOrder | None:
+    return (
         MerchantOrder.objects.filter(pk=order_id, buyer_order__buyer=buyer)
         .select_related("buyer_order", "merchant")
         .defer(*(f"merchant__{name}" for name in _MERCHANT_PRIVATE))
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
         .first()
     )
-    if order is None:
-        raise Http404("No such order.")
-    return order
 
 
-def after_sales_get_for_buyer_by_id(buyer, request_id) -> AfterSalesRequest:
-    request = (
+def after_sales_get_for_buyer_by_id(buyer, request_id) -> AfterSalesRequest | None:
+    return (
         AfterSalesRequest.objects.filter(pk=request_id, buyer=buyer)
         .select_related("merchant_order", "dispute", "refund")
         .prefetch_related(Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")))
         .first()
     )
-    if request is None:
-        raise Http404("No such request.")
-    return request
 
 
-def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine:
-    line = (
+def order_line_get_for_buyer_by_id(buyer, line_id) -> OrderLine | None:
+    return (
         OrderLine.objects.filter(pk=line_id, merchant_order__buyer_order__buyer=buyer)
         .select_related("merchant_order__buyer_order")
         .first()
     )
-    if line is None:
-        raise Http404("No such line.")
-    return line
 
 
-def after_sales_photo_get_for_user(user, photo_id: int):
-    """A photo attached to an after-sales request, for those who may see it; else 404 or 403.
+def after_sales_photo_get_for_user(user, photo_id: int) -> AfterSalesPhoto | None:
+    """A photo attached to an after-sales request, for those who may see it; else None (the view's 404) or
+    PermissionDenied (403).
 
     Photos are evidence a buyer hands over (damaged goods, often a label with a name and an
     address), served like identity documents (merchants.selectors.document_get_for_user):
     staff need the `orders.after_sales_photo_view` declaration (else PermissionDenied: 403,
     as in the admin, whatever the id). Otherwise the buyer who made the request and the
     members of the order's merchant whose role covers orders (owner, orders) see it; anyone
-    else, signed out or signed in, gets 404, like a missing id.
+    else, signed out or signed in, gets None (404), like a missing id.
     """
     from django.core.exceptions import PermissionDenied
 
@@ -537,7 +517,7 @@ def after_sales_photo_get_for_user(user, photo_id: int):
     from .models import AfterSalesPhoto
 
     if not getattr(user, "is_authenticated", False):
-        raise Http404("No such photo.")
+        return None
     photos = AfterSalesPhoto.objects.select_related("request")
     if user.is_staff:
         if not permissions.AFTER_SALES_PHOTO_VIEW.allows(user):
@@ -549,7 +529,107 @@ def after_sales_photo_get_for_user(user, photo_id: int):
         if member is not None and member.can(PortalSection.ORDERS):
             visible |= Q(request__merchant_order__merchant_id=member.merchant_id)
         photos = photos.filter(visible)
-    photo = photos.filter(pk=photo_id).first()
-    if photo is None:
-        raise Http404("No such photo.")
-    return photo
+    return photos.filter(pk=photo_id).first()
+
+
+# --- Parcels: merchant orders travelling together (read by the services and the pages) -----
+
+
+def parcel_order_ids(order_ids: Iterable[int]) -> set[int]:
+    """The given merchant orders and every order sharing a pending parcel with them (reads only)."""
+    found = set(order_ids)
+    while True:
+        parcels = ShipmentLine.objects.filter(
+            order_line__merchant_order_id__in=found, shipment__status=ShipmentStatus.PENDING
+        ).values("shipment_id")
+        more = set(
+            ShipmentLine.objects.filter(shipment_id__in=parcels).values_list("order_line__merchant_order_id", flat=True)
+        )
+        if more <= found:
+            return found
+        found |= more
+
+
+def parcel_groups(order_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """For each of the orders (and those merged with them): the ids of its parcel group, in
+    a fixed number of queries however many orders there are (reads only)."""
+    ids = parcel_order_ids(order_ids)
+    parent = {pk: pk for pk in ids}
+
+    def root(pk: int) -> int:
+        while parent[pk] != pk:
+            parent[pk] = parent[parent[pk]]
+            pk = parent[pk]
+        return pk
+
+    members: dict[int, set[int]] = defaultdict(set)
+    for shipment_id, order_id in ShipmentLine.objects.filter(
+        order_line__merchant_order_id__in=ids, shipment__status=ShipmentStatus.PENDING
+    ).values_list("shipment_id", "order_line__merchant_order_id"):
+        members[shipment_id].add(order_id)
+    for together in members.values():
+        first, *rest = together
+        for other in rest:
+            parent[root(other)] = root(first)
+    groups: dict[int, set[int]] = defaultdict(set)
+    for pk in ids:
+        groups[root(pk)].add(pk)
+    return {pk: frozenset(groups[root(pk)]) for pk in ids}
+
+
+# --- Pricing and what buyers may buy (read by checkout, the cart and the pages) ------------
+
+
+#: Merchant order states in which the buyer may ask for after-sales service.
+REQUESTABLE_STATES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED})
+
+
+# The commission rule of domain.md, applied when an order line is placed:
+# rate = category effective rate (joint operation: the contract's revenue-share rate)
+#        × 0.5 if placed within three calendar months of `live_since` (launch policy)
+#        × 0.9 if the merchant's credit grade is A at that moment.
+# The rate is not rounded; commission = base × rate, rounded half-up to the cent.
+@dataclass(frozen=True)
+class LineRate:
+    category_rate: Decimal
+    launch_policy: bool
+    grade_a: bool
+    rate: Decimal
+
+    def commission(self, base: Decimal) -> Decimal:
+        return quantize(base * self.rate)
+
+
+def in_launch_policy(live_since: datetime | None, placed_at: datetime) -> bool:
+    """Placed within LAUNCH_POLICY_MONTHS calendar months of going live (platform time zone)."""
+    if live_since is None:
+        return False
+    start = timezone.localtime(live_since)
+    return timezone.localtime(placed_at) < start + relativedelta(months=settings.LAUNCH_POLICY_MONTHS)
+
+
+def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> LineRate:
+    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`."""
+    contract = contract if contract is not None else current_contract(merchant)
+    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and contract and contract.revenue_share_rate:
+        base_rate = contract.revenue_share_rate
+    else:
+        base_rate = category_effective_rate(category)
+    launch = in_launch_policy(merchant.live_since, placed_at)
+    grade_a = merchant.credit_grade == CreditGrade.A
+    rate = Decimal(base_rate)
+    if launch:
+        rate *= Decimal(settings.LAUNCH_POLICY_FACTOR)
+    if grade_a:
+        rate *= Decimal(settings.GRADE_A_FACTOR)
+    return LineRate(category_rate=Decimal(base_rate), launch_policy=launch, grade_a=grade_a, rate=rate)
+
+
+def shipping_fee(*, merchant, goods_total: Decimal) -> Decimal:
+    """The merchant's flat fee per merchant order, free from its threshold."""
+    rate = ShippingRate.objects.filter(merchant=merchant).first()
+    fee = rate.flat_fee if rate else Decimal(settings.DEFAULT_SHIPPING_FEE)
+    free_over = rate.free_over if rate else Decimal(settings.DEFAULT_FREE_SHIPPING_OVER)
+    if free_over is not None and goods_total >= free_over:
+        return quantize(0)
+    return quantize(fee)

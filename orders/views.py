@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from marketplace.errors import DomainError
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
+from marketplace.shortcuts import found_or_404
 
 from . import selectors, services
 from .choices import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
@@ -269,7 +270,7 @@ def checkout_placing(request, key: str):
 @login_required
 @GET_POST
 def pay(request, number: str):
-    order = selectors.payment_order_get(request.user, number)
+    order = found_or_404(selectors.payment_order_get(request.user, number))
     if not order.can_pay:
         if order.status == BuyerOrderStatus.PENDING_PAYMENT:
             messages.error(request, _("The time to pay for this order has passed."))
@@ -293,7 +294,7 @@ def pay(request, number: str):
 def sandbox_pay(request, reference: str):
     """The sandbox gateway's page, only while the sandbox is enabled. Its buttons send a
     signed callback through the same verification and processing as a real gateway's."""
-    payment = selectors.payment_get_for_buyer(request.user, reference)
+    payment = found_or_404(selectors.payment_get_for_buyer(request.user, reference))
     if payment.gateway != sandbox.SandboxGateway.name:
         raise Http404("Not a sandbox payment.")
     order = payment.buyer_order
@@ -347,7 +348,7 @@ def _actor_label(event, buyer) -> str:
 @login_required
 @require_safe
 def order_detail(request, number: str):
-    order = selectors.buyer_order_get(request.user, number)
+    order = found_or_404(selectors.buyer_order_get(request.user, number))
     for part in order.merchant_orders.all():
         for event in part.events.all():
             event.label = EVENT_LABELS.get(event.action, event.action)
@@ -359,7 +360,7 @@ def order_detail(request, number: str):
 @login_required
 @require_POST
 def order_cancel(request, number: str, part: str):
-    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    order = found_or_404(selectors.merchant_order_get_for_buyer(request.user, number, part))
     form = CancelForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     if order.buyer_order.status == BuyerOrderStatus.PENDING_PAYMENT:
@@ -373,7 +374,7 @@ def order_cancel(request, number: str, part: str):
 @login_required
 @require_POST
 def order_confirm(request, number: str, part: str):
-    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    order = found_or_404(selectors.merchant_order_get_for_buyer(request.user, number, part))
     _attempt(
         request,
         lambda: services.merchant_order_confirm_receipt(order=order, actor=request.user),
@@ -399,7 +400,7 @@ def _form_page(request, form, template: str, context: dict, call, success: str, 
 @login_required
 @GET_POST
 def after_sales_new(request, number: str, part: str):
-    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    order = found_or_404(selectors.merchant_order_get_for_buyer(request.user, number, part))
     form = AfterSalesForm(request.POST or None, request.FILES or None, order=order)
     return _form_page(
         request,
@@ -424,7 +425,7 @@ def after_sales_new(request, number: str, part: str):
 @login_required
 @GET_POST
 def after_sales_escalate(request, number: str, request_id: int):
-    after_sales = selectors.after_sales_get_for_buyer(request.user, number, request_id)
+    after_sales = found_or_404(selectors.after_sales_get_for_buyer(request.user, number, request_id))
     return _form_page(
         request,
         EscalateForm(request.POST or None),
@@ -441,7 +442,7 @@ def after_sales_escalate(request, number: str, request_id: int):
 @login_required
 @require_POST
 def after_sales_withdraw(request, number: str, request_id: int):
-    after_sales = selectors.after_sales_get_for_buyer(request.user, number, request_id)
+    after_sales = found_or_404(selectors.after_sales_get_for_buyer(request.user, number, request_id))
     _attempt(
         request,
         lambda: services.after_sales_withdraw(request=after_sales, buyer=request.user),
@@ -453,7 +454,7 @@ def after_sales_withdraw(request, number: str, request_id: int):
 @login_required
 @GET_POST
 def review_new(request, number: str, line_id: int):
-    line = selectors.order_line_get_for_buyer(request.user, number, line_id)
+    line = found_or_404(selectors.order_line_get_for_buyer(request.user, number, line_id))
     return _form_page(
         request,
         ReviewForm(request.POST or None),
@@ -470,7 +471,7 @@ def review_new(request, number: str, line_id: int):
 @login_required
 @GET_POST
 def complaint_new(request, number: str, part: str):
-    order = selectors.merchant_order_get_for_buyer(request.user, number, part)
+    order = found_or_404(selectors.merchant_order_get_for_buyer(request.user, number, part))
     return _form_page(
         request,
         ComplaintForm(request.POST or None),
@@ -512,7 +513,7 @@ def addresses(request):
 @login_required
 @GET_POST
 def address_edit(request, address_id: int):
-    address = selectors.address_get(request.user, address_id)
+    address = found_or_404(selectors.address_get(request.user, address_id))
     initial = {name: getattr(address, name) for name in AddressForm.base_fields if hasattr(address, name)}
     form = AddressForm(request.POST or None, initial={**initial, "make_default": address.is_default})
     if request.method == "POST" and form.is_valid():
@@ -535,7 +536,7 @@ def address_edit(request, address_id: int):
 @login_required
 @require_POST
 def address_delete(request, address_id: int):
-    address = selectors.address_get(request.user, address_id)
+    address = found_or_404(selectors.address_get(request.user, address_id))
     _attempt(request, lambda: services.address_delete(address=address, buyer=request.user), _("Address deleted."))
     return redirect("orders:addresses")
 
@@ -543,7 +544,7 @@ def address_delete(request, address_id: int):
 @login_required
 @require_POST
 def address_default(request, address_id: int):
-    address = selectors.address_get(request.user, address_id)
+    address = found_or_404(selectors.address_get(request.user, address_id))
     _attempt(
         request,
         lambda: services.address_set_default(address=address, buyer=request.user),
@@ -557,7 +558,7 @@ def after_sales_photo(request, photo_id: int):
     """An after-sales photo, for those `selectors.after_sales_photo_get_for_user` allows: the
     buyer, the shop's members whose role covers orders, and staff allowed the declared action
     (they open it from the admin's dispute page)."""
-    photo = selectors.after_sales_photo_get_for_user(request.user, photo_id)
+    photo = found_or_404(selectors.after_sales_photo_get_for_user(request.user, photo_id))
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"

@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 
+from marketplace.shortcuts import found_or_404
 from merchants.choices import PortalSection
 from merchants.views import portal_context, portal_view
 
@@ -62,7 +63,7 @@ def statement_list(request, merchant, member):
 
 @portal_view(FINANCE)
 def statement_detail(request, merchant, member, statement_id: int):
-    statement = selectors.statement_get_for_merchant(merchant, statement_id)
+    statement = found_or_404(selectors.statement_get_for_merchant(merchant, statement_id))
     lines = selectors.statement_lines_for_merchant(merchant, statement)
     kinds = {line.kind for line in lines}
     frozen = _pager(request, selectors.frozen_orders_for_merchant(merchant, statement), "frozen_page", "frozen")
@@ -101,7 +102,7 @@ def _download(response, filename: str, *, inline: bool = False):
 
 @portal_view(FINANCE)
 def statement_csv(request, merchant, member, statement_id: int):
-    statement = selectors.statement_get_for_merchant(merchant, statement_id)
+    statement = found_or_404(selectors.statement_get_for_merchant(merchant, statement_id))
     lines = (line.encode("utf-8") for line in exports.statement_csv(statement))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     return _download(response, f"statement-{statement.period}.csv")
@@ -109,14 +110,14 @@ def statement_csv(request, merchant, member, statement_id: int):
 
 @portal_view(FINANCE)
 def statement_pdf(request, merchant, member, statement_id: int):
-    statement = selectors.statement_get_for_merchant(merchant, statement_id)
+    statement = found_or_404(selectors.statement_get_for_merchant(merchant, statement_id))
     response = HttpResponse(pdf.statement_pdf(statement), content_type="application/pdf")
     return _download(response, f"statement-{statement.period}.pdf", inline=True)
 
 
 @portal_view(FINANCE)
 def invoice_pdf(request, merchant, member, statement_id: int):
-    statement = selectors.statement_get_for_merchant(merchant, statement_id)
+    statement = found_or_404(selectors.statement_get_for_merchant(merchant, statement_id))
     invoice = selectors.invoice_for_merchant(merchant, statement)
     if invoice is None:
         raise Http404("No invoice for this statement yet.")

@@ -7,18 +7,22 @@ merchant's statement is simply not found (404, not 403).
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
-from django.http import Http404
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from marketplace.money import ZERO
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
 from merchants.choices import PortalSection
+from orders import settlement_source as orders_source
 
-from .choices import LINE_ORDER, PayoutStatus, StatementStatus
+from .choices import LINE_ORDER, AccountKind, LineKind, PayoutStatus, StatementStatus
 from .models import (
     Account,
     FrozenOrder,
+    Invoice,
     JournalEntry,
     ManualAdjustment,
     Payout,
@@ -30,6 +34,7 @@ from .models import (
     Statement,
     StatementLine,
 )
+from .periods import Period, local_midnight
 
 # --- Finance ------------------------------------------------------------------------------
 
@@ -63,9 +68,9 @@ def statement_list_for_user(user) -> QuerySet[Statement]:
     return statement_list_for_merchant(member.merchant).select_related("merchant", "run", "approved_by")
 
 
-def statement_get_for_user(user, statement_id) -> Statement:
-    """One statement `user` may read, with its lines and frozen orders; 404 otherwise."""
-    statement = (
+def statement_get_for_user(user, statement_id) -> Statement | None:
+    """One statement `user` may read, with its lines and frozen orders; None otherwise."""
+    return (
         statement_list_for_user(user)
         .prefetch_related(
             "lines",
@@ -75,9 +80,6 @@ def statement_get_for_user(user, statement_id) -> Statement:
         .filter(pk=statement_id)
         .first()
     )
-    if statement is None:
-        raise Http404("No such statement.")
-    return statement
 
 
 def statement_lines(statement: Statement) -> list[StatementLine]:
@@ -148,11 +150,8 @@ def payout_batch_list() -> QuerySet[PayoutBatch]:
     )
 
 
-def payout_batch_get(batch_id) -> PayoutBatch:
-    batch = payout_batch_list().filter(pk=batch_id).first()
-    if batch is None:
-        raise Http404("No such payout batch.")
-    return batch
+def payout_batch_get(batch_id) -> PayoutBatch | None:
+    return payout_batch_list().filter(pk=batch_id).first()
 
 
 def batch_payouts(batch: PayoutBatch) -> QuerySet[Payout]:
@@ -187,12 +186,6 @@ def preview_columns(totals: dict) -> list[str]:
 # merchant. Drafts are internal to finance (they may still change before approval): a
 # merchant sees approved and paid statements only.
 
-from django.db.models import F, Subquery  # noqa: E402
-
-from orders import settlement_source as orders_source  # noqa: E402
-
-from .models import Invoice  # noqa: E402
-
 #: Statement statuses a merchant may see.
 MERCHANT_VISIBLE = (StatementStatus.APPROVED, StatementStatus.PAID)
 
@@ -210,16 +203,13 @@ def statement_list_for_merchant(merchant) -> QuerySet[Statement]:
     )
 
 
-def statement_get_for_merchant(merchant, statement_id) -> Statement:
-    """One of the merchant's visible statements; 404 for a draft or anyone else's."""
-    statement = (
+def statement_get_for_merchant(merchant, statement_id) -> Statement | None:
+    """One of the merchant's visible statements; None for a draft or anyone else's."""
+    return (
         Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE, pk=statement_id)
         .select_related("merchant")
         .first()
     )
-    if statement is None:
-        raise Http404("No such statement.")
-    return statement
 
 
 def statement_lines_for_merchant(merchant, statement: Statement) -> list[StatementLine]:
@@ -289,3 +279,84 @@ def run_batch_ids(run) -> list[int]:
     """The ids of a settlement run's batches, in order (for callers that settle them in
     this process instead of the workers: the command's --sync, the demo, the benchmark)."""
     return list(run.batches.order_by("number").values_list("pk", flat=True))
+
+
+# --- Ledger checks and reconciliation (read by the services, the admin and the commands) ---
+
+
+def statement_ledger_total(statement: Statement) -> Decimal:
+    """What the ledger says the statement made payable (credit to the merchant's account)."""
+    total = Posting.objects.filter(
+        entry__statement=statement, entry__key=f"statement:{statement.pk}", account__kind=AccountKind.MERCHANT_PAYABLE
+    ).aggregate(t=Sum("amount"))["t"]
+    return -(total or ZERO)
+
+
+def statement_matches_ledger(statement: Statement) -> bool:
+    """An approved statement's payable (less the carried-forward part) equals its posting."""
+    carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
+    return statement_ledger_total(statement) == statement.payable - carry
+
+
+@dataclass
+class Reconciliation:
+    period: str
+    sections: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(not s["differences"] for s in self.sections.values())
+
+
+def reconcile(*, period: str) -> Reconciliation:
+    """Compare, for the period: gateway payments captured with buyer orders paid; refunds
+    issued with their refund lines; approved statements with their ledger postings."""
+    parsed = Period.parse(period)
+    start, end = Period.parse(str(parsed)).first_day, parsed.end
+    start_at = local_midnight(start)
+    report = Reconciliation(period=str(parsed))
+
+    payments = orders_source.payments_succeeded_between(start_at, end)
+    orders = orders_source.buyer_orders_paid_between(start_at, end)
+    paid_by_order = dict(payments.values("buyer_order_id").annotate(t=Sum("amount")).values_list("buyer_order_id", "t"))
+    differences = []
+    for order in orders.only("pk", "number", "payable_total"):
+        captured = paid_by_order.pop(order.pk, ZERO)
+        if captured != order.payable_total:
+            differences.append({"order": order.number, "order_total": order.payable_total, "captured": captured})
+    for order_id, amount in paid_by_order.items():
+        differences.append({"order_id": order_id, "order_total": None, "captured": amount})
+    report.sections["payments"] = {
+        "captured": payments.aggregate(t=Sum("amount"))["t"] or ZERO,
+        "orders_paid": orders.aggregate(t=Sum("payable_total"))["t"] or ZERO,
+        "differences": differences,
+    }
+
+    # Refunds of merchant orders, counted from their decision as settlement counts them. A late
+    # payment given back whole (no merchant order, no lines) is outside both sides: its
+    # payment is not among the captured ones either.
+    refunds = orders_source.merchant_order_refunds_between(start_at, end)
+    differences = []
+    issued = ZERO
+    by_lines = ZERO
+    for refund in refunds:
+        line_total = sum((line.amount for line in refund.lines.all()), ZERO) + refund.shipping_amount
+        issued += refund.amount
+        by_lines += line_total
+        if line_total != refund.amount:
+            differences.append({"refund": refund.reference, "issued": refund.amount, "lines": line_total})
+    report.sections["refunds"] = {"issued": issued, "refund_lines": by_lines, "differences": differences}
+
+    differences = []
+    statements = (
+        Statement.objects.filter(period=str(parsed)).exclude(status=StatementStatus.DRAFT).prefetch_related("lines")
+    )
+    for statement in statements:
+        carry = sum((line.amount for line in statement.lines.all() if line.kind == LineKind.CARRY_FORWARD), ZERO)
+        ledger = statement_ledger_total(statement)
+        if ledger != statement.payable - carry:
+            differences.append(
+                {"merchant": statement.merchant_id, "statement": statement.payable - carry, "ledger": ledger}
+            )
+    report.sections["ledger"] = {"statements": statements.count(), "differences": differences}
+    return report

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline
 
-from .. import services
+from .. import selectors, services
 from ..models import Category, CategoryGrant, CategoryRateChange, Tag
 from .actions import CATEGORY_ACTIONS, percent
 from .base import category_paths
@@ -67,7 +67,7 @@ def _rate_source(category: Category) -> Category | None:
 
 
 def _effective_rate_text(category: Category) -> str:
-    rate = services.category_effective_rate(category)
+    rate = selectors.category_effective_rate(category)
     source = _rate_source(category)
     if source is None:
         return gettext("%(rate)s (platform default)") % {"rate": percent(rate)}

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ObjectActionsMixin, badge, colour_class, table, when
 from marketplace.money import format_cny
 
-from .. import permissions, selectors, services
+from .. import permissions, selectors
 from ..choices import ListingStatus, RevisionStatus
 from ..models import SKU, Product, ProductImage, ProductRevision, Tag
 from .actions import PRODUCT_ACTIONS, REVISION_ACTIONS
@@ -116,7 +116,7 @@ class CategoryTreeFilter(admin.SimpleListFilter):
             category_id = int(self.value())
         except ValueError:
             return queryset.none()
-        return queryset.filter(category_id__in=services.category_descendant_ids([category_id]))
+        return queryset.filter(category_id__in=selectors.category_descendant_ids([category_id]))
 
 
 class OnSaleFilter(admin.SimpleListFilter):

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from marketplace.parsers import JSONParser
 from marketplace.schema import ErrorSerializer
+from marketplace.shortcuts import found_or_404
 from merchants import selectors as merchant_selectors
 from merchants.choices import PortalSection
 
@@ -117,7 +118,7 @@ class MerchantProductViewSet(
         filters = self._input(MerchantProductFilterSerializer, data=self.request.query_params)
         kwargs = {"q": filters.get("q", ""), "status": filters.get("status", "")}
         if filters.get("category"):
-            kwargs["category_ids"] = services.category_descendant_ids([filters["category"]])
+            kwargs["category_ids"] = selectors.category_descendant_ids([filters["category"]])
         if filters.get("pending_revision") is not None:
             kwargs["pending_revision"] = filters["pending_revision"]
         return selectors.product_search_for_merchant(self.merchant, **kwargs)
@@ -126,10 +127,10 @@ class MerchantProductViewSet(
         return MerchantProductListSerializer if self.action == "list" else MerchantProductSerializer
 
     def get_object(self):
-        return selectors.product_get_for_merchant(self.merchant, self.kwargs["pk"])
+        return found_or_404(selectors.product_get_for_merchant(self.merchant, self.kwargs["pk"]))
 
     def _answer(self, product, status_code=status.HTTP_200_OK) -> Response:
-        fresh = selectors.product_get_for_merchant(self.merchant, product.pk)
+        fresh = found_or_404(selectors.product_get_for_merchant(self.merchant, product.pk))
         return Response(MerchantProductSerializer(fresh).data, status=status_code)
 
     @extend_schema(
@@ -229,13 +230,14 @@ class MerchantStockViewSet(MerchantCatalogMixin, mixins.ListModelMixin, viewsets
     def _targets(self, data):
         # Another merchant's SKU (or warehouse) answers 404, like any id of theirs.
         return (
-            selectors.sku_get_for_merchant(self.merchant, data["sku"]),
-            selectors.warehouse_get_for_merchant(self.merchant, data["warehouse"]),
+            found_or_404(selectors.sku_get_for_merchant(self.merchant, data["sku"])),
+            found_or_404(selectors.warehouse_get_for_merchant(self.merchant, data["warehouse"])),
         )
 
     def _answer(self, level, status_code=status.HTTP_200_OK) -> Response:
         return Response(
-            MerchantStockSerializer(selectors.stock_get_for_merchant(self.merchant, level.pk)).data, status_code
+            MerchantStockSerializer(found_or_404(selectors.stock_get_for_merchant(self.merchant, level.pk))).data,
+            status_code,
         )
 
     @extend_schema(

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 
 from marketplace.api import DefaultPagination
 from marketplace.schema import ErrorSerializer
+from marketplace.shortcuts import found_or_404
 
 from .. import selectors
 from ..filters import ProductFilter, ProductPaginator
@@ -81,4 +82,4 @@ class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return ProductDetailSerializer if self.action == "retrieve" else ProductListSerializer
 
     def get_object(self):
-        return selectors.product_get_public_page(int(self.kwargs["pk"]))
+        return found_or_404(selectors.product_get_public_page(int(self.kwargs["pk"])))

@@ -1,12 +1,9 @@
 """Every write of the catalog app. See each module's docstring for its guarantees."""
 
 from .categories import (
-    category_descendant_ids,
-    category_effective_rate,
     category_grants_from_contract,
     category_grants_set,
     category_set_rate,
-    merchant_may_sell_in,
 )
 from .products import (
     LISTING_TRANSITIONS,
@@ -30,7 +27,6 @@ from .products import (
 )
 from .stock import (
     StockLine,
-    replenishment_suggestions,
     stock_adjust,
     stock_receive,
     stock_release,
@@ -41,12 +37,9 @@ from .stock import (
 __all__ = [
     "LISTING_TRANSITIONS",
     "StockLine",
-    "category_descendant_ids",
-    "category_effective_rate",
     "category_grants_from_contract",
     "category_grants_set",
     "category_set_rate",
-    "merchant_may_sell_in",
     "product_approve",
     "product_create",
     "product_image_add",
@@ -58,7 +51,6 @@ __all__ = [
     "product_withdraw",
     "products_search_refresh",
     "refresh_product_derived",
-    "replenishment_suggestions",
     "revision_approve",
     "revision_reject",
     "search_refresh_schedule",

@@ -4,42 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from merchants.selectors import current_contract
 
 from ..errors import CatalogError
 from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, CategoryGrant, CategoryRateChange
-
-
-def category_effective_rate(category: Category) -> Decimal:
-    """The category's rate, else its nearest ancestor's, else the platform default setting."""
-    seen = set()
-    node = category
-    while node is not None and node.pk not in seen:
-        if node.commission_rate is not None:
-            return node.commission_rate
-        seen.add(node.pk)
-        node = node.parent
-    return Decimal(settings.DEFAULT_COMMISSION_RATE)
-
-
-def category_descendant_ids(category_ids) -> set[int]:
-    """The given categories and every category below them."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent_id, []).append(pk)
-    result: set[int] = set()
-    stack = list(category_ids)
-    while stack:
-        current = stack.pop()
-        if current in result:
-            continue
-        result.add(current)
-        stack.extend(children.get(current, []))
-    return result
 
 
 @transaction.atomic
@@ -99,19 +71,5 @@ def category_grants_set(*, merchant, category_ids, actor) -> list[int]:
 
 def category_grants_from_contract(*, merchant, actor) -> list[int]:
     """Grant exactly the categories of the merchant's current contract (after approval)."""
-    from merchants.services import current_contract
-
     contract = current_contract(merchant)
     return category_grants_set(merchant=merchant, category_ids=contract.category_ids if contract else [], actor=actor)
-
-
-def merchant_may_sell_in(merchant, category: Category) -> bool:
-    """True when the category or one of its ancestors is granted to the merchant."""
-    granted = set(CategoryGrant.objects.filter(merchant=merchant).values_list("category_id", flat=True))
-    node, seen = category, set()
-    while node is not None and node.pk not in seen:
-        if node.pk in granted:
-            return True
-        seen.add(node.pk)
-        node = node.parent
-    return False

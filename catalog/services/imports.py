@@ -27,6 +27,7 @@ from marketplace.csvfiles import read_csv
 
 from ..errors import CatalogError
 from ..models import SKU, Stock, Warehouse
+from ..selectors import warehouse_list_for_merchant
 from .stock import skus_check_owner, stock_lock_rows, stock_set_levels
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -82,8 +83,6 @@ def stock_import_validate(*, merchant, rows) -> tuple[list[ImportRow], list[dict
 
     Reads only; returns the rows to apply and every error found ({line, code, message}).
     """
-    from ..selectors import warehouse_list_for_merchant
-
     codes = {values["sku_code"] for _line, values in rows if values["sku_code"]}
     skus = {s.code: s for s in SKU.objects.filter(merchant=merchant, code__in=codes)}
     warehouse_codes = {values["warehouse_code"] for _line, values in rows if values["warehouse_code"]}

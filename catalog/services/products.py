@@ -15,7 +15,6 @@ Guarantees:
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from functools import partial
 
 from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
@@ -25,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
 
 from ..choices import ListingStatus, RevisionStatus
@@ -33,7 +33,7 @@ from ..images import clean_product_image
 from ..models import MAX_SKU_PRICE, SKU, Category, Product, ProductImage, ProductRevision, Tag
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
-from .categories import merchant_may_sell_in
+from ..selectors import merchant_may_sell_in
 
 L = ListingStatus
 LISTING_TRANSITIONS = {
@@ -110,12 +110,10 @@ def tags_delete(*, tags) -> int:
 
 
 def _schedule_search_refresh(product_ids) -> int:
-    from ..tasks import products_search_refresh_task
-
     ids = sorted(product_ids)
     for start in range(0, len(ids), SEARCH_REFRESH_CHUNK):
         chunk = ids[start : start + SEARCH_REFRESH_CHUNK]
-        transaction.on_commit(partial(products_search_refresh_task.delay, chunk))
+        enqueue_on_commit("catalog.tasks.products_search_refresh_task", chunk)
     return len(ids)
 
 

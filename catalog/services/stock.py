@@ -13,14 +13,11 @@ Guarantees:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -234,45 +231,6 @@ def stock_ship(*, lines: Iterable[StockLine], reference: str, actor=None) -> Non
             actor=actor,
             reference=reference,
         )
-
-
-def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
-    """Per active SKU: average daily units shipped over the last 28 days × lead time + safety
-    stock − available (all warehouses), never negative. Rounded up to whole units."""
-    days = settings.REPLENISHMENT_HISTORY_DAYS
-    since = (today or timezone.now()) - timedelta(days=days)
-    skus = list(
-        SKU.objects.filter(merchant=merchant, is_active=True).select_related("product").order_by("product_id", "id")
-    )
-    shipped = dict(
-        StockMovement.objects.filter(stock__sku__merchant=merchant, kind=MovementKind.SHIPMENT, created_at__gte=since)
-        .values("stock__sku_id")
-        .annotate(units=Sum("on_hand_delta"))
-        .values_list("stock__sku_id", "units")
-    )
-    levels = {
-        sku_id: (on_hand or 0) - (reserved or 0)
-        for sku_id, on_hand, reserved in Stock.objects.filter(sku__merchant=merchant)
-        .values("sku_id")
-        .annotate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
-        .values_list("sku_id", "on_hand", "reserved")
-    }
-    rows = []
-    for sku in skus:
-        units = -(shipped.get(sku.pk) or 0)
-        velocity = units / days
-        available = levels.get(sku.pk, 0)
-        suggestion = max(0, math.ceil(velocity * sku.lead_time_days + sku.safety_stock - available))
-        rows.append(
-            {
-                "sku": sku,
-                "units_sold": units,
-                "daily_velocity": round(velocity, 2),
-                "available": available,
-                "suggested": suggestion,
-            }
-        )
-    return rows
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from marketplace.crypto import mask
 from marketplace.money import format_cny
 from marketplace.regions import Region
 
-from .. import permissions, selectors, services
+from .. import permissions, selectors
 from ..choices import MerchantStatus
 from ..models import (
     MAX_DEPOSIT,
@@ -272,7 +272,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("current contract"))
     def current_contract(self, merchant):
-        contract = services.current_contract(merchant)
+        contract = selectors.current_contract(merchant)
         if contract is None:
             return "—"
         meta = Contract._meta
@@ -302,15 +302,15 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("balance"))
     def deposit_balance(self, merchant):
-        return format_cny(services.deposit_balance(merchant))
+        return format_cny(selectors.deposit_balance(merchant))
 
     @admin.display(description=_("required"))
     def deposit_required(self, merchant):
-        return format_cny(services.deposit_required(merchant))
+        return format_cny(selectors.deposit_required(merchant))
 
     @admin.display(description=_("shortfall"))
     def deposit_shortfall(self, merchant):
-        return format_cny(services.deposit_shortfall(merchant))
+        return format_cny(selectors.deposit_shortfall(merchant))
 
     @admin.display(description=_("granted categories"))
     def granted_categories(self, merchant):
@@ -359,13 +359,13 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     def _deposit_figures(self, merchant) -> dict:
         return {
-            "balance": services.deposit_balance(merchant),
-            "required": services.deposit_required(merchant),
-            "shortfall": services.deposit_shortfall(merchant),
+            "balance": selectors.deposit_balance(merchant),
+            "required": selectors.deposit_required(merchant),
+            "shortfall": selectors.deposit_shortfall(merchant),
         }
 
     def _tier_rows(self, merchant) -> list[dict]:
-        balance = services.deposit_balance(merchant)
+        balance = selectors.deposit_balance(merchant)
         return [
             {
                 "tier": tier,

@@ -160,9 +160,9 @@ class CategoryGrantsForm(ActionForm):
 
 def _deposit_summary(merchant: Merchant) -> str:
     return gettext("Deposit: balance %(balance)s, required %(required)s, shortfall %(shortfall)s.") % {
-        "balance": format_cny(services.deposit_balance(merchant)),
-        "required": format_cny(services.deposit_required(merchant)),
-        "shortfall": format_cny(services.deposit_shortfall(merchant)),
+        "balance": format_cny(selectors.deposit_balance(merchant)),
+        "required": format_cny(selectors.deposit_required(merchant)),
+        "shortfall": format_cny(selectors.deposit_shortfall(merchant)),
     }
 
 
@@ -192,7 +192,7 @@ def _approve(request, merchant, data) -> str:
             contract_years=data["contract_years"],
         )
         granted = catalog_services.category_grants_from_contract(merchant=approved, actor=request.user)
-    contract = services.current_contract(approved)
+    contract = selectors.current_contract(approved)
     return gettext(
         "“%(merchant)s” is approved in tier “%(tier)s”. Contract %(number)s is offered; %(count)d categories granted."
     ) % {"merchant": approved, "tier": approved.tier, "number": contract.number, "count": len(granted)}
@@ -269,7 +269,7 @@ def _transition_allowed(action: str) -> Callable[[Merchant], bool]:
 
 
 def _has_deposit(merchant: Merchant) -> bool:
-    return services.deposit_balance(merchant) > 0
+    return selectors.deposit_balance(merchant) > 0
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from marketplace.crypto import mask
 from marketplace.regions import Region
 from marketplace.serializers import StrictCharField
 
-from .. import selectors, services
+from .. import selectors
 from ..choices import CooperationMode, DocumentKind, MemberRole, MerchantStatus, PortalSection, TierCode
 from ..models import Merchant
 
@@ -144,11 +144,11 @@ class ApplicationSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.DictField(child=serializers.ListField(child=serializers.CharField())))
     def get_missing(self, merchant: Merchant) -> dict:
-        return services.application_missing(merchant)
+        return selectors.application_missing(merchant)
 
     @extend_schema_field(serializers.ListField(child=DocumentKindField()))
     def get_required_documents(self, merchant: Merchant) -> list[str]:
-        return services.required_document_kinds(merchant)
+        return selectors.required_document_kinds(merchant)
 
 
 class ApproveSerializer(serializers.Serializer):
@@ -227,9 +227,9 @@ class MyMerchantSerializer(serializers.Serializer):
         if not self.context["member"].can(PortalSection.DEPOSIT):
             return None
         figures = {
-            "required": services.deposit_required(merchant),
-            "balance": services.deposit_balance(merchant),
-            "shortfall": services.deposit_shortfall(merchant),
+            "required": selectors.deposit_required(merchant),
+            "balance": selectors.deposit_balance(merchant),
+            "shortfall": selectors.deposit_shortfall(merchant),
         }
         return DepositSerializer(figures).data
 
@@ -237,7 +237,7 @@ class MyMerchantSerializer(serializers.Serializer):
     def get_contract(self, merchant: Merchant) -> dict | None:
         if not self.context["member"].can(PortalSection.CONTRACT):
             return None
-        contract = services.current_contract(merchant)
+        contract = selectors.current_contract(merchant)
         return ContractSerializer(contract).data if contract else None
 
 

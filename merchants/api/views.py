@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from catalog import services as catalog_services
 from marketplace.api import HasStaffAction, StaffActionOrScoped
 from marketplace.schema import ErrorSerializer
+from marketplace.shortcuts import found_or_404
 
 from .. import permissions, selectors, services
 from ..filters import MerchantFilter
@@ -308,4 +309,4 @@ class PublicShopView(APIView):
         tags=TAGS,
     )
     def get(self, request, slug):
-        return Response(PublicShopSerializer(selectors.merchant_public_get(slug)).data)
+        return Response(PublicShopSerializer(found_or_404(selectors.merchant_public_get(slug))).data)

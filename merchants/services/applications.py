@@ -14,12 +14,14 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.jobs import enqueue_on_commit
 from marketplace.regions import Region
 
 from ..choices import (
@@ -31,8 +33,10 @@ from ..choices import (
     MemberRole,
     MerchantStatus,
 )
+from ..documents import clean_document, clean_logo
 from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
 from ..models import TRANSITIONS, Contract, Merchant, MerchantDocument, MerchantMember, Tier
+from ..selectors import application_missing
 from ..validators import validate_id_number, validate_uscc
 from .calendar import add_working_days
 
@@ -69,9 +73,7 @@ def merchant_lock(merchant: Merchant) -> Merchant:
 
 def merchant_notify(merchant: Merchant, event: str) -> None:
     """E-mail the merchant about `event` once the transaction commits (never for a rollback)."""
-    from ..tasks import merchant_notify_task
-
-    transaction.on_commit(partial(merchant_notify_task.delay, merchant.pk, event))
+    enqueue_on_commit("merchants.tasks.merchant_notify_task", merchant.pk, event)
 
 
 def merchant_transition(
@@ -194,48 +196,6 @@ def application_update(*, merchant: Merchant, actor, data: dict) -> Merchant:
     return locked
 
 
-def required_document_kinds(merchant: Merchant) -> list[str]:
-    """Documents the application needs for what was chosen (domain.md)."""
-    kinds = [DocumentKind.BUSINESS_LICENCE]
-    if merchant.sells_manufactured_goods:
-        kinds.append(DocumentKind.PRODUCTION_LICENCE)
-    if merchant.sells_third_party_brands:
-        kinds.append(DocumentKind.BRAND_AUTHORISATION)
-    if merchant.is_cross_border:
-        kinds += [DocumentKind.CUSTOMS_CREDIT_RATING, DocumentKind.IMPORT_EXPORT_LICENCE]
-    return [str(k) for k in kinds]
-
-
-def missing_document_kinds(merchant: Merchant, *, today: datetime.date | None = None) -> list[str]:
-    """Required kinds without a current (unexpired) document."""
-    today = today or timezone.localdate()
-    have = {d.kind for d in merchant.documents.all() if d.expires_on is None or d.expires_on >= today}
-    return [k for k in required_document_kinds(merchant) if k not in have]
-
-
-def application_missing(merchant: Merchant) -> dict[str, list[str]]:
-    """Everything still missing before the application can be submitted."""
-    required = {
-        "company_name": merchant.company_name,
-        "social_credit_code": merchant.social_credit_code,
-        "legal_rep_name": merchant.legal_rep_name,
-        "legal_rep_id_number": merchant.legal_rep_id_number,
-        "contact_name": merchant.contact_name,
-        "contact_phone": merchant.contact_phone,
-        "contact_email": merchant.contact_email,
-        "requested_category_ids": merchant.requested_category_ids,
-        "sales_regions": merchant.sales_regions,
-        "requested_tier": merchant.requested_tier_id,
-        "bank_account_name": merchant.bank_account_name,
-        "bank_name": merchant.bank_name,
-        "bank_account_number": merchant.bank_account_number,
-    }
-    return {
-        "fields": [name for name, value in required.items() if not value],
-        "documents": missing_document_kinds(merchant),
-    }
-
-
 @transaction.atomic
 def application_submit(*, merchant: Merchant, actor) -> Merchant:
     """Send a complete application to the reviewers (draft or changes requested → submitted)."""
@@ -267,10 +227,6 @@ def application_submit(*, merchant: Merchant, actor) -> Merchant:
 @transaction.atomic
 def document_add(*, merchant: Merchant, actor, kind: str, uploaded, expires_on: datetime.date | None = None):
     """Attach a validated document to an editable application (see merchants.documents)."""
-    from django.core.files.base import ContentFile
-
-    from ..documents import clean_document
-
     if kind not in DocumentKind.values:
         raise MerchantError("invalid_document_kind", _("Choose what kind of document this is."))
     if expires_on is not None and expires_on < timezone.localdate():
@@ -419,11 +375,6 @@ def application_request_changes(*, merchant: Merchant, actor, reason: str) -> Me
 # --- Contract and going live ------------------------------------------------------------
 
 
-def current_contract(merchant: Merchant) -> Contract | None:
-    """The contract in force or on offer (the newest not superseded), or None."""
-    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
-
-
 @transaction.atomic
 def contract_accept(*, merchant: Merchant, actor) -> Merchant:
     """The merchant accepts the offered contract (approved → contract signed)."""
@@ -513,10 +464,6 @@ def merchant_change_tier(*, merchant: Merchant, actor, tier: Tier, reason: str) 
 @transaction.atomic
 def merchant_update_shop(*, merchant: Merchant, actor, shop_name: str, description: str, logo=None) -> Merchant:
     """Change the public shop page: name, description and (validated, resized) logo."""
-    from django.core.files.base import ContentFile
-
-    from ..documents import clean_logo
-
     clean = clean_logo(logo) if logo is not None else None
     locked = merchant_lock(merchant)
     locked.shop_name = shop_name.strip()

@@ -11,34 +11,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
-from marketplace.money import ZERO, quantize
+from marketplace.money import quantize
 from marketplace.sandbox import sandbox_ensure_enabled
 
 from ..choices import DepositEntryKind, MerchantStatus
 from ..errors import MerchantConflict, MerchantError
 from ..models import DepositEntry, Merchant
+from ..selectors import deposit_balance, deposit_required, deposit_shortfall
 from .applications import merchant_lock, merchant_notify, merchant_transition
-
-
-def deposit_balance(merchant: Merchant) -> Decimal:
-    """The deposit held: the sum of the merchant's append-only deposit ledger."""
-    total = DepositEntry.objects.filter(merchant_id=merchant.pk).aggregate(total=Sum("amount"))["total"]
-    return quantize(total or ZERO)
-
-
-def deposit_required(merchant: Merchant) -> Decimal:
-    """The tier's deposit (the requested tier's before approval)."""
-    tier = merchant.tier or merchant.requested_tier
-    return quantize(tier.deposit_amount) if tier else ZERO
-
-
-def deposit_shortfall(merchant: Merchant) -> Decimal:
-    """What is still to pay to reach the required deposit (never negative)."""
-    return max(ZERO, deposit_required(merchant) - deposit_balance(merchant))
 
 
 def _positive_amount(amount) -> Decimal:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.jobs import enqueue_on_commit
 
 from ..choices import MemberRole, MerchantStatus
 from ..errors import MerchantConflict, MerchantError
@@ -33,10 +34,6 @@ def _check_role(role: str) -> None:
 @transaction.atomic
 def invitation_create(*, merchant: Merchant, actor, email: str, role: str) -> Invitation:
     """Invite someone by email to join the merchant with a role; the email is sent after commit."""
-    from django.contrib.auth import get_user_model
-
-    from ..tasks import invitation_send_task
-
     _check_role(role)
     email = (email or "").strip().lower()
     if not email:
@@ -61,7 +58,7 @@ def invitation_create(*, merchant: Merchant, actor, email: str, role: str) -> In
         expires_at=timezone.now() + datetime.timedelta(days=settings.INVITATION_VALID_DAYS),
     )
     audit_record(action="merchant.member_invited", actor=actor, obj=merchant, data={"email": email, "role": role})
-    transaction.on_commit(partial(invitation_send_task.delay, invitation.pk))
+    enqueue_on_commit("merchants.tasks.invitation_send_task", invitation.pk)
     return invitation
 
 

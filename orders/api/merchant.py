@@ -15,6 +15,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from marketplace.shortcuts import found_or_404
 from merchants.selectors import member_list
 
 from .. import selectors, services
@@ -61,7 +62,7 @@ class MerchantOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
         return selectors.merchant_order_list_for_merchant(self.merchant)
 
     def _answer(self, order_id) -> Response:
-        order = selectors.merchant_order_get_for_merchant(self.merchant, order_id)
+        order = found_or_404(selectors.merchant_order_get_for_merchant(self.merchant, order_id))
         order.parcels = selectors.merchant_order_shipments(order)
         order.timeline = list(selectors.merchant_order_events(order))
         context = {
@@ -92,7 +93,7 @@ class MerchantOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     )
     @action(detail=True, methods=["post"])
     def ship(self, request, pk=None):
-        order = selectors.merchant_order_get_for_merchant(self.merchant, pk)  # 404 before any 400
+        order = found_or_404(selectors.merchant_order_get_for_merchant(self.merchant, pk))  # 404 before any 400
         data = validated(ShipSerializer, request.data)
         services.merchant_order_ship_parcel(
             order=order,

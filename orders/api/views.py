@@ -25,6 +25,7 @@ from rest_framework.views import APIView
 from catalog.selectors import warehouse_list_for_merchant
 from marketplace.sandbox import sandbox_required
 from marketplace.schema import ErrorSerializer
+from marketplace.shortcuts import found_or_404
 
 from .. import selectors, services
 from ..choices import OrderStatus
@@ -220,7 +221,7 @@ class CheckoutView(APIView):
             address=address,
             items=[services.CheckoutItem(i["sku"], i["quantity"]) for i in data["items"]],
         )
-        detail = selectors.buyer_order_get(request.user, order.number)
+        detail = found_or_404(selectors.buyer_order_get(request.user, order.number))
         return Response(
             BuyerOrderDetailSerializer(detail).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -261,7 +262,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return selectors.buyer_order_list(self.request.user, status=state)
 
     def retrieve(self, request, number=None):
-        return Response(BuyerOrderDetailSerializer(selectors.buyer_order_get(request.user, number)).data)
+        return Response(BuyerOrderDetailSerializer(found_or_404(selectors.buyer_order_get(request.user, number))).data)
 
     @extend_schema(
         summary="Pay an order",
@@ -274,7 +275,7 @@ class BuyerOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def pay(self, request, number=None):
-        payment = services.payment_start(buyer_order=selectors.payment_order_get(request.user, number))
+        payment = services.payment_start(buyer_order=found_or_404(selectors.payment_order_get(request.user, number)))
         payment.payment_url = request.build_absolute_uri(get_gateway(payment.gateway).payment_url(payment))
         return Response(PaymentSerializer(payment).data)
 
@@ -287,10 +288,10 @@ class BuyerMerchantOrderViewSet(viewsets.GenericViewSet):
     serializer_class = BuyerMerchantOrderSerializer
 
     def get_object(self):
-        return selectors.merchant_order_get_for_buyer_by_id(self.request.user, self.kwargs["pk"])
+        return found_or_404(selectors.merchant_order_get_for_buyer_by_id(self.request.user, self.kwargs["pk"]))
 
     def _answer(self, order) -> Response:
-        fresh = selectors.merchant_order_get_for_buyer_by_id(self.request.user, order.pk)
+        fresh = found_or_404(selectors.merchant_order_get_for_buyer_by_id(self.request.user, order.pk))
         return Response(BuyerMerchantOrderSerializer(fresh).data)
 
     @extend_schema(
@@ -357,7 +358,7 @@ class BuyerMerchantOrderViewSet(viewsets.GenericViewSet):
             items=[(i["order_line"], i["quantity"], i["amount"]) for i in data["items"]],
             shipping_amount=data["shipping_amount"],
         )
-        fresh = selectors.after_sales_get_for_buyer_by_id(request.user, created.pk)
+        fresh = found_or_404(selectors.after_sales_get_for_buyer_by_id(request.user, created.pk))
         return Response(AfterSalesSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 
@@ -375,13 +376,13 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
         member = orders_member(self.request)
         if member is None:
             raise NotFound()
-        return member.merchant, selectors.after_sales_get_for_merchant(member.merchant, self.kwargs["pk"])
+        return member.merchant, found_or_404(selectors.after_sales_get_for_merchant(member.merchant, self.kwargs["pk"]))
 
     def _answer(self, item, *, merchant=None) -> Response:
         if merchant is not None:
-            fresh = selectors.after_sales_get_for_merchant(merchant, item.pk)
+            fresh = found_or_404(selectors.after_sales_get_for_merchant(merchant, item.pk))
         else:
-            fresh = selectors.after_sales_get_for_buyer_by_id(self.request.user, item.pk)
+            fresh = found_or_404(selectors.after_sales_get_for_buyer_by_id(self.request.user, item.pk))
         return Response(AfterSalesSerializer(fresh).data)
 
     @extend_schema(
@@ -392,7 +393,7 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     )
     def retrieve(self, request, pk=None):
         try:
-            item = selectors.after_sales_get_for_buyer_by_id(request.user, pk)
+            item = found_or_404(selectors.after_sales_get_for_buyer_by_id(request.user, pk))
         except Http404:
             merchant, item = self._for_merchant()  # not the caller's request: maybe their shop's
             return self._answer(item, merchant=merchant)
@@ -408,7 +409,7 @@ class AfterSalesViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def escalate(self, request, pk=None):
-        item = selectors.after_sales_get_for_buyer_by_id(request.user, pk)
+        item = found_or_404(selectors.after_sales_get_for_buyer_by_id(request.user, pk))
         data = validated(StatementSerializer, request.data)
         services.after_sales_escalate(request=item, buyer=request.user, statement=data["statement"])
         return self._answer(item)
@@ -492,7 +493,7 @@ class OrderLineViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
-        line = selectors.order_line_get_for_buyer_by_id(request.user, pk)
+        line = found_or_404(selectors.order_line_get_for_buyer_by_id(request.user, pk))
         data = validated(ReviewInputSerializer, request.data)
         review = services.review_create(order_line=line, buyer=request.user, rating=data["rating"], text=data["text"])
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)

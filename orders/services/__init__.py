@@ -31,7 +31,6 @@ from .fulfilment import (
     merchant_order_cancel_by_buyer,
     merchant_order_ship_parcel,
     merchant_orders_ship_csv,
-    shipment_detach,
     shipment_merge,
 )
 from .lifecycle import (
@@ -45,8 +44,9 @@ from .lifecycle import (
     merchant_order_deliver,
     merchant_order_ship,
 )
+from .parcels import shipment_detach
 from .payments import gateway_event_process, payment_start
-from .pricing import line_rate, shipping_fee, shipping_rate_set
+from .pricing import shipping_rate_set
 from .refunds import (
     REFUND_CALL_LEASE,
     RefundItem,
@@ -99,7 +99,6 @@ __all__ = [
     "dispute_resolve",
     "full_refund_items",
     "gateway_event_process",
-    "line_rate",
     "merchant_order_cancel",
     "merchant_order_cancel_by_buyer",
     "merchant_order_confirm_receipt",
@@ -119,6 +118,5 @@ __all__ = [
     "review_create",
     "shipment_detach",
     "shipment_merge",
-    "shipping_fee",
     "shipping_rate_set",
 ]

@@ -28,11 +28,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.images import check_product_image, clean_product_image
 from catalog.services import stock_receive
 from marketplace.audit import audit_record
 from marketplace.errors import NotFoundError
@@ -58,9 +60,8 @@ from ..models import (
     OrderLine,
     Review,
 )
+from ..selectors import REQUESTABLE_STATES
 from .refunds import RefundItem, refund_issue
-
-REQUESTABLE_STATES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED})
 
 
 def _sync_flags(order: MerchantOrder) -> None:
@@ -162,10 +163,6 @@ def after_sales_request_create(
 ) -> AfterSalesRequest:
     """Ask for a refund (or return and refund) of `items` = (order line id, quantity, amount),
     with up to MAX_PHOTOS photos (validated and re-encoded before anything is written)."""
-    from django.core.files.base import ContentFile
-
-    from catalog.images import check_product_image, clean_product_image
-
     photos = list(photos or [])
     if len(photos) > MAX_PHOTOS:
         raise OrderError("too_many_photos", _("Attach at most %(n)d photos.") % {"n": MAX_PHOTOS})

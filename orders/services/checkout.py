@@ -33,7 +33,7 @@ from catalog.services.stock import stock_allocate_and_reserve
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
 from merchants.choices import MerchantStatus
-from merchants.services import current_contract
+from merchants.selectors import current_contract
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -49,7 +49,7 @@ from ..models import (
     Shipment,
     ShipmentLine,
 )
-from .pricing import line_rate, shipping_fee
+from ..selectors import line_rate, shipping_fee
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ paid), the reserved stock of each leaves its warehouse, and the parcels are mark
 with the carrier and tracking number. For an order with parcels of its own this is exactly
 `lifecycle.merchant_order_ship`.
 
-`shipment_detach` takes an order's lines out of a shared parcel into parcels of their own
+`parcels.shipment_detach` takes an order's lines out of a shared parcel into parcels of their own
 (the other orders' goods stay waiting to ship); `merchant_order_cancel_by_buyer` does that
 before `lifecycle.buyer_cancel`, whose cancellation would otherwise cancel the whole shared
 parcel and strand the other orders' reserved stock.
@@ -49,7 +49,6 @@ lock by every service here that takes the acting `merchant`), `merge_not_waiting
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -65,10 +64,12 @@ from marketplace.errors import NotFoundError
 from ..choices import OrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
+from ..selectors import parcel_groups, parcel_order_ids
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
 # very same state check and event row as a single order.
 from .lifecycle import buyer_cancel, merchant_order_reserved_lines, merchant_order_ship, merchant_order_transition
+from .parcels import _lock_orders, _lock_parcel, _lock_parcels, shipment_detach
 
 CARRIER_MAX = Shipment._meta.get_field("carrier").max_length
 TRACKING_MAX = Shipment._meta.get_field("tracking_number").max_length
@@ -78,81 +79,6 @@ COLUMNS = ("order_number", "carrier", "tracking_number")
 
 
 # --- Parcels --------------------------------------------------------------------------------
-
-
-def parcel_order_ids(order_ids: Iterable[int]) -> set[int]:
-    """The given merchant orders and every order sharing a pending parcel with them (reads only)."""
-    found = set(order_ids)
-    while True:
-        parcels = ShipmentLine.objects.filter(
-            order_line__merchant_order_id__in=found, shipment__status=ShipmentStatus.PENDING
-        ).values("shipment_id")
-        more = set(
-            ShipmentLine.objects.filter(shipment_id__in=parcels).values_list("order_line__merchant_order_id", flat=True)
-        )
-        if more <= found:
-            return found
-        found |= more
-
-
-def parcel_groups(order_ids: Iterable[int]) -> dict[int, frozenset[int]]:
-    """For each of the orders (and those merged with them): the ids of its parcel group, in
-    a fixed number of queries however many orders there are (reads only)."""
-    ids = parcel_order_ids(order_ids)
-    parent = {pk: pk for pk in ids}
-
-    def root(pk: int) -> int:
-        while parent[pk] != pk:
-            parent[pk] = parent[parent[pk]]
-            pk = parent[pk]
-        return pk
-
-    members: dict[int, set[int]] = defaultdict(set)
-    for shipment_id, order_id in ShipmentLine.objects.filter(
-        order_line__merchant_order_id__in=ids, shipment__status=ShipmentStatus.PENDING
-    ).values_list("shipment_id", "order_line__merchant_order_id"):
-        members[shipment_id].add(order_id)
-    for together in members.values():
-        first, *rest = together
-        for other in rest:
-            parent[root(other)] = root(first)
-    groups: dict[int, set[int]] = defaultdict(set)
-    for pk in ids:
-        groups[root(pk)].add(pk)
-    return {pk: frozenset(groups[root(pk)]) for pk in ids}
-
-
-def _lock_orders(order_ids: Iterable[int]) -> list[MerchantOrder]:
-    # Only the merchant orders: locking the joined buyer orders here would take them after
-    # their merchant orders, the reverse of lifecycle's order (buyer order first).
-    return list(
-        MerchantOrder.objects.select_for_update(of=("self",))
-        .filter(pk__in=set(order_ids))
-        .select_related("buyer_order")
-        .order_by("pk")
-    )
-
-
-def _lock_parcel(order: MerchantOrder) -> list[MerchantOrder]:
-    """Lock the order's parcel group; a merge finishing just before may have grown it, so
-    look again under the locks until the group is stable (merges lock every order first)."""
-    ids = parcel_order_ids([order.pk])
-    while True:
-        locked = _lock_orders(ids)
-        again = parcel_order_ids(ids)
-        if again == ids:
-            return locked
-        ids = again
-
-
-def _lock_parcels(shipment_lines) -> list[Shipment]:
-    """Lock the pending parcels holding `shipment_lines`, by primary key. (PostgreSQL refuses
-    FOR UPDATE with DISTINCT, hence the subquery rather than a join.)"""
-    return list(
-        Shipment.objects.select_for_update()
-        .filter(pk__in=shipment_lines.values("shipment_id"), status=ShipmentStatus.PENDING)
-        .order_by("pk")
-    )
 
 
 def _clean_tracking(carrier: str, tracking_number: str) -> tuple[str, str]:
@@ -285,32 +211,6 @@ def shipment_merge(*, merchant, orders: Iterable[MerchantOrder], actor) -> Shipm
         data={"orders": numbers, "removed_shipments": [p.pk for p in others]},
     )
     return target
-
-
-@transaction.atomic
-def shipment_detach(*, order: MerchantOrder, actor=None) -> bool:
-    """Take `order`'s lines out of parcels shared with other orders into parcels of their own,
-    so that cancelling it leaves the other orders' goods waiting to ship. Returns whether
-    anything moved (nothing does for an order whose parcels are its own)."""
-    locked = {o.pk: o for o in _lock_parcel(order)}
-    if len(locked) == 1:
-        return False
-    shared = _lock_parcels(ShipmentLine.objects.filter(order_line__merchant_order_id=order.pk))
-    for parcel in shared:
-        if not ShipmentLine.objects.filter(shipment=parcel).exclude(order_line__merchant_order_id=order.pk).exists():
-            continue
-        alone = Shipment.objects.create(
-            merchant_id=parcel.merchant_id,
-            warehouse_id=parcel.warehouse_id,
-            buyer_id=parcel.buyer_id,
-            address=parcel.address,
-        )
-        ShipmentLine.objects.filter(shipment=parcel, order_line__merchant_order_id=order.pk).update(shipment=alone)
-    mine = locked[order.pk]
-    OrderEvent.objects.create(
-        merchant_order=mine, action="unmerge", from_status=mine.status, to_status=mine.status, actor=actor
-    )
-    return True
 
 
 @transaction.atomic

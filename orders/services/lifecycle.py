@@ -22,6 +22,9 @@ from marketplace.jobs import run_each
 from ..choices import BuyerOrderStatus, OrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
+from ..selectors import parcel_order_ids
+from .parcels import shipment_detach
+from .refunds import full_refund_items, refund_issue
 
 TIMESTAMPS = {
     "pay": "paid_at",
@@ -82,8 +85,6 @@ def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -
     """Cancel before shipping; the reservation is released. (Refunds of paid orders are
     issued by the payments service.) An order merged into a parcel with other orders is
     first moved out of it, so the others' parcel is not cancelled with it."""
-    from .fulfilment import shipment_detach
-
     shipment_detach(order=order, actor=actor)
     locked = merchant_order_transition(order, "cancel", actor=actor, note=note)
     lines = merchant_order_reserved_lines(locked)
@@ -151,8 +152,6 @@ def merchant_order_lock_for_merchant(order: MerchantOrder, merchant) -> Merchant
 def merchant_order_ship(*, order: MerchantOrder, merchant, actor, carrier: str, tracking_number: str) -> MerchantOrder:
     """`merchant` hands the goods of its order to a carrier: reserved stock leaves the
     warehouses. Locks the order (ownership checked under the lock), then stock rows."""
-    from .fulfilment import parcel_order_ids
-
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier or not tracking_number:
         raise OrderError("tracking_required", _("Give the carrier and the tracking number."))
@@ -214,8 +213,6 @@ def complete_overdue_shipped(*, now=None) -> int:
 def buyer_cancel(*, order: MerchantOrder, buyer, reason: str = "") -> MerchantOrder:
     """The buyer cancels before shipping. Unpaid: the whole buyer order is cancelled (it is
     paid at once). Paid: this merchant order is cancelled and refunded in full, shipping too."""
-    from .refunds import full_refund_items, refund_issue
-
     buyer_order = BuyerOrder.objects.select_for_update().get(pk=order.buyer_order_id)
     if buyer_order.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))

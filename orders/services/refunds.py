@@ -36,7 +36,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -46,6 +45,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO, quantize
 
 from ..choices import PaymentStatus, RefundStatus
@@ -87,10 +87,7 @@ def reversal(line: OrderLine, amount: Decimal) -> tuple[Decimal, Decimal, Decima
 
 
 def _execute_after_commit(refund: Refund) -> None:
-    from ..tasks import refund_execute_task
-
-    # partial, not a lambda: each callback keeps its own refund id.
-    transaction.on_commit(partial(refund_execute_task.delay, refund.pk))
+    enqueue_on_commit("orders.tasks.refund_execute_task", refund.pk)
 
 
 def _record(refund: Refund) -> Refund:
@@ -351,10 +348,8 @@ def refunds_pending_sweep(*, now=None, limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     Refund.objects.filter(pk__in=ids).update(next_attempt_at=now)
-    from ..tasks import refund_execute_task
-
     for pk in ids:
-        transaction.on_commit(partial(refund_execute_task.delay, pk))
+        enqueue_on_commit("orders.tasks.refund_execute_task", pk)
     return len(ids)
 
 

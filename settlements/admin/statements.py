@@ -31,6 +31,7 @@ from marketplace.errors import DomainError
 from .. import permissions, selectors, services
 from ..choices import LineKind, StatementStatus
 from ..models import Invoice, Statement
+from ..pdf import invoice_pdf
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",
@@ -395,7 +396,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         if form.is_bound and form.is_valid():
             try:
                 services.parse_period(form.cleaned_data["period"])
-                report = services.reconcile(period=form.cleaned_data["period"])
+                report = selectors.reconcile(period=form.cleaned_data["period"])
             except DomainError as exc:
                 form_error(form, exc)
         return self.render_page(
@@ -407,8 +408,6 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         invoice = invoice_of(statement) if statement is not None else None
         if invoice is None:
             raise Http404(gettext("This statement has no invoice."))
-        from ..pdf import invoice_pdf  # written alongside the merchant portal's statement pages
-
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
         return response

@@ -18,6 +18,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from marketplace.schema import ErrorSerializer
+from marketplace.shortcuts import found_or_404
 
 from .. import permissions, selectors, services
 from ..models import PayoutBatch, SettlementRun, Statement
@@ -148,7 +149,7 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return selectors.statement_list_for_user(self.request.user)
 
     def _answer(self, statement_id) -> Response:
-        statement = selectors.statement_get_for_user(self.request.user, statement_id)
+        statement = found_or_404(selectors.statement_get_for_user(self.request.user, statement_id))
         return Response(StatementDetailSerializer(statement).data)
 
     def retrieve(self, request, pk=None):
@@ -166,7 +167,7 @@ class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        statement = selectors.statement_get_for_user(request.user, pk)  # 404 before 403
+        statement = found_or_404(selectors.statement_get_for_user(request.user, pk))  # 404 before 403
         if not request.user.is_staff:
             raise PermissionDenied()
         services.statement_approve(statement=statement, actor=request.user)
@@ -204,7 +205,9 @@ class PayoutBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return selectors.payout_batch_list()
 
     def _answer(self, batch_id, status_code=status.HTTP_200_OK) -> Response:
-        return Response(PayoutBatchDetailSerializer(selectors.payout_batch_get(batch_id)).data, status=status_code)
+        return Response(
+            PayoutBatchDetailSerializer(found_or_404(selectors.payout_batch_get(batch_id))).data, status=status_code
+        )
 
     def retrieve(self, request, pk=None):
         return self._answer(pk)

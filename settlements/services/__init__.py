@@ -1,7 +1,7 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
 from .computation import compute_statements, ladder_rebate
-from .ledger import account_for, journal_post, statement_ledger_total, statement_postings
+from .ledger import account_for, journal_post, statement_postings
 from .payouts import (
     RESULT_MAX_BYTES,
     invoice_issue,
@@ -10,7 +10,6 @@ from .payouts import (
     payout_mark_failed,
     payout_mark_paid,
     payout_results_import,
-    reconcile,
 )
 from .runs import (
     SettlementConflict,
@@ -26,7 +25,6 @@ from .statements import (
     adjustment_create,
     statement_approve,
     statement_approve_all,
-    statement_matches_ledger,
 )
 
 __all__ = [
@@ -46,14 +44,11 @@ __all__ = [
     "payout_mark_failed",
     "payout_mark_paid",
     "payout_results_import",
-    "reconcile",
     "record_batch_failure",
     "run_preview",
     "run_start",
     "settle_batch",
     "statement_approve",
     "statement_approve_all",
-    "statement_ledger_total",
-    "statement_matches_ledger",
     "statement_postings",
 ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from marketplace.errors import DomainError
 from marketplace.money import ZERO
@@ -72,11 +71,3 @@ def statement_postings(statement: Statement) -> list[tuple[Account, Decimal]]:
         (account_for(AccountKind.COMMISSION_REVENUE), commission),
         (account_for(AccountKind.MERCHANT_PAYABLE, statement.merchant_id), -payable_now),
     ]
-
-
-def statement_ledger_total(statement: Statement) -> Decimal:
-    """What the ledger says the statement made payable (credit to the merchant's account)."""
-    total = Posting.objects.filter(
-        entry__statement=statement, entry__key=f"statement:{statement.pk}", account__kind=AccountKind.MERCHANT_PAYABLE
-    ).aggregate(t=Sum("amount"))["t"]
-    return -(total or ZERO)

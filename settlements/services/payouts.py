@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,12 +25,10 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
-from orders import settlement_source as orders_source
 
 from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
 from ..models import Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
-from ..periods import Period, local_midnight
-from .ledger import account_for, journal_post, statement_ledger_total
+from .ledger import account_for, journal_post
 from .runs import SettlementError
 
 
@@ -228,73 +225,6 @@ def invoice_issue(*, statement: Statement, actor) -> Invoice:
     )
     audit_record(action="settlements.invoice_issued", actor=actor, obj=invoice, data={"total": invoice.total})
     return invoice
-
-
-# --- Reconciliation -------------------------------------------------------------------
-
-
-@dataclass
-class Reconciliation:
-    period: str
-    sections: dict[str, dict] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return all(not s["differences"] for s in self.sections.values())
-
-
-def reconcile(*, period: str) -> Reconciliation:
-    """Compare, for the period: gateway payments captured with buyer orders paid; refunds
-    issued with their refund lines; approved statements with their ledger postings."""
-    parsed = Period.parse(period)
-    start, end = Period.parse(str(parsed)).first_day, parsed.end
-    start_at = local_midnight(start)
-    report = Reconciliation(period=str(parsed))
-
-    payments = orders_source.payments_succeeded_between(start_at, end)
-    orders = orders_source.buyer_orders_paid_between(start_at, end)
-    paid_by_order = dict(payments.values("buyer_order_id").annotate(t=Sum("amount")).values_list("buyer_order_id", "t"))
-    differences = []
-    for order in orders.only("pk", "number", "payable_total"):
-        captured = paid_by_order.pop(order.pk, ZERO)
-        if captured != order.payable_total:
-            differences.append({"order": order.number, "order_total": order.payable_total, "captured": captured})
-    for order_id, amount in paid_by_order.items():
-        differences.append({"order_id": order_id, "order_total": None, "captured": amount})
-    report.sections["payments"] = {
-        "captured": payments.aggregate(t=Sum("amount"))["t"] or ZERO,
-        "orders_paid": orders.aggregate(t=Sum("payable_total"))["t"] or ZERO,
-        "differences": differences,
-    }
-
-    # Refunds of merchant orders, counted from their decision as settlement counts them. A late
-    # payment given back whole (no merchant order, no lines) is outside both sides: its
-    # payment is not among the captured ones either.
-    refunds = orders_source.merchant_order_refunds_between(start_at, end)
-    differences = []
-    issued = ZERO
-    by_lines = ZERO
-    for refund in refunds:
-        line_total = sum((line.amount for line in refund.lines.all()), ZERO) + refund.shipping_amount
-        issued += refund.amount
-        by_lines += line_total
-        if line_total != refund.amount:
-            differences.append({"refund": refund.reference, "issued": refund.amount, "lines": line_total})
-    report.sections["refunds"] = {"issued": issued, "refund_lines": by_lines, "differences": differences}
-
-    differences = []
-    statements = (
-        Statement.objects.filter(period=str(parsed)).exclude(status=StatementStatus.DRAFT).prefetch_related("lines")
-    )
-    for statement in statements:
-        carry = sum((line.amount for line in statement.lines.all() if line.kind == LineKind.CARRY_FORWARD), ZERO)
-        ledger = statement_ledger_total(statement)
-        if ledger != statement.payable - carry:
-            differences.append(
-                {"merchant": statement.merchant_id, "statement": statement.payable - carry, "ledger": ledger}
-            )
-    report.sections["ledger"] = {"statements": statements.count(), "differences": differences}
-    return report
 
 
 def parse_amount(value: str) -> Decimal:

@@ -17,11 +17,11 @@ from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import quantize
 
-from ..choices import LineKind, StatementStatus
+from ..choices import StatementStatus
 from ..models import ManualAdjustment, Statement
 from ..periods import Period
 from ..selectors import statement_drafts
-from .ledger import journal_post, statement_ledger_total, statement_postings
+from .ledger import journal_post, statement_postings
 
 
 @transaction.atomic
@@ -67,12 +67,6 @@ def adjustment_create(*, merchant, period: str, amount, reason: str, actor) -> M
     )
     audit_record(action="settlements.adjustment_created", actor=actor, obj=adjustment, data={"amount": value})
     return adjustment
-
-
-def statement_matches_ledger(statement: Statement) -> bool:
-    """An approved statement's payable (less the carried-forward part) equals its posting."""
-    carry = sum((line.amount for line in statement.lines.filter(kind=LineKind.CARRY_FORWARD)), quantize(0))
-    return statement_ledger_total(statement) == statement.payable - carry
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services
+from catalog import selectors, services
 from catalog.models import (
     Category,
     CategoryRateChange,
@@ -534,7 +534,7 @@ def test_change_the_commission_rate_records_who_when_old_and_new(client, operati
     food.refresh_from_db()
     fruit.refresh_from_db()
     assert food.commission_rate == Decimal("0.1200")
-    assert services.category_effective_rate(fruit) == Decimal("0.1200")
+    assert selectors.category_effective_rate(fruit) == Decimal("0.1200")
     assert last_audit(food)[:2] == ("catalog.category_rate_changed", operations)
     client.get(response["Location"])  # shows (and consumes) the message
 

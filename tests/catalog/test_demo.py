@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db.models import Count, F, Q, Sum
 
-from catalog import selectors, services
+from catalog import selectors
 from catalog.models import (
     MAX_COMMISSION_RATE,
     MIN_COMMISSION_RATE,
@@ -84,8 +84,8 @@ def test_demo_category_tree():
     assert all(MIN_COMMISSION_RATE <= rate <= MAX_COMMISSION_RATE for rate in own)
     assert len(own) == 15  # the other 18 inherit
     for category in categories:
-        assert MIN_COMMISSION_RATE <= services.category_effective_rate(category) <= MAX_COMMISSION_RATE
-    rates = {c.slug: services.category_effective_rate(c) for c in categories}
+        assert MIN_COMMISSION_RATE <= selectors.category_effective_rate(category) <= MAX_COMMISSION_RATE
+    rates = {c.slug: selectors.category_effective_rate(c) for c in categories}
     assert rates["cookware"] == Decimal("0.0800")  # from 家居生活, two levels up
     assert rates["desk-lamps"] == Decimal("0.0900")  # lighting after its recorded change
     assert rates["skincare"] == Decimal("0.1300")
@@ -140,7 +140,7 @@ def test_demo_catalog_figures_and_a_second_run_changes_nothing():
 
     for product in products.select_related("merchant", "category").prefetch_related("tags", "skus", "images"):
         assert CJK.search(product.title) and CJK.search(product.description)
-        assert services.merchant_may_sell_in(product.merchant, product.category), product.title
+        assert selectors.merchant_may_sell_in(product.merchant, product.category), product.title
         assert 1 <= len(product.tags.all()) <= 4
         skus = list(product.skus.all())
         assert 1 <= len(skus) <= 4
@@ -177,7 +177,7 @@ def test_demo_catalog_figures_and_a_second_run_changes_nothing():
         == 0
     )
     for merchant in live:
-        assert any(row["suggested"] > 0 for row in services.replenishment_suggestions(merchant=merchant))
+        assert any(row["suggested"] > 0 for row in selectors.replenishment_suggestions(merchant=merchant))
 
     before = _snapshot()
     out = io.StringIO()

@@ -36,10 +36,10 @@ def test_rate_inheritance_and_platform_default(settings):
     kitchen = category("Kitchen", rate="0.0800", parent=root)
     pans = category("Pans", rate=None, parent=kitchen)
     woks = category("Woks", rate="0.0500", parent=pans)
-    assert services.category_effective_rate(root) == Decimal("0.1000")
-    assert services.category_effective_rate(kitchen) == Decimal("0.0800")
-    assert services.category_effective_rate(pans) == Decimal("0.0800")
-    assert services.category_effective_rate(woks) == Decimal("0.0500")
+    assert selectors.category_effective_rate(root) == Decimal("0.1000")
+    assert selectors.category_effective_rate(kitchen) == Decimal("0.0800")
+    assert selectors.category_effective_rate(pans) == Decimal("0.0800")
+    assert selectors.category_effective_rate(woks) == Decimal("0.0500")
 
 
 def test_a_rate_change_is_recorded_with_who_old_and_new():
@@ -312,10 +312,10 @@ def test_replenishment_suggestion():
     services.stock_adjust(
         merchant=sku.merchant, sku=sku, warehouse=wh, on_hand=20, actor=merchant.owner, reason="Count"
     )
-    (row,) = services.replenishment_suggestions(merchant=merchant)
+    (row,) = selectors.replenishment_suggestions(merchant=merchant)
     assert (row["units_sold"], row["daily_velocity"], row["available"], row["suggested"]) == (56, 2.0, 20, 4)
     services.stock_receive(merchant=sku.merchant, sku=sku, warehouse=wh, quantity=50, actor=merchant.owner)
-    (row,) = services.replenishment_suggestions(merchant=merchant)
+    (row,) = selectors.replenishment_suggestions(merchant=merchant)
     assert row["suggested"] == 0  # never negative
 
 

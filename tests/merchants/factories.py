@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import Category
-from merchants import services
+from merchants import selectors, services
 from merchants.choices import MerchantStatus
 from merchants.models import Merchant, Tier
 from merchants.validators import uscc_check_char
@@ -90,7 +90,7 @@ def draft_application(owner=None, *, with_documents=True, categories=None, **ove
     data = application_data(requested_category_ids=[c.pk for c in categories], **overrides)
     merchant = services.application_create(owner=owner, data=data)
     if with_documents:
-        for kind in services.required_document_kinds(merchant):
+        for kind in selectors.required_document_kinds(merchant):
             services.document_add(merchant=merchant, actor=owner, kind=kind, uploaded=png_upload())
     merchant.refresh_from_db()
     return merchant
@@ -127,7 +127,7 @@ def merchant_in_state(status: str, *, owner=None, reviewer=None, tier_code="core
     if status == MerchantStatus.CONTRACT_SIGNED:
         return _fresh(merchant)
     services.deposit_record_payment(
-        merchant=merchant, actor=reviewer, amount=services.deposit_required(merchant), reference=f"BANK-{merchant.pk}"
+        merchant=merchant, actor=reviewer, amount=selectors.deposit_required(merchant), reference=f"BANK-{merchant.pk}"
     )
     if status == MerchantStatus.DEPOSIT_PAID:
         return _fresh(merchant)

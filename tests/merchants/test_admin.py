@@ -238,7 +238,7 @@ def test_change_page_shows_full_numbers_to_finance_and_superusers(client, who):
 def test_change_page_shows_contract_deposit_grants_and_expiry(client, reviewer):
     merchant = merchant_in_state("live")
     catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
-    contract = services.current_contract(merchant)
+    contract = selectors.current_contract(merchant)
     client.force_login(reviewer)
     html = client.get(change_url(merchant)).content.decode()
     assert contract.number in html
@@ -524,11 +524,11 @@ def test_change_tier_refusals_change_nothing(client, operations, data, errors):
 def test_record_deposit_payment_moves_to_deposit_paid(client, finance):
     merchant = merchant_in_state("contract_signed")
     client.force_login(finance)
-    assert services.deposit_balance(merchant) == Decimal("0.00")
+    assert selectors.deposit_balance(merchant) == Decimal("0.00")
     assert client.get(action_url(merchant, "record_deposit")).status_code == 200
     response = client.post(action_url(merchant, "record_deposit"), {"amount": "20000.00", "reference": "ICBC-001"})
     assert response.status_code == 302
-    assert services.deposit_balance(merchant) == Decimal("20000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("20000.00")
     assert Merchant.objects.get(pk=merchant.pk).status == "contract_signed"
     assert messages_of(response) == [
         (
@@ -538,7 +538,7 @@ def test_record_deposit_payment_moves_to_deposit_paid(client, finance):
     ]
 
     client.post(action_url(merchant, "record_deposit"), {"amount": "30000.00", "reference": "ICBC-002"})
-    assert services.deposit_balance(merchant) == Decimal("50000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("50000.00")
     assert Merchant.objects.get(pk=merchant.pk).status == "deposit_paid"
     assert list(DepositEntry.objects.filter(merchant=merchant).values_list("kind", "amount", "created_by")) == [
         ("paid", Decimal("20000.00"), finance.pk),
@@ -581,7 +581,7 @@ def test_deduct_from_the_deposit(client, finance):
         {"amount": "1200.50", "reason": "Counterfeit compensation", "reference": "CASE-17"},
     )
     assert response.status_code == 302
-    assert services.deposit_balance(merchant) == Decimal("48799.50")
+    assert selectors.deposit_balance(merchant) == Decimal("48799.50")
     entry = DepositEntry.objects.get(merchant=merchant, kind="deducted")
     assert (entry.amount, entry.reference, entry.reason) == (Decimal("-1200.50"), "CASE-17", "Counterfeit compensation")
     assert last_event(merchant) == ("merchant.deposit_deducted", finance, "Counterfeit compensation")
@@ -615,16 +615,16 @@ def test_deduct_refusals_change_nothing(client, finance, data, errors):
     assert response.status_code == 200
     assert response.context["form"].errors == errors
     assert snapshot(merchant) == before
-    assert services.deposit_balance(merchant) == Decimal("50000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("50000.00")
 
 
 def test_refund_the_deposit_after_termination(client, finance):
     merchant = merchant_in_state("terminated")
     client.force_login(finance)
-    assert services.deposit_balance(merchant) == Decimal("50000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("50000.00")
     response = client.post(action_url(merchant, "refund_deposit"), {"reference": "OUT-77"})
     assert response.status_code == 302
-    assert services.deposit_balance(merchant) == Decimal("0.00")
+    assert selectors.deposit_balance(merchant) == Decimal("0.00")
     entry = DepositEntry.objects.get(merchant=merchant, kind="refunded")
     assert (entry.amount, entry.reference) == (Decimal("-50000.00"), "OUT-77")
     assert messages_of(response) == [

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Category, CategoryGrant
 from marketplace.models import AuditLogEntry
-from merchants import services
+from merchants import selectors, services
 from merchants.choices import MerchantStatus
 from merchants.models import Contract, Merchant, MerchantDocument
 from tests.factories import UserFactory, no_decoding, png_bomb
@@ -666,7 +666,7 @@ def test_staff_list_filters_by_status_oldest_submission_first(staff_user):
 
 def test_me_shows_the_live_merchant_with_deposit_and_contract(cast):
     merchant = merchant_in_state(MerchantStatus.LIVE, owner=cast.owner)
-    contract = services.current_contract(merchant)
+    contract = selectors.current_contract(merchant)
     response = client_for(cast.owner).get(ME)
     assert response.status_code == 200
     body = response.json()

@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from marketplace.models import AuditLogEntry as AuditLog
 from marketplace.sandbox import SandboxDisabled
-from merchants import services
+from merchants import selectors, services
 from merchants.choices import MerchantStatus
 from merchants.models import DepositEntry, Merchant
 from tests.factories import UserFactory
@@ -25,7 +25,7 @@ PRODUCTION = {"DEBUG": False, "SANDBOX_GATEWAY_ENABLED": False}
 def _unchanged(merchant, audit_rows):
     merchant.refresh_from_db()
     assert merchant.status == MerchantStatus.CONTRACT_SIGNED
-    assert services.deposit_balance(merchant) == Decimal("0.00")
+    assert selectors.deposit_balance(merchant) == Decimal("0.00")
     assert DepositEntry.objects.filter(merchant=merchant).count() == 0
     assert AuditLog.objects.count() == audit_rows
 
@@ -90,4 +90,4 @@ def test_with_the_sandbox_off_finance_still_records_a_bank_transfer():
         merchant=merchant, actor=UserFactory(is_staff=True), amount="20000.00", reference="BANK-1"
     )
     merchant.refresh_from_db()
-    assert (merchant.status, services.deposit_balance(merchant)) == (MerchantStatus.DEPOSIT_PAID, Decimal("20000.00"))
+    assert (merchant.status, selectors.deposit_balance(merchant)) == (MerchantStatus.DEPOSIT_PAID, Decimal("20000.00"))

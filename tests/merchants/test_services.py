@@ -85,7 +85,7 @@ def test_the_whole_journey_records_every_transition(django_capture_on_commit_cal
         "core",
     )
     assert contract.accepted_by == merchant.owner
-    assert services.deposit_balance(merchant) == Decimal("50000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("50000.00")
     assert audit_chain_verify() is None
     subjects = [m.subject for m in mail.outbox]
     assert len(subjects) == 8  # submitted, approved, contract, deposit, live, suspended, reinstated, terminated
@@ -158,11 +158,11 @@ def test_incomplete_application_lists_what_is_missing():
 
 def test_required_documents_follow_the_choices():
     merchant = draft_application(with_documents=False)
-    assert services.required_document_kinds(merchant) == ["business_licence"]
+    assert selectors.required_document_kinds(merchant) == ["business_licence"]
     merchant = draft_application(
         with_documents=False, sells_manufactured_goods=True, sells_third_party_brands=True, is_cross_border=True
     )
-    assert services.required_document_kinds(merchant) == [
+    assert selectors.required_document_kinds(merchant) == [
         "business_licence",
         "production_licence",
         "brand_authorisation",
@@ -180,8 +180,8 @@ def test_an_expired_document_does_not_count():
         uploaded=png_upload(),
         expires_on=datetime.date.today() + datetime.timedelta(days=1),
     )
-    assert services.missing_document_kinds(merchant) == []
-    assert services.missing_document_kinds(merchant, today=datetime.date.today() + datetime.timedelta(days=2)) == [
+    assert selectors.missing_document_kinds(merchant) == []
+    assert selectors.missing_document_kinds(merchant, today=datetime.date.today() + datetime.timedelta(days=2)) == [
         "business_licence"
     ]
 
@@ -268,7 +268,7 @@ def test_approval_of_joint_operation_requires_the_revenue_share_rate():
     services.application_approve(
         merchant=merchant, actor=reviewer, tier=tier("strategic"), revenue_share_rate=Decimal("0.1200")
     )
-    contract = services.current_contract(merchant)
+    contract = selectors.current_contract(merchant)
     assert (contract.revenue_share_rate, contract.commission_plan) == (Decimal("0.1200"), "ladder")
     assert contract.ladder_steps == [
         {"min_net_sales": "1000000.00", "points": "1"},
@@ -281,14 +281,14 @@ def test_approval_of_joint_operation_requires_the_revenue_share_rate():
 def test_deposit_ledger_balance_and_shortfall():
     merchant = merchant_in_state(MerchantStatus.CONTRACT_SIGNED, tier_code="potential")
     staff = UserFactory(is_staff=True)
-    assert (services.deposit_required(merchant), services.deposit_balance(merchant)) == (
+    assert (selectors.deposit_required(merchant), selectors.deposit_balance(merchant)) == (
         Decimal("20000.00"),
         Decimal("0.00"),
     )
     services.deposit_record_payment(merchant=merchant, actor=staff, amount="15000.00", reference="B-1")
     merchant.refresh_from_db()
     assert merchant.status == MerchantStatus.CONTRACT_SIGNED  # not enough yet
-    assert services.deposit_shortfall(merchant) == Decimal("5000.00")
+    assert selectors.deposit_shortfall(merchant) == Decimal("5000.00")
     services.deposit_record_payment(merchant=merchant, actor=staff, amount="5000.00", reference="B-2")
     merchant.refresh_from_db()
     assert merchant.status == MerchantStatus.DEPOSIT_PAID
@@ -299,11 +299,11 @@ def test_deposit_ledger_balance_and_shortfall():
         ("topped_up", Decimal("5000.00")),
     ]
     services.deposit_deduct(merchant=merchant, actor=staff, amount="1200.50", reason="Fake shipping", reference="C-1")
-    assert services.deposit_balance(merchant) == Decimal("18799.50")
+    assert selectors.deposit_balance(merchant) == Decimal("18799.50")
     with pytest.raises(MerchantConflict) as info:
         services.deposit_deduct(merchant=merchant, actor=staff, amount="20000", reason="Too much", reference="C-2")
     assert info.value.code == "insufficient_deposit"
-    assert services.deposit_balance(merchant) == Decimal("18799.50")
+    assert selectors.deposit_balance(merchant) == Decimal("18799.50")
     with pytest.raises(MerchantError) as info:
         services.deposit_deduct(merchant=merchant, actor=staff, amount="10", reason="", reference="C-3")
     assert info.value.code == "reason_required"
@@ -316,7 +316,7 @@ def test_refund_after_termination_empties_the_deposit():
     merchant = merchant_in_state(MerchantStatus.TERMINATED)
     staff = UserFactory(is_staff=True)
     services.deposit_refund(merchant=merchant, actor=staff, reference="R-1")
-    assert services.deposit_balance(merchant) == Decimal("0.00")
+    assert selectors.deposit_balance(merchant) == Decimal("0.00")
     with pytest.raises(MerchantConflict) as info:
         services.deposit_refund(merchant=merchant, actor=staff, reference="R-2")
     assert info.value.code == "nothing_to_refund"
@@ -333,7 +333,7 @@ def test_deposit_entries_are_append_only_and_signed():
         entry.delete()
     with pytest.raises(IntegrityError), transaction.atomic():
         DepositEntry.objects.create(merchant=merchant, kind="deducted", amount=Decimal("5.00"), reference="X")
-    assert services.deposit_balance(merchant) == Decimal("50000.00")
+    assert selectors.deposit_balance(merchant) == Decimal("50000.00")
 
 
 def test_tier_change_adjusts_the_required_deposit():
@@ -341,7 +341,7 @@ def test_tier_change_adjusts_the_required_deposit():
     staff = UserFactory(is_staff=True)
     services.merchant_change_tier(merchant=merchant, actor=staff, tier=tier("strategic"), reason="Listed company")
     merchant.refresh_from_db()
-    assert services.deposit_shortfall(merchant) == Decimal("80000.00")
+    assert selectors.deposit_shortfall(merchant) == Decimal("80000.00")
     entry = selectors.merchant_history(merchant).get(action="merchant.tier_changed")
     assert entry.data == {"from": "potential", "to": "strategic", "deposit_required": "100000.00"}
     with pytest.raises(MerchantError):

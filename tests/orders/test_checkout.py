@@ -14,6 +14,7 @@ from catalog import services as catalog_services
 from catalog.errors import CatalogConflict, InsufficientStock
 from catalog.models import Stock, StockMovement
 from merchants.models import Merchant
+from orders import selectors as order_selectors
 from orders import services
 from orders.errors import IdempotencyMismatch, OrderError, RequestInProgress
 from orders.models import BuyerOrder, CheckoutAttempt, MerchantOrder, OrderLine, ShippingRate
@@ -76,7 +77,7 @@ def test_grade_a_joint_operation_and_after_launch_rates():
     )
     merchant.refresh_from_db()
     # 31 Jan 09:00 + 3 calendar months = 30 April 09:00 (end of month): the policy ends then.
-    rate = services.line_rate(
+    rate = order_selectors.line_rate(
         merchant=merchant, category=cat, placed_at=datetime.datetime(2026, 4, 30, 8, 59, tzinfo=SHANGHAI)
     )
     assert (rate.category_rate, rate.launch_policy, rate.grade_a, rate.rate) == (
@@ -85,7 +86,7 @@ def test_grade_a_joint_operation_and_after_launch_rates():
         True,
         Decimal("0.12") * Decimal("0.5") * Decimal("0.9"),
     )
-    after = services.line_rate(
+    after = order_selectors.line_rate(
         merchant=merchant, category=cat, placed_at=datetime.datetime(2026, 4, 30, 9, 0, tzinfo=SHANGHAI)
     )
     assert (after.launch_policy, after.rate) == (False, Decimal("0.1080"))

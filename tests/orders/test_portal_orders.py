@@ -638,7 +638,7 @@ def test_a_return_goes_back_to_stock_when_received(client, world):
 
 def test_shipping_fee_is_set_in_the_portal_and_used_by_new_orders(client):
     from orders.models import ShippingRate
-    from orders.services import shipping_fee
+    from orders.selectors import shipping_fee
     from tests.catalog.factories import live_merchant as _live
 
     merchant, _cats = _live()

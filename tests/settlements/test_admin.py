@@ -20,7 +20,7 @@ from marketplace.models import AuditLogEntry
 from marketplace.roles import FINANCE, ROLE_PERMISSIONS
 from merchants.models import MerchantMember
 from orders import services as order_services
-from settlements import services
+from settlements import selectors, services
 from settlements.models import (
     Invoice,
     JournalEntry,
@@ -417,7 +417,7 @@ def test_approving_one_statement_posts_the_ledger_once(client, world):
         world.sa.pk,
         0,
     )
-    assert services.statement_matches_ledger(world.sa)
+    assert selectors.statement_matches_ledger(world.sa)
     before = state()
     response = client.post(url("statement_approve", world.sa.pk))
     assert messages_of(response) == [("error", "Only a statement to review can be approved.")]

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from demo.orders import demo_periods
 from orders.models import Dispute
-from settlements import services
+from settlements import selectors
 from settlements.choices import LineKind, PayoutStatus, StatementStatus
 from settlements.models import (
     FrozenOrder,
@@ -81,7 +81,7 @@ def _check_demo_settlements(today: datetime.date) -> None:
             statement.payable,
             "admin@demo.local",
         )
-        assert services.statement_matches_ledger(statement)
+        assert selectors.statement_matches_ledger(statement)
     assert len({s.invoice.number for s in first_statements}) == 4
     assert len({p.batch_id for p in Payout.objects.all()}) == 1
 
@@ -124,8 +124,8 @@ def _check_demo_settlements(today: datetime.date) -> None:
     out = io.StringIO()
     call_command("verify_ledger", stdout=out)
     assert out.getvalue().startswith("ok (")
-    assert services.reconcile(period=str(first)).ok
-    assert services.reconcile(period=str(second)).ok
+    assert selectors.reconcile(period=str(first)).ok
+    assert selectors.reconcile(period=str(second)).ok
 
 
 def test_demo_settlements_and_a_second_run_creates_nothing(small_catalog):

@@ -9,7 +9,7 @@ from django.utils import translation
 
 from marketplace.errors import ConflictError
 from merchants.models import Merchant
-from settlements import services
+from settlements import selectors, services
 from settlements.models import Invoice, JournalEntry, Payout, Statement
 from tests.factories import UserFactory
 from tests.settlements.test_runs import Shop, _settle, at
@@ -117,14 +117,14 @@ def test_invoices_are_numbered_without_gaps():
 
 def test_reconciliation_is_clean_then_reports_a_difference(capsys):
     _approved(count=1)
-    report = services.reconcile(period="2026-10")
+    report = selectors.reconcile(period="2026-10")
     assert report.ok, report.sections
     assert report.sections["payments"]["captured"] == Decimal("108.00")
     call_command("reconcile", "--period", "2026-10")
     assert capsys.readouterr().out.strip().endswith("ok")
     # A statement whose payable no longer matches its posting is reported.
     Statement.objects.update(payable=Decimal("1.00"))
-    report = services.reconcile(period="2026-10")
+    report = selectors.reconcile(period="2026-10")
     assert report.sections["ledger"]["differences"][0]["ledger"] == Decimal("103.00")
     with pytest.raises(SystemExit):
         call_command("reconcile", "--period", "2026-10")

@@ -14,7 +14,7 @@ from orders.gateways import sandbox
 from orders.gateways.base import GatewayError
 from orders.models import Refund
 from orders.services import CheckoutItem, RefundItem
-from settlements import services
+from settlements import selectors
 from settlements.models import SettledRefund, Statement
 from tests.factories import UserFactory
 from tests.orders.factories import address_for
@@ -48,7 +48,7 @@ def test_a_refund_is_deducted_in_the_period_of_its_decision_whatever_the_gateway
         (refund.pk, Decimal("25.00"))
     ]
     assert _lines(november)["refunds"] == Decimal("-25.00")
-    report = services.reconcile(period="2026-11")
+    report = selectors.reconcile(period="2026-11")
     assert report.sections["refunds"] == {
         "issued": Decimal("25.00"),
         "refund_lines": Decimal("25.00"),
@@ -77,7 +77,7 @@ def test_a_late_payment_refunded_whole_is_outside_settlement_and_reconciliation(
         assert _process(*_callback(payment)) == "order_cancelled"
     late = Refund.objects.get(payment=payment)
     assert (late.merchant_order, late.amount) == (None, Decimal("108.00"))
-    report = services.reconcile(period="2026-11")
+    report = selectors.reconcile(period="2026-11")
     assert report.ok, report.sections
     assert report.sections["refunds"]["issued"] == Decimal("0")
     _settle("2026-12", now=at(2027, 1, 1))

@@ -257,7 +257,7 @@ def test_approval_posts_a_balanced_entry_once_and_the_ledger_is_immutable():
     services.statement_approve(statement=statement, actor=finance)
     entry = JournalEntry.objects.get()
     assert sum(entry.postings.values_list("amount", flat=True)) == 0
-    assert services.statement_matches_ledger(statement)
+    assert selectors.statement_matches_ledger(statement)
     with pytest.raises(Exception):  # noqa: B017 - the conflict error type is the point only loosely
         services.statement_approve(statement=statement, actor=finance)
     assert JournalEntry.objects.count() == 1

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.money import format_cny
-from settlements import services
+from settlements import selectors, services
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
             services.parse_period(period)
         except Exception as exc:
             raise CommandError(str(exc)) from exc
-        report = services.reconcile(period=period)
+        report = selectors.reconcile(period=period)
         payments = report.sections["payments"]
         refunds = report.sections["refunds"]
         ledger = report.sections["ledger"]

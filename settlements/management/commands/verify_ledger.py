@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Sum
 
 from marketplace.money import quantize
-from settlements import services
+from settlements import selectors
 from settlements.choices import StatementStatus
 from settlements.models import JournalEntry, Statement
 
@@ -22,10 +22,10 @@ class Command(BaseCommand):
             problems.append(f"entry {entry.key}: no postings")
         approved = Statement.objects.exclude(status=StatementStatus.DRAFT).prefetch_related("lines")
         for statement in approved:
-            if not services.statement_matches_ledger(statement):
+            if not selectors.statement_matches_ledger(statement):
                 problems.append(
                     f"statement {statement.period} merchant {statement.merchant_id}: payable {statement.payable}, "
-                    f"ledger {services.statement_ledger_total(statement)}"
+                    f"ledger {selectors.statement_ledger_total(statement)}"
                 )
         for statement in Statement.objects.filter(
             status=StatementStatus.DRAFT, journal_entries__isnull=False
