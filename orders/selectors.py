@@ -20,12 +20,12 @@ from marketplace.money import ZERO, quantize
 
 from .models import (
     AFTER_SALES_OPEN_STATES,
-    TRANSITIONS,
+    BUYER_ORDER_TRANSITIONS,
+    REQUESTABLE_STATES,
     Address,
     AfterSalesLine,
     AfterSalesRequest,
     BuyerOrder,
-    BuyerOrderStatus,
     Cart,
     CartItem,
     CheckoutAttempt,
@@ -231,7 +231,7 @@ def buyer_order_list(buyer, *, status: str = "") -> QuerySet[BuyerOrder]:
 
 
 def _payable(order: BuyerOrder, now) -> bool:
-    return order.status == BuyerOrderStatus.PENDING_PAYMENT and now < order.pay_by
+    return BUYER_ORDER_TRANSITIONS.can("pay", order) and now < order.pay_by
 
 
 def buyer_order_get(buyer, number: str) -> BuyerOrder:
@@ -242,8 +242,6 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
     request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
     order `can_pay`.
     """
-    from .services.aftersales import REQUESTABLE_STATES
-
     requests = AfterSalesRequest.objects.select_related("dispute").prefetch_related(
         Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")), "photos"
     )
@@ -286,13 +284,10 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder:
             request.dispute_obj = getattr(request, "dispute", None)
         part.shipments = by_part[part.pk]
         part.open_request = next((r for r in requests_ if r.status in AFTER_SALES_OPEN_STATES), None)
-        part.can_cancel = part.status in TRANSITIONS["cancel"][0]
-        part.can_confirm = part.status in TRANSITIONS["complete"][0]
-        part.can_complain = part.paid_at is not None
         for line in part.lines.all():
             line.refundable = line.paid - line.refunded
             line.review_obj = getattr(line, "review", None)
-            line.can_review = part.status == OrderStatus.COMPLETED and line.review_obj is None
+            line.can_review = part.can_review and line.review_obj is None
         part.can_request = (
             part.status in REQUESTABLE_STATES
             and part.open_request is None
