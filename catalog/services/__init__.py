@@ -9,7 +9,6 @@ from .categories import (
     merchant_may_sell_in,
 )
 from .products import (
-    LISTING_TRANSITIONS,
     product_approve,
     product_create,
     product_image_add,
@@ -39,7 +38,6 @@ from .stock import (
 )
 
 __all__ = [
-    "LISTING_TRANSITIONS",
     "StockLine",
     "category_descendant_ids",
     "category_effective_rate",
