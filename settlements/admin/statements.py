@@ -29,7 +29,7 @@ from marketplace.admin_tools import (
 from marketplace.errors import ConflictError, DomainError
 
 from .. import permissions, selectors, services
-from ..models import Invoice, LineKind, Statement, StatementStatus
+from ..models import STATEMENT_TRANSITIONS, Invoice, LineKind, Statement, StatementStatus
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",
@@ -82,7 +82,7 @@ STATEMENT_ACTIONS = [
         ConfirmForm,
         _approve,
         staff_action=permissions.STATEMENT_APPROVE,
-        available=lambda s: s.status == StatementStatus.DRAFT,
+        available=STATEMENT_TRANSITIONS.predicate("approve"),
         help_text=_("The statement becomes payable and its journal entry is posted."),
     ),
     ObjectAction(
