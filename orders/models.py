@@ -700,6 +700,24 @@ class AfterSalesRequest(models.Model):
     def total(self):
         return sum((line.amount for line in self.lines.all()), 0) + self.shipping_amount
 
+    # Who may do what now, asked once here by the services' table, the pages and the portal.
+    @property
+    def can_answer(self) -> bool:
+        """The merchant may accept or reject it."""
+        return AFTER_SALES_TRANSITIONS.can("reject", self)
+
+    @property
+    def can_receive_return(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("return_received", self)
+
+    @property
+    def can_escalate(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("escalate", self)
+
+    @property
+    def can_withdraw(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("withdraw", self)
+
 
 # Accepting a refund pays it at once; accepting a return waits for the goods, whose receipt
 # pays it; a rejected request may be escalated to a dispute, whose decision refunds or closes it.

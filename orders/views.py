@@ -47,7 +47,7 @@ from .forms import (
 from .gateways import sandbox
 from .gateways.base import InvalidCallback, MalformedCallback
 from .gateways.sandbox import get_gateway
-from .models import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
+from .models import BuyerOrderStatus, PaymentStatus
 
 ORDERS_PER_PAGE = 10
 GET_POST = require_http_methods(["GET", "POST"])
@@ -352,7 +352,7 @@ def order_detail(request, number: str):
         for event in part.events.all():
             event.label = EVENT_LABELS.get(event.action, event.action)
             event.by = _actor_label(event, request.user)
-    context = {"order": order, "cancel_form": CancelForm(), "rejected": AfterSalesStatus.REJECTED}
+    context = {"order": order, "cancel_form": CancelForm()}
     return render(request, "storefront/orders/order_detail.html", context)
 
 

@@ -19,7 +19,7 @@ from marketplace.money import ZERO, quantize
 from marketplace.sandbox import sandbox_ensure_enabled
 
 from ..errors import MerchantConflict, MerchantError
-from ..models import DepositEntry, DepositEntryKind, Merchant, MerchantStatus
+from ..models import DEPOSIT_PAYABLE_STATES, TRANSITIONS, DepositEntry, DepositEntryKind, Merchant, MerchantStatus
 from .applications import merchant_lock, merchant_notify, merchant_transition
 
 
@@ -89,15 +89,7 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
     if not reference:
         raise MerchantError("reference_required", _("Give the payment reference (bank transfer or payment id)."))
     locked = merchant_lock(merchant)
-    if locked.status in {
-        MerchantStatus.DRAFT,
-        MerchantStatus.SUBMITTED,
-        MerchantStatus.UNDER_REVIEW,
-        MerchantStatus.CHANGES_REQUESTED,
-        MerchantStatus.REJECTED,
-        MerchantStatus.APPROVED,
-        MerchantStatus.TERMINATED,
-    }:
+    if locked.status not in DEPOSIT_PAYABLE_STATES:
         raise MerchantConflict(
             "deposit_not_expected",
             _("A deposit is paid after the contract is signed, and not after termination."),
@@ -111,7 +103,7 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
     if existing is not None:
         kind = existing.kind
     entry = _add_entry(merchant=locked, kind=kind, amount=value, reference=reference, actor=actor, reason=reason)
-    if locked.status == MerchantStatus.CONTRACT_SIGNED and deposit_balance(locked) >= deposit_required(locked):
+    if TRANSITIONS.can("deposit_paid", locked) and deposit_balance(locked) >= deposit_required(locked):
         merchant_transition(locked, "deposit_paid", actor=actor, data={"balance": deposit_balance(locked)})
         merchant_notify(locked, "deposit_paid")
     return entry

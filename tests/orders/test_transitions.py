@@ -125,3 +125,24 @@ def test_a_dispute_decision_closes_its_request_through_the_table():
         services.dispute_resolve(dispute=dispute, arbiter=ops, amount=Decimal("5.00"), note="again")
     assert (str(info.value.message), info.value.extra) == ("This dispute is already decided.", {"status": "resolved"})
     assert Refund.objects.filter(merchant_order=merchant_order).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "receive", "escalate", "withdraw"),
+    [
+        ("open", True, False, False, True),
+        ("awaiting_return", False, True, False, False),
+        ("rejected", False, False, True, True),
+        ("escalated", False, False, False, False),
+        ("refunded", False, False, False, False),
+        ("closed", False, False, False, False),
+    ],
+)
+def test_an_after_sales_requests_possible_actions_are_read_from_the_table(status, answer, receive, escalate, withdraw):
+    request = AfterSalesRequest(status=status)
+    assert (request.can_answer, request.can_receive_return, request.can_escalate, request.can_withdraw) == (
+        answer,
+        receive,
+        escalate,
+        withdraw,
+    )
