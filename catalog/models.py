@@ -19,6 +19,9 @@ from catalog.choices import (
     WarehouseKind,
 )
 from marketplace.regions import Region
+from marketplace.transitions import Transitions
+
+from .errors import ListingInvalidTransition
 
 MIN_COMMISSION_RATE = Decimal("0.0500")
 MAX_COMMISSION_RATE = Decimal("0.1500")
@@ -183,6 +186,20 @@ class Product(models.Model):
         return self.published_at is not None and self.withdrawn_at is None
 
 
+# Moderation of a listing: action → (states it may start from, state it leads to). The one
+# answer to "may this listing be submitted/approved/rejected now?" for the services, the
+# admin's actions and the portal.
+LISTING_TRANSITIONS = Transitions(
+    {
+        "submit": ({ListingStatus.DRAFT, ListingStatus.REJECTED}, ListingStatus.SUBMITTED),
+        "approve": ({ListingStatus.SUBMITTED}, ListingStatus.APPROVED),
+        "reject": ({ListingStatus.SUBMITTED}, ListingStatus.REJECTED),
+    },
+    error=ListingInvalidTransition,
+    refusal=_("This cannot be done while the listing is “%(status)s”."),
+)
+
+
 class ProductRevision(models.Model):
     """Edits of a published product's moderated fields, waiting for a reviewer."""
 
@@ -223,6 +240,17 @@ class ProductRevision(models.Model):
 
     def __str__(self):
         return f"{self.product_id}: {self.title}"
+
+
+REVISION_TRANSITIONS = Transitions(
+    {
+        "approve": ({RevisionStatus.PENDING}, RevisionStatus.APPROVED),
+        "reject": ({RevisionStatus.PENDING}, RevisionStatus.REJECTED),
+    },
+    error=ListingInvalidTransition,
+    refusal=_("This revision is no longer pending."),
+    extra_action=False,
+)
 
 
 def _image_path(instance, filename):

@@ -36,6 +36,7 @@ from .forms import (
     StockFilterForm,
     StockImportForm,
 )
+from .models import LISTING_TRANSITIONS
 from .services.imports import MAX_ROWS, stock_levels_import
 
 CATALOG = PortalSection.CATALOG
@@ -145,7 +146,7 @@ def _product_page(request, member, product, *, form=None, image_form=None):
         image_form=image_form or ImageForm(),
         images=_image_rows(product, pending),
         skus=product.skus.all(),
-        can_submit=product.status in services.LISTING_TRANSITIONS["submit"][0],
+        can_submit=LISTING_TRANSITIONS.can("submit", product),
         can_withdraw=product.is_published,
     )
     return render(request, "portal/catalog/product_detail.html", context, status=_status(form, image_form))

@@ -255,7 +255,7 @@ def _create_product(ctx: _Context, shop: DemoShop, merchant, own_warehouse, n: i
 def _grant_categories(merchant, slugs, categories: dict[str, Category], actor) -> None:
     """Grant the categories the shop's products use (unless a granted parent covers them)."""
     granted = set(selectors.granted_categories(merchant).values_list("pk", flat=True))
-    missing = {categories[s].pk for s in slugs if not services.merchant_may_sell_in(merchant, categories[s])}
+    missing = {categories[s].pk for s in slugs if not selectors.merchant_may_sell_in(merchant, categories[s])}
     if missing:
         services.category_grants_set(merchant=merchant, category_ids=sorted(granted | missing), actor=actor)
 

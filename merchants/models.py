@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.fields import EncryptedTextField
 from marketplace.models import AppendOnlyModel, AppendOnlyQuerySet
+from marketplace.transitions import Transitions
 from merchants.choices import (
     EDITABLE_STATES,
     ROLE_SECTIONS,
@@ -34,6 +35,8 @@ from merchants.choices import (
     MerchantStatus,
     TierCode,
 )
+
+from .errors import MerchantInvalidTransition
 
 MIN_DEPOSIT = Decimal("20000.00")
 MAX_DEPOSIT = Decimal("100000.00")
@@ -77,23 +80,28 @@ class Tier(models.Model):
 
 
 S = MerchantStatus
-# Allowed transitions: action → (states it may start from, state it leads to).
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "submit": (frozenset({S.DRAFT, S.CHANGES_REQUESTED}), S.SUBMITTED),
-    "start_review": (frozenset({S.SUBMITTED}), S.UNDER_REVIEW),
-    "approve": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.APPROVED),
-    "reject": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.REJECTED),
-    "request_changes": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.CHANGES_REQUESTED),
-    "accept_contract": (frozenset({S.APPROVED}), S.CONTRACT_SIGNED),
-    "deposit_paid": (frozenset({S.CONTRACT_SIGNED}), S.DEPOSIT_PAID),
-    "go_live": (frozenset({S.DEPOSIT_PAID}), S.LIVE),
-    "suspend": (frozenset({S.LIVE}), S.SUSPENDED),
-    "reinstate": (frozenset({S.SUSPENDED}), S.LIVE),
-    "terminate": (
-        frozenset({S.APPROVED, S.CONTRACT_SIGNED, S.DEPOSIT_PAID, S.LIVE, S.SUSPENDED}),
-        S.TERMINATED,
-    ),
-}
+# Allowed transitions: action → (states it may start from, state it leads to). The one answer
+# to "may this merchant be moved so?", for the services, the admin and the portal alike.
+TRANSITIONS = Transitions(
+    {
+        "submit": (frozenset({S.DRAFT, S.CHANGES_REQUESTED}), S.SUBMITTED),
+        "start_review": (frozenset({S.SUBMITTED}), S.UNDER_REVIEW),
+        "approve": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.APPROVED),
+        "reject": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.REJECTED),
+        "request_changes": (frozenset({S.SUBMITTED, S.UNDER_REVIEW}), S.CHANGES_REQUESTED),
+        "accept_contract": (frozenset({S.APPROVED}), S.CONTRACT_SIGNED),
+        "deposit_paid": (frozenset({S.CONTRACT_SIGNED}), S.DEPOSIT_PAID),
+        "go_live": (frozenset({S.DEPOSIT_PAID}), S.LIVE),
+        "suspend": (frozenset({S.LIVE}), S.SUSPENDED),
+        "reinstate": (frozenset({S.SUSPENDED}), S.LIVE),
+        "terminate": (
+            frozenset({S.APPROVED, S.CONTRACT_SIGNED, S.DEPOSIT_PAID, S.LIVE, S.SUSPENDED}),
+            S.TERMINATED,
+        ),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This cannot be done while the merchant is “%(status)s”."),
+)
 #: How each audit action of a merchant reads in the portal and the admin history.
 AUDIT_ACTION_LABELS = {
     "merchant.application_created": _("Application started"),

@@ -40,8 +40,10 @@ from marketplace.admin_tools import (
 from marketplace.money import ZERO, format_cny
 
 from . import permissions, selectors, services
-from .choices import DisputeStatus, RefundStatus
+from .choices import DisputeStatus
 from .models import (
+    DISPUTE_TRANSITIONS,
+    REFUND_TRANSITIONS,
     AfterSalesRequest,
     BuyerOrder,
     Complaint,
@@ -218,7 +220,7 @@ RETRY_REFUND = ObjectAction(
     _("Send to the gateway again"),
     ConfirmForm,
     _retry_refund,
-    available=lambda refund: refund.status == RefundStatus.FAILED,
+    available=REFUND_TRANSITIONS.predicate("retry"),
     staff_action=permissions.REFUND_RETRY,
     help_text=_(
         "The refund goes to the gateway again with the same reference: if the money did go back after all, "
@@ -343,7 +345,7 @@ ARBITRATE = ObjectAction(
     _("Arbitrate"),
     ArbitrateForm,
     _arbitrate,
-    available=lambda dispute: dispute.status == DisputeStatus.OPEN,
+    available=DISPUTE_TRANSITIONS.predicate("resolve"),
     staff_action=permissions.DISPUTE_RESOLVE,
     help_text=_(
         "The decision is final. A refund is recorded at once, with the commission reversed in proportion, and goes "

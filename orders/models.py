@@ -2,8 +2,10 @@
 shipments, payments and their gateway events.
 
 A `BuyerOrder` is what the buyer placed and pays once; it holds one `MerchantOrder` per shop.
-Merchant orders follow `TRANSITIONS`; every change goes through `orders.services` and is
-recorded as an `OrderEvent`. Order lines freeze, at placement, everything settlement needs.
+Merchant orders follow `TRANSITIONS` (buyer orders, refunds, after-sales requests and
+disputes their own tables, each right after its model); every change goes through the
+kernel's `transition` helper in `orders.services`, and a merchant order's is recorded as an
+`OrderEvent`. Order lines freeze, at placement, everything settlement needs.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.regions import Region
+from marketplace.transitions import Transitions
 from merchants.models import private_storage
 from orders.choices import (
     AfterSalesKind,
@@ -26,6 +29,8 @@ from orders.choices import (
     RefundStatus,
     ShipmentStatus,
 )
+
+from .errors import OrderInvalidTransition
 
 #: The most units of one SKU a cart line (and an order line) may hold, and the most lines a
 #: cart (and an order) may have: with catalog's MAX_SKU_PRICE an order's goods stay below
@@ -174,6 +179,20 @@ class BuyerOrder(models.Model):
         return self.number
 
 
+BUYER_ORDER_TRANSITIONS = Transitions(
+    {
+        "pay": ({BuyerOrderStatus.PENDING_PAYMENT}, BuyerOrderStatus.PAID),
+        "cancel": ({BuyerOrderStatus.PENDING_PAYMENT}, BuyerOrderStatus.CANCELLED),
+    },
+    error=OrderInvalidTransition,
+    refusals={
+        "pay": _("This order is not waiting for payment."),
+        "cancel": _("Only an unpaid order can be cancelled this way."),
+    },
+    extra_action=False,
+)
+
+
 class CheckoutAttempt(models.Model):
     """One `Idempotency-Key` of a buyer: the same key and body give the first result."""
 
@@ -197,14 +216,6 @@ class CheckoutAttempt(models.Model):
 
 
 OS = OrderStatus
-# action → (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "pay": (frozenset({OS.PENDING_PAYMENT}), OS.PAID),
-    "ship": (frozenset({OS.PAID}), OS.SHIPPED),
-    "deliver": (frozenset({OS.SHIPPED}), OS.DELIVERED),
-    "complete": (frozenset({OS.SHIPPED, OS.DELIVERED}), OS.COMPLETED),
-    "cancel": (frozenset({OS.PENDING_PAYMENT, OS.PAID}), OS.CANCELLED),
-}
 
 
 class MerchantOrder(models.Model):
@@ -264,6 +275,41 @@ class MerchantOrder(models.Model):
 
     def __str__(self):
         return self.number
+
+    # What the buyer may do now, asked once here by the services, selectors and templates.
+    @property
+    def can_cancel(self) -> bool:
+        return TRANSITIONS.can("cancel", self)
+
+    @property
+    def can_confirm(self) -> bool:
+        return TRANSITIONS.can("complete", self)
+
+    @property
+    def can_review(self) -> bool:
+        """Its lines may be reviewed (once each)."""
+        return self.status == OS.COMPLETED
+
+    @property
+    def can_complain(self) -> bool:
+        return self.paid_at is not None
+
+
+# action → (states it may start from, state it leads to): the one answer to "may the
+# merchant order be moved so?", for the services and the buyer's order page alike.
+TRANSITIONS = Transitions(
+    {
+        "pay": ({OS.PENDING_PAYMENT}, OS.PAID),
+        "ship": ({OS.PAID}, OS.SHIPPED),
+        "deliver": ({OS.SHIPPED}, OS.DELIVERED),
+        "complete": ({OS.SHIPPED, OS.DELIVERED}, OS.COMPLETED),
+        "cancel": ({OS.PENDING_PAYMENT, OS.PAID}, OS.CANCELLED),
+    },
+    error=OrderInvalidTransition,
+    refusal=_("This cannot be done while the order is “%(status)s”."),
+)
+#: Merchant order states in which the buyer may ask for an after-sales request.
+REQUESTABLE_STATES = frozenset({OS.SHIPPED, OS.DELIVERED, OS.COMPLETED})
 
 
 class OrderLine(models.Model):
@@ -536,6 +582,20 @@ class Refund(models.Model):
         return self.reference
 
 
+# The gateway's answer moves a pending refund (a late success may still turn a failed one
+# succeeded); staff send a failed one again.
+REFUND_TRANSITIONS = Transitions(
+    {
+        "succeed": ({RefundStatus.PENDING, RefundStatus.FAILED}, RefundStatus.SUCCEEDED),
+        "fail": ({RefundStatus.PENDING}, RefundStatus.FAILED),
+        "retry": ({RefundStatus.FAILED}, RefundStatus.PENDING),
+    },
+    error=OrderInvalidTransition,
+    refusals={"retry": _("Only a failed refund can be sent again; this one is “%(status)s”.")},
+    extra_action=False,
+)
+
+
 class RefundLine(models.Model):
     """The part of a refund on one line, with its proportional reversal (domain.md):
     share s = R / paid; refunded base, platform discount taken back and commission returned
@@ -595,6 +655,43 @@ class AfterSalesRequest(models.Model):
     def total(self):
         return sum((line.amount for line in self.lines.all()), 0) + self.shipping_amount
 
+    # Who may do what now, asked once here by the services' table, the pages and the portal.
+    @property
+    def can_answer(self) -> bool:
+        """The merchant may accept or reject it."""
+        return AFTER_SALES_TRANSITIONS.can("reject", self)
+
+    @property
+    def can_receive_return(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("return_received", self)
+
+    @property
+    def can_escalate(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("escalate", self)
+
+    @property
+    def can_withdraw(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("withdraw", self)
+
+
+# Accepting a refund pays it at once; accepting a return waits for the goods, whose receipt
+# pays it; a rejected request may be escalated to a dispute, whose decision refunds or closes it.
+AFTER_SALES_TRANSITIONS = Transitions(
+    {
+        "accept_return": ({AfterSalesStatus.OPEN}, AfterSalesStatus.AWAITING_RETURN),
+        "accept_refund": ({AfterSalesStatus.OPEN}, AfterSalesStatus.REFUNDED),
+        "return_received": ({AfterSalesStatus.AWAITING_RETURN}, AfterSalesStatus.REFUNDED),
+        "reject": ({AfterSalesStatus.OPEN}, AfterSalesStatus.REJECTED),
+        "escalate": ({AfterSalesStatus.REJECTED}, AfterSalesStatus.ESCALATED),
+        "resolve_refund": ({AfterSalesStatus.ESCALATED}, AfterSalesStatus.REFUNDED),
+        "resolve_close": ({AfterSalesStatus.ESCALATED}, AfterSalesStatus.CLOSED),
+        "withdraw": ({AfterSalesStatus.OPEN, AfterSalesStatus.REJECTED}, AfterSalesStatus.CLOSED),
+    },
+    error=OrderInvalidTransition,
+    refusal=_("This cannot be done while the request is “%(status)s”."),
+    extra_action=False,
+)
+
 
 class AfterSalesLine(models.Model):
     request = models.ForeignKey(
@@ -642,6 +739,14 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"D{self.pk}"
+
+
+DISPUTE_TRANSITIONS = Transitions(
+    {"resolve": ({DisputeStatus.OPEN}, DisputeStatus.RESOLVED)},
+    error=OrderInvalidTransition,
+    refusal=_("This dispute is already decided."),
+    extra_action=False,
+)
 
 
 class Review(models.Model):

@@ -238,7 +238,6 @@ def after_sales_list(request, merchant, member):
 
 def _after_sales_page(request, member, item, *, accept_form=None, reject_form=None, return_form=None):
     merchant = member.merchant
-    answerable = item.status == AfterSalesStatus.OPEN
     context = portal_context(
         member,
         MENU_AFTER_SALES,
@@ -246,9 +245,9 @@ def _after_sales_page(request, member, item, *, accept_form=None, reject_form=No
         order=item.merchant_order,
         lines=item.lines.all(),
         dispute=getattr(item, "dispute", None),
-        answerable=answerable,
+        answerable=item.can_answer,
         is_return=item.kind == AfterSalesKind.RETURN_REFUND,
-        awaiting_return=item.status == AfterSalesStatus.AWAITING_RETURN,
+        awaiting_return=item.can_receive_return,
         accept_form=accept_form or AcceptForm(),
         reject_form=reject_form or RejectForm(),
         return_form=return_form or ReturnReceivedForm(merchant=merchant),

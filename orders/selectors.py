@@ -29,9 +29,10 @@ from marketplace.money import ZERO, quantize
 from merchants.choices import CooperationMode, CreditGrade
 from merchants.selectors import current_contract
 
-from .choices import AFTER_SALES_OPEN_STATES, BuyerOrderStatus, OrderStatus
+from .choices import AFTER_SALES_OPEN_STATES, OrderStatus
 from .models import (
-    TRANSITIONS,
+    BUYER_ORDER_TRANSITIONS,
+    REQUESTABLE_STATES,
     Address,
     AfterSalesLine,
     AfterSalesPhoto,
@@ -223,7 +224,7 @@ def buyer_order_list(buyer, *, status: str = "") -> QuerySet[BuyerOrder]:
 
 
 def _payable(order: BuyerOrder, now) -> bool:
-    return order.status == BuyerOrderStatus.PENDING_PAYMENT and now < order.pay_by
+    return BUYER_ORDER_TRANSITIONS.can("pay", order) and now < order.pay_by
 
 
 def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
@@ -276,13 +277,10 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
             request.dispute_obj = getattr(request, "dispute", None)
         part.shipments = by_part[part.pk]
         part.open_request = next((r for r in requests_ if r.status in AFTER_SALES_OPEN_STATES), None)
-        part.can_cancel = part.status in TRANSITIONS["cancel"][0]
-        part.can_confirm = part.status in TRANSITIONS["complete"][0]
-        part.can_complain = part.paid_at is not None
         for line in part.lines.all():
             line.refundable = line.paid - line.refunded
             line.review_obj = getattr(line, "review", None)
-            line.can_review = part.status == OrderStatus.COMPLETED and line.review_obj is None
+            line.can_review = part.can_review and line.review_obj is None
         part.can_request = (
             part.status in REQUESTABLE_STATES
             and part.open_request is None
@@ -578,10 +576,6 @@ def parcel_groups(order_ids: Iterable[int]) -> dict[int, frozenset[int]]:
 
 
 # --- Pricing and what buyers may buy (read by checkout, the cart and the pages) ------------
-
-
-#: Merchant order states in which the buyer may ask for after-sales service.
-REQUESTABLE_STATES = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED})
 
 
 # The commission rule of domain.md, applied when an order line is placed:

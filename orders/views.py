@@ -30,7 +30,7 @@ from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
 
 from . import selectors, services
-from .choices import AfterSalesStatus, BuyerOrderStatus, PaymentStatus
+from .choices import BuyerOrderStatus, PaymentStatus
 from .errors import IdempotencyMismatch, RequestInProgress
 from .forms import (
     AddressForm,
@@ -353,7 +353,7 @@ def order_detail(request, number: str):
         for event in part.events.all():
             event.label = EVENT_LABELS.get(event.action, event.action)
             event.by = _actor_label(event, request.user)
-    context = {"order": order, "cancel_form": CancelForm(), "rejected": AfterSalesStatus.REJECTED}
+    context = {"order": order, "cancel_form": CancelForm()}
     return render(request, "storefront/orders/order_detail.html", context)
 
 

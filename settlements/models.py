@@ -15,7 +15,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.errors import InvalidTransition
 from marketplace.models import AppendOnlyModel
+from marketplace.transitions import Transitions
 from settlements.choices import (
     AccountKind,
     BatchStatus,
@@ -124,6 +126,21 @@ class Statement(models.Model):
 
     def __str__(self):
         return f"{self.period} · {self.merchant_id}"
+
+
+# Finance approves a statement to review; its payout, once the bank paid, makes it paid.
+STATEMENT_TRANSITIONS = Transitions(
+    {
+        "approve": ({StatementStatus.DRAFT}, StatementStatus.APPROVED),
+        "pay": ({StatementStatus.APPROVED}, StatementStatus.PAID),
+    },
+    error=InvalidTransition,
+    refusals={
+        "approve": _("Only a statement to review can be approved."),
+        "pay": _("Only an approved statement can be paid."),
+    },
+    extra_action=False,
+)
 
 
 class StatementLine(models.Model):
@@ -413,6 +430,18 @@ class Payout(models.Model):
 
     def __str__(self):
         return self.reference
+
+
+# The bank's result marks a payout sent to it paid or failed, once.
+PAYOUT_TRANSITIONS = Transitions(
+    {
+        "mark_paid": ({PayoutStatus.PENDING}, PayoutStatus.PAID),
+        "mark_failed": ({PayoutStatus.PENDING}, PayoutStatus.FAILED),
+    },
+    error=InvalidTransition,
+    refusal=_("Only a payout sent to the bank can be marked."),
+    extra_action=False,
+)
 
 
 class InvoiceCounter(models.Model):

@@ -9,7 +9,6 @@ re-checks under lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 
 from django import forms
@@ -20,8 +19,15 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 
 from .. import permissions, services
-from ..choices import RevisionStatus
-from ..models import MAX_COMMISSION_RATE, MIN_COMMISSION_RATE, Category, Product, ProductRevision
+from ..models import (
+    LISTING_TRANSITIONS,
+    MAX_COMMISSION_RATE,
+    MIN_COMMISSION_RATE,
+    REVISION_TRANSITIONS,
+    Category,
+    Product,
+    ProductRevision,
+)
 
 
 def percent(rate: Decimal | None) -> str:
@@ -116,22 +122,13 @@ def _set_rate(request, category: Category, data) -> str:
     }
 
 
-def _listing_allows(action: str) -> Callable[[Product], bool]:
-    sources = services.LISTING_TRANSITIONS[action][0]
-    return lambda product: product.status in sources
-
-
-def _pending(revision: ProductRevision) -> bool:
-    return revision.status == RevisionStatus.PENDING
-
-
 PRODUCT_ACTIONS = [
     ObjectAction(
         "approve",
         _("Approve"),
         NoteForm,
         _approve_listing,
-        _listing_allows("approve"),
+        LISTING_TRANSITIONS.predicate("approve"),
         permissions.PRODUCT_APPROVE,
         help_text=_("The listing is published and its pictures are shown to buyers."),
     ),
@@ -140,7 +137,7 @@ PRODUCT_ACTIONS = [
         _("Reject"),
         ReasonForm,
         _reject_listing,
-        _listing_allows("reject"),
+        LISTING_TRANSITIONS.predicate("reject"),
         permissions.PRODUCT_REJECT,
         help_text=_("The merchant can correct the listing and submit it again."),
     ),
@@ -169,7 +166,7 @@ REVISION_ACTIONS = [
         _("Approve changes"),
         ConfirmForm,
         _approve_revision,
-        _pending,
+        REVISION_TRANSITIONS.predicate("approve"),
         permissions.REVISION_APPROVE,
         help_text=_("The published product takes the revision's content; pictures it removes are deleted."),
     ),
@@ -178,7 +175,7 @@ REVISION_ACTIONS = [
         _("Reject changes"),
         ReasonForm,
         _reject_revision,
-        _pending,
+        REVISION_TRANSITIONS.predicate("reject"),
         permissions.REVISION_REJECT,
         help_text=_("Buyers keep seeing the approved version; pictures the revision added are deleted."),
     ),

@@ -6,7 +6,6 @@ from .categories import (
     category_set_rate,
 )
 from .products import (
-    LISTING_TRANSITIONS,
     product_approve,
     product_create,
     product_image_add,
@@ -35,7 +34,6 @@ from .stock import (
 )
 
 __all__ = [
-    "LISTING_TRANSITIONS",
     "StockLine",
     "category_grants_from_contract",
     "category_grants_set",

@@ -3,7 +3,8 @@
 Guarantees:
 - a merchant lists products only in categories granted to it (or below them), and only
   while it is an approved merchant (not terminated);
-- moderation follows `LISTING_TRANSITIONS`; approval publishes the product;
+- moderation follows `catalog.models.LISTING_TRANSITIONS` through the kernel's `transition`
+  helper (lock, check, one UPDATE, audit row); approval publishes the product;
 - once published, edits of moderated fields (title, description, category, tags, pictures)
   go to one pending `ProductRevision`, while buyers keep seeing the approved version until
   a reviewer approves the revision;
@@ -26,21 +27,27 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
+from marketplace.transitions import transition
 
 from ..choices import ListingStatus, RevisionStatus
 from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
 from ..images import clean_product_image
-from ..models import MAX_SKU_PRICE, SKU, Category, Product, ProductImage, ProductRevision, Tag
+from ..models import (
+    LISTING_TRANSITIONS,
+    MAX_SKU_PRICE,
+    REVISION_TRANSITIONS,
+    SKU,
+    Category,
+    Product,
+    ProductImage,
+    ProductRevision,
+    Tag,
+)
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from ..selectors import merchant_may_sell_in
 
 L = ListingStatus
-LISTING_TRANSITIONS = {
-    "submit": ({L.DRAFT, L.REJECTED}, L.SUBMITTED),
-    "approve": ({L.SUBMITTED}, L.APPROVED),
-    "reject": ({L.SUBMITTED}, L.REJECTED),
-}
 MODERATED_FIELDS = ("title", "description", "category", "tags")
 SKU_FIELDS = (
     "code",
@@ -262,17 +269,21 @@ def product_update(*, product: Product, actor, **changes) -> Product:
     return locked
 
 
-def _move(product: Product, action: str, *, actor, reason: str = "") -> Product:
-    sources, target = LISTING_TRANSITIONS[action]
-    if product.status not in sources:
-        raise ListingInvalidTransition(
-            message=_("This cannot be done while the listing is “%(status)s”.")
-            % {"status": product.get_status_display()},
-            extra={"status": product.status, "action": action},
-        )
-    product.status = target
-    product.review_reason = reason
-    return product
+def _move(product: Product, action: str, *, actor, reason: str = "", audit: str, **changes) -> Product:
+    """Moderate the listing (locked by the caller, whose other checks come first) by `action`
+    and write its audit row."""
+
+    def record(locked: Product, previous: str) -> None:
+        audit_record(action=audit, actor=actor, obj=locked, reason=reason)
+
+    return transition(
+        product,
+        action,
+        table=LISTING_TRANSITIONS,
+        lock=False,
+        changes={"review_reason": reason, **changes},
+        record=record,
+    )
 
 
 @transaction.atomic
@@ -291,23 +302,23 @@ def product_submit(*, product: Product, actor) -> Product:
             _("Add at least one active SKU and one picture before submitting."),
             {"missing": missing},
         )
-    _move(locked, "submit", actor=actor)
-    locked.submitted_at = timezone.now()
-    locked.save(update_fields=["status", "review_reason", "submitted_at", "updated_at"])
-    audit_record(action="catalog.product_submitted", actor=actor, obj=locked)
-    return locked
+    return _move(locked, "submit", actor=actor, audit="catalog.product_submitted", submitted_at=timezone.now())
 
 
 @transaction.atomic
 def product_approve(*, product: Product, actor, reason: str = "") -> Product:
     """Approve a submitted listing: it is published and its pictures are shown."""
     locked = _lock(product)
-    _move(locked, "approve", actor=actor, reason=reason)
-    locked.published_at = locked.published_at or timezone.now()
-    locked.withdrawn_at = None
-    locked.save(update_fields=["status", "review_reason", "published_at", "withdrawn_at", "updated_at"])
+    locked = _move(
+        locked,
+        "approve",
+        actor=actor,
+        reason=reason,
+        audit="catalog.product_approved",
+        published_at=locked.published_at or timezone.now(),
+        withdrawn_at=None,
+    )
     locked.images.update(is_live=True)
-    audit_record(action="catalog.product_approved", actor=actor, obj=locked, reason=reason)
     return locked
 
 
@@ -334,21 +345,14 @@ def product_reject(*, product: Product, actor, reason: str) -> Product:
     """Reject a submitted listing with the reason the merchant will see."""
     if not (reason or "").strip():
         raise CatalogError("reason_required", _("Give a reason: the merchant will see it."))
-    locked = _lock(product)
-    _move(locked, "reject", actor=actor, reason=reason.strip())
-    locked.save(update_fields=["status", "review_reason", "updated_at"])
-    audit_record(action="catalog.product_rejected", actor=actor, obj=locked, reason=reason.strip())
-    return locked
+    return _move(_lock(product), "reject", actor=actor, reason=reason.strip(), audit="catalog.product_rejected")
 
 
 @transaction.atomic
 def revision_approve(*, revision: ProductRevision, actor) -> Product:
     """Apply a pending revision to its published product."""
     locked_revision = ProductRevision.objects.select_for_update().get(pk=revision.pk)
-    if locked_revision.status != RevisionStatus.PENDING:
-        raise ListingInvalidTransition(
-            message=_("This revision is no longer pending."), extra={"status": locked_revision.status}
-        )
+    REVISION_TRANSITIONS.check(locked_revision, "approve")
     product = _lock(locked_revision.product)
     product.title = locked_revision.title
     product.description = locked_revision.description
@@ -361,10 +365,13 @@ def revision_approve(*, revision: ProductRevision, actor) -> Product:
     for image in product.images.exclude(pk__in=keep):
         _delete_image_files(image)
         image.delete()
-    locked_revision.status = RevisionStatus.APPROVED
-    locked_revision.reviewed_by = actor
-    locked_revision.reviewed_at = timezone.now()
-    locked_revision.save()
+    transition(
+        locked_revision,
+        "approve",
+        table=REVISION_TRANSITIONS,
+        lock=False,
+        changes={"reviewed_by": actor, "reviewed_at": timezone.now()},
+    )
     refresh_product_derived(product)
     audit_record(action="catalog.product_revision_approved", actor=actor, obj=product, data={"revision": revision.pk})
     return product
@@ -376,18 +383,17 @@ def revision_reject(*, revision: ProductRevision, actor, reason: str) -> Product
     if not (reason or "").strip():
         raise CatalogError("reason_required", _("Give a reason: the merchant will see it."))
     locked = ProductRevision.objects.select_for_update().get(pk=revision.pk)
-    if locked.status != RevisionStatus.PENDING:
-        raise ListingInvalidTransition(
-            message=_("This revision is no longer pending."), extra={"status": locked.status}
-        )
+    REVISION_TRANSITIONS.check(locked, "reject")
     for image in locked.product.images.filter(is_live=False):
         _delete_image_files(image)
         image.delete()
-    locked.status = RevisionStatus.REJECTED
-    locked.reason = reason.strip()
-    locked.reviewed_by = actor
-    locked.reviewed_at = timezone.now()
-    locked.save()
+    transition(
+        locked,
+        "reject",
+        table=REVISION_TRANSITIONS,
+        lock=False,
+        changes={"reason": reason.strip(), "reviewed_by": actor, "reviewed_at": timezone.now()},
+    )
     audit_record(action="catalog.product_revision_rejected", actor=actor, obj=locked.product, reason=locked.reason)
     return locked
 

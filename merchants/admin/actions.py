@@ -8,7 +8,6 @@ service is the authority, and re-checks under lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -263,11 +262,6 @@ def _set_grants(request, merchant, data) -> str:
     return gettext("“%(merchant)s” may sell in %(count)d categories.") % {"merchant": merchant, "count": len(ids)}
 
 
-def _transition_allowed(action: str) -> Callable[[Merchant], bool]:
-    sources = TRANSITIONS[action][0]
-    return lambda merchant: merchant.status in sources
-
-
 def _has_deposit(merchant: Merchant) -> bool:
     return selectors.deposit_balance(merchant) > 0
 
@@ -287,7 +281,7 @@ MERCHANT_ACTIONS = [
         _("Start review"),
         ConfirmForm,
         _start_review,
-        _transition_allowed("start_review"),
+        TRANSITIONS.predicate("start_review"),
         permissions.APPLICATION_START_REVIEW,
     ),
     MerchantAction(
@@ -295,31 +289,31 @@ MERCHANT_ACTIONS = [
         _("Approve"),
         ApproveForm,
         _approve,
-        _transition_allowed("approve"),
+        TRANSITIONS.predicate("approve"),
         permissions.APPLICATION_APPROVE,
         help_text=_("Approval offers the contract and grants the requested categories."),
         shows_tiers=True,
     ),
     MerchantAction(
-        "reject", _("Reject"), ReasonForm, _reject, _transition_allowed("reject"), permissions.APPLICATION_REJECT
+        "reject", _("Reject"), ReasonForm, _reject, TRANSITIONS.predicate("reject"), permissions.APPLICATION_REJECT
     ),
     MerchantAction(
         "request_changes",
         _("Request changes"),
         ReasonForm,
         _request_changes,
-        _transition_allowed("request_changes"),
+        TRANSITIONS.predicate("request_changes"),
         permissions.APPLICATION_REQUEST_CHANGES,
     ),
     MerchantAction(
-        "suspend", _("Suspend"), ReasonForm, _suspend, _transition_allowed("suspend"), permissions.MERCHANT_SUSPEND
+        "suspend", _("Suspend"), ReasonForm, _suspend, TRANSITIONS.predicate("suspend"), permissions.MERCHANT_SUSPEND
     ),
     MerchantAction(
         "reinstate",
         _("Reinstate"),
         ReasonForm,
         _reinstate,
-        _transition_allowed("reinstate"),
+        TRANSITIONS.predicate("reinstate"),
         permissions.MERCHANT_REINSTATE,
     ),
     MerchantAction(
@@ -327,7 +321,7 @@ MERCHANT_ACTIONS = [
         _("Terminate"),
         ReasonForm,
         _terminate,
-        _transition_allowed("terminate"),
+        TRANSITIONS.predicate("terminate"),
         permissions.MERCHANT_TERMINATE,
         help_text=_("The cooperation ends; the deposit is refunded within 30 working days."),
     ),

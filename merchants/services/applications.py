@@ -1,9 +1,10 @@
 """The merchant life cycle: application, review, contract, going live, suspension, termination.
 
-Every status change goes through `merchant_transition`, which locks the merchant row, checks the
-transition table of `merchants.models.TRANSITIONS` (refusing with `invalid_transition`, 409),
-writes the new status and an audit log entry (who, when, why), and schedules the
-notification email after commit. Nothing is written when a check fails.
+Every status change goes through `merchant_transition`, which moves the merchant with the
+kernel's `transition` helper: it locks the merchant row, checks the transition table
+`merchants.models.TRANSITIONS` (refusing with `invalid_transition`, 409), writes the new
+status and an audit log entry (who, when, why); the notification email is scheduled after
+commit. Nothing is written when a check fails.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.regions import Region
+from marketplace.transitions import transition
 
 from ..choices import (
     EDITABLE_STATES,
@@ -79,7 +81,8 @@ def merchant_notify(merchant: Merchant, event: str) -> None:
 def merchant_transition(
     merchant: Merchant, action: str, *, actor, reason: str = "", data: dict | None = None, **changes
 ) -> Merchant:
-    """Lock, check the table, move, audit. Call inside a transaction; returns the locked row.
+    """Lock, check `TRANSITIONS`, move, audit (through `marketplace.transitions.transition`).
+    Call inside a transaction; returns the locked row.
 
     `changes` are other fields written in the same UPDATE as the status (e.g. `live_since`),
     so the row never exists in a state the database constraints would refuse.
@@ -87,29 +90,19 @@ def merchant_transition(
     reason = (reason or "").strip()
     if action in REASON_REQUIRED and not reason:
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    locked = merchant_lock(merchant)
-    sources, target = TRANSITIONS[action]
-    if locked.status not in sources:
-        raise MerchantInvalidTransition(
-            message=_("This cannot be done while the merchant is “%(status)s”.")
-            % {"status": locked.get_status_display()},
-            extra={"status": locked.status, "action": action},
-        )
-    previous = locked.status
-    locked.status = target
     if reason or action in REASON_REQUIRED:
-        locked.status_reason = reason
-    for field, value in changes.items():
-        setattr(locked, field, value)
-    locked.save(update_fields=["status", "status_reason", "updated_at", *changes])
-    audit_record(
-        action=f"merchant.{action}",
-        actor=actor,
-        obj=locked,
-        reason=reason,
-        data={"from": previous, "to": target, **(data or {})},
-    )
-    return locked
+        changes["status_reason"] = reason
+
+    def record(locked: Merchant, previous: str) -> None:
+        audit_record(
+            action=f"merchant.{action}",
+            actor=actor,
+            obj=locked,
+            reason=reason,
+            data={"from": previous, "to": locked.status, **(data or {})},
+        )
+
+    return transition(merchant, action, table=TRANSITIONS, changes=changes, record=record)
 
 
 # --- Application ---------------------------------------------------------------------

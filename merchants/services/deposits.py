@@ -17,9 +17,9 @@ from marketplace.audit import audit_record
 from marketplace.money import quantize
 from marketplace.sandbox import sandbox_ensure_enabled
 
-from ..choices import DepositEntryKind, MerchantStatus
+from ..choices import DEPOSIT_PAYABLE_STATES, DepositEntryKind, MerchantStatus
 from ..errors import MerchantConflict, MerchantError
-from ..models import DepositEntry, Merchant
+from ..models import TRANSITIONS, DepositEntry, Merchant
 from ..selectors import deposit_balance, deposit_required, deposit_shortfall
 from .applications import merchant_lock, merchant_notify, merchant_transition
 
@@ -73,15 +73,7 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
     if not reference:
         raise MerchantError("reference_required", _("Give the payment reference (bank transfer or payment id)."))
     locked = merchant_lock(merchant)
-    if locked.status in {
-        MerchantStatus.DRAFT,
-        MerchantStatus.SUBMITTED,
-        MerchantStatus.UNDER_REVIEW,
-        MerchantStatus.CHANGES_REQUESTED,
-        MerchantStatus.REJECTED,
-        MerchantStatus.APPROVED,
-        MerchantStatus.TERMINATED,
-    }:
+    if locked.status not in DEPOSIT_PAYABLE_STATES:
         raise MerchantConflict(
             "deposit_not_expected",
             _("A deposit is paid after the contract is signed, and not after termination."),
@@ -95,7 +87,7 @@ def deposit_record_payment(*, merchant: Merchant, actor, amount, reference: str,
     if existing is not None:
         kind = existing.kind
     entry = _add_entry(merchant=locked, kind=kind, amount=value, reference=reference, actor=actor, reason=reason)
-    if locked.status == MerchantStatus.CONTRACT_SIGNED and deposit_balance(locked) >= deposit_required(locked):
+    if TRANSITIONS.can("deposit_paid", locked) and deposit_balance(locked) >= deposit_required(locked):
         merchant_transition(locked, "deposit_paid", actor=actor, data={"balance": deposit_balance(locked)})
         merchant_notify(locked, "deposit_paid")
     return entry

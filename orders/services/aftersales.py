@@ -40,6 +40,7 @@ from marketplace.audit import audit_record
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.money import ZERO, allocate, quantize
+from marketplace.transitions import transition
 
 from ..choices import (
     AFTER_SALES_OPEN_STATES,
@@ -47,10 +48,12 @@ from ..choices import (
     AfterSalesStatus,
     ComplaintCategory,
     DisputeStatus,
-    OrderStatus,
 )
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import (
+    AFTER_SALES_TRANSITIONS,
+    DISPUTE_TRANSITIONS,
+    REQUESTABLE_STATES,
     AfterSalesLine,
     AfterSalesPhoto,
     AfterSalesRequest,
@@ -60,7 +63,6 @@ from ..models import (
     OrderLine,
     Review,
 )
-from ..selectors import REQUESTABLE_STATES
 from .refunds import RefundItem, refund_issue
 
 
@@ -135,15 +137,6 @@ def _check_fits(
             "shipping_refund_too_large",
             _("The shipping refund exceeds the shipping paid."),
             {"max": str(max(left, ZERO))},
-        )
-
-
-def _require(request: AfterSalesRequest, *states) -> None:
-    if request.status not in states:
-        raise OrderInvalidTransition(
-            message=_("This cannot be done while the request is “%(status)s”.")
-            % {"status": request.get_status_display()},
-            extra={"status": request.status},
         )
 
 
@@ -228,8 +221,9 @@ def after_sales_request_create(
     return request
 
 
-def _refund_request(request: AfterSalesRequest, *, actor, amount: Decimal | None = None) -> None:
-    """Refund the request's lines (or `amount` spread over them in proportion)."""
+def _refund_request(request: AfterSalesRequest, action: str, *, actor, amount: Decimal | None = None) -> None:
+    """Refund the request's lines (or `amount` spread over them in proportion) and move the
+    request (already locked) to refunded by `action`."""
     lines = list(request.lines.all())
     requested = [line.amount for line in lines] + [request.shipping_amount]
     parts = requested if amount is None else allocate(amount, requested)
@@ -247,10 +241,13 @@ def _refund_request(request: AfterSalesRequest, *, actor, amount: Decimal | None
         actor=actor,
         reference=f"as{request.pk}",
     )
-    request.refund = refund
-    request.status = AfterSalesStatus.REFUNDED
-    request.closed_at = timezone.now()
-    request.save(update_fields=["refund", "status", "closed_at"])
+    transition(
+        request,
+        action,
+        table=AFTER_SALES_TRANSITIONS,
+        lock=False,
+        changes={"refund": refund, "closed_at": timezone.now()},
+    )
 
 
 @transaction.atomic
@@ -259,7 +256,8 @@ def after_sales_accept(*, request: AfterSalesRequest, merchant, actor, note: str
     the goods. Locks the order, then the request; the request is checked whole again
     (refunds made since count) before anything changes."""
     locked = _lock_for_merchant(request, merchant)
-    _require(locked, AfterSalesStatus.OPEN)
+    action = "accept_return" if locked.kind == AfterSalesKind.RETURN_REFUND else "accept_refund"
+    AFTER_SALES_TRANSITIONS.check(locked, action)
     _check_fits(
         locked.merchant_order,
         kind=locked.kind,
@@ -268,12 +266,13 @@ def after_sales_accept(*, request: AfterSalesRequest, merchant, actor, note: str
         exclude=locked.pk,
     )
     locked.merchant_note = (note or "").strip()
-    if locked.kind == AfterSalesKind.RETURN_REFUND:
-        locked.status = AfterSalesStatus.AWAITING_RETURN
-        locked.save(update_fields=["status", "merchant_note"])
+    if action == "accept_return":
+        transition(
+            locked, action, table=AFTER_SALES_TRANSITIONS, lock=False, changes={"merchant_note": locked.merchant_note}
+        )
     else:
         locked.save(update_fields=["merchant_note"])
-        _refund_request(locked, actor=actor)
+        _refund_request(locked, action, actor=actor)
     _sync_flags(locked.merchant_order)
     audit_record(
         action="orders.after_sales_accepted", actor=actor, obj=locked.merchant_order, data={"request": locked.pk}
@@ -287,11 +286,13 @@ def after_sales_reject(*, request: AfterSalesRequest, merchant, actor, note: str
     then escalate). Locks the order, then the request."""
     if not (note or "").strip():
         raise OrderError("reason_required", _("Give a reason: the buyer will see it."))
-    locked = _lock_for_merchant(request, merchant)
-    _require(locked, AfterSalesStatus.OPEN)
-    locked.status = AfterSalesStatus.REJECTED
-    locked.merchant_note = note.strip()
-    locked.save(update_fields=["status", "merchant_note"])
+    locked = transition(
+        _lock_for_merchant(request, merchant),
+        "reject",
+        table=AFTER_SALES_TRANSITIONS,
+        lock=False,
+        changes={"merchant_note": note.strip()},
+    )
     _sync_flags(locked.merchant_order)
     audit_record(
         action="orders.after_sales_rejected", actor=actor, obj=locked.merchant_order, reason=locked.merchant_note
@@ -305,7 +306,7 @@ def after_sales_return_received(*, request: AfterSalesRequest, merchant, actor, 
     returned quantity grows, at most to what shipped) and the refund is paid. Locks the
     order, then the request, then stock rows."""
     locked = _lock_for_merchant(request, merchant)
-    _require(locked, AfterSalesStatus.AWAITING_RETURN)
+    AFTER_SALES_TRANSITIONS.check(locked, "return_received")
     units: dict[int, int] = {}
     for line in locked.lines.all():
         units[line.order_line_id] = units.get(line.order_line_id, 0) + line.quantity
@@ -328,7 +329,7 @@ def after_sales_return_received(*, request: AfterSalesRequest, merchant, actor, 
             reference=f"return:as{locked.pk}",
             reason="returned by the buyer",
         )
-    _refund_request(locked, actor=actor)
+    _refund_request(locked, "return_received", actor=actor)
     _sync_flags(locked.merchant_order)
     return locked
 
@@ -341,9 +342,7 @@ def after_sales_escalate(*, request: AfterSalesRequest, buyer, statement: str) -
     locked = _lock_request(request)
     if locked.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))
-    _require(locked, AfterSalesStatus.REJECTED)
-    locked.status = AfterSalesStatus.ESCALATED
-    locked.save(update_fields=["status"])
+    transition(locked, "escalate", table=AFTER_SALES_TRANSITIONS, lock=False)
     dispute = Dispute.objects.create(request=locked, buyer_statement=statement.strip())
     _sync_flags(locked.merchant_order)
     audit_record(action="orders.dispute_opened", actor=buyer, obj=locked.merchant_order, data={"dispute": dispute.pk})
@@ -357,24 +356,29 @@ def dispute_resolve(*, dispute: Dispute, arbiter, amount: Decimal, note: str) ->
         raise OrderError("reason_required", _("Explain the decision: both parties will see it."))
     request = _lock_request(dispute.request)
     locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
-    if locked.status != DisputeStatus.OPEN:
-        raise OrderInvalidTransition(message=_("This dispute is already decided."), extra={"status": locked.status})
+    DISPUTE_TRANSITIONS.check(locked, "resolve")
     amount = quantize(amount)
     asked = sum((line.amount for line in request.lines.all()), ZERO) + request.shipping_amount
     if amount < 0 or amount > asked:
         raise OrderError("invalid_amount", _("The refund must be between 0 and ¥%(max)s.") % {"max": asked})
     if amount > 0:
-        _refund_request(request, actor=arbiter, amount=amount)
+        _refund_request(request, "resolve_refund", actor=arbiter, amount=amount)
     else:
-        request.status = AfterSalesStatus.CLOSED
-        request.closed_at = timezone.now()
-        request.save(update_fields=["status", "closed_at"])
-    locked.status = DisputeStatus.RESOLVED
-    locked.decision_amount = amount
-    locked.decision_note = note.strip()
-    locked.arbiter = arbiter
-    locked.resolved_at = timezone.now()
-    locked.save()
+        transition(
+            request, "resolve_close", table=AFTER_SALES_TRANSITIONS, lock=False, changes={"closed_at": timezone.now()}
+        )
+    transition(
+        locked,
+        "resolve",
+        table=DISPUTE_TRANSITIONS,
+        lock=False,
+        changes={
+            "decision_amount": amount,
+            "decision_note": note.strip(),
+            "arbiter": arbiter,
+            "resolved_at": timezone.now(),
+        },
+    )
     _sync_flags(request.merchant_order)
     audit_record(
         action="orders.dispute_resolved",
@@ -392,10 +396,7 @@ def after_sales_withdraw(*, request: AfterSalesRequest, buyer) -> AfterSalesRequ
     locked = _lock_request(request)
     if locked.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))
-    _require(locked, AfterSalesStatus.OPEN, AfterSalesStatus.REJECTED)
-    locked.status = AfterSalesStatus.CLOSED
-    locked.closed_at = timezone.now()
-    locked.save(update_fields=["status", "closed_at"])
+    transition(locked, "withdraw", table=AFTER_SALES_TRANSITIONS, lock=False, changes={"closed_at": timezone.now()})
     _sync_flags(locked.merchant_order)
     return locked
 
@@ -440,7 +441,7 @@ def review_create(*, order_line: OrderLine, buyer, rating: int, text: str = "") 
     order = order_line.merchant_order
     if order.buyer_order.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))
-    if order.status != OrderStatus.COMPLETED:
+    if not order.can_review:
         raise OrderInvalidTransition(
             message=_("You can review once the order is completed."), extra={"status": order.status}
         )
@@ -466,7 +467,7 @@ def complaint_create(*, order: MerchantOrder, buyer, category: str, text: str) -
         raise OrderError("text_required", _("Describe the problem."))
     if order.buyer_order.buyer_id != buyer.pk:
         raise OrderError("not_your_order", _("This is not your order."))
-    if order.paid_at is None:
+    if not order.can_complain:
         raise OrderInvalidTransition(
             message=_("Complaints are possible once the order is paid."), extra={"status": order.status}
         )

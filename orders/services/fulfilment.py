@@ -61,9 +61,9 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import read_csv
 from marketplace.errors import NotFoundError
 
-from ..choices import OrderStatus, ShipmentStatus
+from ..choices import ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
+from ..models import TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 from ..selectors import parcel_groups, parcel_order_ids
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
@@ -103,7 +103,7 @@ def _clean_tracking(carrier: str, tracking_number: str) -> tuple[str, str]:
 def _ship_locked(orders: list[MerchantOrder], *, actor, carrier: str, tracking_number: str) -> list[MerchantOrder]:
     """Ship a locked parcel group: the caller holds the locks of every order in it."""
     for order in orders:
-        if order.status != OrderStatus.PAID:
+        if not TRANSITIONS.can("ship", order):
             raise OrderInvalidTransition(
                 message=_("Order %(number)s travels in the same parcel and is “%(status)s”: it cannot ship.")
                 % {"number": order.number, "status": order.get_status_display()},
@@ -170,7 +170,7 @@ def shipment_merge(*, merchant, orders: Iterable[MerchantOrder], actor) -> Shipm
             .exclude(shipment__status=ShipmentStatus.PENDING)
             .exists()
         )
-        if order.status != OrderStatus.PAID or left_parcel:
+        if not TRANSITIONS.can("ship", order) or left_parcel:
             raise OrderConflict(
                 "merge_not_waiting_to_ship",
                 _("Order %(number)s is not waiting to ship; only paid orders not yet shipped can be merged.")
@@ -271,7 +271,7 @@ def _field_problems(values: dict[str, str]) -> list[tuple[str, str]]:
 
 
 def _state_problem(order: MerchantOrder) -> tuple[str, str] | None:
-    if order.status == OrderStatus.PAID:
+    if TRANSITIONS.can("ship", order):
         return None
     return (
         "not_waiting_to_ship",

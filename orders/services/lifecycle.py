@@ -1,8 +1,9 @@
 """Merchant order states: pay, ship, deliver, complete, cancel, and the periodic jobs.
 
-Every change goes through `merchant_order_transition`: it locks the merchant order, checks `TRANSITIONS`
-(409 `invalid_transition` otherwise), writes the new state and an `OrderEvent` (who, from,
-to, note). Cancelling releases the stock reservation of the order's lines in the same
+Every change goes through `merchant_order_transition` (the kernel's `transition` helper): it
+locks the merchant order, checks `TRANSITIONS` (409 `invalid_transition` otherwise), writes the
+new state and an `OrderEvent` (who, from, to, note); buyer orders move by
+`BUYER_ORDER_TRANSITIONS` the same way. Cancelling releases the stock reservation of the order's lines in the same
 transaction. Locks are taken buyer order first, then its merchant orders by primary key.
 """
 
@@ -18,10 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
+from marketplace.transitions import transition
 
-from ..choices import BuyerOrderStatus, OrderStatus, ShipmentStatus
-from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
+from ..choices import BuyerOrderStatus, ShipmentStatus
+from ..errors import OrderConflict, OrderError
+from ..models import BUYER_ORDER_TRANSITIONS, TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 from ..selectors import parcel_order_ids
 from .parcels import shipment_detach
 from .refunds import full_refund_items, refund_issue
@@ -36,24 +38,16 @@ TIMESTAMPS = {
 
 
 def merchant_order_transition(order: MerchantOrder, action: str, *, actor=None, note: str = "") -> MerchantOrder:
-    """Lock the order, check `action` against the transition table (409
-    `invalid_transition` otherwise), move it and record the event. Call inside a transaction;
-    returns the locked row."""
-    locked = MerchantOrder.objects.select_for_update().get(pk=order.pk)
-    sources, target = TRANSITIONS[action]
-    if locked.status not in sources:
-        raise OrderInvalidTransition(
-            message=_("This cannot be done while the order is “%(status)s”.") % {"status": locked.get_status_display()},
-            extra={"status": locked.status, "action": action},
+    """Move the merchant order by `action` with the kernel's `transition` helper: lock it,
+    check `TRANSITIONS` (409 `invalid_transition` otherwise), stamp the action's time in the
+    same UPDATE and record the `OrderEvent`. Call inside a transaction; returns the locked row."""
+
+    def record(locked: MerchantOrder, previous: str) -> None:
+        OrderEvent.objects.create(
+            merchant_order=locked, action=action, from_status=previous, to_status=locked.status, actor=actor, note=note
         )
-    previous = locked.status
-    locked.status = target
-    setattr(locked, TIMESTAMPS[action], timezone.now())
-    locked.save(update_fields=["status", TIMESTAMPS[action]])
-    OrderEvent.objects.create(
-        merchant_order=locked, action=action, from_status=previous, to_status=target, actor=actor, note=note
-    )
-    return locked
+
+    return transition(order, action, table=TRANSITIONS, changes={TIMESTAMPS[action]: timezone.now()}, record=record)
 
 
 def merchant_order_reserved_lines(order: MerchantOrder) -> list[StockLine]:
@@ -67,14 +61,7 @@ def merchant_order_reserved_lines(order: MerchantOrder) -> list[StockLine]:
 @transaction.atomic
 def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
     """The gateway confirmed payment: the buyer order and each merchant order become paid."""
-    locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
-    if locked.status != BuyerOrderStatus.PENDING_PAYMENT:
-        raise OrderInvalidTransition(
-            message=_("This order is not waiting for payment."), extra={"status": locked.status}
-        )
-    locked.status = BuyerOrderStatus.PAID
-    locked.paid_at = timezone.now()
-    locked.save(update_fields=["status", "paid_at"])
+    locked = transition(buyer_order, "pay", table=BUYER_ORDER_TRANSITIONS, changes={"paid_at": timezone.now()})
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_transition(order, "pay", note="gateway")
     return locked
@@ -99,17 +86,14 @@ def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -
 @transaction.atomic
 def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str = "") -> BuyerOrder:
     """Cancel a buyer order still waiting for payment, with all its merchant orders."""
+    # Locked and checked first: its merchant orders are cancelled under the buyer order's lock.
     locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
-    if locked.status != BuyerOrderStatus.PENDING_PAYMENT:
-        raise OrderInvalidTransition(
-            message=_("Only an unpaid order can be cancelled this way."), extra={"status": locked.status}
-        )
+    BUYER_ORDER_TRANSITIONS.check(locked, "cancel")
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_cancel(order=order, actor=actor, note=note)
-    locked.status = BuyerOrderStatus.CANCELLED
-    locked.cancelled_at = timezone.now()
-    locked.save(update_fields=["status", "cancelled_at"])
-    return locked
+    return transition(
+        locked, "cancel", table=BUYER_ORDER_TRANSITIONS, lock=False, changes={"cancelled_at": timezone.now()}
+    )
 
 
 def _cancel_expired(pk: int) -> bool:
@@ -185,7 +169,7 @@ def merchant_order_confirm_receipt(*, order: MerchantOrder, actor) -> MerchantOr
 
 def _complete_overdue(pk: int) -> bool:
     order = MerchantOrder.objects.select_for_update(skip_locked=True).filter(pk=pk, after_sales_open=False).first()
-    if order is None or order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+    if order is None or not TRANSITIONS.can("complete", order):
         return False  # a request opened, or completed meanwhile, or being handled right now
     merchant_order_transition(order, "complete", note="completed automatically after the confirmation period")
     return True
@@ -198,7 +182,7 @@ def complete_overdue_shipped(*, now=None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ORDER_AUTO_COMPLETE_DAYS)
     ids = MerchantOrder.objects.filter(
-        status__in=[OrderStatus.SHIPPED, OrderStatus.DELIVERED], shipped_at__lte=cutoff, after_sales_open=False
+        status__in=TRANSITIONS.sources("complete"), shipped_at__lte=cutoff, after_sales_open=False
     ).order_by("shipped_at", "pk")
     run = run_each(
         job="orders.complete_overdue_shipped",

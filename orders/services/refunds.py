@@ -47,12 +47,13 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO, quantize
+from marketplace.transitions import transition
 
 from ..choices import PaymentStatus, RefundStatus
-from ..errors import OrderConflict, OrderError, OrderInvalidTransition
+from ..errors import OrderConflict, OrderError
 from ..gateways.base import GatewayError, GatewayUnavailable
 from ..gateways.sandbox import get_gateway
-from ..models import MerchantOrder, OrderLine, Payment, Refund, RefundLine
+from ..models import REFUND_TRANSITIONS, MerchantOrder, OrderLine, Payment, Refund, RefundLine
 
 logger = logging.getLogger(__name__)
 
@@ -267,18 +268,22 @@ def refund_execute(*, refund_id: int) -> str:
         locked = Refund.objects.select_for_update().get(pk=refund_id)
         now = timezone.now()
         if not error:
-            if locked.status != RefundStatus.SUCCEEDED:
-                locked.status, locked.succeeded_at, locked.gateway_refund_id = (
-                    RefundStatus.SUCCEEDED,
-                    now,
-                    str(gateway_refund_id)[:100],
-                )
-                locked.last_error, locked.next_attempt_at = "", None
-                locked.save(
-                    update_fields=["status", "succeeded_at", "gateway_refund_id", "last_error", "next_attempt_at"]
+            # A duplicated delivery of the success finds it succeeded already: nothing to record.
+            if REFUND_TRANSITIONS.can("succeed", locked):
+                transition(
+                    locked,
+                    "succeed",
+                    table=REFUND_TRANSITIONS,
+                    lock=False,
+                    changes={
+                        "succeeded_at": now,
+                        "gateway_refund_id": str(gateway_refund_id)[:100],
+                        "last_error": "",
+                        "next_attempt_at": None,
+                    },
                 )
             return locked.status
-        if locked.status != RefundStatus.PENDING:
+        if not REFUND_TRANSITIONS.can("fail", locked):
             return locked.status  # another delivery recorded the outcome meanwhile
         locked.last_error = error[:500]
         delay = refund_retry_delay(locked.attempts)
@@ -287,8 +292,13 @@ def refund_execute(*, refund_id: int) -> str:
             locked.save(update_fields=["last_error", "next_attempt_at"])
         else:
             retry = False
-            locked.status, locked.next_attempt_at = RefundStatus.FAILED, None
-            locked.save(update_fields=["status", "last_error", "next_attempt_at"])
+            transition(
+                locked,
+                "fail",
+                table=REFUND_TRANSITIONS,
+                lock=False,
+                changes={"last_error": locked.last_error, "next_attempt_at": None},
+            )
             audit_record(
                 action="orders.refund_failed",
                 obj=locked,
@@ -314,12 +324,8 @@ def refund_retry(*, refund: Refund, actor) -> Refund:
     attempts count starts again; the previous count and error go to the audit log; the
     attempt runs after commit."""
     locked = Refund.objects.select_for_update().get(pk=refund.pk)
-    if locked.status != RefundStatus.FAILED:
-        raise OrderInvalidTransition(
-            message=_("Only a failed refund can be sent again; this one is “%(status)s”.")
-            % {"status": locked.get_status_display()},
-            extra={"status": locked.status},
-        )
+    REFUND_TRANSITIONS.check(locked, "retry")
+    # Audited before the move: the entry keeps the count and error the retry resets.
     audit_record(
         action="orders.refund_retried",
         actor=actor,
@@ -327,8 +333,13 @@ def refund_retry(*, refund: Refund, actor) -> Refund:
         reason=locked.last_error,
         data={"reference": locked.reference, "attempts": locked.attempts},
     )
-    locked.status, locked.attempts, locked.next_attempt_at = RefundStatus.PENDING, 0, timezone.now()
-    locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+    transition(
+        locked,
+        "retry",
+        table=REFUND_TRANSITIONS,
+        lock=False,
+        changes={"attempts": 0, "next_attempt_at": timezone.now()},
+    )
     _execute_after_commit(locked)
     return locked
 

@@ -40,7 +40,7 @@ from merchants.models import Merchant
 
 from .. import permissions, selectors, services
 from ..choices import PayoutStatus
-from ..models import ManualAdjustment, Payout, PayoutBatch
+from ..models import PAYOUT_TRANSITIONS, ManualAdjustment, Payout, PayoutBatch
 
 PAYOUT_COLOURS = {PayoutStatus.PENDING: "#0d6efd", PayoutStatus.PAID: "#198754", PayoutStatus.FAILED: "#dc3545"}
 #: The largest bank result file accepted (bytes); a month's file is far smaller.
@@ -75,10 +75,6 @@ def _mark_failed(request, payout, data) -> str:
     return gettext("Payout %(payout)s failed; the statement stays owed for a later batch.") % {"payout": failed}
 
 
-def _pending(payout) -> bool:
-    return payout.status == PayoutStatus.PENDING
-
-
 PAYOUT_ACTIONS = [
     ObjectAction(
         "mark_paid",
@@ -86,7 +82,7 @@ PAYOUT_ACTIONS = [
         PaidForm,
         _mark_paid,
         staff_action=permissions.PAYOUT_MARK_PAID,
-        available=_pending,
+        available=PAYOUT_TRANSITIONS.predicate("mark_paid"),
         help_text=_("The bank paid: the statement is paid and the ledger moves the payable to the bank."),
     ),
     ObjectAction(
@@ -95,7 +91,7 @@ PAYOUT_ACTIONS = [
         FailedForm,
         _mark_failed,
         staff_action=permissions.PAYOUT_MARK_FAILED,
-        available=_pending,
+        available=PAYOUT_TRANSITIONS.predicate("mark_failed"),
         help_text=_("The bank refused: the statement stays approved and owed."),
     ),
 ]
@@ -272,7 +268,7 @@ class PayoutBatchAdmin(ObjectActionsMixin, CreateOnlyAdmin):
 
     def _mark_links(self, payout) -> str:
         # The action views check the declaration (settlements.payout_mark_paid / _failed).
-        if payout.status != PayoutStatus.PENDING:
+        if not PAYOUT_TRANSITIONS.can("mark_paid", payout):
             return ""
         return format_html(
             '<a href="{}">{}</a> · <a href="{}">{}</a>',

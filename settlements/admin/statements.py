@@ -30,7 +30,7 @@ from marketplace.errors import DomainError
 
 from .. import permissions, selectors, services
 from ..choices import LineKind, StatementStatus
-from ..models import Invoice, Statement
+from ..models import STATEMENT_TRANSITIONS, Invoice, Statement
 from ..pdf import invoice_pdf
 
 STATUS_COLOURS = {
@@ -84,7 +84,7 @@ STATEMENT_ACTIONS = [
         ConfirmForm,
         _approve,
         staff_action=permissions.STATEMENT_APPROVE,
-        available=lambda s: s.status == StatementStatus.DRAFT,
+        available=STATEMENT_TRANSITIONS.predicate("approve"),
         help_text=_("The statement becomes payable and its journal entry is posted."),
     ),
     ObjectAction(

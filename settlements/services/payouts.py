@@ -25,9 +25,10 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
+from marketplace.transitions import transition
 
 from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
-from ..models import Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
+from ..models import PAYOUT_TRANSITIONS, STATEMENT_TRANSITIONS, Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
 from .ledger import account_for, journal_post
 from .runs import SettlementError
 
@@ -92,23 +93,25 @@ def _lock_payout(payout: Payout) -> Payout:
 def payout_mark_paid(*, payout: Payout, actor, bank_reference: str = "") -> Payout:
     """The bank paid: the statement is paid and the ledger moves payable to bank."""
     locked = _lock_payout(payout)
-    if locked.status != PayoutStatus.PENDING:
-        raise ConflictError(
-            "invalid_transition", _("Only a payout sent to the bank can be marked."), {"status": locked.status}
-        )
+    PAYOUT_TRANSITIONS.check(locked, "mark_paid")
     statement = Statement.objects.select_for_update().get(pk=locked.statement_id)
     if statement.approved_by_id is not None and statement.approved_by_id == getattr(actor, "pk", None):
         raise ConflictError(
             "segregation_of_duties",
             _("You approved this statement, so someone else must confirm its payment."),
         )
-    locked.status = PayoutStatus.PAID
-    locked.bank_reference = (bank_reference or "").strip()[:100]
-    locked.marked_by = actor
-    locked.marked_at = timezone.now()
-    locked.save(update_fields=["status", "bank_reference", "marked_by", "marked_at"])
-    statement.status = StatementStatus.PAID
-    statement.save(update_fields=["status"])
+    transition(
+        locked,
+        "mark_paid",
+        table=PAYOUT_TRANSITIONS,
+        lock=False,
+        changes={
+            "bank_reference": (bank_reference or "").strip()[:100],
+            "marked_by": actor,
+            "marked_at": timezone.now(),
+        },
+    )
+    transition(statement, "pay", table=STATEMENT_TRANSITIONS, lock=False)
     journal_post(
         key=f"payout:{locked.reference}",
         description=f"Payout {locked.reference}",
@@ -127,16 +130,13 @@ def payout_mark_failed(*, payout: Payout, actor, reason: str) -> Payout:
     """The bank refused: the statement stays approved and owed, for a later batch."""
     if not (reason or "").strip():
         raise DomainError("reason_required", _("Say why the payment failed."))
-    locked = _lock_payout(payout)
-    if locked.status != PayoutStatus.PENDING:
-        raise ConflictError(
-            "invalid_transition", _("Only a payout sent to the bank can be marked."), {"status": locked.status}
-        )
-    locked.status = PayoutStatus.FAILED
-    locked.failure_reason = reason.strip()[:200]
-    locked.marked_by = actor
-    locked.marked_at = timezone.now()
-    locked.save(update_fields=["status", "failure_reason", "marked_by", "marked_at"])
+    locked = transition(
+        payout,
+        "mark_failed",
+        table=PAYOUT_TRANSITIONS,
+        queryset=Payout.objects.select_related("statement"),
+        changes={"failure_reason": reason.strip()[:200], "marked_by": actor, "marked_at": timezone.now()},
+    )
     audit_record(action="settlements.payout_failed", actor=actor, obj=locked, reason=locked.failure_reason)
     return locked
 
@@ -179,7 +179,7 @@ def payout_results_import(*, batch: PayoutBatch, actor, data: bytes) -> ImportRe
             result.errors.append(str(_("line %(n)d: unknown reference %(ref)s") % {"n": number, "ref": reference}))
         elif reference in seen:
             result.errors.append(str(_("line %(n)d: %(ref)s appears twice") % {"n": number, "ref": reference}))
-        elif payouts[reference].status != PayoutStatus.PENDING:
+        elif not PAYOUT_TRANSITIONS.can("mark_paid", payouts[reference]):
             result.errors.append(str(_("line %(n)d: %(ref)s is already marked") % {"n": number, "ref": reference}))
         elif status not in {"paid", "failed"}:
             result.errors.append(str(_("line %(n)d: status must be paid or failed") % {"n": number}))

@@ -1,7 +1,8 @@
 """Statement review and approval, and manual adjustments.
 
-Guarantees: approving locks the statement, refuses anything but a draft (409), and posts its
-journal entry in the same transaction (once: the entry's natural key is the statement).
+Guarantees: approving moves the statement by `STATEMENT_TRANSITIONS` with the kernel's
+`transition` helper (it locks the statement and refuses anything but a draft, 409
+`invalid_transition`), and posts its journal entry in the same transaction (once: the entry's natural key is the statement).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import quantize
+from marketplace.transitions import transition
 
-from ..choices import StatementStatus
-from ..models import ManualAdjustment, Statement
+from ..models import STATEMENT_TRANSITIONS, ManualAdjustment, Statement
 from ..periods import Period
 from ..selectors import statement_drafts
 from .ledger import journal_post, statement_postings
@@ -27,15 +28,12 @@ from .ledger import journal_post, statement_postings
 @transaction.atomic
 def statement_approve(*, statement: Statement, actor) -> Statement:
     """Finance approves a reviewed statement: it becomes payable and posts to the ledger."""
-    locked = Statement.objects.select_for_update().get(pk=statement.pk)
-    if locked.status != StatementStatus.DRAFT:
-        raise ConflictError(
-            "invalid_transition", _("Only a statement to review can be approved."), {"status": locked.status}
-        )
-    locked.status = StatementStatus.APPROVED
-    locked.approved_by = actor
-    locked.approved_at = timezone.now()
-    locked.save(update_fields=["status", "approved_by", "approved_at"])
+    locked = transition(
+        statement,
+        "approve",
+        table=STATEMENT_TRANSITIONS,
+        changes={"approved_by": actor, "approved_at": timezone.now()},
+    )
     journal_post(
         key=f"statement:{locked.pk}",
         description=f"Statement {locked.period} merchant {locked.merchant_id}",

@@ -129,3 +129,52 @@ def test_reconciliation_is_clean_then_reports_a_difference(capsys):
     with pytest.raises(SystemExit):
         call_command("reconcile", "--period", "2026-10")
     assert JournalEntry.objects.count() == 1
+
+
+@pytest.fixture
+def _english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.mark.usefixtures("_english")
+def test_marking_paid_refuses_a_statement_no_longer_approved_and_changes_nothing():
+    # The statement's own table guards its move to paid: a pending payout of a statement
+    # that is not approved (here forced to paid behind the services' back) is refused whole.
+    _approved(count=1)
+    payer = UserFactory(is_staff=True, email="payer@example.com")
+    payout = services.payout_batch_create(actor=payer).payouts.get()
+    Statement.objects.filter(pk=payout.statement_id).update(status="paid")
+    entries = JournalEntry.objects.count()
+    with pytest.raises(ConflictError) as info:
+        services.payout_mark_paid(payout=payout, actor=payer, bank_reference="BANK-1")
+    assert (info.value.status_code, info.value.code, info.value.extra) == (
+        409,
+        "invalid_transition",
+        {"status": "paid"},
+    )
+    assert str(info.value.message) == "Only an approved statement can be paid."
+    payout.refresh_from_db()
+    assert (payout.status, payout.bank_reference, payout.marked_by_id) == ("pending", "", None)
+    assert JournalEntry.objects.count() == entries
+
+
+@pytest.mark.usefixtures("_english")
+def test_a_payout_is_marked_once():
+    _approved(count=1)
+    payer = UserFactory(is_staff=True, email="payer@example.com")
+    payout = services.payout_batch_create(actor=payer).payouts.get()
+    services.payout_mark_failed(payout=payout, actor=payer, reason="Account closed")
+    entries = JournalEntry.objects.count()
+    for mark in (
+        lambda: services.payout_mark_paid(payout=payout, actor=payer, bank_reference="BANK-1"),
+        lambda: services.payout_mark_failed(payout=payout, actor=payer, reason="Again"),
+    ):
+        with pytest.raises(ConflictError) as info:
+            mark()
+        assert (info.value.code, info.value.extra) == ("invalid_transition", {"status": "failed"})
+        assert str(info.value.message) == "Only a payout sent to the bank can be marked."
+    payout.refresh_from_db()
+    assert (payout.status, payout.failure_reason, payout.bank_reference) == ("failed", "Account closed", "")
+    assert Statement.objects.get(pk=payout.statement_id).status == "approved"
+    assert JournalEntry.objects.count() == entries
