@@ -8,6 +8,7 @@ from .categories import (
     category_set_rate,
     merchant_may_sell_in,
 )
+from .onboarding import MerchantApproval, merchant_approve_with_grants
 from .products import (
     LISTING_TRANSITIONS,
     product_approve,
@@ -40,12 +41,14 @@ from .stock import (
 
 __all__ = [
     "LISTING_TRANSITIONS",
+    "MerchantApproval",
     "StockLine",
     "category_descendant_ids",
     "category_effective_rate",
     "category_grants_from_contract",
     "category_grants_set",
     "category_set_rate",
+    "merchant_approve_with_grants",
     "merchant_may_sell_in",
     "product_approve",
     "product_create",

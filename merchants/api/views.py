@@ -7,7 +7,6 @@ Views only check who is asking, shape input and output, and call `merchants.serv
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -244,11 +243,8 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def approve(self, request, pk=None):
         merchant = self.get_object()
         data = self._input(ApproveSerializer)
-        # The grants follow the contract the approval creates: both are written or neither.
-        with transaction.atomic():
-            merchant = services.application_approve(merchant=merchant, actor=request.user, **data)
-            catalog_services.category_grants_from_contract(merchant=merchant, actor=request.user)
-        return self._answer(merchant)
+        approval = catalog_services.merchant_approve_with_grants(merchant=merchant, actor=request.user, **data)
+        return self._answer(approval.merchant)
 
     @extend_schema(
         summary="Reject an application (staff)",

@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services as catalog_services
 from catalog.models import Category, CategoryGrant
 from merchants import selectors, services
 from merchants.models import Contract, DepositEntry, Merchant, MerchantDocument, Tier
@@ -237,7 +236,6 @@ def test_change_page_shows_full_numbers_to_finance_and_superusers(client, who):
 
 def test_change_page_shows_contract_deposit_grants_and_expiry(client, reviewer):
     merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
     contract = services.current_contract(merchant)
     client.force_login(reviewer)
     html = client.get(change_url(merchant)).content.decode()
@@ -655,7 +653,6 @@ def test_refund_before_termination_changes_nothing(client, finance):
 def test_edit_category_grants(client, reviewer):
     tea = category("Tea")
     merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
     appliances = merchant.requested_category_ids[0]
     client.force_login(reviewer)
     page = client.get(action_url(merchant, "category_grants"))
@@ -846,7 +843,6 @@ def test_category_cannot_be_moved_under_its_own_subcategory(client):
 
 def test_category_grant_admin_is_read_only(client, reviewer):
     merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
     grant = CategoryGrant.objects.get(merchant=merchant)
     client.force_login(reviewer)
     assert client.get(reverse("admin:catalog_categorygrant_changelist")).status_code == 200

@@ -6,7 +6,6 @@ Later issues extend `DEMO_STEPS` with their own seeding functions (merchants, ca
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from marketplace.roles import FINANCE, OPERATIONS, REVIEWER, sync_staff_groups
 
@@ -91,8 +90,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for name, step in [*DEMO_STEPS, *_later_steps()]:
-            with transaction.atomic():
-                created = step(self.stdout)
+            # No transaction around a step: the services own theirs, and a use case that spans
+            # apps (approving a merchant with its grants) is durable, so it refuses to be nested.
+            # A step stopped halfway keeps what its services committed (start afresh to redo it).
+            created = step(self.stdout)
             self.stdout.write(f"seed_demo: {name}: {created} created")
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
         for email, role in DEMO_LOGINS:
