@@ -15,6 +15,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from marketplace.api import validated
+from marketplace.schema import codes, errors
 from merchants.selectors import member_list
 
 from .. import selectors, services
@@ -22,7 +24,7 @@ from ..filters import MerchantOrderFilter
 from ..models import MerchantOrder
 from .permissions import IsOrdersMember
 from .serializers import MerchantOrderListSerializer, MerchantOrderSerializer, ShipSerializer
-from .views import ACCESS_ERRORS, MERCHANT, codes, errors, validated
+from .views import ACCESS_ERRORS, MERCHANT
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Merchant order id.")
 
