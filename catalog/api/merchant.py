@@ -13,13 +13,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from marketplace.parsers import JSONParser
 from marketplace.schema import codes, errors
-from merchants import selectors as merchant_selectors
+from merchants.api.permissions import IsSectionMember
 from merchants.models import PortalSection
 
 from .. import selectors, services
@@ -48,17 +46,10 @@ PRODUCT_ERRORS = ("merchant_cannot_list", "category_inactive", "category_not_gra
 STOCK_ERRORS = ("invalid_quantity", "warehouse_not_yours", "warehouse_inactive", "stock_busy")
 
 
-class IsCatalogMember(IsAuthenticated):
+class IsCatalogMember(IsSectionMember):
     """Signed in (else 401) and a member whose role sees the catalog (else 404, not 403)."""
 
-    def has_permission(self, request, view):
-        if not super().has_permission(request, view):
-            return False
-        member = merchant_selectors.membership_for_user(request.user)
-        if member is None or not member.can(PortalSection.CATALOG):
-            raise NotFound()
-        request.catalog_member = member
-        return True
+    section = PortalSection.CATALOG
 
 
 class MerchantCatalogMixin:
@@ -66,7 +57,7 @@ class MerchantCatalogMixin:
 
     @cached_property
     def merchant(self):
-        return self.request.catalog_member.merchant
+        return self.request.member.merchant
 
     def _input(self, serializer_class, data=None, **kwargs) -> dict:
         serializer = serializer_class(data=self.request.data if data is None else data, **kwargs)

@@ -57,7 +57,7 @@ class MerchantOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     @cached_property
     def merchant(self):
-        return self.request.orders_member.merchant
+        return self.request.member.merchant
 
     def get_queryset(self):
         return selectors.merchant_order_list_for_merchant(self.merchant)
