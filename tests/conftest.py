@@ -1,9 +1,12 @@
 """Suite-wide fixtures. The suite runs on PostgreSQL and Redis only (make test starts them)."""
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from marketplace.celery import app
 from tests.factories import UserFactory
 
 
@@ -26,6 +29,29 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+#: The folders whose tests run Celery tasks in-process (notification e-mails into the locmem
+#: outbox); the others, tests/marketplace first, send them through the real broker, whose
+#: wiring they test.
+IN_PROCESS_TASK_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "settlements"})
+TESTS = Path(__file__).resolve().parent
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    # Uploaded documents, logos and product pictures go to a throwaway folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks(request):
+    if Path(request.path).resolve().relative_to(TESTS).parts[0] not in IN_PROCESS_TASK_FOLDERS:
+        yield
+        return
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture(autouse=True)
