@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import DomainError
+from marketplace.forms import add_domain_error
 from merchants.models import PortalSection
-from merchants.views import add_domain_error, portal_context, portal_view
+from merchants.views import portal_context, portal_view
 
 from . import selectors, services
 from .forms import (
