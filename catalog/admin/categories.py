@@ -150,23 +150,17 @@ class CategoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
         ]
 
     def save_model(self, request, obj, form, change):
+        # Through the services, which audit the change; the rate only through
+        # `category_set_rate` (read-only on the change page: never written back from here).
+        fields = {name: form.cleaned_data[name] for name in services.CATEGORY_FIELDS if name in form.cleaned_data}
         if change:
-            # The rate is read-only here; never write it back (it may have changed meanwhile).
-            obj.save(
-                update_fields=[
-                    f.name for f in Category._meta.concrete_fields if not f.primary_key and f.name != "commission_rate"
-                ]
-            )
-            if "name" in form.changed_data:
-                services.search_refresh_schedule(category=obj)
+            changed = {name: value for name, value in fields.items() if name in form.changed_data}
+            services.category_update(category=obj, actor=request.user, **changed)
             return
-        rate = obj.commission_rate
-        obj.commission_rate = None
-        obj.save()
-        if rate is not None:
-            # The admin's add view runs in a transaction: the category and its rate are one change.
-            services.category_set_rate(category=obj, rate=rate, actor=request.user)
-            obj.commission_rate = rate
+        created = services.category_create(
+            actor=request.user, commission_rate=form.cleaned_data.get("commission_rate"), **fields
+        )
+        obj.pk = created.pk  # the admin's message, log entry and redirect name the new row
 
     def action_summary(self, request, category):
         wired = _wire_parents()
@@ -229,9 +223,13 @@ class TagAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(product_count=Count("products"))
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            services.search_refresh_schedule(tag=obj)
+        # Through the services, which audit the change and refresh the search of a renamed tag.
+        if change:
+            changed = {name: form.cleaned_data[name] for name in ("name", "slug") if name in form.changed_data}
+            services.tag_update(tag=obj, actor=request.user, **changed)
+            return
+        created = services.tag_create(actor=request.user, name=obj.name, slug=obj.slug)
+        obj.pk = created.pk  # the admin's message, log entry and redirect name the new row
 
     def delete_model(self, request, obj):
         services.tags_delete(tags=[obj])

@@ -38,16 +38,20 @@ from .stock import (
     stock_reserve,
     stock_ship,
 )
+from .taxonomy import CATEGORY_FIELDS, category_create, category_update, tag_create, tag_update
 
 __all__ = [
+    "CATEGORY_FIELDS",
     "LISTING_TRANSITIONS",
     "MerchantApproval",
     "StockLine",
+    "category_create",
     "category_descendant_ids",
     "category_effective_rate",
     "category_grants_from_contract",
     "category_grants_set",
     "category_set_rate",
+    "category_update",
     "merchant_approve_with_grants",
     "merchant_may_sell_in",
     "product_approve",
@@ -72,5 +76,7 @@ __all__ = [
     "stock_release",
     "stock_reserve",
     "stock_ship",
+    "tag_create",
+    "tag_update",
     "tags_delete",
 ]
