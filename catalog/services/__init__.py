@@ -38,13 +38,25 @@ from .stock import (
     stock_reserve,
     stock_ship,
 )
-from .taxonomy import CATEGORY_FIELDS, category_create, category_update, tag_create, tag_update
+from .taxonomy import (
+    CATEGORY_FIELDS,
+    TAG_FIELDS,
+    categories_delete,
+    category_create,
+    category_update,
+    tag_create,
+    tag_update,
+)
+from .warehouses import WAREHOUSE_FIELDS, warehouse_create, warehouse_update, warehouses_delete
 
 __all__ = [
     "CATEGORY_FIELDS",
     "LISTING_TRANSITIONS",
+    "TAG_FIELDS",
+    "WAREHOUSE_FIELDS",
     "MerchantApproval",
     "StockLine",
+    "categories_delete",
     "category_create",
     "category_descendant_ids",
     "category_effective_rate",
@@ -79,4 +91,7 @@ __all__ = [
     "tag_create",
     "tag_update",
     "tags_delete",
+    "warehouse_create",
+    "warehouse_update",
+    "warehouses_delete",
 ]

@@ -1,7 +1,8 @@
 """Staff's edits of the catalog's taxonomy: categories and tags, as the admin makes them.
 
-Every edit is audited; a renamed category or tag refreshes, after commit, the search text of
-the products that show its name (`search_refresh_schedule`), so they are found by the new name.
+Every edit is audited (`marketplace.edits`); a renamed category or tag refreshes, after
+commit, the search text of the products that show its name (`search_refresh_schedule`), so
+they are found by the new name.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from marketplace.audit import audit_record
+from marketplace.edits import audited_create, audited_delete, audited_update
 
 from ..models import Category, Tag
 from .categories import category_set_rate
@@ -19,18 +20,14 @@ from .products import search_refresh_schedule
 #: The fields staff set on a category. Its commission rate is not among them: it changes only
 #: through `category_set_rate`, which records every change.
 CATEGORY_FIELDS = ("name", "parent", "slug", "is_fresh", "is_cross_border", "position", "is_active")
+TAG_FIELDS = ("name", "slug")
 
 
-def _field_changes(obj, changes: dict) -> dict:
-    """The entries of `changes` that differ from `obj` (a related row compares by its id)."""
-    changed = {}
-    for name, value in changes.items():
-        field = obj._meta.get_field(name)
-        current = getattr(obj, field.attname)
-        new = value.pk if field.is_relation and value is not None else value
-        if current != new:
-            changed[name] = value
-    return changed
+def _only(fields: dict, allowed: tuple[str, ...], what: str) -> dict:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Not fields staff set on a {what}: {sorted(unknown)}")
+    return fields
 
 
 @transaction.atomic
@@ -38,15 +35,10 @@ def category_create(*, actor, commission_rate: Decimal | None = None, **fields) 
     """Create a category with `fields` (`CATEGORY_FIELDS`); audited.
 
     A first commission rate goes through `category_set_rate`, in the same transaction, so it
-    is checked, recorded and audited as every later change is.
+    is checked, recorded and audited as every later change is (a refused rate creates nothing).
     """
-    category = Category.objects.create(**_category_fields(fields))
-    audit_record(
-        action="catalog.category_created",
-        actor=actor,
-        obj=category,
-        data={"name": category.name, "slug": category.slug, "parent": category.parent_id},
-    )
+    fields = _only(fields, CATEGORY_FIELDS, "category")
+    category = audited_create(Category, action="catalog.category_created", actor=actor, **fields)
     if commission_rate is not None:
         category = category_set_rate(category=category, rate=commission_rate, actor=actor)
     return category
@@ -60,33 +52,25 @@ def category_update(*, category: Category, actor, **changes) -> Category:
     audited with their names; nothing when nothing differs. A new name refreshes, after
     commit, the search text of the category's products.
     """
-    changes = _category_fields(changes)
+    changes = _only(changes, CATEGORY_FIELDS, "category")
     locked = Category.objects.select_for_update().get(pk=category.pk)
-    changed = _field_changes(locked, changes)
-    if not changed:
-        return locked
-    for name, value in changed.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=list(changed))
-    audit_record(action="catalog.category_changed", actor=actor, obj=locked, data={"fields": sorted(changed)})
+    changed = audited_update(locked, changes, action="catalog.category_changed", actor=actor)
     if "name" in changed:
         search_refresh_schedule(category=locked)
     return locked
 
 
-def _category_fields(fields: dict) -> dict:
-    unknown = set(fields) - set(CATEGORY_FIELDS)
-    if unknown:
-        raise TypeError(f"Not fields staff set on a category: {sorted(unknown)}")
-    return fields
+@transaction.atomic
+def categories_delete(*, categories, actor) -> int:
+    """Delete these categories, each audited; returns how many. A category that still has
+    subcategories, products or order lines is protected: nothing is deleted then."""
+    return audited_delete(categories, action="catalog.category_deleted", actor=actor)
 
 
 @transaction.atomic
 def tag_create(*, actor, name: str, slug: str) -> Tag:
     """Create a tag; audited. No product has it yet, so no search text changes."""
-    tag = Tag.objects.create(name=name, slug=slug)
-    audit_record(action="catalog.tag_created", actor=actor, obj=tag, data={"name": name, "slug": slug})
-    return tag
+    return audited_create(Tag, action="catalog.tag_created", actor=actor, name=name, slug=slug)
 
 
 @transaction.atomic
@@ -94,17 +78,9 @@ def tag_update(*, tag: Tag, actor, **changes) -> Tag:
     """Change the tag's `name` and/or `slug`; returns the row. Locks the tag; writes and
     audits only what differs. A new name refreshes, after commit, the search text of the
     products that have the tag."""
-    unknown = set(changes) - {"name", "slug"}
-    if unknown:
-        raise TypeError(f"Not fields staff set on a tag: {sorted(unknown)}")
+    changes = _only(changes, TAG_FIELDS, "tag")
     locked = Tag.objects.select_for_update().get(pk=tag.pk)
-    changed = _field_changes(locked, changes)
-    if not changed:
-        return locked
-    for name, value in changed.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=list(changed))
-    audit_record(action="catalog.tag_changed", actor=actor, obj=locked, data={"fields": sorted(changed)})
+    changed = audited_update(locked, changes, action="catalog.tag_changed", actor=actor)
     if "name" in changed:
         search_refresh_schedule(tag=locked)
     return locked

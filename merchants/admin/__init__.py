@@ -19,7 +19,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors as catalog_selectors
-from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline, badge, table, when
+from marketplace.admin_tools import (
+    ObjectActionsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceEditAdmin,
+    badge,
+    table,
+    when,
+)
 from marketplace.crypto import mask
 from marketplace.money import format_cny
 from marketplace.regions import Region
@@ -413,7 +421,7 @@ class TierForm(forms.ModelForm):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ServiceEditAdmin, admin.ModelAdmin):
     form = TierForm
     list_display = ["name", "code", "deposit_amount", "commission_plan", "position"]
     readonly_fields = ["code"]
@@ -438,12 +446,24 @@ class TierAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # merchants and contracts keep pointing at their tier
 
+    def update(self, request, obj, changes):
+        services.tier_update(tier=obj, actor=request.user, **changes)
+
 
 @admin.register(PublicHoliday)
-class PublicHolidayAdmin(admin.ModelAdmin):
+class PublicHolidayAdmin(ServiceEditAdmin, admin.ModelAdmin):
     list_display = ["date", "name"]
     search_fields = ["name"]
     date_hierarchy = "date"
+
+    def create(self, request, fields):
+        return services.holiday_create(actor=request.user, **fields)
+
+    def update(self, request, obj, changes):
+        services.holiday_update(holiday=obj, actor=request.user, **changes)
+
+    def delete(self, request, objs):
+        services.holidays_delete(holidays=objs, actor=request.user)
 
 
 @admin.register(DepositEntry)

@@ -41,10 +41,20 @@ from .members import (
     member_change_role,
     member_remove,
 )
+from .reference import (
+    HOLIDAY_FIELDS,
+    TIER_FIELDS,
+    holiday_create,
+    holiday_update,
+    holidays_delete,
+    tier_update,
+)
 
 __all__ = [
     "APPLICATION_FIELDS",
+    "HOLIDAY_FIELDS",
     "INVITABLE_ROLES",
+    "TIER_FIELDS",
     "add_working_days",
     "application_approve",
     "application_create",
@@ -65,6 +75,9 @@ __all__ = [
     "deposit_shortfall",
     "document_add",
     "document_remove",
+    "holiday_create",
+    "holiday_update",
+    "holidays_delete",
     "invitation_accept",
     "invitation_create",
     "invitation_revoke",
@@ -78,4 +91,5 @@ __all__ = [
     "merchant_update_shop",
     "missing_document_kinds",
     "required_document_kinds",
+    "tier_update",
 ]

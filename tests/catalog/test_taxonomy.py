@@ -125,7 +125,20 @@ def test_the_admin_pages_save_categories_and_tags_through_the_services(client):
 
     actions = AuditLogEntry.objects.order_by("seq").values_list("action", "actor_id", "object_id", "data")
     assert list(actions) == [
-        ("catalog.category_created", staff.pk, str(tea.pk), {"name": "Tea", "slug": "tea", "parent": None}),
+        (
+            "catalog.category_created",
+            staff.pk,
+            str(tea.pk),
+            {
+                "name": "Tea",
+                "parent": None,
+                "slug": "tea",
+                "is_fresh": False,
+                "is_cross_border": False,
+                "position": 0,
+                "is_active": False,
+            },
+        ),
         ("catalog.category_rate_changed", staff.pk, str(tea.pk), {"old": None, "new": "0.0800"}),
         ("catalog.category_changed", staff.pk, str(tea.pk), {"fields": ["is_active", "name"]}),
         ("catalog.tag_created", staff.pk, str(tag.pk), {"name": "Warm glow", "slug": "warm-glow"}),
