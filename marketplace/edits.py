@@ -17,6 +17,15 @@ def _plain(value):
     return value.pk if isinstance(value, models.Model) else value
 
 
+def only_fields(fields: dict, allowed: tuple[str, ...]) -> dict:
+    """`fields`, refused (TypeError, a programming error) when one is not among `allowed`:
+    a service names what staff may set, so a form cannot write a field it should not."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Fields that may not be set here: {sorted(unknown)}")
+    return fields
+
+
 def changed_fields(obj: models.Model, changes: dict) -> dict:
     """The entries of `changes` that differ from `obj` (a related row compares by its id)."""
     changed = {}

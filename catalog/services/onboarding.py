@@ -25,20 +25,11 @@ class MerchantApproval:
 
 
 @transaction.atomic(durable=True)
-def merchant_approve_with_grants(
-    *,
-    merchant,
-    actor,
-    tier,
-    reason: str = "",
-    revenue_share_rate=None,
-    franchise_fee=None,
-    exclusive: bool = False,
-    settlement_days: int | None = None,
-    contract_years: int | None = None,
-) -> MerchantApproval:
-    """Approve the application (`merchants.services.application_approve`: tier, offered
-    contract) and grant exactly the categories of that contract, all or nothing.
+def merchant_approve_with_grants(*, merchant, actor, **terms) -> MerchantApproval:
+    """Approve the application with `terms` (the keyword arguments of
+    `merchants.services.application_approve`: tier, reason, revenue-share rate, franchise fee,
+    exclusivity, settlement days, contract years) and grant exactly the categories of the
+    contract it offers, all or nothing.
 
     A merchant is never approved without the grants of its contract, nor granted categories
     by an approval that was refused: any refusal (`invalid_transition`,
@@ -47,16 +38,6 @@ def merchant_approve_with_grants(
     grants. Durable: refuses to run inside another transaction (RuntimeError). Side effects
     are those of the two services (the approval e-mail after commit); both write their audit rows.
     """
-    approved = merchant_services.application_approve(
-        merchant=merchant,
-        actor=actor,
-        tier=tier,
-        reason=reason,
-        revenue_share_rate=revenue_share_rate,
-        franchise_fee=franchise_fee,
-        exclusive=exclusive,
-        settlement_days=settlement_days,
-        contract_years=contract_years,
-    )
+    approved = merchant_services.application_approve(merchant=merchant, actor=actor, **terms)
     granted = category_grants_from_contract(merchant=approved, actor=actor)
     return MerchantApproval(merchant=approved, granted_category_ids=granted)

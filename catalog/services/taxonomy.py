@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from marketplace.edits import audited_create, audited_delete, audited_update
+from marketplace.edits import audited_create, audited_delete, audited_update, only_fields
 
 from ..models import Category, Tag
 from .categories import category_set_rate
@@ -23,13 +23,6 @@ CATEGORY_FIELDS = ("name", "parent", "slug", "is_fresh", "is_cross_border", "pos
 TAG_FIELDS = ("name", "slug")
 
 
-def _only(fields: dict, allowed: tuple[str, ...], what: str) -> dict:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Not fields staff set on a {what}: {sorted(unknown)}")
-    return fields
-
-
 @transaction.atomic
 def category_create(*, actor, commission_rate: Decimal | None = None, **fields) -> Category:
     """Create a category with `fields` (`CATEGORY_FIELDS`); audited.
@@ -37,7 +30,7 @@ def category_create(*, actor, commission_rate: Decimal | None = None, **fields) 
     A first commission rate goes through `category_set_rate`, in the same transaction, so it
     is checked, recorded and audited as every later change is (a refused rate creates nothing).
     """
-    fields = _only(fields, CATEGORY_FIELDS, "category")
+    fields = only_fields(fields, CATEGORY_FIELDS)
     category = audited_create(Category, action="catalog.category_created", actor=actor, **fields)
     if commission_rate is not None:
         category = category_set_rate(category=category, rate=commission_rate, actor=actor)
@@ -52,7 +45,7 @@ def category_update(*, category: Category, actor, **changes) -> Category:
     audited with their names; nothing when nothing differs. A new name refreshes, after
     commit, the search text of the category's products.
     """
-    changes = _only(changes, CATEGORY_FIELDS, "category")
+    changes = only_fields(changes, CATEGORY_FIELDS)
     locked = Category.objects.select_for_update().get(pk=category.pk)
     changed = audited_update(locked, changes, action="catalog.category_changed", actor=actor)
     if "name" in changed:
@@ -78,7 +71,7 @@ def tag_update(*, tag: Tag, actor, **changes) -> Tag:
     """Change the tag's `name` and/or `slug`; returns the row. Locks the tag; writes and
     audits only what differs. A new name refreshes, after commit, the search text of the
     products that have the tag."""
-    changes = _only(changes, TAG_FIELDS, "tag")
+    changes = only_fields(changes, TAG_FIELDS)
     locked = Tag.objects.select_for_update().get(pk=tag.pk)
     changed = audited_update(locked, changes, action="catalog.tag_changed", actor=actor)
     if "name" in changed:

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from marketplace.edits import audited_create, audited_delete, audited_update
+from marketplace.edits import audited_create, audited_delete, audited_update, only_fields
 
 from ..models import Warehouse
 
 WAREHOUSE_FIELDS = ("code", "name", "kind", "region", "city", "merchant", "is_active")
 
 
-def _only(fields: dict) -> dict:
-    unknown = set(fields) - set(WAREHOUSE_FIELDS)
-    if unknown:
-        raise TypeError(f"Not fields staff set on a warehouse: {sorted(unknown)}")
-    return fields
-
-
 @transaction.atomic
 def warehouse_create(*, actor, **fields) -> Warehouse:
     """Create a warehouse with `fields` (`WAREHOUSE_FIELDS`); audited with their values."""
-    return audited_create(Warehouse, action="catalog.warehouse_created", actor=actor, **_only(fields))
+    return audited_create(
+        Warehouse, action="catalog.warehouse_created", actor=actor, **only_fields(fields, WAREHOUSE_FIELDS)
+    )
 
 
 @transaction.atomic
@@ -33,7 +28,7 @@ def warehouse_update(*, warehouse: Warehouse, actor, **changes) -> Warehouse:
     """Change the warehouse's `changes`; returns the row. Locks it; writes and audits only
     the fields that differ."""
     locked = Warehouse.objects.select_for_update().get(pk=warehouse.pk)
-    audited_update(locked, _only(changes), action="catalog.warehouse_changed", actor=actor)
+    audited_update(locked, only_fields(changes, WAREHOUSE_FIELDS), action="catalog.warehouse_changed", actor=actor)
     return locked
 
 

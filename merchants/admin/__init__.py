@@ -396,18 +396,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
 class TierForm(forms.ModelForm):
     class Meta:
         model = Tier
-        fields = [
-            "name",
-            "deposit_amount",
-            "commission_plan",
-            "position",
-            "entry_criteria",
-            "min_monthly_gmv",
-            "min_sku_coverage_pct",
-            "min_annual_growth_pct",
-            "min_contract_years",
-            "benefits",
-        ]
+        fields = list(services.TIER_FIELDS)
 
     def clean_deposit_amount(self):
         amount = self.cleaned_data["deposit_amount"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from marketplace.edits import audited_create, audited_delete, audited_update
+from marketplace.edits import audited_create, audited_delete, audited_update, only_fields
 
 from ..models import PublicHoliday, Tier
 
@@ -25,26 +25,19 @@ TIER_FIELDS = (
 HOLIDAY_FIELDS = ("date", "name")
 
 
-def _only(fields: dict, allowed: tuple[str, ...], what: str) -> dict:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Not fields staff set on a {what}: {sorted(unknown)}")
-    return fields
-
-
 @transaction.atomic
 def tier_update(*, tier: Tier, actor, **changes) -> Tier:
     """Change the tier's terms (`TIER_FIELDS`); returns the row. Locks it; writes and audits
     only what differs. Contracts already offered keep the terms they were made with."""
     locked = Tier.objects.select_for_update().get(pk=tier.pk)
-    audited_update(locked, _only(changes, TIER_FIELDS, "tier"), action="merchants.tier_changed", actor=actor)
+    audited_update(locked, only_fields(changes, TIER_FIELDS), action="merchants.tier_changed", actor=actor)
     return locked
 
 
 @transaction.atomic
 def holiday_create(*, actor, **fields) -> PublicHoliday:
     """Add a public holiday (`HOLIDAY_FIELDS`); audited. Deadlines computed from now on skip it."""
-    fields = _only(fields, HOLIDAY_FIELDS, "holiday")
+    fields = only_fields(fields, HOLIDAY_FIELDS)
     return audited_create(PublicHoliday, action="merchants.holiday_created", actor=actor, **fields)
 
 
@@ -52,7 +45,7 @@ def holiday_create(*, actor, **fields) -> PublicHoliday:
 def holiday_update(*, holiday: PublicHoliday, actor, **changes) -> PublicHoliday:
     """Change a public holiday's date or name; returns the row; audited when anything differs."""
     locked = PublicHoliday.objects.select_for_update().get(pk=holiday.pk)
-    changes = _only(changes, HOLIDAY_FIELDS, "holiday")
+    changes = only_fields(changes, HOLIDAY_FIELDS)
     audited_update(locked, changes, action="merchants.holiday_changed", actor=actor)
     return locked
 
