@@ -31,22 +31,27 @@ def _isolated_cache():
     cache.clear()
 
 
-#: The folders whose tests run Celery tasks in-process (notification e-mails into the locmem
-#: outbox); the others, tests/marketplace first, send them through the real broker, whose
-#: wiring they test.
-IN_PROCESS_TASK_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "settlements"})
+#: The folders whose tests write uploads to a throwaway folder and run Celery tasks in-process
+#: (notification e-mails into the locmem outbox). The others keep their own: tests/marketplace
+#: sends tasks through the real broker, whose wiring it tests, and the access matrix builds one
+#: world (with its files) for the whole module.
+DOMAIN_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "settlements"})
 TESTS = Path(__file__).resolve().parent
 
 
+def _in_domain_folder(request) -> bool:
+    return Path(request.path).resolve().relative_to(TESTS).parts[0] in DOMAIN_FOLDERS
+
+
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    # Uploaded documents, logos and product pictures go to a throwaway folder.
-    settings.MEDIA_ROOT = tmp_path / "media"
+def _media_root(request):
+    if _in_domain_folder(request):
+        request.getfixturevalue("settings").MEDIA_ROOT = request.getfixturevalue("tmp_path") / "media"
 
 
 @pytest.fixture(autouse=True)
 def _eager_tasks(request):
-    if Path(request.path).resolve().relative_to(TESTS).parts[0] not in IN_PROCESS_TASK_FOLDERS:
+    if not _in_domain_folder(request):
         yield
         return
     app.conf.task_always_eager = True
