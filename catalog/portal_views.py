@@ -18,9 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import DomainError
+from marketplace.forms import add_domain_error
 from marketplace.shortcuts import found_or_404
 from merchants.choices import PortalSection
-from merchants.views import add_domain_error, portal_context, portal_view
+from merchants.views import portal_context, portal_view
 
 from . import selectors, services
 from .choices import RevisionStatus

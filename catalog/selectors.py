@@ -27,6 +27,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
+from merchants.choices import MerchantStatus
 
 from .choices import ListingStatus, MovementKind, RevisionStatus
 from .models import (
@@ -113,8 +114,6 @@ def product_public_queryset() -> QuerySet[Product]:
     Annotated with `in_stock` and `boosted` (the merchant went live within
     NEW_MERCHANT_BOOST_DAYS: traffic support puts these first in listings).
     """
-    from merchants.choices import MerchantStatus
-
     boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
     return (
         Product.objects.filter(

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
 from catalog.models import Category
-from catalog.services import category_grants_from_contract
+from catalog.services import merchant_approve_with_grants
 from demo.users import DEMO_PASSWORD
 from merchants import selectors, services
 from merchants.models import Merchant, Tier
@@ -222,8 +222,7 @@ def _reach(merchant: Merchant, target: str, reviewer, owner) -> None:
                 extra["revenue_share_rate"] = Decimal("0.1200")
             if merchant.cooperation_mode == "franchise":
                 extra["franchise_fee"] = Decimal("30000.00")
-            services.application_approve(merchant=merchant, actor=reviewer, tier=merchant.requested_tier, **extra)
-            category_grants_from_contract(merchant=merchant, actor=reviewer)
+            merchant_approve_with_grants(merchant=merchant, actor=reviewer, tier=merchant.requested_tier, **extra)
         elif step == "contract_signed":
             services.contract_accept(merchant=merchant, actor=owner)
         elif step == "deposit_paid":

@@ -383,3 +383,35 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ServiceEditAdmin:
+    """A ModelAdmin mixin whose add, change and delete pages call services, which lock, check
+    and audit the edit, instead of Django's defaults that write the model directly.
+
+    A subclass defines `create(request, fields)` (returns the new row), `update(request, obj,
+    changes)` (only the fields the form changed) and `delete(request, objs)`; the admin's own
+    validation, messages, log entries and redirects stay as they are.
+    """
+
+    def create(self, request, fields: dict):
+        raise NotImplementedError
+
+    def update(self, request, obj, changes: dict) -> None:
+        raise NotImplementedError
+
+    def delete(self, request, objs: list) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            self.update(request, obj, {name: form.cleaned_data[name] for name in form.changed_data})
+            return
+        # The admin's message, log entry and redirect name the form's instance: give it the new row's id.
+        obj.pk = self.create(request, dict(form.cleaned_data)).pk
+
+    def delete_model(self, request, obj):
+        self.delete(request, [obj])
+
+    def delete_queryset(self, request, queryset):
+        self.delete(request, list(queryset))

@@ -142,3 +142,10 @@ class StaffActionOrScoped(HasStaffAction):
     show them only their own rows (a merchant's member reading its application)."""
 
     non_staff = None
+
+
+def validated(serializer_class, data) -> dict:
+    """`data` checked by an input serializer; invalid data is the 400 `validation_error` answer."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

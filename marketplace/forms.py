@@ -1,9 +1,36 @@
-"""Account forms: buyer sign-up and the email login form."""
+"""Account forms (buyer sign-up, the email login form), and how every page's form shows a
+service's refusal."""
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+
+from .errors import DomainError, NotFoundError
+
+
+def add_domain_error(form: forms.Form, error: DomainError) -> None:
+    """Show a service's refusal on the form that asked for it.
+
+    On the field the form's `error_fields` names for the error's code; else per field when
+    the error names fields (`extra["fields"]`: a field the form lacks goes above it); else
+    above the form. A not-found refusal (another merchant's or buyer's row, found so under
+    the service's lock) is the 404 page, as the selectors answer.
+    """
+    if isinstance(error, NotFoundError):
+        raise Http404(str(error.message)) from error
+    field = getattr(form, "error_fields", {}).get(error.code)
+    if field in form.fields:
+        form.add_error(field, str(error.message))
+        return
+    fields = (error.extra or {}).get("fields")
+    if isinstance(fields, dict):
+        for name, problems in fields.items():
+            for problem in problems if isinstance(problems, list) else [problems]:
+                form.add_error(name if name in form.fields else None, str(problem))
+    else:
+        form.add_error(None, str(error.message))
 
 
 class SignupForm(UserCreationForm):

@@ -81,3 +81,13 @@ class AutoSchema(openapi.AutoSchema):
         if view.get_throttles():
             errors.add(429)
         return errors
+
+
+def codes(*names: str) -> str:
+    """The sentence of an operation's description that lists the error codes it may answer with."""
+    return "Error codes: " + ", ".join(f"`{name}`" for name in names) + "."
+
+
+def errors(*statuses: int) -> dict:
+    """`responses` entries saying that these statuses answer with the error body."""
+    return dict.fromkeys(statuses, ErrorSerializer)

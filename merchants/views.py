@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from catalog.selectors import category_names
 from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
+from marketplace.forms import add_domain_error
 from marketplace.regions import Region
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
@@ -42,20 +43,6 @@ STEPS = [
 ]
 STEP_NAMES = [name for name, _label in STEPS]
 FORM_STEPS = {"company": CompanyForm, "business": BusinessForm, "bank": BankForm}
-
-
-def add_domain_error(form, error: DomainError) -> None:
-    """Show a service refusal on the form: per field when the error names fields. A
-    not-found refusal (another merchant's row) is the 404 page, as the selectors answer."""
-    if isinstance(error, NotFoundError):
-        raise Http404(str(error.message)) from error
-    fields = (error.extra or {}).get("fields")
-    if isinstance(fields, dict):
-        for name, problems in fields.items():
-            for problem in problems if isinstance(problems, list) else [problems]:
-                form.add_error(name if name in form.fields else None, str(problem))
-    else:
-        form.add_error(None, str(error.message))
 
 
 def run_action(request, call, success: str, *, to: str, **kwargs):

@@ -18,10 +18,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from marketplace.errors import ConflictError, DomainError
+from marketplace.forms import add_domain_error
 from marketplace.shortcuts import found_or_404
 from merchants.choices import PortalSection
 from merchants.selectors import member_list
-from merchants.views import add_domain_error, portal_context, portal_view
+from merchants.views import portal_context, portal_view
 
 from . import selectors, services
 from .choices import AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
@@ -58,15 +59,6 @@ EVENT_LABELS = {
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a refusal on the field the form names for its code, else above the form."""
-    field = getattr(form, "error_fields", {}).get(error.code)
-    if field in form.fields:
-        form.add_error(field, str(error.message))
-    else:
-        add_domain_error(form, error)
 
 
 def _conflict(request, error: DomainError, to: str, **kwargs):
@@ -163,7 +155,7 @@ def order_ship(request, merchant, member, order_id: int):
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:order", order_id=order.pk)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             others = [o.number for o in shipped if o.pk != order.pk]
             if others:
@@ -301,7 +293,7 @@ def after_sales_reject(request, merchant, member, request_id: int):
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:after_sales_detail", request_id=item.pk)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _after_sales_done(
                 request, item, _("Rejected. The buyer sees your reason and may ask the platform to decide.")
@@ -322,7 +314,7 @@ def after_sales_return_received(request, merchant, member, request_id: int):
         except ConflictError as error:
             return _conflict(request, error, "portal_orders:after_sales_detail", request_id=item.pk)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             return _after_sales_done(
                 request,

@@ -15,7 +15,8 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,10 +27,11 @@ from catalog.selectors import (
     sku_public_queryset,
 )
 from marketplace.money import ZERO, quantize
-from merchants.choices import CooperationMode, CreditGrade
-from merchants.selectors import current_contract
+from merchants.choices import CooperationMode, CreditGrade, PortalSection
+from merchants.selectors import current_contract, membership_for_user
 
-from .choices import AFTER_SALES_OPEN_STATES, OrderStatus
+from . import permissions
+from .choices import AFTER_SALES_OPEN_STATES, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .models import (
     BUYER_ORDER_TRANSITIONS,
     REQUESTABLE_STATES,
@@ -352,13 +354,6 @@ def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
 # Merchant-facing reads take the merchant: another merchant's ids answer 404, and a merchant
 # reaches only its own merchant order of a buyer order, never the other shops' lines.
 
-# Imported here rather than at the top: this section is kept by another hand than the buyer
-# section above, and each keeps to its own lines.
-from django.db.models import Case, When  # noqa: E402
-
-from .choices import AfterSalesStatus, ShipmentStatus  # noqa: E402
-
-
 def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
     """The merchant's orders, newest first, with the buyer order's address snapshot."""
     return MerchantOrder.objects.filter(merchant=merchant).select_related("buyer_order").order_by("-placed_at", "-id")
@@ -506,14 +501,6 @@ def after_sales_photo_get_for_user(user, photo_id: int) -> AfterSalesPhoto | Non
     members of the order's merchant whose role covers orders (owner, orders) see it; anyone
     else, signed out or signed in, gets None (404), like a missing id.
     """
-    from django.core.exceptions import PermissionDenied
-
-    from merchants.choices import PortalSection
-    from merchants.selectors import membership_for_user
-
-    from . import permissions
-    from .models import AfterSalesPhoto
-
     if not getattr(user, "is_authenticated", False):
         return None
     photos = AfterSalesPhoto.objects.select_related("request")

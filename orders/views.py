@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from marketplace.errors import DomainError
+from marketplace.forms import add_domain_error
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
@@ -67,17 +68,6 @@ PAYMENT_OUTCOMES = {
     "failed": (messages.WARNING, gettext_lazy("The payment failed. Nothing was charged; you can try again.")),
     "already_paid": (messages.INFO, gettext_lazy("This order is already paid.")),
 }
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a service refusal on the form: per field when the error names fields."""
-    fields = (error.extra or {}).get("fields")
-    if isinstance(fields, dict):
-        for name, problems in fields.items():
-            for problem in problems if isinstance(problems, list) else [problems]:
-                form.add_error(name if name in form.fields else None, str(problem))
-    else:
-        form.add_error(None, str(error.message))
 
 
 def _attempt(request, call, success) -> bool:
@@ -389,7 +379,7 @@ def _form_page(request, form, template: str, context: dict, call, success: str, 
         try:
             call(form.cleaned_data)
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, success)
             return redirect("orders:order_detail", number=number)
@@ -502,7 +492,7 @@ def addresses(request):
                 buyer=request.user, data=_address_data(form), make_default=form.cleaned_data["make_default"]
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, _("Address saved."))
             return redirect(_next_url(request, form.cleaned_data["next"], reverse("orders:addresses")))
@@ -525,7 +515,7 @@ def address_edit(request, address_id: int):
                 make_default=form.cleaned_data["make_default"],
             )
         except DomainError as error:
-            _form_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, _("Address saved."))
             return redirect("orders:addresses")

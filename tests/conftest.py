@@ -1,9 +1,12 @@
 """Suite-wide fixtures. The suite runs on PostgreSQL and Redis only (make test starts them)."""
 
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from marketplace.celery import app
 from tests.factories import UserFactory
 
 
@@ -26,6 +29,34 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+#: The folders whose tests write uploads to a throwaway folder and run Celery tasks in-process
+#: (notification e-mails into the locmem outbox). The others keep their own: tests/marketplace
+#: sends tasks through the real broker, whose wiring it tests, and the access matrix builds one
+#: world (with its files) for the whole module.
+DOMAIN_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "settlements"})
+TESTS = Path(__file__).resolve().parent
+
+
+def _in_domain_folder(request) -> bool:
+    return Path(request.path).resolve().relative_to(TESTS).parts[0] in DOMAIN_FOLDERS
+
+
+@pytest.fixture(autouse=True)
+def _media_root(request):
+    if _in_domain_folder(request):
+        request.getfixturevalue("settings").MEDIA_ROOT = request.getfixturevalue("tmp_path") / "media"
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks(request):
+    if not _in_domain_folder(request):
+        yield
+        return
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline
+from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline, ServiceEditAdmin
 
 from .. import selectors, services
 from ..models import Category, CategoryGrant, CategoryRateChange, Tag
@@ -103,7 +103,7 @@ class CategoryRateChangeInline(ReadOnlyInline):
 
 
 @admin.register(Category)
-class CategoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class CategoryAdmin(ServiceEditAdmin, ObjectActionsMixin, admin.ModelAdmin):
     """The tree. The commission rate is set on creation and changed only through the
     "change commission rate" action, both through `services.category_set_rate`, so every
     change is recorded (who, when, old, new) and audited."""
@@ -149,24 +149,16 @@ class CategoryAdmin(ObjectActionsMixin, admin.ModelAdmin):
             "is_active",
         ]
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            # The rate is read-only here; never write it back (it may have changed meanwhile).
-            obj.save(
-                update_fields=[
-                    f.name for f in Category._meta.concrete_fields if not f.primary_key and f.name != "commission_rate"
-                ]
-            )
-            if "name" in form.changed_data:
-                services.search_refresh_schedule(category=obj)
-            return
-        rate = obj.commission_rate
-        obj.commission_rate = None
-        obj.save()
-        if rate is not None:
-            # The admin's add view runs in a transaction: the category and its rate are one change.
-            services.category_set_rate(category=obj, rate=rate, actor=request.user)
-            obj.commission_rate = rate
+    # The rate is read-only on the change page (never written back from here): it changes only
+    # through `category_set_rate`, which the add page's first rate goes through too.
+    def create(self, request, fields):
+        return services.category_create(actor=request.user, **fields)
+
+    def update(self, request, obj, changes):
+        services.category_update(category=obj, actor=request.user, **changes)
+
+    def delete(self, request, objs):
+        services.categories_delete(categories=objs, actor=request.user)
 
     def action_summary(self, request, category):
         wired = _wire_parents()
@@ -220,7 +212,7 @@ class CategoryGrantAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ServiceEditAdmin, admin.ModelAdmin):
     list_display = ["name", "slug", "product_count"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -228,16 +220,14 @@ class TagAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(product_count=Count("products"))
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
-            services.search_refresh_schedule(tag=obj)
+    def create(self, request, fields):
+        return services.tag_create(actor=request.user, **fields)
 
-    def delete_model(self, request, obj):
-        services.tags_delete(tags=[obj])
+    def update(self, request, obj, changes):
+        services.tag_update(tag=obj, actor=request.user, **changes)
 
-    def delete_queryset(self, request, queryset):
-        services.tags_delete(tags=list(queryset))
+    def delete(self, request, objs):
+        services.tags_delete(tags=objs)
 
     @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, tag):

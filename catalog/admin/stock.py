@@ -9,8 +9,9 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline
+from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline, ServiceEditAdmin
 
+from .. import services
 from ..choices import WarehouseKind
 from ..models import Stock, StockAlert, StockMovement, Warehouse
 
@@ -41,12 +42,21 @@ class WarehouseForm(forms.ModelForm):
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(admin.ModelAdmin):
+class WarehouseAdmin(ServiceEditAdmin, admin.ModelAdmin):
     form = WarehouseForm
     list_display = ["code", "name", "kind", "region", "city", "merchant", "is_active"]
     list_filter = ["kind", "region", "is_active"]
     list_select_related = ["merchant"]
     search_fields = ["code", "name", "city", "merchant__shop_name", "merchant__company_name"]
+
+    def create(self, request, fields):
+        return services.warehouse_create(actor=request.user, **fields)
+
+    def update(self, request, obj, changes):
+        services.warehouse_update(warehouse=obj, actor=request.user, **changes)
+
+    def delete(self, request, objs):
+        services.warehouses_delete(warehouses=objs, actor=request.user)
 
 
 class LowStockFilter(admin.SimpleListFilter):

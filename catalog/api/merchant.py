@@ -13,14 +13,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from marketplace.parsers import JSONParser
-from marketplace.schema import ErrorSerializer
+from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
-from merchants import selectors as merchant_selectors
+from merchants.api.permissions import IsSectionMember
 from merchants.choices import PortalSection
 
 from .. import selectors, services
@@ -49,25 +47,10 @@ PRODUCT_ERRORS = ("merchant_cannot_list", "category_inactive", "category_not_gra
 STOCK_ERRORS = ("invalid_quantity", "warehouse_not_yours", "warehouse_inactive", "stock_busy")
 
 
-def _codes(*codes: str) -> str:
-    return "Error codes: " + ", ".join(f"`{c}`" for c in codes) + "."
-
-
-def _errors(*statuses: int) -> dict:
-    return dict.fromkeys(statuses, ErrorSerializer)
-
-
-class IsCatalogMember(IsAuthenticated):
+class IsCatalogMember(IsSectionMember):
     """Signed in (else 401) and a member whose role sees the catalog (else 404, not 403)."""
 
-    def has_permission(self, request, view):
-        if not super().has_permission(request, view):
-            return False
-        member = merchant_selectors.membership_for_user(request.user)
-        if member is None or not member.can(PortalSection.CATALOG):
-            raise NotFound()
-        request.catalog_member = member
-        return True
+    section = PortalSection.CATALOG
 
 
 class MerchantCatalogMixin:
@@ -75,7 +58,7 @@ class MerchantCatalogMixin:
 
     @cached_property
     def merchant(self):
-        return self.request.catalog_member.merchant
+        return self.request.member.merchant
 
     def _input(self, serializer_class, data=None, **kwargs) -> dict:
         serializer = serializer_class(data=self.request.data if data is None else data, **kwargs)
@@ -86,17 +69,17 @@ class MerchantCatalogMixin:
 @extend_schema_view(
     list=extend_schema(
         summary="List my products",
-        description=ACCESS + "Newest change first. " + _codes("not_authenticated", "not_found", "validation_error"),
+        description=ACCESS + "Newest change first. " + codes("not_authenticated", "not_found", "validation_error"),
         parameters=[MerchantProductFilterSerializer],
-        responses={200: MerchantProductListSerializer(many=True), **_errors(400, 401, 404)},
+        responses={200: MerchantProductListSerializer(many=True), **errors(400, 401, 404)},
     ),
     retrieve=extend_schema(
         summary="Get one of my products",
         description=ACCESS
         + "`pending_revision` is the edit waiting for review, if any. "
-        + _codes("not_authenticated", "not_found"),
+        + codes("not_authenticated", "not_found"),
         parameters=[PRODUCT_ID],
-        responses={200: MerchantProductSerializer, **_errors(401, 404)},
+        responses={200: MerchantProductSerializer, **errors(401, 404)},
     ),
 )
 @extend_schema(tags=TAGS)
@@ -137,9 +120,9 @@ class MerchantProductViewSet(
         summary="Create a product with its SKUs",
         description=ACCESS
         + "Creates a draft; add a picture in the portal, then submit it. All or nothing. "
-        + _codes("not_authenticated", "not_found", "validation_error", "unknown_tags", *PRODUCT_ERRORS, *SKU_ERRORS),
+        + codes("not_authenticated", "not_found", "validation_error", "unknown_tags", *PRODUCT_ERRORS, *SKU_ERRORS),
         request=MerchantProductCreateSerializer,
-        responses={201: MerchantProductSerializer, **_errors(400, 401, 404, 409)},
+        responses={201: MerchantProductSerializer, **errors(400, 401, 404, 409)},
     )
     def create(self, request):
         data = self._input(MerchantProductCreateSerializer)
@@ -158,10 +141,10 @@ class MerchantProductViewSet(
         summary="Change one of my products",
         description=ACCESS + "Only the fields given change. On a product that is on sale the change waits for review "
         "in `pending_revision` while buyers keep seeing the approved version. "
-        + _codes("not_authenticated", "not_found", "validation_error", "unknown_tags", *PRODUCT_ERRORS),
+        + codes("not_authenticated", "not_found", "validation_error", "unknown_tags", *PRODUCT_ERRORS),
         parameters=[PRODUCT_ID],
         request=MerchantProductUpdateSerializer,
-        responses={200: MerchantProductSerializer, **_errors(400, 401, 404, 409)},
+        responses={200: MerchantProductSerializer, **errors(400, 401, 404, 409)},
     )
     def partial_update(self, request, pk=None):
         product = self.get_object()
@@ -174,10 +157,10 @@ class MerchantProductViewSet(
         summary="Submit one of my products for review",
         description=ACCESS
         + "`listing_incomplete` lists what is missing in `extra.missing` (`sku`, `image`). "
-        + _codes("not_authenticated", "not_found", "merchant_cannot_list", "listing_incomplete", "invalid_transition"),
+        + codes("not_authenticated", "not_found", "merchant_cannot_list", "listing_incomplete", "invalid_transition"),
         parameters=[PRODUCT_ID],
         request=None,
-        responses={200: MerchantProductSerializer, **_errors(400, 401, 404, 409)},
+        responses={200: MerchantProductSerializer, **errors(400, 401, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
@@ -185,10 +168,10 @@ class MerchantProductViewSet(
 
     @extend_schema(
         summary="Add a SKU to one of my products",
-        description=ACCESS + _codes("not_authenticated", "not_found", "validation_error", *SKU_ERRORS),
+        description=ACCESS + codes("not_authenticated", "not_found", "validation_error", *SKU_ERRORS),
         parameters=[PRODUCT_ID],
         request=MerchantSKUInputSerializer,
-        responses={201: MerchantSKUSerializer, **_errors(400, 401, 404, 409)},
+        responses={201: MerchantSKUSerializer, **errors(400, 401, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def skus(self, request, pk=None):
@@ -203,9 +186,9 @@ class MerchantProductViewSet(
         summary="List my stock levels",
         description=ACCESS
         + "One row per SKU and warehouse; available = on hand − reserved. "
-        + _codes("not_authenticated", "not_found", "validation_error"),
+        + codes("not_authenticated", "not_found", "validation_error"),
         parameters=[MerchantStockFilterSerializer],
-        responses={200: MerchantStockSerializer(many=True), **_errors(400, 401, 404)},
+        responses={200: MerchantStockSerializer(many=True), **errors(400, 401, 404)},
     ),
 )
 @extend_schema(tags=TAGS)
@@ -244,9 +227,9 @@ class MerchantStockViewSet(MerchantCatalogMixin, mixins.ListModelMixin, viewsets
         summary="Record a receipt",
         description=ACCESS
         + "Goods arrived: on hand grows by `quantity`; a movement is written. "
-        + _codes("not_authenticated", "not_found", "validation_error", *STOCK_ERRORS),
+        + codes("not_authenticated", "not_found", "validation_error", *STOCK_ERRORS),
         request=MerchantReceiptSerializer,
-        responses={201: MerchantStockSerializer, **_errors(400, 401, 404, 409)},
+        responses={201: MerchantStockSerializer, **errors(400, 401, 404, 409)},
     )
     def create(self, request):
         data = self._input(MerchantReceiptSerializer)
@@ -265,11 +248,11 @@ class MerchantStockViewSet(MerchantCatalogMixin, mixins.ListModelMixin, viewsets
         summary="Adjust a stock level to a counted figure",
         description=ACCESS + "Sets on hand (stocktake, damage); never below the units reserved for orders "
         "(`below_reserved`, with `extra.reserved`). "
-        + _codes(
+        + codes(
             "not_authenticated", "not_found", "validation_error", "reason_required", "below_reserved", *STOCK_ERRORS
         ),
         request=MerchantAdjustmentSerializer,
-        responses={200: MerchantStockSerializer, **_errors(400, 401, 404, 409)},
+        responses={200: MerchantStockSerializer, **errors(400, 401, 404, 409)},
     )
     @action(detail=False, methods=["post"])
     def adjust(self, request):

@@ -13,7 +13,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
 
 from marketplace.api import DefaultPagination
-from marketplace.schema import ErrorSerializer
+from marketplace.schema import ErrorSerializer, codes
 from marketplace.shortcuts import found_or_404
 
 from .. import selectors
@@ -25,10 +25,6 @@ TAGS = ["catalog"]
 
 class ProductPagination(DefaultPagination):
     django_paginator_class = ProductPaginator
-
-
-def _codes(*codes: str) -> str:
-    return "Error codes: " + ", ".join(f"`{c}`" for c in codes) + "."
 
 
 @extend_schema_view(
@@ -57,14 +53,14 @@ class PublicCategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         "id, repeatable: a product must carry every one), `in_stock`, `q` (keywords, Chinese or "
         "other languages). `ordering`: `relevance` (the default with `q`), `price`, `-price`, "
         "`newest` (the default otherwise); new shops' products come first in every ordering. "
-        + _codes("validation_error"),
+        + codes("validation_error"),
         responses={200: ProductListSerializer(many=True), 400: ErrorSerializer},
     ),
     retrieve=extend_schema(
         summary="Get a product",
         description="A product on sale with its pictures, tags and SKUs. Products that are not on "
         "sale (draft, in review, rejected, withdrawn, or of a shop that is not live) are not found. "
-        + _codes("not_found"),
+        + codes("not_found"),
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
         responses={200: ProductDetailSerializer, 404: ErrorSerializer},
     ),

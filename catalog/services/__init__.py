@@ -5,6 +5,7 @@ from .categories import (
     category_grants_set,
     category_set_rate,
 )
+from .onboarding import MerchantApproval, merchant_approve_with_grants
 from .products import (
     product_approve,
     product_create,
@@ -32,12 +33,30 @@ from .stock import (
     stock_reserve,
     stock_ship,
 )
+from .taxonomy import (
+    CATEGORY_FIELDS,
+    TAG_FIELDS,
+    categories_delete,
+    category_create,
+    category_update,
+    tag_create,
+    tag_update,
+)
+from .warehouses import WAREHOUSE_FIELDS, warehouse_create, warehouse_update, warehouses_delete
 
 __all__ = [
+    "CATEGORY_FIELDS",
+    "TAG_FIELDS",
+    "WAREHOUSE_FIELDS",
+    "MerchantApproval",
     "StockLine",
+    "categories_delete",
+    "category_create",
     "category_grants_from_contract",
     "category_grants_set",
     "category_set_rate",
+    "category_update",
+    "merchant_approve_with_grants",
     "product_approve",
     "product_create",
     "product_image_add",
@@ -59,5 +78,10 @@ __all__ = [
     "stock_release",
     "stock_reserve",
     "stock_ship",
+    "tag_create",
+    "tag_update",
     "tags_delete",
+    "warehouse_create",
+    "warehouse_update",
+    "warehouses_delete",
 ]

@@ -28,6 +28,7 @@ from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
 from marketplace.transitions import transition
+from merchants.choices import ACTIVE_MERCHANT_STATES
 
 from ..choices import ListingStatus, RevisionStatus
 from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
@@ -63,8 +64,6 @@ SKU_FIELDS = (
 
 
 def _merchant_can_list(merchant) -> None:
-    from merchants.choices import ACTIVE_MERCHANT_STATES
-
     if merchant.status not in ACTIVE_MERCHANT_STATES:
         raise CatalogConflict(
             "merchant_cannot_list", _("Only approved merchants can list products."), {"status": merchant.status}

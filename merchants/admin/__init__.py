@@ -18,12 +18,20 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog import selectors as catalog_selectors
-from marketplace.admin_tools import ObjectActionsMixin, ReadOnlyAdmin, ReadOnlyInline, badge, table, when
+from marketplace.admin_tools import (
+    ObjectActionsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    ServiceEditAdmin,
+    badge,
+    table,
+    when,
+)
 from marketplace.crypto import mask
 from marketplace.money import format_cny
 from marketplace.regions import Region
 
-from .. import permissions, selectors
+from .. import permissions, selectors, services
 from ..choices import MerchantStatus
 from ..models import (
     MAX_DEPOSIT,
@@ -383,18 +391,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
 class TierForm(forms.ModelForm):
     class Meta:
         model = Tier
-        fields = [
-            "name",
-            "deposit_amount",
-            "commission_plan",
-            "position",
-            "entry_criteria",
-            "min_monthly_gmv",
-            "min_sku_coverage_pct",
-            "min_annual_growth_pct",
-            "min_contract_years",
-            "benefits",
-        ]
+        fields = list(services.TIER_FIELDS)
 
     def clean_deposit_amount(self):
         amount = self.cleaned_data["deposit_amount"]
@@ -408,7 +405,7 @@ class TierForm(forms.ModelForm):
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(ServiceEditAdmin, admin.ModelAdmin):
     form = TierForm
     list_display = ["name", "code", "deposit_amount", "commission_plan", "position"]
     readonly_fields = ["code"]
@@ -433,12 +430,24 @@ class TierAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # merchants and contracts keep pointing at their tier
 
+    def update(self, request, obj, changes):
+        services.tier_update(tier=obj, actor=request.user, **changes)
+
 
 @admin.register(PublicHoliday)
-class PublicHolidayAdmin(admin.ModelAdmin):
+class PublicHolidayAdmin(ServiceEditAdmin, admin.ModelAdmin):
     list_display = ["date", "name"]
     search_fields = ["name"]
     date_hierarchy = "date"
+
+    def create(self, request, fields):
+        return services.holiday_create(actor=request.user, **fields)
+
+    def update(self, request, obj, changes):
+        services.holiday_update(holiday=obj, actor=request.user, **changes)
+
+    def delete(self, request, objs):
+        services.holidays_delete(holidays=objs, actor=request.user)
 
 
 @admin.register(DepositEntry)

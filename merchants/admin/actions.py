@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -177,24 +176,27 @@ def _start_review(request, merchant, data) -> str:
 
 
 def _approve(request, merchant, data) -> str:
-    # One transaction: a merchant is never approved without the grants of its contract.
-    with transaction.atomic():
-        approved = services.application_approve(
-            merchant=merchant,
-            actor=request.user,
-            tier=data["tier"],
-            reason=data["reason"],
-            revenue_share_rate=data.get("revenue_share_rate"),
-            franchise_fee=data.get("franchise_fee"),
-            exclusive=data["exclusive"],
-            settlement_days=data["settlement_days"],
-            contract_years=data["contract_years"],
-        )
-        granted = catalog_services.category_grants_from_contract(merchant=approved, actor=request.user)
+    approval = catalog_services.merchant_approve_with_grants(
+        merchant=merchant,
+        actor=request.user,
+        tier=data["tier"],
+        reason=data["reason"],
+        revenue_share_rate=data.get("revenue_share_rate"),
+        franchise_fee=data.get("franchise_fee"),
+        exclusive=data["exclusive"],
+        settlement_days=data["settlement_days"],
+        contract_years=data["contract_years"],
+    )
+    approved = approval.merchant
     contract = selectors.current_contract(approved)
     return gettext(
         "“%(merchant)s” is approved in tier “%(tier)s”. Contract %(number)s is offered; %(count)d categories granted."
-    ) % {"merchant": approved, "tier": approved.tier, "number": contract.number, "count": len(granted)}
+    ) % {
+        "merchant": approved,
+        "tier": approved.tier,
+        "number": contract.number,
+        "count": len(approval.granted_category_ids),
+    }
 
 
 def _reject(request, merchant, data) -> str:

@@ -7,7 +7,6 @@ Views only check who is asking, shape input and output, and call `merchants.serv
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 
 from catalog import services as catalog_services
 from marketplace.api import HasStaffAction, StaffActionOrScoped
-from marketplace.schema import ErrorSerializer
+from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
 
 from .. import permissions, selectors, services
@@ -40,14 +39,6 @@ from .serializers import (
 )
 
 TAGS = ["merchants"]
-
-
-def _codes(*codes: str) -> str:
-    return "Error codes: " + ", ".join(f"`{c}`" for c in codes) + "."
-
-
-def _errors(*statuses: int) -> dict:
-    return dict.fromkeys(statuses, ErrorSerializer)
 
 
 STAFF = (
@@ -70,14 +61,14 @@ DOCUMENT_ERRORS = (
         summary="List applications",
         description="The caller's own application (at most one), or for staff allowed to view merchants "
         "(`merchants.merchant_view`; other staff get 403) every application, oldest submission first, "
-        "filterable by `status`. " + _codes("not_authenticated", "permission_denied", "validation_error"),
-        responses={200: ApplicationSerializer(many=True), **_errors(400, 401, 403)},
+        "filterable by `status`. " + codes("not_authenticated", "permission_denied", "validation_error"),
+        responses={200: ApplicationSerializer(many=True), **errors(400, 401, 403)},
     ),
     retrieve=extend_schema(
         summary="Get an application",
         description="Another merchant's application is not found; staff need `merchants.merchant_view` (403). "
-        + _codes("not_authenticated", "permission_denied", "not_found"),
-        responses={200: ApplicationSerializer, **_errors(401, 403, 404)},
+        + codes("not_authenticated", "permission_denied", "not_found"),
+        responses={200: ApplicationSerializer, **errors(401, 403, 404)},
     ),
 )
 @extend_schema(tags=TAGS)
@@ -123,9 +114,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="Start an application",
         description="Creates the caller's draft application; the caller becomes its owner. "
-        + _codes("not_authenticated", "validation_error", "invalid_application", "already_member"),
+        + codes("not_authenticated", "validation_error", "invalid_application", "already_member"),
         request=ApplicationInputSerializer,
-        responses={201: ApplicationSerializer, **_errors(400, 401, 409)},
+        responses={201: ApplicationSerializer, **errors(400, 401, 409)},
     )
     def create(self, request):
         merchant = services.application_create(owner=request.user, data=self._input(ApplicationInputSerializer))
@@ -134,7 +125,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="Change an application",
         description="Only while it is a draft or has changes requested. "
-        + _codes(
+        + codes(
             "not_authenticated",
             "permission_denied",
             "not_found",
@@ -143,7 +134,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "application_locked",
         ),
         request=ApplicationInputSerializer,
-        responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(400, 401, 403, 404, 409)},
     )
     def partial_update(self, request, pk=None):
         merchant = services.application_update(
@@ -155,7 +146,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         summary="Submit an application for review",
         description="`application_incomplete` lists what is missing in `extra` "
         '(`{"fields": [...], "documents": [...]}`). '
-        + _codes(
+        + codes(
             "not_authenticated",
             "permission_denied",
             "not_found",
@@ -164,7 +155,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "invalid_transition",
         ),
         request=None,
-        responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
@@ -173,7 +164,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="Upload a document",
         description="PDF, PNG or JPEG, recognised from its bytes, not its name. "
-        + _codes(
+        + codes(
             "not_authenticated",
             "permission_denied",
             "not_found",
@@ -183,7 +174,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "application_locked",
         ),
         request={"multipart/form-data": DocumentUploadSerializer},
-        responses={201: DocumentSerializer, **_errors(400, 401, 403, 404, 409, 415)},
+        responses={201: DocumentSerializer, **errors(400, 401, 403, 404, 409, 415)},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def documents(self, request, pk=None):
@@ -200,10 +191,10 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Remove a document",
-        description=_codes("not_authenticated", "permission_denied", "not_found", "application_locked"),
+        description=codes("not_authenticated", "permission_denied", "not_found", "application_locked"),
         parameters=[DOC_ID],
         request=None,
-        responses={204: None, **_errors(401, 403, 404, 409)},
+        responses={204: None, **errors(401, 403, 404, 409)},
     )
     @action(detail=True, methods=["delete"], url_path="documents/<int:doc_id>")
     def document_remove(self, request, pk=None, doc_id=None):
@@ -215,9 +206,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(
         summary="Start reviewing an application (staff)",
-        description=STAFF + _codes("not_authenticated", "permission_denied", "not_found", "invalid_transition"),
+        description=STAFF + codes("not_authenticated", "permission_denied", "not_found", "invalid_transition"),
         request=None,
-        responses={200: ApplicationSerializer, **_errors(401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], url_path="start-review")
     def start_review(self, request, pk=None):
@@ -227,7 +218,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         summary="Approve an application (staff)",
         description=STAFF
         + "Approves with a tier, offers the contract and grants its categories, all or nothing. "
-        + _codes(
+        + codes(
             "not_authenticated",
             "permission_denied",
             "not_found",
@@ -239,24 +230,21 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             "invalid_transition",
         ),
         request=ApproveSerializer,
-        responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         merchant = self.get_object()
         data = self._input(ApproveSerializer)
-        # The grants follow the contract the approval creates: both are written or neither.
-        with transaction.atomic():
-            merchant = services.application_approve(merchant=merchant, actor=request.user, **data)
-            catalog_services.category_grants_from_contract(merchant=merchant, actor=request.user)
-        return self._answer(merchant)
+        approval = catalog_services.merchant_approve_with_grants(merchant=merchant, actor=request.user, **data)
+        return self._answer(approval.merchant)
 
     @extend_schema(
         summary="Reject an application (staff)",
         description=STAFF
-        + _codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
+        + codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
         request=ReasonSerializer,
-        responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
@@ -267,9 +255,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="Send an application back for changes (staff)",
         description=STAFF
-        + _codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
+        + codes("not_authenticated", "permission_denied", "not_found", "reason_required", "invalid_transition"),
         request=ReasonSerializer,
-        responses={200: ApplicationSerializer, **_errors(400, 401, 403, 404, 409)},
+        responses={200: ApplicationSerializer, **errors(400, 401, 403, 404, 409)},
     )
     @action(detail=True, methods=["post"], url_path="request-changes")
     def request_changes(self, request, pk=None):
@@ -286,8 +274,8 @@ class MyMerchantView(APIView):
     @extend_schema(
         summary="The caller's merchant",
         description="Deposit and contract are null for roles that may not see them. "
-        + _codes("not_authenticated", "not_found"),
-        responses={200: MyMerchantSerializer, **_errors(401, 404)},
+        + codes("not_authenticated", "not_found"),
+        responses={200: MyMerchantSerializer, **errors(401, 404)},
         tags=TAGS,
     )
     def get(self, request):
@@ -304,8 +292,8 @@ class PublicShopView(APIView):
 
     @extend_schema(
         summary="A live shop",
-        description="Shops that are not live are not found. " + _codes("not_found"),
-        responses={200: PublicShopSerializer, **_errors(404)},
+        description="Shops that are not live are not found. " + codes("not_found"),
+        responses={200: PublicShopSerializer, **errors(404)},
         tags=TAGS,
     )
     def get(self, request, slug):

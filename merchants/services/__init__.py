@@ -34,10 +34,20 @@ from .members import (
     member_change_role,
     member_remove,
 )
+from .reference import (
+    HOLIDAY_FIELDS,
+    TIER_FIELDS,
+    holiday_create,
+    holiday_update,
+    holidays_delete,
+    tier_update,
+)
 
 __all__ = [
     "APPLICATION_FIELDS",
+    "HOLIDAY_FIELDS",
     "INVITABLE_ROLES",
+    "TIER_FIELDS",
     "add_working_days",
     "application_approve",
     "application_create",
@@ -53,6 +63,9 @@ __all__ = [
     "deposit_refund",
     "document_add",
     "document_remove",
+    "holiday_create",
+    "holiday_update",
+    "holidays_delete",
     "invitation_accept",
     "invitation_create",
     "invitation_revoke",
@@ -64,4 +77,5 @@ __all__ = [
     "merchant_suspend",
     "merchant_terminate",
     "merchant_update_shop",
+    "tier_update",
 ]

@@ -15,6 +15,8 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from marketplace.api import validated
+from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
 from merchants.selectors import member_list
 
@@ -23,7 +25,7 @@ from ..filters import MerchantOrderFilter
 from ..models import MerchantOrder
 from .permissions import IsOrdersMember
 from .serializers import MerchantOrderListSerializer, MerchantOrderSerializer, ShipSerializer
-from .views import ACCESS_ERRORS, MERCHANT, codes, errors, validated
+from .views import ACCESS_ERRORS, MERCHANT
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Merchant order id.")
 
@@ -56,7 +58,7 @@ class MerchantOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     @cached_property
     def merchant(self):
-        return self.request.orders_member.merchant
+        return self.request.member.merchant
 
     def get_queryset(self):
         return selectors.merchant_order_list_for_merchant(self.merchant)

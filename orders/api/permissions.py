@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 
 from merchants import selectors as merchant_selectors
+from merchants.api.permissions import IsSectionMember
 from merchants.choices import PortalSection
 
 
@@ -25,17 +26,11 @@ class IsBuyer(IsAuthenticated):
         return True
 
 
-class IsOrdersMember(IsBuyer):
-    """A member whose role covers orders; the membership is kept on `request.orders_member`."""
+class IsOrdersMember(IsBuyer, IsSectionMember):
+    """A member whose role covers orders, not staff (either refusal is 404); the membership
+    is kept on `request.member`."""
 
-    def has_permission(self, request, view):
-        if not super().has_permission(request, view):
-            return False
-        member = merchant_selectors.membership_for_user(request.user)
-        if member is None or not member.can(PortalSection.ORDERS):
-            raise NotFound()
-        request.orders_member = member
-        return True
+    section = PortalSection.ORDERS
 
 
 def orders_member(request):

@@ -23,8 +23,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.selectors import warehouse_list_for_merchant
+from marketplace.api import validated
 from marketplace.sandbox import sandbox_required
-from marketplace.schema import ErrorSerializer
+from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
 
 from .. import selectors, services
@@ -61,20 +62,6 @@ BUYER = "For signed-in buyers (staff get 404): only the caller's own orders; ano
 MERCHANT = "For the owner and orders members of the order's merchant; anyone else gets 404. "
 ACCESS_ERRORS = ("not_authenticated", "not_found")
 CART_ERRORS = ("validation_error", "invalid_quantity", "sku_unavailable")
-
-
-def codes(*names: str) -> str:
-    return "Error codes: " + ", ".join(f"`{c}`" for c in names) + "."
-
-
-def errors(*statuses: int) -> dict:
-    return dict.fromkeys(statuses, ErrorSerializer)
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -21,7 +21,6 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -108,7 +107,12 @@ def _number(prefix: str, placed_at) -> str:
 
 @transaction.atomic
 def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
-    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`."""
+    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`.
+
+    The stock is reserved first, so a short item refuses the order before anything is
+    written; then the orders are priced, saved with their lines and events, and shipped
+    from the warehouses the reservation chose (module docstring: the guarantees).
+    """
     if address.buyer_id != buyer.pk:
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
@@ -119,86 +123,113 @@ def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
     allocations = stock_allocate_and_reserve(
         items=[(i.sku_id, i.quantity) for i in items], region=address.region, reference=f"order:{number}"
     )
+    merchant_orders = [
+        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
+        for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
+    ]
+    buyer_order = _buyer_order(
+        buyer=buyer, address=address, number=number, placed_at=placed_at, merchant_orders=merchant_orders
+    )
+    lines_by_sku = _save_orders(buyer_order, merchant_orders, actor=buyer)
+    _create_shipments(allocations, lines_by_sku, buyer=buyer, address=buyer_order.address)
+    audit_record(action="orders.placed", actor=buyer, obj=buyer_order, data={"payable": buyer_order.payable_total})
+    return buyer_order
 
+
+def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[CheckoutItem]]:
+    """One merchant order per shop, in merchant-id order (their numbers -1, -2, … follow it)."""
     by_merchant: dict[int, list[CheckoutItem]] = defaultdict(list)
     for item in items:
         by_merchant[skus[item.sku_id].merchant_id].append(item)
+    return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
-    buyer_order = BuyerOrder(
+
+def _priced_line(sku, quantity: int, *, merchant, placed_at, contract) -> OrderLine:
+    """A line that freezes, at placement, the price, the category and the commission: later
+    changes of any of them never reprice an order already placed."""
+    gross = quantize(sku.price * quantity)
+    merchant_discount = platform_discount = ZERO  # promotions decide these later
+    base = gross - merchant_discount
+    rate = line_rate(merchant=merchant, category=sku.product.category, placed_at=placed_at, contract=contract)
+    return OrderLine(
+        merchant=merchant,
+        sku=sku,
+        category=sku.product.category,
+        product_title=sku.product.title,
+        sku_code=sku.code,
+        sku_label=sku.label,
+        unit_price=sku.price,
+        quantity=quantity,
+        gross=gross,
+        merchant_discount=merchant_discount,
+        platform_discount=platform_discount,
+        paid=gross - merchant_discount - platform_discount,
+        base=base,
+        category_rate=rate.category_rate,
+        launch_policy=rate.launch_policy,
+        grade_a=rate.grade_a,
+        commission_rate=rate.rate,
+        commission=rate.commission(base),
+    )
+
+
+def _merchant_order(
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
+) -> tuple[MerchantOrder, list[OrderLine]]:
+    """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
+    charged once and spread over the lines to the cent (`money.allocate`)."""
+    merchant = skus[merchant_items[0].sku_id].merchant
+    contract = current_contract(merchant)
+    lines = [
+        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at, contract=contract)
+        for item in merchant_items
+    ]
+    goods = sum((line.paid for line in lines), ZERO)
+    fee = shipping_fee(merchant=merchant, goods_total=goods)
+    for line, share in zip(lines, allocate(fee, [line.paid for line in lines]), strict=True):
+        line.shipping_share = share
+    merchant_order = MerchantOrder(
+        merchant=merchant,
+        number=number,
+        goods_total=goods,
+        discount_total=ZERO,
+        shipping_fee=fee,
+        paid_total=goods + fee,
+        platform_discount_total=sum((line.platform_discount for line in lines), ZERO),
+        base_total=sum((line.base for line in lines), ZERO),
+        commission_total=sum((line.commission for line in lines), ZERO),
+        placed_at=placed_at,
+    )
+    return merchant_order, lines
+
+
+def _buyer_order(*, buyer, address: Address, number: str, placed_at, merchant_orders) -> BuyerOrder:
+    """The buyer's order (not saved yet): the address copied as it is now, the totals of its
+    merchant orders, and the time by which it must be paid."""
+    goods = sum((merchant_order.goods_total for merchant_order, _lines in merchant_orders), ZERO)
+    discount = ZERO  # promotions decide it later
+    shipping = sum((merchant_order.shipping_fee for merchant_order, _lines in merchant_orders), ZERO)
+    return BuyerOrder(
         number=number,
         buyer=buyer,
         recipient=address.recipient,
         phone=address.phone,
         region=address.region,
         address=f"{address.province}{address.city}{address.district}{address.line}",
-        goods_total=ZERO,
-        discount_total=ZERO,
-        shipping_total=ZERO,
-        payable_total=ZERO,
+        goods_total=goods,
+        discount_total=discount,
+        shipping_total=shipping,
+        payable_total=goods - discount + shipping,
         placed_at=placed_at,
         pay_by=placed_at + timedelta(minutes=settings.ORDER_PAYMENT_MINUTES),
     )
-    merchant_orders = []
-    all_lines: dict[int, OrderLine] = {}
-    for index, merchant_id in enumerate(sorted(by_merchant), start=1):
-        merchant_items = by_merchant[merchant_id]
-        merchant = skus[merchant_items[0].sku_id].merchant
-        contract = current_contract(merchant)
-        lines = []
-        for item in merchant_items:
-            sku = skus[item.sku_id]
-            gross = quantize(sku.price * item.quantity)
-            merchant_discount = platform_discount = ZERO  # promotions decide these later
-            base = gross - merchant_discount
-            rate = line_rate(merchant=merchant, category=sku.product.category, placed_at=placed_at, contract=contract)
-            lines.append(
-                OrderLine(
-                    merchant=merchant,
-                    sku=sku,
-                    category=sku.product.category,
-                    product_title=sku.product.title,
-                    sku_code=sku.code,
-                    sku_label=sku.label,
-                    unit_price=sku.price,
-                    quantity=item.quantity,
-                    gross=gross,
-                    merchant_discount=merchant_discount,
-                    platform_discount=platform_discount,
-                    paid=gross - merchant_discount - platform_discount,
-                    base=base,
-                    category_rate=rate.category_rate,
-                    launch_policy=rate.launch_policy,
-                    grade_a=rate.grade_a,
-                    commission_rate=rate.rate,
-                    commission=rate.commission(base),
-                )
-            )
-        goods = sum((line.paid for line in lines), ZERO)
-        fee = shipping_fee(merchant=merchant, goods_total=goods)
-        for line, share in zip(lines, allocate(fee, [line.paid for line in lines]), strict=True):
-            line.shipping_share = share
-        merchant_orders.append(
-            (
-                MerchantOrder(
-                    merchant=merchant,
-                    number=f"{number}-{index}",
-                    goods_total=goods,
-                    discount_total=ZERO,
-                    shipping_fee=fee,
-                    paid_total=goods + fee,
-                    platform_discount_total=sum((line.platform_discount for line in lines), ZERO),
-                    base_total=sum((line.base for line in lines), ZERO),
-                    commission_total=sum((line.commission for line in lines), ZERO),
-                    placed_at=placed_at,
-                ),
-                lines,
-            )
-        )
-        buyer_order.goods_total += goods
-        buyer_order.shipping_total += fee
-    buyer_order.payable_total = buyer_order.goods_total - buyer_order.discount_total + buyer_order.shipping_total
-    buyer_order.save()
 
+
+def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> dict[int, OrderLine]:
+    """Save the buyer order, then each merchant order with its lines and its "place" event;
+    returns the saved lines by SKU."""
+    buyer_order.save()
+    lines_by_sku: dict[int, OrderLine] = {}
     for merchant_order, lines in merchant_orders:
         merchant_order.buyer_order = buyer_order
         merchant_order.save()
@@ -206,29 +237,27 @@ def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
             line.merchant_order = merchant_order
         OrderLine.objects.bulk_create(lines)
         for line in lines:
-            all_lines[line.sku_id] = line
+            lines_by_sku[line.sku_id] = line
         OrderEvent.objects.create(
-            merchant_order=merchant_order, action="place", to_status=OrderStatus.PENDING_PAYMENT, actor=buyer
+            merchant_order=merchant_order, action="place", to_status=OrderStatus.PENDING_PAYMENT, actor=actor
         )
+    return lines_by_sku
 
-    # One shipment per merchant and warehouse; a line split over warehouses has a
-    # shipment line in each.
+
+def _create_shipments(allocations, lines_by_sku: dict[int, OrderLine], *, buyer, address: str) -> None:
+    """One shipment per merchant and warehouse the reservation chose; a line split over
+    warehouses has a shipment line in each."""
     shipments: dict[tuple[int, int], Shipment] = {}
     shipment_lines = []
     for allocation in allocations:
-        line = all_lines[allocation.sku_id]
+        line = lines_by_sku[allocation.sku_id]
         key = (line.merchant_id, allocation.warehouse_id)
         if key not in shipments:
             shipments[key] = Shipment.objects.create(
-                merchant_id=line.merchant_id,
-                warehouse_id=allocation.warehouse_id,
-                buyer=buyer,
-                address=buyer_order.address,
+                merchant_id=line.merchant_id, warehouse_id=allocation.warehouse_id, buyer=buyer, address=address
             )
         shipment_lines.append(ShipmentLine(shipment=shipments[key], order_line=line, quantity=allocation.quantity))
     ShipmentLine.objects.bulk_create(shipment_lines)
-    audit_record(action="orders.placed", actor=buyer, obj=buyer_order, data={"payable": buyer_order.payable_total})
-    return buyer_order
 
 
 def request_fingerprint(payload: dict) -> str:
@@ -261,11 +290,3 @@ def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Add
         order = checkout_place(buyer=buyer, address=address, items=items)
         CheckoutAttempt.objects.create(buyer=buyer, key=key, request_hash=fingerprint, buyer_order=order)
         return order, True
-
-
-def order_totals_check(order: BuyerOrder) -> Decimal:
-    """Σ line paid + shipping − discounts, recomputed from the lines (for tests and reports)."""
-    lines = OrderLine.objects.filter(merchant_order__buyer_order=order)
-    paid = sum((line.paid for line in lines), ZERO)
-    shipping = sum((m.shipping_fee for m in order.merchant_orders.all()), ZERO)
-    return paid + shipping

@@ -17,7 +17,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from marketplace.schema import ErrorSerializer
+from marketplace.api import validated
+from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
 
 from .. import permissions, selectors, services
@@ -45,20 +46,6 @@ READERS = (
     "merchant's id is not found); other staff get 403, anyone else signed in 404. "
 )
 ACCESS = ("not_authenticated", "permission_denied", "not_found")
-
-
-def codes(*names: str) -> str:
-    return "Error codes: " + ", ".join(f"`{c}`" for c in names) + "."
-
-
-def errors(*statuses: int) -> dict:
-    return dict.fromkeys(statuses, ErrorSerializer)
-
-
-def validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _id(description: str) -> OpenApiParameter:

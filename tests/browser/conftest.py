@@ -110,22 +110,6 @@ def browser():
             os.environ[ASYNC_UNSAFE] = previous
 
 
-@pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    # Product pictures and merchant documents go to a throwaway folder.
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def _eager_tasks(settings):
-    # Notification emails run in-process (into the locmem outbox), not through Redis.
-    from marketplace.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
 @pytest.fixture
 def new_page(browser: Browser, live_server, request, tmp_path):
     """A factory of pages, each in its own fresh context (its own cookies: its own user)."""

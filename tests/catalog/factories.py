@@ -26,10 +26,9 @@ def image_upload(color=(200, 60, 20), size=(64, 48), name="photo.png") -> Simple
 
 
 def live_merchant(*, categories: list[Category] | None = None, **kwargs):
-    """A live merchant whose contract (and grants) cover `categories`."""
+    """A live merchant whose contract (and grants, given with the approval) cover `categories`."""
     categories = categories or [make_category(f"Cat {next(_n)}")]
     merchant = merchant_in_state(MerchantStatus.LIVE, categories=categories, **kwargs)
-    services.category_grants_from_contract(merchant=merchant, actor=UserFactory(is_staff=True))
     return merchant, categories
 
 

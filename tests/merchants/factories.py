@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog.models import Category
+from catalog.services import merchant_approve_with_grants
 from merchants import selectors, services
 from merchants.choices import MerchantStatus
 from merchants.models import Merchant, Tier
@@ -120,7 +121,8 @@ def merchant_in_state(status: str, *, owner=None, reviewer=None, tier_code="core
         extra["revenue_share_rate"] = Decimal("0.1200")
     if merchant.cooperation_mode == "franchise":
         extra["franchise_fee"] = Decimal("30000.00")
-    merchant = services.application_approve(merchant=merchant, actor=reviewer, tier=tier(tier_code), **extra)
+    # As staff approve: the contract's categories are granted with it.
+    merchant = merchant_approve_with_grants(merchant=merchant, actor=reviewer, tier=tier(tier_code), **extra).merchant
     if status == MerchantStatus.APPROVED:
         return _fresh(merchant)
     merchant = services.contract_accept(merchant=merchant, actor=owner)

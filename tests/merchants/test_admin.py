@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from catalog import services as catalog_services
 from catalog.models import Category, CategoryGrant
 from merchants import selectors, services
 from merchants.models import Contract, DepositEntry, Merchant, MerchantDocument, Tier
@@ -236,8 +235,7 @@ def test_change_page_shows_full_numbers_to_finance_and_superusers(client, who):
 
 
 def test_change_page_shows_contract_deposit_grants_and_expiry(client, reviewer):
-    merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
+    merchant = merchant_in_state("live", reviewer=reviewer)
     contract = selectors.current_contract(merchant)
     client.force_login(reviewer)
     html = client.get(change_url(merchant)).content.decode()
@@ -655,7 +653,6 @@ def test_refund_before_termination_changes_nothing(client, finance):
 def test_edit_category_grants(client, reviewer):
     tea = category("Tea")
     merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
     appliances = merchant.requested_category_ids[0]
     client.force_login(reviewer)
     page = client.get(action_url(merchant, "category_grants"))
@@ -686,12 +683,12 @@ ALL_ACTIONS = [
     ("record_deposit", "contract_signed", {"amount": "50000.00", "reference": "B-1"}, "reviewer"),
     ("deduct_deposit", "live", {"amount": "1.00", "reason": "Fine", "reference": "C-1"}, "operations"),
     ("refund_deposit", "terminated", {"reference": "R-1"}, "reviewer"),
-    ("category_grants", "live", {"categories": "requested"}, "operations"),
+    ("category_grants", "live", {"categories": []}, "operations"),  # withdraws the grants of the approval
 ]
 
 
 def _data(data: dict, merchant) -> dict:
-    values = {"tier": lambda v: tier(v).pk, "categories": lambda v: merchant.requested_category_ids}
+    values = {"tier": lambda v: tier(v).pk}
     return {k: values.get(k, lambda v: v)(v) for k, v in data.items()}
 
 
@@ -846,7 +843,6 @@ def test_category_cannot_be_moved_under_its_own_subcategory(client):
 
 def test_category_grant_admin_is_read_only(client, reviewer):
     merchant = merchant_in_state("live")
-    catalog_services.category_grants_from_contract(merchant=merchant, actor=reviewer)
     grant = CategoryGrant.objects.get(merchant=merchant)
     client.force_login(reviewer)
     assert client.get(reverse("admin:catalog_categorygrant_changelist")).status_code == 200

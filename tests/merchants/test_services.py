@@ -6,7 +6,7 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 
 from catalog.models import CategoryGrant
-from catalog.services import category_grants_from_contract
+from catalog.services import merchant_approve_with_grants
 from marketplace.audit import audit_chain_verify
 from marketplace.models import AppendOnlyError
 from merchants import selectors, services
@@ -40,8 +40,7 @@ def test_the_whole_journey_records_every_transition(django_capture_on_commit_cal
         owner = merchant.owner
         services.application_submit(merchant=merchant, actor=owner)
         services.application_start_review(merchant=merchant, actor=reviewer)
-        services.application_approve(merchant=merchant, actor=reviewer, tier=tier("core"), reason="Strong brand")
-        category_grants_from_contract(merchant=merchant, actor=reviewer)
+        merchant_approve_with_grants(merchant=merchant, actor=reviewer, tier=tier("core"), reason="Strong brand")
         services.contract_accept(merchant=merchant, actor=owner)
         services.deposit_record_payment(merchant=merchant, actor=reviewer, amount="50000.00", reference="BANK-1")
         services.merchant_go_live(merchant=merchant, actor=owner)

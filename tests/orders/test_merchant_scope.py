@@ -13,7 +13,7 @@ from catalog import services as catalog_services
 from catalog.services.imports import ImportRow, stock_import_apply
 from catalog.services.stock import stock_set_levels
 from marketplace.errors import NotFoundError
-from merchants.views import add_domain_error
+from marketplace.forms import add_domain_error
 from orders import services
 from orders.services.fulfilment import ShipRow, ship_csv_apply
 from tests.orders.test_portal_orders import World, build_world, order_state, ship
