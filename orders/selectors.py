@@ -354,6 +354,7 @@ def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
 # Merchant-facing reads take the merchant: another merchant's ids answer 404, and a merchant
 # reaches only its own merchant order of a buyer order, never the other shops' lines.
 
+
 def merchant_order_list_for_merchant(merchant) -> QuerySet[MerchantOrder]:
     """The merchant's orders, newest first, with the buyer order's address snapshot."""
     return MerchantOrder.objects.filter(merchant=merchant).select_related("buyer_order").order_by("-placed_at", "-id")

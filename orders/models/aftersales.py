@@ -1,0 +1,227 @@
+"""Orders: after-sales requests and their lines, disputes, reviews, complaints and photos."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.transitions import Transitions
+from merchants.models import private_storage
+
+from ..choices import (
+    AfterSalesKind,
+    AfterSalesStatus,
+    ComplaintCategory,
+    DisputeStatus,
+)
+from ..errors import OrderInvalidTransition
+from .payments import Refund
+from .placed import MerchantOrder, OrderLine
+
+
+class AfterSalesRequest(models.Model):
+    """A buyer's request for a refund (or a return and refund) on lines of a merchant order."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="after_sales"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=AfterSalesKind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AfterSalesStatus.choices, default=AfterSalesStatus.OPEN
+    )
+    reason = models.TextField(_("reason"))
+    shipping_amount = models.DecimalField(_("shipping refund requested"), max_digits=14, decimal_places=2, default=0)
+    respond_by = models.DateTimeField(_("merchant must answer by"))
+    merchant_note = models.TextField(_("merchant's answer"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    refund = models.OneToOneField(
+        Refund, verbose_name=_("refund"), null=True, blank=True, on_delete=models.PROTECT, related_name="after_sales"
+    )
+
+    class Meta:
+        verbose_name = _("after-sales request")
+        verbose_name_plural = _("after-sales requests")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"AS{self.pk}"
+
+    @property
+    def total(self):
+        return sum((line.amount for line in self.lines.all()), 0) + self.shipping_amount
+
+    # Who may do what now, asked once here by the services' table, the pages and the portal.
+    @property
+    def can_answer(self) -> bool:
+        """The merchant may accept or reject it."""
+        return AFTER_SALES_TRANSITIONS.can("reject", self)
+
+    @property
+    def can_receive_return(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("return_received", self)
+
+    @property
+    def can_escalate(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("escalate", self)
+
+    @property
+    def can_withdraw(self) -> bool:
+        return AFTER_SALES_TRANSITIONS.can("withdraw", self)
+
+
+# Accepting a refund pays it at once; accepting a return waits for the goods, whose receipt
+# pays it; a rejected request may be escalated to a dispute, whose decision refunds or closes it.
+AFTER_SALES_TRANSITIONS = Transitions(
+    {
+        "accept_return": ({AfterSalesStatus.OPEN}, AfterSalesStatus.AWAITING_RETURN),
+        "accept_refund": ({AfterSalesStatus.OPEN}, AfterSalesStatus.REFUNDED),
+        "return_received": ({AfterSalesStatus.AWAITING_RETURN}, AfterSalesStatus.REFUNDED),
+        "reject": ({AfterSalesStatus.OPEN}, AfterSalesStatus.REJECTED),
+        "escalate": ({AfterSalesStatus.REJECTED}, AfterSalesStatus.ESCALATED),
+        "resolve_refund": ({AfterSalesStatus.ESCALATED}, AfterSalesStatus.REFUNDED),
+        "resolve_close": ({AfterSalesStatus.ESCALATED}, AfterSalesStatus.CLOSED),
+        "withdraw": ({AfterSalesStatus.OPEN, AfterSalesStatus.REJECTED}, AfterSalesStatus.CLOSED),
+    },
+    error=OrderInvalidTransition,
+    refusal=_("This cannot be done while the request is “%(status)s”."),
+    extra_action=False,
+)
+
+
+class AfterSalesLine(models.Model):
+    request = models.ForeignKey(
+        AfterSalesRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="lines"
+    )
+    order_line = models.ForeignKey(OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("after-sales line")
+        verbose_name_plural = _("after-sales lines")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="after_sales_line_amount_positive")]
+
+    def __str__(self):
+        return f"{self.order_line_id}: {self.amount}"
+
+
+class Dispute(models.Model):
+    """An escalated after-sales request, decided by platform operations. While open, the
+    merchant order's money is frozen (settlement does not pay it)."""
+
+    request = models.OneToOneField(
+        AfterSalesRequest, verbose_name=_("after-sales request"), on_delete=models.PROTECT, related_name="dispute"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=DisputeStatus.choices, default=DisputeStatus.OPEN)
+    buyer_statement = models.TextField(_("buyer's statement"))
+    decision_amount = models.DecimalField(_("refund decided"), max_digits=14, decimal_places=2, null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    arbiter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+        ordering = ["opened_at", "id"]
+
+    def __str__(self):
+        return f"D{self.pk}"
+
+
+DISPUTE_TRANSITIONS = Transitions(
+    {"resolve": ({DisputeStatus.OPEN}, DisputeStatus.RESOLVED)},
+    error=OrderInvalidTransition,
+    refusal=_("This dispute is already decided."),
+    extra_action=False,
+)
+
+
+class Review(models.Model):
+    """A buyer's rating (1–5) of a completed order line; one per line."""
+
+    order_line = models.OneToOneField(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="review"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="reviews"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating"))
+    text = models.TextField(_("review"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5")]
+
+    def __str__(self):
+        return f"{self.rating}★ {self.order_line_id}"
+
+
+class Complaint(models.Model):
+    """A buyer's complaint about a merchant order; feeds the credit rating."""
+
+    merchant_order = models.ForeignKey(
+        MerchantOrder, verbose_name=_("merchant order"), on_delete=models.PROTECT, related_name="complaints"
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="complaints"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=30, choices=ComplaintCategory.choices)
+    text = models.TextField(_("complaint"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_category_display()} {self.merchant_order_id}"
+
+
+def _photo_path(instance, filename):
+    return f"after-sales/{instance.request_id}/{instance.sha256}.jpg"
+
+
+class AfterSalesPhoto(models.Model):
+    """A photo the buyer attached to an after-sales request (evidence: private file, shown
+    only to the buyer, the merchant's members whose role covers orders and staff allowed
+    `orders.after_sales_photo_view`; see selectors.after_sales_photo_get_for_user)."""
+
+    request = models.ForeignKey(
+        AfterSalesRequest, verbose_name=_("request"), on_delete=models.CASCADE, related_name="photos"
+    )
+    image = models.FileField(_("photo"), upload_to=_photo_path, storage=private_storage, max_length=255)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("after-sales photo")
+        verbose_name_plural = _("after-sales photos")
+        ordering = ["request_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["request", "sha256"], name="after_sales_photo_unique")]
+
+    def __str__(self):
+        return f"{self.request_id}/{self.pk}"
