@@ -64,6 +64,16 @@ class SettlementRun(models.Model):
         return f"{self.period} #{self.pk}"
 
 
+# A run ends once, when its last batch finishes: completed, or failed if a batch failed (or
+# at once, completed, when it has no merchant to settle).
+RUN_TRANSITIONS = Transitions(
+    {
+        "complete": ({RunStatus.RUNNING}, RunStatus.COMPLETED),
+        "fail": ({RunStatus.RUNNING}, RunStatus.FAILED),
+    },
+)
+
+
 class SettlementBatch(models.Model):
     """One batch of a run's merchants, settled by one task. The row is the batch's progress:
     it moves pending → done (or failed) once, under its lock, so a task delivered twice
@@ -88,6 +98,16 @@ class SettlementBatch(models.Model):
 
     def __str__(self):
         return f"{self.run_id} · {self.number}"
+
+
+# A batch is settled (or fails for good) once. The runs ask `allows` first and do nothing for
+# a batch already finished: a task delivered twice is expected, not an error.
+BATCH_TRANSITIONS = Transitions(
+    {
+        "settle": ({BatchStatus.PENDING}, BatchStatus.DONE),
+        "fail": ({BatchStatus.PENDING}, BatchStatus.FAILED),
+    },
+)
 
 
 class Statement(models.Model):

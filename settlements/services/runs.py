@@ -5,6 +5,8 @@ Guarantees (domain.md "Settlement"):
 - idempotent and resumable: a merchant that already has a statement for the period is
   skipped; each batch of merchants is one transaction, so a worker killed mid-batch leaves
   nothing of it and the batch is simply done again;
+- batches and runs move by `BATCH_TRANSITIONS`/`RUN_TRANSITIONS` through the kernel's
+  `transition`; a batch already finished (a task delivered twice) is left as it is;
 - a batch's statements are computed by `computation.compute_statements` (what is settled
   when, and how it is summed in SQL); a dry run executes exactly the same code in a
   transaction that is rolled back.
@@ -26,10 +28,11 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.errors import ConflictError, DomainError
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO
+from marketplace.transitions import transition
 from merchants import selectors as merchant_selectors
 
-from ..choices import BatchStatus, RunStatus
-from ..models import SettlementBatch, SettlementRun, Statement
+from ..choices import BatchStatus
+from ..models import BATCH_TRANSITIONS, RUN_TRANSITIONS, SettlementBatch, SettlementRun, Statement
 from ..periods import Period
 from .computation import compute_statements
 
@@ -81,9 +84,7 @@ def run_start(*, period: str, actor=None, batch_size: int | None = None, enqueue
         period=str(parsed), started_by=actor, merchants_total=len(merchant_ids), batches_total=len(batches)
     )
     if not batches:
-        SettlementRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPLETED, finished_at=timezone.now())
-        run.refresh_from_db()
-        return run
+        return transition(run, "complete", table=RUN_TRANSITIONS, changes={"finished_at": timezone.now()})
     rows = SettlementBatch.objects.bulk_create(
         [
             SettlementBatch(run=run, number=n, merchant_ids=ids, merchant_count=len(ids))
@@ -96,16 +97,18 @@ def run_start(*, period: str, actor=None, batch_size: int | None = None, enqueue
     return run
 
 
-def _finish_batch(batch: SettlementBatch) -> None:
-    """Record that `batch` (locked, its new status set) finished, then recount the run's
-    progress from its batch rows under the run's lock, and end the run when no batch is
-    pending any more: completed, or failed if one of them failed.
+def _finish_batch(batch: SettlementBatch, action: str, **changes) -> None:
+    """Move `batch` (locked by the caller, still pending) by `action` of `BATCH_TRANSITIONS`
+    with `changes`, then recount the run's progress from its batch rows under the run's
+    lock, and end the run when no batch is pending any more: completed, or failed if one of
+    them failed.
 
     Locks: the batch row (held by the caller), then the run row; every path takes them in
     this order. Two batches finishing together queue on the run row, and the second one's
     count (a new statement under READ COMMITTED) sees the first one's committed row."""
-    batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "statements_created", "error", "finished_at"])
+    batch = transition(
+        batch, action, table=BATCH_TRANSITIONS, lock=False, changes={**changes, "finished_at": timezone.now()}
+    )
     run = SettlementRun.objects.select_for_update().get(pk=batch.run_id)
     pending, done = Q(status=BatchStatus.PENDING), Q(status=BatchStatus.DONE)
     counts = run.batches.aggregate(
@@ -115,19 +118,22 @@ def _finish_batch(batch: SettlementBatch) -> None:
         merchants=Coalesce(Sum("merchant_count", filter=done), 0),
         statements=Coalesce(Sum("statements_created"), 0),
     )
-    run.batches_done = counts["finished"]
-    run.merchants_done = counts["merchants"]
-    run.statements_created = counts["statements"]
-    fields = ["batches_done", "merchants_done", "statements_created"]
+    progress = {
+        "batches_done": counts["finished"],
+        "merchants_done": counts["merchants"],
+        "statements_created": counts["statements"],
+    }
     if batch.status == BatchStatus.FAILED:
         ids = batch.merchant_ids
-        run.failures = [*run.failures, {"merchants": [ids[0], ids[-1]], "error": batch.error}]
-        fields.append("failures")
-    if not counts["pending"] and run.status == RunStatus.RUNNING:
-        run.status = RunStatus.FAILED if counts["failed"] else RunStatus.COMPLETED
-        run.finished_at = timezone.now()
-        fields += ["status", "finished_at"]
-    run.save(update_fields=fields)
+        progress["failures"] = [*run.failures, {"merchants": [ids[0], ids[-1]], "error": batch.error}]
+    end = "fail" if counts["failed"] else "complete"
+    if not counts["pending"] and RUN_TRANSITIONS.can(end, run):
+        # The last batch ends the run, in the same UPDATE as its final count.
+        transition(run, end, table=RUN_TRANSITIONS, lock=False, changes={**progress, "finished_at": timezone.now()})
+        return
+    for name, value in progress.items():
+        setattr(run, name, value)
+    run.save(update_fields=list(progress))
 
 
 def settle_batch(*, batch_id: int) -> int:
@@ -141,14 +147,12 @@ def settle_batch(*, batch_id: int) -> int:
         # of=("self",): lock the batch row only; the run row is locked briefly at the end, so
         # the workers' batches are computed side by side.
         batch = SettlementBatch.objects.select_for_update(of=("self",)).select_related("run").get(pk=batch_id)
-        if batch.status != BatchStatus.PENDING:
-            return 0
+        if not BATCH_TRANSITIONS.can("settle", batch):
+            return 0  # already finished: a redelivered task settles and counts nothing
         created = compute_statements(
             period=Period.parse(batch.run.period), merchant_ids=batch.merchant_ids, run=batch.run
         )
-        batch.status = BatchStatus.DONE
-        batch.statements_created = created
-        _finish_batch(batch)
+        _finish_batch(batch, "settle", statements_created=created)
     return created
 
 
@@ -159,11 +163,9 @@ def record_batch_failure(*, batch_id: int, error: str) -> None:
     settles them. A batch that already finished is left as it is."""
     with transaction.atomic():
         batch = SettlementBatch.objects.select_for_update().get(pk=batch_id)
-        if batch.status != BatchStatus.PENDING:
-            return
-        batch.status = BatchStatus.FAILED
-        batch.error = error[:500]
-        _finish_batch(batch)
+        if not BATCH_TRANSITIONS.can("fail", batch):
+            return  # already finished (settled, or failed by an earlier delivery): left as it is
+        _finish_batch(batch, "fail", error=error[:500])
 
 
 @dataclass
