@@ -187,16 +187,24 @@ class Product(models.Model):
 
 
 # Moderation of a listing: action → (states it may start from, state it leads to). The one
-# answer to "may this listing be submitted/approved/rejected now?" for the services, the
-# admin's actions and the portal.
+# answer to "may this listing be submitted/approved/rejected/withdrawn now?" for the
+# services, the admin's actions and the portal.
+# - "withdraw": an approved listing is the one on sale (approving publishes it and clears
+#   `withdrawn_at`; withdrawing is the only way out of approved), and goes back to draft;
+# - "revise": an unpublished listing edited while in review goes back to draft, as what the
+#   reviewer was looking at changed (edits in other states keep the state: `product_update`
+#   asks the table first).
 LISTING_TRANSITIONS = Transitions(
     {
         "submit": ({ListingStatus.DRAFT, ListingStatus.REJECTED}, ListingStatus.SUBMITTED),
         "approve": ({ListingStatus.SUBMITTED}, ListingStatus.APPROVED),
         "reject": ({ListingStatus.SUBMITTED}, ListingStatus.REJECTED),
+        "withdraw": ({ListingStatus.APPROVED}, ListingStatus.DRAFT),
+        "revise": ({ListingStatus.SUBMITTED}, ListingStatus.DRAFT),
     },
     error=ListingInvalidTransition,
     refusal=_("This cannot be done while the listing is “%(status)s”."),
+    refusals={"withdraw": _("Only a product on sale can be withdrawn.")},
 )
 
 

@@ -4,7 +4,8 @@ Guarantees:
 - a merchant lists products only in categories granted to it (or below them), and only
   while it is an approved merchant (not terminated);
 - moderation follows `catalog.models.LISTING_TRANSITIONS` through the kernel's `transition`
-  helper (lock, check, one UPDATE, audit row); approval publishes the product;
+  helper (lock, check, one UPDATE, audit row); approval publishes the product, withdrawal
+  takes it off sale (back to draft), and an edit of a listing in review sends it back to draft;
 - once published, edits of moderated fields (title, description, category, tags, pictures)
   go to one pending `ProductRevision`, while buyers keep seeing the approved version until
   a reviewer approves the revision;
@@ -30,8 +31,8 @@ from marketplace.money import quantize
 from marketplace.transitions import transition
 from merchants.choices import ACTIVE_MERCHANT_STATES
 
-from ..choices import ListingStatus, RevisionStatus
-from ..errors import CatalogConflict, CatalogError, ListingInvalidTransition
+from ..choices import RevisionStatus
+from ..errors import CatalogConflict, CatalogError
 from ..images import clean_product_image
 from ..models import (
     LISTING_TRANSITIONS,
@@ -48,7 +49,6 @@ from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from ..selectors import merchant_may_sell_in
 
-L = ListingStatus
 MODERATED_FIELDS = ("title", "description", "category", "tags")
 SKU_FIELDS = (
     "code",
@@ -256,12 +256,14 @@ def product_update(*, product: Product, actor, **changes) -> Product:
         )
         return locked
 
-    for field in ("title", "description", "category"):
-        if field in changes:
-            setattr(locked, field, changes[field])
-    if locked.status == L.SUBMITTED:
-        locked.status = L.DRAFT  # what the reviewer was looking at changed
-    locked.save()
+    edits = {field: changes[field] for field in ("title", "description", "category") if field in changes}
+    if LISTING_TRANSITIONS.can("revise", locked):
+        # What the reviewer was looking at changed: back to draft, in the same UPDATE.
+        locked = transition(locked, "revise", table=LISTING_TRANSITIONS, lock=False, changes=edits)
+    else:
+        for field, value in edits.items():
+            setattr(locked, field, value)
+        locked.save()
     if tags is not None:
         locked.tags.set(tags)
     refresh_product_derived(locked)
@@ -400,16 +402,18 @@ def revision_reject(*, revision: ProductRevision, actor, reason: str) -> Product
 @transaction.atomic
 def product_withdraw(*, product: Product, actor) -> Product:
     """Take a published product off sale (the merchant can resubmit it later)."""
-    locked = _lock(product)
-    if not locked.is_published:
-        raise ListingInvalidTransition(
-            message=_("Only a product on sale can be withdrawn."), extra={"status": locked.status}
-        )
-    locked.withdrawn_at = timezone.now()
-    locked.status = L.DRAFT
-    locked.save(update_fields=["withdrawn_at", "status", "updated_at"])
-    audit_record(action="catalog.product_withdrawn", actor=actor, obj=locked)
-    return locked
+
+    def record(locked: Product, previous: str) -> None:
+        audit_record(action="catalog.product_withdrawn", actor=actor, obj=locked)
+
+    return transition(
+        _lock(product),
+        "withdraw",
+        table=LISTING_TRANSITIONS,
+        lock=False,
+        changes={"withdrawn_at": timezone.now()},
+        record=record,
+    )
 
 
 # --- Pictures ----------------------------------------------------------------------------
