@@ -339,6 +339,18 @@ class Contract(models.Model):
         return self.number
 
 
+# A contract is offered on approval and accepted by the merchant; approving the merchant
+# again (a new offer) supersedes the one in force, offered or accepted.
+CONTRACT_TRANSITIONS = Transitions(
+    {
+        "accept": ({ContractStatus.OFFERED}, ContractStatus.ACCEPTED),
+        "supersede": ({ContractStatus.OFFERED, ContractStatus.ACCEPTED}, ContractStatus.SUPERSEDED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This cannot be done while the contract is “%(status)s”."),
+)
+
+
 class DepositEntry(AppendOnlyModel, models.Model):
     """One movement of a merchant's deposit. The balance is the sum of the signed amounts.
 

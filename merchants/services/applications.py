@@ -37,7 +37,7 @@ from ..choices import (
 )
 from ..documents import clean_document, clean_logo
 from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
-from ..models import TRANSITIONS, Contract, Merchant, MerchantDocument, MerchantMember, Tier
+from ..models import CONTRACT_TRANSITIONS, TRANSITIONS, Contract, Merchant, MerchantDocument, MerchantMember, Tier
 from ..selectors import application_missing
 from ..validators import validate_id_number, validate_uscc
 from .calendar import add_working_days
@@ -325,9 +325,10 @@ def application_approve(
         end = start.replace(year=start.year + years)
     except ValueError:  # 29 February
         end = start.replace(year=start.year + years, day=28)
-    Contract.objects.filter(merchant=locked).exclude(status=ContractStatus.SUPERSEDED).update(
-        status=ContractStatus.SUPERSEDED
-    )
+    # The new offer replaces the contract in force (at most one: a constraint says so).
+    in_force = Contract.objects.select_for_update().filter(merchant=locked).exclude(status=ContractStatus.SUPERSEDED)
+    for contract in in_force.order_by("pk"):
+        transition(contract, "supersede", table=CONTRACT_TRANSITIONS, lock=False)
     Contract.objects.create(
         merchant=locked,
         number=f"MC{start:%Y%m%d}{locked.pk:06d}{secrets.token_hex(2).upper()}",
@@ -375,10 +376,13 @@ def contract_accept(*, merchant: Merchant, actor) -> Merchant:
     contract = Contract.objects.select_for_update().filter(merchant=locked, status=ContractStatus.OFFERED).first()
     if contract is None:
         raise MerchantConflict("no_contract_offered", _("There is no contract to accept."))
-    contract.status = ContractStatus.ACCEPTED
-    contract.accepted_at = timezone.now()
-    contract.accepted_by = actor
-    contract.save(update_fields=["status", "accepted_at", "accepted_by"])
+    transition(
+        contract,
+        "accept",
+        table=CONTRACT_TRANSITIONS,
+        lock=False,
+        changes={"accepted_at": timezone.now(), "accepted_by": actor},
+    )
     merchant_notify(locked, "contract_signed")
     return locked
 
