@@ -11,6 +11,7 @@ the table of domain.md (one row per kind) summed from those rows.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -81,9 +82,9 @@ class SettlementBatch(models.Model):
 
     run = models.ForeignKey(SettlementRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="batches")
     number = models.PositiveIntegerField(_("number"))
-    # A JSON list rather than an ArrayField: `make run` still serves SQLite (until the
-    # one-engine work), and the ids are only ever read whole by the batch's own task.
-    merchant_ids = models.JSONField(_("merchants"))
+    # The ids are only ever read whole, by the batch's own task; `merchant_count` is their
+    # number, summed by the run's progress.
+    merchant_ids = ArrayField(models.BigIntegerField(), verbose_name=_("merchants"))
     merchant_count = models.PositiveIntegerField(_("number of merchants"))
     status = models.CharField(_("status"), max_length=20, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     statements_created = models.PositiveIntegerField(_("statements created"), default=0)
