@@ -81,8 +81,8 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             # Refunds recorded before this migration were sent to the gateway in the
             # transaction that recorded them: they are done, at the time they were recorded,
-            # through their order's successful payment (if it had one). No table alias: `make run`
-            # still migrates SQLite, which has none in UPDATE. Last, so that no
+            # through their order's successful payment (if it had one). No table alias: written
+            # when `make run` still migrated SQLite, which had none in UPDATE. Last, so that no
             # ALTER TABLE follows the update of these rows (pending FK checks forbid it).
             """
             UPDATE orders_refund SET

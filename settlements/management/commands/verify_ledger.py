@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         problems = []
-        # Summed and compared as Decimals to the cent (SQLite's SUM is a float).
+        # Summed in SQL (numeric, exact) and compared as Decimals to the cent.
         for entry in JournalEntry.objects.annotate(total=Sum("postings__amount")).exclude(total__isnull=True):
             if quantize(entry.total) != 0:
                 problems.append(f"entry {entry.key}: postings sum to {entry.total}")
