@@ -148,7 +148,7 @@ def _product_page(request, member, product, *, form=None, image_form=None):
         images=_image_rows(product, pending),
         skus=product.skus.all(),
         can_submit=LISTING_TRANSITIONS.can("submit", product),
-        can_withdraw=product.is_published,
+        can_withdraw=LISTING_TRANSITIONS.can("withdraw", product),
     )
     return render(request, "portal/catalog/product_detail.html", context, status=_status(form, image_form))
 

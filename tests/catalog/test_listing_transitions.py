@@ -104,3 +104,15 @@ def test_editing_a_product_on_sale_keeps_it_approved_and_on_sale():
     services.product_update(product=item, actor=merchant.owner, title="Changed")
     item.refresh_from_db()
     assert (item.status, item.title, item.is_published, item.revisions.count()) == ("approved", "Desk lamp", True, 1)
+
+
+def test_the_portal_offers_withdrawal_only_when_the_table_allows_it(client):
+    merchant, (cat,) = live_merchant()
+    on_sale, draft = product(merchant, cat), product(merchant, cat, publish=False)
+    client.force_login(merchant.owner)
+    offered = {
+        item.status: "Withdraw from sale"
+        in client.get(f"/portal/catalog/products/{item.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        for item in (on_sale, draft)
+    }
+    assert offered == {"approved": True, "draft": False}
