@@ -31,6 +31,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
 from marketplace.errors import ConflictError, DomainError
+from marketplace.forms import add_domain_error
 from marketplace.money import format_cny
 from marketplace.staff_actions import StaffAction
 
@@ -385,6 +386,15 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+class _ServiceRefused(Exception):
+    """A service refused the admin's save: carries its `DomainError` out of the admin's
+    transaction (which an exception rolls back) to `ServiceEditAdmin.changeform_view`."""
+
+    def __init__(self, error: DomainError):
+        super().__init__(str(error))
+        self.error = error
+
+
 class ServiceEditAdmin:
     """A ModelAdmin mixin whose add, change and delete pages call services, which lock, check
     and audit the edit, instead of Django's defaults that write the model directly.
@@ -392,6 +402,11 @@ class ServiceEditAdmin:
     A subclass defines `create(request, fields)` (returns the new row), `update(request, obj,
     changes)` (only the fields the form changed) and `delete(request, objs)`; the admin's own
     validation, messages, log entries and redirects stay as they are.
+
+    The services decide the rules: a `DomainError` from `create`/`update` leaves the admin's
+    transaction (nothing of the save stays, no log entry) and the page shows the form again
+    with the refusal on it (`marketplace.forms.add_domain_error`: on the field the form's
+    `error_fields` names for the code, else above the form).
     """
 
     def create(self, request, fields: dict):
@@ -404,11 +419,38 @@ class ServiceEditAdmin:
         raise NotImplementedError
 
     def save_model(self, request, obj, form, change):
-        if change:
-            self.update(request, obj, {name: form.cleaned_data[name] for name in form.changed_data})
-            return
-        # The admin's message, log entry and redirect name the form's instance: give it the new row's id.
-        obj.pk = self.create(request, dict(form.cleaned_data)).pk
+        try:
+            if change:
+                self.update(request, obj, {name: form.cleaned_data[name] for name in form.changed_data})
+                return
+            # The admin's message, log entry and redirect name the form's instance: give it the new row's id.
+            obj.pk = self.create(request, dict(form.cleaned_data)).pk
+        except DomainError as error:
+            raise _ServiceRefused(error) from error
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _ServiceRefused as refused:
+            # The admin's transaction has rolled back. The admin has no hook between saving and
+            # answering, so the page is built again from the same POST, its form refused by
+            # `get_form` below: the same form, with the service's words on it.
+            request.service_refusal = refused.error
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "service_refusal", None)
+        if refusal is None:
+            return form_class
+
+        class RefusedForm(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                add_domain_error(self, refusal)
+                return cleaned
+
+        return RefusedForm
 
     def delete_model(self, request, obj):
         self.delete(request, [obj])

@@ -57,9 +57,23 @@ def statement_csv(statement: Statement, *, chunk_size: int = 2000) -> Iterator[s
     return lines()
 
 
+#: Four empty amount columns: the order columns on a refund row, the refund columns on an order row.
+_BLANK4 = ("", "", "", "")
+
+
 def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
+    """The header, the source records (orders, refunds, frozen orders, adjustments) and the totals."""
     merchant = statement.merchant_id
-    yield [
+    yield _header()
+    yield from _settled_order_rows(merchant, statement, chunk_size)
+    yield from _refund_rows(merchant, statement, chunk_size)
+    yield from _frozen_order_rows(merchant, statement, chunk_size)
+    yield from _adjustment_rows(merchant, statement, chunk_size)
+    yield from _total_rows(merchant, statement)
+
+
+def _header() -> list:
+    return [
         _("Record"),
         _("Reference"),
         _("Order"),
@@ -76,7 +90,11 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
         _("Amount"),
         _("Note"),
     ]
-    blank4 = ["", "", "", ""]
+
+
+def _settled_order_rows(merchant: int, statement: Statement, chunk_size: int) -> Iterator[list]:
+    """A settled order: what the buyer paid for goods and shipping, the platform's discount,
+    less the commission; its amount is their sum."""
     for order in selectors.settled_orders_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         goods, discount, commission = order.goods, order.platform_discount, -order.commission
         yield [
@@ -88,11 +106,16 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
             _money(discount),
             _money(order.shipping_fee),
             _money(commission),
-            *blank4,
+            *_BLANK4,
             "",
             _money(goods + discount + order.shipping_fee + commission),
             "",
         ]
+
+
+def _refund_rows(merchant: int, statement: Statement, chunk_size: int) -> Iterator[list]:
+    """A refund line (or a shipping refund): the money and platform discount given back, less
+    the commission returned to the merchant; its amount is their sum."""
     for row in selectors.settled_refunds_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         refund = row.refund
         if row.refund_line_id is None:
@@ -111,7 +134,7 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
             refund.reference,
             refund.merchant_order.number,
             _date(refund.completed_at),
-            *blank4,
+            *_BLANK4,
             _money(refunded),
             _money(shipping),
             _money(back),
@@ -120,30 +143,42 @@ def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
             _money(refunded + shipping + back + returned),
             note,
         ]
+
+
+def _frozen_order_rows(merchant: int, statement: Statement, chunk_size: int) -> Iterator[list]:
+    """A frozen order: held, not paid (no amount), with why (its open disputes)."""
     for frozen in selectors.frozen_orders_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         yield [
             _("Frozen order"),
             frozen.merchant_order.number,
             frozen.merchant_order.number,
             _date(frozen.merchant_order.completed_at),
-            *blank4,
-            *blank4,
+            *_BLANK4,
+            *_BLANK4,
             _money(frozen.amount),
             "",
             " ".join([frozen_reason(frozen.reason), *(str(r.dispute) for r in frozen.merchant_order.disputed)]),
         ]
+
+
+def _adjustment_rows(merchant: int, statement: Statement, chunk_size: int) -> Iterator[list]:
+    """A manual adjustment: its amount and the reason staff gave."""
     for adjustment in selectors.adjustments_for_merchant(merchant, statement).iterator(chunk_size=chunk_size):
         yield [
             _("Manual adjustment"),
             "",
             "",
             _date(adjustment.created_at),
-            *blank4,
-            *blank4,
+            *_BLANK4,
+            *_BLANK4,
             "",
             _money(adjustment.amount),
             adjustment.reason,
         ]
+
+
+def _total_rows(merchant: int, statement: Statement) -> Iterator[list]:
+    """One total per statement line, then the payable."""
     for line in selectors.statement_lines_for_merchant(merchant, statement):
-        yield [_("Total"), line.kind, "", "", *blank4, *blank4, "", _money(line.amount), line.get_kind_display()]
-    yield [_("Payable"), "", "", "", *blank4, *blank4, "", _money(statement.payable), ""]
+        yield [_("Total"), line.kind, "", "", *_BLANK4, *_BLANK4, "", _money(line.amount), line.get_kind_display()]
+    yield [_("Payable"), "", "", "", *_BLANK4, *_BLANK4, "", _money(statement.payable), ""]

@@ -20,6 +20,9 @@ from .base import category_paths
 
 
 class CategoryForm(forms.ModelForm):
+    #: `category_update` refuses a parent below the category: its words show on the field.
+    error_fields = {"category_cycle": "parent"}
+
     class Meta:
         model = Category
         fields = ["name", "parent", "slug", "commission_rate", "is_fresh", "is_cross_border", "position", "is_active"]
@@ -30,21 +33,6 @@ class CategoryForm(forms.ModelForm):
         if "parent" in self.fields:
             paths = category_paths()
             self.fields["parent"].label_from_instance = lambda category: paths.get(category.pk, category.name)
-
-    def clean_parent(self):
-        parent = self.cleaned_data["parent"]
-        if parent is not None and self.instance.pk is not None:
-            parents = dict(Category.objects.values_list("pk", "parent_id"))
-            node, seen = parent.pk, set()
-            # Walk up from the new parent: meeting this category means the tree would loop.
-            while node is not None and node not in seen:
-                if node == self.instance.pk:
-                    raise forms.ValidationError(
-                        _("A category cannot be placed under itself or one of its subcategories."), code="cycle"
-                    )
-                seen.add(node)
-                node = parents.get(node)
-        return parent
 
 
 def _wire_parents() -> dict[int, Category]:
@@ -227,7 +215,7 @@ class TagAdmin(ServiceEditAdmin, admin.ModelAdmin):
         services.tag_update(tag=obj, actor=request.user, **changes)
 
     def delete(self, request, objs):
-        services.tags_delete(tags=objs)
+        services.tags_delete(tags=objs, actor=request.user)
 
     @admin.display(description=_("products"), ordering="product_count")
     def product_count(self, tag):

@@ -1,5 +1,5 @@
-"""Staff screens of warehouses (editable, with the merchant/kind rule checked on the form)
-and of stock levels, movements and alerts (read-only: only the stock services write them)."""
+"""Staff screens of warehouses (editable through the services, which check the merchant/kind
+rule) and of stock levels, movements and alerts (read-only: only the stock services write them)."""
 
 from __future__ import annotations
 
@@ -12,33 +12,26 @@ from django.utils.translation import pgettext_lazy
 from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline, ServiceEditAdmin
 
 from .. import services
-from ..choices import WarehouseKind
 from ..models import Stock, StockAlert, StockMovement, Warehouse
 
 
 class WarehouseForm(forms.ModelForm):
+    #: The warehouse services' refusals, shown on the merchant field.
+    error_fields = {
+        "warehouse_merchant_required": "merchant",
+        "warehouse_merchant_not_allowed": "merchant",
+        "warehouse_holds_stock": "merchant",
+    }
+
     class Meta:
         model = Warehouse
         fields = ["code", "name", "kind", "region", "city", "merchant", "is_active"]
 
-    def clean(self):
-        cleaned = super().clean()
-        kind, merchant = cleaned.get("kind"), cleaned.get("merchant")
-        if kind == WarehouseKind.MERCHANT and merchant is None:
-            self.add_error("merchant", _("A merchant warehouse needs its merchant."))
-        elif kind and kind != WarehouseKind.MERCHANT and merchant is not None:
-            self.add_error(
-                "merchant",
-                _("Platform warehouses (regional central, city cloud) belong to no merchant: leave it empty."),
-            )
-        elif (
-            self.instance.pk is not None
-            and "merchant" in self.changed_data
-            and Stock.objects.filter(warehouse=self.instance).exists()
-        ):
-            # Stock rows belong to SKUs of the warehouse's merchant: moving it would mix owners.
-            self.add_error("merchant", _("This warehouse holds stock: its merchant cannot change."))
-        return cleaned
+    def _get_validation_exclusions(self):
+        # The merchant/kind rule is the services' (`warehouse_create`, `warehouse_update`),
+        # which refuse it in words (shown on the field by `ServiceEditAdmin`); the model's
+        # constraint, checked here first, would only name itself. The database still checks it.
+        return super()._get_validation_exclusions() | {"merchant"}
 
 
 @admin.register(Warehouse)

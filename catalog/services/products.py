@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.edits import audited_delete
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
 from marketplace.transitions import transition
@@ -105,14 +106,15 @@ def search_refresh_schedule(*, category=None, tag=None) -> int:
 
 
 @transaction.atomic
-def tags_delete(*, tags) -> int:
-    """Delete these tags; the products that had them are refreshed after commit (their search
-    text no longer holds the names). Returns how many tags were deleted."""
-    pks = [tag.pk for tag in tags]
-    ids = list(Product.objects.filter(tags__in=pks).values_list("pk", flat=True).distinct())
-    Tag.objects.filter(pk__in=pks).delete()
+def tags_delete(*, tags, actor) -> int:
+    """Delete these tags, each audited (as every taxonomy edit is); the products that had
+    them are refreshed after commit (their search text no longer holds the names). Returns
+    how many tags were deleted."""
+    tags = list(tags)
+    ids = list(Product.objects.filter(tags__in=[tag.pk for tag in tags]).values_list("pk", flat=True).distinct())
+    deleted = audited_delete(tags, action="catalog.tag_deleted", actor=actor)
     _schedule_search_refresh(ids)
-    return len(pks)
+    return deleted
 
 
 def _schedule_search_refresh(product_ids) -> int:

@@ -2,7 +2,8 @@
 
 Every edit is audited (`marketplace.edits`); a renamed category or tag refreshes, after
 commit, the search text of the products that show its name (`search_refresh_schedule`), so
-they are found by the new name.
+they are found by the new name. The tree stays a tree: a category is never placed under
+itself or one of its subcategories (`category_cycle`), whoever asks (admin, API, pages).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from marketplace.edits import audited_create, audited_delete, audited_update, only_fields
 
+from ..errors import CatalogError
 from ..models import Category, Tag
 from .categories import category_set_rate
 from .products import search_refresh_schedule
@@ -21,6 +24,24 @@ from .products import search_refresh_schedule
 #: through `category_set_rate`, which records every change.
 CATEGORY_FIELDS = ("name", "parent", "slug", "is_fresh", "is_cross_border", "position", "is_active")
 TAG_FIELDS = ("name", "slug")
+
+
+def _refuse_a_loop(category: Category, parent: Category | None, parents: dict[int, int | None]) -> None:
+    """Refuse `parent` when it is `category` or lies below it: the tree would loop.
+
+    Walks up from the new parent through `parents` (id → parent id); meeting the category
+    means it would become its own ancestor.
+    """
+    node, seen = (parent.pk if parent is not None else None), set()
+    while node is not None and node not in seen:
+        if node == category.pk:
+            raise CatalogError(
+                "category_cycle",
+                _("A category cannot be placed under itself or one of its subcategories."),
+                {"category": category.pk, "parent": parent.pk},
+            )
+        seen.add(node)
+        node = parents.get(node)
 
 
 @transaction.atomic
@@ -42,10 +63,16 @@ def category_update(*, category: Category, actor, **changes) -> Category:
     """Change the category's `changes` (`CATEGORY_FIELDS`, never the rate); returns the row.
 
     Locks the category; writes only the fields that differ (a concurrent rate change stays),
-    audited with their names; nothing when nothing differs. A new name refreshes, after
-    commit, the search text of the category's products.
+    audited with their names; nothing when nothing differs. A parent that is the category
+    itself or one of its subcategories is refused (`category_cycle`, 400): nothing changes.
+    A new name refreshes, after commit, the search text of the category's products.
     """
     changes = only_fields(changes, CATEGORY_FIELDS)
+    if "parent" in changes:
+        # A move locks the whole tree, in pk order, as it reads it: two moves at once (A under
+        # B, B under A) cannot each pass the check and together make a loop.
+        parents = dict(Category.objects.select_for_update().order_by("pk").values_list("pk", "parent_id"))
+        _refuse_a_loop(category, changes["parent"], parents)
     locked = Category.objects.select_for_update().get(pk=category.pk)
     changed = audited_update(locked, changes, action="catalog.category_changed", actor=actor)
     if "name" in changed:

@@ -106,6 +106,71 @@ def _record(refund: Refund) -> Refund:
     return refund
 
 
+def _recorded_already(order: MerchantOrder, reference: str) -> Refund | None:
+    """The refund this order already recorded under `reference` (a retry of the same
+    decision), None when the reference is new; refused when another order's refund has it."""
+    existing = Refund.objects.filter(reference=reference).first()
+    if existing is not None and existing.merchant_order_id != order.pk:
+        raise OrderConflict("refund_reference_taken", _("This refund reference belongs to another refund."))
+    return existing
+
+
+def _shipping_refund(order: MerchantOrder, shipping_amount: Decimal) -> Decimal:
+    """The shipping refund, rounded; with the earlier ones, never more than the shipping paid."""
+    shipping_amount = quantize(shipping_amount or ZERO)
+    already_shipping = sum(order.refunds.values_list("shipping_amount", flat=True), ZERO)
+    if shipping_amount < 0 or shipping_amount + already_shipping > order.shipping_fee:
+        raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
+    return shipping_amount
+
+
+def _lock_lines(order: MerchantOrder, items: list[RefundItem]) -> dict[int, OrderLine]:
+    """The order's lines the items name, locked in primary-key order, by id."""
+    # Each line once: two items of one line would each pass the check below on the same
+    # figures and together refund more than was paid.
+    if len({i.order_line_id for i in items}) != len(items):
+        raise OrderError("duplicate_line", _("Each item can appear only once in a refund."))
+    return {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update()
+        .filter(merchant_order=order, pk__in=[i.order_line_id for i in items])
+        .order_by("pk")
+    }
+
+
+def _refund_line(item: RefundItem, line: OrderLine | None) -> RefundLine:
+    """The refund of one line: more than zero, at most what was paid and not yet refunded,
+    reversing the same share of the line's base, platform discount and commission."""
+    if line is None:
+        raise OrderError("unknown_line", _("This line is not part of the order."), {"line": item.order_line_id})
+    amount = quantize(item.amount)
+    if amount <= 0:
+        raise OrderError("invalid_amount", _("A refund amount must be greater than zero."))
+    if amount > line.paid - line.refunded:
+        raise OrderError(
+            "refund_exceeds_paid",
+            _("At most ¥%(max)s can still be refunded on this line.") % {"max": line.paid - line.refunded},
+            {"line": line.pk, "max": str(line.paid - line.refunded)},
+        )
+    base, discount_back, commission_back = reversal(line, amount)
+    return RefundLine(
+        order_line=line,
+        amount=amount,
+        quantity=item.quantity,
+        refunded_base=base,
+        platform_discount_back=discount_back,
+        commission_returned=commission_back,
+    )
+
+
+def _lines_refunded(refund: Refund, refund_lines: list[RefundLine]) -> None:
+    """Move each line's `refunded` (the cap on further refunds) and keep the refund's lines."""
+    for row in refund_lines:
+        row.refund = refund
+        OrderLine.objects.filter(pk=row.order_line_id).update(refunded=F("refunded") + row.amount)
+    RefundLine.objects.bulk_create(refund_lines)
+
+
 @transaction.atomic
 def refund_issue(
     *,
@@ -125,54 +190,15 @@ def refund_issue(
     `refund_reference_taken`)."""
     reference = reference or f"rf_{secrets.token_hex(10)}"
     order = MerchantOrder.objects.select_for_update().get(pk=merchant_order.pk)
-    existing = Refund.objects.filter(reference=reference).first()
+    existing = _recorded_already(order, reference)
     if existing is not None:
-        if existing.merchant_order_id != order.pk:
-            raise OrderConflict("refund_reference_taken", _("This refund reference belongs to another refund."))
         return existing
     if order.paid_at is None:
         raise OrderConflict("not_paid", _("Nothing was paid for this order."))
     payment = order.buyer_order.payments.filter(status=PaymentStatus.SUCCEEDED).first()
-    shipping_amount = quantize(shipping_amount or ZERO)
-    already_shipping = sum(order.refunds.values_list("shipping_amount", flat=True), ZERO)
-    if shipping_amount < 0 or shipping_amount + already_shipping > order.shipping_fee:
-        raise OrderError("shipping_refund_too_large", _("The shipping refund exceeds the shipping paid."))
-
-    # Each line once: two items of one line would each pass the check below on the same
-    # figures and together refund more than was paid.
-    if len({i.order_line_id for i in items}) != len(items):
-        raise OrderError("duplicate_line", _("Each item can appear only once in a refund."))
-    lines = {
-        line.pk: line
-        for line in OrderLine.objects.select_for_update()
-        .filter(merchant_order=order, pk__in=[i.order_line_id for i in items])
-        .order_by("pk")
-    }
-    refund_lines = []
-    for item in items:
-        line = lines.get(item.order_line_id)
-        if line is None:
-            raise OrderError("unknown_line", _("This line is not part of the order."), {"line": item.order_line_id})
-        amount = quantize(item.amount)
-        if amount <= 0:
-            raise OrderError("invalid_amount", _("A refund amount must be greater than zero."))
-        if amount > line.paid - line.refunded:
-            raise OrderError(
-                "refund_exceeds_paid",
-                _("At most ¥%(max)s can still be refunded on this line.") % {"max": line.paid - line.refunded},
-                {"line": line.pk, "max": str(line.paid - line.refunded)},
-            )
-        base, discount_back, commission_back = reversal(line, amount)
-        refund_lines.append(
-            RefundLine(
-                order_line=line,
-                amount=amount,
-                quantity=item.quantity,
-                refunded_base=base,
-                platform_discount_back=discount_back,
-                commission_returned=commission_back,
-            )
-        )
+    shipping_amount = _shipping_refund(order, shipping_amount)
+    lines = _lock_lines(order, items)
+    refund_lines = [_refund_line(item, lines.get(item.order_line_id)) for item in items]
     total = sum((r.amount for r in refund_lines), ZERO) + shipping_amount
     if total <= 0:
         raise OrderError("invalid_amount", _("There is nothing to refund."))
@@ -186,10 +212,7 @@ def refund_issue(
             reference=reference,
         )
     )
-    for row in refund_lines:
-        row.refund = refund
-        OrderLine.objects.filter(pk=row.order_line_id).update(refunded=F("refunded") + row.amount)
-    RefundLine.objects.bulk_create(refund_lines)
+    _lines_refunded(refund, refund_lines)
     audit_record(
         action="orders.refunded", actor=actor, obj=order, reason=reason, data={"amount": total, "reference": reference}
     )
@@ -221,6 +244,101 @@ def refund_retry_delay(attempts: int) -> int:
     return min(30 * 2 ** max(attempts - 1, 0), 900)
 
 
+@dataclass(frozen=True)
+class _GatewayAnswer:
+    """What one call of the gateway said: its refund id, or the error, whether it is worth
+    retrying (a transient error or timeout), and the exception when it was a bug."""
+
+    gateway_refund_id: str = ""
+    error: str = ""
+    retry: bool = False
+    unexpected: Exception | None = None
+
+
+def _claim_pending(refund_id: int) -> Refund | None:
+    """The refund, if it is still pending and no other worker holds it, with the attempt
+    counted; None when there is nothing to do now. A short transaction of its own."""
+    with transaction.atomic(durable=True):
+        refund = (
+            Refund.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("payment")
+            .filter(pk=refund_id, status=RefundStatus.PENDING)
+            .first()
+        )
+        if refund is None:
+            return None
+        now = timezone.now()
+        # While the call runs the sweep must leave it alone: due again only once the task's
+        # own time limit has passed.
+        Refund.objects.filter(pk=refund.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + timedelta(seconds=REFUND_CALL_LEASE)
+        )
+    return refund
+
+
+def _ask_gateway(refund: Refund) -> _GatewayAnswer:
+    """Ask the gateway to return the money, with the refund's reference as the idempotency
+    key; outside any transaction (another system)."""
+    payment = refund.payment
+    try:
+        gateway_refund_id = get_gateway(payment.gateway).refund(
+            payment=payment, amount=refund.amount, reference=refund.reference
+        )
+    except (GatewayUnavailable, SoftTimeLimitExceeded) as exc:
+        # The task's soft time limit cut a call the adapter should have timed out itself:
+        # the same as a timeout (the money may have gone back; the key makes a retry safe).
+        return _GatewayAnswer(error=f"{type(exc).__name__}: {exc}", retry=True)
+    except GatewayError as exc:
+        return _GatewayAnswer(error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        # Not a gateway answer but a bug: recorded so staff see the refund stuck, and raised.
+        return _GatewayAnswer(error=f"{type(exc).__name__}: {exc}", unexpected=exc)
+    return _GatewayAnswer(gateway_refund_id=gateway_refund_id)
+
+
+def _record_success(locked: Refund, gateway_refund_id, now) -> None:
+    """The money went back: the refund succeeds, whatever it became meanwhile."""
+    # A duplicated delivery of the success finds it succeeded already: nothing to record.
+    if REFUND_TRANSITIONS.can("succeed", locked):
+        transition(
+            locked,
+            "succeed",
+            table=REFUND_TRANSITIONS,
+            lock=False,
+            changes={
+                "succeeded_at": now,
+                "gateway_refund_id": str(gateway_refund_id)[:100],
+                "last_error": "",
+                "next_attempt_at": None,
+            },
+        )
+
+
+def _record_failure(locked: Refund, answer: _GatewayAnswer, now) -> tuple[bool, int]:
+    """A failed attempt: due again after a growing delay while it is worth retrying and
+    attempts remain (returns True and the delay), else failed and audited for staff."""
+    locked.last_error = answer.error[:500]
+    delay = refund_retry_delay(locked.attempts)
+    if answer.retry and locked.attempts < settings.REFUND_MAX_ATTEMPTS:
+        locked.next_attempt_at = now + timedelta(seconds=delay)
+        locked.save(update_fields=["last_error", "next_attempt_at"])
+        return True, delay
+    transition(
+        locked,
+        "fail",
+        table=REFUND_TRANSITIONS,
+        lock=False,
+        changes={"last_error": locked.last_error, "next_attempt_at": None},
+    )
+    audit_record(
+        action="orders.refund_failed",
+        obj=locked,
+        reason=locked.last_error,
+        data={"reference": locked.reference, "attempts": locked.attempts},
+    )
+    return False, delay
+
+
 def refund_execute(*, refund_id: int) -> str:
     """Return a recorded refund's money through the gateway; returns the refund's status
     ("skipped" when there is nothing to do now). Must run outside any transaction.
@@ -232,87 +350,28 @@ def refund_execute(*, refund_id: int) -> str:
     refusal marks it failed; a transient error or timeout keeps it pending and raises
     RefundRetryLater with the delay, until settings.REFUND_MAX_ATTEMPTS, when it is marked
     failed. Any other error is a bug: marked failed for staff, then raised."""
-    with transaction.atomic(durable=True):
-        refund = (
-            Refund.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("payment")
-            .filter(pk=refund_id, status=RefundStatus.PENDING)
-            .first()
-        )
-        if refund is None:
-            return "skipped"
-        now = timezone.now()
-        # While the call runs the sweep must leave it alone: due again only once the task's
-        # own time limit has passed.
-        Refund.objects.filter(pk=refund.pk).update(
-            attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + timedelta(seconds=REFUND_CALL_LEASE)
-        )
-
-    payment = refund.payment
-    error, retry, unexpected = "", False, None
-    try:
-        gateway_refund_id = get_gateway(payment.gateway).refund(
-            payment=payment, amount=refund.amount, reference=refund.reference
-        )
-    except (GatewayUnavailable, SoftTimeLimitExceeded) as exc:
-        # The task's soft time limit cut a call the adapter should have timed out itself:
-        # the same as a timeout (the money may have gone back; the key makes a retry safe).
-        error, retry = f"{type(exc).__name__}: {exc}", True
-    except GatewayError as exc:
-        error = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:
-        # Not a gateway answer but a bug: recorded so staff see the refund stuck, and raised.
-        error, unexpected = f"{type(exc).__name__}: {exc}", exc
+    refund = _claim_pending(refund_id)
+    if refund is None:
+        return "skipped"
+    answer = _ask_gateway(refund)
 
     with transaction.atomic(durable=True):
         locked = Refund.objects.select_for_update().get(pk=refund_id)
         now = timezone.now()
-        if not error:
-            # A duplicated delivery of the success finds it succeeded already: nothing to record.
-            if REFUND_TRANSITIONS.can("succeed", locked):
-                transition(
-                    locked,
-                    "succeed",
-                    table=REFUND_TRANSITIONS,
-                    lock=False,
-                    changes={
-                        "succeeded_at": now,
-                        "gateway_refund_id": str(gateway_refund_id)[:100],
-                        "last_error": "",
-                        "next_attempt_at": None,
-                    },
-                )
+        if not answer.error:
+            _record_success(locked, answer.gateway_refund_id, now)
             return locked.status
         if not REFUND_TRANSITIONS.can("fail", locked):
             return locked.status  # another delivery recorded the outcome meanwhile
-        locked.last_error = error[:500]
-        delay = refund_retry_delay(locked.attempts)
-        if retry and locked.attempts < settings.REFUND_MAX_ATTEMPTS:
-            locked.next_attempt_at = now + timedelta(seconds=delay)
-            locked.save(update_fields=["last_error", "next_attempt_at"])
-        else:
-            retry = False
-            transition(
-                locked,
-                "fail",
-                table=REFUND_TRANSITIONS,
-                lock=False,
-                changes={"last_error": locked.last_error, "next_attempt_at": None},
-            )
-            audit_record(
-                action="orders.refund_failed",
-                obj=locked,
-                reason=locked.last_error,
-                data={"reference": locked.reference, "attempts": locked.attempts},
-            )
-    if unexpected is not None:
-        raise unexpected
+        retry, delay = _record_failure(locked, answer, now)
+    if answer.unexpected is not None:
+        raise answer.unexpected
     if retry:
         logger.warning(
-            "refund %s: gateway attempt %s failed, retried in %ss: %s", refund_id, locked.attempts, delay, error
+            "refund %s: gateway attempt %s failed, retried in %ss: %s", refund_id, locked.attempts, delay, answer.error
         )
-        raise RefundRetryLater(error, delay)
-    logger.error("refund %s failed after %s attempt(s): %s", refund_id, locked.attempts, error)
+        raise RefundRetryLater(answer.error, delay)
+    logger.error("refund %s failed after %s attempt(s): %s", refund_id, locked.attempts, answer.error)
     return locked.status
 
 

@@ -3,12 +3,15 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
+from django.utils import translation
 
 from catalog import services
 from catalog.errors import CatalogError
 from catalog.models import Category, CategoryRateChange, Tag
 from marketplace.models import AuditLogEntry
+from tests.catalog.factories import live_merchant, product
 from tests.factories import UserFactory
 from tests.merchants.factories import category
 
@@ -146,3 +149,109 @@ def test_the_admin_pages_save_categories_and_tags_through_the_services(client):
     ]
     assert Category.objects.get(pk=tea.pk).name == "Green tea"
     assert Tag.objects.get(pk=tag.pk).name == "Soft"
+
+
+# --- The tree stays a tree (the service's rule, shown by the admin) ----------------------------
+
+
+@pytest.mark.parametrize("under", ["itself", "child", "grandchild"])
+def test_a_category_is_never_moved_under_itself_or_its_subcategories(under):
+    staff = UserFactory(is_staff=True)
+    food = category("Food")
+    tea = category("Tea", parent=food)
+    green = category("Green tea", parent=tea)
+    parent = {"itself": food, "child": tea, "grandchild": green}[under]
+    before = (list(Category.objects.order_by("pk").values_list("pk", "parent_id")), AuditLogEntry.objects.count())
+
+    with pytest.raises(CatalogError) as refused:
+        services.category_update(category=food, actor=staff, name="Groceries", parent=parent)
+
+    assert (refused.value.code, refused.value.status_code) == ("category_cycle", 400)
+    with translation.override("en"):
+        assert str(refused.value.message) == "A category cannot be placed under itself or one of its subcategories."
+    assert refused.value.extra == {"category": food.pk, "parent": parent.pk}
+    assert (list(Category.objects.order_by("pk").values_list("pk", "parent_id")), AuditLogEntry.objects.count()) == (
+        before
+    )
+    assert Category.objects.get(pk=food.pk).name == "Food"
+
+
+def test_a_category_moves_under_another_branch_and_to_the_top():
+    staff = UserFactory(is_staff=True)
+    food, drinks = category("Food"), category("Drinks")
+    tea = category("Tea", parent=food)
+
+    services.category_update(category=tea, actor=staff, parent=drinks)
+    assert Category.objects.get(pk=tea.pk).parent_id == drinks.pk
+    services.category_update(category=drinks, actor=staff, parent=food)
+    assert Category.objects.get(pk=drinks.pk).parent_id == food.pk
+    services.category_update(category=drinks, actor=staff, parent=None)
+    assert Category.objects.get(pk=drinks.pk).parent_id is None
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "A category cannot be placed under itself or one of its subcategories."),
+        ("zh-hans", "类目不能放在其自身或其子类目之下。"),
+    ],
+)
+def test_the_admin_page_shows_the_services_refusal_of_a_loop_on_the_parent_field(client, language, message):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    food = category("Food")
+    tea = category("Tea", parent=food)
+    client.force_login(staff)
+    before = (
+        list(Category.objects.order_by("pk").values_list("pk", "parent_id", "name")),
+        AuditLogEntry.objects.count(),
+    )
+
+    response = client.post(
+        reverse("admin:catalog_category_change", args=[food.pk]),
+        {"name": "Groceries", "slug": food.slug, "parent": tea.pk, "position": 0, **RATE_HISTORY_INLINE},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"parent": [message]}
+    assert (
+        list(Category.objects.order_by("pk").values_list("pk", "parent_id", "name")),
+        AuditLogEntry.objects.count(),
+    ) == (before)
+    assert not LogEntry.objects.exists()
+
+
+# --- Tags are deleted audited ------------------------------------------------------------------
+
+
+def test_tags_are_deleted_audited_and_their_products_refreshed(django_capture_on_commit_callbacks):
+    staff = UserFactory(is_staff=True)
+    merchant, (cat,) = live_merchant()
+    glow = services.tag_create(actor=staff, name="Warm glow", slug="warm-glow")
+    cosy = services.tag_create(actor=staff, name="Cosy", slug="cosy")
+    lamp = product(merchant, cat)
+    lamp.tags.set([glow])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        deleted = services.tags_delete(tags=Tag.objects.filter(pk__in=[glow.pk, cosy.pk]).order_by("pk"), actor=staff)
+
+    assert deleted == 2
+    assert not Tag.objects.exists()
+    assert list(lamp.tags.all()) == []
+    assert _audit("catalog.tag_deleted") == [
+        (staff.pk, str(glow.pk), {"name": "Warm glow"}),
+        (staff.pk, str(cosy.pk), {"name": "Cosy"}),
+    ]
+    assert len(callbacks) == 1
+
+
+def test_the_tag_admin_deletes_through_the_audited_service(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    glow = services.tag_create(actor=staff, name="Warm glow", slug="warm-glow")
+    client.force_login(staff)
+
+    response = client.post(reverse("admin:catalog_tag_delete", args=[glow.pk]), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Tag.objects.exists()
+    assert _audit("catalog.tag_deleted") == [(staff.pk, str(glow.pk), {"name": "Warm glow"})]

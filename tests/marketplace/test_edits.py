@@ -4,12 +4,15 @@ the admin pages (holidays, tiers, warehouses) that go through them."""
 import datetime
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.urls import reverse
 
-from catalog.models import Stock, Warehouse
+from catalog import services as catalog_services
+from catalog.models import Stock, Tag, Warehouse
 from marketplace.edits import audited_create, audited_delete, audited_update, changed_fields
+from marketplace.errors import ConflictError, DomainError, NotFoundError
 from marketplace.models import AuditLogEntry
 from merchants.models import PublicHoliday, Tier
 from tests.catalog.factories import live_merchant, product
@@ -125,3 +128,57 @@ def test_holiday_tier_and_warehouse_admin_pages_edit_through_audited_services(cl
         ),
         ("catalog.warehouse_changed", staff.pk, {"fields": ["city"]}),
     ]
+
+
+# --- A service's refusal on an admin edit page (ServiceEditAdmin) ------------------------------
+
+
+def _refusing(monkeypatch, name: str, error: DomainError) -> list:
+    """Make `catalog.services.<name>` write a tag, then refuse: the admin must keep nothing."""
+    calls = []
+
+    def refuse(**kwargs):
+        calls.append(kwargs)
+        Tag.objects.create(name="Half-written", slug="half-written")
+        raise error
+
+    monkeypatch.setattr(catalog_services, name, refuse)
+    return calls
+
+
+def test_a_refused_admin_add_shows_the_refusal_above_the_form_and_keeps_nothing(client, monkeypatch):
+    calls = _refusing(monkeypatch, "tag_create", DomainError("test_refusal", "Refused for a test."))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(reverse("admin:catalog_tag_add"), {"name": "Warm glow", "slug": "warm-glow"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"__all__": ["Refused for a test."]}
+    assert len(calls) == 1  # the service is asked once; the page is then shown again
+    assert (Tag.objects.count(), LogEntry.objects.count(), AuditLogEntry.objects.count()) == (0, 0, 0)
+
+
+def test_a_refused_admin_change_shows_the_refusal_on_the_field_the_form_names(client, monkeypatch):
+    depot = make_warehouse(code="WH-EAST")
+    _refusing(monkeypatch, "warehouse_update", ConflictError("warehouse_holds_stock", "Holds stock, for a test."))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        reverse("admin:catalog_warehouse_change", args=[depot.pk]),
+        {"code": "WH-EAST", "name": "Renamed", "kind": "regional_central", "region": "east", "city": "上海"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {"merchant": ["Holds stock, for a test."]}
+    assert Warehouse.objects.get(pk=depot.pk).name == "Warehouse east"
+    assert (Tag.objects.count(), LogEntry.objects.count(), AuditLogEntry.objects.count()) == (0, 0, 0)
+
+
+def test_a_not_found_refusal_of_an_admin_edit_is_the_404_page(client, monkeypatch):
+    _refusing(monkeypatch, "tag_create", NotFoundError("not_found", "Not yours."))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(reverse("admin:catalog_tag_add"), {"name": "Warm glow", "slug": "warm-glow"})
+
+    assert response.status_code == 404
+    assert (Tag.objects.count(), LogEntry.objects.count()) == (0, 0)

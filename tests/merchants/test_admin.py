@@ -832,7 +832,17 @@ def test_category_cannot_be_moved_under_its_own_subcategory(client):
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     response = client.post(
         reverse("admin:catalog_category_change", args=[food.pk]),
-        {"name": "Food", "slug": food.slug, "parent": fruit.pk, "commission_rate": "0.1000", "position": 0},
+        # With the rate history inline's management form, as the page posts it: the service that
+        # refuses the loop is called once the whole page is valid.
+        {
+            "name": "Food",
+            "slug": food.slug,
+            "parent": fruit.pk,
+            "commission_rate": "0.1000",
+            "position": 0,
+            "rate_changes-TOTAL_FORMS": "0",
+            "rate_changes-INITIAL_FORMS": "0",
+        },
     )
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {

@@ -1,0 +1,82 @@
+"""Reads of the orders app.
+
+Buyer-facing reads take the buyer, so a buyer only ever reaches their own carts, addresses,
+orders and payments; anyone else's ids are not found (None, answered 404 by the views; staff
+included: they use the admin).
+
+One module per reader: `buyer`, `merchant` (with the API's reads by id), `parcels` and
+`pricing`; every public name is re-exported here, so `from orders.selectors import X` and
+`orders.selectors.X` keep working.
+"""
+
+from .buyer import (
+    CartLine,
+    CartShop,
+    CartView,
+    address_get,
+    address_list,
+    after_sales_get_for_buyer,
+    buyer_order_get,
+    buyer_order_list,
+    cart_find,
+    cart_item_count,
+    cart_view,
+    checkout_attempt_order,
+    merchant_order_get_for_buyer,
+    order_line_get_for_buyer,
+    payment_get_for_buyer,
+    payment_order_get,
+)
+from .merchant import (
+    AFTER_SALES_QUEUE_ORDER,
+    after_sales_get_for_buyer_by_id,
+    after_sales_get_for_merchant,
+    after_sales_list_for_merchant,
+    after_sales_photo_get_for_user,
+    merchant_order_events,
+    merchant_order_get_for_buyer_by_id,
+    merchant_order_get_for_merchant,
+    merchant_order_list_for_merchant,
+    merchant_order_shipments,
+    merge_candidates_for_merchant,
+    order_line_get_for_buyer_by_id,
+)
+from .parcels import parcel_groups, parcel_order_ids
+from .pricing import LineRate, in_launch_policy, line_rate, shipping_fee
+
+__all__ = [
+    "AFTER_SALES_QUEUE_ORDER",
+    "CartLine",
+    "CartShop",
+    "CartView",
+    "LineRate",
+    "address_get",
+    "address_list",
+    "after_sales_get_for_buyer",
+    "after_sales_get_for_buyer_by_id",
+    "after_sales_get_for_merchant",
+    "after_sales_list_for_merchant",
+    "after_sales_photo_get_for_user",
+    "buyer_order_get",
+    "buyer_order_list",
+    "cart_find",
+    "cart_item_count",
+    "cart_view",
+    "checkout_attempt_order",
+    "in_launch_policy",
+    "line_rate",
+    "merchant_order_events",
+    "merchant_order_get_for_buyer",
+    "merchant_order_get_for_buyer_by_id",
+    "merchant_order_get_for_merchant",
+    "merchant_order_list_for_merchant",
+    "merchant_order_shipments",
+    "merge_candidates_for_merchant",
+    "order_line_get_for_buyer",
+    "order_line_get_for_buyer_by_id",
+    "parcel_groups",
+    "parcel_order_ids",
+    "payment_get_for_buyer",
+    "payment_order_get",
+    "shipping_fee",
+]

@@ -1,0 +1,337 @@
+"""Buyer-facing reads of orders: carts, addresses, orders and payments.
+
+Each takes the buyer, so a buyer only ever reaches their own rows; anyone else's ids are not
+found (None, answered 404 by the views; staff included: they use the admin).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from catalog.selectors import (
+    live_images,
+    sku_available_units,
+    sku_public_queryset,
+)
+from marketplace.money import ZERO, quantize
+
+from ..choices import AFTER_SALES_OPEN_STATES
+from ..models import (
+    BUYER_ORDER_TRANSITIONS,
+    REQUESTABLE_STATES,
+    Address,
+    AfterSalesLine,
+    AfterSalesRequest,
+    BuyerOrder,
+    Cart,
+    CartItem,
+    CheckoutAttempt,
+    MerchantOrder,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    Shipment,
+    ShipmentLine,
+)
+from .base import _MERCHANT_PRIVATE
+from .pricing import shipping_fee
+
+# --- Buyer ---------------------------------------------------------------------------------
+
+# ·· Cart
+
+
+def cart_find(*, buyer=None, session_key: str | None = None) -> Cart | None:
+    """The signed-in buyer's cart, else the anonymous session's; None when there is none yet
+    (pages read carts without creating one: a visit alone writes nothing)."""
+    if buyer is not None and buyer.is_authenticated:
+        return Cart.objects.filter(buyer=buyer).first()
+    if session_key:
+        return Cart.objects.filter(session_key=session_key, buyer__isnull=True).first()
+    return None
+
+
+def cart_item_count(*, buyer=None, session_key: str | None = None) -> int:
+    """Units in the cart (for the header link), in one query."""
+    if buyer is not None and buyer.is_authenticated:
+        owner = Q(cart__buyer=buyer)
+    elif session_key:
+        owner = Q(cart__session_key=session_key, cart__buyer__isnull=True)
+    else:
+        return 0
+    return CartItem.objects.filter(owner).aggregate(n=Sum("quantity", default=0))["n"]
+
+
+@dataclass
+class CartLine:
+    item: CartItem
+    unit_price: Decimal
+    line_total: Decimal
+    available: int  # units available now, over the active warehouses
+    on_sale: bool
+
+    @property
+    def sku(self):
+        return self.item.sku
+
+    @property
+    def quantity(self) -> int:
+        return self.item.quantity
+
+    @property
+    def problem(self) -> str:
+        """ "" when the line can be ordered; else "unavailable", "out_of_stock" or "short"."""
+        if not self.on_sale:
+            return "unavailable"
+        if self.available <= 0:
+            return "out_of_stock"
+        return "short" if self.available < self.quantity else ""
+
+
+@dataclass
+class CartShop:
+    merchant: object
+    lines: list[CartLine] = field(default_factory=list)
+    subtotal: Decimal = ZERO  # of the lines on sale
+    shipping: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.subtotal + self.shipping
+
+
+@dataclass
+class CartView:
+    shops: list[CartShop] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[CartLine]:
+        return [line for shop in self.shops for line in shop.lines]
+
+    @property
+    def count(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def goods_total(self) -> Decimal:
+        return sum((shop.subtotal for shop in self.shops), ZERO)
+
+    @property
+    def shipping_total(self) -> Decimal:
+        return sum((shop.shipping for shop in self.shops), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods_total + self.shipping_total
+
+    @property
+    def has_problems(self) -> bool:
+        return any(line.problem for line in self.lines)
+
+    @property
+    def items(self) -> list[tuple[int, int]]:
+        """(sku id, quantity) of every line, in SKU order: what a checkout would order."""
+        return sorted((line.sku.pk, line.quantity) for line in self.lines)
+
+
+def cart_view(cart: Cart | None) -> CartView:
+    """The cart grouped by shop: current price, line total and live availability per line;
+    per shop the subtotal of the lines on sale and its shipping (`shipping_fee`, below).
+
+    Queries: one for the lines (SKU, product and merchant joined; availability and "on sale"
+    computed in SQL), one for the pictures, and one shipping-rate lookup per shop
+    (`shipping_fee` reads the rate itself), however many lines the cart holds.
+    """
+    if cart is None:
+        return CartView()
+    items = (
+        CartItem.objects.filter(cart=cart)
+        .select_related("sku__product", "sku__merchant")
+        .defer(*(f"sku__merchant__{name}" for name in _MERCHANT_PRIVATE), "sku__product__search_text")
+        .prefetch_related(live_images("sku__product__images"))
+        .annotate(
+            available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
+            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id"))),
+        )
+        .order_by("sku__merchant_id", "added_at", "id")
+    )
+    shops: dict[int, CartShop] = {}
+    for item in items:
+        sku = item.sku
+        shop = shops.setdefault(sku.merchant_id, CartShop(merchant=sku.merchant))
+        line = CartLine(
+            item=item,
+            unit_price=sku.price,
+            line_total=quantize(sku.price * item.quantity),
+            available=max(item.available, 0),
+            on_sale=item.on_sale,
+        )
+        shop.lines.append(line)
+        if line.on_sale:
+            shop.subtotal += line.line_total
+    for shop in shops.values():
+        # A shop with nothing orderable left charges no shipping.
+        if any(line.on_sale for line in shop.lines):
+            shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal)
+    return CartView(shops=list(shops.values()))
+
+
+# ·· Addresses
+
+
+def address_list(buyer) -> QuerySet[Address]:
+    """The buyer's saved addresses, the default first."""
+    return Address.objects.filter(buyer=buyer).order_by("-is_default", "-id")
+
+
+def address_get(buyer, address_id: int) -> Address | None:
+    return Address.objects.filter(buyer=buyer, pk=address_id).first()
+
+
+# ·· Orders
+
+
+def buyer_order_list(buyer, *, status: str = "") -> QuerySet[BuyerOrder]:
+    """The buyer's orders, newest first, each with its merchant orders (shop and lines).
+    `status` keeps orders with at least one merchant order in that state."""
+    qs = BuyerOrder.objects.filter(buyer=buyer)
+    if status:
+        qs = qs.filter(Exists(MerchantOrder.objects.filter(buyer_order=OuterRef("pk"), status=status)))
+    parts = (
+        MerchantOrder.objects.select_related("merchant")
+        .defer(*(f"merchant__{name}" for name in _MERCHANT_PRIVATE))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .order_by("number")
+    )
+    return qs.prefetch_related(Prefetch("merchant_orders", queryset=parts)).order_by("-placed_at", "-id")
+
+
+def _payable(order: BuyerOrder, now) -> bool:
+    return BUYER_ORDER_TRANSITIONS.can("pay", order) and now < order.pay_by
+
+
+def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
+    """One of the buyer's orders with everything its page shows, in a fixed number of queries.
+
+    Each merchant order carries `shipments`, `open_request`, and the buyer's possible
+    actions (`can_cancel`, `can_confirm`, `can_request`, `can_complain`); each after-sales
+    request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
+    order `can_pay`.
+    """
+    requests = AfterSalesRequest.objects.select_related("dispute").prefetch_related(
+        Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")), "photos"
+    )
+    parts = (
+        MerchantOrder.objects.select_related("merchant")
+        .defer(*(f"merchant__{name}" for name in _MERCHANT_PRIVATE))
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.select_related("review").order_by("id")),
+            Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id")),
+            Prefetch("after_sales", queryset=requests.order_by("-created_at", "-id")),
+            "refunds",
+        )
+        .order_by("number")
+    )
+    order = (
+        BuyerOrder.objects.filter(buyer=buyer, number=number)
+        .prefetch_related(Prefetch("merchant_orders", queryset=parts))
+        .first()
+    )
+    if order is None:
+        return None
+
+    shipments = (
+        Shipment.objects.filter(lines__order_line__merchant_order__buyer_order=order)
+        .distinct()
+        .prefetch_related(Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")))
+        .order_by("created_at", "id")
+    )
+    by_part: dict[int, list[Shipment]] = defaultdict(list)
+    for shipment in shipments:
+        for part_id in sorted({row.order_line.merchant_order_id for row in shipment.lines.all()}):
+            by_part[part_id].append(shipment)
+
+    now = timezone.now()
+    order.can_pay = _payable(order, now)
+    for part in order.merchant_orders.all():
+        requests_ = list(part.after_sales.all())
+        for request in requests_:
+            # A missing reverse one-to-one raises on access; templates need a plain None.
+            request.dispute_obj = getattr(request, "dispute", None)
+        part.shipments = by_part[part.pk]
+        part.open_request = next((r for r in requests_ if r.status in AFTER_SALES_OPEN_STATES), None)
+        for line in part.lines.all():
+            line.refundable = line.paid - line.refunded
+            line.review_obj = getattr(line, "review", None)
+            line.can_review = part.can_review and line.review_obj is None
+        part.can_request = (
+            part.status in REQUESTABLE_STATES
+            and part.open_request is None
+            and any(line.refundable > 0 for line in part.lines.all())
+        )
+    return order
+
+
+def merchant_order_get_for_buyer(buyer, number: str, part: str) -> MerchantOrder | None:
+    """Merchant order `part` of the buyer's order `number`, with its lines."""
+    order = (
+        MerchantOrder.objects.filter(buyer_order__buyer=buyer, buyer_order__number=number, number=part)
+        .select_related("buyer_order", "merchant")
+        .defer(*(f"merchant__{name}" for name in _MERCHANT_PRIVATE))
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+        .first()
+    )
+    if order is None:
+        return None
+    for line in order.lines.all():
+        line.refundable = line.paid - line.refunded
+    return order
+
+
+def after_sales_get_for_buyer(buyer, number: str, request_id: int) -> AfterSalesRequest | None:
+    return (
+        AfterSalesRequest.objects.filter(pk=request_id, buyer=buyer, merchant_order__buyer_order__number=number)
+        .select_related("merchant_order")
+        .first()
+    )
+
+
+def order_line_get_for_buyer(buyer, number: str, line_id: int) -> OrderLine | None:
+    return (
+        OrderLine.objects.filter(
+            pk=line_id,
+            merchant_order__buyer_order__buyer=buyer,
+            merchant_order__buyer_order__number=number,
+        )
+        .select_related("merchant_order__buyer_order")
+        .first()
+    )
+
+
+# ·· Payment
+
+
+def payment_order_get(buyer, number: str) -> BuyerOrder | None:
+    """The buyer's order for the payment page, with `can_pay`."""
+    order = BuyerOrder.objects.filter(buyer=buyer, number=number).first()
+    if order is None:
+        return None
+    order.can_pay = _payable(order, timezone.now())
+    return order
+
+
+def payment_get_for_buyer(buyer, reference: str) -> Payment | None:
+    """A payment of one of the buyer's orders, by gateway reference."""
+    return Payment.objects.filter(reference=reference, buyer_order__buyer=buyer).select_related("buyer_order").first()
+
+
+def checkout_attempt_order(buyer, key: str) -> BuyerOrder | None:
+    """The order a checkout form (idempotency key) placed, once it is committed."""
+    attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
+    return attempt.buyer_order if attempt else None

@@ -1,0 +1,75 @@
+"""Pricing and what buyers may buy (read by checkout, the cart and the pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.selectors import (
+    category_effective_rate,
+)
+from marketplace.money import quantize
+from merchants.choices import CooperationMode, CreditGrade
+from merchants.selectors import current_contract
+
+from ..models import (
+    ShippingRate,
+)
+
+# --- Pricing and what buyers may buy (read by checkout, the cart and the pages) ------------
+
+
+# The commission rule of domain.md, applied when an order line is placed:
+# rate = category effective rate (joint operation: the contract's revenue-share rate)
+#        × 0.5 if placed within three calendar months of `live_since` (launch policy)
+#        × 0.9 if the merchant's credit grade is A at that moment.
+# The rate is not rounded; commission = base × rate, rounded half-up to the cent.
+@dataclass(frozen=True)
+class LineRate:
+    category_rate: Decimal
+    launch_policy: bool
+    grade_a: bool
+    rate: Decimal
+
+    def commission(self, base: Decimal) -> Decimal:
+        return quantize(base * self.rate)
+
+
+def in_launch_policy(live_since: datetime | None, placed_at: datetime) -> bool:
+    """Placed within LAUNCH_POLICY_MONTHS calendar months of going live (platform time zone)."""
+    if live_since is None:
+        return False
+    start = timezone.localtime(live_since)
+    return timezone.localtime(placed_at) < start + relativedelta(months=settings.LAUNCH_POLICY_MONTHS)
+
+
+def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> LineRate:
+    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`."""
+    contract = contract if contract is not None else current_contract(merchant)
+    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and contract and contract.revenue_share_rate:
+        base_rate = contract.revenue_share_rate
+    else:
+        base_rate = category_effective_rate(category)
+    launch = in_launch_policy(merchant.live_since, placed_at)
+    grade_a = merchant.credit_grade == CreditGrade.A
+    rate = Decimal(base_rate)
+    if launch:
+        rate *= Decimal(settings.LAUNCH_POLICY_FACTOR)
+    if grade_a:
+        rate *= Decimal(settings.GRADE_A_FACTOR)
+    return LineRate(category_rate=Decimal(base_rate), launch_policy=launch, grade_a=grade_a, rate=rate)
+
+
+def shipping_fee(*, merchant, goods_total: Decimal) -> Decimal:
+    """The merchant's flat fee per merchant order, free from its threshold."""
+    rate = ShippingRate.objects.filter(merchant=merchant).first()
+    fee = rate.flat_fee if rate else Decimal(settings.DEFAULT_SHIPPING_FEE)
+    free_over = rate.free_over if rate else Decimal(settings.DEFAULT_FREE_SHIPPING_OVER)
+    if free_over is not None and goods_total >= free_over:
+        return quantize(0)
+    return quantize(fee)
