@@ -121,8 +121,12 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ---------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
-if not REDIS_URL and not DEBUG:
+# Like the database, one way everywhere: a real Redis is the broker and the cache (no
+# in-process tasks, no in-memory cache). Without REDIS_URL, development uses the Redis that
+# `make run` starts; production must say where its Redis is.
+DEV_REDIS_URL = f"redis://127.0.0.1:{env.int('DEV_REDIS_PORT', default=26379)}/0"
+REDIS_URL = env.str("REDIS_URL", default=DEV_REDIS_URL if DEBUG else "")
+if not REDIS_URL:
     raise ImproperlyConfigured(
         "REDIS_URL must be set when DEBUG is off: Celery needs its broker in production "
         "(for example REDIS_URL=redis://localhost:6379/0)."
@@ -135,16 +139,13 @@ def _redis_database(url: str, number: int) -> str:
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env.str("CACHE_REDIS_URL", default=_redis_database(REDIS_URL, 1)),
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mp"),
-        }
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_REDIS_URL", default=_redis_database(REDIS_URL, 1)),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mp"),
     }
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+}
 
 # --- Users and authentication --------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
@@ -263,10 +264,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery --------------------------------------------------------------------------
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
-# Without a broker (make run on a laptop) tasks run in-process; production refused above.
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+# Tasks always go through the broker to a worker, as in production (make run starts one); a
+# test that wants a task run inline says so itself.
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)

@@ -111,20 +111,21 @@ def test_deploy_check_is_clean_with_production_values():
     assert "System check identified no issues" in result.stdout
 
 
-def test_debug_without_redis_runs_tasks_eagerly():
+def test_without_redis_url_development_uses_make_runs_redis_for_tasks_and_cache():
     code = (
         "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'marketplace.settings'); django.setup();"
-        "from django.conf import settings as s;"
-        "print(s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'], s.DATABASES['default']['ENGINE'])"
+        "from django.conf import settings as s; c = s.CACHES['default'];"
+        "print(s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL, c['BACKEND'], c['LOCATION'])"
     )
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CACHE_REDIS_URL", "DEV_REDIS_PORT"}}
     env["DEBUG"] = "1"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "True",
-        "django.core.cache.backends.locmem.LocMemCache",
-        "django.db.backends.postgresql",
+        "False",
+        "redis://127.0.0.1:26379/0",
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://127.0.0.1:26379/1",
     ]
 
 
