@@ -356,6 +356,11 @@ class CreateOnlyAdmin(ReadOnlyAdmin):
     def has_add_permission(self, request):
         return admin.ModelAdmin.has_add_permission(self, request)
 
+    def save_model(self, request, obj, form, change):
+        # The subclass's add_view creates through its service (audit row, transaction): Django's
+        # default save must never be reached from here.
+        raise NotImplementedError(f"{type(self).__name__}.add_view creates through a service")
+
 
 class ReadOnlyInline(admin.TabularInline):
     """Rows shown as part of their parent. With `parent_permission`, whoever holds it (may

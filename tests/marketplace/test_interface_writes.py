@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("marketplace", "merchants", "catalog", "orders")
+APPS = ("marketplace", "merchants", "catalog", "orders", "settlements")
 INTERFACE_FILES = {"views.py", "portal_views.py", "forms.py", "portal_forms.py", "admin.py", "auth_api.py"}
 INTERFACE_FOLDERS = {"admin", "api"}
 #: Methods that write whatever they are called on.
