@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
+from marketplace.numbers import sequence_next
 from marketplace.regions import Region
 from marketplace.transitions import transition
 
@@ -275,6 +276,11 @@ def application_start_review(*, merchant: Merchant, actor) -> Merchant:
     return merchant_transition(merchant, "start_review", actor=actor)
 
 
+# Created by merchants migration 0003: contract numbers are "MC", the start date and this
+# sequence's next value (8 digits), e.g. MC2026120700000042.
+CONTRACT_NUMBER_SEQUENCE = "merchants_contract_number_seq"
+
+
 def _unique_slug(merchant: Merchant) -> str:
     base = slugify(merchant.shop_name or merchant.company_name, allow_unicode=False)[:100] or "shop"
     candidate = base
@@ -331,7 +337,8 @@ def application_approve(
         transition(contract, "supersede", table=CONTRACT_TRANSITIONS, lock=False)
     Contract.objects.create(
         merchant=locked,
-        number=f"MC{start:%Y%m%d}{locked.pk:06d}{secrets.token_hex(2).upper()}",
+        # Unique by construction (marketplace.numbers), not by four random hex digits.
+        number=f"MC{start:%Y%m%d}{sequence_next(CONTRACT_NUMBER_SEQUENCE):08d}",
         tier=tier,
         cooperation_mode=locked.cooperation_mode,
         category_ids=list(locked.requested_category_ids),

@@ -13,7 +13,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -25,12 +24,17 @@ from marketplace.audit import audit_record
 from marketplace.csvfiles import csv_text, read_csv
 from marketplace.errors import ConflictError, DomainError
 from marketplace.money import ZERO, quantize
+from marketplace.numbers import sequence_next
 from marketplace.transitions import transition
 
 from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
 from ..models import PAYOUT_TRANSITIONS, STATEMENT_TRANSITIONS, Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
 from .ledger import account_for, journal_post
 from .runs import SettlementError
+
+# Created by settlements migration 0007: batch references are "PB", the local date and this
+# sequence's next value (8 digits), e.g. PB2026120700000007; its payouts add "-00001", ….
+PAYOUT_BATCH_SEQUENCE = "settlements_payout_batch_reference_seq"
 
 
 @transaction.atomic
@@ -43,10 +47,9 @@ def payout_batch_create(*, actor, statement_ids: list[int] | None = None) -> Pay
     statements = list(candidates)
     if not statements:
         raise ConflictError("nothing_to_pay", _("No approved statement is waiting to be paid."))
-    stamp = timezone.localtime()
-    batch = PayoutBatch.objects.create(
-        reference=f"PB{stamp:%Y%m%d%H%M%S}{secrets.token_hex(2).upper()}", created_by=actor
-    )
+    # Unique by construction (marketplace.numbers), not by the second and four random hex digits.
+    reference = f"PB{timezone.localdate():%Y%m%d}{sequence_next(PAYOUT_BATCH_SEQUENCE):08d}"
+    batch = PayoutBatch.objects.create(reference=reference, created_by=actor)
     Payout.objects.bulk_create(
         [
             Payout(batch=batch, statement=s, amount=s.payable, reference=f"{batch.reference}-{n:05d}")

@@ -79,3 +79,17 @@ def test_a_new_offer_supersedes_the_contract_in_force(state):
         ("superseded", merchant.owner.pk if accepted else None, not accepted, "core"),
         ("offered", None, True, "potential"),
     ]
+
+
+def test_two_offers_to_one_merchant_on_one_day_get_consecutive_numbers_from_the_sequence():
+    """Before, the number was the date, the merchant id and four random hex digits: two offers
+    the same day collided once in 65,536 (a 500). The sequence makes them distinct."""
+    merchant = merchant_in_state(MerchantStatus.APPROVED)
+    Merchant.objects.filter(pk=merchant.pk).update(status=MerchantStatus.UNDER_REVIEW)
+    services.application_approve(merchant=merchant, actor=UserFactory(is_staff=True), tier=tier("potential"))
+    first, second = Contract.objects.filter(merchant=merchant).order_by("pk")
+    value = int(first.number[10:])
+    assert (first.number, second.number) == (
+        f"MC{first.start_date:%Y%m%d}{value:08d}",
+        f"MC{second.start_date:%Y%m%d}{value + 1:08d}",
+    )

@@ -221,6 +221,60 @@ def test_fifty_concurrent_submissions_with_one_key_make_one_order():
     assert Stock.objects.get().reserved == 1
 
 
+def test_order_numbers_are_the_local_date_and_the_next_sequence_value():
+    sku_a, _wh = _stocked_sku(price="10.00")
+    sku_b, _wh = _stocked_sku(price="20.00")
+    buyer = UserFactory()
+    address = address_for(buyer)
+    first = services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku_a.pk, 1)])
+    second = services.checkout_place(
+        buyer=buyer, address=address, items=[CheckoutItem(sku_a.pk, 1), CheckoutItem(sku_b.pk, 1)]
+    )
+    day = first.placed_at.astimezone(SHANGHAI).strftime("%y%m%d")
+    value = int(first.number[7:])
+    assert first.number == f"B{day}{value:010d}"
+    assert second.number == f"B{day}{value + 1:010d}"
+    assert sorted(second.merchant_orders.values_list("number", flat=True)) == [
+        f"{second.number}-1",
+        f"{second.number}-2",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forty_buyers_ordering_at_once_get_distinct_numbers_and_no_error():
+    """Before, numbers were the time to the second and six random digits, not retried: orders
+    placed in the same second could collide (a 500). From a sequence they cannot. Each buyer
+    orders their own SKU, so no one waits for stock and all meet at the number."""
+    skus = [_stocked_sku(quantity=5)[0] for _ in range(40)]
+    buyers = [UserFactory() for _ in range(40)]
+    addresses = [address_for(b) for b in buyers]
+    barrier = threading.Barrier(40)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def buy(i):
+        try:
+            barrier.wait()
+            items = [CheckoutItem(skus[i].pk, 1)]
+            numbers.append(services.checkout_place(buyer=buyers[i], address=addresses[i], items=items).number)
+        except BaseException as error:  # any error fails the test below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert len(numbers) == len(set(numbers)) == 40
+    assert sorted(BuyerOrder.objects.values_list("number", flat=True)) == sorted(numbers)
+    assert sorted(MerchantOrder.objects.values_list("number", flat=True)) == sorted(f"{n}-1" for n in numbers)
+    values = sorted(int(number[7:]) for number in numbers)
+    assert values == list(range(values[0], values[0] + 40))  # nothing refused, so no gap
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_hundred_buyers_race_for_the_last_ten_units():

@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import translation
+from django.utils import timezone, translation
 
 from marketplace.errors import ConflictError
 from merchants.models import Merchant
@@ -57,6 +57,17 @@ def test_batch_export_paid_and_failed_payouts():
     out = StringIO()
     call_command("verify_ledger", stdout=out)
     assert out.getvalue().startswith("ok (3 entries")
+
+
+def test_batch_references_are_the_date_and_the_next_sequence_value():
+    """Before, the time to the second and four random hex digits: two batches in one second
+    could collide. From a sequence they cannot; each payout adds its position."""
+    _approved(count=1)
+    payer = UserFactory(is_staff=True, email="payer@example.com")
+    batch = services.payout_batch_create(actor=payer)
+    day = timezone.localdate().strftime("%Y%m%d")
+    assert batch.reference == f"PB{day}{int(batch.reference[10:]):08d}"
+    assert list(batch.payouts.values_list("reference", flat=True)) == [f"{batch.reference}-00001"]
 
 
 def test_the_bank_file_writes_formulas_in_names_as_text_and_amounts_as_numbers():
