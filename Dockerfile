@@ -18,4 +18,5 @@ RUN DEBUG=1 python manage.py compilemessages --ignore .venv -v 0 \
  && mkdir -p /app/var/media && chown -R app /app/var
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "marketplace.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Workers, threads and connection reuse: gunicorn.conf.py and CONN_MAX_AGE (README, Configuration).
+CMD ["gunicorn", "marketplace.wsgi"]

@@ -148,3 +148,59 @@ def test_settings_refuse_a_database_other_than_postgresql(url):
     assert result.returncode != 0
     assert "DATABASE_URL must point at a PostgreSQL database" in result.stderr
     assert "the marketplace runs on PostgreSQL only" in result.stderr
+
+
+def _database_settings(overrides, drop=()):
+    code = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'marketplace.settings'); django.setup();"
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d.get('DISABLE_SERVER_SIDE_CURSORS', False),"
+        " d['OPTIONS'].get('prepare_threshold', 'default'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "REDIS_URL", "SECRET_KEY", "DATABASE_URL"}}
+    env = {k: v for k, v in env.items() if not k.startswith(("SANDBOX_GATEWAY_", "CONN_", "DATABASE_"))}
+    env.update(overrides)
+    for key in drop:
+        env.pop(key, None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # Production reuses connections (a new one costs ~60 ms), checked before each request.
+        (PRODUCTION, ["600", "True", "False", "default"]),
+        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "default"]),
+        # runserver's thread per request could never reuse one.
+        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "default"]),
+        # PgBouncer transaction pooling: no server-side cursors, no prepared statements.
+        ({**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1"}, ["600", "True", "True", "None"]),
+    ],
+)
+def test_database_connections_are_reused_in_production_and_checked_before_reuse(overrides, expected):
+    assert _database_settings(overrides) == expected
+
+
+def test_gunicorn_runs_two_sync_workers_per_core_from_its_one_config_file(monkeypatch):
+    import multiprocessing
+    import runpy
+
+    for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG"):
+        monkeypatch.delenv(name, raising=False)
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (config["workers"], config["worker_class"], config["threads"], config["bind"], config["timeout"]) == (
+        2 * multiprocessing.cpu_count(),
+        "sync",
+        1,
+        "0.0.0.0:8000",
+        30,
+    )
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 5
+    # The image and the compose file leave workers and threads to that file.
+    for deploy_file in ("Dockerfile", "docker-compose.yml"):
+        text = (ROOT / deploy_file).read_text()
+        assert '["gunicorn", "marketplace.wsgi"]' in text
+        assert "--workers" not in text
