@@ -21,6 +21,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.numbers import sequence_next
+
 from ..choices import BuyerOrderStatus, PaymentStatus
 from ..errors import OrderConflict, OrderError
 from ..gateways.base import CallbackEvent
@@ -46,8 +48,19 @@ def payment_start(*, buyer_order: BuyerOrder, gateway: str = "sandbox") -> Payme
     if existing:
         return existing
     return Payment.objects.create(
-        buyer_order=locked, gateway=gateway, amount=locked.payable_total, reference=f"pay_{secrets.token_hex(12)}"
+        buyer_order=locked, gateway=gateway, amount=locked.payable_total, reference=_reference()
     )
+
+
+# Created by orders migration 0011.
+PAYMENT_SEQUENCE = "orders_payment_reference_seq"
+
+
+def _reference() -> str:
+    """A payment reference, unique by construction: the sequence value makes it unique in this
+    database; the random part keeps it apart from references another database (a staging copy,
+    a restored backup) sent to the same gateway account, and unguessable."""
+    return f"pay_{sequence_next(PAYMENT_SEQUENCE)}_{secrets.token_hex(8)}"
 
 
 @transaction.atomic

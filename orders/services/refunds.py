@@ -47,6 +47,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO, quantize
+from marketplace.numbers import sequence_next
 from marketplace.transitions import transition
 
 from ..choices import PaymentStatus, RefundStatus
@@ -61,6 +62,9 @@ logger = logging.getLogger(__name__)
 #: timeout (settings.GATEWAY_TIMEOUT_SECONDS); while an attempt may still run, the sweep
 #: leaves its refund alone.
 REFUND_CALL_LEASE = 120
+
+# Created by orders migration 0011: the default refund references.
+REFUND_SEQUENCE = "orders_refund_reference_seq"
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,9 @@ def refund_issue(
     commit (`refund_execute_task`). A `reference` already recorded for this order returns
     that refund unchanged (a retry); for another order it is refused (409
     `refund_reference_taken`)."""
-    reference = reference or f"rf_{secrets.token_hex(10)}"
+    # Unique by construction (the sequence), and apart from other databases' references at the
+    # gateway, for which it is the idempotency key (the random part).
+    reference = reference or f"rf_{sequence_next(REFUND_SEQUENCE)}_{secrets.token_hex(8)}"
     order = MerchantOrder.objects.select_for_update().get(pk=merchant_order.pk)
     existing = _recorded_already(order, reference)
     if existing is not None:

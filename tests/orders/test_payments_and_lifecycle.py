@@ -65,6 +65,16 @@ def test_a_paid_callback_replayed_ten_times_and_out_of_order_pays_once():
     assert _process(*_callback(payment, event_id="evt_other")) == "already_paid"
 
 
+def test_payment_references_are_a_sequence_value_then_a_random_part():
+    """Unique by construction in this database (the sequence), apart from another database's
+    references at the same gateway account (the random part)."""
+    first = services.payment_start(buyer_order=_order()[0])
+    second = services.payment_start(buyer_order=_order()[0])
+    prefix, value, random_part = first.reference.split("_")
+    assert (prefix, len(random_part), int(random_part, 16) >= 0) == ("pay", 16, True)
+    assert second.reference.split("_")[:2] == ["pay", str(int(value) + 1)]
+
+
 def _tampered(header: str) -> str:
     """The header with its last hex digit changed: always a different signature."""
     last = header[-1]

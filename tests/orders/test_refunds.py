@@ -384,6 +384,17 @@ def test_an_attempt_in_progress_is_left_alone_by_the_sweep(world, gateway, djang
     assert (swept, len(fake.calls)) == ([0], 1)
 
 
+def test_a_refund_without_a_reference_gets_a_sequence_value_then_a_random_part(gateway):
+    gateway()
+    world = build_world()
+    line = world.mine.lines.get()
+    first = services.refund_issue(merchant_order=world.mine, items=[RefundItem(line.pk, Decimal("10.00"))], reason="a")
+    second = services.refund_issue(merchant_order=world.mine, items=[RefundItem(line.pk, Decimal("5.00"))], reason="b")
+    prefix, value, random_part = first.reference.split("_")
+    assert (prefix, len(random_part), int(random_part, 16) >= 0) == ("rf", 16, True)
+    assert second.reference.split("_")[:2] == ["rf", str(int(value) + 1)]
+
+
 # --- Concurrent retries of one decision ------------------------------------------------------------
 
 
