@@ -22,4 +22,5 @@ threads = 1
 # max_connections must cover workers × web containers + Celery's processes (README).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# To stdout by default; GUNICORN_ACCESS_LOG="" turns it off (a benchmark need not log every request).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

@@ -198,7 +198,9 @@ def test_gunicorn_runs_two_sync_workers_per_core_from_its_one_config_file(monkey
         30,
     )
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
-    assert runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"] == 5
+    monkeypatch.setenv("GUNICORN_ACCESS_LOG", "")
+    overridden = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert (config["accesslog"], overridden["workers"], overridden["accesslog"]) == ("-", 5, None)
     # The image and the compose file leave workers and threads to that file.
     for deploy_file in ("Dockerfile", "docker-compose.yml"):
         text = (ROOT / deploy_file).read_text()
