@@ -48,3 +48,15 @@ def test_the_image_upload_benchmark_runs_and_refuses_the_oversized_png():
     assert "refused as a product picture: image_too_large in " in out
     assert "refused as a document: image_too_large in " in out
     assert "baseline: 400 × 300 JPEG photo of " in out and "as a product picture: accepted in " in out
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_checkout_benchmark_runs_both_sides_under_gunicorn_and_every_order_it_placed_exists():
+    out = _run("bench/checkout.py", "--smoke")
+    assert "checkout: 2 shops × 2 SKUs, 2 buyers" in out
+    assert "2 clients, round 1, baseline: " in out and "2 clients, round 1, product: " in out
+    assert "2 clients: product " in out and " orders/s " in out and " tx/s " in out and "; ratio " in out
+    assert "queries: " in out and " per add-to-cart, " in out and "database time per order: " in out
+    # The script checks that every order answered 201 is in the database (and nothing more).
+    assert " baseline orders placed, all found" in out
+    assert "checkout summary: " in out
