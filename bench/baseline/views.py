@@ -43,13 +43,13 @@ def checkout(request: HttpRequest) -> JsonResponse:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT s.id, k.price FROM catalog_stock s JOIN catalog_sku k ON k.id = s.sku_id "
-            "WHERE s.id = ANY(%s) AND s.on_hand - s.reserved >= 1 ORDER BY s.id FOR UPDATE OF s",
+            "WHERE s.id = ANY(%s::bigint[]) AND s.on_hand - s.reserved >= 1 ORDER BY s.id FOR UPDATE OF s",
             [stocks],
         )
         rows = cursor.fetchall()
         if len(rows) != len(stocks):
             return JsonResponse({"code": "insufficient_stock"}, status=409)
-        cursor.execute("UPDATE catalog_stock SET on_hand = on_hand - 1 WHERE id = ANY(%s)", [stocks])
+        cursor.execute("UPDATE catalog_stock SET on_hand = on_hand - 1 WHERE id = ANY(%s::bigint[])", [stocks])
         cursor.execute(
             "INSERT INTO bench_baseline_order (number, total) VALUES (%s, %s) RETURNING id",
             [secrets.token_hex(12), sum(price for _id, price in rows)],
