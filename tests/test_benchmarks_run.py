@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(*args: str) -> str:
     url = urlsplit(os.environ["DATABASE_URL"])
-    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": urlunsplit(url._replace(path="/bench_smoke"))}
+    # Named after the suite's database: runs of several checkouts on one server never share it.
+    name = f"{url.path.strip('/') or 'marketplace'}_bench_smoke"
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
     done = subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
