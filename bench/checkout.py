@@ -171,9 +171,9 @@ def server(workers: int):
         deadline = time.monotonic() + 60
         while True:
             try:
-                requests.get(f"{base}/healthz", timeout=5)
+                requests.get(f"{base}/healthz", timeout=10)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a worker still booting
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not start (exit {process.poll()})") from None
                 time.sleep(0.2)
