@@ -52,6 +52,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Always these settings (the suite exports marketplace.settings): the baseline's URL is only there.
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+# This run's own task queue (bench/settings.py), inherited by the servers; deleted at the end.
+os.environ["BENCH_CELERY_QUEUE"] = f"bench-checkout-{os.getpid()}"
 
 import django
 
@@ -328,6 +330,18 @@ def in_process(data: dict) -> dict:
     }
 
 
+def drop_task_queue() -> None:
+    """Deletes the tasks the servers enqueued (order mails, stock alerts …): nothing runs them."""
+    from marketplace.celery import app
+
+    name = settings.CELERY_TASK_DEFAULT_QUEUE
+    with app.connection_for_write() as broker:
+        channel = broker.default_channel
+        channel.queue_purge(name)
+        # A fresh channel's queue_delete does not know the queue's bindings: drop kombu's sets too.
+        channel.client.delete(f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}")
+
+
 # --- Main -------------------------------------------------------------------------------------
 
 
@@ -439,6 +453,7 @@ def main() -> int:
             + f"; {figures['order_queries']} queries per order"
         )
     finally:
+        drop_task_queue()
         connection.close()
         teardown_databases(old_config, verbosity=0)
     return 0

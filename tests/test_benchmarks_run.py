@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,3 +64,7 @@ def test_the_checkout_benchmark_runs_both_sides_under_gunicorn_and_every_order_i
     # The script checks that every order answered 201 is in the database (and nothing more).
     assert " baseline orders placed, all found" in out
     assert "checkout summary: " in out
+    # The tasks its servers enqueued went to its own queue, deleted at the end: no worker of the
+    # suite on the same broker ever receives a task about rows of its dropped database.
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert broker.keys("*bench-checkout-*") == []
