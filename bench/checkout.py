@@ -147,8 +147,9 @@ def server(workers: int):
     """gunicorn with production-like settings (DEBUG off) on the benchmark's database."""
     db = settings.DATABASES["default"]
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    url = f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    port = free_port()
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    url = f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or 'localhost'}{port}/{db['NAME']}"
+    listen = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -158,6 +159,7 @@ def server(workers: int):
         "SANDBOX_GATEWAY_SECRET": secrets.token_urlsafe(40),
         # The addresses were encrypted by this process: the server must read them with its keys.
         "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+        "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback, no TLS proxy in front
         "THROTTLE_USER": os.environ.get("THROTTLE_USER", "1000000/min"),
         # Static files are not collected for a benchmark (whitenoise would warn in every worker).
@@ -167,12 +169,12 @@ def server(workers: int):
     }
     command = [
         sys.executable, "-m", "gunicorn", "marketplace.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
+        "--bind", f"127.0.0.1:{listen}", "--workers", str(workers), "--worker-class", "sync",
         "--timeout", "60", "--log-level", "warning",
     ]  # fmt: skip
     # Our own interpreter and fixed arguments: nothing from outside goes into the command.
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{listen}"
     try:
         deadline = time.monotonic() + 60
         while True:
