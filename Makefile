@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run reset test lint messages makemessages lock clean
+.PHONY: run reset test bench lint messages makemessages lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,14 @@ reset:
 test: $(VENV)/.dev-installed messages
 	bin/ensure-packages chromium
 	bin/with-services bin/run-checks
+
+# The performance benchmarks of issue #12 at their default sizes, each against its bare Django
+# baseline in the same run (minutes; see the README). BENCHMARKS=checkout runs one.
+BENCHMARKS ?= checkout pages
+bench: $(VENV)/.dev-installed messages
+	for name in $(BENCHMARKS); do \
+	  DEBUG=1 bin/with-services $(BIN)/python bench/$$name.py || exit 1; \
+	done
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports

@@ -1,0 +1,11 @@
+"""Settings of the benchmark servers only: the product's settings, plus the bare Django
+baseline's URL (bench/urls.py). Production never loads this module."""
+
+from marketplace.settings import *  # noqa: F403
+
+ROOT_URLCONF = "bench.urls"
+
+# The servers' tasks go to a queue of the benchmark's own (nothing consumes it, as in a run
+# without workers), which bench/checkout.py deletes at the end: they name rows of a database
+# that is dropped, and a worker of the suite sharing the broker must never receive them.
+CELERY_TASK_DEFAULT_QUEUE = env.str("BENCH_CELERY_QUEUE", default="bench")  # noqa: F405
