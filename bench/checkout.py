@@ -162,6 +162,8 @@ def server(workers: int):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback, no TLS proxy in front
         "THROTTLE_USER": os.environ.get("THROTTLE_USER", "1000000/min"),
+        # gunicorn.conf.py logs every request to stdout in production; here it would drown the figures.
+        "GUNICORN_ACCESS_LOG": "",
         # Static files are not collected for a benchmark (whitenoise would warn in every worker).
         "PYTHONWARNINGS": f"{STATIC_WARNING},{os.environ['PYTHONWARNINGS']}"
         if os.environ.get("PYTHONWARNINGS")
