@@ -372,7 +372,7 @@ def main() -> int:
         print(
             f"checkout: 2 shops × {args.skus} SKUs, {max(args.clients)} buyers, built in "
             f"{time.perf_counter() - started:.0f} s; gunicorn {args.workers} sync workers, DEBUG off, "
-            f"CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '0 (default)')}; "
+            f"CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '600 (the production default)')}; "
             f"{args.rounds} round(s) of {args.seconds:g} s per side"
         )
         before = counts()
