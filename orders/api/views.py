@@ -80,9 +80,9 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 # --- Cart ---------------------------------------------------------------------------------------
 
 
-def _cart_answer(request, status_code=status.HTTP_200_OK) -> Response:
-    cart = selectors.cart_view(selectors.cart_find(buyer=request.user))
-    return Response(CartSerializer(cart).data, status=status_code)
+def _cart_answer(cart, status_code=status.HTTP_200_OK) -> Response:
+    """The whole cart (one query: `cart_view`), after a change as after a GET."""
+    return Response(CartSerializer(selectors.cart_view(cart)).data, status=status_code)
 
 
 @extend_schema(tags=TAGS)
@@ -97,7 +97,7 @@ class CartView(APIView):
         responses={200: CartSerializer, **errors(401, 404)},
     )
     def get(self, request):
-        return _cart_answer(request)
+        return _cart_answer(selectors.cart_find(buyer=request.user))
 
 
 @extend_schema(tags=TAGS)
@@ -113,9 +113,8 @@ class CartItemsView(APIView):
     )
     def post(self, request):
         data = validated(CartItemAddSerializer, request.data)
-        cart = services.cart_get_or_create(buyer=request.user)
-        services.cart_add(cart=cart, sku_id=data["sku"], quantity=data["quantity"])
-        return _cart_answer(request, status.HTTP_201_CREATED)
+        item = services.cart_add(buyer=request.user, sku_id=data["sku"], quantity=data["quantity"])
+        return _cart_answer(item.cart, status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=TAGS, parameters=[SKU_ID])
@@ -134,7 +133,7 @@ class CartItemView(APIView):
         data = validated(CartItemUpdateSerializer, request.data)
         cart = services.cart_get_or_create(buyer=request.user)
         services.cart_update(cart=cart, sku_id=sku_id, quantity=data["quantity"])
-        return _cart_answer(request)
+        return _cart_answer(cart)
 
     @extend_schema(
         summary="Remove a cart line",
@@ -147,7 +146,7 @@ class CartItemView(APIView):
         cart = selectors.cart_find(buyer=request.user)
         if cart is None or not services.cart_remove(cart=cart, sku_id=sku_id):
             raise NotFound()
-        return _cart_answer(request)
+        return _cart_answer(cart)
 
 
 # --- Checkout -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -75,6 +75,7 @@ class CartLine:
     line_total: Decimal
     available: int  # units available now, over the active warehouses
     on_sale: bool
+    image_id: int | None = None  # the product's first live image
 
     @property
     def sku(self):
@@ -144,20 +145,21 @@ def cart_view(cart: Cart | None) -> CartView:
     """The cart grouped by shop: current price, line total and live availability per line;
     per shop the subtotal of the lines on sale and its shipping (`shipping_fee`, below).
 
-    Queries: one for the lines (SKU, product and merchant joined; availability and "on sale"
-    computed in SQL), one for the pictures, and one shipping-rate lookup per shop
-    (`shipping_fee` reads the rate itself), however many lines the cart holds.
+    One query, however many lines and shops the cart holds: the lines with SKU, product,
+    merchant and the merchant's shipping rate joined; availability, "on sale" and the first
+    live picture computed in SQL.
     """
     if cart is None:
         return CartView()
+    first_image = live_images().queryset.filter(product=OuterRef("sku__product_id")).values("pk")[:1]
     items = (
         CartItem.objects.filter(cart=cart)
-        .select_related("sku__product", "sku__merchant")
+        .select_related("sku__product", "sku__merchant__shipping_rate")
         .defer(*(f"sku__merchant__{name}" for name in _MERCHANT_PRIVATE), "sku__product__search_text")
-        .prefetch_related(live_images("sku__product__images"))
         .annotate(
             available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
             on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id"))),
+            image_id=Subquery(first_image),
         )
         .order_by("sku__merchant_id", "added_at", "id")
     )
@@ -171,6 +173,7 @@ def cart_view(cart: Cart | None) -> CartView:
             line_total=quantize(sku.price * item.quantity),
             available=max(item.available, 0),
             on_sale=item.on_sale,
+            image_id=item.image_id,
         )
         shop.lines.append(line)
         if line.on_sale:
@@ -178,7 +181,8 @@ def cart_view(cart: Cart | None) -> CartView:
     for shop in shops.values():
         # A shop with nothing orderable left charges no shipping.
         if any(line.on_sale for line in shop.lines):
-            shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal)
+            rate = getattr(shop.merchant, "shipping_rate", None)  # joined above; None: it has none
+            shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal, rate=rate)
     return CartView(shops=list(shops.values()))
 
 

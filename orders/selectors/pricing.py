@@ -65,9 +65,15 @@ def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> Line
     return LineRate(category_rate=Decimal(base_rate), launch_policy=launch, grade_a=grade_a, rate=rate)
 
 
-def shipping_fee(*, merchant, goods_total: Decimal) -> Decimal:
-    """The merchant's flat fee per merchant order, free from its threshold."""
-    rate = ShippingRate.objects.filter(merchant=merchant).first()
+_READ = object()
+
+
+def shipping_fee(*, merchant, goods_total: Decimal, rate=_READ) -> Decimal:
+    """The merchant's flat fee per merchant order, free from its threshold. `rate` is the
+    merchant's ShippingRate (None: it has none) when the caller read it already (the cart
+    view joins it); else it is read here."""
+    if rate is _READ:
+        rate = ShippingRate.objects.filter(merchant=merchant).first()
     fee = rate.flat_fee if rate else Decimal(settings.DEFAULT_SHIPPING_FEE)
     free_over = rate.free_over if rate else Decimal(settings.DEFAULT_FREE_SHIPPING_OVER)
     if free_over is not None and goods_total >= free_over:

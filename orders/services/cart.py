@@ -6,7 +6,8 @@ Guarantees:
   there instead of failing, so a repeated "add" never loses the buyer's earlier choice;
 - a cart has at most MAX_LINES lines: adding another SKU to a full cart is 400 `cart_full`;
 - changes to one cart are serialised by locking the cart row first (then nothing else), so
-  two tabs adding the same SKU at once sum their quantities instead of colliding;
+  two tabs adding the same SKU at once sum their quantities instead of colliding, and the
+  line count checked against MAX_LINES is the count under that lock;
 - adding, changing and merging refuse a SKU that is not publicly on sale (inactive SKU,
   unpublished or withdrawn product, merchant not live) with 400 `sku_unavailable`, and
   nothing is written; removing always works, so a buyer can clear out a dead line;
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Least
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.selectors import sku_public_queryset
@@ -45,15 +45,27 @@ def _check_quantity(quantity, *, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _check_on_sale(sku_id) -> int:
+def _sku_id(sku_id) -> int:
+    """The SKU id as a positive int; anything else is a SKU that is not on sale."""
     try:
         sku_id = int(sku_id)
     except (TypeError, ValueError):
         sku_id = 0
-    if sku_id <= 0 or not sku_public_queryset().filter(pk=sku_id).exists():
-        raise OrderError(
-            "sku_unavailable", _("This item is not on sale (any more)."), {"skus": [sku_id] if sku_id > 0 else []}
-        )
+    if sku_id <= 0:
+        raise _unavailable(sku_id)
+    return sku_id
+
+
+def _unavailable(sku_id: int) -> OrderError:
+    return OrderError(
+        "sku_unavailable", _("This item is not on sale (any more)."), {"skus": [sku_id] if sku_id > 0 else []}
+    )
+
+
+def _check_on_sale(sku_id) -> int:
+    sku_id = _sku_id(sku_id)
+    if not sku_public_queryset().filter(pk=sku_id).exists():
+        raise _unavailable(sku_id)
     return sku_id
 
 
@@ -61,21 +73,56 @@ def _lock(cart: Cart) -> Cart:
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
-def _add_units(cart: Cart, sku_id: int, quantity: int) -> CartItem:
-    """Add to the line (capped) or create it, unless the cart already has MAX_LINES lines
-    (400 `cart_full`). The caller holds the cart's lock, so the count cannot go stale."""
-    updated = CartItem.objects.filter(cart=cart, sku_id=sku_id).update(
-        quantity=Least(F("quantity") + quantity, Value(MAX_QUANTITY))
-    )
-    if not updated:
-        if CartItem.objects.filter(cart=cart).count() >= MAX_LINES:
-            raise OrderError(
-                "cart_full",
-                _("Your cart holds at most %(max)s different items.") % {"max": MAX_LINES},
-                {"max_lines": MAX_LINES},
-            )
-        CartItem.objects.create(cart=cart, sku_id=sku_id, quantity=min(quantity, MAX_QUANTITY))
-    return CartItem.objects.get(cart=cart, sku_id=sku_id)
+# One statement adds to a line: the SKU must be on sale (catalog's own definition,
+# `sku_public_queryset`, compiled into the EXISTS) and a new line needs a free place in the
+# cart; an existing line takes the units, capped at MAX_QUANTITY. The ORM cannot say this in
+# one statement (`bulk_create(update_conflicts=True)` has no LEAST and no condition). The
+# caller holds the cart's lock, taken by an earlier statement: under READ COMMITTED each
+# statement reads a snapshot taken when it starts, so the COUNT sees every line committed
+# before the lock was granted, and no other change to this cart can commit until we do.
+# ON CONFLICT would sum concurrent adds of one SKU even without the lock.
+_ADD_UNITS_SQL = """
+    INSERT INTO orders_cartitem (cart_id, sku_id, quantity, added_at)
+    SELECT %s, %s, %s, %s
+    WHERE EXISTS ({on_sale})
+      AND (
+        EXISTS (SELECT 1 FROM orders_cartitem WHERE cart_id = %s AND sku_id = %s)
+        OR (SELECT COUNT(*) FROM orders_cartitem WHERE cart_id = %s) < %s
+      )
+    ON CONFLICT (cart_id, sku_id) DO UPDATE
+        SET quantity = LEAST(orders_cartitem.quantity + EXCLUDED.quantity, %s)
+    RETURNING id, quantity, added_at
+"""
+
+
+def _add_units(cart: Cart, sku_id: int, quantity: int) -> CartItem | None:
+    """Add to the SKU's line (capped) or create it, in one statement. None when nothing was
+    written: the SKU is not on sale, or the line would be new and the cart holds MAX_LINES
+    lines. The caller holds the cart's lock (see _ADD_UNITS_SQL)."""
+    on_sale, on_sale_params = sku_public_queryset().filter(pk=sku_id).values("pk").query.sql_with_params()
+    quantity = min(quantity, MAX_QUANTITY)
+    params = [cart.pk, sku_id, quantity, timezone.now(), *on_sale_params]
+    params += [cart.pk, sku_id, cart.pk, MAX_LINES, MAX_QUANTITY]
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_UNITS_SQL.format(on_sale=on_sale), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, units, added_at = row
+    return CartItem(pk=pk, cart=cart, sku_id=sku_id, quantity=units, added_at=added_at)
+
+
+def _owner(*, buyer, session) -> dict:
+    """The lookup of the cart of `buyer`, else of the anonymous `session` (created when it has
+    no key yet, and its key remembered inside it for the merge at login)."""
+    if buyer is not None and buyer.is_authenticated:
+        return {"buyer": buyer}
+    if session is None:
+        raise ValueError("An anonymous cart needs the visitor's session.")
+    if not session.session_key:
+        session.create()
+    session[SESSION_CART_KEY] = session.session_key
+    return {"session_key": session.session_key}
 
 
 def cart_get_or_create(*, buyer=None, session=None) -> Cart:
@@ -84,31 +131,41 @@ def cart_get_or_create(*, buyer=None, session=None) -> Cart:
     An anonymous visitor without a session gets one here (the cart needs its key); the key is
     also remembered inside the session (`SESSION_CART_KEY`) for the merge at login.
     """
-    if buyer is not None and buyer.is_authenticated:
-        cart, _created = Cart.objects.get_or_create(buyer=buyer)
-        return cart
-    if session is None:
-        raise ValueError("An anonymous cart needs the visitor's session.")
-    if not session.session_key:
-        session.create()
-    session[SESSION_CART_KEY] = session.session_key
-    cart, _created = Cart.objects.get_or_create(session_key=session.session_key)
+    cart, _created = Cart.objects.get_or_create(**_owner(buyer=buyer, session=session))
     return cart
 
 
 @transaction.atomic
 def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=None, session=None) -> CartItem:
     """Add `quantity` units of a SKU on sale to `cart`, or to the cart of `buyer` / `session`;
-    merged with the line already there, capped at MAX_QUANTITY. Locks the cart row.
+    merged with the line already there, capped at MAX_QUANTITY. Locks the cart row. Returns
+    the line, its `cart` the locked cart.
 
-    The cart (and an anonymous visitor's session) is only created once the SKU and the
-    quantity passed their checks, so a refused add writes nothing at all.
+    Statements: the cart found (or created) and locked in one, the line written in one
+    (`_add_units`). A refusal raises inside this transaction, so a cart created for the add
+    is rolled back: a refused add writes nothing at all; and an anonymous visitor without a
+    session gets one only once the SKU was found on sale.
     """
     quantity = _check_quantity(quantity)
-    sku_id = _check_on_sale(sku_id)
-    if cart is None:
-        cart = cart_get_or_create(buyer=buyer, session=session)
-    return _add_units(_lock(cart), sku_id, quantity)
+    sku_id = _sku_id(sku_id)
+    if cart is not None:
+        cart = _lock(cart)
+    else:
+        if not (buyer is not None and buyer.is_authenticated) and session is not None and not session.session_key:
+            _check_on_sale(sku_id)  # before the session is created for the cart's key
+        # get() with FOR UPDATE: an existing cart is found and locked by one statement; a
+        # missing one is created (a new row is ours alone until commit) or, when a concurrent
+        # add created it first, found again and locked.
+        cart, _created = Cart.objects.select_for_update().get_or_create(**_owner(buyer=buyer, session=session))
+    item = _add_units(cart, sku_id, quantity)
+    if item is None:
+        _check_on_sale(sku_id)  # raises sku_unavailable; else the line had no place
+        raise OrderError(
+            "cart_full",
+            _("Your cart holds at most %(max)s different items.") % {"max": MAX_LINES},
+            {"max_lines": MAX_LINES},
+        )
+    return item
 
 
 @transaction.atomic
@@ -139,7 +196,17 @@ def cart_remove(*, cart: Cart, sku_id: int) -> bool:
 @transaction.atomic
 def cart_clear_items(*, cart: Cart, sku_ids) -> int:
     """Take the given SKUs out of the cart (after they were ordered). Returns the count."""
-    deleted, _rows = CartItem.objects.filter(cart=_lock(cart), sku_id__in=list(sku_ids)).delete()
+    return _delete_lines(Cart.objects.filter(pk=cart.pk), sku_ids)
+
+
+def _delete_lines(carts, sku_ids) -> int:
+    """Delete the lines of `sku_ids` from the cart `carts` selects, in one statement that
+    locks the cart first (a FOR UPDATE sub-select), so it queues behind a concurrent change
+    to the cart like every other write. The DELETE reads the snapshot taken when it started:
+    a line changed meanwhile by the lock's holder is seen in its new version; a line it
+    inserted is left, as if that change had come just after this one."""
+    locked = carts.select_for_update().values("pk")
+    deleted, _rows = CartItem.objects.filter(cart_id__in=locked, sku_id__in=list(sku_ids)).delete()
     return deleted
 
 
@@ -167,18 +234,11 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
     if anonymous.pk not in carts:
         return MergeResult(cart=carts[target.pk])  # merged by a concurrent login meanwhile
     items = list(CartItem.objects.filter(cart_id=anonymous.pk).order_by("added_at", "id"))
-    on_sale = set(sku_public_queryset().filter(pk__in=[i.sku_id for i in items]).values_list("pk", flat=True))
     result = MergeResult(cart=carts[target.pk])
     for item in items:
-        if item.sku_id in on_sale:
-            try:
-                _add_units(result.cart, item.sku_id, item.quantity)
-            except OrderError:  # cart_full, raised before any write: the line stays out
-                result.dropped.append(item.sku_id)
-                continue
-            result.merged.append(item.sku_id)
-        else:
-            result.dropped.append(item.sku_id)
+        # Nothing written for a SKU off sale or a new line in a full cart: the line stays out.
+        added = _add_units(result.cart, item.sku_id, item.quantity)
+        (result.merged if added is not None else result.dropped).append(item.sku_id)
     carts[anonymous.pk].delete()
     return result
 
@@ -198,7 +258,5 @@ def cart_checkout(*, buyer, key: str, fingerprint: str, address, items):
         buyer=buyer, key=key, fingerprint=fingerprint, address=address, items=items
     )
     if created:
-        cart = Cart.objects.filter(buyer=buyer).first()
-        if cart is not None:
-            cart_clear_items(cart=cart, sku_ids=[item.sku_id for item in items])
+        _delete_lines(Cart.objects.filter(buyer=buyer), [item.sku_id for item in items])
     return order, created

@@ -230,12 +230,13 @@ def test_cart_view_groups_by_shop_with_prices_availability_and_shipping():
 def _queries(cart) -> int:
     with CaptureQueriesContext(connection) as ctx:
         view = selectors.cart_view(cart)
-        for line in view.lines:
-            (line.sku.product.title, line.sku.merchant.display_name, list(line.sku.product.live_images))
+        for shop in view.shops:
+            for line in shop.lines:
+                _seen = (line.sku.product.title, line.sku.merchant.display_name, line.image_id, shop.shipping)
     return len(ctx.captured_queries)
 
 
-def test_cart_view_queries_do_not_grow_with_the_lines():
+def test_cart_view_is_one_query_however_many_lines_and_shops():
     merchant, (cat,) = live_merchant()
     cart = services.cart_get_or_create(buyer=UserFactory())
     services.cart_add(cart=cart, sku_id=stocked_sku(merchant=merchant, category=cat).pk, quantity=1)
@@ -243,8 +244,23 @@ def test_cart_view_queries_do_not_grow_with_the_lines():
     for n in range(6):
         sku = stocked_sku(price=f"{n + 1}.00", merchant=merchant, category=cat)
         services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
-    assert _queries(cart) == one_line == 3  # lines, pictures, the shop's shipping rate
+    other, (other_cat,) = live_merchant()
+    ShippingRate.objects.create(merchant=other, flat_fee=Decimal("12.00"), free_over=None)
+    services.cart_add(cart=cart, sku_id=stocked_sku(merchant=other, category=other_cat).pk, quantity=1)
+    # lines with SKU, product, merchant and shipping rate joined; picture and stock computed
+    assert _queries(cart) == one_line == 1
+    # 51.00 of goods: the default fee (no rate set); the other shop's own flat fee
+    assert [shop.shipping for shop in selectors.cart_view(cart).shops] == [Decimal("8.00"), Decimal("12.00")]
     assert selectors.cart_view(None).shops == []
+
+
+def test_cart_lines_carry_the_first_live_picture():
+    sku = stocked_sku()
+    first = sku.product.images.filter(is_live=True).order_by("position", "id").first()
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
+    (line,) = selectors.cart_view(cart).lines
+    assert first is not None and line.image_id == first.pk
 
 
 # --- Pages ----------------------------------------------------------------------------------
