@@ -4,14 +4,18 @@ SKUs no longer on sale refused, the grouped cart view with live availability and
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from catalog import services as catalog_services
 from merchants import services as merchant_services
@@ -338,3 +342,100 @@ def test_the_header_count_follows_the_cart(web):
     services.cart_add(buyer=request.user, sku_id=sku.pk, quantity=3)
     summary = cart_summary(request)["cart_summary"]
     assert (summary.count, summary.url) == (3, "/cart/")
+
+
+# --- Round trips and concurrency --------------------------------------------------------------
+
+
+def _token_client(user) -> APIClient:
+    # A real token, as clients send it: TokenAuthentication's lookup is part of the count.
+    token = Token.objects.create(user=user)
+    return APIClient(HTTP_AUTHORIZATION=f"Token {token.key}", HTTP_ACCEPT_LANGUAGE="en")
+
+
+def _statements(client, method, path, data=None):
+    with CaptureQueriesContext(connection) as ctx:
+        response = getattr(client, method)(path, data, format="json")
+    return response, [query["sql"].split()[0] for query in ctx.captured_queries]
+
+
+def test_an_add_to_cart_through_the_api_is_six_statements_and_the_cart_three():
+    merchant, (cat,) = live_merchant()
+    first, second = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
+    buyer = UserFactory()
+    client = _token_client(buyer)
+    client.post("/api/v1/orders/cart/items/", {"sku": first.pk}, format="json")  # creates the cart
+
+    response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
+    assert response.status_code == 201
+    # The token with its user; the transaction (a savepoint inside the test's transaction,
+    # BEGIN/COMMIT in production): the cart found and locked, the line written; the answer.
+    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "INSERT", "RELEASE", "SELECT"]
+    response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
+    assert (response.json()["count"], len(statements)) == (3, 6)  # merged into the line: the same
+    response, statements = _statements(client, "get", "/api/v1/orders/cart/")
+    assert (response.status_code, response.json()["count"], statements) == (200, 3, ["SELECT"] * 3)
+    assert lines(Cart.objects.get(buyer=buyer)) == [(first.pk, 1), (second.pk, 2)]
+
+
+def _wait_for_a_lock_waiter(outcome):
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # pg_stat_activity is read once per transaction unless its snapshot is dropped.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    pytest.fail(f"the second add never waited for the cart's lock: {outcome}")
+
+
+def _add_while_another_add_holds_the_cart(cart, first_sku, second_sku, quantities=(1, 1)):
+    """The first add runs in a transaction left open until the second add (another thread,
+    another connection) waits for the cart's lock; the second's outcome is returned."""
+    outcome = {}
+
+    def second_add():
+        try:
+            outcome["item"] = services.cart_add(cart=cart, sku_id=second_sku.pk, quantity=quantities[1])
+        except OrderError as error:
+            outcome["error"] = error.code
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=second_add)
+    with transaction.atomic():
+        services.cart_add(cart=cart, sku_id=first_sku.pk, quantity=quantities[0])
+        thread.start()
+        _wait_for_a_lock_waiter(outcome)
+    thread.join(timeout=10)
+    return outcome
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_adds_of_one_sku_at_once_sum(monkeypatch):
+    sku = stocked_sku()
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    outcome = _add_while_another_add_holds_the_cart(cart, sku, sku, quantities=(2, 3))
+    assert outcome["item"].quantity == 5
+    assert lines(cart) == [(sku.pk, 5)]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_last_free_line_goes_to_one_of_two_adds_at_once(monkeypatch):
+    # The count of lines must be read after the cart's lock is granted: read before, both
+    # adds would find a free place and the cart would hold MAX_LINES + 1 lines.
+    monkeypatch.setattr("orders.services.cart.MAX_LINES", 2)
+    merchant, (cat,) = live_merchant()
+    kept, first, second = (stocked_sku(merchant=merchant, category=cat) for _ in range(3))
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=kept.pk, quantity=1)
+    outcome = _add_while_another_add_holds_the_cart(cart, first, second)
+    assert outcome == {"error": "cart_full"}
+    assert lines(cart) == sorted([(kept.pk, 1), (first.pk, 1)])
