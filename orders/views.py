@@ -119,7 +119,8 @@ def merge_cart_on_login(sender, request, user, **kwargs):
 
 @require_safe
 def cart(request):
-    context = {"cart": selectors.cart_view(_find_cart(request)), "max_quantity": services.MAX_QUANTITY}
+    view = selectors.cart_view_of(buyer=request.user, session_key=request.session.session_key)
+    context = {"cart": view, "max_quantity": services.MAX_QUANTITY}
     return render(request, "storefront/orders/cart.html", context)
 
 

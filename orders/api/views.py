@@ -97,7 +97,7 @@ class CartView(APIView):
         responses={200: CartSerializer, **errors(401, 404)},
     )
     def get(self, request):
-        return _cart_answer(selectors.cart_find(buyer=request.user))
+        return Response(CartSerializer(selectors.cart_view_of(buyer=request.user)).data)
 
 
 @extend_schema(tags=TAGS)

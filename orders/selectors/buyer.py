@@ -57,13 +57,19 @@ def cart_find(*, buyer=None, session_key: str | None = None) -> Cart | None:
     return None
 
 
+def _lines_of(*, buyer=None, session_key: str | None = None) -> Q | None:
+    """The lines of the cart `cart_find` finds, as a filter on CartItem; None: no cart."""
+    if buyer is not None and buyer.is_authenticated:
+        return Q(cart__buyer=buyer)
+    if session_key:
+        return Q(cart__session_key=session_key, cart__buyer__isnull=True)
+    return None
+
+
 def cart_item_count(*, buyer=None, session_key: str | None = None) -> int:
     """Units in the cart (for the header link), in one query."""
-    if buyer is not None and buyer.is_authenticated:
-        owner = Q(cart__buyer=buyer)
-    elif session_key:
-        owner = Q(cart__session_key=session_key, cart__buyer__isnull=True)
-    else:
+    owner = _lines_of(buyer=buyer, session_key=session_key)
+    if owner is None:
         return 0
     return CartItem.objects.filter(owner).aggregate(n=Sum("quantity", default=0))["n"]
 
@@ -149,11 +155,20 @@ def cart_view(cart: Cart | None) -> CartView:
     merchant and the merchant's shipping rate joined; availability, "on sale" and the first
     live picture computed in SQL.
     """
-    if cart is None:
-        return CartView()
+    return CartView() if cart is None else _cart_view(Q(cart=cart))
+
+
+def cart_view_of(*, buyer=None, session_key: str | None = None) -> CartView:
+    """`cart_view` of the cart `cart_find` would find, in its one query: the lines are
+    reached through their cart's owner, without reading the cart first."""
+    owner = _lines_of(buyer=buyer, session_key=session_key)
+    return CartView() if owner is None else _cart_view(owner)
+
+
+def _cart_view(lines: Q) -> CartView:
     first_image = live_images().queryset.filter(product=OuterRef("sku__product_id")).values("pk")[:1]
     items = (
-        CartItem.objects.filter(cart=cart)
+        CartItem.objects.filter(lines)
         .select_related("sku__product", "sku__merchant__shipping_rate")
         .defer(*(f"sku__merchant__{name}" for name in _MERCHANT_PRIVATE), "sku__product__search_text")
         .annotate(
