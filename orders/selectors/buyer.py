@@ -165,15 +165,32 @@ def cart_view_of(*, buyer=None, session_key: str | None = None) -> CartView:
     return CartView() if owner is None else _cart_view(owner)
 
 
+_CART_COLUMNS = (
+    "quantity",
+    "added_at",
+    "sku__code",
+    "sku__attributes",
+    "sku__price",
+    "sku__product__title",
+    "sku__merchant__shop_name",
+    "sku__merchant__company_name",
+    "sku__merchant__slug",
+    "sku__merchant__shipping_rate__flat_fee",
+    "sku__merchant__shipping_rate__free_over",
+)
+
+
 def _cart_view(lines: Q) -> CartView:
     first_image = live_images().queryset.filter(product=OuterRef("sku__product_id")).values("pk")[:1]
     items = (
         CartItem.objects.filter(lines)
         .select_related("sku__product", "sku__merchant__shipping_rate")
-        .defer(*(f"sku__merchant__{name}" for name in _MERCHANT_PRIVATE), "sku__product__search_text")
+        # What the cart's pages and API show (the merchant's private fields never; fewer
+        # columns also make the query cheaper to compile and to turn into objects).
+        .only(*_CART_COLUMNS)
         .annotate(
             available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
-            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id"))),
+            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id")).order_by()),
             image_id=Subquery(first_image),
         )
         .order_by("sku__merchant_id", "added_at", "id")

@@ -289,6 +289,29 @@ def test_cart_lines_carry_the_first_live_picture():
 # --- Pages ----------------------------------------------------------------------------------
 
 
+def _page_queries(web) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = web.get(reverse("orders:cart"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.content.decode()
+
+
+def test_the_cart_page_queries_do_not_grow_with_lines_and_shops(web):
+    merchant, (cat,) = live_merchant()
+    buyer = UserFactory()
+    web.force_login(buyer)
+    first = stocked_sku(merchant=merchant, category=cat)
+    services.cart_add(buyer=buyer, sku_id=first.pk, quantity=1)
+    one_line, page = _page_queries(web)
+    picture = first.product.images.filter(is_live=True).order_by("position", "id").first()
+    assert reverse("product_image", args=[picture.pk, "small"]) in page
+    other, (other_cat,) = live_merchant()
+    ShippingRate.objects.create(merchant=other, flat_fee=Decimal("12.00"), free_over=None)
+    for sku in (stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=other, category=other_cat)):
+        services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=2)
+    assert _page_queries(web)[0] == one_line
+
+
 def test_an_anonymous_visitor_fills_a_cart_through_the_pages(web):
     sku = stocked_sku(price="25.00", stock=5)
     assert web.get(reverse("orders:cart")).status_code == 200
