@@ -121,7 +121,8 @@ def _owner(*, buyer, session) -> dict:
         raise ValueError("An anonymous cart needs the visitor's session.")
     if not session.session_key:
         session.create()
-    session[SESSION_CART_KEY] = session.session_key
+    if session.get(SESSION_CART_KEY) != session.session_key:  # else the session stays unmodified, unsaved
+        session[SESSION_CART_KEY] = session.session_key
     return {"session_key": session.session_key}
 
 
@@ -143,16 +144,19 @@ def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=
 
     Statements: the cart found (or created) and locked in one, the line written in one
     (`_add_units`). A refusal raises inside this transaction, so a cart created for the add
-    is rolled back: a refused add writes nothing at all; and an anonymous visitor without a
-    session gets one only once the SKU was found on sale.
+    is rolled back: a refused add writes nothing at all; and an anonymous visitor's session is
+    created or changed only once the SKU was found on sale.
     """
     quantity = _check_quantity(quantity)
     sku_id = _sku_id(sku_id)
     if cart is not None:
         cart = _lock(cart)
     else:
-        if not (buyer is not None and buyer.is_authenticated) and session is not None and not session.session_key:
-            _check_on_sale(sku_id)  # before the session is created for the cart's key
+        anonymous = not (buyer is not None and buyer.is_authenticated) and session is not None
+        if anonymous and (not session.session_key or session.get(SESSION_CART_KEY) != session.session_key):
+            # A visitor's first add: checked before the session is created or changed for the
+            # cart's key, since the session is saved whatever this transaction becomes.
+            _check_on_sale(sku_id)
         # get() with FOR UPDATE: an existing cart is found and locked by one statement; a
         # missing one is created (a new row is ours alone until commit) or, when a concurrent
         # add created it first, found again and locked.

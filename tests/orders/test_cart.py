@@ -9,6 +9,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.test import Client
 from django.test.client import RequestFactory
@@ -347,7 +348,18 @@ def test_adding_an_unavailable_sku_on_the_page_shows_an_error_and_writes_nothing
     assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
     response = web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 0}, follow=True)
     assert "Choose an option and a quantity from 1 to 999." in response.content.decode()
-    assert Cart.objects.count() == 0
+    assert (Cart.objects.count(), Session.objects.count()) == (0, 0)
+
+
+def test_a_refused_add_leaves_the_visitors_session_as_it_was(web):
+    on_sale, withdrawn = stocked_sku(), stocked_sku(price="5.00")
+    _withdraw(withdrawn)
+    web.post(reverse("orders:cart_add"), {"sku": on_sale.pk, "quantity": 1})
+    session = Session.objects.get()
+    web.post(reverse("orders:cart_add"), {"sku": withdrawn.pk, "quantity": 1})
+    web.post(reverse("orders:cart_add"), {"sku": on_sale.pk, "quantity": 1})  # a repeat changes nothing in it
+    assert Session.objects.get().expire_date == session.expire_date
+    assert lines(Cart.objects.get(session_key=session.session_key)) == [(on_sale.pk, 2)]
 
 
 def test_an_offsite_next_is_ignored(web):
