@@ -131,7 +131,7 @@ class CartItemView(APIView):
     )
     def patch(self, request, sku_id: int):
         data = validated(CartItemUpdateSerializer, request.data)
-        cart = services.cart_get_or_create(buyer=request.user)
+        cart = selectors.cart_find(buyer=request.user)  # none yet: `not_in_cart`, and none created
         services.cart_update(cart=cart, sku_id=sku_id, quantity=data["quantity"])
         return _cart_answer(cart)
 

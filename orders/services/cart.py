@@ -173,12 +173,13 @@ def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=
 
 
 @transaction.atomic
-def cart_update(*, cart: Cart, sku_id: int, quantity: int) -> CartItem | None:
+def cart_update(*, cart: Cart | None, sku_id: int, quantity: int) -> CartItem | None:
     """Set a line's quantity (0 removes the line and returns None). A line whose SKU went off
-    sale can only be removed. Locks the cart row; 400 `not_in_cart` for a SKU not in it."""
+    sale can only be removed. Locks the cart row; 400 `not_in_cart` for a SKU not in it, or
+    when there is no cart (None: a change never creates one)."""
     quantity = _check_quantity(quantity, allow_zero=True)
-    locked = _lock(cart)
-    item = CartItem.objects.filter(cart=locked, sku_id=sku_id).first()
+    locked = _lock(cart) if cart is not None else None
+    item = CartItem.objects.filter(cart=locked, sku_id=sku_id).first() if locked is not None else None
     if item is None:
         raise OrderError("not_in_cart", _("This item is not in your cart."), {"skus": [sku_id]})
     if quantity == 0:

@@ -432,6 +432,14 @@ def test_an_add_to_cart_through_the_api_is_six_statements_and_the_cart_two():
     assert lines(Cart.objects.get(buyer=buyer)) == [(first.pk, 1), (second.pk, 2)]
 
 
+def test_changing_a_line_without_a_cart_is_not_in_cart_and_creates_none():
+    sku = stocked_sku()
+    client = _token_client(UserFactory())
+    response = client.patch(f"/api/v1/orders/cart/items/{sku.pk}/", {"quantity": 2}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "not_in_cart")
+    assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
+
+
 def _wait_for_a_lock_waiter(outcome):
     deadline = time.monotonic() + 10
     with connection.cursor() as cursor:
