@@ -99,7 +99,8 @@ def _add_units(cart: Cart, sku_id: int, quantity: int) -> CartItem | None:
     """Add to the SKU's line (capped) or create it, in one statement. None when nothing was
     written: the SKU is not on sale, or the line would be new and the cart holds MAX_LINES
     lines. The caller holds the cart's lock (see _ADD_UNITS_SQL)."""
-    on_sale, on_sale_params = sku_public_queryset().filter(pk=sku_id).values("pk").query.sql_with_params()
+    on_sale_skus = sku_public_queryset().filter(pk=sku_id).values("pk").order_by()  # no ORDER BY in EXISTS
+    on_sale, on_sale_params = on_sale_skus.query.sql_with_params()
     quantity = min(quantity, MAX_QUANTITY)
     params = [cart.pk, sku_id, quantity, timezone.now(), *on_sale_params]
     params += [cart.pk, sku_id, cart.pk, MAX_LINES, MAX_QUANTITY]
