@@ -14,9 +14,10 @@ Cost: a batch of changes is a constant number of statements whatever its number 
 (one locking SELECT that also brings the reorder point and whether an alert is open, one
 UPDATE, one INSERT of the movements; the alerts table is written only when a row crosses its
 reorder point). `stock_allocate_and_reserve`, the checkout's path, first reads the available
-units without a lock and refuses at once when they are already too few: a buyer racing for
-a sold-out SKU is answered without queueing behind the lock holders; the locked check stays
-the one that decides.
+units without a lock (`stock_check_available`, which a checkout may also call before doing
+any work) and refuses at once when they are already too few: a buyer racing for a sold-out
+SKU is answered without queueing behind the lock holders; the locked check stays the one
+that decides.
 """
 
 from __future__ import annotations
@@ -346,26 +347,22 @@ class Allocation:
     quantity: int
 
 
-def stock_allocate_and_reserve(
-    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None
-) -> list[Allocation]:
-    """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
-
-    Every stock row of the SKUs is locked first (primary-key order), so the choice of
-    warehouses is made on figures no one else can change: warehouses of the buyer's
-    `region` first (city cloud before regional central), then the others by code; a line
-    may split over several warehouses. Raises `InsufficientStock` listing the short SKUs —
-    at once, without waiting for the locks, when a plain read already shows too few units
-    (a refusal on a recent read is allowed; only a reservation needs the locked figures).
-    Statements, whatever the number of items: the read, `SET LOCAL lock_timeout`, the locking
-    SELECT, one UPDATE, one INSERT of the movements (and an alert write when a row crosses
-    its reorder point).
-    """
+def _wanted(items: Iterable[tuple[int, int]]) -> dict[int, int]:
     wanted: dict[int, int] = {}
     for sku_id, quantity in items:
         wanted[sku_id] = wanted.get(sku_id, 0) + _positive(quantity)
+    return wanted
+
+
+def stock_check_available(*, items: Iterable[tuple[int, int]]) -> None:
+    """Refuse `(sku_id, quantity)` items that a plain read (no lock, no wait) already shows
+    short: `InsufficientStock` listing them, as `stock_allocate_and_reserve` would. Writes
+    nothing; one SELECT. Passing it guarantees nothing (only the locked figures reserve): it
+    lets a checkout refuse a sold-out SKU before doing any work and without queueing behind
+    the buyers who hold its stock rows."""
+    wanted = _wanted(items)
     if not wanted:
-        return []
+        return
     units = dict(
         Stock.objects.filter(sku_id__in=wanted, warehouse__is_active=True)
         .order_by()
@@ -380,6 +377,29 @@ def stock_allocate_and_reserve(
     ]
     if short:
         raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
+
+
+def stock_allocate_and_reserve(
+    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None, precheck: bool = True
+) -> list[Allocation]:
+    """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
+
+    Every stock row of the SKUs is locked first (primary-key order), so the choice of
+    warehouses is made on figures no one else can change: warehouses of the buyer's
+    `region` first (city cloud before regional central), then the others by code; a line
+    may split over several warehouses. Raises `InsufficientStock` listing the short SKUs —
+    at once, without waiting for the locks, when a plain read already shows too few units
+    (`stock_check_available`; `precheck=False` when the caller has just made it).
+    Statements, whatever the number of items: the read, `SET LOCAL lock_timeout`, the locking
+    SELECT, one UPDATE, one INSERT of the movements (and an alert write when a row crosses
+    its reorder point).
+    """
+    wanted = _wanted(items)
+    if not wanted:
+        return []
+    if precheck:
+        stock_check_available(items=wanted.items())
+    short = []
 
     # No savepoint (two statements fewer): nothing is written before the locked check, so a
     # refusal leaves the block first and is raised after it, and the caller's transaction stays

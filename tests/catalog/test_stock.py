@@ -14,7 +14,7 @@ from catalog.errors import InsufficientStock
 from catalog.models import SKU, Stock, StockAlert, StockMovement
 from catalog.services import StockLine
 from catalog.services import stock as stock_module
-from catalog.services.stock import stock_allocate_and_reserve, stock_set_levels
+from catalog.services.stock import stock_allocate_and_reserve, stock_check_available, stock_set_levels
 from tests.catalog.factories import live_merchant, product, warehouse
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,40 @@ def test_the_pre_check_refuses_before_taking_any_lock():
     assert "FOR UPDATE" not in queries.captured_queries[0]["sql"]
     assert list(Stock.objects.values_list("on_hand", "reserved")) == before
     assert StockMovement.objects.filter(kind="reservation").count() == 0
+
+
+def test_the_check_alone_reads_once_and_writes_nothing():
+    _merchant, skus, _wh = _stocked(2, quantity=3)
+    second_wh = warehouse(region="north")
+    services.stock_receive(merchant=skus[1].merchant, sku=skus[1], warehouse=second_wh, quantity=2, actor=None)
+    # Units of one SKU count over its active warehouses; a line repeated is added up.
+    statements = _statements(lambda: stock_check_available(items=[(skus[0].pk, 3), (skus[1].pk, 4), (skus[1].pk, 1)]))
+    assert _kinds(statements) == ["SELECT"]
+    with pytest.raises(InsufficientStock) as info:
+        stock_check_available(items=[(skus[1].pk, 6), (skus[0].pk, 4)])
+    assert info.value.extra == {
+        "lines": [
+            {"sku": skus[0].pk, "requested": 4, "available": 3},
+            {"sku": skus[1].pk, "requested": 6, "available": 5},
+        ]
+    }
+    second_wh.is_active = False
+    second_wh.save(update_fields=["is_active"])
+    with pytest.raises(InsufficientStock) as info:
+        stock_check_available(items=[(skus[1].pk, 4)])
+    assert info.value.extra == {"lines": [{"sku": skus[1].pk, "requested": 4, "available": 3}]}
+    assert list(Stock.objects.order_by("pk").values_list("on_hand", "reserved")) == [(3, 0), (3, 0), (2, 0)]
+
+
+def test_a_caller_that_checked_first_saves_the_read():
+    _merchant, skus, _wh = _stocked(2)
+    statements = _statements(
+        lambda: stock_allocate_and_reserve(
+            items=[(s.pk, 2) for s in skus], region="east", reference="order:1", precheck=False
+        )
+    )
+    assert _kinds(statements) == ["SET LOCAL", "SELECT", "UPDATE", "INSERT"]
+    assert list(Stock.objects.order_by("pk").values_list("reserved", flat=True)) == [2, 2]
 
 
 def test_a_refusal_under_the_lock_leaves_the_callers_transaction_usable():
