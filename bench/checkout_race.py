@@ -86,6 +86,7 @@ def main() -> None:
 
         barrier = threading.Barrier(args.buyers + 1)
         results: list[tuple[str, float]] = []
+        spans: list[tuple[float, float]] = []  # (start, end) of each buyer's checkout
 
         def buy(i):
             try:
@@ -97,9 +98,11 @@ def main() -> None:
                 try:
                     services.checkout_place(buyer=buyers[i], address=addresses[i], items=[CheckoutItem(scarce.pk, 1)])
                     results.append(("ok", time.perf_counter() - started))
+                    spans.append((started, time.perf_counter()))
                 except InsufficientStock as error:
                     assert error.code == "insufficient_stock", error.code
                     results.append(("sold_out", time.perf_counter() - started))
+                    spans.append((started, time.perf_counter()))
             finally:
                 connection.close()
 
@@ -107,10 +110,11 @@ def main() -> None:
         for t in threads:
             t.start()
         barrier.wait()
-        began = time.perf_counter()
         for t in threads:
             t.join(timeout=300)
-        race_wall = time.perf_counter() - began
+        # From the first buyer's start to the last answer: the main thread may pass the barrier
+        # after some buyers have already started (it competes with them for the GIL).
+        race_wall = max(end for _s, end in spans) - min(start for start, _e in spans)
 
         outcomes = sorted(r for r, _t in results)
         assert outcomes == ["ok"] * args.units + ["sold_out"] * (args.buyers - args.units), outcomes
@@ -119,7 +123,7 @@ def main() -> None:
         assert sum(OrderLine.objects.filter(sku=scarce).values_list("quantity", flat=True)) == args.units
 
         slowest = max(t for _r, t in results)
-        p99 = statistics.quantiles((t for _r, t in results), n=100)[98]
+        p99 = statistics.quantiles((t for _r, t in results), n=100, method="inclusive")[98]
         slowest_refusal = max((t for r, t in results if r == "sold_out"), default=0.0)
         print(f"checkout_race: {args.buyers} buyers, {args.units} units")
         print(
