@@ -5,8 +5,9 @@
 `--buyers` buyers start `checkout_place` for one unit at the same moment (a barrier, one
 thread and one database connection each) while the stock holds `--units`. The outcome is
 checked exactly (that many orders, the others refused with `insufficient_stock`, stock on
-hand = reserved = `--units`); then the figures are printed: the wall time of the race and the
-slowest answer of a buyer, against a baseline of the same number of checkouts placed one
+hand = reserved = `--units`); then the figures are printed: the wall time of the race, the
+median, p99 and slowest answer of a buyer (each connected beforehand, as with persistent
+connections), against a baseline of the same number of checkouts placed one
 after another on a well-stocked SKU (no waiting on a lock). The goal is that the slowest
 buyer of the race hears back within GOAL_S seconds: a refusal must be quick, not queue.
 
@@ -85,17 +86,23 @@ def main() -> None:
 
         barrier = threading.Barrier(args.buyers + 1)
         results: list[tuple[str, float]] = []
+        spans: list[tuple[float, float]] = []  # (start, end) of each buyer's checkout
 
         def buy(i):
             try:
+                # Connected before the start, as a web worker with persistent connections
+                # (CONN_MAX_AGE) is: the race measures the checkout, not 200 PostgreSQL logins.
+                connection.ensure_connection()
                 barrier.wait()
                 started = time.perf_counter()
                 try:
                     services.checkout_place(buyer=buyers[i], address=addresses[i], items=[CheckoutItem(scarce.pk, 1)])
                     results.append(("ok", time.perf_counter() - started))
+                    spans.append((started, time.perf_counter()))
                 except InsufficientStock as error:
                     assert error.code == "insufficient_stock", error.code
                     results.append(("sold_out", time.perf_counter() - started))
+                    spans.append((started, time.perf_counter()))
             finally:
                 connection.close()
 
@@ -103,10 +110,11 @@ def main() -> None:
         for t in threads:
             t.start()
         barrier.wait()
-        began = time.perf_counter()
         for t in threads:
             t.join(timeout=300)
-        race_wall = time.perf_counter() - began
+        # From the first buyer's start to the last answer: the main thread may pass the barrier
+        # after some buyers have already started (it competes with them for the GIL).
+        race_wall = max(end for _s, end in spans) - min(start for start, _e in spans)
 
         outcomes = sorted(r for r, _t in results)
         assert outcomes == ["ok"] * args.units + ["sold_out"] * (args.buyers - args.units), outcomes
@@ -115,6 +123,7 @@ def main() -> None:
         assert sum(OrderLine.objects.filter(sku=scarce).values_list("quantity", flat=True)) == args.units
 
         slowest = max(t for _r, t in results)
+        p99 = statistics.quantiles((t for _r, t in results), n=100, method="inclusive")[98]
         slowest_refusal = max((t for r, t in results if r == "sold_out"), default=0.0)
         print(f"checkout_race: {args.buyers} buyers, {args.units} units")
         print(
@@ -124,7 +133,7 @@ def main() -> None:
         print(
             f"race: {args.units} orders and {args.buyers - args.units} refusals in {race_wall * 1000:.0f} ms; "
             f"median answer {statistics.median(t for _r, t in results) * 1000:.0f} ms, "
-            f"slowest {slowest * 1000:.0f} ms, slowest refusal {slowest_refusal * 1000:.0f} ms"
+            f"p99 {p99 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms, slowest refusal {slowest_refusal * 1000:.0f} ms"
         )
         verdict = "met" if slowest < GOAL_S else "missed"
         print(f"goal: slowest answer under {GOAL_S:.1f} s: {verdict}")

@@ -9,6 +9,15 @@ Guarantees:
 - every change writes a `StockMovement` with the levels after it;
 - after every change the stock alert of that SKU and warehouse is opened or closed
   (one open alert at most, database constraint).
+
+Cost: a batch of changes is a constant number of statements whatever its number of rows
+(one locking SELECT that also brings the reorder point and whether an alert is open, one
+UPDATE, one INSERT of the movements; the alerts table is written only when a row crosses its
+reorder point). `stock_allocate_and_reserve`, the checkout's path, first reads the available
+units without a lock (`stock_check_available`, which a checkout may also call before doing
+any work) and refuses at once when they are already too few: a buyer racing for a sold-out
+SKU is answered without queueing behind the lock holders; the locked check stays the one
+that decides.
 """
 
 from __future__ import annotations
@@ -17,7 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,6 +50,30 @@ def _set_lock_timeout() -> None:
         cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
 
 
+def _locking_queryset():
+    """Stock rows to lock (`FOR UPDATE` of the stock rows only, primary-key order), each with
+    what the alert sync needs so that a write asks nothing more: the SKU's reorder point and
+    merchant, and whether an alert is open (read in the statement's snapshot; see `_sync_alerts`)."""
+    return (
+        Stock.objects.select_for_update(of=("self",))
+        .annotate(
+            sku_reorder_point=F("sku__reorder_point"),
+            sku_merchant_id=F("sku__merchant_id"),
+            has_open_alert=Exists(StockAlert.objects.filter(stock=OuterRef("pk"), closed_at__isnull=True)),
+        )
+        .order_by("pk")
+    )
+
+
+def _locked(queryset) -> list[Stock]:
+    try:
+        return list(queryset)
+    except OperationalError as exc:  # lock_timeout
+        raise CatalogConflict(
+            "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
+        ) from exc
+
+
 def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
     """Lock the stock rows of (sku, warehouse) pairs in primary-key order (no deadlocks)."""
     wanted = set(pairs)
@@ -48,14 +82,7 @@ def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], S
     _set_lock_timeout()
     skus = {s for s, _w in wanted}
     warehouses = {w for _s, w in wanted}
-    try:
-        rows = list(
-            Stock.objects.select_for_update().filter(sku_id__in=skus, warehouse_id__in=warehouses).order_by("pk")
-        )
-    except OperationalError as exc:  # lock_timeout
-        raise CatalogConflict(
-            "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
-        ) from exc
+    rows = _locked(_locking_queryset().filter(sku_id__in=skus, warehouse_id__in=warehouses))
     return {(r.sku_id, r.warehouse_id): r for r in rows if (r.sku_id, r.warehouse_id) in wanted}
 
 
@@ -64,51 +91,117 @@ def stock_lock_rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], S
 MAX_STOCK_UNITS = 2**31 - 1
 
 
-def _write(stock: Stock, kind: str, *, on_hand_delta=0, reserved_delta=0, actor=None, reference="", reason="") -> None:
-    if max(stock.on_hand + on_hand_delta, stock.reserved + reserved_delta) > MAX_STOCK_UNITS:
-        raise CatalogError(
-            "quantity_too_large",
-            _("A stock figure cannot exceed %(max)d units.") % {"max": MAX_STOCK_UNITS},
-            {"max": MAX_STOCK_UNITS},
-        )
-    stock.on_hand += on_hand_delta
-    stock.reserved += reserved_delta
-    stock.save(update_fields=["on_hand", "reserved"])
-    StockMovement.objects.create(
-        stock=stock,
-        kind=kind,
-        on_hand_delta=on_hand_delta,
-        reserved_delta=reserved_delta,
-        on_hand_after=stock.on_hand,
-        reserved_after=stock.reserved,
-        reference=reference[:100],
-        reason=reason[:200],
-        actor=actor,
+@dataclass(frozen=True)
+class _Change:
+    """One change of a locked stock row (a row of `_locking_queryset`)."""
+
+    stock: Stock
+    kind: str
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+
+
+def _write(changes: list[_Change], *, actor=None, reference="", reason="") -> None:
+    """Apply `changes` to their locked rows, all rows in one UPDATE and all movements in one
+    INSERT, then `_stocks_written`. One change per row (callers merge their lines first)."""
+    if not changes:
+        return
+    for change in changes:
+        stock = change.stock
+        if max(stock.on_hand + change.on_hand_delta, stock.reserved + change.reserved_delta) > MAX_STOCK_UNITS:
+            raise CatalogError(
+                "quantity_too_large",
+                _("A stock figure cannot exceed %(max)d units.") % {"max": MAX_STOCK_UNITS},
+                {"max": MAX_STOCK_UNITS},
+            )
+    for change in changes:
+        stock = change.stock
+        stock.available_before = stock.available
+        stock.on_hand += change.on_hand_delta
+        stock.reserved += change.reserved_delta
+    _update_levels([change.stock for change in changes])
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                stock=change.stock,
+                kind=change.kind,
+                on_hand_delta=change.on_hand_delta,
+                reserved_delta=change.reserved_delta,
+                on_hand_after=change.stock.on_hand,
+                reserved_after=change.stock.reserved,
+                reference=reference[:100],
+                reason=reason[:200],
+                actor=actor,
+            )
+            for change in changes
+        ],
+        batch_size=1000,
     )
-    _sync_alert(stock)
+    _stocks_written([change.stock for change in changes])
 
 
-def _sync_alert(stock: Stock) -> None:
-    """Open an alert when available < reorder point; close the open one when it recovers."""
-    if Stock._meta.get_field("sku").is_cached(stock):
-        sku = stock.sku
-    else:
-        sku = SKU.objects.only("reorder_point", "merchant_id").get(pk=stock.sku_id)
-    below = sku.reorder_point > 0 and stock.available < sku.reorder_point
-    open_alert = StockAlert.objects.filter(stock=stock, closed_at__isnull=True).first()
-    if below and open_alert is None:
-        try:
-            with transaction.atomic():
-                StockAlert.objects.create(
-                    stock=stock,
-                    merchant_id=sku.merchant_id,
-                    available_at_open=stock.available,
-                    reorder_point=sku.reorder_point,
-                )
-        except IntegrityError:
-            pass  # opened meanwhile by another transaction: one open alert is the rule
-    elif not below and open_alert is not None:
-        StockAlert.objects.filter(pk=open_alert.pk).update(closed_at=timezone.now())
+def _update_levels(stocks: list[Stock], batch_size: int = 1000) -> None:
+    """Write on hand and reserved of the locked `stocks`: one `UPDATE … FROM (VALUES …)` per
+    `batch_size` rows. Measured for 2 rows: 0.55 ms, against 2.1 ms for `bulk_update`, whose
+    CASE WHEN expressions the ORM builds and compiles row by row."""
+    table = connection.ops.quote_name(Stock._meta.db_table)
+    for start in range(0, len(stocks), batch_size):
+        batch = stocks[start : start + batch_size]
+        values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS stock SET on_hand = v.on_hand, reserved = v.reserved "
+                f"FROM (VALUES {values}) AS v (id, on_hand, reserved) WHERE stock.id = v.id",
+                [figure for stock in batch for figure in (stock.pk, stock.on_hand, stock.reserved)],
+            )
+
+
+def _stocks_written(stocks: list[Stock]) -> None:
+    """Everything that follows a batch of stock writes, called once per batch with the written
+    rows (their levels are the new ones, `available_before` the old available figure): today
+    the stock alerts; the place to hook anything else that depends on stock levels."""
+    _sync_alerts(stocks)
+
+
+def _sync_alerts(stocks: list[Stock]) -> None:
+    """Open an alert when available < reorder point; close the open one when it recovers.
+
+    Decided in Python from the locked rows; the alerts table is written only when needed. Whether
+    an alert is open (`has_open_alert`) comes from the locking statement's snapshot, which may
+    predate a writer that held the lock before us (it re-reads the stock row, not the alerts):
+    so a row that crossed its reorder point is acted on whatever that flag says (opening is then
+    guarded by the one-open-alert constraint, closing matches no row), and the flag alone covers
+    a row that was already on one side (e.g. after its reorder point was changed)."""
+    to_open, to_close = [], []
+    for stock in stocks:
+        point = stock.sku_reorder_point
+        below = point > 0 and stock.available < point
+        was_below = point > 0 and stock.available_before < point
+        if below and (not stock.has_open_alert or not was_below):
+            to_open.append(stock)
+        elif not below and (stock.has_open_alert or was_below):
+            to_close.append(stock.pk)
+    # ON CONFLICT DO NOTHING: an alert opened meanwhile stays the one open alert (the rule).
+    StockAlert.objects.bulk_create(
+        [
+            StockAlert(
+                stock=stock,
+                merchant_id=stock.sku_merchant_id,
+                available_at_open=stock.available,
+                reorder_point=stock.sku_reorder_point,
+            )
+            for stock in to_open
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    for stock in to_open:
+        stock.has_open_alert = True
+    if to_close:
+        StockAlert.objects.filter(stock_id__in=to_close, closed_at__isnull=True).update(closed_at=timezone.now())
+        for stock in stocks:
+            if stock.pk in to_close:
+                stock.has_open_alert = False
 
 
 def _positive(quantity) -> int:
@@ -141,8 +234,9 @@ def stock_receive(
     Stock.objects.get_or_create(sku=sku, warehouse=warehouse)
     stock = stock_lock_rows([(sku.pk, warehouse.pk)])[(sku.pk, warehouse.pk)]
     skus_check_owner(merchant, [sku])
-    stock.sku = sku
-    _write(stock, MovementKind.RECEIPT, on_hand_delta=quantity, actor=actor, reference=reference, reason=reason)
+    _write(
+        [_Change(stock, MovementKind.RECEIPT, on_hand_delta=quantity)], actor=actor, reference=reference, reason=reason
+    )
     return stock
 
 
@@ -168,9 +262,11 @@ def stock_adjust(
         )
     delta = on_hand - stock.on_hand
     if delta:
-        stock.sku = sku
         _write(
-            stock, MovementKind.ADJUSTMENT, on_hand_delta=delta, actor=actor, reference=reference, reason=reason.strip()
+            [_Change(stock, MovementKind.ADJUSTMENT, on_hand_delta=delta)],
+            actor=actor,
+            reference=reference,
+            reason=reason.strip(),
         )
     return stock
 
@@ -196,8 +292,14 @@ def stock_reserve(*, lines: Iterable[StockLine], reference: str, actor=None) -> 
             short.append({"sku": key[0], "warehouse": key[1], "requested": quantity, "available": available})
     if short:
         raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
-    for key, quantity in sorted(merged.items()):
-        _write(rows[key], MovementKind.RESERVATION, reserved_delta=quantity, actor=actor, reference=reference)
+    _write(
+        [
+            _Change(rows[key], MovementKind.RESERVATION, reserved_delta=quantity)
+            for key, quantity in sorted(merged.items())
+        ],
+        actor=actor,
+        reference=reference,
+    )
 
 
 @transaction.atomic
@@ -209,8 +311,14 @@ def stock_release(*, lines: Iterable[StockLine], reference: str, actor=None) -> 
         row = rows.get(key)
         if row is None or row.reserved < quantity:
             raise CatalogConflict("release_exceeds_reserved", _("Cannot release more than is reserved."), {"line": key})
-    for key, quantity in sorted(merged.items()):
-        _write(rows[key], MovementKind.RELEASE, reserved_delta=-quantity, actor=actor, reference=reference)
+    _write(
+        [
+            _Change(rows[key], MovementKind.RELEASE, reserved_delta=-quantity)
+            for key, quantity in sorted(merged.items())
+        ],
+        actor=actor,
+        reference=reference,
+    )
 
 
 @transaction.atomic
@@ -222,15 +330,14 @@ def stock_ship(*, lines: Iterable[StockLine], reference: str, actor=None) -> Non
         row = rows.get(key)
         if row is None or row.reserved < quantity:
             raise CatalogConflict("ship_exceeds_reserved", _("Cannot ship more than is reserved."), {"line": key})
-    for key, quantity in sorted(merged.items()):
-        _write(
-            rows[key],
-            MovementKind.SHIPMENT,
-            on_hand_delta=-quantity,
-            reserved_delta=-quantity,
-            actor=actor,
-            reference=reference,
-        )
+    _write(
+        [
+            _Change(rows[key], MovementKind.SHIPMENT, on_hand_delta=-quantity, reserved_delta=-quantity)
+            for key, quantity in sorted(merged.items())
+        ],
+        actor=actor,
+        reference=reference,
+    )
 
 
 @dataclass(frozen=True)
@@ -240,57 +347,95 @@ class Allocation:
     quantity: int
 
 
-@transaction.atomic
+def _wanted(items: Iterable[tuple[int, int]]) -> dict[int, int]:
+    wanted: dict[int, int] = {}
+    for sku_id, quantity in items:
+        wanted[sku_id] = wanted.get(sku_id, 0) + _positive(quantity)
+    return wanted
+
+
+def stock_check_available(*, items: Iterable[tuple[int, int]]) -> None:
+    """Refuse `(sku_id, quantity)` items that a plain read (no lock, no wait) already shows
+    short: `InsufficientStock` listing them, as `stock_allocate_and_reserve` would. Writes
+    nothing; one SELECT. Passing it guarantees nothing (only the locked figures reserve): it
+    lets a checkout refuse a sold-out SKU before doing any work and without queueing behind
+    the buyers who hold its stock rows."""
+    wanted = _wanted(items)
+    if not wanted:
+        return
+    units = dict(
+        Stock.objects.filter(sku_id__in=wanted, warehouse__is_active=True)
+        .order_by()
+        .values("sku_id")
+        .annotate(units=Sum(F("on_hand") - F("reserved")))
+        .values_list("sku_id", "units")
+    )
+    short = [
+        {"sku": sku_id, "requested": quantity, "available": units.get(sku_id, 0)}
+        for sku_id, quantity in sorted(wanted.items())
+        if units.get(sku_id, 0) < quantity
+    ]
+    if short:
+        raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
+
+
 def stock_allocate_and_reserve(
-    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None
+    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None, precheck: bool = True
 ) -> list[Allocation]:
     """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
 
     Every stock row of the SKUs is locked first (primary-key order), so the choice of
     warehouses is made on figures no one else can change: warehouses of the buyer's
     `region` first (city cloud before regional central), then the others by code; a line
-    may split over several warehouses. Raises `InsufficientStock` listing the short SKUs.
+    may split over several warehouses. Raises `InsufficientStock` listing the short SKUs —
+    at once, without waiting for the locks, when a plain read already shows too few units
+    (`stock_check_available`; `precheck=False` when the caller has just made it).
+    Statements, whatever the number of items: the read, `SET LOCAL lock_timeout`, the locking
+    SELECT, one UPDATE, one INSERT of the movements (and an alert write when a row crosses
+    its reorder point).
     """
-    wanted: dict[int, int] = {}
-    for sku_id, quantity in items:
-        wanted[sku_id] = wanted.get(sku_id, 0) + _positive(quantity)
+    wanted = _wanted(items)
     if not wanted:
         return []
-    _set_lock_timeout()
-    try:
-        rows = list(
-            Stock.objects.select_for_update(of=("self",))
-            .filter(sku_id__in=wanted, warehouse__is_active=True)
-            .select_related("warehouse")
-            .order_by("pk")
-        )
-    except OperationalError as exc:
-        raise CatalogConflict(
-            "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
-        ) from exc
-
-    def preference(row: Stock):
-        w = row.warehouse
-        return (w.region != region, w.kind != "city_cloud", w.code)
-
-    plan: list[tuple[Stock, int]] = []
+    if precheck:
+        stock_check_available(items=wanted.items())
     short = []
-    for sku_id, quantity in sorted(wanted.items()):
-        remaining = quantity
-        for row in sorted((r for r in rows if r.sku_id == sku_id), key=preference):
-            if remaining == 0:
-                break
-            take = min(row.available, remaining)
-            if take > 0:
-                plan.append((row, take))
-                remaining -= take
-        if remaining:
-            available = sum(r.available for r in rows if r.sku_id == sku_id)
-            short.append({"sku": sku_id, "requested": quantity, "available": available})
+
+    # No savepoint (two statements fewer): nothing is written before the locked check, so a
+    # refusal leaves the block first and is raised after it, and the caller's transaction stays
+    # usable; any error inside (a lock timeout, a failed write) rolls back the caller's whole
+    # transaction, which is what all or nothing asks.
+    with transaction.atomic(savepoint=False):
+        _set_lock_timeout()
+        rows = _locked(
+            _locking_queryset().filter(sku_id__in=wanted, warehouse__is_active=True).select_related("warehouse")
+        )
+
+        def preference(row: Stock):
+            w = row.warehouse
+            return (w.region != region, w.kind != "city_cloud", w.code)
+
+        plan: list[tuple[Stock, int]] = []
+        for sku_id, quantity in sorted(wanted.items()):
+            remaining = quantity
+            for row in sorted((r for r in rows if r.sku_id == sku_id), key=preference):
+                if remaining == 0:
+                    break
+                take = min(row.available, remaining)
+                if take > 0:
+                    plan.append((row, take))
+                    remaining -= take
+            if remaining:
+                available = sum(r.available for r in rows if r.sku_id == sku_id)
+                short.append({"sku": sku_id, "requested": quantity, "available": available})
+        if not short:
+            _write(
+                [_Change(row, MovementKind.RESERVATION, reserved_delta=take) for row, take in plan],
+                actor=actor,
+                reference=reference,
+            )
     if short:
         raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
-    for row, take in plan:
-        _write(row, MovementKind.RESERVATION, reserved_delta=take, actor=actor, reference=reference)
     return [Allocation(row.sku_id, row.warehouse_id, take) for row, take in plan]
 
 
@@ -338,55 +483,14 @@ def stock_set_levels(
             "below_reserved", _("On hand cannot go below what is reserved for orders."), {"lines": short}
         )
     changed: dict[tuple[int, int], tuple[int, int]] = {}
-    movements = []
+    changes = []
     for key, (_sku, _warehouse, on_hand) in wanted.items():
         row = rows[key]
         delta = on_hand - row.on_hand
         if not delta:
             continue
         changed[key] = (row.on_hand, on_hand)
-        row.on_hand = on_hand
-        movements.append(
-            StockMovement(
-                stock=row,
-                kind=MovementKind.RECEIPT if changed[key][0] == 0 else MovementKind.ADJUSTMENT,
-                on_hand_delta=delta,
-                reserved_delta=0,
-                on_hand_after=row.on_hand,
-                reserved_after=row.reserved,
-                reference=reference[:100],
-                reason=reason[:200],
-                actor=actor,
-            )
-        )
-    touched = [rows[key] for key in changed]
-    Stock.objects.bulk_update(touched, ["on_hand"], batch_size=1000)
-    StockMovement.objects.bulk_create(movements, batch_size=1000)
-    _sync_alerts_bulk(touched, {key: wanted[key][0] for key in changed})
+        kind = MovementKind.RECEIPT if row.on_hand == 0 else MovementKind.ADJUSTMENT
+        changes.append(_Change(row, kind, on_hand_delta=delta))
+    _write(changes, actor=actor, reference=reference, reason=reason)
     return changed
-
-
-def _sync_alerts_bulk(stocks: list[Stock], skus: dict[tuple[int, int], SKU]) -> None:
-    if not stocks:
-        return
-    open_alerts = set(
-        StockAlert.objects.filter(stock__in=stocks, closed_at__isnull=True).values_list("stock_id", flat=True)
-    )
-    to_open, to_close = [], []
-    for stock in stocks:
-        sku = skus[(stock.sku_id, stock.warehouse_id)]
-        below = sku.reorder_point > 0 and stock.available < sku.reorder_point
-        if below and stock.pk not in open_alerts:
-            to_open.append(
-                StockAlert(
-                    stock=stock,
-                    merchant_id=sku.merchant_id,
-                    available_at_open=stock.available,
-                    reorder_point=sku.reorder_point,
-                )
-            )
-        elif not below and stock.pk in open_alerts:
-            to_close.append(stock.pk)
-    StockAlert.objects.bulk_create(to_open, ignore_conflicts=True)
-    if to_close:
-        StockAlert.objects.filter(stock_id__in=to_close, closed_at__isnull=True).update(closed_at=timezone.now())
