@@ -192,7 +192,20 @@ def application_missing(merchant: Merchant) -> dict[str, list[str]]:
 
 def current_contract(merchant: Merchant) -> Contract | None:
     """The contract in force or on offer (the newest not superseded), or None."""
-    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
+    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at", "-id").first()
+
+
+def current_contracts(merchant_ids) -> dict[int, Contract]:
+    """`current_contract` of each of the merchants `merchant_ids` in one query (checkout prices
+    the lines of every shop of an order at once), by merchant id; a merchant without one is
+    absent. DISTINCT ON keeps the first row per merchant in `current_contract`'s order."""
+    contracts = (
+        Contract.objects.filter(merchant_id__in=merchant_ids)
+        .exclude(status=ContractStatus.SUPERSEDED)
+        .order_by("merchant_id", "-offered_at", "-id")
+        .distinct("merchant_id")
+    )
+    return {contract.merchant_id: contract for contract in contracts}
 
 
 def deposit_balance(merchant: Merchant) -> Decimal:

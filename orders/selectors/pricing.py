@@ -48,9 +48,16 @@ def in_launch_policy(live_since: datetime | None, placed_at: datetime) -> bool:
     return timezone.localtime(placed_at) < start + relativedelta(months=settings.LAUNCH_POLICY_MONTHS)
 
 
-def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> LineRate:
-    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`."""
-    contract = contract if contract is not None else current_contract(merchant)
+# `line_rate`'s default: look the contract up. None passed on purpose means "no contract"
+# (checkout loads the contracts of all shops of an order at once and knows which have none).
+LOOK_UP = object()
+
+
+def line_rate(*, merchant, category, placed_at: datetime, contract=LOOK_UP) -> LineRate:
+    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`, under
+    `contract` (the merchant's current contract, or None for none; looked up if not given)."""
+    if contract is LOOK_UP:
+        contract = current_contract(merchant)
     if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and contract and contract.revenue_share_rate:
         base_rate = contract.revenue_share_rate
     else:
@@ -66,8 +73,15 @@ def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> Line
 
 
 def shipping_fee(*, merchant, goods_total: Decimal) -> Decimal:
-    """The merchant's flat fee per merchant order, free from its threshold."""
-    rate = ShippingRate.objects.filter(merchant=merchant).first()
+    """The merchant's flat fee per merchant order, free from its threshold.
+
+    The rate is the merchant's `shipping_rate` (one-to-one): read from memory when the merchant
+    was loaded with `select_related("merchant__shipping_rate")` (checkout, the cart), else one
+    query. A merchant without a rate pays the platform's default fee and threshold."""
+    try:
+        rate = merchant.shipping_rate
+    except ShippingRate.DoesNotExist:
+        rate = None
     fee = rate.flat_fee if rate else Decimal(settings.DEFAULT_SHIPPING_FEE)
     free_over = rate.free_over if rate else Decimal(settings.DEFAULT_FREE_SHIPPING_OVER)
     if free_over is not None and goods_total >= free_over:
