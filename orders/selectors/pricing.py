@@ -48,18 +48,21 @@ def in_launch_policy(live_since: datetime | None, placed_at: datetime) -> bool:
     return timezone.localtime(placed_at) < start + relativedelta(months=settings.LAUNCH_POLICY_MONTHS)
 
 
-# `line_rate`'s default: look the contract up. None passed on purpose means "no contract"
-# (checkout loads the contracts of all shops of an order at once and knows which have none).
+# `line_rate`'s default: look the contract up. None passed on purpose means "no rate" (checkout
+# reads the rates of all shops of an order with its SKUs and knows which have none).
 LOOK_UP = object()
 
 
-def line_rate(*, merchant, category, placed_at: datetime, contract=LOOK_UP) -> LineRate:
-    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`, under
-    `contract` (the merchant's current contract, or None for none; looked up if not given)."""
-    if contract is LOOK_UP:
+def line_rate(*, merchant, category, placed_at: datetime, revenue_share_rate=LOOK_UP) -> LineRate:
+    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`.
+
+    `revenue_share_rate` is that of the merchant's current contract (None: no contract or no
+    rate); it is looked up when not given."""
+    if revenue_share_rate is LOOK_UP:
         contract = current_contract(merchant)
-    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and contract and contract.revenue_share_rate:
-        base_rate = contract.revenue_share_rate
+        revenue_share_rate = contract.revenue_share_rate if contract else None
+    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and revenue_share_rate:
+        base_rate = revenue_share_rate
     else:
         base_rate = category_effective_rate(category)
     launch = in_launch_policy(merchant.live_since, placed_at)

@@ -17,9 +17,9 @@ Guarantees:
   the next value of the `orders_buyer_order_number_seq` sequence zero-padded to 10 digits,
   e.g. B2612070000004217; its merchant orders add "-1", "-2", … in merchant-id order.
   A refused or rolled-back checkout leaves a gap, never a duplicate;
-- few round trips (the checkout is the hot path): one query per kind of row read (the SKUs
-  with their product, category, merchant and shipping rate; the contracts of all shops) and one
-  bulk insert per kind written; the placed order comes back with every row attached, so its
+- few round trips (the checkout is the hot path): one query reads what pricing needs (the SKUs
+  with their product, category, merchant, shipping rate and current contract's revenue-share
+  rate) and one bulk insert per kind of row written; the placed order comes back with every row attached, so its
   answer is built without reading it again.
 """
 
@@ -33,6 +33,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -43,7 +44,7 @@ from marketplace.money import ZERO, allocate, quantize
 from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
-from merchants.selectors import current_contracts
+from merchants.selectors import current_contract_value
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -104,9 +105,15 @@ _SKU_COLUMNS = (
 
 def _load_skus(items: list[CheckoutItem]) -> dict:
     """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
-    rate joined); 400 `sku_unavailable` listing those no longer on sale."""
+    rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`);
+    400 `sku_unavailable` listing those no longer on sale."""
     ids = {i.sku_id for i in items}
-    rows = sku_list_for_checkout(ids).select_related("merchant__shipping_rate").only(*_SKU_COLUMNS)
+    rows = (
+        sku_list_for_checkout(ids)
+        .select_related("merchant__shipping_rate")
+        .only(*_SKU_COLUMNS)
+        .annotate(contract_revenue_share_rate=current_contract_value(OuterRef("merchant_id"), "revenue_share_rate"))
+    )
     skus = {s.pk: s for s in rows}
     unavailable = []
     for sku_id in sorted(ids):
@@ -184,12 +191,11 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
     skus = _load_skus(items)
-    contracts = current_contracts({sku.merchant_id for sku in skus.values()})
     placed_at = timezone.now()
     number = _number("B", placed_at, serial)
 
     merchant_orders = [
-        _merchant_order(merchant_items, skus=skus, contracts=contracts, number=f"{number}-{index}", placed_at=placed_at)
+        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
         for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
     ]
     buyer_order = _buyer_order(
@@ -215,13 +221,18 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
     return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at, contract) -> OrderLine:
+def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
     """A line that freezes, at placement, the price, the category and the commission: later
     changes of any of them never reprice an order already placed."""
     gross = quantize(sku.price * quantity)
     merchant_discount = platform_discount = ZERO  # promotions decide these later
     base = gross - merchant_discount
-    rate = line_rate(merchant=merchant, category=sku.product.category, placed_at=placed_at, contract=contract)
+    rate = line_rate(
+        merchant=merchant,
+        category=sku.product.category,
+        placed_at=placed_at,
+        revenue_share_rate=sku.contract_revenue_share_rate,
+    )
     return OrderLine(
         merchant=merchant,
         sku=sku,
@@ -245,14 +256,13 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at, contract) -> OrderL
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, contracts: dict, number: str, placed_at
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
     charged once and spread over the lines to the cent (`money.allocate`)."""
     merchant = skus[merchant_items[0].sku_id].merchant
-    contract = contracts.get(merchant.pk)
     lines = [
-        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at, contract=contract)
+        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at)
         for item in merchant_items
     ]
     goods = sum((line.paid for line in lines), ZERO)

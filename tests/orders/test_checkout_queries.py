@@ -9,27 +9,31 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import OuterRef
 from django.test.utils import CaptureQueriesContext
 
 from catalog.errors import InsufficientStock
 from catalog.models import Stock
 from merchants.choices import ContractStatus
-from merchants.models import Contract
-from merchants.selectors import current_contract, current_contracts
+from merchants.models import Contract, Merchant
+from merchants.selectors import current_contract, current_contract_value
 from orders import selectors, services
 from orders.api.serializers import BuyerOrderDetailSerializer
 from orders.errors import IdempotencyMismatch
 from orders.models import BuyerOrder, CheckoutAttempt, MerchantOrder, OrderEvent, OrderLine, Shipment, ShipmentLine
 from orders.services import CheckoutItem
+from tests.catalog.factories import live_merchant
+from tests.factories import UserFactory
+from tests.orders.factories import address_for
 from tests.orders.test_api import BASE, client_for
+from tests.orders.test_checkout import _stocked_sku
 from tests.orders.test_portal_orders import World, build_world
 
 pytestmark = pytest.mark.django_db
 
-# This branch's own statements: every order table and the contract lookup (the stock's, the
-# audit's and the cart's are other branches' budgets and go down when they merge).
+# This branch's own statements on the order tables (the stock's, the audit's and the cart's are
+# other branches' budgets and go down when they merge); the SKUs are read once (`_sku_reads`).
 CHECKOUT_OWN = {
-    ("SELECT", "merchants_contract"): 1,  # the contracts of both shops
     ("INSERT", "orders_buyerorder"): 1,
     ("INSERT", "orders_merchantorder"): 1,
     ("INSERT", "orders_orderline"): 1,
@@ -47,7 +51,10 @@ def world() -> World:
 def _kind(sql: str) -> tuple[str, str]:
     """(verb, first table) of a statement, e.g. ("INSERT", "orders_orderline")."""
     verb = sql.split(None, 1)[0].upper()
-    table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE)
+    # A SELECT's table is its first column's (a subquery in its columns has a FROM of its own).
+    table = re.match(r'SELECT (?:DISTINCT )?"(\w+)"\.', sql) or re.search(
+        r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE
+    )
     return verb, table.group(1) if table else ""
 
 
@@ -60,9 +67,11 @@ def _own(queries) -> Counter:
 
 
 def _sku_reads(queries) -> list[str]:
-    """The statements reading SKUs with their products: one, with the shipping rate joined."""
+    """The statements reading SKUs with their products: one, with the shipping rate joined and
+    the current contract's revenue-share rate in it, and no statement of its own for either."""
+    assert not [q for q in queries if _kind(q["sql"])[1] in ("merchants_contract", "orders_shippingrate")]
     return [
-        "orders_shippingrate" in q["sql"]
+        "orders_shippingrate" in q["sql"] and "merchants_contract" in q["sql"]
         for q in queries
         if _kind(q["sql"]) == ("SELECT", "catalog_sku") and "catalog_product" in q["sql"]
     ]
@@ -77,7 +86,7 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
         )
     # Of the stock's reservation (helper C) and the audit (helper A) at the time of writing:
     # this total goes down when they merge; the order's own part is CHECKOUT_OWN.
-    assert len(placing) == 28
+    assert len(placing) == 27
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
     # The stock is reserved after the orders and lines are written (its rows are locked last).
@@ -109,7 +118,7 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     assert created.status_code == 201
     # The address, the lock with the number, the key's attempt, the order's own statements, the
     # stock (C), the audit (A), the attempt and the cart (B): goes down when A, B and C merge.
-    assert len(posting) == 36
+    assert len(posting) == 35
     assert _own(posting.captured_queries) == Counter(
         {
             **CHECKOUT_OWN,
@@ -208,7 +217,7 @@ def test_a_short_item_refuses_after_the_inserts_and_the_transaction_keeps_nothin
     ]
 
 
-def test_current_contracts_is_current_contract_of_each_merchant_in_one_query(world):
+def test_current_contract_value_is_a_field_of_current_contract_for_each_row(world):
     superseded = Contract.objects.filter(merchant=world.shop).get()
     newer = Contract.objects.get(pk=superseded.pk)
     newer.pk, newer.number, newer.status = None, "MC-TEST-NEWER", ContractStatus.OFFERED
@@ -216,14 +225,18 @@ def test_current_contracts_is_current_contract_of_each_merchant_in_one_query(wor
     newer.save()  # offered now, after the first
     Contract.objects.filter(merchant=world.other_shop).delete()
     with CaptureQueriesContext(connection) as reading:
-        contracts = current_contracts([world.shop.pk, world.other_shop.pk])
+        numbers = dict(
+            Merchant.objects.filter(pk__in=[world.shop.pk, world.other_shop.pk])
+            .annotate(contract_number=current_contract_value(OuterRef("pk"), "number"))
+            .values_list("pk", "contract_number")
+        )
     assert len(reading) == 1
-    assert contracts == {world.shop.pk: newer}
+    assert numbers == {world.shop.pk: "MC-TEST-NEWER", world.other_shop.pk: None}
     assert (current_contract(world.shop), current_contract(world.other_shop)) == (newer, None)
 
 
 def test_the_shipping_fee_reads_the_rate_joined_to_the_merchant_and_a_new_rate_replaces_it(world):
-    merchant = type(world.shop).objects.select_related("shipping_rate").get(pk=world.shop.pk)
+    merchant = Merchant.objects.select_related("shipping_rate").get(pk=world.shop.pk)
     with CaptureQueriesContext(connection) as reading:
         fee = selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00"))
     assert (fee, len(reading)) == (Decimal("8.00"), 0)  # no rate: the platform's default, from the join
@@ -231,3 +244,17 @@ def test_the_shipping_fee_reads_the_rate_joined_to_the_merchant_and_a_new_rate_r
     assert selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00")) == Decimal("12.00")
     services.shipping_rate_set(merchant=merchant, flat_fee="5.00", free_over="9.00", actor=merchant.owner)
     assert selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00")) == Decimal("0.00")
+
+
+def test_a_joint_operation_line_is_priced_at_the_current_contracts_revenue_share_rate_read_with_the_skus():
+    merchant, (category,) = live_merchant(cooperation_mode="joint_operation")  # revenue share 0.12
+    sku, _wh = _stocked_sku(price="100.00", merchant=merchant, category=category)
+    buyer = UserFactory()
+    order = services.checkout_place(buyer=buyer, address=address_for(buyer), items=[CheckoutItem(sku.pk, 1)])
+    line = OrderLine.objects.get(merchant_order__buyer_order=order)
+    # Within the launch policy (live since now): 0.12 × 0.5.
+    assert (line.category_rate, line.commission_rate, line.commission) == (
+        Decimal("0.1200"),
+        Decimal("0.060000"),
+        Decimal("6.00"),
+    )
