@@ -19,8 +19,8 @@ Guarantees:
   A refused or rolled-back checkout leaves a gap, never a duplicate;
 - few round trips (the checkout is the hot path): one query reads what pricing needs (the SKUs
   with their product, category, merchant, shipping rate and current contract's revenue-share
-  rate) and one bulk insert per kind of row written; the placed order comes back with every row attached, so its
-  answer is built without reading it again.
+  rate) and one bulk insert per kind of row written; the placed order comes back with every
+  row attached, so its answer is built without reading it again.
 """
 
 from __future__ import annotations
@@ -381,7 +381,7 @@ def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Add
 
     A transaction-level advisory lock on (buyer, key) lets exactly one request work on a
     key at a time; others answer `request_in_progress` at once instead of waiting. The lock
-    is held until the caller's transaction ends.
+    is held until the transaction ends (the caller's, when it runs in one).
     """
     key = (key or "").strip()
     if not 8 <= len(key) <= 100:
