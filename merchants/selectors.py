@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
@@ -192,7 +192,19 @@ def application_missing(merchant: Merchant) -> dict[str, list[str]]:
 
 def current_contract(merchant: Merchant) -> Contract | None:
     """The contract in force or on offer (the newest not superseded), or None."""
-    return merchant.contracts.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at").first()
+    return _current_contracts().filter(merchant=merchant).first()
+
+
+def current_contract_value(merchant: OuterRef, field: str) -> Subquery:
+    """`field` of the current contract (`current_contract`) of the merchant `merchant` refers
+    to, as a subquery for `annotate`; None when it has none. Checkout reads the revenue-share
+    rate of every shop of an order this way, inside the query that loads the SKUs."""
+    return Subquery(_current_contracts().filter(merchant=merchant).values(field)[:1])
+
+
+def _current_contracts() -> QuerySet[Contract]:
+    # Ties on `offered_at` go to the newer row, so both readers above agree.
+    return Contract.objects.exclude(status=ContractStatus.SUPERSEDED).order_by("-offered_at", "-id")
 
 
 def deposit_balance(merchant: Merchant) -> Decimal:

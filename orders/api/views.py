@@ -207,7 +207,9 @@ class CheckoutView(APIView):
             address=address,
             items=[services.CheckoutItem(i["sku"], i["quantity"]) for i in data["items"]],
         )
-        detail = found_or_404(selectors.buyer_order_get(request.user, order.number))
+        # A new order comes with every row it shows attached (checkout_place): answered without
+        # reading it back. A replay reads the stored order, as its page would.
+        detail = order if created else found_or_404(selectors.buyer_order_get(request.user, order.number))
         return Response(
             BuyerOrderDetailSerializer(detail).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -253,13 +253,8 @@ def _payable(order: BuyerOrder, now) -> bool:
 
 
 def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
-    """One of the buyer's orders with everything its page shows, in a fixed number of queries.
-
-    Each merchant order carries `shipments`, `open_request`, and the buyer's possible
-    actions (`can_cancel`, `can_confirm`, `can_request`, `can_complain`); each after-sales
-    request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
-    order `can_pay`.
-    """
+    """One of the buyer's orders with everything its page shows, in a fixed number of queries
+    (what is set on it: `buyer_order_detail`)."""
     requests = AfterSalesRequest.objects.select_related("dispute").prefetch_related(
         Prefetch("lines", queryset=AfterSalesLine.objects.select_related("order_line")), "photos"
     )
@@ -281,13 +276,27 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
     )
     if order is None:
         return None
-
     shipments = (
         Shipment.objects.filter(lines__order_line__merchant_order__buyer_order=order)
         .distinct()
         .prefetch_related(Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")))
         .order_by("created_at", "id")
     )
+    return buyer_order_detail(order, shipments=list(shipments))
+
+
+def buyer_order_detail(order: BuyerOrder, *, shipments: list[Shipment]) -> BuyerOrder:
+    """`order` made ready for its page and API answer, without a query: `order` comes with its
+    merchant orders (by number), their lines (by id, each with `review`), events, after-sales
+    requests and refunds prefetched, and `shipments` (by creation) with their lines and each
+    line's order line. `buyer_order_get` loads them; checkout hands over the rows it has just
+    written (`checkout_place`), so its answer is the same as this page's without re-reading.
+
+    Each merchant order carries `shipments`, `open_request`, and the buyer's possible
+    actions (`can_cancel`, `can_confirm`, `can_request`, `can_complain`); each after-sales
+    request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
+    order `can_pay`.
+    """
     by_part: dict[int, list[Shipment]] = defaultdict(list)
     for shipment in shipments:
         for part_id in sorted({row.order_line.merchant_order_id for row in shipment.lines.all()}):

@@ -48,11 +48,21 @@ def in_launch_policy(live_since: datetime | None, placed_at: datetime) -> bool:
     return timezone.localtime(placed_at) < start + relativedelta(months=settings.LAUNCH_POLICY_MONTHS)
 
 
-def line_rate(*, merchant, category, placed_at: datetime, contract=None) -> LineRate:
-    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`."""
-    contract = contract if contract is not None else current_contract(merchant)
-    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and contract and contract.revenue_share_rate:
-        base_rate = contract.revenue_share_rate
+# `line_rate`'s default: look the contract up. None passed on purpose means "no rate" (checkout
+# reads the rates of all shops of an order with its SKUs and knows which have none).
+LOOK_UP = object()
+
+
+def line_rate(*, merchant, category, placed_at: datetime, revenue_share_rate=LOOK_UP) -> LineRate:
+    """The frozen rate of a line of `merchant` in `category` placed at `placed_at`.
+
+    `revenue_share_rate` is that of the merchant's current contract (None: no contract or no
+    rate); it is looked up when not given."""
+    if revenue_share_rate is LOOK_UP:
+        contract = current_contract(merchant)
+        revenue_share_rate = contract.revenue_share_rate if contract else None
+    if merchant.cooperation_mode == CooperationMode.JOINT_OPERATION and revenue_share_rate:
+        base_rate = revenue_share_rate
     else:
         base_rate = category_effective_rate(category)
     launch = in_launch_policy(merchant.live_since, placed_at)
@@ -69,11 +79,18 @@ _READ = object()
 
 
 def shipping_fee(*, merchant, goods_total: Decimal, rate=_READ) -> Decimal:
-    """The merchant's flat fee per merchant order, free from its threshold. `rate` is the
-    merchant's ShippingRate (None: it has none) when the caller read it already (the cart
-    view joins it); else it is read here."""
+    """The merchant's flat fee per merchant order, free from its threshold.
+
+    `rate` is the merchant's ShippingRate (None: it has none) when the caller read it already
+    (the cart view joins it). Otherwise it is the merchant's `shipping_rate` (one-to-one): read
+    from memory when the merchant was loaded with `select_related("merchant__shipping_rate")`
+    (checkout), else one query. A merchant without a rate pays the platform's default fee and
+    threshold."""
     if rate is _READ:
-        rate = ShippingRate.objects.filter(merchant=merchant).first()
+        try:
+            rate = merchant.shipping_rate
+        except ShippingRate.DoesNotExist:
+            rate = None
     fee = rate.flat_fee if rate else Decimal(settings.DEFAULT_SHIPPING_FEE)
     free_over = rate.free_over if rate else Decimal(settings.DEFAULT_FREE_SHIPPING_OVER)
     if free_over is not None and goods_total >= free_over:

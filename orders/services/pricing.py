@@ -31,6 +31,8 @@ def shipping_rate_set(*, merchant, flat_fee, free_over, actor):
     rate, _created = ShippingRate.objects.update_or_create(
         merchant=merchant, defaults={"flat_fee": fee, "free_over": threshold}
     )
+    # `shipping_fee` reads the rate cached on the merchant: the caller's instance gets the new one.
+    merchant.shipping_rate = rate
     audit_record(
         action="orders.shipping_rate_set", actor=actor, obj=merchant, data={"flat_fee": fee, "free_over": threshold}
     )

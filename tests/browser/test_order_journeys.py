@@ -206,7 +206,7 @@ def test_a_double_click_on_place_order_places_one_order(page: Page, log_in, monk
     # with each submission, and when the first one holds the lock or has committed.
     seen: list[tuple[str, str]] = []
     placing, committed = threading.Event(), threading.Event()
-    real_checkout, real_place = order_services.cart_checkout, checkout_module.checkout_place
+    real_checkout, real_place = order_services.cart_checkout, checkout_module._place
 
     def slow_place(**kwargs):  # runs inside the placement, under the checkout lock
         placing.set()
@@ -228,7 +228,7 @@ def test_a_double_click_on_place_order_places_one_order(page: Page, log_in, monk
 
     monkeypatch.setattr(order_services, "cart_checkout", spy)
     if second_click == "while_the_first_places":
-        monkeypatch.setattr(checkout_module, "checkout_place", slow_place)
+        monkeypatch.setattr(checkout_module, "_place", slow_place)
 
     page.goto("/checkout/")
     expect(page.get_by_role("radio", name=re.compile("王伟"))).to_be_checked()

@@ -1,0 +1,260 @@
+"""The checkout's query budget (issue #12): the statements of a 2-shop order, the 201 answer
+built from memory and equal to the order's page, one lookup per kind of row."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.models import OuterRef
+from django.test.utils import CaptureQueriesContext
+
+from catalog.errors import InsufficientStock
+from catalog.models import Stock
+from merchants.choices import ContractStatus
+from merchants.models import Contract, Merchant
+from merchants.selectors import current_contract, current_contract_value
+from orders import selectors, services
+from orders.api.serializers import BuyerOrderDetailSerializer
+from orders.errors import IdempotencyMismatch
+from orders.models import BuyerOrder, CheckoutAttempt, MerchantOrder, OrderEvent, OrderLine, Shipment, ShipmentLine
+from orders.services import CheckoutItem
+from tests.catalog.factories import live_merchant
+from tests.factories import UserFactory
+from tests.orders.factories import address_for
+from tests.orders.test_api import BASE, client_for
+from tests.orders.test_checkout import _stocked_sku
+from tests.orders.test_portal_orders import World, build_world
+
+pytestmark = pytest.mark.django_db
+
+# This branch's own statements on the order tables (the stock's, the audit's and the cart's are
+# other branches' budgets and go down when they merge); the SKUs are read once (`_sku_reads`).
+CHECKOUT_OWN = {
+    ("INSERT", "orders_buyerorder"): 1,
+    ("INSERT", "orders_merchantorder"): 1,
+    ("INSERT", "orders_orderline"): 1,
+    ("INSERT", "orders_orderevent"): 1,
+    ("INSERT", "orders_shipment"): 1,
+    ("INSERT", "orders_shipmentline"): 1,
+}
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world()
+
+
+def _kind(sql: str) -> tuple[str, str]:
+    """(verb, first table) of a statement, e.g. ("INSERT", "orders_orderline")."""
+    verb = sql.split(None, 1)[0].upper()
+    # A SELECT's table is its first column's (a subquery in its columns has a FROM of its own).
+    table = re.match(r'SELECT (?:DISTINCT )?"(\w+)"\.', sql) or re.search(
+        r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', sql, re.IGNORECASE
+    )
+    return verb, table.group(1) if table else ""
+
+
+def _own(queries) -> Counter:
+    return Counter(
+        kind
+        for kind in map(_kind, (q["sql"] for q in queries))
+        if kind[1].startswith("orders_") or kind[1] == "merchants_contract"
+    )
+
+
+def _sku_reads(queries) -> list[str]:
+    """The statements reading SKUs with their products: one, with the shipping rate joined and
+    the current contract's revenue-share rate in it, and no statement of its own for either."""
+    assert not [q for q in queries if _kind(q["sql"])[1] in ("merchants_contract", "orders_shippingrate")]
+    return [
+        "orders_shippingrate" in q["sql"] and "merchants_contract" in q["sql"]
+        for q in queries
+        if _kind(q["sql"]) == ("SELECT", "catalog_sku") and "catalog_product" in q["sql"]
+    ]
+
+
+def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered_without_one(world):
+    buyer = world.other_buyer
+    address = buyer.addresses.get()
+    with CaptureQueriesContext(connection) as placing:
+        order = services.checkout_place(
+            buyer=buyer, address=address, items=[CheckoutItem(world.lamp.pk, 2), CheckoutItem(world.mug.pk, 1)]
+        )
+    # Of the stock's reservation (helper C) and the audit (helper A) at the time of writing:
+    # this total goes down when they merge; the order's own part is CHECKOUT_OWN.
+    assert len(placing) == 27
+    assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
+    assert _sku_reads(placing.captured_queries) == [True]
+    # The stock is reserved after the orders and lines are written (its rows are locked last).
+    kinds = [_kind(q["sql"]) for q in placing.captured_queries]
+    assert kinds.index(("INSERT", "orders_orderevent")) < kinds.index(("SELECT", "catalog_stock"))
+    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("INSERT", "orders_shipment"))
+
+    with CaptureQueriesContext(connection) as answering:
+        body = BuyerOrderDetailSerializer(order).data
+    assert len(answering) == 0
+    assert body == BuyerOrderDetailSerializer(selectors.buyer_order_get(buyer, order.number)).data
+    assert (body["payable_total"], [(p["number"], p["paid_total"]) for p in body["merchant_orders"]]) == (
+        "427.98",
+        [(f"{order.number}-1", "399.98"), (f"{order.number}-2", "28.00")],
+    )
+
+
+def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders_page(world):
+    client = client_for(world.other_buyer)
+    address = world.other_buyer.addresses.get()
+    body = {
+        "address": address.pk,
+        "items": [{"sku": world.lamp.pk, "quantity": 1}, {"sku": world.mug.pk, "quantity": 1}],
+    }
+    for item in body["items"]:  # as in the benchmark: the ordered SKUs are in the cart
+        assert client.post(BASE + "cart/items/", item, format="json").status_code == 201
+    with CaptureQueriesContext(connection) as posting:
+        created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
+    assert created.status_code == 201
+    # The address, the lock with the number, the key's attempt, the order's own statements, the
+    # stock (C), the audit (A), the attempt and the cart (B): goes down when A, B and C merge.
+    assert len(posting) == 35
+    assert _own(posting.captured_queries) == Counter(
+        {
+            **CHECKOUT_OWN,
+            ("SELECT", "orders_address"): 1,
+            ("SELECT", "orders_checkoutattempt"): 1,
+            ("INSERT", "orders_checkoutattempt"): 1,
+            # the cart's (helper B): find the cart, lock it, delete the ordered lines
+            ("SELECT", "orders_cart"): 2,
+            ("DELETE", "orders_cartitem"): 1,
+        }
+    )
+    assert next(q["sql"] for q in posting.captured_queries if "pg_try_advisory_xact_lock" in q["sql"]).endswith(
+        "nextval('orders_buyer_order_number_seq')"
+    )
+
+    number = created.json()["number"]
+    assert created.json() == client.get(f"{BASE}orders/{number}/").json()
+    replay = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
+    assert (replay.status_code, replay.json()) == (200, created.json())
+    assert BuyerOrder.objects.filter(buyer=world.other_buyer).count() == 1
+
+
+def test_the_idempotent_placement_opens_no_savepoint_of_its_own(world):
+    """cart_checkout → checkout_place_idempotent → the placement: one SAVEPOINT (the cart's,
+    nested in the test's transaction), not three; the stock's and the audit's are theirs."""
+    buyer = world.other_buyer
+    address = buyer.addresses.get()
+    with CaptureQueriesContext(connection) as placing:
+        services.cart_checkout(
+            buyer=buyer,
+            key="key-savepoints",
+            fingerprint="f" * 64,
+            address=address,
+            items=[CheckoutItem(world.mug.pk, 1)],
+        )
+    savepoints = [q["sql"] for q in placing.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    kinds = [_kind(q["sql"]) for q in placing.captured_queries]
+    # The first SAVEPOINT is cart_checkout's; the next statement is the lock, not another one.
+    assert placing.captured_queries[0]["sql"].startswith("SAVEPOINT")
+    assert "pg_try_advisory_xact_lock" in placing.captured_queries[1]["sql"]
+    assert kinds[2] == ("SELECT", "orders_checkoutattempt")
+    assert kinds[3] == ("SELECT", "catalog_sku")  # the placement's first statement: no SAVEPOINT before it
+    assert len(savepoints) == 1 + sum(1 for q in placing.captured_queries if "lock_timeout" in q["sql"]) + sum(
+        1 for kind in kinds if kind == ("SELECT", "marketplace_auditlogentry")
+    )
+
+
+def test_a_refusal_of_the_idempotent_placement_leaves_the_callers_transaction_usable(world):
+    """Its refusals leave its (savepoint-less) block before they are raised: the caller can
+    still read, and nothing was written."""
+    buyer = world.other_buyer
+    address = buyer.addresses.get()
+    items = [CheckoutItem(world.mug.pk, 1)]
+    services.checkout_place_idempotent(
+        buyer=buyer, key="key-refusals", fingerprint="a" * 64, address=address, items=items
+    )
+    before = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    with pytest.raises(IdempotencyMismatch):
+        services.checkout_place_idempotent(
+            buyer=buyer, key="key-refusals", fingerprint="b" * 64, address=address, items=items
+        )
+    after = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    assert after == before == (2, 1, 2)
+
+
+def test_a_short_item_refuses_after_the_inserts_and_the_transaction_keeps_nothing(world):
+    """The stock is reserved after the orders are inserted: a short item still leaves no row."""
+    buyer = world.other_buyer
+    counts = (
+        BuyerOrder.objects.count(),
+        MerchantOrder.objects.count(),
+        OrderLine.objects.count(),
+        OrderEvent.objects.count(),
+        Shipment.objects.count(),
+        ShipmentLine.objects.count(),
+    )
+    available = Stock.objects.get(sku=world.mug).on_hand - Stock.objects.get(sku=world.mug).reserved
+    with pytest.raises(InsufficientStock):
+        services.checkout_place(
+            buyer=buyer,
+            address=buyer.addresses.get(),
+            items=[CheckoutItem(world.lamp.pk, 1), CheckoutItem(world.mug.pk, available + 1)],
+        )
+    assert (
+        BuyerOrder.objects.count(),
+        MerchantOrder.objects.count(),
+        OrderLine.objects.count(),
+        OrderEvent.objects.count(),
+        Shipment.objects.count(),
+        ShipmentLine.objects.count(),
+    ) == counts
+    assert list(Stock.objects.order_by("sku__code").values_list("sku__code", "reserved")) == [
+        ("CABLE", 0),
+        ("LAMP", 2),
+        ("MUG", 1),
+    ]
+
+
+def test_current_contract_value_is_a_field_of_current_contract_for_each_row(world):
+    superseded = Contract.objects.filter(merchant=world.shop).get()
+    newer = Contract.objects.get(pk=superseded.pk)
+    newer.pk, newer.number, newer.status = None, "MC-TEST-NEWER", ContractStatus.OFFERED
+    Contract.objects.filter(pk=superseded.pk).update(status=ContractStatus.SUPERSEDED)
+    newer.save()  # offered now, after the first
+    Contract.objects.filter(merchant=world.other_shop).delete()
+    with CaptureQueriesContext(connection) as reading:
+        numbers = dict(
+            Merchant.objects.filter(pk__in=[world.shop.pk, world.other_shop.pk])
+            .annotate(contract_number=current_contract_value(OuterRef("pk"), "number"))
+            .values_list("pk", "contract_number")
+        )
+    assert len(reading) == 1
+    assert numbers == {world.shop.pk: "MC-TEST-NEWER", world.other_shop.pk: None}
+    assert (current_contract(world.shop), current_contract(world.other_shop)) == (newer, None)
+
+
+def test_the_shipping_fee_reads_the_rate_joined_to_the_merchant_and_a_new_rate_replaces_it(world):
+    merchant = Merchant.objects.select_related("shipping_rate").get(pk=world.shop.pk)
+    with CaptureQueriesContext(connection) as reading:
+        fee = selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00"))
+    assert (fee, len(reading)) == (Decimal("8.00"), 0)  # no rate: the platform's default, from the join
+    services.shipping_rate_set(merchant=merchant, flat_fee="12.00", free_over=None, actor=merchant.owner)
+    assert selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00")) == Decimal("12.00")
+    services.shipping_rate_set(merchant=merchant, flat_fee="5.00", free_over="9.00", actor=merchant.owner)
+    assert selectors.shipping_fee(merchant=merchant, goods_total=Decimal("10.00")) == Decimal("0.00")
+
+
+def test_a_joint_operation_line_is_priced_at_the_current_contracts_revenue_share_rate_read_with_the_skus():
+    merchant, (category,) = live_merchant(cooperation_mode="joint_operation")  # revenue share 0.12
+    sku, _wh = _stocked_sku(price="100.00", merchant=merchant, category=category)
+    buyer = UserFactory()
+    order = services.checkout_place(buyer=buyer, address=address_for(buyer), items=[CheckoutItem(sku.pk, 1)])
+    line = OrderLine.objects.get(merchant_order__buyer_order=order)
+    # Within the launch policy (live since now): 0.12 × 0.5.
+    assert (line.category_rate, line.commission_rate, line.commission) == (
+        Decimal("0.1200"),
+        Decimal("0.060000"),
+        Decimal("6.00"),
+    )
