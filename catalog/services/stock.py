@@ -26,6 +26,7 @@ from marketplace.errors import NotFoundError
 from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
+from ..pagecache import stock_pages_changed
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def _write(stock: Stock, kind: str, *, on_hand_delta=0, reserved_delta=0, actor=
         actor=actor,
     )
     _sync_alert(stock)
+    stock_pages_changed([stock])
 
 
 def _sync_alert(stock: Stock) -> None:
@@ -363,6 +365,7 @@ def stock_set_levels(
     Stock.objects.bulk_update(touched, ["on_hand"], batch_size=1000)
     StockMovement.objects.bulk_create(movements, batch_size=1000)
     _sync_alerts_bulk(touched, {key: wanted[key][0] for key in changed})
+    stock_pages_changed(touched)
     return changed
 
 
