@@ -54,7 +54,7 @@ def products_pages_invalidate(product_ids, *, category_ids=(), home: bool = Fals
     left) up to the root, and the home page if one of them is featured or boosted (or `home`).
     The entry point for any change of what buyers see of a product (promotions included)."""
     ids = sorted({int(pk) for pk in product_ids})
-    if ids:
+    if ids and pagecache.enabled():
         transaction.on_commit(partial(_invalidate_now, ids, set(category_ids), home), robust=True)
 
 
@@ -102,6 +102,8 @@ def stock_pages_changed(stocks) -> None:
 
     What each row showed is remembered in the cache; a row with nothing remembered counts as
     changed (the safe side)."""
+    if not pagecache.enabled():
+        return
     shown = {stock.pk: (_shown(stock.available), stock.sku_id) for stock in stocks}
     if shown:
         transaction.on_commit(partial(_stock_check, shown), robust=True)

@@ -28,7 +28,8 @@ sets the CSRF cookie as an uncached page would). The forms post as before, witho
 
 `PAGE_CACHE_TTL` (seconds, settings/env) bounds how long a page lives whatever happens: the
 safety net for a change no service announced (a raw SQL fix, time passing a boundary). 0 turns
-the cache off.
+the cache off, and its invalidations with it (no work on commit): clear the cache before
+turning it back on within `PAGE_CACHE_TTL`.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def cached_page(
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if settings.PAGE_CACHE_TTL <= 0 or request.method not in ("GET", "HEAD") or not _anonymous(request):
+            if not enabled() or request.method not in ("GET", "HEAD") or not _anonymous(request):
                 return view(request, *args, **kwargs)
             kind = "" if variant is None else variant(request)
             query = _normalised_query(request, params)
@@ -191,6 +192,11 @@ def _store(request, key: str, tokens: tuple | None, response):
     return _with_token(request, response)
 
 
+def enabled() -> bool:
+    """Whether pages are cached (then changes must invalidate them)."""
+    return settings.PAGE_CACHE_TTL > 0
+
+
 def csrf_placeholder(request) -> dict:
     """Context processor: a page rendered for the cache shows the placeholder, not a token."""
     return {"csrf_token": CSRF_PLACEHOLDER} if getattr(request, _FOR_CACHE, False) else {}
@@ -201,7 +207,7 @@ def bump(names: Iterable[str]) -> None:
     these generations stale. A rollback bumps nothing. Redis being down is logged, not raised:
     the change is committed, and the pages expire by `PAGE_CACHE_TTL`."""
     names = sorted(set(names))
-    if names:
+    if names and enabled():
         transaction.on_commit(partial(_bump_now, names), robust=True)
 
 

@@ -164,7 +164,8 @@ CACHES = {
 
 # Anonymous storefront pages and public catalog API reads served whole from the cache
 # (marketplace/pagecache.py), invalidated precisely by the services that change what they show;
-# this bounds a page's life whatever happens (a change no service announced). 0 turns it off.
+# this bounds a page's life whatever happens (a change no service announced). 0 turns it off,
+# and the invalidations with it: clear the cache before turning it back on.
 PAGE_CACHE_TTL = env.int("PAGE_CACHE_TTL", default=600)
 
 # --- Users and authentication --------------------------------------------------------
