@@ -100,8 +100,8 @@ def stock_pages_changed(stocks) -> None:
     transaction: after commit, the pages of the products whose stock looks different to
     buyers are stale (see the module docstring). No query unless something looks different.
 
-    What each row showed is remembered in the cache; a row with nothing remembered counts as
-    changed (the safe side)."""
+    What each row showed is remembered in the cache; a row with nothing remembered (new, or
+    the cache was flushed) counts as changed (the safe side)."""
     if not pagecache.enabled():
         return
     shown = {stock.pk: (_shown(stock.available), stock.sku_id) for stock in stocks}
@@ -112,7 +112,9 @@ def stock_pages_changed(stocks) -> None:
 def _stock_check(shown: dict[int, tuple[int, int]]) -> None:
     try:
         before = cache.get_many([_stock_key(pk) for pk in shown])
-        cache.set_many({_stock_key(pk): now for pk, (now, _sku) in shown.items()}, timeout=settings.PAGE_CACHE_TTL)
+        # Kept without expiry (one small key per stock row): a page may outlive any expiry, and a
+        # forgotten level would make the next sale of the row bump its pages for nothing.
+        cache.set_many({_stock_key(pk): now for pk, (now, _sku) in shown.items()}, timeout=None)
     except RedisError:
         return  # the pages expire by PAGE_CACHE_TTL
     changed, crossed = set(), set()

@@ -43,6 +43,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
@@ -82,7 +83,7 @@ def _anonymous(request) -> bool:
     cookies = request.COOKIES
     return (
         settings.SESSION_COOKIE_NAME not in cookies
-        and getattr(settings, "MESSAGES_COOKIE_NAME", "messages") not in cookies
+        and CookieStorage.cookie_name not in cookies
         and "HTTP_AUTHORIZATION" not in request.META
     )
 

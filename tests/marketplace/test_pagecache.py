@@ -84,12 +84,16 @@ def test_a_generation_missing_from_the_cache_counts_as_changed():
     assert _get(view).content == b"page 2"
 
 
-def test_a_request_with_a_session_cookie_or_a_token_is_never_cached(settings):
+def test_a_request_with_a_session_or_messages_cookie_or_a_token_is_never_cached(settings):
     view, calls = _view()
     _get(view, HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}=abc")
+    _get(view, HTTP_COOKIE="messages=abc")
     _get(view, HTTP_AUTHORIZATION="Token abc")
-    _get(view)
     assert len(calls) == 3
+    _get(view)  # anonymous: fills
+    _get(view, HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}=abc")  # not served the cached page
+    assert len(calls) == 5
+    assert _get(view, HTTP_COOKIE="csrftoken=abc").content == b"page 4"  # anonymous: a hit
 
 
 def test_a_response_that_sets_a_cookie_is_not_stored():
