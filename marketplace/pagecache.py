@@ -100,7 +100,7 @@ def _storable(request, response) -> bool:
 
 def _with_token(request, response):
     """The visitor's own CSRF token in place of the placeholder (and its cookie set)."""
-    if _CSRF_BYTES in response.content:
+    if not response.streaming and _CSRF_BYTES in response.content:
         response.content = response.content.replace(_CSRF_BYTES, get_token(request).encode())
     return response
 

@@ -119,3 +119,18 @@ def test_redis_down_when_reading_renders_the_page(monkeypatch):
     monkeypatch.setattr(cache, "get_many", down)
     assert _get(view).content == b"page 1"
     assert _get(view).content == b"page 2"
+
+
+def test_a_streaming_response_passes_through_unstored():
+    from django.http import StreamingHttpResponse
+
+    calls = []
+
+    @pagecache.cached_page(lambda request: [])
+    def view(request):
+        calls.append(1)
+        return StreamingHttpResponse(iter([b"a", b"b"]))
+
+    assert b"".join(_get(view).streaming_content) == b"ab"
+    _get(view)
+    assert len(calls) == 2
