@@ -5,6 +5,9 @@ ever return what buyers may see (published, not withdrawn, of a live merchant); 
 filter and order them with `catalog.filters.ProductFilter`, like the public API. A list page
 costs the same number of queries whatever its size (merchant and category joined, pictures
 prefetched).
+
+Anonymous visitors get home, category, search and product pages from the page cache
+(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,18 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from marketplace.pagecache import cached_page
 from marketplace.shortcuts import found_or_404
 
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
+from .pagecache import HOME, LIST, category_generation, product_generation
 
 PAGE_SIZE = 24
 IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image"}
+#: The query parameters list pages read (the filters and the page number); the page cache
+#: drops any other.
+LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 
 def _listing(request, template: str, *, data=None, **context):
@@ -38,6 +46,7 @@ def _listing(request, template: str, *, data=None, **context):
 
 
 @require_safe
+@cached_page(lambda request: [HOME])
 def home(request):
     return render(
         request,
@@ -47,6 +56,7 @@ def home(request):
 
 
 @require_safe
+@cached_page(lambda request, slug: [category_generation(slug)], params=LISTING_PARAMS)
 def category_page(request, slug: str):
     category = found_or_404(selectors.category_get_by_slug(slug))
     data = request.GET.copy()
@@ -62,6 +72,7 @@ def category_page(request, slug: str):
 
 
 @require_safe
+@cached_page(lambda request: [LIST], params=LISTING_PARAMS)
 def search(request):
     return _listing(
         request,
@@ -72,6 +83,7 @@ def search(request):
 
 
 @require_safe
+@cached_page(lambda request, product_id: [product_generation(product_id)])
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
     return render(request, "storefront/product.html", {"product": product})

@@ -99,6 +99,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orders.context_processors.cart_summary",
+                # Last: a page rendered for the page cache carries a CSRF placeholder.
+                "marketplace.pagecache.csrf_placeholder",
             ],
             "builtins": ["marketplace.templatetags.money"],
         },
@@ -159,6 +161,12 @@ CACHES = {
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mp"),
     }
 }
+
+# Anonymous storefront pages and public catalog API reads served whole from the cache
+# (marketplace/pagecache.py), invalidated precisely by the services that change what they show;
+# this bounds a page's life whatever happens (a change no service announced). 0 turns it off,
+# and the invalidations with it: clear the cache before turning it back on.
+PAGE_CACHE_TTL = env.int("PAGE_CACHE_TTL", default=600)
 
 # --- Users and authentication --------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"

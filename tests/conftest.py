@@ -31,6 +31,20 @@ def _isolated_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _page_cache(request, settings):
+    # A cached page goes stale when a change commits (catalog.pagecache bumps on commit); a test
+    # inside one transaction never commits, so it would be served its first rendering of a page
+    # ever after. The page cache is on where commits happen (transactional and browser tests)
+    # and in tests marked `page_cache`, which run their on-commit callbacks themselves.
+    db = request.node.get_closest_marker("django_db")
+    committing = (db is not None and db.kwargs.get("transaction")) or {"live_server", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if request.node.get_closest_marker("page_cache") is None and not committing:
+        settings.PAGE_CACHE_TTL = 0
+
+
 #: The folders whose tests write uploads to a throwaway folder and run Celery tasks in-process
 #: (notification e-mails into the locmem outbox). The others keep their own: tests/marketplace
 #: sends tasks through the real broker, whose wiring it tests, and the access matrix builds one

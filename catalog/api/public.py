@@ -3,21 +3,28 @@
 Products come from `catalog.selectors` (published, not withdrawn, of a live merchant);
 any other product is not found. The list takes the same filters as the storefront pages
 (`catalog.filters.ProductFilter`).
+
+Anonymous JSON reads of products come from the page cache (`marketplace.pagecache`), as the
+storefront pages do, invalidated by the catalog services (`catalog.pagecache`). A hit is
+answered before DRF runs: it is not counted by the anonymous rate throttle.
 """
 
 from __future__ import annotations
 
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
 
 from marketplace.api import DefaultPagination
+from marketplace.pagecache import cached_page
 from marketplace.schema import ErrorSerializer, codes
 from marketplace.shortcuts import found_or_404
 
 from .. import selectors
 from ..filters import ProductFilter, ProductPaginator
+from ..pagecache import LIST, product_generation
 from .serializers_public import CategorySerializer, ProductDetailSerializer, ProductListSerializer
 
 TAGS = ["catalog"]
@@ -25,6 +32,16 @@ TAGS = ["catalog"]
 
 class ProductPagination(DefaultPagination):
     django_paginator_class = ProductPaginator
+
+
+def _json_only(request) -> str | None:
+    """Cache what a program reads (JSON, DRF's first renderer), not the browsable API's HTML
+    page (it embeds a form and the request's own headers)."""
+    return None if "text/html" in request.META.get("HTTP_ACCEPT", "") else "json"
+
+
+def _product_generations(request, *args, pk=None, **kwargs) -> list[str]:
+    return [LIST] if pk is None else [product_generation(pk)]
 
 
 @extend_schema_view(
@@ -66,6 +83,14 @@ class PublicCategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ),
 )
 @extend_schema(tags=TAGS)
+@method_decorator(
+    cached_page(
+        _product_generations,
+        params=frozenset(ProductFilter.base_filters) | {"page", "page_size"},
+        variant=_json_only,
+    ),
+    name="dispatch",
+)
 class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [AllowAny]
     filterset_class = ProductFilter

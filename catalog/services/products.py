@@ -29,6 +29,7 @@ from marketplace.audit import audit_record
 from marketplace.edits import audited_delete
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import quantize
+from marketplace.pagecache import bump, invalidate_all
 from marketplace.transitions import transition
 from merchants.choices import ACTIVE_MERCHANT_STATES
 
@@ -46,6 +47,7 @@ from ..models import (
     ProductRevision,
     Tag,
 )
+from ..pagecache import LIST, products_pages_invalidate
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from ..selectors import merchant_may_sell_in
@@ -114,6 +116,7 @@ def tags_delete(*, tags, actor) -> int:
     ids = list(Product.objects.filter(tags__in=[tag.pk for tag in tags]).values_list("pk", flat=True).distinct())
     deleted = audited_delete(tags, action="catalog.tag_deleted", actor=actor)
     _schedule_search_refresh(ids)
+    invalidate_all()  # list pages offer every tag as a filter; product pages show tags
     return deleted
 
 
@@ -133,6 +136,7 @@ def products_search_refresh(product_ids: list[int]) -> int:
     for product in products:
         refresh_product_derived(product)
         count += 1
+    bump([LIST])  # search finds them by the new words only now
     return count
 
 
@@ -278,6 +282,7 @@ def _move(product: Product, action: str, *, actor, reason: str = "", audit: str,
 
     def record(locked: Product, previous: str) -> None:
         audit_record(action=audit, actor=actor, obj=locked, reason=reason)
+        products_pages_invalidate([locked.pk])
 
     return transition(
         product,
@@ -340,6 +345,7 @@ def product_set_featured(*, product: Product, featured: bool, actor) -> Product:
         audit_record(
             action="catalog.product_featured" if featured else "catalog.product_unfeatured", actor=actor, obj=locked
         )
+        products_pages_invalidate([locked.pk], home=True)
     return locked
 
 
@@ -357,6 +363,8 @@ def revision_approve(*, revision: ProductRevision, actor) -> Product:
     locked_revision = ProductRevision.objects.select_for_update().get(pk=revision.pk)
     REVISION_TRANSITIONS.check(locked_revision, "approve")
     product = _lock(locked_revision.product)
+    # Its old category's pages list it no more (after commit, its new one is looked up).
+    products_pages_invalidate([product.pk], category_ids=[product.category_id])
     product.title = locked_revision.title
     product.description = locked_revision.description
     product.category = locked_revision.category
@@ -407,6 +415,7 @@ def product_withdraw(*, product: Product, actor) -> Product:
 
     def record(locked: Product, previous: str) -> None:
         audit_record(action="catalog.product_withdrawn", actor=actor, obj=locked)
+        products_pages_invalidate([locked.pk])
 
     return transition(
         _lock(product),
@@ -490,6 +499,7 @@ def sku_create(*, product: Product, actor, data: dict) -> SKU:
             "sku_code_taken", _("You already have a SKU with the code “%(code)s”.") % {"code": cleaned["code"]}
         ) from exc
     refresh_product_derived(product)
+    products_pages_invalidate([product.pk])
     return sku
 
 
@@ -508,4 +518,5 @@ def sku_update(*, sku: SKU, actor, data: dict) -> SKU:
             "sku_code_taken", _("You already have a SKU with the code “%(code)s”.") % {"code": locked.code}
         ) from exc
     refresh_product_derived(locked.product)
+    products_pages_invalidate([locked.product_id])
     return locked

@@ -36,6 +36,7 @@ from marketplace.errors import NotFoundError
 from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
+from ..pagecache import stock_pages_changed
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,10 @@ def _update_levels(stocks: list[Stock], batch_size: int = 1000) -> None:
 def _stocks_written(stocks: list[Stock]) -> None:
     """Everything that follows a batch of stock writes, called once per batch with the written
     rows (their levels are the new ones, `available_before` the old available figure): today
-    the stock alerts; the place to hook anything else that depends on stock levels."""
+    the stock alerts and the cached storefront pages that show these rows' availability; the
+    place to hook anything else that depends on stock levels."""
     _sync_alerts(stocks)
+    stock_pages_changed(stocks)
 
 
 def _sync_alerts(stocks: list[Stock]) -> None:

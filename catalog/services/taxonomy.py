@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.edits import audited_create, audited_delete, audited_update, only_fields
+from marketplace.pagecache import invalidate_all
 
 from ..errors import CatalogError
 from ..models import Category, Tag
@@ -53,6 +54,7 @@ def category_create(*, actor, commission_rate: Decimal | None = None, **fields) 
     """
     fields = only_fields(fields, CATEGORY_FIELDS)
     category = audited_create(Category, action="catalog.category_created", actor=actor, **fields)
+    invalidate_all()  # every storefront page shows the category tree
     if commission_rate is not None:
         category = category_set_rate(category=category, rate=commission_rate, actor=actor)
     return category
@@ -75,6 +77,8 @@ def category_update(*, category: Category, actor, **changes) -> Category:
         _refuse_a_loop(category, changes["parent"], parents)
     locked = Category.objects.select_for_update().get(pk=category.pk)
     changed = audited_update(locked, changes, action="catalog.category_changed", actor=actor)
+    if changed:
+        invalidate_all()  # every storefront page shows the category tree
     if "name" in changed:
         search_refresh_schedule(category=locked)
     return locked
@@ -84,13 +88,17 @@ def category_update(*, category: Category, actor, **changes) -> Category:
 def categories_delete(*, categories, actor) -> int:
     """Delete these categories, each audited; returns how many. A category that still has
     subcategories, products or order lines is protected: nothing is deleted then."""
-    return audited_delete(categories, action="catalog.category_deleted", actor=actor)
+    deleted = audited_delete(categories, action="catalog.category_deleted", actor=actor)
+    invalidate_all()  # every storefront page shows the category tree
+    return deleted
 
 
 @transaction.atomic
 def tag_create(*, actor, name: str, slug: str) -> Tag:
     """Create a tag; audited. No product has it yet, so no search text changes."""
-    return audited_create(Tag, action="catalog.tag_created", actor=actor, name=name, slug=slug)
+    tag = audited_create(Tag, action="catalog.tag_created", actor=actor, name=name, slug=slug)
+    invalidate_all()  # list pages offer every tag as a filter
+    return tag
 
 
 @transaction.atomic
@@ -101,6 +109,8 @@ def tag_update(*, tag: Tag, actor, **changes) -> Tag:
     changes = only_fields(changes, TAG_FIELDS)
     locked = Tag.objects.select_for_update().get(pk=tag.pk)
     changed = audited_update(locked, changes, action="catalog.tag_changed", actor=actor)
+    if changed:
+        invalidate_all()  # list pages offer every tag as a filter; product pages show tags
     if "name" in changed:
         search_refresh_schedule(tag=locked)
     return locked

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.audit import audit_record
 from marketplace.jobs import enqueue_on_commit
 from marketplace.numbers import sequence_next
+from marketplace.pagecache import invalidate_all
 from marketplace.regions import Region
 from marketplace.transitions import transition
 
@@ -102,6 +103,9 @@ def merchant_transition(
             reason=reason,
             data={"from": previous, "to": locked.status, **(data or {})},
         )
+        if MerchantStatus.LIVE in (previous, locked.status):
+            # Its products appear in or leave every storefront page: none cached stays.
+            invalidate_all()
 
     return transition(merchant, action, table=TRANSITIONS, changes=changes, record=record)
 
@@ -479,4 +483,5 @@ def merchant_update_shop(*, merchant: Merchant, actor, shop_name: str, descripti
     if old_logo:
         transaction.on_commit(partial(locked.logo.storage.delete, old_logo))
     audit_record(action="merchant.shop_updated", actor=actor, obj=locked, data={"logo_changed": bool(clean)})
+    invalidate_all()  # the shop's name is on its products' cards and pages
     return locked

@@ -1,0 +1,132 @@
+"""Which cached storefront pages show what, and the invalidations the catalog services call.
+
+Pages and their generations (`marketplace.pagecache`), beside `ALL` that every page has:
+- the product page and the API's product detail: `product:<id>`;
+- a category page: `category:<slug>` (it lists the category's products and those below it);
+- search and the API's product list: `list` (any product may appear there);
+- the home page: `home` (its featured products, and new shops' boosted products).
+
+Who bumps what, always after commit:
+- a product, its SKUs (prices, attributes, on/off), its publication or its category changes:
+  `products_pages_invalidate` — its own page, `list`, the category pages of its category and
+  every category above it (the old one too when it moved), `home` when it is or was featured
+  or boosted. **Promotions** (not written yet) call this same entry point with the products a
+  promotion starts or stops applying to;
+- the category tree or the tags change, a shop opens, closes or renames: everything
+  (`marketplace.pagecache.invalidate_all`), as every page shows the tree, tags or shop names;
+- stock: `stock_pages_changed`, after a batch of stock rows is written, bumps only when what
+  buyers see may have changed: a row's availability crossed zero (in/out of stock: the lists
+  too) or moved within the "only N left" range (the product page only). A checkout that leaves
+  plenty of stock bumps nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from marketplace import pagecache
+
+from .models import SKU, Category, Product
+from .selectors import LOW_STOCK_THRESHOLD
+
+LIST = "list"
+HOME = "home"
+
+
+def product_generation(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def category_generation(slug: str) -> str:
+    return f"category:{slug}"
+
+
+def products_pages_invalidate(product_ids, *, category_ids=(), home: bool = False) -> None:
+    """After commit, the cached pages that show these products are stale: their own pages,
+    search and API lists, their categories' pages (and `category_ids`', e.g. the one a product
+    left) up to the root, and the home page if one of them is featured or boosted (or `home`).
+    The entry point for any change of what buyers see of a product (promotions included)."""
+    ids = sorted({int(pk) for pk in product_ids})
+    if ids and pagecache.enabled():
+        transaction.on_commit(partial(_invalidate_now, ids, set(category_ids), home), robust=True)
+
+
+def _invalidate_now(ids: list[int], category_ids: set[int], home: bool) -> None:
+    # After commit: the products' categories as they are now; a moved product's old category
+    # was named by the caller.
+    boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
+    rows = Product.objects.filter(pk__in=ids).values_list("category_id", "is_featured", "merchant__live_since")
+    for category_id, featured, live_since in rows:
+        category_ids.add(category_id)
+        home = home or featured or (live_since is not None and live_since >= boost_since)
+    names = [product_generation(pk) for pk in ids] + [LIST] + ([HOME] if home else [])
+    names += [category_generation(slug) for slug in _slugs_up_to_root(category_ids)]
+    pagecache.bump(names)
+
+
+def _slugs_up_to_root(category_ids: set[int]) -> set[str]:
+    """The slugs of these categories and every one above them (one query: the tree is small)."""
+    tree = {pk: (parent, slug) for pk, parent, slug in Category.objects.values_list("pk", "parent_id", "slug")}
+    slugs, seen = set(), set()
+    for node in category_ids:
+        while node is not None and node in tree and node not in seen:
+            seen.add(node)
+            parent, slug = tree[node]
+            slugs.add(slug)
+            node = parent
+    return slugs
+
+
+def _shown(available: int) -> int:
+    """What buyers see of one stock row's units: 0, the exact number up to the "only N left"
+    threshold, or "plenty" (threshold + 1). A SKU shows the sum of its rows; it can only look
+    different if one of its rows does (above the threshold a row keeps the sum above it)."""
+    return max(0, min(available, LOW_STOCK_THRESHOLD + 1))
+
+
+def _stock_key(stock_id: int) -> str:
+    return f"pc:stock:{stock_id}"
+
+
+def stock_pages_changed(stocks) -> None:
+    """Call after a batch of stock rows was written (their new levels in hand), inside the
+    transaction: after commit, the pages of the products whose stock looks different to
+    buyers are stale (see the module docstring). No query unless something looks different.
+
+    What each row showed is remembered in the cache; a row with nothing remembered (new, or
+    the cache was flushed) counts as changed (the safe side)."""
+    if not pagecache.enabled():
+        return
+    shown = {stock.pk: (_shown(stock.available), stock.sku_id) for stock in stocks}
+    if shown:
+        transaction.on_commit(partial(_stock_check, shown), robust=True)
+
+
+def _stock_check(shown: dict[int, tuple[int, int]]) -> None:
+    try:
+        before = cache.get_many([_stock_key(pk) for pk in shown])
+        # Kept without expiry (one small key per stock row): a page may outlive any expiry, and a
+        # forgotten level would make the next sale of the row bump its pages for nothing.
+        cache.set_many({_stock_key(pk): now for pk, (now, _sku) in shown.items()}, timeout=None)
+    except RedisError:
+        return  # the pages expire by PAGE_CACHE_TTL
+    changed, crossed = set(), set()
+    for pk, (now, sku_id) in shown.items():
+        was = before.get(_stock_key(pk))
+        if was != now:
+            changed.add(sku_id)
+        if was is None or (was == 0) != (now == 0):
+            crossed.add(sku_id)
+    if not changed:
+        return
+    products = dict(SKU.objects.filter(pk__in=changed).values_list("pk", "product_id"))
+    listed = {products[sku] for sku in crossed if sku in products}
+    products_pages_invalidate(listed)
+    pagecache.bump(product_generation(pk) for pk in set(products.values()) - listed)

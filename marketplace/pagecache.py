@@ -1,0 +1,225 @@
+"""Whole anonymous pages from Redis, invalidated by generations (issue #12).
+
+A public page that any anonymous visitor sees the same is rendered once and served from the
+cache (one Redis round trip, no database query) until something it shows changes. Which
+changes matter is said by **generations**: named tokens in the cache (`all`, a product, a
+category, …). A page is stored with the tokens it was rendered under, read *before* the
+rendering; a service that changes what pages show replaces the tokens of what it changed
+after its transaction commits (`bump`). A stored page whose tokens are no longer the current
+ones is a miss. So a page rendered from data older than a bump is never served after it, and
+nothing is ever deleted by pattern. A generation missing from the cache (evicted, flushed)
+counts as changed, never as "no change".
+
+What is cached, and for whom:
+- GET (and HEAD, served from what a GET stored) of a view wrapped by `cached_page`;
+- only visitors without a session cookie (no login, no cart, no messages in the session) and
+  without a messages cookie, and no `Authorization` header: what they are shown is the same
+  for all of them;
+- only 200 responses that set no cookie, did not touch the session and showed no message;
+- keyed by scheme, host, path, the query string cut down to the view's known parameters
+  (sorted; any other parameter is dropped, and the page is rendered as if it had not been
+  given, so the page matches its key) and the active language; a query string longer than
+  `MAX_QUERY` is not cached (rendered as usual).
+
+The CSRF token of a page's forms (the language switch, add to cart) is per visitor: a page
+rendered for the cache carries a placeholder instead (`csrf_placeholder`, a context processor),
+replaced in every response, hit or miss, by the visitor's own token (`get_token`, which also
+sets the CSRF cookie as an uncached page would). The forms post as before, without JavaScript.
+
+`PAGE_CACHE_TTL` (seconds, settings/env) bounds how long a page lives whatever happens: the
+safety net for a change no service announced (a raw SQL fix, time passing a boundary). 0 turns
+the cache off, and its invalidations with it (no work on commit): clear the cache before
+turning it back on within `PAGE_CACHE_TTL`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from functools import partial, wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, QueryDict
+from django.middleware.csrf import get_token
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+#: Generation of every cached page: bumped when something all pages may show changes (the
+#: category tree, tags, a shop opening or closing).
+ALL = "all"
+MAX_QUERY = 512
+#: Marks a request rendered for the cache (the context processor then emits the placeholder).
+_FOR_CACHE = "_page_cache_fill"
+CSRF_PLACEHOLDER = "csrf-placeholder-6f1d2c0e9b7a4e8d"
+_CSRF_BYTES = CSRF_PLACEHOLDER.encode()
+_KEEP_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow")
+
+
+def _gen_key(name: str) -> str:
+    return f"pc:gen:{name}"
+
+
+def _page_key(request, variant: str, query: str) -> str:
+    raw = "\n".join((request.scheme, request.get_host(), request.path, query, get_language() or "", variant))
+    return "pc:page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _normalised_query(request, params: frozenset[str]) -> str:
+    pairs = sorted((k, v) for k, values in request.GET.lists() if k in params for v in values)
+    return urlencode(pairs)
+
+
+def _anonymous(request) -> bool:
+    cookies = request.COOKIES
+    return (
+        settings.SESSION_COOKIE_NAME not in cookies
+        and CookieStorage.cookie_name not in cookies
+        and "HTTP_AUTHORIZATION" not in request.META
+    )
+
+
+def _storable(request, response) -> bool:
+    if response.status_code != 200 or response.cookies or response.streaming:
+        return False
+    session = getattr(request, "session", None)
+    if session is not None and session.modified:
+        return False
+    storage = messages.get_messages(request)
+    return not getattr(storage, "used", False) and not getattr(storage, "added_new", False)
+
+
+def _with_token(request, response):
+    """The visitor's own CSRF token in place of the placeholder (and its cookie set)."""
+    if not response.streaming and _CSRF_BYTES in response.content:
+        response.content = response.content.replace(_CSRF_BYTES, get_token(request).encode())
+    return response
+
+
+def _current(names: Iterable[str], found: dict) -> tuple | None:
+    tokens = tuple(found.get(_gen_key(name)) for name in names)
+    return None if None in tokens else tokens
+
+
+def cached_page(
+    generations: Callable[..., Iterable[str]],
+    *,
+    params: Iterable[str] = (),
+    variant: Callable[..., str | None] | None = None,
+):
+    """Serve the wrapped view's anonymous GETs from the cache (see the module docstring).
+
+    `generations(request, *args, **kwargs)` names what the page shows, beside `ALL` (e.g.
+    `["list", "category:lamps"]`); `params` are the query parameters the view reads, any other
+    is dropped; `variant(request)` tells apart responses the same URL gives to different
+    requests (e.g. the API's JSON and HTML), or None for a request not to cache.
+    """
+    params = frozenset(params)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not enabled() or request.method not in ("GET", "HEAD") or not _anonymous(request):
+                return view(request, *args, **kwargs)
+            kind = "" if variant is None else variant(request)
+            query = _normalised_query(request, params)
+            if kind is None or len(query) > MAX_QUERY:
+                return view(request, *args, **kwargs)
+            names = (ALL, *generations(request, *args, **kwargs))
+            key = _page_key(request, kind, query)
+            try:
+                found = cache.get_many([key, *map(_gen_key, names)])
+                tokens = _current(names, found)
+                stored = found.get(key)
+                if stored is not None and tokens is not None and stored[0] == tokens:
+                    return _hit(request, stored)
+                if tokens is None:
+                    tokens = _start(names, found)
+            except RedisError:
+                logger.exception("page cache unavailable; rendering %s", request.path)
+                return view(request, *args, **kwargs)
+            # Render the page of the key: the known parameters only, in key order.
+            request.GET = QueryDict(query)
+            request.META["QUERY_STRING"] = query
+            setattr(request, _FOR_CACHE, True)
+            response = view(request, *args, **kwargs)
+            store = partial(_store, request, key, tokens)
+            if getattr(response, "is_rendered", True):
+                return store(response)
+            response.add_post_render_callback(store)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _hit(request, stored) -> HttpResponse:
+    _tokens, content, headers = stored
+    response = HttpResponse(content)
+    for name, value in headers.items():
+        response[name] = value
+    # As on a miss, where the anonymous session was read to render the header.
+    patch_vary_headers(response, ("Cookie",))
+    return _with_token(request, response)
+
+
+def _start(names: Iterable[str], found: dict) -> tuple | None:
+    """Give a token to the generations missing from the cache; the tokens now current."""
+    keys = [_gen_key(name) for name in names]
+    missing = [k for k in keys if found.get(k) is None]
+    for k in missing:
+        cache.add(k, uuid.uuid4().hex, timeout=None)
+    now = cache.get_many(missing)
+    return _current(names, {**found, **now})
+
+
+def _store(request, key: str, tokens: tuple | None, response):
+    if tokens is not None and _storable(request, response):
+        headers = {name: response[name] for name in _KEEP_HEADERS if response.has_header(name)}
+        try:
+            cache.set(key, (tokens, response.content, headers), timeout=settings.PAGE_CACHE_TTL)
+        except RedisError:
+            logger.exception("page cache unavailable; %s not stored", request.path)
+    return _with_token(request, response)
+
+
+def enabled() -> bool:
+    """Whether pages are cached (then changes must invalidate them)."""
+    return settings.PAGE_CACHE_TTL > 0
+
+
+def csrf_placeholder(request) -> dict:
+    """Context processor: a page rendered for the cache shows the placeholder, not a token."""
+    return {"csrf_token": CSRF_PLACEHOLDER} if getattr(request, _FOR_CACHE, False) else {}
+
+
+def bump(names: Iterable[str]) -> None:
+    """After the transaction commits (at once outside one), make every page rendered under
+    these generations stale. A rollback bumps nothing. Redis being down is logged, not raised:
+    the change is committed, and the pages expire by `PAGE_CACHE_TTL`."""
+    names = sorted(set(names))
+    if names and enabled():
+        transaction.on_commit(partial(_bump_now, names), robust=True)
+
+
+def _bump_now(names: list[str]) -> None:
+    try:
+        cache.set_many({_gen_key(name): uuid.uuid4().hex for name in names}, timeout=None)
+    except RedisError:
+        logger.exception("page cache generations %s not bumped", names)
+
+
+def invalidate_all() -> None:
+    """After commit, every cached page is stale (e.g. a shop opened or closed: its products
+    appear in or leave every list)."""
+    bump([ALL])
