@@ -104,7 +104,10 @@ def audit_record(*, action: str, actor=None, obj=None, reason: str = "", data: d
 
     `actor` is the user who acted (None for the system), `obj` the record acted on.
     Locks the stream's head row until the surrounding transaction ends: only writers about
-    the same record wait for each other. Two statements, no savepoint.
+    the same record wait for each other. Two statements, no savepoint. A transaction that
+    audits several records locks their streams in the order it records them; services lock
+    the records themselves first (in pk order, the house rule), which keeps two such
+    transactions from taking the stream locks in opposite orders.
     """
     object_type, object_id = _object_ref(obj)
     entry = AuditLogEntry(
