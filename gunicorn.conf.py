@@ -20,7 +20,26 @@ threads = 1
 
 # With CONN_MAX_AGE each worker keeps one PostgreSQL connection open: the server's
 # max_connections must cover workers × web containers + Celery's processes (README).
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+
+# An overloaded server answers within 3 s, with a code, never hangs (issue #12). Three bounds:
+# 1. The database: requests queue on hot rows (stock, a stream of the audit log) and, once
+#    the CPU is saturated, on everything. The web's connections give up a lock wait after 2 s
+#    and a statement after 5 s (marketplace/settings.py reads these); the request then answers
+#    503 `server_busy` with Retry-After, its transaction rolled back. Only the web reads this
+#    file: Celery workers and management commands keep unbounded statements. The environment
+#    overrides them (0 turns a bound off).
+os.environ.setdefault("DB_LOCK_TIMEOUT_MS", "2000")
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "5000")
+# 2. The listen queue: a request waits there for a free worker, unseen by any timeout. At the
+#    measured 20-50 ms per request a sync worker serves 20-50 requests/s, so 64 waiting per
+#    worker is about 1.5-3 s of queue; beyond that the kernel refuses the connection at once
+#    (a proxy in front answers 502), which beats accepting it to answer long after the client
+#    gave up. 64 per worker still takes the 200 buyers of the stock race on 4 workers at once.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", 64 * workers))
+# 3. The worker: a sync worker silent this long is killed and replaced. Above the statement
+#    bound, so a request stuck in the database answers its 503 first; the kill is only for a
+#    worker stuck elsewhere, and 10 s (not gunicorn's 30) limits how long it holds a slot.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 10))
 graceful_timeout = 30
 # To stdout by default; GUNICORN_ACCESS_LOG="" turns it off (a benchmark need not log every request).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

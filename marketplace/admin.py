@@ -27,9 +27,9 @@ class UserAdmin(DjangoUserAdmin):
 class AuditLogEntryAdmin(ReadOnlyAdmin):
     """Read-only: the log is append-only and only services write to it."""
 
-    list_display = ["seq", "created_at", "actor", "action", "object_type", "object_id", "reason"]
+    list_display = ["seq", "created_at", "actor", "action", "object_type", "object_id", "stream_seq", "reason"]
     list_filter = ["action", "object_type"]
-    search_fields = ["action", "object_type", "object_id", "reason", "actor__email"]
+    search_fields = ["action", "object_type", "object_id", "stream", "reason", "actor__email"]
     list_select_related = ["actor"]
     date_hierarchy = "created_at"
 

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+from .middleware import RETRY_AFTER_SECONDS, SERVER_BUSY_CODE, SERVER_BUSY_MESSAGE, is_server_busy, server_busy_log
 
 # Stable codes for DRF's own exceptions, so every error body has the same shape.
 _DRF_CODES = {
@@ -42,7 +43,8 @@ _DRF_CODES = {
 def exception_handler(exc, context):
     """Answer every error as JSON `{"code", "message", "extra"}`.
 
-    `DomainError` → its own status (400, or 409 for conflicts). DRF errors keep their
+    `DomainError` → its own status (400, or 409 for conflicts). A database wait bound that
+    fired → 503 `server_busy` with `Retry-After`. DRF errors keep their
     status; validation errors put the per-field messages in `extra.fields`. A method the
     route does not have is 405 whoever asks.
     """
@@ -58,6 +60,16 @@ def exception_handler(exc, context):
         exc = exceptions.MethodNotAllowed(request.method)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code)
+    if is_server_busy(exc):
+        # A database wait bound fired (settings: DB_LOCK_TIMEOUT_MS, DB_STATEMENT_TIMEOUT_MS):
+        # the transaction rolled back, so the client may simply retry.
+        server_busy_log(request, exc)
+        body = {
+            "code": SERVER_BUSY_CODE,
+            "message": str(SERVER_BUSY_MESSAGE),
+            "extra": {"retry_after_seconds": RETRY_AFTER_SECONDS},
+        }
+        return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -1,10 +1,23 @@
-"""The audit log service: records actions in a SHA-256 hash chain and verifies it.
+"""The audit log service: records actions in SHA-256 hash chains, one per stream, and verifies them.
 
-Guarantees: entries get consecutive sequence numbers with no gaps; each entry's hash covers
-the previous entry's hash and its own canonical content, so an edit, a deletion or a
-reordering is detected by `audit_chain_verify`. Appends are serialised by a transaction-level
-advisory lock, so concurrent writers cannot fork the chain. The entry is written in the caller's transaction: if the caller rolls back,
-so does the entry.
+Guarantees:
+- Every entry belongs to one stream: the record it is about (`object_type:object_id`), or
+  `action:<action>` for an entry about no record. Within a stream, entries are numbered
+  1, 2, 3… with no gaps (`stream_seq`), and each entry's hash covers the previous entry's hash
+  in its stream and its own canonical content (its global `seq` and stream position
+  included). So an edit, a deletion or a re-linking is detected by `audit_chain_verify`,
+  and so is cutting the newest entries off a stream: `AuditStreamHead` names each stream's
+  newest entry, and the nightly check logs a digest of all heads.
+- There is no platform-wide lock: an append locks only its stream's head row until the
+  surrounding transaction ends, so two writes about different records never wait for each
+  other, while two writes about the same record serialise and cannot fork its chain (the
+  unique (stream, stream_seq) constraint is the second line of defence).
+- `seq` (from a sequence, increasing, with gaps from rolled-back transactions) orders all
+  entries for reading; a stream's entries have increasing `seq` too.
+- The entry is written in the caller's transaction: if the caller rolls back, so does the
+  entry, and the head row.
+- One append costs two statements: one locks and reads the stream head (an upsert, which
+  also creates the head of a new stream), one inserts the entry and moves the head.
 """
 
 from __future__ import annotations
@@ -18,11 +31,32 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .models import AuditLogEntry
+from .models import AuditLogEntry, AuditStreamHead
 
 GENESIS_HASH = "0" * 64
-# Any constant works; it only has to differ from other advisory locks of the project.
-_ADVISORY_LOCK_KEY = 0x4D50_4155_4449_54  # "MPAUDIT"
+SEQUENCE = "marketplace_audit_seq"
+
+_ENTRIES = AuditLogEntry._meta.db_table
+_HEADS = AuditStreamHead._meta.db_table
+
+# Locks the stream's head row (creating it for a new stream) and reads it. ON CONFLICT DO
+# UPDATE waits for a concurrent appender of the same stream and then returns the row as that
+# one committed it, whatever this statement's snapshot: a separate lock and SELECT would be
+# two round trips, and a lock taken inside a SELECT would read a head older than the lock.
+_LOCK_HEAD_SQL = f"""
+INSERT INTO {_HEADS} AS head (stream, seq, hash) VALUES (%s, 0, %s)
+ON CONFLICT (stream) DO UPDATE SET seq = head.seq
+RETURNING head.seq, head.hash, nextval('{SEQUENCE}')
+"""
+
+# Inserts the entry and moves the head in one round trip.
+_APPEND_SQL = f"""
+WITH moved AS (UPDATE {_HEADS} SET seq = %s, hash = %s WHERE stream = %s)
+INSERT INTO {_ENTRIES}
+    (seq, stream, stream_seq, created_at, actor_id, action, object_type, object_id, reason, data, prev_hash, hash)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
+RETURNING id
+"""
 
 
 def _normalise(data) -> dict:
@@ -30,10 +64,19 @@ def _normalise(data) -> dict:
     return json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
 
 
+def stream_of(*, object_type: str, object_id: str, action: str) -> str:
+    """The stream an entry belongs to: the record it is about, else its action."""
+    if object_type:
+        return f"{object_type}:{object_id}"
+    return f"action:{action}"
+
+
 def canonical_content(entry: AuditLogEntry) -> str:
     """The exact bytes (as text) that an entry's hash covers."""
     payload = {
         "seq": entry.seq,
+        "stream": entry.stream,
+        "stream_seq": entry.stream_seq,
         "created_at": entry.created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": entry.actor_id,
         "action": entry.action,
@@ -56,61 +99,156 @@ def _object_ref(obj) -> tuple[str, str]:
 
 
 def audit_record(*, action: str, actor=None, obj=None, reason: str = "", data: dict | None = None) -> AuditLogEntry:
-    """Append one entry to the audit chain, inside the caller's transaction.
+    """Append one entry to the stream of `obj` (or of `action` without one), inside the
+    caller's transaction.
 
     `actor` is the user who acted (None for the system), `obj` the record acted on.
-    Takes the audit advisory lock until the surrounding transaction ends.
+    Locks the stream's head row until the surrounding transaction ends: only writers about
+    the same record wait for each other. Two statements, no savepoint. A transaction that
+    audits several records locks their streams in the order it records them; services lock
+    the records themselves first (in pk order, the house rule), which keeps two such
+    transactions from taking the stream locks in opposite orders.
     """
     object_type, object_id = _object_ref(obj)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
-        last = AuditLogEntry.objects.order_by("-seq").only("seq", "hash").first()
-        entry = AuditLogEntry(
-            seq=(last.seq + 1) if last else 1,
-            created_at=timezone.now(),
-            actor=actor if getattr(actor, "pk", None) else None,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            reason=reason or "",
-            data=_normalise(data),
-            prev_hash=last.hash if last else GENESIS_HASH,
-        )
+    entry = AuditLogEntry(
+        stream=stream_of(object_type=object_type, object_id=object_id, action=action),
+        created_at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason or "",
+        data=_normalise(data),
+    )
+    # No savepoint: if a statement fails, the caller's transaction is unusable anyway. Without
+    # a caller's transaction this one keeps the head locked from the read to the insert.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(_LOCK_HEAD_SQL, [entry.stream, GENESIS_HASH])
+        head_seq, head_hash, entry.seq = cursor.fetchone()
+        entry.stream_seq = head_seq + 1
+        entry.prev_hash = head_hash
         entry.hash = compute_hash(entry.prev_hash, entry)
-        entry.save(force_insert=True)
+        cursor.execute(
+            _APPEND_SQL,
+            [
+                *(entry.stream_seq, entry.hash, entry.stream),
+                *(entry.seq, entry.stream, entry.stream_seq, entry.created_at, entry.actor_id, entry.action),
+                *(entry.object_type, entry.object_id, entry.reason, json.dumps(entry.data)),
+                *(entry.prev_hash, entry.hash),
+            ],
+        )
+        entry.id = cursor.fetchone()[0]
+    entry._state.adding = False
+    entry._state.db = connection.alias
     return entry
 
 
 @dataclass(frozen=True)
 class ChainProblem:
-    seq: int
-    entry_id: int
+    stream: str
+    stream_seq: int
+    entry_id: int | None
     problem: str
 
     def __str__(self):
-        return f"entry #{self.seq} (id {self.entry_id}): {self.problem}"
+        return f"stream {self.stream}, entry #{self.stream_seq} (id {self.entry_id}): {self.problem}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `audit_chain_check` found: the first problem (None when intact), and what it walked."""
+
+    problem: ChainProblem | None
+    entries: int
+    streams: int
+    heads_digest: str  # SHA-256 over every stream's head, in stream order
 
 
 def audit_chain_verify(batch_size: int = 5000) -> ChainProblem | None:
-    """Walk the chain in order; return the first problem found, or None when intact.
+    """The first problem of any stream's chain, or None when all are intact (see `audit_chain_check`)."""
+    return audit_chain_check(batch_size).problem
 
-    Detects an edited entry (its hash no longer matches its content), a deleted entry (a
-    gap in the sequence, and the next entry's `prev_hash` no longer matches) and a
-    re-linked chain. Deleting the newest entries leaves no trace by design of any hash
-    chain; the nightly task records the head so such a truncation is visible in the log.
+
+def audit_chain_check(batch_size: int = 5000) -> ChainReport:
+    """Walk every stream's chain, then every stream's head; report the first problem found.
+
+    Detects an edited entry (its hash no longer matches its content), a deleted entry (a gap
+    in its stream's numbering, and the next entry's `prev_hash` no longer matches), a
+    re-linked chain, and a stream cut short (its head names an entry that is gone, or its
+    entries go past the head). Deleting a stream's newest entries and rewinding its head too
+    leaves no trace in the database by design of any hash chain: the nightly task logs the
+    digest of all heads, so such a truncation is visible outside it.
+
+    Reads in batches of `batch_size` by the (stream, stream_seq) index, each batch its own
+    query: memory stays flat however long the log, and no long-lived cursor is kept (safe
+    behind PgBouncer). Concurrent appends cause no false alarm: an entry and its head are
+    committed together, and every query sees both or neither.
     """
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    for entry in AuditLogEntry.objects.order_by("seq").iterator(chunk_size=batch_size):
-        if entry.seq != expected_seq:
-            return ChainProblem(entry.seq, entry.id, f"sequence gap: expected #{expected_seq}, an entry was deleted")
-        if entry.prev_hash != expected_prev:
-            return ChainProblem(
-                entry.seq, entry.id, "previous-hash link broken: an earlier entry was changed or deleted"
+    problem, entries, streams = _check_entries(batch_size)
+    if problem is not None:
+        return ChainReport(problem, entries, streams, "")
+    problem, heads_digest = _check_heads(batch_size)
+    return ChainReport(problem, entries, streams, heads_digest)
+
+
+def _check_entries(batch_size: int) -> tuple[ChainProblem | None, int, int]:
+    entries = streams = 0
+    after_stream, after_seq = "", 0
+    stream, expected_seq, expected_prev = None, 1, GENESIS_HASH
+    while True:
+        batch = list(
+            AuditLogEntry.objects.raw(
+                f"SELECT e.*, h.seq AS head_seq FROM {_ENTRIES} e LEFT JOIN {_HEADS} h ON h.stream = e.stream "
+                "WHERE (e.stream, e.stream_seq) > (%s, %s) ORDER BY e.stream, e.stream_seq LIMIT %s",
+                [after_stream, after_seq, batch_size],
             )
-        if compute_hash(entry.prev_hash, entry) != entry.hash:
-            return ChainProblem(entry.seq, entry.id, "content does not match its hash: the entry was edited")
-        expected_prev = entry.hash
-        expected_seq += 1
-    return None
+        )
+        for entry in batch:
+            if entry.stream != stream:
+                stream, expected_seq, expected_prev = entry.stream, 1, GENESIS_HASH
+                streams += 1
+            entries += 1
+
+            def problem(text, entry=entry):
+                return ChainProblem(entry.stream, entry.stream_seq, entry.id, text)
+
+            if entry.stream_seq != expected_seq:
+                return problem(f"sequence gap: expected #{expected_seq}, an entry was deleted"), entries, streams
+            if entry.prev_hash != expected_prev:
+                return (
+                    problem("previous-hash link broken: an earlier entry was changed or deleted"),
+                    entries,
+                    streams,
+                )
+            if compute_hash(entry.prev_hash, entry) != entry.hash:
+                return problem("content does not match its hash: the entry was edited"), entries, streams
+            if entry.head_seq is None or entry.head_seq < entry.stream_seq:
+                return problem("the entry is past its stream's head: the head was changed"), entries, streams
+            expected_seq += 1
+            expected_prev = entry.hash
+        if len(batch) < batch_size:
+            return None, entries, streams
+        after_stream, after_seq = batch[-1].stream, batch[-1].stream_seq
+
+
+def _check_heads(batch_size: int) -> tuple[ChainProblem | None, str]:
+    digest = hashlib.sha256()
+    after = ""
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT h.stream, h.seq, h.hash, e.id, e.hash FROM {_HEADS} h "
+                f"LEFT JOIN {_ENTRIES} e ON e.stream = h.stream AND e.stream_seq = h.seq "
+                "WHERE h.stream > %s ORDER BY h.stream LIMIT %s",
+                [after, batch_size],
+            )
+            rows = cursor.fetchall()
+        for stream, seq, head_hash, entry_id, entry_hash in rows:
+            if entry_id is None:
+                return ChainProblem(stream, seq, None, "the stream's newest entry is missing: the stream was cut"), ""
+            if entry_hash != head_hash:
+                return ChainProblem(stream, seq, entry_id, "the stream's head does not match its newest entry"), ""
+            digest.update(f"{stream}\t{seq}\t{head_hash}\n".encode())
+        if len(rows) < batch_size:
+            return None, digest.hexdigest()
+        after = rows[-1][0]

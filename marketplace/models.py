@@ -101,12 +101,17 @@ class AppendOnlyModel:
 class AuditLogEntry(AppendOnlyModel, models.Model):
     """One recorded action: who did what to which record, when and why.
 
-    Entries form a hash chain: `hash` = SHA-256(`prev_hash` + canonical content), so editing
-    or deleting an entry breaks the chain at that point (`manage.py verify_audit_chain`).
+    Entries form one hash chain per stream (the audited record, `object_type:object_id`, or
+    `action:<action>` for entries about no record): `hash` = SHA-256(`prev_hash` + canonical
+    content), `prev_hash` being the hash of the entry before it in its stream, so editing or
+    deleting an entry breaks its stream's chain at that point (`manage.py verify_audit_chain`).
+    `seq` orders all entries for reading (increasing, with gaps: it comes from a sequence).
     Entries are written only by `marketplace.audit.audit_record`.
     """
 
     seq = models.PositiveBigIntegerField(_("sequence"), unique=True, editable=False)
+    stream = models.CharField(_("stream"), max_length=200, db_collation="C", editable=False)
+    stream_seq = models.PositiveBigIntegerField(_("number in stream"), editable=False)
     created_at = models.DateTimeField(_("time"), editable=False)
     actor = models.ForeignKey(
         User,
@@ -132,9 +137,35 @@ class AuditLogEntry(AppendOnlyModel, models.Model):
         verbose_name_plural = _("audit log entries")
         ordering = ["seq"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        constraints = [
+            # Also the index `audit_chain_verify` walks the chains by, stream after stream.
+            models.UniqueConstraint(fields=["stream", "stream_seq"], name="audit_entry_unique_stream_seq"),
+        ]
 
     def __str__(self):
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditStreamHead(models.Model):
+    """The newest entry of one audit stream, one row per stream.
+
+    `audit_record` locks this row (an upsert) to append to the stream, so appends to one
+    stream are serialised and appends to different streams never wait for each other. It also
+    makes a truncated stream visible: `audit_chain_verify` checks that the entry it names
+    still exists with this hash. Written only by `marketplace.audit.audit_record`.
+    """
+
+    stream = models.CharField(_("stream"), max_length=200, primary_key=True, db_collation="C")
+    seq = models.PositiveBigIntegerField(_("number of the newest entry"))
+    hash = models.CharField(_("hash of the newest entry"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit stream head")
+        verbose_name_plural = _("audit stream heads")
+        ordering = ["stream"]
+
+    def __str__(self):
+        return f"{self.stream} #{self.seq}"
 
 
 class JobFailure(models.Model):

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.middleware.AdminQueryNulMiddleware",
+    # A database wait bound (DB_LOCK_TIMEOUT_MS, DB_STATEMENT_TIMEOUT_MS) hit by a page → 503.
+    "marketplace.middleware.ServerBusyMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -133,6 +135,21 @@ DATABASES["default"].setdefault("OPTIONS", {})
 if env.bool("DATABASE_TRANSACTION_POOLING", default=False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+# Wait bounds (milliseconds, 0 = none), sent as the connection's startup options so they cost
+# no round trip. gunicorn.conf.py sets web defaults (2 s for a lock, 5 s for a statement): a
+# request that would queue on a hot row or run away answers 503 `server_busy` at once
+# (marketplace.middleware.ServerBusyMiddleware and the API's exception handler) instead of
+# holding a worker while clients pile up. Celery workers and management commands do not read
+# gunicorn.conf.py, so their long statements (settlement runs, migrations) stay unbounded.
+# Behind PgBouncer, set them on the web's database role instead (`ALTER ROLE … SET lock_timeout`).
+_WAIT_BOUNDS = [
+    ("lock_timeout", env.int("DB_LOCK_TIMEOUT_MS", default=0)),
+    ("statement_timeout", env.int("DB_STATEMENT_TIMEOUT_MS", default=0)),
+]
+_wait_options = " ".join(f"-c {name}={ms}" for name, ms in _WAIT_BOUNDS if ms > 0)
+if _wait_options:
+    _options = DATABASES["default"]["OPTIONS"].get("options", "")
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_options} {_wait_options}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache ---------------------------------------------------------

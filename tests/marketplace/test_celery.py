@@ -1,5 +1,7 @@
 """Celery against the real Redis broker, with an in-process worker."""
 
+import hashlib
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import transaction
@@ -19,9 +21,10 @@ def celery_worker():
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task_and_returns_its_result(celery_worker):
-    audit_record(action="test.event", data={"n": 1})
+    entry = audit_record(action="test.event", data={"n": 1})
     result = audit_chain_verify_task.delay()
-    assert result.get(timeout=30) == {"ok": True}
+    digest = hashlib.sha256(f"action:test.event\t1\t{entry.hash}\n".encode()).hexdigest()
+    assert result.get(timeout=30) == {"ok": True, "entries": 1, "streams": 1, "heads_digest": digest}
     assert result.status == "SUCCESS"
 
 

@@ -189,13 +189,16 @@ def test_gunicorn_runs_two_sync_workers_per_core_from_its_one_config_file(monkey
 
     for name in ("WEB_CONCURRENCY", "GUNICORN_BIND", "GUNICORN_TIMEOUT", "GUNICORN_ACCESS_LOG"):
         monkeypatch.delenv(name, raising=False)
+    for name in ("DB_LOCK_TIMEOUT_MS", "DB_STATEMENT_TIMEOUT_MS"):  # the file sets them: restore their absence
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert (config["workers"], config["worker_class"], config["threads"], config["bind"], config["timeout"]) == (
         2 * multiprocessing.cpu_count(),
         "sync",
         1,
         "0.0.0.0:8000",
-        30,
+        10,
     )
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("GUNICORN_ACCESS_LOG", "")
