@@ -38,8 +38,10 @@ os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "5000")
 backlog = int(os.environ.get("GUNICORN_BACKLOG", 64 * workers))
 # 3. The worker: a sync worker silent this long is killed and replaced. Above the statement
 #    bound, so a request stuck in the database answers its 503 first; the kill is only for a
-#    worker stuck elsewhere, and 10 s (not gunicorn's 30) limits how long it holds a slot.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 10))
+#    worker stuck elsewhere. gunicorn's 30 s, not less: some staff pages still do long work in
+#    the request (the settlement dry run over every merchant, large CSV exports) as a sequence
+#    of short statements, and killing them half-way would help no one.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 # To stdout by default; GUNICORN_ACCESS_LOG="" turns it off (a benchmark need not log every request).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

@@ -142,8 +142,9 @@ if env.bool("DATABASE_TRANSACTION_POOLING", default=False):
 # holding a worker while clients pile up. Celery workers and management commands do not read
 # gunicorn.conf.py, so their long statements (settlement runs, migrations) stay unbounded.
 # Behind PgBouncer, set them on the web's database role instead (`ALTER ROLE … SET lock_timeout`).
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=0)
 _WAIT_BOUNDS = [
-    ("lock_timeout", env.int("DB_LOCK_TIMEOUT_MS", default=0)),
+    ("lock_timeout", DB_LOCK_TIMEOUT_MS),
     ("statement_timeout", env.int("DB_STATEMENT_TIMEOUT_MS", default=0)),
 ]
 _wait_options = " ".join(f"-c {name}={ms}" for name, ms in _WAIT_BOUNDS if ms > 0)

@@ -187,7 +187,7 @@ def test_gunicorn_bounds_the_webs_waits_and_leaves_the_environment_the_last_word
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert (os.environ["DB_LOCK_TIMEOUT_MS"], os.environ["DB_STATEMENT_TIMEOUT_MS"]) == ("2000", "5000")
-    assert (config["backlog"], config["timeout"]) == (256, 10)
+    assert (config["backlog"], config["timeout"]) == (256, 30)
     monkeypatch.setenv("DB_LOCK_TIMEOUT_MS", "500")
     monkeypatch.setenv("GUNICORN_BACKLOG", "100")
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))

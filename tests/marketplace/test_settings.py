@@ -198,7 +198,7 @@ def test_gunicorn_runs_two_sync_workers_per_core_from_its_one_config_file(monkey
         "sync",
         1,
         "0.0.0.0:8000",
-        10,
+        30,
     )
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("GUNICORN_ACCESS_LOG", "")
