@@ -26,6 +26,7 @@ from marketplace.errors import NotFoundError
 from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
+from .listing import listing_stocks_changed
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def _write(stock: Stock, kind: str, *, on_hand_delta=0, reserved_delta=0, actor=
     stock.on_hand += on_hand_delta
     stock.reserved += reserved_delta
     stock.save(update_fields=["on_hand", "reserved"])
+    listing_stocks_changed([(stock.sku_id, stock.available - on_hand_delta + reserved_delta, stock.available)])
     StockMovement.objects.create(
         stock=stock,
         kind=kind,
@@ -363,6 +365,9 @@ def stock_set_levels(
     Stock.objects.bulk_update(touched, ["on_hand"], batch_size=1000)
     StockMovement.objects.bulk_create(movements, batch_size=1000)
     _sync_alerts_bulk(touched, {key: wanted[key][0] for key in changed})
+    listing_stocks_changed(
+        (s, old - rows[s, w].reserved, new - rows[s, w].reserved) for (s, w), (old, new) in changed.items()
+    )
     return changed
 
 
