@@ -7,7 +7,7 @@ at the end), so it never touches a real one. The catalog is bulk-inserted direct
 a benchmark, not a test): 50 live merchants (one in ten new), 30 categories (6 roots, 4 leaves each), 20 tags,
 `--products` products with 4 SKUs each, one stock row per SKU and one live picture per
 product, with `search_text` (and its stored vector) filled by `catalog.search.index_text`
-like the services do.
+like the services do, and the in-stock flag of each product (catalog.services.listing).
 Then VACUUM ANALYZE, and each request is timed through the Django test client (middleware,
 view, template or serializer included), `--runs` times after a warm-up.
 `--explain` prints EXPLAIN ANALYZE for every SQL statement of each request.
@@ -57,6 +57,7 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
     from catalog.models import SKU, Category, Product, ProductImage, Stock, Tag, Warehouse
     from catalog.search import CONFIG as SEARCH_CONFIG
     from catalog.search import index_text
+    from catalog.services.listing import listing_refresh_products
     from merchants.choices import MerchantStatus
     from merchants.models import Merchant
 
@@ -158,6 +159,8 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
             Stock(sku=sku, warehouse=rng.choice(warehouses), on_hand=on_hand, reserved=rng.randint(0, on_hand))
         )
     Stock.objects.bulk_create(stock, batch_size=BATCH)
+    # The in-stock flag on the product row, as the stock services keep it.
+    listing_refresh_products(p.pk for p in products)
     # The stored search vector, as catalog.services.refresh_product_derived writes it.
     Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG))
     # Statistics and the visibility map, as autovacuum keeps them on a live database.
