@@ -52,12 +52,12 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.postgres.search import SearchVector
+    from django.db.models import Exists, F, OuterRef
 
     from catalog.choices import ListingStatus
     from catalog.models import SKU, Category, Product, ProductImage, Stock, Tag, Warehouse
     from catalog.search import CONFIG as SEARCH_CONFIG
     from catalog.search import index_text
-    from catalog.services.listing import listing_refresh_products
     from merchants.choices import MerchantStatus
     from merchants.models import Merchant
 
@@ -159,10 +159,10 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
             Stock(sku=sku, warehouse=rng.choice(warehouses), on_hand=on_hand, reserved=rng.randint(0, on_hand))
         )
     Stock.objects.bulk_create(stock, batch_size=BATCH)
-    # The in-stock flag on the product row, as the stock services keep it.
-    listing_refresh_products(p.pk for p in products)
-    # The stored search vector, as catalog.services.refresh_product_derived writes it.
-    Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG))
+    # The stored search vector and the in-stock flag, as catalog.services.refresh_product_derived
+    # writes them (one UPDATE: every row rewritten once, as before the flag existed).
+    in_stock = Exists(Stock.objects.filter(sku__product=OuterRef("pk"), sku__is_active=True, on_hand__gt=F("reserved")))
+    Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG), in_stock=in_stock)
     # Statistics and the visibility map, as autovacuum keeps them on a live database.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -394,8 +394,12 @@ def product_list_featured(limit: int = 12) -> list[Product]:
     `featured_products()`, then their rows are read by id.
     """
     columns = ("pk", "boosted", "is_featured", "published_at")
-    boosted = product_public_queryset().filter(boosted=True).order_by("-is_featured", "-published_at", "-id")
-    featured = product_public_queryset().filter(boosted=False, is_featured=True).order_by("-published_at", "-id")
+    # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few shops
+    # are new and reads their products by merchant instead of scanning the catalogue.
+    boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
+    new_shop = Q(merchant__live_since__gte=boost_since)
+    boosted = product_public_queryset().filter(new_shop).order_by("-is_featured", "-published_at", "-id")
+    featured = product_public_queryset().filter(~new_shop, is_featured=True).order_by("-published_at", "-id")
     candidates = boosted.values_list(*columns)[:limit].union(featured.values_list(*columns)[:limit], all=True)
     ids = [row[0] for row in sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)]
     rows = product_list_public().in_bulk(ids[:limit])

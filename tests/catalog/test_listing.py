@@ -212,3 +212,29 @@ def test_two_buyers_emptying_two_skus_of_one_product_leave_it_out_of_stock():
     two.join(timeout=10)
     assert errors == []
     assert keys(item) == (False, Decimal("5.00"))
+
+
+def test_featured_products_from_two_index_ordered_parts_match_the_one_query_order():
+    """New shops' products first (featured before the others, newest first), then the other
+    shops' featured products, newest first; at most `limit`."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog.selectors import featured_products, product_list_featured
+    from merchants.models import Merchant
+
+    old_shop, (category,) = live_merchant()
+    new_shop, (new_category,) = live_merchant()
+    Merchant.objects.filter(pk=old_shop.pk).update(live_since=timezone.now() - timedelta(days=90))
+    old_featured = [product(old_shop, category, title=f"Old featured {i}") for i in range(3)]
+    product(old_shop, category, title="Old plain")
+    new_plain = [product(new_shop, new_category, title=f"New plain {i}") for i in range(2)]
+    new_featured = product(new_shop, new_category, title="New featured")
+    Product.objects.filter(pk__in=[p.pk for p in [*old_featured, new_featured]]).update(is_featured=True)
+
+    expected = [new_featured.pk, new_plain[1].pk, new_plain[0].pk, *[p.pk for p in reversed(old_featured)]]
+    assert [p.pk for p in featured_products()] == expected
+    assert [p.pk for p in product_list_featured()] == expected
+    assert [p.pk for p in product_list_featured(limit=4)] == expected[:4]
+    assert [p.pk for p in product_list_featured(limit=2)] == expected[:2]
