@@ -49,14 +49,24 @@ def listing_refresh_products(product_ids: Iterable[int]) -> None:
     ids = sorted(set(product_ids))
     if not ids:
         return
+    listing_lock_products(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH, [ids])
+
+
+def listing_lock_products(product_ids: list[int]) -> None:
+    """Lock these product rows (`FOR NO KEY UPDATE`, primary-key order) until the transaction
+    ends, before their listing keys are computed: whoever recomputes next reads what this
+    transaction wrote. Under the stock write path's lock_timeout a wait too long is a 409."""
     with connection.cursor() as cursor:
         try:
-            cursor.execute("SELECT id FROM catalog_product WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
-        except OperationalError as exc:  # the stock write path's lock_timeout: a 409, never a 500
+            cursor.execute(
+                "SELECT id FROM catalog_product WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [sorted(product_ids)]
+            )
+        except OperationalError as exc:  # lock_timeout: a 409, never a 500
             raise CatalogConflict(
                 "stock_busy", _("Stock is busy right now; please try again in a moment."), {"retry": True}
             ) from exc
-        cursor.execute(_REFRESH, [ids])
 
 
 def listing_refresh_skus(sku_ids: Iterable[int]) -> None:

@@ -50,6 +50,7 @@ from ..models import (
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from ..selectors import merchant_may_sell_in
+from .listing import listing_lock_products
 
 MODERATED_FIELDS = ("title", "description", "category", "tags")
 SKU_FIELDS = (
@@ -154,6 +155,9 @@ def refresh_product_derived(product: Product) -> None:
     # The vector from the new text (in one UPDATE, a column expression would read the old one).
     search_vector = SearchVector(Value(text), config=SEARCH_CONFIG)
     in_stock = Exists(Stock.objects.filter(sku__product=OuterRef("pk"), sku__is_active=True, on_hand__gt=F("reserved")))
+    # The row lock before the UPDATE reads the stock: a stock write emptying or refilling a SKU
+    # of this product meanwhile (it locks the row too) is either committed and seen, or waits.
+    listing_lock_products([product.pk])
     Product.objects.filter(pk=product.pk).update(
         min_price=min_price, in_stock=in_stock, search_text=text, search_vector=search_vector
     )
