@@ -133,6 +133,7 @@ class Tag(models.Model):
 
 
 _LISTED = Q(published_at__isnull=False, withdrawn_at__isnull=True, min_price__isnull=False)
+_LISTING_COVER = ["merchant_id", "category_id", "in_stock", "is_featured"]
 
 
 class Product(models.Model):
@@ -184,8 +185,20 @@ class Product(models.Model):
             models.Index(fields=["min_price"], name="product_min_price_idx"),
             # The listing keys of the products buyers may see (catalog.selectors'
             # product_public_queryset, less the merchant's status, which lives on another table).
-            models.Index(fields=["min_price", "id"], condition=_LISTED, name="product_listed_price_idx"),
-            models.Index(fields=["published_at", "id"], condition=_LISTED, name="product_listed_new_idx"),
+            # Covering: a list without keywords (the catalogue, a category) is read from the
+            # index alone (an index-only scan), not from the wide rows with their search text.
+            models.Index(
+                fields=["min_price", "id"],
+                include=[*_LISTING_COVER, "published_at"],
+                condition=_LISTED,
+                name="product_listed_price_idx",
+            ),
+            models.Index(
+                fields=["published_at", "id"],
+                include=[*_LISTING_COVER, "min_price"],
+                condition=_LISTED,
+                name="product_listed_new_idx",
+            ),
             models.Index(fields=["published_at"], condition=_LISTED & Q(is_featured=True), name="product_featured_idx"),
         ]
 
