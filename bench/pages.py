@@ -8,8 +8,8 @@ builder: `--products` products with 4 SKUs each (25,000 / 100,000 by default), 5
 30 categories, tags, stock and pictures.
 
 One gunicorn (bench/checkout.py's: bench.settings, DEBUG off, `--workers` sync workers,
-127.0.0.1 on a free port; the anonymous API throttle raised unless THROTTLE_ANON is set, as
-many clients share one address) serves, to anonymous clients:
+127.0.0.1 on a free port; the API throttles raised unless THROTTLE_ANON and THROTTLE_USER
+are set, as many clients share one address) serves, to anonymous clients:
 - baseline: `GET /bench/baseline/page/`, a bare Django JSON view (bench/baseline/views.py)
   behind the product's middleware;
 - home `/`, a category page `/c/<root>/`, search with a Chinese query and filters (price
@@ -47,8 +47,10 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Always these settings (the suite exports marketplace.settings): the baseline's URL is only there.
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-# Many clients on one address: the anonymous API throttle would answer 429 to a benchmark.
+# Many clients on one address: the API throttles would answer 429 to a benchmark (the user
+# throttle counts anonymous requests by address too; this process shares the servers' cache).
 os.environ.setdefault("THROTTLE_ANON", "1000000/min")
+os.environ.setdefault("THROTTLE_USER", "1000000/min")
 # This run's own task queue (bench/settings.py), deleted at the end, as bench/checkout.py does.
 os.environ["BENCH_CELERY_QUEUE"] = f"bench-pages-{os.getpid()}"
 
