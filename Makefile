@@ -39,9 +39,9 @@ test: $(VENV)/.dev-installed messages
 	bin/with-services bin/run-checks
 
 # The performance benchmarks of issue #12 at their default sizes, each against its bare Django
-# baseline in the same run (minutes; see the README). The pages benchmark (bench/pages.py)
-# is still to be written (issue #12); add it here when it exists.
-BENCHMARKS ?= checkout
+# baseline in the same run (minutes; see the README): the checkout, and the storefront pages
+# and public API list.
+BENCHMARKS ?= checkout pages
 bench: $(VENV)/.dev-installed messages
 	for name in $(BENCHMARKS); do \
 	  DEBUG=1 bin/with-services $(BIN)/python bench/$$name.py || exit 1; \

@@ -7,7 +7,7 @@ at the end), so it never touches a real one. The catalog is bulk-inserted direct
 a benchmark, not a test): 50 live merchants (one in ten new), 30 categories (6 roots, 4 leaves each), 20 tags,
 `--products` products with 4 SKUs each, one stock row per SKU and one live picture per
 product, with `search_text` (and its stored vector) filled by `catalog.search.index_text`
-like the services do.
+like the services do, and the in-stock flag of each product (catalog.services.listing).
 Then VACUUM ANALYZE, and each request is timed through the Django test client (middleware,
 view, template or serializer included), `--runs` times after a warm-up.
 `--explain` prints EXPLAIN ANALYZE for every SQL statement of each request.
@@ -52,6 +52,7 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.postgres.search import SearchVector
+    from django.db.models import Exists, F, OuterRef
 
     from catalog.choices import ListingStatus
     from catalog.models import SKU, Category, Product, ProductImage, Stock, Tag, Warehouse
@@ -158,8 +159,10 @@ def build_catalog(n_products: int, rng: random.Random) -> dict:
             Stock(sku=sku, warehouse=rng.choice(warehouses), on_hand=on_hand, reserved=rng.randint(0, on_hand))
         )
     Stock.objects.bulk_create(stock, batch_size=BATCH)
-    # The stored search vector, as catalog.services.refresh_product_derived writes it.
-    Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG))
+    # The stored search vector and the in-stock flag, as catalog.services.refresh_product_derived
+    # writes them (one UPDATE: every row rewritten once, as before the flag existed).
+    in_stock = Exists(Stock.objects.filter(sku__product=OuterRef("pk"), sku__is_active=True, on_hand__gt=F("reserved")))
+    Product.objects.update(search_vector=SearchVector("search_text", config=SEARCH_CONFIG), in_stock=in_stock)
     # Statistics and the visibility map, as autovacuum keeps them on a live database.
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -9,3 +9,7 @@ ROOT_URLCONF = "bench.urls"
 # without workers), which bench/checkout.py deletes at the end: they name rows of a database
 # that is dropped, and a worker of the suite sharing the broker must never receive them.
 CELERY_TASK_DEFAULT_QUEUE = env.str("BENCH_CELERY_QUEUE", default="bench")  # noqa: F405
+
+# bench/pages.py collects the static files into a directory of its own (the pages' templates
+# need the manifest with DEBUG off, as in production) rather than the project's STATIC_ROOT.
+STATIC_ROOT = env.str("BENCH_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405

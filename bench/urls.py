@@ -7,6 +7,7 @@ from bench.baseline import views
 
 urlpatterns = [
     path("bench/baseline/checkout/", views.checkout, name="bench-baseline-checkout"),
+    path("bench/baseline/page/", views.page, name="bench-baseline-page"),
     path("", include("marketplace.urls")),
 ]
 

@@ -136,11 +136,10 @@ class ProductPaginator(Paginator):
     """Pages of a `ProductFilter` queryset, at a cost that does not grow with the catalogue.
 
     One query reads the page's ids and the number of matches (COUNT(*) OVER ()): the filters
-    (keywords, in stock) cost the most and would otherwise run twice, for the count and for
-    the page. A second query reads the page's rows by id, so the per-row columns are computed
-    for that page only: on a sliced listing PostgreSQL sizes the `in_stock` EXISTS of the
-    select list for every match and hashes every in-stock SKU of the catalogue (50–150 ms at
-    100,000 SKUs), even for 24 rows. `orphans` is not supported.
+    (keywords above all) cost the most and would otherwise run twice, for the count and for
+    the page. Every filter and sort key is a column of the product row (`in_stock` and
+    `min_price` kept by catalog.services.listing): no per-row subquery. A second query reads
+    the page's rows by id with their joined merchant and category. `orphans` is not supported.
     """
 
     def validate_number(self, number):

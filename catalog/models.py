@@ -132,6 +132,10 @@ class Tag(models.Model):
         return self.name
 
 
+_LISTED = Q(published_at__isnull=False, withdrawn_at__isnull=True, min_price__isnull=False)
+_LISTING_COVER = ["merchant_id", "category_id", "in_stock", "is_featured"]
+
+
 class Product(models.Model):
     """A product (SPU) of one merchant, sold through its SKUs.
 
@@ -157,6 +161,9 @@ class Product(models.Model):
     is_featured = models.BooleanField(_("featured on the home page"), default=False)
     # Denormalised from the active SKUs by the services, for fast price filters and sorting.
     min_price = models.DecimalField(_("lowest price"), max_digits=14, decimal_places=2, null=True, blank=True)
+    # Whether an active SKU has units available, kept by catalog.services.listing: the in-stock
+    # filter and the product cards read this column instead of probing SKUs and stock per row.
+    in_stock = models.BooleanField(_("in stock"), default=False, editable=False)
     # Title, description, tags and category as search tokens (catalog.search), kept by the
     # services, which also store its tsvector, GIN-indexed (migration 0004): matching and
     # ranking read it instead of parsing the text of every match again.
@@ -176,6 +183,23 @@ class Product(models.Model):
             models.Index(fields=["category", "published_at"], name="product_category_pub_idx"),
             models.Index(fields=["merchant", "status"], name="product_merchant_status_idx"),
             models.Index(fields=["min_price"], name="product_min_price_idx"),
+            # The listing keys of the products buyers may see (catalog.selectors'
+            # product_public_queryset, less the merchant's status, which lives on another table).
+            # Covering: a list without keywords (the catalogue, a category) is read from the
+            # index alone (an index-only scan), not from the wide rows with their search text.
+            models.Index(
+                fields=["min_price", "id"],
+                include=[*_LISTING_COVER, "published_at"],
+                condition=_LISTED,
+                name="product_listed_price_idx",
+            ),
+            models.Index(
+                fields=["published_at", "id"],
+                include=[*_LISTING_COVER, "min_price"],
+                condition=_LISTED,
+                name="product_listed_new_idx",
+            ),
+            models.Index(fields=["published_at"], condition=_LISTED & Q(is_featured=True), name="product_featured_idx"),
         ]
 
     def __str__(self):

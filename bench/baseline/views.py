@@ -1,4 +1,10 @@
-"""The baseline checkout: what one order costs with nothing but hand-written SQL in a bare
+"""The baselines: what a request costs with Django alone, to measure the product against in
+the same run.
+
+`page`: a bare Django JSON view (no database, no template, no serializer) behind the product's
+own middleware, the floor every storefront page and API list is compared with (bench/pages.py).
+
+The baseline checkout: what one order costs with nothing but hand-written SQL in a bare
 Django view (no ORM, no services, no serializers, no authentication), to measure the product's
 API checkout against in the same run (bench/checkout.py).
 
@@ -15,7 +21,7 @@ import secrets
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS bench_baseline_order (
@@ -61,3 +67,9 @@ def checkout(request: HttpRequest) -> JsonResponse:
             [order_id, [s for s, _p in rows], [p for _s, p in rows]],
         )
     return JsonResponse({"order": order_id}, status=201)
+
+
+@require_GET
+def page(request: HttpRequest) -> JsonResponse:
+    """A small JSON document, as a bare Django view answers it (bench/pages.py's baseline)."""
+    return JsonResponse({"ok": True, "path": request.path})

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.postgres.search import SearchVector
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Value
+from django.db.models import Exists, F, Min, OuterRef, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,12 +45,14 @@ from ..models import (
     Product,
     ProductImage,
     ProductRevision,
+    Stock,
     Tag,
 )
 from ..pagecache import LIST, products_pages_invalidate
 from ..search import CONFIG as SEARCH_CONFIG
 from ..search import index_text
 from ..selectors import merchant_may_sell_in
+from .listing import listing_lock_products
 
 MODERATED_FIELDS = ("title", "description", "category", "tags")
 SKU_FIELDS = (
@@ -148,14 +150,22 @@ def _clean_text(title: str) -> str:
 
 
 def refresh_product_derived(product: Product) -> None:
-    """Recompute the lowest active price, the search text and its stored search vector of a
-    product, in one UPDATE."""
+    """Recompute the lowest active price, whether an active SKU is in stock (the listing keys
+    of catalog.services.listing), the search text and its stored search vector of a product,
+    in one UPDATE."""
     min_price = product.skus.filter(is_active=True).aggregate(m=Min("price"))["m"]
     tags = " ".join(product.tags.values_list("name", flat=True))
     text = index_text(product.title, product.description, tags, product.category.name)
     # The vector from the new text (in one UPDATE, a column expression would read the old one).
     search_vector = SearchVector(Value(text), config=SEARCH_CONFIG)
-    Product.objects.filter(pk=product.pk).update(min_price=min_price, search_text=text, search_vector=search_vector)
+    in_stock = Exists(Stock.objects.filter(sku__product=OuterRef("pk"), sku__is_active=True, on_hand__gt=F("reserved")))
+    # The row lock before the UPDATE reads the stock: a stock write emptying or refilling a SKU
+    # of this product meanwhile (it locks the row too) is either committed and seen, or waits.
+    listing_lock_products([product.pk])
+    Product.objects.filter(pk=product.pk).update(
+        min_price=min_price, in_stock=in_stock, search_text=text, search_vector=search_vector
+    )
+    # `in_stock` is left as loaded: nothing reads it from the instance a service returns.
     product.min_price, product.search_text = min_price, text
 
 

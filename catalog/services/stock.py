@@ -37,6 +37,7 @@ from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
 from ..pagecache import stock_pages_changed
+from .listing import listing_stocks_changed
 
 
 @dataclass(frozen=True)
@@ -165,9 +166,11 @@ def _update_levels(stocks: list[Stock], batch_size: int = 1000) -> None:
 def _stocks_written(stocks: list[Stock]) -> None:
     """Everything that follows a batch of stock writes, called once per batch with the written
     rows (their levels are the new ones, `available_before` the old available figure): today
-    the stock alerts and the cached storefront pages that show these rows' availability; the
-    place to hook anything else that depends on stock levels."""
+    the stock alerts, the product's listing flag (`in_stock`: a query only when a row goes
+    between "some" and "none") and the cached storefront pages that show these rows'
+    availability; the place to hook anything else that depends on stock levels."""
     _sync_alerts(stocks)
+    listing_stocks_changed([(stock.sku_id, stock.available_before, stock.available) for stock in stocks])
     stock_pages_changed(stocks)
 
 
