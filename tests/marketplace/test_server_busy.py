@@ -79,7 +79,9 @@ def test_a_lock_wait_past_the_bound_answers_503_in_the_api_and_writes_nothing():
         _held_by_another_connection("SELECT id FROM marketplace_user WHERE id = %s FOR UPDATE", [user.pk]),
         _bounds(lock_ms=300),
     ):
-        response, elapsed = _timed(lambda: APIClient().post(f"/api/busy/?wait=lock&user={user.pk}"))
+        response, elapsed = _timed(
+            lambda: APIClient().post(f"/api/busy/?wait=lock&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
+        )
     assert response.status_code == 503
     assert response.json() == {**BUSY, "extra": {"retry_after_seconds": 1}}
     assert response["Retry-After"] == "1"
@@ -90,7 +92,7 @@ def test_a_lock_wait_past_the_bound_answers_503_in_the_api_and_writes_nothing():
 @pytest.mark.urls("tests.marketplace.busy_urls")
 def test_a_statement_past_the_bound_answers_503_in_the_api_and_writes_nothing():
     with _bounds(statement_ms=300):
-        response, elapsed = _timed(lambda: APIClient().post("/api/busy/?wait=sleep"))
+        response, elapsed = _timed(lambda: APIClient().post("/api/busy/?wait=sleep", HTTP_ACCEPT_LANGUAGE="en"))
     assert response.status_code == 503
     assert response.json() == {**BUSY, "extra": {"retry_after_seconds": 1}}
     assert response["Retry-After"] == "1"
@@ -106,8 +108,10 @@ def test_a_page_past_a_bound_answers_the_busy_page_and_writes_nothing(client, wa
         _held_by_another_connection("SELECT id FROM marketplace_user WHERE id = %s FOR UPDATE", [user.pk]),
         _bounds(lock_ms=300, statement_ms=300),
     ):
-        response, elapsed = _timed(lambda: client.get(f"/busy/?wait={wait}&user={user.pk}"))
-        api_route, _ = _timed(lambda: client.get(f"/api/plain-busy/?wait={wait}&user={user.pk}"))
+        response, elapsed = _timed(lambda: client.get(f"/busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en"))
+        api_route, _ = _timed(
+            lambda: client.get(f"/api/plain-busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
+        )
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response["Content-Type"].startswith("text/html")
