@@ -10,14 +10,25 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.selectors import (
     live_images,
     sku_available_units,
-    sku_public_queryset,
+    sku_on_sale,
 )
 from marketplace.money import ZERO, quantize
 
@@ -190,7 +201,7 @@ def _cart_view(lines: Q) -> CartView:
         .only(*_CART_COLUMNS)
         .annotate(
             available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
-            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id")).order_by()),
+            on_sale=ExpressionWrapper(sku_on_sale("sku__"), output_field=BooleanField()),
             image_id=Subquery(first_image),
         )
         .order_by("sku__merchant_id", "added_at", "id")
