@@ -6,18 +6,31 @@ found (None, answered 404 by the views; staff included: they use the admin).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.selectors import (
     live_images,
     sku_available_units,
-    sku_public_queryset,
+    sku_on_sale,
 )
 from marketplace.money import ZERO, quantize
 
@@ -38,6 +51,7 @@ from ..models import (
     Payment,
     Shipment,
     ShipmentLine,
+    ShippingRate,
 )
 from .base import _MERCHANT_PRIVATE
 from .pricing import shipping_fee
@@ -155,66 +169,153 @@ def cart_view(cart: Cart | None) -> CartView:
     merchant and the merchant's shipping rate joined; availability, "on sale" and the first
     live picture computed in SQL.
     """
-    return CartView() if cart is None else _cart_view(Q(cart=cart))
+    return CartView() if cart is None else _cart_view("cart", cart.pk)
 
 
 def cart_view_of(*, buyer=None, session_key: str | None = None) -> CartView:
     """`cart_view` of the cart `cart_find` would find, in its one query: the lines are
     reached through their cart's owner, without reading the cart first."""
-    owner = _lines_of(buyer=buyer, session_key=session_key)
-    return CartView() if owner is None else _cart_view(owner)
+    if buyer is not None and buyer.is_authenticated:
+        return _cart_view("buyer", buyer.pk)
+    if session_key:
+        return _cart_view("session", session_key)
+    return CartView()
 
 
-_CART_COLUMNS = (
+# The cart's lines by owner (the same lookups as `_lines_of`), each with a marker value no
+# real owner has: `_cart_statement` finds the owner's place among the compiled parameters by it.
+_CART_OWNERS = {
+    "cart": (lambda marker: Q(cart_id=marker), -7_300_000_001),
+    "buyer": (lambda marker: Q(cart__buyer_id=marker), -7_300_000_002),
+    "session": (lambda marker: Q(cart__session_key=marker, cart__buyer__isnull=True), "\x00cart-owner-marker"),
+}
+
+# What the cart's pages and API show of a line, in the order `_cart_view` unpacks them (the
+# merchant's private fields never).
+_CART_ROW = (
+    "id",
+    "cart_id",
     "quantity",
     "added_at",
+    "sku_id",
     "sku__code",
     "sku__attributes",
     "sku__price",
+    "sku__product_id",
     "sku__product__title",
+    "sku__merchant_id",
     "sku__merchant__shop_name",
     "sku__merchant__company_name",
     "sku__merchant__slug",
+    "sku__merchant__shipping_rate__id",
     "sku__merchant__shipping_rate__flat_fee",
     "sku__merchant__shipping_rate__free_over",
+    "available",
+    "on_sale",
+    "image_id",
 )
 
 
-def _cart_view(lines: Q) -> CartView:
+def _cart_lines(lines: Q) -> QuerySet:
+    """The cart view's query: the lines of `lines` as `_CART_ROW` tuples, by shop."""
     first_image = live_images().queryset.filter(product=OuterRef("sku__product_id")).values("pk")[:1]
-    items = (
+    return (
         CartItem.objects.filter(lines)
-        .select_related("sku__product", "sku__merchant__shipping_rate")
-        # What the cart's pages and API show (the merchant's private fields never; fewer
-        # columns also make the query cheaper to compile and to turn into objects).
-        .only(*_CART_COLUMNS)
         .annotate(
             available=Coalesce(sku_available_units(OuterRef("sku_id")), Value(0)),
-            on_sale=Exists(sku_public_queryset().filter(pk=OuterRef("sku_id")).order_by()),
+            on_sale=ExpressionWrapper(sku_on_sale("sku__"), output_field=BooleanField()),
             image_id=Subquery(first_image),
         )
+        .values_list(*_CART_ROW)
         .order_by("sku__merchant_id", "added_at", "id")
     )
+
+
+@functools.cache
+def _cart_statement(owner: str) -> tuple[str, tuple, int]:
+    """`_cart_lines` for an owner kind of `_CART_OWNERS`, compiled once per process: the SQL,
+    its parameters, and the place of the owner's among them.
+
+    Why: every add to the cart answers with the whole cart, and compiling this query (three
+    sub-selects and four joins) cost the ORM more CPU than the rest of the request's
+    statements together; only the owner changes from one cart to the next. The statement is
+    still the ORM's, built from catalog's own definitions (`sku_on_sale`,
+    `sku_available_units`, `live_images`): none of them has a parameter that changes with
+    time or with the request, which is what makes reusing it correct.
+    """
+    lookup, marker = _CART_OWNERS[owner]
+    sql, params = _cart_lines(lookup(marker)).query.sql_with_params()
+    (index,) = [i for i, param in enumerate(params) if type(param) is type(marker) and param == marker]
+    return sql, params, index
+
+
+# The models a cart line joins, reached through its relations (the layer contracts let orders
+# read other apps only through their selectors).
+SKU = CartItem._meta.get_field("sku").related_model
+Product = SKU._meta.get_field("product").related_model
+Merchant = SKU._meta.get_field("merchant").related_model
+
+
+def _loaded(model, **values):
+    """An instance of `model` as the ORM loads one with only `values`' fields (the others
+    deferred, read on access), without the ORM's per-row machinery."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+
+
+def _cart_view(owner: str, value) -> CartView:
+    sql, params, index = _cart_statement(owner)
+    params = list(params)
+    params[index] = value
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    decode_attributes = SKU._meta.get_field("attributes").from_db_value  # jsonb arrives as text
     shops: dict[int, CartShop] = {}
-    for item in items:
-        sku = item.sku
-        shop = shops.setdefault(sku.merchant_id, CartShop(merchant=sku.merchant))
+    rates: dict[int, ShippingRate | None] = {}
+    for row in rows:
+        (pk, cart_id, quantity, added_at, sku_id, code, attributes, price, product_id, title, merchant_id) = row[:11]
+        (shop_name, company_name, slug, rate_id, flat_fee, free_over, available, on_sale, image_id) = row[11:]
+        shop = shops.get(merchant_id)
+        if shop is None:
+            merchant = _loaded(Merchant, id=merchant_id, shop_name=shop_name, company_name=company_name, slug=slug)
+            rate = None
+            if rate_id is not None:
+                rate = _loaded(
+                    ShippingRate, id=rate_id, merchant_id=merchant_id, flat_fee=flat_fee, free_over=free_over
+                )
+            # As select_related leaves it: read without a query, None when the merchant has none.
+            Merchant.shipping_rate.related.set_cached_value(merchant, rate)
+            shop = shops[merchant_id] = CartShop(merchant=merchant)
+            rates[merchant_id] = rate
+        sku = _loaded(
+            SKU,
+            id=sku_id,
+            product_id=product_id,
+            merchant_id=merchant_id,
+            code=code,
+            attributes=decode_attributes(attributes, None, None),
+            price=price,
+        )
+        sku.product = _loaded(Product, id=product_id, title=title)
+        sku.merchant = shop.merchant
+        item = _loaded(CartItem, id=pk, cart_id=cart_id, sku_id=sku_id, quantity=quantity, added_at=added_at)
+        item.sku = sku
         line = CartLine(
             item=item,
-            unit_price=sku.price,
-            line_total=quantize(sku.price * item.quantity),
-            available=max(item.available, 0),
-            on_sale=item.on_sale,
-            image_id=item.image_id,
+            unit_price=price,
+            line_total=quantize(price * quantity),
+            available=max(available, 0),
+            on_sale=on_sale,
+            image_id=image_id,
         )
         shop.lines.append(line)
         if line.on_sale:
             shop.subtotal += line.line_total
-    for shop in shops.values():
+    for merchant_id, shop in shops.items():
         # A shop with nothing orderable left charges no shipping.
         if any(line.on_sale for line in shop.lines):
-            rate = getattr(shop.merchant, "shipping_rate", None)  # joined above; None: it has none
-            shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal, rate=rate)
+            shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal, rate=rates[merchant_id])
     return CartView(shops=list(shops.values()))
 
 
