@@ -18,13 +18,19 @@ are set, as many clients share one address) serves, to anonymous clients:
 The same client drives each: `--clients` threads with keep-alive sessions, GETs back to back
 for `--seconds`. After an unmeasured warm-up of every worker, rounds interleave (baseline,
 then each page) and the medians of `--rounds` rounds are printed with p50/p99 and the ratio
-to the baseline's rate in the same rounds (goal GOAL_RATIO). Pages are not cached here: this
-measures the uncached path (a cache in front of it is measured by its own figures).
+to the baseline's rate in the same rounds (goal GOAL_RATIO).
 
-Then, in this process, the queries of each page are counted with its list at 2 per page and
-at the page size: they must be the same (a constant number of queries per page, whatever the
-data), else the run fails. `--explain` prints EXPLAIN ANALYZE of every statement of each page.
-`--smoke` (the suite's run): 200 products, 2 clients, 2 workers, one 1 s round.
+Two phases, each with its own server and its own baseline rounds, printed as two tables:
+- **hit**: the page cache on (`PAGE_CACHE_TTL` as configured, 600 s by default), the realistic
+  case of anonymous visitors: the warm-up stores every page, the rounds are cache hits;
+- **uncached**: `PAGE_CACHE_TTL=0`, every request renders its page from the database.
+`--cache hit` or `--cache uncached` runs one phase only.
+
+Then, in this process, the queries of each page are counted uncached with its list at 2 per
+page and at the page size: they must be the same (a constant number of queries per page,
+whatever the data), else the run fails; and on a cache hit (none expected).
+`--explain` prints EXPLAIN ANALYZE of every statement of each page.
+`--smoke` (the suite's run): 200 products, 2 clients, 2 workers, one 1 s round per phase.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases
+from django.test.utils import CaptureQueriesContext, override_settings, setup_databases, teardown_databases
 
 # The catalogue and the plans are bench/catalog_list.py's, the server and the task queue's
 # clean-up bench/checkout.py's (importing them sets up Django with bench.settings).
@@ -73,6 +79,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "/bench/baseline/page/"
 SEARCH = "?q=台灯&price_min=50&price_max=500&in_stock=1&ordering=price"
 warnings.filterwarnings("ignore", "No directory at")
+#: The phases: their name and the servers' PAGE_CACHE_TTL (None: as configured).
+PHASES = {"hit": None, "uncached": "0"}
 
 
 def pages(data: dict) -> list[tuple[str, str]]:
@@ -175,13 +183,74 @@ def page_size(size: int | None):
         yield
 
 
-def queries(client: Client, path: str, size: int | None) -> list[dict]:
-    with page_size(size):
+def queries(client: Client, path: str, size: int | None, *, ttl: int = 0) -> list[dict]:
+    """The statements of one GET of `path` (after a warming one), the page cache's TTL `ttl`."""
+    with page_size(size), override_settings(PAGE_CACHE_TTL=ttl):
         client.get(path)  # warm (first-request imports, caches)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
     return captured.captured_queries
+
+
+def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str, int]) -> dict:
+    """One server with the phase's PAGE_CACHE_TTL, interleaved rounds; the medians per page."""
+    ttl, before = PHASES[phase], os.environ.get("PAGE_CACHE_TTL")
+    if ttl is not None:
+        os.environ["PAGE_CACHE_TTL"] = ttl  # inherited by the server
+    rounds: dict[str, list[dict]] = {name: [] for name, _path in targets}
+    try:
+        with server(args.workers) as base:
+            # Warm up every worker on every page, unmeasured (with the cache on: stores every page).
+            for _name, path in targets:
+                drive(base, path, min(args.clients, 2 * args.workers), 0.5)
+            for r in range(args.rounds):
+                for name, path in targets:
+                    outcome = drive(base, path, args.clients, args.seconds)
+                    rounds[name].append(outcome)
+                    print(
+                        f"  {phase} round {r + 1}, {name}: {outcome['rate']:.1f}/s, p50 {outcome['p50'] * 1000:.1f} ms, "
+                        f"p99 {outcome['p99'] * 1000:.1f} ms, failed {outcome['failures'] or 0}"
+                    )
+    finally:
+        if before is None:
+            os.environ.pop("PAGE_CACHE_TTL", None)
+        else:
+            os.environ["PAGE_CACHE_TTL"] = before
+    for name, outcomes in rounds.items():
+        failed[f"{phase} {name}"] = sum(sum(o["failures"].values()) for o in outcomes)
+    return {
+        name: {k: statistics.median(o[k] for o in outcomes) for k in ("rate", "p50", "p99")}
+        for name, outcomes in rounds.items()
+    }
+
+
+def report(phase: str, med: dict, targets: list[tuple[str, str]], counts: dict, hits: dict, constant: bool) -> None:
+    """The phase's table and its one-line summary."""
+    label = {"hit": "cache hits (PAGE_CACHE_TTL on: anonymous visitors)", "uncached": "uncached (PAGE_CACHE_TTL=0)"}
+    baseline = med["baseline"]["rate"]
+    print(f"\n{phase}: {label[phase]}")
+    print(
+        f"{'page':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  queries uncached (2 a page / full page), on a hit"
+    )
+    for name, path in targets:
+        m = med[name]
+        ratio = m["rate"] / baseline if baseline else 0.0
+        print(
+            f"{name:<10} {m['rate']:9.1f} {m['p50'] * 1000:8.1f} {m['p99'] * 1000:8.1f} {ratio:7.3f}  "
+            f"{counts[name][0]} / {counts[name][1]}, {hits[name]}   {path}"
+        )
+    print(
+        f"pages summary ({phase}): "
+        + ", ".join(
+            f"{name} {med[name]['rate']:.0f}/s = {med[name]['rate'] / baseline if baseline else 0:.3f}"
+            for name, _path in targets[1:]
+        )
+        + f" of the bare view's {baseline:.0f}/s (goal ≥ {GOAL_RATIO}); queries per page uncached "
+        + ", ".join(f"{name} {counts[name][1]}" for name, _path in targets[1:])
+        + ("; constant" if constant else "; NOT constant")
+        + f"; on a hit {sum(hits.values())}"
+    )
 
 
 # --- Main -------------------------------------------------------------------------------------
@@ -196,15 +265,18 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every statement of each page")
+    parser.add_argument("--cache", choices=["both", *PHASES], default="both", help="the phases to run")
     # The suite runs this on a tiny scale to prove it still works; its figures mean nothing there.
     parser.add_argument("--smoke", action="store_true", help="200 products, 2 clients, 1 s, 1 round, 2 workers.")
     args = parser.parse_args()
     if args.smoke:
         args.products, args.clients, args.seconds, args.rounds, args.workers = 200, 2, 1.0, 1, 2
+    phases = list(PHASES) if args.cache == "both" else [args.cache]
 
     settings.DEBUG = False  # as in production, in this process too (no query log but the captured one)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     old_config = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
+    failed: dict[str, int] = {}
     try:
         started = time.perf_counter()
         # Seeded pseudo-random data: the same catalog on every run, nothing secret about it.
@@ -214,55 +286,29 @@ def main() -> int:
             f"pages: {data['products']:,} products, {data['skus']:,} SKUs, built in "
             f"{time.perf_counter() - started:.0f} s; gunicorn {args.workers} sync workers, DEBUG off, "
             f"CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '600 (the production default)')}; "
-            f"{args.clients} clients, {args.rounds} round(s) of {args.seconds:g} s per page"
+            f"{args.clients} clients, {args.rounds} round(s) of {args.seconds:g} s per page and phase; "
+            f"phases: {', '.join(phases)}"
         )
-        rounds: dict[str, list[dict]] = {name: [] for name, _path in targets}
-        with collected_static(), server(args.workers) as base:
-            for _name, path in targets:  # warm up every worker on every page, unmeasured
-                drive(base, path, min(args.clients, 2 * args.workers), 0.5)
-            for r in range(args.rounds):
-                for name, path in targets:
-                    outcome = drive(base, path, args.clients, args.seconds)
-                    rounds[name].append(outcome)
-                    print(
-                        f"  round {r + 1}, {name}: {outcome['rate']:.1f}/s, p50 {outcome['p50'] * 1000:.1f} ms, "
-                        f"p99 {outcome['p99'] * 1000:.1f} ms, failed {outcome['failures'] or 0}"
-                    )
-        med = {
-            name: {k: statistics.median(o[k] for o in outcomes) for k in ("rate", "p50", "p99")}
-            for name, outcomes in rounds.items()
-        }
-        baseline = med["baseline"]["rate"]
-        failed = {name: sum(sum(o["failures"].values()) for o in outcomes) for name, outcomes in rounds.items()}
+        med: dict[str, dict] = {}
+        with collected_static():
+            for phase in phases:
+                med[phase] = run_phase(phase, targets, args, failed)
 
         client = Client()
-        counts, constant = {}, True
+        counts, hits, constant = {}, {}, True
         for name, path in targets:
             small = queries(client, path, 2)
             full = queries(client, path, None)
+            hits[name] = len(queries(client, path, None, ttl=600))
             counts[name] = (len(small), len(full))
             constant &= len(small) == len(full)
             if args.explain and name != "baseline":
                 print(f"\n=== {name}: {path}")
                 explain(full)
-        print(f"{'page':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7}  queries (2 a page / full page)")
-        for name, path in targets:
-            m = med[name]
-            ratio = m["rate"] / baseline if baseline else 0.0
-            print(
-                f"{name:<10} {m['rate']:9.1f} {m['p50'] * 1000:8.1f} {m['p99'] * 1000:8.1f} {ratio:7.3f}  "
-                f"{counts[name][0]} / {counts[name][1]}   {path}"
-            )
-        print(
-            "pages summary: "
-            + ", ".join(
-                f"{name} {med[name]['rate']:.0f}/s = {med[name]['rate'] / baseline if baseline else 0:.3f}"
-                for name, _path in targets[1:]
-            )
-            + f" of the bare view's {baseline:.0f}/s (goal ≥ {GOAL_RATIO}); queries per page "
-            + ", ".join(f"{name} {counts[name][1]}" for name, _path in targets[1:])
-            + ("; constant" if constant else "; NOT constant")
-        )
+        for phase in phases:
+            report(phase, med[phase], targets, counts, hits, constant)
+        # A cache hit is served from Redis alone.
+        constant &= not any(hits.values())
     finally:
         drop_task_queue()
         connection.close()
