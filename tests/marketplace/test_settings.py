@@ -170,13 +170,20 @@ def _database_settings(overrides, drop=()):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        # Production reuses connections (a new one costs ~60 ms), checked before each request.
-        (PRODUCTION, ["600", "True", "False", "default"]),
-        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "default"]),
+        # Production reuses connections (a new one costs ~60 ms), checked before each request,
+        # and prepares a statement at its 5th use on one.
+        (PRODUCTION, ["600", "True", "False", "5"]),
+        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "5"]),
         # runserver's thread per request could never reuse one.
-        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "default"]),
-        # PgBouncer transaction pooling: no server-side cursors, no prepared statements.
+        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "5"]),
+        ({**PRODUCTION, "DATABASE_PREPARE_THRESHOLD": "0"}, ["600", "True", "False", "None"]),
+        # PgBouncer transaction pooling: no server-side cursors, no prepared statements, unless
+        # asked for (PgBouncer 1.21+ with max_prepared_statements).
         ({**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1"}, ["600", "True", "True", "None"]),
+        (
+            {**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1", "DATABASE_PREPARE_THRESHOLD": "5"},
+            ["600", "True", "True", "5"],
+        ),
     ],
 )
 def test_database_connections_are_reused_in_production_and_checked_before_reuse(overrides, expected):
