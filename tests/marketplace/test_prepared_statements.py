@@ -1,43 +1,56 @@
-"""Statements are bound server-side, so a reused connection prepares its hot statements once
-and PostgreSQL stops parsing and planning them on every request (issue #12, database time)."""
+"""DATABASE_SERVER_SIDE_BINDING=1 (marketplace/settings.py): statements are bound server-side,
+so a reused connection prepares its hot statements once and PostgreSQL stops parsing and
+planning them on every request (issue #12, database time per order)."""
 
 import pytest
-from django.db import connection
-
-from marketplace.numbers import sequence_next
-from orders.services.checkout import NUMBER_SEQUENCE
+from django.db import connection, connections
 
 pytestmark = pytest.mark.django_db
 
 
-def _prepared(fragment: str) -> list[str]:
+@pytest.fixture
+def bound_server_side():
+    """A second psycopg connection to the test database, opened by Django's backend as the
+    opt-in configures it (its cursor class, its prepare threshold)."""
+    options = {**connection.settings_dict["OPTIONS"], "server_side_binding": True, "prepare_threshold": 5}
+    wrapper = type(connections["default"])(
+        {**connection.settings_dict, "OPTIONS": options}, alias="server_side_binding"
+    )
+    raw = wrapper.get_new_connection(wrapper.get_connection_params())
+    raw.autocommit = True
+    yield raw
+    raw.close()
+
+
+def test_a_statement_run_again_and_again_is_prepared_once_on_the_connection(bound_server_side):
+    with bound_server_side.cursor() as cursor:
+        assert type(cursor).__name__ == "ServerBindingCursor"
+        for _ in range(6):
+            cursor.execute("SELECT count(*) FROM catalog_sku WHERE id = %s", [0])
+            assert cursor.fetchone() == (0,)
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        assert [row[0] for row in cursor.fetchall()] == ["SELECT count(*) FROM catalog_sku WHERE id = $1"]
+
+
+def test_django_default_client_side_binding_never_prepares():
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{fragment}%"])
-        return [row[0] for row in cursor.fetchall()]
+        for _ in range(6):
+            cursor.execute("SELECT count(*) FROM catalog_sku WHERE id = %s", [0])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
 
 
-def test_the_connection_binds_parameters_on_the_server():
-    # Django's default (client-side binding) interpolates parameters into the text and can
-    # never prepare: the option must reach the connection.
-    assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
-    with connection.cursor() as cursor:
-        assert type(cursor.cursor).__name__ == "ServerSideBindingCursor"
-
-
-def test_a_statement_run_again_and_again_is_prepared_once_on_the_connection():
-    values = [sequence_next(NUMBER_SEQUENCE) for _ in range(connection.connection.prepare_threshold + 1)]
-    assert values == list(range(values[0], values[0] + len(values)))
-    assert _prepared("SELECT nextval($1)") == ["SELECT nextval($1)"]
-
-
-def test_a_bounded_stock_lock_wait_is_set_without_a_parameter(settings):
-    # SET cannot take a bound parameter ("syntax error at or near $1"): the stock service
-    # writes its bound into the statement.
-    from catalog.services.stock import _set_lock_timeout
+def test_a_bounded_stock_lock_wait_is_set_without_a_parameter(bound_server_side, settings, monkeypatch):
+    # SET takes no bound parameter ("syntax error at or near $1" with server-side binding): the
+    # stock service writes its bound into the statement.
+    from catalog.services import stock
 
     settings.DB_LOCK_TIMEOUT_MS = 0
     settings.STOCK_LOCK_TIMEOUT_MS = 1234
-    _set_lock_timeout()
-    with connection.cursor() as cursor:
+    monkeypatch.setattr(stock, "connection", bound_server_side)  # its .cursor() as Django's
+    with bound_server_side.cursor() as cursor:
+        cursor.execute("BEGIN")
+        stock._set_lock_timeout()
         cursor.execute("SHOW lock_timeout")
         assert cursor.fetchone() == ("1234ms",)
+        cursor.execute("ROLLBACK")

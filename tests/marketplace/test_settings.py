@@ -170,18 +170,31 @@ def _database_settings(overrides, drop=()):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        # Production reuses connections (a new one costs ~60 ms), checked before each request,
-        # and prepares a statement at its 5th use on one.
-        (PRODUCTION, ["600", "True", "False", "5"]),
-        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "5"]),
+        # Production reuses connections (a new one costs ~60 ms), checked before each request.
+        (PRODUCTION, ["600", "True", "False", "default"]),
+        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "default"]),
         # runserver's thread per request could never reuse one.
-        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "5"]),
-        ({**PRODUCTION, "DATABASE_PREPARE_THRESHOLD": "0"}, ["600", "True", "False", "None"]),
+        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "default"]),
+        # Server-side binding prepares a statement at its 5th use on a connection.
+        ({**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1"}, ["600", "True", "False", "5"]),
+        (
+            {**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1", "DATABASE_PREPARE_THRESHOLD": "0"},
+            ["600", "True", "False", "None"],
+        ),
         # PgBouncer transaction pooling: no server-side cursors, no prepared statements, unless
         # asked for (PgBouncer 1.21+ with max_prepared_statements).
         ({**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1"}, ["600", "True", "True", "None"]),
         (
-            {**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1", "DATABASE_PREPARE_THRESHOLD": "5"},
+            {**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1", "DATABASE_SERVER_SIDE_BINDING": "1"},
+            ["600", "True", "True", "None"],
+        ),
+        (
+            {
+                **PRODUCTION,
+                "DATABASE_TRANSACTION_POOLING": "1",
+                "DATABASE_SERVER_SIDE_BINDING": "1",
+                "DATABASE_PREPARE_THRESHOLD": "5",
+            },
             ["600", "True", "True", "5"],
         ),
     ],
