@@ -54,7 +54,8 @@ def _set_lock_timeout() -> None:
     if 0 < settings.DB_LOCK_TIMEOUT_MS <= settings.STOCK_LOCK_TIMEOUT_MS:
         return
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms"])
+        # Formatted, not bound: SET takes no parameters with server-side binding (an int is safe).
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(settings.STOCK_LOCK_TIMEOUT_MS)}ms'")
 
 
 def _locking_queryset():

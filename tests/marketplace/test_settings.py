@@ -175,8 +175,28 @@ def _database_settings(overrides, drop=()):
         ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "default"]),
         # runserver's thread per request could never reuse one.
         ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "default"]),
-        # PgBouncer transaction pooling: no server-side cursors, no prepared statements.
+        # Server-side binding prepares a statement at its 5th use on a connection.
+        ({**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1"}, ["600", "True", "False", "5"]),
+        (
+            {**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1", "DATABASE_PREPARE_THRESHOLD": "0"},
+            ["600", "True", "False", "None"],
+        ),
+        # PgBouncer transaction pooling: no server-side cursors, no prepared statements, unless
+        # asked for (PgBouncer 1.21+ with max_prepared_statements).
         ({**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1"}, ["600", "True", "True", "None"]),
+        (
+            {**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1", "DATABASE_SERVER_SIDE_BINDING": "1"},
+            ["600", "True", "True", "None"],
+        ),
+        (
+            {
+                **PRODUCTION,
+                "DATABASE_TRANSACTION_POOLING": "1",
+                "DATABASE_SERVER_SIDE_BINDING": "1",
+                "DATABASE_PREPARE_THRESHOLD": "5",
+            },
+            ["600", "True", "True", "5"],
+        ),
     ],
 )
 def test_database_connections_are_reused_in_production_and_checked_before_reuse(overrides, expected):
