@@ -22,6 +22,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -462,3 +463,28 @@ class ServiceEditAdmin:
 
     def delete_queryset(self, request, queryset):
         self.delete(request, list(queryset))
+
+
+class QueueOrderingMixin:
+    """A changelist that lists what waits for staff first (`queue_first`: the status that
+    waits), then by `queue_then`.
+
+    The rank is an annotation (`queue_rank`) the ordering names, not a CASE written into the
+    ordering: a search across a multi-valued relation makes the admin's query SELECT DISTINCT,
+    which PostgreSQL only accepts with ORDER BY expressions that are in the select list; with
+    server-side binding (prepared statements) a CASE in both places is two different
+    expressions ($1 and $3), so the queue page failed when searched."""
+
+    queue_first: tuple[str, Any]
+    queue_then: list = []
+
+    def get_queryset(self, request):
+        # ModelAdmin.get_queryset as Django writes it, with the rank annotated before the
+        # ordering that names it is applied (super() would order first and fail).
+        field, value = self.queue_first
+        rank = Case(When(**{field: value}, then=Value(0)), default=Value(1), output_field=IntegerField())
+        queryset = self.model._default_manager.get_queryset().annotate(queue_rank=rank)
+        return queryset.order_by(*self.get_ordering(request))
+
+    def get_ordering(self, request):
+        return ["queue_rank", *self.queue_then]

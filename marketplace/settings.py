@@ -128,17 +128,17 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
-# Prepared statements (opt-in, DATABASE_SERVER_SIDE_BINDING=1): psycopg binds parameters on
+# Prepared statements (on by default; DATABASE_SERVER_SIDE_BINDING=0 turns them off): psycopg binds parameters on
 # the server and prepares a statement at its 5th use on a connection, so PostgreSQL stops
 # parsing and planning the hot statements (the cart's and the checkout's) on every request.
 # Django's defaults, client-side binding and no preparing, cost PostgreSQL 12.1–13.5 ms of CPU
 # per order (2 adds + checkout, backend CPU from /proc, 150 orders in process, interleaved
-# runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms. Not the default yet:
-# with server-side binding the server types the parameters, and a SELECT DISTINCT ordered by
-# an expression with parameters fails (the admin's moderation and dispute queues, searched
-# across a relation, order by a Case): they must order by an annotation first. A statement
-# that takes no parameters (SET) must have its value written in.
-if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+# runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms. The whole suite runs
+# with it. With server-side binding the server types the parameters: a SELECT DISTINCT must
+# order by expressions of its select list (the admin queues order by an annotation,
+# marketplace.admin_tools.QueueOrderingMixin), and a statement that takes no parameters (SET)
+# must have its value written in.
+if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
 # Behind PgBouncer in transaction pooling mode, consecutive transactions of one connection may

@@ -20,7 +20,6 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.core.validators import MaxValueValidator
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -31,6 +30,7 @@ from marketplace.admin_tools import (
     ConfirmForm,
     ObjectAction,
     ObjectActionsMixin,
+    QueueOrderingMixin,
     ReadOnlyAdmin,
     ReadOnlyInline,
     link,
@@ -356,22 +356,19 @@ ARBITRATE = ObjectAction(
 
 
 # Open disputes first, the oldest first: the queue operations work through.
-DISPUTE_QUEUE_ORDER = [
-    Case(When(status=DisputeStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
-    "opened_at",
-    "id",
-]
+DISPUTE_QUEUE_THEN = ["opened_at", "id"]
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+class DisputeAdmin(QueueOrderingMixin, ObjectActionsMixin, ReadOnlyAdmin):
     """The dispute queue and the case page; the decision goes through the arbitrate action."""
 
     list_display = ["__str__", "order", "merchant", "status", "amount_asked", "opened_at", "waiting"]
     list_filter = ["status"]
     list_select_related = ["request__merchant_order__merchant"]
     search_fields = ["request__merchant_order__number", "request__merchant_order__merchant__shop_name"]
-    ordering = DISPUTE_QUEUE_ORDER
+    queue_first = ("status", DisputeStatus.OPEN)
+    queue_then = DISPUTE_QUEUE_THEN
     object_actions = [ARBITRATE]
     change_form_template = "admin/orders/dispute/change_form.html"
     readonly_fields = ["order", "merchant", "amount_asked", "case", "lines_table", "statements", "waiting"]

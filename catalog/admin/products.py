@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Case, F, IntegerField, Sum, Value, When
+from django.db.models import F, Sum
 from django.http import FileResponse, Http404, HttpResponse
 from django.template.defaultfilters import linebreaks_filter
 from django.urls import reverse
@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.admin_tools import ObjectActionsMixin, badge, colour_class, table, when
+from marketplace.admin_tools import ObjectActionsMixin, QueueOrderingMixin, badge, colour_class, table, when
 from marketplace.money import format_cny
 
 from .. import permissions, selectors
@@ -47,16 +47,9 @@ HISTORY_LABELS = {
     "catalog.product_revision_rejected": _("Changes rejected"),
 }
 # The moderation queues: what waits for a reviewer first, oldest submission first.
-LISTING_QUEUE_ORDER = [
-    Case(When(status=ListingStatus.SUBMITTED, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
-    F("submitted_at").asc(nulls_last=True),
-    "id",
-]
-REVISION_QUEUE_ORDER = [
-    Case(When(status=RevisionStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()).asc(),
-    "submitted_at",
-    "id",
-]
+# (QueueOrderingMixin: the waiting status first, then these.)
+LISTING_QUEUE_THEN = [F("submitted_at").asc(nulls_last=True), "id"]
+REVISION_QUEUE_THEN = ["submitted_at", "id"]
 
 
 def _thumbnail_url(image: ProductImage, size: str = "small") -> str:
@@ -145,7 +138,7 @@ class ProductChangeList(ChangeList):
 
 
 @admin.register(Product)
-class ProductAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ProductAdmin(QueueOrderingMixin, ObjectActionsMixin, admin.ModelAdmin):
     """The moderation queue and the product page. Read-only: decisions go through the actions."""
 
     object_actions = PRODUCT_ACTIONS
@@ -153,7 +146,8 @@ class ProductAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_filter = ["status", ("merchant", admin.RelatedOnlyFieldListFilter), CategoryTreeFilter, OnSaleFilter]
     list_select_related = ["merchant", "category"]
     search_fields = ["title", "merchant__shop_name", "merchant__company_name", "skus__code"]
-    ordering = LISTING_QUEUE_ORDER
+    queue_first = ("status", ListingStatus.SUBMITTED)
+    queue_then = LISTING_QUEUE_THEN
     readonly_fields = [
         "category_path",
         "tags_display",
@@ -414,7 +408,7 @@ def _changed_fields(revision: ProductRevision) -> str:
 
 
 @admin.register(ProductRevision)
-class ProductRevisionAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ProductRevisionAdmin(QueueOrderingMixin, ObjectActionsMixin, admin.ModelAdmin):
     """The revision queue: edits of published products. Read-only: decisions go through the actions."""
 
     object_actions = REVISION_ACTIONS
@@ -430,7 +424,8 @@ class ProductRevisionAdmin(ObjectActionsMixin, admin.ModelAdmin):
     list_filter = ["status", ("product__merchant", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["product", "product__merchant", "submitted_by", "reviewed_by"]
     search_fields = ["title", "product__title", "product__merchant__shop_name"]
-    ordering = REVISION_QUEUE_ORDER
+    queue_first = ("status", RevisionStatus.PENDING)
+    queue_then = REVISION_QUEUE_THEN
     readonly_fields = ["product_link", "merchant", "status_badge", "diff"]
     fieldsets = [
         (
