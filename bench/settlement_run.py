@@ -102,18 +102,19 @@ def build(lines: int, merchants: int) -> None:
     product = Product.objects.create(merchant=rows[0], category=category, title="p")
     sku = SKU.objects.create(product=product, merchant=rows[0], code="s", price=Decimal("100.00"))
     buyer = User.objects.create(email="buyer@bench.local")
+    params = {
+        "buyer": buyer.pk,
+        "orders": lines // 4,
+        "first_merchant": first,
+        "merchants": merchants,
+        "sku": sku.pk,
+        "category": category.pk,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            SQL_ORDERS,
-            {
-                "buyer": buyer.pk,
-                "orders": lines // 4,
-                "first_merchant": first,
-                "merchants": merchants,
-                "sku": sku.pk,
-                "category": category.pk,
-            },
-        )
+        # One statement per execute: with server-side binding (the default) a statement with
+        # parameters is prepared, and PostgreSQL prepares only one command at a time.
+        for statement in filter(str.strip, SQL_ORDERS.split(";")):
+            cursor.execute(statement, params)
         cursor.execute("ANALYZE")
 
 
