@@ -54,6 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 # This run's own task queue (bench/settings.py), inherited by the servers; deleted at the end.
 os.environ["BENCH_CELERY_QUEUE"] = f"bench-checkout-{os.getpid()}"
+# The web's wait bounds, as gunicorn.conf.py sets them for the server: the queries counted in
+# this process are then those of a production web connection (no SET LOCAL lock_timeout).
+os.environ.setdefault("DB_LOCK_TIMEOUT_MS", "2000")
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "5000")
 
 import django
 

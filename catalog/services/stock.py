@@ -382,10 +382,18 @@ def stock_check_available(*, items: Iterable[tuple[int, int]]) -> None:
         .annotate(units=Sum(F("on_hand") - F("reserved")))
         .values_list("sku_id", "units")
     )
+    stock_refuse_short(items=wanted.items(), units=units)
+
+
+def stock_refuse_short(*, items: Iterable[tuple[int, int]], units: dict[int, int | None]) -> None:
+    """`stock_check_available` on figures the caller read itself (`units`: available units by
+    SKU id, as `catalog.selectors.sku_available_units` gives them, e.g. in the query that
+    loads the SKUs: one statement less). The same refusal; writes and reads nothing."""
+    wanted = _wanted(items)
     short = [
-        {"sku": sku_id, "requested": quantity, "available": units.get(sku_id, 0)}
+        {"sku": sku_id, "requested": quantity, "available": units.get(sku_id) or 0}
         for sku_id, quantity in sorted(wanted.items())
-        if units.get(sku_id, 0) < quantity
+        if (units.get(sku_id) or 0) < quantity
     ]
     if short:
         raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})

@@ -37,8 +37,8 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.selectors import sku_list_for_checkout
-from catalog.services.stock import stock_allocate_and_reserve
+from catalog.selectors import sku_available_units, sku_list_for_checkout
+from catalog.services.stock import stock_allocate_and_reserve, stock_refuse_short
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
 from marketplace.numbers import sequence_next
@@ -105,14 +105,18 @@ _SKU_COLUMNS = (
 
 def _load_skus(items: list[CheckoutItem]) -> dict:
     """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
-    rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`);
+    rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`)
+    and their available units as a plain read (`available_units`, for the stock pre-check);
     400 `sku_unavailable` listing those no longer on sale."""
     ids = {i.sku_id for i in items}
     rows = (
         sku_list_for_checkout(ids)
         .select_related("merchant__shipping_rate")
         .only(*_SKU_COLUMNS)
-        .annotate(contract_revenue_share_rate=current_contract_value(OuterRef("merchant_id"), "revenue_share_rate"))
+        .annotate(
+            contract_revenue_share_rate=current_contract_value(OuterRef("merchant_id"), "revenue_share_rate"),
+            available_units=sku_available_units(OuterRef("pk")),
+        )
     )
     skus = {s.pk: s for s in rows}
     unavailable = []
@@ -191,6 +195,12 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
     skus = _load_skus(items)
+    # The stock pre-check on the units read with the SKUs: a sold-out SKU is refused before
+    # anything is written and without queueing on its stock rows' lock (the locked check
+    # below stays the one that decides).
+    stock_refuse_short(
+        items=[(i.sku_id, i.quantity) for i in items], units={pk: sku.available_units for pk, sku in skus.items()}
+    )
     placed_at = timezone.now()
     number = _number("B", placed_at, serial)
 
@@ -204,7 +214,10 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
-        items=[(i.sku_id, i.quantity) for i in items], region=address.region, reference=f"order:{number}"
+        items=[(i.sku_id, i.quantity) for i in items],
+        region=address.region,
+        reference=f"order:{number}",
+        precheck=False,  # made above, with the SKUs
     )
     lines_by_sku = {line.sku_id: line for _order, lines in merchant_orders for line in lines}
     shipments = _create_shipments(allocations, lines_by_sku, buyer=buyer, address=buyer_order.address)

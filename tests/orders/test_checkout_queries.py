@@ -84,11 +84,12 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
         order = services.checkout_place(
             buyer=buyer, address=address, items=[CheckoutItem(world.lamp.pk, 2), CheckoutItem(world.mug.pk, 1)]
         )
-    # The lock with the number, the key's attempt, the SKUs, the 4 order inserts, the stock (its
-    # unlocked pre-check, SET LOCAL lock_timeout: none on a web connection that bounds lock
-    # waits itself, the locking read, one UPDATE, one INSERT of movements), the 2 shipment
-    # inserts, the audit (2) and the attempt: 17, whatever the number of shops and lines.
-    assert len(placing) == 17
+    # The lock with the number, the key's attempt, the SKUs (with their available units: the
+    # stock pre-check), the 4 order inserts, the stock (SET LOCAL lock_timeout: none on a web
+    # connection that bounds lock waits itself, the locking read, one UPDATE, one INSERT of
+    # movements), the 2 shipment inserts, the audit (2) and the attempt: 16, whatever the
+    # number of shops and lines.
+    assert len(placing) == 16
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
     # The stock is reserved after the orders and lines are written (its rows are locked last).
@@ -118,11 +119,11 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     with CaptureQueriesContext(connection) as posting:
         created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
     assert created.status_code == 201
-    # The address, the placement's 17 (above), the ordered lines out of the cart (1) and, in
-    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 21. The
-    # token read makes 22 through the API with a token; a web connection whose lock waits are
-    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 21 in production.
-    assert len(posting) == 21
+    # The address, the placement's 16 (above), the ordered lines out of the cart (1) and, in
+    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 20. The
+    # token read makes 21 through the API with a token; a web connection whose lock waits are
+    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 20 in production.
+    assert len(posting) == 20
     assert _own(posting.captured_queries) == Counter(
         {
             **CHECKOUT_OWN,
@@ -259,3 +260,22 @@ def test_a_joint_operation_line_is_priced_at_the_current_contracts_revenue_share
         Decimal("0.060000"),
         Decimal("6.00"),
     )
+
+
+def test_a_sold_out_sku_is_refused_with_the_skus_read_before_anything_is_written_or_locked(world):
+    """The stock pre-check rides on the SKUs' read: a sold-out SKU is refused with the same
+    `insufficient_stock` extra as the locked check, before any insert and without taking (or
+    queueing on) a stock row's lock."""
+    Stock.objects.filter(sku=world.mug).update(reserved=0, on_hand=0)
+    buyer = world.other_buyer
+    orders_before = BuyerOrder.objects.count()
+    with CaptureQueriesContext(connection) as placing, pytest.raises(InsufficientStock) as refused:
+        services.checkout_place(
+            buyer=buyer,
+            address=buyer.addresses.get(),
+            items=[CheckoutItem(world.lamp.pk, 1), CheckoutItem(world.mug.pk, 2)],
+        )
+    assert refused.value.extra == {"lines": [{"sku": world.mug.pk, "requested": 2, "available": 0}]}
+    statements = [q["sql"] for q in placing.captured_queries]
+    assert not [sql for sql in statements if sql.startswith("INSERT") or "FOR UPDATE" in sql]
+    assert BuyerOrder.objects.count() == orders_before
