@@ -128,17 +128,18 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
-# Prepared statements (on by default; DATABASE_SERVER_SIDE_BINDING=0 turns them off): psycopg binds parameters on
+# Prepared statements (opt-in, DATABASE_SERVER_SIDE_BINDING=1): psycopg binds parameters on
 # the server and prepares a statement at its 5th use on a connection, so PostgreSQL stops
 # parsing and planning the hot statements (the cart's and the checkout's) on every request.
 # Django's defaults, client-side binding and no preparing, cost PostgreSQL 12.1–13.5 ms of CPU
 # per order (2 adds + checkout, backend CPU from /proc, 150 orders in process, interleaved
-# runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms. The whole suite runs
-# with it. With server-side binding the server types the parameters: a SELECT DISTINCT must
-# order by expressions of its select list (the admin queues order by an annotation,
-# marketplace.admin_tools.QueueOrderingMixin), and a statement that takes no parameters (SET)
-# must have its value written in.
-if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+# runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms. The whole suite passes
+# with it (the admin queues order by an annotation, marketplace.admin_tools.QueueOrderingMixin,
+# since a SELECT DISTINCT must order by expressions of its select list; a SET has its value
+# written in). Not the default: a statement carries at most 65,535 bound parameters, and
+# Django 5.2 does not size PostgreSQL's bulk_create batches by it, so a large bulk_create
+# without batch_size (a bulk import, bench/catalog_list.py's builder) fails.
+if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
 # Behind PgBouncer in transaction pooling mode, consecutive transactions of one connection may

@@ -1,4 +1,4 @@
-"""DATABASE_SERVER_SIDE_BINDING (on by default, marketplace/settings.py): statements are bound server-side,
+"""DATABASE_SERVER_SIDE_BINDING=1 (opt-in, marketplace/settings.py): statements are bound server-side,
 so a reused connection prepares its hot statements once and PostgreSQL stops parsing and
 planning them on every request (issue #12, database time per order)."""
 
@@ -32,14 +32,15 @@ def test_a_statement_run_again_and_again_is_prepared_once_on_the_connection(boun
         assert [row[0] for row in cursor.fetchall()] == ["SELECT count(*) FROM catalog_sku WHERE id = $1"]
 
 
-def test_the_suite_runs_with_prepared_statements_as_production_does():
+@pytest.mark.skipif(
+    connection.settings_dict["OPTIONS"].get("server_side_binding") is True, reason="the opt-in is on in this run"
+)
+def test_django_default_client_side_binding_never_prepares():
     with connection.cursor() as cursor:
         for _ in range(6):
             cursor.execute("SELECT count(*) FROM catalog_sku WHERE id = %s", [0])
-        cursor.execute(
-            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%catalog_sku WHERE id%"]
-        )
-        assert [row[0] for row in cursor.fetchall()] == ["SELECT count(*) FROM catalog_sku WHERE id = $1"]
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone() == (0,)
 
 
 def test_a_bounded_stock_lock_wait_is_set_without_a_parameter(bound_server_side, settings, monkeypatch):

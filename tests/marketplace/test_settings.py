@@ -170,15 +170,17 @@ def _database_settings(overrides, drop=()):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        # Production reuses connections (a new one costs ~60 ms), checked before each request,
-        # and binds server-side: a statement is prepared at its 5th use on a connection.
-        (PRODUCTION, ["600", "True", "False", "5"]),
-        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "5"]),
+        # Production reuses connections (a new one costs ~60 ms), checked before each request.
+        (PRODUCTION, ["600", "True", "False", "default"]),
+        ({**PRODUCTION, "CONN_MAX_AGE": "60"}, ["60", "True", "False", "default"]),
         # runserver's thread per request could never reuse one.
-        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "5"]),
-        ({**PRODUCTION, "DATABASE_PREPARE_THRESHOLD": "0"}, ["600", "True", "False", "None"]),
-        # Django's default, client-side binding, never prepares.
-        ({**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "0"}, ["600", "True", "False", "default"]),
+        ({**PRODUCTION, "DEBUG": "1"}, ["0", "True", "False", "default"]),
+        # Server-side binding prepares a statement at its 5th use on a connection.
+        ({**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1"}, ["600", "True", "False", "5"]),
+        (
+            {**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "1", "DATABASE_PREPARE_THRESHOLD": "0"},
+            ["600", "True", "False", "None"],
+        ),
         # PgBouncer transaction pooling: no server-side cursors, no prepared statements, unless
         # asked for (PgBouncer 1.21+ with max_prepared_statements).
         ({**PRODUCTION, "DATABASE_TRANSACTION_POOLING": "1"}, ["600", "True", "True", "None"]),
