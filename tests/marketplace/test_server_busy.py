@@ -6,7 +6,6 @@ import runpy
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,12 +65,6 @@ def _held_by_another_connection(sql, params=()):
         holder.join(10)
 
 
-def _timed(call):
-    started = time.monotonic()
-    response = call()
-    return response, time.monotonic() - started
-
-
 @pytest.mark.urls("tests.marketplace.busy_urls")
 def test_a_lock_wait_past_the_bound_answers_503_in_the_api_and_writes_nothing():
     user = UserFactory()
@@ -79,24 +72,23 @@ def test_a_lock_wait_past_the_bound_answers_503_in_the_api_and_writes_nothing():
         _held_by_another_connection("SELECT id FROM marketplace_user WHERE id = %s FOR UPDATE", [user.pk]),
         _bounds(lock_ms=300),
     ):
-        response, elapsed = _timed(
-            lambda: APIClient().post(f"/api/busy/?wait=lock&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
-        )
+        response = APIClient().post(f"/api/busy/?wait=lock&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 503
     assert response.json() == {**BUSY, "extra": {"retry_after_seconds": 1}}
     assert response["Retry-After"] == "1"
-    assert elapsed < 2
+    # No time is measured: the holder keeps its lock until this block ends, so only the bound
+    # could have answered (without it the request would wait forever).
     assert JobFailure.objects.count() == 0  # the row written before the wait rolled back
 
 
 @pytest.mark.urls("tests.marketplace.busy_urls")
 def test_a_statement_past_the_bound_answers_503_in_the_api_and_writes_nothing():
     with _bounds(statement_ms=300):
-        response, elapsed = _timed(lambda: APIClient().post("/api/busy/?wait=sleep", HTTP_ACCEPT_LANGUAGE="en"))
+        response = APIClient().post("/api/busy/?wait=sleep", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 503
     assert response.json() == {**BUSY, "extra": {"retry_after_seconds": 1}}
     assert response["Retry-After"] == "1"
-    assert elapsed < 2  # not the 3 s the statement asked for
+    # The 503 itself shows the statement was cancelled: run to its end, it answers 200.
     assert JobFailure.objects.count() == 0
 
 
@@ -108,16 +100,13 @@ def test_a_page_past_a_bound_answers_the_busy_page_and_writes_nothing(client, wa
         _held_by_another_connection("SELECT id FROM marketplace_user WHERE id = %s FOR UPDATE", [user.pk]),
         _bounds(lock_ms=300, statement_ms=300),
     ):
-        response, elapsed = _timed(lambda: client.get(f"/busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en"))
-        api_route, _ = _timed(
-            lambda: client.get(f"/api/plain-busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
-        )
+        response = client.get(f"/busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
+        api_route = client.get(f"/api/plain-busy/?wait={wait}&user={user.pk}", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response["Content-Type"].startswith("text/html")
     assert "503" in response.text
     assert "The site is busy right now" in response.text
-    assert elapsed < 2
     # A route under /api/ that is no DRF view still answers in the API's shape.
     assert (api_route.status_code, api_route["Retry-After"]) == (503, "1")
     assert api_route.json() == {**BUSY, "extra": {"retry_after_seconds": 1}}
