@@ -1,1 +1,237 @@
-"""Models of the promotions app; later issues fill this module."""
+"""Promotions: a condition (what the cart must hold), a benefit (what it gives) and a scope
+(which lines it looks at), with a window, a priority, a funding split, a budget and a
+per-buyer limit — django-oscar's condition / benefit / range, flattened into one row.
+
+`status` follows the transition table `TRANSITIONS` below; every change goes through a
+service in `promotions.services`. The pricing engine (`promotions.pricing`) never sees these
+rows: the selectors turn them into frozen `Offer` values.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.transitions import Transitions
+
+from .choices import BenefitType, PromotionChannel, PromotionLevel, PromotionStatus, ScopeKind
+from .errors import PromotionInvalidTransition
+
+
+class Promotion(models.Model):
+    """One promotion of a shop (created by its merchant) or of the platform (by operations).
+
+    Counters (`budget_spent`, `uses_count`) move only through conditional UPDATEs in
+    `promotions.services.usage`, and the constraints below keep them within their limits
+    even if a service forgot to check.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    level = models.CharField(_("level"), max_length=10, choices=PromotionLevel.choices)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=PromotionChannel.choices, default=PromotionChannel.AUTOMATIC
+    )
+    merchant = models.ForeignKey(
+        "merchants.Merchant",
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="promotions",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=PromotionStatus.choices, default=PromotionStatus.DRAFT, db_index=True
+    )
+    status_reason = models.TextField(_("reason of the last decision"), blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher wins a tie."))
+
+    # Condition, evaluated on the gross of the lines in scope (both optional).
+    min_spend = models.DecimalField(_("minimum spend"), max_digits=14, decimal_places=2, null=True, blank=True)
+    min_quantity = models.PositiveIntegerField(_("minimum quantity"), null=True, blank=True)
+
+    # Scope: which lines of the cart the condition and the benefit look at.
+    scope = models.CharField(_("applies to"), max_length=12, choices=ScopeKind.choices)
+    products = models.ManyToManyField(
+        "catalog.Product", verbose_name=_("products"), blank=True, related_name="promotions"
+    )
+    categories = models.ManyToManyField(
+        "catalog.Category", verbose_name=_("categories"), blank=True, related_name="promotions"
+    )
+
+    # Benefit: `benefit_type` picks the class of the engine's registry; the fields it needs.
+    benefit_type = models.CharField(_("benefit"), max_length=16, choices=BenefitType.choices)
+    percent = models.DecimalField(
+        _("percentage off"), max_digits=5, decimal_places=2, null=True, blank=True, help_text=_("Between 0 and 100.")
+    )
+    amount = models.DecimalField(_("amount off"), max_digits=14, decimal_places=2, null=True, blank=True)
+    gift_sku = models.ForeignKey(
+        "catalog.SKU", verbose_name=_("gift"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    # Funding: the share of every discount the platform pays (0 merchant, 1 platform).
+    platform_share = models.DecimalField(
+        _("platform share"), max_digits=5, decimal_places=4, default=Decimal("0"), help_text=_("From 0 to 1.")
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("platform share approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("platform share approved"), null=True, blank=True)
+
+    # Budget (money and/or uses) and per-buyer limit, all optional; the counters beside them.
+    budget_amount = models.DecimalField(_("money budget"), max_digits=14, decimal_places=2, null=True, blank=True)
+    budget_spent = models.DecimalField(_("money spent"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    max_uses = models.PositiveIntegerField(_("maximum uses"), null=True, blank=True)
+    uses_count = models.PositiveIntegerField(_("uses"), default=0)
+    per_buyer_limit = models.PositiveIntegerField(_("uses per buyer"), null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "ends_at"], name="promotion_live_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level=PromotionLevel.SHOP, merchant__isnull=False)
+                | Q(level=PromotionLevel.PLATFORM, merchant__isnull=True),
+                name="promotion_level_merchant",
+            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="promotion_window"),
+            models.CheckConstraint(
+                condition=Q(platform_share__gte=0, platform_share__lte=1), name="promotion_share_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(budget_amount__isnull=True) | Q(budget_spent__lte=models.F("budget_amount")),
+                name="promotion_budget_not_overspent",
+            ),
+            models.CheckConstraint(condition=Q(budget_spent__gte=0), name="promotion_spent_not_negative"),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(uses_count__lte=models.F("max_uses")),
+                name="promotion_uses_within_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__gt=0, percent__lt=100), name="promotion_percent_range"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_limited(self) -> bool:
+        """Whether using it writes counters (a budget, a use limit or a per-buyer limit)."""
+        return self.budget_amount is not None or self.max_uses is not None or self.per_buyer_limit is not None
+
+
+S = PromotionStatus
+# Allowed transitions: action → (states it may start from, state it leads to). A shop
+# promotion asking for a platform share is submitted for approval; any other is activated.
+TRANSITIONS = Transitions(
+    {
+        "submit": (frozenset({S.DRAFT, S.REJECTED}), S.PENDING_APPROVAL),
+        "activate": (frozenset({S.DRAFT}), S.ACTIVE),
+        "approve": (frozenset({S.PENDING_APPROVAL}), S.ACTIVE),
+        "reject": (frozenset({S.PENDING_APPROVAL}), S.REJECTED),
+        "pause": (frozenset({S.ACTIVE}), S.PAUSED),
+        "resume": (frozenset({S.PAUSED}), S.ACTIVE),
+        "end": (frozenset({S.ACTIVE, S.PAUSED}), S.ENDED),
+    },
+    error=PromotionInvalidTransition,
+    refusal=_("This cannot be done while the promotion is “%(status)s”."),
+)
+
+
+class PromotionStep(models.Model):
+    """One step of a spend-and-save promotion: from `threshold` of in-scope gross, `amount`
+    off. The highest step reached applies."""
+
+    promotion = models.ForeignKey(
+        Promotion, verbose_name=_("promotion"), on_delete=models.CASCADE, related_name="steps"
+    )
+    threshold = models.DecimalField(_("spend at least"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("amount off"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("spend-and-save step")
+        verbose_name_plural = _("spend-and-save steps")
+        ordering = ["promotion", "threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "threshold"], name="promotion_step_unique_threshold"),
+            models.CheckConstraint(condition=Q(amount__gt=0, threshold__gt=0), name="promotion_step_positive"),
+        ]
+
+    def __str__(self):
+        return f"≥{self.threshold} −{self.amount}"
+
+
+class PromotionBuyerUsage(models.Model):
+    """How many times one buyer has used a promotion with a per-buyer limit (upserted
+    conditionally at checkout, decremented when an unpaid order is cancelled)."""
+
+    promotion = models.ForeignKey(
+        Promotion, verbose_name=_("promotion"), on_delete=models.CASCADE, related_name="buyer_usages"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.CASCADE, related_name="+"
+    )
+    uses = models.PositiveIntegerField(_("uses"), default=0)
+
+    class Meta:
+        verbose_name = _("use by a buyer")
+        verbose_name_plural = _("uses by buyers")
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "buyer"], name="promotion_buyer_usage_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.promotion_id} / {self.buyer_id}: {self.uses}"
+
+
+class PromotionRedemption(models.Model):
+    """What one buyer order took from a limited promotion's counters, so that cancelling the
+    order before payment gives exactly that back, exactly once (`released_at`).
+
+    `order_id` is the buyer order's id without a foreign key: orders sit above promotions.
+    Only limited promotions (`Promotion.is_limited`) get a row; an unlimited one writes nothing
+    at checkout.
+    """
+
+    promotion = models.ForeignKey(
+        Promotion, verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="redemptions"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    order_id = models.BigIntegerField(_("buyer order"))
+    amount = models.DecimalField(_("discount"), max_digits=14, decimal_places=2)
+    created_at = models.DateTimeField(_("used"), auto_now_add=True)
+    released_at = models.DateTimeField(_("given back"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("redemption")
+        verbose_name_plural = _("redemptions")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order_id", "promotion"], name="promotion_redemption_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="promotion_redemption_amount_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.promotion_id} / {self.order_id}"

@@ -31,6 +31,7 @@ from .placed import (
     MerchantOrder,
     OrderEvent,
     OrderLine,
+    OrderLineDiscount,
     Shipment,
     ShipmentLine,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "MerchantOrder",
     "OrderEvent",
     "OrderLine",
+    "OrderLineDiscount",
     "Payment",
     "Refund",
     "RefundLine",

@@ -125,6 +125,17 @@ class MerchantOrder(models.Model):
     )
     base_total = models.DecimalField(_("commission base"), max_digits=14, decimal_places=2, default=0)
     commission_total = models.DecimalField(_("commission"), max_digits=14, decimal_places=2, default=0)
+    # The fee a merchant-funded free-shipping promotion waived (`shipping_fee` is then 0): what
+    # the buyer saved on shipping, and which promotion gave it.
+    shipping_waived = models.DecimalField(_("shipping waived"), max_digits=14, decimal_places=2, default=0)
+    shipping_promotion = models.ForeignKey(
+        "promotions.Promotion",
+        verbose_name=_("free-shipping promotion"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     placed_at = models.DateTimeField(_("placed"), db_index=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped"), null=True, blank=True)
@@ -237,6 +248,9 @@ class OrderLine(models.Model):
     # return raises it (with F()); the constraint below makes a second restock of the same
     # goods fail in the database even if a service forgot to check.
     returned_quantity = models.PositiveIntegerField(_("returned quantity"), default=0)
+    # A gift a promotion added: an ordinary line (stock reserved, shipped) whose gross is
+    # discounted in full.
+    is_gift = models.BooleanField(_("gift"), default=False)
 
     class Meta:
         verbose_name = _("order line")
@@ -267,6 +281,37 @@ class OrderLine(models.Model):
 
     def __str__(self):
         return f"{self.sku_code} × {self.quantity}"
+
+
+class OrderLineDiscount(models.Model):
+    """One promotion's part of one line's discount, frozen at placement and split by funder,
+    so finance and the marketing view can answer "who paid for this discount".
+
+    The parts of a line's rows add up to the line's `merchant_discount` and
+    `platform_discount` (checkout writes both from the same pricing result)."""
+
+    line = models.ForeignKey(
+        OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="discounts"
+    )
+    promotion = models.ForeignKey(
+        "promotions.Promotion", verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="+"
+    )
+    merchant_part = models.DecimalField(_("merchant-funded"), max_digits=14, decimal_places=2)
+    platform_part = models.DecimalField(_("platform-funded"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("line discount")
+        verbose_name_plural = _("line discounts")
+        ordering = ["line_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "promotion"], name="order_line_discount_unique"),
+            models.CheckConstraint(
+                condition=Q(merchant_part__gte=0, platform_part__gte=0), name="order_line_discount_not_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.line_id} / {self.promotion_id}"
 
 
 class Shipment(models.Model):

@@ -1,0 +1,51 @@
+"""Promotions' enumerations. Other apps (orders, settlements, the interface modules) import
+these without importing promotions' models."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PromotionLevel(models.TextChoices):
+    # A shop promotion is created by a merchant for its own products; a platform promotion by
+    # operations staff for the whole marketplace.
+    SHOP = "shop", _("Shop promotion")
+    PLATFORM = "platform", _("Platform promotion")
+
+
+class PromotionChannel(models.TextChoices):
+    # Automatic promotions apply to every cart that meets the condition; coupon promotions
+    # only with a coupon the buyer holds.
+    AUTOMATIC = "automatic", _("Automatic")
+    COUPON = "coupon", _("With a coupon")
+
+
+class PromotionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval of the platform share")
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
+    REJECTED = "rejected", _("Rejected")
+
+
+#: States in which a promotion's settings may still be edited.
+EDITABLE_STATES = frozenset({PromotionStatus.DRAFT, PromotionStatus.REJECTED})
+
+
+class ScopeKind(models.TextChoices):
+    PLATFORM = "platform", _("Whole platform")
+    SHOP = "shop", _("Whole shop")
+    PRODUCTS = "products", _("Chosen products")
+    CATEGORIES = "categories", _("Chosen categories (with their subcategories)")
+
+
+class BenefitType(models.TextChoices):
+    SPEND_AND_SAVE = "spend_and_save", _("Spend and save (steps)")
+    PERCENTAGE = "percentage", _("Percentage off")
+    FIXED_AMOUNT = "fixed_amount", _("Fixed amount off")
+    GIFT_SKU = "gift_sku", _("Free gift")
+    FREE_SHIPPING = "free_shipping", _("Free shipping")
+
+
+#: Benefit types only a shop promotion may have (the merchant funds its own shipping).
+SHOP_ONLY_BENEFITS = frozenset({BenefitType.FREE_SHIPPING, BenefitType.GIFT_SKU})
