@@ -22,12 +22,13 @@ lines in *scope*) and a *benefit* class per type (`BENEFITS`, a plain registry) 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from marketplace.money import ZERO
+from marketplace.money import ZERO, allocate, quantize
 
 from .choices import BenefitType, PromotionChannel, PromotionLevel, ScopeKind
 
@@ -268,6 +269,234 @@ class PricingResult:
         raise KeyError(key)
 
 
+# --- Benefits: one class per type, in a plain registry -----------------------------------
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The lines an offer is shown: each line with what earlier offers left of it."""
+
+    lines: tuple[CartLine, ...]
+    remaining: tuple[Decimal, ...]
+    gross: Decimal
+    quantity: int
+
+    @property
+    def remaining_total(self) -> Decimal:
+        return sum(self.remaining, ZERO)
+
+
+class BenefitClass:
+    """A benefit type. `line_amount` is the discount to spread over the in-scope lines
+    before caps (from the in-scope gross and what is left of it); `apply` returns the
+    result: the capped amount spread over the lines, the gift or the waived shipping."""
+
+    #: Whether the benefit discounts the in-scope lines (gifts and shipping do not).
+    discounts_lines = True
+
+    def line_amount(self, benefit: Benefit, *, gross: Decimal, remaining: Decimal) -> Decimal:
+        return ZERO
+
+    def apply(self, offer: Offer, view: Slice, *, shipping_fees: Mapping[int, Decimal], waived) -> BenefitResult:
+        amount = capped(offer, self.line_amount(offer.benefit, gross=view.gross, remaining=view.remaining_total), view)
+        if amount <= 0:
+            return BenefitResult()
+        parts = allocate(amount, view.remaining)
+        return BenefitResult(
+            discounts={line.key: part for line, part in zip(view.lines, parts, strict=True) if part > 0}
+        )
+
+
+class SpendAndSave(BenefitClass):
+    """The highest step whose threshold the in-scope gross reaches."""
+
+    def line_amount(self, benefit, *, gross, remaining):
+        reached = [step.amount for step in benefit.steps if gross >= step.threshold]
+        return max(reached) if reached else ZERO
+
+
+class PercentageOff(BenefitClass):
+    """`percent` of what is left of the in-scope lines after earlier promotions."""
+
+    def line_amount(self, benefit, *, gross, remaining):
+        return quantize(remaining * benefit.percent / 100)
+
+
+class FixedAmountOff(BenefitClass):
+    def line_amount(self, benefit, *, gross, remaining):
+        return benefit.amount
+
+
+class GiftSku(BenefitClass):
+    """One unit of the gift SKU, its gross discounted in full (not partly: a budget smaller
+    than the gift's price makes the offer give nothing)."""
+
+    discounts_lines = False
+
+    def apply(self, offer, view, *, shipping_fees, waived):
+        gift = offer.benefit.gift
+        if gift is None or (offer.budget_left is not None and offer.budget_left < gift.unit_price):
+            return BenefitResult()
+        line = GiftLine(
+            key=f"gift:{offer.promotion_id}",
+            promotion_id=offer.promotion_id,
+            sku_id=gift.sku_id,
+            product_id=gift.product_id,
+            merchant_id=gift.merchant_id,
+            unit_price=gift.unit_price,
+        )
+        return BenefitResult(discounts={line.key: line.gross}, gift=line)
+
+
+class FreeShipping(BenefitClass):
+    """The promotion's shop's shipping fee, waived whole (merchant-funded); nothing when it
+    is already free or waived, or the budget cannot pay it all."""
+
+    discounts_lines = False
+
+    def apply(self, offer, view, *, shipping_fees, waived):
+        fee = shipping_fees.get(offer.merchant_id, ZERO)
+        if fee <= 0 or offer.merchant_id in waived:
+            return BenefitResult()
+        if offer.budget_left is not None and offer.budget_left < fee:
+            return BenefitResult()
+        return BenefitResult(waived_shipping_merchant_id=offer.merchant_id, waived_shipping=fee)
+
+
+BENEFITS: dict[str, BenefitClass] = {
+    BenefitType.SPEND_AND_SAVE: SpendAndSave(),
+    BenefitType.PERCENTAGE: PercentageOff(),
+    BenefitType.FIXED_AMOUNT: FixedAmountOff(),
+    BenefitType.GIFT_SKU: GiftSku(),
+    BenefitType.FREE_SHIPPING: FreeShipping(),
+}
+
+
+def capped(offer: Offer, amount: Decimal, view: Slice) -> Decimal:
+    """`amount` capped by what is left of the lines and by the remaining money budget."""
+    amount = min(amount, view.remaining_total)
+    if offer.budget_left is not None:
+        amount = min(amount, offer.budget_left)
+    return max(amount, ZERO)
+
+
+# --- Which offers may apply ---------------------------------------------------------------
+
+
+def in_scope(offer: Offer, line: CartLine) -> bool:
+    """Whether `line` is one the offer looks at. Platform offers skip grade D merchants'
+    lines; shop offers see only their shop's."""
+    if offer.level == PromotionLevel.PLATFORM:
+        if line.merchant_grade in EXCLUDED_FROM_PLATFORM_GRADES:
+            return False
+    elif line.merchant_id != offer.merchant_id:
+        return False
+    scope = offer.scope
+    if scope.kind == ScopeKind.SHOP:
+        return line.merchant_id == (scope.merchant_id if scope.merchant_id is not None else offer.merchant_id)
+    if scope.kind == ScopeKind.PRODUCTS:
+        return line.product_id in scope.product_ids
+    if scope.kind == ScopeKind.CATEGORIES:
+        return not scope.category_ids.isdisjoint(line.category_path)
+    return True
+
+
+def is_live(offer: Offer, now: datetime) -> bool:
+    """In its window, with budget and uses left (for this buyer too)."""
+    return (
+        offer.starts_at <= now < offer.ends_at
+        and (offer.budget_left is None or offer.budget_left > 0)
+        and (offer.uses_left is None or offer.uses_left > 0)
+        and (offer.buyer_uses_left is None or offer.buyer_uses_left > 0)
+        and offer.benefit.type in BENEFITS
+    )
+
+
+def condition_met(offer: Offer, lines: Sequence[CartLine]) -> bool:
+    """The condition on the in-scope gross and quantity (before any discount)."""
+    if not lines:
+        return False
+    condition = offer.condition
+    if condition.min_spend is not None and sum((line.gross for line in lines), ZERO) < condition.min_spend:
+        return False
+    return condition.min_quantity is None or sum(line.quantity for line in lines) >= condition.min_quantity
+
+
+# --- The engine ---------------------------------------------------------------------------
+
+
+class _Candidate:
+    """An applicable offer with its in-scope lines (indexes into the cart)."""
+
+    __slots__ = ("benefit", "gross", "index_set", "indexes", "offer", "quantity", "rank")
+
+    def __init__(self, offer: Offer, indexes: tuple[int, ...], lines: Sequence[CartLine]):
+        self.offer = offer
+        self.indexes = indexes
+        self.index_set = frozenset(indexes)
+        self.gross = sum((lines[i].gross for i in indexes), ZERO)
+        self.quantity = sum(lines[i].quantity for i in indexes)
+        self.benefit = BENEFITS[offer.benefit.type]
+        # Tie-break inside a slot: higher priority, then lower id.
+        self.rank = (-offer.priority, offer.promotion_id)
+
+
+def _apply(
+    candidate: _Candidate,
+    lines: Sequence[CartLine],
+    remaining: list[Decimal],
+    *,
+    shipping_fees: Mapping[int, Decimal],
+    waived: Mapping[int, Decimal],
+) -> BenefitResult:
+    view = Slice(
+        lines=tuple(lines[i] for i in candidate.indexes),
+        remaining=tuple(remaining[i] for i in candidate.indexes),
+        gross=candidate.gross,
+        quantity=candidate.quantity,
+    )
+    return candidate.benefit.apply(candidate.offer, view, shipping_fees=shipping_fees, waived=waived)
+
+
+def _run(
+    combination: Sequence[_Candidate],
+    lines: Sequence[CartLine],
+    shipping_fees: Mapping[int, Decimal],
+) -> tuple[Decimal, list[tuple[_Candidate, BenefitResult]]] | None:
+    """Apply `combination` (in application order) to the cart: the total it gives and each
+    offer's result, or None when one of its offers would give nothing (the combination
+    without it is the same for the buyer, and is tried too)."""
+    remaining = [line.gross for line in lines]
+    index = {line.key: i for i, line in enumerate(lines)}
+    waived: dict[int, Decimal] = {}
+    results = []
+    total = ZERO
+    for candidate in combination:
+        result = _apply(candidate, lines, remaining, shipping_fees=shipping_fees, waived=waived)
+        if result.total <= 0:
+            return None
+        for key, part in result.discounts.items():
+            if key in index:
+                remaining[index[key]] -= part
+        if result.waived_shipping_merchant_id is not None:
+            waived[result.waived_shipping_merchant_id] = result.waived_shipping
+        results.append((candidate, result))
+        total += result.total
+    return total, results
+
+
+def _funding(offer: Offer, amount: Decimal) -> tuple[Decimal, Decimal]:
+    """A line's part of a discount split into (merchant, platform) by the platform share."""
+    if amount <= 0:
+        return ZERO, ZERO
+    merchant, platform = allocate(amount, [1 - offer.platform_share, offer.platform_share])
+    return merchant, platform
+
+
+def _choices(candidates: Sequence[_Candidate]) -> list[_Candidate | None]:
+    return [*sorted(candidates, key=lambda c: c.rank), None]
+
+
 def price_cart(
     lines: Sequence[CartLine],
     offers: Sequence[Offer],
@@ -277,15 +506,171 @@ def price_cart(
 ) -> PricingResult:
     """Price `lines` against `offers` at `now` (see the module's docstring for the rules).
     `shipping_fees` maps a merchant id to the fee its order would be charged (what free
-    shipping waives). Pure: the same inputs always give the same result."""
-    raise NotImplementedError  # the engine follows in the next commit
+    shipping waives). Pure: the same inputs always give the same result, whatever the order
+    of `offers`."""
+    lines = tuple(lines)
+    shipping_fees = dict(shipping_fees or {})
+    slots: dict[tuple, list[_Candidate]] = {}
+    for offer in offers:
+        if not is_live(offer, now):
+            continue
+        indexes = tuple(i for i, line in enumerate(lines) if in_scope(offer, line))
+        if not condition_met(offer, [lines[i] for i in indexes]):
+            continue
+        slots.setdefault(offer.slot, []).append(_Candidate(offer, indexes, lines))
+
+    best = _search(slots, lines, shipping_fees)
+    return _result(best, lines)
+
+
+def _slot_order(slot: tuple) -> tuple:
+    # Application order: shops (by merchant id), the platform, the coupon.
+    return {"shop": (0, slot[-1]), "platform": (1, 0), "coupon": (2, 0)}[slot[0]]
+
+
+def _search(slots, lines, shipping_fees):
+    """The best combination (one choice per slot, None for none): the largest total; ties
+    go slot by slot in application order to the higher priority, then the lower id, an
+    offer before none. Shop slots whose lines no later offer looks at are decided alone,
+    as their choice changes nothing else."""
+    ordered = sorted(slots, key=_slot_order)
+    later = [c for slot in ordered if slot[0] != "shop" for c in slots[slot]]
+    later_lines = frozenset().union(*(c.index_set for c in later)) if later else frozenset()
+
+    fixed: dict[tuple, _Candidate | None] = {}
+    joint: list[tuple] = []
+    for slot in ordered:
+        if slot[0] != "shop":
+            joint.append(slot)
+            continue
+        candidates = slots[slot]
+        # Decided together with the later offers when it discounts lines they look at, or a
+        # later offer waives the same shop's shipping (only one of them can).
+        if any(c.index_set & later_lines for c in candidates if c.benefit.discounts_lines) or any(
+            c.offer.benefit.type == BenefitType.FREE_SHIPPING and c.offer.merchant_id == slot[1] for c in later
+        ):
+            joint.append(slot)
+            continue
+        fixed[slot] = _best_alone(candidates, lines, shipping_fees)
+
+    best_key = None
+    best_results: list = []
+    for choice in itertools.product(*(_choices(slots[slot]) for slot in joint)):
+        picked = dict(zip(joint, choice, strict=True))
+        picked.update(fixed)
+        combination = [picked[slot] for slot in ordered if picked[slot] is not None]
+        run = _run(combination, lines, shipping_fees)
+        if run is None:
+            continue
+        total, results = run
+        key = (total, _tie_key(picked, ordered))
+        if best_key is None or _better(key, best_key):
+            best_key, best_results = key, results
+    return best_results
+
+
+def _best_alone(candidates, lines, shipping_fees) -> _Candidate | None:
+    best, best_total = None, ZERO
+    for candidate in sorted(candidates, key=lambda c: c.rank):
+        run = _run([candidate], lines, shipping_fees)
+        if run is not None and run[0] > best_total:
+            best, best_total = candidate, run[0]
+    return best
+
+
+def _tie_key(picked, ordered) -> tuple:
+    # Smaller is better: per slot in application order, (priority desc, id asc), none last.
+    return tuple((0, *picked[slot].rank) if picked[slot] is not None else (1,) for slot in ordered)
+
+
+def _better(key, than) -> bool:
+    total, ties = key
+    best_total, best_ties = than
+    return total > best_total or (total == best_total and ties < best_ties)
+
+
+def _result(results, lines: Sequence[CartLine]) -> PricingResult:
+    merchant = {line.key: ZERO for line in lines}
+    platform = {line.key: ZERO for line in lines}
+    promotion_ids: dict[str, list[int]] = {line.key: [] for line in lines}
+    discounts: list[LineDiscount] = []
+    applied: list[AppliedOffer] = []
+    gifts: list[GiftLine] = []
+    waived: dict[int, Decimal] = {}
+    for candidate, result in results:
+        offer = candidate.offer
+        offer_merchant = offer_platform = ZERO
+        if result.gift is not None:
+            gifts.append(result.gift)
+            for table in (merchant, platform):
+                table[result.gift.key] = ZERO
+            promotion_ids[result.gift.key] = []
+        for key, amount in result.discounts.items():
+            m, p = _funding(offer, amount)
+            merchant[key] += m
+            platform[key] += p
+            offer_merchant += m
+            offer_platform += p
+            promotion_ids[key].append(offer.promotion_id)
+            discounts.append(
+                LineDiscount(line_key=key, promotion_id=offer.promotion_id, merchant_part=m, platform_part=p)
+            )
+        if result.waived_shipping_merchant_id is not None:
+            waived[result.waived_shipping_merchant_id] = result.waived_shipping
+        applied.append(
+            AppliedOffer(
+                promotion_id=offer.promotion_id,
+                level=offer.level,
+                channel=offer.channel,
+                merchant_id=offer.merchant_id,
+                coupon_id=offer.coupon_id,
+                benefit_type=offer.benefit.type,
+                amount=result.total,
+                merchant_part=offer_merchant,
+                platform_part=offer_platform,
+                waived_shipping=result.waived_shipping,
+                waived_shipping_merchant_id=result.waived_shipping_merchant_id,
+                gift=result.gift,
+            )
+        )
+    priced = [
+        LinePricing(
+            key=line.key,
+            merchant_id=line.merchant_id,
+            gross=line.gross,
+            merchant_discount=merchant[line.key],
+            platform_discount=platform[line.key],
+            promotion_ids=tuple(promotion_ids[line.key]),
+        )
+        for line in lines
+    ]
+    priced += [
+        LinePricing(
+            key=gift.key,
+            merchant_id=gift.merchant_id,
+            gross=gift.gross,
+            merchant_discount=merchant[gift.key],
+            platform_discount=platform[gift.key],
+            promotion_ids=tuple(promotion_ids[gift.key]),
+            is_gift=True,
+        )
+        for gift in gifts
+    ]
+    return PricingResult(
+        applied=tuple(applied),
+        lines=tuple(priced),
+        discounts=tuple(discounts),
+        waived_shipping=waived,
+        gifts=tuple(gifts),
+    )
 
 
 __all__ = [
+    "BENEFITS",
     "AppliedOffer",
     "Benefit",
+    "BenefitClass",
     "BenefitResult",
-    "BenefitType",
     "CartLine",
     "Condition",
     "Gift",
