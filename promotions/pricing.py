@@ -23,6 +23,7 @@ lines in *scope*) and a *benefit* class per type (`BENEFITS`, a plain registry) 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -529,53 +530,173 @@ def _slot_order(slot: tuple) -> tuple:
 
 
 def _search(slots, lines, shipping_fees):
-    """The best combination (one choice per slot, None for none): the largest total; ties
-    go slot by slot in application order to the higher priority, then the lower id, an
-    offer before none. Shop slots whose lines no later offer looks at are decided alone,
-    as their choice changes nothing else."""
-    ordered = sorted(slots, key=_slot_order)
-    later = [c for slot in ordered if slot[0] != "shop" for c in slots[slot]]
-    later_lines = frozenset().union(*(c.index_set for c in later)) if later else frozenset()
+    """The best combination (one choice per slot, none allowed) and its results: the largest
+    total; ties go slot by slot in application order to the higher priority, then the lower
+    id, an offer before none.
 
-    fixed: dict[tuple, _Candidate | None] = {}
-    joint: list[tuple] = []
-    for slot in ordered:
-        if slot[0] != "shop":
-            joint.append(slot)
-            continue
-        candidates = slots[slot]
-        # Decided together with the later offers when it discounts lines they look at, or a
-        # later offer waives the same shop's shipping (only one of them can).
-        if any(c.index_set & later_lines for c in candidates if c.benefit.discounts_lines) or any(
-            c.offer.benefit.type == BenefitType.FREE_SHIPPING and c.offer.merchant_id == slot[1] for c in later
-        ):
-            joint.append(slot)
-            continue
-        fixed[slot] = _best_alone(candidates, lines, shipping_fees)
+    Exhaustive, but cheap per combination: shop stages come first and shops' lines are
+    disjoint, so each shop offer is applied once, alone; two offers of one shop that leave
+    every line a later offer looks at the same (and the same shipping to waive) differ only
+    in their own value, so only the better stays. The later stages (platform, coupon) are
+    priced from the sums of what is left of their lines, allocating a discount line by line
+    only when the next stage sees part of its lines. (Two later stages at most, platform then
+    coupon: the platform's split is over what the shops left.) The winner is then applied for real by
+    `_run`, which must give the same total."""
+    ordered = sorted(slots, key=_slot_order)
+    shop_slots = [slot for slot in ordered if slot[0] == "shop"]
+    later_slots = [slot for slot in ordered if slot[0] != "shop"]
+    later = [c for slot in later_slots for c in slots[slot]]
+    watched = frozenset().union(*(c.index_set for c in later if c.benefit.discounts_lines))
+    ships = {c.offer.merchant_id for c in later if c.offer.benefit.type == BenefitType.FREE_SHIPPING}
+    index = {line.key: i for i, line in enumerate(lines)}
+
+    shop_choices = [
+        _shop_options(slots[slot], slot, lines, shipping_fees, watched, ships, index) for slot in shop_slots
+    ]
+    later_choices = [_choices(slots[slot]) for slot in later_slots]
+    # What each shop option takes from each later offer's lines.
+    taken = {
+        id(option): {id(c): sum((option.discounts.get(i, ZERO) for i in c.indexes), ZERO) for c in later}
+        for options in shop_choices
+        for option in options
+    }
 
     best_key = None
-    best_results: list = []
-    for choice in itertools.product(*(_choices(slots[slot]) for slot in joint)):
-        picked = dict(zip(joint, choice, strict=True))
-        picked.update(fixed)
-        combination = [picked[slot] for slot in ordered if picked[slot] is not None]
-        run = _run(combination, lines, shipping_fees)
-        if run is None:
-            continue
-        total, results = run
-        key = (total, _tie_key(picked, ordered))
-        if best_key is None or _better(key, best_key):
-            best_key, best_results = key, results
-    return best_results
+    best: tuple = ()
+    for shop_pick in itertools.product(*shop_choices):
+        value = sum((option.value for option in shop_pick), ZERO)
+        waived = {option.waived for option in shop_pick if option.waived is not None}
+        left = {id(c): c.gross - sum((taken[id(option)][id(c)] for option in shop_pick), ZERO) for c in later}
+        per_line = None
+        spreads: dict[tuple, list[Decimal]] = {}
+        for later_pick in itertools.product(*later_choices):
+            total = value
+            valid = True
+            earlier: list[tuple[_Candidate, Decimal]] = []
+            for candidate in later_pick:
+                if candidate is None:
+                    continue
+                if candidate.benefit.discounts_lines:
+                    remaining = left[id(candidate)]
+                    for before, before_amount in earlier:
+                        common = before.index_set & candidate.index_set
+                        if common == before.index_set:
+                            remaining -= before_amount
+                        elif common:
+                            # Only part of its lines: how much fell on them depends on the split.
+                            if per_line is None:
+                                per_line = _remaining_after_shops(lines, shop_pick)
+                            parts = spreads.get((id(before), before_amount))
+                            if parts is None:
+                                parts = allocate(before_amount, [per_line[i] for i in before.indexes])
+                                spreads[(id(before), before_amount)] = parts
+                            remaining -= sum(
+                                (part for i, part in zip(before.indexes, parts, strict=True) if i in common), ZERO
+                            )
+                    amount = _line_total(candidate, remaining)
+                    earlier.append((candidate, amount))
+                else:
+                    amount = _other_total(candidate, shipping_fees, waived)
+                if amount <= 0:
+                    valid = False
+                    break
+                total += amount
+            if not valid:
+                continue
+            picked = dict(zip(shop_slots, (o.candidate for o in shop_pick), strict=True))
+            picked.update(zip(later_slots, later_pick, strict=True))
+            key = (total, _tie_key(picked, ordered))
+            if best_key is None or _better(key, best_key):
+                best_key = key
+                best = tuple(picked[slot] for slot in ordered if picked[slot] is not None)
+    if best_key is None:
+        return []
+    total, results = _run(best, lines, shipping_fees)
+    if total != best_key[0]:  # pragma: no cover - the two ways of pricing must agree
+        raise AssertionError(f"pricing search found {best_key[0]}, applying gives {total}")
+    return results
 
 
-def _best_alone(candidates, lines, shipping_fees) -> _Candidate | None:
-    best, best_total = None, ZERO
+#: The most shop combinations the search tries. Beyond it (a cart of many shops, each with
+#: several promotions that touch lines the platform offers see) the shops with the most options
+#: keep only their most valuable ones, so the time per pricing stays bounded; the choice is
+#: then the best among those (exact below the bound, which the tests stay under).
+MAX_SHOP_COMBINATIONS = 2048
+
+
+def _bound(shop_choices: list[list]) -> None:
+    def count():
+        return math.prod(len(options) for options in shop_choices)
+
+    while count() > MAX_SHOP_COMBINATIONS:
+        widest = max(range(len(shop_choices)), key=lambda i: (len(shop_choices[i]), -i))
+        options = shop_choices[widest]
+        options.remove(min(options, key=lambda o: (o.value, -(o.candidate.rank[0] if o.candidate else 0))))
+
+
+class _ShopOption:
+    """One choice for a shop slot, applied alone: its value, its discounts by line index and
+    the merchant whose shipping it waives."""
+
+    __slots__ = ("candidate", "discounts", "value", "waived")
+
+    def __init__(self, candidate, value, discounts, waived):
+        self.candidate = candidate
+        self.value = value
+        self.discounts = discounts
+        self.waived = waived
+
+
+def _shop_options(candidates, slot, lines, shipping_fees, watched, ships, index) -> list[_ShopOption]:
+    by_effect: dict[tuple, _ShopOption] = {}
     for candidate in sorted(candidates, key=lambda c: c.rank):
         run = _run([candidate], lines, shipping_fees)
-        if run is not None and run[0] > best_total:
-            best, best_total = candidate, run[0]
-    return best
+        if run is None:
+            continue
+        value, [(_, result)] = run
+        discounts = {index[key]: part for key, part in result.discounts.items() if key in index}
+        option = _ShopOption(candidate, value, discounts, result.waived_shipping_merchant_id)
+        effect = _effect(option, watched, ships, slot)
+        kept = by_effect.get(effect)
+        # Sorted by rank: a later one replaces only with a strictly larger value.
+        if kept is None or value > kept.value:
+            by_effect[effect] = option
+    none = _ShopOption(None, ZERO, {}, None)
+    by_effect.setdefault(_effect(none, watched, ships, slot), none)
+    return list(by_effect.values())
+
+
+def _effect(option, watched, ships, slot) -> tuple:
+    return (
+        tuple(sorted((i, part) for i, part in option.discounts.items() if i in watched)),
+        option.waived is not None and slot[1] in ships,
+    )
+
+
+def _line_total(candidate: _Candidate, remaining: Decimal) -> Decimal:
+    """What a line benefit gives when `remaining` is left of its lines (as `apply` does)."""
+    offer = candidate.offer
+    amount = candidate.benefit.line_amount(offer.benefit, gross=candidate.gross, remaining=remaining)
+    amount = min(amount, remaining)
+    if offer.budget_left is not None:
+        amount = min(amount, offer.budget_left)
+    return max(amount, ZERO)
+
+
+def _other_total(candidate: _Candidate, shipping_fees, waived) -> Decimal:
+    """What a gift or free-shipping benefit gives (nothing of its lines is used)."""
+    waived_fees = dict.fromkeys(waived, ZERO)
+    view = Slice(lines=(), remaining=(), gross=candidate.gross, quantity=candidate.quantity)
+    result = candidate.benefit.apply(candidate.offer, view, shipping_fees=shipping_fees, waived=waived_fees)
+    return result.total
+
+
+def _remaining_after_shops(lines, shop_pick) -> list[Decimal]:
+    remaining = [line.gross for line in lines]
+    for option in shop_pick:
+        for i, part in option.discounts.items():
+            remaining[i] -= part
+    return remaining
 
 
 def _tie_key(picked, ordered) -> tuple:
