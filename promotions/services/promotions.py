@@ -31,6 +31,7 @@ from marketplace.transitions import transition
 from ..choices import EDITABLE_STATES, SHOP_ONLY_BENEFITS, BenefitType, PromotionLevel, ScopeKind
 from ..errors import PromotionConflict, PromotionError
 from ..models import TRANSITIONS, Promotion, PromotionStep
+from ..selectors import live_index_forget
 
 #: The settings a merchant (portal) or operations (admin) may give a promotion; `steps`,
 #: `product_ids` and `category_ids` are lists beside them.
@@ -241,7 +242,10 @@ def _move(promotion: Promotion, action: str, *, actor, changes=None, reason: str
     def record(row, previous):
         audit_record(action=f"promotions.{action}", actor=actor, obj=row, reason=reason, data={"from": previous})
 
-    return transition(promotion, action, table=TRANSITIONS, changes=changes, record=record)
+    moved = transition(promotion, action, table=TRANSITIONS, changes=changes, record=record)
+    # Which shops have live promotions changed: checkouts must see it.
+    live_index_forget()
+    return moved
 
 
 def needs_approval(promotion: Promotion) -> bool:
