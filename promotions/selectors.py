@@ -86,7 +86,9 @@ def live_index_forget() -> None:
     transaction.on_commit(partial(cache.delete, LIVE_INDEX_KEY))
 
 
-def _may_have_offers(merchant_ids, now: datetime) -> bool:
+def live_offers_possible(merchant_ids, now: datetime) -> bool:
+    """Whether the platform or one of `merchant_ids` may have an automatic promotion live at
+    `now`, by the cached index (no query unless it must be rebuilt); never False wrongly."""
     index = _live_index(now)
     return any(
         span is not None and span[0] <= now < span[1]
@@ -111,7 +113,7 @@ def live_offers(
     the gift SKU is joined. None when, without coupons, the cached index of live promotions
     says no shop of the cart and not the platform has one now."""
     merchant_ids = sorted(set(merchant_ids))
-    if not coupons and not _may_have_offers(merchant_ids, now):
+    if not coupons and not live_offers_possible(merchant_ids, now):
         return []
     coupon_promotions = {promotion_id for _coupon, promotion_id in coupons}
     automatic = Q(channel=PromotionChannel.AUTOMATIC) & (

@@ -55,8 +55,7 @@ from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
-from promotions.pricing import PricingResult, price_cart
-from promotions.selectors import cart_line_of, live_offers
+from promotions.pricing import PricingResult
 from promotions.services import Use, promotion_usage_consume
 
 from ..choices import OrderStatus
@@ -74,7 +73,7 @@ from ..models import (
     Shipment,
     ShipmentLine,
 )
-from ..selectors import buyer_order_detail, line_rate, shipping_fee
+from ..selectors import buyer_order_detail, line_rate, order_pricing, shipping_fee, sku_is_on_sale
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _load_skus(items: list[CheckoutItem]) -> dict:
     skus = {s.pk: s for s in _sku_rows(ids)}
     unavailable = []
     for sku_id in sorted(ids):
-        if not _on_sale(skus.get(sku_id)):
+        if not sku_is_on_sale(skus.get(sku_id)):
             unavailable.append(sku_id)
     if unavailable:
         raise OrderError(
@@ -282,35 +281,30 @@ class _Priced:
 
 
 def _price(*, buyer, items, skus: dict, fees: dict, placed_at, coupons) -> _Priced | None:
-    """Price the order with the promotions live at `placed_at` (one query; None when none
-    is live for these shops). A gift whose SKU is not on sale or in stock now, or is itself
-    ordered, makes its promotion give nothing (one more query when a gift is offered)."""
-    offers = live_offers(
-        merchant_ids={sku.merchant_id for sku in skus.values()}, now=placed_at, buyer=buyer, coupons=coupons
+    """Price the order with the promotions live at `placed_at` (`order_pricing`, shared with
+    the cart); None when none is live for these shops. The uses to count are those of the
+    applied promotions that have a limit."""
+    priced = order_pricing(
+        lines=[(skus[item.sku_id], item.quantity) for item in items],
+        fees=fees,
+        buyer=buyer,
+        now=placed_at,
+        coupons=coupons,
+        load_gifts=_sku_rows,
     )
-    if not offers:
+    if priced is None:
         return None
-    gift_ids = {o.benefit.gift.sku_id for o in offers if o.benefit.gift is not None} - set(skus)
-    gift_skus = {}
-    if gift_ids:
-        gift_skus = {sku.pk: sku for sku in _sku_rows(gift_ids) if _on_sale(sku) and (sku.available_units or 0) >= 1}
-    offers = [o for o in offers if o.benefit.gift is None or o.benefit.gift.sku_id in gift_skus]
-    lines = [
-        cart_line_of(skus[item.sku_id], item.quantity, category_path=skus[item.sku_id].category_path) for item in items
-    ]
-    result = price_cart(lines, offers, now=placed_at, shipping_fees=fees)
-    by_id = {o.promotion_id: o for o in offers}
     uses = [
         Use(
             promotion_id=applied.promotion_id,
             amount=applied.amount,
-            has_budget=by_id[applied.promotion_id].budget_left is not None,
-            has_max_uses=by_id[applied.promotion_id].uses_left is not None,
-            has_buyer_limit=by_id[applied.promotion_id].buyer_uses_left is not None,
+            has_budget=priced.offers[applied.promotion_id].budget_left is not None,
+            has_max_uses=priced.offers[applied.promotion_id].uses_left is not None,
+            has_buyer_limit=priced.offers[applied.promotion_id].buyer_uses_left is not None,
         )
-        for applied in result.applied
+        for applied in priced.result.applied
     ]
-    return _Priced(result=result, gift_skus=gift_skus, uses=[use for use in uses if use.is_limited])
+    return _Priced(result=priced.result, gift_skus=priced.gift_skus, uses=[use for use in uses if use.is_limited])
 
 
 def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False) -> OrderLine:

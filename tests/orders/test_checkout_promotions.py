@@ -219,7 +219,7 @@ def test_a_limited_promotion_is_counted_and_refused_when_it_ran_out_since_pricin
     # Priced before the first order took the last use: refused, and nothing is written.
     before = _counts()
     with (
-        mock.patch("orders.services.checkout.live_offers", return_value=stale),
+        mock.patch("orders.selectors.promotions.live_offers", return_value=stale),
         pytest.raises(PromotionConflict) as caught,
     ):
         _place(second, (sku, 1))
@@ -275,3 +275,63 @@ def test_the_money_budget_caps_the_last_discount():
     assert _lines(_place(UserFactory(), (sku, 1)))[0][2] == D("0.00")
     made.refresh_from_db()
     assert made.budget_spent == D("20.00")
+
+
+def test_the_cart_breakdown_is_what_checkout_freezes(django_assert_max_num_queries):
+    from orders.selectors import cart_pricing, cart_view_of
+    from orders.services import cart_add
+
+    merchant, category = _shop()
+    lamp, _ = _stocked_sku(price="199.99", merchant=merchant, category=category)
+    gift, _ = _stocked_sku(price="9.90", merchant=merchant, category=category)
+    shop_promo = promotion(merchant=merchant, benefit=BenefitType.SPEND_AND_SAVE, steps=[("300", "30")])
+    gift_promo = promotion(
+        merchant=merchant,
+        benefit=BenefitType.GIFT_SKU,
+        gift_sku_id=gift.pk,
+        scope=ScopeKind.PRODUCTS,
+        product_ids=[lamp.product_id],
+        priority=1,
+        name="Free cloth",
+    )
+    platform_promo = promotion(benefit=BenefitType.FIXED_AMOUNT, amount="12.00", name="Welcome")
+    buyer = UserFactory()
+    cart_add(buyer=buyer, sku_id=lamp.pk, quantity=2)
+
+    view = cart_view_of(buyer=buyer)
+    cart_pricing(view, buyer=buyer)  # rebuilds the index of live promotions the services dropped
+    with django_assert_max_num_queries(3):  # the offers, the SKUs' pricing facts, the gift
+        priced = cart_pricing(view, buyer=buyer)
+    # Spend and save (30) beats the gift (9.90) in the shop's slot; the platform adds 12.
+    assert [a.promotion_id for a in priced.applied] == [shop_promo.pk, platform_promo.pk]
+    assert priced.names == {shop_promo.pk: shop_promo.name, platform_promo.pk: "Welcome"}
+    assert gift_promo.pk not in priced.names
+    assert (priced.goods_total, priced.discount_total, priced.shipping_total, priced.total) == (
+        D("399.98"),
+        D("42.00"),
+        D("8.00"),
+        D("365.98"),
+    )
+    order = _place(buyer, (lamp, 2))
+    order.refresh_from_db()
+    assert (order.goods_total, order.discount_total, order.shipping_total, order.payable_total) == (
+        priced.goods_total,
+        priced.discount_total,
+        priced.shipping_total,
+        priced.total,
+    )
+
+
+def test_a_cart_without_live_promotions_is_priced_without_a_query(django_assert_num_queries):
+    from orders.selectors import cart_pricing, cart_view_of
+    from orders.services import cart_add
+
+    merchant, category = _shop()
+    lamp, _ = _stocked_sku(price="50.00", merchant=merchant, category=category)
+    buyer = UserFactory()
+    cart_add(buyer=buyer, sku_id=lamp.pk, quantity=1)
+    view = cart_view_of(buyer=buyer)
+    cart_pricing(view, buyer=buyer)  # builds the index of live promotions
+    with django_assert_num_queries(0):
+        priced = cart_pricing(view, buyer=buyer)
+    assert (priced.applied, priced.discount_total, priced.total) == ((), D("0.00"), D("58.00"))

@@ -93,3 +93,19 @@ def test_fifty_concurrent_checkouts_never_overspend_a_money_budget():
     assert PromotionRedemption.objects.filter(promotion=made).count() == len(discounts)
     assert outcomes.count("promotion_exhausted") == CHECKOUTS - outcomes.count("order")
     assert BuyerOrder.objects.count() == outcomes.count("order")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_checkouts_of_one_buyer_use_the_per_buyer_limit_exactly():
+    sku, _wh = _stocked_sku(price="100.00", quantity=1000)
+    made = promotion(merchant=sku.merchant, amount="10.00", per_buyer_limit=2)
+    buyer = UserFactory()
+    outcomes = _race(sku, [buyer] * 20)
+
+    assert set(outcomes) <= {"order", "promotion_exhausted"}
+    assert OrderLineDiscount.objects.filter(promotion=made).count() == 2
+    assert PromotionRedemption.objects.filter(promotion=made, buyer=buyer).count() == 2
+    assert list(made.buyer_usages.values_list("buyer_id", "uses")) == [(buyer.pk, 2)]
+    made.refresh_from_db()
+    assert made.uses_count == 0  # no total limit: the promotion's row is never written
