@@ -335,3 +335,31 @@ def test_a_cart_without_live_promotions_is_priced_without_a_query(django_assert_
     with django_assert_num_queries(0):
         priced = cart_pricing(view, buyer=buyer)
     assert (priced.applied, priced.discount_total, priced.total) == ((), D("0.00"), D("58.00"))
+
+
+def test_the_checkout_api_answers_409_promotion_exhausted_and_writes_nothing():
+    from tests.orders.test_api import BASE, client_for
+
+    merchant, category = _shop()
+    sku, _ = _stocked_sku(price="100.00", merchant=merchant, category=category)
+    made = promotion(merchant=merchant, amount="15.00", max_uses=1)
+    buyer = UserFactory()
+    stale = promotion_selectors.live_offers(merchant_ids=[merchant.pk], now=timezone.now(), buyer=buyer)
+    _place(UserFactory(), (sku, 1))  # takes the only use
+    body = {"address": address_for(buyer).pk, "items": [{"sku": sku.pk, "quantity": 1}]}
+    before = _counts()
+    with mock.patch("orders.selectors.promotions.live_offers", return_value=stale):
+        answer = client_for(buyer).post(
+            BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="promo-race-1", HTTP_ACCEPT_LANGUAGE="en"
+        )
+    assert answer.status_code == 409
+    assert answer.json() == {
+        "code": "promotion_exhausted",
+        "message": "A promotion in your order has just run out. Check the new price and order again.",
+        "extra": {"promotion": made.pk},
+    }
+    assert _counts() == before
+    # The same key again, re-priced: the order is placed without the promotion.
+    again = client_for(buyer).post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="promo-race-1")
+    assert again.status_code == 201
+    assert again.json()["discount_total"] == "0.00"
