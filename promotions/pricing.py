@@ -580,22 +580,31 @@ def _search(slots, lines, shipping_fees):
                     continue
                 if candidate.benefit.discounts_lines:
                     remaining = left[id(candidate)]
+                    partial = []
                     for before, before_amount in earlier:
                         common = before.index_set & candidate.index_set
                         if common == before.index_set:
                             remaining -= before_amount
                         elif common:
-                            # Only part of its lines: how much fell on them depends on the split.
-                            if per_line is None:
-                                per_line = _remaining_after_shops(lines, shop_pick)
+                            partial.append((before, before_amount, common))
+                    amount = _line_total(candidate, remaining)
+                    # Only part of an earlier discount's lines are this one's: how much of it
+                    # fell on them depends on the line-by-line split. It is between none and
+                    # all of it; when both give this offer the same amount (monotone in what is
+                    # left), that is the amount, and no split needs computing.
+                    if partial and amount != _line_total(candidate, remaining - sum(b for _, b, _c in partial)):
+                        if per_line is None:
+                            per_line = _remaining_after_shops(lines, shop_pick)
+                        for before, before_amount, common in partial:
                             parts = spreads.get((id(before), before_amount))
                             if parts is None:
                                 parts = allocate(before_amount, [per_line[i] for i in before.indexes])
                                 spreads[(id(before), before_amount)] = parts
                             remaining -= sum(
-                                (part for i, part in zip(before.indexes, parts, strict=True) if i in common), ZERO
+                                (part for i, part in zip(before.indexes, parts, strict=True) if i in common),
+                                ZERO,
                             )
-                    amount = _line_total(candidate, remaining)
+                        amount = _line_total(candidate, remaining)
                     earlier.append((candidate, amount))
                 else:
                     amount = _other_total(candidate, shipping_fees, waived)
