@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import RfmSegment
 
+THRESHOLD_TAKEN = _("Another level already starts at this spend: thresholds must be strictly increasing.")
+
 
 class MembershipLevel(models.Model):
     """A level buyers reach by the goods they paid for in the last 12 months.
@@ -33,6 +35,9 @@ class MembershipLevel(models.Model):
         max_digits=14,
         decimal_places=2,
         unique=True,
+        # The same words as the service's refusal (`level_threshold_taken`): the admin's form
+        # checks uniqueness before the service is asked.
+        error_messages={"unique": THRESHOLD_TAKEN},
         help_text=_("Goods paid in the last 12 months (refunds deducted) from which a buyer holds this level."),
     )
     benefits = models.TextField(_("benefits"), blank=True)

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('code', models.SlugField(max_length=30, unique=True, verbose_name='code')),
                 ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('threshold', models.DecimalField(decimal_places=2, help_text='Goods paid in the last 12 months (refunds deducted) from which a buyer holds this level.', max_digits=14, unique=True, verbose_name='12-month spend from')),
+                ('threshold', models.DecimalField(decimal_places=2, error_messages={'unique': 'Another level already starts at this spend: thresholds must be strictly increasing.'}, help_text='Goods paid in the last 12 months (refunds deducted) from which a buyer holds this level.', max_digits=14, unique=True, verbose_name='12-month spend from')),
                 ('benefits', models.TextField(blank=True, verbose_name='benefits')),
             ],
             options={
