@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from orders import services as order_services
@@ -27,6 +28,10 @@ from .factories import Shop, at, levels
 pytestmark = pytest.mark.django_db
 
 AS_OF = at(2026, 12, 7)
+#: Queries of a run besides its batches (the lock, the last empty read, the reset, the
+#: scores), and of each batch (the selector's two, the reads and bulk writes of the batch).
+PER_RUN = 9
+PER_BATCH = 11
 
 
 def days_ago(days: int):
@@ -384,3 +389,27 @@ def test_scores_are_rewritten_only_when_they_differ(world):
     assert services.rfm_score_all() == 1
     assert RfmScore.objects.get(buyer=world["buyers"]["A"]).segment == "champions"
     assert services.rfm_score_all() == 0
+
+
+def test_the_runs_queries_grow_with_its_batches_not_its_buyers(world):
+    """Five buyers in one batch, then in five: each batch costs the same fixed number of
+    queries (the selector's two, then bulk statements), never one per buyer."""
+
+    def queries(batch_size):
+        Membership.objects.all().delete()
+        MembershipChange.objects.all().delete()
+        RfmScore.objects.all().delete()
+        with CaptureQueriesContext(connection) as captured:
+            result = run(batch_size=batch_size)
+        assert result.buyers == 5
+        return len(captured.captured_queries)
+
+    one_batch, five_batches = queries(100), queries(1)
+    assert one_batch == PER_RUN + PER_BATCH
+    assert five_batches == PER_RUN + 5 * PER_BATCH
+
+
+def test_the_selector_takes_two_queries_whatever_the_batch(world, django_assert_num_queries):
+    for limit in (1, 100):
+        with django_assert_num_queries(2):
+            buyer_activity_batch(after_buyer_id=0, limit=limit, since=at(2025, 12, 7), until=AS_OF)
