@@ -8,8 +8,9 @@ order and one line per order, spread over 15 months, one order in 50 cancelled, 
 partly refunded), then times in the same process:
   1. the aggregate: one SELECT of every buyer's last payment, orders and goods paid in the
      12 months (what the run reads, without writing anything);
-  2. the first run: `members_refresh` reading through `orders.selectors.buyer_activity_batch`
-     batch by batch, writing every membership, history row and RFM row, then the NTILE scores;
+  2. the first run: `members_refresh` reading through `orders.selectors.buyer_activity` batch
+     by batch (ranges from `buyer_activity_bounds`), writing every membership, history row and
+     RFM row, then the NTILE scores;
   3. the second run of the same day: reads everything again, writes nothing.
 Prints the times (the run's target: minutes for 100,000 buyers), the ratio to the aggregate,
 the queries per batch and the peak memory, and checks that the stored spend equals the
@@ -123,10 +124,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=3, help="Paid orders per buyer on average.")
     args = parser.parse_args()
 
-    from orders.selectors import buyer_activity_batch
+    from orders.selectors import buyer_activity, buyer_activity_bounds
     from promotions.models import Membership, MembershipChange, RfmScore
     from promotions.services import members_refresh
     from promotions.services.members import BATCH_SIZE, window_start
+    from promotions.tasks import ORDER_FIGURES
 
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
@@ -148,19 +150,21 @@ def main() -> None:
 
         # The queries of one batch, counted on a small run first (DEBUG off: count by hand).
         with CaptureQueriesContext(connection) as one_batch:
-            buyer_activity_batch(after_buyer_id=0, limit=BATCH_SIZE, since=since, until=as_of)
+            first_bound = buyer_activity_bounds(size=BATCH_SIZE, until=as_of)[:1] or [None]
+            buyer_activity(after_buyer_id=0, up_to_buyer_id=first_bound[0], since=since, until=as_of)
 
         began = time.perf_counter()
-        first = members_refresh(read_batch=buyer_activity_batch, as_of=as_of)
+        first = members_refresh(figures=ORDER_FIGURES, as_of=as_of)
         first_seconds = time.perf_counter() - began
         began = time.perf_counter()
-        second = members_refresh(read_batch=buyer_activity_batch, as_of=as_of)
+        second = members_refresh(figures=ORDER_FIGURES, as_of=as_of)
         second_seconds = time.perf_counter() - began
 
         expected = sum((row[3] for row in aggregate), Decimal(0))
         stored = sum(Membership.objects.values_list("spend_12m", flat=True), Decimal(0))
         assert stored == expected, (stored, expected)
         assert first.buyers == len(aggregate) == RfmScore.objects.count()
+        assert (first.failed, second.failed) == (0, 0)
         assert (second.level_changes, second.reset, second.scored) == (0, 0, 0)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"aggregate query: {aggregate_seconds * 1000:.0f} ms over {len(aggregate):,} buyers")
@@ -170,7 +174,9 @@ def main() -> None:
             f"ratio to the aggregate {first_seconds / aggregate_seconds:.1f}"
         )
         print(f"second run (same day, nothing to write): {second_seconds:.1f} s")
-        print(f"selector queries per batch: {len(one_batch.captured_queries)}; spend ¥{stored:,.2f} = the aggregate's")
+        print(
+            f"selector queries per batch (bounds once, then the batch): {len(one_batch.captured_queries)}; spend ¥{stored:,.2f} = the aggregate's"
+        )
         print(f"peak memory {peak_mb:.0f} MB")
     finally:
         teardown_databases(old_config, verbosity=0)

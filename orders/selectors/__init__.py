@@ -10,7 +10,7 @@ public name is re-exported here, so `from orders.selectors import X` and
 `orders.selectors.X` keep working.
 """
 
-from .activity import buyer_activity_batch
+from .activity import buyer_activity, buyer_activity_bounds
 from .buyer import (
     CartLine,
     CartShop,
@@ -61,7 +61,8 @@ __all__ = [
     "after_sales_get_for_merchant",
     "after_sales_list_for_merchant",
     "after_sales_photo_get_for_user",
-    "buyer_activity_batch",
+    "buyer_activity",
+    "buyer_activity_bounds",
     "buyer_order_detail",
     "buyer_order_get",
     "buyer_order_list",

@@ -4,6 +4,7 @@ so `from promotions.services import X` and `promotions.services.X` keep working.
 from .members import (
     SEGMENT_RULES,
     MembersRun,
+    OrderFigures,
     SegmentRule,
     level_for_spend,
     members_as_of,
@@ -18,6 +19,7 @@ from .members import (
 __all__ = [
     "SEGMENT_RULES",
     "MembersRun",
+    "OrderFigures",
     "SegmentRule",
     "level_for_spend",
     "members_as_of",

@@ -8,7 +8,7 @@ order not cancelled; *recency* the calendar days (platform time zone) from the l
 payment, at any time, to the run's moment; *monetary* the spend.
 
 The orders app sits above promotions, so these figures reach the services below as plain
-rows read by an orders selector the nightly task passes in (`members_refresh(read_batch=...)`);
+rows read by orders selectors the nightly task passes in (`members_refresh(figures=...)`);
 nothing here imports orders.
 
 Scores 1–5 are quintiles over every buyer with a paid order, computed in one SQL statement
@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.audit import audit_record
 from marketplace.edits import audited_create, audited_update, only_fields
+from marketplace.jobs import run_each
 from marketplace.money import ZERO, quantize
 
 from ..choices import RfmSegment
@@ -223,34 +224,53 @@ def window_start(as_of: datetime.datetime) -> datetime.datetime:
 
 @dataclass
 class MembersRun:
-    """What a nightly run did. `ran` is False when another run held the lock."""
+    """What a nightly run did. `ran` is False when another run held the lock; `failed`
+    batches are recorded as job failures for staff (and the run then resets nobody)."""
 
     ran: bool = True
     buyers: int = 0
     batches: int = 0
+    failed: int = 0
     level_changes: int = 0
     reset: int = 0
     scored: int = 0
 
 
-#: read_batch(after_buyer_id=, limit=, since=, until=) → (rows, last buyer id looked at or
-#: None when there are no more). A row: {"buyer_id", "last_paid_at", "orders_12m",
-#: "goods_paid_12m"} for each buyer with a counted paid order, in buyer id order.
-ReadBatch = Callable[..., tuple[list[dict], int | None]]
+#: The job's name on its failures (`marketplace.jobs.run_each`); a batch is named by the
+#: buyer id it starts after.
+JOB = "promotions.members_refresh"
+BATCH_OBJECT = "promotions.buyer_batch"
 
 
-def members_refresh(*, read_batch: ReadBatch, as_of: datetime.datetime, batch_size: int = BATCH_SIZE) -> MembersRun:
+@dataclass(frozen=True)
+class OrderFigures:
+    """The reads the nightly run needs from the orders app, passed in by the task (promotions
+    may not import orders).
+
+    `bounds(size=, until=)`: the buyer ids closing each run of `size` buyers with a paid order;
+    `activity(after_buyer_id=, up_to_buyer_id=, since=, until=)`: a row per buyer of the
+    range with a counted paid order, {"buyer_id", "last_paid_at", "orders_12m",
+    "goods_paid_12m"}, in buyer id order."""
+
+    bounds: Callable[..., list[int]]
+    activity: Callable[..., list[dict]]
+
+
+def members_refresh(*, figures: OrderFigures, as_of: datetime.datetime, batch_size: int = BATCH_SIZE) -> MembersRun:
     """The nightly run: every buyer's level and RFM figures as of `as_of`, then the scores.
 
     Guarantees:
     - one run at a time: a session-level advisory lock; a second run while one works returns
       at once with `ran=False` and writes nothing;
-    - batches of `batch_size` buyers, each read through `read_batch` and stored in its own
-      transaction (a killed run keeps the batches it finished; the next run redoes the rest);
+    - batches of `batch_size` buyers (ranges of buyer ids fixed at the start), each read and
+      stored in its own transaction through `marketplace.jobs.run_each`: a failing batch rolls
+      back alone, is recorded for staff and the run goes on; a killed run keeps the batches it
+      finished and the next run redoes the rest;
     - idempotent: a run writes only rows whose values differ, so running it again for the
       same `as_of` writes nothing at all; a level change writes one history row;
-    - buyers with a membership the run did not reach (every paid order of theirs was
-      cancelled) go back to the base level with spend 0, and their RFM row is removed;
+    - when every batch succeeded, buyers with a membership the run did not reach (every paid
+      order of theirs was cancelled) go back to the base level with spend 0 and lose their
+      RFM row (after a failed batch nobody is reset: its buyers were not reached either);
     - the scores and segments are computed last, in one statement over every RFM row.
     """
     with connection.cursor() as cursor:
@@ -262,19 +282,24 @@ def members_refresh(*, read_batch: ReadBatch, as_of: datetime.datetime, batch_si
     try:
         run = MembersRun()
         since = window_start(as_of)
-        after = 0
-        while True:
-            rows, last = read_batch(after_buyer_id=after, limit=batch_size, since=since, until=as_of)
-            if last is None:
-                break
-            with transaction.atomic():
-                run.level_changes += _store_batch(rows, as_of)
-            run.buyers += len(rows)
-            run.batches += 1
-            after = last
-        with transaction.atomic():
-            run.reset, changes = _reset_unreached(as_of)
+        bounds = figures.bounds(size=batch_size, until=as_of)
+        starts = [0, *bounds]
+        ends = dict(zip(starts, [*bounds, None], strict=True))
+
+        def store(after: int) -> bool:
+            rows = figures.activity(after_buyer_id=after, up_to_buyer_id=ends[after], since=since, until=as_of)
+            changes = _store_batch(rows, as_of)
+            # Counted once the batch's writes went through (a failing one raised before).
             run.level_changes += changes
+            run.buyers += len(rows)
+            return bool(rows)
+
+        job = run_each(job=JOB, object_type=BATCH_OBJECT, ids=starts, handle=store)
+        run.batches, run.failed = job.done + job.skipped + job.failed, job.failed
+        if not job.failed:
+            with transaction.atomic():
+                run.reset, changes = _reset_unreached(as_of)
+                run.level_changes += changes
         run.scored = rfm_score_all()
         return run
     finally:

@@ -13,14 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from marketplace.models import JobFailure
 from orders import services as order_services
 from orders.models import MerchantOrder
-from orders.selectors import buyer_activity_batch
+from orders.selectors import buyer_activity, buyer_activity_bounds
 from orders.services import RefundItem
 from promotions import selectors, services
 from promotions.errors import MembershipError
 from promotions.models import Membership, MembershipChange, MembershipLevel, RfmScore
-from promotions.tasks import members_refresh_task
+from promotions.tasks import ORDER_FIGURES, members_refresh_task
 from tests.factories import UserFactory
 
 from .factories import Shop, at, levels
@@ -28,10 +29,12 @@ from .factories import Shop, at, levels
 pytestmark = pytest.mark.django_db
 
 AS_OF = at(2026, 12, 7)
-#: Queries of a run besides its batches (the lock, the last empty read, the reset, the
-#: scores), and of each batch (the selector's two, the reads and bulk writes of the batch).
-PER_RUN = 9
-PER_BATCH = 11
+#: Queries of a run besides its batches (earlier failures, the lock, the bounds, the reset,
+#: the scores, with their savepoints), of each batch (its savepoint, the selector, the
+#: levels, the batch's memberships and scores, three bulk inserts) and of a batch without rows.
+PER_RUN = 11
+PER_BATCH = 9
+PER_EMPTY_BATCH = 3
 
 
 def days_ago(days: int):
@@ -40,7 +43,7 @@ def days_ago(days: int):
 
 
 def run(as_of=AS_OF, **kwargs):
-    return services.members_refresh(read_batch=buyer_activity_batch, as_of=as_of, **kwargs)
+    return services.members_refresh(figures=ORDER_FIGURES, as_of=as_of, **kwargs)
 
 
 @pytest.fixture
@@ -98,10 +101,12 @@ def _snapshot():
     )
 
 
-def test_the_orders_selector_sums_paid_goods_less_refunds_and_skips_cancelled(world):
+def test_the_orders_selectors_sum_paid_goods_less_refunds_and_skip_cancelled(world):
     b = world["buyers"]
-    rows, last = buyer_activity_batch(after_buyer_id=0, limit=100, since=at(2025, 12, 7), until=AS_OF)
-    assert last == max(u.pk for u in (b["A"], b["B"], b["C"], b["D"], b["E"], b["F"]))
+    paid = sorted(u.pk for u in (b["A"], b["B"], b["C"], b["D"], b["E"], b["F"]))  # F paid, then cancelled
+    assert buyer_activity_bounds(size=2, until=AS_OF) == [paid[1], paid[3], paid[5]]
+    assert buyer_activity_bounds(size=4, until=AS_OF) == [paid[3]]
+    rows = buyer_activity(after_buyer_id=0, up_to_buyer_id=None, since=at(2025, 12, 7), until=AS_OF)
     by_buyer = {row["buyer_id"]: (row["orders_12m"], row["goods_paid_12m"]) for row in rows}
     assert by_buyer == {
         b["A"].pk: (3, Decimal("6000.00")),
@@ -111,11 +116,14 @@ def test_the_orders_selector_sums_paid_goods_less_refunds_and_skips_cancelled(wo
         b["E"].pk: (1, Decimal("500.00")),
     }
     assert [row["buyer_id"] for row in rows] == sorted(by_buyer)
+    upper = buyer_activity(after_buyer_id=paid[1], up_to_buyer_id=paid[3], since=at(2025, 12, 7), until=AS_OF)
+    assert [row["buyer_id"] for row in upper] == [pk for pk in sorted(by_buyer) if paid[1] < pk <= paid[3]]
 
 
 def test_levels_and_rfm_scores_from_fixed_orders(world):
     result = run(batch_size=2)
-    assert (result.ran, result.buyers, result.batches, result.reset) == (True, 5, 3, 0)
+    # Batches (0, id2], (id2, id4], (id4, id6] and above id6: F's holds no counted order.
+    assert (result.ran, result.buyers, result.batches, result.failed, result.reset) == (True, 5, 4, 0, 0)
     assert _memberships() == {
         "A": ("gold", Decimal("6000.00")),
         "B": ("silver", Decimal("1200.00")),
@@ -230,13 +238,15 @@ def test_one_run_at_a_time():
     try:
         assert held.wait(30)
         reads = []
-        result = services.members_refresh(read_batch=lambda **kw: reads.append(kw) or ([], None), as_of=AS_OF)
+        spy = services.OrderFigures(bounds=lambda **kw: reads.append(kw) or [], activity=lambda **kw: [])
+        result = services.members_refresh(figures=spy, as_of=AS_OF)
         assert result.ran is False and reads == []
     finally:
         release.set()
         thread.join()
     # Once the other run is over, a run works (and releases the lock again).
-    assert services.members_refresh(read_batch=lambda **kw: ([], None), as_of=AS_OF).ran is True
+    empty = services.OrderFigures(bounds=lambda **kw: [], activity=lambda **kw: [])
+    assert services.members_refresh(figures=empty, as_of=AS_OF).ran is True
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [services.members.RUN_LOCK_ID])
         assert cursor.fetchone() == (True,)
@@ -404,12 +414,53 @@ def test_the_runs_queries_grow_with_its_batches_not_its_buyers(world):
         assert result.buyers == 5
         return len(captured.captured_queries)
 
-    one_batch, five_batches = queries(100), queries(1)
-    assert one_batch == PER_RUN + PER_BATCH
-    assert five_batches == PER_RUN + 5 * PER_BATCH
+    # Size 100: one batch holding all five. Size 2: three batches with rows and the empty
+    # range above the last bound. Size 1: a batch per buyer with a paid order (F's is empty:
+    # F's only order was cancelled), then the empty range above the last.
+    assert (queries(100), queries(2), queries(1)) == (
+        PER_RUN + PER_BATCH,
+        PER_RUN + 3 * PER_BATCH + PER_EMPTY_BATCH,
+        PER_RUN + 5 * PER_BATCH + 2 * PER_EMPTY_BATCH,
+    )
 
 
-def test_the_selector_takes_two_queries_whatever_the_batch(world, django_assert_num_queries):
-    for limit in (1, 100):
-        with django_assert_num_queries(2):
-            buyer_activity_batch(after_buyer_id=0, limit=limit, since=at(2025, 12, 7), until=AS_OF)
+def test_the_selectors_take_one_query_each_whatever_the_batch(world, django_assert_num_queries):
+    for size in (1, 100):
+        with django_assert_num_queries(1):
+            bounds = buyer_activity_bounds(size=size, until=AS_OF)
+        with django_assert_num_queries(1):
+            buyer_activity(after_buyer_id=0, up_to_buyer_id=(bounds or [None])[0], since=at(2025, 12, 7), until=AS_OF)
+
+
+def test_a_failing_batch_is_recorded_the_others_stored_and_nobody_reset(world):
+    run()
+    b = world["buyers"]
+    MerchantOrder.objects.filter(buyer_order__buyer=b["C"]).update(status="cancelled")  # C's reset is due
+    bounds = buyer_activity_bounds(size=2, until=AS_OF)  # batches: A B | C D | E F | —
+
+    def activity(**kwargs):
+        if kwargs["after_buyer_id"] == bounds[0]:
+            raise RuntimeError("replica lost")
+        return buyer_activity(**kwargs)
+
+    later = at(2026, 12, 8)
+    flaky = services.OrderFigures(bounds=buyer_activity_bounds, activity=activity)
+    result = services.members_refresh(figures=flaky, as_of=later, batch_size=2)
+    assert (result.batches, result.failed, result.buyers, result.reset) == (4, 1, 3, 0)
+    failure = JobFailure.objects.get(job="promotions.members_refresh")
+    assert (failure.object_type, failure.object_id, failure.code, failure.message, failure.resolved_at) == (
+        "promotions.buyer_batch",
+        str(bounds[0]),
+        "unexpected_error",
+        "RuntimeError: replica lost",
+        None,
+    )
+    as_of = {m.buyer.email[0].upper(): m.computed_at for m in Membership.objects.select_related("buyer")}
+    assert as_of == {"A": later, "B": later, "C": AS_OF, "D": AS_OF, "E": later}
+    assert _memberships()["C"] == ("regular", Decimal("600.00"))  # not reset after a failed batch
+
+    result = services.members_refresh(figures=ORDER_FIGURES, as_of=later, batch_size=2)
+    assert (result.failed, result.reset) == (0, 1)
+    failure.refresh_from_db()
+    assert failure.resolved_at is not None
+    assert _memberships()["C"] == ("regular", Decimal("0.00"))
