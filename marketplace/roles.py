@@ -79,6 +79,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_aftersalesrequest",
         "orders.view_complaint",
         "orders.view_review",
+        # Members and RFM (issue #13): operations set the levels and read the analysis.
+        "promotions.view_membershiplevel",
+        "promotions.add_membershiplevel",
+        "promotions.change_membershiplevel",
+        "promotions.delete_membershiplevel",
+        "promotions.view_membership",
+        "promotions.view_membershipchange",
+        "promotions.view_rfmscore",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refunds_pending_sweep_task",
         "schedule": crontab(minute="*/5"),
     },
+    # After midnight: the figures are as of the start of the day (Asia/Shanghai).
+    "promotions-members-refresh-nightly": {
+        "task": "promotions.tasks.members_refresh_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -60,6 +60,7 @@ urlpatterns = [
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
     path("", include("orders.urls")),
+    path("", include("promotions.urls")),
     path("", include("catalog.urls")),
     path("api/v1/", include(api_v1)),
 ]

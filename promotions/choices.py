@@ -49,3 +49,15 @@ class BenefitType(models.TextChoices):
 
 #: Benefit types only a shop promotion may have (the merchant funds its own shipping).
 SHOP_ONLY_BENEFITS = frozenset({BenefitType.FREE_SHIPPING, BenefitType.GIFT_SKU})
+
+
+class RfmSegment(models.TextChoices):
+    """Buyer segments of the nightly RFM analysis (the rules: promotions.services.members.SEGMENT_RULES)."""
+
+    CHAMPIONS = "champions", _("Champions")
+    LOYAL = "loyal", _("Loyal")
+    NEW = "new", _("New")
+    POTENTIAL = "potential", _("Potential")
+    AT_RISK = "at_risk", _("At risk")
+    HIBERNATING = "hibernating", _("Hibernating")
+    LOST = "lost", _("Lost")

@@ -15,3 +15,7 @@ class PromotionConflict(ConflictError):
 
 class PromotionInvalidTransition(InvalidTransition):
     """A status change the transition table does not allow (HTTP 409, code invalid_transition)."""
+
+
+class MembershipError(DomainError):
+    """Bad input for a membership level (HTTP 400)."""

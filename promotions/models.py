@@ -239,3 +239,7 @@ class PromotionRedemption(models.Model):
 
     def __str__(self):
         return f"{self.promotion_id} / {self.order_id}"
+
+
+# Members and RFM (issue #13): their own module, registered here.
+from .membership import Membership, MembershipChange, MembershipLevel, RfmScore  # noqa: E402, F401

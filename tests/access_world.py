@@ -267,9 +267,14 @@ def admin_fillers(world: World) -> dict:
     from catalog.models import StockAlert, Tag
     from marketplace.models import JobFailure
     from merchants.models import PublicHoliday
+    from promotions.models import Membership, MembershipChange, MembershipLevel, RfmScore
 
     objects = world.objects
     staff = UserFactory(email="filler@example.com", is_staff=True)
+
+    def base_level():
+        # The migration makes it; a transactional test earlier in the session may have flushed it.
+        return MembershipLevel.objects.get_or_create(threshold=0, defaults={"code": "regular", "name": "Regular"})[0]
 
     def interval():
         return IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
@@ -327,4 +332,30 @@ def admin_fillers(world: World) -> dict:
         "settlements.manualadjustment": lambda: settlement_services.adjustment_create(
             merchant=objects["merchant"], period="2026-12", amount="10.00", reason="Goodwill", actor=staff
         ),
+        "promotions.membership": lambda: Membership.objects.create(
+            buyer=world.users[BUYER2], level=base_level(), spend_12m=Decimal("0.00"), computed_at=timezone.now()
+        ),
+        "promotions.membershipchange": lambda: MembershipChange.objects.create(
+            buyer=world.users[BUYER2],
+            to_level=base_level(),
+            to_name=base_level().name,
+            spend_12m=Decimal("0.00"),
+            changed_at=timezone.now(),
+        ),
+        "promotions.rfmscore": lambda: RfmScore.objects.create(
+            buyer=world.users[BUYER2],
+            recency_days=3,
+            frequency=1,
+            monetary=Decimal("99.00"),
+            computed_at=timezone.now(),
+        ),
     }
+
+
+def membership_level_above_base():
+    """A membership level that may be deleted (not the base at ¥0), the base kept beside it."""
+    from promotions.models import MembershipLevel
+
+    MembershipLevel.objects.get_or_create(threshold=0, defaults={"code": "regular", "name": "Regular"})
+    above = MembershipLevel.objects.exclude(threshold=0).order_by("pk").first()
+    return above or MembershipLevel.objects.create(code="silver", name="Silver", threshold=Decimal("1000.00"))

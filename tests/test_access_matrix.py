@@ -280,6 +280,8 @@ ROUTES: dict[str, Row] = {
     "orders:address_edit": page(BUYER_OWN, post=OK, head=False),
     "orders:address_delete": page(BUYER_OWN, get=None, post=OK),
     "orders:address_default": page(BUYER_OWN, get=None, post=OK),
+    # The buyer's own membership (the page reads only the signed-in user's).
+    "promotions:membership": page(LOGIN_REQUIRED),
     # The buyer, the shop's members of the orders section, and staff who may view after-sales
     # requests or disputes; other staff 403 (they could see every buyer's photos before).
     "orders:after_sales_photo": page(
@@ -537,6 +539,10 @@ ADMIN_OFFERS = {
     "settlements.settlementrun": "va",
     "settlements.statement": "v",
     "settlements.invoice": "v",
+    "promotions.membershiplevel": "vacd",
+    "promotions.membership": "v",
+    "promotions.membershipchange": "v",
+    "promotions.rfmscore": "v",
 }
 
 
@@ -597,6 +603,7 @@ ADMIN_PAGES = {
         None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
+    "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
 }
 
 
@@ -853,7 +860,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 def _admin_objects(world) -> dict:
     """One record per registered model for the admin's record URLs: the world's own where it
     has one, else the first row, else one made here."""
-    from tests.access_world import admin_fillers
+    from tests.access_world import admin_fillers, membership_level_above_base
 
     objects = world.objects
     chosen = {
@@ -864,6 +871,8 @@ def _admin_objects(world) -> dict:
         "settlements.payoutbatch": objects["batch"],
         "settlements.settlementrun": objects["run"],
         "marketplace.user": world.users[BUYER],
+        # The base level (¥0) can never be deleted: the record is a level above it.
+        "promotions.membershiplevel": membership_level_above_base(),
     }
     fillers = admin_fillers(world)
     for model in admin.site._registry:

@@ -84,3 +84,10 @@ def test_the_pages_benchmark_runs_every_page_under_gunicorn_with_a_constant_numb
         assert summary.endswith("; constant; on a hit 0")
     broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     assert broker.keys("*bench-pages-*") == []
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_members_benchmark_runs_and_its_spend_matches():
+    out = _run("bench/members_refresh.py", "--buyers", "200", "--orders", "2")
+    assert "built 200 buyers with 400 orders" in out
+    assert "= the aggregate's" in out and "selector queries per batch (bounds once, then the batch): 2" in out

@@ -4,11 +4,13 @@ Buyer-facing reads take the buyer, so a buyer only ever reaches their own carts,
 orders and payments; anyone else's ids are not found (None, answered 404 by the views; staff
 included: they use the admin).
 
-One module per reader: `buyer`, `merchant` (with the API's reads by id), `parcels` and
-`pricing`; every public name is re-exported here, so `from orders.selectors import X` and
+One module per reader: `buyer`, `merchant` (with the API's reads by id), `parcels`,
+`pricing` and `activity` (buyers' paid orders summed for promotions' nightly run); every
+public name is re-exported here, so `from orders.selectors import X` and
 `orders.selectors.X` keep working.
 """
 
+from .activity import buyer_activity, buyer_activity_bounds
 from .buyer import (
     CartLine,
     CartShop,
@@ -71,6 +73,8 @@ __all__ = [
     "after_sales_get_for_merchant",
     "after_sales_list_for_merchant",
     "after_sales_photo_get_for_user",
+    "buyer_activity",
+    "buyer_activity_bounds",
     "buyer_order_detail",
     "buyer_order_get",
     "buyer_order_list",

@@ -1,5 +1,19 @@
 """Every write of the promotions app. See each module's docstring for its guarantees."""
 
+from .members import (
+    SEGMENT_RULES,
+    MembersRun,
+    OrderFigures,
+    SegmentRule,
+    level_for_spend,
+    members_as_of,
+    members_refresh,
+    membership_level_create,
+    membership_level_update,
+    membership_levels_delete,
+    rfm_score_all,
+    rfm_segment,
+)
 from .promotions import (
     PROMOTION_FIELDS,
     promotion_activate,
@@ -17,7 +31,17 @@ from .usage import Use, promotion_usage_consume, promotion_usage_release
 
 __all__ = [
     "PROMOTION_FIELDS",
+    "SEGMENT_RULES",
+    "MembersRun",
+    "OrderFigures",
+    "SegmentRule",
     "Use",
+    "level_for_spend",
+    "members_as_of",
+    "members_refresh",
+    "membership_level_create",
+    "membership_level_update",
+    "membership_levels_delete",
     "promotion_activate",
     "promotion_approve",
     "promotion_create",
@@ -30,4 +54,6 @@ __all__ = [
     "promotion_update",
     "promotion_usage_consume",
     "promotion_usage_release",
+    "rfm_score_all",
+    "rfm_segment",
 ]

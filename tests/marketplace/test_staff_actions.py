@@ -424,7 +424,8 @@ ALLOWED = {
         "catalog.revision_approve",
         "catalog.revision_reject",
     },
-    "operations": REVIEW | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view"},
+    "operations": REVIEW
+    | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view", "promotions.rfm_export"},
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
 }  # a superuser: every declared action

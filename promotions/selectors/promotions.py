@@ -16,9 +16,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Max, Min, OuterRef, Q, QuerySet, Subquery
 
-from .choices import PromotionChannel, PromotionLevel, PromotionStatus
-from .models import Promotion, PromotionBuyerUsage, PromotionStep
-from .pricing import Benefit, CartLine, Condition, Gift, Offer, Scope, Step
+from ..choices import PromotionChannel, PromotionLevel, PromotionStatus
+from ..models import Promotion, PromotionBuyerUsage, PromotionStep
+from ..pricing import Benefit, CartLine, Condition, Gift, Offer, Scope, Step
 
 # --- Lists and pages ----------------------------------------------------------------------
 

@@ -1,0 +1,26 @@
+"""Periodic jobs of the promotions app (scheduled in settings.CELERY_BEAT_SCHEDULE)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from orders.selectors import buyer_activity, buyer_activity_bounds
+
+from . import services
+
+#: The orders app's reads of the nightly run (an interface module may read the app above:
+#: promotions' services may not).
+ORDER_FIGURES = services.OrderFigures(bounds=buyer_activity_bounds, activity=buyer_activity)
+
+
+@shared_task(time_limit=1800, soft_time_limit=1740)
+def members_refresh_task() -> dict:
+    """Recompute every buyer's membership level and RFM scores as of the start of today.
+
+    The service takes the one-run lock, goes batch by batch and writes only what differs:
+    a second run the same day, or two at once, change nothing.
+    """
+    run = services.members_refresh(figures=ORDER_FIGURES, as_of=services.members_as_of())
+    return asdict(run)

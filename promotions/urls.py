@@ -1,0 +1,11 @@
+"""Buyer pages of promotions (at the site root)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "promotions"
+
+urlpatterns = [
+    path("membership/", views.membership, name="membership"),
+]
