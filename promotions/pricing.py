@@ -565,6 +565,8 @@ def _search(slots, lines, shipping_fees):
 
     best_key = None
     best: tuple = ()
+    # A gift's or free shipping's value depends only on whether its shop's fee is waived already.
+    others: dict[tuple, Decimal] = {}
     for shop_pick in itertools.product(*shop_choices):
         value = sum((option.value for option in shop_pick), ZERO)
         waived = {option.waived for option in shop_pick if option.waived is not None}
@@ -607,12 +609,15 @@ def _search(slots, lines, shipping_fees):
                         amount = _line_total(candidate, remaining)
                     earlier.append((candidate, amount))
                 else:
-                    amount = _other_total(candidate, shipping_fees, waived)
+                    other_key = (id(candidate), candidate.offer.merchant_id in waived)
+                    amount = others.get(other_key)
+                    if amount is None:
+                        amount = others[other_key] = _other_total(candidate, shipping_fees, waived)
                 if amount <= 0:
                     valid = False
                     break
                 total += amount
-            if not valid:
+            if not valid or (best_key is not None and total < best_key[0]):
                 continue
             picked = dict(zip(shop_slots, (o.candidate for o in shop_pick), strict=True))
             picked.update(zip(later_slots, later_pick, strict=True))

@@ -13,7 +13,7 @@ from functools import partial
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, Min, OuterRef, Q, QuerySet, Subquery
 
 from ..choices import PromotionChannel, PromotionLevel, PromotionStatus
@@ -61,12 +61,20 @@ def _live(now: datetime) -> QuerySet[Promotion]:
 # window is checked against the time of the read, so a promotion starting later needs no
 # rebuild. It may say "maybe" wrongly (then the query finds nothing), never "none" wrongly.
 LIVE_INDEX_KEY = "promotions:live-index:1"
+
+
+def _index_key() -> str:
+    # Named after the database: processes on other databases (a benchmark's, the test
+    # suite's) may share the cache server, and an index describes one database's promotions.
+    return f"{LIVE_INDEX_KEY}:{connection.settings_dict['NAME']}"
+
+
 LIVE_INDEX_TTL = 300
 _PLATFORM = "platform"
 
 
 def _live_index(now: datetime) -> dict:
-    index = cache.get(LIVE_INDEX_KEY)
+    index = cache.get(_index_key())
     if index is None:
         rows = (
             Promotion.objects.filter(status=PromotionStatus.ACTIVE, channel=PromotionChannel.AUTOMATIC, ends_at__gt=now)
@@ -75,15 +83,16 @@ def _live_index(now: datetime) -> dict:
             .order_by()
         )
         index = {row["merchant_id"] or _PLATFORM: (row["first"], row["last"]) for row in rows}
-        cache.set(LIVE_INDEX_KEY, index, LIVE_INDEX_TTL)
+        cache.set(_index_key(), index, LIVE_INDEX_TTL)
     return index
 
 
 def live_index_forget() -> None:
     """Drop the index of live promotions now and when the caller's transaction commits (a
     reader between the two may rebuild it from the old state; the second drop corrects it)."""
-    cache.delete(LIVE_INDEX_KEY)
-    transaction.on_commit(partial(cache.delete, LIVE_INDEX_KEY))
+    key = _index_key()
+    cache.delete(key)
+    transaction.on_commit(partial(cache.delete, key))
 
 
 def live_offers_possible(merchant_ids, now: datetime) -> bool:
