@@ -49,3 +49,12 @@ class BenefitType(models.TextChoices):
 
 #: Benefit types only a shop promotion may have (the merchant funds its own shipping).
 SHOP_ONLY_BENEFITS = frozenset({BenefitType.FREE_SHIPPING, BenefitType.GIFT_SKU})
+
+
+class CouponState(models.TextChoices):
+    # A returned coupon (its unpaid order was cancelled) is available again; one whose
+    # promotion's window has ended is expired (`coupon_expire_due` writes it, the selectors
+    # compute it meanwhile).
+    AVAILABLE = "available", _("Available")
+    USED = "used", _("Used")
+    EXPIRED = "expired", _("Expired")
