@@ -17,6 +17,11 @@ Guarantees:
   the next value of the `orders_buyer_order_number_seq` sequence zero-padded to 10 digits,
   e.g. B2612070000004217; its merchant orders add "-1", "-2", … in merchant-id order.
   A refused or rolled-back checkout leaves a gap, never a duplicate;
+- a coupon (`coupon_id` or `coupon_code`) is checked against the cart before anything is
+  written (400 with the reason it does not apply: `coupon_min_spend_not_reached`, …), its
+  offer priced by `promotions.pricing`, and it is marked used by a conditional UPDATE in this
+  transaction: of concurrent checkouts with the same coupon one wins, the others get 409
+  `coupon_unavailable` and write nothing;
 - few round trips (the checkout is the hot path): one query reads what pricing needs (the SKUs
   with their product, category, merchant, shipping rate and current contract's revenue-share
   rate) and one bulk insert per kind of row written; the placed order comes back with every
@@ -37,7 +42,7 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.selectors import sku_available_units, sku_list_for_checkout
+from catalog.selectors import category_path, sku_available_units, sku_list_for_checkout
 from catalog.services.stock import stock_allocate_and_reserve, stock_refuse_short
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
@@ -45,6 +50,9 @@ from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
+from promotions.pricing import CartLine, PricingResult, price_cart
+from promotions.selectors import coupon_offer
+from promotions.services import coupon_check_applies, coupon_for_checkout, coupon_use
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -57,6 +65,7 @@ from ..models import (
     MerchantOrder,
     OrderEvent,
     OrderLine,
+    OrderLineDiscount,
     Shipment,
     ShipmentLine,
 )
@@ -176,8 +185,9 @@ def _number(prefix: str, placed_at, serial: int | None = None) -> str:
 
 
 @transaction.atomic
-def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
-    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`.
+def checkout_place(*, buyer, address: Address, items, coupon_id=None, coupon_code: str = "") -> BuyerOrder:
+    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`,
+    with the buyer's coupon `coupon_id` or the coupon (own or public) `coupon_code` if given.
 
     The orders are priced and inserted with their lines and events, then the stock is
     reserved (a short item refuses the order: the transaction rolls back, nothing stays
@@ -185,10 +195,12 @@ def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
     docstring: the guarantees). Returns the order with everything its page and API answer
     show already attached (`orders.selectors.buyer_order_detail`), read from memory.
     """
-    return _place(buyer=buyer, address=address, items=items)
+    return _place(buyer=buyer, address=address, items=items, coupon_id=coupon_id, coupon_code=coupon_code)
 
 
-def _place(*, buyer, address: Address, items, serial: int | None = None) -> BuyerOrder:
+def _place(
+    *, buyer, address: Address, items, serial: int | None = None, coupon_id=None, coupon_code: str = ""
+) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
     that transaction (the caller lets it propagate), as rows may already be written."""
     if address.buyer_id != buyer.pk:
@@ -202,16 +214,24 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
         items=[(i.sku_id, i.quantity) for i in items], units={pk: sku.available_units for pk, sku in skus.items()}
     )
     placed_at = timezone.now()
+    # The coupon: found (or its public code claimed) and checked before anything is written.
+    coupon = coupon_for_checkout(buyer=buyer, coupon_id=coupon_id, code=coupon_code, now=placed_at)
+    pricing = _coupon_pricing(coupon, items, skus, now=placed_at) if coupon is not None else None
     number = _number("B", placed_at, serial)
 
     merchant_orders = [
-        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
+        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at, pricing=pricing)
         for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
     ]
     buyer_order = _buyer_order(
         buyer=buyer, address=address, number=number, placed_at=placed_at, merchant_orders=merchant_orders
     )
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
+    if coupon is not None:
+        _save_discounts(merchant_orders, pricing)
+        # Before the stock is locked: a checkout that lost the coupon to a concurrent one
+        # fails here (409 coupon_unavailable) without queueing on the stock rows.
+        coupon_use(coupon=coupon, buyer=buyer, order_id=buyer_order.pk, order_number=number, now=placed_at)
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
         items=[(i.sku_id, i.quantity) for i in items],
@@ -234,11 +254,47 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
     return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
-    """A line that freezes, at placement, the price, the category and the commission: later
-    changes of any of them never reprice an order already placed."""
+def _coupon_pricing(coupon, items: list[CheckoutItem], skus: dict, *, now) -> PricingResult:
+    """The coupon's offer priced on the order's lines (line keys: the SKU ids), or the
+    reason it does not apply (400, `promotions.services.coupon_check_applies`)."""
+    paths: dict[int, tuple[int, ...]] = {}
+    for item in items:
+        category = skus[item.sku_id].product.category
+        if category.pk not in paths:
+            # With its ancestors, so a category scope covers its subcategories (one query each).
+            paths[category.pk] = tuple(c.pk for c in category_path(category))
+    lines = [
+        CartLine(
+            key=str(item.sku_id),
+            sku_id=item.sku_id,
+            product_id=skus[item.sku_id].product_id,
+            category_path=paths[skus[item.sku_id].product.category_id],
+            merchant_id=skus[item.sku_id].merchant_id,
+            merchant_grade=skus[item.sku_id].merchant.credit_grade or "",
+            unit_price=skus[item.sku_id].price,
+            quantity=item.quantity,
+        )
+        for item in items
+    ]
+    offer = coupon_offer(coupon)
+    pricing = price_cart(lines, [offer], now=now)
+    coupon_check_applies(offer, lines, pricing)
+    if pricing.gifts or pricing.waived_shipping:
+        # Gift and free-shipping coupons need the gift lines and waived fees the full
+        # promotions checkout writes; refused rather than used for nothing.
+        raise OrderError("coupon_not_applicable", _("This coupon cannot be used at checkout yet."))
+    return pricing
+
+
+def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing: PricingResult | None = None) -> OrderLine:
+    """A line that freezes, at placement, the price, the category, the discounts (`pricing`,
+    the engine's result, keyed by SKU id) and the commission: later changes of any of them
+    never reprice an order already placed."""
     gross = quantize(sku.price * quantity)
-    merchant_discount = platform_discount = ZERO  # promotions decide these later
+    merchant_discount = platform_discount = ZERO
+    if pricing is not None:
+        priced = pricing.line(str(sku.pk))
+        merchant_discount, platform_discount = priced.merchant_discount, priced.platform_discount
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -269,24 +325,25 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at, pricing: PricingResult | None = None
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
     charged once and spread over the lines to the cent (`money.allocate`)."""
     merchant = skus[merchant_items[0].sku_id].merchant
     lines = [
-        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at)
+        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at, pricing=pricing)
         for item in merchant_items
     ]
     goods = sum((line.paid for line in lines), ZERO)
     fee = shipping_fee(merchant=merchant, goods_total=goods)
     for line, share in zip(lines, allocate(fee, [line.paid for line in lines]), strict=True):
         line.shipping_share = share
+    discount = sum((line.merchant_discount + line.platform_discount for line in lines), ZERO)
     merchant_order = MerchantOrder(
         merchant=merchant,
         number=number,
-        goods_total=goods,
-        discount_total=ZERO,
+        goods_total=goods + discount,
+        discount_total=discount,
         shipping_fee=fee,
         paid_total=goods + fee,
         platform_discount_total=sum((line.platform_discount for line in lines), ZERO),
@@ -301,7 +358,7 @@ def _buyer_order(*, buyer, address: Address, number: str, placed_at, merchant_or
     """The buyer's order (not saved yet): the address copied as it is now, the totals of its
     merchant orders, and the time by which it must be paid."""
     goods = sum((merchant_order.goods_total for merchant_order, _lines in merchant_orders), ZERO)
-    discount = ZERO  # promotions decide it later
+    discount = sum((merchant_order.discount_total for merchant_order, _lines in merchant_orders), ZERO)
     shipping = sum((merchant_order.shipping_fee for merchant_order, _lines in merchant_orders), ZERO)
     return BuyerOrder(
         number=number,
@@ -337,6 +394,24 @@ def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> list[Ord
                 merchant_order=merchant_order, action="place", to_status=OrderStatus.PENDING_PAYMENT, actor=actor
             )
             for merchant_order, _lines in merchant_orders
+        ]
+    )
+
+
+def _save_discounts(merchant_orders, pricing: PricingResult) -> None:
+    """One row per line and promotion of the engine's result (who paid for the discount),
+    on the lines just inserted (keyed by SKU id)."""
+    lines = {str(line.sku_id): line for _order, order_lines in merchant_orders for line in order_lines}
+    OrderLineDiscount.objects.bulk_create(
+        [
+            OrderLineDiscount(
+                line=lines[part.line_key],
+                promotion_id=part.promotion_id,
+                merchant_part=part.merchant_part,
+                platform_part=part.platform_part,
+            )
+            for part in pricing.discounts
+            if part.amount > 0
         ]
     )
 
@@ -388,7 +463,9 @@ def request_fingerprint(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Address, items) -> tuple[BuyerOrder, bool]:
+def checkout_place_idempotent(
+    *, buyer, key: str, fingerprint: str, address: Address, items, coupon_id=None, coupon_code: str = ""
+) -> tuple[BuyerOrder, bool]:
     """Place once per (buyer, key). Returns (order, created); a new order comes as
     `checkout_place` returns it, a replayed one as stored (the caller reads what it shows).
 
@@ -414,7 +491,14 @@ def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Add
         if locked:
             attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
             if attempt is None:
-                order = _place(buyer=buyer, address=address, items=items, serial=serial)
+                order = _place(
+                    buyer=buyer,
+                    address=address,
+                    items=items,
+                    serial=serial,
+                    coupon_id=coupon_id,
+                    coupon_code=coupon_code,
+                )
                 CheckoutAttempt.objects.create(buyer=buyer, key=key, request_hash=fingerprint, buyer_order=order)
                 return order, True
             if attempt.request_hash == fingerprint:
