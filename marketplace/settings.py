@@ -359,6 +359,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refunds_pending_sweep_task",
         "schedule": crontab(minute="*/5"),
     },
+    "promotions-coupon-expire-due": {
+        "task": "promotions.tasks.coupon_expire_due_task",
+        "schedule": crontab(minute=2),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -216,7 +216,7 @@ def coupon_check_applies(offer: Offer, lines: Sequence[CartLine], result: Pricin
             missing = condition.min_spend - gross
             raise CouponError(
                 "coupon_min_spend_not_reached",
-                _("This coupon needs %(min)s of eligible items; add %(missing)s more.")
+                _("This coupon needs ¥%(min)s of eligible items; add ¥%(missing)s more.")
                 % {"min": condition.min_spend, "missing": missing},
                 {"coupon": offer.coupon_id, "min_spend": str(condition.min_spend), "missing": str(missing)},
             )

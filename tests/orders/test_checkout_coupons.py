@@ -307,3 +307,72 @@ def test_fifty_concurrent_checkouts_with_one_coupon_use_it_once_and_the_losers_w
     assert OrderLine.objects.count() == 1
     assert OrderLineDiscount.objects.count() == 1
     assert Stock.objects.get(sku=big).reserved == 1
+
+
+# --- The checkout page and API -------------------------------------------------------------------
+
+
+def _page_buyer(sku, quantity=1):
+    from django.test import Client
+
+    buyer = UserFactory()
+    address_for(buyer)
+    web = Client(HTTP_ACCEPT_LANGUAGE="en")
+    web.force_login(buyer)
+    web.post("/cart/add/", {"sku": sku.pk, "quantity": quantity})
+    return buyer, web
+
+
+def _checkout_data(web) -> dict:
+    form = web.get("/checkout/").context["form"]
+    return {"address": form["address"].value(), "key": form["key"].value(), "items": form["items"].value()}
+
+
+def test_checkout_page_offers_my_coupons_and_explains_a_refusal_then_places_with_the_coupon():
+    merchant, (big, small) = _shop()
+    buyer, web = _page_buyer(big)
+    coupon = promotion_services.coupon_claim(
+        promotion=coupon_promotion(merchant=merchant, amount="20.00", min_spend="120.00"), buyer=buyer
+    )
+    page = web.get("/checkout/")
+    assert f'<option value="{coupon.code}">' in page.content.decode()
+    refused = web.post("/checkout/", {**_checkout_data(web), "coupon_code": coupon.code})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "Your order was not placed." in body
+    assert "This coupon needs ¥120.00 of eligible items; add ¥20.00 more." in body
+    assert f'value="{coupon.code}"' in body  # the code stays in the box
+    _nothing_written(coupon, [big, small])
+    web.post("/cart/add/", {"sku": small.pk, "quantity": 1})
+    placed = web.post("/checkout/", {**_checkout_data(web), "coupon_code": coupon.code.lower()})
+    assert placed.status_code == 302
+    order = BuyerOrder.objects.get()
+    assert (order.goods_total, order.discount_total, order.payable_total) == (
+        Decimal("150.00"),
+        Decimal("20.00"),
+        Decimal("130.00"),
+    )
+    coupon.refresh_from_db()
+    assert (coupon.state, coupon.order_id) == (CouponState.USED, order.pk)
+
+
+def test_checkout_api_with_a_coupon_and_with_another_buyers_coupon():
+    from rest_framework.test import APIClient
+
+    merchant, (big, _small) = _shop()
+    buyer, stranger = UserFactory(), UserFactory()
+    coupon = promotion_services.coupon_claim(promotion=coupon_promotion(merchant=merchant), buyer=buyer)
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(stranger)
+    body = {"address": address_for(stranger).pk, "items": [{"sku": big.pk, "quantity": 1}], "coupon": coupon.pk}
+    refused = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="stranger-key-1")
+    assert (refused.status_code, refused.json()["code"]) == (404, "coupon_not_found")
+    _nothing_written(coupon, [big])
+    api.force_authenticate(buyer)
+    body = {"address": address_for(buyer).pk, "items": [{"sku": big.pk, "quantity": 1}], "coupon": coupon.pk}
+    placed = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="buyer-key-001")
+    assert placed.status_code == 201
+    assert (placed.json()["discount_total"], placed.json()["payable_total"]) == ("20.00", "88.00")
+    again = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="buyer-key-002")
+    assert (again.status_code, again.json()["code"]) == (409, "coupon_unavailable")
+    assert BuyerOrder.objects.count() == 1

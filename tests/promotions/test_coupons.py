@@ -269,3 +269,15 @@ def test_ending_a_promotion_expires_its_available_coupons():
     assert services.coupon_expire_due() == 1
     coupon.refresh_from_db()
     assert coupon.state == CouponState.EXPIRED
+
+
+def test_the_expiry_task_runs_the_job():
+    from promotions.tasks import coupon_expire_due_task
+
+    promotion = coupon_promotion()
+    coupon = services.coupon_claim(promotion=promotion, buyer=UserFactory())
+    Promotion.objects.filter(pk=promotion.pk).update(status=PromotionStatus.ENDED)
+    assert coupon_expire_due_task() == 1
+    assert coupon_expire_due_task() == 0
+    coupon.refresh_from_db()
+    assert coupon.state == CouponState.EXPIRED
