@@ -47,7 +47,7 @@ def centre(request):
     page = Paginator(promotions, COUPONS_PER_PAGE).get_page(request.GET.get("page"))
     for promotion in page.object_list:
         promotion.claimed = selectors.promotion_claimed_by(promotion)
-        left = None if promotion.max_uses is None else promotion.max_uses - promotion.uses_count
+        left = selectors.promotion_coupons_left(promotion)
         promotion.used_up = left is not None and left <= 0
         promotion.limit_reached = (
             promotion.per_buyer_limit is not None and promotion.claimed >= promotion.per_buyer_limit

@@ -285,7 +285,11 @@ class Coupon(models.Model):
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
         ordering = ["-claimed_at", "-id"]
-        indexes = [models.Index(fields=["buyer", "state"], name="coupon_buyer_state_idx")]
+        indexes = [
+            models.Index(fields=["buyer", "state"], name="coupon_buyer_state_idx"),
+            # The per-buyer count of a claim (the promotion's own count uses the FK's index).
+            models.Index(fields=["promotion", "buyer"], name="coupon_promotion_buyer_idx"),
+        ]
         constraints = [
             # A used coupon names its order, any other names none.
             models.CheckConstraint(

@@ -88,8 +88,8 @@ def coupon_code_promotion(code: str) -> Promotion | None:
 def coupon_promotion_list_claimable(*, buyer=None, now: datetime | None = None) -> QuerySet[Promotion]:
     """The coupon centre: active coupon promotions in their window, without a public code
     (those are claimed by entering the code), not used up; ending soonest first. Each has
-    `claimed_by_buyer` (how many coupons of it the buyer holds, 0 without a buyer) and
-    `is_used_up`."""
+    `coupons_issued` and `claimed_by_buyer` (how many coupons of it the buyer holds; 0
+    without a buyer)."""
     now = now or timezone.now()
     qs = (
         Promotion.objects.filter(
@@ -101,6 +101,7 @@ def coupon_promotion_list_claimable(*, buyer=None, now: datetime | None = None) 
         .filter(~Exists(CouponCode.objects.filter(promotion=OuterRef("pk"))))
         .select_related("merchant")
         .prefetch_related(Prefetch("steps", queryset=PromotionStep.objects.order_by("threshold")))
+        .annotate(coupons_issued=Count("coupons"))
         .order_by("ends_at", "id")
     )
     if buyer is not None and buyer.is_authenticated:
@@ -113,15 +114,25 @@ def promotion_claimed_by(promotion: Promotion) -> int:
     return getattr(promotion, "claimed_by_buyer", 0)
 
 
+def promotion_coupons_left(promotion: Promotion) -> int | None:
+    """Coupons of `promotion` left to claim (None: unlimited); `coupons_issued` annotated
+    by the list, else counted."""
+    if promotion.max_uses is None:
+        return None
+    issued = getattr(promotion, "coupons_issued", None)
+    if issued is None:
+        issued = promotion.coupons.count()
+    return max(promotion.max_uses - issued, 0)
+
+
 # --- The coupon's offer, for the pricing engine --------------------------------------------
 
 
 def coupon_offer(coupon: Coupon) -> Offer:
-    """The engine's view of the coupon's promotion, for the buyer who holds it.
-
-    The total count and the per-buyer limit were spent when the coupon was claimed, so the
-    offer carries neither (the coupon itself is the right to one use); the money budget
-    stays the promotion's."""
+    """The engine's view of the coupon's promotion, for the buyer who holds it: the coupon
+    itself is the right to one use, so the offer carries only the money budget. (The full
+    checkout's `live_offers` reads the same with the uses counters, which a coupon's
+    promotion never exhausts before its coupons are used.)"""
     promotion = coupon.promotion
     budget_left = None
     if promotion.budget_amount is not None:

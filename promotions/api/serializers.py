@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from ..choices import CouponState
 from ..models import Coupon, Promotion
-from ..selectors import coupon_display_state, promotion_claimed_by
+from ..selectors import coupon_display_state, promotion_claimed_by, promotion_coupons_left
 
 
 class StepSerializer(serializers.Serializer):
@@ -52,7 +52,7 @@ class CouponPromotionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.INT)
     def get_left(self, promotion) -> int | None:
-        return None if promotion.max_uses is None else max(promotion.max_uses - promotion.uses_count, 0)
+        return promotion_coupons_left(promotion)
 
 
 class ClaimableSerializer(CouponPromotionSerializer):

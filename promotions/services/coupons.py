@@ -1,11 +1,13 @@
 """Coupons: claiming, using at checkout, giving back on cancellation, expiring.
 
 Guarantees:
-- a coupon promotion's total count (`Promotion.max_uses`) and per-buyer limit are counted
-  when a coupon is claimed, and hold however many claims race: `coupon_claim` raises the
-  promotion's `uses_count` with one conditional UPDATE (`uses_count < max_uses`), which also
-  locks the promotion's row until the claim commits, so claims of one promotion queue there
-  and the per-buyer count read after it sees every earlier claim; a refusal rolls back;
+- a coupon promotion's total count (`Promotion.max_uses`: coupons issued) and per-buyer
+  limit (coupons one buyer holds) hold however many claims race: `coupon_claim` locks the
+  promotion's row (claims of one promotion queue there, in a short transaction) and then
+  counts its coupons, so each count sees every earlier claim; a refusal rolls back. The
+  promotion's `uses_count` and the buyers' usage rows are left to checkout, which counts the
+  coupon's use like any limited promotion's (`promotion_usage_consume`): with at most
+  `max_uses` coupons each used at most once, uses stay within the limits too;
 - a coupon is used at most once however many checkouts race for it: `coupon_use` is one
   conditional UPDATE (available → used, naming the order) in the checkout's transaction; the
   losers wait for the winner's commit, match no row and get 409 `coupon_unavailable`, which
@@ -25,7 +27,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -69,35 +71,36 @@ def coupon_claim(*, promotion: Promotion, buyer, now: datetime | None = None) ->
 
     Within the total count (409 `coupon_used_up`) and the per-buyer limit (409
     `coupon_limit_reached`) under any concurrency: see the module's docstring. Locks the
-    promotion's row (the conditional UPDATE) until the caller's transaction ends. Nothing is
-    written on a refusal.
+    promotion's row until the caller's transaction ends. Nothing is written on a refusal.
     """
     now = now or timezone.now()
     if promotion.channel != PromotionChannel.COUPON:
         raise CouponError("coupon_not_claimable", _("This promotion has no coupons."))
     with transaction.atomic():
-        claimable = Q(
-            pk=promotion.pk,
-            channel=PromotionChannel.COUPON,
-            status=PromotionStatus.ACTIVE,
-            starts_at__lte=now,
-            ends_at__gt=now,
+        locked = (
+            Promotion.objects.select_for_update(of=("self",))
+            .filter(
+                pk=promotion.pk,
+                channel=PromotionChannel.COUPON,
+                status=PromotionStatus.ACTIVE,
+                starts_at__lte=now,
+                ends_at__gt=now,
+            )
+            .first()
         )
-        counted = (
-            Promotion.objects.filter(claimable)
-            .filter(Q(max_uses__isnull=True) | Q(uses_count__lt=F("max_uses")))
-            .update(uses_count=F("uses_count") + 1)
-        )
-        if not counted:
+        if locked is None:
             raise _claim_refusal(promotion.pk, now)
-        if promotion.per_buyer_limit is not None:
-            held = Coupon.objects.filter(promotion_id=promotion.pk, buyer=buyer).count()
-            if held >= promotion.per_buyer_limit:
+        # Read after the lock (a new snapshot): every claim that held it before is counted.
+        if locked.max_uses is not None and Coupon.objects.filter(promotion_id=locked.pk).count() >= locked.max_uses:
+            raise CouponConflict("coupon_used_up", _("All of these coupons have been claimed."))
+        if locked.per_buyer_limit is not None:
+            held = Coupon.objects.filter(promotion_id=locked.pk, buyer=buyer).count()
+            if held >= locked.per_buyer_limit:
                 raise CouponConflict(
                     "coupon_limit_reached",
                     _("You already hold as many of these coupons as one buyer may (%(limit)s).")
-                    % {"limit": promotion.per_buyer_limit},
-                    {"limit": promotion.per_buyer_limit},
+                    % {"limit": locked.per_buyer_limit},
+                    {"limit": locked.per_buyer_limit},
                 )
         coupon = Coupon.objects.create(promotion_id=promotion.pk, buyer=buyer, code=_new_code())
     coupon.promotion = promotion
@@ -105,7 +108,7 @@ def coupon_claim(*, promotion: Promotion, buyer, now: datetime | None = None) ->
 
 
 def _claim_refusal(promotion_id: int, now: datetime):
-    """Why the claim's UPDATE matched nothing (read after it, for the message only)."""
+    """Why the promotion cannot be claimed from now (for the message only)."""
     promotion = Promotion.objects.filter(pk=promotion_id).first()
     if promotion is None or promotion.status != PromotionStatus.ACTIVE:
         return CouponError("coupon_not_claimable", _("These coupons cannot be claimed."))
@@ -117,7 +120,7 @@ def _claim_refusal(promotion_id: int, now: datetime):
         )
     if now >= promotion.ends_at:
         return CouponError("coupon_expired", _("These coupons have expired."))
-    return CouponConflict("coupon_used_up", _("All of these coupons have been claimed."))
+    return CouponError("coupon_not_claimable", _("These coupons cannot be claimed."))
 
 
 def coupon_claim_code(*, buyer, code: str, now: datetime | None = None) -> Coupon:
