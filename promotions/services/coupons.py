@@ -203,10 +203,17 @@ def coupon_check_usable(coupon: Coupon, *, now: datetime) -> None:
 
 
 def coupon_check_applies(offer: Offer, lines: Sequence[CartLine], result: PricingResult | None = None) -> None:
-    """Raise why the coupon's `offer` gives nothing on `lines`: no item in its scope (400
+    """Raise why the coupon's `offer` gives nothing on `lines`: its promotion's money budget
+    is spent (409 `coupon_unavailable`), no item in its scope (400
     `coupon_not_applicable`), the minimum spend or quantity not reached
     (`coupon_min_spend_not_reached` with the amount missing, `coupon_min_quantity_not_reached`),
     or, given the engine's `result`, nothing left for it to discount (`coupon_not_applicable`)."""
+    if offer.budget_left is not None and offer.budget_left <= 0:
+        raise CouponConflict(
+            "coupon_unavailable",
+            _("This coupon's promotion has used up its budget."),
+            {"coupon": offer.coupon_id},
+        )
     scoped = [line for line in lines if in_scope(offer, line)]
     if not scoped:
         raise CouponError(

@@ -153,6 +153,7 @@ def test_a_public_code_is_claimed_and_used_with_the_order_and_not_claimed_when_i
         ("expired", "coupon_expired", {}),
         ("not_started", "coupon_not_started", {}),
         ("used", "coupon_unavailable", {}),
+        ("budget_spent", "coupon_unavailable", {}),
     ],
 )
 def test_a_coupon_that_does_not_apply_says_why_and_nothing_is_written(case, code, extra):
@@ -176,6 +177,10 @@ def test_a_coupon_that_does_not_apply_says_why_and_nothing_is_written(case, code
         type(promotion).objects.filter(pk=promotion.pk).update(starts_at=now - timedelta(days=2), ends_at=now)
     if case == "used":
         Coupon.objects.filter(pk=coupon.pk).update(state=CouponState.USED, order_id=999, used_at=now)
+    if case == "budget_spent":
+        type(promotion).objects.filter(pk=promotion.pk).update(
+            budget_amount=Decimal("50.00"), budget_spent=Decimal("50.00")
+        )
     with pytest.raises(DomainError) as refused:
         services.checkout_place(
             buyer=buyer,
