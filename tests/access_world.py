@@ -34,7 +34,7 @@ from tests.factories import UserFactory
 from tests.merchants.factories import category as make_category
 from tests.merchants.factories import png_upload
 from tests.orders.factories import address_for
-from tests.promotions.factories import coupon_promotion
+from tests.promotions.coupon_factories import coupon_promotion
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -25,7 +25,7 @@ from promotions.models import Coupon
 from tests.catalog.factories import live_merchant, product, warehouse
 from tests.factories import UserFactory
 from tests.orders.factories import address_for
-from tests.promotions.factories import coupon_promotion
+from tests.promotions.coupon_factories import coupon_promotion
 
 pytestmark = pytest.mark.django_db
 

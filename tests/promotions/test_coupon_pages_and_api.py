@@ -11,7 +11,7 @@ from promotions import services
 from promotions.models import Coupon
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
-from tests.promotions.factories import coupon_promotion
+from tests.promotions.coupon_factories import coupon_promotion
 
 pytestmark = pytest.mark.django_db
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}

@@ -14,7 +14,7 @@ from promotions.choices import CouponState, PromotionStatus
 from promotions.errors import CouponConflict, CouponError
 from promotions.models import Coupon, CouponCode, Promotion
 from tests.factories import UserFactory
-from tests.promotions.factories import coupon_promotion
+from tests.promotions.coupon_factories import coupon_promotion
 
 pytestmark = pytest.mark.django_db
 
