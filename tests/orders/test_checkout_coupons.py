@@ -362,7 +362,7 @@ def test_checkout_page_offers_my_coupons_and_explains_a_refusal_then_places_with
 def test_checkout_api_with_a_coupon_and_with_another_buyers_coupon():
     from rest_framework.test import APIClient
 
-    merchant, (big, _small) = _shop()
+    merchant, (big, small) = _shop()
     buyer, stranger = UserFactory(), UserFactory()
     coupon = promotion_services.coupon_claim(promotion=coupon_promotion(merchant=merchant), buyer=buyer)
     api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
@@ -372,10 +372,12 @@ def test_checkout_api_with_a_coupon_and_with_another_buyers_coupon():
     assert (refused.status_code, refused.json()["code"]) == (404, "coupon_not_found")
     _nothing_written(coupon, [big])
     api.force_authenticate(buyer)
-    body = {"address": address_for(buyer).pk, "items": [{"sku": big.pk, "quantity": 1}], "coupon": coupon.pk}
+    items = [{"sku": big.pk, "quantity": 1}, {"sku": small.pk, "quantity": 1}]
+    body = {"address": address_for(buyer).pk, "items": items, "coupon": coupon.pk}
     placed = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="buyer-key-001")
     assert placed.status_code == 201
-    assert (placed.json()["discount_total"], placed.json()["payable_total"]) == ("20.00", "88.00")
+    # 150.00 − 20.00, shipping free (over the 99.00 threshold before and after the discount).
+    assert (placed.json()["discount_total"], placed.json()["payable_total"]) == ("20.00", "130.00")
     again = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="buyer-key-002")
     assert (again.status_code, again.json()["code"]) == (409, "coupon_unavailable")
     assert BuyerOrder.objects.count() == 1
