@@ -27,7 +27,7 @@ from .. import selectors, services
 from ..choices import CouponState
 from ..models import Coupon, Promotion
 from .permissions import IsBuyer
-from .serializers import ClaimableSerializer, ClaimCodeSerializer, CouponSerializer
+from .serializers_coupons import ClaimableSerializer, ClaimCodeSerializer, CouponSerializer
 
 TAGS = ["promotions (coupons)"]
 BUYER = "For signed-in buyers (staff get 404): only the caller's own coupons; another buyer's id is not found. "
