@@ -381,3 +381,35 @@ def test_checkout_api_with_a_coupon_and_with_another_buyers_coupon():
     again = api.post("/api/v1/orders/checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="buyer-key-002")
     assert (again.status_code, again.json()["code"]) == (409, "coupon_unavailable")
     assert BuyerOrder.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_cancellations_give_the_coupon_back_once():
+    merchant, (big, _small) = _shop()
+    buyer = UserFactory()
+    coupon = promotion_services.coupon_claim(promotion=coupon_promotion(merchant=merchant), buyer=buyer)
+    order = services.checkout_place(
+        buyer=buyer, address=address_for(buyer), items=[CheckoutItem(big.pk, 1)], coupon_id=coupon.pk
+    )
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def cancel():
+        try:
+            barrier.wait()
+            services.buyer_order_cancel_unpaid(buyer_order=BuyerOrder.objects.get(pk=order.pk), actor=buyer)
+            outcomes.append("cancelled")
+        except OrderInvalidTransition:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=cancel) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes) == ["cancelled"] + ["refused"] * 9
+    coupon.refresh_from_db()
+    assert (coupon.state, coupon.order_id, coupon.order_number) == (CouponState.AVAILABLE, None, "")
+    assert Stock.objects.get(sku=big).reserved == 0
