@@ -234,3 +234,31 @@ def test_the_schema_documents_the_coupon_api(client):
     } <= set(paths)
     assert "coupon_limit_reached" in paths["/api/v1/promotions/coupons/{id}/claim/"]["post"]["description"]
     assert "coupon_code" in str(paths["/api/v1/orders/checkout/"]["post"])
+
+
+def test_the_coupon_pages_and_lists_read_a_constant_number_of_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    buyer = world["buyer"]
+    _client(client, buyer)
+    urls = [reverse("coupons:centre"), reverse("coupons:mine"), API, f"{API}mine/"]
+
+    def counts():
+        found = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            found.append(len(queries))
+        return found
+
+    services.coupon_claim(promotion=world["platform"], buyer=buyer)
+    before = counts()
+    for _ in range(4):
+        merchant, _cats = live_merchant()
+        promotion = coupon_promotion(merchant=merchant, min_spend=None)
+        services.coupon_claim(promotion=promotion, buyer=buyer)
+    # The API: session, user, the page's count, the rows, their steps. The pages: constant
+    # (their base template's own queries come on top).
+    assert before[2:] == [5, 5]
+    assert counts() == before
