@@ -364,6 +364,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.members_refresh_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    "promotions-coupon-expire-due": {
+        "task": "promotions.tasks.coupon_expire_due_task",
+        "schedule": crontab(minute=2),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ api_v1 = [
     path("merchants/", include("merchants.api.urls")),
     path("catalog/", include("catalog.api.urls")),
     path("orders/", include("orders.api.urls")),
+    path("promotions/coupons/", include("promotions.api.coupon_urls")),
     path("settlements/", include("settlements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
@@ -59,6 +60,7 @@ urlpatterns = [
     path("portal/statements/", include("settlements.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
+    path("coupons/", include("promotions.coupon_urls")),
     path("", include("orders.urls")),
     path("", include("promotions.urls")),
     path("", include("catalog.urls")),

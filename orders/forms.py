@@ -84,6 +84,13 @@ class CheckoutForm(forms.Form):
         validators=[RegexValidator(rf"\A{TokenConverter.regex}\Z")],
     )
     items = forms.CharField(widget=forms.HiddenInput, max_length=4000)
+    coupon_code = forms.CharField(
+        label=_("Coupon code"),
+        required=False,
+        max_length=32,
+        help_text=_("One of your coupons' codes, or a public code; leave empty to pay without a coupon."),
+        widget=forms.TextInput(attrs={"list": "my-coupons", "autocomplete": "off", "autocapitalize": "characters"}),
+    )
 
     def __init__(self, *args, addresses, **kwargs):
         super().__init__(*args, **kwargs)

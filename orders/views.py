@@ -29,6 +29,7 @@ from marketplace.forms import add_domain_error
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
+from promotions.selectors import coupon_list_for_buyer
 
 from . import selectors, services
 from .choices import BuyerOrderStatus, PaymentStatus
@@ -210,12 +211,19 @@ def checkout(request):
         if form.is_valid():
             data = form.cleaned_data
             items, chosen = data["items"], data["address"]
-            fingerprint = services.request_fingerprint(
-                {"address": chosen.pk, "items": [[item.sku_id, item.quantity] for item in items]}
-            )
+            coupon_code = data["coupon_code"].strip().upper()
+            body = {"address": chosen.pk, "items": [[item.sku_id, item.quantity] for item in items]}
+            if coupon_code:
+                body["coupon_code"] = coupon_code  # only with one: the fingerprints without stay as they were
+            fingerprint = services.request_fingerprint(body)
             try:
                 order, _created = services.cart_checkout(
-                    buyer=request.user, key=data["key"], fingerprint=fingerprint, address=chosen, items=items
+                    buyer=request.user,
+                    key=data["key"],
+                    fingerprint=fingerprint,
+                    address=chosen,
+                    items=items,
+                    coupon_code=coupon_code,
                 )
             except RequestInProgress:
                 return redirect("orders:checkout_placing", key=data["key"])
@@ -234,6 +242,8 @@ def checkout(request):
             "key": uuid.uuid4().hex,
             "items": CheckoutForm.encode_items(view.items),
             "address": default.pk if default else None,
+            # A refused coupon stays in the box, with the reason above it.
+            "coupon_code": request.POST.get("coupon_code", "") or request.GET.get("coupon", ""),
         },
     )
     context = {
@@ -241,6 +251,7 @@ def checkout(request):
         "form": form,
         "errors": errors,
         "address_form": AddressForm(initial={"next": request.path}),
+        "my_coupons": coupon_list_for_buyer(buyer=request.user)[:50],
     }
     return render(request, "storefront/orders/checkout.html", context, status=status)
 

@@ -61,3 +61,12 @@ class RfmSegment(models.TextChoices):
     AT_RISK = "at_risk", _("At risk")
     HIBERNATING = "hibernating", _("Hibernating")
     LOST = "lost", _("Lost")
+
+
+class CouponState(models.TextChoices):
+    # A returned coupon (its unpaid order was cancelled) is available again; one whose
+    # promotion's window has ended is expired (`coupon_expire_due` writes it, the selectors
+    # compute it meanwhile).
+    AVAILABLE = "available", _("Available")
+    USED = "used", _("Used")
+    EXPIRED = "expired", _("Expired")

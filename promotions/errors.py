@@ -19,3 +19,16 @@ class PromotionInvalidTransition(InvalidTransition):
 
 class MembershipError(DomainError):
     """Bad input for a membership level (HTTP 400)."""
+
+
+class CouponError(DomainError):
+    """A coupon that does not apply to this cart (HTTP 400): `coupon_min_spend_not_reached`,
+    `coupon_not_applicable` (no item in its scope, or nothing left to discount),
+    `coupon_not_started`, `coupon_expired`; and bad input: `coupon_code_unknown`,
+    `coupon_not_claimable`."""
+
+
+class CouponConflict(ConflictError):
+    """A coupon that cannot be claimed or used any more (HTTP 409): `coupon_unavailable`
+    (used, or taken by a concurrent checkout), `coupon_used_up` (the promotion's total count
+    is reached), `coupon_limit_reached` (the buyer holds as many as the per-buyer limit)."""

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.transitions import Transitions
 
-from .choices import BenefitType, PromotionChannel, PromotionLevel, PromotionStatus, ScopeKind
+from .choices import BenefitType, CouponState, PromotionChannel, PromotionLevel, PromotionStatus, ScopeKind
 from .errors import PromotionInvalidTransition
 
 
@@ -239,6 +239,73 @@ class PromotionRedemption(models.Model):
 
     def __str__(self):
         return f"{self.promotion_id} / {self.order_id}"
+
+
+class CouponCode(models.Model):
+    """A public code of a coupon promotion: any buyer who enters it claims a coupon of the
+    promotion (within its total count and per-buyer limit). A coupon promotion without a
+    public code is claimed from the coupon centre instead."""
+
+    promotion = models.OneToOneField(
+        Promotion, verbose_name=_("promotion"), on_delete=models.CASCADE, related_name="public_code"
+    )
+    # Stored upper-case; buyers may type it in any case.
+    code = models.CharField(_("public code"), max_length=32, unique=True)
+
+    class Meta:
+        verbose_name = _("public coupon code")
+        verbose_name_plural = _("public coupon codes")
+
+    def __str__(self):
+        return self.code
+
+
+class Coupon(models.Model):
+    """One buyer's coupon of a coupon-channel promotion, which carries the discount, the
+    window, the minimum spend, the funding, the total count (`max_uses`, counted when a
+    coupon is claimed) and the per-buyer limit (coupons one buyer may hold).
+
+    `state` moves available → used (at checkout, a conditional UPDATE) → available again when
+    the unpaid order is cancelled, or → expired when the promotion's window ended. `order_id`
+    and `order_number` name the buyer order it was used on, without a foreign key: orders
+    sit above promotions.
+    """
+
+    promotion = models.ForeignKey(
+        Promotion, verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="coupons"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="coupons"
+    )
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    state = models.CharField(_("state"), max_length=10, choices=CouponState.choices, default=CouponState.AVAILABLE)
+    claimed_at = models.DateTimeField(_("claimed"), auto_now_add=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    order_id = models.BigIntegerField(_("buyer order"), null=True, blank=True)
+    order_number = models.CharField(_("order number"), max_length=32, blank=True)
+    returned_at = models.DateTimeField(_("last given back"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-claimed_at", "-id"]
+        indexes = [
+            models.Index(fields=["buyer", "state"], name="coupon_buyer_state_idx"),
+            # The per-buyer count of a claim (the promotion's own count uses the FK's index).
+            models.Index(fields=["promotion", "buyer"], name="coupon_promotion_buyer_idx"),
+        ]
+        constraints = [
+            # A used coupon names its order, any other names none.
+            models.CheckConstraint(
+                condition=Q(state=CouponState.USED, order_id__isnull=False, used_at__isnull=False)
+                | (~Q(state=CouponState.USED) & Q(order_id__isnull=True)),
+                name="coupon_used_has_order",
+            ),
+            models.UniqueConstraint(fields=["order_id"], name="coupon_one_per_order"),
+        ]
+
+    def __str__(self):
+        return self.code
 
 
 # Members and RFM (issue #13): their own module, registered here.

@@ -24,3 +24,9 @@ def members_refresh_task() -> dict:
     """
     run = services.members_refresh(figures=ORDER_FIGURES, as_of=services.members_as_of())
     return asdict(run)
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def coupon_expire_due_task() -> int:
+    """Mark expired the available coupons whose promotion has ended (idempotent)."""
+    return services.coupon_expire_due()

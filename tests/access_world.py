@@ -25,6 +25,7 @@ from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
 from orders.services import CheckoutItem, RefundItem
+from promotions import services as promotion_services
 from settlements import services as settlement_services
 from settlements.models import Statement
 from settlements.selectors import run_batch_ids
@@ -33,6 +34,7 @@ from tests.factories import UserFactory
 from tests.merchants.factories import category as make_category
 from tests.merchants.factories import png_upload
 from tests.orders.factories import address_for
+from tests.promotions.coupon_factories import coupon_promotion
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -186,6 +188,10 @@ def build_world() -> World:
     # A pending revision of the published product (for the revision admin).
     catalog_services.product_update(product=item, actor=merchant.owner, title="Desk lamp, brighter")
 
+    # A claimable coupon promotion of the shop, and the buyer's coupon of it.
+    coupon_promo = coupon_promotion(merchant=merchant, created_by=staff_actor, max_uses=100)
+    coupon = promotion_services.coupon_claim(promotion=coupon_promo, buyer=buyer)
+
     # --- Platform staff ------------------------------------------------------------------
     for identity, group in STAFF_GROUPS.items():
         user = UserFactory(email=f"{identity}@example.com", is_staff=True)
@@ -247,6 +253,8 @@ def build_world() -> World:
             "batch": batch,
             "address": address,
             "user_ct": ContentType.objects.get_for_model(buyer),
+            "coupon_promotion": coupon_promo,
+            "coupon": coupon,
         }
     )
     return world

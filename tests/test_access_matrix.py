@@ -277,6 +277,16 @@ ROUTES: dict[str, Row] = {
         kwargs=lambda o: {"number": o["done"].number, "line_id": o["done_line"].pk},
     ),
     "orders:addresses": page(LOGIN_REQUIRED, post=OK, head=False),
+    # Coupons: the centre is public; claiming needs a login and is for buyers (staff 404).
+    "coupons:centre": page(PUBLIC, method_first=True),
+    "coupons:claim": page(
+        Access({ANON: LOGIN}, _refuse(STAFF, 404)),
+        get=None,
+        post=OK,
+        kwargs=lambda o: {"promotion_id": o["coupon_promotion"].pk},
+    ),
+    "coupons:claim_code": page(Access({ANON: LOGIN}, _refuse(STAFF, 404)), get=None, post=OK),
+    "coupons:mine": page(LOGIN_REQUIRED),
     "orders:address_edit": page(BUYER_OWN, post=OK, head=False),
     "orders:address_delete": page(BUYER_OWN, get=None, post=OK),
     "orders:address_default": page(BUYER_OWN, get=None, post=OK),
@@ -420,6 +430,12 @@ ROUTES: dict[str, Row] = {
         get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
     ),
     "merchant-stock-adjust": api(post=(api_member("catalog", own=False), OK)),
+    # --- API: coupons ----------------------------------------------------------------------------
+    "coupon-centre-list": api(get=(API_PUBLIC, 200)),
+    "coupon-centre-claim": api(post=(API_BUYER, OK), kwargs=lambda o: {"pk": o["coupon_promotion"].pk}),
+    "coupon-centre-claim-code": api(post=(API_BUYER, OK)),
+    "my-coupon-list": api(get=(API_BUYER, 200)),
+    "my-coupon-detail": api(get=(API_BUYER_OWN, 200), kwargs=lambda o: {"pk": o["coupon"].pk}),
     # --- API: orders -----------------------------------------------------------------------------
     "api-orders-cart": api(get=(API_BUYER, 200)),
     "api-orders-cart-items": api(post=(API_BUYER, OK)),

@@ -79,6 +79,14 @@ class CheckoutItemSerializer(serializers.Serializer):
 class CheckoutSerializer(serializers.Serializer):
     address = IdField(help_text=_("Id of one of your saved addresses."))
     items = CheckoutItemSerializer(many=True, allow_empty=False, max_length=200)
+    coupon = IdField(required=False, allow_null=True, help_text=_("Id of one of your coupons to use (optional)."))
+    coupon_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        default="",
+        help_text=_("Or the code of your coupon, or a public coupon code (claimed with the order)."),
+    )
 
 
 class CancelSerializer(serializers.Serializer):

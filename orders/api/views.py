@@ -164,6 +164,10 @@ class CheckoutView(APIView):
         "200 with the same order when the same key and body come again, 422 `idempotency_key_reused` for "
         "another body, 409 `request_in_progress` while the first request with the key still runs, 409 "
         '`insufficient_stock` (`extra.lines`: `[{"sku", "requested", "available"}]`) when stock is short. '
+        "With `coupon` (the id of one of your coupons) or `coupon_code` (your coupon's code, or a public code, "
+        "claimed with the order) the coupon's discount is applied and the coupon used; when it does not apply "
+        "the answer says why (`coupon_min_spend_not_reached` with `extra.missing`, `coupon_not_applicable`, "
+        "`coupon_expired`, ...) and a coupon another checkout used first is 409 `coupon_unavailable`. "
         + codes(
             *ACCESS_ERRORS,
             "validation_error",
@@ -177,6 +181,16 @@ class CheckoutView(APIView):
             "insufficient_stock",
             "request_in_progress",
             "idempotency_key_reused",
+            "coupon_not_found",
+            "coupon_code_unknown",
+            "coupon_unavailable",
+            "coupon_expired",
+            "coupon_not_started",
+            "coupon_not_applicable",
+            "coupon_min_spend_not_reached",
+            "coupon_min_quantity_not_reached",
+            "coupon_used_up",
+            "coupon_limit_reached",
         ),
         parameters=[IDEMPOTENCY_KEY],
         request=CheckoutSerializer,
@@ -197,6 +211,10 @@ class CheckoutView(APIView):
             "address": data["address"],
             "items": [{"sku": i["sku"], "quantity": i["quantity"]} for i in data["items"]],
         }
+        coupon_id, coupon_code = data.get("coupon"), data["coupon_code"].strip()
+        if coupon_id is not None or coupon_code:
+            # Only with a coupon, so the fingerprints of requests without one do not change.
+            body["coupon"], body["coupon_code"] = coupon_id, coupon_code
         address = selectors.address_list(request.user).filter(pk=data["address"]).first()
         if address is None:
             raise OrderError("invalid_address", _("Choose one of your saved addresses."))
@@ -206,6 +224,8 @@ class CheckoutView(APIView):
             fingerprint=services.request_fingerprint(body),
             address=address,
             items=[services.CheckoutItem(i["sku"], i["quantity"]) for i in data["items"]],
+            coupon_id=coupon_id,
+            coupon_code=coupon_code,
         )
         # A new order comes with every row it shows attached (checkout_place): answered without
         # reading it back. A replay reads the stored order, as its page would.

@@ -269,7 +269,7 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
 
 
 @transaction.atomic
-def cart_checkout(*, buyer, key: str, fingerprint: str, address, items):
+def cart_checkout(*, buyer, key: str, fingerprint: str, address, items, coupon_id=None, coupon_code: str = ""):
     """Place the order (`checkout_place_idempotent`: one order per buyer and key) and take the
     ordered SKUs out of the buyer's cart, in one transaction. Returns (order, created).
 
@@ -280,7 +280,13 @@ def cart_checkout(*, buyer, key: str, fingerprint: str, address, items):
     (`insufficient_stock`, `sku_unavailable`, ...) and then the cart is untouched.
     """
     order, created = checkout_place_idempotent(
-        buyer=buyer, key=key, fingerprint=fingerprint, address=address, items=items
+        buyer=buyer,
+        key=key,
+        fingerprint=fingerprint,
+        address=address,
+        items=items,
+        coupon_id=coupon_id,
+        coupon_code=coupon_code,
     )
     if created:
         _delete_lines(Cart.objects.filter(buyer=buyer), [item.sku_id for item in items])

@@ -19,6 +19,11 @@ Guarantees:
   UPDATEs in promotion-id order); one that ran out meanwhile refuses the order with 409
   `promotion_exhausted` and nothing stays written. Without a live promotion this costs the
   one query;
+- a coupon (`coupon_id` or `coupon_code`) is found (a public code claimed) and checked
+  before anything is written, priced as the coupon offer, and refused with the reason it
+  gives nothing (400 `coupon_min_spend_not_reached`, `coupon_not_applicable`, …); it is
+  marked used by a conditional UPDATE in this transaction: of concurrent checkouts with the
+  same coupon one wins, the others get 409 `coupon_unavailable` and write nothing;
 - totals add up to the cent (database constraints check them again);
 - `checkout_place_idempotent`: the same buyer + `Idempotency-Key` + body gives the first
   order however often and however concurrently it is sent; another body → 422; a retry
@@ -56,7 +61,8 @@ from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
 from promotions.pricing import PricingResult
-from promotions.services import Use, promotion_usage_consume
+from promotions.selectors import cart_line_of, coupon_offer
+from promotions.services import Use, coupon_check_applies, coupon_for_checkout, coupon_use, promotion_usage_consume
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -196,10 +202,10 @@ def _number(prefix: str, placed_at, serial: int | None = None) -> str:
 
 
 @transaction.atomic
-def checkout_place(*, buyer, address: Address, items, coupons=()) -> BuyerOrder:
+def checkout_place(*, buyer, address: Address, items, coupon_id=None, coupon_code: str = "") -> BuyerOrder:
     """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`,
-    priced with the live promotions (and the buyer's `coupons`: (coupon id, promotion id)
-    pairs the coupons' selector vouches for).
+    priced with the live promotions and the buyer's coupon `coupon_id` or the coupon (own or
+    public) `coupon_code`, if given.
 
     The orders are priced and inserted with their lines and events, then the stock is
     reserved (a short item refuses the order: the transaction rolls back, nothing stays
@@ -207,10 +213,12 @@ def checkout_place(*, buyer, address: Address, items, coupons=()) -> BuyerOrder:
     docstring: the guarantees). Returns the order with everything its page and API answer
     show already attached (`orders.selectors.buyer_order_detail`), read from memory.
     """
-    return _place(buyer=buyer, address=address, items=items, coupons=coupons)
+    return _place(buyer=buyer, address=address, items=items, coupon_id=coupon_id, coupon_code=coupon_code)
 
 
-def _place(*, buyer, address: Address, items, serial: int | None = None, coupons=()) -> BuyerOrder:
+def _place(
+    *, buyer, address: Address, items, serial: int | None = None, coupon_id=None, coupon_code: str = ""
+) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
     that transaction (the caller lets it propagate), as rows may already be written."""
     if address.buyer_id != buyer.pk:
@@ -224,6 +232,9 @@ def _place(*, buyer, address: Address, items, serial: int | None = None, coupons
         items=[(i.sku_id, i.quantity) for i in items], units={pk: sku.available_units for pk, sku in skus.items()}
     )
     placed_at = timezone.now()
+    # The coupon: found (or its public code claimed) and checked before anything is written.
+    coupon = coupon_for_checkout(buyer=buyer, coupon_id=coupon_id, code=coupon_code, now=placed_at)
+    coupons = ((coupon.pk, coupon.promotion_id),) if coupon is not None else ()
     number = _number("B", placed_at, serial)
     by_merchant = _items_by_merchant(items, skus)
     fees = {}
@@ -232,6 +243,8 @@ def _place(*, buyer, address: Address, items, serial: int | None = None, coupons
         gross = sum((quantize(skus[i.sku_id].price * i.quantity) for i in group), ZERO)
         fees[merchant.pk] = shipping_fee(merchant=merchant, goods_total=gross)
     priced = _price(buyer=buyer, items=items, skus=skus, fees=fees, placed_at=placed_at, coupons=coupons)
+    if coupon is not None:
+        _require_coupon_applied(coupon, items, skus, priced)
 
     merchant_orders = [
         _merchant_order(
@@ -245,6 +258,10 @@ def _place(*, buyer, address: Address, items, serial: int | None = None, coupons
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
     if priced is not None:
         _save_line_discounts(merchant_orders, priced.result)
+    if coupon is not None:
+        # Before the stock is locked: a checkout that lost the coupon to a concurrent one
+        # fails here (409 coupon_unavailable) without queueing on the stock rows.
+        coupon_use(coupon=coupon, buyer=buyer, order_id=buyer_order.pk, order_number=number, now=placed_at)
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
         items=[(line.sku_id, line.quantity) for _order, lines in merchant_orders for line in lines],
@@ -305,6 +322,15 @@ def _price(*, buyer, items, skus: dict, fees: dict, placed_at, coupons) -> _Pric
         for applied in priced.result.applied
     ]
     return _Priced(result=priced.result, gift_skus=priced.gift_skus, uses=[use for use in uses if use.is_limited])
+
+
+def _require_coupon_applied(coupon, items, skus: dict, priced: _Priced | None) -> None:
+    """Raise why the coupon gives nothing on this order (`coupon_check_applies`, on the
+    coupon's own offer: `live_offers` leaves out a promotion whose budget is spent)."""
+    lines = [
+        cart_line_of(skus[item.sku_id], item.quantity, category_path=skus[item.sku_id].category_path) for item in items
+    ]
+    coupon_check_applies(coupon_offer(coupon), lines, priced.result if priced else PricingResult())
 
 
 def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False) -> OrderLine:
@@ -516,7 +542,9 @@ def request_fingerprint(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Address, items) -> tuple[BuyerOrder, bool]:
+def checkout_place_idempotent(
+    *, buyer, key: str, fingerprint: str, address: Address, items, coupon_id=None, coupon_code: str = ""
+) -> tuple[BuyerOrder, bool]:
     """Place once per (buyer, key). Returns (order, created); a new order comes as
     `checkout_place` returns it, a replayed one as stored (the caller reads what it shows).
 
@@ -542,7 +570,14 @@ def checkout_place_idempotent(*, buyer, key: str, fingerprint: str, address: Add
         if locked:
             attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
             if attempt is None:
-                order = _place(buyer=buyer, address=address, items=items, serial=serial)
+                order = _place(
+                    buyer=buyer,
+                    address=address,
+                    items=items,
+                    serial=serial,
+                    coupon_id=coupon_id,
+                    coupon_code=coupon_code,
+                )
                 CheckoutAttempt.objects.create(buyer=buyer, key=key, request_hash=fingerprint, buyer_order=order)
                 return order, True
             if attempt.request_hash == fingerprint:

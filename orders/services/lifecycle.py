@@ -20,7 +20,7 @@ from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.transitions import transition
-from promotions.services import promotion_usage_release
+from promotions.services import coupon_return_for_order, promotion_usage_release
 
 from ..choices import BuyerOrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError
@@ -86,7 +86,8 @@ def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -
 
 @transaction.atomic
 def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str = "") -> BuyerOrder:
-    """Cancel a buyer order still waiting for payment, with all its merchant orders."""
+    """Cancel a buyer order still waiting for payment, with all its merchant orders; the
+    coupon it used goes back to the buyer (once: the cancellation happens once)."""
     # Locked and checked first: its merchant orders are cancelled under the buyer order's lock.
     locked = BuyerOrder.objects.select_for_update().get(pk=buyer_order.pk)
     BUYER_ORDER_TRANSITIONS.check(locked, "cancel")
@@ -95,6 +96,7 @@ def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str 
     # Unpaid, so the limited promotions it used give their uses and budget back (exactly once:
     # the buyer order can be cancelled only once, and the release marks what it gave back).
     promotion_usage_release(order_id=locked.pk)
+    coupon_return_for_order(order_id=locked.pk)
     return transition(
         locked, "cancel", table=BUYER_ORDER_TRANSITIONS, lock=False, changes={"cancelled_at": timezone.now()}
     )

@@ -1,5 +1,17 @@
 """Reads of the promotions app, one module per area; every public name is re-exported here."""
 
+from .coupons import (
+    COUPON_TABS,
+    coupon_code_promotion,
+    coupon_display_state,
+    coupon_get_for_buyer,
+    coupon_list_for_buyer,
+    coupon_offer,
+    coupon_promotion_list_claimable,
+    coupon_tab_filter,
+    promotion_claimed_by,
+    promotion_coupons_left,
+)
 from .members import (
     MembershipView,
     membership_levels,
@@ -22,17 +34,27 @@ from .promotions import (
 )
 
 __all__ = [
+    "COUPON_TABS",
     "LIVE_INDEX_KEY",
     "LIVE_INDEX_TTL",
     "MembershipView",
     "approval_queue",
     "cart_line_of",
+    "coupon_code_promotion",
+    "coupon_display_state",
+    "coupon_get_for_buyer",
+    "coupon_list_for_buyer",
+    "coupon_offer",
+    "coupon_promotion_list_claimable",
+    "coupon_tab_filter",
     "live_index_forget",
     "live_offers",
     "live_offers_possible",
     "membership_levels",
     "membership_of",
     "offer_of",
+    "promotion_claimed_by",
+    "promotion_coupons_left",
     "promotion_get_for_merchant",
     "promotion_list_for_merchant",
     "promotion_list_platform",

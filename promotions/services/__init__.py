@@ -1,5 +1,16 @@
 """Every write of the promotions app. See each module's docstring for its guarantees."""
 
+from .coupons import (
+    coupon_check_applies,
+    coupon_check_usable,
+    coupon_claim,
+    coupon_claim_code,
+    coupon_code_set,
+    coupon_expire_due,
+    coupon_for_checkout,
+    coupon_return_for_order,
+    coupon_use,
+)
 from .members import (
     SEGMENT_RULES,
     MembersRun,
@@ -36,6 +47,15 @@ __all__ = [
     "OrderFigures",
     "SegmentRule",
     "Use",
+    "coupon_check_applies",
+    "coupon_check_usable",
+    "coupon_claim",
+    "coupon_claim_code",
+    "coupon_code_set",
+    "coupon_expire_due",
+    "coupon_for_checkout",
+    "coupon_return_for_order",
+    "coupon_use",
     "level_for_spend",
     "members_as_of",
     "members_refresh",
