@@ -8,12 +8,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import BooleanField as BooleanFieldExpr
+from django.contrib.postgres.fields import ArrayField
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     Exists,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -24,6 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models import BooleanField as BooleanFieldExpr
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
@@ -466,6 +469,25 @@ def category_path(category: Category) -> list[Category]:
         node = by_id.get(node.parent_id)
     # A closed ancestor has no page to link to.
     return [c for c in reversed(path) if c.is_active]
+
+
+# The category and its ancestors, nearest first, walked up in SQL (a depth bound guards
+# against a cycle the single-row constraint cannot see).
+_ANCESTOR_IDS_SQL = (
+    "(WITH RECURSIVE up(id, parent_id, depth) AS ("
+    f"SELECT c.id, c.parent_id, 0 FROM {Category._meta.db_table} c WHERE c.id = %(expressions)s "
+    f"UNION ALL SELECT p.id, p.parent_id, up.depth + 1 FROM {Category._meta.db_table} p "
+    "JOIN up ON p.id = up.parent_id WHERE up.depth < 32) "
+    "SELECT array_agg(up.id ORDER BY up.depth) FROM up)"
+)
+
+
+def category_ancestor_ids(category_field: str) -> Func:
+    """An expression for annotations: the ids of the category in `category_field` (e.g.
+    "product__category_id") and of all its ancestors, nearest first, as an array, computed
+    in the same query (promotions match a category scope against it: a category includes
+    its descendants)."""
+    return Func(F(category_field), template=_ANCESTOR_IDS_SQL, output_field=ArrayField(BigIntegerField()))
 
 
 def category_children(category: Category) -> QuerySet[Category]:

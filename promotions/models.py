@@ -221,6 +221,10 @@ class PromotionRedemption(models.Model):
     )
     order_id = models.BigIntegerField(_("buyer order"))
     amount = models.DecimalField(_("discount"), max_digits=14, decimal_places=2)
+    # What was counted, so the release gives back exactly that even if the limits changed.
+    budget_counted = models.BooleanField(_("counted against the money budget"), default=False)
+    use_counted = models.BooleanField(_("counted against the uses"), default=False)
+    buyer_use_counted = models.BooleanField(_("counted against the buyer's limit"), default=False)
     created_at = models.DateTimeField(_("used"), auto_now_add=True)
     released_at = models.DateTimeField(_("given back"), null=True, blank=True)
 

@@ -132,6 +132,8 @@ class Offer:
     uses_left: int | None = None
     buyer_uses_left: int | None = None
     coupon_id: int | None = None
+    #: For display only (the cart's breakdown); the engine never reads it.
+    name: str = ""
 
     @property
     def slot(self) -> tuple:
