@@ -359,6 +359,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refunds_pending_sweep_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Cached pages show a promotion from its window's start to its end.
+    "promotions-windows-pages-invalidate": {
+        "task": "promotions.tasks.promotion_windows_pages_invalidate_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

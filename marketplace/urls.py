@@ -57,6 +57,7 @@ urlpatterns = [
     path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/orders/", include("orders.portal_urls")),
     path("portal/statements/", include("settlements.portal_urls")),
+    path("portal/promotions/", include("promotions.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
     path("", include("orders.urls")),

@@ -45,6 +45,7 @@ from .merchant import (
 )
 from .parcels import parcel_groups, parcel_order_ids
 from .pricing import LineRate, in_launch_policy, line_rate, shipping_fee
+from .promotion_figures import PromotionFigures, promotion_figures
 
 __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
@@ -52,6 +53,7 @@ __all__ = [
     "CartShop",
     "CartView",
     "LineRate",
+    "PromotionFigures",
     "address_get",
     "address_list",
     "after_sales_get_for_buyer",
@@ -82,5 +84,6 @@ __all__ = [
     "parcel_order_ids",
     "payment_get_for_buyer",
     "payment_order_get",
+    "promotion_figures",
     "shipping_fee",
 ]
