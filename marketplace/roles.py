@@ -79,6 +79,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_aftersalesrequest",
         "orders.view_complaint",
         "orders.view_review",
+        "promotions.view_promotion",
+        "promotions.add_promotion",
+        "promotions.change_promotion",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -17,6 +17,7 @@ api_v1 = [
     path("catalog/", include("catalog.api.urls")),
     path("orders/", include("orders.api.urls")),
     path("settlements/", include("settlements.api.urls")),
+    path("promotions/", include("promotions.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
     # GET and HEAD only: its HTML renderer has no template for DRF's OPTIONS metadata (500).
@@ -60,6 +61,7 @@ urlpatterns = [
     path("portal/promotions/", include("promotions.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
+    path("promotions/", include("promotions.storefront_urls")),
     path("", include("orders.urls")),
     path("", include("catalog.urls")),
     path("api/v1/", include(api_v1)),

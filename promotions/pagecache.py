@@ -6,7 +6,7 @@ A live promotion shows on (see `catalog.pagecache` for the generations):
   lists and their categories' pages;
 - the pages of its chosen categories and every category below them (banners);
 - the home page when it is a platform promotion (banners);
-- its own page: `promotion:<id>`;
+- its own page: `promotion:<id>`, and the list of live promotions: `promotions:live`;
 - everything when it covers the whole platform.
 
 A promotion starts or stops showing when it becomes active (activated, approved, resumed),
@@ -36,6 +36,8 @@ from .choices import PromotionLevel, PromotionStatus
 from .models import Promotion
 from .selectors import promotion_pages
 
+#: The generation of the page listing the live promotions: any promotion starting or stopping.
+LIVE_LIST = "promotions:live"
 #: The clock sweep's bookmark: the end of the window it last covered.
 _SWEPT_KEY = "pc:promotions:swept"
 #: How far back the first sweep (or one after the bookmark was lost) looks.
@@ -59,7 +61,8 @@ def promotion_pages_invalidate(promotion: Promotion) -> None:
     home = promotion.level == PromotionLevel.PLATFORM
     products_pages_invalidate(product_ids, home=home)
     slugs = sorted(category_list(active_only=False).filter(pk__in=category_ids).values_list("slug", flat=True))
-    names = [promotion_generation(promotion.pk), *(category_generation(s) for s in slugs)] + ([HOME] if home else [])
+    names = [LIVE_LIST, promotion_generation(promotion.pk), *(category_generation(s) for s in slugs)]
+    names += [HOME] if home else []
     transaction.on_commit(partial(pagecache.bump, names), robust=True)
 
 

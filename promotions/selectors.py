@@ -287,18 +287,18 @@ def promotion_label(promotion: Promotion) -> str:
     benefit = promotion.benefit_type
     if benefit == BenefitType.SPEND_AND_SAVE:
         return " ".join(
-            gettext("%(amount)s off orders of %(threshold)s")
+            gettext("¥%(amount)s off orders from ¥%(threshold)s")
             % {"amount": _number(step.amount), "threshold": _number(step.threshold)}
             for step in promotion.steps.all()
         )
     if benefit == BenefitType.PERCENTAGE:
         tenths = (Decimal(100) - promotion.percent) / Decimal(10)
-        return gettext("%(percent)s%% off (pay %(tenths)s tenths)") % {
+        return gettext("%(percent)s%% off (pay %(tenths)s/10)") % {
             "percent": _number(promotion.percent),
             "tenths": _number(tenths),
         }
     if benefit == BenefitType.FIXED_AMOUNT:
-        return gettext("%(amount)s off") % {"amount": _number(promotion.amount)}
+        return gettext("¥%(amount)s off") % {"amount": _number(promotion.amount)}
     if benefit == BenefitType.GIFT_SKU:
         return gettext("Free gift")
     return gettext("Free shipping")
@@ -341,6 +341,16 @@ def promotion_badges(products) -> dict[int, list[Badge]]:
             if _applies(promotion, product, chosen.get(promotion.pk, ()), covered.get(promotion.pk, ())):
                 badges.setdefault(product.pk, []).append(Badge(promotion.pk, label, promotion.level))
     return badges
+
+
+def products_with_badges(products) -> list:
+    """The products as a list, each with its badges (`promo_badges`), as `promotion_badges`
+    reads them (a fixed number of queries)."""
+    products = list(products)
+    badges = promotion_badges(products)
+    for product in products:
+        product.promo_badges = badges.get(product.pk, [])
+    return products
 
 
 def _applies(promotion: Promotion, product, chosen: set[int], categories) -> bool:
