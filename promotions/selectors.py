@@ -283,25 +283,30 @@ def _number(value: Decimal) -> str:
 
 def promotion_label(promotion: Promotion) -> str:
     """The promotion's benefit in a few words, in the active language. Its steps come from
-    the prefetch (`steps`)."""
+    the prefetch (`steps`); a benefit missing its figure (a form being filled in) is named by
+    its type."""
     benefit = promotion.benefit_type
-    if benefit == BenefitType.SPEND_AND_SAVE:
-        return " ".join(
+    if benefit == BenefitType.SPEND_AND_SAVE and promotion.pk:
+        steps = [
             gettext("¥%(amount)s off orders from ¥%(threshold)s")
             % {"amount": _number(step.amount), "threshold": _number(step.threshold)}
             for step in promotion.steps.all()
-        )
-    if benefit == BenefitType.PERCENTAGE:
+        ]
+        if steps:
+            return " ".join(steps)
+    if benefit == BenefitType.PERCENTAGE and promotion.percent is not None:
         tenths = (Decimal(100) - promotion.percent) / Decimal(10)
         return gettext("%(percent)s%% off (pay %(tenths)s/10)") % {
             "percent": _number(promotion.percent),
             "tenths": _number(tenths),
         }
-    if benefit == BenefitType.FIXED_AMOUNT:
+    if benefit == BenefitType.FIXED_AMOUNT and promotion.amount is not None:
         return gettext("¥%(amount)s off") % {"amount": _number(promotion.amount)}
     if benefit == BenefitType.GIFT_SKU:
         return gettext("Free gift")
-    return gettext("Free shipping")
+    if benefit == BenefitType.FREE_SHIPPING:
+        return gettext("Free shipping")
+    return str(promotion.get_benefit_type_display())
 
 
 def promotion_badges(products) -> dict[int, list[Badge]]:
