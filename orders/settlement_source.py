@@ -48,8 +48,9 @@ def settleable_orders_sql(*, completed_before: datetime.datetime, frozen: bool) 
     """Merchant orders completed before `completed_before`, frozen by an open dispute or not.
 
     Columns: `order_id`, `order_merchant`, `completed`, and the order's frozen totals `goods`
-    (Σ lines paid), `platform_discount`, `shipping`, `commission`, `paid` (what the buyer paid
-    for it, shipping included)."""
+    (Σ lines paid = goods total − discounts: the order's `goods_total` is the gross),
+    `platform_discount`, `shipping`, `commission`, `paid` (what the buyer paid for it,
+    shipping included)."""
     orders = MerchantOrder.objects.filter(
         status=SETTLEABLE_STATUS, completed_at__lt=completed_before, is_frozen=frozen
     ).order_by()
@@ -58,7 +59,7 @@ def settleable_orders_sql(*, completed_before: datetime.datetime, frozen: bool) 
             order_id=F("pk"),
             order_merchant=F("merchant_id"),
             completed=F("completed_at"),
-            goods=F("goods_total"),
+            goods=F("goods_total") - F("discount_total"),
             platform_discount=F("platform_discount_total"),
             shipping=F("shipping_fee"),
             commission=F("commission_total"),

@@ -10,9 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Case, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -56,6 +59,48 @@ def _live(now: datetime) -> QuerySet[Promotion]:
     return Promotion.objects.filter(status=PromotionStatus.ACTIVE, starts_at__lte=now, ends_at__gt=now)
 
 
+# Which shops (and whether the platform) have an automatic promotion active now or later, with
+# the span of their windows: a checkout of shops with none skips the offers' query. Rebuilt
+# after every change of a promotion's state (`live_index_forget`, called by the services, at
+# once and again on commit) and at most every LIVE_INDEX_TTL seconds whatever happens; a
+# window is checked against the time of the read, so a promotion starting later needs no
+# rebuild. It may say "maybe" wrongly (then the query finds nothing), never "none" wrongly.
+LIVE_INDEX_KEY = "promotions:live-index:1"
+LIVE_INDEX_TTL = 300
+_PLATFORM = "platform"
+
+
+def _live_index(now: datetime) -> dict:
+    index = cache.get(LIVE_INDEX_KEY)
+    if index is None:
+        rows = (
+            Promotion.objects.filter(status=PromotionStatus.ACTIVE, channel=PromotionChannel.AUTOMATIC, ends_at__gt=now)
+            .values("merchant_id")
+            .annotate(first=Min("starts_at"), last=Max("ends_at"))
+            .order_by()
+        )
+        index = {row["merchant_id"] or _PLATFORM: (row["first"], row["last"]) for row in rows}
+        cache.set(LIVE_INDEX_KEY, index, LIVE_INDEX_TTL)
+    return index
+
+
+def live_index_forget() -> None:
+    """Drop the index of live promotions now and when the caller's transaction commits (a
+    reader between the two may rebuild it from the old state; the second drop corrects it)."""
+    cache.delete(LIVE_INDEX_KEY)
+    transaction.on_commit(partial(cache.delete, LIVE_INDEX_KEY))
+
+
+def live_offers_possible(merchant_ids, now: datetime) -> bool:
+    """Whether the platform or one of `merchant_ids` may have an automatic promotion live at
+    `now`, by the cached index (no query unless it must be rebuilt); never False wrongly."""
+    index = _live_index(now)
+    return any(
+        span is not None and span[0] <= now < span[1]
+        for span in (index.get(_PLATFORM), *(index.get(m) for m in merchant_ids))
+    )
+
+
 def live_offers(
     *,
     merchant_ids: Iterable[int],
@@ -70,8 +115,11 @@ def live_offers(
     left out. With `buyer`, each offer says how many uses the buyer has left.
 
     One query: steps, scope ids and the buyer's counter come as arrays and subqueries of it;
-    the gift SKU is joined."""
+    the gift SKU is joined. None when, without coupons, the cached index of live promotions
+    says no shop of the cart and not the platform has one now."""
     merchant_ids = sorted(set(merchant_ids))
+    if not coupons and not live_offers_possible(merchant_ids, now):
+        return []
     coupon_promotions = {promotion_id for _coupon, promotion_id in coupons}
     automatic = Q(channel=PromotionChannel.AUTOMATIC) & (
         Q(level=PromotionLevel.PLATFORM) | Q(merchant_id__in=merchant_ids)

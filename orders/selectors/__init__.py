@@ -46,14 +46,26 @@ from .merchant import (
 from .parcels import parcel_groups, parcel_order_ids
 from .pricing import LineRate, in_launch_policy, line_rate, shipping_fee
 from .promotion_figures import PromotionFigures, promotion_figures
+from .promotions import (
+    CartPricing,
+    OrderPricing,
+    ShopPricing,
+    cart_pricing,
+    order_pricing,
+    sku_is_on_sale,
+    sku_pricing_rows,
+)
 
 __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
     "CartLine",
+    "CartPricing",
     "CartShop",
     "CartView",
     "LineRate",
+    "OrderPricing",
     "PromotionFigures",
+    "ShopPricing",
     "address_get",
     "address_list",
     "after_sales_get_for_buyer",
@@ -66,6 +78,7 @@ __all__ = [
     "buyer_order_list",
     "cart_find",
     "cart_item_count",
+    "cart_pricing",
     "cart_view",
     "cart_view_of",
     "checkout_attempt_order",
@@ -80,10 +93,13 @@ __all__ = [
     "merge_candidates_for_merchant",
     "order_line_get_for_buyer",
     "order_line_get_for_buyer_by_id",
+    "order_pricing",
     "parcel_groups",
     "parcel_order_ids",
     "payment_get_for_buyer",
     "payment_order_get",
     "promotion_figures",
     "shipping_fee",
+    "sku_is_on_sale",
+    "sku_pricing_rows",
 ]

@@ -9,6 +9,16 @@ Guarantees:
   rows other buyers queue on, so their locks are held for the shortest time;
 - each line freezes its price, category, discounts, base, rate and commission (pricing.py);
   shipping is charged per merchant order and spread over its lines with `money.allocate`;
+- promotions: one query reads the live offers for the order's shops (`promotions.selectors
+  .live_offers`), the pure engine (`promotions.pricing.price_cart`) prices the order, and the
+  lines freeze its answer: each line's merchant- and platform-funded discount, one
+  `OrderLineDiscount` per (line, promotion), gift lines (ordinary lines, stock reserved,
+  gross discounted in full) and waived shipping (fee 0, `shipping_waived` on the merchant
+  order). Totals: goods = Σ gross, discount = Σ discounts, paid = goods − discount +
+  shipping. Limited promotions are consumed last (`promotion_usage_consume`: conditional
+  UPDATEs in promotion-id order); one that ran out meanwhile refuses the order with 409
+  `promotion_exhausted` and nothing stays written. Without a live promotion this costs the
+  one query;
 - totals add up to the cent (database constraints check them again);
 - `checkout_place_idempotent`: the same buyer + `Idempotency-Key` + body gives the first
   order however often and however concurrently it is sent; another body → 422; a retry
@@ -37,7 +47,7 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.selectors import sku_available_units, sku_list_for_checkout
+from catalog.selectors import category_ancestor_ids, sku_available_units, sku_list_for_checkout
 from catalog.services.stock import stock_allocate_and_reserve, stock_refuse_short
 from marketplace.audit import audit_record
 from marketplace.money import ZERO, allocate, quantize
@@ -45,6 +55,8 @@ from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
+from promotions.pricing import PricingResult
+from promotions.services import Use, promotion_usage_consume
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -57,10 +69,11 @@ from ..models import (
     MerchantOrder,
     OrderEvent,
     OrderLine,
+    OrderLineDiscount,
     Shipment,
     ShipmentLine,
 )
-from ..selectors import buyer_order_detail, line_rate, shipping_fee
+from ..selectors import buyer_order_detail, line_rate, order_pricing, shipping_fee, sku_is_on_sale
 
 
 @dataclass(frozen=True)
@@ -103,27 +116,34 @@ _SKU_COLUMNS = (
 )
 
 
-def _load_skus(items: list[CheckoutItem]) -> dict:
-    """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
-    rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`)
-    and their available units as a plain read (`available_units`, for the stock pre-check);
-    400 `sku_unavailable` listing those no longer on sale."""
-    ids = {i.sku_id for i in items}
-    rows = (
+def _sku_rows(ids):
+    return (
         sku_list_for_checkout(ids)
         .select_related("merchant__shipping_rate")
         .only(*_SKU_COLUMNS)
         .annotate(
             contract_revenue_share_rate=current_contract_value(OuterRef("merchant_id"), "revenue_share_rate"),
             available_units=sku_available_units(OuterRef("pk")),
+            category_path=category_ancestor_ids("product__category_id"),
         )
     )
-    skus = {s.pk: s for s in rows}
+
+
+def _on_sale(sku) -> bool:
+    return sku is not None and sku.is_active and sku.product.is_published and sku.merchant.status == MerchantStatus.LIVE
+
+
+def _load_skus(items: list[CheckoutItem]) -> dict:
+    """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
+    rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`,
+    the category's ancestors as `category_path`) and their available units as a plain read
+    (`available_units`, for the stock pre-check); 400 `sku_unavailable` listing those no
+    longer on sale."""
+    ids = {i.sku_id for i in items}
+    skus = {s.pk: s for s in _sku_rows(ids)}
     unavailable = []
     for sku_id in sorted(ids):
-        sku = skus.get(sku_id)
-        product = sku.product if sku else None
-        if sku is None or not sku.is_active or not product.is_published or sku.merchant.status != MerchantStatus.LIVE:
+        if not sku_is_on_sale(skus.get(sku_id)):
             unavailable.append(sku_id)
     if unavailable:
         raise OrderError(
@@ -176,8 +196,10 @@ def _number(prefix: str, placed_at, serial: int | None = None) -> str:
 
 
 @transaction.atomic
-def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
-    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`.
+def checkout_place(*, buyer, address: Address, items, coupons=()) -> BuyerOrder:
+    """Place an order for `items` (sku_id, quantity) delivered to the buyer's `address`,
+    priced with the live promotions (and the buyer's `coupons`: (coupon id, promotion id)
+    pairs the coupons' selector vouches for).
 
     The orders are priced and inserted with their lines and events, then the stock is
     reserved (a short item refuses the order: the transaction rolls back, nothing stays
@@ -185,10 +207,10 @@ def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
     docstring: the guarantees). Returns the order with everything its page and API answer
     show already attached (`orders.selectors.buyer_order_detail`), read from memory.
     """
-    return _place(buyer=buyer, address=address, items=items)
+    return _place(buyer=buyer, address=address, items=items, coupons=coupons)
 
 
-def _place(*, buyer, address: Address, items, serial: int | None = None) -> BuyerOrder:
+def _place(*, buyer, address: Address, items, serial: int | None = None, coupons=()) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
     that transaction (the caller lets it propagate), as rows may already be written."""
     if address.buyer_id != buyer.pk:
@@ -203,24 +225,38 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
     )
     placed_at = timezone.now()
     number = _number("B", placed_at, serial)
+    by_merchant = _items_by_merchant(items, skus)
+    fees = {}
+    for group in by_merchant:
+        merchant = skus[group[0].sku_id].merchant
+        gross = sum((quantize(skus[i.sku_id].price * i.quantity) for i in group), ZERO)
+        fees[merchant.pk] = shipping_fee(merchant=merchant, goods_total=gross)
+    priced = _price(buyer=buyer, items=items, skus=skus, fees=fees, placed_at=placed_at, coupons=coupons)
 
     merchant_orders = [
-        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
-        for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
+        _merchant_order(
+            merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at, fees=fees, priced=priced
+        )
+        for index, merchant_items in enumerate(by_merchant, start=1)
     ]
     buyer_order = _buyer_order(
         buyer=buyer, address=address, number=number, placed_at=placed_at, merchant_orders=merchant_orders
     )
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
+    if priced is not None:
+        _save_line_discounts(merchant_orders, priced.result)
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
-        items=[(i.sku_id, i.quantity) for i in items],
+        items=[(line.sku_id, line.quantity) for _order, lines in merchant_orders for line in lines],
         region=address.region,
         reference=f"order:{number}",
-        precheck=False,  # made above, with the SKUs
+        precheck=False,  # made above, with the SKUs (a gift's with its promotion)
     )
     lines_by_sku = {line.sku_id: line for _order, lines in merchant_orders for line in lines}
     shipments = _create_shipments(allocations, lines_by_sku, buyer=buyer, address=buyer_order.address)
+    if priced is not None and priced.uses:
+        # Last: a limited promotion's row is the one every checkout using it queues on.
+        promotion_usage_consume(buyer=buyer, order_id=buyer_order.pk, uses=priced.uses)
     audit_record(action="orders.placed", actor=buyer, obj=buyer_order, data={"payable": buyer_order.payable_total})
     _attach(buyer_order, merchant_orders, events)
     return buyer_order_detail(buyer_order, shipments=shipments)
@@ -234,11 +270,50 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
     return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
-    """A line that freezes, at placement, the price, the category and the commission: later
+@dataclass(frozen=True)
+class _Priced:
+    """The engine's answer for this order, the gift SKUs it adds (loaded, on sale, in stock)
+    and the uses of limited promotions to count."""
+
+    result: PricingResult
+    gift_skus: dict
+    uses: list[Use]
+
+
+def _price(*, buyer, items, skus: dict, fees: dict, placed_at, coupons) -> _Priced | None:
+    """Price the order with the promotions live at `placed_at` (`order_pricing`, shared with
+    the cart); None when none is live for these shops. The uses to count are those of the
+    applied promotions that have a limit."""
+    priced = order_pricing(
+        lines=[(skus[item.sku_id], item.quantity) for item in items],
+        fees=fees,
+        buyer=buyer,
+        now=placed_at,
+        coupons=coupons,
+        load_gifts=_sku_rows,
+    )
+    if priced is None:
+        return None
+    uses = [
+        Use(
+            promotion_id=applied.promotion_id,
+            amount=applied.amount,
+            has_budget=priced.offers[applied.promotion_id].budget_left is not None,
+            has_max_uses=priced.offers[applied.promotion_id].uses_left is not None,
+            has_buyer_limit=priced.offers[applied.promotion_id].buyer_uses_left is not None,
+        )
+        for applied in priced.result.applied
+    ]
+    return _Priced(result=priced.result, gift_skus=priced.gift_skus, uses=[use for use in uses if use.is_limited])
+
+
+def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False) -> OrderLine:
+    """A line that freezes, at placement, the price, the category, the discounts (the
+    engine's `LinePricing`, None: no promotion) and the commission on the base: later
     changes of any of them never reprice an order already placed."""
     gross = quantize(sku.price * quantity)
-    merchant_discount = platform_discount = ZERO  # promotions decide these later
+    merchant_discount = pricing.merchant_discount if pricing else ZERO
+    platform_discount = pricing.platform_discount if pricing else ZERO
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -265,30 +340,59 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
         grade_a=rate.grade_a,
         commission_rate=rate.rate,
         commission=rate.commission(base),
+        is_gift=is_gift,
     )
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at, fees: dict, priced: _Priced | None
 ) -> tuple[MerchantOrder, list[OrderLine]]:
-    """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
-    charged once and spread over the lines to the cent (`money.allocate`)."""
+    """One shop's part of the order (not saved yet): its priced lines (gift lines after the
+    ordered ones), and its shipping fee (free-over threshold on the goods' gross, waived by a
+    free-shipping promotion) charged once and spread over the lines by what the buyer pays
+    for them, to the cent (`money.allocate`). Each line keeps its engine key as
+    `pricing_key`, for its discount rows."""
     merchant = skus[merchant_items[0].sku_id].merchant
-    lines = [
-        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at)
-        for item in merchant_items
-    ]
-    goods = sum((line.paid for line in lines), ZERO)
-    fee = shipping_fee(merchant=merchant, goods_total=goods)
+    result = priced.result if priced else None
+    lines = []
+    for item in merchant_items:
+        key = str(item.sku_id)
+        line = _priced_line(
+            skus[item.sku_id],
+            item.quantity,
+            merchant=merchant,
+            placed_at=placed_at,
+            pricing=result.line(key) if result else None,
+        )
+        line.pricing_key = key
+        lines.append(line)
+    for gift in result.gifts if result else ():
+        if gift.merchant_id == merchant.pk:
+            line = _priced_line(
+                priced.gift_skus[gift.sku_id],
+                gift.quantity,
+                merchant=merchant,
+                placed_at=placed_at,
+                pricing=result.line(gift.key),
+                is_gift=True,
+            )
+            line.pricing_key = gift.key
+            lines.append(line)
+    goods = sum((line.gross for line in lines), ZERO)
+    discount = sum((line.merchant_discount + line.platform_discount for line in lines), ZERO)
+    waived = result.waived_shipping.get(merchant.pk, ZERO) if result else ZERO
+    fee = fees[merchant.pk] - waived
     for line, share in zip(lines, allocate(fee, [line.paid for line in lines]), strict=True):
         line.shipping_share = share
     merchant_order = MerchantOrder(
         merchant=merchant,
         number=number,
         goods_total=goods,
-        discount_total=ZERO,
+        discount_total=discount,
         shipping_fee=fee,
-        paid_total=goods + fee,
+        shipping_waived=waived,
+        shipping_promotion_id=_waiving_promotion(result, merchant.pk) if waived else None,
+        paid_total=goods - discount + fee,
         platform_discount_total=sum((line.platform_discount for line in lines), ZERO),
         base_total=sum((line.base for line in lines), ZERO),
         commission_total=sum((line.commission for line in lines), ZERO),
@@ -297,11 +401,35 @@ def _merchant_order(
     return merchant_order, lines
 
 
+def _waiving_promotion(result: PricingResult, merchant_id: int) -> int | None:
+    return next(
+        (a.promotion_id for a in result.applied if a.waived_shipping_merchant_id == merchant_id and a.waived_shipping),
+        None,
+    )
+
+
+def _save_line_discounts(merchant_orders, result: PricingResult) -> None:
+    """One row per (line, promotion) with its two funded parts, in one statement (none when
+    no promotion gave anything)."""
+    lines = {line.pricing_key: line for _order, order_lines in merchant_orders for line in order_lines}
+    rows = [
+        OrderLineDiscount(
+            line=lines[part.line_key],
+            promotion_id=part.promotion_id,
+            merchant_part=part.merchant_part,
+            platform_part=part.platform_part,
+        )
+        for part in result.discounts
+    ]
+    if rows:
+        OrderLineDiscount.objects.bulk_create(rows)
+
+
 def _buyer_order(*, buyer, address: Address, number: str, placed_at, merchant_orders) -> BuyerOrder:
     """The buyer's order (not saved yet): the address copied as it is now, the totals of its
     merchant orders, and the time by which it must be paid."""
     goods = sum((merchant_order.goods_total for merchant_order, _lines in merchant_orders), ZERO)
-    discount = ZERO  # promotions decide it later
+    discount = sum((merchant_order.discount_total for merchant_order, _lines in merchant_orders), ZERO)
     shipping = sum((merchant_order.shipping_fee for merchant_order, _lines in merchant_orders), ZERO)
     return BuyerOrder(
         number=number,

@@ -20,6 +20,7 @@ from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.transitions import transition
+from promotions.services import promotion_usage_release
 
 from ..choices import BuyerOrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError
@@ -91,6 +92,9 @@ def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str 
     BUYER_ORDER_TRANSITIONS.check(locked, "cancel")
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_cancel(order=order, actor=actor, note=note)
+    # Unpaid, so the limited promotions it used give their uses and budget back (exactly once:
+    # the buyer order can be cancelled only once, and the release marks what it gave back).
+    promotion_usage_release(order_id=locked.pk)
     return transition(
         locked, "cancel", table=BUYER_ORDER_TRANSITIONS, lock=False, changes={"cancelled_at": timezone.now()}
     )

@@ -32,6 +32,7 @@ from ..choices import EDITABLE_STATES, SHOP_ONLY_BENEFITS, BenefitType, Promotio
 from ..errors import PromotionConflict, PromotionError
 from ..models import TRANSITIONS, Promotion, PromotionStep
 from ..pagecache import promotion_pages_invalidate
+from ..selectors import live_index_forget
 
 #: The settings a merchant (portal) or operations (admin) may give a promotion; `steps`,
 #: `product_ids` and `category_ids` are lists beside them.
@@ -245,7 +246,10 @@ def _move(promotion: Promotion, action: str, *, actor, changes=None, reason: str
         if PromotionStatus.ACTIVE in (previous, row.status):
             promotion_pages_invalidate(row)
 
-    return transition(promotion, action, table=TRANSITIONS, changes=changes, record=record)
+    moved = transition(promotion, action, table=TRANSITIONS, changes=changes, record=record)
+    # Which shops have live promotions changed: checkouts must see it.
+    live_index_forget()
+    return moved
 
 
 def needs_approval(promotion: Promotion) -> bool:

@@ -279,3 +279,35 @@ def test_a_sold_out_sku_is_refused_with_the_skus_read_before_anything_is_written
     statements = [q["sql"] for q in placing.captured_queries]
     assert not [sql for sql in statements if sql.startswith("INSERT") or "FOR UPDATE" in sql]
     assert BuyerOrder.objects.count() == orders_before
+
+
+def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
+    """The same 2-shop order as above (16 statements without promotions: the cached index of
+    live promotions says neither shop has one, so their query is skipped) with a shop
+    promotion that has a use limit, a money budget and a per-buyer limit: + the offers (1),
+    the line discount rows (1), the promotion's conditional UPDATE (1), the buyer's counter
+    upsert (1) and the redemption row (1) = 21. An unlimited promotion costs the first two
+    only (18): it takes no row lock and writes no counter."""
+    from tests.promotions.factories import promotion
+
+    limited = promotion(merchant=world.shop, amount="10.00", max_uses=10, budget_amount="50.00", per_buyer_limit=1)
+    buyer = world.other_buyer
+    address = buyer.addresses.get()
+    items = [CheckoutItem(world.lamp.pk, 2), CheckoutItem(world.mug.pk, 1)]
+    warm = UserFactory()
+    services.checkout_place(buyer=warm, address=address_for(warm), items=items[1:])  # the index, rebuilt
+    with CaptureQueriesContext(connection) as placing:
+        order = services.checkout_place(buyer=buyer, address=address, items=items)
+    assert len(placing) == 21
+    assert order.merchant_orders.get(merchant=world.shop).discount_total == Decimal("10.00")
+    limited.refresh_from_db()
+    assert (limited.uses_count, limited.budget_spent) == (1, Decimal("10.00"))
+
+    from promotions.services import promotion_end
+
+    promotion_end(promotion=limited, actor=world.shop.owner)
+    promotion(merchant=world.shop, amount="10.00")
+    services.checkout_place(buyer=warm, address=warm.addresses.get(), items=items[1:])
+    with CaptureQueriesContext(connection) as unlimited:
+        services.checkout_place(buyer=buyer, address=address, items=items)
+    assert len(unlimited) == 18

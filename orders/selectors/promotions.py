@@ -1,0 +1,180 @@
+"""Promotions as the cart, the checkout preview and the checkout see them: the live offers
+(promotions' selector), the SKUs' pricing facts, the pure engine. The cart and the checkout
+call the same `order_pricing`, so the breakdown a buyer saw is the one an order freezes (as
+long as nothing changed in between: the checkout prices again when it places)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import OuterRef
+from django.utils import timezone
+
+from catalog.selectors import category_ancestor_ids, sku_available_units, sku_list_for_checkout
+from marketplace.money import ZERO
+from merchants.choices import MerchantStatus
+from promotions.pricing import Offer, PricingResult, price_cart
+from promotions.selectors import cart_line_of, live_offers, live_offers_possible
+
+from .buyer import CartView
+
+
+def sku_pricing_rows(ids: Iterable[int]):
+    """SKUs of `ids` with what pricing reads: product, category path (`category_path`),
+    merchant (grade, status) and available units (`available_units`), in one query."""
+    return (
+        sku_list_for_checkout(ids)
+        .only(
+            "id",
+            "product_id",
+            "merchant_id",
+            "code",
+            "attributes",
+            "price",
+            "is_active",
+            "product__id",
+            "product__title",
+            "product__category_id",
+            "product__published_at",
+            "product__withdrawn_at",
+            "product__category__id",
+            "product__category__parent_id",
+            "product__category__commission_rate",
+            "merchant__id",
+            "merchant__status",
+            "merchant__credit_grade",
+        )
+        .annotate(
+            available_units=sku_available_units(OuterRef("pk")),
+            category_path=category_ancestor_ids("product__category_id"),
+        )
+    )
+
+
+def sku_is_on_sale(sku) -> bool:
+    """Active, its product published, its shop live."""
+    return sku is not None and sku.is_active and sku.product.is_published and sku.merchant.status == MerchantStatus.LIVE
+
+
+@dataclass(frozen=True)
+class OrderPricing:
+    """The engine's answer for a set of lines, the offers it was given (by promotion id) and
+    the gift SKUs it may add (loaded, on sale, in stock)."""
+
+    result: PricingResult
+    offers: dict[int, Offer]
+    gift_skus: dict
+
+
+def order_pricing(
+    *,
+    lines: Sequence[tuple[object, int]],
+    fees: dict[int, Decimal],
+    buyer,
+    now,
+    coupons=(),
+    load_gifts: Callable[[set[int]], Iterable] = sku_pricing_rows,
+) -> OrderPricing | None:
+    """Price (sku, quantity) `lines` — each SKU with `category_path` and its merchant's grade
+    loaded — with the promotions live at `now`; `fees` is each shop's shipping fee before any
+    promotion. None when no promotion is live for these shops (no query then, when the
+    cached index says so). A gift whose SKU is not on sale or in stock, or is itself among
+    the lines, makes its promotion give nothing (one more query when a gift is offered)."""
+    offers = live_offers(
+        merchant_ids={sku.merchant_id for sku, _quantity in lines}, now=now, buyer=buyer, coupons=coupons
+    )
+    if not offers:
+        return None
+    ordered = {sku.pk for sku, _quantity in lines}
+    gift_ids = {o.benefit.gift.sku_id for o in offers if o.benefit.gift is not None} - ordered
+    gift_skus = {}
+    if gift_ids:
+        gift_skus = {
+            sku.pk: sku for sku in load_gifts(gift_ids) if sku_is_on_sale(sku) and (sku.available_units or 0) >= 1
+        }
+    offers = [o for o in offers if o.benefit.gift is None or o.benefit.gift.sku_id in gift_skus]
+    cart_lines = [cart_line_of(sku, quantity, category_path=sku.category_path) for sku, quantity in lines]
+    result = price_cart(cart_lines, offers, now=now, shipping_fees=fees)
+    return OrderPricing(result=result, offers={o.promotion_id: o for o in offers}, gift_skus=gift_skus)
+
+
+@dataclass
+class ShopPricing:
+    """One shop of the cart after promotions."""
+
+    merchant_id: int
+    goods: Decimal = ZERO
+    discount: Decimal = ZERO
+    shipping: Decimal = ZERO
+    shipping_waived: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods - self.discount + self.shipping
+
+
+@dataclass
+class CartPricing:
+    """The cart's breakdown: per shop and in total, goods (gross), discounts, shipping after
+    any free-shipping promotion; the applied promotions with their names; per line key (the
+    SKU id as text) the engine's `LinePricing`; the gift lines."""
+
+    shops: list[ShopPricing] = field(default_factory=list)
+    result: PricingResult | None = None
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def goods_total(self) -> Decimal:
+        return sum((shop.goods for shop in self.shops), ZERO)
+
+    @property
+    def discount_total(self) -> Decimal:
+        return sum((shop.discount for shop in self.shops), ZERO)
+
+    @property
+    def shipping_total(self) -> Decimal:
+        return sum((shop.shipping for shop in self.shops), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods_total - self.discount_total + self.shipping_total
+
+    @property
+    def applied(self):
+        return self.result.applied if self.result else ()
+
+    @property
+    def gifts(self):
+        return self.result.gifts if self.result else ()
+
+
+def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=()) -> CartPricing:
+    """The promotions the cart's orderable lines get now, as checkout would price them: no
+    query when no promotion is live for its shops, else the offers' and the SKUs' (and the
+    gifts' when one is offered)."""
+    now = now or timezone.now()
+    orderable = [line for line in cart.lines if line.on_sale]
+    fees = {shop.merchant.pk: shop.shipping for shop in cart.shops if any(line.on_sale for line in shop.lines)}
+    shops = {merchant_id: ShopPricing(merchant_id=merchant_id, shipping=fee) for merchant_id, fee in fees.items()}
+    for line in orderable:
+        shops[line.sku.merchant_id].goods += line.line_total
+    pricing = None
+    if orderable and (coupons or live_offers_possible(fees.keys(), now)):
+        skus = {sku.pk: sku for sku in sku_pricing_rows({line.sku.pk for line in orderable})}
+        lines = [(skus[line.sku.pk], line.quantity) for line in orderable if line.sku.pk in skus]
+        pricing = order_pricing(lines=lines, fees=fees, buyer=buyer, now=now, coupons=coupons)
+    if pricing is None:
+        return CartPricing(shops=list(shops.values()))
+    result = pricing.result
+    for priced in result.lines:
+        shop = shops[priced.merchant_id]
+        if priced.is_gift:
+            shop.goods += priced.gross
+        shop.discount += priced.discount
+    for merchant_id, waived in result.waived_shipping.items():
+        shops[merchant_id].shipping -= waived
+        shops[merchant_id].shipping_waived = waived
+    names = {a.promotion_id: pricing.offers[a.promotion_id].name for a in result.applied}
+    return CartPricing(shops=list(shops.values()), result=result, names=names)
