@@ -79,7 +79,7 @@ class PromotionForm(forms.Form):
         min_value=Decimal("0.01"),
         max_value=Decimal("99.99"),
         widget=NumberInput({"step": "0.01"}),
-        help_text=_("For “Percentage off”: 15 means 15 % off (8.5折)."),
+        help_text=_("For “Percentage off”: 15 means 15 percent off."),
     )
     amount = forms.DecimalField(
         label=_("Amount off (¥)"),
