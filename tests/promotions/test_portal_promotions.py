@@ -165,29 +165,29 @@ def test_empty_list_invites_to_create_one(client, shop):
 
 
 def test_list_shows_status_dates_funding_budget_and_what_orders_got(client, shop):
+    from promotions import services
+
     merchant, category = shop
     item = product(merchant, category, price="250.00")
     catalog_services.stock_receive(
         sku=item.skus.get(), warehouse=warehouse(), quantity=10, actor=merchant.owner, merchant=merchant
     )
-    promotion = shop_promotion(merchant, live=True, budget_amount=Decimal("100.00"), max_uses=50)
-    Promotion.objects.filter(pk=promotion.pk).update(budget_spent=Decimal("45.50"), uses_count=3)
+    promotion = shop_promotion(
+        merchant, live=True, budget_amount=Decimal("100.00"), max_uses=50, platform_share=Decimal("0.25")
+    )
+    services.promotion_approve(promotion=promotion, actor=UserFactory(is_staff=True))
     other_shop = shop_promotion(live_merchant()[0], live=True)  # not in this list
     buyer = UserFactory()
     address = address_for(buyer)
+    # Three orders of 250.00 get the ≥200 step (−20.00: 15.00 the shop's, 5.00 the platform's).
     orders = [
         order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(item.skus.get().pk, 1)])
         for _ in range(3)
     ]
-    # What checkout froze (written here: this branch's checkout does not price promotions yet).
-    for order, (merchant_part, platform_part) in zip(
-        orders, [("20.00", "0.00"), ("15.25", "4.75"), ("20.00", "0.00")], strict=True
-    ):
-        line = order.merchant_orders.get().lines.get()
-        OrderLineDiscount.objects.create(
-            line=line, promotion=promotion, merchant_part=Decimal(merchant_part), platform_part=Decimal(platform_part)
-        )
-    # A cancelled order gave nothing.
+    assert [(d.merchant_part, d.platform_part) for d in OrderLineDiscount.objects.filter(promotion=promotion)] == [
+        (Decimal("15.00"), Decimal("5.00"))
+    ] * 3
+    # A cancelled order gave nothing, and gave its use and budget back.
     order_services.merchant_order_cancel_by_buyer(order=orders[2].merchant_orders.get(), buyer=buyer)
     client.force_login(merchant.owner)
     body = client.get(BASE, **EN).content.decode()
@@ -201,9 +201,9 @@ def test_list_shows_status_dates_funding_budget_and_what_orders_got(client, shop
     assert cells == [
         "Active",
         f"{starts} – {ends}",
-        "Your shop",
-        "¥45.50 3 of 50 uses",
-        "¥54.50",
+        "Platform 25 %, your shop the rest",
+        "¥40.00 2 of 50 uses",
+        "¥60.00",
         "¥40.00",
         "2",
     ]
