@@ -395,6 +395,8 @@ _LISTING_FIELDS = (
     "merchant__company_name",
     "merchant__status",
     "merchant__live_since",
+    # Platform promotions' badges skip grade D shops (promotions.selectors.promotion_badges).
+    "merchant__credit_grade",
     "category__id",
     "category__name",
     "category__slug",

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from marketplace.pagecache import cached_page
 from marketplace.shortcuts import found_or_404
+from promotions.selectors import products_with_badges, promotion_banners_category, promotion_banners_home
 
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
@@ -34,6 +35,7 @@ def _listing(request, template: str, *, data=None, **context):
     """Render a product list page: filters from the query string, one page of products."""
     filterset = ProductFilter(request.GET if data is None else data, queryset=selectors.product_list_public())
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = products_with_badges(page.object_list)
     context.update(
         filter=filterset,
         page=page,
@@ -51,7 +53,11 @@ def home(request):
     return render(
         request,
         "storefront/home.html",
-        {"tree": selectors.category_tree(), "featured": selectors.product_list_featured()},
+        {
+            "tree": selectors.category_tree(),
+            "featured": products_with_badges(selectors.product_list_featured()),
+            "banners": promotion_banners_home(),
+        },
     )
 
 
@@ -61,13 +67,15 @@ def category_page(request, slug: str):
     category = found_or_404(selectors.category_get_by_slug(slug))
     data = request.GET.copy()
     data["category"] = str(category.pk)  # the page's category, whatever the query string says
+    breadcrumb = selectors.category_path(category)
     return _listing(
         request,
         "storefront/category.html",
         data=data,
         category=category,
-        breadcrumb=selectors.category_path(category),
+        breadcrumb=breadcrumb,
         children=list(selectors.category_children(category)),
+        banners=promotion_banners_category(breadcrumb),
     )
 
 
@@ -86,6 +94,7 @@ def search(request):
 @cached_page(lambda request, product_id: [product_generation(product_id)])
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
+    products_with_badges([product])
     return render(request, "storefront/product.html", {"product": product})
 
 

@@ -87,6 +87,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_membership",
         "promotions.view_membershipchange",
         "promotions.view_rfmscore",
+        "promotions.view_promotion",
+        "promotions.add_promotion",
+        "promotions.change_promotion",
     ],
     FINANCE: [
         "marketplace.view_user",

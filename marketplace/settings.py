@@ -368,6 +368,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.coupon_expire_due_task",
         "schedule": crontab(minute=2),
     },
+    # Cached pages show a promotion from its window's start to its end.
+    "promotions-windows-pages-invalidate": {
+        "task": "promotions.tasks.promotion_windows_pages_invalidate_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

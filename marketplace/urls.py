@@ -18,6 +18,7 @@ api_v1 = [
     path("orders/", include("orders.api.urls")),
     path("promotions/coupons/", include("promotions.api.coupon_urls")),
     path("settlements/", include("settlements.api.urls")),
+    path("promotions/", include("promotions.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
     # GET and HEAD only: its HTML renderer has no template for DRF's OPTIONS metadata (500).
@@ -58,9 +59,11 @@ urlpatterns = [
     path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/orders/", include("orders.portal_urls")),
     path("portal/statements/", include("settlements.portal_urls")),
+    path("portal/promotions/", include("promotions.portal_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
     path("coupons/", include("promotions.coupon_urls")),
+    path("promotions/", include("promotions.storefront_urls")),
     path("", include("orders.urls")),
     path("", include("promotions.urls")),
     path("", include("catalog.urls")),

@@ -117,6 +117,7 @@ class PortalSection(models.TextChoices):
     CATALOG = "catalog", _("Products and stock")
     ORDERS = "orders", _("Orders")
     FINANCE = "finance", _("Statements")
+    PROMOTIONS = "promotions", _("Promotions")
 
 
 _ALL_SECTIONS = frozenset(PortalSection.values)
@@ -125,7 +126,9 @@ _ALL_SECTIONS = frozenset(PortalSection.values)
 #: What each member role may see and change in the portal. The owner sees everything.
 ROLE_SECTIONS: dict[str, frozenset[str]] = {
     MemberRole.OWNER: _ALL_SECTIONS,
-    MemberRole.CATALOG: frozenset({PortalSection.DASHBOARD, PortalSection.SHOP, PortalSection.CATALOG}),
+    MemberRole.CATALOG: frozenset(
+        {PortalSection.DASHBOARD, PortalSection.SHOP, PortalSection.CATALOG, PortalSection.PROMOTIONS}
+    ),
     MemberRole.ORDERS: frozenset({PortalSection.DASHBOARD, PortalSection.ORDERS}),
     MemberRole.FINANCE: frozenset({PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.FINANCE}),
 }

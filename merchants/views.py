@@ -105,6 +105,15 @@ def _menu(member, current: str) -> list[dict]:
             ("orders_after_sales", gettext_lazy("After-sales"), "portal_orders:after_sales"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]
+    if member.can(PortalSection.PROMOTIONS):
+        # The key matches promotions.portal_views.MENU_PROMOTIONS, the `current` its pages pass.
+        menu.append(
+            {
+                "label": gettext_lazy("Promotions"),
+                "url": reverse("portal_promotions:list"),
+                "active": current == "promotions_promotions",
+            }
+        )
     if member.can(PortalSection.FINANCE):
         # The key matches settlements.portal_views.MENU_STATEMENTS, the `current` its pages pass.
         menu.append(

@@ -118,10 +118,33 @@ def merge_cart_on_login(sender, request, user, **kwargs):
 # --- Cart ------------------------------------------------------------------------------
 
 
+def _cart_breakdown(view, buyer) -> dict:
+    """What promotions give the cart, as checkout would price it now (`selectors.cart_pricing`,
+    no query when none is live for its shops): each line gets its `promotion` (the engine's
+    line: discount and the promotions that gave it), each shop its `pricing` (goods, discount,
+    shipping after free shipping); the applied promotions with their names and the gifts."""
+    pricing = selectors.cart_pricing(view, buyer=buyer)
+    result = pricing.result
+    if result is None or not result.total_discount:
+        return {"pricing": None}
+    names = pricing.names
+    for line in view.lines:
+        priced = next((p for p in result.lines if p.key == str(line.sku.pk) and not p.is_gift), None)
+        line.promotion = priced if priced is not None and priced.discount else None
+        line.promotion_names = [names[pk] for pk in priced.promotion_ids if pk in names] if line.promotion else []
+    by_shop = {shop.merchant_id: shop for shop in pricing.shops}
+    for shop in view.shops:
+        shop.pricing = by_shop.get(shop.merchant.pk)
+    applied = [{"name": names.get(a.promotion_id, ""), "amount": a.amount, "level": a.level} for a in result.applied]
+    gifts = [{"name": names.get(g.promotion_id, ""), "value": g.gross} for g in result.gifts]
+    return {"pricing": pricing, "applied": applied, "gifts": gifts, "saved": result.total_discount}
+
+
 @require_safe
 def cart(request):
     view = selectors.cart_view_of(buyer=request.user, session_key=request.session.session_key)
-    context = {"cart": view, "max_quantity": services.MAX_QUANTITY}
+    buyer = request.user if request.user.is_authenticated else None
+    context = {"cart": view, "max_quantity": services.MAX_QUANTITY, **_cart_breakdown(view, buyer)}
     return render(request, "storefront/orders/cart.html", context)
 
 

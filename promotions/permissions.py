@@ -8,3 +8,13 @@ from marketplace.staff_actions import declare
 
 #: The RFM list's CSV export (every buyer's scores: the same permission as the list).
 RFM_EXPORT = declare("promotions.rfm_export", "promotions.view_rfmscore")
+_RUN = ("promotions.view_promotion", "promotions.change_promotion")
+
+# Creating and editing platform promotions are the admin's add and change pages, which follow
+# the model's add and change permissions (through the services: `ServiceEditAdmin`).
+PROMOTION_ACTIVATE = declare("promotions.promotion_activate", *_RUN)
+PROMOTION_APPROVE = declare("promotions.promotion_approve", *_RUN)
+PROMOTION_REJECT = declare("promotions.promotion_reject", *_RUN)
+PROMOTION_PAUSE = declare("promotions.promotion_pause", *_RUN)
+PROMOTION_RESUME = declare("promotions.promotion_resume", *_RUN)
+PROMOTION_END = declare("promotions.promotion_end", *_RUN)

@@ -9,6 +9,7 @@ from celery import shared_task
 from orders.selectors import buyer_activity, buyer_activity_bounds
 
 from . import services
+from .pagecache import promotion_windows_pages_invalidate
 
 #: The orders app's reads of the nightly run (an interface module may read the app above:
 #: promotions' services may not).
@@ -30,3 +31,10 @@ def members_refresh_task() -> dict:
 def coupon_expire_due_task() -> int:
     """Mark expired the available coupons whose promotion has ended (idempotent)."""
     return services.coupon_expire_due()
+
+
+@shared_task(time_limit=120, soft_time_limit=110, acks_late=True)
+def promotion_windows_pages_invalidate_task() -> int:
+    """Invalidate the cached pages of promotions whose window started or ended since the last
+    run. Safe to run twice: a second bump only costs a page rendering."""
+    return promotion_windows_pages_invalidate()

@@ -4,7 +4,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "promotions"
+app_name = "members"
 
 urlpatterns = [
     path("membership/", views.membership, name="membership"),

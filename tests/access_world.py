@@ -35,6 +35,7 @@ from tests.merchants.factories import category as make_category
 from tests.merchants.factories import png_upload
 from tests.orders.factories import address_for
 from tests.promotions.coupon_factories import coupon_promotion
+from tests.promotions.pages_factories import platform_promotion, shop_promotion
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -257,6 +258,12 @@ def build_world() -> World:
             "coupon": coupon,
         }
     )
+    # Promotions, after the orders (which they would otherwise discount): the owner's live one,
+    # and a platform promotion in draft (the admin's record: editable, activable).
+    promotion = shop_promotion(merchant, live=True)
+    world.kwargs["promotion_id"] = promotion.pk
+    world.objects["promotion"] = promotion
+    world.objects["platform_promotion"] = platform_promotion()
     return world
 
 

@@ -80,6 +80,7 @@ SECTIONS = {
     "catalog": {OWNER, M_CATALOG},
     "orders": {OWNER, M_ORDERS},
     "finance": {OWNER, M_FINANCE},
+    "promotions": {OWNER, M_CATALOG},
 }
 
 
@@ -252,6 +253,8 @@ ROUTES: dict[str, Row] = {
     "product_image": page(PUBLIC, method_first=True, kwargs=lambda o: {"image_id": o["image"].pk, "size": "small"}),
     "shop_page": page(PUBLIC, post=200),
     "shop_logo": page(PUBLIC, post=200),
+    "promotions:list": page(PUBLIC, method_first=True),
+    "promotions:page": page(PUBLIC, method_first=True),
     # --- Buyer pages -----------------------------------------------------------------------------
     "orders:cart": page(PUBLIC, method_first=True),
     "orders:cart_add": page(PUBLIC, get=None, post=OK, method_first=True),
@@ -291,7 +294,7 @@ ROUTES: dict[str, Row] = {
     "orders:address_delete": page(BUYER_OWN, get=None, post=OK),
     "orders:address_default": page(BUYER_OWN, get=None, post=OK),
     # The buyer's own membership (the page reads only the signed-in user's).
-    "promotions:membership": page(LOGIN_REQUIRED),
+    "members:membership": page(LOGIN_REQUIRED),
     # The buyer, the shop's members of the orders section, and staff who may view after-sales
     # requests or disputes; other staff 403 (they could see every buyer's photos before).
     "orders:after_sales_photo": page(
@@ -376,6 +379,15 @@ ROUTES: dict[str, Row] = {
     "portal_orders:after_sales_accept": action(portal("orders")),
     "portal_orders:after_sales_reject": action(portal("orders")),
     "portal_orders:after_sales_return_received": action(portal("orders")),
+    "portal_promotions:list": page(portal("promotions", own=False), post=200),
+    "portal_promotions:create": page(portal("promotions", own=False), post=OK),
+    "portal_promotions:detail": page(portal("promotions"), post=200),
+    # The world's promotion is active: its settings are no longer editable (back to its page).
+    "portal_promotions:edit": page(portal("promotions"), get=REDIRECT, post=OK),
+    "portal_promotions:publish": action(portal("promotions")),
+    "portal_promotions:pause": action(portal("promotions")),
+    "portal_promotions:resume": action(portal("promotions")),
+    "portal_promotions:end": action(portal("promotions")),
     "portal_statements:list": page(portal("finance", own=False), post=200),
     "portal_statements:detail": page(portal("finance"), post=200),
     "portal_statements:csv": page(portal("finance"), post=200),
@@ -436,6 +448,23 @@ ROUTES: dict[str, Row] = {
     "coupon-centre-claim-code": api(post=(API_BUYER, OK)),
     "my-coupon-list": api(get=(API_BUYER, 200)),
     "my-coupon-detail": api(get=(API_BUYER_OWN, 200), kwargs=lambda o: {"pk": o["coupon"].pk}),
+    # --- API: promotions -------------------------------------------------------------------------
+    "promotion-list": api(get=(API_PUBLIC, 200)),
+    "promotion-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["promotion"].pk}),
+    "merchant-promotion-list": api(
+        get=(api_member("promotions", own=False), 200), post=(api_member("promotions", own=False), OK)
+    ),
+    "merchant-promotion-detail": api(
+        get=(api_member("promotions"), 200),
+        patch=(api_member("promotions"), OK),
+        kwargs=lambda o: {"pk": o["promotion"].pk},
+    ),
+    **{
+        f"merchant-promotion-{name}": api(
+            post=(api_member("promotions"), OK), kwargs=lambda o: {"pk": o["promotion"].pk}
+        )
+        for name in ("publish", "pause", "resume", "end")
+    },
     # --- API: orders -----------------------------------------------------------------------------
     "api-orders-cart": api(get=(API_BUYER, 200)),
     "api-orders-cart-items": api(post=(API_BUYER, OK)),
@@ -547,6 +576,7 @@ ADMIN_OFFERS = {
     "orders.complaint": "v",
     "orders.dispute": "v",
     "orders.shippingrate": "v",
+    "promotions.promotion": "vac",
     "settlements.account": "v",
     "settlements.journalentry": "v",
     "settlements.payout": "v",
@@ -604,6 +634,12 @@ ADMIN_PAGES = {
     "orders_dispute_arbitrate": AdminPage("orders.dispute", ("orders.change_dispute",)),
     # The world's refund is not a failed one: only a failed refund can be sent again.
     "orders_refund_retry": AdminPage("orders.refund", ("orders.change_refund",), REDIRECT),
+    # The admin's promotion is a platform promotion in draft: only activating it is possible.
+    "promotions_promotion_activate": AdminPage("promotions.promotion", ("promotions.change_promotion",)),
+    **{
+        f"promotions_promotion_{name}": AdminPage("promotions.promotion", ("promotions.change_promotion",), REDIRECT)
+        for name in ("approve", "reject", "pause", "resume", "end")
+    },
     "settlements_payout_mark_paid": AdminPage("settlements.payout", ("settlements.change_payout",)),
     "settlements_payout_mark_failed": AdminPage("settlements.payout", ("settlements.change_payout",)),
     "settlements_payoutbatch_export": AdminPage("settlements.payoutbatch", ("merchants.view_bank_account",)),
@@ -889,6 +925,7 @@ def _admin_objects(world) -> dict:
         "marketplace.user": world.users[BUYER],
         # The base level (¥0) can never be deleted: the record is a level above it.
         "promotions.membershiplevel": membership_level_above_base(),
+        "promotions.promotion": objects["platform_promotion"],
     }
     fillers = admin_fillers(world)
     for model in admin.site._registry:

@@ -47,6 +47,7 @@ from .merchant import (
 )
 from .parcels import parcel_groups, parcel_order_ids
 from .pricing import LineRate, in_launch_policy, line_rate, shipping_fee
+from .promotion_figures import PromotionFigures, promotion_figures
 from .promotions import (
     CartPricing,
     OrderPricing,
@@ -65,6 +66,7 @@ __all__ = [
     "CartView",
     "LineRate",
     "OrderPricing",
+    "PromotionFigures",
     "ShopPricing",
     "address_get",
     "address_list",
@@ -100,6 +102,7 @@ __all__ = [
     "parcel_order_ids",
     "payment_get_for_buyer",
     "payment_order_get",
+    "promotion_figures",
     "shipping_fee",
     "sku_is_on_sale",
     "sku_pricing_rows",

@@ -1,3 +1,4 @@
-"""Staff screens of promotions: members and RFM (`members`); later issues add theirs."""
+"""Staff screens of promotions: platform promotions and the approval queue (`promotions`),
+members and RFM (`members`)."""
 
-from . import members  # noqa: F401  (registers the admins)
+from . import members, promotions  # noqa: F401  (registers the admins)

@@ -28,9 +28,10 @@ from marketplace.audit import audit_record
 from marketplace.money import quantize
 from marketplace.transitions import transition
 
-from ..choices import EDITABLE_STATES, SHOP_ONLY_BENEFITS, BenefitType, PromotionLevel, ScopeKind
+from ..choices import EDITABLE_STATES, SHOP_ONLY_BENEFITS, BenefitType, PromotionLevel, PromotionStatus, ScopeKind
 from ..errors import PromotionConflict, PromotionError
 from ..models import TRANSITIONS, Promotion, PromotionStep
+from ..pagecache import promotion_pages_invalidate
 from ..selectors import live_index_forget
 
 #: The settings a merchant (portal) or operations (admin) may give a promotion; `steps`,
@@ -241,6 +242,9 @@ def promotion_update(*, promotion: Promotion, actor, data: dict) -> Promotion:
 def _move(promotion: Promotion, action: str, *, actor, changes=None, reason: str = "") -> Promotion:
     def record(row, previous):
         audit_record(action=f"promotions.{action}", actor=actor, obj=row, reason=reason, data={"from": previous})
+        # It starts or stops showing to buyers: its cached pages are stale (after commit).
+        if PromotionStatus.ACTIVE in (previous, row.status):
+            promotion_pages_invalidate(row)
 
     moved = transition(promotion, action, table=TRANSITIONS, changes=changes, record=record)
     # Which shops have live promotions changed: checkouts must see it.

@@ -455,12 +455,14 @@ def _queries(client, url: str) -> int:
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        # category, its path, its descendants, subcategories, tags, count, page, pictures
-        ("category", 8),
-        # categories for the filter, tags, count, page, pictures
-        ("search", 5),
-        # category tree, featured ids, their rows, pictures
-        ("home", 4),
+        # category, its path, its descendants, subcategories, tags, count, page, pictures,
+        # promotion banners, live promotions for the badges (none here: tests/promotions)
+        ("category", 10),
+        # categories for the filter, tags, count, page, pictures, live promotions for the badges
+        ("search", 6),
+        # category tree, featured ids, their rows, pictures, live promotions for the badges,
+        # promotion banners
+        ("home", 6),
     ],
 )
 def test_list_pages_cost_the_same_queries_for_1_and_50_products(client, tree, shop, monkeypatch, page, expected):

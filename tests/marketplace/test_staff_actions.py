@@ -33,11 +33,13 @@ from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
+from promotions.models import Promotion
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
+from tests.promotions.pages_factories import platform_promotion
 from tests.settlements.test_admin import World as SettlementWorld
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +201,8 @@ class World:
             PayoutBatch: self.batch,
             Payout: self.batch.payouts.get(),
             # A refund the gateway refused: the one state in which it can be sent again.
+            # A platform promotion in draft (the actions refused in its state answer 409 or redirect).
+            Promotion: platform_promotion(),
             Refund: Refund.objects.create(
                 merchant_order=MerchantOrder.objects.filter(merchant=shop).order_by("pk").first(),
                 amount=Decimal("1.00"),
@@ -425,7 +429,16 @@ ALLOWED = {
         "catalog.revision_reject",
     },
     "operations": REVIEW
-    | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view", "promotions.rfm_export"},
+    | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view"}
+    | {
+        "promotions.promotion_activate",
+        "promotions.promotion_approve",
+        "promotions.promotion_reject",
+        "promotions.promotion_pause",
+        "promotions.promotion_resume",
+        "promotions.promotion_end",
+        "promotions.rfm_export",
+    },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
 }  # a superuser: every declared action

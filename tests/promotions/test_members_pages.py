@@ -72,7 +72,7 @@ def scored():
 
 
 def test_the_membership_page_needs_a_login():
-    response = client_for(None).get(reverse("promotions:membership"))
+    response = client_for(None).get(reverse("members:membership"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login") + "?next=")
 
@@ -82,7 +82,7 @@ def test_the_buyer_sees_their_level_spend_and_what_the_next_level_needs():
     buyer, other = UserFactory(), UserFactory()
     Membership.objects.create(buyer=buyer, level=lv[1], spend_12m=Decimal("1234.50"), computed_at=AS_OF)
     Membership.objects.create(buyer=other, level=lv[2], spend_12m=Decimal("7777.00"), computed_at=AS_OF)
-    response = client_for(buyer).get(reverse("promotions:membership"), **EN)
+    response = client_for(buyer).get(reverse("members:membership"), **EN)
     assert response.status_code == 200
     html = response.content.decode()
     assert '<h2 id="level-title">Silver</h2>' in html
@@ -94,7 +94,7 @@ def test_the_buyer_sees_their_level_spend_and_what_the_next_level_needs():
 
 def test_a_buyer_the_run_has_not_reached_holds_the_base_level():
     levels(("regular", "Regular", "0"), ("silver", "Silver", "1000"))
-    response = client_for(UserFactory()).get(reverse("promotions:membership"), **EN)
+    response = client_for(UserFactory()).get(reverse("members:membership"), **EN)
     html = response.content.decode()
     assert '<h2 id="level-title">Regular</h2>' in html
     assert "Spend ¥1,000.00 more to reach Silver." in html
@@ -103,7 +103,7 @@ def test_a_buyer_the_run_has_not_reached_holds_the_base_level():
 
 def test_the_account_menu_links_the_membership_page(buyer):
     html = client_for(buyer).get(reverse("orders:addresses"), **EN).content.decode()
-    assert f'href="{reverse("promotions:membership")}"' in html
+    assert f'href="{reverse("members:membership")}"' in html
 
 
 # --- Levels in the admin -------------------------------------------------------------------------

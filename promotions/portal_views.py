@@ -1,0 +1,200 @@
+"""Merchant portal pages of promotions (/portal/promotions/): the shop's promotions with their
+figures, the create and edit forms (every benefit type, spend-and-save steps as a formset),
+and the commands: put live (submitted for approval when the platform pays a share), pause,
+resume, end.
+
+Every page goes through `portal_view(PortalSection.PROMOTIONS)`, so only the owner and the
+catalog members reach it, and every promotion comes from a selector given the member's
+merchant: another shop's ids answer 404. Views check the shape of input with forms, call one
+service and turn a `DomainError` into form errors or a message.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from marketplace.errors import DomainError
+from marketplace.forms import add_domain_error
+from marketplace.shortcuts import found_or_404
+from merchants.choices import PortalSection
+from merchants.views import portal_context, portal_view
+from orders.selectors import PromotionFigures, promotion_figures
+
+from . import selectors, services
+from .choices import EDITABLE_STATES, PromotionLevel, PromotionStatus
+from .models import TRANSITIONS
+from .portal_forms import PromotionFilterForm, PromotionForm, StepFormSet, promotion_initial, step_initial
+
+PROMOTIONS = PortalSection.PROMOTIONS
+# Menu key, matched by merchants.views._menu to highlight the current entry.
+MENU_PROMOTIONS = "promotions_promotions"
+PAGE_SIZE = 25
+
+
+def _figures(promotions) -> None:
+    """Attach what the pages show beside the row: the order figures (`figures`, one query for
+    all), the budget left and the platform's share in percent."""
+    found = promotion_figures([p.pk for p in promotions])
+    for promotion in promotions:
+        promotion.figures = found.get(promotion.pk, PromotionFigures())
+        promotion.budget_left = (
+            promotion.budget_amount - promotion.budget_spent if promotion.budget_amount is not None else None
+        )
+        promotion.share_percent = format((promotion.platform_share * 100).normalize(), "f")
+
+
+@portal_view(PROMOTIONS)
+def promotion_list(request, merchant, member):
+    form = PromotionFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else None
+    promotions = selectors.promotion_list_for_merchant(merchant)
+    if status:
+        promotions = promotions.filter(status=status)
+    page = Paginator(promotions, PAGE_SIZE).get_page(request.GET.get("page"))
+    _figures(page.object_list)
+    context = portal_context(member, MENU_PROMOTIONS, filter_form=form, page=page)
+    return render(request, "portal/promotions/promotion_list.html", context)
+
+
+def _add_error(form, formset, error: DomainError) -> None:
+    # Steps' refusals go above the steps; a refused amount names its field.
+    if error.code.startswith("step"):
+        formset._non_form_errors = formset.error_class([str(error.message)], renderer=formset.renderer)
+        return
+    field = (error.extra or {}).get("field")
+    if error.code in ("invalid_amount", "invalid_limit") and field in form.fields:
+        form.add_error(field, str(error.message))
+        return
+    add_domain_error(form, error)
+
+
+def _form_page(request, member, template: str, *, form, formset, promotion=None, status=200):
+    context = portal_context(member, MENU_PROMOTIONS, form=form, formset=formset, promotion=promotion)
+    return render(request, template, context, status=status)
+
+
+@portal_view(PROMOTIONS)
+def promotion_create(request, merchant, member):
+    form = PromotionForm(request.POST or None, merchant=merchant)
+    formset = StepFormSet(request.POST or None, prefix="steps")
+    # Both are checked (not short-circuited) so every error shows at once.
+    if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
+        try:
+            promotion = services.promotion_create(
+                actor=request.user,
+                level=PromotionLevel.SHOP,
+                merchant=merchant,
+                data=form.service_data(formset.steps()),
+            )
+        except DomainError as error:
+            _add_error(form, formset, error)
+        else:
+            messages.success(request, _("Promotion saved as a draft. Check it, then put it live."))
+            return redirect("portal_promotions:detail", promotion_id=promotion.pk)
+    status = 400 if form.errors or formset.total_error_count() or formset.non_form_errors() else 200
+    return _form_page(
+        request, member, "portal/promotions/promotion_form.html", form=form, formset=formset, status=status
+    )
+
+
+@portal_view(PROMOTIONS)
+def promotion_detail(request, merchant, member, promotion_id: int):
+    promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
+    _figures([promotion])
+    context = portal_context(
+        member,
+        MENU_PROMOTIONS,
+        promotion=promotion,
+        label=selectors.promotion_label(promotion),
+        can_edit=promotion.status in EDITABLE_STATES,
+        can_publish=TRANSITIONS.can("activate", promotion) or TRANSITIONS.can("submit", promotion),
+        can_pause=TRANSITIONS.can("pause", promotion),
+        can_resume=TRANSITIONS.can("resume", promotion),
+        can_end=TRANSITIONS.can("end", promotion),
+    )
+    return render(request, "portal/promotions/promotion_detail.html", context)
+
+
+@portal_view(PROMOTIONS)
+def promotion_edit(request, merchant, member, promotion_id: int):
+    promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
+    if promotion.status not in EDITABLE_STATES:
+        messages.error(request, _("Only a draft or rejected promotion can be edited."))
+        return redirect("portal_promotions:detail", promotion_id=promotion.pk)
+    if request.method == "POST":
+        form = PromotionForm(request.POST, merchant=merchant)
+        formset = StepFormSet(request.POST, prefix="steps")
+    else:
+        form = PromotionForm(initial=promotion_initial(promotion), merchant=merchant)
+        formset = StepFormSet(initial=step_initial(promotion), prefix="steps")
+    if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
+        try:
+            services.promotion_update(promotion=promotion, actor=request.user, data=form.service_data(formset.steps()))
+        except DomainError as error:
+            _add_error(form, formset, error)
+        else:
+            messages.success(request, _("Promotion saved."))
+            return redirect("portal_promotions:detail", promotion_id=promotion.pk)
+    status = 400 if form.errors or formset.total_error_count() or formset.non_form_errors() else 200
+    return _form_page(
+        request,
+        member,
+        "portal/promotions/promotion_form.html",
+        form=form,
+        formset=formset,
+        promotion=promotion,
+        status=status,
+    )
+
+
+def _command(request, merchant, promotion_id: int, service, success: str):
+    promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
+    try:
+        service(promotion=promotion, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect("portal_promotions:detail", promotion_id=promotion.pk)
+
+
+@require_POST
+@portal_view(PROMOTIONS)
+def promotion_publish(request, merchant, member, promotion_id: int):
+    promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
+    try:
+        promotion = services.promotion_publish(promotion=promotion, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        if promotion.status == PromotionStatus.PENDING_APPROVAL:
+            messages.success(
+                request, _("Sent to operations: the promotion starts once they approve the platform share.")
+            )
+        else:
+            messages.success(request, _("The promotion is live: buyers get it within its dates."))
+    return redirect("portal_promotions:detail", promotion_id=promotion.pk)
+
+
+@require_POST
+@portal_view(PROMOTIONS)
+def promotion_pause(request, merchant, member, promotion_id: int):
+    return _command(request, merchant, promotion_id, services.promotion_pause, _("Paused: carts no longer get it."))
+
+
+@require_POST
+@portal_view(PROMOTIONS)
+def promotion_resume(request, merchant, member, promotion_id: int):
+    return _command(request, merchant, promotion_id, services.promotion_resume, _("Resumed."))
+
+
+@require_POST
+@portal_view(PROMOTIONS)
+def promotion_end(request, merchant, member, promotion_id: int):
+    return _command(
+        request, merchant, promotion_id, services.promotion_end, _("Ended. Orders already placed keep their discount.")
+    )
