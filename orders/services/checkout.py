@@ -45,6 +45,7 @@ from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
+from promotions.services.flash import FlashHold, flash_holds_consume, flash_holds_lock
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -203,15 +204,22 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
     )
     placed_at = timezone.now()
     number = _number("B", placed_at, serial)
+    # Flash sales: the buyer's live reservations of these SKUs, locked; their units are priced
+    # at the special price and the reservations consumed below, in this transaction.
+    flash = flash_holds_lock(buyer=buyer, quantities={i.sku_id: i.quantity for i in items}, now=placed_at)
 
     merchant_orders = [
-        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
+        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at, flash=flash)
         for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
     ]
     buyer_order = _buyer_order(
         buyer=buyer, address=address, number=number, placed_at=placed_at, merchant_orders=merchant_orders
     )
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
+    flash_holds_consume(
+        holds=flash,
+        order_numbers={line.sku_id: order.number for order, lines in merchant_orders for line in lines},
+    )
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
         items=[(i.sku_id, i.quantity) for i in items],
@@ -234,11 +242,15 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
     return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
+def _priced_line(sku, quantity: int, *, merchant, placed_at, flash_hold: FlashHold | None = None) -> OrderLine:
     """A line that freezes, at placement, the price, the category and the commission: later
-    changes of any of them never reprice an order already placed."""
+    changes of any of them never reprice an order already placed. A flash-sale hold prices
+    its units at the special price: the difference is the line's discount, split between
+    merchant and platform by the sale's funding."""
     gross = quantize(sku.price * quantity)
     merchant_discount = platform_discount = ZERO  # promotions decide these later
+    if flash_hold is not None:
+        merchant_discount, platform_discount = flash_hold.discount(sku.price)
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -269,13 +281,15 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at, flash: dict[int, FlashHold]
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
     charged once and spread over the lines to the cent (`money.allocate`)."""
     merchant = skus[merchant_items[0].sku_id].merchant
     lines = [
-        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at)
+        _priced_line(
+            skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at, flash_hold=flash.get(item.sku_id)
+        )
         for item in merchant_items
     ]
     goods = sum((line.paid for line in lines), ZERO)

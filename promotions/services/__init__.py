@@ -1,0 +1,1 @@
+"""Every write of the promotions app, by domain (flash sales in `flash`)."""
