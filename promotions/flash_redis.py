@@ -30,11 +30,11 @@ if s[5] == '1' then return {'paused', 0, s[6]} end
 if now < tonumber(s[2]) then return {'not_started', 0, s[6]} end
 if now >= tonumber(s[3]) then return {'ended', 0, s[6]} end
 local units = tonumber(ARGV[2])
-local remaining = tonumber(s[1])
-if remaining < units then return {'sold_out', remaining, s[6]} end
 local taken = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local limit = tonumber(s[4])
 if taken + units > limit then return {'limit_reached', limit - taken, s[6]} end
+local remaining = tonumber(s[1])
+if remaining < units then return {'sold_out', remaining, s[6]} end
 redis.call('HINCRBY', KEYS[1], 'remaining', -units)
 redis.call('HINCRBY', KEYS[2], ARGV[1], units)
 return {'admitted', remaining - units, s[6]}

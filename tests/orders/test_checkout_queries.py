@@ -87,9 +87,9 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
     # The lock with the number, the key's attempt, the SKUs (with their available units: the
     # stock pre-check), the 4 order inserts, the stock (SET LOCAL lock_timeout: none on a web
     # connection that bounds lock waits itself, the locking read, one UPDATE, one INSERT of
-    # movements), the 2 shipment inserts, the audit (2) and the attempt: 16, whatever the
-    # number of shops and lines.
-    assert len(placing) == 16
+    # movements), the 2 shipment inserts, the audit (2), the attempt and the buyer's flash-sale
+    # reservations of these SKUs (locked; none here): 17, whatever the number of shops and lines.
+    assert len(placing) == 17
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
     # The stock is reserved after the orders and lines are written (its rows are locked last).
@@ -119,11 +119,11 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     with CaptureQueriesContext(connection) as posting:
         created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
     assert created.status_code == 201
-    # The address, the placement's 16 (above), the ordered lines out of the cart (1) and, in
-    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 20. The
-    # token read makes 21 through the API with a token; a web connection whose lock waits are
-    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 20 in production.
-    assert len(posting) == 20
+    # The address, the placement's 17 (above), the ordered lines out of the cart (1) and, in
+    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 21. The
+    # token read makes 22 through the API with a token; a web connection whose lock waits are
+    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 21 in production.
+    assert len(posting) == 21
     assert _own(posting.captured_queries) == Counter(
         {
             **CHECKOUT_OWN,
