@@ -79,6 +79,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_aftersalesrequest",
         "orders.view_complaint",
         "orders.view_review",
+        "promotions.view_flashsale",
+        "promotions.add_flashsale",
+        "promotions.change_flashsale",
+        "promotions.view_flashreservation",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -72,7 +72,11 @@ class FlashSale(models.Model):
             models.CheckConstraint(condition=Q(special_price__gt=0), name="flash_sale_price_positive"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="flash_sale_quantity_positive"),
             models.CheckConstraint(condition=Q(per_buyer_limit__gte=1), name="flash_sale_limit_positive"),
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="flash_sale_window_order"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="flash_sale_window_order",
+                violation_error_message=_("A flash sale must end after it starts."),
+            ),
             models.CheckConstraint(
                 condition=Q(sold_units__gte=0, reserved_units__gte=0)
                 & Q(sold_units__lte=F("quantity") - F("reserved_units")),

@@ -278,7 +278,7 @@ def _hold(*, sale_id: int, buyer_id: int, units: int, gen: str, now) -> FlashRes
     """The reservation of an admission, checked again under the sale row's lock."""
     sale = (
         FlashSale.objects.select_for_update()
-        .only("quantity", "sold_units", "reserved_units", "per_buyer_limit")
+        .only("sku_id", "quantity", "sold_units", "reserved_units", "per_buyer_limit")
         .get(pk=sale_id)
     )
     if sale.remaining_units < units:
@@ -295,7 +295,7 @@ def _hold(*, sale_id: int, buyer_id: int, units: int, gen: str, now) -> FlashRes
         )
     FlashSale.objects.filter(pk=sale_id).update(reserved_units=F("reserved_units") + units)
     return FlashReservation.objects.create(
-        sale_id=sale_id,
+        sale=sale,
         buyer_id=buyer_id,
         units=units,
         expires_at=now + timedelta(minutes=settings.FLASH_SALE_HOLD_MINUTES),
