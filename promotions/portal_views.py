@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from marketplace.errors import DomainError
 from marketplace.forms import add_domain_error
@@ -32,6 +32,7 @@ MENU_FLASH_SALES = "promotions_flash_sales"
 PAGE_SIZE = 25
 
 
+@require_safe
 @portal_view(CATALOG)
 def flash_sale_list(request, merchant, member):
     page = Paginator(selectors.flash_sale_list_for_merchant(merchant), PAGE_SIZE).get_page(request.GET.get("page"))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage, Stock
@@ -25,6 +26,8 @@ from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
 from orders.services import CheckoutItem, RefundItem
+from promotions import flash_redis
+from promotions.services import flash as flash_services
 from settlements import services as settlement_services
 from settlements.models import Statement
 from settlements.selectors import run_batch_ids
@@ -186,6 +189,21 @@ def build_world() -> World:
     # A pending revision of the published product (for the revision admin).
     catalog_services.product_update(product=item, actor=merchant.owner, title="Desk lamp, brighter")
 
+    # A flash sale of the owner's SKU, on now, one unit held by the other buyer.
+    flash_sale = flash_services.flash_sale_create(
+        merchant=merchant,
+        actor=merchant.owner,
+        sku=sku,
+        special_price=Decimal("99.00"),
+        quantity=5,
+        per_buyer_limit=1,
+        starts_at=timezone.now() - datetime.timedelta(minutes=30),
+        ends_at=timezone.now() + datetime.timedelta(hours=6),
+        now=timezone.now() - datetime.timedelta(hours=1),
+    )
+    flash_redis.forget(flash_sale.pk)  # a state left in Redis by an earlier run under the same id
+    flash_services.flash_sale_admit(sale_id=flash_sale.pk, buyer_id=buyer2.pk)
+
     # --- Platform staff ------------------------------------------------------------------
     for identity, group in STAFF_GROUPS.items():
         user = UserFactory(email=f"{identity}@example.com", is_staff=True)
@@ -215,6 +233,7 @@ def build_world() -> World:
             "token": invitation.token,
             "sku_id": sku.pk,
             "stock_id": stock.pk,
+            "sale_id": flash_sale.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
             # API
@@ -230,6 +249,7 @@ def build_world() -> World:
             "image": image,
             "sku": sku,
             "stock": stock,
+            "flash_sale": flash_sale,
             "warehouse": wh,
             "shipped": shipped,
             "part": part,
