@@ -477,6 +477,7 @@ REFUND_SWEEP_MINUTES = 15
 # it is rebuilt from the database when lost.
 FLASH_SALE_HOLD_MINUTES = env.int("FLASH_SALE_HOLD_MINUTES", default=5)
 FLASH_SALE_REDIS_URL = env.str("FLASH_SALE_REDIS_URL", default=REDIS_URL)
+FLASH_SALE_KEY_PREFIX = env.str("FLASH_SALE_KEY_PREFIX", default="flash")
 # A signed-in buyer's API token is looked up once per this many seconds at admission (then
 # from the cache): the admission answers a burst without a database query.
 FLASH_SALE_TOKEN_CACHE_SECONDS = env.int("FLASH_SALE_TOKEN_CACHE_SECONDS", default=60)

@@ -1,6 +1,7 @@
 """The flash-sale admission state in Redis: one atomic script decides each admission.
 
-Per sale, three keys (one hash tag, so a Redis Cluster keeps them on one node):
+Per sale, three keys (one hash tag, so a Redis Cluster keeps them on one node; the prefix
+`flash` is FLASH_SALE_KEY_PREFIX):
 - `flash:{<id>}` hash: `remaining` units, the window `start`/`end` (epoch ms), the per-buyer
   `limit`, `paused` ("1"/"0") and `gen`, a random generation written by each rebuild;
 - `flash:{<id>}:buyers` hash: units each buyer holds or bought (buyer id → units);
@@ -75,13 +76,13 @@ def _script(source: str):
 
 
 def keys(sale_id: int) -> list[str]:
-    base = f"flash:{{{sale_id}}}"
+    base = f"{settings.FLASH_SALE_KEY_PREFIX}:{{{sale_id}}}"
     return [base, f"{base}:buyers", f"{base}:returned"]
 
 
 def lock(sale_id: int):
     """The lock a rebuild holds, so one process at a time reads the database and installs."""
-    return client().lock(f"flash:{{{sale_id}}}:rebuild", timeout=10, blocking_timeout=10)
+    return client().lock(f"{keys(sale_id)[0]}:rebuild", timeout=10, blocking_timeout=10)
 
 
 @dataclass(frozen=True)
