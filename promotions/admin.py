@@ -83,7 +83,6 @@ class FlashReservationInline(ReadOnlyInline):
 @admin.register(FlashSale)
 class FlashSaleAdmin(ServiceEditAdmin, ObjectActionsMixin, admin.ModelAdmin):
     form = FlashSaleForm
-    add_action = permissions.FLASH_SALE_CREATE
     list_display = [
         "id",
         "sku",

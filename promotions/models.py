@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.transitions import Transitions
+
 from .choices import FlashFunding, FlashReservationStatus
 
 # --- Flash sales (秒杀) ---------------------------------------------------------------------------
@@ -149,3 +151,14 @@ class FlashReservation(models.Model):
 
     def __str__(self):
         return f"{self.sale_id}:{self.buyer_id}×{self.units}"
+
+
+#: A reservation's moves: consumed by a checkout or expired while pending; a consumed one is
+#: returned when its order is cancelled. Each happens once (the table refuses a second).
+FLASH_RESERVATION_TRANSITIONS = Transitions(
+    {
+        "consume": ([FlashReservationStatus.PENDING], FlashReservationStatus.CONSUMED),
+        "expire": ([FlashReservationStatus.PENDING], FlashReservationStatus.EXPIRED),
+        "return": ([FlashReservationStatus.CONSUMED], FlashReservationStatus.RETURNED),
+    }
+)

@@ -1,5 +1,6 @@
 """The promotions app's staff actions and the permissions each needs (see
-`marketplace.staff_actions`)."""
+`marketplace.staff_actions`). Creating a flash sale in the admin is its add page
+(`promotions.add_flashsale`, through `flash_sale_create`, as `ServiceEditAdmin` does)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,5 @@ from marketplace.staff_actions import declare
 
 # --- Flash sales ---------------------------------------------------------------------------------
 
-#: Creating a flash sale for any merchant's SKU, funded by the merchant, the platform or both.
-FLASH_SALE_CREATE = declare("promotions.flash_sale_create", "promotions.view_flashsale", "promotions.add_flashsale")
 #: Pausing and resuming a flash sale (services.flash.flash_sale_set_paused).
 FLASH_SALE_PAUSE = declare("promotions.flash_sale_pause", "promotions.view_flashsale", "promotions.change_flashsale")

@@ -40,11 +40,12 @@ from marketplace.audit import audit_record
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.money import ZERO, allocate, quantize, to_decimal
+from marketplace.transitions import transition
 
 from .. import flash_redis
 from ..choices import FlashFunding, FlashReservationStatus
 from ..errors import FlashSaleConflict, FlashSaleError
-from ..models import FlashReservation, FlashSale
+from ..models import FLASH_RESERVATION_TRANSITIONS, FlashReservation, FlashSale
 
 logger = logging.getLogger(__name__)
 
@@ -328,7 +329,7 @@ def _expire_one(pk: int, *, now) -> bool:
     if reservation is None:
         return False  # consumed or expired meanwhile, or being consumed right now
     sale = FlashSale.objects.select_for_update().only("pk").get(pk=reservation.sale_id)
-    FlashReservation.objects.filter(pk=pk).update(status=FlashReservationStatus.EXPIRED, updated_at=now)
+    transition(reservation, "expire", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
     FlashSale.objects.filter(pk=sale.pk).update(reserved_units=F("reserved_units") - reservation.units)
     _give_back_after_commit(reservation)
     return True
@@ -363,7 +364,7 @@ class FlashHold:
     special_price: Decimal
     platform_share: Decimal
     units: int = 0
-    reservation_ids: list[int] = field(default_factory=list)
+    reservations: list[FlashReservation] = field(default_factory=list)
 
     def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
         """(merchant part, platform part) of (price − special price) × units, split by the
@@ -390,7 +391,7 @@ def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int
             sale__sku_id__in=list(quantities),
         )
         .select_related("sale")
-        .only("pk", "units", "sale__id", "sale__sku_id", "sale__special_price", "sale__platform_share")
+        .only("pk", "units", "status", "sale__id", "sale__sku_id", "sale__special_price", "sale__platform_share")
         .order_by("pk")
     )
     holds: dict[int, FlashHold] = {}
@@ -400,7 +401,7 @@ def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int
         # One sale per SKU and window: a reservation of another (older) sale of the SKU waits.
         if row.sale_id == hold.sale_id and hold.units + row.units <= quantities[sku_id]:
             hold.units += row.units
-            hold.reservation_ids.append(row.pk)
+            hold.reservations.append(row)
     return {sku_id: hold for sku_id, hold in holds.items() if hold.units}
 
 
@@ -416,9 +417,14 @@ def flash_holds_consume(*, holds: dict[int, FlashHold], order_numbers: dict[int,
         by_sale[hold.sale_id] += hold.units
     list(FlashSale.objects.select_for_update().filter(pk__in=list(by_sale)).order_by("pk").values_list("pk"))
     for sku_id, hold in holds.items():
-        FlashReservation.objects.filter(pk__in=hold.reservation_ids).update(
-            status=FlashReservationStatus.CONSUMED, order_number=order_numbers[sku_id], updated_at=timezone.now()
-        )
+        for reservation in hold.reservations:  # locked by flash_holds_lock
+            transition(
+                reservation,
+                "consume",
+                table=FLASH_RESERVATION_TRANSITIONS,
+                lock=False,
+                changes={"order_number": order_numbers[sku_id]},
+            )
     for sale_id, units in sorted(by_sale.items()):
         FlashSale.objects.filter(pk=sale_id).update(
             reserved_units=F("reserved_units") - units, sold_units=F("sold_units") + units
@@ -443,10 +449,8 @@ def flash_reservations_return(*, order_number: str) -> int:
     by_sale: dict[int, int] = defaultdict(int)
     for reservation in reservations:
         by_sale[reservation.sale_id] += reservation.units
+        transition(reservation, "return", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
         _give_back_after_commit(reservation)
-    FlashReservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
-        status=FlashReservationStatus.RETURNED, updated_at=timezone.now()
-    )
     for sale_id, units in sorted(by_sale.items()):
         FlashSale.objects.filter(pk=sale_id).update(sold_units=F("sold_units") - units)
     return sum(by_sale.values())
