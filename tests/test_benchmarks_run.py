@@ -91,7 +91,7 @@ def test_the_flash_sale_benchmark_sells_exactly_its_units_under_gunicorn():
     out = _run("bench/flash.py", "--smoke")
     assert "flash: 40 buyers for 5 units" in out
     # The script asserts the outcome itself: exactly 5 admitted, 35 refused sold_out, 5 sold.
-    assert "burst: 40 admissions at once → 5 admitted, refused {'sold_out': 35}, other answers none" in out
+    assert "burst: 40 admissions at once → 5 admitted, refused {'sold_out': 35}, other answers none;" in out
     assert "sold: 5 orders checked out; the sale sold 5 of 5, holds 0; one more admission: sold_out" in out
     assert "8 clients, round 1, baseline: " in out and "8 clients, round 1, admission: " in out
     assert "queries: 0 per refused admission, " in out and " with DRF's token lookup in the database" in out
