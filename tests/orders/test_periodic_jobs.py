@@ -86,11 +86,13 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
     import inspect
 
     from orders.services import aftersales
+    from promotions.services import flash
 
     looping = {
         "orders.tasks.cancel_expired_unpaid_task": lifecycle.cancel_expired_unpaid,
         "orders.tasks.complete_overdue_shipped_task": lifecycle.complete_overdue_shipped,
         "orders.tasks.accept_overdue_requests_task": aftersales.accept_overdue_requests,
+        "promotions.tasks.flash_reservations_expire_task": flash.flash_reservations_expire,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
