@@ -13,3 +13,8 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("BENCH_CELERY_QUEUE", default="bench")  # no
 # bench/pages.py collects the static files into a directory of its own (the pages' templates
 # need the manifest with DEBUG off, as in production) rather than the project's STATIC_ROOT.
 STATIC_ROOT = env.str("BENCH_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+
+# bench/flash.py: a burst answers thousands of 409 refusals, each logged by Django as a warning
+# (django.request); the figures are about answering them, not about writing the log.
+if env.bool("BENCH_QUIET_REQUESTS", default=False):  # noqa: F405
+    LOGGING["loggers"]["django.request"] = {"level": "ERROR"}  # noqa: F405

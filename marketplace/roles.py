@@ -90,6 +90,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_promotion",
         "promotions.add_promotion",
         "promotions.change_promotion",
+        "promotions.view_flashsale",
+        "promotions.add_flashsale",
+        "promotions.change_flashsale",
+        "promotions.view_flashreservation",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -373,6 +373,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.promotion_windows_pages_invalidate_task",
         "schedule": timedelta(minutes=1),
     },
+    "promotions-flash-reservations-expire": {
+        "task": "promotions.tasks.flash_reservations_expire_task",
+        "schedule": timedelta(seconds=30),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------
@@ -482,6 +486,15 @@ GATEWAY_TIMEOUT_SECONDS = 30
 # next attempt is this many minutes overdue lost its task: the sweep enqueues it again.
 REFUND_MAX_ATTEMPTS = 6
 REFUND_SWEEP_MINUTES = 15
+# Promotions: flash sales. An admitted buyer holds the units this long (then the expiry job
+# returns them to the sale). The admission state lives in this Redis (the broker's by default);
+# it is rebuilt from the database when lost.
+FLASH_SALE_HOLD_MINUTES = env.int("FLASH_SALE_HOLD_MINUTES", default=5)
+FLASH_SALE_REDIS_URL = env.str("FLASH_SALE_REDIS_URL", default=REDIS_URL)
+FLASH_SALE_KEY_PREFIX = env.str("FLASH_SALE_KEY_PREFIX", default="flash")
+# A signed-in buyer's API token is looked up once per this many seconds at admission (then
+# from the cache): the admission answers a burst without a database query.
+FLASH_SALE_TOKEN_CACHE_SECONDS = env.int("FLASH_SALE_TOKEN_CACHE_SECONDS", default=60)
 # Settlements
 SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.

@@ -32,3 +32,15 @@ class CouponConflict(ConflictError):
     """A coupon that cannot be claimed or used any more (HTTP 409): `coupon_unavailable`
     (used, or taken by a concurrent checkout), `coupon_used_up` (the promotion's total count
     is reached), `coupon_limit_reached` (the buyer holds as many as the per-buyer limit)."""
+
+
+# --- Flash sales ---------------------------------------------------------------------------------
+
+
+class FlashSaleError(DomainError):
+    """Bad input for a flash sale (HTTP 400)."""
+
+
+class FlashSaleConflict(ConflictError):
+    """A flash sale refused the operation in its current state (HTTP 409): not started,
+    ended, paused, sold out, the buyer's limit reached."""

@@ -18,3 +18,7 @@ PROMOTION_REJECT = declare("promotions.promotion_reject", *_RUN)
 PROMOTION_PAUSE = declare("promotions.promotion_pause", *_RUN)
 PROMOTION_RESUME = declare("promotions.promotion_resume", *_RUN)
 PROMOTION_END = declare("promotions.promotion_end", *_RUN)
+# --- Flash sales ---------------------------------------------------------------------------------
+
+#: Pausing and resuming a flash sale (services.flash.flash_sale_set_paused).
+FLASH_SALE_PAUSE = declare("promotions.flash_sale_pause", "promotions.view_flashsale", "promotions.change_flashsale")

@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:promotion_id>/pause/", views.promotion_pause, name="pause"),
     path("<int:promotion_id>/resume/", views.promotion_resume, name="resume"),
     path("<int:promotion_id>/end/", views.promotion_end, name="end"),
+    path("flash-sales/", views.flash_sale_list, name="flash_list"),
+    path("flash-sales/new/", views.flash_sale_create, name="flash_create"),
+    path("flash-sales/<int:sale_id>/pause/", views.flash_sale_pause, name="flash_pause"),
 ]

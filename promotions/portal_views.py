@@ -14,8 +14,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from marketplace.errors import DomainError
 from marketplace.forms import add_domain_error
@@ -25,9 +26,17 @@ from merchants.views import portal_context, portal_view
 from orders.selectors import PromotionFigures, promotion_figures
 
 from . import selectors, services
-from .choices import EDITABLE_STATES, PromotionLevel, PromotionStatus
+from .choices import EDITABLE_STATES, FlashSaleState, PromotionLevel, PromotionStatus
 from .models import TRANSITIONS
-from .portal_forms import PromotionFilterForm, PromotionForm, StepFormSet, promotion_initial, step_initial
+from .portal_forms import (
+    FlashSaleForm,
+    PromotionFilterForm,
+    PromotionForm,
+    StepFormSet,
+    promotion_initial,
+    step_initial,
+)
+from .services import flash
 
 PROMOTIONS = PortalSection.PROMOTIONS
 # Menu key, matched by merchants.views._menu to highlight the current entry.
@@ -198,3 +207,58 @@ def promotion_end(request, merchant, member, promotion_id: int):
     return _command(
         request, merchant, promotion_id, services.promotion_end, _("Ended. Orders already placed keep their discount.")
     )
+
+
+CATALOG = PortalSection.CATALOG
+# The menu key, for merchants.views._menu to highlight the current entry.
+MENU_FLASH_SALES = "promotions_flash_sales"
+PAGE_SIZE = 25
+
+
+@require_safe
+@portal_view(CATALOG)
+def flash_sale_list(request, merchant, member):
+    page = Paginator(selectors.flash_sale_list_for_merchant(merchant), PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    for sale in page.object_list:
+        sale.state = selectors.flash_sale_state(sale, now)
+        sale.state_label = FlashSaleState(sale.state).label
+    return render(request, "portal/promotions/flash_list.html", portal_context(member, MENU_FLASH_SALES, page=page))
+
+
+@require_http_methods(["GET", "POST"])
+@portal_view(CATALOG)
+def flash_sale_create(request, merchant, member):
+    form = FlashSaleForm(request.POST or None, merchant=merchant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            flash.flash_sale_create(
+                merchant=merchant,
+                actor=request.user,
+                sku=form.sku,
+                special_price=data["special_price"],
+                quantity=data["quantity"],
+                per_buyer_limit=data["per_buyer_limit"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("The flash sale is scheduled."))
+            return redirect("portal_promotions:flash_list")
+    status = 400 if form.errors else 200
+    return render(
+        request, "portal/promotions/flash_form.html", portal_context(member, MENU_FLASH_SALES, form=form), status=status
+    )
+
+
+@require_POST
+@portal_view(CATALOG)
+def flash_sale_pause(request, merchant, member, sale_id: int):
+    sale = found_or_404(selectors.flash_sale_get_for_merchant(merchant, sale_id))
+    paused = request.POST.get("paused") != "0"
+    flash.flash_sale_set_paused(sale=sale, paused=paused, actor=request.user, merchant=merchant)
+    messages.success(request, _("The flash sale is paused.") if paused else _("The flash sale is on again."))
+    return redirect("portal_promotions:flash_list")

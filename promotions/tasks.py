@@ -10,6 +10,7 @@ from orders.selectors import buyer_activity, buyer_activity_bounds
 
 from . import services
 from .pagecache import promotion_windows_pages_invalidate
+from .services import flash
 
 #: The orders app's reads of the nightly run (an interface module may read the app above:
 #: promotions' services may not).
@@ -38,3 +39,16 @@ def promotion_windows_pages_invalidate_task() -> int:
     """Invalidate the cached pages of promotions whose window started or ended since the last
     run. Safe to run twice: a second bump only costs a page rendering."""
     return promotion_windows_pages_invalidate()
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def flash_reservations_expire_task() -> int:
+    """Return the units of flash-sale reservations not checked out in time to their sales."""
+    return flash.flash_reservations_expire()
+
+
+@shared_task(time_limit=300, soft_time_limit=270)
+def flash_sales_rebuild_task() -> int:
+    """Rebuild the Redis admission state of every sale not ended from the database (after a
+    Redis loss; a missing state is also rebuilt by the first admission that finds it gone)."""
+    return flash.flash_sales_rebuild_all()

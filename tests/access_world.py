@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage, Stock
@@ -25,7 +26,9 @@ from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
 from orders.services import CheckoutItem, RefundItem
+from promotions import flash_redis
 from promotions import services as promotion_services
+from promotions.services import flash as flash_services
 from settlements import services as settlement_services
 from settlements.models import Statement
 from settlements.selectors import run_batch_ids
@@ -192,6 +195,20 @@ def build_world() -> World:
     # A claimable coupon promotion of the shop, and the buyer's coupon of it.
     coupon_promo = coupon_promotion(merchant=merchant, created_by=staff_actor, max_uses=100)
     coupon = promotion_services.coupon_claim(promotion=coupon_promo, buyer=buyer)
+    # A flash sale of the owner's SKU, on now, one unit held by the other buyer.
+    flash_sale = flash_services.flash_sale_create(
+        merchant=merchant,
+        actor=merchant.owner,
+        sku=sku,
+        special_price=Decimal("99.00"),
+        quantity=5,
+        per_buyer_limit=1,
+        starts_at=timezone.now() - datetime.timedelta(minutes=30),
+        ends_at=timezone.now() + datetime.timedelta(hours=6),
+        now=timezone.now() - datetime.timedelta(hours=1),
+    )
+    flash_redis.forget(flash_sale.pk)  # a state left in Redis by an earlier run under the same id
+    flash_services.flash_sale_admit(sale_id=flash_sale.pk, buyer_id=buyer2.pk)
 
     # --- Platform staff ------------------------------------------------------------------
     for identity, group in STAFF_GROUPS.items():
@@ -222,6 +239,7 @@ def build_world() -> World:
             "token": invitation.token,
             "sku_id": sku.pk,
             "stock_id": stock.pk,
+            "sale_id": flash_sale.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
             # API
@@ -237,6 +255,7 @@ def build_world() -> World:
             "image": image,
             "sku": sku,
             "stock": stock,
+            "flash_sale": flash_sale,
             "warehouse": wh,
             "shipped": shipped,
             "part": part,

@@ -257,6 +257,9 @@ ROUTES: dict[str, Row] = {
     "promotions:page": page(PUBLIC, method_first=True),
     # --- Buyer pages -----------------------------------------------------------------------------
     "orders:cart": page(PUBLIC, method_first=True),
+    # The flash-sale page; joining needs a login, and staff are not buyers (404).
+    "promotions:flash_sales": page(PUBLIC, method_first=True),
+    "promotions:flash_sale_join": action(Access({ANON: LOGIN}, _refuse(STAFF, 404))),
     "orders:cart_add": page(PUBLIC, get=None, post=OK, method_first=True),
     "orders:cart_update": page(PUBLIC, get=None, post=OK, method_first=True),
     "orders:cart_remove": page(PUBLIC, get=None, post=OK, method_first=True),
@@ -369,6 +372,10 @@ ROUTES: dict[str, Row] = {
     "portal_catalog:stock_history": page(portal("catalog"), post=200),
     "portal_catalog:alerts": page(portal("catalog", own=False), post=200),
     "portal_orders:order_list": page(portal("orders", own=False), post=200),
+    # Flash sales: the catalog section's (owner and catalog members).
+    "portal_promotions:flash_list": page(portal("catalog", own=False), method_first=True),
+    "portal_promotions:flash_create": page(portal("catalog", own=False), post=OK, head=False, method_first=True),
+    "portal_promotions:flash_pause": action(portal("catalog")),
     "portal_orders:order": page(portal("orders"), post=200),
     "portal_orders:order_ship": action(portal("orders")),
     "portal_orders:ship_import": page(portal("orders", own=False), post=OK),
@@ -499,6 +506,10 @@ ROUTES: dict[str, Row] = {
     "merchant-order-list": api(get=(api_member("orders", own=False), 200)),
     "merchant-order-detail": api(get=(api_member("orders"), 200), kwargs=lambda o: {"pk": o["part"].pk}),
     "merchant-order-ship": api(post=(api_member("orders"), OK), kwargs=lambda o: {"pk": o["part"].pk}),
+    # --- API: promotions -------------------------------------------------------------------------
+    "flash-sale-list": api(get=(API_PUBLIC, 200)),
+    "flash-sale-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["flash_sale"].pk}),
+    "flash-sale-admit": api(post=(API_BUYER, OK), kwargs=lambda o: {"pk": o["flash_sale"].pk}),
     # --- API: settlements ------------------------------------------------------------------------
     "settlement-run-list": api(
         get=(api_finance("settlements.view_settlementrun"), 200),
@@ -577,6 +588,8 @@ ADMIN_OFFERS = {
     "orders.dispute": "v",
     "orders.shippingrate": "v",
     "promotions.promotion": "vac",
+    "promotions.flashsale": "va",
+    "promotions.flashreservation": "v",
     "settlements.account": "v",
     "settlements.journalentry": "v",
     "settlements.payout": "v",
@@ -632,6 +645,9 @@ ADMIN_PAGES = {
     "catalog_productrevision_approve": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "catalog_productrevision_reject": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "orders_dispute_arbitrate": AdminPage("orders.dispute", ("orders.change_dispute",)),
+    # The world's flash sale is on, not paused.
+    "promotions_flashsale_pause": AdminPage("promotions.flashsale", ("promotions.change_flashsale",)),
+    "promotions_flashsale_resume": AdminPage("promotions.flashsale", ("promotions.change_flashsale",), REDIRECT),
     # The world's refund is not a failed one: only a failed refund can be sent again.
     "orders_refund_retry": AdminPage("orders.refund", ("orders.change_refund",), REDIRECT),
     # The admin's promotion is a platform promotion in draft: only activating it is possible.

@@ -91,3 +91,17 @@ def test_the_members_benchmark_runs_and_its_spend_matches():
     out = _run("bench/members_refresh.py", "--buyers", "200", "--orders", "2")
     assert "built 200 buyers with 400 orders" in out
     assert "= the aggregate's" in out and "selector queries per batch (bounds once, then the batch): 2" in out
+
+
+def test_the_flash_sale_benchmark_sells_exactly_its_units_under_gunicorn():
+    out = _run("bench/flash.py", "--smoke")
+    assert "flash: 40 buyers for 5 units" in out
+    # The script asserts the outcome itself: exactly 5 admitted, 35 refused sold_out, 5 sold.
+    assert "burst: 40 admissions at once → 5 admitted, refused {'sold_out': 35}, other answers none;" in out
+    assert "sold: 5 orders checked out; the sale sold 5 of 5, holds 0; one more admission: sold_out" in out
+    assert "8 clients, round 1, baseline: " in out and "8 clients, round 1, admission: " in out
+    assert "queries: 0 per refused admission, " in out and " with DRF's token lookup in the database" in out
+    assert "flash summary: exactly 5 of 5 sold to 40 buyers; admission " in out
+    # Its Redis keys (a prefix of its own) and its servers' task queue are gone.
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert broker.keys("bench-flash-*") == [] and broker.keys("*bench-checkout-*") == []

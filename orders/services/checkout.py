@@ -61,8 +61,9 @@ from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
 from promotions.pricing import PricingResult
-from promotions.selectors import cart_line_of, coupon_offer
+from promotions.selectors import cart_line_of, coupon_offer, flash_hold_pending
 from promotions.services import Use, coupon_check_applies, coupon_for_checkout, coupon_use, promotion_usage_consume
+from promotions.services.flash import FlashHold, flash_holds_consume, flash_holds_lock
 
 from ..choices import OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
@@ -139,14 +140,15 @@ def _on_sale(sku) -> bool:
     return sku is not None and sku.is_active and sku.product.is_published and sku.merchant.status == MerchantStatus.LIVE
 
 
-def _load_skus(items: list[CheckoutItem]) -> dict:
+def _load_skus(items: list[CheckoutItem], *, buyer) -> dict:
     """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
     rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`,
-    the category's ancestors as `category_path`) and their available units as a plain read
-    (`available_units`, for the stock pre-check); 400 `sku_unavailable` listing those no
-    longer on sale."""
+    the category's ancestors as `category_path`), their available units as a plain read
+    (`available_units`, for the stock pre-check) and whether the buyer holds a flash-sale
+    reservation of it (`flash_held`); 400 `sku_unavailable` listing those no longer on sale."""
     ids = {i.sku_id for i in items}
-    skus = {s.pk: s for s in _sku_rows(ids)}
+    rows = _sku_rows(ids).annotate(flash_held=flash_hold_pending(OuterRef("pk"), buyer=buyer, now=timezone.now()))
+    skus = {s.pk: s for s in rows}
     unavailable = []
     for sku_id in sorted(ids):
         if not sku_is_on_sale(skus.get(sku_id)):
@@ -224,7 +226,7 @@ def _place(
     if address.buyer_id != buyer.pk:
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
-    skus = _load_skus(items)
+    skus = _load_skus(items, buyer=buyer)
     # The stock pre-check on the units read with the SKUs: a sold-out SKU is refused before
     # anything is written and without queueing on its stock rows' lock (the locked check
     # below stays the one that decides).
@@ -236,19 +238,32 @@ def _place(
     coupon = coupon_for_checkout(buyer=buyer, coupon_id=coupon_id, code=coupon_code, now=placed_at)
     coupons = ((coupon.pk, coupon.promotion_id),) if coupon is not None else ()
     number = _number("B", placed_at, serial)
+    # Flash sales: the buyer's live reservations of these SKUs, locked; their units are priced
+    # at the special price and the reservations consumed below, in this transaction. A flash
+    # line takes no other promotion: the engine prices the other lines only.
+    flash = {}
+    if any(sku.flash_held for sku in skus.values()):
+        flash = flash_holds_lock(buyer=buyer, quantities={i.sku_id: i.quantity for i in items}, now=placed_at)
+    promoted = [item for item in items if item.sku_id not in flash]
     by_merchant = _items_by_merchant(items, skus)
     fees = {}
     for group in by_merchant:
         merchant = skus[group[0].sku_id].merchant
         gross = sum((quantize(skus[i.sku_id].price * i.quantity) for i in group), ZERO)
         fees[merchant.pk] = shipping_fee(merchant=merchant, goods_total=gross)
-    priced = _price(buyer=buyer, items=items, skus=skus, fees=fees, placed_at=placed_at, coupons=coupons)
+    priced = _price(buyer=buyer, items=promoted, skus=skus, fees=fees, placed_at=placed_at, coupons=coupons)
     if coupon is not None:
-        _require_coupon_applied(coupon, items, skus, priced)
+        _require_coupon_applied(coupon, promoted, skus, priced)
 
     merchant_orders = [
         _merchant_order(
-            merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at, fees=fees, priced=priced
+            merchant_items,
+            skus=skus,
+            number=f"{number}-{index}",
+            placed_at=placed_at,
+            fees=fees,
+            priced=priced,
+            flash=flash,
         )
         for index, merchant_items in enumerate(by_merchant, start=1)
     ]
@@ -262,6 +277,10 @@ def _place(
         # Before the stock is locked: a checkout that lost the coupon to a concurrent one
         # fails here (409 coupon_unavailable) without queueing on the stock rows.
         coupon_use(coupon=coupon, buyer=buyer, order_id=buyer_order.pk, order_number=number, now=placed_at)
+    flash_holds_consume(
+        holds=flash,
+        order_numbers={line.sku_id: order.number for order, lines in merchant_orders for line in lines},
+    )
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
     allocations = stock_allocate_and_reserve(
         items=[(line.sku_id, line.quantity) for _order, lines in merchant_orders for line in lines],
@@ -333,13 +352,19 @@ def _require_coupon_applied(coupon, items, skus: dict, priced: _Priced | None) -
     coupon_check_applies(coupon_offer(coupon), lines, priced.result if priced else PricingResult())
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False) -> OrderLine:
+def _priced_line(
+    sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False, flash_hold: FlashHold | None = None
+) -> OrderLine:
     """A line that freezes, at placement, the price, the category, the discounts (the
     engine's `LinePricing`, None: no promotion) and the commission on the base: later
-    changes of any of them never reprice an order already placed."""
+    changes of any of them never reprice an order already placed. A flash-sale hold prices
+    its units at the special price instead: the difference is the line's discount, split
+    between merchant and platform by the sale's funding."""
     gross = quantize(sku.price * quantity)
     merchant_discount = pricing.merchant_discount if pricing else ZERO
     platform_discount = pricing.platform_discount if pricing else ZERO
+    if flash_hold is not None:
+        merchant_discount, platform_discount = flash_hold.discount(sku.price)
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -371,7 +396,14 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at, pricing=None, is_gi
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at, fees: dict, priced: _Priced | None
+    merchant_items: list[CheckoutItem],
+    *,
+    skus: dict,
+    number: str,
+    placed_at,
+    fees: dict,
+    priced: _Priced | None,
+    flash: dict[int, FlashHold],
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines (gift lines after the
     ordered ones), and its shipping fee (free-over threshold on the goods' gross, waived by a
@@ -388,7 +420,8 @@ def _merchant_order(
             item.quantity,
             merchant=merchant,
             placed_at=placed_at,
-            pricing=result.line(key) if result else None,
+            pricing=result.line(key) if result and item.sku_id not in flash else None,
+            flash_hold=flash.get(item.sku_id),
         )
         line.pricing_key = key
         lines.append(line)

@@ -21,6 +21,7 @@ from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.transitions import transition
 from promotions.services import coupon_return_for_order, promotion_usage_release
+from promotions.services.flash import flash_reservations_return
 
 from ..choices import BuyerOrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError
@@ -70,14 +71,17 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
 
 @transaction.atomic
 def merchant_order_cancel(*, order: MerchantOrder, actor=None, note: str = "") -> MerchantOrder:
-    """Cancel before shipping; the reservation is released. (Refunds of paid orders are
-    issued by the payments service.) An order merged into a parcel with other orders is
-    first moved out of it, so the others' parcel is not cancelled with it."""
+    """Cancel before shipping; the stock reservation is released and flash-sale units return
+    to their sales. (Refunds of paid orders are issued by the payments service.) An order
+    merged into a parcel with other orders is first moved out of it, so the others' parcel
+    is not cancelled with it."""
     shipment_detach(order=order, actor=actor)
     locked = merchant_order_transition(order, "cancel", actor=actor, note=note)
     lines = merchant_order_reserved_lines(locked)
     if lines:
         stock_release(lines=lines, reference=f"cancel:{locked.number}", actor=actor)
+    # Flash-sale units of the order go back to their sales (once: the reservations change state).
+    flash_reservations_return(order_number=locked.number)
     Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
         status=ShipmentStatus.CANCELLED
     )

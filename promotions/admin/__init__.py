@@ -1,4 +1,4 @@
 """Staff screens of promotions: platform promotions and the approval queue (`promotions`),
-members and RFM (`members`)."""
+members and RFM (`members`), flash sales (`flash`)."""
 
-from . import members, promotions  # noqa: F401  (registers the admins)
+from . import flash, members, promotions  # noqa: F401  (registers the admins)

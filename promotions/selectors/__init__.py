@@ -12,6 +12,15 @@ from .coupons import (
     promotion_claimed_by,
     promotion_coupons_left,
 )
+from .flash import (
+    flash_hold_pending,
+    flash_reservation_list_for_buyer,
+    flash_sale_get_for_merchant,
+    flash_sale_get_public,
+    flash_sale_list_for_merchant,
+    flash_sale_list_public,
+    flash_sale_state,
+)
 from .members import (
     MembershipView,
     membership_levels,
@@ -64,6 +73,13 @@ __all__ = [
     "coupon_offer",
     "coupon_promotion_list_claimable",
     "coupon_tab_filter",
+    "flash_hold_pending",
+    "flash_reservation_list_for_buyer",
+    "flash_sale_get_for_merchant",
+    "flash_sale_get_public",
+    "flash_sale_list_for_merchant",
+    "flash_sale_list_public",
+    "flash_sale_state",
     "live_index_forget",
     "live_offers",
     "live_offers_possible",

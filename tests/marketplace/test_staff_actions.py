@@ -33,12 +33,13 @@ from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
-from promotions.models import Promotion
+from promotions.models import FlashSale, Promotion
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
+from tests.promotions.flash_factories import live_sale
 from tests.promotions.pages_factories import platform_promotion
 from tests.settlements.test_admin import World as SettlementWorld
 
@@ -213,6 +214,8 @@ class World:
                 attempts=1,
                 last_error="declined",
             ),
+            # A flash sale on now, not paused (pausing is its staff action).
+            FlashSale: live_sale(),
         }
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
@@ -438,6 +441,7 @@ ALLOWED = {
         "promotions.promotion_resume",
         "promotions.promotion_end",
         "promotions.rfm_export",
+        "promotions.flash_sale_pause",
     },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),

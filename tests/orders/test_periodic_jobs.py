@@ -86,7 +86,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
     import inspect
 
     from orders.services import aftersales
-    from promotions.services import members
+    from promotions.services import flash, members
 
     looping = {
         "orders.tasks.cancel_expired_unpaid_task": lifecycle.cancel_expired_unpaid,
@@ -94,11 +94,19 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "orders.tasks.accept_overdue_requests_task": aftersales.accept_overdue_requests,
         # Its items are batches of buyers (bulk writes per batch).
         "promotions.tasks.members_refresh_task": members.members_refresh,
+        "promotions.tasks.flash_reservations_expire_task": flash.flash_reservations_expire,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
     # task of its own that records its outcome on the refund (attempts, last error, failed).
-    single = {"marketplace.tasks.audit_chain_verify_task", "orders.tasks.refunds_pending_sweep_task"}
+    # Coupons expire in one UPDATE; the promotion windows' sweep bumps the cached pages of the
+    # few promotions whose window just started or ended (no database write).
+    single = {
+        "marketplace.tasks.audit_chain_verify_task",
+        "orders.tasks.refunds_pending_sweep_task",
+        "promotions.tasks.coupon_expire_due_task",
+        "promotions.tasks.promotion_windows_pages_invalidate_task",
+    }
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == set(looping) | single
     for service in looping.values():

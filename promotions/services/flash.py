@@ -1,0 +1,481 @@
+"""Flash sales (秒杀): creating and pausing them, admitting buyers, holding, consuming,
+expiring and returning reservations.
+
+Guarantees:
+- admission is decided by one atomic Redis script (`promotions.flash_redis`): a refusal (not
+  started, ended, paused, sold out, the buyer's limit reached) asks the database nothing;
+- an admitted buyer's reservation is written to the database right after, in one transaction
+  that locks the sale row and checks the quantity and the buyer's limit again: the database's
+  counters and constraint (`flash_sale_never_oversold`) are the last word, so the units held
+  and sold never exceed the quantity even when Redis is wrong;
+- a missing Redis state is rebuilt from the database under a Redis lock (quantity − sold −
+  reserved); a change of the sale drops the state after commit, so it is rebuilt with it;
+- expired reservations return their units exactly once (a status change under the row's lock
+  decides; Redis gets them back after commit, keyed by the reservation);
+- checkout (`orders.services.checkout`) locks the buyer's live reservations of its SKUs
+  (`flash_holds_lock`), prices those units at the special price and consumes them in its
+  transaction (`flash_holds_consume`); cancelling that order returns them once
+  (`flash_reservations_return`).
+Locks are taken reservations first, then sale rows, each in primary-key order (admission
+locks only the sale row).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, OuterRef, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from catalog.selectors import sku_available_units, sku_public_queryset
+from marketplace.audit import audit_record
+from marketplace.errors import NotFoundError
+from marketplace.jobs import run_each
+from marketplace.money import ZERO, allocate, quantize, to_decimal
+from marketplace.transitions import transition
+
+from .. import flash_redis
+from ..choices import FlashFunding, FlashReservationStatus
+from ..errors import FlashSaleConflict, FlashSaleError
+from ..models import FLASH_RESERVATION_TRANSITIONS, FlashReservation, FlashSale
+
+logger = logging.getLogger(__name__)
+
+#: Units one admission may ask for (the sale's own limit is usually lower).
+MAX_UNITS_PER_ADMISSION = 100
+HELD = (FlashReservationStatus.PENDING, FlashReservationStatus.CONSUMED)
+
+REFUSALS = {
+    "not_started": _("This flash sale has not started yet."),
+    "ended": _("This flash sale has ended."),
+    "paused": _("This flash sale is paused."),
+    "sold_out": _("Sold out: every unit of this flash sale is taken."),
+    "limit_reached": _("You have reached the limit per buyer of this flash sale."),
+}
+
+
+def _ms(moment) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# --- Creating and changing --------------------------------------------------------------------
+
+
+def _clean_funding(funding: str, platform_share, *, by_staff: bool) -> tuple[str, Decimal]:
+    if funding == FlashFunding.MERCHANT:
+        return funding, Decimal("0")
+    if not by_staff:
+        raise FlashSaleError("funding_not_allowed", _("Only operations staff may fund a flash sale by the platform."))
+    if funding == FlashFunding.PLATFORM:
+        return funding, Decimal("1")
+    if funding == FlashFunding.SPLIT:
+        share = to_decimal(platform_share if platform_share is not None else "0")
+        if not Decimal("0") < share < Decimal("1") or share != share.quantize(Decimal("0.0001")):
+            raise FlashSaleError(
+                "invalid_platform_share", _("The platform share of a split is a ratio between 0 and 1, such as 0.5.")
+            )
+        return funding, share
+    raise FlashSaleError("invalid_funding", _("Choose who funds the flash sale."))
+
+
+@transaction.atomic
+def flash_sale_create(
+    *,
+    merchant,
+    actor,
+    sku,
+    special_price,
+    quantity: int,
+    per_buyer_limit: int,
+    starts_at,
+    ends_at,
+    funding: str = FlashFunding.MERCHANT,
+    platform_share=None,
+    by_staff: bool = False,
+    now=None,
+) -> FlashSale:
+    """Create a flash sale of `merchant`'s `sku` (another merchant's SKU: 404).
+
+    Checks: the SKU is on sale; 0 < special price < the SKU's price; the window lies in the
+    future and ends after it starts; 1 ≤ limit per buyer ≤ quantity ≤ the units available
+    now (the stock is not reserved: the normal checkout reserves it); no other sale of the
+    SKU overlaps the window (checked under the SKU's lock, so two creations cannot both pass).
+    Merchants fund their sales; `by_staff` (operations) may fund them by the platform or a
+    ratio. Writes the audit entry; nothing is written on a refusal (400/409 with its code).
+    """
+    now = now or timezone.now()
+    if sku is None or sku.merchant_id != merchant.pk:
+        raise NotFoundError(message=_("No such SKU."))
+    funding, share = _clean_funding(funding, platform_share, by_staff=by_staff)
+    on_sale = (
+        sku_public_queryset()
+        .filter(pk=sku.pk)
+        .select_for_update(of=("self",))
+        .annotate(available=sku_available_units(OuterRef("pk")))
+        .values("price", "available")
+        .first()
+    )
+    if on_sale is None:
+        raise FlashSaleError("sku_not_on_sale", _("This SKU is not on sale: publish it first."))
+    special_price = quantize(special_price)
+    if not ZERO < special_price < on_sale["price"]:
+        raise FlashSaleError(
+            "invalid_special_price",
+            _("The special price must be above zero and below the SKU's price (%(price)s).")
+            % {"price": on_sale["price"]},
+            {"price": str(on_sale["price"])},
+        )
+    if starts_at <= now:
+        raise FlashSaleError("window_in_past", _("A flash sale must start in the future."))
+    if ends_at <= starts_at:
+        raise FlashSaleError("invalid_window", _("A flash sale must end after it starts."))
+    available = on_sale["available"] or 0
+    if not isinstance(quantity, int) or quantity < 1 or quantity > available:
+        raise FlashSaleError(
+            "quantity_exceeds_stock",
+            _("The quantity must be from 1 to the %(available)s units available now.") % {"available": available},
+            {"available": available},
+        )
+    if not isinstance(per_buyer_limit, int) or not 1 <= per_buyer_limit <= min(quantity, MAX_UNITS_PER_ADMISSION):
+        raise FlashSaleError(
+            "invalid_limit",
+            _("The limit per buyer must be from 1 to %(max)s.") % {"max": min(quantity, MAX_UNITS_PER_ADMISSION)},
+        )
+    if FlashSale.objects.filter(sku=sku, starts_at__lt=ends_at, ends_at__gt=starts_at).exists():
+        raise FlashSaleConflict("flash_sale_overlaps", _("Another flash sale of this SKU overlaps this time window."))
+    sale = FlashSale.objects.create(
+        merchant=merchant,
+        sku=sku,
+        special_price=special_price,
+        quantity=quantity,
+        per_buyer_limit=per_buyer_limit,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        funding=funding,
+        platform_share=share,
+        created_by=actor,
+    )
+    audit_record(
+        action="promotions.flash_sale_created",
+        actor=actor,
+        obj=sale,
+        data={"sku": sku.pk, "special_price": str(special_price), "quantity": quantity, "funding": funding},
+    )
+    return sale
+
+
+@transaction.atomic
+def flash_sale_set_paused(*, sale: FlashSale, paused: bool, actor, merchant=None) -> FlashSale:
+    """Pause a sale (admissions refused with `paused`; reservations already held stay valid)
+    or resume it. `merchant`: the acting merchant, which must own the sale (404 otherwise);
+    None for operations staff. Locks the sale row; writes the audit entry; drops the Redis
+    state after commit so the next admission rebuilds it paused or not."""
+    locked = FlashSale.objects.select_for_update().filter(pk=sale.pk).first()
+    if locked is None or (merchant is not None and locked.merchant_id != merchant.pk):
+        raise NotFoundError(message=_("No such flash sale."))
+    if locked.is_paused != paused:
+        locked.is_paused = paused
+        locked.save(update_fields=["is_paused", "updated_at"])
+        audit_record(
+            action="promotions.flash_sale_paused" if paused else "promotions.flash_sale_resumed",
+            actor=actor,
+            obj=locked,
+        )
+        transaction.on_commit(partial(flash_redis.forget, locked.pk))
+    return locked
+
+
+def flash_sale_changed(*, sale_id: int) -> None:
+    """A sale's terms were changed (the admin): drop its Redis state after commit, so the next
+    admission rebuilds it from the database with the new terms."""
+    transaction.on_commit(partial(flash_redis.forget, sale_id))
+
+
+# --- The Redis state ----------------------------------------------------------------------------
+
+
+def flash_sale_rebuild(*, sale_id: int, force: bool = False) -> bool:
+    """(Re)install the sale's Redis state from the database: remaining = quantity − sold −
+    reserved, each buyer's units held or bought, the window, limit and pause. Holds the
+    sale's Redis lock while reading and installing; unless `force`, installs nothing when
+    another process installed a state meanwhile. 404 when the sale does not exist."""
+    with flash_redis.lock(sale_id):
+        sale = FlashSale.objects.filter(pk=sale_id).first()
+        if sale is None:
+            raise NotFoundError(message=_("No such flash sale."))
+        taken = dict(
+            FlashReservation.objects.filter(sale_id=sale_id, status__in=HELD)
+            .values("buyer_id")
+            .annotate(units=Sum("units"))
+            .values_list("buyer_id", "units")
+        )
+        return flash_redis.install(
+            sale_id,
+            remaining=sale.remaining_units,
+            start_ms=_ms(sale.starts_at),
+            end_ms=_ms(sale.ends_at),
+            limit=sale.per_buyer_limit,
+            paused=sale.is_paused,
+            taken=taken,
+            force=force,
+        )
+
+
+def flash_sales_rebuild_all(*, now=None) -> int:
+    """Rebuild the Redis state of every sale not ended (at start, or after Redis was lost);
+    returns how many were rebuilt."""
+    now = now or timezone.now()
+    ids = list(FlashSale.objects.filter(ends_at__gt=now).values_list("pk", flat=True))
+    for sale_id in ids:
+        flash_sale_rebuild(sale_id=sale_id, force=True)
+    return len(ids)
+
+
+# --- Admission ----------------------------------------------------------------------------------
+
+
+def flash_sale_admit(*, sale_id: int, buyer_id: int, units: int = 1, now=None) -> FlashReservation:
+    """Admit buyer `buyer_id` to `units` units of the sale, or refuse with 409 and a stable
+    code: not_started, ended, paused, sold_out, limit_reached (`extra.left`: units the buyer
+    may still take, or left in the sale). The decision is the Redis script's (no database query
+    for a refusal); an admission then holds a reservation written to the database, valid
+    FLASH_SALE_HOLD_MINUTES. A missing Redis state is rebuilt first (404: no such sale)."""
+    if not isinstance(units, int) or isinstance(units, bool) or not 1 <= units <= MAX_UNITS_PER_ADMISSION:
+        raise FlashSaleError(
+            "invalid_quantity",
+            _("Quantities are whole numbers from %(low)s to %(high)s.") % {"low": 1, "high": MAX_UNITS_PER_ADMISSION},
+        )
+    now = now or timezone.now()
+    decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
+    if decision.outcome == "missing":
+        flash_sale_rebuild(sale_id=sale_id)
+        decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
+    if decision.outcome != "admitted":
+        if decision.outcome == "missing":  # dropped again at once (a change of the sale): say so
+            raise FlashSaleConflict("try_again", _("The flash sale is being updated; try again."))
+        raise FlashSaleConflict(decision.outcome, REFUSALS[decision.outcome], {"left": decision.left})
+    try:
+        return _hold(sale_id=sale_id, buyer_id=buyer_id, units=units, gen=decision.gen, now=now)
+    except FlashSaleConflict:
+        # Redis admitted what the database refuses: Redis was wrong (the state is stale);
+        # rebuild it from the database rather than give the units back to a wrong count.
+        flash_redis.forget(sale_id)
+        raise
+    except Exception:
+        flash_redis.give_back(sale_id, gen=decision.gen, buyer_id=buyer_id, units=units)
+        raise
+
+
+@transaction.atomic
+def _hold(*, sale_id: int, buyer_id: int, units: int, gen: str, now) -> FlashReservation:
+    """The reservation of an admission, checked again under the sale row's lock."""
+    sale = (
+        FlashSale.objects.select_for_update()
+        .only("sku_id", "quantity", "sold_units", "reserved_units", "per_buyer_limit")
+        .get(pk=sale_id)
+    )
+    if sale.remaining_units < units:
+        raise FlashSaleConflict("sold_out", REFUSALS["sold_out"], {"left": max(sale.remaining_units, 0)})
+    taken = (
+        FlashReservation.objects.filter(sale_id=sale_id, buyer_id=buyer_id, status__in=HELD).aggregate(
+            units=Sum("units")
+        )["units"]
+        or 0
+    )
+    if taken + units > sale.per_buyer_limit:
+        raise FlashSaleConflict(
+            "limit_reached", REFUSALS["limit_reached"], {"left": max(sale.per_buyer_limit - taken, 0)}
+        )
+    FlashSale.objects.filter(pk=sale_id).update(reserved_units=F("reserved_units") + units)
+    return FlashReservation.objects.create(
+        sale=sale,
+        buyer_id=buyer_id,
+        units=units,
+        expires_at=now + timedelta(minutes=settings.FLASH_SALE_HOLD_MINUTES),
+        redis_gen=gen,
+    )
+
+
+# --- Expiry -------------------------------------------------------------------------------------
+
+
+def _give_back_after_commit(reservation: FlashReservation) -> None:
+    transaction.on_commit(
+        partial(
+            flash_redis.give_back,
+            reservation.sale_id,
+            gen=reservation.redis_gen,
+            buyer_id=reservation.buyer_id,
+            units=reservation.units,
+            token=str(reservation.pk),
+        )
+    )
+
+
+def _expire_one(pk: int, *, now) -> bool:
+    reservation = (
+        FlashReservation.objects.select_for_update(skip_locked=True)
+        .filter(pk=pk, status=FlashReservationStatus.PENDING, expires_at__lte=now)
+        .first()
+    )
+    if reservation is None:
+        return False  # consumed or expired meanwhile, or being consumed right now
+    sale = FlashSale.objects.select_for_update().only("pk").get(pk=reservation.sale_id)
+    transition(reservation, "expire", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
+    FlashSale.objects.filter(pk=sale.pk).update(reserved_units=F("reserved_units") - reservation.units)
+    _give_back_after_commit(reservation)
+    return True
+
+
+def flash_reservations_expire(*, now=None) -> int:
+    """Periodic: expire pending reservations past their time, each in its own transaction
+    (reservation locked with skip_locked, then its sale row — the checkout takes them the
+    other way round only for rows it holds already), returning their units to the sale in
+    the database and, after commit, to Redis. Idempotent: a reservation expires once.
+    Returns how many expired."""
+    now = now or timezone.now()
+    ids = FlashReservation.objects.filter(status=FlashReservationStatus.PENDING, expires_at__lte=now).order_by("pk")
+    run = run_each(
+        job="promotions.flash_reservations_expire",
+        object_type="promotions.flashreservation",
+        ids=ids.values_list("pk", flat=True),
+        handle=partial(_expire_one, now=now),
+    )
+    return run.done
+
+
+# --- Checkout -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FlashHold:
+    """The buyer's live reservations of one SKU that a checkout line uses."""
+
+    sku_id: int
+    sale_id: int
+    special_price: Decimal
+    platform_share: Decimal
+    units: int = 0
+    reservations: list[FlashReservation] = field(default_factory=list)
+
+    def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
+        """(merchant part, platform part) of (price − special price) × units, split by the
+        sale's funding with `money.allocate` (the parts add up to the discount)."""
+        per_unit = max(to_decimal(unit_price) - self.special_price, ZERO)
+        total = quantize(per_unit * self.units)
+        merchant, platform = allocate(total, [Decimal("1") - self.platform_share, self.platform_share])
+        return merchant, platform
+
+
+def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int, FlashHold]:
+    """For a checkout of `quantities` (SKU id → units): lock the buyer's live (pending, not
+    expired) reservations of these SKUs in primary-key order and return, per SKU, those it
+    uses: whole reservations, oldest first, as long as their units fit the quantity ordered
+    (one not used stays held until it expires). One query. Call inside the checkout's
+    transaction and pass the result to `flash_holds_consume` in the same transaction."""
+    now = now or timezone.now()
+    rows = (
+        FlashReservation.objects.select_for_update(of=("self",))
+        .filter(
+            buyer=buyer,
+            status=FlashReservationStatus.PENDING,
+            expires_at__gt=now,
+            sale__sku_id__in=list(quantities),
+        )
+        .select_related("sale")
+        .only("pk", "units", "status", "sale__id", "sale__sku_id", "sale__special_price", "sale__platform_share")
+        .order_by("pk")
+    )
+    holds: dict[int, FlashHold] = {}
+    for row in rows:
+        sku_id = row.sale.sku_id
+        hold = holds.setdefault(sku_id, FlashHold(sku_id, row.sale_id, row.sale.special_price, row.sale.platform_share))
+        # One sale per SKU and window: a reservation of another (older) sale of the SKU waits.
+        if row.sale_id == hold.sale_id and hold.units + row.units <= quantities[sku_id]:
+            hold.units += row.units
+            hold.reservations.append(row)
+    return {sku_id: hold for sku_id, hold in holds.items() if hold.units}
+
+
+def flash_holds_consume(*, holds: dict[int, FlashHold], order_numbers: dict[int, str]) -> None:
+    """Mark the locked reservations of `holds` consumed by the merchant order numbered
+    `order_numbers[sku_id]` and move their units from reserved to sold on their sales (sale
+    rows locked in primary-key order). Inside the checkout's transaction: a rolled-back
+    checkout consumes nothing."""
+    if not holds:
+        return
+    by_sale: dict[int, int] = defaultdict(int)
+    for hold in holds.values():
+        by_sale[hold.sale_id] += hold.units
+    list(FlashSale.objects.select_for_update().filter(pk__in=list(by_sale)).order_by("pk").values_list("pk"))
+    for sku_id, hold in holds.items():
+        for reservation in hold.reservations:  # locked by flash_holds_lock
+            transition(
+                reservation,
+                "consume",
+                table=FLASH_RESERVATION_TRANSITIONS,
+                lock=False,
+                changes={"order_number": order_numbers[sku_id]},
+            )
+    for sale_id, units in sorted(by_sale.items()):
+        FlashSale.objects.filter(pk=sale_id).update(
+            reserved_units=F("reserved_units") - units, sold_units=F("sold_units") + units
+        )
+
+
+def flash_reservations_return(*, order_number: str) -> int:
+    """The merchant order `order_number` was cancelled: its consumed reservations return their
+    units to their sales, exactly once (the status moves consumed → returned under the rows'
+    locks; a second call finds none). Reservations locked, then sales, in primary-key order.
+    Redis gets the units back after commit. Call inside the cancelling transaction; returns
+    the units returned."""
+    reservations = list(
+        FlashReservation.objects.select_for_update()
+        .filter(order_number=order_number, status=FlashReservationStatus.CONSUMED)
+        .order_by("pk")
+    )
+    if not reservations:
+        return 0
+    sale_ids = sorted({reservation.sale_id for reservation in reservations})
+    list(FlashSale.objects.select_for_update().filter(pk__in=sale_ids).order_by("pk").values_list("pk"))
+    by_sale: dict[int, int] = defaultdict(int)
+    for reservation in reservations:
+        by_sale[reservation.sale_id] += reservation.units
+        transition(reservation, "return", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
+        _give_back_after_commit(reservation)
+    for sale_id, units in sorted(by_sale.items()):
+        FlashSale.objects.filter(pk=sale_id).update(sold_units=F("sold_units") - units)
+    return sum(by_sale.values())
+
+
+def flash_reservation_units_for_buyer(*, sale_id: int, buyer_id: int) -> int:
+    """Units the buyer holds or bought in the sale (the database's count)."""
+    return (
+        FlashReservation.objects.filter(sale_id=sale_id, buyer_id=buyer_id, status__in=HELD).aggregate(
+            units=Sum("units")
+        )["units"]
+        or 0
+    )
+
+
+__all__ = [
+    "FlashHold",
+    "flash_holds_consume",
+    "flash_holds_lock",
+    "flash_reservations_expire",
+    "flash_reservations_return",
+    "flash_sale_admit",
+    "flash_sale_changed",
+    "flash_sale_create",
+    "flash_sale_rebuild",
+    "flash_sale_set_paused",
+    "flash_sales_rebuild_all",
+]
