@@ -359,6 +359,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refunds_pending_sweep_task",
         "schedule": crontab(minute="*/5"),
     },
+    "orders-group-buys-close-due": {
+        "task": "orders.tasks.group_buys_close_due_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

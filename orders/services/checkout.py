@@ -28,8 +28,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -67,6 +69,11 @@ from ..selectors import buyer_order_detail, line_rate, shipping_fee
 class CheckoutItem:
     sku_id: int
     quantity: int
+
+
+#: A discount a caller fixes for some lines: (sku_id, gross) → (merchant part, platform part),
+#: None for the lines it leaves alone.
+LineDiscount = Callable[[int, Decimal], "tuple[Decimal, Decimal] | None"]
 
 
 # What pricing, the lines and the answer read of a SKU and its product, category, merchant
@@ -188,9 +195,15 @@ def checkout_place(*, buyer, address: Address, items) -> BuyerOrder:
     return _place(buyer=buyer, address=address, items=items)
 
 
-def _place(*, buyer, address: Address, items, serial: int | None = None) -> BuyerOrder:
+def _place(
+    *, buyer, address: Address, items, serial: int | None = None, line_discount: LineDiscount | None = None
+) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
-    that transaction (the caller lets it propagate), as rows may already be written."""
+    that transaction (the caller lets it propagate), as rows may already be written.
+
+    `line_discount(sku_id, gross)` → (merchant part, platform part) or None: a discount fixed
+    by the caller for some lines (a group buy's first step, `group_buys.group_buy_join`),
+    frozen on the line like any other."""
     if address.buyer_id != buyer.pk:
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
@@ -205,7 +218,9 @@ def _place(*, buyer, address: Address, items, serial: int | None = None) -> Buye
     number = _number("B", placed_at, serial)
 
     merchant_orders = [
-        _merchant_order(merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at)
+        _merchant_order(
+            merchant_items, skus=skus, number=f"{number}-{index}", placed_at=placed_at, line_discount=line_discount
+        )
         for index, merchant_items in enumerate(_items_by_merchant(items, skus), start=1)
     ]
     buyer_order = _buyer_order(
@@ -234,11 +249,14 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
     return [by_merchant[merchant_id] for merchant_id in sorted(by_merchant)]
 
 
-def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
+def _priced_line(sku, quantity: int, *, merchant, placed_at, line_discount: LineDiscount | None = None) -> OrderLine:
     """A line that freezes, at placement, the price, the category and the commission: later
     changes of any of them never reprice an order already placed."""
     gross = quantize(sku.price * quantity)
     merchant_discount = platform_discount = ZERO  # promotions decide these later
+    fixed = line_discount(sku.pk, gross) if line_discount is not None else None
+    if fixed is not None:
+        merchant_discount, platform_discount = fixed
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -269,13 +287,15 @@ def _priced_line(sku, quantity: int, *, merchant, placed_at) -> OrderLine:
 
 
 def _merchant_order(
-    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at
+    merchant_items: list[CheckoutItem], *, skus: dict, number: str, placed_at, line_discount: LineDiscount | None = None
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines, and its shipping fee
     charged once and spread over the lines to the cent (`money.allocate`)."""
     merchant = skus[merchant_items[0].sku_id].merchant
     lines = [
-        _priced_line(skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at)
+        _priced_line(
+            skus[item.sku_id], item.quantity, merchant=merchant, placed_at=placed_at, line_discount=line_discount
+        )
         for item in merchant_items
     ]
     goods = sum((line.paid for line in lines), ZERO)

@@ -20,6 +20,7 @@ from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.transitions import transition
+from promotions.services import group_buy_order_cancelled, group_buy_order_paid
 
 from ..choices import BuyerOrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError
@@ -64,6 +65,7 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
     locked = transition(buyer_order, "pay", table=BUYER_ORDER_TRANSITIONS, changes={"paid_at": timezone.now()})
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_transition(order, "pay", note="gateway")
+    group_buy_order_paid(order_id=locked.pk)  # a group buy's participant counts once paid
     return locked
 
 
@@ -91,6 +93,7 @@ def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str 
     BUYER_ORDER_TRANSITIONS.check(locked, "cancel")
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_cancel(order=order, actor=actor, note=note)
+    group_buy_order_cancelled(order_id=locked.pk)  # its group buy place, if any, is free again
     return transition(
         locked, "cancel", table=BUYER_ORDER_TRANSITIONS, lock=False, changes={"cancelled_at": timezone.now()}
     )
