@@ -16,6 +16,7 @@ api_v1 = [
     path("merchants/", include("merchants.api.urls")),
     path("catalog/", include("catalog.api.urls")),
     path("orders/", include("orders.api.urls")),
+    path("promotions/", include("promotions.api.urls")),
     path("settlements/", include("settlements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).

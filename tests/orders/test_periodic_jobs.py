@@ -85,12 +85,13 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
     """The schedule's jobs over items, and the service each calls: a new one must be listed."""
     import inspect
 
-    from orders.services import aftersales
+    from orders.services import aftersales, group_buys
 
     looping = {
         "orders.tasks.cancel_expired_unpaid_task": lifecycle.cancel_expired_unpaid,
         "orders.tasks.complete_overdue_shipped_task": lifecycle.complete_overdue_shipped,
         "orders.tasks.accept_overdue_requests_task": aftersales.accept_overdue_requests,
+        "orders.tasks.group_buys_close_due_task": group_buys.group_buys_close_due,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
