@@ -79,6 +79,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_aftersalesrequest",
         "orders.view_complaint",
         "orders.view_review",
+        "promotions.view_groupbuycampaign",
+        "promotions.change_groupbuycampaign",
+        "promotions.view_groupbuygroup",
+        "promotions.view_groupbuyparticipant",
     ],
     FINANCE: [
         "marketplace.view_user",

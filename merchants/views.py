@@ -95,6 +95,7 @@ def _menu(member, current: str) -> list[dict]:
             ("catalog_products", gettext_lazy("Products"), "portal_catalog:product_list"),
             ("catalog_stock", gettext_lazy("Stock"), "portal_catalog:stock"),
             ("catalog_alerts", gettext_lazy("Stock alerts"), "portal_catalog:alerts"),
+            ("catalog_group_buys", gettext_lazy("Group buys"), "portal_group_buys:list"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in catalog_entries]
     if member.can(PortalSection.ORDERS):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage, Stock
@@ -25,6 +26,7 @@ from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
 from orders.services import CheckoutItem, RefundItem
+from promotions import services as promotion_services
 from settlements import services as settlement_services
 from settlements.models import Statement
 from settlements.selectors import run_batch_ids
@@ -186,6 +188,18 @@ def build_world() -> World:
     # A pending revision of the published product (for the revision admin).
     catalog_services.product_update(product=item, actor=merchant.owner, title="Desk lamp, brighter")
 
+    # --- A group buy of the shop's SKU, with a group the second buyer opened ----------------
+    campaign = promotion_services.group_buy_create(
+        merchant=merchant,
+        actor=merchant.owner,
+        sku_id=sku.pk,
+        name="Lamp for friends",
+        starts_at=timezone.now() - datetime.timedelta(hours=1),
+        ends_at=timezone.now() + datetime.timedelta(days=7),
+        steps=[(2, "10"), (5, "20")],
+    )
+    participant, _group_order = order_services.group_buy_join(buyer=buyer2, address=address2, campaign_id=campaign.pk)
+
     # --- Platform staff ------------------------------------------------------------------
     for identity, group in STAFF_GROUPS.items():
         user = UserFactory(email=f"{identity}@example.com", is_staff=True)
@@ -217,6 +231,8 @@ def build_world() -> World:
             "stock_id": stock.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
+            "campaign_id": campaign.pk,
+            "group_id": participant.group_id,
             # API
             "doc_id": document.pk,
         }
@@ -243,6 +259,8 @@ def build_world() -> World:
             "document": document,
             "invitation": invitation,
             "statement": statement,
+            "campaign": campaign,
+            "group": participant.group,
             "run": run,
             "batch": batch,
             "address": address,

@@ -252,6 +252,10 @@ ROUTES: dict[str, Row] = {
     "product_image": page(PUBLIC, method_first=True, kwargs=lambda o: {"image_id": o["image"].pk, "size": "small"}),
     "shop_page": page(PUBLIC, post=200),
     "shop_logo": page(PUBLIC, post=200),
+    # --- Group buys (issue #13): public pages; joining needs a signed-in user ---------------------
+    "group_buys:campaign": page(PUBLIC, method_first=True),
+    "group_buys:group": page(PUBLIC, method_first=True),
+    "group_buys:join": page(LOGIN_REQUIRED, get=None, post=OK),
     # --- Buyer pages -----------------------------------------------------------------------------
     "orders:cart": page(PUBLIC, method_first=True),
     "orders:cart_add": page(PUBLIC, get=None, post=OK, method_first=True),
@@ -353,6 +357,11 @@ ROUTES: dict[str, Row] = {
     "portal_catalog:stock_import": page(portal("catalog", own=False), post=OK),
     "portal_catalog:stock_history": page(portal("catalog"), post=200),
     "portal_catalog:alerts": page(portal("catalog", own=False), post=200),
+    "portal_group_buys:list": page(portal("catalog", own=False), post=OK),
+    "portal_group_buys:detail": page(portal("catalog"), post=200),
+    "portal_group_buys:pause": action(portal("catalog")),
+    "portal_group_buys:resume": action(portal("catalog")),
+    "portal_group_buys:end": action(portal("catalog")),
     "portal_orders:order_list": page(portal("orders", own=False), post=200),
     "portal_orders:order": page(portal("orders"), post=200),
     "portal_orders:order_ship": action(portal("orders")),
@@ -418,6 +427,22 @@ ROUTES: dict[str, Row] = {
         get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
     ),
     "merchant-stock-adjust": api(post=(api_member("catalog", own=False), OK)),
+    # --- API: promotions (group buys) --------------------------------------------------------------
+    "group-buy-list": api(get=(API_PUBLIC, 200)),
+    "group-buy-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["campaign"].pk}),
+    "group-buy-join": api(post=(API_BUYER, OK), kwargs=lambda o: {"pk": o["campaign"].pk}),
+    "group-buy-group-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["group"].pk}),
+    "merchant-group-buy-list": api(
+        get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
+    ),
+    **{
+        f"merchant-group-buy-{name}": api(get=(api_member("catalog"), 200), kwargs=lambda o: {"pk": o["campaign"].pk})
+        for name in ("detail", "groups")
+    },
+    **{
+        f"merchant-group-buy-{name}": api(post=(api_member("catalog"), OK), kwargs=lambda o: {"pk": o["campaign"].pk})
+        for name in ("pause", "resume", "end")
+    },
     # --- API: orders -----------------------------------------------------------------------------
     "api-orders-cart": api(get=(API_BUYER, 200)),
     "api-orders-cart-items": api(post=(API_BUYER, OK)),
@@ -537,6 +562,9 @@ ADMIN_OFFERS = {
     "settlements.settlementrun": "va",
     "settlements.statement": "v",
     "settlements.invoice": "v",
+    "promotions.groupbuycampaign": "v",
+    "promotions.groupbuygroup": "v",
+    "promotions.groupbuyparticipant": "v",
 }
 
 
@@ -597,6 +625,19 @@ ADMIN_PAGES = {
         None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
+    # The world's group buy is active: it cannot be resumed.
+    "promotions_groupbuycampaign_pause": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
+    "promotions_groupbuycampaign_resume": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",), REDIRECT
+    ),
+    "promotions_groupbuycampaign_end": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
+    "promotions_groupbuycampaign_platform_share": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
 }
 
 

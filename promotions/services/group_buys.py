@@ -141,6 +141,30 @@ def group_buy_transition(*, campaign: GroupBuyCampaign, action: str, actor) -> G
     return locked
 
 
+@transaction.atomic
+def group_buy_set_platform_share(*, campaign: GroupBuyCampaign, share, actor) -> GroupBuyCampaign:
+    """Operations set the share of every discount the platform pays (0 to 1) for the orders
+    placed from now on; orders already placed keep the split frozen on their lines. Locks the
+    campaign; 400 `invalid_share`; audited with the previous share."""
+    try:
+        share = Decimal(str(share))
+    except (InvalidOperation, ValueError) as exc:
+        raise GroupBuyError("invalid_share", _("The platform share goes from 0 to 1.")) from exc
+    if not ZERO <= share <= 1 or share != share.quantize(Decimal("0.0001")):
+        raise GroupBuyError("invalid_share", _("The platform share goes from 0 to 1."))
+    locked = GroupBuyCampaign.objects.select_for_update().get(pk=campaign.pk)
+    previous = locked.platform_share
+    locked.platform_share = share
+    locked.save(update_fields=["platform_share"])
+    audit_record(
+        action="promotions.group_buy_platform_share",
+        actor=actor,
+        obj=locked,
+        data={"from": str(previous), "to": str(share)},
+    )
+    return locked
+
+
 def group_buy_step_discount(gross: Decimal, percent: Decimal, platform_share: Decimal) -> tuple[Decimal, Decimal]:
     """(merchant part, platform part) of `percent` off `gross`, rounded once half up and
     split by the funding with `money.allocate` (the parts sum to the discount exactly)."""
