@@ -152,6 +152,7 @@ def group_buy_set_platform_share(*, campaign: GroupBuyCampaign, share, actor) ->
         raise GroupBuyError("invalid_share", _("The platform share goes from 0 to 1.")) from exc
     if not ZERO <= share <= 1 or share != share.quantize(Decimal("0.0001")):
         raise GroupBuyError("invalid_share", _("The platform share goes from 0 to 1."))
+    share = share.quantize(Decimal("0.0001"))
     locked = GroupBuyCampaign.objects.select_for_update().get(pk=campaign.pk)
     previous = locked.platform_share
     locked.platform_share = share
