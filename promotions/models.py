@@ -447,3 +447,13 @@ class GroupBuyParticipant(models.Model):
     def paid(self) -> Decimal:
         """What the participant paid for the goods (before shipping)."""
         return self.gross - self.discount
+
+
+PARTICIPANT_TRANSITIONS = Transitions(
+    {
+        "pay": (frozenset({ParticipantStatus.PENDING}), ParticipantStatus.PAID),
+        "lapse": (frozenset({ParticipantStatus.PENDING}), ParticipantStatus.LAPSED),
+    },
+    error=GroupBuyInvalidTransition,
+    refusal=_("This cannot be done while the participant is “%(status)s”."),
+)

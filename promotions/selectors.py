@@ -129,13 +129,6 @@ def groups_due_ids(*, now=None) -> QuerySet:
     )
 
 
-def group_participant_order_ids(group_id: int) -> list[int]:
-    """The buyer orders of a group's participants (orders tells which still stand)."""
-    return list(
-        GroupBuyParticipant.objects.filter(group_id=group_id, order_id__isnull=False).values_list("order_id", flat=True)
-    )
-
-
 def participants_unsettled_ids() -> QuerySet:
     """Participants whose outcome is decided and not carried out yet (a run stopped halfway)."""
     return (

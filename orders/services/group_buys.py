@@ -31,7 +31,6 @@ from django.utils import timezone
 from marketplace.jobs import run_each
 from promotions.choices import GroupBuyOutcome
 from promotions.selectors import (
-    group_participant_order_ids,
     groups_due_ids,
     participant_get,
     participants_unsettled_ids,
@@ -84,21 +83,17 @@ def group_buy_join(*, buyer, address: Address, campaign_id: int, group_id: int |
     return participant, order
 
 
-def _standing_order_ids(group_id: int) -> list[int]:
-    """The group's orders paid and not cancelled (a merchant order in a standing state)."""
+def _standing_orders(order_ids: list[int]) -> list[int]:
+    """Of these buyer orders, those paid and not cancelled (a merchant order in a standing state)."""
     return list(
-        BuyerOrder.objects.filter(
-            pk__in=group_participant_order_ids(group_id),
-            paid_at__isnull=False,
-            merchant_orders__status__in=STANDING_STATES,
-        )
+        BuyerOrder.objects.filter(pk__in=order_ids, paid_at__isnull=False, merchant_orders__status__in=STANDING_STATES)
         .values_list("pk", flat=True)
         .distinct()
     )
 
 
 def _close_group(group_id: int, *, now) -> bool:
-    return group_buy_decide(group_id=group_id, standing_order_ids=_standing_order_ids(group_id), now=now) is not None
+    return group_buy_decide(group_id=group_id, standing_orders=_standing_orders, now=now) is not None
 
 
 def _refund_all(order: MerchantOrder, reference: str, reason: str):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from marketplace.money import quantize
+
 from ..selectors import group_ladder, mask_name
 
 
@@ -35,8 +37,6 @@ class CampaignSerializer(serializers.Serializer):
         return super().to_representation(instance)
 
     def get_first_step_price(self, obj) -> str:
-        from marketplace.money import quantize
-
         steps = list(obj.steps.all())
         if not steps:
             return str(obj.sku.price)
@@ -102,10 +102,6 @@ class GroupSerializer(serializers.Serializer):
 
     def get_needed(self, obj) -> int:
         return self._ladder(obj)["needed"]
-
-
-class MerchantGroupSerializer(GroupSerializer):
-    pass
 
 
 class JoinSerializer(serializers.Serializer):

@@ -21,7 +21,7 @@ Locks are taken campaign or group first, then participants in primary-key order.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -42,6 +42,7 @@ from ..errors import GroupBuyConflict, GroupBuyError
 from ..models import (
     GROUP_BUY_TRANSITIONS,
     GROUP_TRANSITIONS,
+    PARTICIPANT_TRANSITIONS,
     GroupBuyCampaign,
     GroupBuyGroup,
     GroupBuyParticipant,
@@ -286,8 +287,8 @@ def group_buy_order_paid(*, order_id: int, now=None) -> bool:
         return False
     if participant.group.status != GroupStatus.OPEN:
         return False
-    GroupBuyParticipant.objects.filter(pk=participant.pk).update(
-        status=ParticipantStatus.PAID, paid_at=now or timezone.now()
+    transition(
+        participant, "pay", table=PARTICIPANT_TRANSITIONS, lock=False, changes={"paid_at": now or timezone.now()}
     )
     GroupBuyGroup.objects.filter(pk=participant.group_id).update(paid_count=F("paid_count") + 1)
     return True
@@ -299,7 +300,7 @@ def group_buy_order_cancelled(*, order_id: int) -> bool:
     participant = _participant_of_order(order_id)
     if participant is None or participant.status != ParticipantStatus.PENDING:
         return False
-    GroupBuyParticipant.objects.filter(pk=participant.pk).update(status=ParticipantStatus.LAPSED)
+    transition(participant, "lapse", table=PARTICIPANT_TRANSITIONS, lock=False)
     return True
 
 
@@ -308,15 +309,19 @@ def _step_reached(steps: list[GroupBuyStep], count: int) -> GroupBuyStep | None:
     return reached[-1] if reached else None
 
 
-def group_buy_decide(*, group_id: int, standing_order_ids: Iterable[int], now=None) -> list[int] | None:
+def group_buy_decide(
+    *, group_id: int, standing_orders: Callable[[list[int]], Iterable[int]], now=None
+) -> list[int] | None:
     """Close a group whose time is up: the step reached by its paid participants decides the
     final percent; each participant gets its outcome once. Returns the ids of the participants
     with something to carry out (None when the group was closed already or is not due).
     Call inside a transaction.
 
-    `standing_order_ids` are the participants' orders still paid and not cancelled (orders
-    reads them; promotions cannot): a paid participant whose order was cancelled since (and
-    refunded by that) does not count and gets nothing more. Outcomes: the group reached a
+    `standing_orders(order_ids)` answers which of the participants' orders are still paid and
+    not cancelled (orders reads them; promotions cannot). It is asked once the group and its
+    participants are locked, so no payment can be counted meanwhile (paying locks the group
+    too): a paid participant whose order was cancelled since (and refunded by that) does not
+    count and gets nothing more. Outcomes: the group reached a
     step → each standing paid participant is refunded (final − first) percent of its gross
     (`difference`, `nothing` when that is 0); below the first step → refunded in full
     (`full_refund`); a participant still unpaid → its order is cancelled (`unpaid_cancel`).
@@ -329,13 +334,13 @@ def group_buy_decide(*, group_id: int, standing_order_ids: Iterable[int], now=No
     )
     if group is None:
         return None
-    standing = set(standing_order_ids)
     participants = list(
         GroupBuyParticipant.objects.select_for_update()
         .filter(group=group)
         .exclude(status=ParticipantStatus.LAPSED)
         .order_by("pk")
     )
+    standing = set(standing_orders([p.order_id for p in participants if p.order_id is not None]))
     counted = [p for p in participants if p.status == ParticipantStatus.PAID and p.order_id in standing]
     step = _step_reached(list(group.campaign.steps.order_by("participants")), len(counted))
     action = "succeed" if step is not None else "fail"

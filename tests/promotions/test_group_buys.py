@@ -389,3 +389,20 @@ def test_the_periodic_task_is_scheduled(settings):
     assert settings.CELERY_BEAT_SCHEDULE["orders-group-buys-close-due"]["task"] == (
         "orders.tasks.group_buys_close_due_task"
     )
+
+
+def test_a_payment_after_the_close_does_not_count_and_is_refunded_in_full(world):
+    from tests.orders.test_portal_orders import pay
+
+    participants = group_of(world, 2)
+    late, late_order = join(world, group=participants[0].group, paid=False)
+    now = after_close(late.group)
+    assert order_group_buys._close_group(late.group_id, now=now) is True  # decided, not yet carried out
+    pay(late_order)  # the gateway confirms after the close
+    late.refresh_from_db()
+    assert (late.status, late.outcome) == (ParticipantStatus.PENDING, GroupBuyOutcome.UNPAID_CANCEL)
+    assert GroupBuyGroup.objects.get().paid_count == 2
+    assert order_services.group_buys_close_due(now=now) == 1
+    assert refunds_of(late) == [(D("98.00"), D("8.00"), f"group-buy-{late.pk}")]
+    assert MerchantOrder.objects.get(buyer_order_id=late.order_id).status == OrderStatus.CANCELLED
+    assert [refunds_of(p) for p in participants] == [[], []]  # the first step: nothing back
