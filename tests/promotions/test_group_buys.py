@@ -406,3 +406,18 @@ def test_a_payment_after_the_close_does_not_count_and_is_refunded_in_full(world)
     assert refunds_of(late) == [(D("98.00"), D("8.00"), f"group-buy-{late.pk}")]
     assert MerchantOrder.objects.get(buyer_order_id=late.order_id).status == OrderStatus.CANCELLED
     assert [refunds_of(p) for p in participants] == [[], []]  # the first step: nothing back
+
+
+def test_a_failed_group_of_several_refunds_each_in_full_exactly_once():
+    world = build_group_world(steps=[(5, "20"), (8, "30")])
+    participants = group_of(world, 3, quantities=[1, 2, 3])
+    now = after_close(participants[0].group)
+    assert order_services.group_buys_close_due(now=now) == 3
+    assert order_services.group_buys_close_due(now=now) == 0
+    assert GroupBuyGroup.objects.get().status == GroupStatus.FAILED
+    # Paid at the first step (20 % off): ¥80, ¥160, ¥240 for the goods, plus ¥8 shipping each.
+    for participant, goods in zip(participants, ["80.00", "160.00", "240.00"], strict=True):
+        total = D(goods) + D("8.00")
+        assert refunds_of(participant) == [(total, D("8.00"), f"group-buy-{participant.pk}")]
+        assert MerchantOrder.objects.get(buyer_order_id=participant.order_id).status == OrderStatus.CANCELLED
+    assert Refund.objects.count() == 3
