@@ -94,6 +94,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.add_flashsale",
         "promotions.change_flashsale",
         "promotions.view_flashreservation",
+        "promotions.view_groupbuycampaign",
+        "promotions.change_groupbuycampaign",
+        "promotions.view_groupbuygroup",
+        "promotions.view_groupbuyparticipant",
     ],
     FINANCE: [
         "marketplace.view_user",

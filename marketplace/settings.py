@@ -377,6 +377,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.flash_reservations_expire_task",
         "schedule": timedelta(seconds=30),
     },
+    "orders-group-buys-close-due": {
+        "task": "orders.tasks.group_buys_close_due_task",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def _menu(member, current: str) -> list[dict]:
             ("catalog_stock", gettext_lazy("Stock"), "portal_catalog:stock"),
             ("catalog_alerts", gettext_lazy("Stock alerts"), "portal_catalog:alerts"),
             ("promotions_flash_sales", gettext_lazy("Flash sales"), "portal_promotions:flash_list"),
+            ("catalog_group_buys", gettext_lazy("Group buys"), "portal_group_buys:list"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in catalog_entries]
     if member.can(PortalSection.ORDERS):

@@ -47,3 +47,10 @@ def refund_execute_task(self, refund_id: int) -> str:
 def refunds_pending_sweep_task() -> int:
     """Enqueue again the pending refunds whose task was lost (overdue by REFUND_SWEEP_MINUTES)."""
     return services.refunds_pending_sweep()
+
+
+@shared_task(time_limit=600, soft_time_limit=570)
+def group_buys_close_due_task() -> int:
+    """Close the group buys whose 24 hours are up and refund each participant the difference
+    to the step reached (or everything when the group failed), exactly once each."""
+    return services.group_buys_close_due()

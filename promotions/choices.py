@@ -102,3 +102,34 @@ class FlashReservationStatus(models.TextChoices):
     CONSUMED = "consumed", _("Ordered")
     EXPIRED = "expired", _("Expired")
     RETURNED = "returned", _("Returned (order cancelled)")
+
+
+# --- Ladder group buys (阶梯式成团) ---------------------------------------------------------
+
+
+class GroupBuyStatus(models.TextChoices):
+    # Groups may be opened only while the campaign is active and inside its window.
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    ENDED = "ended", _("Ended")
+
+
+class GroupStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed (below the first step)")
+
+
+class ParticipantStatus(models.TextChoices):
+    # Only paid participants count towards a step; an order cancelled unpaid lets the buyer go.
+    PENDING = "pending", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    LAPSED = "lapsed", _("Left (not paid)")
+
+
+class GroupBuyOutcome(models.TextChoices):
+    # What closing the group decided for one participant, carried out exactly once.
+    DIFFERENCE = "difference", _("Difference to the final step refunded")
+    FULL_REFUND = "full_refund", _("Refunded in full (group failed)")
+    UNPAID_CANCEL = "unpaid_cancel", _("Unpaid order cancelled")
+    NOTHING = "nothing", _("Nothing to refund")

@@ -44,3 +44,17 @@ class FlashSaleError(DomainError):
 class FlashSaleConflict(ConflictError):
     """A flash sale refused the operation in its current state (HTTP 409): not started,
     ended, paused, sold out, the buyer's limit reached."""
+
+
+class GroupBuyError(DomainError):
+    """Bad input for a group buy (HTTP 400): `steps_not_increasing`, `invalid_steps`,
+    `invalid_percent`, `invalid_window`, `invalid_quantity`, `sku_not_own`."""
+
+
+class GroupBuyConflict(ConflictError):
+    """A group buy cannot be joined now (HTTP 409): `group_buy_not_active`, `group_closed`,
+    `already_joined`."""
+
+
+class GroupBuyInvalidTransition(InvalidTransition):
+    """A status change of a group buy or group the tables do not allow (HTTP 409)."""

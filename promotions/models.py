@@ -24,12 +24,16 @@ from .choices import (
     CouponState,
     FlashFunding,
     FlashReservationStatus,
+    GroupBuyOutcome,
+    GroupBuyStatus,
+    GroupStatus,
+    ParticipantStatus,
     PromotionChannel,
     PromotionLevel,
     PromotionStatus,
     ScopeKind,
 )
-from .errors import PromotionInvalidTransition
+from .errors import GroupBuyInvalidTransition, PromotionInvalidTransition
 
 
 class Promotion(models.Model):
@@ -470,3 +474,214 @@ FLASH_RESERVATION_TRANSITIONS = Transitions(
 
 # Members and RFM (issue #13): their own module, registered here.
 from .membership import Membership, MembershipChange, MembershipLevel, RfmScore  # noqa: E402, F401
+
+# --- Ladder group buys (阶梯式成团) ---------------------------------------------------------
+# A campaign offers one SKU at prices that fall as more buyers join a group; each group lives
+# `window_hours` from its first participant. Participants pay the first step's price through
+# the normal checkout; closing the group (`orders.services.group_buys`) refunds each paid
+# participant the difference to the step reached, or everything when the group failed.
+# Order ids are plain integers: orders sit above promotions.
+
+
+class GroupBuyCampaign(models.Model):
+    """One merchant's group buy of one SKU with its ladder of steps (`GroupBuyStep`)."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="group_buys"
+    )
+    sku = models.ForeignKey("catalog.SKU", verbose_name=_("SKU"), on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=120)
+    status = models.CharField(
+        _("status"), max_length=10, choices=GroupBuyStatus.choices, default=GroupBuyStatus.ACTIVE, db_index=True
+    )
+    starts_at = models.DateTimeField(_("groups may open from"))
+    ends_at = models.DateTimeField(_("groups may open until"))
+    window_hours = models.PositiveIntegerField(_("hours a group stays open"), default=24)
+    max_quantity = models.PositiveIntegerField(_("units per participant at most"), default=1)
+    # Funding as for promotions: the share of every discount the platform pays (0: the
+    # merchant pays all, the default); only operations may set it (in the admin).
+    platform_share = models.DecimalField(
+        _("platform share"), max_digits=5, decimal_places=4, default=Decimal("0"), help_text=_("From 0 to 1.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("group buy")
+        verbose_name_plural = _("group buys")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="group_buy_window"),
+            models.CheckConstraint(
+                condition=Q(platform_share__gte=0, platform_share__lte=1), name="group_buy_share_range"
+            ),
+            models.CheckConstraint(condition=Q(window_hours__gte=1), name="group_buy_window_hours_positive"),
+            models.CheckConstraint(condition=Q(max_quantity__gte=1), name="group_buy_max_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+GS = GroupBuyStatus
+GROUP_BUY_TRANSITIONS = Transitions(
+    {
+        "pause": (frozenset({GS.ACTIVE}), GS.PAUSED),
+        "resume": (frozenset({GS.PAUSED}), GS.ACTIVE),
+        "end": (frozenset({GS.ACTIVE, GS.PAUSED}), GS.ENDED),
+    },
+    error=GroupBuyInvalidTransition,
+    refusal=_("This cannot be done while the group buy is “%(status)s”."),
+)
+
+
+class GroupBuyStep(models.Model):
+    """From `participants` paid participants, `percent` off. Counts and percents rise
+    strictly step by step (checked by the service); the first step is what joining costs."""
+
+    campaign = models.ForeignKey(
+        GroupBuyCampaign, verbose_name=_("group buy"), on_delete=models.CASCADE, related_name="steps"
+    )
+    participants = models.PositiveIntegerField(_("participants at least"))
+    percent = models.DecimalField(_("percentage off"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("group buy step")
+        verbose_name_plural = _("group buy steps")
+        ordering = ["campaign", "participants"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "participants"], name="group_buy_step_unique_count"),
+            models.CheckConstraint(
+                condition=Q(participants__gte=2, percent__gt=0, percent__lt=100), name="group_buy_step_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.participants} → −{self.percent}%"
+
+
+class GroupBuyGroup(models.Model):
+    """One group of a campaign: opened by its first participant, open `window_hours`.
+
+    `paid_count` moves only with F() when a participant's order is paid while the group is
+    open (under the group's lock); closing reads it again from the participants."""
+
+    campaign = models.ForeignKey(
+        GroupBuyCampaign, verbose_name=_("group buy"), on_delete=models.PROTECT, related_name="groups"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("opened by"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=GroupStatus.choices, default=GroupStatus.OPEN, db_index=True
+    )
+    opened_at = models.DateTimeField(_("opened"))
+    closes_at = models.DateTimeField(_("closes"), db_index=True)
+    paid_count = models.PositiveIntegerField(_("paid participants"), default=0)
+    final_percent = models.DecimalField(
+        _("final percentage off"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("group")
+        verbose_name_plural = _("groups")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opened_at")), name="group_window"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id}#{self.pk}"
+
+
+GROUP_TRANSITIONS = Transitions(
+    {
+        "succeed": (frozenset({GroupStatus.OPEN}), GroupStatus.SUCCEEDED),
+        "fail": (frozenset({GroupStatus.OPEN}), GroupStatus.FAILED),
+    },
+    error=GroupBuyInvalidTransition,
+    refusal=_("This cannot be done while the group is “%(status)s”."),
+)
+
+
+class GroupBuyParticipant(models.Model):
+    """One buyer in one group, with what they paid at the first step (frozen like the order
+    line's discount) and, once the group closed, the outcome to carry out.
+
+    The row is the natural key of its settlement: `outcome` is written once when the group
+    closes, `settled_at` once when the refund (or cancellation) is recorded, both under the
+    row's lock, so a close run twice or resumed after a crash acts once per participant."""
+
+    group = models.ForeignKey(
+        GroupBuyGroup, verbose_name=_("group"), on_delete=models.PROTECT, related_name="participants"
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ParticipantStatus.choices, default=ParticipantStatus.PENDING
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    order_id = models.BigIntegerField(_("buyer order"), null=True, blank=True, unique=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
+    gross = models.DecimalField(_("gross"), max_digits=14, decimal_places=2)
+    first_percent = models.DecimalField(_("percentage off paid"), max_digits=5, decimal_places=2)
+    merchant_discount = models.DecimalField(_("merchant-funded discount"), max_digits=14, decimal_places=2)
+    platform_discount = models.DecimalField(_("platform-funded discount"), max_digits=14, decimal_places=2)
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=GroupBuyOutcome.choices, blank=True, db_index=True)
+    refund_due = models.DecimalField(_("refund due"), max_digits=14, decimal_places=2, null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+    refund_id = models.BigIntegerField(_("refund"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("participant")
+        verbose_name_plural = _("participants")
+        ordering = ["group", "id"]
+        indexes = [
+            models.Index(
+                fields=["group"], condition=Q(settled_at__isnull=True) & ~Q(outcome=""), name="participant_unsettled"
+            )
+        ]
+        constraints = [
+            # One place per buyer per group; a buyer whose unpaid order lapsed may join again.
+            models.UniqueConstraint(
+                fields=["group", "buyer"], condition=~Q(status="lapsed"), name="participant_one_per_buyer"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="participant_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(merchant_discount__gte=0, platform_discount__gte=0), name="participant_discount_parts"
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_due__isnull=True) | Q(refund_due__gte=0), name="participant_refund_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(settled_at__isnull=True) | ~Q(outcome=""), name="participant_settled_has_outcome"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.group_id} / {self.buyer_id}"
+
+    @property
+    def discount(self) -> Decimal:
+        return self.merchant_discount + self.platform_discount
+
+    @property
+    def paid(self) -> Decimal:
+        """What the participant paid for the goods (before shipping)."""
+        return self.gross - self.discount
+
+
+PARTICIPANT_TRANSITIONS = Transitions(
+    {
+        "pay": (frozenset({ParticipantStatus.PENDING}), ParticipantStatus.PAID),
+        "lapse": (frozenset({ParticipantStatus.PENDING}), ParticipantStatus.LAPSED),
+    },
+    error=GroupBuyInvalidTransition,
+    refusal=_("This cannot be done while the participant is “%(status)s”."),
+)

@@ -22,3 +22,9 @@ PROMOTION_END = declare("promotions.promotion_end", *_RUN)
 
 #: Pausing and resuming a flash sale (services.flash.flash_sale_set_paused).
 FLASH_SALE_PAUSE = declare("promotions.flash_sale_pause", "promotions.view_flashsale", "promotions.change_flashsale")
+_CAMPAIGN = ("promotions.view_groupbuycampaign", "promotions.change_groupbuycampaign")
+
+GROUP_BUY_PAUSE = declare("promotions.group_buy_pause", *_CAMPAIGN)
+GROUP_BUY_RESUME = declare("promotions.group_buy_resume", *_CAMPAIGN)
+GROUP_BUY_END = declare("promotions.group_buy_end", *_CAMPAIGN)
+GROUP_BUY_SET_SHARE = declare("promotions.group_buy_set_platform_share", *_CAMPAIGN)

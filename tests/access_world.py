@@ -209,6 +209,17 @@ def build_world() -> World:
     )
     flash_redis.forget(flash_sale.pk)  # a state left in Redis by an earlier run under the same id
     flash_services.flash_sale_admit(sale_id=flash_sale.pk, buyer_id=buyer2.pk)
+    # --- A group buy of the shop's SKU, with a group the second buyer opened ----------------
+    campaign = promotion_services.group_buy_create(
+        merchant=merchant,
+        actor=merchant.owner,
+        sku_id=sku.pk,
+        name="Lamp for friends",
+        starts_at=timezone.now() - datetime.timedelta(hours=1),
+        ends_at=timezone.now() + datetime.timedelta(days=7),
+        steps=[(2, "10"), (5, "20")],
+    )
+    participant, _group_order = order_services.group_buy_join(buyer=buyer2, address=address2, campaign_id=campaign.pk)
 
     # --- Platform staff ------------------------------------------------------------------
     for identity, group in STAFF_GROUPS.items():
@@ -242,6 +253,8 @@ def build_world() -> World:
             "sale_id": flash_sale.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
+            "campaign_id": campaign.pk,
+            "group_id": participant.group_id,
             # API
             "doc_id": document.pk,
         }
@@ -269,6 +282,8 @@ def build_world() -> World:
             "document": document,
             "invitation": invitation,
             "statement": statement,
+            "campaign": campaign,
+            "group": participant.group,
             "run": run,
             "batch": batch,
             "address": address,

@@ -255,6 +255,10 @@ ROUTES: dict[str, Row] = {
     "shop_logo": page(PUBLIC, post=200),
     "promotions:list": page(PUBLIC, method_first=True),
     "promotions:page": page(PUBLIC, method_first=True),
+    # --- Group buys (issue #13): public pages; joining needs a signed-in user ---------------------
+    "group_buys:campaign": page(PUBLIC, method_first=True),
+    "group_buys:group": page(PUBLIC, method_first=True),
+    "group_buys:join": page(LOGIN_REQUIRED, get=None, post=OK),
     # --- Buyer pages -----------------------------------------------------------------------------
     "orders:cart": page(PUBLIC, method_first=True),
     # The flash-sale page; joining needs a login, and staff are not buyers (404).
@@ -371,6 +375,11 @@ ROUTES: dict[str, Row] = {
     "portal_catalog:stock_import": page(portal("catalog", own=False), post=OK),
     "portal_catalog:stock_history": page(portal("catalog"), post=200),
     "portal_catalog:alerts": page(portal("catalog", own=False), post=200),
+    "portal_group_buys:list": page(portal("catalog", own=False), post=OK),
+    "portal_group_buys:detail": page(portal("catalog"), post=200),
+    "portal_group_buys:pause": action(portal("catalog")),
+    "portal_group_buys:resume": action(portal("catalog")),
+    "portal_group_buys:end": action(portal("catalog")),
     "portal_orders:order_list": page(portal("orders", own=False), post=200),
     # Flash sales: the catalog section's (owner and catalog members).
     "portal_promotions:flash_list": page(portal("catalog", own=False), method_first=True),
@@ -471,6 +480,22 @@ ROUTES: dict[str, Row] = {
             post=(api_member("promotions"), OK), kwargs=lambda o: {"pk": o["promotion"].pk}
         )
         for name in ("publish", "pause", "resume", "end")
+    },
+    # --- API: promotions (group buys) --------------------------------------------------------------
+    "group-buy-list": api(get=(API_PUBLIC, 200)),
+    "group-buy-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["campaign"].pk}),
+    "group-buy-join": api(post=(API_BUYER, OK), kwargs=lambda o: {"pk": o["campaign"].pk}),
+    "group-buy-group-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["group"].pk}),
+    "merchant-group-buy-list": api(
+        get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
+    ),
+    **{
+        f"merchant-group-buy-{name}": api(get=(api_member("catalog"), 200), kwargs=lambda o: {"pk": o["campaign"].pk})
+        for name in ("detail", "groups")
+    },
+    **{
+        f"merchant-group-buy-{name}": api(post=(api_member("catalog"), OK), kwargs=lambda o: {"pk": o["campaign"].pk})
+        for name in ("pause", "resume", "end")
     },
     # --- API: orders -----------------------------------------------------------------------------
     "api-orders-cart": api(get=(API_BUYER, 200)),
@@ -602,6 +627,9 @@ ADMIN_OFFERS = {
     "promotions.membership": "v",
     "promotions.membershipchange": "v",
     "promotions.rfmscore": "v",
+    "promotions.groupbuycampaign": "v",
+    "promotions.groupbuygroup": "v",
+    "promotions.groupbuyparticipant": "v",
 }
 
 
@@ -672,6 +700,19 @@ ADMIN_PAGES = {
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
     "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
+    # The world's group buy is active: it cannot be resumed.
+    "promotions_groupbuycampaign_pause": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
+    "promotions_groupbuycampaign_resume": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",), REDIRECT
+    ),
+    "promotions_groupbuycampaign_end": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
+    "promotions_groupbuycampaign_platform_share": AdminPage(
+        "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
+    ),
 }
 
 

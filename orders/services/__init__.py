@@ -33,6 +33,7 @@ from .fulfilment import (
     merchant_orders_ship_csv,
     shipment_merge,
 )
+from .group_buys import group_buy_join, group_buy_participant_settle, group_buys_close_due
 from .lifecycle import (
     buyer_cancel,
     buyer_order_cancel_unpaid,
@@ -99,6 +100,9 @@ __all__ = [
     "dispute_resolve",
     "full_refund_items",
     "gateway_event_process",
+    "group_buy_join",
+    "group_buy_participant_settle",
+    "group_buys_close_due",
     "merchant_order_cancel",
     "merchant_order_cancel_by_buyer",
     "merchant_order_confirm_receipt",

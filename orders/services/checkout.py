@@ -43,8 +43,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -87,6 +89,11 @@ from ..selectors import buyer_order_detail, line_rate, order_pricing, shipping_f
 class CheckoutItem:
     sku_id: int
     quantity: int
+
+
+#: A discount a caller fixes for some lines: (sku_id, gross) → (merchant part, platform part),
+#: None for the lines it leaves alone.
+LineDiscount = Callable[[int, Decimal], "tuple[Decimal, Decimal] | None"]
 
 
 # What pricing, the lines and the answer read of a SKU and its product, category, merchant
@@ -219,10 +226,21 @@ def checkout_place(*, buyer, address: Address, items, coupon_id=None, coupon_cod
 
 
 def _place(
-    *, buyer, address: Address, items, serial: int | None = None, coupon_id=None, coupon_code: str = ""
+    *,
+    buyer,
+    address: Address,
+    items,
+    serial: int | None = None,
+    coupon_id=None,
+    coupon_code: str = "",
+    line_discount: LineDiscount | None = None,
 ) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
-    that transaction (the caller lets it propagate), as rows may already be written."""
+    that transaction (the caller lets it propagate), as rows may already be written.
+
+    `line_discount(sku_id, gross)` → (merchant part, platform part) or None: a discount fixed
+    by the caller for some lines (a group buy's first step, `group_buys.group_buy_join`),
+    frozen on the line like any other."""
     if address.buyer_id != buyer.pk:
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
@@ -244,7 +262,14 @@ def _place(
     flash = {}
     if any(sku.flash_held for sku in skus.values()):
         flash = flash_holds_lock(buyer=buyer, quantities={i.sku_id: i.quantity for i in items}, now=placed_at)
-    promoted = [item for item in items if item.sku_id not in flash]
+    # A group-buy place (`line_discount`) fixes its line's discount as a flash hold does.
+    fixed = {}
+    if line_discount is not None:
+        for item in items:
+            parts = line_discount(item.sku_id, quantize(skus[item.sku_id].price * item.quantity))
+            if parts is not None:
+                fixed[item.sku_id] = parts
+    promoted = [item for item in items if item.sku_id not in flash and item.sku_id not in fixed]
     by_merchant = _items_by_merchant(items, skus)
     fees = {}
     for group in by_merchant:
@@ -264,6 +289,7 @@ def _place(
             fees=fees,
             priced=priced,
             flash=flash,
+            fixed=fixed,
         )
         for index, merchant_items in enumerate(by_merchant, start=1)
     ]
@@ -353,18 +379,29 @@ def _require_coupon_applied(coupon, items, skus: dict, priced: _Priced | None) -
 
 
 def _priced_line(
-    sku, quantity: int, *, merchant, placed_at, pricing=None, is_gift: bool = False, flash_hold: FlashHold | None = None
+    sku,
+    quantity: int,
+    *,
+    merchant,
+    placed_at,
+    pricing=None,
+    is_gift: bool = False,
+    flash_hold: FlashHold | None = None,
+    fixed: tuple[Decimal, Decimal] | None = None,
 ) -> OrderLine:
     """A line that freezes, at placement, the price, the category, the discounts (the
     engine's `LinePricing`, None: no promotion) and the commission on the base: later
     changes of any of them never reprice an order already placed. A flash-sale hold prices
     its units at the special price instead: the difference is the line's discount, split
-    between merchant and platform by the sale's funding."""
+    between merchant and platform by the sale's funding; a group-buy place gives its line
+    the `fixed` (merchant, platform) discount of its step."""
     gross = quantize(sku.price * quantity)
     merchant_discount = pricing.merchant_discount if pricing else ZERO
     platform_discount = pricing.platform_discount if pricing else ZERO
     if flash_hold is not None:
         merchant_discount, platform_discount = flash_hold.discount(sku.price)
+    elif fixed is not None:
+        merchant_discount, platform_discount = fixed
     base = gross - merchant_discount
     rate = line_rate(
         merchant=merchant,
@@ -404,6 +441,7 @@ def _merchant_order(
     fees: dict,
     priced: _Priced | None,
     flash: dict[int, FlashHold],
+    fixed: dict[int, tuple[Decimal, Decimal]],
 ) -> tuple[MerchantOrder, list[OrderLine]]:
     """One shop's part of the order (not saved yet): its priced lines (gift lines after the
     ordered ones), and its shipping fee (free-over threshold on the goods' gross, waived by a
@@ -420,8 +458,9 @@ def _merchant_order(
             item.quantity,
             merchant=merchant,
             placed_at=placed_at,
-            pricing=result.line(key) if result and item.sku_id not in flash else None,
+            pricing=result.line(key) if result and item.sku_id not in flash and item.sku_id not in fixed else None,
             flash_hold=flash.get(item.sku_id),
+            fixed=fixed.get(item.sku_id),
         )
         line.pricing_key = key
         lines.append(line)

@@ -20,7 +20,12 @@ from catalog.services import StockLine, stock_release, stock_ship
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
 from marketplace.transitions import transition
-from promotions.services import coupon_return_for_order, promotion_usage_release
+from promotions.services import (
+    coupon_return_for_order,
+    group_buy_order_cancelled,
+    group_buy_order_paid,
+    promotion_usage_release,
+)
 from promotions.services.flash import flash_reservations_return
 
 from ..choices import BuyerOrderStatus, ShipmentStatus
@@ -66,6 +71,7 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
     locked = transition(buyer_order, "pay", table=BUYER_ORDER_TRANSITIONS, changes={"paid_at": timezone.now()})
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_transition(order, "pay", note="gateway")
+    group_buy_order_paid(order_id=locked.pk)  # a group buy's participant counts once paid
     return locked
 
 
@@ -101,6 +107,7 @@ def buyer_order_cancel_unpaid(*, buyer_order: BuyerOrder, actor=None, note: str 
     # the buyer order can be cancelled only once, and the release marks what it gave back).
     promotion_usage_release(order_id=locked.pk)
     coupon_return_for_order(order_id=locked.pk)
+    group_buy_order_cancelled(order_id=locked.pk)  # its group buy place, if any, is free again
     return transition(
         locked, "cancel", table=BUYER_ORDER_TRANSITIONS, lock=False, changes={"cancelled_at": timezone.now()}
     )

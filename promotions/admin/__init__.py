@@ -1,4 +1,4 @@
 """Staff screens of promotions: platform promotions and the approval queue (`promotions`),
-members and RFM (`members`), flash sales (`flash`)."""
+members and RFM (`members`), flash sales (`flash`), group buys (`group_buys`)."""
 
-from . import flash, members, promotions  # noqa: F401  (registers the admins)
+from . import flash, group_buys, members, promotions  # noqa: F401  (registers the admins)

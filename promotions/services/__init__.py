@@ -11,6 +11,21 @@ from .coupons import (
     coupon_return_for_order,
     coupon_use,
 )
+from .group_buys import (
+    GroupBuyTerms,
+    group_buy_create,
+    group_buy_decide,
+    group_buy_join_terms,
+    group_buy_order_cancelled,
+    group_buy_order_paid,
+    group_buy_participant_claim,
+    group_buy_participant_record,
+    group_buy_participant_settled,
+    group_buy_set_platform_share,
+    group_buy_step_discount,
+    group_buy_transition,
+    validate_group_buy_steps,
+)
 from .members import (
     SEGMENT_RULES,
     MembersRun,
@@ -43,6 +58,7 @@ from .usage import Use, promotion_usage_consume, promotion_usage_release
 __all__ = [
     "PROMOTION_FIELDS",
     "SEGMENT_RULES",
+    "GroupBuyTerms",
     "MembersRun",
     "OrderFigures",
     "SegmentRule",
@@ -56,6 +72,17 @@ __all__ = [
     "coupon_for_checkout",
     "coupon_return_for_order",
     "coupon_use",
+    "group_buy_create",
+    "group_buy_decide",
+    "group_buy_join_terms",
+    "group_buy_order_cancelled",
+    "group_buy_order_paid",
+    "group_buy_participant_claim",
+    "group_buy_participant_record",
+    "group_buy_participant_settled",
+    "group_buy_set_platform_share",
+    "group_buy_step_discount",
+    "group_buy_transition",
     "level_for_spend",
     "members_as_of",
     "members_refresh",
@@ -76,4 +103,5 @@ __all__ = [
     "promotion_usage_release",
     "rfm_score_all",
     "rfm_segment",
+    "validate_group_buy_steps",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.models import Category, Product, ProductRevision
+from catalog.models import SKU, Category, Product, ProductRevision
 from marketplace.api import HasStaffAction
 from marketplace.staff_actions import StaffAction, declared
 from merchants import permissions as merchant_permissions
@@ -33,7 +34,8 @@ from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
-from promotions.models import FlashSale, Promotion
+from promotions import services as promotion_services
+from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
@@ -217,6 +219,16 @@ class World:
             # A flash sale on now, not paused (pausing is its staff action).
             FlashSale: live_sale(),
         }
+        # A live group buy of one of shop A's SKUs (operations pause, end it and set its share).
+        self.objects[GroupBuyCampaign] = promotion_services.group_buy_create(
+            merchant=shop,
+            actor=shop.owner,
+            sku_id=SKU.objects.filter(merchant=shop).order_by("pk").first().pk,
+            name="World group buy",
+            starts_at=timezone.now(),
+            ends_at=timezone.now() + timedelta(days=7),
+            steps=[(2, "10")],
+        )
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -442,6 +454,10 @@ ALLOWED = {
         "promotions.promotion_end",
         "promotions.rfm_export",
         "promotions.flash_sale_pause",
+        "promotions.group_buy_pause",
+        "promotions.group_buy_resume",
+        "promotions.group_buy_end",
+        "promotions.group_buy_set_platform_share",
     },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),

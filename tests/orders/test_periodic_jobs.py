@@ -85,7 +85,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
     """The schedule's jobs over items, and the service each calls: a new one must be listed."""
     import inspect
 
-    from orders.services import aftersales
+    from orders.services import aftersales, group_buys
     from promotions.services import flash, members
 
     looping = {
@@ -95,6 +95,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         # Its items are batches of buyers (bulk writes per batch).
         "promotions.tasks.members_refresh_task": members.members_refresh,
         "promotions.tasks.flash_reservations_expire_task": flash.flash_reservations_expire,
+        "orders.tasks.group_buys_close_due_task": group_buys.group_buys_close_due,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
