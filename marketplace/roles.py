@@ -87,6 +87,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_membership",
         "promotions.view_membershipchange",
         "promotions.view_rfmscore",
+        # A promotion's marketing view (issue #13): every promotion's figures.
+        "promotions.view_promotion",
     ],
     FINANCE: [
         "marketplace.view_user",
