@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
+from django.views.decorators.http import require_safe
 
 from marketplace.csvfiles import csv_lines
 from marketplace.shortcuts import found_or_404
@@ -151,6 +152,7 @@ def detail_context(promotion) -> dict:
 
 
 @portal_view(SECTION)
+@require_safe
 def marketing_list(request, merchant, member):
     """The shop's promotions with their figures (one query for the figures of a page)."""
     page = Paginator(selectors.promotion_list_for_merchant(merchant), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -159,6 +161,7 @@ def marketing_list(request, merchant, member):
 
 
 @portal_view(SECTION)
+@require_safe
 def marketing_detail(request, merchant, member, promotion_id: int):
     promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
     return render(
@@ -167,6 +170,7 @@ def marketing_detail(request, merchant, member, promotion_id: int):
 
 
 @portal_view(SECTION)
+@require_safe
 def marketing_csv(request, merchant, member, promotion_id: int):
     promotion = found_or_404(selectors.promotion_get_for_merchant(merchant, promotion_id))
     return csv_response(daily_rows(daily(promotion)), f"promotion-{promotion.pk}-marketing.csv")

@@ -193,6 +193,11 @@ def build_world() -> World:
         users[identity] = user
     users[SUPER] = UserFactory(email="superuser@example.com", is_staff=True, is_superuser=True)
 
+    # A shop promotion of the owner's (a draft: its marketing pages read no order).
+    from tests.promotions.factories import promotion as make_promotion
+
+    shop_promotion = make_promotion(merchant=merchant, live=False, name="Lamp week")
+
     world.kwargs.update(
         {
             # Storefront and buyer pages
@@ -217,6 +222,7 @@ def build_world() -> World:
             "stock_id": stock.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
+            "promotion_id": shop_promotion.pk,
             # API
             "doc_id": document.pk,
         }

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from marketplace.admin_tools import staff_view
 
@@ -146,7 +147,8 @@ def promotion_csv(request, promotion_id: int):
 
 
 def _staff(view):
-    return admin.site.admin_view(staff_view(view, permissions.MARKETING_VIEW))
+    # Read-only pages: GET and HEAD (405 otherwise, once the caller may see them).
+    return admin.site.admin_view(staff_view(require_safe(view), permissions.MARKETING_VIEW))
 
 
 urlpatterns = [

@@ -33,6 +33,7 @@ from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
+from promotions import permissions as promotion_permissions
 from settlements import services as settlement_services
 from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
@@ -317,6 +318,7 @@ def test_every_declaration_is_used_and_names_existing_permissions():
     used |= {action.staff_action.name for _m, ma in _project_admins() for action in getattr(ma, "object_actions", [])}
     used.add(merchant_permissions.DOCUMENT_VIEW.name)  # the document download page (merchants.views)
     used.add(order_permissions.AFTER_SALES_PHOTO_VIEW.name)  # the after-sales photo page (orders.views)
+    used.add(promotion_permissions.MARKETING_VIEW.name)  # the marketing pages (promotions.admin.marketing)
     registry = declared()
     assert set(registry) == used
     for action in registry.values():
@@ -370,6 +372,10 @@ def test_admin_api_and_pages_refuse_exactly_what_the_declaration_refuses(client,
     before = snapshot()
     outcomes[photo_view.name][f"page get {photo}"] = _refused(client.get(photo), before)
     actions[photo_view.name] = photo_view
+    marketing, marketing_view = reverse("promotions_marketing:list"), promotion_permissions.MARKETING_VIEW
+    before = snapshot()
+    outcomes[marketing_view.name][f"page get {marketing}"] = _refused(client.get(marketing), before)
+    actions[marketing_view.name] = marketing_view
 
     assert set(actions) == set(declared())
     for name, results in outcomes.items():
@@ -425,7 +431,13 @@ ALLOWED = {
         "catalog.revision_reject",
     },
     "operations": REVIEW
-    | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view", "promotions.rfm_export"},
+    | {
+        "catalog.category_set_rate",
+        "orders.dispute_resolve",
+        "orders.after_sales_photo_view",
+        "promotions.rfm_export",
+        "promotions.marketing_view",
+    },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
 }  # a superuser: every declared action
