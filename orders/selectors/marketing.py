@@ -9,7 +9,8 @@ What is counted (the pages say the same):
   line's parts reduced in the proportion of the line refunded (refunded / paid), as the
   platform part is taken back on refunds (domain.md "Refunds"); a line paid ¥0 (a gift) keeps
   its whole discount;
-- *orders touched*: buyer orders with at least one line it discounted;
+- *orders touched*: buyer orders with at least one line it discounted (a later refund, even in
+  full, leaves the order counted: it only takes its part out of cost and GMV);
 - *GMV touched*: goods paid (after every discount, shipping excluded) less refunds, of the
   merchant orders holding a line it discounted — the shops it touched, never another shop's
   sale in the same buyer order (a merchant sees only its own shop's figures);

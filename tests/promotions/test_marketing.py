@@ -95,3 +95,13 @@ def test_one_query_whatever_the_number_of_orders(world):
     assert len(few) == len(many) == 2
     assert figures[world.shop_promo.pk].orders == 12
     assert figures[world.shop_promo.pk].new_buyers == 11
+
+
+def test_an_order_refunded_in_full_stays_touched_with_nothing_in_cost_or_gmv(world):
+    buyer = marketing_world.UserFactory()
+    order = place(buyer, [(world.shop, [("100.00", {world.shop_promo: ("5", "5")})])], paid_at=at(2026, 12, 4, 12))
+    marketing_world.refund(order, world.shop, "100.00", "90.00")
+    figures = selectors.promotion_marketing([world.shop_promo.pk])[world.shop_promo.pk]
+    assert figures == MarketingFigures(
+        merchant_cost=D("21.67"), platform_cost=D("21.67"), orders=3, gmv=D("428.00"), new_buyers=2
+    )
