@@ -55,12 +55,16 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(account_urls)),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Promotions' marketing pages: plain admin views, not a ModelAdmin's (before the admin's
+    # own URLs, which would answer the path with its catch-all 404).
+    path("admin/promotions/marketing/", include("promotions.admin.marketing")),
     path("admin/", admin.site.urls),
     path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/orders/", include("orders.portal_urls")),
     path("portal/promotions/", include("promotions.portal_urls")),
     path("portal/statements/", include("settlements.portal_urls")),
     path("portal/group-buys/", include("promotions.group_buy_portal_urls")),
+    path("portal/promotions/", include("promotions.marketing_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
     path("coupons/", include("promotions.coupon_urls")),

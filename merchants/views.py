@@ -108,14 +108,15 @@ def _menu(member, current: str) -> list[dict]:
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]
     if member.can(PortalSection.PROMOTIONS):
-        # The key matches promotions.portal_views.MENU_PROMOTIONS, the `current` its pages pass.
-        menu.append(
-            {
-                "label": gettext_lazy("Promotions"),
-                "url": reverse("portal_promotions:list"),
-                "active": current == "promotions_promotions",
-            }
-        )
+        # Keys match promotions.portal_views.MENU_PROMOTIONS and marketing_views.MENU, the
+        # `current` their pages pass.
+        promotion_entries = [
+            ("promotions_promotions", gettext_lazy("Promotions"), "portal_promotions:list"),
+            ("promotions_marketing", gettext_lazy("Promotion figures"), "portal_marketing:list"),
+        ]
+        menu += [
+            {"label": label, "url": reverse(url), "active": key == current} for key, label, url in promotion_entries
+        ]
     if member.can(PortalSection.FINANCE):
         # The key matches settlements.portal_views.MENU_STATEMENTS, the `current` its pages pass.
         menu.append(

@@ -28,3 +28,7 @@ GROUP_BUY_PAUSE = declare("promotions.group_buy_pause", *_CAMPAIGN)
 GROUP_BUY_RESUME = declare("promotions.group_buy_resume", *_CAMPAIGN)
 GROUP_BUY_END = declare("promotions.group_buy_end", *_CAMPAIGN)
 GROUP_BUY_SET_SHARE = declare("promotions.group_buy_set_platform_share", *_CAMPAIGN)
+
+#: A promotion's marketing figures (cost by funder, GMV touched, ROI) and their CSV, every
+#: promotion's: the admin's marketing pages.
+MARKETING_VIEW = declare("promotions.marketing_view", "promotions.view_promotion")

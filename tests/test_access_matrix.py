@@ -409,6 +409,10 @@ ROUTES: dict[str, Row] = {
     "portal_statements:csv": page(portal("finance"), post=200),
     "portal_statements:pdf": page(portal("finance"), post=200),
     "portal_statements:invoice_pdf": page(portal("finance"), post=200),
+    # A promotion's marketing figures (issue #13): read-only, GET and HEAD.
+    "portal_marketing:list": page(portal("promotions", own=False)),
+    "portal_marketing:detail": page(portal("promotions")),
+    "portal_marketing:csv": page(portal("promotions")),
     # --- API: accounts, merchants ----------------------------------------------------------------
     "api-token": api(post=(API_PUBLIC, OK)),
     "api-me": api(get=(API_AUTH, 200)),
@@ -859,6 +863,16 @@ def _admin_pattern(model_admin, suffix: str) -> str:
 
 
 ROUTES.update(admin_rows())
+
+
+def _marketing_admin() -> Row:
+    """Operations' marketing pages of promotions (issue #13): plain admin views, read-only,
+    for staff holding promotions.view_promotion (others 403, non-staff to the admin's login)."""
+    access = _admin_access(lambda s: staff_has(s, "promotions.view_promotion"))
+    return Row({"GET": (access, 200), "HEAD": (access, 200)}, wrong=Access(access.gate))
+
+
+ROUTES.update({f"promotions_marketing:{name}": _marketing_admin() for name in ("list", "list_csv", "detail", "csv")})
 
 
 # --- Discovery ----------------------------------------------------------------------------------

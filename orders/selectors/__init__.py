@@ -5,7 +5,8 @@ orders and payments; anyone else's ids are not found (None, answered 404 by the 
 included: they use the admin).
 
 One module per reader: `buyer`, `merchant` (with the API's reads by id), `parcels`,
-`pricing` and `activity` (buyers' paid orders summed for promotions' nightly run); every
+`pricing`, `activity` (buyers' paid orders summed for promotions' nightly run) and
+`marketing` (a promotion's cost, orders, GMV and new buyers); every
 public name is re-exported here, so `from orders.selectors import X` and
 `orders.selectors.X` keep working.
 """
@@ -31,6 +32,7 @@ from .buyer import (
     payment_get_for_buyer,
     payment_order_get,
 )
+from .marketing import NO_FIGURES, MarketingFigures, promotion_marketing, promotion_marketing_daily
 from .merchant import (
     AFTER_SALES_QUEUE_ORDER,
     after_sales_get_for_buyer_by_id,
@@ -60,11 +62,13 @@ from .promotions import (
 
 __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
+    "NO_FIGURES",
     "CartLine",
     "CartPricing",
     "CartShop",
     "CartView",
     "LineRate",
+    "MarketingFigures",
     "OrderPricing",
     "PromotionFigures",
     "ShopPricing",
@@ -103,6 +107,8 @@ __all__ = [
     "payment_get_for_buyer",
     "payment_order_get",
     "promotion_figures",
+    "promotion_marketing",
+    "promotion_marketing_daily",
     "shipping_fee",
     "sku_is_on_sale",
     "sku_pricing_rows",

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -280,6 +282,7 @@ class PromotionAdmin(ServiceEditAdmin, QueueOrderingMixin, ObjectActionsMixin, a
         "budget_used",
         "budget_left",
         "uses",
+        "figures",
     ]
     list_filter = ["status", "level", FundingFilter, "benefit_type", "channel"]
     list_select_related = ["merchant"]
@@ -417,3 +420,10 @@ class PromotionAdmin(ServiceEditAdmin, QueueOrderingMixin, ObjectActionsMixin, a
         if promotion.max_uses is None:
             return str(promotion.uses_count)
         return f"{promotion.uses_count} / {promotion.max_uses}"
+
+    @admin.display(description=_("figures"))
+    def figures(self, promotion):
+        # The marketing page (promotions.admin.marketing): cost by funder, GMV touched, ROI.
+        return format_html(
+            '<a href="{}">{}</a>', reverse("promotions_marketing:detail", args=[promotion.pk]), _("Marketing")
+        )

@@ -40,3 +40,13 @@ def test_the_rfm_chart_renders_without_a_policy_violation(page: Page):
     box = page.locator("#rfm-segments").bounding_box()
     assert box is not None and box["height"] == 320
     expect(page.get_by_role("link", name="Export CSV")).to_be_visible()
+
+
+def test_a_promotions_marketing_charts_render_in_the_portal_without_a_policy_violation(page: Page, log_in):
+    from tests.promotions import marketing_world
+
+    world = marketing_world.build()
+    log_in(page, world.shop.merchant.owner.email, next_url=f"/portal/promotions/{world.shop_promo.pk}/marketing/")
+    for element in ("#marketing-cost", "#marketing-gmv"):
+        expect(page.locator(f"{element} canvas")).to_be_visible()
+    expect(page.get_by_role("link", name="下载 CSV").or_(page.get_by_role("link", name="Download CSV"))).to_be_visible()

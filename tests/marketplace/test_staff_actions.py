@@ -34,6 +34,7 @@ from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
+from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
@@ -336,6 +337,7 @@ def test_every_declaration_is_used_and_names_existing_permissions():
     used |= {action.staff_action.name for _m, ma in _project_admins() for action in getattr(ma, "object_actions", [])}
     used.add(merchant_permissions.DOCUMENT_VIEW.name)  # the document download page (merchants.views)
     used.add(order_permissions.AFTER_SALES_PHOTO_VIEW.name)  # the after-sales photo page (orders.views)
+    used.add(promotion_permissions.MARKETING_VIEW.name)  # the marketing pages (promotions.admin.marketing)
     registry = declared()
     assert set(registry) == used
     for action in registry.values():
@@ -389,6 +391,10 @@ def test_admin_api_and_pages_refuse_exactly_what_the_declaration_refuses(client,
     before = snapshot()
     outcomes[photo_view.name][f"page get {photo}"] = _refused(client.get(photo), before)
     actions[photo_view.name] = photo_view
+    marketing, marketing_view = reverse("promotions_marketing:list"), promotion_permissions.MARKETING_VIEW
+    before = snapshot()
+    outcomes[marketing_view.name][f"page get {marketing}"] = _refused(client.get(marketing), before)
+    actions[marketing_view.name] = marketing_view
 
     assert set(actions) == set(declared())
     for name, results in outcomes.items():
@@ -458,6 +464,7 @@ ALLOWED = {
         "promotions.group_buy_resume",
         "promotions.group_buy_end",
         "promotions.group_buy_set_platform_share",
+        "promotions.marketing_view",
     },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),
