@@ -132,6 +132,14 @@ def product_public_queryset() -> QuerySet[Product]:
     )
 
 
+def product_new_shop(queryset: QuerySet[Product]) -> Q:
+    """The condition behind the `boosted` annotation of a `product_public_queryset()`
+    queryset (its merchant went live since the moment the queryset was built), as a filter
+    on the merchant's column: a list split on it reads each part along a listing index,
+    where ordering by the CASE would sort every match (catalog.filters.ProductPaginator)."""
+    return queryset.query.annotations["boosted"].cases[0].condition
+
+
 def live_images(lookup: str = "images") -> Prefetch:
     """Prefetch a product's live images, in position order, into `live_images`. `lookup` is
     the path to the images from the queryset's model (`sku__product__images` from a cart line)."""
