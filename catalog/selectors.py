@@ -419,19 +419,27 @@ def product_list_featured(limit: int = 12) -> list[Product]:
     """`featured_products()` with the listing columns, without reading the whole catalogue.
 
     `is_featured OR boosted` in one WHERE is a scan of every product (15 ms at 25,000). The
-    candidates are read instead as two index-ordered parts of one UNION ALL, each stopping at
-    `limit` rows: new shops' products (boosted), and the featured products of the other shops
-    newest first (the partial index product_featured_idx). Merged here in the order of
-    `featured_products()`, then their rows are read by id.
+    candidates are read instead as three index-ordered parts of one UNION ALL, each newest
+    first and stopping at `limit` rows: new shops' featured products, their other products,
+    and the featured products of the other shops (the partial index product_featured_idx).
+    Merged here in the order of `featured_products()`, then their rows are read by id.
     """
     columns = ("pk", "boosted", "is_featured", "published_at")
     # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few shops
     # are new and reads their products by merchant instead of scanning the catalogue.
     boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
     new_shop = Q(merchant__live_since__gte=boost_since)
-    boosted = product_public_queryset().filter(new_shop).order_by("-is_featured", "-published_at", "-id")
-    featured = product_public_queryset().filter(~new_shop, is_featured=True).order_by("-published_at", "-id")
-    candidates = boosted.values_list(*columns)[:limit].union(featured.values_list(*columns)[:limit], all=True)
+    # Each part in the order of a listing index (newest first) with a filter on its covered
+    # columns, so it stops after `limit` rows: ordered by `is_featured` first, the new shops'
+    # part read and sorted every product of the catalogue (8.7 ms at 25,000).
+    newest = ("-published_at", "-id")
+    parts = [
+        product_public_queryset().filter(new_shop, is_featured=True),
+        product_public_queryset().filter(new_shop, is_featured=False),
+        product_public_queryset().filter(~new_shop, is_featured=True),
+    ]
+    first, *others = (part.order_by(*newest).values_list(*columns)[:limit] for part in parts)
+    candidates = first.union(*others, all=True)
     ids = [row[0] for row in sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)]
     rows = product_list_public().in_bulk(ids[:limit])
     return [rows[pk] for pk in ids[:limit]]
