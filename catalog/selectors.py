@@ -4,6 +4,7 @@ ever reaches its own products, SKUs, stock and alerts (others are not found: Non
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -482,6 +483,49 @@ def category_path(category: Category) -> list[Category]:
         node = by_id.get(node.parent_id)
     # A closed ancestor has no page to link to.
     return [c for c in reversed(path) if c.is_active]
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    """What a category's storefront page shows of the category tree."""
+
+    category: Category
+    path: list[Category]  # its active ancestors and itself, root first
+    children: list[Category]  # its active subcategories, in position order
+    listed_ids: set[int]  # it and every category below it: the products listed
+
+
+def category_page(slug: str) -> CategoryPage | None:
+    """The active category of `slug` with its path, children and the categories below it,
+    from one read of the category table (a few hundred rows at most), where
+    `category_get_by_slug`, `category_path`, `category_children` and
+    `category_descendant_ids` read it four times; None when there is no such active category."""
+    categories = list(Category.objects.order_by("position", "name", "id"))
+    category = next((c for c in categories if c.slug == slug and c.is_active), None)
+    if category is None:
+        return None
+    by_id = {c.pk: c for c in categories}
+    children: dict[int | None, list[Category]] = {}
+    for c in categories:
+        children.setdefault(c.parent_id, []).append(c)
+    path, seen, node = [], set(), category
+    while node is not None and node.pk not in seen:
+        seen.add(node.pk)
+        path.append(node)
+        node = by_id.get(node.parent_id)
+    listed, stack = set(), [category.pk]
+    while stack:
+        current = stack.pop()
+        if current not in listed:
+            listed.add(current)
+            stack.extend(c.pk for c in children.get(current, []))
+    return CategoryPage(
+        category=category,
+        # A closed ancestor has no page to link to.
+        path=[c for c in reversed(path) if c.is_active],
+        children=[c for c in children.get(category.pk, []) if c.is_active],
+        listed_ids=listed,
+    )
 
 
 def category_children(category: Category) -> QuerySet[Category]:

@@ -492,9 +492,10 @@ def _queries(client, url: str) -> int:
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        # category, its path, its descendants, subcategories, tags, count, page, pictures
-        ("category", 8),
-        # categories for the filter, tags, count, page, pictures
+        # the category table (the category, its path, subcategories, the categories below
+        # it), tags, the count and the page's ids, the page's rows, pictures
+        ("category", 5),
+        # categories for the filter, tags, the count and the page's ids, the page's rows, pictures
         ("search", 5),
         # category tree, featured ids, their rows, pictures
         ("home", 4),
@@ -511,3 +512,27 @@ def test_list_pages_cost_the_same_queries_for_1_and_50_products(client, tree, sh
     assert Product.objects.count() == 50
     fifty = _queries(client, url)
     assert (one, fifty) == (expected, expected)
+
+
+def test_the_category_page_reads_the_tree_once_as_the_four_category_selectors_would(tree, django_assert_num_queries):
+    from catalog import selectors
+
+    closed_middle = make_category("Closed middle", parent=tree["home"])
+    below_closed = make_category("Below the closed one", parent=closed_middle)
+    closed_leaf = make_category("Closed leaf", parent=tree["lighting"])
+    for closed in (closed_middle, closed_leaf):
+        closed.is_active = False
+        closed.save()
+
+    for category in [tree["home"], tree["lighting"], tree["desk"], below_closed]:
+        with django_assert_num_queries(1):
+            page = selectors.category_page(category.slug)
+        assert page.category == selectors.category_get_by_slug(category.slug)
+        assert page.path == selectors.category_path(category)
+        assert page.children == list(selectors.category_children(category))
+        assert page.listed_ids == selectors.category_descendant_ids([category.pk])
+    # The products of a closed subcategory are still listed under an open ancestor, as before.
+    assert {closed_middle.pk, below_closed.pk, closed_leaf.pk} <= selectors.category_page(tree["home"].slug).listed_ids
+    assert selectors.category_page(below_closed.slug).path == [tree["home"], below_closed]
+    assert selectors.category_page(closed_middle.slug) is None
+    assert selectors.category_page("no-such-category") is None
