@@ -410,10 +410,15 @@ _LISTING_FIELDS = (
 def product_list_public() -> QuerySet[Product]:
     """Public products for list pages and the API list, unordered (catalog.filters orders).
 
-    Merchant and category are joined and live images prefetched, so a page costs the same
-    number of queries whatever its size.
+    Merchant and category are joined, and `first_image_id` is the id of the first live
+    picture (None without one), the only picture a card shows: a page costs the same number
+    of queries whatever its size. Read in the row, not prefetched: the prefetch was a query
+    more and a ProductImage per picture, half the CPU of reading a page's 24 rows.
     """
-    return product_public_queryset().only(*_LISTING_FIELDS).prefetch_related(live_images())
+    first_image = (
+        ProductImage.objects.filter(product=OuterRef("pk"), is_live=True).order_by("position", "id").values("pk")[:1]
+    )
+    return product_public_queryset().only(*_LISTING_FIELDS).annotate(first_image_id=Subquery(first_image))
 
 
 def product_list_featured(limit: int = 12) -> list[Product]:

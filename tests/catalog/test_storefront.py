@@ -493,12 +493,13 @@ def _queries(client, url: str) -> int:
     ("page", "expected"),
     [
         # the category table (the category, its path, subcategories, the categories below
-        # it), tags, the count and the page's ids, the page's rows, pictures
-        ("category", 5),
-        # categories for the filter, tags, the count and the page's ids, the page's rows, pictures
-        ("search", 5),
-        # category tree, featured ids, their rows, pictures
-        ("home", 4),
+        # it), tags, the count and the page's ids, the page's rows with their first pictures
+        ("category", 4),
+        # categories for the filter, tags, the count and the page's ids, the page's rows with
+        # their first pictures
+        ("search", 4),
+        # category tree, featured ids, their rows with their first pictures
+        ("home", 3),
     ],
 )
 def test_list_pages_cost_the_same_queries_for_1_and_50_products(client, tree, shop, monkeypatch, page, expected):
