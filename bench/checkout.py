@@ -38,10 +38,8 @@ import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -68,6 +66,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
+
+from bench import driver  # noqa: E402
 
 UNITS = 1_000_000
 CART = "/api/v1/orders/cart/items/"
@@ -226,56 +226,26 @@ def baseline_order(session: requests.Session, base: str, buyer: dict, pair) -> t
 
 
 def drive(place, base: str, data: dict, clients: int, seconds: float, seed: int) -> dict:
-    """`clients` threads placing orders back to back for `seconds`; rate and latencies of the 201s."""
+    """`clients` threads placing orders back to back for `seconds` (bench/driver.py); rate
+    and latencies of the 201s, the slowest answer, and the numbers of the orders placed."""
     import random
 
-    latencies: list[float] = []  # of the orders placed
-    answers: list[float] = []  # of every order tried, placed or refused
-    refusals: dict[str, int] = {}
-    placed: list[str] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
-    deadline = [0.0]
+    # Which SKUs each client orders: seeded per client, nothing secret.
+    rngs = [random.Random(seed * 1000 + i) for i in range(clients)]  # noqa: S311
 
-    def client(i: int) -> None:
-        rng = random.Random(seed * 1000 + i)  # noqa: S311 - which SKUs to order, nothing secret
-        buyer = data["buyers"][i]
-        with requests.Session() as session:
-            session.headers["Authorization"] = f"Token {buyer['token']}"
-            barrier.wait()
-            while time.perf_counter() < deadline[0]:
-                pair = (rng.choice(data["shops"][0]), rng.choice(data["shops"][1]))
-                started = time.perf_counter()
-                try:
-                    code, number = place(session, base, buyer, pair)
-                except (requests.RequestException, ValueError) as error:  # no answer, or not JSON
-                    code, number = type(error).__name__, ""
-                took = time.perf_counter() - started
-                with lock:
-                    answers.append(took)
-                    if code == 201:
-                        latencies.append(took)
-                        placed.append(number)
-                    else:
-                        refusals[str(code)] = refusals.get(str(code), 0) + 1
+    def authenticate(session: requests.Session, i: int) -> None:
+        session.headers["Authorization"] = f"Token {data['buyers'][i]['token']}"
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    deadline[0] = time.perf_counter() + seconds
-    began = time.perf_counter()
-    barrier.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
+    def order(session: requests.Session, i: int) -> tuple[int, str]:
+        pair = (rngs[i].choice(data["shops"][0]), rngs[i].choice(data["shops"][1]))
+        return place(session, base, data["buyers"][i], pair)
+
+    outcome = driver.drive(order, clients, seconds, ok=201, session_setup=authenticate)
     return {
-        "rate": len(latencies) / wall,
-        "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p99": statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else float("nan"),
-        "refusals": refusals,
-        "slowest": max(answers, default=float("nan")),
-        "over_goal": sum(t > GOAL_ANSWER_S for t in answers),
-        "placed": placed,
+        **outcome,
+        "refusals": outcome["failures"],
+        "over_goal": sum(t > GOAL_ANSWER_S for t in outcome["answers"]),
+        "placed": outcome["kept"],
     }
 
 
@@ -416,8 +386,7 @@ def main() -> int:
                             f"{outcome['commits']:.1f} commits per order"
                         )
                 med = {
-                    side: {k: statistics.median(o[k] for o in outcomes) for k in ("rate", "p50", "p99", "db_ms")}
-                    for side, outcomes in rounds.items()
+                    side: driver.medians(outcomes, ("rate", "p50", "p99", "db_ms")) for side, outcomes in rounds.items()
                 }
                 ratio = med["product"]["rate"] / med["baseline"]["rate"] if med["baseline"]["rate"] else 0.0
                 results.append((clients, med, ratio))

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -36,6 +34,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+
+from bench import driver  # noqa: E402
 
 GOAL_S = 3.0
 
@@ -84,16 +84,16 @@ def main() -> None:
             baseline.append(time.perf_counter() - started)
         baseline_wall = time.perf_counter() - began
 
-        barrier = threading.Barrier(args.buyers + 1)
         results: list[tuple[str, float]] = []
         spans: list[tuple[float, float]] = []  # (start, end) of each buyer's checkout
 
+        def connect(i):
+            # Connected before the start, as a web worker with persistent connections
+            # (CONN_MAX_AGE) is: the race measures the checkout, not 200 PostgreSQL logins.
+            connection.ensure_connection()
+
         def buy(i):
             try:
-                # Connected before the start, as a web worker with persistent connections
-                # (CONN_MAX_AGE) is: the race measures the checkout, not 200 PostgreSQL logins.
-                connection.ensure_connection()
-                barrier.wait()
                 started = time.perf_counter()
                 try:
                     services.checkout_place(buyer=buyers[i], address=addresses[i], items=[CheckoutItem(scarce.pk, 1)])
@@ -106,12 +106,7 @@ def main() -> None:
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=buy, args=(i,)) for i in range(args.buyers)]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        for t in threads:
-            t.join(timeout=300)
+        driver.released_together(buy, args.buyers, prepare=connect, join_timeout=300)
         # From the first buyer's start to the last answer: the main thread may pass the barrier
         # after some buyers have already started (it competes with them for the GIL).
         race_wall = max(end for _s, end in spans) - min(start for start, _e in spans)
@@ -123,16 +118,16 @@ def main() -> None:
         assert sum(OrderLine.objects.filter(sku=scarce).values_list("quantity", flat=True)) == args.units
 
         slowest = max(t for _r, t in results)
-        p99 = statistics.quantiles((t for _r, t in results), n=100, method="inclusive")[98]
+        p99 = driver.p99(t for _r, t in results)
         slowest_refusal = max((t for r, t in results if r == "sold_out"), default=0.0)
         print(f"checkout_race: {args.buyers} buyers, {args.units} units")
         print(
             f"baseline: {args.buyers} checkouts one after another in {baseline_wall * 1000:.0f} ms; "
-            f"median {statistics.median(baseline) * 1000:.0f} ms, slowest {max(baseline) * 1000:.0f} ms"
+            f"median {driver.p50(baseline) * 1000:.0f} ms, slowest {max(baseline) * 1000:.0f} ms"
         )
         print(
             f"race: {args.units} orders and {args.buyers - args.units} refusals in {race_wall * 1000:.0f} ms; "
-            f"median answer {statistics.median(t for _r, t in results) * 1000:.0f} ms, "
+            f"median answer {driver.p50(t for _r, t in results) * 1000:.0f} ms, "
             f"p99 {p99 * 1000:.0f} ms, slowest {slowest * 1000:.0f} ms, slowest refusal {slowest_refusal * 1000:.0f} ms"
         )
         verdict = "met" if slowest < GOAL_S else "missed"

@@ -39,11 +39,9 @@ import argparse
 import os
 import random
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from contextlib import contextmanager
@@ -60,7 +58,6 @@ os.environ.setdefault("THROTTLE_USER", "1000000/min")
 # This run's own task queue (bench/settings.py), deleted at the end, as bench/checkout.py does.
 os.environ["BENCH_CELERY_QUEUE"] = f"bench-pages-{os.getpid()}"
 
-import requests
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -68,6 +65,7 @@ from django.test.utils import CaptureQueriesContext, override_settings, setup_da
 
 # The catalogue and the plans are bench/catalog_list.py's, the server and the task queue's
 # clean-up bench/checkout.py's (importing them sets up Django with bench.settings).
+from bench import driver
 from bench.catalog_list import build_catalog, explain
 from bench.checkout import drop_task_queue, server
 
@@ -103,44 +101,10 @@ def pages(data: dict) -> list[tuple[str, str]]:
 
 
 def drive(base: str, path: str, clients: int, seconds: float) -> dict:
-    """`clients` threads GETting `path` back to back for `seconds`; rate and latencies of the 200s."""
-    latencies: list[float] = []
-    failures: dict[str, int] = {}
-    lock = threading.Lock()
-    barrier = threading.Barrier(clients + 1)
-    deadline = [0.0]
-
-    def client() -> None:
-        with requests.Session() as session:
-            barrier.wait()
-            while time.perf_counter() < deadline[0]:
-                started = time.perf_counter()
-                try:
-                    code = session.get(f"{base}{path}", timeout=30).status_code
-                except requests.RequestException as error:  # no answer
-                    code = type(error).__name__
-                took = time.perf_counter() - started
-                with lock:
-                    if code == 200:
-                        latencies.append(took)
-                    else:
-                        failures[str(code)] = failures.get(str(code), 0) + 1
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    deadline[0] = time.perf_counter() + seconds
-    began = time.perf_counter()
-    barrier.wait()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    return {
-        "rate": len(latencies) / wall,
-        "p50": statistics.median(latencies) if latencies else float("nan"),
-        "p99": statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else float("nan"),
-        "failures": failures,
-    }
+    """`clients` threads GETting `path` back to back for `seconds` (bench/driver.py); rate and
+    latencies of the 200s."""
+    url = f"{base}{path}"
+    return driver.drive(lambda session, _i: (session.get(url, timeout=30).status_code, None), clients, seconds)
 
 
 @contextmanager
@@ -219,10 +183,7 @@ def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str
             os.environ["PAGE_CACHE_TTL"] = before
     for name, outcomes in rounds.items():
         failed[f"{phase} {name}"] = sum(sum(o["failures"].values()) for o in outcomes)
-    return {
-        name: {k: statistics.median(o[k] for o in outcomes) for k in ("rate", "p50", "p99")}
-        for name, outcomes in rounds.items()
-    }
+    return {name: driver.medians(outcomes, ("rate", "p50", "p99")) for name, outcomes in rounds.items()}
 
 
 def report(phase: str, med: dict, targets: list[tuple[str, str]], counts: dict, hits: dict, constant: bool) -> None:

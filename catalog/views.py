@@ -31,9 +31,11 @@ IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image
 LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 
-def _listing(request, template: str, *, data=None, **context):
-    """Render a product list page: filters from the query string, one page of products."""
-    filterset = ProductFilter(request.GET if data is None else data, queryset=selectors.product_list_public())
+def _listing(request, template: str, *, data=None, queryset=None, **context):
+    """Render a product list page: filters from the query string, one page of products
+    (of `queryset`, by default every public product)."""
+    queryset = selectors.product_list_public() if queryset is None else queryset
+    filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = products_with_badges(page.object_list)
     context.update(
@@ -64,18 +66,20 @@ def home(request):
 @require_safe
 @cached_page(lambda request, slug: [category_generation(slug)], params=LISTING_PARAMS)
 def category_page(request, slug: str):
-    category = found_or_404(selectors.category_get_by_slug(slug))
+    page = found_or_404(selectors.category_page(slug))
     data = request.GET.copy()
-    data["category"] = str(category.pk)  # the page's category, whatever the query string says
-    breadcrumb = selectors.category_path(category)
+    # The page's category and those below it, whatever the query string says: read with the
+    # category itself, not again by the category filter.
+    data.pop("category", None)
     return _listing(
         request,
         "storefront/category.html",
         data=data,
-        category=category,
-        breadcrumb=breadcrumb,
-        children=list(selectors.category_children(category)),
-        banners=promotion_banners_category(breadcrumb),
+        queryset=selectors.product_list_public().filter(category_id__in=page.listed_ids),
+        category=page.category,
+        breadcrumb=page.path,
+        children=page.children,
+        banners=promotion_banners_category(page.path),
     )
 
 

@@ -31,7 +31,29 @@ TAGS = ["catalog"]
 
 
 class ProductPagination(DefaultPagination):
+    """Pages of products; `count` is exact up to a bound (ProductPaginator): counting every
+    match of a large catalogue on every page cost more than reading the page."""
+
     django_paginator_class = ProductPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_exact"] = self.page.paginator.count_exact
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        bound = ProductPaginator.count_bound
+        schema["properties"]["count"]["description"] = (
+            f"The number of matching products, counted up to {bound} (or to the end of the page "
+            f"asked for, when it lies further): when `count_exact` is false there are more than `count`."
+        )
+        schema["properties"]["count_exact"] = {
+            "type": "boolean",
+            "description": "False when there are more matching products than `count`.",
+        }
+        schema["required"] = [*schema.get("required", []), "count_exact"]
+        return schema
 
 
 def _json_only(request) -> str | None:

@@ -6,7 +6,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import SKU, Category, Product, ProductImage, Tag
+from ..models import SKU, Category, Product, Tag
 from ..selectors import LOW_STOCK_THRESHOLD
 
 STOCK_LEVELS = [
@@ -44,12 +44,12 @@ class TagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def image_urls(image: ProductImage, request) -> dict:
+def image_urls(image_id: int, request) -> dict:
     # One reverse() per picture, not three: the sizes differ only in the last path segment.
-    base = reverse("product_image", args=[image.pk, "full"]).removesuffix("full/")
+    base = reverse("product_image", args=[image_id, "full"]).removesuffix("full/")
     if request is not None:
         base = request.build_absolute_uri(base)
-    return {"id": image.pk, "small": f"{base}small/", "medium": f"{base}medium/", "full": f"{base}full/"}
+    return {"id": image_id, "small": f"{base}small/", "medium": f"{base}medium/", "full": f"{base}full/"}
 
 
 class ImageSerializer(serializers.Serializer):
@@ -61,7 +61,7 @@ class ImageSerializer(serializers.Serializer):
     full = serializers.URLField()
 
     def to_representation(self, instance):
-        return image_urls(instance, self.context.get("request"))
+        return image_urls(instance.pk, self.context.get("request"))
 
 
 class ProductListSerializer(serializers.ModelSerializer):
@@ -80,8 +80,12 @@ class ProductListSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ImageSerializer(allow_null=True))
     def get_image(self, product):
-        images = product.live_images
-        return image_urls(images[0], self.context.get("request")) if images else None
+        # A list row carries its first picture's id (selectors.product_list_public); the
+        # detail its live pictures.
+        image_id = getattr(product, "first_image_id", None)
+        if image_id is None and getattr(product, "live_images", None):
+            image_id = product.live_images[0].pk
+        return image_urls(image_id, self.context.get("request")) if image_id is not None else None
 
 
 class SKUSerializer(serializers.ModelSerializer):

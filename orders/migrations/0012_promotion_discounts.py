@@ -26,12 +26,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="merchantorder",
             name="shipping_waived",
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="shipping waived"),
+            field=models.DecimalField(
+                db_default=0, decimal_places=2, default=0, max_digits=14, verbose_name="shipping waived"
+            ),
         ),
         migrations.AddField(
             model_name="orderline",
             name="is_gift",
-            field=models.BooleanField(default=False, verbose_name="gift"),
+            field=models.BooleanField(db_default=False, default=False, verbose_name="gift"),
         ),
         migrations.CreateModel(
             name="OrderLineDiscount",

@@ -127,7 +127,10 @@ class MerchantOrder(models.Model):
     commission_total = models.DecimalField(_("commission"), max_digits=14, decimal_places=2, default=0)
     # The fee a merchant-funded free-shipping promotion waived (`shipping_fee` is then 0): what
     # the buyer saved on shipping, and which promotion gave it.
-    shipping_waived = models.DecimalField(_("shipping waived"), max_digits=14, decimal_places=2, default=0)
+    # A database default too: rows written by raw SQL (benchmarks, bulk loads) need not name it.
+    shipping_waived = models.DecimalField(
+        _("shipping waived"), max_digits=14, decimal_places=2, default=0, db_default=0
+    )
     shipping_promotion = models.ForeignKey(
         "promotions.Promotion",
         verbose_name=_("free-shipping promotion"),
@@ -250,7 +253,7 @@ class OrderLine(models.Model):
     returned_quantity = models.PositiveIntegerField(_("returned quantity"), default=0)
     # A gift a promotion added: an ordinary line (stock reserved, shipped) whose gross is
     # discounted in full.
-    is_gift = models.BooleanField(_("gift"), default=False)
+    is_gift = models.BooleanField(_("gift"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("order line")

@@ -214,7 +214,7 @@ def test_two_buyers_emptying_two_skus_of_one_product_leave_it_out_of_stock():
     assert keys(item) == (False, Decimal("5.00"))
 
 
-def test_featured_products_from_two_index_ordered_parts_match_the_one_query_order():
+def test_featured_products_from_index_ordered_parts_match_the_one_query_order():
     """New shops' products first (featured before the others, newest first), then the other
     shops' featured products, newest first; at most `limit`."""
     from datetime import timedelta

@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from catalog import services
+from catalog.filters import ProductPaginator
 from catalog.models import Category, Tag
 from catalog.services import StockLine
 from merchants import services as merchant_services
@@ -137,6 +138,7 @@ def test_product_list_rows_have_the_exact_shape(api_client, tree, shop):
     base = f"http://testserver/images/products/{image.pk}"
     assert response.json() == {
         "count": 1,
+        "count_exact": True,
         "next": None,
         "previous": None,
         "results": [
@@ -192,6 +194,22 @@ def test_pages_and_a_page_out_of_range(api_client, tree, shop):
     assert ids(api_client.get(PRODUCTS, {"page_size": 2, "page": "last"})) == [made[0].pk]
     response = api_client.get(PRODUCTS, {"page_size": 2, "page": 3})
     assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+def test_the_count_is_exact_up_to_a_bound_and_says_so(api_client, tree, shop, monkeypatch):
+    monkeypatch.setattr(ProductPaginator, "count_bound", 2)
+    made = [product(shop, tree["desk"]) for _ in range(4)]
+    pages = [api_client.get(PRODUCTS, {"page_size": 1, "page": n}).json() for n in (1, 2, 3, 4)]
+    assert [
+        ([row["id"] for row in p["results"]], p["count"], p["count_exact"], p["next"] is not None) for p in pages
+    ] == [
+        ([made[3].pk], 2, False, True),  # more than 2
+        ([made[2].pk], 2, False, True),
+        ([made[1].pk], 3, False, True),  # more than the end of page 3
+        ([made[0].pk], 4, True, False),
+    ]
+    everything = api_client.get(PRODUCTS, {"page_size": 10}).json()
+    assert (everything["count"], everything["count_exact"], everything["next"]) == (4, True, None)
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", str(2**31)])
@@ -280,8 +298,8 @@ def _queries(api_client, url: str) -> int:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ("", 3),  # count, page, pictures
-        ("&category={category}&q=lamp&in_stock=0&ordering=-price", 4),  # and the category tree
+        ("", 2),  # the count and the page's ids, the page's rows with their first pictures
+        ("&category={category}&q=lamp&in_stock=0&ordering=-price", 3),  # and the category tree
     ],
 )
 def test_list_costs_the_same_queries_for_1_and_50_products(api_client, tree, shop, params, expected):
@@ -321,6 +339,12 @@ def test_schema_documents_the_public_catalog(client):
         {"cookieAuth": []},
         {},
     ]
+    # The count is bounded: the schema says so and documents the flag that tells.
+    page = paths["/api/v1/catalog/products/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]]
+    assert "count_exact" in page["required"]
+    assert page["properties"]["count_exact"]["type"] == "boolean"
+    assert f"counted up to {ProductPaginator.count_bound}" in page["properties"]["count"]["description"]
 
 
 @pytest.mark.parametrize("value", ["maybe", "-58800", "yes", "on"])

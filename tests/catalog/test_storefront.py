@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import services, views
+from catalog.filters import ProductPaginator
 from catalog.models import Product, ProductImage, Tag
 from catalog.services import StockLine
 from merchants import services as merchant_services
@@ -174,6 +175,42 @@ def test_pages_do_not_overlap(client, tree, shop, monkeypatch):
     made = [product(shop, tree["desk"], price="10.00") for _ in range(5)]
     pages = [listed(client.get("/search/", {"ordering": "price", "page": n})) for n in (1, 2, 3)]
     assert pages == [[made[4].pk, made[3].pk], [made[2].pk, made[1].pk], [made[0].pk]]
+
+
+def test_past_the_count_bound_pages_say_more_than_and_still_list_every_product_once(client, tree, monkeypatch):
+    # The count stops at the bound (or the end of the page asked for): nothing counts or
+    # sorts every match. New shops' products and the others' are read as two parts.
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(ProductPaginator, "count_bound", 3)
+    veteran, _ = live_merchant(categories=[tree["home"]])
+    newcomer, _ = live_merchant(categories=[tree["home"]])
+    age(veteran, 31)
+    old = [product(veteran, tree["desk"]) for _ in range(3)]
+    new = [product(newcomer, tree["desk"]) for _ in range(2)]
+    expected = [new[1].pk, new[0].pk, old[2].pk, old[1].pk, old[0].pk]  # new shops first, then newest
+
+    pages = [client.get("/search/", {"page": n}, **EN) for n in (1, 2, 3)]
+
+    assert [listed(page) for page in pages] == [expected[0:2], expected[2:4], expected[4:]]
+    assert [(p.context["page"].paginator.count, p.context["page"].paginator.count_exact) for p in pages] == [
+        (3, False),  # more than 3 (the bound)
+        (4, False),  # more than the end of page 2
+        (5, True),
+    ]
+    html = [page.content.decode() for page in pages]
+    assert "More than 3 products" in html[0]
+    assert "Page 1 of more than 1" in html[0]
+    assert 'rel="next" href="?page=2"' in html[0]
+    assert "Page 2 of more than 2" in html[1]
+    assert 'rel="next" href="?page=3"' in html[1]
+    assert "5 products" in html[2]
+    assert "Page 3 of 3" in html[2]
+    assert 'rel="next"' not in html[2]
+    # Within the bound the count is exact, as before.
+    monkeypatch.setattr(ProductPaginator, "count_bound", 5)
+    first = client.get("/search/", {"page": 1}, **EN)
+    assert (first.context["page"].paginator.count, first.context["page"].paginator.count_exact) == (5, True)
+    assert "Page 1 of 3" in first.content.decode()
 
 
 def test_page_numbers_out_of_range_show_the_nearest_page(client, tree, shop, monkeypatch):
@@ -455,14 +492,16 @@ def _queries(client, url: str) -> int:
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        # category, its path, its descendants, subcategories, tags, count, page, pictures,
+        # the category table (the category, its path, subcategories, the categories below
+        # it), tags, the count and the page's ids, the page's rows with their first pictures,
         # promotion banners, live promotions for the badges (none here: tests/promotions)
-        ("category", 10),
-        # categories for the filter, tags, count, page, pictures, live promotions for the badges
-        ("search", 6),
-        # category tree, featured ids, their rows, pictures, live promotions for the badges,
-        # promotion banners
-        ("home", 6),
+        ("category", 6),
+        # categories for the filter, tags, the count and the page's ids, the page's rows with
+        # their first pictures, live promotions for the badges
+        ("search", 5),
+        # category tree, featured ids, their rows with their first pictures, live promotions
+        # for the badges, promotion banners
+        ("home", 5),
     ],
 )
 def test_list_pages_cost_the_same_queries_for_1_and_50_products(client, tree, shop, monkeypatch, page, expected):
@@ -476,3 +515,27 @@ def test_list_pages_cost_the_same_queries_for_1_and_50_products(client, tree, sh
     assert Product.objects.count() == 50
     fifty = _queries(client, url)
     assert (one, fifty) == (expected, expected)
+
+
+def test_the_category_page_reads_the_tree_once_as_the_four_category_selectors_would(tree, django_assert_num_queries):
+    from catalog import selectors
+
+    closed_middle = make_category("Closed middle", parent=tree["home"])
+    below_closed = make_category("Below the closed one", parent=closed_middle)
+    closed_leaf = make_category("Closed leaf", parent=tree["lighting"])
+    for closed in (closed_middle, closed_leaf):
+        closed.is_active = False
+        closed.save()
+
+    for category in [tree["home"], tree["lighting"], tree["desk"], below_closed]:
+        with django_assert_num_queries(1):
+            page = selectors.category_page(category.slug)
+        assert page.category == selectors.category_get_by_slug(category.slug)
+        assert page.path == selectors.category_path(category)
+        assert page.children == list(selectors.category_children(category))
+        assert page.listed_ids == selectors.category_descendant_ids([category.pk])
+    # The products of a closed subcategory are still listed under an open ancestor, as before.
+    assert {closed_middle.pk, below_closed.pk, closed_leaf.pk} <= selectors.category_page(tree["home"].slug).listed_ids
+    assert selectors.category_page(below_closed.slug).path == [tree["home"], below_closed]
+    assert selectors.category_page(closed_middle.slug) is None
+    assert selectors.category_page("no-such-category") is None
