@@ -297,7 +297,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        # Each a Redis sorted set trimmed, counted and extended in one round trip.
+        "marketplace.throttling.AnonymousRateThrottle",
         "marketplace.throttling.SignedInRateThrottle",  # the "user" rate, signed-in callers only
     ],
     "DEFAULT_THROTTLE_RATES": {
