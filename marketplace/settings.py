@@ -120,6 +120,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         f"DATABASE_URL must point at a PostgreSQL database (postgres://user:pass@host:5432/name), "
         f"not {DATABASES['default']['ENGINE']}: the marketplace runs on PostgreSQL only."
     )
+# Django's PostgreSQL backend with statements sized for server-side binding (at most 65,535
+# parameters each: bulk writes batched, a larger `__in` bound client-side): marketplace/db/.
+DATABASES["default"]["ENGINE"] = "marketplace.db.postgresql"
 # Persistent connections: opening one costs PostgreSQL a process fork and an authentication,
 # about 60 ms per request as measured for issue #12 (+45 % checkouts/s with reuse alone). Off
 # with DEBUG on: runserver starts a thread per request, whose connection would never be reused.
@@ -128,28 +131,29 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
-# Prepared statements (opt-in, DATABASE_SERVER_SIDE_BINDING=1): psycopg binds parameters on
-# the server and prepares a statement at its 5th use on a connection, so PostgreSQL stops
-# parsing and planning the hot statements (the cart's and the checkout's) on every request.
-# Django's defaults, client-side binding and no preparing, cost PostgreSQL 12.1–13.5 ms of CPU
-# per order (2 adds + checkout, backend CPU from /proc, 150 orders in process, interleaved
-# runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms. The whole suite passes
-# with it (the admin queues order by an annotation, marketplace.admin_tools.QueueOrderingMixin,
-# since a SELECT DISTINCT must order by expressions of its select list; a SET has its value
-# written in). Not the default: a statement carries at most 65,535 bound parameters, and
-# Django 5.2 does not size PostgreSQL's bulk_create batches by it, so a large bulk_create
-# without batch_size (a bulk import, bench/catalog_list.py's builder) fails.
-if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+# Prepared statements (on by default; DATABASE_SERVER_SIDE_BINDING=0 turns them off): psycopg
+# binds parameters on the server and prepares a statement at its 5th use on a connection, so
+# PostgreSQL stops parsing and planning the hot statements (the cart's and the checkout's) on
+# every request. Django's defaults, client-side binding and no preparing, cost PostgreSQL
+# 12.1–13.5 ms of CPU per order (2 adds + checkout, backend CPU from /proc, 150 orders in
+# process, interleaved runs); server-side binding alone 14.0 ms; with preparing 5.7–6.1 ms.
+# The suite runs with it (tests/conftest.py checks). With server-side binding the server types
+# the parameters: a SELECT DISTINCT must order by expressions of its select list (the admin
+# queues order by an annotation, marketplace.admin_tools.QueueOrderingMixin), a statement that
+# takes no parameters (SET) has its value written in, and a statement carries at most 65,535
+# parameters (the backend above batches bulk writes by it).
+if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
     DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
 # Behind PgBouncer in transaction pooling mode, consecutive transactions of one connection may
 # run on different server connections: a server-side cursor (`.iterator()`) could outlive its
 # transaction, and psycopg's automatically prepared statements would be missing on the next
 # server. The app keeps no other session state (its locks and SETs are transaction-scoped).
-# Server-side binding may stay on there: unprepared, each statement goes as an unnamed one,
-# which any PgBouncer passes on. PgBouncer 1.21+ with `max_prepared_statements` > 0 tracks prepared
-# statements itself: behind such a one, DATABASE_PREPARE_THRESHOLD=5 keeps them (not
-# measured here).
+# So behind it psycopg prepares nothing: server-side binding stays on, each statement sent as
+# an unnamed one with its parameters in the same message sequence, which any PgBouncer passes
+# on (or set DATABASE_SERVER_SIDE_BINDING=0). Only PgBouncer 1.21+ with
+# `max_prepared_statements` > 0 tracks prepared statements itself: behind such a one,
+# DATABASE_PREPARE_THRESHOLD=5 keeps them (not measured here).
 if env.bool("DATABASE_TRANSACTION_POOLING", default=False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=0) or None
@@ -279,7 +283,7 @@ else:
 # --- REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "marketplace.authentication.TokenAuthentication",  # DRF's, its statement compiled once
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
@@ -293,7 +297,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
+        # Each a Redis sorted set trimmed, counted and extended in one round trip.
+        "marketplace.throttling.AnonymousRateThrottle",
         "marketplace.throttling.SignedInRateThrottle",  # the "user" rate, signed-in callers only
     ],
     "DEFAULT_THROTTLE_RATES": {

@@ -12,7 +12,7 @@ from tests.factories import UserFactory
 
 def pytest_configure(config):
     engine = settings.DATABASES["default"]["ENGINE"]
-    if engine != "django.db.backends.postgresql":
+    if engine != "marketplace.db.postgresql":
         raise pytest.UsageError(
             f"The test suite runs on PostgreSQL, not {engine}. Use `make test`, or set DATABASE_URL "
             "(and REDIS_URL) to a PostgreSQL database and a Redis server."
