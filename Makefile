@@ -23,8 +23,8 @@ messages: $(VENV)/.run-installed
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv' -v 0
 
 makemessages: $(VENV)/.run-installed
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --no-obsolete
-	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --no-obsolete
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'static/vendor/*' --no-obsolete
+	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l zh_Hans -l en --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'static/vendor/*' --no-obsolete
 
 # PostgreSQL, Redis, web server, Celery worker and beat; data kept in var/dev/ between runs.
 run: $(VENV)/.run-installed messages
