@@ -51,6 +51,7 @@ from .parcels import parcel_groups, parcel_order_ids
 from .pricing import LineRate, in_launch_policy, line_rate, shipping_fee
 from .promotion_figures import PromotionFigures, promotion_figures
 from .promotions import (
+    PRICING_SKU_COLUMNS,
     CartPricing,
     OrderPricing,
     ShopPricing,
@@ -63,6 +64,7 @@ from .promotions import (
 __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
     "NO_FIGURES",
+    "PRICING_SKU_COLUMNS",
     "CartLine",
     "CartPricing",
     "CartShop",

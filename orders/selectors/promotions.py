@@ -20,32 +20,36 @@ from promotions.selectors import cart_line_of, live_offers, live_offers_possible
 
 from .buyer import CartView
 
+#: What pricing reads of a SKU and its product, category and merchant (the checkout reads
+#: these and what its lines and answer need: `orders.services.checkout`).
+PRICING_SKU_COLUMNS = (
+    "id",
+    "product_id",
+    "merchant_id",
+    "code",
+    "attributes",
+    "price",
+    "is_active",
+    "product__id",
+    "product__title",
+    "product__category_id",
+    "product__published_at",
+    "product__withdrawn_at",
+    "product__category__id",
+    "product__category__parent_id",
+    "product__category__commission_rate",
+    "merchant__id",
+    "merchant__status",
+    "merchant__credit_grade",
+)
+
 
 def sku_pricing_rows(ids: Iterable[int]):
     """SKUs of `ids` with what pricing reads: product, category path (`category_path`),
     merchant (grade, status) and available units (`available_units`), in one query."""
     return (
         sku_list_for_checkout(ids)
-        .only(
-            "id",
-            "product_id",
-            "merchant_id",
-            "code",
-            "attributes",
-            "price",
-            "is_active",
-            "product__id",
-            "product__title",
-            "product__category_id",
-            "product__published_at",
-            "product__withdrawn_at",
-            "product__category__id",
-            "product__category__parent_id",
-            "product__category__commission_rate",
-            "merchant__id",
-            "merchant__status",
-            "merchant__credit_grade",
-        )
+        .only(*PRICING_SKU_COLUMNS)
         .annotate(
             available_units=sku_available_units(OuterRef("pk")),
             category_path=category_ancestor_ids("product__category_id"),

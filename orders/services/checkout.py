@@ -82,7 +82,7 @@ from ..models import (
     Shipment,
     ShipmentLine,
 )
-from ..selectors import buyer_order_detail, line_rate, order_pricing, shipping_fee, sku_is_on_sale
+from ..selectors import PRICING_SKU_COLUMNS, buyer_order_detail, line_rate, order_pricing, shipping_fee, sku_is_on_sale
 
 
 @dataclass(frozen=True)
@@ -100,29 +100,12 @@ LineDiscount = Callable[[int, Decimal], "tuple[Decimal, Decimal] | None"]
 # and shipping rate: the other columns (descriptions, search text, the merchant's documents
 # and bank details) are never read at checkout and cost transfer and decoding on every order.
 _SKU_COLUMNS = (
-    "id",
-    "product_id",
-    "merchant_id",
-    "code",
-    "attributes",
-    "price",
-    "is_active",
-    "product__id",
-    "product__title",
-    "product__category_id",
-    "product__published_at",
-    "product__withdrawn_at",
-    "product__category__id",
-    "product__category__parent_id",
-    "product__category__commission_rate",
-    "merchant__id",
-    "merchant__status",
+    *PRICING_SKU_COLUMNS,
     "merchant__shop_name",
     "merchant__company_name",
     "merchant__slug",
     "merchant__cooperation_mode",
     "merchant__live_since",
-    "merchant__credit_grade",
     "merchant__shipping_rate__id",
     "merchant__shipping_rate__merchant_id",
     "merchant__shipping_rate__flat_fee",
