@@ -106,3 +106,79 @@ def test_an_anonymous_cart_ignores_a_coupon():
     assert page.status_code == 200
     assert (page.context["pricing"], page.context["coupon_code"], page.context["coupon_error"]) == (None, "", None)
     assert 'name="coupon"' not in page.content.decode()
+
+
+def _api(buyer):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(buyer)
+    return client
+
+
+PRICING = "/api/v1/orders/cart/pricing/"
+
+
+def test_the_cart_api_prices_my_coupon_and_says_why_another_gives_nothing():
+    merchant, (big, small) = _shop()
+    buyer, web = _page_buyer(big)
+    web.post("/cart/add/", {"sku": small.pk, "quantity": 1})
+    promotion = coupon_promotion(merchant=merchant, amount="20.00", min_spend="120.00")
+    coupon = promotion_services.coupon_claim(promotion=promotion, buyer=buyer)
+    far = promotion_services.coupon_claim(
+        promotion=coupon_promotion(merchant=merchant, amount="30.00", min_spend="200.00"), buyer=buyer
+    )
+    api = _api(buyer)
+    plain = api.get(PRICING)
+    assert plain.status_code == 200
+    assert plain.json() == {
+        "goods_total": "150.00",
+        "discount_total": "0.00",
+        "shipping_total": "0.00",
+        "total": "150.00",
+        "applied": [],
+        "coupon_discount": "0.00",
+        "coupon_error": None,
+    }
+    mine = api.get(PRICING, {"coupon": coupon.pk})
+    assert mine.json() == {
+        "goods_total": "150.00",
+        "discount_total": "20.00",
+        "shipping_total": "0.00",
+        "total": "130.00",
+        "applied": [{"promotion": promotion.pk, "name": promotion.name, "amount": "20.00", "coupon": coupon.pk}],
+        "coupon_discount": "20.00",
+        "coupon_error": None,
+    }
+    assert api.get(PRICING, {"coupon_code": coupon.code.lower()}).json() == mine.json()
+    short = api.get(PRICING, {"coupon": far.pk}).json()
+    assert (short["total"], short["applied"], short["coupon_discount"]) == ("150.00", [], "0.00")
+    assert short["coupon_error"] == {
+        "code": "coupon_min_spend_not_reached",
+        "message": "This coupon needs ¥200.00 of eligible items; add ¥50.00 more.",
+        "extra": {"coupon": far.pk, "min_spend": "200.00", "missing": "50.00"},
+    }
+    others = promotion_services.coupon_claim(promotion=promotion, buyer=UserFactory())
+    assert api.get(PRICING, {"coupon": others.pk}).json()["coupon_error"]["code"] == "coupon_not_found"
+    assert api.get(PRICING, {"coupon": "x"}).status_code == 400
+    for held in (coupon, far, others):
+        _nothing_written(held, [big, small])
+
+
+def test_the_cart_api_previews_a_public_code_without_claiming():
+    _merchant, (big, small) = _shop()
+    promotion = coupon_promotion(amount="15.00", min_spend="120.00", max_uses=5, code="WELCOME15")
+    buyer, web = _page_buyer(big)
+    web.post("/cart/add/", {"sku": small.pk, "quantity": 1})
+    answer = _api(buyer).get(PRICING, {"coupon_code": "welcome15"}).json()
+    assert (answer["discount_total"], answer["total"], answer["coupon_discount"]) == ("15.00", "135.00", "15.00")
+    assert answer["applied"] == [{"promotion": promotion.pk, "name": promotion.name, "amount": "15.00", "coupon": None}]
+    assert Coupon.objects.count() == 0
+
+
+def test_the_cart_pricing_api_needs_a_buyer():
+    from rest_framework.test import APIClient
+
+    assert APIClient().get(PRICING).status_code == 401
+    staff = UserFactory(is_staff=True)
+    assert _api(staff).get(PRICING).status_code == 404
