@@ -635,6 +635,7 @@ ADMIN_OFFERS = {
     "promotions.groupbuycampaign": "v",
     "promotions.groupbuygroup": "v",
     "promotions.groupbuyparticipant": "v",
+    "promotions.coupon": "v",
 }
 
 
