@@ -98,6 +98,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.change_groupbuycampaign",
         "promotions.view_groupbuygroup",
         "promotions.view_groupbuyparticipant",
+        # Coupons (issue #13): operations look them up for buyers' questions; only services write them.
+        "promotions.view_coupon",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -118,15 +118,20 @@ def merge_cart_on_login(sender, request, user, **kwargs):
 # --- Cart ------------------------------------------------------------------------------
 
 
-def _cart_breakdown(view, buyer) -> dict:
+def _cart_breakdown(view, buyer, *, coupon_id=None, coupon_code: str = "") -> dict:
     """What promotions give the cart, as checkout would price it now (`selectors.cart_pricing`,
     no query when none is live for its shops): each line gets its `promotion` (the engine's
     line: discount and the promotions that gave it), each shop its `pricing` (goods, discount,
-    shipping after free shipping); the applied promotions with their names and the gifts."""
-    pricing = selectors.cart_pricing(view, buyer=buyer)
+    shipping after free shipping); the applied promotions with their names and the gifts.
+    With the buyer's chosen coupon (`cart_pricing_with_coupon`, nothing written) its discount
+    is in the breakdown, or `coupon_error` says why it gives nothing."""
+    pricing = services.cart_pricing_with_coupon(view, buyer=buyer, coupon_id=coupon_id, code=coupon_code)
     result = pricing.result
+    coupon = {"coupon_error": pricing.coupon_error and pricing.coupon_error.message}
+    if pricing.coupon is not None and not pricing.coupon_error:
+        coupon["coupon_discount"] = pricing.coupon_discount
     if result is None or not result.total_discount:
-        return {"pricing": None}
+        return {"pricing": None, **coupon}
     names = pricing.names
     for line in view.lines:
         priced = next((p for p in result.lines if p.key == str(line.sku.pk) and not p.is_gift), None)
@@ -137,14 +142,21 @@ def _cart_breakdown(view, buyer) -> dict:
         shop.pricing = by_shop.get(shop.merchant.pk)
     applied = [{"name": names.get(a.promotion_id, ""), "amount": a.amount, "level": a.level} for a in result.applied]
     gifts = [{"name": names.get(g.promotion_id, ""), "value": g.gross} for g in result.gifts]
-    return {"pricing": pricing, "applied": applied, "gifts": gifts, "saved": result.total_discount}
+    return {"pricing": pricing, "applied": applied, "gifts": gifts, "saved": result.total_discount, **coupon}
 
 
 @require_safe
 def cart(request):
     view = selectors.cart_view_of(buyer=request.user, session_key=request.session.session_key)
     buyer = request.user if request.user.is_authenticated else None
-    context = {"cart": view, "max_quantity": services.MAX_QUANTITY, **_cart_breakdown(view, buyer)}
+    # The coupon to preview: one of the buyer's (by code, from the list) or a public code.
+    coupon_code = request.GET.get("coupon", "").strip().upper()[:32] if buyer else ""
+    context = {
+        "cart": view,
+        "max_quantity": services.MAX_QUANTITY,
+        "coupon_code": coupon_code,
+        **_cart_breakdown(view, buyer, coupon_code=coupon_code),
+    }
     return render(request, "storefront/orders/cart.html", context)
 
 

@@ -50,6 +50,9 @@ class PromotionForm(forms.Form):
         "invalid_gift": "gift_sku",
         "invalid_scope": "scope",
         "scope_not_own_shop": "products",
+        "invalid_coupon_code": "public_code",
+        "coupon_code_taken": "public_code",
+        "coupon_not_claimable": "public_code",
     }
 
     name = forms.CharField(label=_("Name"), max_length=120)
@@ -151,6 +154,15 @@ class PromotionForm(forms.Form):
         widget=NumberInput(),
         help_text=_("Leave empty for no limit."),
     )
+    public_code = forms.CharField(
+        label=_("Public code"),
+        required=False,
+        max_length=32,
+        help_text=_(
+            "With a coupon only: any buyer who enters this code claims a coupon (4 to 32 letters and digits). "
+            "Leave empty to hand the coupons out in the coupon centre."
+        ),
+    )
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,7 +230,14 @@ def promotion_initial(promotion) -> dict:
         "budget_amount": promotion.budget_amount,
         "max_uses": promotion.max_uses,
         "per_buyer_limit": promotion.per_buyer_limit,
+        "public_code": public_code_of(promotion),
     }
+
+
+def public_code_of(promotion) -> str:
+    """The coupon promotion's public code, or "" (none, or not a coupon promotion)."""
+    public = getattr(promotion, "public_code", None) if promotion.channel == PromotionChannel.COUPON else None
+    return public.code if public else ""
 
 
 class StepForm(forms.Form):

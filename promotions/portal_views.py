@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,7 +30,7 @@ from merchants.views import portal_context, portal_view
 from orders.selectors import PromotionFigures, promotion_figures
 
 from . import selectors, services
-from .choices import EDITABLE_STATES, FlashSaleState, PromotionLevel, PromotionStatus
+from .choices import EDITABLE_STATES, FlashSaleState, PromotionChannel, PromotionLevel, PromotionStatus
 from .forms import CampaignForm
 from .models import GROUP_BUY_TRANSITIONS, TRANSITIONS
 from .portal_forms import (
@@ -38,6 +39,7 @@ from .portal_forms import (
     PromotionForm,
     StepFormSet,
     promotion_initial,
+    public_code_of,
     step_initial,
 )
 from .services import flash
@@ -85,6 +87,17 @@ def _add_error(form, formset, error: DomainError) -> None:
     add_domain_error(form, error)
 
 
+def _set_public_code(promotion, code: str, actor) -> None:
+    """Give a coupon promotion the form's public code (an empty one removes it); a code
+    entered for a promotion given automatically is refused (`coupon_not_claimable`)."""
+    code = code.strip()
+    if promotion.channel == PromotionChannel.COUPON:
+        if code != public_code_of(promotion):
+            services.coupon_code_set(promotion=promotion, code=code, actor=actor)
+    elif code:
+        services.coupon_code_set(promotion=promotion, code=code, actor=actor)
+
+
 def _form_page(request, member, template: str, *, form, formset, promotion=None, status=200):
     context = portal_context(member, MENU_PROMOTIONS, form=form, formset=formset, promotion=promotion)
     return render(request, template, context, status=status)
@@ -97,12 +110,15 @@ def promotion_create(request, merchant, member):
     # Both are checked (not short-circuited) so every error shows at once.
     if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
         try:
-            promotion = services.promotion_create(
-                actor=request.user,
-                level=PromotionLevel.SHOP,
-                merchant=merchant,
-                data=form.service_data(formset.steps()),
-            )
+            # One transaction: a refused public code leaves no promotion behind.
+            with transaction.atomic():
+                promotion = services.promotion_create(
+                    actor=request.user,
+                    level=PromotionLevel.SHOP,
+                    merchant=merchant,
+                    data=form.service_data(formset.steps()),
+                )
+                _set_public_code(promotion, form.cleaned_data["public_code"], request.user)
         except DomainError as error:
             _add_error(form, formset, error)
         else:
@@ -146,7 +162,12 @@ def promotion_edit(request, merchant, member, promotion_id: int):
         formset = StepFormSet(initial=step_initial(promotion), prefix="steps")
     if request.method == "POST" and all([form.is_valid(), formset.is_valid()]):
         try:
-            services.promotion_update(promotion=promotion, actor=request.user, data=form.service_data(formset.steps()))
+            # One transaction: a refused public code leaves the promotion as it was.
+            with transaction.atomic():
+                services.promotion_update(
+                    promotion=promotion, actor=request.user, data=form.service_data(formset.steps())
+                )
+                _set_public_code(promotion, form.cleaned_data["public_code"], request.user)
         except DomainError as error:
             _add_error(form, formset, error)
         else:

@@ -503,6 +503,7 @@ ROUTES: dict[str, Row] = {
     },
     # --- API: orders -----------------------------------------------------------------------------
     "api-orders-cart": api(get=(API_BUYER, 200)),
+    "api-orders-cart-pricing": api(get=(API_BUYER, 200)),
     "api-orders-cart-items": api(post=(API_BUYER, OK)),
     # Only the buyer's cart holds the SKU: anyone else's DELETE finds nothing (404).
     "api-orders-cart-item": api(
@@ -634,6 +635,7 @@ ADMIN_OFFERS = {
     "promotions.groupbuycampaign": "v",
     "promotions.groupbuygroup": "v",
     "promotions.groupbuyparticipant": "v",
+    "promotions.coupon": "v",
 }
 
 

@@ -204,6 +204,41 @@ class CartSerializer(OutputSerializer):
     has_problems = serializers.BooleanField(read_only=True)
 
 
+class CartPricingQuerySerializer(serializers.Serializer):
+    coupon = IdField(required=False, help_text=_("Id of one of your coupons to preview (optional)."))
+    coupon_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text=_("Or the code of your coupon, or a public coupon code (nothing is claimed)."),
+    )
+
+
+class CartAppliedPromotionSerializer(OutputSerializer):
+    promotion = serializers.IntegerField(source="promotion_id", read_only=True)
+    name = serializers.CharField(read_only=True)
+    amount = _money()
+    coupon = serializers.IntegerField(source="coupon_id", read_only=True, allow_null=True)
+
+
+class CartCouponErrorSerializer(OutputSerializer):
+    code = serializers.CharField(read_only=True)
+    message = serializers.CharField(read_only=True)
+    extra = serializers.DictField(read_only=True)
+
+
+class CartPricingSerializer(OutputSerializer):
+    goods_total = _money()
+    discount_total = _money()
+    shipping_total = _money()
+    total = _money(help_text=_("To pay: goods − discounts + shipping."))
+    applied = CartAppliedPromotionSerializer(many=True, read_only=True)
+    coupon_discount = _money(help_text=_("What the chosen coupon takes off (0.00 when none or it gives nothing)."))
+    coupon_error = CartCouponErrorSerializer(
+        read_only=True, allow_null=True, help_text=_("Why the chosen coupon gives nothing, else null.")
+    )
+
+
 # --- Buyer orders -------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ router.register("merchant/orders", MerchantOrderViewSet, basename="merchant-orde
 
 urlpatterns = [
     path("cart/", views.CartView.as_view(), name="api-orders-cart"),
+    path("cart/pricing/", views.CartPricingView.as_view(), name="api-orders-cart-pricing"),
     path("cart/items/", views.CartItemsView.as_view(), name="api-orders-cart-items"),
     path("cart/items/<int:sku_id>/", views.CartItemView.as_view(), name="api-orders-cart-item"),
     path("checkout/", views.CheckoutView.as_view(), name="api-orders-checkout"),

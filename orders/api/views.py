@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import warehouse_list_for_merchant
 from marketplace.api import validated
+from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_required
 from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
@@ -46,6 +47,8 @@ from .serializers import (
     CancelSerializer,
     CartItemAddSerializer,
     CartItemUpdateSerializer,
+    CartPricingQuerySerializer,
+    CartPricingSerializer,
     CartSerializer,
     CheckoutSerializer,
     PaymentSerializer,
@@ -98,6 +101,52 @@ class CartView(APIView):
     )
     def get(self, request):
         return Response(CartSerializer(selectors.cart_view_of(buyer=request.user)).data)
+
+
+@extend_schema(tags=TAGS)
+class CartPricingView(APIView):
+    permission_classes = [IsBuyer]
+
+    @extend_schema(
+        summary="My cart's price with promotions and a coupon",
+        description=BUYER
+        + "The cart's orderable lines priced as checkout would price them now: the promotions applied and the "
+        "total to pay. With `coupon` (the id of one of your coupons) or `coupon_code` (your coupon's code, or a "
+        "public code) the coupon's discount is included; when it gives nothing, `coupon_error` says why (the "
+        "codes checkout answers with: `coupon_min_spend_not_reached`, `coupon_not_applicable`, `coupon_expired`, "
+        "`coupon_code_unknown`, ...). Writes nothing: a public code is not claimed. "
+        + codes(*ACCESS_ERRORS, "validation_error"),
+        parameters=[CartPricingQuerySerializer],
+        responses={200: CartPricingSerializer, **errors(400, 401, 404)},
+    )
+    def get(self, request):
+        data = validated(CartPricingQuerySerializer, request.query_params)
+        view = selectors.cart_view_of(buyer=request.user)
+        pricing = services.cart_pricing_with_coupon(
+            view, buyer=request.user, coupon_id=data.get("coupon"), code=data.get("coupon_code", "")
+        )
+        names = pricing.names
+        applied = [
+            # A public code's coupon-to-be has no id yet (it is claimed at placement).
+            {
+                "promotion_id": a.promotion_id,
+                "name": names.get(a.promotion_id, ""),
+                "amount": a.amount,
+                "coupon_id": a.coupon_id or None,
+            }
+            for a in pricing.applied
+        ]
+        error = pricing.coupon_error
+        answer = {
+            "goods_total": pricing.goods_total,
+            "discount_total": pricing.discount_total,
+            "shipping_total": pricing.shipping_total,
+            "total": pricing.total,
+            "applied": applied,
+            "coupon_discount": pricing.coupon_discount if error is None else ZERO,
+            "coupon_error": error.as_dict() if error else None,
+        }
+        return Response(CartPricingSerializer(answer).data)
 
 
 @extend_schema(tags=TAGS)

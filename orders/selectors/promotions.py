@@ -13,10 +13,15 @@ from django.db.models import OuterRef
 from django.utils import timezone
 
 from catalog.selectors import category_ancestor_ids, sku_available_units, sku_list_for_checkout
+from marketplace.errors import DomainError
 from marketplace.money import ZERO
 from merchants.choices import MerchantStatus
 from promotions.pricing import Offer, PricingResult, price_cart
-from promotions.selectors import cart_line_of, live_offers, live_offers_possible
+from promotions.selectors import (
+    cart_line_of,
+    live_offers,
+    live_offers_possible,
+)
 
 from .buyer import CartView
 
@@ -128,6 +133,17 @@ class CartPricing:
     shops: list[ShopPricing] = field(default_factory=list)
     result: PricingResult | None = None
     names: dict[int, str] = field(default_factory=dict)
+    #: The (sku, quantity) lines the engine priced (SKUs with their pricing facts).
+    lines: list = field(default_factory=list)
+    #: The coupon the buyer chose (`cart_pricing_with_coupon`), and why it gives nothing.
+    coupon: object = None
+    coupon_error: DomainError | None = None
+
+    @property
+    def coupon_discount(self) -> Decimal:
+        if self.coupon is None or self.result is None:
+            return ZERO
+        return sum((a.amount for a in self.result.applied if a.coupon_id == self.coupon.pk), ZERO)
 
     @property
     def goods_total(self) -> Decimal:
@@ -164,13 +180,13 @@ def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=()) -> CartPri
     shops = {merchant_id: ShopPricing(merchant_id=merchant_id, shipping=fee) for merchant_id, fee in fees.items()}
     for line in orderable:
         shops[line.sku.merchant_id].goods += line.line_total
-    pricing = None
+    pricing, lines = None, []
     if orderable and (coupons or live_offers_possible(fees.keys(), now)):
         skus = {sku.pk: sku for sku in sku_pricing_rows({line.sku.pk for line in orderable})}
         lines = [(skus[line.sku.pk], line.quantity) for line in orderable if line.sku.pk in skus]
         pricing = order_pricing(lines=lines, fees=fees, buyer=buyer, now=now, coupons=coupons)
     if pricing is None:
-        return CartPricing(shops=list(shops.values()))
+        return CartPricing(shops=list(shops.values()), lines=lines)
     result = pricing.result
     for priced in result.lines:
         shop = shops[priced.merchant_id]
@@ -181,4 +197,4 @@ def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=()) -> CartPri
         shops[merchant_id].shipping -= waived
         shops[merchant_id].shipping_waived = waived
     names = {a.promotion_id: pricing.offers[a.promotion_id].name for a in result.applied}
-    return CartPricing(shops=list(shops.values()), result=result, names=names)
+    return CartPricing(shops=list(shops.values()), result=result, names=names, lines=lines)

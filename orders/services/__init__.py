@@ -26,6 +26,7 @@ from .cart import (
     cart_remove,
     cart_update,
 )
+from .cart_coupons import cart_pricing_with_coupon
 from .checkout import CheckoutItem, checkout_place, checkout_place_idempotent, request_fingerprint
 from .fulfilment import (
     merchant_order_cancel_by_buyer,
@@ -91,6 +92,7 @@ __all__ = [
     "cart_clear_items",
     "cart_get_or_create",
     "cart_merge",
+    "cart_pricing_with_coupon",
     "cart_remove",
     "cart_update",
     "checkout_place",

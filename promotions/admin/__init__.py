@@ -1,4 +1,5 @@
 """Staff screens of promotions: platform promotions and the approval queue (`promotions`),
-members and RFM (`members`), flash sales (`flash`), group buys (`group_buys`)."""
+members and RFM (`members`), flash sales (`flash`), group buys (`group_buys`), coupons
+(`coupons`, read-only)."""
 
-from . import flash, group_buys, members, promotions  # noqa: F401  (registers the admins)
+from . import coupons, flash, group_buys, members, promotions  # noqa: F401  (registers the admins)

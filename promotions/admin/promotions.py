@@ -72,6 +72,15 @@ class PlatformPromotionForm(forms.ModelForm):
         required=False,
         help_text=_("For “Spend and save”: threshold:amount pairs, e.g. 200:20, 300:40."),
     )
+    public_code = forms.CharField(
+        label=_("Public code"),
+        required=False,
+        max_length=32,
+        help_text=_(
+            "With a coupon only: any buyer who enters this code claims a coupon (4 to 32 letters and digits). "
+            "Leave empty to hand the coupons out in the coupon centre."
+        ),
+    )
     #: The services' refusals, shown on the field they concern.
     error_fields = {
         "name_required": "name",
@@ -85,6 +94,9 @@ class PlatformPromotionForm(forms.ModelForm):
         "steps_required": "steps_text",
         "steps_not_increasing": "steps_text",
         "step_exceeds_threshold": "steps_text",
+        "invalid_coupon_code": "public_code",
+        "coupon_code_taken": "public_code",
+        "coupon_not_claimable": "public_code",
     }
 
     class Meta:
@@ -121,6 +133,8 @@ class PlatformPromotionForm(forms.ModelForm):
             self.fields["steps_text"].initial = ", ".join(
                 f"{s.threshold.normalize():f}:{s.amount.normalize():f}" for s in self.instance.steps.all()
             )
+            public = getattr(self.instance, "public_code", None)
+            self.fields["public_code"].initial = public.code if public else ""
 
     def clean_steps_text(self):
         return parse_steps(self.cleaned_data["steps_text"])
@@ -330,6 +344,7 @@ class PromotionAdmin(ServiceEditAdmin, QueueOrderingMixin, ObjectActionsMixin, a
             "percent",
             "amount",
             "steps_text",
+            "public_code",
             ("min_spend", "min_quantity"),
             "scope",
             "products",
@@ -368,11 +383,20 @@ class PromotionAdmin(ServiceEditAdmin, QueueOrderingMixin, ObjectActionsMixin, a
     # --- Through the services ------------------------------------------------------------
 
     def create(self, request, fields):
-        return services.promotion_create(actor=request.user, level=PromotionLevel.PLATFORM, data=_service_data(fields))
+        promotion = services.promotion_create(
+            actor=request.user, level=PromotionLevel.PLATFORM, data=_service_data(fields)
+        )
+        if fields.get("public_code", "").strip():
+            services.coupon_code_set(promotion=promotion, code=fields["public_code"], actor=request.user)
+        return promotion
 
     def update(self, request, obj, changes):
         fields = {**_current(obj), **changes}
         services.promotion_update(promotion=obj, actor=request.user, data=_service_data(fields))
+        # Only a changed code is written; an emptied one is removed. A refusal rolls the
+        # admin's transaction back, the promotion's changes with it (ServiceEditAdmin).
+        if "public_code" in changes:
+            services.coupon_code_set(promotion=obj, code=changes["public_code"], actor=request.user)
 
     def delete(self, request, objs):
         raise NotImplementedError  # has_delete_permission is False

@@ -9,6 +9,7 @@ from .coupons import (
     coupon_offer,
     coupon_promotion_list_claimable,
     coupon_tab_filter,
+    coupon_to_preview,
     promotion_claimed_by,
     promotion_coupons_left,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "coupon_offer",
     "coupon_promotion_list_claimable",
     "coupon_tab_filter",
+    "coupon_to_preview",
     "flash_hold_pending",
     "flash_reservation_list_for_buyer",
     "flash_sale_get_for_merchant",

@@ -70,6 +70,28 @@ def coupon_get_for_buyer(*, buyer, coupon_id=None, code: str | None = None) -> C
     return None
 
 
+#: Coupon ids start at 1: a public code's coupon-to-be is priced under this id.
+PREVIEW_COUPON_ID = 0
+
+
+def coupon_to_preview(*, buyer, coupon_id=None, code: str = "") -> Coupon | None:
+    """The coupon `coupon_for_checkout` would use, found without claiming anything: one of
+    the buyer's by id or code, else, for a public code, an available coupon of it the buyer
+    holds or an unsaved one (id `PREVIEW_COUPON_ID`) standing for the coupon they would claim.
+    None when the coupon or code is not found."""
+    by_id = coupon_id not in (None, "")
+    coupon = coupon_get_for_buyer(buyer=buyer, coupon_id=coupon_id, code=None if by_id else code)
+    if coupon is not None or by_id:
+        return coupon
+    promotion = coupon_code_promotion(code)
+    if promotion is None:
+        return None
+    held = _coupon_related(Coupon.objects.filter(promotion=promotion, buyer=buyer, state=CouponState.AVAILABLE))
+    return held.order_by("pk").first() or Coupon(
+        pk=PREVIEW_COUPON_ID, promotion=promotion, buyer=buyer, state=CouponState.AVAILABLE
+    )
+
+
 def coupon_display_state(coupon: Coupon, *, now: datetime | None = None) -> str:
     """The coupon's state as the buyer sees it at `now` (expired once the window ended)."""
     now = now or timezone.now()
