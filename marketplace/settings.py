@@ -323,6 +323,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A promotion's scope is read with every choice and written by a merchant without
+    # "platform": the full set gets its own name, the merchant's input keeps its own.
+    "ENUM_NAME_OVERRIDES": {"PromotionScopeEnum": "promotions.choices.ScopeKind"},
 }
 
 # --- Celery --------------------------------------------------------------------------

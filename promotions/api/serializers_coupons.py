@@ -11,11 +11,7 @@ from rest_framework import serializers
 from ..choices import CouponState
 from ..models import Coupon, Promotion
 from ..selectors import coupon_display_state, promotion_claimed_by, promotion_coupons_left
-
-
-class StepSerializer(serializers.Serializer):
-    threshold = serializers.DecimalField(max_digits=14, decimal_places=2)
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+from .serializers import StepSerializer
 
 
 class CouponPromotionSerializer(serializers.ModelSerializer):
