@@ -47,26 +47,6 @@ SETTING_ERRORS = (
     "scope_empty",
     "scope_not_own_shop",
 )
-#: The settings a PATCH may leave out: they keep their current values.
-SETTINGS = (
-    "name",
-    "description",
-    "channel",
-    "starts_at",
-    "ends_at",
-    "priority",
-    "min_spend",
-    "min_quantity",
-    "scope",
-    "benefit_type",
-    "percent",
-    "amount",
-    "gift_sku_id",
-    "platform_share",
-    "budget_amount",
-    "max_uses",
-    "per_buyer_limit",
-)
 
 
 class IsPromotionsMember(IsSectionMember):
@@ -76,7 +56,8 @@ class IsPromotionsMember(IsSectionMember):
 
 
 def _current(promotion) -> dict:
-    data = {name: getattr(promotion, name) for name in SETTINGS}
+    # The settings a PATCH leaves out keep their current values.
+    data = {name: getattr(promotion, name) for name in services.PROMOTION_FIELDS}
     data["steps"] = [{"threshold": s.threshold, "amount": s.amount} for s in promotion.steps.all()]
     data["product_ids"] = [p.pk for p in promotion.products.all()]
     data["category_ids"] = [c.pk for c in promotion.categories.all()]
