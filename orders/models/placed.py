@@ -287,20 +287,55 @@ class OrderLine(models.Model):
 
 
 class OrderLineDiscount(models.Model):
-    """One promotion's part of one line's discount, frozen at placement and split by funder,
+    """One source's part of one line's discount, frozen at placement and split by funder,
     so finance and the marketing view can answer "who paid for this discount".
 
-    The parts of a line's rows add up to the line's `merchant_discount` and
-    `platform_discount` (checkout writes both from the same pricing result)."""
+    The source is exactly one of a promotion (coupons included), a flash sale (the line's
+    units sold at its special price) or a group-buy campaign (the first step's discount):
+    a flash or group-buy line takes no promotion, so its one row carries the line's whole
+    discount. The parts of a line's rows add up to the line's `merchant_discount` and
+    `platform_discount` (checkout writes both from the same pricing result).
+
+    `later_merchant_part` and `later_platform_part` (group buys only) are what the buyer got
+    after placement: the refund of the difference down to the step the group reached, split
+    by the campaign's funding like the first step. That refund is counted in the line's
+    `refunded` but is a discount, not goods given back (the marketing figures read it so)."""
 
     line = models.ForeignKey(
         OrderLine, verbose_name=_("order line"), on_delete=models.PROTECT, related_name="discounts"
     )
     promotion = models.ForeignKey(
-        "promotions.Promotion", verbose_name=_("promotion"), on_delete=models.PROTECT, related_name="+"
+        "promotions.Promotion",
+        verbose_name=_("promotion"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    flash_sale = models.ForeignKey(
+        "promotions.FlashSale",
+        verbose_name=_("flash sale"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    group_buy = models.ForeignKey(
+        "promotions.GroupBuyCampaign",
+        verbose_name=_("group buy"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
     )
     merchant_part = models.DecimalField(_("merchant-funded"), max_digits=14, decimal_places=2)
     platform_part = models.DecimalField(_("platform-funded"), max_digits=14, decimal_places=2)
+    later_merchant_part = models.DecimalField(
+        _("merchant-funded, refunded later"), max_digits=14, decimal_places=2, default=0, db_default=0
+    )
+    later_platform_part = models.DecimalField(
+        _("platform-funded, refunded later"), max_digits=14, decimal_places=2, default=0, db_default=0
+    )
 
     class Meta:
         verbose_name = _("line discount")
@@ -308,13 +343,27 @@ class OrderLineDiscount(models.Model):
         ordering = ["line_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["line", "promotion"], name="order_line_discount_unique"),
+            models.UniqueConstraint(fields=["line", "flash_sale"], name="order_line_discount_unique_flash_sale"),
+            models.UniqueConstraint(fields=["line", "group_buy"], name="order_line_discount_unique_group_buy"),
             models.CheckConstraint(
                 condition=Q(merchant_part__gte=0, platform_part__gte=0), name="order_line_discount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(promotion__isnull=False, flash_sale__isnull=True, group_buy__isnull=True)
+                | Q(promotion__isnull=True, flash_sale__isnull=False, group_buy__isnull=True)
+                | Q(promotion__isnull=True, flash_sale__isnull=True, group_buy__isnull=False),
+                name="order_line_discount_one_source",
+            ),
+            # Only a group buy gives a discount after placement, and never a negative one.
+            models.CheckConstraint(
+                condition=Q(later_merchant_part=0, later_platform_part=0)
+                | Q(group_buy__isnull=False, later_merchant_part__gte=0, later_platform_part__gte=0),
+                name="order_line_discount_later_parts",
             ),
         ]
 
     def __str__(self):
-        return f"{self.line_id} / {self.promotion_id}"
+        return f"{self.line_id} / {self.promotion_id or self.flash_sale_id or self.group_buy_id}"
 
 
 class Shipment(models.Model):

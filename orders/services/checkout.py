@@ -280,8 +280,8 @@ def _place(
         buyer=buyer, address=address, number=number, placed_at=placed_at, merchant_orders=merchant_orders
     )
     events = _save_orders(buyer_order, merchant_orders, actor=buyer)
-    if priced is not None:
-        _save_line_discounts(merchant_orders, priced.result)
+    if priced is not None or flash:
+        _save_line_discounts(merchant_orders, priced.result if priced else None, flash=flash)
     if coupon is not None:
         # Before the stock is locked: a checkout that lost the coupon to a concurrent one
         # fails here (409 coupon_unavailable) without queueing on the stock rows.
@@ -489,9 +489,11 @@ def _waiving_promotion(result: PricingResult, merchant_id: int) -> int | None:
     )
 
 
-def _save_line_discounts(merchant_orders, result: PricingResult) -> None:
-    """One row per (line, promotion) with its two funded parts, in one statement (none when
-    no promotion gave anything)."""
+def _save_line_discounts(merchant_orders, result: PricingResult | None, *, flash: dict[int, FlashHold]) -> None:
+    """One row per (line, promotion) with its two funded parts, and one per flash line (its
+    sale, the line's discount as frozen), all in one statement (none when no promotion gave
+    anything and no flash hold was used). A group-buy line's row is written by
+    `group_buys.group_buy_join`, which knows the campaign."""
     lines = {line.pricing_key: line for _order, order_lines in merchant_orders for line in order_lines}
     rows = [
         OrderLineDiscount(
@@ -500,8 +502,18 @@ def _save_line_discounts(merchant_orders, result: PricingResult) -> None:
             merchant_part=part.merchant_part,
             platform_part=part.platform_part,
         )
-        for part in result.discounts
+        for part in (result.discounts if result is not None else ())
     ]
+    for sku_id, hold in sorted(flash.items()):
+        line = lines[str(sku_id)]
+        rows.append(
+            OrderLineDiscount(
+                line=line,
+                flash_sale_id=hold.sale_id,
+                merchant_part=line.merchant_discount,
+                platform_part=line.platform_discount,
+            )
+        )
     if rows:
         OrderLineDiscount.objects.bulk_create(rows)
 

@@ -5,7 +5,8 @@ not import orders; the rules of the ladder stay in `promotions.services.group_bu
 Guarantees:
 - `group_buy_join` is one use case (`atomic(durable=True)`): the place in the group (group or
   campaign locked), the order at the first step's price (the line's discount split by the
-  campaign's funding and frozen like any discount) and the participant row, or nothing;
+  campaign's funding and frozen like any discount, with its `OrderLineDiscount` row naming
+  the campaign) and the participant row, or nothing;
 - `group_buys_close_due` (periodic) closes each due group in its own transaction
   (`promotions.services.group_buy_decide` writes every participant's outcome once, under the
   group's lock), then carries out each unsettled outcome in its own transaction: the
@@ -16,7 +17,9 @@ Guarantees:
   refunded exactly once. The gateway is called after commit by `refund_execute_task`.
 - difference: (final − first step) percent of the line's gross, never more than still
   refundable on the line; the refund reverses its share of base, platform discount and
-  commission (refunds.py); failed group: the merchant order cancelled while its state allows
+  commission (refunds.py) and is added to the line's discount row as the part given later
+  (`later_merchant_part`/`later_platform_part`, by the campaign's funding): the campaign's
+  marketing cost is what the buyer really got, first step plus difference; failed group: the merchant order cancelled while its state allows
   it (stock released) and everything refunded, shipping too; a participant unpaid at the close
   has its order cancelled (one paid just after the close is refunded in full, it did not count).
 """
@@ -29,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.jobs import run_each
+from marketplace.money import allocate
 from promotions.choices import GroupBuyOutcome
 from promotions.selectors import (
     groups_due_ids,
@@ -44,7 +48,7 @@ from promotions.services import (
 )
 
 from ..choices import BuyerOrderStatus, OrderStatus
-from ..models import TRANSITIONS, Address, BuyerOrder, MerchantOrder
+from ..models import TRANSITIONS, Address, BuyerOrder, MerchantOrder, OrderLineDiscount
 from .checkout import CheckoutItem, _place
 from .lifecycle import buyer_order_cancel_unpaid, merchant_order_cancel
 from .refunds import RefundItem, full_refund_items, refund_issue
@@ -72,6 +76,13 @@ def group_buy_join(*, buyer, address: Address, campaign_id: int, group_id: int |
             line_discount=first_step,
         )
         line = order.merchant_orders.all()[0].lines.all()[0]
+        # The line's discount by source, as checkout writes a promotion's or a flash sale's.
+        OrderLineDiscount.objects.create(
+            line=line,
+            group_buy_id=terms.group.campaign_id,
+            merchant_part=line.merchant_discount,
+            platform_part=line.platform_discount,
+        )
         participant = group_buy_participant_record(
             terms=terms,
             buyer=buyer,
@@ -109,6 +120,20 @@ def _refund_all(order: MerchantOrder, reference: str, reason: str):
     )
 
 
+def _record_later_discount(line, amount) -> None:
+    """The difference refunded is a discount the buyer got after placement: add it to the
+    line's group-buy discount row, split by the campaign's funding as the first step was, so
+    the campaign's marketing cost is what the buyer really got (first step + difference).
+    Runs once per participant (under its claim); a line placed before the rows existed has
+    none and is left alone."""
+    row = OrderLineDiscount.objects.select_related("group_buy").filter(line=line, group_buy__isnull=False).first()
+    if row is None:
+        return
+    share = row.group_buy.platform_share
+    row.later_merchant_part, row.later_platform_part = allocate(amount, [1 - share, share])
+    row.save(update_fields=["later_merchant_part", "later_platform_part"])
+
+
 def group_buy_participant_settle(*, participant_id: int) -> bool:
     """Carry out one participant's decided outcome, once (module docstring). Returns whether
     anything was done (False: settled already, or not decided)."""
@@ -143,6 +168,7 @@ def group_buy_participant_settle(*, participant_id: int) -> bool:
                     reason="group buy final step",
                     reference=reference,
                 )
+                _record_later_discount(line, amount)
         group_buy_participant_settled(participant=participant, refund_id=refund.pk if refund else None)
     return True
 
