@@ -6,7 +6,7 @@ included: they use the admin).
 
 One module per reader: `buyer`, `merchant` (with the API's reads by id), `parcels`,
 `pricing`, `activity` (buyers' paid orders summed for promotions' nightly run) and
-`marketing` (a promotion's cost, orders, GMV and new buyers); every
+`marketing` (a promotion's, flash sale's or group buy's cost, orders, GMV and new buyers); every
 public name is re-exported here, so `from orders.selectors import X` and
 `orders.selectors.X` keep working.
 """
@@ -32,7 +32,15 @@ from .buyer import (
     payment_get_for_buyer,
     payment_order_get,
 )
-from .marketing import NO_FIGURES, MarketingFigures, promotion_marketing, promotion_marketing_daily
+from .marketing import (
+    NO_FIGURES,
+    SOURCES,
+    MarketingFigures,
+    promotion_marketing,
+    promotion_marketing_daily,
+    source_marketing,
+    source_marketing_daily,
+)
 from .merchant import (
     AFTER_SALES_QUEUE_ORDER,
     after_sales_get_for_buyer_by_id,
@@ -65,6 +73,7 @@ __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
     "NO_FIGURES",
     "PRICING_SKU_COLUMNS",
+    "SOURCES",
     "CartLine",
     "CartPricing",
     "CartShop",
@@ -114,4 +123,6 @@ __all__ = [
     "shipping_fee",
     "sku_is_on_sale",
     "sku_pricing_rows",
+    "source_marketing",
+    "source_marketing_daily",
 ]

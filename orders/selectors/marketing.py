@@ -1,14 +1,19 @@
-"""A promotion's marketing figures, read from the discounts orders froze at placement, for the
-marketing pages of operations (admin) and of the merchant (portal). The promotions app may not
-read orders: its pages, interface modules, call these.
+"""The marketing figures of a discount's source — a promotion, a flash sale or a group-buy
+campaign (`SOURCES`) — read from the per-source discount rows orders froze at placement, for
+the marketing pages of operations (admin) and of the merchant (portal). The promotions app may
+not read orders: its pages, interface modules, call these. One query serves every source: the
+source is only the column of `OrderLineDiscount` it reads.
 
-What is counted (the pages say the same):
+What is counted (the pages say the same; "it" is the source):
 - only buyer orders that were paid (`paid_at` set): an order cancelled before payment gave
   nothing and counts nowhere;
-- *cost*: Σ of the promotion's `OrderLineDiscount` parts, by funder (merchant, platform), each
-  line's parts reduced in the proportion of the line refunded (refunded / paid), as the
-  platform part is taken back on refunds (domain.md "Refunds"); a line paid ¥0 (a gift) keeps
-  its whole discount;
+- *cost*: Σ of its `OrderLineDiscount` parts, by funder (merchant, platform), each line's
+  parts reduced in the proportion of the line refunded (refunded / paid), as the platform part
+  is taken back on refunds (domain.md "Refunds"); a line paid ¥0 (a gift) keeps its whole
+  discount. A group buy's cost is what the buyer really got: the first step's parts plus the
+  difference refunded at the close (`later_*_part`, by the campaign's funding); that refund
+  is a discount, not goods given back, so it reduces neither part: only the other refunds of
+  the line do, in proportion of what was paid after the difference;
 - *orders touched*: buyer orders with at least one line it discounted (a later refund, even in
   full, leaves the order counted: it only takes its part out of cost and GMV);
 - *GMV touched*: goods paid (after every discount, shipping excluded) less refunds, of the
@@ -60,37 +65,47 @@ class MarketingFigures:
 NO_FIGURES = MarketingFigures()
 
 
-def _touched_sql(where: str) -> str:
-    """Per (promotion, buyer order touched): its cost by funder, the GMV of the merchant orders
-    it touched, whether it was the buyer's first paid order, and the day it was paid."""
+#: The sources of a line's discount, and the column of `OrderLineDiscount` naming each.
+SOURCES = {"promotion": "promotion_id", "flash_sale": "flash_sale_id", "group_buy": "group_buy_id"}
+
+
+def _touched_sql(column: str, where: str) -> str:
+    """Per (source, buyer order touched): its cost by funder, the GMV of the merchant orders
+    it touched, whether it was the buyer's first paid order, and the day it was paid.
+    `column` is one of `SOURCES`' values."""
     discount, line = OrderLineDiscount._meta.db_table, OrderLine._meta.db_table
     morder, border = MerchantOrder._meta.db_table, BuyerOrder._meta.db_table
     # Table names are the models'; every value is a parameter.
     return f"""
         WITH discounted AS (
-            SELECT d.promotion_id, l.merchant_order_id, mo.buyer_order_id,
-                   d.merchant_part * share AS merchant_cost, d.platform_part * share AS platform_cost
+            SELECT d.{column} AS source_id, l.merchant_order_id, mo.buyer_order_id,
+                   (d.merchant_part + d.later_merchant_part) * share AS merchant_cost,
+                   (d.platform_part + d.later_platform_part) * share AS platform_cost
             FROM {discount} d
             JOIN {line} l ON l.id = d.line_id
             JOIN {morder} mo ON mo.id = l.merchant_order_id
             JOIN {border} bo ON bo.id = mo.buyer_order_id
             CROSS JOIN LATERAL (
-                SELECT CASE WHEN l.paid > 0 THEN (l.paid - l.refunded) / l.paid ELSE 1 END AS share
+                -- What was paid once the discount given later (in `refunded`) is taken off.
+                SELECT l.paid - d.later_merchant_part - d.later_platform_part AS paid_after
+            ) AS after_later
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN paid_after > 0 THEN (l.paid - l.refunded) / paid_after ELSE 1 END AS share
             ) AS kept
-            WHERE bo.paid_at IS NOT NULL AND {where}
+            WHERE bo.paid_at IS NOT NULL AND d.{column} IS NOT NULL AND {where}
         ),
         cost AS (
-            SELECT promotion_id, buyer_order_id,
+            SELECT source_id, buyer_order_id,
                    SUM(merchant_cost) AS merchant_cost, SUM(platform_cost) AS platform_cost
-            FROM discounted GROUP BY promotion_id, buyer_order_id
+            FROM discounted GROUP BY source_id, buyer_order_id
         ),
         gmv AS (
-            SELECT t.promotion_id, t.buyer_order_id, SUM(l.paid - l.refunded) AS gmv
-            FROM (SELECT DISTINCT promotion_id, merchant_order_id, buyer_order_id FROM discounted) AS t
+            SELECT t.source_id, t.buyer_order_id, SUM(l.paid - l.refunded) AS gmv
+            FROM (SELECT DISTINCT source_id, merchant_order_id, buyer_order_id FROM discounted) AS t
             JOIN {line} l ON l.merchant_order_id = t.merchant_order_id
-            GROUP BY t.promotion_id, t.buyer_order_id
+            GROUP BY t.source_id, t.buyer_order_id
         )
-        SELECT c.promotion_id, c.buyer_order_id, c.merchant_cost, c.platform_cost, g.gmv,
+        SELECT c.source_id, c.buyer_order_id, c.merchant_cost, c.platform_cost, g.gmv,
                (bo.paid_at AT TIME ZONE %s)::date AS day,
                NOT EXISTS (
                    SELECT 1 FROM {border} earlier
@@ -98,17 +113,17 @@ def _touched_sql(where: str) -> str:
                      AND (earlier.paid_at, earlier.id) < (bo.paid_at, bo.id)
                ) AS first_order
         FROM cost c
-        JOIN gmv g ON g.promotion_id = c.promotion_id AND g.buyer_order_id = c.buyer_order_id
+        JOIN gmv g ON g.source_id = c.source_id AND g.buyer_order_id = c.buyer_order_id
         JOIN {border} bo ON bo.id = c.buyer_order_id
     """
 
 
-def _aggregate(key: str, where: str, params: list) -> dict:
+def _aggregate(source: str, key: str, where: str, params: list) -> dict:
     sql = f"""
         SELECT {key},
                SUM(merchant_cost), SUM(platform_cost), COUNT(*), SUM(gmv),
                COUNT(*) FILTER (WHERE first_order)
-        FROM ({_touched_sql(where)}) AS touched
+        FROM ({_touched_sql(SOURCES[source], where)}) AS touched
         GROUP BY {key}
     """
     with connection.cursor() as cursor:
@@ -125,24 +140,26 @@ def _aggregate(key: str, where: str, params: list) -> dict:
         }
 
 
-def promotion_marketing(promotion_ids: Iterable[int] | None = None) -> dict[int, MarketingFigures]:
-    """Each promotion's figures (of `promotion_ids`, or every promotion with a paid order),
-    by promotion id, in one query; a promotion that touched no paid order is absent (read
-    `NO_FIGURES` for it)."""
-    if promotion_ids is None:
-        return _aggregate("promotion_id", "TRUE", [])
-    ids = sorted(set(promotion_ids))
+def source_marketing(source: str, ids: Iterable[int] | None = None) -> dict[int, MarketingFigures]:
+    """Each `source`'s (a key of `SOURCES`) figures, of `ids` or of every one with a paid
+    order, by id, in one query; one that touched no paid order is absent (read `NO_FIGURES`
+    for it)."""
+    column = SOURCES[source]
+    if ids is None:
+        return _aggregate(source, "source_id", "TRUE", [])
+    ids = sorted(set(ids))
     if not ids:
         return {}
-    return _aggregate("promotion_id", "d.promotion_id = ANY(%s)", [ids])
+    return _aggregate(source, "source_id", f"d.{column} = ANY(%s)", [ids])
 
 
-def promotion_marketing_daily(
-    promotion_id: int, *, first_day: datetime.date, last_day: datetime.date
+def source_marketing_daily(
+    source: str, source_id: int, *, first_day: datetime.date, last_day: datetime.date
 ) -> list[tuple[datetime.date, MarketingFigures]]:
-    """The promotion's figures per day from `first_day` to `last_day` (days without a paid
-    order at zero; a payment's day outside the range widens it), in date order, one query."""
-    by_day = _aggregate("day", "d.promotion_id = %s", [promotion_id])
+    """The figures of one `source` (a key of `SOURCES`) per day from `first_day` to
+    `last_day` (days without a paid order at zero; a payment's day outside the range widens
+    it), in date order, one query."""
+    by_day = _aggregate(source, "day", f"d.{SOURCES[source]} = %s", [source_id])
     if by_day:
         first_day, last_day = min(first_day, *by_day), max(last_day, *by_day)
     days = []
@@ -151,3 +168,16 @@ def promotion_marketing_daily(
         days.append((day, by_day.get(day, NO_FIGURES)))
         day += datetime.timedelta(days=1)
     return days
+
+
+def promotion_marketing(promotion_ids: Iterable[int] | None = None) -> dict[int, MarketingFigures]:
+    """Each promotion's figures (of `promotion_ids`, or every promotion with a paid order),
+    by promotion id, in one query (`source_marketing`)."""
+    return source_marketing("promotion", promotion_ids)
+
+
+def promotion_marketing_daily(
+    promotion_id: int, *, first_day: datetime.date, last_day: datetime.date
+) -> list[tuple[datetime.date, MarketingFigures]]:
+    """The promotion's figures per day (`source_marketing_daily`), one query."""
+    return source_marketing_daily("promotion", promotion_id, first_day=first_day, last_day=last_day)
