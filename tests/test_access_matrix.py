@@ -413,6 +413,11 @@ ROUTES: dict[str, Row] = {
     "portal_marketing:list": page(portal("promotions", own=False)),
     "portal_marketing:detail": page(portal("promotions")),
     "portal_marketing:csv": page(portal("promotions")),
+    # A flash sale's and a group buy's figures: the section of their own pages.
+    "portal_marketing:flash_sale": page(portal("catalog")),
+    "portal_marketing:flash_sale_csv": page(portal("catalog")),
+    "portal_marketing:group_buy": page(portal("catalog")),
+    "portal_marketing:group_buy_csv": page(portal("catalog")),
     # --- API: accounts, merchants ----------------------------------------------------------------
     "api-token": api(post=(API_PUBLIC, OK)),
     "api-me": api(get=(API_AUTH, 200)),
@@ -874,7 +879,12 @@ def _marketing_admin() -> Row:
     return Row({"GET": (access, 200), "HEAD": (access, 200)}, wrong=Access(access.gate))
 
 
-ROUTES.update({f"promotions_marketing:{name}": _marketing_admin() for name in ("list", "list_csv", "detail", "csv")})
+ROUTES.update(
+    {
+        f"promotions_marketing:{name}": _marketing_admin()
+        for name in ("list", "list_csv", "detail", "csv", "flash_sale", "flash_sale_csv", "group_buy", "group_buy_csv")
+    }
+)
 
 
 # --- Discovery ----------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -95,6 +97,7 @@ class FlashSaleAdmin(ServiceEditAdmin, ObjectActionsMixin, admin.ModelAdmin):
         "ends_at",
         "funding",
         "is_paused",
+        "figures",
     ]
     list_filter = ["funding", "is_paused"]
     list_select_related = ["sku", "merchant"]
@@ -120,6 +123,13 @@ class FlashSaleAdmin(ServiceEditAdmin, ObjectActionsMixin, admin.ModelAdmin):
             permissions.FLASH_SALE_PAUSE,
         ),
     ]
+
+    @admin.display(description=_("figures"))
+    def figures(self, sale):
+        # The marketing page (promotions.admin.marketing): cost by funder, GMV touched, ROI.
+        return format_html(
+            '<a href="{}">{}</a>', reverse("promotions_marketing:flash_sale", args=[sale.pk]), _("Marketing")
+        )
 
     def has_change_permission(self, request, obj=None):
         return False  # the terms buyers were admitted on never change; pause it instead

@@ -13,6 +13,8 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -115,12 +117,19 @@ class GroupBuyGroupInline(ReadOnlyInline):
 
 @admin.register(GroupBuyCampaign)
 class GroupBuyCampaignAdmin(ObjectActionsMixin, ReadOnlyAdmin):
-    list_display = ["name", "merchant", "sku", "status", "starts_at", "ends_at", "platform_share"]
+    list_display = ["name", "merchant", "sku", "status", "starts_at", "ends_at", "platform_share", "figures"]
     list_filter = ["status"]
     search_fields = ["name", "merchant__shop_name", "sku__code"]
     list_select_related = ["merchant", "sku"]
     inlines = [GroupBuyStepInline, GroupBuyGroupInline]
     object_actions = GROUP_BUY_ACTIONS
+
+    @admin.display(description=_("figures"))
+    def figures(self, campaign):
+        # The marketing page (promotions.admin.marketing): cost by funder, GMV touched, ROI.
+        return format_html(
+            '<a href="{}">{}</a>', reverse("promotions_marketing:group_buy", args=[campaign.pk]), _("Marketing")
+        )
 
 
 class GroupBuyParticipantInline(ReadOnlyInline):

@@ -1,6 +1,8 @@
 """Operations' marketing pages of promotions, under /admin/promotions/marketing/: every
 promotion with its figures (sortable by cost, GMV and ROI; streamed CSV of the whole list) and
-one promotion's page (figures, charts per day, CSV per day).
+one promotion's page (figures, charts per day, CSV per day); the same page and CSV of a flash
+sale (flash-sales/<id>/) and of a group-buy campaign (group-buys/<id>/), linked from their
+admin lists.
 
 They are not a ModelAdmin's pages (the promotions' own admin links to them), so they are
 plain admin views: `admin_view` (staff signed in, else the admin's login) and `staff_view`
@@ -22,7 +24,7 @@ from marketplace.admin_tools import staff_view
 
 from .. import marketing_views as marketing
 from .. import permissions
-from ..models import Promotion
+from ..models import FlashSale, GroupBuyCampaign, Promotion
 
 app_name = "promotions_marketing"
 
@@ -71,6 +73,17 @@ def _page(request, template: str, title, **context) -> TemplateResponse:
             "list_url": reverse("promotions_marketing:list"),
             **context,
         },
+    )
+
+
+def _detail(request, subject: marketing.Subject, csv_route: str, **context) -> TemplateResponse:
+    return _page(
+        request,
+        "admin/promotions/marketing/detail.html",
+        gettext("Marketing: %(name)s") % {"name": subject.name},
+        csv_url=reverse(csv_route, args=[subject.pk]),
+        **marketing.detail_context(subject),
+        **context,
     )
 
 
@@ -130,20 +143,58 @@ def promotion_list_csv(request):
 
 def promotion_detail(request, promotion_id: int):
     promotion = get_object_or_404(Promotion.objects.select_related("merchant"), pk=promotion_id)
-    return _page(
-        request,
-        "admin/promotions/marketing/detail.html",
-        gettext("Marketing: %(name)s") % {"name": promotion.name},
-        csv_url=reverse("promotions_marketing:csv", args=[promotion.pk]),
-        **marketing.detail_context(promotion),
-    )
+    return _detail(request, marketing.promotion_subject(promotion), "promotions_marketing:csv")
 
 
 def promotion_csv(request, promotion_id: int):
-    promotion = get_object_or_404(Promotion, pk=promotion_id)
-    return marketing.csv_response(
-        marketing.daily_rows(marketing.daily(promotion)), f"promotion-{promotion.pk}-marketing.csv"
+    subject = marketing.promotion_subject(
+        get_object_or_404(Promotion.objects.select_related("merchant"), pk=promotion_id)
     )
+    return marketing.csv_response(marketing.daily_rows(marketing.daily(subject)), subject.csv_name)
+
+
+def _flash_sale(sale_id: int):
+    return marketing.flash_sale_subject(
+        get_object_or_404(FlashSale.objects.select_related("merchant", "sku"), pk=sale_id)
+    )
+
+
+def flash_sale_detail(request, sale_id: int):
+    return _detail(
+        request,
+        _flash_sale(sale_id),
+        "promotions_marketing:flash_sale_csv",
+        opts=FlashSale._meta,
+        list_url=reverse("admin:promotions_flashsale_changelist"),
+        list_label=FlashSale._meta.verbose_name_plural,
+    )
+
+
+def flash_sale_csv(request, sale_id: int):
+    subject = _flash_sale(sale_id)
+    return marketing.csv_response(marketing.daily_rows(marketing.daily(subject)), subject.csv_name)
+
+
+def _group_buy(campaign_id: int):
+    return marketing.group_buy_subject(
+        get_object_or_404(GroupBuyCampaign.objects.select_related("merchant"), pk=campaign_id)
+    )
+
+
+def group_buy_detail(request, campaign_id: int):
+    return _detail(
+        request,
+        _group_buy(campaign_id),
+        "promotions_marketing:group_buy_csv",
+        opts=GroupBuyCampaign._meta,
+        list_url=reverse("admin:promotions_groupbuycampaign_changelist"),
+        list_label=GroupBuyCampaign._meta.verbose_name_plural,
+    )
+
+
+def group_buy_csv(request, campaign_id: int):
+    subject = _group_buy(campaign_id)
+    return marketing.csv_response(marketing.daily_rows(marketing.daily(subject)), subject.csv_name)
 
 
 def _staff(view):
@@ -156,4 +207,8 @@ urlpatterns = [
     path("list.csv", _staff(promotion_list_csv), name="list_csv"),
     path("<int:promotion_id>/", _staff(promotion_detail), name="detail"),
     path("<int:promotion_id>/marketing.csv", _staff(promotion_csv), name="csv"),
+    path("flash-sales/<int:sale_id>/", _staff(flash_sale_detail), name="flash_sale"),
+    path("flash-sales/<int:sale_id>/marketing.csv", _staff(flash_sale_csv), name="flash_sale_csv"),
+    path("group-buys/<int:campaign_id>/", _staff(group_buy_detail), name="group_buy"),
+    path("group-buys/<int:campaign_id>/marketing.csv", _staff(group_buy_csv), name="group_buy_csv"),
 ]
