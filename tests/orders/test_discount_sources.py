@@ -167,3 +167,30 @@ def test_only_a_group_buys_row_takes_a_later_part():
         OrderLineDiscount.objects.filter(pk=row.pk).update(later_merchant_part=D("1.00"))
     row.refresh_from_db()
     assert (row.later_merchant_part, row.later_platform_part) == (D("0.00"), D("0.00"))
+
+
+# --- The backfill of lines placed before the rows existed (orders migration 0014) -----------------
+
+
+def test_the_backfill_rebuilds_the_rows_of_earlier_flash_and_group_buy_lines_once():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("orders.migrations.0014_backfill_flash_sale_group_buy_discounts").backfill
+    sale = live_sale(price="20.00", special="15.00", funding="platform", platform_share=D("1"), by_staff=True)
+    buyer = UserFactory()
+    flash.flash_sale_admit(sale_id=sale.pk, buyer_id=buyer.pk, units=1)
+    order_services.checkout_place(buyer=buyer, address=address_for(buyer), items=[CheckoutItem(sale.sku_id, 1)])
+    world = build_group_world(platform_share="0.5")
+    participants = group_of(world, 5)
+    order_services.group_buys_close_due(now=after_close(participants[0].group))
+    columns = ("line_id", *ROW, *LATER)
+    written = sorted(OrderLineDiscount.objects.values_list(*columns))
+    assert len(written) == 6
+    OrderLineDiscount.objects.all().delete()  # as before checkout wrote them
+
+    backfill(apps, None)
+    assert sorted(OrderLineDiscount.objects.values_list(*columns)) == written
+    backfill(apps, None)  # lines with a row are left alone
+    assert OrderLineDiscount.objects.count() == 6
