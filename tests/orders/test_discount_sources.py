@@ -194,3 +194,18 @@ def test_the_backfill_rebuilds_the_rows_of_earlier_flash_and_group_buy_lines_onc
     assert sorted(OrderLineDiscount.objects.values_list(*columns)) == written
     backfill(apps, None)  # lines with a row are left alone
     assert OrderLineDiscount.objects.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_close_runs_at_once_give_each_row_its_later_part_once():
+    from tests.promotions.test_group_buy_concurrency import run_together
+
+    world = build_group_world(platform_share="0.5")
+    participants = group_of(world, 5)
+    now = after_close(participants[0].group)
+    results, errors = run_together(2, lambda: order_services.group_buys_close_due(now=now))
+    assert (errors, sum(results)) == ([], 5)
+    assert (
+        sorted(OrderLineDiscount.objects.values_list("group_buy_id", "merchant_part", "platform_part", *LATER))
+        == [(world.campaign.pk, D("5.00"), D("5.00"), D("5.00"), D("5.00"))] * 5
+    )
