@@ -13,8 +13,10 @@ Guarantees:
 - expired reservations return their units exactly once (a status change under the row's lock
   decides; Redis gets them back after commit, keyed by the reservation);
 - checkout (`orders.services.checkout`) locks the buyer's live reservations of its SKUs
-  (`flash_holds_lock`), prices those units at the special price and consumes them in its
-  transaction (`flash_holds_consume`); cancelling that order returns them once
+  (`flash_holds_lock`), prices the units it uses at the special price (at most the units
+  ordered, at most the units held: more ordered than held pay the normal price for the rest)
+  and consumes them in its transaction (`flash_holds_consume`), giving the units held but not
+  ordered back to the pool at once; cancelling that order returns the units bought once
   (`flash_reservations_return`).
 Locks are taken reservations first, then sale rows, each in primary-key order (admission
 locks only the sale row).
@@ -357,14 +359,18 @@ def flash_reservations_expire(*, now=None) -> int:
 
 @dataclass
 class FlashHold:
-    """The buyer's live reservations of one SKU that a checkout line uses."""
+    """The buyer's live reservations of one SKU that a checkout line uses.
+
+    `parts`: each reservation of the sale with the units of it the line uses (oldest first;
+    0 for one the line does not need). `units`: their sum, the units priced at the special
+    price — at most the units ordered and at most the units held."""
 
     sku_id: int
     sale_id: int
     special_price: Decimal
     platform_share: Decimal
     units: int = 0
-    reservations: list[FlashReservation] = field(default_factory=list)
+    parts: list[tuple[FlashReservation, int]] = field(default_factory=list)
 
     def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
         """(merchant part, platform part) of (price − special price) × units, split by the
@@ -376,11 +382,17 @@ class FlashHold:
 
 
 def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int, FlashHold]:
-    """For a checkout of `quantities` (SKU id → units): lock the buyer's live (pending, not
-    expired) reservations of these SKUs in primary-key order and return, per SKU, those it
-    uses: whole reservations, oldest first, as long as their units fit the quantity ordered
-    (one not used stays held until it expires). One query. Call inside the checkout's
-    transaction and pass the result to `flash_holds_consume` in the same transaction."""
+    """For a checkout of `quantities` (SKU id → units): lock the buyer's live reservations
+    of these SKUs (pending and `expires_at` after `now`: an expired one is never used, even
+    before the expiry job ran) in primary-key order and return, per SKU, how many units of
+    which reservations the line uses, oldest first, up to the quantity ordered.
+
+    Ordering fewer units than held uses part of the hold: `flash_holds_consume` returns the
+    rest to the sale at once. Ordering more than held prices the held units at the special
+    price and the others at the normal price (the line's discount covers the held units
+    only), so the special price never goes to more units than the buyer was admitted to,
+    hence never beyond the sale's quantity or the buyer's limit. One query. Call inside the
+    checkout's transaction and pass the result to `flash_holds_consume` in the same one."""
     now = now or timezone.now()
     rows = (
         FlashReservation.objects.select_for_update(of=("self",))
@@ -391,43 +403,82 @@ def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int
             sale__sku_id__in=list(quantities),
         )
         .select_related("sale")
-        .only("pk", "units", "status", "sale__id", "sale__sku_id", "sale__special_price", "sale__platform_share")
+        .only(
+            "pk",
+            "units",
+            "status",
+            "redis_gen",
+            "buyer_id",
+            "sale__id",
+            "sale__sku_id",
+            "sale__special_price",
+            "sale__platform_share",
+        )
         .order_by("pk")
     )
     holds: dict[int, FlashHold] = {}
     for row in rows:
         sku_id = row.sale.sku_id
         hold = holds.setdefault(sku_id, FlashHold(sku_id, row.sale_id, row.sale.special_price, row.sale.platform_share))
-        # One sale per SKU and window: a reservation of another (older) sale of the SKU waits.
-        if row.sale_id == hold.sale_id and hold.units + row.units <= quantities[sku_id]:
-            hold.units += row.units
-            hold.reservations.append(row)
-    return {sku_id: hold for sku_id, hold in holds.items() if hold.units}
+        # One sale per SKU and window: a reservation of another (older) sale of the SKU is
+        # left alone (it expires at its time).
+        if row.sale_id == hold.sale_id:
+            used = min(row.units, quantities[sku_id] - hold.units)
+            hold.units += used
+            hold.parts.append((row, used))
+    return holds
+
+
+def _give_back_unused_after_commit(reservation: FlashReservation, units: int) -> None:
+    # Its own token: the units a partly used reservation gives back now are not the ones a
+    # cancellation of its order gives back later (token: the reservation's id).
+    transaction.on_commit(
+        partial(
+            flash_redis.give_back,
+            reservation.sale_id,
+            gen=reservation.redis_gen,
+            buyer_id=reservation.buyer_id,
+            units=units,
+            token=f"{reservation.pk}:unused",
+        )
+    )
 
 
 def flash_holds_consume(*, holds: dict[int, FlashHold], order_numbers: dict[int, str]) -> None:
-    """Mark the locked reservations of `holds` consumed by the merchant order numbered
-    `order_numbers[sku_id]` and move their units from reserved to sold on their sales (sale
-    rows locked in primary-key order). Inside the checkout's transaction: a rolled-back
-    checkout consumes nothing."""
+    """Use the locked reservations of `holds` for the merchant order numbered
+    `order_numbers[sku_id]`: a reservation used whole is consumed; one used in part is
+    consumed for the units used (its `units` becomes that) and gives the rest back; one not
+    used at all expires now. On the sales (rows locked in primary-key order) the units used
+    move from reserved to sold and the units not used leave reserved, so they go back to the
+    pool at once, and to Redis after commit (with the buyer's limit). Inside the checkout's
+    transaction: a rolled-back checkout consumes and returns nothing."""
     if not holds:
         return
-    by_sale: dict[int, int] = defaultdict(int)
+    held: dict[int, int] = defaultdict(int)
+    sold: dict[int, int] = defaultdict(int)
     for hold in holds.values():
-        by_sale[hold.sale_id] += hold.units
-    list(FlashSale.objects.select_for_update().filter(pk__in=list(by_sale)).order_by("pk").values_list("pk"))
+        held[hold.sale_id] += sum(reservation.units for reservation, _used in hold.parts)
+        sold[hold.sale_id] += hold.units
+    list(FlashSale.objects.select_for_update().filter(pk__in=list(held)).order_by("pk").values_list("pk"))
     for sku_id, hold in holds.items():
-        for reservation in hold.reservations:  # locked by flash_holds_lock
+        for reservation, used in hold.parts:  # locked by flash_holds_lock
+            if not used:
+                transition(reservation, "expire", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
+                _give_back_after_commit(reservation)
+                continue
+            unused = reservation.units - used
             transition(
                 reservation,
                 "consume",
                 table=FLASH_RESERVATION_TRANSITIONS,
                 lock=False,
-                changes={"order_number": order_numbers[sku_id]},
+                changes={"order_number": order_numbers[sku_id], "units": used},
             )
-    for sale_id, units in sorted(by_sale.items()):
+            if unused:
+                _give_back_unused_after_commit(reservation, unused)
+    for sale_id in sorted(held):
         FlashSale.objects.filter(pk=sale_id).update(
-            reserved_units=F("reserved_units") - units, sold_units=F("sold_units") + units
+            reserved_units=F("reserved_units") - held[sale_id], sold_units=F("sold_units") + sold[sale_id]
         )
 
 
