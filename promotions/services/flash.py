@@ -11,7 +11,10 @@ Guarantees:
 - a missing Redis state is rebuilt from the database under a Redis lock (quantity − sold −
   reserved); a change of the sale drops the state after commit, so it is rebuilt with it;
 - expired reservations return their units exactly once (a status change under the row's lock
-  decides; Redis gets them back after commit, keyed by the reservation);
+  decides; Redis gets them back after commit, keyed by the reservation): by the periodic job,
+  and lazily by the first admission of the sale refused `sold_out` or `limit_reached` after
+  they fell due (Redis notes when each hold falls due, so only then is the database asked),
+  which then asks again; a checkout never uses an expired hold, even before either ran;
 - checkout (`orders.services.checkout`) locks the buyer's live reservations of its SKUs
   (`flash_holds_lock`), prices the units it uses at the special price (at most the units
   ordered, at most the units held: more ordered than held pay the normal price for the rest)
@@ -208,27 +211,42 @@ def flash_sale_rebuild(*, sale_id: int, force: bool = False) -> bool:
     """(Re)install the sale's Redis state from the database: remaining = quantity − sold −
     reserved, each buyer's units held or bought, the window, limit and pause. Holds the
     sale's Redis lock while reading and installing; unless `force`, installs nothing when
-    another process installed a state meanwhile. 404 when the sale does not exist."""
+    another process installed a state meanwhile. The reservations it counted take the new
+    state's generation (their later give-backs, on expiry or cancellation, then count in it)
+    and the pending ones are noted for the lazy expiry. 404 when the sale does not exist."""
     with flash_redis.lock(sale_id):
         sale = FlashSale.objects.filter(pk=sale_id).first()
         if sale is None:
             raise NotFoundError(message=_("No such flash sale."))
-        taken = dict(
-            FlashReservation.objects.filter(sale_id=sale_id, status__in=HELD)
-            .values("buyer_id")
-            .annotate(units=Sum("units"))
-            .values_list("buyer_id", "units")
+        held = list(
+            FlashReservation.objects.filter(sale_id=sale_id, status__in=HELD).values_list(
+                "pk", "buyer_id", "units", "status", "expires_at"
+            )
         )
-        return flash_redis.install(
+        taken: dict[int, int] = defaultdict(int)
+        for _pk, buyer_id, units, _status, _expires_at in held:
+            taken[buyer_id] += units
+        installed = flash_redis.install(
             sale_id,
             remaining=sale.remaining_units,
             start_ms=_ms(sale.starts_at),
             end_ms=_ms(sale.ends_at),
             limit=sale.per_buyer_limit,
             paused=sale.is_paused,
-            taken=taken,
+            taken=dict(taken),
             force=force,
         )
+        if installed and held:
+            gen = flash_redis.client().hget(flash_redis.keys(sale_id)[0], "gen").decode()
+            # Only the rows counted, and still in the state counted (a reservation that moved
+            # meanwhile already gave back to the old generation: dropped, Redis under-sells
+            # until the next rebuild, never over-admits).
+            for status in HELD:
+                FlashReservation.objects.filter(
+                    pk__in=[row[0] for row in held if row[3] == status], status=status
+                ).update(redis_gen=gen)
+            _due_add(sale_id, {row[0]: row[4] for row in held if row[3] == FlashReservationStatus.PENDING})
+        return installed
 
 
 def flash_sales_rebuild_all(*, now=None) -> int:
@@ -249,7 +267,9 @@ def flash_sale_admit(*, sale_id: int, buyer_id: int, units: int = 1, now=None) -
     code: not_started, ended, paused, sold_out, limit_reached (`extra.left`: units the buyer
     may still take, or left in the sale). The decision is the Redis script's (no database query
     for a refusal); an admission then holds a reservation written to the database, valid
-    FLASH_SALE_HOLD_MINUTES. A missing Redis state is rebuilt first (404: no such sale)."""
+    FLASH_SALE_HOLD_MINUTES. A missing Redis state is rebuilt first (404: no such sale).
+    Refused sold_out or limit_reached while holds of the sale are past their time: those
+    expire first (their units back to the pool) and the script is asked once more."""
     if not isinstance(units, int) or isinstance(units, bool) or not 1 <= units <= MAX_UNITS_PER_ADMISSION:
         raise FlashSaleError(
             "invalid_quantity",
@@ -259,6 +279,8 @@ def flash_sale_admit(*, sale_id: int, buyer_id: int, units: int = 1, now=None) -
     decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
     if decision.outcome == "missing":
         flash_sale_rebuild(sale_id=sale_id)
+        decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
+    if decision.outcome in LAZY_EXPIRY and _return_expired_holds(sale_id=sale_id, gen=decision.gen, now=now):
         decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
     if decision.outcome != "admitted":
         if decision.outcome == "missing":  # dropped again at once (a change of the sale): say so
@@ -297,13 +319,15 @@ def _hold(*, sale_id: int, buyer_id: int, units: int, gen: str, now) -> FlashRes
             "limit_reached", REFUSALS["limit_reached"], {"left": max(sale.per_buyer_limit - taken, 0)}
         )
     FlashSale.objects.filter(pk=sale_id).update(reserved_units=F("reserved_units") + units)
-    return FlashReservation.objects.create(
+    reservation = FlashReservation.objects.create(
         sale=sale,
         buyer_id=buyer_id,
         units=units,
         expires_at=now + timedelta(minutes=settings.FLASH_SALE_HOLD_MINUTES),
         redis_gen=gen,
     )
+    transaction.on_commit(partial(_due_add, sale_id, {reservation.pk: reservation.expires_at}))
+    return reservation
 
 
 # --- Expiry -------------------------------------------------------------------------------------
@@ -335,6 +359,66 @@ def _expire_one(pk: int, *, now) -> bool:
     FlashSale.objects.filter(pk=sale.pk).update(reserved_units=F("reserved_units") - reservation.units)
     _give_back_after_commit(reservation)
     return True
+
+
+#: Admission refusals after which holds past their time are returned first (then it asks again).
+LAZY_EXPIRY = ("sold_out", "limit_reached")
+#: Per (sale, Redis generation): the epoch ms before which no hold of the sale falls due, so
+#: the refusals of a burst ask Redis for due holds about once per hold time, not each time.
+_next_due: dict[tuple[int, str], int] = {}
+NEXT_DUE_MAX = 10_000
+
+
+def _due_key(sale_id: int) -> str:
+    # A sorted set beside the admission state (same hash tag): reservation id → expiry (ms).
+    # Not part of the admission state: a rebuild refills it from the database.
+    return f"{flash_redis.keys(sale_id)[0]}:due"
+
+
+def _due_add(sale_id: int, expiries: dict) -> None:
+    """Note when these reservations (id → expires_at) fall due, for the lazy expiry."""
+    if not expiries:
+        return
+    key = _due_key(sale_id)
+    pipe = flash_redis.client().pipeline(transaction=False)
+    pipe.zadd(key, {str(pk): _ms(moment) for pk, moment in expiries.items()})
+    pipe.pexpireat(key, max(_ms(moment) for moment in expiries.values()) + flash_redis.KEEP_AFTER_END_MS)
+    pipe.execute()
+
+
+def _return_expired_holds(*, sale_id: int, gen: str, now) -> int:
+    """Expire the sale's pending reservations past their time now rather than at the next
+    run of the expiry job (each as `flash_reservations_expire` does: once, under its locks,
+    Redis given the units back after commit); returns how many expired. Asks Redis only when
+    a hold may be due (holds taken later fall due later: the earliest one noted bounds them
+    all), the database only when one is."""
+    now_ms = _ms(now)
+    if _next_due.get((sale_id, gen), 0) > now_ms:
+        return 0
+    client = flash_redis.client()
+    key = _due_key(sale_id)
+    due = [int(pk) for pk in client.zrangebyscore(key, "-inf", now_ms, start=0, num=100)]
+    expired = 0
+    if due:
+        for pk in due:
+            with transaction.atomic():
+                expired += _expire_one(pk, now=now)
+        # A reservation being checked out right now (skipped) stays noted; the others are done.
+        pending = set(
+            FlashReservation.objects.filter(pk__in=due, status=FlashReservationStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if done := [pk for pk in due if pk not in pending]:
+            client.zrem(key, *done)
+    first = client.zrange(key, 0, 0, withscores=True)
+    hold_ms = settings.FLASH_SALE_HOLD_MINUTES * 60_000
+    next_due = int(first[0][1]) if first else now_ms + hold_ms
+    if len(_next_due) >= NEXT_DUE_MAX:
+        _next_due.clear()
+    # One still due (being checked out): look again in a second, not at every refusal.
+    _next_due[(sale_id, gen)] = max(next_due, now_ms + 1000)
+    return expired
 
 
 def flash_reservations_expire(*, now=None) -> int:
