@@ -385,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "promotions.tasks.flash_reservations_expire_task",
         "schedule": timedelta(seconds=30),
     },
+    # Also when a worker starts (worker_ready); rebuilds only a missing or stale state.
+    "promotions-flash-sales-rebuild": {
+        "task": "promotions.tasks.flash_sales_rebuild_task",
+        "schedule": timedelta(minutes=1),
+    },
     "orders-group-buys-close-due": {
         "task": "orders.tasks.group_buys_close_due_task",
         "schedule": timedelta(minutes=1),
