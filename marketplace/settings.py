@@ -325,7 +325,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # A promotion's scope is read with every choice and written by a merchant without
     # "platform": the full set gets its own name, the merchant's input keeps its own.
-    "ENUM_NAME_OVERRIDES": {"PromotionScopeEnum": "promotions.choices.ScopeKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PromotionScopeEnum": "promotions.choices.ScopeKind",
+        "FlashSaleStateEnum": "promotions.choices.FlashSaleState",
+        "FlashFundingEnum": "promotions.choices.FlashFunding",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------
