@@ -52,6 +52,7 @@ def test_grab_a_unit_see_the_hold_and_check_out_at_the_special_price(page: Page,
         re.compile(r"You got it: 1 held for you until \d\d:\d\d at the flash-sale price")
     )
     expect(page.locator(".cart-line", has_text=sale.sku.product.title)).to_be_visible()
+    expect(page.locator(".flash-hold")).to_contain_text(re.compile(r"1 at ¥99\.00 each, held until \d\d:\d\d"))
     reservation = FlashReservation.objects.get(buyer=buyer)
     assert (reservation.units, reservation.status) == (1, FlashReservationStatus.PENDING)
 
@@ -64,6 +65,7 @@ def test_grab_a_unit_see_the_hold_and_check_out_at_the_special_price(page: Page,
     # The holder checks out: the unit at the special price (the goods' gross ships free).
     page.get_by_role("link", name="Check out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+    expect(page.locator(".flash-hold")).to_contain_text("1 at ¥99.00 each")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Pay for your order")
     order = BuyerOrder.objects.get(buyer=buyer)
