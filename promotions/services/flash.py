@@ -240,11 +240,18 @@ def flash_sale_rebuild(*, sale_id: int, force: bool = False) -> bool:
             gen = flash_redis.client().hget(flash_redis.keys(sale_id)[0], "gen").decode()
             # Only the rows counted, and still in the state counted (a reservation that moved
             # meanwhile already gave back to the old generation: dropped, Redis under-sells
-            # until the next rebuild, never over-admits).
-            for status in HELD:
-                FlashReservation.objects.filter(
-                    pk__in=[row[0] for row in held if row[3] == status], status=status
-                ).update(redis_gen=gen)
+            # until the next rebuild, never over-admits). Locked in primary-key order, as
+            # checkouts and cancellations lock them, so none of them can deadlock with this.
+            counted = {row[0]: row[3] for row in held}
+            with transaction.atomic():
+                now_in = (
+                    FlashReservation.objects.select_for_update()
+                    .filter(pk__in=list(counted))
+                    .order_by("pk")
+                    .values_list("pk", "status")
+                )
+                same = [pk for pk, status in now_in if counted[pk] == status]
+                FlashReservation.objects.filter(pk__in=same).update(redis_gen=gen)
             _due_add(sale_id, {row[0]: row[4] for row in held if row[3] == FlashReservationStatus.PENDING})
         return installed
 

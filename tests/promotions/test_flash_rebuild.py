@@ -83,3 +83,30 @@ def test_the_beat_run_rebuilds_only_the_stale_states():
     assert flash.flash_sales_rebuild_all() == 1
     assert _figures(live.pk)[5] == {buyers[0].pk: 3, buyers[1].pk: 1}
     assert flash.flash_sales_rebuild_all(now=timezone.now()) == 0
+
+
+def test_units_given_back_after_a_rebuild_count_in_the_rebuilt_state():
+    from orders import services as order_services
+    from orders.services import CheckoutItem
+    from tests.orders.factories import address_for
+
+    sale = live_sale(quantity=3, limit=1)
+    bought, holder = UserFactory(), UserFactory()
+    flash.flash_sale_admit(sale_id=sale.pk, buyer_id=bought.pk)
+    order = order_services.checkout_place(
+        buyer=bought, address=address_for(bought), items=[CheckoutItem(sale.sku_id, 1)]
+    )
+    held = flash.flash_sale_admit(sale_id=sale.pk, buyer_id=holder.pk)
+    flash_redis.client().flushdb()
+    assert flash_sales_rebuild_task() == 1
+    gen = flash_redis.snapshot(sale.pk)["gen"]
+    held.refresh_from_db()
+    assert held.redis_gen == gen  # the reservations counted take the new generation
+    assert _figures(sale.pk)[0] == "1"
+    # The hold expires and the order is cancelled: both units come back to the rebuilt state.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert flash.flash_reservations_expire(now=held.expires_at) == 1
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        order_services.buyer_order_cancel_unpaid(buyer_order=order, actor=bought)
+    assert _figures(sale.pk)[0] == "3" and _figures(sale.pk)[5] == {}
+    assert flash_sales_rebuild_task() == 0  # and the state is current
