@@ -325,7 +325,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # A promotion's scope is read with every choice and written by a merchant without
     # "platform": the full set gets its own name, the merchant's input keeps its own.
-    "ENUM_NAME_OVERRIDES": {"PromotionScopeEnum": "promotions.choices.ScopeKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "PromotionScopeEnum": "promotions.choices.ScopeKind",
+        "FlashSaleStateEnum": "promotions.choices.FlashSaleState",
+        "FlashFundingEnum": "promotions.choices.FlashFunding",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------
@@ -384,6 +388,11 @@ CELERY_BEAT_SCHEDULE = {
     "promotions-flash-reservations-expire": {
         "task": "promotions.tasks.flash_reservations_expire_task",
         "schedule": timedelta(seconds=30),
+    },
+    # Also when a worker starts (worker_ready); rebuilds only a missing or stale state.
+    "promotions-flash-sales-rebuild": {
+        "task": "promotions.tasks.flash_sales_rebuild_task",
+        "schedule": timedelta(minutes=1),
     },
     "orders-group-buys-close-due": {
         "task": "orders.tasks.group_buys_close_due_task",

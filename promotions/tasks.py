@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from celery import shared_task
+from celery.signals import worker_ready
 
+from marketplace.jobs import enqueue_on_commit
 from orders.selectors import buyer_activity, buyer_activity_bounds
 
 from . import services
@@ -49,6 +51,16 @@ def flash_reservations_expire_task() -> int:
 
 @shared_task(time_limit=300, soft_time_limit=270)
 def flash_sales_rebuild_task() -> int:
-    """Rebuild the Redis admission state of every sale not ended from the database (after a
-    Redis loss; a missing state is also rebuilt by the first admission that finds it gone)."""
+    """Rebuild from the database the Redis admission state of each sale not ended whose state
+    is missing or stale (after a Redis loss; a missing state is also rebuilt by the first
+    admission that finds it gone). Idempotent: a run after a run rebuilds nothing. Runs when
+    a worker starts and periodically (settings.CELERY_BEAT_SCHEDULE)."""
     return flash.flash_sales_rebuild_all()
+
+
+@worker_ready.connect
+def flash_sales_rebuild_on_worker_start(sender=None, **kwargs) -> None:
+    """A worker started (maybe with Redis restarted too): check the flash sales' Redis state
+    now rather than at the next beat. Each worker that starts enqueues one run; runs at once
+    are harmless (each sale's rebuild holds its Redis lock; a current state is left alone)."""
+    enqueue_on_commit("promotions.tasks.flash_sales_rebuild_task")

@@ -490,6 +490,17 @@ ROUTES: dict[str, Row] = {
         )
         for name in ("publish", "pause", "resume", "end")
     },
+    # --- API: promotions (the merchant's flash sales) ----------------------------------------------
+    "merchant-flash-sale-list": api(
+        get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
+    ),
+    "merchant-flash-sale-detail": api(get=(api_member("catalog"), 200), kwargs=lambda o: {"pk": o["flash_sale"].pk}),
+    **{
+        f"merchant-flash-sale-{name}": api(
+            post=(api_member("catalog"), OK), kwargs=lambda o: {"pk": o["flash_sale"].pk}
+        )
+        for name in ("pause", "resume")
+    },
     # --- API: promotions (group buys) --------------------------------------------------------------
     "group-buy-list": api(get=(API_PUBLIC, 200)),
     "group-buy-detail": api(get=(API_PUBLIC, 200), kwargs=lambda o: {"pk": o["campaign"].pk}),

@@ -7,10 +7,12 @@ from marketplace.routers import Router
 
 from . import views
 from .flash import FlashSaleViewSet
+from .flash_merchant import MerchantFlashSaleViewSet
 from .merchant import MerchantPromotionViewSet
 from .public import PublicPromotionViewSet
 
 merchant_router = Router()
+merchant_router.register("flash-sales", MerchantFlashSaleViewSet, basename="merchant-flash-sale")
 merchant_router.register("", MerchantPromotionViewSet, basename="merchant-promotion")
 campaign_router = Router()
 campaign_router.register("flash-sales", FlashSaleViewSet, basename="flash-sale")

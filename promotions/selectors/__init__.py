@@ -15,6 +15,7 @@ from .coupons import (
 )
 from .flash import (
     flash_hold_pending,
+    flash_holds_live_for_buyer,
     flash_reservation_list_for_buyer,
     flash_sale_get_for_merchant,
     flash_sale_get_public,
@@ -90,6 +91,7 @@ __all__ = [
     "coupon_tab_filter",
     "coupon_to_preview",
     "flash_hold_pending",
+    "flash_holds_live_for_buyer",
     "flash_reservation_list_for_buyer",
     "flash_sale_get_for_merchant",
     "flash_sale_get_public",

@@ -80,6 +80,17 @@ def flash_reservation_list_for_buyer(buyer) -> QuerySet[FlashReservation]:
     return FlashReservation.objects.filter(buyer=buyer).select_related("sale", "sale__sku", "sale__sku__product")
 
 
+def flash_holds_live_for_buyer(buyer, now=None) -> list[FlashReservation]:
+    """The buyer's holds a checkout would use at `now` (pending, not past their time), oldest
+    first, with their sale, SKU and product: what the cart and checkout pages show. One query."""
+    now = now or timezone.now()
+    return list(
+        FlashReservation.objects.filter(buyer=buyer, status=FlashReservationStatus.PENDING, expires_at__gt=now)
+        .select_related("sale", "sale__sku", "sale__sku__product")
+        .order_by("pk")
+    )
+
+
 def flash_hold_pending(sku_ref, *, buyer, now) -> Exists:
     """Whether `buyer` holds a live reservation of the SKU `sku_ref` (an `OuterRef`), as an
     annotation of the checkout's SKU query: a checkout whose buyer holds none skips locking

@@ -11,10 +11,15 @@ Guarantees:
 - a missing Redis state is rebuilt from the database under a Redis lock (quantity − sold −
   reserved); a change of the sale drops the state after commit, so it is rebuilt with it;
 - expired reservations return their units exactly once (a status change under the row's lock
-  decides; Redis gets them back after commit, keyed by the reservation);
+  decides; Redis gets them back after commit, keyed by the reservation): by the periodic job,
+  and lazily by the first admission of the sale refused `sold_out` or `limit_reached` after
+  they fell due (Redis notes when each hold falls due, so only then is the database asked),
+  which then asks again; a checkout never uses an expired hold, even before either ran;
 - checkout (`orders.services.checkout`) locks the buyer's live reservations of its SKUs
-  (`flash_holds_lock`), prices those units at the special price and consumes them in its
-  transaction (`flash_holds_consume`); cancelling that order returns them once
+  (`flash_holds_lock`), prices the units it uses at the special price (at most the units
+  ordered, at most the units held: more ordered than held pay the normal price for the rest)
+  and consumes them in its transaction (`flash_holds_consume`), giving the units held but not
+  ordered back to the pool at once; cancelling that order returns the units bought once
   (`flash_reservations_return`).
 Locks are taken reservations first, then sale rows, each in primary-key order (admission
 locks only the sale row).
@@ -206,37 +211,94 @@ def flash_sale_rebuild(*, sale_id: int, force: bool = False) -> bool:
     """(Re)install the sale's Redis state from the database: remaining = quantity − sold −
     reserved, each buyer's units held or bought, the window, limit and pause. Holds the
     sale's Redis lock while reading and installing; unless `force`, installs nothing when
-    another process installed a state meanwhile. 404 when the sale does not exist."""
+    another process installed a state meanwhile. The reservations it counted take the new
+    state's generation (their later give-backs, on expiry or cancellation, then count in it)
+    and the pending ones are noted for the lazy expiry. 404 when the sale does not exist."""
     with flash_redis.lock(sale_id):
         sale = FlashSale.objects.filter(pk=sale_id).first()
         if sale is None:
             raise NotFoundError(message=_("No such flash sale."))
-        taken = dict(
-            FlashReservation.objects.filter(sale_id=sale_id, status__in=HELD)
-            .values("buyer_id")
-            .annotate(units=Sum("units"))
-            .values_list("buyer_id", "units")
+        held = list(
+            FlashReservation.objects.filter(sale_id=sale_id, status__in=HELD).values_list(
+                "pk", "buyer_id", "units", "status", "expires_at"
+            )
         )
-        return flash_redis.install(
+        taken: dict[int, int] = defaultdict(int)
+        for _pk, buyer_id, units, _status, _expires_at in held:
+            taken[buyer_id] += units
+        installed = flash_redis.install(
             sale_id,
             remaining=sale.remaining_units,
             start_ms=_ms(sale.starts_at),
             end_ms=_ms(sale.ends_at),
             limit=sale.per_buyer_limit,
             paused=sale.is_paused,
-            taken=taken,
+            taken=dict(taken),
             force=force,
         )
+        if installed and held:
+            gen = flash_redis.client().hget(flash_redis.keys(sale_id)[0], "gen").decode()
+            # Only the rows counted, and still in the state counted (a reservation that moved
+            # meanwhile already gave back to the old generation: dropped, Redis under-sells
+            # until the next rebuild, never over-admits). Locked in primary-key order, as
+            # checkouts and cancellations lock them, so none of them can deadlock with this.
+            counted = {row[0]: row[3] for row in held}
+            with transaction.atomic():
+                now_in = (
+                    FlashReservation.objects.select_for_update()
+                    .filter(pk__in=list(counted))
+                    .order_by("pk")
+                    .values_list("pk", "status")
+                )
+                same = [pk for pk, status in now_in if counted[pk] == status]
+                FlashReservation.objects.filter(pk__in=same).update(redis_gen=gen)
+            _due_add(sale_id, {row[0]: row[4] for row in held if row[3] == FlashReservationStatus.PENDING})
+        return installed
+
+
+def _state_is_current(sale: FlashSale, state: dict, taken: dict[int, int]) -> bool:
+    """Whether the Redis `state` (`flash_redis.snapshot`) says what the database says."""
+    if not state:
+        return False
+    expected = (
+        str(max(sale.remaining_units, 0)),
+        str(_ms(sale.starts_at)),
+        str(_ms(sale.ends_at)),
+        str(sale.per_buyer_limit),
+        "1" if sale.is_paused else "0",
+        taken,
+    )
+    found = tuple(state.get(name) for name in ("remaining", "start", "end", "limit", "paused", "buyers"))
+    return found == expected
 
 
 def flash_sales_rebuild_all(*, now=None) -> int:
-    """Rebuild the Redis state of every sale not ended (at start, or after Redis was lost);
-    returns how many were rebuilt."""
+    """Rebuild the Redis state of each sale not ended whose state is missing (Redis lost or
+    flushed) or stale (its remaining units, buyers' units, window, limit or pause differ from
+    the database's), and of no other: a second run finds every state current and writes
+    nothing. Returns how many were rebuilt. Two queries, then two Redis reads per sale; no
+    database transaction is open while Redis is written. (An admission or a give-back in
+    flight while it compares may make a current state look stale: rebuilding it then is
+    harmless, the rebuild reads the database under the sale's Redis lock.)"""
     now = now or timezone.now()
-    ids = list(FlashSale.objects.filter(ends_at__gt=now).values_list("pk", flat=True))
-    for sale_id in ids:
-        flash_sale_rebuild(sale_id=sale_id, force=True)
-    return len(ids)
+    sales = list(FlashSale.objects.filter(ends_at__gt=now).order_by("pk"))
+    taken: dict[int, dict[int, int]] = defaultdict(dict)
+    rows = (
+        FlashReservation.objects.filter(sale__in=[sale.pk for sale in sales], status__in=HELD)
+        .values("sale_id", "buyer_id")
+        .annotate(units=Sum("units"))
+        .values_list("sale_id", "buyer_id", "units")
+    )
+    for sale_id, buyer_id, units in rows:
+        taken[sale_id][buyer_id] = units
+    rebuilt = 0
+    for sale in sales:
+        state = flash_redis.snapshot(sale.pk)
+        if _state_is_current(sale, state, taken[sale.pk]):
+            continue
+        # Missing: install unless an admission rebuilt it meanwhile; stale: replace it.
+        rebuilt += flash_sale_rebuild(sale_id=sale.pk, force=bool(state))
+    return rebuilt
 
 
 # --- Admission ----------------------------------------------------------------------------------
@@ -247,7 +309,9 @@ def flash_sale_admit(*, sale_id: int, buyer_id: int, units: int = 1, now=None) -
     code: not_started, ended, paused, sold_out, limit_reached (`extra.left`: units the buyer
     may still take, or left in the sale). The decision is the Redis script's (no database query
     for a refusal); an admission then holds a reservation written to the database, valid
-    FLASH_SALE_HOLD_MINUTES. A missing Redis state is rebuilt first (404: no such sale)."""
+    FLASH_SALE_HOLD_MINUTES. A missing Redis state is rebuilt first (404: no such sale).
+    Refused sold_out or limit_reached while holds of the sale are past their time: those
+    expire first (their units back to the pool) and the script is asked once more."""
     if not isinstance(units, int) or isinstance(units, bool) or not 1 <= units <= MAX_UNITS_PER_ADMISSION:
         raise FlashSaleError(
             "invalid_quantity",
@@ -257,6 +321,8 @@ def flash_sale_admit(*, sale_id: int, buyer_id: int, units: int = 1, now=None) -
     decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
     if decision.outcome == "missing":
         flash_sale_rebuild(sale_id=sale_id)
+        decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
+    if decision.outcome in LAZY_EXPIRY and _return_expired_holds(sale_id=sale_id, gen=decision.gen, now=now):
         decision = flash_redis.admit(sale_id, buyer_id, units, _ms(now))
     if decision.outcome != "admitted":
         if decision.outcome == "missing":  # dropped again at once (a change of the sale): say so
@@ -295,13 +361,15 @@ def _hold(*, sale_id: int, buyer_id: int, units: int, gen: str, now) -> FlashRes
             "limit_reached", REFUSALS["limit_reached"], {"left": max(sale.per_buyer_limit - taken, 0)}
         )
     FlashSale.objects.filter(pk=sale_id).update(reserved_units=F("reserved_units") + units)
-    return FlashReservation.objects.create(
+    reservation = FlashReservation.objects.create(
         sale=sale,
         buyer_id=buyer_id,
         units=units,
         expires_at=now + timedelta(minutes=settings.FLASH_SALE_HOLD_MINUTES),
         redis_gen=gen,
     )
+    transaction.on_commit(partial(_due_add, sale_id, {reservation.pk: reservation.expires_at}))
+    return reservation
 
 
 # --- Expiry -------------------------------------------------------------------------------------
@@ -335,6 +403,66 @@ def _expire_one(pk: int, *, now) -> bool:
     return True
 
 
+#: Admission refusals after which holds past their time are returned first (then it asks again).
+LAZY_EXPIRY = ("sold_out", "limit_reached")
+#: Per (sale, Redis generation): the epoch ms before which no hold of the sale falls due, so
+#: the refusals of a burst ask Redis for due holds about once per hold time, not each time.
+_next_due: dict[tuple[int, str], int] = {}
+NEXT_DUE_MAX = 10_000
+
+
+def _due_key(sale_id: int) -> str:
+    # A sorted set beside the admission state (same hash tag): reservation id → expiry (ms).
+    # Not part of the admission state: a rebuild refills it from the database.
+    return f"{flash_redis.keys(sale_id)[0]}:due"
+
+
+def _due_add(sale_id: int, expiries: dict) -> None:
+    """Note when these reservations (id → expires_at) fall due, for the lazy expiry."""
+    if not expiries:
+        return
+    key = _due_key(sale_id)
+    pipe = flash_redis.client().pipeline(transaction=False)
+    pipe.zadd(key, {str(pk): _ms(moment) for pk, moment in expiries.items()})
+    pipe.pexpireat(key, max(_ms(moment) for moment in expiries.values()) + flash_redis.KEEP_AFTER_END_MS)
+    pipe.execute()
+
+
+def _return_expired_holds(*, sale_id: int, gen: str, now) -> int:
+    """Expire the sale's pending reservations past their time now rather than at the next
+    run of the expiry job (each as `flash_reservations_expire` does: once, under its locks,
+    Redis given the units back after commit); returns how many expired. Asks Redis only when
+    a hold may be due (holds taken later fall due later: the earliest one noted bounds them
+    all), the database only when one is."""
+    now_ms = _ms(now)
+    if _next_due.get((sale_id, gen), 0) > now_ms:
+        return 0
+    client = flash_redis.client()
+    key = _due_key(sale_id)
+    due = [int(pk) for pk in client.zrangebyscore(key, "-inf", now_ms, start=0, num=100)]
+    expired = 0
+    if due:
+        for pk in due:
+            with transaction.atomic():
+                expired += _expire_one(pk, now=now)
+        # A reservation being checked out right now (skipped) stays noted; the others are done.
+        pending = set(
+            FlashReservation.objects.filter(pk__in=due, status=FlashReservationStatus.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if done := [pk for pk in due if pk not in pending]:
+            client.zrem(key, *done)
+    first = client.zrange(key, 0, 0, withscores=True)
+    hold_ms = settings.FLASH_SALE_HOLD_MINUTES * 60_000
+    next_due = int(first[0][1]) if first else now_ms + hold_ms
+    if len(_next_due) >= NEXT_DUE_MAX:
+        _next_due.clear()
+    # One still due (being checked out): look again in a second, not at every refusal.
+    _next_due[(sale_id, gen)] = max(next_due, now_ms + 1000)
+    return expired
+
+
 def flash_reservations_expire(*, now=None) -> int:
     """Periodic: expire pending reservations past their time, each in its own transaction
     (reservation locked with skip_locked, then its sale row — the checkout takes them the
@@ -357,14 +485,18 @@ def flash_reservations_expire(*, now=None) -> int:
 
 @dataclass
 class FlashHold:
-    """The buyer's live reservations of one SKU that a checkout line uses."""
+    """The buyer's live reservations of one SKU that a checkout line uses.
+
+    `parts`: each reservation of the sale with the units of it the line uses (oldest first;
+    0 for one the line does not need). `units`: their sum, the units priced at the special
+    price — at most the units ordered and at most the units held."""
 
     sku_id: int
     sale_id: int
     special_price: Decimal
     platform_share: Decimal
     units: int = 0
-    reservations: list[FlashReservation] = field(default_factory=list)
+    parts: list[tuple[FlashReservation, int]] = field(default_factory=list)
 
     def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
         """(merchant part, platform part) of (price − special price) × units, split by the
@@ -376,11 +508,17 @@ class FlashHold:
 
 
 def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int, FlashHold]:
-    """For a checkout of `quantities` (SKU id → units): lock the buyer's live (pending, not
-    expired) reservations of these SKUs in primary-key order and return, per SKU, those it
-    uses: whole reservations, oldest first, as long as their units fit the quantity ordered
-    (one not used stays held until it expires). One query. Call inside the checkout's
-    transaction and pass the result to `flash_holds_consume` in the same transaction."""
+    """For a checkout of `quantities` (SKU id → units): lock the buyer's live reservations
+    of these SKUs (pending and `expires_at` after `now`: an expired one is never used, even
+    before the expiry job ran) in primary-key order and return, per SKU, how many units of
+    which reservations the line uses, oldest first, up to the quantity ordered.
+
+    Ordering fewer units than held uses part of the hold: `flash_holds_consume` returns the
+    rest to the sale at once. Ordering more than held prices the held units at the special
+    price and the others at the normal price (the line's discount covers the held units
+    only), so the special price never goes to more units than the buyer was admitted to,
+    hence never beyond the sale's quantity or the buyer's limit. One query. Call inside the
+    checkout's transaction and pass the result to `flash_holds_consume` in the same one."""
     now = now or timezone.now()
     rows = (
         FlashReservation.objects.select_for_update(of=("self",))
@@ -391,43 +529,82 @@ def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int
             sale__sku_id__in=list(quantities),
         )
         .select_related("sale")
-        .only("pk", "units", "status", "sale__id", "sale__sku_id", "sale__special_price", "sale__platform_share")
+        .only(
+            "pk",
+            "units",
+            "status",
+            "redis_gen",
+            "buyer_id",
+            "sale__id",
+            "sale__sku_id",
+            "sale__special_price",
+            "sale__platform_share",
+        )
         .order_by("pk")
     )
     holds: dict[int, FlashHold] = {}
     for row in rows:
         sku_id = row.sale.sku_id
         hold = holds.setdefault(sku_id, FlashHold(sku_id, row.sale_id, row.sale.special_price, row.sale.platform_share))
-        # One sale per SKU and window: a reservation of another (older) sale of the SKU waits.
-        if row.sale_id == hold.sale_id and hold.units + row.units <= quantities[sku_id]:
-            hold.units += row.units
-            hold.reservations.append(row)
-    return {sku_id: hold for sku_id, hold in holds.items() if hold.units}
+        # One sale per SKU and window: a reservation of another (older) sale of the SKU is
+        # left alone (it expires at its time).
+        if row.sale_id == hold.sale_id:
+            used = min(row.units, quantities[sku_id] - hold.units)
+            hold.units += used
+            hold.parts.append((row, used))
+    return holds
+
+
+def _give_back_unused_after_commit(reservation: FlashReservation, units: int) -> None:
+    # Its own token: the units a partly used reservation gives back now are not the ones a
+    # cancellation of its order gives back later (token: the reservation's id).
+    transaction.on_commit(
+        partial(
+            flash_redis.give_back,
+            reservation.sale_id,
+            gen=reservation.redis_gen,
+            buyer_id=reservation.buyer_id,
+            units=units,
+            token=f"{reservation.pk}:unused",
+        )
+    )
 
 
 def flash_holds_consume(*, holds: dict[int, FlashHold], order_numbers: dict[int, str]) -> None:
-    """Mark the locked reservations of `holds` consumed by the merchant order numbered
-    `order_numbers[sku_id]` and move their units from reserved to sold on their sales (sale
-    rows locked in primary-key order). Inside the checkout's transaction: a rolled-back
-    checkout consumes nothing."""
+    """Use the locked reservations of `holds` for the merchant order numbered
+    `order_numbers[sku_id]`: a reservation used whole is consumed; one used in part is
+    consumed for the units used (its `units` becomes that) and gives the rest back; one not
+    used at all expires now. On the sales (rows locked in primary-key order) the units used
+    move from reserved to sold and the units not used leave reserved, so they go back to the
+    pool at once, and to Redis after commit (with the buyer's limit). Inside the checkout's
+    transaction: a rolled-back checkout consumes and returns nothing."""
     if not holds:
         return
-    by_sale: dict[int, int] = defaultdict(int)
+    held: dict[int, int] = defaultdict(int)
+    sold: dict[int, int] = defaultdict(int)
     for hold in holds.values():
-        by_sale[hold.sale_id] += hold.units
-    list(FlashSale.objects.select_for_update().filter(pk__in=list(by_sale)).order_by("pk").values_list("pk"))
+        held[hold.sale_id] += sum(reservation.units for reservation, _used in hold.parts)
+        sold[hold.sale_id] += hold.units
+    list(FlashSale.objects.select_for_update().filter(pk__in=list(held)).order_by("pk").values_list("pk"))
     for sku_id, hold in holds.items():
-        for reservation in hold.reservations:  # locked by flash_holds_lock
+        for reservation, used in hold.parts:  # locked by flash_holds_lock
+            if not used:
+                transition(reservation, "expire", table=FLASH_RESERVATION_TRANSITIONS, lock=False)
+                _give_back_after_commit(reservation)
+                continue
+            unused = reservation.units - used
             transition(
                 reservation,
                 "consume",
                 table=FLASH_RESERVATION_TRANSITIONS,
                 lock=False,
-                changes={"order_number": order_numbers[sku_id]},
+                changes={"order_number": order_numbers[sku_id], "units": used},
             )
-    for sale_id, units in sorted(by_sale.items()):
+            if unused:
+                _give_back_unused_after_commit(reservation, unused)
+    for sale_id in sorted(held):
         FlashSale.objects.filter(pk=sale_id).update(
-            reserved_units=F("reserved_units") - units, sold_units=F("sold_units") + units
+            reserved_units=F("reserved_units") - held[sale_id], sold_units=F("sold_units") + sold[sale_id]
         )
 
 

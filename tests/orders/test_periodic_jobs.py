@@ -107,6 +107,9 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "orders.tasks.refunds_pending_sweep_task",
         "promotions.tasks.coupon_expire_due_task",
         "promotions.tasks.promotion_windows_pages_invalidate_task",
+        # Compares each flash sale's Redis state with the database and writes Redis only,
+        # outside any transaction (no call to another system inside one): not run_each's.
+        "promotions.tasks.flash_sales_rebuild_task",
     }
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == set(looping) | single
