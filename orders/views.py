@@ -10,6 +10,8 @@ selectors, so a buyer only ever reaches their own orders and anyone else's numbe
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,7 +31,7 @@ from marketplace.forms import add_domain_error
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
-from promotions.selectors import coupon_list_for_buyer
+from promotions.selectors import coupon_list_for_buyer, flash_holds_live_for_buyer
 
 from . import selectors, services
 from .choices import BuyerOrderStatus, PaymentStatus
@@ -118,31 +120,59 @@ def merge_cart_on_login(sender, request, user, **kwargs):
 # --- Cart ------------------------------------------------------------------------------
 
 
-def _cart_breakdown(view, buyer, *, coupon_id=None, coupon_code: str = "") -> dict:
+@dataclass(frozen=True)
+class FlashLinePricing:
+    """A flash line's discount as the cart shows it (the engine's lines have the same field)."""
+
+    discount: Decimal
+
+
+FLASH_SALE = pgettext_lazy("cart line", "Flash sale")
+
+
+def _flash_holds(buyer) -> list | None:
+    """The buyer's live flash-sale holds, read once per page: the `{% flash_holds %}` box
+    shows them and the breakdown prices them (none, and no query, for a visitor or staff)."""
+    if buyer is None or not buyer.is_authenticated:
+        return []
+    if buyer.is_staff:
+        return None  # the box hides them; the breakdown reads them as a checkout would use them
+    return flash_holds_live_for_buyer(buyer)
+
+
+def _cart_breakdown(view, buyer, *, coupon_id=None, coupon_code: str = "", holds=None) -> dict:
     """What promotions give the cart, as checkout would price it now (`selectors.cart_pricing`,
     no query when none is live for its shops): each line gets its `promotion` (the engine's
     line: discount and the promotions that gave it), each shop its `pricing` (goods, discount,
     shipping after free shipping); the applied promotions with their names and the gifts.
     With the buyer's chosen coupon (`cart_pricing_with_coupon`, nothing written) its discount
-    is in the breakdown, or `coupon_error` says why it gives nothing."""
-    pricing = services.cart_pricing_with_coupon(view, buyer=buyer, coupon_id=coupon_id, code=coupon_code)
+    is in the breakdown, or `coupon_error` says why it gives nothing. A line the buyer holds
+    flash-sale units of shows its flash discount (`holds`: as `_flash_holds` read them)."""
+    pricing = services.cart_pricing_with_coupon(view, buyer=buyer, coupon_id=coupon_id, code=coupon_code, holds=holds)
     result = pricing.result
     coupon = {"coupon_error": pricing.coupon_error and pricing.coupon_error.message}
     if pricing.coupon is not None and not pricing.coupon_error:
         coupon["coupon_discount"] = pricing.coupon_discount
-    if result is None or not result.total_discount:
+    if not pricing.saved:
         return {"pricing": None, **coupon}
     names = pricing.names
     for line in view.lines:
-        priced = next((p for p in result.lines if p.key == str(line.sku.pk) and not p.is_gift), None)
+        priced = (
+            next((p for p in result.lines if p.key == str(line.sku.pk) and not p.is_gift), None) if result else None
+        )
         line.promotion = priced if priced is not None and priced.discount else None
         line.promotion_names = [names[pk] for pk in priced.promotion_ids if pk in names] if line.promotion else []
+        if line.sku.pk in pricing.flash:
+            line.promotion = FlashLinePricing(discount=pricing.flash_discount(line.sku.pk))
+            line.promotion_names = [FLASH_SALE]
     by_shop = {shop.merchant_id: shop for shop in pricing.shops}
     for shop in view.shops:
         shop.pricing = by_shop.get(shop.merchant.pk)
-    applied = [{"name": names.get(a.promotion_id, ""), "amount": a.amount, "level": a.level} for a in result.applied]
-    gifts = [{"name": names.get(g.promotion_id, ""), "value": g.gross} for g in result.gifts]
-    return {"pricing": pricing, "applied": applied, "gifts": gifts, "saved": result.total_discount, **coupon}
+    applied = [{"name": names.get(a.promotion_id, ""), "amount": a.amount, "level": a.level} for a in pricing.applied]
+    if pricing.flash_total:
+        applied.append({"name": FLASH_SALE, "amount": pricing.flash_total, "level": None})
+    gifts = [{"name": names.get(g.promotion_id, ""), "value": g.gross} for g in pricing.gifts]
+    return {"pricing": pricing, "applied": applied, "gifts": gifts, "saved": pricing.saved, **coupon}
 
 
 @require_safe
@@ -151,11 +181,13 @@ def cart(request):
     buyer = request.user if request.user.is_authenticated else None
     # The coupon to preview: one of the buyer's (by code, from the list) or a public code.
     coupon_code = request.GET.get("coupon", "").strip().upper()[:32] if buyer else ""
+    holds = _flash_holds(buyer)
     context = {
         "cart": view,
         "max_quantity": services.MAX_QUANTITY,
         "coupon_code": coupon_code,
-        **_cart_breakdown(view, buyer, coupon_code=coupon_code),
+        "flash_holds": holds,
+        **_cart_breakdown(view, buyer, coupon_code=coupon_code, holds=holds),
     }
     return render(request, "storefront/orders/cart.html", context)
 
@@ -288,6 +320,15 @@ def checkout(request):
         "address_form": AddressForm(initial={"next": request.path}),
         "my_coupons": coupon_list_for_buyer(buyer=request.user)[:50],
     }
+    # The totals as placing the order would charge them now (promotions, flash-sale holds,
+    # the coupon in the box).
+    holds = _flash_holds(request.user)
+    context["flash_holds"] = holds
+    context.update(
+        _cart_breakdown(
+            view, request.user, coupon_code=(form["coupon_code"].value() or "").strip().upper()[:32], holds=holds
+        )
+    )
     return render(request, "storefront/orders/checkout.html", context, status=status)
 
 

@@ -234,6 +234,12 @@ class CartPricingSerializer(OutputSerializer):
     total = _money(help_text=_("To pay: goods − discounts + shipping."))
     applied = CartAppliedPromotionSerializer(many=True, read_only=True)
     coupon_discount = _money(help_text=_("What the chosen coupon takes off (0.00 when none or it gives nothing)."))
+    flash_discount = _money(
+        help_text=_(
+            "What your flash-sale holds take off (in the discount total): the held units at the special price, "
+            "0.00 without a hold."
+        )
+    )
     coupon_error = CartCouponErrorSerializer(
         read_only=True, allow_null=True, help_text=_("Why the chosen coupon gives nothing, else null.")
     )

@@ -110,8 +110,9 @@ class CartPricingView(APIView):
     @extend_schema(
         summary="My cart's price with promotions and a coupon",
         description=BUYER
-        + "The cart's orderable lines priced as checkout would price them now: the promotions applied and the "
-        "total to pay. With `coupon` (the id of one of your coupons) or `coupon_code` (your coupon's code, or a "
+        + "The cart's orderable lines priced as checkout would price them now: the promotions applied, your "
+        "flash-sale holds (the held units at the special price, no other promotion on that line: "
+        "`flash_discount`) and the total to pay. With `coupon` (the id of one of your coupons) or `coupon_code` (your coupon's code, or a "
         "public code) the coupon's discount is included; when it gives nothing, `coupon_error` says why (the "
         "codes checkout answers with: `coupon_min_spend_not_reached`, `coupon_not_applicable`, `coupon_expired`, "
         "`coupon_code_unknown`, ...). Writes nothing: a public code is not claimed. "
@@ -144,6 +145,7 @@ class CartPricingView(APIView):
             "total": pricing.total,
             "applied": applied,
             "coupon_discount": pricing.coupon_discount if error is None else ZERO,
+            "flash_discount": pricing.flash_total,
             "coupon_error": error.as_dict() if error else None,
         }
         return Response(CartPricingSerializer(answer).data)

@@ -18,7 +18,10 @@ from marketplace.money import ZERO
 from merchants.choices import MerchantStatus
 from promotions.pricing import Offer, PricingResult, price_cart
 from promotions.selectors import (
+    FlashHold,
     cart_line_of,
+    flash_holds_live_for_buyer,
+    flash_holds_plan,
     live_offers,
     live_offers_possible,
 )
@@ -138,6 +141,23 @@ class CartPricing:
     #: The coupon the buyer chose (`cart_pricing_with_coupon`), and why it gives nothing.
     coupon: object = None
     coupon_error: DomainError | None = None
+    #: The buyer's flash-sale holds the lines use (SKU id → `FlashHold`), priced as checkout
+    #: prices them: the held units at the special price, no other promotion on the line.
+    flash: dict[int, FlashHold] = field(default_factory=dict)
+    #: (merchant part, platform part) of each flash line's discount, by SKU id.
+    flash_discounts: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+    def flash_discount(self, sku_id: int) -> Decimal:
+        return sum(self.flash_discounts.get(sku_id, ()), ZERO)
+
+    @property
+    def flash_total(self) -> Decimal:
+        return sum((sum(parts, ZERO) for parts in self.flash_discounts.values()), ZERO)
+
+    @property
+    def saved(self) -> Decimal:
+        """Everything the buyer saves: promotions (free shipping included) and flash prices."""
+        return (self.result.total_discount if self.result else ZERO) + self.flash_total
 
     @property
     def coupon_discount(self) -> Decimal:
@@ -170,23 +190,40 @@ class CartPricing:
         return self.result.gifts if self.result else ()
 
 
-def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=()) -> CartPricing:
+def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=(), holds=None) -> CartPricing:
     """The promotions the cart's orderable lines get now, as checkout would price them: no
     query when no promotion is live for its shops, else the offers' and the SKUs' (and the
-    gifts' when one is offered)."""
+    gifts' when one is offered).
+
+    The buyer's live flash-sale holds price their lines as checkout does (the same
+    `flash_holds_plan` and `FlashHold.discount`): the held units at the special price, the
+    rest at the normal price, and no other promotion on that line (the engine prices the
+    other lines only). `holds`: the buyer's live holds (`flash_holds_live_for_buyer`) when
+    the caller already read them (the cart and checkout pages show them), else they are read
+    here for a signed-in buyer (one query)."""
     now = now or timezone.now()
     orderable = [line for line in cart.lines if line.on_sale]
     fees = {shop.merchant.pk: shop.shipping for shop in cart.shops if any(line.on_sale for line in shop.lines)}
     shops = {merchant_id: ShopPricing(merchant_id=merchant_id, shipping=fee) for merchant_id, fee in fees.items()}
     for line in orderable:
         shops[line.sku.merchant_id].goods += line.line_total
+    flash, flash_discounts = {}, {}
+    if orderable and buyer is not None and buyer.is_authenticated:
+        if holds is None:
+            holds = flash_holds_live_for_buyer(buyer, now=now)
+        flash = flash_holds_plan(holds, {line.sku.pk: line.quantity for line in orderable})
+    for line in orderable:
+        if line.sku.pk in flash:
+            flash_discounts[line.sku.pk] = flash[line.sku.pk].discount(line.sku.price)
+            shops[line.sku.merchant_id].discount += sum(flash_discounts[line.sku.pk], ZERO)
+    promoted = [line for line in orderable if line.sku.pk not in flash]
     pricing, lines = None, []
-    if orderable and (coupons or live_offers_possible(fees.keys(), now)):
-        skus = {sku.pk: sku for sku in sku_pricing_rows({line.sku.pk for line in orderable})}
-        lines = [(skus[line.sku.pk], line.quantity) for line in orderable if line.sku.pk in skus]
+    if promoted and (coupons or live_offers_possible(fees.keys(), now)):
+        skus = {sku.pk: sku for sku in sku_pricing_rows({line.sku.pk for line in promoted})}
+        lines = [(skus[line.sku.pk], line.quantity) for line in promoted if line.sku.pk in skus]
         pricing = order_pricing(lines=lines, fees=fees, buyer=buyer, now=now, coupons=coupons)
     if pricing is None:
-        return CartPricing(shops=list(shops.values()), lines=lines)
+        return CartPricing(shops=list(shops.values()), lines=lines, flash=flash, flash_discounts=flash_discounts)
     result = pricing.result
     for priced in result.lines:
         shop = shops[priced.merchant_id]
@@ -197,4 +234,11 @@ def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=()) -> CartPri
         shops[merchant_id].shipping -= waived
         shops[merchant_id].shipping_waived = waived
     names = {a.promotion_id: pricing.offers[a.promotion_id].name for a in result.applied}
-    return CartPricing(shops=list(shops.values()), result=result, names=names, lines=lines)
+    return CartPricing(
+        shops=list(shops.values()),
+        result=result,
+        names=names,
+        lines=lines,
+        flash=flash,
+        flash_discounts=flash_discounts,
+    )

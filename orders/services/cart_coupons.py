@@ -15,17 +15,20 @@ from promotions.services import coupon_check_applies, coupon_check_usable
 from ..selectors import CartPricing, CartView, cart_pricing
 
 
-def cart_pricing_with_coupon(cart: CartView, *, buyer, coupon_id=None, code: str = "", now=None) -> CartPricing:
+def cart_pricing_with_coupon(
+    cart: CartView, *, buyer, coupon_id=None, code: str = "", now=None, holds=None
+) -> CartPricing:
     """`cart_pricing` with the coupon the buyer chose — one of theirs by id or code, or a
     public code — as checkout would price it, writing nothing: a public code the buyer holds
     no available coupon of is priced as the coupon they would claim at placement (its claim
     limits are checked then). When the coupon cannot be used or gives nothing, the breakdown
     is the one without it and `coupon_error` says why (`coupon_check_usable`,
-    `coupon_check_applies`). Without a coupon (or a buyer), exactly `cart_pricing`."""
+    `coupon_check_applies`). Without a coupon (or a buyer), exactly `cart_pricing`. `holds`:
+    the buyer's live flash-sale holds when already read (`cart_pricing`)."""
     now = now or timezone.now()
     code = (code or "").strip()
     if buyer is None or not buyer.is_authenticated or (coupon_id in (None, "") and not code):
-        return cart_pricing(cart, buyer=buyer, now=now)
+        return cart_pricing(cart, buyer=buyer, now=now, holds=holds)
     try:
         coupon = coupon_to_preview(buyer=buyer, coupon_id=coupon_id, code=code)
         if coupon is None and coupon_id in (None, ""):
@@ -34,10 +37,10 @@ def cart_pricing_with_coupon(cart: CartView, *, buyer, coupon_id=None, code: str
             raise NotFoundError("coupon_not_found", _("No such coupon."))
         coupon_check_usable(coupon, now=now)
     except DomainError as error:
-        pricing = cart_pricing(cart, buyer=buyer, now=now)
+        pricing = cart_pricing(cart, buyer=buyer, now=now, holds=holds)
         pricing.coupon_error = error
         return pricing
-    pricing = cart_pricing(cart, buyer=buyer, now=now, coupons=((coupon.pk, coupon.promotion_id),))
+    pricing = cart_pricing(cart, buyer=buyer, now=now, holds=holds, coupons=((coupon.pk, coupon.promotion_id),))
     pricing.coupon = coupon
     cart_lines = [cart_line_of(sku, quantity, category_path=sku.category_path) for sku, quantity in pricing.lines]
     try:

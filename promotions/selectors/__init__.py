@@ -14,8 +14,10 @@ from .coupons import (
     promotion_coupons_left,
 )
 from .flash import (
+    FlashHold,
     flash_hold_pending,
     flash_holds_live_for_buyer,
+    flash_holds_plan,
     flash_reservation_list_for_buyer,
     flash_sale_get_for_merchant,
     flash_sale_get_public,
@@ -79,6 +81,7 @@ __all__ = [
     "LIVE_INDEX_KEY",
     "LIVE_INDEX_TTL",
     "Badge",
+    "FlashHold",
     "MembershipView",
     "approval_queue",
     "cart_line_of",
@@ -92,6 +95,7 @@ __all__ = [
     "coupon_to_preview",
     "flash_hold_pending",
     "flash_holds_live_for_buyer",
+    "flash_holds_plan",
     "flash_reservation_list_for_buyer",
     "flash_sale_get_for_merchant",
     "flash_sale_get_public",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
+
 from django.db.models import Exists, QuerySet
 from django.utils import timezone
 
 from catalog.selectors import sku_on_sale
+from marketplace.money import ZERO, allocate, quantize, to_decimal
 
 from ..choices import FlashReservationStatus, FlashSaleState
 from ..models import FlashReservation, FlashSale
@@ -100,3 +104,52 @@ def flash_hold_pending(sku_ref, *, buyer, now) -> Exists:
             buyer=buyer, status=FlashReservationStatus.PENDING, expires_at__gt=now, sale__sku_id=sku_ref
         )
     )
+
+
+# --- Pricing a buyer's holds (checkout and the cart) ------------------------------------------
+
+
+@dataclass
+class FlashHold:
+    """The buyer's live reservations of one SKU that a checkout line uses.
+
+    `parts`: each reservation of the sale with the units of it the line uses (oldest first;
+    0 for one the line does not need). `units`: their sum, the units priced at the special
+    price — at most the units ordered and at most the units held."""
+
+    sku_id: int
+    sale_id: int
+    special_price: Decimal
+    platform_share: Decimal
+    units: int = 0
+    parts: list[tuple[FlashReservation, int]] = field(default_factory=list)
+
+    def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
+        """(merchant part, platform part) of (price − special price) × units, split by the
+        sale's funding with `money.allocate` (the parts add up to the discount)."""
+        per_unit = max(to_decimal(unit_price) - self.special_price, ZERO)
+        total = quantize(per_unit * self.units)
+        merchant, platform = allocate(total, [Decimal("1") - self.platform_share, self.platform_share])
+        return merchant, platform
+
+
+def flash_holds_plan(reservations, quantities: dict[int, int]) -> dict[int, FlashHold]:
+    """Which units of `reservations` (the buyer's live ones, with their sale, oldest first)
+    lines of `quantities` (SKU id → units) use: per SKU, the units of its oldest sale's
+    reservations, oldest first, up to the units ordered. No query: `flash_holds_lock` plans
+    the checkout on the locked rows, and the cart's pricing (`orders.selectors.cart_pricing`)
+    on the rows `promotions.selectors.flash_holds_live_for_buyer` read, so the cart shows
+    the flash price checkout charges. Reservations of SKUs not in `quantities` are ignored."""
+    holds: dict[int, FlashHold] = {}
+    for row in reservations:
+        sku_id = row.sale.sku_id
+        if sku_id not in quantities:
+            continue
+        hold = holds.setdefault(sku_id, FlashHold(sku_id, row.sale_id, row.sale.special_price, row.sale.platform_share))
+        # One sale per SKU and window: a reservation of another (older) sale of the SKU is
+        # left alone (it expires at its time).
+        if row.sale_id == hold.sale_id:
+            used = min(row.units, quantities[sku_id] - hold.units)
+            hold.units += used
+            hold.parts.append((row, used))
+    return holds

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -44,13 +43,14 @@ from catalog.selectors import sku_available_units, sku_public_queryset
 from marketplace.audit import audit_record
 from marketplace.errors import NotFoundError
 from marketplace.jobs import run_each
-from marketplace.money import ZERO, allocate, quantize, to_decimal
+from marketplace.money import ZERO, quantize, to_decimal
 from marketplace.transitions import transition
 
 from .. import flash_redis
 from ..choices import FlashFunding, FlashReservationStatus
 from ..errors import FlashSaleConflict, FlashSaleError
 from ..models import FLASH_RESERVATION_TRANSITIONS, FlashReservation, FlashSale
+from ..selectors.flash import FlashHold, flash_holds_plan
 
 logger = logging.getLogger(__name__)
 
@@ -483,30 +483,6 @@ def flash_reservations_expire(*, now=None) -> int:
 # --- Checkout -----------------------------------------------------------------------------------
 
 
-@dataclass
-class FlashHold:
-    """The buyer's live reservations of one SKU that a checkout line uses.
-
-    `parts`: each reservation of the sale with the units of it the line uses (oldest first;
-    0 for one the line does not need). `units`: their sum, the units priced at the special
-    price — at most the units ordered and at most the units held."""
-
-    sku_id: int
-    sale_id: int
-    special_price: Decimal
-    platform_share: Decimal
-    units: int = 0
-    parts: list[tuple[FlashReservation, int]] = field(default_factory=list)
-
-    def discount(self, unit_price: Decimal) -> tuple[Decimal, Decimal]:
-        """(merchant part, platform part) of (price − special price) × units, split by the
-        sale's funding with `money.allocate` (the parts add up to the discount)."""
-        per_unit = max(to_decimal(unit_price) - self.special_price, ZERO)
-        total = quantize(per_unit * self.units)
-        merchant, platform = allocate(total, [Decimal("1") - self.platform_share, self.platform_share])
-        return merchant, platform
-
-
 def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int, FlashHold]:
     """For a checkout of `quantities` (SKU id → units): lock the buyer's live reservations
     of these SKUs (pending and `expires_at` after `now`: an expired one is never used, even
@@ -542,17 +518,7 @@ def flash_holds_lock(*, buyer, quantities: dict[int, int], now=None) -> dict[int
         )
         .order_by("pk")
     )
-    holds: dict[int, FlashHold] = {}
-    for row in rows:
-        sku_id = row.sale.sku_id
-        hold = holds.setdefault(sku_id, FlashHold(sku_id, row.sale_id, row.sale.special_price, row.sale.platform_share))
-        # One sale per SKU and window: a reservation of another (older) sale of the SKU is
-        # left alone (it expires at its time).
-        if row.sale_id == hold.sale_id:
-            used = min(row.units, quantities[sku_id] - hold.units)
-            hold.units += used
-            hold.parts.append((row, used))
-    return holds
+    return flash_holds_plan(rows, quantities)
 
 
 def _give_back_unused_after_commit(reservation: FlashReservation, units: int) -> None:
@@ -647,6 +613,7 @@ __all__ = [
     "FlashHold",
     "flash_holds_consume",
     "flash_holds_lock",
+    "flash_holds_plan",
     "flash_reservations_expire",
     "flash_reservations_return",
     "flash_sale_admit",

@@ -138,6 +138,7 @@ def test_the_cart_api_prices_my_coupon_and_says_why_another_gives_nothing():
         "total": "150.00",
         "applied": [],
         "coupon_discount": "0.00",
+        "flash_discount": "0.00",
         "coupon_error": None,
     }
     mine = api.get(PRICING, {"coupon": coupon.pk})
@@ -148,6 +149,7 @@ def test_the_cart_api_prices_my_coupon_and_says_why_another_gives_nothing():
         "total": "130.00",
         "applied": [{"promotion": promotion.pk, "name": promotion.name, "amount": "20.00", "coupon": coupon.pk}],
         "coupon_discount": "20.00",
+        "flash_discount": "0.00",
         "coupon_error": None,
     }
     assert api.get(PRICING, {"coupon_code": coupon.code.lower()}).json() == mine.json()
