@@ -53,6 +53,9 @@ def test_grab_a_unit_see_the_hold_and_check_out_at_the_special_price(page: Page,
     )
     expect(page.locator(".cart-line", has_text=sale.sku.product.title)).to_be_visible()
     expect(page.locator(".flash-hold")).to_contain_text(re.compile(r"1 at ¥99\.00 each, held until \d\d:\d\d"))
+    # The cart's total is what checkout will charge: the held unit at the special price.
+    expect(page.locator(".cart-total .summary")).to_contain_text(re.compile(r"Promotions\s*−¥100\.99"))
+    expect(page.locator(".cart-total .summary")).to_contain_text(re.compile(r"To pay\s*¥99\.00"))
     reservation = FlashReservation.objects.get(buyer=buyer)
     assert (reservation.units, reservation.status) == (1, FlashReservationStatus.PENDING)
 
@@ -66,6 +69,7 @@ def test_grab_a_unit_see_the_hold_and_check_out_at_the_special_price(page: Page,
     page.get_by_role("link", name="Check out").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
     expect(page.locator(".flash-hold")).to_contain_text("1 at ¥99.00 each")
+    expect(page.locator(".cart-total .summary")).to_contain_text(re.compile(r"To pay\s*¥99\.00"))
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Pay for your order")
     order = BuyerOrder.objects.get(buyer=buyer)
