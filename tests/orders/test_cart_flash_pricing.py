@@ -205,3 +205,54 @@ def test_the_cart_page_reads_the_holds_once_with_or_without_one(promoted):
     # The holds' query is the one the holds box always ran: the view reads the holds once for
     # the box and the pricing, so a hold costs no query more than no hold.
     assert counts[0] == counts[1]
+
+
+def _api_totals(buyer) -> tuple:
+    api = APIClient(**EN)
+    api.force_authenticate(buyer)
+    answer = api.get(PRICING).json()
+    return tuple(D(answer[k]) for k in ("goods_total", "discount_total", "shipping_total", "total", "flash_discount"))
+
+
+@pytest.mark.parametrize(("held", "ordered"), [(1, 1), (1, 2), (2, 1), (2, 2), (2, 3)])
+def test_the_api_total_is_the_placed_orders_for_any_units_held_and_ordered(held, ordered):
+    sale, _other = _shop()
+    buyer = _buyer(sale, held=held, cart={sale.sku_id: ordered})
+    shown = _api_totals(buyer)
+    used = min(held, ordered)
+    assert shown == (
+        D("80.00") * ordered,
+        D("50.00") * used,
+        D("8.00"),
+        D("80.00") * ordered - D("50.00") * used + D("8.00"),
+        D("50.00") * used,
+    )
+    order = _place(buyer, [(sale.sku, ordered)])
+    assert shown[:4] == (order.goods_total, order.discount_total, order.shipping_total, order.payable_total)
+
+
+def test_another_buyers_hold_prices_nothing_in_my_cart():
+    sale, _other = _shop()
+    _buyer(sale, held=2, cart={sale.sku_id: 2})
+    me = _buyer(sale, held=0, cart={sale.sku_id: 2})
+    assert _api_totals(me) == (D("160.00"), D("0.00"), D("8.00"), D("168.00"), D("0.00"))
+    order = _place(me, [(sale.sku, 2)])
+    assert (order.discount_total, order.payable_total) == (D("0.00"), D("168.00"))
+
+
+def test_the_checkout_page_shop_total_includes_the_flash_discount():
+    sale, other = _shop()
+    shop_promotion(other.merchant, live=True, name="Shop steps")
+    buyer = _buyer(sale, held=1, cart={sale.sku_id: 1, other.pk: 1})
+    web = Client(**EN)
+    web.force_login(buyer)
+    html = web.get("/checkout/").content.decode()
+    foot = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S).group(1)
+    rows = [
+        tuple(re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S))
+        for row in re.findall(r"<tr>(.*?)</tr>", foot, re.S)
+    ]
+    assert rows == [("Promotions", "−¥70.00"), ("Shipping", "¥8.00"), ("Shop total", "¥268.00")]
+    applied = re.search(r'<ul class="cart-promotions">(.*?)</ul>', html, re.S).group(1)
+    items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", applied)]
+    assert items == ["Shop steps −¥20.00", "Flash sale −¥50.00"]
