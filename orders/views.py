@@ -32,7 +32,7 @@ from marketplace.shortcuts import found_or_404
 from promotions.selectors import coupon_list_for_buyer
 
 from . import selectors, services
-from .choices import BuyerOrderStatus, PaymentStatus
+from .choices import GIFT_OUT_OF_STOCK_EVENT, BuyerOrderStatus, PaymentStatus
 from .errors import IdempotencyMismatch, RequestInProgress
 from .forms import (
     AddressForm,
@@ -63,6 +63,7 @@ EVENT_LABELS = {
     "complete": pgettext_lazy("order event", "Completed"),
     "cancel": pgettext_lazy("order event", "Cancelled"),
     "merge": pgettext_lazy("order event", "Packed together with another order"),
+    GIFT_OUT_OF_STOCK_EVENT: pgettext_lazy("order event", "A gift was out of stock"),
 }
 PAYMENT_OUTCOMES = {
     "paid": (messages.SUCCESS, gettext_lazy("Payment received. The shops will now prepare your parcels.")),
@@ -265,6 +266,9 @@ def checkout(request):
             except DomainError as error:
                 errors, status = _checkout_errors(error, view), error.status_code
             else:
+                for part in order.merchant_orders.all():
+                    for gift in getattr(part, "missed_gifts", ()):  # a replayed order: told the first time
+                        messages.warning(request, selectors.missed_gift_message(gift))
                 return redirect("orders:pay", number=order.number)
         else:
             errors, status = [str(e) for field_errors in form.errors.values() for e in field_errors], 400
