@@ -70,7 +70,14 @@ from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
 from promotions.pricing import GiftLine, PricingResult
 from promotions.selectors import cart_line_of, coupon_offer, flash_hold_pending
-from promotions.services import Use, coupon_check_applies, coupon_for_checkout, coupon_use, promotion_usage_consume
+from promotions.services import (
+    Use,
+    coupon_check_applies,
+    coupon_for_checkout,
+    coupon_return_for_order,
+    coupon_use,
+    promotion_usage_consume,
+)
 from promotions.services.flash import FlashHold, flash_holds_consume, flash_holds_lock
 
 from ..choices import GIFT_OUT_OF_STOCK_EVENT, OrderStatus
@@ -316,6 +323,9 @@ def _place(
         precheck=False,  # made above, with the SKUs (a gift's with its promotion)
     )
     missed = _drop_short_gifts(buyer_order, merchant_orders, allocations)
+    if coupon is not None and coupon.promotion_id in missed:
+        # The coupon's gift was all it gave: it goes back to the buyer, as on a cancellation.
+        coupon_return_for_order(order_id=buyer_order.pk, now=placed_at)
     shipments = _create_shipments(
         allocations,
         [line for _order, lines in merchant_orders for line in lines],

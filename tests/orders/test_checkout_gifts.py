@@ -20,12 +20,14 @@ from orders import services
 from orders.models import OrderEvent, OrderLine, OrderLineDiscount, ShipmentLine
 from orders.selectors import cart_find, cart_pricing, cart_view
 from orders.services import checkout as checkout_module
+from promotions import services as promotion_services
 from promotions.choices import BenefitType
 from promotions.models import Promotion, PromotionRedemption
 from tests.factories import UserFactory
 from tests.orders.factories import address_for
 from tests.orders.test_checkout import _stocked_sku
 from tests.orders.test_checkout_promotions import _counts, _lines, _place, _shop
+from tests.promotions.coupon_factories import coupon_promotion
 from tests.promotions.factories import promotion
 
 pytestmark = pytest.mark.django_db
@@ -249,6 +251,26 @@ def test_an_ordered_item_sold_out_after_pricing_still_refuses_the_order_and_writ
     assert _counts() == before
     assert OrderEvent.objects.count() == events
     assert (_reserved(lamp), _reserved(gift), Promotion.objects.get().uses_count) == (0, 0, 0)
+
+
+def test_a_coupon_whose_gift_sold_out_after_pricing_goes_back_to_the_buyer():
+    merchant, category = _shop()
+    lamp, _ = _stocked_sku(price="150.00", merchant=merchant, category=category)
+    gift, _ = _stocked_sku(price="25.00", merchant=merchant, category=category, quantity=3)
+    made = coupon_promotion(
+        merchant=merchant, amount=None, benefit_type=BenefitType.GIFT_SKU, gift_sku=gift, min_spend="100.00"
+    )
+    buyer = UserFactory()
+    coupon = promotion_services.coupon_claim(promotion=made, buyer=buyer)
+    with _sold_out_after_pricing((gift, 0)):
+        order = services.checkout_place(
+            buyer=buyer, address=address_for(buyer), items=[services.CheckoutItem(lamp.pk, 1)], coupon_id=coupon.pk
+        )
+
+    assert (order.goods_total, order.discount_total, order.payable_total) == (D("150.00"), D("0.00"), D("158.00"))
+    coupon.refresh_from_db()
+    assert (coupon.state, coupon.order_id, coupon.used_at) == ("available", None, None)
+    assert [action for action, _note, _actor in _events(order)] == ["place", "gift_out_of_stock"]
 
 
 # --- The stock service's optional units ----------------------------------------------------
