@@ -128,7 +128,10 @@ def _cart_breakdown(view, buyer, *, coupon_id=None, coupon_code: str = "") -> di
     is in the breakdown, or `coupon_error` says why it gives nothing."""
     pricing = services.cart_pricing_with_coupon(view, buyer=buyer, coupon_id=coupon_id, code=coupon_code)
     result = pricing.result
-    coupon = {"coupon_error": pricing.coupon_error and pricing.coupon_error.message}
+    coupon = {
+        "coupon_error": pricing.coupon_error and pricing.coupon_error.message,
+        "missed_gifts": pricing.missed_gifts,
+    }
     if pricing.coupon is not None and not pricing.coupon_error:
         coupon["coupon_discount"] = pricing.coupon_discount
     if result is None or not result.total_discount:
@@ -291,6 +294,8 @@ def checkout(request):
         "errors": errors,
         "address_form": AddressForm(initial={"next": request.path}),
         "my_coupons": coupon_list_for_buyer(buyer=request.user)[:50],
+        # The cart page's breakdown, with the coupon in the box: what placing would charge now.
+        **_cart_breakdown(view, request.user, coupon_code=(form["coupon_code"].value() or "").strip().upper()[:32]),
     }
     return render(request, "storefront/orders/checkout.html", context, status=status)
 
