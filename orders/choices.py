@@ -72,3 +72,8 @@ class ComplaintCategory(models.TextChoices):
     NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
     SERVICE = "service", _("Poor service")
     OTHER = "other", _("Other")
+
+
+#: The order event telling the buyer that a gift of the order was out of stock when it was
+#: placed (its `note`: the gift's name); the order went through without it.
+GIFT_OUT_OF_STOCK_EVENT = "gift_out_of_stock"

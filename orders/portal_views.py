@@ -25,7 +25,7 @@ from merchants.selectors import member_list
 from merchants.views import portal_context, portal_view
 
 from . import selectors, services
-from .choices import AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
+from .choices import GIFT_OUT_OF_STOCK_EVENT, AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .filters import MerchantOrderFilter
 from .models import ShippingRate
 from .portal_forms import (
@@ -54,6 +54,7 @@ EVENT_LABELS = {
     "cancel": gettext_lazy("Cancelled"),
     "merge": gettext_lazy("Merged into one parcel"),
     "unmerge": gettext_lazy("Taken out of a shared parcel"),
+    GIFT_OUT_OF_STOCK_EVENT: gettext_lazy("A gift was out of stock"),
 }
 
 

@@ -34,7 +34,7 @@ from marketplace.shortcuts import found_or_404
 from promotions.selectors import coupon_list_for_buyer, flash_holds_live_for_buyer
 
 from . import selectors, services
-from .choices import BuyerOrderStatus, PaymentStatus
+from .choices import GIFT_OUT_OF_STOCK_EVENT, BuyerOrderStatus, PaymentStatus
 from .errors import IdempotencyMismatch, RequestInProgress
 from .forms import (
     AddressForm,
@@ -65,6 +65,7 @@ EVENT_LABELS = {
     "complete": pgettext_lazy("order event", "Completed"),
     "cancel": pgettext_lazy("order event", "Cancelled"),
     "merge": pgettext_lazy("order event", "Packed together with another order"),
+    GIFT_OUT_OF_STOCK_EVENT: pgettext_lazy("order event", "A gift was out of stock"),
 }
 PAYMENT_OUTCOMES = {
     "paid": (messages.SUCCESS, gettext_lazy("Payment received. The shops will now prepare your parcels.")),
@@ -150,7 +151,10 @@ def _cart_breakdown(view, buyer, *, coupon_id=None, coupon_code: str = "", holds
     flash-sale units of shows its flash discount (`holds`: as `_flash_holds` read them)."""
     pricing = services.cart_pricing_with_coupon(view, buyer=buyer, coupon_id=coupon_id, code=coupon_code, holds=holds)
     result = pricing.result
-    coupon = {"coupon_error": pricing.coupon_error and pricing.coupon_error.message}
+    coupon = {
+        "coupon_error": pricing.coupon_error and pricing.coupon_error.message,
+        "missed_gifts": pricing.missed_gifts,
+    }
     if pricing.coupon is not None and not pricing.coupon_error:
         coupon["coupon_discount"] = pricing.coupon_discount
     if not pricing.saved:
@@ -297,6 +301,9 @@ def checkout(request):
             except DomainError as error:
                 errors, status = _checkout_errors(error, view), error.status_code
             else:
+                for part in order.merchant_orders.all():
+                    for gift in getattr(part, "missed_gifts", ()):  # a replayed order: told the first time
+                        messages.warning(request, selectors.missed_gift_message(gift))
                 return redirect("orders:pay", number=order.number)
         else:
             errors, status = [str(e) for field_errors in form.errors.values() for e in field_errors], 400
@@ -320,8 +327,8 @@ def checkout(request):
         "address_form": AddressForm(initial={"next": request.path}),
         "my_coupons": coupon_list_for_buyer(buyer=request.user)[:50],
     }
-    # The totals as placing the order would charge them now (promotions, flash-sale holds,
-    # the coupon in the box).
+    # The cart page's breakdown, with the coupon in the box: the totals as placing the order
+    # would charge them now (promotions, flash-sale holds, the coupon).
     holds = _flash_holds(request.user)
     context["flash_holds"] = holds
     context.update(

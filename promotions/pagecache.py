@@ -13,7 +13,15 @@ A promotion starts or stops showing when it becomes active (activated, approved,
 when it leaves it (paused, ended), and when the clock crosses its window's start or end:
 the transitions call `promotion_pages_invalidate` (after commit), and the periodic
 `promotion_windows_pages_invalidate` covers the clock. Settings change only in draft or
-rejected, when the promotion shows nowhere.
+rejected, when the promotion shows nowhere. It also stops showing when a checkout spends the
+last of its budget or uses, and shows again when a cancelled order gives one back
+(`services.usage`, after commit).
+
+A merchant's credit grade decides where its products stand on promotion pages (grade A
+first) and whether they join platform promotions at all (grade D never: no badge, not
+listed): `merchant_grade_pages_invalidate` receives `merchants.signals.credit_grade_changed`
+and makes the merchant's products' pages stale, with `LIST`, under which every promotion
+page is cached.
 """
 
 from __future__ import annotations
@@ -29,11 +37,12 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from catalog.pagecache import HOME, category_generation, products_pages_invalidate
-from catalog.selectors import category_list
+from catalog.selectors import category_list, product_list_for_merchant
 from marketplace import pagecache
 
 from .choices import PromotionLevel, PromotionStatus
 from .models import Promotion
+from .pricing import EXCLUDED_FROM_PLATFORM_GRADES
 from .selectors import promotion_pages
 
 #: The generation of the page listing the live promotions: any promotion starting or stopping.
@@ -90,3 +99,18 @@ def promotion_windows_pages_invalidate(*, now: datetime.datetime | None = None) 
     with contextlib.suppress(RedisError):
         cache.set(_SWEPT_KEY, now, timeout=None)
     return len(crossed)
+
+
+#: Grades whose products the promotion pages treat apart (first; out of platform ones).
+_GRADES_SHOWN_APART = frozenset({"A", *EXCLUDED_FROM_PLATFORM_GRADES})
+
+
+def merchant_grade_pages_invalidate(sender, *, merchant_id: int, previous: str, grade: str, **kwargs) -> None:
+    """`credit_grade_changed` receiver (connected in apps.py), inside the grade's transaction:
+    after its commit, the pages showing the merchant's products are stale (their badges, and
+    through `LIST` every promotion page's order and members), when the change moves the
+    merchant into or out of grade A or D; B ↔ C shows nowhere. One read of its product ids."""
+    if not pagecache.enabled() or not ({previous, grade} & _GRADES_SHOWN_APART):
+        return
+    # A shop without products is on no page: nothing to bump then.
+    products_pages_invalidate(product_list_for_merchant(merchant_id).values_list("pk", flat=True))

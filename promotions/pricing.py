@@ -332,7 +332,10 @@ class FixedAmountOff(BenefitClass):
 
 class GiftSku(BenefitClass):
     """One unit of the gift SKU, its gross discounted in full (not partly: a budget smaller
-    than the gift's price makes the offer give nothing)."""
+    than the gift's price makes the offer give nothing). The gift may be a SKU of the cart
+    ("buy X, get X"): its line is separate (`gift:<promotion id>`), the ordered line keeps
+    its own price; whether a unit is left for it is the caller's to say (offers are given
+    only with a gift in stock)."""
 
     discounts_lines = False
 

@@ -400,7 +400,13 @@ def stock_refuse_short(*, items: Iterable[tuple[int, int]], units: dict[int, int
 
 
 def stock_allocate_and_reserve(
-    *, items: Iterable[tuple[int, int]], region: str, reference: str, actor=None, precheck: bool = True
+    *,
+    items: Iterable[tuple[int, int]],
+    region: str,
+    reference: str,
+    actor=None,
+    precheck: bool = True,
+    optional: Iterable[tuple[int, int]] = (),
 ) -> list[Allocation]:
     """Reserve `(sku_id, quantity)` items from the warehouses that hold them, all or nothing.
 
@@ -413,8 +419,14 @@ def stock_allocate_and_reserve(
     Statements, whatever the number of items: the read, `SET LOCAL lock_timeout`, the locking
     SELECT, one UPDATE, one INSERT of the movements (and an alert write when a row crosses
     its reorder point).
+
+    `optional` `(sku_id, quantity)` items (a promotion's gift) are locked with the others, in
+    the same primary-key order, and reserved whole from what the required items leave, or
+    not at all: they never refuse. The allocations (one per stock row) then cover the
+    required units and the optional ones reserved; the caller tells which by the units.
     """
     wanted = _wanted(items)
+    extra = _wanted(optional)
     if not wanted:
         return []
     if precheck:
@@ -428,35 +440,49 @@ def stock_allocate_and_reserve(
     with transaction.atomic(savepoint=False):
         _set_lock_timeout()
         rows = _locked(
-            _locking_queryset().filter(sku_id__in=wanted, warehouse__is_active=True).select_related("warehouse")
+            _locking_queryset()
+            .filter(sku_id__in=wanted.keys() | extra.keys(), warehouse__is_active=True)
+            .select_related("warehouse")
         )
 
         def preference(row: Stock):
             w = row.warehouse
             return (w.region != region, w.kind != "city_cloud", w.code)
 
-        plan: list[tuple[Stock, int]] = []
-        for sku_id, quantity in sorted(wanted.items()):
-            remaining = quantity
+        # Units planned per locked row (insertion order: the allocations' order).
+        plan: dict[Stock, int] = {}
+
+        def picks(sku_id: int, quantity: int) -> tuple[list[tuple[Stock, int]], int]:
+            chosen, remaining = [], quantity
             for row in sorted((r for r in rows if r.sku_id == sku_id), key=preference):
                 if remaining == 0:
                     break
-                take = min(row.available, remaining)
+                take = min(row.available - plan.get(row, 0), remaining)
                 if take > 0:
-                    plan.append((row, take))
+                    chosen.append((row, take))
                     remaining -= take
+            return chosen, remaining
+
+        for sku_id, quantity in sorted(wanted.items()):
+            chosen, remaining = picks(sku_id, quantity)
             if remaining:
                 available = sum(r.available for r in rows if r.sku_id == sku_id)
                 short.append({"sku": sku_id, "requested": quantity, "available": available})
+            for row, take in chosen:
+                plan[row] = plan.get(row, 0) + take
+        for sku_id, quantity in sorted(extra.items()):
+            chosen, remaining = picks(sku_id, quantity)
+            for row, take in chosen if not remaining else ():
+                plan[row] = plan.get(row, 0) + take
         if not short:
             _write(
-                [_Change(row, MovementKind.RESERVATION, reserved_delta=take) for row, take in plan],
+                [_Change(row, MovementKind.RESERVATION, reserved_delta=take) for row, take in plan.items()],
                 actor=actor,
                 reference=reference,
             )
     if short:
         raise InsufficientStock(message=_("Not enough stock for some items."), extra={"lines": short})
-    return [Allocation(row.sku_id, row.warehouse_id, take) for row, take in plan]
+    return [Allocation(row.sku_id, row.warehouse_id, take) for row, take in plan.items()]
 
 
 @transaction.atomic

@@ -26,6 +26,7 @@ from .deposits import (
     deposit_record_payment,
     deposit_refund,
 )
+from .grades import merchant_set_credit_grade
 from .members import (
     INVITABLE_ROLES,
     invitation_accept,
@@ -74,6 +75,7 @@ __all__ = [
     "merchant_change_tier",
     "merchant_go_live",
     "merchant_reinstate",
+    "merchant_set_credit_grade",
     "merchant_suspend",
     "merchant_terminate",
     "merchant_update_shop",

@@ -26,6 +26,7 @@ from ..choices import (
     ShipmentStatus,
 )
 from ..models import Shipment
+from ..selectors import missed_gift_message
 
 MAX_ID = 2_147_483_647
 
@@ -281,6 +282,11 @@ class BuyerShipmentSerializer(OutputSerializer):
     lines = ShipmentLineSerializer(many=True, read_only=True)
 
 
+class MissedGiftSerializer(serializers.Serializer):
+    gift = serializers.CharField(read_only=True)
+    message = serializers.CharField(read_only=True)
+
+
 class BuyerMerchantOrderSerializer(OutputSerializer):
     id = serializers.IntegerField(read_only=True)
     number = serializers.CharField(read_only=True)
@@ -302,6 +308,15 @@ class BuyerMerchantOrderSerializer(OutputSerializer):
 
 class BuyerMerchantOrderDetailSerializer(BuyerMerchantOrderSerializer):
     shipments = BuyerShipmentSerializer(many=True, read_only=True)
+    gifts_out_of_stock = serializers.SerializerMethodField(
+        help_text=_(
+            "The gifts a promotion would have added but that were out of stock: the order was placed without them."
+        )
+    )
+
+    @extend_schema_field(MissedGiftSerializer(many=True))
+    def get_gifts_out_of_stock(self, part) -> list[dict]:
+        return [{"gift": name, "message": missed_gift_message(name)} for name in part.missed_gifts]
 
 
 class BuyerOrderSerializer(OutputSerializer):

@@ -34,7 +34,7 @@ from catalog.selectors import (
 )
 from marketplace.money import ZERO, quantize
 
-from ..choices import AFTER_SALES_OPEN_STATES
+from ..choices import AFTER_SALES_OPEN_STATES, GIFT_OUT_OF_STOCK_EVENT
 from ..models import (
     BUYER_ORDER_TRANSITIONS,
     REQUESTABLE_STATES,
@@ -393,7 +393,8 @@ def buyer_order_detail(order: BuyerOrder, *, shipments: list[Shipment]) -> Buyer
     line's order line. `buyer_order_get` loads them; checkout hands over the rows it has just
     written (`checkout_place`), so its answer is the same as this page's without re-reading.
 
-    Each merchant order carries `shipments`, `open_request`, and the buyer's possible
+    Each merchant order carries `shipments`, `open_request`, `missed_gifts` (the names of
+    the gifts that were out of stock when it was placed), and the buyer's possible
     actions (`can_cancel`, `can_confirm`, `can_request`, `can_complain`); each after-sales
     request its `dispute_obj`; each line `refundable`, `review_obj` and `can_review`; the
     order `can_pay`.
@@ -411,6 +412,7 @@ def buyer_order_detail(order: BuyerOrder, *, shipments: list[Shipment]) -> Buyer
             # A missing reverse one-to-one raises on access; templates need a plain None.
             request.dispute_obj = getattr(request, "dispute", None)
         part.shipments = by_part[part.pk]
+        part.missed_gifts = [e.note for e in part.events.all() if e.action == GIFT_OUT_OF_STOCK_EVENT]
         part.open_request = next((r for r in requests_ if r.status in AFTER_SALES_OPEN_STATES), None)
         for line in part.lines.all():
             line.refundable = line.paid - line.refunded

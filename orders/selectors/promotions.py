@@ -5,18 +5,20 @@ long as nothing changed in between: the checkout prices again when it places).""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from catalog.selectors import category_ancestor_ids, sku_available_units, sku_list_for_checkout
 from marketplace.errors import DomainError
 from marketplace.money import ZERO
 from merchants.choices import MerchantStatus
-from promotions.pricing import Offer, PricingResult, price_cart
+from promotions.pricing import GiftLine, Offer, PricingResult, price_cart
 from promotions.selectors import (
     FlashHold,
     cart_line_of,
@@ -72,12 +74,14 @@ def sku_is_on_sale(sku) -> bool:
 
 @dataclass(frozen=True)
 class OrderPricing:
-    """The engine's answer for a set of lines, the offers it was given (by promotion id) and
-    the gift SKUs it may add (loaded, on sale, in stock)."""
+    """The engine's answer for a set of lines, the offers it was given (by promotion id), the
+    gift SKUs by id (loaded, on sale) and the gifts the answer would have added had their SKU
+    had a unit left (`missed_gifts`: what the buyer is told)."""
 
     result: PricingResult
     offers: dict[int, Offer]
     gift_skus: dict
+    missed_gifts: tuple[GiftLine, ...] = ()
 
 
 def order_pricing(
@@ -92,24 +96,44 @@ def order_pricing(
     """Price (sku, quantity) `lines` — each SKU with `category_path` and its merchant's grade
     loaded — with the promotions live at `now`; `fees` is each shop's shipping fee before any
     promotion. None when no promotion is live for these shops (no query then, when the
-    cached index says so). A gift whose SKU is not on sale or in stock, or is itself among
-    the lines, makes its promotion give nothing (one more query when a gift is offered)."""
+    cached index says so). A gift needs its SKU on sale with a unit left beyond the units
+    ordered of it (the gift may be the very SKU ordered: "buy X, get X"); one short of stock
+    makes its promotion give nothing, and when the answer would have added it, it is in
+    `missed_gifts` (priced a second time, without a query, only then). One more query when a
+    gift SKU not among the lines is offered."""
     offers = live_offers(
         merchant_ids={sku.merchant_id for sku, _quantity in lines}, now=now, buyer=buyer, coupons=coupons
     )
     if not offers:
         return None
-    ordered = {sku.pk for sku, _quantity in lines}
-    gift_ids = {o.benefit.gift.sku_id for o in offers if o.benefit.gift is not None} - ordered
-    gift_skus = {}
-    if gift_ids:
-        gift_skus = {
-            sku.pk: sku for sku in load_gifts(gift_ids) if sku_is_on_sale(sku) and (sku.available_units or 0) >= 1
-        }
-    offers = [o for o in offers if o.benefit.gift is None or o.benefit.gift.sku_id in gift_skus]
+    ordered: dict[int, int] = defaultdict(int)
+    rows = {}
+    for sku, quantity in lines:
+        ordered[sku.pk] += quantity
+        rows[sku.pk] = sku
+    gift_ids = {o.benefit.gift.sku_id for o in offers if o.benefit.gift is not None}
+    gift_skus = {pk: rows[pk] for pk in gift_ids if pk in rows}
+    if gift_ids - gift_skus.keys():
+        gift_skus.update((sku.pk, sku) for sku in load_gifts(gift_ids - gift_skus.keys()))
+    gift_skus = {pk: sku for pk, sku in gift_skus.items() if sku_is_on_sale(sku)}
+    short = {pk for pk, sku in gift_skus.items() if (sku.available_units or 0) < ordered[pk] + 1}
+    usable = [o for o in offers if o.benefit.gift is None or o.benefit.gift.sku_id in gift_skus.keys() - short]
     cart_lines = [cart_line_of(sku, quantity, category_path=sku.category_path) for sku, quantity in lines]
-    result = price_cart(cart_lines, offers, now=now, shipping_fees=fees)
-    return OrderPricing(result=result, offers={o.promotion_id: o for o in offers}, gift_skus=gift_skus)
+    result = price_cart(cart_lines, usable, now=now, shipping_fees=fees)
+    missed: tuple[GiftLine, ...] = ()
+    if any(o.benefit.gift is not None and o.benefit.gift.sku_id in short for o in offers):
+        # What the buyer would have got with those gifts in stock: the gifts of that answer
+        # that are short are the ones to tell the buyer about.
+        would = price_cart(
+            cart_lines,
+            [o for o in offers if o.benefit.gift is None or o.benefit.gift.sku_id in gift_skus],
+            now=now,
+            shipping_fees=fees,
+        )
+        missed = tuple(gift for gift in would.gifts if gift.sku_id in short)
+    return OrderPricing(
+        result=result, offers={o.promotion_id: o for o in offers}, gift_skus=gift_skus, missed_gifts=missed
+    )
 
 
 @dataclass
@@ -158,6 +182,9 @@ class CartPricing:
     def saved(self) -> Decimal:
         """Everything the buyer saves: promotions (free shipping included) and flash prices."""
         return (self.result.total_discount if self.result else ZERO) + self.flash_total
+
+    #: The names of the gifts the cart would get were they in stock (`OrderPricing.missed_gifts`).
+    missed_gifts: list[str] = field(default_factory=list)
 
     @property
     def coupon_discount(self) -> Decimal:
@@ -234,6 +261,7 @@ def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=(), holds=None
         shops[merchant_id].shipping -= waived
         shops[merchant_id].shipping_waived = waived
     names = {a.promotion_id: pricing.offers[a.promotion_id].name for a in result.applied}
+    missed = [gift_name(pricing.gift_skus[gift.sku_id]) for gift in pricing.missed_gifts]
     return CartPricing(
         shops=list(shops.values()),
         result=result,
@@ -241,4 +269,16 @@ def cart_pricing(cart: CartView, *, buyer=None, now=None, coupons=(), holds=None
         lines=lines,
         flash=flash,
         flash_discounts=flash_discounts,
+        missed_gifts=missed,
     )
+
+
+def gift_name(sku) -> str:
+    """How a gift is named to the buyer: its product's title and the SKU's label."""
+    label = sku.label
+    return f"{sku.product.title} ({label})" if label else sku.product.title
+
+
+def missed_gift_message(name: str) -> str:
+    """What the buyer is told of a gift that was out of stock when the order was placed."""
+    return gettext("The gift %(gift)s was out of stock: your order was placed without it.") % {"gift": name}

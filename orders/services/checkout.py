@@ -13,12 +13,18 @@ Guarantees:
   .live_offers`), the pure engine (`promotions.pricing.price_cart`) prices the order, and the
   lines freeze its answer: each line's merchant- and platform-funded discount, one
   `OrderLineDiscount` per (line, promotion), gift lines (ordinary lines, stock reserved,
-  gross discounted in full) and waived shipping (fee 0, `shipping_waived` on the merchant
+  gross discounted in full; the gift may be the SKU ordered, "buy X, get X": its own line,
+  the stock reserved for both) and waived shipping (fee 0, `shipping_waived` on the merchant
   order). Totals: goods = Σ gross, discount = Σ discounts, paid = goods − discount +
   shipping. Limited promotions are consumed last (`promotion_usage_consume`: conditional
   UPDATEs in promotion-id order); one that ran out meanwhile refuses the order with 409
   `promotion_exhausted` and nothing stays written. Without a live promotion this costs the
   one query;
+- a gift never refuses the order: short of stock at pricing its promotion gives nothing,
+  and a gift whose units went between pricing and the stock lock is reserved optionally and
+  dropped (`_drop_short_gifts`). Either way its promotion is not counted (no use, budget or
+  per-buyer count: it gave this order nothing) and a `gift_out_of_stock` event tells the
+  buyer (the answer's `missed_gifts`, the order page);
 - a coupon (`coupon_id` or `coupon_code`) is found (a public code claimed) and checked
   before anything is written, priced as the coupon offer, and refused with the reason it
   gives nothing (400 `coupon_min_spend_not_reached`, `coupon_not_applicable`, …); it is
@@ -62,12 +68,19 @@ from marketplace.numbers import sequence_next
 from marketplace.prefetch import set_prefetched
 from merchants.choices import MerchantStatus
 from merchants.selectors import current_contract_value
-from promotions.pricing import PricingResult
+from promotions.pricing import GiftLine, PricingResult
 from promotions.selectors import cart_line_of, coupon_offer, flash_hold_pending
-from promotions.services import Use, coupon_check_applies, coupon_for_checkout, coupon_use, promotion_usage_consume
+from promotions.services import (
+    Use,
+    coupon_check_applies,
+    coupon_for_checkout,
+    coupon_return_for_order,
+    coupon_use,
+    promotion_usage_consume,
+)
 from promotions.services.flash import FlashHold, flash_holds_consume, flash_holds_lock
 
-from ..choices import OrderStatus
+from ..choices import GIFT_OUT_OF_STOCK_EVENT, OrderStatus
 from ..errors import IdempotencyMismatch, OrderError, RequestInProgress
 from ..models import (
     MAX_LINES,
@@ -82,7 +95,15 @@ from ..models import (
     Shipment,
     ShipmentLine,
 )
-from ..selectors import PRICING_SKU_COLUMNS, buyer_order_detail, line_rate, order_pricing, shipping_fee, sku_is_on_sale
+from ..selectors import (
+    PRICING_SKU_COLUMNS,
+    buyer_order_detail,
+    gift_name,
+    line_rate,
+    order_pricing,
+    shipping_fee,
+    sku_is_on_sale,
+)
 
 
 @dataclass(frozen=True)
@@ -291,19 +312,34 @@ def _place(
         order_numbers={line.sku_id: order.number for order, lines in merchant_orders for line in lines},
     )
     # Locked as late as possible: from here to the commit, other buyers of these SKUs wait.
+    # A gift is reserved only from what the ordered units leave (optional): gone since pricing,
+    # the order is placed without it (`_drop_short_gifts`) rather than refused.
+    all_lines = [line for _order, lines in merchant_orders for line in lines]
     allocations = stock_allocate_and_reserve(
-        items=[(line.sku_id, line.quantity) for _order, lines in merchant_orders for line in lines],
+        items=[(line.sku_id, line.quantity) for line in all_lines if not line.is_gift],
+        optional=[(line.sku_id, line.quantity) for line in all_lines if line.is_gift],
         region=address.region,
         reference=f"order:{number}",
         precheck=False,  # made above, with the SKUs (a gift's with its promotion)
     )
-    lines_by_sku = {line.sku_id: line for _order, lines in merchant_orders for line in lines}
-    shipments = _create_shipments(allocations, lines_by_sku, buyer=buyer, address=buyer_order.address)
-    if priced is not None and priced.uses:
+    missed = _drop_short_gifts(buyer_order, merchant_orders, allocations)
+    if coupon is not None and coupon.promotion_id in missed:
+        # The coupon's gift was all it gave: it goes back to the buyer, as on a cancellation.
+        coupon_return_for_order(order_id=buyer_order.pk, now=placed_at)
+    shipments = _create_shipments(
+        allocations,
+        [line for _order, lines in merchant_orders for line in lines],
+        buyer=buyer,
+        address=buyer_order.address,
+    )
+    uses = [use for use in priced.uses if use.promotion_id not in missed] if priced is not None else []
+    if uses:
         # Last: a limited promotion's row is the one every checkout using it queues on.
-        promotion_usage_consume(buyer=buyer, order_id=buyer_order.pk, uses=priced.uses)
+        promotion_usage_consume(buyer=buyer, order_id=buyer_order.pk, uses=uses)
     audit_record(action="orders.placed", actor=buyer, obj=buyer_order, data={"payable": buyer_order.payable_total})
     _attach(buyer_order, merchant_orders, events)
+    if priced is not None:
+        _record_missed_gifts(merchant_orders, events, [*priced.missed_gifts, *missed.values()], priced.gift_skus)
     return buyer_order_detail(buyer_order, shipments=shipments)
 
 
@@ -317,12 +353,13 @@ def _items_by_merchant(items: list[CheckoutItem], skus: dict) -> list[list[Check
 
 @dataclass(frozen=True)
 class _Priced:
-    """The engine's answer for this order, the gift SKUs it adds (loaded, on sale, in stock)
-    and the uses of limited promotions to count."""
+    """The engine's answer for this order, the gift SKUs (loaded, on sale), the uses of
+    limited promotions to count and the gifts short of stock at pricing (`order_pricing`)."""
 
     result: PricingResult
     gift_skus: dict
     uses: list[Use]
+    missed_gifts: tuple[GiftLine, ...] = ()
 
 
 def _price(*, buyer, items, skus: dict, fees: dict, placed_at, coupons) -> _Priced | None:
@@ -349,7 +386,12 @@ def _price(*, buyer, items, skus: dict, fees: dict, placed_at, coupons) -> _Pric
         )
         for applied in priced.result.applied
     ]
-    return _Priced(result=priced.result, gift_skus=priced.gift_skus, uses=[use for use in uses if use.is_limited])
+    return _Priced(
+        result=priced.result,
+        gift_skus=priced.gift_skus,
+        uses=[use for use in uses if use.is_limited],
+        missed_gifts=priced.missed_gifts,
+    )
 
 
 def _require_coupon_applied(coupon, items, skus: dict, priced: _Priced | None) -> None:
@@ -518,6 +560,95 @@ def _save_line_discounts(merchant_orders, result: PricingResult | None, *, flash
         OrderLineDiscount.objects.bulk_create(rows)
 
 
+def _drop_short_gifts(buyer_order: BuyerOrder, merchant_orders, allocations) -> dict[int, GiftLine]:
+    """Take out of the order (rows and totals, in memory too) the gift lines the reservation
+    could not cover: their SKU ran out between pricing and the lock. Returns the dropped gifts
+    by promotion id; nothing is written when every gift was reserved (the usual case).
+
+    A gift is given whole or not at all, and a promotion whose gift was not given gave this
+    order nothing: its use, budget and per-buyer count are not taken (the caller leaves it
+    out of the uses it consumes), as when it is short at pricing."""
+    reserved: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        reserved[allocation.sku_id] += allocation.quantity
+    ordered: dict[int, int] = defaultdict(int)
+    for _order, lines in merchant_orders:
+        for line in lines:
+            if not line.is_gift:
+                ordered[line.sku_id] += line.quantity
+    dropped: dict[int, GiftLine] = {}
+    for merchant_order, lines in merchant_orders:
+        short = [
+            line for line in lines if line.is_gift and reserved[line.sku_id] < ordered[line.sku_id] + line.quantity
+        ]
+        if not short:
+            continue
+        for line in short:
+            lines.remove(line)
+            merchant_order.goods_total -= line.gross
+            merchant_order.discount_total -= line.merchant_discount + line.platform_discount
+            merchant_order.platform_discount_total -= line.platform_discount
+            merchant_order.base_total -= line.base
+            merchant_order.commission_total -= line.commission
+            buyer_order.goods_total -= line.gross
+            buyer_order.discount_total -= line.merchant_discount + line.platform_discount
+            promotion_id = int(line.pricing_key.split(":", 1)[1])
+            dropped[promotion_id] = GiftLine(
+                key=line.pricing_key,
+                promotion_id=promotion_id,
+                sku_id=line.sku_id,
+                product_id=line.sku.product_id,
+                merchant_id=line.merchant_id,
+                unit_price=line.unit_price,
+                quantity=line.quantity,
+            )
+        # A gift's line is paid 0, so its shipping share is 0 unless every line is paid 0:
+        # the fee is spread again over the lines that stay.
+        if any(line.shipping_share for line in short):
+            for line, share in zip(
+                lines, allocate(merchant_order.shipping_fee, [kept.paid for kept in lines]), strict=True
+            ):
+                line.shipping_share = share
+            OrderLine.objects.bulk_update(lines, ["shipping_share"])
+        merchant_order.save(
+            update_fields=["goods_total", "discount_total", "platform_discount_total", "base_total", "commission_total"]
+        )
+        ids = [line.pk for line in short]
+        OrderLineDiscount.objects.filter(line_id__in=ids).delete()
+        OrderLine.objects.filter(pk__in=ids).delete()
+    if dropped:
+        buyer_order.save(update_fields=["goods_total", "discount_total"])
+    return dropped
+
+
+def _record_missed_gifts(merchant_orders, events: list[OrderEvent], gifts, gift_skus: dict) -> None:
+    """One `gift_out_of_stock` event per gift the order would have had but for its stock
+    (short at pricing or at the lock), on its shop's merchant order, attached after the
+    "place" event: the checkout's answer and the order's page tell the buyer."""
+    by_merchant = {
+        merchant_order.merchant_id: (merchant_order, event)
+        for (merchant_order, _l), event in zip(merchant_orders, events, strict=True)
+    }
+    rows = []
+    for gift in gifts:
+        if gift.merchant_id in by_merchant:
+            merchant_order, _place_event = by_merchant[gift.merchant_id]
+            rows.append(
+                OrderEvent(
+                    merchant_order=merchant_order,
+                    action=GIFT_OUT_OF_STOCK_EVENT,
+                    note=gift_name(gift_skus[gift.sku_id]),
+                )
+            )
+    if not rows:
+        return
+    OrderEvent.objects.bulk_create(rows)
+    for merchant_order, place in by_merchant.values():
+        added = [row for row in rows if row.merchant_order is merchant_order]
+        if added:
+            set_prefetched(merchant_order, "events", [place, *added])
+
+
 def _buyer_order(*, buyer, address: Address, number: str, placed_at, merchant_orders) -> BuyerOrder:
     """The buyer's order (not saved yet): the address copied as it is now, the totals of its
     merchant orders, and the time by which it must be paid."""
@@ -562,20 +693,40 @@ def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> list[Ord
     )
 
 
-def _create_shipments(allocations, lines_by_sku: dict[int, OrderLine], *, buyer, address: str) -> list[Shipment]:
+def _line_allocations(allocations, lines: list[OrderLine]) -> list[tuple[OrderLine, int, int]]:
+    """The reserved units as (line, warehouse id, quantity): a SKU's allocations go to its
+    lines in order, the ordered line before a gift of the same SKU ("buy X, get X")."""
+    queues: dict[int, list[list[int]]] = defaultdict(list)
+    for allocation in allocations:
+        queues[allocation.sku_id].append([allocation.warehouse_id, allocation.quantity])
+    placed = []
+    for line in sorted(lines, key=lambda line: line.is_gift):
+        wanted, queue = line.quantity, queues[line.sku_id]
+        while wanted:
+            warehouse_id, units = queue[0]
+            take = min(units, wanted)
+            placed.append((line, warehouse_id, take))
+            wanted -= take
+            if take == units:
+                queue.pop(0)
+            else:
+                queue[0][1] -= take
+    return placed
+
+
+def _create_shipments(allocations, lines: list[OrderLine], *, buyer, address: str) -> list[Shipment]:
     """One shipment per merchant and warehouse the reservation chose; a line split over
     warehouses has a shipment line in each. Two statements whatever their number; returns the
     shipments in the order they were created, each with its lines attached."""
     shipments: dict[tuple[int, int], Shipment] = {}
     lines_of: dict[tuple[int, int], list[ShipmentLine]] = defaultdict(list)
-    for allocation in allocations:
-        line = lines_by_sku[allocation.sku_id]
-        key = (line.merchant_id, allocation.warehouse_id)
+    for line, warehouse_id, quantity in _line_allocations(allocations, lines):
+        key = (line.merchant_id, warehouse_id)
         if key not in shipments:
             shipments[key] = Shipment(
-                merchant_id=line.merchant_id, warehouse_id=allocation.warehouse_id, buyer=buyer, address=address
+                merchant_id=line.merchant_id, warehouse_id=warehouse_id, buyer=buyer, address=address
             )
-        lines_of[key].append(ShipmentLine(shipment=shipments[key], order_line=line, quantity=allocation.quantity))
+        lines_of[key].append(ShipmentLine(shipment=shipments[key], order_line=line, quantity=quantity))
     Shipment.objects.bulk_create(shipments.values())
     for key, shipment_lines in lines_of.items():
         for shipment_line in shipment_lines:

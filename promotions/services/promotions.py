@@ -5,8 +5,9 @@ Guarantees:
   refusal): the benefit's own figures (0 < percent < 100, amounts > 0, steps increasing in
   threshold and amount), the window (end after start), the level (a shop promotion has its
   merchant, a platform one none; free shipping and gifts only for shops; a platform
-  promotion is platform-funded), the scope (products of the promotion's own shop, a gift SKU
-  of the same shop), the limits (> 0);
+  promotion is platform-funded), the scope (a shop promotion: products of its own shop,
+  categories its shop sells in, else 400 `scope_not_own_shop`; a gift SKU of the same
+  shop), the limits (> 0);
 - settings change only in draft or rejected; a shop promotion asking for a platform share
   goes to operations' approval (`promotion_publish` → pending approval), which records who
   approved and when; every other one is activated directly;
@@ -23,7 +24,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.selectors import product_list_for_merchant, sku_list_for_merchant
+from catalog.selectors import (
+    category_descendant_ids,
+    granted_categories,
+    product_list_for_merchant,
+    sku_list_for_merchant,
+)
 from marketplace.audit import audit_record
 from marketplace.money import quantize
 from marketplace.transitions import transition
@@ -177,6 +183,17 @@ def _clean(data: dict, *, level: str, merchant) -> tuple[dict, list[tuple[Decima
     if scope == ScopeKind.CATEGORIES:
         if not category_ids:
             raise PromotionError("scope_empty", _("Choose at least one category."))
+        if merchant is not None:
+            # The categories the shop sells in (its grants and all below them), as the portal
+            # and the API offer: the rule is kept here, whoever calls.
+            allowed = category_descendant_ids(granted_categories(merchant).values_list("pk", flat=True))
+            outside = sorted(set(category_ids) - allowed)
+            if outside:
+                raise PromotionError(
+                    "scope_not_own_shop",
+                    _("A shop promotion covers only the categories its shop sells in."),
+                    {"categories": outside},
+                )
     else:
         category_ids = []
     return fields, steps, product_ids, category_ids

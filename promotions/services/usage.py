@@ -14,7 +14,11 @@ Guarantees:
   (`extra.promotion`): the caller's transaction rolls back, so nothing stays written and the
   buyer re-prices;
 - what was counted is recorded per (order, promotion) (`PromotionRedemption`), and
-  `promotion_usage_release` gives exactly that back, exactly once.
+  `promotion_usage_release` gives exactly that back, exactly once;
+- the cached pages advertising a promotion (`promotions.pagecache`) are made stale after the
+  commit of the checkout whose use spent its last budget or use, and of the release that
+  gives one back to a promotion that had run out: pages never show a spent promotion, nor
+  hide a live one, until the TTL.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from marketplace import pagecache
 
 from ..choices import PromotionStatus
 from ..errors import PromotionConflict
 from ..models import Promotion, PromotionBuyerUsage, PromotionRedemption
+from ..pagecache import promotion_pages_invalidate
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,41 @@ RETURNING id
 """
 
 
+_TABLE = Promotion._meta.db_table
+#: Whether a promotion's row, as an UPDATE leaves it, has nothing left to give.
+_RAN_OUT = (
+    "(budget_amount IS NOT NULL AND budget_spent >= budget_amount) OR (max_uses IS NOT NULL AND uses_count >= max_uses)"
+)
+
+
+def _count_use(use: Use) -> bool | None:
+    """Count `use` on its promotion's row by one conditional UPDATE (the budget: `spent + x
+    <= budget`; the uses: `count < max`): None when refused, else whether the row ran out
+    with it (RETURNING: no other statement)."""
+    sets, where = [], ["id = %s", "status = %s"]
+    set_params, where_params = [], [use.promotion_id, PromotionStatus.ACTIVE.value]
+    if use.has_budget:
+        sets.append("budget_spent = budget_spent + %s")
+        set_params.append(use.amount)
+        where.append("budget_amount IS NOT NULL AND budget_spent <= budget_amount - %s")
+        where_params.append(use.amount)
+    if use.has_max_uses:
+        sets.append("uses_count = uses_count + 1")
+        where.append("max_uses IS NOT NULL AND uses_count < max_uses")
+    sql = f"UPDATE {_TABLE} SET {', '.join(sets)} WHERE {' AND '.join(where)} RETURNING {_RAN_OUT}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*set_params, *where_params])
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
+
+
+def _exhausted_pages_invalidate(promotion_id: int) -> None:
+    # After the checkout's commit: reading what the promotion covers holds no lock of it.
+    promotion = Promotion.objects.filter(pk=promotion_id).first()
+    if promotion is not None:
+        promotion_pages_invalidate(promotion)
+
+
 def promotion_usage_consume(*, buyer, order_id: int, uses: Sequence[Use]) -> int:
     """Count `uses` of limited promotions for `buyer`'s buyer order `order_id`, inside the
     caller's (checkout's) transaction; returns how many were counted. Unlimited ones are
@@ -79,18 +122,13 @@ def promotion_usage_consume(*, buyer, order_id: int, uses: Sequence[Use]) -> int
     limited = sorted((use for use in uses if use.is_limited), key=lambda use: use.promotion_id)
     for use in limited:
         if use.has_budget or use.has_max_uses:
-            changes = {}
-            rows = Promotion.objects.filter(pk=use.promotion_id, status=PromotionStatus.ACTIVE)
-            if use.has_budget:
-                rows = rows.filter(
-                    Q(budget_amount__isnull=False) & Q(budget_spent__lte=F("budget_amount") - use.amount)
-                )
-                changes["budget_spent"] = F("budget_spent") + use.amount
-            if use.has_max_uses:
-                rows = rows.filter(max_uses__isnull=False, uses_count__lt=F("max_uses"))
-                changes["uses_count"] = F("uses_count") + 1
-            if rows.update(**changes) != 1:
+            exhausted = _count_use(use)
+            if exhausted is None:
                 raise _exhausted(use.promotion_id)
+            if exhausted:
+                # This use spent the last of its budget or uses: the pages advertising it stop
+                # showing it (`selectors.storefront`), so they are stale from the commit.
+                transaction.on_commit(partial(_exhausted_pages_invalidate, use.promotion_id), robust=True)
         if use.has_buyer_limit:
             with connection.cursor() as cursor:
                 cursor.execute(_BUYER_UPSERT, [use.promotion_id, buyer.pk])
@@ -136,8 +174,25 @@ def promotion_usage_release(*, order_id: int) -> int:
             changes["uses_count"] = F("uses_count") - 1
         if changes:
             Promotion.objects.filter(pk=redemption.promotion_id).update(**changes)
+            if pagecache.enabled():
+                _returned_pages_invalidate(redemption)
         if redemption.buyer_use_counted:
             PromotionBuyerUsage.objects.filter(
                 promotion_id=redemption.promotion_id, buyer_id=redemption.buyer_id, uses__gt=0
             ).update(uses=F("uses") - 1)
     return len(redemptions)
+
+
+def _returned_pages_invalidate(redemption: PromotionRedemption) -> None:
+    """A use given back to a promotion that had run out with it: its pages advertise it
+    again (after commit). One read, only with the page cache on."""
+    promotion = Promotion.objects.filter(pk=redemption.promotion_id).first()
+    if promotion is None:
+        return
+    was_out = (
+        redemption.budget_counted
+        and promotion.budget_amount is not None
+        and promotion.budget_spent + redemption.amount >= promotion.budget_amount
+    ) or (redemption.use_counted and promotion.max_uses is not None and promotion.uses_count + 1 >= promotion.max_uses)
+    if was_out:
+        promotion_pages_invalidate(promotion)
