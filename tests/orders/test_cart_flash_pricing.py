@@ -253,6 +253,6 @@ def test_the_checkout_page_shop_total_includes_the_flash_discount():
         for row in re.findall(r"<tr>(.*?)</tr>", foot, re.S)
     ]
     assert rows == [("Promotions", "−¥70.00"), ("Shipping", "¥8.00"), ("Shop total", "¥268.00")]
-    applied = re.search(r'<ul class="cart-promotions">(.*?)</ul>', html, re.S).group(1)
+    applied = re.search(r'<section class="cart-promotions"[^>]*>.*?<ul>(.*?)</ul>', html, re.S).group(1)
     items = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", li)).strip() for li in re.findall(r"<li>(.*?)</li>", applied)]
     assert items == ["Shop steps −¥20.00", "Flash sale −¥50.00"]
