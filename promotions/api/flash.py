@@ -41,7 +41,7 @@ from .. import selectors
 from ..errors import FlashSaleConflict
 from ..models import FlashSale
 from ..services import flash
-from .flash_tokens import REVOKED, token_cache_key
+from . import flash_tokens
 
 TAGS = ["promotions"]
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -49,27 +49,41 @@ ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 class CachedTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, the token's user (id, staff flag) remembered for
-    FLASH_SALE_TOKEN_CACHE_SECONDS in the shared cache: a burst of admissions reads the token
-    table once per buyer. The user it gives is not loaded from the database (only `pk`,
+    FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the shared cache: a burst of
+    admissions reads the token table once per buyer, and a buyer's retries in the same worker
+    ask not even Redis. The user it gives is not loaded from the database (only `pk`,
     `is_active`, `is_staff` are set): enough for admission, which needs nothing else.
 
     A revoked token is refused at once: deleting a token (revoking or rotating it, deleting
-    its user), deactivating its user or making them staff marks the entry revoked after commit
-    (`flash_tokens`). No copy is kept in the process: no other process could invalidate it."""
+    its user), deactivating its user or making them staff revokes both entries after commit,
+    in every process (`flash_tokens`)."""
 
     def authenticate_credentials(self, key):
         if "\x00" in key:  # PostgreSQL refuses NUL in text: the lookup would be a 500
             raise AuthenticationFailed(_("Invalid token."))
-        cache_key = token_cache_key(key)
+        digest = flash_tokens.token_digest(key)
+        flash_tokens.local.ensure_listening()
+        known = flash_tokens.local.get(digest)
+        if known is not None:
+            return self._user(known), None
+        epoch = flash_tokens.local.epoch
+        cache_key = flash_tokens.token_cache_key(key)
         known = cache.get(cache_key)
-        if known is not None and known != REVOKED:
-            user_id, is_staff = known
-            return get_user_model()(pk=user_id, is_active=True, is_staff=is_staff), None
+        if known is not None and known != flash_tokens.REVOKED:
+            flash_tokens.local.put(digest, known, epoch)
+            return self._user(known), None
         user, token = super().authenticate_credentials(key)  # raises for a bad or inactive one
+        known = (user.pk, user.is_staff)
         # `add`, not `set`: a revocation that committed since the token was read left its mark,
         # which this must not overwrite with what was read before it.
-        cache.add(cache_key, (user.pk, user.is_staff), settings.FLASH_SALE_TOKEN_CACHE_SECONDS)
+        cache.add(cache_key, known, settings.FLASH_SALE_TOKEN_CACHE_SECONDS)
+        flash_tokens.local.put(digest, known, epoch)
         return user, token
+
+    @staticmethod
+    def _user(known):
+        user_id, is_staff = known
+        return get_user_model()(pk=user_id, is_active=True, is_staff=is_staff)
 
 
 class CachedTokenScheme(TokenScheme):

@@ -452,3 +452,58 @@ def test_an_authentication_that_read_the_token_before_its_revocation_cannot_cach
         api_flash.CachedTokenAuthentication().authenticate_credentials(key)
     assert cache.get(flash_tokens.token_cache_key(key)) == flash_tokens.REVOKED
     assert refused_with(key, live_sale().pk) == (401, "authentication_failed")
+
+
+def wait_for(condition, seconds: float = 20.0) -> bool:
+    """Poll `condition` (an event another thread brings about), giving up after `seconds`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_another_processs_copy_is_dropped_when_the_revocation_is_published(django_capture_on_commit_callbacks):
+    # Another worker: a LocalTokens of its own, with its own listener.
+    other = flash_tokens.LocalTokens()
+    other.ensure_listening()
+    assert wait_for(lambda: other.listening)
+    token = Token.objects.create(user=UserFactory())
+    key, digest = token.key, flash_tokens.token_digest(token.key)
+    other.put(digest, (token.user_id, False), other.epoch)
+    assert other.get(digest) == (token.user_id, False)
+    with django_capture_on_commit_callbacks(execute=True):
+        token.delete()
+    assert wait_for(lambda: other.get(digest) is None)
+    assert digest not in other.entries
+    assert cache.get(flash_tokens.token_cache_key(key)) == flash_tokens.REVOKED
+
+
+def test_a_copy_is_not_made_when_a_revocation_arrived_during_the_read():
+    copies = flash_tokens.LocalTokens()
+    copies.listening = True
+    epoch = copies.epoch
+    copies.drop("another token")  # a revocation received while this admission read the entry
+    copies.put("digest", (1, False), epoch)
+    assert copies.get("digest") is None
+    copies.put("digest", (1, False), copies.epoch)
+    assert copies.get("digest") == (1, False)
+    copies._subscribed(False)  # the subscription lost: no copy is used or kept
+    assert (copies.get("digest"), copies.entries) == (None, {})
+
+
+def test_a_known_token_asks_not_even_redis_in_the_same_process():
+    sale = live_sale(quantity=1)
+    assert wsgi(environ(path_of(sale.pk), token=new_token())).status_code == 201
+    flash_tokens.local.ensure_listening()
+    assert wait_for(lambda: flash_tokens.local.listening)
+    token = new_token()
+    assert refused_with(token, sale.pk) == (409, "sold_out")  # the copy made
+    with mock.patch.object(cache, "get", side_effect=AssertionError("asked the shared cache")):
+        assert refused_with(token, sale.pk) == (409, "sold_out")
+    flash_tokens.local.entries.clear()  # without the copy, the shared cache is asked
+    with mock.patch.object(cache, "get", side_effect=AssertionError("asked the shared cache")):
+        assert wsgi(environ(path_of(sale.pk), token=token)).status_code == 500
