@@ -22,10 +22,14 @@ One gunicorn (bench.settings, DEBUG off, `--workers` sync workers) serves:
    product's middleware), rounds interleaved; medians of `--rounds` printed with the ratio, the
    goal (≥ 1,000 admissions/s, p99 < 200 ms) beside them. The machine is shared: throughput
    figures are noisy, the in-process ones below are not.
-Then, in this process through Django's test client: the queries of one admission and of one
-refusal, and the median time of a refusal with the token cached (the admission's
-authentication) and with the cache emptied before each call (DRF's token lookup in the
-database), and of the baseline view.
+Then, in this process: the queries of one admission and of one refusal, and the median time
+of a refusal through the production WSGI application (`marketplace.wsgi`: the lean handler of
+marketplace/lean.py) with the token cached (the admission's authentication) and with the
+caches emptied before each call (DRF's token lookup in the database), of the same refusal
+through every middleware and the DRF view (Django's test client), and of the baseline view.
+The server's listen queue is gunicorn.conf.py's (`GUNICORN_BACKLOG`, 64 per worker);
+`--backlog N` gives it N places, e.g. 2048 so that a burst of 2,000 connections waits in the
+queue instead of having its SYNs dropped and retried by the client 1 s, 3 s, 7 s… later.
 `--smoke` (the suite's run): 40 buyers for 5 units, 8 clients, one 1 s round, 2 workers.
 """
 
@@ -309,10 +313,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--backlog", type=int, default=None, help="The server's listen queue (GUNICORN_BACKLOG).")
     parser.add_argument("--smoke", action="store_true", help="40 buyers, 5 units, 8 clients, one 1 s round, 2 workers.")
     args = parser.parse_args()
     if args.smoke:
         args.buyers, args.units, args.clients, args.seconds, args.rounds, args.workers = 40, 5, 8, 1.0, 1, 2
+    if args.backlog:
+        os.environ["GUNICORN_BACKLOG"] = str(args.backlog)  # the server inherits it (gunicorn.conf.py)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DEBUG = False
     old_config = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
@@ -323,7 +330,9 @@ def main() -> int:
         data["units"] = args.units
         print(
             f"flash: {args.buyers} buyers for {args.units} units, built in {time.perf_counter() - started:.0f} s; "
-            f"gunicorn {args.workers} sync workers, DEBUG off; the machine is shared: throughput is noisy"
+            f"gunicorn {args.workers} sync workers, listen queue "
+            f"{os.environ.get('GUNICORN_BACKLOG') or 'of gunicorn.conf.py'}, DEBUG off; "
+            "the machine is shared: throughput is noisy"
         )
         with bench_checkout.server(args.workers) as base:
             port = int(base.rsplit(":", 1)[1])
