@@ -25,7 +25,7 @@ from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -33,6 +33,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from marketplace.api import validated
+from marketplace.authentication import TokenAuthentication
 from marketplace.errors import DomainError
 from marketplace.middleware import RETRY_AFTER_SECONDS, SERVER_BUSY_CODE, SERVER_BUSY_MESSAGE, is_server_busy
 from marketplace.schema import codes, errors
@@ -48,10 +49,10 @@ ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, the token's user (id, staff flag) remembered for
-    FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the shared cache: a burst of
-    admissions reads the token table once per buyer, and a buyer's retries in the same worker
-    ask not even Redis. The user it gives is not loaded from the database (only `pk`,
+    """The API's token authentication (DRF's, its statement compiled once), the token's user
+    (id, staff flag) remembered for FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the
+    shared cache: a burst of admissions reads the token table once per buyer, and a buyer's
+    retries in the same worker ask not even Redis. The user it gives is not loaded from the database (only `pk`,
     `is_active`, `is_staff` are set): enough for admission, which needs nothing else.
 
     A revoked token is refused at once: deleting a token (revoking or rotating it, deleting

@@ -447,7 +447,7 @@ def test_an_authentication_that_read_the_token_before_its_revocation_cannot_cach
     # An authentication in another worker that read the token just before: it returns the
     # user it read, but must not put it in the cache over the mark.
     with mock.patch(
-        "rest_framework.authentication.TokenAuthentication.authenticate_credentials", return_value=(user, token)
+        "marketplace.authentication.TokenAuthentication.authenticate_credentials", return_value=(user, token)
     ):
         api_flash.CachedTokenAuthentication().authenticate_credentials(key)
     assert cache.get(flash_tokens.token_cache_key(key)) == flash_tokens.REVOKED
