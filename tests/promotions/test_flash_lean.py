@@ -439,18 +439,22 @@ def test_a_revocation_inside_a_transaction_applies_when_it_commits(django_captur
 def test_an_authentication_that_read_the_token_before_its_revocation_cannot_cache_it(
     django_capture_on_commit_callbacks,
 ):
+    flash_tokens.local.ensure_listening()
+    assert wait_for(lambda: flash_tokens.local.listening)
     user = UserFactory()
     token = Token.objects.create(user=user)
     key = token.key
-    with django_capture_on_commit_callbacks(execute=True):
-        token.delete()  # committed revocation: the entry is marked
-    # An authentication in another worker that read the token just before: it returns the
-    # user it read, but must not put it in the cache over the mark.
-    with mock.patch(
-        "marketplace.authentication.TokenAuthentication.authenticate_credentials", return_value=(user, token)
-    ):
+
+    def read_then_revoked(self, key):
+        # The token read (valid), then its revocation commits before the entries are written.
+        with django_capture_on_commit_callbacks(execute=True):
+            Token.objects.filter(key=key).delete()
+        return user, token
+
+    with mock.patch("marketplace.authentication.TokenAuthentication.authenticate_credentials", read_then_revoked):
         api_flash.CachedTokenAuthentication().authenticate_credentials(key)
     assert cache.get(flash_tokens.token_cache_key(key)) == flash_tokens.REVOKED
+    assert flash_tokens.local.get(flash_tokens.token_digest(key)) is None
     assert refused_with(key, live_sale().pk) == (401, "authentication_failed")
 
 
