@@ -16,6 +16,13 @@ urlpatterns = [
     path("api/v1/promotions/flash-sales/<int:pk>/admit/", flash.admit_with_token, name="flash-sale-admit-lean"),
 ]
 
+# The project's error views (marketplace/urls.py), so an error answers here as anywhere (the
+# API's JSON under /api/).
+handler400 = "marketplace.views.bad_request"
+handler403 = "marketplace.views.permission_denied"
+handler404 = "marketplace.views.page_not_found"
+handler500 = "marketplace.views.server_error"
+
 
 def takes(environ) -> bool:
     """Whether the lean handler serves this WSGI request (see the module's docstring)."""

@@ -511,3 +511,21 @@ def test_a_known_token_asks_not_even_redis_in_the_same_process():
     flash_tokens.local.entries.clear()  # without the copy, the shared cache is asked
     with mock.patch.object(cache, "get", side_effect=AssertionError("asked the shared cache")):
         assert wsgi(environ(path_of(sale.pk), token=token)).status_code == 500
+
+
+def test_an_unexpected_error_answers_the_projects_500(settings):
+    sale = live_sale()
+    with mock.patch.object(flash, "flash_sale_admit", side_effect=RuntimeError("bug")):
+        lean_answer = wsgi(environ(path_of(sale.pk), token=new_token()))
+    api_client = Client(raise_request_exception=False)
+    with mock.patch.object(flash, "flash_sale_admit", side_effect=RuntimeError("bug")):
+        api_answer = api_client.post(
+            path_of(sale.pk),
+            b"{}",
+            "application/json",
+            HTTP_AUTHORIZATION=f"Token {new_token()}",
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
+    assert lean_answer.status_code == api_answer.status_code == 500
+    assert lean_answer.content == api_answer.content
+    assert FlashReservation.objects.count() == 0
