@@ -529,3 +529,16 @@ def test_an_unexpected_error_answers_the_projects_500(settings):
     assert lean_answer.status_code == api_answer.status_code == 500
     assert lean_answer.content == api_answer.content
     assert FlashReservation.objects.count() == 0
+
+
+def test_a_merchant_is_a_buyer_here_as_in_the_api():
+    # The current rule: any signed-in user but staff may join, the sale's own merchant too.
+    sale, twin = live_sale(quantity=1), live_sale(quantity=1)
+    owner_token = new_token(sale.merchant.owner)
+    lean_answer = wsgi(environ(path_of(sale.pk), token=owner_token))
+    api_answer = api(environ(path_of(twin.pk), token=new_token(twin.merchant.owner)))
+    assert (lean_answer.status_code, api_answer.status_code) == (201, 201)
+    lean_answer, api_answer = both(path=path_of(sale.pk), token=owner_token)
+    same(lean_answer, api_answer)
+    assert (lean_answer.status_code, lean_answer.json()["code"]) == (409, "limit_reached")
+    assert FlashReservation.objects.count() == 2
