@@ -5,7 +5,8 @@ Admission is the hot path of a flash sale: a burst of buyers answered by one Red
 token is authenticated from memory or the cache (`CachedTokenAuthentication`: the token table is read
 once per FLASH_SALE_TOKEN_CACHE_SECONDS per token); a session works too (one query, the page's
 button). The admission has no rate throttle (it would cost more than the admission). Staff
-are not buyers: 404, as in the orders API.
+are not buyers: 404, as in the orders API. In production an admission with a token is served
+by `admit_with_token` through the lean handler (marketplace/lean.py), with the same answers.
 """
 
 from __future__ import annotations
