@@ -35,6 +35,15 @@ os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "5000")
 #    worker is about 1.5-3 s of queue; beyond that the kernel refuses the connection at once
 #    (a proxy in front answers 502), which beats accepting it to answer long after the client
 #    gave up. 64 per worker still takes the 200 buyers of the stock race on 4 workers at once.
+#    A flash sale's burst is the exception (issue #13): thousands of buyers connect within a
+#    second for an admission answered in about a millisecond (marketplace/lean.py). With 256
+#    places, the connections past them have their SYN dropped (tcp_abort_on_overflow is 0 on
+#    Linux by default) and the buyer's system retries 1 s, 3 s, 7 s… later, while the workers
+#    sit idle: bench/flash.py's 2,000 buyers waited up to 116 s on a loaded machine, against
+#    45 s with GUNICORN_BACKLOG=2048 (every connection queued, none dropped). For a flash
+#    sale, set it to the expected burst (the kernel caps it at net.core.somaxconn).
+#    Sync workers still: an admission is Python under the GIL plus one Redis round trip, so
+#    threads would add no CPU to the two cores the workers already keep busy.
 backlog = int(os.environ.get("GUNICORN_BACKLOG", 64 * workers))
 # 3. The worker: a sync worker silent this long is killed and replaced. Above the statement
 #    bound, so a request stuck in the database answers its 503 first; the kill is only for a

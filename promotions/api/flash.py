@@ -5,73 +5,87 @@ Admission is the hot path of a flash sale: a burst of buyers answered by one Red
 token is authenticated from memory or the cache (`CachedTokenAuthentication`: the token table is read
 once per FLASH_SALE_TOKEN_CACHE_SECONDS per token); a session works too (one query, the page's
 button). The admission has no rate throttle (it would cost more than the admission). Staff
-are not buyers: 404, as in the orders API.
+are not buyers: 404, as in the orders API. In production an admission with a token is served
+by `admit_with_token` through the lean handler (marketplace/lean.py), with the same answers.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
+import json
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import OperationalError
+from django.http import HttpResponse
+from django.urls import resolve
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from marketplace.api import validated
+from marketplace.authentication import TokenAuthentication
+from marketplace.errors import DomainError
+from marketplace.middleware import RETRY_AFTER_SECONDS, SERVER_BUSY_CODE, SERVER_BUSY_MESSAGE, is_server_busy
 from marketplace.schema import codes, errors
 
 from .. import selectors
 from ..errors import FlashSaleConflict
 from ..models import FlashSale
 from ..services import flash
+from . import flash_tokens
 
 TAGS = ["promotions"]
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
-#: Tokens this process authenticated lately: digest → (valid until, (user id, is staff)).
-_known: dict[str, tuple[float, tuple[int, bool]]] = {}
-KNOWN_MAX = 10_000
-
-
 class CachedTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, the token's user (id, staff flag) remembered for
-    FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the shared cache: a burst of
-    admissions reads the token table once per buyer, and a buyer's retries in the same worker
-    ask not even Redis. The user it gives is not loaded from the database (only `pk`,
-    `is_active`, `is_staff` are set): enough for admission, which needs nothing else. A
-    deleted token or a deactivated user is refused at the latest when the entry expires."""
+    """The API's token authentication (DRF's, its statement compiled once), the token's user
+    (id, staff flag) remembered for FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the
+    shared cache: a burst of admissions reads the token table once per buyer, and a buyer's
+    retries in the same worker ask not even Redis. The user it gives is not loaded from the database (only `pk`,
+    `is_active`, `is_staff` are set): enough for admission, which needs nothing else.
+
+    A revoked token is refused at once: deleting a token (revoking or rotating it, deleting
+    its user), deactivating its user or making them staff revokes both entries after commit,
+    in every process (`flash_tokens`)."""
 
     def authenticate_credentials(self, key):
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        now = time.monotonic()
-        hit = _known.get(digest)
-        if hit is not None and hit[0] > now:
-            user_id, is_staff = hit[1]
-            return get_user_model()(pk=user_id, is_active=True, is_staff=is_staff), None
-        ttl = settings.FLASH_SALE_TOKEN_CACHE_SECONDS
-        known = cache.get(f"flash:token:{digest}")
-        user = token = None
-        if known is None:
-            user, token = super().authenticate_credentials(key)  # raises for a bad or inactive one
-            known = (user.pk, user.is_staff)
-            cache.set(f"flash:token:{digest}", known, ttl)
-        if len(_known) >= KNOWN_MAX:
-            _known.clear()  # bounded: a full table starts again (each entry costs one cache read)
-        _known[digest] = (now + ttl, tuple(known))
-        if user is None:
-            user_id, is_staff = known
-            user = get_user_model()(pk=user_id, is_active=True, is_staff=is_staff)
+        if "\x00" in key:  # PostgreSQL refuses NUL in text: the lookup would be a 500
+            raise AuthenticationFailed(_("Invalid token."))
+        digest = flash_tokens.token_digest(key)
+        flash_tokens.local.ensure_listening()
+        known = flash_tokens.local.get(digest)
+        if known is not None:
+            return self._user(known), None
+        epoch = flash_tokens.local.epoch
+        cache_key = flash_tokens.token_cache_key(key)
+        known = cache.get(cache_key)
+        if known is not None and known != flash_tokens.REVOKED:
+            flash_tokens.local.put(digest, known, epoch)
+            return self._user(known), None
+        user, token = super().authenticate_credentials(key)  # raises for a bad or inactive one
+        known = (user.pk, user.is_staff)
+        # `add`, not `set`: a revocation that committed since the token was read left its mark,
+        # which this must not overwrite with what was read before it.
+        cache.add(cache_key, known, settings.FLASH_SALE_TOKEN_CACHE_SECONDS)
+        flash_tokens.local.put(digest, known, epoch)
         return user, token
+
+    @staticmethod
+    def _user(known):
+        user_id, is_staff = known
+        return get_user_model()(pk=user_id, is_active=True, is_staff=is_staff)
 
 
 class CachedTokenScheme(TokenScheme):
@@ -196,3 +210,83 @@ class FlashSaleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             response._has_been_logged = True
             return response
         return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+# --- The lean path (marketplace/lean.py, promotions/api/lean_urls.py) -----------------------------
+
+#: A body longer than this is not the plain `{"quantity": n}` the lean path reads itself.
+PLAIN_BODY_MAX = 64
+_renderer = JSONRenderer()
+
+
+def _plain_units(request) -> int | None:
+    """The units of a plain admission body (none, or a JSON object with at most a whole
+    `quantity` from 1 to MAX_UNITS_PER_ADMISSION); None for anything else, which the API
+    view parses and answers (400 with its code, form bodies, numbers as strings…)."""
+    body = request.body
+    if not body:
+        return 1
+    if len(body) > PLAIN_BODY_MAX or request.content_type != "application/json":
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not set(data) <= {"quantity"}:
+        return None
+    units = data.get("quantity", 1)
+    if type(units) is not int or not 1 <= units <= flash.MAX_UNITS_PER_ADMISSION:
+        return None
+    return units
+
+
+def _answer(body: dict, status_code: int, headers: dict | None = None) -> HttpResponse:
+    """As the API view's answer: DRF's JSON rendering, `Allow` and `Vary: Accept`."""
+    response = HttpResponse(_renderer.render(body), status=status_code, content_type="application/json")
+    response["Allow"] = "POST, OPTIONS"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    patch_vary_headers(response, ("Accept",))
+    return response
+
+
+def _api_view(request, pk):
+    """The API's own view of the admission (DRF, as the project's URLs route it)."""
+    match = resolve(request.path_info, urlconf=settings.ROOT_URLCONF)
+    return match.func(request, *match.args, **match.kwargs)
+
+
+@csrf_exempt  # token authentication only: no cookie, nothing to forge
+def admit_with_token(request, pk: int):
+    """`POST /api/v1/promotions/flash-sales/<id>/admit/` with an API token, through the lean
+    handler: the same answers as `FlashSaleViewSet.admit` (tests compare them), for a tenth of
+    the work. The common requests (a plain body, a valid token of a buyer) are answered here:
+    201 with the reservation, 409 with the refusal's code, the service's other errors (404 no
+    such sale) and 503 `server_busy` as the API's exception handler gives them. Anything else
+    (a bad token: 401; staff: 404; a body to validate: 400) goes to the API view itself."""
+    units = _plain_units(request)
+    if units is None:
+        return _api_view(request, pk)
+    try:
+        authenticated = CachedTokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        authenticated = None
+    if authenticated is None or authenticated[0].is_staff:
+        return _api_view(request, pk)
+    try:
+        reservation = flash.flash_sale_admit(sale_id=pk, buyer_id=authenticated[0].pk, units=units)
+    except DomainError as error:
+        response = _answer(error.as_dict(), error.status_code)
+        if isinstance(error, FlashSaleConflict):
+            response._has_been_logged = True  # as the API view: the expected answer of a burst
+        return response
+    except OperationalError as error:
+        if not is_server_busy(error):
+            raise
+        body = {
+            "code": SERVER_BUSY_CODE,
+            "message": str(SERVER_BUSY_MESSAGE),
+            "extra": {"retry_after_seconds": RETRY_AFTER_SECONDS},
+        }
+        return _answer(body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return _answer(ReservationSerializer(reservation).data, status.HTTP_201_CREATED)
