@@ -51,6 +51,12 @@ class AccountKind(models.TextChoices):
     GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
     BANK = "bank", _("Bank")
     DEPOSITS_HELD = "deposits_held", _("Deposits held")
+    # Every money movement in the ledger (README "The ledger"): the buyers' money while the
+    # gateway holds it, what the platform keeps of a deposit, and payouts the bank has not
+    # confirmed yet.
+    GATEWAY_FUNDS = "gateway_funds", _("Funds at the payment gateway")
+    DEPOSIT_DEDUCTIONS = "deposit_deductions", _("Deposit deductions (income)")
+    PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts sent to the bank")
 
 
 class PayoutStatus(models.TextChoices):

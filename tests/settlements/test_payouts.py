@@ -56,7 +56,8 @@ def test_batch_export_paid_and_failed_payouts():
     assert list(retry.payouts.values_list("statement_id", flat=True)) == [payouts[1].statement_id]
     out = StringIO()
     call_command("verify_ledger", stdout=out)
-    assert out.getvalue().startswith("ok (3 entries")
+    # 2 statements; 2 payouts sent, one paid, one failed (reversed); the retry sent again.
+    assert out.getvalue().startswith("ok (7 entries")
 
 
 def test_batch_references_are_the_date_and_the_next_sequence_value():
