@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
 from marketplace.jobs import run_each
 from marketplace.money import quantize
@@ -141,7 +141,8 @@ def post_payout_failed(payout: Payout, *, actor=None):
 def _unposted(queryset: QuerySet, prefix: str, field: str) -> QuerySet:
     """The rows of `queryset` without an entry keyed `<prefix>:<field>`: an anti-join on
     the entry's unique key (an index lookup per row)."""
-    keyed = queryset.annotate(ledger_key=Concat(Value(f"{prefix}:"), F(field)))
+    text = CharField()
+    keyed = queryset.annotate(ledger_key=Concat(Value(f"{prefix}:"), Cast(F(field), text), output_field=text))
     return keyed.filter(~Exists(JournalEntry.objects.filter(key=OuterRef("ledger_key")))).order_by("pk")
 
 
