@@ -23,17 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import QuerySet
 
 from marketplace.jobs import run_each
 from marketplace.money import quantize
-from merchants import selectors as merchant_selectors
 from merchants.choices import DepositEntryKind
-from orders import settlement_source as orders_source
 
-from ..choices import AccountKind, PayoutStatus
-from ..models import Account, JournalEntry, Payout
+from .. import selectors
+from ..choices import AccountKind
+from ..models import Account, Payout
 from .ledger import account_for, journal_post
 
 #: The kinds of journal entry, by the prefix of their natural key (shown and filtered in the
@@ -135,42 +133,7 @@ def post_payout_failed(payout: Payout, *, actor=None):
     )
 
 
-# --- Finding the rows not posted yet --------------------------------------------------------
-
-
-def _unposted(queryset: QuerySet, prefix: str, field: str) -> QuerySet:
-    """The rows of `queryset` without an entry keyed `<prefix>:<field>`: an anti-join on
-    the entry's unique key (an index lookup per row)."""
-    text = CharField()
-    keyed = queryset.annotate(ledger_key=Concat(Value(f"{prefix}:"), Cast(F(field), text), output_field=text))
-    return keyed.filter(~Exists(JournalEntry.objects.filter(key=OuterRef("ledger_key")))).order_by("pk")
-
-
-def unposted_payments() -> QuerySet:
-    """Captured payments without their entry."""
-    return _unposted(orders_source.payments_captured(), "payment", "reference")
-
-
-def unposted_refunds() -> QuerySet:
-    """Refunds returned to the buyer without their entry."""
-    return _unposted(orders_source.refunds_returned(), "refund", "reference")
-
-
-def unposted_deposit_entries() -> QuerySet:
-    """Deposit movements without their entry."""
-    return _unposted(merchant_selectors.deposit_entries(), "deposit", "pk")
-
-
-def unposted_payout_failures() -> QuerySet:
-    """Failed payouts without their reversal."""
-    failed = Payout.objects.filter(status=PayoutStatus.FAILED).select_related("statement")
-    return _unposted(failed, "payout-failed", "reference")
-
-
-def unposted_payouts_sent() -> QuerySet:
-    """Payouts waiting for the bank without their sent entry (sent before this ledger)."""
-    pending = Payout.objects.filter(status=PayoutStatus.PENDING).select_related("statement")
-    return _unposted(pending, "payout-sent", "reference")
+# --- Posting the rows not posted yet (found by the selectors) ----------------------------
 
 
 def _post_payment(payment) -> None:
@@ -199,11 +162,11 @@ def _post_deposit(entry) -> None:
 
 #: (object type, rows not posted yet, how one is posted), in the order a run posts them.
 SOURCES: list[tuple[str, Callable[[], QuerySet], Callable]] = [
-    ("payment", unposted_payments, _post_payment),
-    ("refund", unposted_refunds, _post_refund),
-    ("deposit_entry", unposted_deposit_entries, _post_deposit),
-    ("payout_sent", unposted_payouts_sent, post_payout_sent),
-    ("payout_failed", unposted_payout_failures, post_payout_failed),
+    ("payment", selectors.unposted_payments, _post_payment),
+    ("refund", selectors.unposted_refunds, _post_refund),
+    ("deposit_entry", selectors.unposted_deposit_entries, _post_deposit),
+    ("payout_sent", selectors.unposted_payouts_sent, post_payout_sent),
+    ("payout_failed", selectors.unposted_payout_failures, post_payout_failed),
 ]
 
 LEDGER_POST_JOB = "settlements.ledger_post_pending"
