@@ -43,9 +43,10 @@ class Command(BaseCommand):
             problems.append(f"statement {statement.period} merchant {statement.merchant_id}: posted but not approved")
         for name in selectors.LEDGER_SOURCES:
             for difference in selectors.ledger_source_differences(name):
-                problems.append(f"{name} {difference}: amount {difference['amount']}, ledger {difference['ledger']}")
+                ids = " ".join(f"{k}={v}" for k, v in difference.items() if k not in ("amount", "ledger"))
+                problems.append(f"{name} {ids}: amount {difference['amount']}, ledger {difference['ledger']}")
         for difference in selectors.deposit_held_differences():
-            problems.append(f"deposits held {difference}")
+            problems.append("deposits held: " + " ".join(f"{k}={v}" for k, v in difference.items()))
         if problems:
             for problem in problems:
                 self.stderr.write(problem)
