@@ -63,3 +63,15 @@ class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("Sent to the bank")
     PAID = "paid", pgettext_lazy("payout", "Paid")
     FAILED = "failed", _("Failed")
+
+
+class JournalEntryKind(models.TextChoices):
+    """What moved money, by the prefix of the entry's natural key (`<kind>:<source id>`)."""
+
+    STATEMENT = "statement", _("Statement approved")
+    PAYMENT = "payment", _("Buyer payment captured")
+    REFUND = "refund", _("Refund returned to the buyer")
+    DEPOSIT = "deposit", _("Deposit movement")
+    PAYOUT_SENT = "payout-sent", _("Payout sent to the bank")
+    PAYOUT = "payout", _("Payout paid")
+    PAYOUT_FAILED = "payout-failed", _("Payout failed")

@@ -34,16 +34,6 @@ from ..choices import AccountKind
 from ..models import Account, Payout
 from .ledger import account_for, journal_post
 
-#: The kinds of journal entry, by the prefix of their natural key (shown and filtered in the
-#: finance admin). `statement` entries are posted by statement approval.
-KEY_PREFIXES = ("statement", "payment", "refund", "deposit", "payout-sent", "payout", "payout-failed")
-
-
-def entry_kind(key: str) -> str:
-    """The kind of a journal entry: the prefix of its natural key."""
-    return key.split(":", 1)[0]
-
-
 # --- Postings of each movement ------------------------------------------------------------
 
 
