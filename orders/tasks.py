@@ -4,11 +4,10 @@ returned through the gateway after the commit that decided them."""
 from celery import shared_task
 from django.conf import settings
 
-from marketplace.jobs import enqueue_on_commit
-
 from . import services
 
-#: Posts the journal entries of captures and refunds (settlements, a higher app: by name).
+#: Posts the journal entries of captures and refunds (settlements, a higher app: by name): the
+#: gateway callbacks enqueue it on commit; a refund returned is posted by its next beat run.
 LEDGER_POST_TASK = "settlements.tasks.ledger_post_pending_task"
 
 
@@ -43,12 +42,9 @@ def refund_execute_task(self, refund_id: int) -> str:
     transient error or timeout is retried after the delay the service recorded on the refund;
     the service stops at REFUND_MAX_ATTEMPTS and marks it failed for staff."""
     try:
-        outcome = services.refund_execute(refund_id=refund_id)
+        return services.refund_execute(refund_id=refund_id)
     except services.RefundRetryLater as exc:
         raise self.retry(exc=exc, countdown=exc.countdown) from exc
-    # The money went back (or the refund was settled otherwise): settlements posts its entry.
-    enqueue_on_commit(LEDGER_POST_TASK)
-    return outcome
 
 
 @shared_task(time_limit=120, soft_time_limit=100)

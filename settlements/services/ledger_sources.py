@@ -4,8 +4,8 @@
 posted from here, after the fact: `ledger_post_pending` finds the source rows that have no
 entry yet (an anti-join on the entry's natural key) and posts one for each. The Celery task
 `settlements.tasks.ledger_post_pending_task` runs it every minute (beat), and the interface
-modules that record a movement (the gateway callbacks, the refund task, the deposit admin and
-portal page) enqueue it on commit so that the entry follows within seconds.
+modules that record a movement (the gateway callbacks, the deposit admin and portal page)
+enqueue it on commit so that the entry follows within seconds.
 
 Guarantees: one entry per source row, ever: the natural key (`payment:<reference>`,
 `refund:<reference>`, `deposit:<entry id>`, `payout-sent:` / `payout:` / `payout-failed:`

@@ -1,6 +1,6 @@
-"""The screens and tasks that record a money movement enqueue the posting task on commit, so
-its journal entry follows within seconds (Celery runs eagerly in these tests); a refused
-request enqueues nothing."""
+"""The screens that record a money movement enqueue the posting task on commit, so its
+journal entry follows within seconds (Celery runs eagerly in these tests); a refused request
+enqueues nothing. Refunds returned by their task are posted by the beat's next run."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from orders.models import Payment
 from orders.services import RefundItem
 from orders.tasks import refund_execute_task
 from settlements.models import JournalEntry
+from settlements.tasks import ledger_post_pending_task
 from tests.factories import UserFactory
 from tests.orders.test_sandbox_gateway import _order, _post
 from tests.settlements.test_runs import Shop, at
@@ -44,14 +45,17 @@ def test_a_gateway_callback_posts_the_capture_on_commit(django_capture_on_commit
     ]
 
 
-def test_the_refund_task_posts_the_refund_returned(django_capture_on_commit_callbacks):
+def test_a_refund_returned_by_its_task_is_posted_by_the_next_beat_run(django_capture_on_commit_callbacks):
     shop = Shop()
     order = shop.completed_order([("100.00", 1)], placed=at(2026, 10, 1), completed=at(2026, 10, 2))
     refund = order_services.refund_issue(
         merchant_order=order, items=[RefundItem(order.lines.get().pk, Decimal("25.00"))], reason="scratched"
     )
-    with django_capture_on_commit_callbacks(execute=True):
+    # The refund task enqueues nothing more (the orders' own callbacks stay as they were).
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert refund_execute_task.apply(args=[refund.pk]).get() == "succeeded"
+    assert callbacks == []
+    assert ledger_post_pending_task.apply().get() == 3  # the capture, the refund, the deposit
     assert JournalEntry.objects.filter(key=f"refund:{refund.reference}").count() == 1
     payment = Payment.objects.get(buyer_order=order.buyer_order)
     assert JournalEntry.objects.filter(key=f"payment:{payment.reference}").count() == 1  # caught up too
