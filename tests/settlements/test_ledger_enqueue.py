@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from merchants.choices import MerchantStatus
 from merchants.models import DepositEntry
 from orders import services as order_services
 from orders.gateways import sandbox
@@ -19,6 +20,7 @@ from orders.tasks import refund_execute_task
 from settlements.models import JournalEntry
 from settlements.tasks import ledger_post_pending_task
 from tests.factories import UserFactory
+from tests.merchants.factories import merchant_in_state
 from tests.orders.test_sandbox_gateway import _order, _post
 from tests.settlements.test_runs import Shop, at
 
@@ -80,4 +82,18 @@ def test_a_deposit_action_in_the_admin_posts_its_movement(client, django_capture
     assert sorted(posted.postings.values_list("account__kind", "amount")) == [
         ("deposit_deductions", Decimal("-1200.50")),
         ("deposits_held", Decimal("1200.50")),
+    ]
+
+
+def test_a_sandbox_deposit_payment_in_the_portal_posts_it(client, django_capture_on_commit_callbacks):
+    merchant = merchant_in_state(MerchantStatus.APPROVED, tier_code="potential")
+    client.force_login(merchant.owner)
+    client.post("/portal/contract/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/deposit/pay/", {"payment_key": "k" * 32})
+    entry = DepositEntry.objects.get(merchant=merchant)
+    posted = JournalEntry.objects.get(key=f"deposit:{entry.pk}")
+    assert sorted(posted.postings.values_list("account__kind", "account__merchant", "amount")) == [
+        ("bank", None, Decimal("20000.00")),
+        ("deposits_held", merchant.pk, Decimal("-20000.00")),
     ]
