@@ -5,13 +5,14 @@ failed. Posting runs twice (or twice at once) post each entry once."""
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 from io import StringIO
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from marketplace.models import JobFailure
 from merchants import selectors as merchant_selectors
@@ -313,3 +314,46 @@ def test_two_posting_runs_at_once_post_each_entry_once():
     assert Posting.objects.count() == 12
     assert not JobFailure.objects.exists()
     assert selectors.account_list().filter(kind=AccountKind.GATEWAY_CLEARING).get().balance == D("-324.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_key_posted_by_two_transactions_at_once_is_one_entry():
+    """The second transaction's insert waits on the unique key for the first one's commit,
+    then fails: `journal_post` answers with the entry that stands instead of an error."""
+    bank, held = services.account_for(AccountKind.BANK), services.account_for(AccountKind.DEPOSIT_DEDUCTIONS)
+    postings = [(bank, D("10.00")), (held, D("-10.00"))]
+    first_posted, second_started = threading.Event(), threading.Event()
+    results, errors = {}, []
+
+    def first():
+        try:
+            with transaction.atomic():
+                results["first"] = services.journal_post(key="race:1", description="first", postings=postings).pk
+                first_posted.set()
+                second_started.wait(timeout=30)
+                time.sleep(0.3)  # let the second one reach its insert (the test holds either way)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            first_posted.set()
+            connection.close()
+
+    def second():
+        try:
+            first_posted.wait(timeout=30)
+            second_started.set()
+            results["second"] = services.journal_post(key="race:1", description="second", postings=postings).pk
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    entry = JournalEntry.objects.get(key="race:1")
+    assert results == {"first": entry.pk, "second": entry.pk}
+    assert (entry.description, entry.postings.count()) == ("first", 2)
