@@ -371,6 +371,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.refunds_pending_sweep_task",
         "schedule": crontab(minute="*/5"),
     },
+    # Gateway captures and refunds, deposits: their journal entries, within the minute.
+    "settlements-ledger-post-pending": {
+        "task": "settlements.tasks.ledger_post_pending_task",
+        "schedule": timedelta(minutes=1),
+    },
     # After midnight: the figures are as of the start of the day (Asia/Shanghai).
     "promotions-members-refresh-nightly": {
         "task": "promotions.tasks.members_refresh_task",

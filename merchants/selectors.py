@@ -237,3 +237,18 @@ def accepted_contracts() -> QuerySet[Contract]:
     """The contracts in force (at most one accepted per merchant): the terms settlement
     applies (settlement days, commission plan and its ladder steps)."""
     return Contract.objects.filter(status=ContractStatus.ACCEPTED)
+
+
+# --- Read by the ledger (settlements/services/ledger_sources.py) ----------------------------
+
+
+def deposit_entries() -> QuerySet[DepositEntry]:
+    """Every movement of every merchant's deposit (append-only, signed by kind)."""
+    return DepositEntry.objects.all()
+
+
+def deposit_balances() -> dict[int, Decimal]:
+    """Each merchant's deposit held (the sum of its entries), by merchant id; merchants
+    without an entry are absent."""
+    rows = DepositEntry.objects.order_by().values("merchant_id").annotate(total=Sum("amount"))
+    return {row["merchant_id"]: quantize(row["total"]) for row in rows}

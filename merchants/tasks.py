@@ -11,6 +11,10 @@ from django.utils.translation import gettext as _
 
 from .models import Invitation, Merchant
 
+#: Posts the journal entries of deposit movements (settlements, a higher app: by name). The
+#: screens that record a movement enqueue it on commit; beat runs it every minute anyway.
+LEDGER_POST_TASK = "settlements.tasks.ledger_post_pending_task"
+
 SUBJECTS = frozenset(
     {
         "submitted",

@@ -25,6 +25,7 @@ from catalog.selectors import category_names
 from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
 from marketplace.forms import add_domain_error
+from marketplace.jobs import enqueue_on_commit
 from marketplace.regions import Region
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
@@ -33,6 +34,7 @@ from . import selectors, services
 from .choices import DEPOSIT_PAYABLE_STATES, DocumentKind, MemberRole, MerchantStatus, PortalSection
 from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
 from .models import Invitation, MerchantDocument, private_storage
+from .tasks import LEDGER_POST_TASK
 
 STEPS = [
     ("company", gettext_lazy("Company")),
@@ -413,11 +415,17 @@ def deposit(request, merchant, member):
 def deposit_pay(request, merchant, member):
     """Sandbox payment of the shortfall (the real gateway comes with the orders issue); the
     route exists only while the sandbox is enabled."""
+
+    def pay():
+        entry = services.deposit_pay_shortfall_sandbox(
+            merchant=merchant, actor=request.user, payment_key=request.POST.get("payment_key", "")
+        )
+        enqueue_on_commit(LEDGER_POST_TASK)  # its journal entry, posted by settlements
+        return entry
+
     return run_action(
         request,
-        lambda: services.deposit_pay_shortfall_sandbox(
-            merchant=merchant, actor=request.user, payment_key=request.POST.get("payment_key", "")
-        ),
+        pay,
         _("Payment received. Thank you!"),
         to="portal:deposit",
     )

@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast
 
-from .choices import OrderStatus, PaymentStatus
+from .choices import OrderStatus, PaymentStatus, RefundStatus
 from .models import AfterSalesRequest, BuyerOrder, MerchantOrder, OrderLine, Payment, Refund, RefundLine
 
 #: The status whose orders are settled (domain.md "Settlement": completed orders only).
@@ -167,3 +167,19 @@ def merchant_order_refunds_between(start: datetime.datetime, end: datetime.datet
     return Refund.objects.filter(
         merchant_order__isnull=False, completed_at__gte=start, completed_at__lt=end
     ).prefetch_related("lines")
+
+
+# --- Read by the ledger (settlements/services/ledger_sources.py) ----------------------------
+
+
+def payments_captured() -> QuerySet[Payment]:
+    """Every payment the gateway captured, whatever happened next: succeeded, or captured
+    after its order was cancelled and refunded whole (`refunded`, with `succeeded_at` set)."""
+    return Payment.objects.filter(
+        status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED], succeeded_at__isnull=False
+    )
+
+
+def refunds_returned() -> QuerySet[Refund]:
+    """Every refund whose money the gateway returned to the buyer (status succeeded)."""
+    return Refund.objects.filter(status=RefundStatus.SUCCEEDED, succeeded_at__isnull=False)

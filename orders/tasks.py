@@ -6,6 +6,10 @@ from django.conf import settings
 
 from . import services
 
+#: Posts the journal entries of captures and refunds (settlements, a higher app: by name): the
+#: gateway callbacks enqueue it on commit; a refund returned is posted by its next beat run.
+LEDGER_POST_TASK = "settlements.tasks.ledger_post_pending_task"
+
 
 @shared_task(time_limit=300, soft_time_limit=270)
 def cancel_expired_unpaid_task() -> int:

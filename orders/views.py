@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from marketplace.errors import DomainError
 from marketplace.forms import add_domain_error
+from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_enabled, sandbox_required
 from marketplace.shortcuts import found_or_404
@@ -53,6 +54,7 @@ from .forms import (
 from .gateways import sandbox
 from .gateways.base import InvalidCallback, MalformedCallback
 from .gateways.sandbox import get_gateway
+from .tasks import LEDGER_POST_TASK
 
 ORDERS_PER_PAGE = 10
 GET_POST = require_http_methods(["GET", "POST"])
@@ -398,6 +400,8 @@ def sandbox_pay(request, reference: str):
         try:
             event = sandbox.SandboxGateway().parse_callback(headers={sandbox.HEADER: sandbox.sign(body)}, raw_body=body)
             outcome = services.gateway_event_process(gateway=sandbox.SandboxGateway.name, event=event)
+            # The capture's journal entry follows within seconds (settlements posts it).
+            enqueue_on_commit(LEDGER_POST_TASK)
         except (InvalidCallback, MalformedCallback, DomainError):
             messages.error(request, _("The payment could not be verified. Nothing was charged."))
             return redirect("orders:order_detail", number=order.number)

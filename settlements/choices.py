@@ -51,9 +51,27 @@ class AccountKind(models.TextChoices):
     GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
     BANK = "bank", _("Bank")
     DEPOSITS_HELD = "deposits_held", _("Deposits held")
+    # Every money movement in the ledger (README "The ledger"): the buyers' money while the
+    # gateway holds it, what the platform keeps of a deposit, and payouts the bank has not
+    # confirmed yet.
+    GATEWAY_FUNDS = "gateway_funds", _("Funds at the payment gateway")
+    DEPOSIT_DEDUCTIONS = "deposit_deductions", _("Deposit deductions (income)")
+    PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts sent to the bank")
 
 
 class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("Sent to the bank")
     PAID = "paid", pgettext_lazy("payout", "Paid")
     FAILED = "failed", _("Failed")
+
+
+class JournalEntryKind(models.TextChoices):
+    """What moved money, by the prefix of the entry's natural key (`<kind>:<source id>`)."""
+
+    STATEMENT = "statement", _("Statement approved")
+    PAYMENT = "payment", _("Buyer payment captured")
+    REFUND = "refund", _("Refund returned to the buyer")
+    DEPOSIT = "deposit", _("Deposit movement")
+    PAYOUT_SENT = "payout-sent", _("Payout sent to the bank")
+    PAYOUT = "payout", _("Payout paid")
+    PAYOUT_FAILED = "payout-failed", _("Payout failed")

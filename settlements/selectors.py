@@ -10,8 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
@@ -310,7 +325,9 @@ class Reconciliation:
 
 def reconcile(*, period: str) -> Reconciliation:
     """Compare, for the period: gateway payments captured with buyer orders paid; refunds
-    issued with their refund lines; approved statements with their ledger postings."""
+    issued with their refund lines; approved statements with their ledger postings; payments
+    captured, refunds returned and deposit movements with their journal entries (a missing
+    entry is a difference); and each merchant's deposits held with its deposit ledger."""
     parsed = Period.parse(period)
     start, end = Period.parse(str(parsed)).first_day, parsed.end
     start_at = local_midnight(start)
@@ -359,4 +376,143 @@ def reconcile(*, period: str) -> Reconciliation:
                 {"merchant": statement.merchant_id, "statement": statement.payable - carry, "ledger": ledger}
             )
     report.sections["ledger"] = {"statements": statements.count(), "differences": differences}
+
+    # Every movement of the period against its journal entry (README "The ledger").
+    in_period = {"succeeded_at__gte": start_at, "succeeded_at__lt": end}
+    for name, section, source in (
+        ("payment", "payments_ledger", orders_source.payments_captured().filter(**in_period)),
+        ("refund", "refunds_ledger", orders_source.refunds_returned().filter(**in_period)),
+        (
+            "deposit_entry",
+            "deposits",
+            merchant_selectors.deposit_entries().filter(created_at__gte=start_at, created_at__lt=end),
+        ),
+    ):
+        rows = sources_with_ledger(name, source)
+        totals = rows.aggregate(amount=Sum("amount"), ledger=Sum("ledger_amount"))
+        report.sections[section] = {
+            "amount": quantize(totals["amount"] or ZERO),
+            "ledger": quantize(totals["ledger"] or ZERO),
+            "differences": ledger_source_differences(name, source),
+        }
+    # Deposits held = the deposit ledgers, merchant by merchant, as of now.
+    report.sections["deposits"]["differences"] += deposit_held_differences()
     return report
+
+
+# --- Money movements outside statements: their sources and their entries ----------------------
+#
+# Each movement's entry is keyed `<prefix>:<source id>` (services/ledger_sources.py). These reads
+# join a source row to its entry by that key: the rows not posted yet, and the amount posted on
+# the account that mirrors the source (clearing for captures and refunds, the merchant's
+# deposits held for deposit movements), to compare with the source's own amount.
+
+#: source → (prefix of the entry key, the source's key field, the account compared, its sign
+#: against the source's amount).
+LEDGER_SOURCES = {
+    "payment": ("payment", "reference", AccountKind.GATEWAY_CLEARING, -1),
+    "refund": ("refund", "reference", AccountKind.GATEWAY_CLEARING, 1),
+    "deposit_entry": ("deposit", "pk", AccountKind.DEPOSITS_HELD, -1),
+}
+
+
+def _keyed(queryset: QuerySet, prefix: str, field_name: str) -> QuerySet:
+    text = CharField()
+    return queryset.annotate(
+        ledger_key=Concat(Value(f"{prefix}:"), Cast(F(field_name), text), output_field=text)
+    ).order_by("pk")
+
+
+def _unposted(queryset: QuerySet, prefix: str, field_name: str) -> QuerySet:
+    """The rows of `queryset` without an entry keyed `<prefix>:<field>`: an anti-join on the
+    entry's unique key (an index lookup per row)."""
+    keyed = _keyed(queryset, prefix, field_name)
+    return keyed.filter(~Exists(JournalEntry.objects.filter(key=OuterRef("ledger_key"))))
+
+
+def _source(name: str) -> QuerySet:
+    if name == "payment":
+        return orders_source.payments_captured()
+    if name == "refund":
+        return orders_source.refunds_returned()
+    return merchant_selectors.deposit_entries()
+
+
+def unposted_payments() -> QuerySet:
+    """Captured payments (succeeded, or captured late and refunded whole) without their entry."""
+    return _unposted(_source("payment"), "payment", "reference")
+
+
+def unposted_refunds() -> QuerySet:
+    """Refunds returned to the buyer without their entry."""
+    return _unposted(_source("refund"), "refund", "reference")
+
+
+def unposted_deposit_entries() -> QuerySet:
+    """Deposit movements without their entry."""
+    return _unposted(_source("deposit_entry"), "deposit", "pk")
+
+
+def unposted_payouts_sent() -> QuerySet[Payout]:
+    """Payouts waiting for the bank without their sent entry (sent before payouts posted it)."""
+    pending = Payout.objects.filter(status=PayoutStatus.PENDING).select_related("statement")
+    return _unposted(pending, "payout-sent", "reference")
+
+
+def unposted_payout_failures() -> QuerySet[Payout]:
+    """Failed payouts without their reversal."""
+    failed = Payout.objects.filter(status=PayoutStatus.FAILED).select_related("statement")
+    return _unposted(failed, "payout-failed", "reference")
+
+
+def sources_with_ledger(name: str, queryset: QuerySet | None = None) -> QuerySet:
+    """The rows of source `name` (LEDGER_SOURCES; all of them, or `queryset`'s) with
+    `ledger_key`, `ledger_amount` (what their entry posted on the compared account, turned to
+    the source's sign; null when not posted) and `ledger_matches`."""
+    prefix, field_name, account_kind, sign = LEDGER_SOURCES[name]
+    rows = _keyed(_source(name) if queryset is None else queryset, prefix, field_name)
+    posted = (
+        Posting.objects.filter(entry__key=OuterRef("ledger_key"), account__kind=account_kind)
+        .order_by()
+        .values("entry_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    rows = rows.annotate(ledger_amount=Subquery(posted) * sign)
+    return rows.annotate(
+        ledger_matches=Case(When(ledger_amount=F("amount"), then=True), default=False, output_field=BooleanField())
+    )
+
+
+def _source_id(name: str, row) -> dict:
+    if name == "deposit_entry":
+        return {"deposit_entry": row.pk, "merchant": row.merchant_id, "reference": row.reference}
+    return {name: row.reference}
+
+
+def ledger_source_differences(name: str, queryset: QuerySet | None = None) -> list[dict]:
+    """The rows of source `name` whose entry is missing (`ledger` None) or posted another
+    amount, each with its source ids, its amount and what the ledger says."""
+    rows = sources_with_ledger(name, queryset).filter(ledger_matches=False)
+    return [{**_source_id(name, row), "amount": row.amount, "ledger": row.ledger_amount} for row in rows]
+
+
+def deposit_held_differences() -> list[dict]:
+    """Merchants whose Deposits held account (credit balance, turned positive) differs from
+    their deposit ledger (the sum of their deposit entries), with the entries not posted."""
+    books = merchant_selectors.deposit_balances()
+    held = dict(
+        Account.objects.filter(kind=AccountKind.DEPOSITS_HELD)
+        .annotate(balance=Coalesce(Sum("postings__amount"), ZERO))
+        .values_list("merchant_id", "balance")
+    )
+    differences = []
+    for merchant_id in sorted(set(books) | set(held)):
+        deposit = books.get(merchant_id, ZERO)
+        ledger = -held.get(merchant_id, ZERO)
+        if deposit != ledger:
+            unposted = list(unposted_deposit_entries().filter(merchant_id=merchant_id).values_list("pk", flat=True))
+            differences.append(
+                {"merchant": merchant_id, "deposit_ledger": deposit, "ledger": ledger, "unposted_entries": unposted}
+            )
+    return differences

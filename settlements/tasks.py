@@ -26,3 +26,13 @@ def settle_batch_task(self, batch_id: int) -> int:
         logger.exception("settlement batch %s failed", batch_id)
         services.record_batch_failure(batch_id=batch_id, error=str(exc))
         raise
+
+
+@shared_task(time_limit=120, soft_time_limit=100)
+def ledger_post_pending_task() -> int:
+    """Post the journal entries of money movements recorded outside settlements (gateway
+    captures and refunds, deposits) and of payouts left without theirs. Idempotent (one entry
+    per natural key): beat runs it every minute, and the screens that record a movement
+    enqueue it on commit; overlapping runs post nothing twice."""
+    result = services.ledger_post_pending(time_budget=90)
+    return sum(result.posted.values())

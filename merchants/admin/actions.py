@@ -19,11 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from catalog import selectors as catalog_selectors
 from catalog import services as catalog_services
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
+from marketplace.jobs import enqueue_on_commit
 from marketplace.money import format_cny
 
 from .. import permissions, selectors, services
 from ..choices import ACTIVE_MERCHANT_STATES, DEPOSIT_PAYABLE_STATES, CooperationMode, MerchantStatus
 from ..models import TRANSITIONS, Merchant, Tier
+from ..tasks import LEDGER_POST_TASK
 
 # --- Action forms --------------------------------------------------------------------
 
@@ -238,6 +240,7 @@ def _record_payment(request, merchant, data) -> str:
     entry = services.deposit_record_payment(
         merchant=merchant, actor=request.user, amount=data["amount"], reference=data["reference"], reason=data["reason"]
     )
+    enqueue_on_commit(LEDGER_POST_TASK)  # the movement's journal entry, posted by settlements
     return gettext("Recorded %(amount)s (%(reference)s).") % {
         "amount": format_cny(entry.amount),
         "reference": entry.reference,
@@ -248,11 +251,13 @@ def _deduct(request, merchant, data) -> str:
     entry = services.deposit_deduct(
         merchant=merchant, actor=request.user, amount=data["amount"], reason=data["reason"], reference=data["reference"]
     )
+    enqueue_on_commit(LEDGER_POST_TASK)  # the movement's journal entry, posted by settlements
     return gettext("Deducted %(amount)s.") % {"amount": format_cny(-entry.amount)} + (" " + _deposit_summary(merchant))
 
 
 def _refund(request, merchant, data) -> str:
     entry = services.deposit_refund(merchant=merchant, actor=request.user, reference=data["reference"])
+    enqueue_on_commit(LEDGER_POST_TASK)  # the movement's journal entry, posted by settlements
     return gettext("Refunded %(amount)s (%(reference)s).") % {
         "amount": format_cny(-entry.amount),
         "reference": entry.reference,

@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from catalog.selectors import warehouse_list_for_merchant
 from marketplace.api import validated
+from marketplace.jobs import enqueue_on_commit
 from marketplace.money import ZERO
 from marketplace.sandbox import sandbox_required
 from marketplace.schema import codes, errors
@@ -35,6 +36,7 @@ from ..errors import OrderError
 from ..gateways.base import InvalidCallback, MalformedCallback
 from ..gateways.sandbox import SandboxGateway, get_gateway
 from ..models import BuyerOrder
+from ..tasks import LEDGER_POST_TASK
 from .permissions import IsBuyer, orders_member
 from .serializers import (
     AcceptSerializer,
@@ -601,4 +603,6 @@ class SandboxCallbackView(APIView):
         except MalformedCallback as exc:
             raise OrderError(exc.code, _("The callback's body is not a valid payment event.")) from exc
         outcome = services.gateway_event_process(gateway=SandboxGateway.name, event=event)
+        # The capture's journal entry follows within seconds (settlements posts it).
+        enqueue_on_commit(LEDGER_POST_TASK)
         return Response({"outcome": outcome})

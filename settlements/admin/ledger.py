@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.admin_tools import ReadOnlyAdmin, ReadOnlyInline, money
 
 from .. import selectors
+from ..choices import JournalEntryKind
 from ..models import Account, JournalEntry, Posting
 
 
@@ -33,10 +34,32 @@ class PostingInline(ReadOnlyInline):
     fields = ["account", "amount"]
 
 
+class EntryKindFilter(admin.SimpleListFilter):
+    """The movement behind an entry: the prefix of its natural key `<kind>:<source id>`."""
+
+    title = _("movement")
+    parameter_name = "movement"
+
+    def lookups(self, request, model_admin):
+        return JournalEntryKind.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in JournalEntryKind.values:
+            return queryset.filter(key__startswith=f"{self.value()}:")
+        return queryset
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ["key", "description", "statement", "created_by", "created_at"]
+    list_display = ["key", "movement", "description", "statement", "created_by", "created_at"]
     list_select_related = ["statement", "created_by"]
+    list_filter = [EntryKindFilter, ("postings__account__kind", admin.ChoicesFieldListFilter)]
+    # The source's id is in the key (payment or refund reference, deposit entry id, payout reference).
     search_fields = ["key", "description"]
     date_hierarchy = "created_at"
     inlines = [PostingInline]
+
+    @admin.display(description=_("movement"))
+    def movement(self, entry):
+        kind = entry.key.split(":", 1)[0]
+        return JournalEntryKind(kind).label if kind in JournalEntryKind.values else kind

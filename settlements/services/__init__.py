@@ -2,6 +2,7 @@
 
 from .computation import compute_statements, ladder_rebate
 from .ledger import account_for, journal_post, statement_postings
+from .ledger_sources import LedgerPostResult, ledger_post_pending
 from .payouts import (
     RESULT_MAX_BYTES,
     invoice_issue,
@@ -30,6 +31,7 @@ from .statements import (
 __all__ = [
     "RESULT_MAX_BYTES",
     "ApproveAllResult",
+    "LedgerPostResult",
     "SettlementConflict",
     "SettlementError",
     "account_for",
@@ -38,6 +40,7 @@ __all__ = [
     "invoice_issue",
     "journal_post",
     "ladder_rebate",
+    "ledger_post_pending",
     "parse_period",
     "payout_batch_create",
     "payout_batch_csv",

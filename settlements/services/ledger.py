@@ -1,9 +1,12 @@
-"""The double-entry ledger: statements post when approved; payouts post when paid.
+"""The double-entry ledger: statements post when approved; payouts post when sent, paid
+or failed; the other money movements (gateway captures and refunds, deposits) are posted by
+`ledger_sources.ledger_post_pending` (README "The ledger" lists every movement's postings).
 
 Guarantees: every journal entry's postings sum to zero (checked here, and by a deferred
 constraint trigger in PostgreSQL that no ORM call can bypass); entries and postings are
 never updated or deleted (database triggers refuse it; corrections are new entries); an
-entry's natural key is unique, so a retried approval posts nothing twice.
+entry's natural key is unique, so a retried approval posts nothing twice, even when two
+transactions post the same key at once.
 """
 
 from __future__ import annotations
@@ -45,8 +48,21 @@ def journal_post(
     rows = [(account, amount) for account, amount in postings if amount != 0]
     if sum((amount for _a, amount in rows), ZERO) != 0:
         raise DomainError("unbalanced_entry", "Journal entry postings must sum to zero.", {"key": key})
-    entry = JournalEntry.objects.create(key=key, description=description[:200], statement=statement, created_by=actor)
-    Posting.objects.bulk_create([Posting(entry=entry, account=account, amount=amount) for account, amount in rows])
+    try:
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(
+                key=key, description=description[:200], statement=statement, created_by=actor
+            )
+            Posting.objects.bulk_create(
+                [Posting(entry=entry, account=account, amount=amount) for account, amount in rows]
+            )
+    except IntegrityError:
+        # Another transaction posted the same key first (two deliveries of the posting task,
+        # or a service racing it): the unique key made it wait for that commit; its entry stands.
+        existing = JournalEntry.objects.filter(key=key).first()
+        if existing is None:
+            raise
+        return existing
     return entry
 
 

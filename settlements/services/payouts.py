@@ -4,7 +4,9 @@ Guarantees:
 - a batch holds approved statements with a positive payable and no live payout (pending or
   paid): a statement is never sent twice; a failed payout leaves it owed for a later batch;
 - segregation of duties: whoever approved a statement cannot mark its payout paid (409);
-- marking paid posts Dr merchant payable / Cr bank once (natural key per payout);
+- the ledger follows each payout once (natural keys per payout): sent posts Dr merchant
+  payable / Cr payouts sent to the bank; paid, Dr payouts sent / Cr bank; failed reverses the
+  sent entry (Dr payouts sent / Cr merchant payable), so the merchant is owed again;
 - bank result files are validated whole before anything is applied (all or nothing);
 - invoice numbers are sequential per year without gaps (a locked counter row in the same
   transaction as the invoice);
@@ -27,9 +29,9 @@ from marketplace.money import ZERO, quantize
 from marketplace.numbers import sequence_next
 from marketplace.transitions import transition
 
-from ..choices import AccountKind, LineKind, PayoutStatus, StatementStatus
+from ..choices import LineKind, PayoutStatus, StatementStatus
 from ..models import PAYOUT_TRANSITIONS, STATEMENT_TRANSITIONS, Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
-from .ledger import account_for, journal_post
+from .ledger_sources import post_payout_failed, post_payout_paid, post_payout_sent
 from .runs import SettlementError
 
 # Created by settlements migration 0007: batch references are "PB", the local date and this
@@ -39,7 +41,8 @@ PAYOUT_BATCH_SEQUENCE = "settlements_payout_batch_reference_seq"
 
 @transaction.atomic
 def payout_batch_create(*, actor, statement_ids: list[int] | None = None) -> PayoutBatch:
-    """Put every (or the given) approved positive statement without a live payout in a batch."""
+    """Put every (or the given) approved positive statement without a live payout in a batch;
+    each payout posts its sent entry (payable → Payouts sent to the bank)."""
     candidates = Statement.objects.select_for_update().filter(status=StatementStatus.APPROVED, payable__gt=0)
     if statement_ids is not None:
         candidates = candidates.filter(pk__in=statement_ids)
@@ -50,12 +53,14 @@ def payout_batch_create(*, actor, statement_ids: list[int] | None = None) -> Pay
     # Unique by construction (marketplace.numbers), not by the second and four random hex digits.
     reference = f"PB{timezone.localdate():%Y%m%d}{sequence_next(PAYOUT_BATCH_SEQUENCE):08d}"
     batch = PayoutBatch.objects.create(reference=reference, created_by=actor)
-    Payout.objects.bulk_create(
+    payouts = Payout.objects.bulk_create(
         [
             Payout(batch=batch, statement=s, amount=s.payable, reference=f"{batch.reference}-{n:05d}")
             for n, s in enumerate(statements, start=1)
         ]
     )
+    for payout in payouts:
+        post_payout_sent(payout, actor=actor)
     audit_record(action="settlements.payout_batch_created", actor=actor, obj=batch, data={"count": len(statements)})
     return batch
 
@@ -94,7 +99,8 @@ def _lock_payout(payout: Payout) -> Payout:
 
 @transaction.atomic
 def payout_mark_paid(*, payout: Payout, actor, bank_reference: str = "") -> Payout:
-    """The bank paid: the statement is paid and the ledger moves payable to bank."""
+    """The bank paid: the statement is paid and the ledger moves the payout from Payouts sent
+    to the bank to Bank."""
     locked = _lock_payout(payout)
     PAYOUT_TRANSITIONS.check(locked, "mark_paid")
     statement = Statement.objects.select_for_update().get(pk=locked.statement_id)
@@ -115,22 +121,15 @@ def payout_mark_paid(*, payout: Payout, actor, bank_reference: str = "") -> Payo
         },
     )
     transition(statement, "pay", table=STATEMENT_TRANSITIONS, lock=False)
-    journal_post(
-        key=f"payout:{locked.reference}",
-        description=f"Payout {locked.reference}",
-        postings=[
-            (account_for(AccountKind.MERCHANT_PAYABLE, statement.merchant_id), locked.amount),
-            (account_for(AccountKind.BANK), -locked.amount),
-        ],
-        actor=actor,
-    )
+    post_payout_paid(locked, actor=actor)
     audit_record(action="settlements.payout_paid", actor=actor, obj=locked, data={"amount": locked.amount})
     return locked
 
 
 @transaction.atomic
 def payout_mark_failed(*, payout: Payout, actor, reason: str) -> Payout:
-    """The bank refused: the statement stays approved and owed, for a later batch."""
+    """The bank refused: the statement stays approved and owed, for a later batch; the ledger
+    reverses the sent movement, so the merchant's payable is owed again."""
     if not (reason or "").strip():
         raise DomainError("reason_required", _("Say why the payment failed."))
     locked = transition(
@@ -140,6 +139,7 @@ def payout_mark_failed(*, payout: Payout, actor, reason: str) -> Payout:
         queryset=Payout.objects.select_related("statement"),
         changes={"failure_reason": reason.strip()[:200], "marked_by": actor, "marked_at": timezone.now()},
     )
+    post_payout_failed(locked, actor=actor)
     audit_record(action="settlements.payout_failed", actor=actor, obj=locked, reason=locked.failure_reason)
     return locked
 

@@ -640,6 +640,7 @@ def test_the_bank_result_file_is_all_or_nothing(client, world):
 def test_reconciliation_page_with_and_without_differences(client):
     world = World()
     approve(world.sa, staff())
+    services.ledger_post_pending()  # the captures and deposits, as the beat posts them
     client.force_login(finance())
     response = client.get(url("statement_reconciliation"), {"period": "2026-10"})
     assert response.status_code == 200

@@ -6,6 +6,7 @@ Each step seeds one area (demo/<area>.py) in its own transaction, in dependency 
 from django.core.management.base import BaseCommand
 
 from demo.catalog import seed_categories, seed_tags, seed_warehouses
+from demo.ledger import seed_ledger
 from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
@@ -21,6 +22,7 @@ DEMO_STEPS = [
     ("products", seed_products),
     ("orders", seed_orders),
     ("settlements", seed_settlements),
+    ("ledger", seed_ledger),
 ]
 
 
