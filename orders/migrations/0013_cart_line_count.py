@@ -3,11 +3,14 @@
 Why triggers: the count must change in the statement that inserts or deletes a line, whatever
 writes it (the add-to-cart's one statement, the ORM's deletes, a cascade from a deleted cart
 or SKU), so the add can check MAX_LINES on the cart row it locks in the same statement.
-- an inserted line: +1 on its cart (row-level: an add inserts one line; an add merged into
-  an existing line by ON CONFLICT DO UPDATE fires no INSERT trigger);
-- deleted lines: -n per cart, once per statement (a checkout or a cart's deletion removes
-  several lines of one cart at once);
+- an inserted line: +1 on its cart (an add merged into an existing line by ON CONFLICT DO
+  UPDATE fires no INSERT trigger);
+- a deleted line: -1 on its cart;
 - a line moved to another cart (no code does it; counted right all the same).
+All row-level, each an UPDATE of one cart by its primary key: a statement-level trigger
+with a transition table joined orders_cart by a plan made without knowing the rows (a
+sequential scan of every cart on each checkout). A checkout deletes one or two lines, and a
+cart's deletion, rare, pays one update per line.
 The backfill runs after the triggers exist, in the migration's transaction; adding the column
 locks orders_cart until then, so no add can slip between the two.
 """
@@ -24,10 +27,7 @@ $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION orders_cartitem_count_deleted() RETURNS trigger AS $$
 BEGIN
-    UPDATE orders_cart
-       SET line_count = orders_cart.line_count - gone.lines
-      FROM (SELECT cart_id, count(*) AS lines FROM deleted_lines GROUP BY cart_id) AS gone
-     WHERE orders_cart.id = gone.cart_id;
+    UPDATE orders_cart SET line_count = line_count - 1 WHERE id = OLD.cart_id;
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
@@ -43,8 +43,7 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER orders_cartitem_counted_in AFTER INSERT ON orders_cartitem
     FOR EACH ROW EXECUTE FUNCTION orders_cartitem_count_added();
 CREATE TRIGGER orders_cartitem_counted_out AFTER DELETE ON orders_cartitem
-    REFERENCING OLD TABLE AS deleted_lines
-    FOR EACH STATEMENT EXECUTE FUNCTION orders_cartitem_count_deleted();
+    FOR EACH ROW EXECUTE FUNCTION orders_cartitem_count_deleted();
 CREATE TRIGGER orders_cartitem_counted_moved AFTER UPDATE OF cart_id ON orders_cartitem
     FOR EACH ROW WHEN (OLD.cart_id IS DISTINCT FROM NEW.cart_id)
     EXECUTE FUNCTION orders_cartitem_count_moved();
