@@ -649,3 +649,14 @@ def test_many_adds_at_once_never_pass_the_line_limit(monkeypatch):
     assert {sku_id for sku_id, _quantity in lines(cart)} == added
     assert dict(lines(cart))[skus[0].pk] == 2
     assert _counted(cart) == (3, 3)
+
+
+def test_a_visitors_next_add_on_the_page_writes_the_line_in_one_statement(web):
+    first, second = stocked_sku(), stocked_sku(price="5.00")
+    web.post(reverse("orders:cart_add"), {"sku": first.pk, "quantity": 1})  # the session and its cart
+    with CaptureQueriesContext(connection) as ctx:
+        response = web.post(reverse("orders:cart_add"), {"sku": second.pk, "quantity": 2})
+    assert response.status_code == 302
+    cart = Cart.objects.get(session_key=web.session.session_key)
+    assert [q["sql"].split()[0] for q in ctx.captured_queries if "orders_cart" in q["sql"]] == ["WITH"]
+    assert (lines(cart), cart.line_count) == (sorted([(first.pk, 1), (second.pk, 2)]), 2)
