@@ -1,6 +1,6 @@
 """Benchmark: the full checkout via the API against a hand-written SQL checkout, same server, same run.
 
-    DEBUG=1 bin/with-services .venv/bin/python bench/checkout.py [--clients 16 64] [--seconds 20] [--rounds 3]
+    DEBUG=1 bin/with-services .venv/bin/python bench/checkout.py [--clients 16 64] [--seconds 20] [--rounds 3] [--explain 20]
 
 It creates its own test database (Django's test-database machinery: `test_<name>`, dropped
 at the end), so it never touches a real one, and fills it through the services (as
@@ -27,6 +27,9 @@ faster than a person.
 Then, in this process, one add-to-cart and one checkout (and one baseline checkout) are run
 through Django's test client with every SQL statement captured: the number of queries per
 order and the database time per order (the sum of the statements' round trips).
+`--explain N` adds PostgreSQL's own time for each statement of an order (auto_explain loaded
+into this process's session: the executor's time, triggers and foreign-key checks included,
+round trips not), medians over N more orders placed in this process.
 Finally every order the product answered 201 for must exist, and every baseline order too.
 `--smoke` (the suite's run) is the same on a tiny scale: 2 clients, 2 workers, one 2 s round.
 """
@@ -308,6 +311,93 @@ def in_process(data: dict) -> dict:
     }
 
 
+# What PostgreSQL itself spends on each statement: auto_explain (shipped with PostgreSQL,
+# loaded into this session only; LOAD needs a superuser, as the dev and CI clusters give)
+# reports every statement's executor time, triggers and foreign-key checks included, as a
+# LOG message that client_min_messages sends to this client. Round trips and parsing are
+# not in it; pg_stat_statements would need the server restarted with it preloaded. A SELECT
+# inside a transaction is reported when its portal is closed, i.e. with the next statement.
+_AUTO_EXPLAIN = (
+    "LOAD 'auto_explain'",
+    "SET auto_explain.log_min_duration = 0",
+    "SET auto_explain.log_analyze = on",
+    "SET auto_explain.log_timing = off",
+    "SET client_min_messages = log",
+)
+
+
+def server_times(data: dict, orders: int) -> dict:
+    """Median server time (ms) of each statement of an order (2 adds, checkout) and of the
+    baseline's, over `orders` orders placed in this process after one unmeasured order."""
+    import re
+    import statistics
+
+    buyer = data["buyers"][0]
+    (sku_a, stock_a), (sku_b, stock_b) = data["shops"][0][0], data["shops"][1][0]
+    client = Client(HTTP_AUTHORIZATION=f"Token {buyer['token']}")
+    notices: list[str] = []
+    watched = set()
+    times: dict[tuple[str, int], tuple[str, list[float]]] = {}
+
+    def watch() -> None:
+        connection.ensure_connection()
+        raw = connection.connection
+        if id(raw) not in watched:  # a new connection after a request closed the last one
+            raw.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
+            with connection.cursor() as cursor:
+                for statement in _AUTO_EXPLAIN:
+                    cursor.execute(statement)
+            watched.add(id(raw))
+
+    def run(side: str, n: int, request) -> None:
+        captured: list[tuple[str, float]] = []
+
+        def wrapper(execute, sql, params, many, context):
+            start = len(notices)
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                found = [re.search(r"duration: ([\d.]+) ms", notice) for notice in notices[start:]]
+                captured.append((sql, sum(float(m.group(1)) for m in found if m)))
+
+        watch()
+        with connection.execute_wrapper(wrapper):
+            request()
+        if n:
+            for i, (sql, ms) in enumerate(captured):
+                times.setdefault((side, i), (sql, []))[1].append(ms)
+
+    def add():
+        for sku in (sku_a, sku_b):
+            assert client.post(CART, {"sku": sku, "quantity": 1}, "application/json").status_code == 201
+
+    def checkout():
+        items = [{"sku": sku_a, "quantity": 1}, {"sku": sku_b, "quantity": 1}]
+        answer = client.post(
+            CHECKOUT,
+            {"address": buyer["address"], "items": items},
+            "application/json",
+            HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+        )
+        assert answer.status_code == 201, answer.content
+
+    def baseline():
+        assert client.post(BASELINE, {"stocks": [stock_a, stock_b]}, "application/json").status_code == 201
+
+    for n in range(orders + 1):
+        for side, request in (("add", add), ("checkout", checkout), ("baseline", baseline)):
+            run(side, n, request)
+    with connection.cursor() as cursor:
+        cursor.execute("RESET client_min_messages")
+    rows = [
+        (side, statistics.median(ms), re.sub(r"\s+", " ", sql).strip()[:110]) for (side, _i), (sql, ms) in times.items()
+    ]
+    return {
+        "rows": rows,
+        "totals": {side: sum(ms for s, ms, _sql in rows if s == side) for side in ("add", "checkout", "baseline")},
+    }
+
+
 def drop_task_queue() -> None:
     """Deletes the tasks the servers enqueued (order mails, stock alerts …): nothing runs them."""
     from marketplace.celery import app
@@ -330,6 +420,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--skus", type=int, default=20, help="SKUs per shop (2 shops)")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="ORDERS",
+        help="Also print PostgreSQL's own time per statement (auto_explain), medians over ORDERS orders.",
+    )
     # The suite runs this on a tiny scale to prove it still works; its figures mean nothing there.
     parser.add_argument("--smoke", action="store_true", help="2 clients, 2 s, 1 round, 2 workers, 2 SKUs a shop.")
     args = parser.parse_args()
@@ -412,13 +509,34 @@ def main() -> int:
             f"ratio {db_ratio:.1f} (goal ≤ 3)"
         )
 
-        # Every order answered 201 exists, and nothing else was placed (the in-process order aside).
+        explained = 0
+        if args.explain:
+            measured = server_times(data, args.explain)
+            explained = args.explain + 1
+            print(
+                f"PostgreSQL's time per statement (executor, triggers included; medians of {args.explain} orders; "
+                "a SELECT inside a transaction ends, and is counted, with the next statement):"
+            )
+            for side, ms, sql in measured["rows"]:
+                print(f"  {side:8} {ms:6.3f} ms  {sql}")
+            totals = measured["totals"]
+            print(
+                f"per order: 2 adds {totals['add']:.2f} ms + checkout {totals['checkout']:.2f} ms = "
+                f"{totals['add'] + totals['checkout']:.2f} ms; baseline {totals['baseline']:.2f} ms; ratio "
+                f"{(totals['add'] + totals['checkout']) / max(totals['baseline'], 0.001):.1f}"
+            )
+
+        # Every order answered 201 exists, and nothing else was placed (the in-process orders aside).
         from orders.models import BuyerOrder
 
         after = counts()
         found = BuyerOrder.objects.filter(number__in=placed_product).count()
         assert found == len(set(placed_product)) == len(placed_product), (found, len(placed_product))
-        assert after == (before[0] + len(placed_product) + 2, before[1] + placed_baseline + 2), (before, after)
+        in_process_orders = 2 + explained
+        assert after == (
+            before[0] + len(placed_product) + in_process_orders,
+            before[1] + placed_baseline + in_process_orders,
+        ), (before, after)
         print(f"orders: {len(placed_product)} product orders and {placed_baseline} baseline orders placed, all found")
         print(
             "checkout summary: "

@@ -55,8 +55,9 @@ def test_the_image_upload_benchmark_runs_and_refuses_the_oversized_png():
 
 @pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
 def test_the_checkout_benchmark_runs_both_sides_under_gunicorn_and_every_order_it_placed_exists():
-    out = _run("bench/checkout.py", "--smoke")
+    out = _run("bench/checkout.py", "--smoke", "--explain", "1")
     assert "checkout: 2 shops × 2 SKUs, 2 buyers" in out
+    assert "PostgreSQL's time per statement" in out and "per order: 2 adds " in out and "; baseline " in out
     assert "2 clients, round 1, baseline: " in out and "2 clients, round 1, product: " in out
     assert "2 clients: product " in out and " orders/s " in out and " tx/s " in out and "; ratio " in out
     assert "; database time per order under load " in out

@@ -57,6 +57,11 @@ class Cart(models.Model):
     )
     session_key = models.CharField(_("session"), max_length=64, null=True, blank=True, unique=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Kept by database triggers on orders_cartitem (migration 0013), in the statement that
+    # inserts or deletes a line: the add-to-cart checks MAX_LINES against it on the cart row it
+    # locks, in the one statement that also writes the line, instead of counting the lines
+    # under a lock taken by an earlier statement.
+    line_count = models.PositiveIntegerField(_("lines"), default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("cart")

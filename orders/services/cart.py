@@ -7,7 +7,7 @@ Guarantees:
 - a cart has at most MAX_LINES lines: adding another SKU to a full cart is 400 `cart_full`;
 - changes to one cart are serialised by locking the cart row first (then nothing else), so
   two tabs adding the same SKU at once sum their quantities instead of colliding, and the
-  line count checked against MAX_LINES is the count under that lock;
+  line count checked against MAX_LINES (`Cart.line_count`) is the count under that lock;
 - adding, changing and merging refuse a SKU that is not publicly on sale (inactive SKU,
   unpublished or withdrawn product, merchant not live) with 400 `sku_unavailable`, and
   nothing is written; removing always works, so a buyer can clear out a dead line;
@@ -74,26 +74,47 @@ def _lock(cart: Cart) -> Cart:
     return Cart.objects.select_for_update().get(pk=cart.pk)
 
 
-# One statement adds to a line: the SKU must be on sale (catalog's own definition,
-# `sku_public_queryset`, compiled into the EXISTS) and a new line needs a free place in the
-# cart; an existing line takes the units, capped at MAX_QUANTITY. The ORM cannot say this in
-# one statement (`bulk_create(update_conflicts=True)` has no LEAST and no condition). The
-# caller holds the cart's lock, taken by an earlier statement: under READ COMMITTED each
-# statement reads a snapshot taken when it starts, so the COUNT sees every line committed
-# before the lock was granted, and no other change to this cart can commit until we do.
-# ON CONFLICT would sum concurrent adds of one SKU even without the lock.
+# One statement finds and locks the cart and adds to a line: the SKU must be on sale
+# (catalog's own definition, `sku_public_queryset`, compiled into the EXISTS) and a new line
+# needs a free place in the cart; an existing line takes the units, capped at MAX_QUANTITY.
+# The ORM cannot say this in one statement (`bulk_create(update_conflicts=True)` has no LEAST
+# and no condition).
+# Why the count is a column (`Cart.line_count`, kept by triggers on orders_cartitem in the
+# statement that inserts or deletes a line) rather than a COUNT(*) of the lines: under READ
+# COMMITTED a statement reads the snapshot taken when it started, before it waited for the
+# cart's lock, so a COUNT in it would miss a line a concurrent add committed meanwhile, and
+# two adds could fill the last place twice. FOR UPDATE, though, returns the newest version of
+# the row it waited for: `cart.line_count` is the count as the lock holder left it.
+# The EXISTS of the SKU's own line reads the older snapshot: when a concurrent add has just
+# taken the last place with this very SKU, the statement writes nothing and `cart_add`
+# retries under a lock taken by an earlier statement, which sees that line and merges.
+# ON CONFLICT sums concurrent adds of one SKU.
 _ADD_UNITS_SQL = """
-    INSERT INTO orders_cartitem (cart_id, sku_id, quantity, added_at)
-    SELECT %s, %s, %s, %s
-    WHERE EXISTS ({on_sale})
-      AND (
-        EXISTS (SELECT 1 FROM orders_cartitem WHERE cart_id = %s AND sku_id = %s)
-        OR (SELECT COUNT(*) FROM orders_cartitem WHERE cart_id = %s) < %s
-      )
-    ON CONFLICT (cart_id, sku_id) DO UPDATE
-        SET quantity = LEAST(orders_cartitem.quantity + EXCLUDED.quantity, %s)
-    RETURNING id, quantity, added_at
+    WITH cart AS (
+        SELECT id, buyer_id, session_key, updated_at, line_count
+          FROM orders_cart WHERE {owner} = %s FOR UPDATE
+    ), line AS (
+        INSERT INTO orders_cartitem (cart_id, sku_id, quantity, added_at)
+        SELECT cart.id, %s, %s, %s FROM cart
+        WHERE EXISTS ({on_sale})
+          AND (
+            cart.line_count < %s
+            OR EXISTS (SELECT 1 FROM orders_cartitem WHERE cart_id = cart.id AND sku_id = %s)
+          )
+        ON CONFLICT (cart_id, sku_id) DO UPDATE
+            SET quantity = LEAST(orders_cartitem.quantity + EXCLUDED.quantity, %s)
+        RETURNING id, quantity, added_at
+    )
+    SELECT line.id, line.quantity, line.added_at, cart.id, cart.buyer_id, cart.session_key, cart.updated_at
+      FROM line, cart
 """
+
+#: The columns that find a cart in `_ADD_UNITS_SQL` (the cart itself, a buyer's, a session's).
+_ADD_OWNERS = ("id", "buyer_id", "session_key")
+
+#: The cart's fields `_add_units` returns, in the order of the statement's last columns; the
+#: others (`line_count`) are deferred: the trigger's count is not visible to the statement.
+_CART_FIELDS = ["id", "buyer_id", "session_key", "updated_at"]
 
 
 #: A SKU id no real SKU has: `_add_units_statement` finds the SKU's place among the
@@ -102,33 +123,38 @@ _SKU_MARKER = -7_300_000_003
 
 
 @functools.cache
-def _add_units_statement() -> tuple[str, tuple, int]:
-    """_ADD_UNITS_SQL with its on-sale EXISTS compiled once per process: the SQL, the EXISTS'
-    parameters, and the place of the SKU id among them. Why: compiling the EXISTS from the
-    ORM was a third of the add's CPU, and only the SKU id changes between adds; catalog's
-    `sku_on_sale` has no parameter that changes with time or with the request."""
+def _add_units_statement(owner: str = "id") -> tuple[str, tuple, int]:
+    """_ADD_UNITS_SQL with its on-sale EXISTS compiled once per process, for the cart found by
+    `owner` (one of _ADD_OWNERS): the SQL, the EXISTS' parameters, and the place of the SKU id
+    among them. Why: compiling the EXISTS from the ORM was a third of the add's CPU, and only
+    the SKU id changes between adds; catalog's `sku_on_sale` has no parameter that changes
+    with time or with the request."""
+    if owner not in _ADD_OWNERS:
+        raise ValueError(f"A cart is not found by {owner!r}.")
     on_sale_skus = sku_public_queryset().filter(pk=_SKU_MARKER).values("pk").order_by()  # no ORDER BY in EXISTS
     on_sale, on_sale_params = on_sale_skus.query.sql_with_params()
     (index,) = [i for i, param in enumerate(on_sale_params) if type(param) is int and param == _SKU_MARKER]
-    return _ADD_UNITS_SQL.format(on_sale=on_sale), on_sale_params, index
+    return _ADD_UNITS_SQL.format(owner=owner, on_sale=on_sale), on_sale_params, index
 
 
-def _add_units(cart: Cart, sku_id: int, quantity: int) -> CartItem | None:
-    """Add to the SKU's line (capped) or create it, in one statement. None when nothing was
-    written: the SKU is not on sale, or the line would be new and the cart holds MAX_LINES
-    lines. The caller holds the cart's lock (see _ADD_UNITS_SQL)."""
-    sql, on_sale_params, index = _add_units_statement()
+def _add_units(owner: tuple[str, object], sku_id: int, quantity: int) -> CartItem | None:
+    """Lock the cart `owner` finds (column, value) and add to the SKU's line (capped) or
+    create it, in one statement (see _ADD_UNITS_SQL). None when nothing was written: there is
+    no such cart, the SKU is not on sale, or the line would be new and the cart holds
+    MAX_LINES lines (or a concurrent add of this SKU took the last place: see above)."""
+    column, value = owner
+    sql, on_sale_params, index = _add_units_statement(column)
     on_sale_params = list(on_sale_params)
     on_sale_params[index] = sku_id
     quantity = min(quantity, MAX_QUANTITY)
-    params = [cart.pk, sku_id, quantity, timezone.now(), *on_sale_params]
-    params += [cart.pk, sku_id, cart.pk, MAX_LINES, MAX_QUANTITY]
+    params = [value, sku_id, quantity, timezone.now(), *on_sale_params, MAX_LINES, sku_id, MAX_QUANTITY]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    pk, units, added_at = row
+    pk, units, added_at, *cart_values = row
+    cart = Cart.from_db(connection.alias, _CART_FIELDS, cart_values)
     return CartItem(pk=pk, cart=cart, sku_id=sku_id, quantity=units, added_at=added_at)
 
 
@@ -156,19 +182,44 @@ def cart_get_or_create(*, buyer=None, session=None) -> Cart:
     return cart
 
 
-@transaction.atomic
 def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=None, session=None) -> CartItem:
     """Add `quantity` units of a SKU on sale to `cart`, or to the cart of `buyer` / `session`;
     merged with the line already there, capped at MAX_QUANTITY. Locks the cart row. Returns
-    the line, its `cart` the locked cart.
+    the line, its `cart` the cart (`line_count` deferred).
 
-    Statements: the cart found (or created) and locked in one, the line written in one
-    (`_add_units`). A refusal raises inside this transaction, so a cart created for the add
-    is rolled back: a refused add writes nothing at all; and an anonymous visitor's session is
+    Statements: an existing cart is found, locked and the line written by one statement, a
+    transaction by itself (`_add_units`). When it writes nothing (no cart yet, a refusal, a
+    concurrent add of the SKU took the last place) `_cart_add_locked` decides in a
+    transaction. A refused add writes nothing at all, and an anonymous visitor's session is
     created or changed only once the SKU was found on sale.
     """
     quantity = _check_quantity(quantity)
     sku_id = _sku_id(sku_id)
+    owner = _existing_owner(cart=cart, buyer=buyer, session=session)
+    item = _add_units(owner, sku_id, quantity) if owner is not None else None
+    if item is None:
+        item = _cart_add_locked(sku_id=sku_id, quantity=quantity, cart=cart, buyer=buyer, session=session)
+    return item
+
+
+def _existing_owner(*, cart, buyer, session) -> tuple[str, object] | None:
+    """How `_add_units` finds the cart to add to; None for a visitor whose session holds no
+    cart yet (the session must not be created or changed before the SKU is found on sale)."""
+    if cart is not None:
+        return ("id", cart.pk)
+    if buyer is not None and buyer.is_authenticated:
+        return ("buyer_id", buyer.pk)
+    if session is not None and session.session_key and session.get(SESSION_CART_KEY) == session.session_key:
+        return ("session_key", session.session_key)
+    return None
+
+
+@transaction.atomic
+def _cart_add_locked(*, sku_id: int, quantity: int, cart: Cart | None, buyer, session) -> CartItem:
+    """`cart_add` under the cart's lock taken by an earlier statement, creating the cart when
+    missing: the add's statement then reads a snapshot taken after the lock was granted, so it
+    sees every line committed before. A refusal raises inside this transaction, so a cart
+    created for the add is rolled back."""
     if cart is not None:
         cart = _lock(cart)
     else:
@@ -181,7 +232,7 @@ def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=
         # missing one is created (a new row is ours alone until commit) or, when a concurrent
         # add created it first, found again and locked.
         cart, _created = Cart.objects.select_for_update().get_or_create(**_owner(buyer=buyer, session=session))
-    item = _add_units(cart, sku_id, quantity)
+    item = _add_units(("id", cart.pk), sku_id, quantity)
     if item is None:
         _check_on_sale(sku_id)  # raises sku_unavailable; else the line had no place
         raise OrderError(
@@ -262,7 +313,7 @@ def cart_merge(*, session_key: str | None, buyer) -> MergeResult:
     result = MergeResult(cart=carts[target.pk])
     for item in items:
         # Nothing written for a SKU off sale or a new line in a full cart: the line stays out.
-        added = _add_units(result.cart, item.sku_id, item.quantity)
+        added = _add_units(("id", result.cart.pk), item.sku_id, item.quantity)
         (result.merged if added is not None else result.dropped).append(item.sku_id)
     carts[anonymous.pk].delete()
     return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -416,23 +417,117 @@ def _statements(client, method, path, data=None):
     return response, [query["sql"].split()[0] for query in ctx.captured_queries]
 
 
-def test_an_add_to_cart_through_the_api_is_six_statements_and_the_cart_two():
+def test_an_add_to_cart_through_the_api_is_three_statements_and_the_cart_two():
     merchant, (cat,) = live_merchant()
     first, second = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
     buyer = UserFactory()
     client = _token_client(buyer)
-    client.post("/api/v1/orders/cart/items/", {"sku": first.pk}, format="json")  # creates the cart
+    response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": first.pk})
+    # No cart yet: the one statement finds none; then in a transaction the cart is created
+    # (get_or_create: looked up, inserted in its own savepoint) and the line written.
+    assert (response.status_code, statements) == (
+        201,
+        ["SELECT", "WITH", "SAVEPOINT", "SELECT", "SAVEPOINT", "INSERT", "RELEASE", "WITH", "RELEASE", "SELECT"],
+    )
 
     response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
     assert response.status_code == 201
-    # The token with its user; the transaction (a savepoint inside the test's transaction,
-    # BEGIN/COMMIT in production): the cart found and locked, the line written; the answer.
-    assert statements == ["SELECT", "SAVEPOINT", "SELECT", "INSERT", "RELEASE", "SELECT"]
+    # The token with its user; the cart found and locked and the line written, in one
+    # statement that is a transaction by itself (no BEGIN/COMMIT); the answer.
+    assert statements == ["SELECT", "WITH", "SELECT"]
     response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
-    assert (response.json()["count"], len(statements)) == (3, 6)  # merged into the line: the same
+    assert (response.json()["count"], statements) == (3, ["SELECT", "WITH", "SELECT"])  # merged: the same
     response, statements = _statements(client, "get", "/api/v1/orders/cart/")
     assert (response.status_code, response.json()["count"], statements) == (200, 3, ["SELECT"] * 2)
     assert lines(Cart.objects.get(buyer=buyer)) == [(first.pk, 1), (second.pk, 2)]
+    assert Cart.objects.get(buyer=buyer).line_count == 2
+
+
+def test_a_refused_add_through_the_api_writes_nothing_and_keeps_the_count(monkeypatch):
+    monkeypatch.setattr("orders.services.cart.MAX_LINES", 1)
+    merchant, (cat,) = live_merchant()
+    kept, other = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
+    buyer = UserFactory()
+    client = _token_client(buyer)
+    client.post("/api/v1/orders/cart/items/", {"sku": kept.pk}, format="json")
+    response = client.post("/api/v1/orders/cart/items/", {"sku": other.pk}, format="json")
+    assert (response.status_code, response.json()["code"], response.json()["extra"]) == (
+        400,
+        "cart_full",
+        {"max_lines": 1},
+    )
+    _withdraw(other)
+    response = client.post("/api/v1/orders/cart/items/", {"sku": other.pk}, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "sku_unavailable")
+    cart = Cart.objects.get(buyer=buyer)
+    assert (lines(cart), cart.line_count, Cart.objects.count()) == ([(kept.pk, 1)], 1, 1)
+
+
+def _counted(cart) -> tuple[int, int]:
+    cart = Cart.objects.get(pk=cart.pk)
+    return cart.line_count, CartItem.objects.filter(cart=cart).count()
+
+
+def test_the_line_count_follows_every_change_of_the_lines():
+    merchant, (cat,) = live_merchant()
+    a, b, c = (stocked_sku(merchant=merchant, category=cat) for _ in range(3))
+    buyer = UserFactory()
+    cart = services.cart_get_or_create(buyer=buyer)
+    assert _counted(cart) == (0, 0)
+    services.cart_add(cart=cart, sku_id=a.pk, quantity=1)
+    services.cart_add(buyer=buyer, sku_id=a.pk, quantity=2)  # merged: no new line
+    assert _counted(cart) == (1, 1)
+    services.cart_add(buyer=buyer, sku_id=b.pk, quantity=1)
+    services.cart_add(buyer=buyer, sku_id=c.pk, quantity=1)
+    assert _counted(cart) == (3, 3)
+    services.cart_update(cart=cart, sku_id=b.pk, quantity=5)
+    assert _counted(cart) == (3, 3)
+    services.cart_update(cart=cart, sku_id=b.pk, quantity=0)
+    assert _counted(cart) == (2, 2)
+    assert services.cart_remove(cart=cart, sku_id=c.pk) and not services.cart_remove(cart=cart, sku_id=c.pk)
+    assert _counted(cart) == (1, 1)
+    services.cart_add(cart=cart, sku_id=b.pk, quantity=1)
+    services.cart_add(cart=cart, sku_id=c.pk, quantity=1)
+    assert services.cart_clear_items(cart=cart, sku_ids=[a.pk, c.pk, 999_999]) == 2
+    assert _counted(cart) == (1, 1)
+
+    anonymous = Cart.objects.create(session_key="line-count-session")
+    services.cart_add(cart=anonymous, sku_id=b.pk, quantity=1)  # in both carts
+    services.cart_add(cart=anonymous, sku_id=a.pk, quantity=1)
+    assert _counted(anonymous) == (2, 2)
+    services.cart_merge(session_key="line-count-session", buyer=buyer)
+    assert _counted(cart) == (2, 2)
+    assert not Cart.objects.filter(pk=anonymous.pk).exists()
+    cart.delete()  # its lines go first, counted out of a cart about to go
+    assert (Cart.objects.count(), CartItem.objects.count()) == (0, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_lines_of_existing_carts():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("orders", "0014_backfill_flash_sale_group_buy_discounts")], [("orders", "0015_cart_line_count")]
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    merchant, (cat,) = live_merchant()
+    a, b = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
+    try:
+        apps = migrate(before)
+        old_cart, old_item = apps.get_model("orders", "Cart"), apps.get_model("orders", "CartItem")
+        full = old_cart.objects.create(buyer_id=UserFactory().pk)
+        empty = old_cart.objects.create(session_key="migrated-empty")
+        for sku in (a, b):
+            old_item.objects.create(cart=full, sku_id=sku.pk, quantity=2)
+        migrate(after)
+        assert [_counted(full), _counted(empty)] == [(2, 2), (0, 0)]
+        services.cart_add(cart=Cart.objects.get(pk=empty.pk), sku_id=a.pk, quantity=1)  # the triggers are in place
+        assert _counted(empty) == (1, 1)
+    finally:
+        migrate(after)
 
 
 def test_changing_a_line_without_a_cart_is_not_in_cart_and_creates_none():
@@ -504,3 +599,64 @@ def test_the_last_free_line_goes_to_one_of_two_adds_at_once(monkeypatch):
     outcome = _add_while_another_add_holds_the_cart(cart, first, second)
     assert outcome == {"error": "cart_full"}
     assert lines(cart) == sorted([(kept.pk, 1), (first.pk, 1)])
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_add_of_the_sku_that_took_the_last_line_meanwhile_merges_into_it(monkeypatch):
+    # The one-statement add reads the SKU's own line in the snapshot taken before it waited
+    # for the cart: it finds the cart full and no line, and must retry under the lock, which
+    # sees the line the first add committed, rather than answer cart_full.
+    monkeypatch.setattr("orders.services.cart.MAX_LINES", 2)
+    merchant, (cat,) = live_merchant()
+    kept, last = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=kept.pk, quantity=1)
+    outcome = _add_while_another_add_holds_the_cart(cart, last, last, quantities=(2, 3))
+    assert outcome["item"].quantity == 5
+    assert lines(cart) == sorted([(kept.pk, 1), (last.pk, 5)])
+    assert _counted(cart) == (2, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_many_adds_at_once_never_pass_the_line_limit(monkeypatch):
+    monkeypatch.setattr("orders.services.cart.MAX_LINES", 3)
+    merchant, (cat,) = live_merchant()
+    skus = [stocked_sku(merchant=merchant, category=cat) for _ in range(8)]
+    buyer = UserFactory()
+    services.cart_add(buyer=buyer, sku_id=skus[0].pk, quantity=1)
+    start = threading.Barrier(len(skus))
+
+    def add(sku):
+        try:
+            start.wait(timeout=10)
+            services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=1)
+            return "added"
+        except OrderError as error:
+            return error.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(skus)) as pool:
+        outcomes = list(pool.map(add, skus))
+    cart = Cart.objects.get(buyer=buyer)
+    # skus[0] is in the cart already: its add merges whenever it runs; two of the other seven
+    # take the two free lines, five are refused.
+    assert outcomes[0] == "added"
+    assert sorted(outcomes[1:]) == ["added"] * 2 + ["cart_full"] * 5
+    added = {sku.pk for sku, outcome in zip(skus, outcomes, strict=True) if outcome == "added"}
+    assert {sku_id for sku_id, _quantity in lines(cart)} == added
+    assert dict(lines(cart))[skus[0].pk] == 2
+    assert _counted(cart) == (3, 3)
+
+
+def test_a_visitors_next_add_on_the_page_writes_the_line_in_one_statement(web):
+    first, second = stocked_sku(), stocked_sku(price="5.00")
+    web.post(reverse("orders:cart_add"), {"sku": first.pk, "quantity": 1})  # the session and its cart
+    with CaptureQueriesContext(connection) as ctx:
+        response = web.post(reverse("orders:cart_add"), {"sku": second.pk, "quantity": 2})
+    assert response.status_code == 302
+    cart = Cart.objects.get(session_key=web.session.session_key)
+    assert [q["sql"].split()[0] for q in ctx.captured_queries if "orders_cart" in q["sql"]] == ["WITH"]
+    assert (lines(cart), cart.line_count) == (sorted([(first.pk, 1), (second.pk, 2)]), 2)

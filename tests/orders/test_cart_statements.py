@@ -24,14 +24,21 @@ def recompiled():
     buyer_selectors._cart_statement.cache_clear()
 
 
-def test_add_statement_is_the_same_whenever_compiled_and_has_one_sku_place(recompiled, monkeypatch):
-    sql, params, index = cart_services._add_units_statement()
+@pytest.mark.parametrize("owner", ["id", "buyer_id", "session_key"])
+def test_add_statement_is_the_same_whenever_compiled_and_has_one_sku_place(recompiled, monkeypatch, owner):
+    sql, params, index = cart_services._add_units_statement(owner)
     assert params[index] == cart_services._SKU_MARKER
     assert list(params).count(cart_services._SKU_MARKER) == 1
+    assert f"FROM orders_cart WHERE {owner} = %s FOR UPDATE" in sql
     cart_services._add_units_statement.cache_clear()
     later = timezone.now() + timedelta(days=400)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    assert cart_services._add_units_statement() == (sql, params, index)
+    assert cart_services._add_units_statement(owner) == (sql, params, index)
+
+
+def test_add_statement_finds_carts_only_by_their_owner_columns(recompiled):
+    with pytest.raises(ValueError):
+        cart_services._add_units_statement("id = 0 OR 1")
 
 
 @pytest.mark.parametrize("owner", ["cart", "buyer", "session"])
