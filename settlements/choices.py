@@ -34,6 +34,8 @@ class LineKind(models.TextChoices):
     DISCOUNTS_TAKEN_BACK = "discounts_taken_back", _("Platform discounts taken back")
     COMMISSION_RETURNED = "commission_returned", _("Commission returned")
     LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
+    PENALTIES = "penalties", _("Penalties")
+    SERVICE_FEES = "service_fees", _("Service fees")
     ADJUSTMENTS = "adjustments", _("Manual adjustments")
     CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
 
@@ -51,9 +53,51 @@ class AccountKind(models.TextChoices):
     GATEWAY_CLEARING = "gateway_clearing", _("Gateway clearing")
     BANK = "bank", _("Bank")
     DEPOSITS_HELD = "deposits_held", _("Deposits held")
+    PENALTY_INCOME = "penalty_income", _("Penalty income")
+    SERVICE_FEE_REVENUE = "service_fee_revenue", _("Service fee revenue")
 
 
 class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("Sent to the bank")
     PAID = "paid", pgettext_lazy("payout", "Paid")
     FAILED = "failed", _("Failed")
+
+
+# --- Penalties and service fees (issue #14) -------------------------------------------------
+
+
+class PenaltyKind(models.TextChoices):
+    LATE_SHIPMENT = "late_shipment", _("Late shipment")
+    FAKE_SHIPMENT = "fake_shipment", _("Fake shipment")
+    COUNTERFEIT = "counterfeit", _("Counterfeit goods")
+    BREACH_OF_CONTRACT = "breach_of_contract", _("Breach of contract (liquidated damages)")
+
+
+class PenaltyStatus(models.TextChoices):
+    OPEN = "open", _("Open for appeal")
+    APPEALED = "appealed", _("Appealed")
+    CANCELLED = "cancelled", _("Cancelled (appeal upheld)")
+    STANDS = "stands", _("Stands")
+    DEDUCTED = "deducted", _("Deducted")
+
+
+class PenaltySettlement(models.TextChoices):
+    STATEMENT = "statement", _("Statement")
+    DEPOSIT = "deposit", _("Deposit")
+
+
+class FeeKind(models.TextChoices):
+    TECHNICAL_SERVICE = "technical_service", _("Yearly technical service fee")
+    FRANCHISE = "franchise", _("Yearly franchise fee")
+    SUBSCRIPTION = "subscription", _("Subscription plan")
+    KEYWORD_BIDDING = "keyword_bidding", _("Keyword bidding")
+    HOMEPAGE_SLOT = "homepage_slot", _("Home-page slot rental")
+
+
+#: The value-added services a merchant buys in the portal or staff record.
+VALUE_ADDED_KINDS = (FeeKind.KEYWORD_BIDDING, FeeKind.HOMEPAGE_SLOT)
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")
+    YEARLY = "yearly", _("Yearly")

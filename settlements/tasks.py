@@ -26,3 +26,26 @@ def settle_batch_task(self, batch_id: int) -> int:
         logger.exception("settlement batch %s failed", batch_id)
         services.record_batch_failure(batch_id=batch_id, error=str(exc))
         raise
+
+
+# --- Penalties and service fees (issue #14): periodic, idempotent by their natural keys ----
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def late_shipment_penalties_raise_task() -> int:
+    """Raise the late-shipment penalties of orders shipped late; a rerun raises none twice
+    (one per merchant order, a unique key)."""
+    return services.late_shipment_penalties_raise()
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def penalties_lapse_task() -> int:
+    """Open penalties past their appeal window come to stand."""
+    return services.penalties_lapse()
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def fees_bill_due_task() -> int:
+    """Bill the service fees of the current cycles; a rerun bills nothing twice (natural key
+    merchant + kind + cycle)."""
+    return services.fees_bill_due()

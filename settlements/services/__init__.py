@@ -1,6 +1,13 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
 from .computation import compute_statements, ladder_rebate
+from .fees import (
+    fee_charge_record,
+    fees_bill_due,
+    subscription_end,
+    subscription_start,
+    value_added_purchase,
+)
 from .ledger import account_for, journal_post, statement_postings
 from .payouts import (
     RESULT_MAX_BYTES,
@@ -10,6 +17,14 @@ from .payouts import (
     payout_mark_failed,
     payout_mark_paid,
     payout_results_import,
+)
+from .penalties import (
+    late_shipment_penalties_raise,
+    penalties_lapse,
+    penalty_appeal,
+    penalty_decide,
+    penalty_deduct_from_deposit,
+    penalty_raise,
 )
 from .runs import (
     SettlementConflict,
@@ -35,15 +50,23 @@ __all__ = [
     "account_for",
     "adjustment_create",
     "compute_statements",
+    "fee_charge_record",
+    "fees_bill_due",
     "invoice_issue",
     "journal_post",
     "ladder_rebate",
+    "late_shipment_penalties_raise",
     "parse_period",
     "payout_batch_create",
     "payout_batch_csv",
     "payout_mark_failed",
     "payout_mark_paid",
     "payout_results_import",
+    "penalties_lapse",
+    "penalty_appeal",
+    "penalty_decide",
+    "penalty_deduct_from_deposit",
+    "penalty_raise",
     "record_batch_failure",
     "run_preview",
     "run_start",
@@ -51,4 +74,7 @@ __all__ = [
     "statement_approve",
     "statement_approve_all",
     "statement_postings",
+    "subscription_end",
+    "subscription_start",
+    "value_added_purchase",
 ]
