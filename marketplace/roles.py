@@ -153,7 +153,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         # Penalties and service fees (issue #14): finance deducts a standing penalty from the
         # deposit when operations ask, and reads what statements deduct.
         "settlements.view_penalty",
-        "settlements.change_penalty",
         "settlements.view_penaltyfile",
         "settlements.view_subscription",
         "settlements.view_feecharge",

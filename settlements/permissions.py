@@ -38,14 +38,13 @@ PAYOUT_MARK_PAID = declare("settlements.payout_mark_paid", "settlements.view_pay
 PAYOUT_MARK_FAILED = declare("settlements.payout_mark_failed", "settlements.view_payout", "settlements.change_payout")
 
 # Penalties and service fees (issue #14). Operations raise penalties and decide appeals;
-# deducting one from the deposit also needs finance's right to write the deposit ledger.
+# finance, who writes the deposit ledger, deducts a standing one from the deposit.
 PENALTY_VIEW = declare("settlements.penalty_view", "settlements.view_penalty")
 PENALTY_RAISE = declare("settlements.penalty_raise", "settlements.view_penalty", "settlements.add_penalty")
 PENALTY_DECIDE = declare("settlements.penalty_decide", "settlements.view_penalty", "settlements.change_penalty")
 PENALTY_DEDUCT_DEPOSIT = declare(
     "settlements.penalty_deduct_deposit",
     "settlements.view_penalty",
-    "settlements.change_penalty",
     "merchants.add_depositentry",
 )
 FEE_CHARGE_VIEW = declare("settlements.fee_charge_view", "settlements.view_feecharge")

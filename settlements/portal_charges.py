@@ -180,7 +180,10 @@ def subscribe(request, merchant, member):
 @require_POST
 @portal_view(FINANCE)
 def subscription_end(request, merchant, member):
-    subscription = found_or_404(selectors.subscription_active_for_merchant(merchant))
+    subscription = selectors.subscription_active_for_merchant(merchant)
+    if subscription is None:
+        messages.error(request, _("You have no subscription to end."))
+        return redirect("portal_statements:fees")
     try:
         services.subscription_end(subscription=subscription, merchant=merchant, actor=request.user)
     except DomainError as exc:

@@ -4,6 +4,7 @@ from .computation import compute_statements, ladder_rebate
 from .fees import (
     fee_charge_record,
     fees_bill_due,
+    price_row_save,
     subscription_end,
     subscription_start,
     value_added_purchase,
@@ -67,6 +68,7 @@ __all__ = [
     "penalty_decide",
     "penalty_deduct_from_deposit",
     "penalty_raise",
+    "price_row_save",
     "record_batch_failure",
     "run_preview",
     "run_start",

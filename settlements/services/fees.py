@@ -19,6 +19,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -281,3 +282,28 @@ def _fee_lines(statements: dict[int, int], period) -> list[StatementLine]:
             )
         )
     return lines
+
+
+@transaction.atomic
+def price_row_save(*, row, actor, changes: dict):
+    """Staff create or edit a row of amounts and prices (penalty amounts, the technical fee of a
+    tier, subscription plans, value-added services): checked by the model's validation and
+    constraints (400 `invalid` with the fields), saved with the audit row of what changed. A
+    change applies to what is billed or raised from then on; charges and penalties keep the
+    amounts they were made with."""
+    created = row.pk is None
+    locked = row if created else type(row).objects.select_for_update().get(pk=row.pk)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    try:
+        locked.full_clean()
+    except ValidationError as exc:
+        raise DomainError("invalid", _("Check the highlighted fields."), {"fields": exc.message_dict}) from exc
+    locked.save()
+    audit_record(
+        action=f"settlements.{locked._meta.model_name}_{'created' if created else 'changed'}",
+        actor=actor,
+        obj=locked,
+        data={name: str(value) for name, value in changes.items()},
+    )
+    return locked

@@ -94,10 +94,13 @@ def penalty_amount(kind: str) -> Decimal | None:
 @transaction.atomic
 def penalty_raise(*, merchant, kind: str, amount, reason: str, actor, evidence=(), now=None) -> Penalty:
     """Staff raise a penalty with its reason and evidence files (PDF, PNG, JPEG, checked from
-    their bytes); it is open for appeal for `PENALTY_APPEAL_DAYS`. Every file is checked
-    before anything is written; a refusal writes nothing."""
+    their bytes); it is open for appeal for `PENALTY_APPEAL_DAYS`. Without an amount, the
+    amount staff set for the kind applies. Every file is checked before anything is written;
+    a refusal writes nothing."""
     if kind not in PenaltyKind.values:
         raise DomainError("invalid_penalty_kind", _("Choose the kind of penalty."))
+    if amount is None or amount == "":
+        amount = penalty_amount(kind)
     value = _amount(amount)
     if not (reason or "").strip():
         raise DomainError("reason_required", _("Give a reason: the merchant will see it."))
