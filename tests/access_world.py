@@ -39,6 +39,7 @@ from tests.merchants.factories import png_upload
 from tests.orders.factories import address_for
 from tests.promotions.coupon_factories import coupon_promotion
 from tests.promotions.pages_factories import platform_promotion, shop_promotion
+from tests.settlements.charges_defaults import ensure_charge_defaults
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -190,6 +191,7 @@ def build_world() -> World:
     )
 
     # An open penalty of the owner's merchant with one evidence file (issue #14).
+    ensure_charge_defaults()
     penalty = settlement_services.penalty_raise(
         merchant=merchant,
         kind="fake_shipment",

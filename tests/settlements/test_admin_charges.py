@@ -17,6 +17,7 @@ from settlements.models import FeeCharge, Penalty, PenaltyParameter, Subscriptio
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
 from tests.merchants.factories import pdf_upload
+from tests.settlements.charges_defaults import ensure_charge_defaults
 from tests.settlements.test_runs import at
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,7 @@ def _setup(client, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     sync_staff_groups()
+    ensure_charge_defaults()
 
 
 def staff(group=None):

@@ -15,10 +15,16 @@ from settlements.models import FeeCharge, JournalEntry, Statement, Subscription,
 from settlements.services.fees import current_cycle
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
+from tests.settlements.charges_defaults import ensure_charge_defaults
 from tests.settlements.test_runs import Shop, _lines, _settle, at
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def _defaults():
+    ensure_charge_defaults()
 
 
 def charges(merchant):

@@ -2,12 +2,14 @@
 window, decided, deducted once (statement or deposit), in the ledger."""
 
 import datetime
+import threading
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from marketplace.errors import ConflictError, DomainError, NotFoundError
 from merchants import selectors as merchant_selectors
@@ -18,6 +20,7 @@ from settlements.models import JournalEntry, Penalty, PenaltyFile, PenaltyParame
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
 from tests.merchants.factories import pdf_upload
+from tests.settlements.charges_defaults import ensure_charge_defaults
 from tests.settlements.test_runs import Shop, _lines, _settle, at
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
+    ensure_charge_defaults()
 
 
 def staff():
@@ -302,3 +306,55 @@ def test_penalty_window_setting(settings):
     settings.PENALTY_APPEAL_DAYS = 3
     merchant, _c = live_merchant()
     assert raise_penalty(merchant).appeal_until - at(2026, 10, 10, 9) == datetime.timedelta(days=3)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_racing_a_deposit_deduction_deducts_the_penalty_once():
+    """The deposit deduction holds the penalty's lock; the run's locking read waits for it, then
+    re-reads the row and leaves the penalty the deduction took (no statement line, no second
+    deduction)."""
+    from tests.catalog.test_stock import _wait_for_a_lock_waiter
+
+    merchant, _c = live_merchant()
+    balance = merchant_selectors.deposit_balance(merchant)
+    penalty = raise_penalty(merchant, amount="300.00", when=at(2026, 10, 1, 9))
+    services.penalties_lapse(now=at(2026, 10, 9, 9))
+    deducted, commit = threading.Event(), threading.Event()
+    errors = []
+
+    def deduct_and_hold():
+        try:
+            with transaction.atomic():
+                services.penalty_deduct_from_deposit(penalty=penalty, actor=None, now=at(2026, 11, 1, 0, 30))
+                deducted.set()
+                commit.wait(timeout=30)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def run():
+        try:
+            _settle("2026-10", now=at(2026, 11, 1, 1))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=deduct_and_hold)
+    first.start()
+    assert deducted.wait(timeout=10)
+    second = threading.Thread(target=run)
+    second.start()
+    try:
+        _wait_for_a_lock_waiter()
+    finally:
+        commit.set()
+        first.join(timeout=30)
+        second.join(timeout=30)
+    assert errors == []
+    penalty.refresh_from_db()
+    assert (penalty.status, penalty.settled_via, penalty.statement_id) == ("deducted", "deposit", None)
+    assert merchant_selectors.deposit_balance(merchant) == balance - Decimal("300.00")
+    assert not Statement.objects.filter(merchant=merchant).exists()
+    assert DepositEntry.objects.filter(merchant=merchant, kind="deducted").count() == 1

@@ -22,6 +22,7 @@ from settlements.models import (
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
 from tests.merchants.factories import pdf_upload
+from tests.settlements.charges_defaults import ensure_charge_defaults
 from tests.settlements.test_runs import Shop, _settle, at
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
+    ensure_charge_defaults()
 
 
 def _member(merchant, role):
