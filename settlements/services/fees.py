@@ -3,7 +3,8 @@ subscription plans), value-added services bought or recorded, and their statemen
 
 Guarantees:
 - every billing is one `FeeCharge` with the natural key (merchant, kind, key): the key is
-  the billed cycle (its first day) or the purchase's reference, so the periodic billing,
+  the billed cycle (its first day) or the purchase's reference; it is billed on the day the
+  billing runs (so it is deducted in that month's statement, never in one already run), so the periodic billing,
   a rerun or a retried purchase never bills twice (the unique key decides, even in a race);
 - the technical service fee's relief (domain.md): the merchant's first year live is waived,
   the second and third are billed at 50 %, later years in full; the charge keeps the gross
@@ -88,7 +89,8 @@ def _charge(*, merchant_id, kind, key, description, billed_on, gross, relief=ZER
 
 
 def fees_bill_due(*, today: datetime.date | None = None) -> int:
-    """Bill every live merchant's fees of the cycles holding `today` that are not billed yet:
+    """Bill every live merchant's fees of the cycles holding `today` that are not billed yet,
+    on `today`:
     the technical service fee of its year live, the franchise fee of its contract year, its
     subscription's cycle. Returns how many charges were created; a rerun creates none."""
     today = today or timezone.localdate()
@@ -116,7 +118,7 @@ def fees_bill_due(*, today: datetime.date | None = None) -> int:
                     key=f"{number}:{first.isoformat()}",
                     description=gettext("Franchise fee, contract %(number)s, year %(year)d")
                     % {"number": number, "year": year},
-                    billed_on=first,
+                    billed_on=today,
                     gross=franchise_fee,
                 )
             )
@@ -135,7 +137,7 @@ def _bill_technical_fee(merchant_id: int, live_on: datetime.date, today: datetim
         kind=FeeKind.TECHNICAL_SERVICE,
         key=first.isoformat(),
         description=gettext("Technical service fee, year %(year)d live") % {"year": year},
-        billed_on=first,
+        billed_on=today,
         gross=yearly,
         relief=quantize(Decimal(yearly) * share),
     )
@@ -151,7 +153,7 @@ def _bill_subscription(subscription: Subscription, today: datetime.date) -> FeeC
         key=f"{subscription.pk}:{first.isoformat()}",
         description=gettext("%(plan)s plan, %(cycle)s, from %(first)s")
         % {"plan": subscription.plan.name, "cycle": subscription.get_cycle_display(), "first": first.isoformat()},
-        billed_on=first,
+        billed_on=today,
         gross=subscription.plan.price(subscription.cycle),
         actor=subscription.created_by,
     )

