@@ -135,3 +135,26 @@ def test_operations_record_value_added_charges_and_edit_prices_with_an_audit_row
     assert client.get(f"{ADMIN}feecharge/").status_code == 200
     assert client.get(f"{ADMIN}penalty/").status_code == 200
     assert client.post(f"{ADMIN}feecharge/add/", {**data, "reference": "HP-46"}).status_code == 403
+
+
+def test_the_statement_admin_lists_its_penalties_and_fee_charges(client):
+    from settlements.models import Statement, ValueAddedService
+    from tests.settlements.test_runs import _settle
+
+    merchant, _c = live_merchant()
+    penalty = services.penalty_raise(
+        merchant=merchant, kind="counterfeit", amount="800.00", reason="Fake", actor=staff(), now=at(2026, 10, 1, 9)
+    )
+    services.value_added_purchase(
+        merchant=merchant,
+        service=ValueAddedService.objects.get(kind="homepage_slot"),
+        actor=merchant.owner,
+        reference="r-1",
+        today=at(2026, 10, 2, 9).date(),
+    )
+    _settle("2026-10", now=at(2026, 11, 1, 1))
+    statement = Statement.objects.get(merchant=merchant)
+    client.force_login(staff(FINANCE))
+    page = client.get(f"{ADMIN}statement/{statement.pk}/change/").content.decode()
+    assert f'href="{ADMIN}penalty/{penalty.pk}/change/"' in page
+    assert "-¥800.00" in page and "-¥2,000.00" in page and "Home-page slot rental" in page
