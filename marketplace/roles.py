@@ -100,6 +100,25 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_groupbuyparticipant",
         # Coupons (issue #13): operations look them up for buyers' questions; only services write them.
         "promotions.view_coupon",
+        # Penalties and service fees (issue #14): operations raise penalties, decide appeals and
+        # set the amounts, plans and prices; charges are billed by the platform.
+        "settlements.view_penalty",
+        "settlements.add_penalty",
+        "settlements.change_penalty",
+        "settlements.view_penaltyfile",
+        "settlements.view_penaltyparameter",
+        "settlements.change_penaltyparameter",
+        "settlements.view_technicalservicefee",
+        "settlements.change_technicalservicefee",
+        "settlements.view_subscriptionplan",
+        "settlements.add_subscriptionplan",
+        "settlements.change_subscriptionplan",
+        "settlements.view_valueaddedservice",
+        "settlements.add_valueaddedservice",
+        "settlements.change_valueaddedservice",
+        "settlements.view_subscription",
+        "settlements.view_feecharge",
+        "settlements.add_feecharge",
     ],
     FINANCE: [
         "marketplace.view_user",
@@ -131,6 +150,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_journalentry",
         "settlements.view_posting",
         "settlements.view_account",
+        # Penalties and service fees (issue #14): finance deducts a standing penalty from the
+        # deposit when operations ask, and reads what statements deduct.
+        "settlements.view_penalty",
+        "settlements.view_penaltyfile",
+        "settlements.view_subscription",
+        "settlements.view_feecharge",
     ],
 }
 

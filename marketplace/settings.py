@@ -403,6 +403,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.tasks.group_buys_close_due_task",
         "schedule": timedelta(minutes=1),
     },
+    # Penalties and service fees (issue #14): idempotent by their natural keys.
+    "settlements-late-shipment-penalties": {
+        "task": "settlements.tasks.late_shipment_penalties_raise_task",
+        "schedule": crontab(minute=20),
+    },
+    "settlements-penalties-lapse": {
+        "task": "settlements.tasks.penalties_lapse_task",
+        "schedule": crontab(minute=25),
+    },
+    "settlements-fees-bill-due": {
+        "task": "settlements.tasks.fees_bill_due_task",
+        "schedule": crontab(hour=1, minute=10),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------
@@ -523,6 +536,11 @@ FLASH_SALE_KEY_PREFIX = env.str("FLASH_SALE_KEY_PREFIX", default="flash")
 FLASH_SALE_TOKEN_CACHE_SECONDS = env.int("FLASH_SALE_TOKEN_CACHE_SECONDS", default=60)
 # Settlements
 SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)
+# Penalties: the merchant may appeal this long after a penalty is raised; an order paid this
+# long ago and not shipped is late (the promised shipping time); the rule looks back this far.
+PENALTY_APPEAL_DAYS = env.int("PENALTY_APPEAL_DAYS", default=7)
+PROMISED_SHIPPING_HOURS = 48
+LATE_SHIPMENT_LOOKBACK_DAYS = 7
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

@@ -34,6 +34,8 @@ class LineKind(models.TextChoices):
     DISCOUNTS_TAKEN_BACK = "discounts_taken_back", _("Platform discounts taken back")
     COMMISSION_RETURNED = "commission_returned", _("Commission returned")
     LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
+    PENALTIES = "penalties", _("Penalties")
+    SERVICE_FEES = "service_fees", _("Service fees")
     ADJUSTMENTS = "adjustments", _("Manual adjustments")
     CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
 
@@ -57,6 +59,8 @@ class AccountKind(models.TextChoices):
     GATEWAY_FUNDS = "gateway_funds", _("Funds at the payment gateway")
     DEPOSIT_DEDUCTIONS = "deposit_deductions", _("Deposit deductions (income)")
     PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts sent to the bank")
+    PENALTY_INCOME = "penalty_income", _("Penalty income")
+    SERVICE_FEE_REVENUE = "service_fee_revenue", _("Service fee revenue")
 
 
 class PayoutStatus(models.TextChoices):
@@ -75,3 +79,43 @@ class JournalEntryKind(models.TextChoices):
     PAYOUT_SENT = "payout-sent", _("Payout sent to the bank")
     PAYOUT = "payout", _("Payout paid")
     PAYOUT_FAILED = "payout-failed", _("Payout failed")
+
+
+# --- Penalties and service fees (issue #14) -------------------------------------------------
+
+
+class PenaltyKind(models.TextChoices):
+    LATE_SHIPMENT = "late_shipment", _("Late shipment")
+    FAKE_SHIPMENT = "fake_shipment", _("Fake shipment")
+    COUNTERFEIT = "counterfeit", _("Counterfeit goods")
+    BREACH_OF_CONTRACT = "breach_of_contract", _("Breach of contract (liquidated damages)")
+
+
+class PenaltyStatus(models.TextChoices):
+    OPEN = "open", _("Open for appeal")
+    APPEALED = "appealed", _("Appealed")
+    CANCELLED = "cancelled", _("Cancelled (appeal upheld)")
+    STANDS = "stands", _("Stands")
+    DEDUCTED = "deducted", _("Deducted")
+
+
+class PenaltySettlement(models.TextChoices):
+    STATEMENT = "statement", _("Statement")
+    DEPOSIT = "deposit", _("Deposit")
+
+
+class FeeKind(models.TextChoices):
+    TECHNICAL_SERVICE = "technical_service", _("Yearly technical service fee")
+    FRANCHISE = "franchise", _("Yearly franchise fee")
+    SUBSCRIPTION = "subscription", _("Subscription plan")
+    KEYWORD_BIDDING = "keyword_bidding", _("Keyword bidding")
+    HOMEPAGE_SLOT = "homepage_slot", _("Home-page slot rental")
+
+
+#: The value-added services a merchant buys in the portal or staff record.
+VALUE_ADDED_KINDS = (FeeKind.KEYWORD_BIDDING, FeeKind.HOMEPAGE_SLOT)
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")
+    YEARLY = "yearly", _("Yearly")

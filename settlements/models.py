@@ -509,3 +509,14 @@ class Invoice(models.Model):
 
     def __str__(self):
         return self.number
+
+
+# Penalties and service fees (issue #14) live in their own modules.
+from .models_fees import (  # noqa: E402, F401
+    FeeCharge,
+    Subscription,
+    SubscriptionPlan,
+    TechnicalServiceFee,
+    ValueAddedService,
+)
+from .models_penalties import PENALTY_TRANSITIONS, Penalty, PenaltyFile, PenaltyParameter  # noqa: E402, F401

@@ -36,3 +36,16 @@ PAYOUT_RESULTS_IMPORT = declare(
 )
 PAYOUT_MARK_PAID = declare("settlements.payout_mark_paid", "settlements.view_payout", "settlements.change_payout")
 PAYOUT_MARK_FAILED = declare("settlements.payout_mark_failed", "settlements.view_payout", "settlements.change_payout")
+
+# Penalties and service fees (issue #14). Operations raise penalties and decide appeals;
+# finance, who writes the deposit ledger, deducts a standing one from the deposit.
+PENALTY_VIEW = declare("settlements.penalty_view", "settlements.view_penalty")
+PENALTY_RAISE = declare("settlements.penalty_raise", "settlements.view_penalty", "settlements.add_penalty")
+PENALTY_DECIDE = declare("settlements.penalty_decide", "settlements.view_penalty", "settlements.change_penalty")
+PENALTY_DEDUCT_DEPOSIT = declare(
+    "settlements.penalty_deduct_deposit",
+    "settlements.view_penalty",
+    "merchants.add_depositentry",
+)
+FEE_CHARGE_VIEW = declare("settlements.fee_charge_view", "settlements.view_feecharge")
+FEE_CHARGE_RECORD = declare("settlements.fee_charge_record", "settlements.view_feecharge", "settlements.add_feecharge")

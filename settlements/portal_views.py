@@ -36,6 +36,8 @@ LINE_SOURCES = {
     LineKind.DISCOUNTS_TAKEN_BACK: "refunds",
     LineKind.COMMISSION_RETURNED: "refunds",
     LineKind.LADDER_REBATE: "ladder-rebate",
+    LineKind.PENALTIES: "penalties",
+    LineKind.SERVICE_FEES: "service-fees",
     LineKind.ADJUSTMENTS: "adjustments",
     LineKind.CARRY_FORWARD: "carry-forward",
 }
@@ -87,6 +89,13 @@ def statement_detail(request, merchant, member, statement_id: int):
         previous=previous,
         previous_visible=previous is not None and previous.status in selectors.MERCHANT_VISIBLE,
         invoice=selectors.invoice_for_merchant(merchant, statement),
+        # Penalties and service fees (issue #14): the source rows of their lines.
+        statement_penalties=(
+            selectors.penalties_for_merchant_statement(merchant, statement) if LineKind.PENALTIES in kinds else ()
+        ),
+        statement_fee_charges=(
+            selectors.fee_charges_for_merchant_statement(merchant, statement) if LineKind.SERVICE_FEES in kinds else ()
+        ),
         can_see_orders=member.can(PortalSection.ORDERS),
     )
     return render(request, "portal/statements/detail.html", context)

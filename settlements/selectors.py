@@ -516,3 +516,57 @@ def deposit_held_differences() -> list[dict]:
                 {"merchant": merchant_id, "deposit_ledger": deposit, "ledger": ledger, "unposted_entries": unposted}
             )
     return differences
+
+
+# --- Penalties and service fees (issue #14) ------------------------------------------------
+# Every merchant-facing read takes the acting merchant: another merchant's ids are not found.
+
+from .models import FeeCharge, Penalty, PenaltyFile, Subscription, SubscriptionPlan, ValueAddedService  # noqa: E402
+
+
+def penalty_list_for_merchant(merchant):
+    """The merchant's penalties, newest first, with the statement that deducted each."""
+    return Penalty.objects.filter(merchant=merchant).select_related("statement").order_by("-raised_at", "-id")
+
+
+def penalty_get_for_merchant(merchant, penalty_id):
+    """One of the merchant's penalties with its files; None for anyone else's."""
+    return (
+        Penalty.objects.filter(merchant=merchant, pk=penalty_id)
+        .select_related("statement", "merchant_order")
+        .prefetch_related("files")
+        .first()
+    )
+
+
+def penalty_file_get_for_merchant(merchant, penalty_id, file_id):
+    """A file of one of the merchant's penalties; None for anyone else's."""
+    return PenaltyFile.objects.filter(penalty__merchant=merchant, penalty_id=penalty_id, pk=file_id).first()
+
+
+def penalties_for_merchant_statement(merchant, statement: Statement):
+    """The penalties a statement deducted (its "Penalties" line)."""
+    return penalty_list_for_merchant(merchant).filter(statement=statement).order_by("raised_at", "id")
+
+
+def fee_charges_for_merchant(merchant):
+    """The merchant's service-fee charges, newest first, with the statement that deducted each."""
+    return FeeCharge.objects.filter(merchant=merchant).select_related("statement").order_by("-billed_on", "-id")
+
+
+def fee_charges_for_merchant_statement(merchant, statement: Statement):
+    """The charges a statement deducted (its "Service fees" line)."""
+    return fee_charges_for_merchant(merchant).filter(statement=statement).order_by("billed_on", "id")
+
+
+def subscription_active_for_merchant(merchant):
+    """The merchant's subscription not ended, or None."""
+    return Subscription.objects.filter(merchant=merchant, ended_on__isnull=True).select_related("plan").first()
+
+
+def subscription_plans_offered():
+    return SubscriptionPlan.objects.filter(active=True).order_by("position", "code")
+
+
+def value_added_services_offered():
+    return ValueAddedService.objects.filter(active=True).order_by("kind", "price", "id")

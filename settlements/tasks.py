@@ -36,3 +36,26 @@ def ledger_post_pending_task() -> int:
     enqueue it on commit; overlapping runs post nothing twice."""
     result = services.ledger_post_pending(time_budget=90)
     return sum(result.posted.values())
+
+
+# --- Penalties and service fees (issue #14): periodic, idempotent by their natural keys ----
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def late_shipment_penalties_raise_task() -> int:
+    """Raise the late-shipment penalties of orders shipped late; a rerun raises none twice
+    (one per merchant order, a unique key)."""
+    return services.late_shipment_penalties_raise()
+
+
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def penalties_lapse_task() -> int:
+    """Open penalties past their appeal window come to stand."""
+    return services.penalties_lapse()
+
+
+@shared_task(acks_late=True, time_limit=1800, soft_time_limit=1700)
+def fees_bill_due_task() -> int:
+    """Bill the service fees of the current cycles; a rerun bills nothing twice (natural key
+    merchant + kind + cycle)."""
+    return services.fees_bill_due()

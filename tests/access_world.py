@@ -30,7 +30,7 @@ from promotions import flash_redis
 from promotions import services as promotion_services
 from promotions.services import flash as flash_services
 from settlements import services as settlement_services
-from settlements.models import Statement
+from settlements.models import Statement, SubscriptionPlan, ValueAddedService
 from settlements.selectors import run_batch_ids
 from tests.catalog.factories import image_upload, live_merchant, product, warehouse
 from tests.factories import UserFactory
@@ -39,6 +39,7 @@ from tests.merchants.factories import png_upload
 from tests.orders.factories import address_for
 from tests.promotions.coupon_factories import coupon_promotion
 from tests.promotions.pages_factories import platform_promotion, shop_promotion
+from tests.settlements.charges_defaults import ensure_charge_defaults
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -189,6 +190,18 @@ def build_world() -> World:
         merchant_order=done_part, items=[RefundItem(done_line.pk, Decimal("1.00"))], reason="Goodwill"
     )
 
+    # An open penalty of the owner's merchant with one evidence file (issue #14).
+    ensure_charge_defaults()
+    penalty = settlement_services.penalty_raise(
+        merchant=merchant,
+        kind="fake_shipment",
+        amount="500.00",
+        reason="No carrier scan",
+        actor=staff_actor,
+        evidence=[png_upload("evidence.png")],
+    )
+    penalty_file = penalty.files.get()
+
     # A pending revision of the published product (for the revision admin).
     catalog_services.product_update(product=item, actor=merchant.owner, title="Desk lamp, brighter")
 
@@ -253,6 +266,8 @@ def build_world() -> World:
             "sale_id": flash_sale.pk,
             "order_id": part.pk,
             "statement_id": statement.pk,
+            "penalty_id": penalty.pk,
+            "file_id": penalty_file.pk,
             "campaign_id": campaign.pk,
             "group_id": participant.group_id,
             # API
@@ -282,6 +297,8 @@ def build_world() -> World:
             "document": document,
             "invitation": invitation,
             "statement": statement,
+            "penalty": penalty,
+            "penalty_file": penalty_file,
             "campaign": campaign,
             "group": participant.group,
             "run": run,
@@ -377,6 +394,18 @@ def admin_fillers(world: World) -> dict:
             code="release_exceeds_reserved",
             first_seen=timezone.now(),
             last_seen=timezone.now(),
+        ),
+        "settlements.subscription": lambda: settlement_services.subscription_start(
+            merchant=objects["other_merchant"],
+            plan=SubscriptionPlan.objects.get(code="gold"),
+            cycle="monthly",
+            actor=objects["other_merchant"].owner,
+        ),
+        "settlements.feecharge": lambda: settlement_services.value_added_purchase(
+            merchant=objects["other_merchant"],
+            service=ValueAddedService.objects.order_by("pk").first(),
+            actor=objects["other_merchant"].owner,
+            reference="access-matrix",
         ),
         "settlements.manualadjustment": lambda: settlement_services.adjustment_create(
             merchant=objects["merchant"], period="2026-12", amount="10.00", reason="Goodwill", actor=staff

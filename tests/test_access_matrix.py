@@ -409,6 +409,14 @@ ROUTES: dict[str, Row] = {
     "portal_statements:csv": page(portal("finance"), post=200),
     "portal_statements:pdf": page(portal("finance"), post=200),
     "portal_statements:invoice_pdf": page(portal("finance"), post=200),
+    # Penalties and service fees (issue #14): the world's penalty is the owner's, open for appeal.
+    "portal_statements:penalties": page(portal("finance", own=False), post=200),
+    "portal_statements:penalty": page(portal("finance"), post=OK),
+    "portal_statements:penalty_file": page(portal("finance"), post=200),
+    "portal_statements:fees": page(portal("finance", own=False), post=200),
+    "portal_statements:subscribe": action(portal("finance", own=False)),
+    "portal_statements:subscription_end": action(portal("finance", own=False)),
+    "portal_statements:purchase": action(portal("finance", own=False)),
     # A promotion's marketing figures (issue #13): read-only, GET and HEAD.
     "portal_marketing:list": page(portal("promotions", own=False)),
     "portal_marketing:detail": page(portal("promotions")),
@@ -644,6 +652,13 @@ ADMIN_OFFERS = {
     "settlements.settlementrun": "va",
     "settlements.statement": "v",
     "settlements.invoice": "v",
+    "settlements.penalty": "va",
+    "settlements.penaltyparameter": "vc",
+    "settlements.technicalservicefee": "vc",
+    "settlements.subscriptionplan": "vac",
+    "settlements.valueaddedservice": "vac",
+    "settlements.subscription": "v",
+    "settlements.feecharge": "va",
     "promotions.membershiplevel": "vacd",
     "promotions.membership": "v",
     "promotions.membershipchange": "v",
@@ -721,6 +736,11 @@ ADMIN_PAGES = {
         None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
+    # The world's penalty is open, within its appeal window: nothing to decide or deduct yet.
+    "settlements_penalty_uphold": AdminPage("settlements.penalty", ("settlements.change_penalty",), REDIRECT),
+    "settlements_penalty_reject": AdminPage("settlements.penalty", ("settlements.change_penalty",), REDIRECT),
+    "settlements_penalty_deduct_deposit": AdminPage("settlements.penalty", ("merchants.add_depositentry",), REDIRECT),
+    "settlements_penalty_file": AdminPage("settlements.penalty", ()),
     "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
     # The world's group buy is active: it cannot be resumed.
     "promotions_groupbuycampaign_pause": AdminPage(
@@ -797,6 +817,8 @@ def admin_rows() -> dict[str, Row]:
         kwargs = None
         if name == "catalog_product_image":
             kwargs = lambda o: {"object_id": o["product"].pk, "image_id": o["image"].pk, "size": "small"}  # noqa: E731
+        elif name == "settlements_penalty_file":
+            kwargs = lambda o: {"penalty_id": o["penalty"].pk, "file_id": o["penalty_file"].pk}  # noqa: E731
         elif name == "settlements_statement_invoice_pdf":
             kwargs = lambda o: {"object_id": o["statement"].pk}  # noqa: E731
         elif spec.object_url:

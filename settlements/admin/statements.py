@@ -141,6 +141,8 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         "settled_refunds_table",
         "frozen_orders_table",
         "adjustments_table",
+        "penalties_table",
+        "fee_charges_table",
         "journal_table",
         "invoice_info",
         "payouts_table",
@@ -163,6 +165,7 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         (_("Settled refunds"), {"fields": ["settled_refunds_table"]}),
         (_("Frozen orders"), {"fields": ["frozen_orders_table"]}),
         (_("Manual adjustments"), {"fields": ["adjustments_table"]}),
+        (_("Penalties and service fees"), {"fields": ["penalties_table", "fee_charges_table"]}),
         (_("Ledger"), {"fields": ["journal_table"]}),
         (_("Invoice and payouts"), {"fields": ["invoice_info", "payouts_table"]}),
     ]
@@ -278,6 +281,26 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         return table(
             [gettext("for period"), gettext("amount"), gettext("reason"), gettext("by"), gettext("created")],
             ((a.period, money(a.amount), a.reason, a.created_by, when(a.created_at)) for a in rows),
+        )
+
+    @admin.display(description=_("penalties"))
+    def penalties_table(self, statement):
+        rows = list(selectors.penalties_for_merchant_statement(statement.merchant, statement))
+        if not rows:
+            return "—"
+        return table(
+            [gettext("penalty"), gettext("raised"), gettext("amount"), gettext("reason")],
+            ((link(p), when(p.raised_at), money(-p.amount), p.reason) for p in rows),
+        )
+
+    @admin.display(description=_("service fee charges"))
+    def fee_charges_table(self, statement):
+        rows = list(selectors.fee_charges_for_merchant_statement(statement.merchant, statement))
+        if not rows:
+            return "—"
+        return table(
+            [gettext("billed on"), gettext("kind"), gettext("description"), gettext("relief"), gettext("amount")],
+            ((c.billed_on, c.get_kind_display(), c.description, money(c.relief), money(-c.amount)) for c in rows),
         )
 
     @admin.display(description=_("journal entries"))

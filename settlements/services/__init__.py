@@ -1,6 +1,14 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
 from .computation import compute_statements, ladder_rebate
+from .fees import (
+    fee_charge_record,
+    fees_bill_due,
+    price_row_save,
+    subscription_end,
+    subscription_start,
+    value_added_purchase,
+)
 from .ledger import account_for, journal_post, statement_postings
 from .ledger_sources import LedgerPostResult, ledger_post_pending
 from .payouts import (
@@ -11,6 +19,14 @@ from .payouts import (
     payout_mark_failed,
     payout_mark_paid,
     payout_results_import,
+)
+from .penalties import (
+    late_shipment_penalties_raise,
+    penalties_lapse,
+    penalty_appeal,
+    penalty_decide,
+    penalty_deduct_from_deposit,
+    penalty_raise,
 )
 from .runs import (
     SettlementConflict,
@@ -37,9 +53,12 @@ __all__ = [
     "account_for",
     "adjustment_create",
     "compute_statements",
+    "fee_charge_record",
+    "fees_bill_due",
     "invoice_issue",
     "journal_post",
     "ladder_rebate",
+    "late_shipment_penalties_raise",
     "ledger_post_pending",
     "parse_period",
     "payout_batch_create",
@@ -47,6 +66,12 @@ __all__ = [
     "payout_mark_failed",
     "payout_mark_paid",
     "payout_results_import",
+    "penalties_lapse",
+    "penalty_appeal",
+    "penalty_decide",
+    "penalty_deduct_from_deposit",
+    "penalty_raise",
+    "price_row_save",
     "record_batch_failure",
     "run_preview",
     "run_start",
@@ -54,4 +79,7 @@ __all__ = [
     "statement_approve",
     "statement_approve_all",
     "statement_postings",
+    "subscription_end",
+    "subscription_start",
+    "value_added_purchase",
 ]

@@ -85,5 +85,15 @@ def statement_postings(statement: Statement) -> list[tuple[Account, Decimal]]:
         (account_for(AccountKind.REBATE_EXPENSE), get(LineKind.LADDER_REBATE)),
         (account_for(AccountKind.ADJUSTMENT_EXPENSE), get(LineKind.ADJUSTMENTS)),
         (account_for(AccountKind.COMMISSION_REVENUE), commission),
+        # Penalties and service fees are negative lines: income and revenue, credited (their
+        # accounts are made when first used, not for every statement).
+        *[
+            (account_for(kind), get(line))
+            for kind, line in (
+                (AccountKind.PENALTY_INCOME, LineKind.PENALTIES),
+                (AccountKind.SERVICE_FEE_REVENUE, LineKind.SERVICE_FEES),
+            )
+            if get(line)
+        ],
         (account_for(AccountKind.MERCHANT_PAYABLE, statement.merchant_id), -payable_now),
     ]

@@ -53,17 +53,30 @@ def refund_postings(amount: Decimal, *, through_gateway: bool) -> list[tuple[Acc
     return [(account_for(AccountKind.GATEWAY_CLEARING), amount), (account_for(paid_from), -amount)]
 
 
-def deposit_postings(kind: str, amount: Decimal, merchant_id: int) -> list[tuple[Account, Decimal]]:
+#: The deposit reference of a penalty taken from the deposit (`services.penalties`).
+PENALTY_REFERENCE_PREFIX = "penalty-"
+
+
+def deposit_postings(
+    kind: str, amount: Decimal, merchant_id: int, reference: str = ""
+) -> list[tuple[Account, Decimal]]:
     """A deposit movement (`amount` signed as the deposit ledger signs it). Deposits held is
     one liability account per merchant: received, it is credited against the bank; deducted
     (compensation or a penalty the platform keeps, domain.md "Incentive subsidies": penalties
     are deducted in the statement or from the deposit), it is debited against Deposit
-    deductions (income); refunded after termination, debited against the bank."""
+    deductions (income), or Penalty income when the deduction is a penalty's (its reference
+    `penalty-<id>`), so a penalty is income on one account whichever way it was taken;
+    refunded after termination, debited against the bank."""
     held = account_for(AccountKind.DEPOSITS_HELD, merchant_id)
     if kind in (DepositEntryKind.PAID, DepositEntryKind.TOPPED_UP):
         return [(account_for(AccountKind.BANK), amount), (held, -amount)]
     if kind == DepositEntryKind.DEDUCTED:
-        return [(held, -amount), (account_for(AccountKind.DEPOSIT_DEDUCTIONS), amount)]
+        income = (
+            AccountKind.PENALTY_INCOME
+            if reference.startswith(PENALTY_REFERENCE_PREFIX)
+            else AccountKind.DEPOSIT_DEDUCTIONS
+        )
+        return [(held, -amount), (account_for(income), amount)]
     return [(held, -amount), (account_for(AccountKind.BANK), amount)]  # refunded
 
 
@@ -142,12 +155,17 @@ def _post_refund(refund) -> None:
     )
 
 
-def _post_deposit(entry) -> None:
+def deposit_entry_post(entry) -> None:
+    """Post one deposit movement's entry (key `deposit:<entry id>`) now rather than at the
+    next run; idempotent like every posting here."""
     journal_post(
         key=f"deposit:{entry.pk}",
         description=f"Deposit {entry.kind} {entry.reference} (merchant {entry.merchant_id})",
-        postings=deposit_postings(entry.kind, quantize(entry.amount), entry.merchant_id),
+        postings=deposit_postings(entry.kind, quantize(entry.amount), entry.merchant_id, entry.reference),
     )
+
+
+_post_deposit = deposit_entry_post
 
 
 #: (object type, rows not posted yet, how one is posted), in the order a run posts them.

@@ -213,6 +213,7 @@ def invoice_issue(*, statement: Statement, actor) -> Invoice:
         return existing
     lines = {line.kind: line.amount for line in locked.lines.all()}
     commission = -(lines.get(LineKind.COMMISSION, ZERO) + lines.get(LineKind.COMMISSION_RETURNED, ZERO))
+    service_fees = -lines.get(LineKind.SERVICE_FEES, ZERO)
     year = timezone.localdate().year
     counter, _created = InvoiceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last_number += 1
@@ -222,8 +223,8 @@ def invoice_issue(*, statement: Statement, actor) -> Invoice:
         statement=locked,
         merchant_id=locked.merchant_id,
         commission=commission,
-        service_fees=ZERO,
-        total=commission,
+        service_fees=service_fees,
+        total=commission + service_fees,
         issued_by=actor,
     )
     audit_record(action="settlements.invoice_issued", actor=actor, obj=invoice, data={"total": invoice.total})

@@ -38,7 +38,7 @@ from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
-from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
+from settlements.models import FeeCharge, Payout, PayoutBatch, Penalty, SettlementRun, Statement
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -230,6 +230,21 @@ class World:
             ends_at=timezone.now() + timedelta(days=7),
             steps=[(2, "10")],
         )
+        # An appealed penalty of shop A with an evidence file (operations decide it; issue #14).
+        penalty = settlement_services.penalty_raise(
+            merchant=shop,
+            kind="fake_shipment",
+            amount="10.00",
+            reason="World",
+            actor=approver,
+            evidence=[ContentFile(b"%PDF-1.4\n%%EOF\n", name="w.pdf")],
+        )
+        self.objects[Penalty] = settlement_services.penalty_appeal(
+            penalty=penalty, merchant=shop, actor=shop.owner, statement="World"
+        )
+        self.objects[FeeCharge] = settlement_services.fee_charge_record(
+            merchant=shop, kind="homepage_slot", amount="1.00", description="World", reference="world", actor=approver
+        )
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -245,6 +260,8 @@ class World:
             "object_id": lambda: self.pk(entry.model),
             "image_id": lambda: self.objects[Product].images.order_by("pk").first().pk,
             "size": lambda: "small",
+            "penalty_id": lambda: self.objects[Penalty].pk,
+            "file_id": lambda: self.objects[Penalty].files.order_by("pk").first().pk,
         }
         missing = set(entry.kwargs) - set(fill)
         assert not missing, f"Tell the World how to fill {missing} of {entry.url_name}."
@@ -435,6 +452,10 @@ FINANCE = {
     "settlements.payout_results_import",
     "settlements.payout_mark_paid",
     "settlements.payout_mark_failed",
+    # Issue #14: finance reads penalties and charges and takes a standing penalty from the deposit.
+    "settlements.penalty_view",
+    "settlements.penalty_deduct_deposit",
+    "settlements.fee_charge_view",
 }
 #: The policy the staff groups of marketplace.roles amount to, action by action.
 ALLOWED = {
@@ -465,6 +486,14 @@ ALLOWED = {
         "promotions.group_buy_end",
         "promotions.group_buy_set_platform_share",
         "promotions.marketing_view",
+    }
+    # Issue #14: operations raise penalties, decide appeals, record value-added charges.
+    | {
+        "settlements.penalty_view",
+        "settlements.penalty_raise",
+        "settlements.penalty_decide",
+        "settlements.fee_charge_view",
+        "settlements.fee_charge_record",
     },
     "finance": FINANCE | {"orders.refund_retry"},
     "no_group": set(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -19,11 +20,13 @@ from orders.models import Dispute
 from settlements import selectors
 from settlements.choices import LineKind, PayoutStatus, StatementStatus
 from settlements.models import (
+    FeeCharge,
     FrozenOrder,
     Invoice,
     JournalEntry,
     ManualAdjustment,
     Payout,
+    Penalty,
     SettledOrder,
     SettledRefund,
     SettlementRun,
@@ -118,6 +121,29 @@ def _check_demo_settlements(today: datetime.date) -> None:
     assert adjustment.statement.period == str(second)
     assert _lines(adjustment.statement)[LineKind.ADJUSTMENTS] == adjustment.amount
 
+    # Penalties and service fees (demo/charges.py, issue #14), in the second month: a lapsed and
+    # a rejected penalty deducted, an upheld one cancelled, one taken from the deposit; fees.
+    second_lines = {(s.merchant_id, line.kind): line.amount for s in second_statements for line in s.lines.all()}
+    assert sorted(amount for (_m, kind), amount in second_lines.items() if kind == LineKind.PENALTIES) == [
+        Decimal("-2000.00"),
+        Decimal("-500.00"),
+    ]
+    for statement in second_statements:
+        charged = sum(c.amount for c in statement.fee_charges.all())
+        assert second_lines.get((statement.merchant_id, LineKind.SERVICE_FEES), 0) == -charged
+    assert set(FeeCharge.objects.filter(statement__period=str(second)).values_list("kind", flat=True)) >= {
+        "subscription",
+        "keyword_bidding",
+        "homepage_slot",
+    }
+    assert sorted(Penalty.objects.values_list("status", "settled_via")) == [
+        ("cancelled", ""),
+        ("deducted", "deposit"),
+        ("deducted", "statement"),
+        ("deducted", "statement"),
+    ]
+    assert FeeCharge.objects.filter(kind="technical_service").count() == 4  # one per live demo merchant
+
     # Every statement adds up; the ledger balances and the reconciliations find nothing.
     for statement in Statement.objects.all():
         assert statement.payable == sum(_lines(statement).values())
@@ -139,6 +165,7 @@ def test_demo_settlements_and_a_second_run_creates_nothing(small_catalog):
     call_command("seed_demo", stdout=out)
     assert "seed_demo: orders: 0 created" in out.getvalue()
     assert "seed_demo: settlements: 0 created" in out.getvalue()
+    assert "seed_demo: charges: 0 created" in out.getvalue()
     assert _snapshot() == before
 
 

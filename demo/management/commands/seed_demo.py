@@ -6,6 +6,7 @@ Each step seeds one area (demo/<area>.py) in its own transaction, in dependency 
 from django.core.management.base import BaseCommand
 
 from demo.catalog import seed_categories, seed_tags, seed_warehouses
+from demo.charges import seed_charges
 from demo.ledger import seed_ledger
 from demo.merchants import seed_merchants
 from demo.orders import seed_orders
@@ -21,6 +22,8 @@ DEMO_STEPS = [
     ("warehouses", seed_warehouses),
     ("products", seed_products),
     ("orders", seed_orders),
+    # Penalties and service fees (issue #14): before the runs that deduct them.
+    ("charges", seed_charges),
     ("settlements", seed_settlements),
     ("ledger", seed_ledger),
 ]
