@@ -150,10 +150,10 @@ def test_a_row_that_cannot_be_posted_is_listed_as_a_job_failure_and_the_others_a
     entries = list(DepositEntry.objects.order_by("pk"))
     real = services.ledger_sources.deposit_postings
 
-    def broken(kind, amount, merchant_id):
+    def broken(kind, amount, merchant_id, reference=""):
         if merchant_id == shops[0].merchant.pk:
             return [(services.account_for(AccountKind.BANK), amount)]  # unbalanced
-        return real(kind, amount, merchant_id)
+        return real(kind, amount, merchant_id, reference)
 
     with mock.patch("settlements.services.ledger_sources.deposit_postings", broken):
         result = services.ledger_post_pending()
