@@ -100,6 +100,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "promotions.view_groupbuyparticipant",
         # Coupons (issue #13): operations look them up for buyers' questions; only services write them.
         "promotions.view_coupon",
+        # Incentive subsidies (issue #14): operations run the programmes and decide grant applications.
+        "settlements.view_subsidyprogramme",
+        "settlements.add_subsidyprogramme",
+        "settlements.change_subsidyprogramme",
+        "settlements.view_subsidyaccrual",
+        "settlements.view_grantapplication",
+        "settlements.change_grantapplication",
     ],
     FINANCE: [
         "marketplace.view_user",
@@ -131,6 +138,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_journalentry",
         "settlements.view_posting",
         "settlements.view_account",
+        # Incentive subsidies (issue #14): what reaches the statements, read-only.
+        "settlements.view_subsidyprogramme",
+        "settlements.view_subsidyaccrual",
+        "settlements.view_grantapplication",
     ],
 }
 

@@ -509,3 +509,12 @@ class Invoice(models.Model):
 
     def __str__(self):
         return self.number
+
+
+from .models_subsidies import (  # noqa: E402, F401  (incentive subsidies: programmes, accruals, grants)
+    GRANT_TRANSITIONS,
+    GrantApplication,
+    GrantDocument,
+    SubsidyAccrual,
+    SubsidyProgramme,
+)

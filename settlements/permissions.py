@@ -36,3 +36,12 @@ PAYOUT_RESULTS_IMPORT = declare(
 )
 PAYOUT_MARK_PAID = declare("settlements.payout_mark_paid", "settlements.view_payout", "settlements.change_payout")
 PAYOUT_MARK_FAILED = declare("settlements.payout_mark_failed", "settlements.view_payout", "settlements.change_payout")
+
+# Incentive subsidies (issue #14): operations run the programmes and decide applications;
+# finance reads them (they reach its statements).
+PROGRAMME_VIEW = declare("settlements.programme_view", "settlements.view_subsidyprogramme")
+GRANT_VIEW = declare("settlements.grant_view", "settlements.view_grantapplication")
+#: Approving (which reserves the pool) or refusing an application.
+GRANT_DECIDE = declare(
+    "settlements.grant_decide", "settlements.view_grantapplication", "settlements.change_grantapplication"
+)

@@ -38,6 +38,7 @@ from orders import settlement_source
 from ..choices import LineKind, StatementStatus
 from ..models import ManualAdjustment, SettledOrder, SettledRefund, SettlementRun, Statement, StatementLine
 from ..periods import Period, settleable_cutoff
+from .subsidies import subsidy_lines
 
 
 def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> int:
@@ -77,6 +78,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             *_adjustment_lines(statements, str(period)),
             *_carry_forward_lines(statements, str(period)),
             *_ladder_lines(statements, ladders),
+            *subsidy_lines(statements, str(period)),
         ]
     )
     kept = len(todo) - _drop_empty(str(period), todo)
