@@ -84,14 +84,23 @@ class SubsidyAccrual(models.Model):
     An order fully refunded after its accrual was paid is clawed back once, in the
     statement `clawed_back_in` (a line of its own)."""
 
+    # Written only by the run's INSERT … SELECT joining existing programmes, statements and
+    # orders, none ever deleted: no FK constraints, like SettledOrder. Their deferred checks
+    # (and row locks) on every accrual cost the run more at commit than the insert itself.
     programme = models.ForeignKey(
-        SubsidyProgramme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="accruals"
+        SubsidyProgramme,
+        verbose_name=_("programme"),
+        on_delete=models.DO_NOTHING,
+        related_name="accruals",
+        db_constraint=False,
     )
     merchant = models.ForeignKey(
-        "merchants.Merchant", verbose_name=_("merchant"), on_delete=models.PROTECT, related_name="+"
+        "merchants.Merchant",
+        verbose_name=_("merchant"),
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
     )
-    # Written only by the run's INSERT … SELECT over orders it settles (never deleted): no
-    # FK constraint, like SettledOrder, so the run takes no lock per order.
     merchant_order = models.ForeignKey(
         "orders.MerchantOrder",
         verbose_name=_("merchant order"),
@@ -107,8 +116,9 @@ class SubsidyAccrual(models.Model):
     statement = models.ForeignKey(
         "settlements.Statement",
         verbose_name=_("paid in"),
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
         related_name="subsidy_accruals",
+        db_constraint=False,
     )
     clawed_back_in = models.ForeignKey(
         "settlements.Statement",
@@ -124,7 +134,8 @@ class SubsidyAccrual(models.Model):
         verbose_name_plural = _("subsidy accruals")
         ordering = ["completed_at", "merchant_order_id"]
         constraints = [
-            models.UniqueConstraint(fields=["programme", "merchant_order"], name="subsidy_accrual_once_per_order"),
+            # Order first: the run and the clawback find an order's accruals by it.
+            models.UniqueConstraint(fields=["merchant_order", "programme"], name="subsidy_accrual_once_per_order"),
             models.CheckConstraint(
                 condition=Q(cut__gte=0, amount__gte=0, amount=F("due") - F("cut")), name="subsidy_accrual_amounts"
             ),

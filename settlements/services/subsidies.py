@@ -44,7 +44,7 @@ from ..models import (
     SubsidyAccrual,
     SubsidyProgramme,
 )
-from ..periods import Period
+from ..periods import Period, local_midnight
 
 
 class SubsidyError(DomainError):
@@ -464,25 +464,34 @@ def _logistics_programmes(period: Period) -> list[SubsidyProgramme]:
     )
 
 
-# Accruals of one programme for the orders the batch's new statements settle. The running
-# sum is in completion order (then order id) per merchant and year, starting from what the
-# merchant's earlier accruals of the year were paid (clawed-back ones excluded), so the cap
-# is never exceeded and the order that crosses it is cut to what is left.
+# Accruals of one programme for the orders the batch's new statements settle. The order
+# flags (`{source}`, orders' SQL) are correlated subqueries: they are computed in the select
+# list of `flags`, after the join to the few settled orders, never for every order scanned.
+# The running sum is in completion order (then order id) per merchant and year, starting
+# from what the merchant's earlier accruals of the year were paid (clawed-back ones
+# excluded), so the cap is never exceeded and the order that crosses it is cut to what is left.
 _ACCRUE = """
-    WITH cand AS (
-        SELECT so.statement_id AS sid, src.order_id, src.order_merchant AS merchant_id, src.completed,
-               CAST(EXTRACT(YEAR FROM src.completed AT TIME ZONE %(tz)s) AS integer) AS year,
-               CASE WHEN src.special THEN %(special)s ELSE %(plain)s END AS due
-        FROM ({source}) src
-        JOIN settlements_settledorder so ON so.merchant_order_id = src.order_id
-        WHERE so.statement_id IN ({sids}) AND src.order_merchant IN ({ids})
-          AND src.designated AND NOT src.fully_refunded
-          AND (src.shipped AT TIME ZONE %(tz)s)::date >= %(valid_from)s
-          AND (%(valid_until)s::date IS NULL OR (src.shipped AT TIME ZONE %(tz)s)::date <= %(valid_until)s)
+    WITH settled AS MATERIALIZED (
+        SELECT so.merchant_order_id AS id, so.statement_id AS sid FROM settlements_settledorder so
+        WHERE so.statement_id IN ({sids})
           AND NOT EXISTS (
               SELECT 1 FROM settlements_subsidyaccrual x
-              WHERE x.programme_id = %(programme)s AND x.merchant_order_id = src.order_id
+              WHERE x.merchant_order_id = so.merchant_order_id AND x.programme_id = %(programme)s
           )
+    ),
+    flags AS MATERIALIZED (
+        SELECT settled.sid, src.order_id, src.order_merchant AS merchant_id, src.completed, src.shipped,
+               src.designated, src.special, src.fully_refunded
+        FROM settled JOIN ({source}) src ON src.order_id = settled.id
+    ),
+    cand AS (
+        SELECT sid, order_id, merchant_id, completed,
+               CAST(EXTRACT(YEAR FROM completed AT TIME ZONE %(tz)s) AS integer) AS year,
+               CASE WHEN special THEN %(special)s ELSE %(plain)s END AS due
+        FROM flags
+        WHERE designated AND NOT fully_refunded
+          AND (shipped AT TIME ZONE %(tz)s)::date >= %(valid_from)s
+          AND (%(valid_until)s::date IS NULL OR (shipped AT TIME ZONE %(tz)s)::date <= %(valid_until)s)
     ),
     before AS (
         SELECT c.merchant_id, c.year, COALESCE(SUM(a.amount), 0) AS paid
@@ -506,15 +515,32 @@ _ACCRUE = """
     FROM running
 """
 
-# Accruals paid in an earlier statement whose order is now fully refunded (refunds completed
-# before this period's end): clawed back once, in the merchant's new statement.
+# Accruals paid in an earlier statement whose order had a refund completed in this period and
+# is now fully refunded (refunds completed before the period's end): clawed back once, in the
+# merchant's new statement. Only this period's refunded orders are looked at: an earlier
+# full refund was seen by an earlier run (before the accrual, which it then prevented, or
+# after, which clawed it back then).
 _CLAW_BACK = """
-    UPDATE settlements_subsidyaccrual a SET clawed_back_in_id = s.column2
-    FROM (VALUES {pairs}) s, ({source}) src
-    WHERE a.merchant_id = s.column1 AND a.clawed_back_in_id IS NULL AND a.statement_id <> s.column2
-      AND a.merchant_id IN ({ids}) AND a.amount > 0
-      AND src.order_id = a.merchant_order_id AND src.fully_refunded
+    WITH refunded AS MATERIALIZED (SELECT DISTINCT r.merchant_order_id FROM ({refunds}) r),
+    paid AS MATERIALIZED (
+        SELECT a.id, a.merchant_order_id, s.column2 AS sid
+        FROM settlements_subsidyaccrual a JOIN (VALUES {pairs}) s ON s.column1 = a.merchant_id
+        WHERE a.merchant_order_id IN (SELECT merchant_order_id FROM refunded)
+          AND a.clawed_back_in_id IS NULL AND a.amount > 0 AND a.statement_id <> s.column2
+    ),
+    flags AS MATERIALIZED (
+        SELECT paid.id, paid.sid, src.fully_refunded FROM paid JOIN ({source}) src ON src.order_id = paid.merchant_order_id
+    )
+    UPDATE settlements_subsidyaccrual a SET clawed_back_in_id = flags.sid
+    FROM flags WHERE a.id = flags.id AND flags.fully_refunded
 """
+
+
+def _named(sql: str, params, prefix: str) -> tuple[str, dict]:
+    """Orders' compiled SQL with its positional placeholders named, to sit in a query with
+    named parameters."""
+    named = {f"{prefix}{i}": value for i, value in enumerate(params)}
+    return sql % tuple(f"%({key})s" for key in named), named
 
 
 def subsidy_accrual_lines(statements: dict[int, int], period: str) -> list[StatementLine]:
@@ -524,24 +550,24 @@ def subsidy_accrual_lines(statements: dict[int, int], period: str) -> list[State
     Writes the accruals of every logistics programme for the orders these statements settle
     (designated carrier, not fully refunded by the period's end, shipped while the
     programme was valid), capped per merchant and year in completion order, and claws back
-    earlier-paid accruals of orders now fully refunded. All in SQL: the cost follows the
-    statements' orders. Idempotent with the run: a statement is created once, and each
-    order accrues once per programme (unique key)."""
+    earlier-paid accruals of orders fully refunded this period. All in SQL: the cost follows
+    the statements' orders and the period's refunds. Idempotent with the run: a statement is
+    created once, and each order accrues once per programme (unique key)."""
     if not statements:
         return []
     parsed = Period.parse(period)
-    sids, ids, tz = _in(statements.values()), _in(statements), settings.TIME_ZONE
-    programmes = _logistics_programmes(parsed)
+    sids, tz = _in(statements.values()), settings.TIME_ZONE
     with connection.cursor() as cursor:
-        for programme in programmes:
-            source, params = settlement_source.subsidy_orders_sql(
-                carriers=programme.rules["carriers"], refunds_before=parsed.end
+        # The correlated order flags make the planner's estimate high enough to JIT-compile
+        # the statement, which cost seconds for a query that runs in a few hundred ms.
+        cursor.execute("SET LOCAL jit = off")
+        for programme in _logistics_programmes(parsed):
+            source, named = _named(
+                *settlement_source.subsidy_orders_sql(carriers=programme.rules["carriers"], refunds_before=parsed.end),
+                "s",
             )
-            # The source's own placeholders are positional: name them for this statement.
-            named = {f"s{i}": value for i, value in enumerate(params)}
-            source = source % tuple(f"%({key})s" for key in named)
             cursor.execute(
-                _ACCRUE.format(source=source, sids=sids, ids=ids),
+                _ACCRUE.format(source=source, sids=sids),
                 {
                     **named,
                     "tz": tz,
@@ -553,9 +579,16 @@ def subsidy_accrual_lines(statements: dict[int, int], period: str) -> list[State
                     "valid_until": programme.valid_until,
                 },
             )
-        if SubsidyAccrual.objects.filter(merchant_id__in=list(statements), clawed_back_in__isnull=True).exists():
-            source, params = settlement_source.subsidy_orders_sql(carriers=[], refunds_before=parsed.end)
-            cursor.execute(_CLAW_BACK.format(pairs=_pairs(statements), source=source, ids=ids), params)
+        source, source_params = settlement_source.subsidy_orders_sql(carriers=[], refunds_before=parsed.end)
+        refunds, refund_params = (
+            settlement_source.merchant_order_refunds_between(local_midnight(parsed.first_day), parsed.end)
+            .values("merchant_order_id")
+            .query.sql_with_params()
+        )
+        cursor.execute(
+            _CLAW_BACK.format(refunds=refunds, pairs=_pairs(statements), source=source),
+            [*refund_params, *source_params],
+        )
     lines = []
     sid_set = set(statements.values())
     for sid, total, count in (
