@@ -19,6 +19,7 @@ from merchants.views import portal_context, portal_view
 
 from . import exports, pdf, selectors
 from .choices import LineKind
+from .portal_subsidies import statement_subsidy_context
 
 FINANCE = PortalSection.FINANCE
 # Menu key, for merchants.views._menu to highlight the current entry.
@@ -36,6 +37,9 @@ LINE_SOURCES = {
     LineKind.DISCOUNTS_TAKEN_BACK: "refunds",
     LineKind.COMMISSION_RETURNED: "refunds",
     LineKind.LADDER_REBATE: "ladder-rebate",
+    LineKind.LOGISTICS_SUBSIDY: "subsidies",
+    LineKind.LOGISTICS_SUBSIDY_CLAWBACK: "subsidies",
+    LineKind.GRANT_SUBSIDY: "subsidies",
     LineKind.ADJUSTMENTS: "adjustments",
     LineKind.CARRY_FORWARD: "carry-forward",
 }
@@ -88,6 +92,7 @@ def statement_detail(request, merchant, member, statement_id: int):
         previous_visible=previous is not None and previous.status in selectors.MERCHANT_VISIBLE,
         invoice=selectors.invoice_for_merchant(merchant, statement),
         can_see_orders=member.can(PortalSection.ORDERS),
+        **statement_subsidy_context(statement, kinds),
     )
     return render(request, "portal/statements/detail.html", context)
 

@@ -406,9 +406,9 @@ def grant_applications_for(merchant) -> QuerySet:
     )
 
 
-def grant_application_get(*, merchant, pk: int) -> GrantApplication:
-    """One of the merchant's applications; another merchant's is DoesNotExist (404)."""
-    return grant_applications_for(merchant).get(pk=pk)
+def grant_application_get(*, merchant, pk: int) -> GrantApplication | None:
+    """One of the merchant's applications; None for another merchant's (404)."""
+    return grant_applications_for(merchant).filter(pk=pk).first()
 
 
 def grant_programmes_open(day) -> QuerySet:
