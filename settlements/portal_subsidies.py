@@ -100,7 +100,7 @@ class GrantApplicationForm(forms.Form):
 @portal_view(FINANCE)
 def grant_list(request, merchant, member):
     """The merchant's applications and, by POST, a new application."""
-    form = GrantApplicationForm(request.POST or None, request.FILES or None)
+    form = GrantApplicationForm(request.POST, request.FILES) if request.method == "POST" else GrantApplicationForm()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

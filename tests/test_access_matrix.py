@@ -409,6 +409,9 @@ ROUTES: dict[str, Row] = {
     "portal_statements:csv": page(portal("finance"), post=200),
     "portal_statements:pdf": page(portal("finance"), post=200),
     "portal_statements:invoice_pdf": page(portal("finance"), post=200),
+    # Subsidy grants (issue #14): an empty application is refused (400).
+    "portal_statements:grant_list": page(portal("finance", own=False), post=400),
+    "portal_statements:grant_detail": page(portal("finance"), post=200),
     # A promotion's marketing figures (issue #13): read-only, GET and HEAD.
     "portal_marketing:list": page(portal("promotions", own=False)),
     "portal_marketing:detail": page(portal("promotions")),
@@ -628,6 +631,9 @@ ADMIN_OFFERS = {
     "settlements.settlementrun": "va",
     "settlements.statement": "v",
     "settlements.invoice": "v",
+    "settlements.subsidyprogramme": "vac",
+    "settlements.grantapplication": "v",
+    "settlements.subsidyaccrual": "v",
     "promotions.membershiplevel": "vacd",
     "promotions.membership": "v",
     "promotions.membershipchange": "v",
@@ -705,6 +711,14 @@ ADMIN_PAGES = {
         None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
+    # The world's grant application is submitted: it can be approved or refused.
+    "settlements_grantapplication_approve": AdminPage(
+        "settlements.grantapplication", ("settlements.change_grantapplication",)
+    ),
+    "settlements_grantapplication_refuse": AdminPage(
+        "settlements.grantapplication", ("settlements.change_grantapplication",)
+    ),
+    "settlements_grantapplication_document": AdminPage("settlements.grantapplication", (), object_url=False),
     "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
     # The world's group buy is active: it cannot be resumed.
     "promotions_groupbuycampaign_pause": AdminPage(
@@ -995,6 +1009,7 @@ def _admin_objects(world) -> dict:
         "settlements.statement": objects["statement"],
         "settlements.payoutbatch": objects["batch"],
         "settlements.settlementrun": objects["run"],
+        "settlements.grantapplication": objects["grant"],
         "marketplace.user": world.users[BUYER],
         # The base level (¥0) can never be deleted: the record is a level above it.
         "promotions.membershiplevel": membership_level_above_base(),

@@ -67,7 +67,8 @@ class ProgrammeForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["rules"].help_text = _parameters_help()
+        if "rules" in self.fields:  # absent for staff who may only view programmes
+            self.fields["rules"].help_text = _parameters_help()
 
     def clean(self):
         cleaned = super().clean()
@@ -264,10 +265,14 @@ class GrantApplicationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
         )
 
     def page_urls(self):
-        return [self.staff_page("documents/<int:document_id>/", self.document_view, "document", permissions.GRANT_VIEW)]
+        return [
+            self.staff_page(
+                "documents/<int:grant_document_id>/", self.document_view, "document", permissions.GRANT_VIEW
+            )
+        ]
 
-    def document_view(self, request, document_id):
-        document = get_object_or_404(GrantDocument, pk=document_id)
+    def document_view(self, request, grant_document_id):
+        document = get_object_or_404(GrantDocument, pk=grant_document_id)
         try:
             handle = document.file.open("rb")
         except FileNotFoundError as exc:
