@@ -39,7 +39,6 @@ PAYOUT_MARK_FAILED = declare("settlements.payout_mark_failed", "settlements.view
 
 # Incentive subsidies (issue #14): operations run the programmes and decide applications;
 # finance reads them (they reach its statements).
-PROGRAMME_VIEW = declare("settlements.programme_view", "settlements.view_subsidyprogramme")
 GRANT_VIEW = declare("settlements.grant_view", "settlements.view_grantapplication")
 #: Approving (which reserves the pool) or refusing an application.
 GRANT_DECIDE = declare(

@@ -171,7 +171,7 @@ def programme_save(*, programme: SubsidyProgramme, actor) -> SubsidyProgramme:
     return programme
 
 
-def programme_is_open(programme: SubsidyProgramme, day: datetime.date) -> bool:
+def _programme_is_open(programme: SubsidyProgramme, day: datetime.date) -> bool:
     return (
         programme.is_active
         and programme.valid_from <= day
@@ -258,7 +258,7 @@ def grant_apply(
     no decompression bomb). Every file is checked before anything is written."""
     if programme.kind not in GRANT_KINDS:
         raise SubsidyError("programme_not_applicable", _("This programme is not applied for."))
-    if not programme_is_open(programme, timezone.localdate()):
+    if not _programme_is_open(programme, timezone.localdate()):
         raise SubsidyConflict("programme_closed", _("This programme is not open for applications."))
     project = (project or "").strip()
     if not project:
@@ -642,9 +642,9 @@ def grant_lines(statements: dict[int, int], period: str) -> list[StatementLine]:
         )
     lines = []
     for sid, grants in by_statement.items():
-        GrantApplication.objects.filter(pk__in=[g.pk for g in grants], status=GrantStatus.APPROVED).update(
-            statement_id=sid, status=GrantStatus.PAID
-        )
+        # Few rows (applications, not orders): each moves by its transition, locked in pk order.
+        for grant in grants:
+            transition(grant, "pay", table=GRANT_TRANSITIONS, changes={"statement_id": sid})
         lines.append(
             StatementLine(
                 statement_id=sid,

@@ -38,7 +38,8 @@ from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
-from settlements.models import Payout, PayoutBatch, SettlementRun, Statement
+from settlements.models import GrantApplication, Payout, PayoutBatch, SettlementRun, Statement
+from tests.access_world import subsidy_grant
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -230,6 +231,8 @@ class World:
             ends_at=timezone.now() + timedelta(days=7),
             steps=[(2, "10")],
         )
+        # A submitted grant application of shop A with its invoice (issue #14).
+        self.objects[GrantApplication] = subsidy_grant(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -245,6 +248,7 @@ class World:
             "object_id": lambda: self.pk(entry.model),
             "image_id": lambda: self.objects[Product].images.order_by("pk").first().pk,
             "size": lambda: "small",
+            "grant_document_id": lambda: self.objects[GrantApplication].documents.get().pk,
         }
         missing = set(entry.kwargs) - set(fill)
         assert not missing, f"Tell the World how to fill {missing} of {entry.url_name}."
@@ -465,7 +469,9 @@ ALLOWED = {
         "promotions.group_buy_end",
         "promotions.group_buy_set_platform_share",
         "promotions.marketing_view",
-    },
-    "finance": FINANCE | {"orders.refund_retry"},
+    }
+    # Subsidy grants (issue #14): operations read and decide the applications.
+    | {"settlements.grant_view", "settlements.grant_decide"},
+    "finance": FINANCE | {"orders.refund_retry", "settlements.grant_view"},
     "no_group": set(),
 }  # a superuser: every declared action
