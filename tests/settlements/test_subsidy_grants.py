@@ -309,3 +309,74 @@ def test_a_grant_approved_after_the_period_ended_waits_for_the_next_statement():
     assert not Statement.objects.filter(merchant=merchant, period="2026-10").exists()
     _settle("2026-11", now=at(2026, 12, 1, 1))
     assert _lines(Statement.objects.get(merchant=merchant, period="2026-11")) == {"grant_subsidy": Decimal("200.00")}
+
+
+# --- The admin ----------------------------------------------------------------------------
+
+
+def _operations():
+    from django.contrib.auth.models import Group
+
+    from marketplace.roles import OPERATIONS
+
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=OPERATIONS))
+    return user
+
+
+def test_operations_approve_in_the_admin_and_the_pool_is_reserved(client):
+    programme = grant_programme(budget="100000.00")
+    application = apply(programme, invoiced="250000.00")
+    client.force_login(_operations())
+    url = f"/admin/settlements/grantapplication/{application.pk}/approve/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "¥50,000.00" in page  # what the rule allows
+    response = client.post(url, {"amount": "", "rate": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert (application.status, application.approved_amount) == (GrantStatus.APPROVED, Decimal("50000.00"))
+    assert pool(programme) == (Decimal("50000.00"), Decimal("0.00"), Decimal("50000.00"))
+
+
+def test_an_amount_above_the_rule_is_shown_on_the_form_and_nothing_changes(client):
+    programme = grant_programme(budget="100000.00")
+    application = apply(programme, invoiced="250000.00")
+    client.force_login(_operations())
+    url = f"/admin/settlements/grantapplication/{application.pk}/approve/"
+    response = client.post(url, {"amount": "50000.01"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "The rule allows at most 50000.00 for this application." in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == GrantStatus.SUBMITTED
+    assert pool(programme) == (Decimal("0.00"), Decimal("0.00"), Decimal("100000.00"))
+
+
+def test_finance_reads_applications_but_cannot_decide(client):
+    from django.contrib.auth.models import Group
+
+    from marketplace.roles import FINANCE
+
+    application = apply(grant_programme(), invoiced="1000.00")
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=FINANCE))
+    client.force_login(user)
+    assert client.get(f"/admin/settlements/grantapplication/{application.pk}/change/").status_code == 200
+    document = application.documents.get()
+    download = client.get(f"/admin/settlements/grantapplication/documents/{document.pk}/")
+    assert (download.status_code, b"".join(download.streaming_content)) == (200, PDF_BYTES)
+    for action in ("approve", "refuse"):
+        response = client.post(f"/admin/settlements/grantapplication/{application.pk}/{action}/", {"reason": "x"})
+        assert response.status_code == 403
+    application.refresh_from_db()
+    assert application.status == GrantStatus.SUBMITTED
+
+
+def test_operations_refuse_with_a_reason_in_the_admin(client):
+    application = apply(grant_programme(), invoiced="1000.00")
+    client.force_login(_operations())
+    response = client.post(
+        f"/admin/settlements/grantapplication/{application.pk}/refuse/", {"reason": "Invoices unreadable"}
+    )
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert (application.status, application.refusal_reason) == (GrantStatus.REFUSED, "Invoices unreadable")
