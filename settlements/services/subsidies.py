@@ -185,7 +185,12 @@ DEFAULT_PROGRAMMES: dict[str, dict] = {
     "logistics": {
         "name": "物流补贴",
         "kind": ProgrammeKind.LOGISTICS,
-        "rules": {"carriers": ["SF", "JDVA"], "per_order": "0.50", "per_order_special": "1.00"},
+        # Merchants name the carrier as they like: its code or its name.
+        "rules": {
+            "carriers": ["SF", "JDVA", "顺丰速运", "京东物流"],
+            "per_order": "0.50",
+            "per_order_special": "1.00",
+        },
         "merchant_year_cap": Decimal("500000.00"),
     },
     "brand-incubation": {

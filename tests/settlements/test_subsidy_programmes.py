@@ -133,7 +133,11 @@ def test_the_defaults_are_the_programmes_of_domain_md_seeded_once():
     assert {p.kind for p in created} == set(ProgrammeKind.values)
     assert subsidies.programme_defaults_seed(valid_from=datetime.date(2026, 1, 1)) == []
     logistics = SubsidyProgramme.objects.get(code="logistics")
-    assert logistics.rules == {"carriers": ["JDVA", "SF"], "per_order": "0.50", "per_order_special": "1.00"}
+    assert logistics.rules == {
+        "carriers": ["JDVA", "SF", "京东物流", "顺丰速运"],
+        "per_order": "0.50",
+        "per_order_special": "1.00",
+    }
     assert logistics.merchant_year_cap == Decimal("500000.00")
     brand = SubsidyProgramme.objects.get(code="brand-incubation")
     assert (brand.budget, brand.rules) == (Decimal("50000000.00"), {"max_per_project": "500000.00"})

@@ -10,6 +10,7 @@ from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
 from demo.settlements import seed_settlements
+from demo.subsidies import seed_subsidies
 from demo.users import DEMO_LOGINS, DEMO_PASSWORD, seed_users
 
 DEMO_STEPS = [
@@ -20,6 +21,8 @@ DEMO_STEPS = [
     ("warehouses", seed_warehouses),
     ("products", seed_products),
     ("orders", seed_orders),
+    # Before the settlement runs: they accrue the logistics subsidy and pay the approved grant.
+    ("subsidies", seed_subsidies),
     ("settlements", seed_settlements),
 ]
 
