@@ -70,6 +70,18 @@ FROM orders_merchantorder mo CROSS JOIN generate_series(1, 4) AS n
 WHERE mo.number LIKE 'BB%%';
 """
 
+# With --logistics-subsidy: every merchant order shipped with a designated carrier, one parcel
+# each (the tracking number names its order, to attach its lines).
+SQL_SHIPMENTS = """
+INSERT INTO orders_shipment (merchant_id, warehouse_id, buyer_id, address, status, carrier, tracking_number,
+    shipped_at, created_at)
+SELECT mo.merchant_id, %(warehouse)s, %(buyer)s, 'a', 'shipped', 'SF', mo.id::text, mo.shipped_at, mo.shipped_at
+FROM orders_merchantorder mo WHERE mo.number LIKE 'BB%%';
+
+INSERT INTO orders_shipmentline (shipment_id, order_line_id, quantity)
+SELECT s.id, l.id, l.quantity FROM orders_shipment s JOIN orders_orderline l ON l.merchant_order_id = s.tracking_number::bigint;
+"""
+
 AGGREGATE = """
 SELECT mo.merchant_id, COUNT(*), SUM(l.paid), SUM(l.platform_discount), SUM(l.commission), SUM(l.base)
 FROM orders_orderline l JOIN orders_merchantorder mo ON mo.id = l.merchant_order_id
@@ -82,8 +94,8 @@ WHERE mo.status = 'completed' AND mo.completed_at < %s AND NOT mo.is_frozen GROU
 """
 
 
-def build(lines: int, merchants: int) -> None:
-    from catalog.models import SKU, Category, Product
+def build(lines: int, merchants: int, *, logistics_subsidy: bool = False) -> None:
+    from catalog.models import SKU, Category, Product, Warehouse
     from marketplace.models import User
     from merchants.models import Merchant, Tier
 
@@ -115,12 +127,24 @@ def build(lines: int, merchants: int) -> None:
         # parameters is prepared, and PostgreSQL prepares only one command at a time.
         for statement in filter(str.strip, SQL_ORDERS.split(";")):
             cursor.execute(statement, params)
+        if logistics_subsidy:
+            params["warehouse"] = Warehouse.objects.create(
+                code="BENCH", name="Bench", kind="regional_central", region="east"
+            ).pk
+            for statement in filter(str.strip, SQL_SHIPMENTS.split(";")):
+                cursor.execute(statement, params)
         cursor.execute("ANALYZE")
+    if logistics_subsidy:
+        import datetime
+
+        from settlements.services.subsidies import programme_defaults_seed
+
+        programme_defaults_seed(valid_from=datetime.date(2026, 1, 1))
 
 
 RESET = """
 TRUNCATE settlements_settledorder, settlements_settledrefund, settlements_frozenorder, settlements_statementline,
-         settlements_statement, settlements_settlementrun CASCADE
+         settlements_statement, settlements_settlementrun, settlements_subsidyaccrual CASCADE
 """
 
 
@@ -135,6 +159,11 @@ def main() -> None:
         "--rounds", type=int, default=3, help="Aggregate and run measured this many times (settlement tables emptied)."
     )
     parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
+    parser.add_argument(
+        "--logistics-subsidy",
+        action="store_true",
+        help="Ship every order with a designated carrier and seed the logistics subsidy: the run accrues ¥0.50 per order.",
+    )
     args = parser.parse_args()
 
     from settlements.models import SettlementBatch, Statement, StatementLine
@@ -146,7 +175,7 @@ def main() -> None:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         started = time.perf_counter()
-        build(args.lines, args.merchants)
+        build(args.lines, args.merchants, logistics_subsidy=args.logistics_subsidy)
         print(
             f"built {args.lines:,} order lines for {args.merchants:,} merchants in {time.perf_counter() - started:.1f} s"
         )
@@ -224,6 +253,8 @@ def main() -> None:
             expected_goods = sum(row[2] for row in aggregate)
             expected_commission = sum(row[4] for row in aggregate)
             expected_payable = sum(row[2] + row[3] - row[4] + shipping[row[0]] for row in aggregate)
+            if args.logistics_subsidy:  # ¥0.50 per merchant order (4 lines each), far below the cap
+                expected_payable += sum(row[1] for row in aggregate) // 4 * Decimal("0.50")
             got = {
                 kind: sum(StatementLine.objects.filter(kind=kind).values_list("amount", flat=True), Decimal(0))
                 for kind in ("goods", "commission")

@@ -119,6 +119,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_subscription",
         "settlements.view_feecharge",
         "settlements.add_feecharge",
+        # Incentive subsidies (issue #14): operations run the programmes and decide grant applications.
+        "settlements.view_subsidyprogramme",
+        "settlements.add_subsidyprogramme",
+        "settlements.change_subsidyprogramme",
+        "settlements.view_subsidyaccrual",
+        "settlements.view_grantapplication",
+        "settlements.change_grantapplication",
     ],
     FINANCE: [
         "marketplace.view_user",
@@ -156,6 +163,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_penaltyfile",
         "settlements.view_subscription",
         "settlements.view_feecharge",
+        # Incentive subsidies (issue #14): what reaches the statements, read-only.
+        "settlements.view_subsidyprogramme",
+        "settlements.view_subsidyaccrual",
+        "settlements.view_grantapplication",
     ],
 }
 

@@ -22,6 +22,7 @@ import datetime
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -31,10 +32,19 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Trim, Upper
 
-from .choices import OrderStatus, PaymentStatus, RefundStatus
-from .models import AfterSalesRequest, BuyerOrder, MerchantOrder, OrderLine, Payment, Refund, RefundLine
+from .choices import OrderStatus, PaymentStatus, RefundStatus, ShipmentStatus
+from .models import (
+    AfterSalesRequest,
+    BuyerOrder,
+    MerchantOrder,
+    OrderLine,
+    Payment,
+    Refund,
+    RefundLine,
+    ShipmentLine,
+)
 
 #: The status whose orders are settled (domain.md "Settlement": completed orders only).
 SETTLEABLE_STATUS = OrderStatus.COMPLETED
@@ -120,6 +130,55 @@ def refund_shipping_sql() -> tuple[str, tuple]:
             base_back=Value(0, output_field=money),
             discount_back=Value(0, output_field=money),
             commission_back=Value(0, output_field=money),
+        )
+    )
+
+
+def subsidy_orders_sql(*, carriers: list[str], refunds_before: datetime.datetime) -> tuple[str, tuple]:
+    """Merchant orders as the per-order subsidies read them (issue #14, logistics subsidy).
+
+    Columns: `order_id`, `order_merchant`, `completed`, `shipped` (the order's shipping
+    time), `designated` (a shipped shipment of its lines went with one of `carriers`,
+    compared upper-case),
+    `special` (a line's category is fresh or cross-border) and `fully_refunded` (refund
+    lines completed before `refunds_before` give back all its goods paid)."""
+    lines = OrderLine.objects.filter(merchant_order=OuterRef("pk")).order_by()
+    refunded = (
+        RefundLine.objects.filter(refund__merchant_order=OuterRef("pk"), refund__completed_at__lt=refunds_before)
+        .order_by()
+        .values("refund__merchant_order")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = MerchantOrder._meta.get_field("paid_total")
+    if carriers:
+        # Carriers are typed by merchants: compared trimmed and upper-case, as the codes are.
+        designated = Exists(
+            ShipmentLine.objects.annotate(carrier_code=Upper(Trim("shipment__carrier"))).filter(
+                order_line__merchant_order=OuterRef("pk"),
+                shipment__status=ShipmentStatus.SHIPPED,
+                carrier_code__in=[c.strip().upper() for c in carriers],
+            )
+        )
+    else:
+        designated = Value(False, output_field=BooleanField())
+    orders = MerchantOrder.objects.order_by().annotate(
+        designated=designated,
+        special=Exists(lines.filter(Q(category__is_fresh=True) | Q(category__is_cross_border=True))),
+        goods_refunded=Coalesce(Subquery(refunded, output_field=money), Value(0, output_field=money)),
+    )
+    return _sql(
+        orders.values(
+            "designated",
+            "special",
+            order_id=F("pk"),
+            order_merchant=F("merchant_id"),
+            completed=F("completed_at"),
+            shipped=F("shipped_at"),
+            fully_refunded=ExpressionWrapper(
+                Q(goods_total__gt=F("discount_total")) & Q(goods_refunded__gte=F("goods_total") - F("discount_total")),
+                output_field=BooleanField(),
+            ),
         )
     )
 

@@ -36,6 +36,9 @@ class LineKind(models.TextChoices):
     LADDER_REBATE = "ladder_rebate", _("Ladder rebate")
     PENALTIES = "penalties", _("Penalties")
     SERVICE_FEES = "service_fees", _("Service fees")
+    LOGISTICS_SUBSIDY = "logistics_subsidy", _("Logistics subsidy")
+    LOGISTICS_SUBSIDY_CLAWBACK = "logistics_subsidy_clawback", _("Logistics subsidy clawed back")
+    GRANT_SUBSIDY = "grant_subsidy", _("Subsidy grants")
     ADJUSTMENTS = "adjustments", _("Manual adjustments")
     CARRY_FORWARD = "carry_forward", _("Carried forward from the previous statement")
 
@@ -61,6 +64,7 @@ class AccountKind(models.TextChoices):
     PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts sent to the bank")
     PENALTY_INCOME = "penalty_income", _("Penalty income")
     SERVICE_FEE_REVENUE = "service_fee_revenue", _("Service fee revenue")
+    SUBSIDY_EXPENSE = "subsidy_expense", _("Subsidy expense")
 
 
 class PayoutStatus(models.TextChoices):
@@ -119,3 +123,35 @@ VALUE_ADDED_KINDS = (FeeKind.KEYWORD_BIDDING, FeeKind.HOMEPAGE_SLOT)
 class BillingCycle(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
     YEARLY = "yearly", _("Yearly")
+
+
+# --- Incentive subsidies (domain.md "Incentive subsidies") -------------------------------
+
+
+class ProgrammeKind(models.TextChoices):
+    LOGISTICS = "logistics", _("Logistics subsidy")
+    BRAND_INCUBATION = "brand_incubation", _("Brand incubation fund")
+    FIT_OUT = "fit_out", _("Fit-out subsidy")
+    EQUIPMENT = "equipment", _("Equipment subsidy")
+    TRAINING = "training", _("Training reimbursement")
+    TAX_REBATE = "tax_rebate", _("Tax rebate")
+
+
+#: Programmes paid per shipped order (accrued by the settlement run), not applied for.
+ACCRUAL_KINDS = frozenset({ProgrammeKind.LOGISTICS})
+#: Programmes a merchant applies for with documents; staff approve an amount.
+GRANT_KINDS = frozenset(
+    {
+        ProgrammeKind.BRAND_INCUBATION,
+        ProgrammeKind.FIT_OUT,
+        ProgrammeKind.EQUIPMENT,
+        ProgrammeKind.TRAINING,
+    }
+)
+
+
+class GrantStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Waiting for review")
+    APPROVED = "approved", pgettext_lazy("grant", "Approved")
+    REFUSED = "refused", _("Refused")
+    PAID = "paid", pgettext_lazy("grant", "Paid")

@@ -520,3 +520,10 @@ from .models_fees import (  # noqa: E402, F401
     ValueAddedService,
 )
 from .models_penalties import PENALTY_TRANSITIONS, Penalty, PenaltyFile, PenaltyParameter  # noqa: E402, F401
+from .models_subsidies import (  # noqa: E402, F401  (incentive subsidies: programmes, accruals, grants)
+    GRANT_TRANSITIONS,
+    GrantApplication,
+    GrantDocument,
+    SubsidyAccrual,
+    SubsidyProgramme,
+)

@@ -49,3 +49,10 @@ PENALTY_DEDUCT_DEPOSIT = declare(
 )
 FEE_CHARGE_VIEW = declare("settlements.fee_charge_view", "settlements.view_feecharge")
 FEE_CHARGE_RECORD = declare("settlements.fee_charge_record", "settlements.view_feecharge", "settlements.add_feecharge")
+# Incentive subsidies (issue #14): operations run the programmes and decide applications;
+# finance reads them (they reach its statements).
+GRANT_VIEW = declare("settlements.grant_view", "settlements.view_grantapplication")
+#: Approving (which reserves the pool) or refusing an application.
+GRANT_DECIDE = declare(
+    "settlements.grant_decide", "settlements.view_grantapplication", "settlements.change_grantapplication"
+)

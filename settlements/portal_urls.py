@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import portal_charges
+from . import portal_charges, portal_subsidies
 from . import portal_views as views
 
 app_name = "portal_statements"
@@ -21,4 +21,6 @@ urlpatterns = [
     path("fees/subscribe", portal_charges.subscribe, name="subscribe"),
     path("fees/subscription/end", portal_charges.subscription_end, name="subscription_end"),
     path("fees/buy", portal_charges.purchase, name="purchase"),
+    path("subsidies/", portal_subsidies.grant_list, name="grant_list"),
+    path("subsidies/<int:application_id>/", portal_subsidies.grant_detail, name="grant_detail"),
 ]

@@ -19,6 +19,7 @@ from merchants.views import portal_context, portal_view
 
 from . import exports, pdf, selectors
 from .choices import LineKind
+from .portal_subsidies import statement_subsidy_context
 
 FINANCE = PortalSection.FINANCE
 # Menu key, for merchants.views._menu to highlight the current entry.
@@ -38,6 +39,9 @@ LINE_SOURCES = {
     LineKind.LADDER_REBATE: "ladder-rebate",
     LineKind.PENALTIES: "penalties",
     LineKind.SERVICE_FEES: "service-fees",
+    LineKind.LOGISTICS_SUBSIDY: "subsidies",
+    LineKind.LOGISTICS_SUBSIDY_CLAWBACK: "subsidies",
+    LineKind.GRANT_SUBSIDY: "subsidies",
     LineKind.ADJUSTMENTS: "adjustments",
     LineKind.CARRY_FORWARD: "carry-forward",
 }
@@ -97,6 +101,7 @@ def statement_detail(request, merchant, member, statement_id: int):
             selectors.fee_charges_for_merchant_statement(merchant, statement) if LineKind.SERVICE_FEES in kinds else ()
         ),
         can_see_orders=member.can(PortalSection.ORDERS),
+        **statement_subsidy_context(statement, kinds),
     )
     return render(request, "portal/statements/detail.html", context)
 

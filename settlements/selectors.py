@@ -570,3 +570,61 @@ def subscription_plans_offered():
 
 def value_added_services_offered():
     return ValueAddedService.objects.filter(active=True).order_by("kind", "price", "id")
+
+
+# --- Incentive subsidies (issue #14) -------------------------------------------------------
+# Imported here, with the block, so the subsidies' reads stay one block of this module.
+from .choices import GRANT_KINDS  # noqa: E402
+from .models import GrantApplication, SubsidyAccrual, SubsidyProgramme  # noqa: E402
+
+
+def statement_subsidy_summary(statement: Statement) -> dict:
+    """The logistics subsidy behind a statement's lines: what the rule gave (`due`), what the
+    yearly cap cut, what was paid, what was clawed back here, and the orders it covers."""
+    paid = statement.subsidy_accruals.aggregate(
+        due=Coalesce(Sum("due"), ZERO),
+        cut=Coalesce(Sum("cut"), ZERO),
+        paid=Coalesce(Sum("amount"), ZERO),
+        n=Count("pk"),
+    )
+    clawed = statement.subsidy_clawbacks.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    return {"due": paid["due"], "cut": paid["cut"], "paid": paid["paid"], "clawed_back": clawed, "orders": paid["n"]}
+
+
+def statement_subsidy_accruals(statement: Statement) -> QuerySet:
+    """The logistics accruals paid or clawed back in a statement (its drill-down), in
+    completion order, with their order's number."""
+    return (
+        SubsidyAccrual.objects.filter(Q(statement=statement) | Q(clawed_back_in=statement))
+        .select_related("programme", "merchant_order")
+        .order_by("completed_at", "merchant_order_id")
+    )
+
+
+def statement_grants(statement: Statement) -> QuerySet:
+    """The grants paid in a statement."""
+    return statement.grants.select_related("programme").order_by("pk")
+
+
+def grant_applications_for(merchant) -> QuerySet:
+    """A merchant's grant applications, newest first (the portal's list: its own only)."""
+    return (
+        GrantApplication.objects.filter(merchant=merchant)
+        .select_related("programme", "statement")
+        .prefetch_related("documents")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+def grant_application_get(*, merchant, pk: int) -> GrantApplication | None:
+    """One of the merchant's applications; None for another merchant's (404)."""
+    return grant_applications_for(merchant).filter(pk=pk).first()
+
+
+def grant_programmes_open(day) -> QuerySet:
+    """The grant programmes open for applications on `day`."""
+    return (
+        SubsidyProgramme.objects.filter(kind__in=list(GRANT_KINDS), is_active=True, valid_from__lte=day)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .order_by("kind", "pk")
+    )

@@ -315,6 +315,11 @@ def build_world() -> World:
     world.kwargs["promotion_id"] = promotion.pk
     world.objects["promotion"] = promotion
     world.objects["platform_promotion"] = platform_promotion()
+    # A grant application of the owner's merchant with its invoice (issue #14).
+    grant = subsidy_grant(merchant)
+    world.kwargs["application_id"] = grant.pk
+    world.kwargs["grant_document_id"] = grant.documents.get().pk
+    world.objects["grant"] = grant
     return world
 
 
@@ -407,6 +412,7 @@ def admin_fillers(world: World) -> dict:
             actor=objects["other_merchant"].owner,
             reference="access-matrix",
         ),
+        "settlements.subsidyaccrual": lambda: subsidy_accrual(objects),
         "settlements.manualadjustment": lambda: settlement_services.adjustment_create(
             merchant=objects["merchant"], period="2026-12", amount="10.00", reason="Goodwill", actor=staff
         ),
@@ -437,3 +443,58 @@ def membership_level_above_base():
     MembershipLevel.objects.get_or_create(threshold=0, defaults={"code": "regular", "name": "Regular"})
     above = MembershipLevel.objects.exclude(threshold=0).order_by("pk").first()
     return above or MembershipLevel.objects.create(code="silver", name="Silver", threshold=Decimal("1000.00"))
+
+
+def subsidy_grant(merchant):
+    """A fit-out programme and the merchant's application to it, with one PDF invoice."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from settlements.choices import ProgrammeKind
+    from settlements.models import SubsidyProgramme
+    from settlements.services import subsidies
+    from tests.merchants.factories import PDF_BYTES
+
+    programme = subsidies.programme_save(
+        programme=SubsidyProgramme(
+            code="fit-out",
+            name="Fit-out",
+            kind=ProgrammeKind.FIT_OUT,
+            rules={"rate": "0.20", "max_amount": "1000000.00"},
+            valid_from=datetime.date(2026, 1, 1),
+        ),
+        actor=None,
+    )
+    return subsidies.grant_apply(
+        merchant=merchant,
+        programme=programme,
+        actor=merchant.owner,
+        project="Shop fit-out",
+        invoiced_amount="1000.00",
+        documents=[SimpleUploadedFile("invoice.pdf", PDF_BYTES)],
+    )
+
+
+def subsidy_accrual(objects):
+    """A logistics accrual of the world's statement (the run writes them; the admin lists them)."""
+    from settlements.choices import ProgrammeKind
+    from settlements.models import SubsidyAccrual, SubsidyProgramme
+
+    programme = SubsidyProgramme.objects.create(
+        code="logistics",
+        name="Logistics",
+        kind=ProgrammeKind.LOGISTICS,
+        rules={"carriers": ["SF"], "per_order": "0.50", "per_order_special": "1.00"},
+        valid_from=datetime.date(2026, 1, 1),
+        merchant_year_cap=Decimal("500000.00"),
+    )
+    statement = objects["statement"]
+    return SubsidyAccrual.objects.create(
+        programme=programme,
+        merchant=statement.merchant,
+        merchant_order=objects["done_part"],
+        year=2026,
+        completed_at=timezone.now(),
+        due=Decimal("0.50"),
+        amount=Decimal("0.50"),
+        statement=statement,
+    )

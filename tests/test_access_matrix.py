@@ -417,6 +417,9 @@ ROUTES: dict[str, Row] = {
     "portal_statements:subscribe": action(portal("finance", own=False)),
     "portal_statements:subscription_end": action(portal("finance", own=False)),
     "portal_statements:purchase": action(portal("finance", own=False)),
+    # Subsidy grants (issue #14): an empty application is refused (400).
+    "portal_statements:grant_list": page(portal("finance", own=False), post=400),
+    "portal_statements:grant_detail": page(portal("finance"), post=200),
     # A promotion's marketing figures (issue #13): read-only, GET and HEAD.
     "portal_marketing:list": page(portal("promotions", own=False)),
     "portal_marketing:detail": page(portal("promotions")),
@@ -659,6 +662,9 @@ ADMIN_OFFERS = {
     "settlements.valueaddedservice": "vac",
     "settlements.subscription": "v",
     "settlements.feecharge": "va",
+    "settlements.subsidyprogramme": "vac",
+    "settlements.grantapplication": "v",
+    "settlements.subsidyaccrual": "v",
     "promotions.membershiplevel": "vacd",
     "promotions.membership": "v",
     "promotions.membershipchange": "v",
@@ -741,6 +747,14 @@ ADMIN_PAGES = {
     "settlements_penalty_reject": AdminPage("settlements.penalty", ("settlements.change_penalty",), REDIRECT),
     "settlements_penalty_deduct_deposit": AdminPage("settlements.penalty", ("merchants.add_depositentry",), REDIRECT),
     "settlements_penalty_file": AdminPage("settlements.penalty", ()),
+    # The world's grant application is submitted: it can be approved or refused.
+    "settlements_grantapplication_approve": AdminPage(
+        "settlements.grantapplication", ("settlements.change_grantapplication",)
+    ),
+    "settlements_grantapplication_refuse": AdminPage(
+        "settlements.grantapplication", ("settlements.change_grantapplication",)
+    ),
+    "settlements_grantapplication_document": AdminPage("settlements.grantapplication", (), object_url=False),
     "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
     # The world's group buy is active: it cannot be resumed.
     "promotions_groupbuycampaign_pause": AdminPage(
@@ -1038,6 +1052,7 @@ def _admin_objects(world) -> dict:
         "settlements.statement": objects["statement"],
         "settlements.payoutbatch": objects["batch"],
         "settlements.settlementrun": objects["run"],
+        "settlements.grantapplication": objects["grant"],
         "marketplace.user": world.users[BUYER],
         # The base level (¥0) can never be deleted: the record is a level above it.
         "promotions.membershiplevel": membership_level_above_base(),

@@ -40,6 +40,7 @@ from ..models import ManualAdjustment, SettledOrder, SettledRefund, SettlementRu
 from ..periods import Period, settleable_cutoff
 from .fees import _fee_lines
 from .penalties import _penalty_lines
+from .subsidies import subsidy_lines
 
 
 def compute_statements(*, period: Period, merchant_ids: list[int], run: SettlementRun | None) -> int:
@@ -81,6 +82,7 @@ def compute_statements(*, period: Period, merchant_ids: list[int], run: Settleme
             *_ladder_lines(statements, ladders),
             *_penalty_lines(statements, period),
             *_fee_lines(statements, period),
+            *subsidy_lines(statements, str(period)),
         ]
     )
     kept = len(todo) - _drop_empty(str(period), todo)

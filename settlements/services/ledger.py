@@ -79,11 +79,15 @@ def statement_postings(statement: Statement) -> list[tuple[Account, Decimal]]:
     promotion = get(LineKind.PLATFORM_DISCOUNTS) + get(LineKind.DISCOUNTS_TAKEN_BACK)
     commission = get(LineKind.COMMISSION) + get(LineKind.COMMISSION_RETURNED)  # negative: revenue
     payable_now = statement.payable - get(LineKind.CARRY_FORWARD)
+    # Subsidies are the platform's expense; a clawback (negative) reduces it.
+    subsidies = get(LineKind.LOGISTICS_SUBSIDY) + get(LineKind.LOGISTICS_SUBSIDY_CLAWBACK) + get(LineKind.GRANT_SUBSIDY)
     return [
         (account_for(AccountKind.GATEWAY_CLEARING), collected),
         (account_for(AccountKind.PROMOTION_EXPENSE), promotion),
         (account_for(AccountKind.REBATE_EXPENSE), get(LineKind.LADDER_REBATE)),
         (account_for(AccountKind.ADJUSTMENT_EXPENSE), get(LineKind.ADJUSTMENTS)),
+        # Opened with the first subsidy, so statements without one leave the chart as it was.
+        *([(account_for(AccountKind.SUBSIDY_EXPENSE), subsidies)] if subsidies else []),
         (account_for(AccountKind.COMMISSION_REVENUE), commission),
         # Penalties and service fees are negative lines: income and revenue, credited (their
         # accounts are made when first used, not for every statement).

@@ -38,7 +38,8 @@ from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
-from settlements.models import FeeCharge, Payout, PayoutBatch, Penalty, SettlementRun, Statement
+from settlements.models import FeeCharge, GrantApplication, Payout, PayoutBatch, Penalty, SettlementRun, Statement
+from tests.access_world import subsidy_grant
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -245,6 +246,8 @@ class World:
         self.objects[FeeCharge] = settlement_services.fee_charge_record(
             merchant=shop, kind="homepage_slot", amount="1.00", description="World", reference="world", actor=approver
         )
+        # A submitted grant application of shop A with its invoice (issue #14).
+        self.objects[GrantApplication] = subsidy_grant(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -262,6 +265,7 @@ class World:
             "size": lambda: "small",
             "penalty_id": lambda: self.objects[Penalty].pk,
             "file_id": lambda: self.objects[Penalty].files.order_by("pk").first().pk,
+            "grant_document_id": lambda: self.objects[GrantApplication].documents.get().pk,
         }
         missing = set(entry.kwargs) - set(fill)
         assert not missing, f"Tell the World how to fill {missing} of {entry.url_name}."
@@ -487,14 +491,17 @@ ALLOWED = {
         "promotions.group_buy_set_platform_share",
         "promotions.marketing_view",
     }
-    # Issue #14: operations raise penalties, decide appeals, record value-added charges.
+    # Issue #14: operations raise penalties, decide appeals, record value-added charges, and
+    # read and decide the subsidy grant applications.
     | {
         "settlements.penalty_view",
         "settlements.penalty_raise",
         "settlements.penalty_decide",
         "settlements.fee_charge_view",
         "settlements.fee_charge_record",
+        "settlements.grant_view",
+        "settlements.grant_decide",
     },
-    "finance": FINANCE | {"orders.refund_retry"},
+    "finance": FINANCE | {"orders.refund_retry", "settlements.grant_view"},
     "no_group": set(),
 }  # a superuser: every declared action

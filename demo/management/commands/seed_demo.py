@@ -12,6 +12,7 @@ from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
 from demo.settlements import seed_settlements
+from demo.subsidies import seed_subsidies
 from demo.users import DEMO_LOGINS, DEMO_PASSWORD, seed_users
 
 DEMO_STEPS = [
@@ -24,6 +25,8 @@ DEMO_STEPS = [
     ("orders", seed_orders),
     # Penalties and service fees (issue #14): before the runs that deduct them.
     ("charges", seed_charges),
+    # Before the settlement runs: they accrue the logistics subsidy and pay the approved grant.
+    ("subsidies", seed_subsidies),
     ("settlements", seed_settlements),
     ("ledger", seed_ledger),
 ]

@@ -1,0 +1,159 @@
+"""Merchant portal subsidies (issue #14), under /portal/statements/subsidies/: the merchant's
+grant applications, applying to an open programme with invoices and documents, one
+application's decision and payment; and the subsidy drill-down of a statement page.
+
+Pages go through `portal_view(PortalSection.FINANCE)` (the owner and finance members);
+rows come from selectors given the member's merchant, so another merchant's application ids
+answer 404.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.errors import DomainError
+from marketplace.shortcuts import found_or_404
+from merchants.choices import PortalSection
+from merchants.views import portal_context, portal_view
+
+from . import selectors
+from .choices import GrantStatus, LineKind
+from .services import subsidies
+from .services.subsidies import GRANT_DOCUMENTS_MAX
+
+FINANCE = PortalSection.FINANCE
+MENU_STATEMENTS = "finance_statements"
+#: The statement lines whose source rows the subsidy drill-down lists.
+SUBSIDY_KINDS = frozenset({LineKind.LOGISTICS_SUBSIDY, LineKind.LOGISTICS_SUBSIDY_CLAWBACK, LineKind.GRANT_SUBSIDY})
+#: The drill-down lists at most this many accruals on the page.
+ACCRUALS_SHOWN = 200
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple) and data:
+            return [single(d, initial) for d in data]
+        return [single(data or None, initial)]  # nothing: "required"
+
+
+class GrantApplicationForm(forms.Form):
+    programme = forms.ModelChoiceField(label=_("Programme"), queryset=None, empty_label=None)
+    project = forms.CharField(label=_("Project"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea({"rows": 3}))
+    invoiced_amount = forms.DecimalField(
+        label=_("Invoiced amount (yuan)"),
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Fit-out, equipment and training: the total of the invoices attached."),
+    )
+    requested_amount = forms.DecimalField(
+        label=_("Amount requested (yuan)"),
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Brand incubation: the amount the project asks for."),
+    )
+    documents = MultipleFileField(
+        label=_("Invoices and documents"),
+        help_text=_("PDF, PNG or JPEG, at most 10 MB each."),
+    )
+    #: Service refusals shown on a field.
+    error_fields = {
+        "invalid_invoiced_amount": "invoiced_amount",
+        "invalid_requested_amount": "requested_amount",
+        "project_required": "project",
+        "documents_required": "documents",
+        "too_many_documents": "documents",
+        "file_too_large": "documents",
+        "file_empty": "documents",
+        "file_type_not_allowed": "documents",
+        "file_corrupt": "documents",
+        "image_too_large": "documents",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["programme"].queryset = selectors.grant_programmes_open(timezone.localdate())
+        self.fields["documents"].widget.attrs["accept"] = "application/pdf,image/png,image/jpeg"
+
+    def add_service_error(self, error: DomainError) -> None:
+        self.add_error(self.error_fields.get(error.code), str(error.message))
+
+
+@portal_view(FINANCE)
+def grant_list(request, merchant, member):
+    """The merchant's applications and, by POST, a new application."""
+    form = GrantApplicationForm(request.POST, request.FILES) if request.method == "POST" else GrantApplicationForm()
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = subsidies.grant_apply(
+                merchant=merchant,
+                programme=data["programme"],
+                actor=request.user,
+                project=data["project"],
+                description=data["description"],
+                invoiced_amount=data["invoiced_amount"],
+                requested_amount=data["requested_amount"],
+                documents=data["documents"],
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, gettext("Your application is submitted; the platform reviews it."))
+            return redirect("portal_statements:grant_detail", application.pk)
+    context = portal_context(
+        member,
+        MENU_STATEMENTS,
+        form=form,
+        applications=selectors.grant_applications_for(merchant),
+        documents_max=GRANT_DOCUMENTS_MAX,
+    )
+    return render(request, "portal/subsidies/list.html", context, status=400 if form.errors else 200)
+
+
+@portal_view(FINANCE)
+def grant_detail(request, merchant, member, application_id: int):
+    application = found_or_404(selectors.grant_application_get(merchant=merchant, pk=application_id))
+    statement_visible = application.statement is not None and application.statement.status in selectors.MERCHANT_VISIBLE
+    context = portal_context(
+        member,
+        MENU_STATEMENTS,
+        application=application,
+        statement_visible=statement_visible,
+        paid=application.status == GrantStatus.PAID,
+    )
+    return render(request, "portal/subsidies/detail.html", context)
+
+
+def statement_subsidy_context(statement, kinds) -> dict:
+    """The subsidy drill-down of a statement page (the statement already scoped to the
+    merchant by its selector): empty when the statement has no subsidy line."""
+    if not SUBSIDY_KINDS & set(kinds):
+        return {"subsidies": None}
+    return {
+        "subsidies": {
+            "summary": selectors.statement_subsidy_summary(statement),
+            "accruals": list(selectors.statement_subsidy_accruals(statement)[:ACCRUALS_SHOWN]),
+            "accruals_shown": ACCRUALS_SHOWN,
+            "grants": list(selectors.statement_grants(statement)),
+            "statement": statement,
+        }
+    }
