@@ -221,7 +221,7 @@ class PenaltyAdmin(ObjectActionsMixin, CreateOnlyAdmin):
                 return redirect(self.page_url("change", penalty.pk))
         return self.render_page(
             request,
-            "admin/settlements/upload_form.html",
+            "admin/settlements/form.html",
             gettext("Raise a penalty"),
             form=form,
             submit_label=gettext("Raise the penalty"),
