@@ -107,19 +107,36 @@ def refund_lines_sql() -> tuple[str, tuple]:
     not a return: its row reads `base_back` = the merchant-funded part of the difference
     (`later_merchant_part`), `discount_back` = minus the platform-funded part (negative: the
     platform reimburses it, as it does a platform discount, rather than taking any back) and
-    `commission_back` = the line's commission × merchant part / base. Every other refund line
-    reads the shares `refunds.reversal` froze (domain.md: base, platform discount and
-    commission × R / paid)."""
+    `commission_back` = the line's commission × merchant part / base. A later refund of R on
+    that line reverses s = R / (paid − difference) of the line as the difference left it:
+    base − merchant part, platform discount + platform part, commission − the commission
+    returned (so a full return after the difference gives back exactly what is left). Every
+    other refund line reads the shares `refunds.reversal` froze (domain.md: base, platform
+    discount and commission × R / paid)."""
     # Filtered on a column of the order (never empty), so PostgreSQL joins the order inner.
     lines = RefundLine.objects.filter(refund__merchant_order__merchant__isnull=False).order_by()
     later = _group_buy_later_discount()
     lines = lines.annotate(later_merchant=later("later_merchant_part"), later_platform=later("later_platform_part"))
-    difference = Q(
-        refund__reference__startswith=GROUP_BUY_REFUND_PREFIX,
-        later_merchant__isnull=False,
-        amount=F("later_merchant") + F("later_platform"),
+    is_group_buy = Q(refund__reference__startswith=GROUP_BUY_REFUND_PREFIX)
+    difference = Q(is_group_buy, later_merchant__isnull=False, amount=F("later_merchant") + F("later_platform"))
+    # A refund after the difference reverses its share of the line as the difference left it.
+    earlier_difference = RefundLine.objects.filter(
+        is_group_buy, order_line=OuterRef("order_line_id"), refund_id__lt=OuterRef("refund_id")
     )
+    after = Q(later_merchant__isnull=False, after_difference=True)
+    lines = lines.annotate(after_difference=Exists(earlier_difference))
     money = MerchantOrder._meta.get_field("shipping_fee")
+    left_paid = F("order_line__paid") - F("later_merchant") - F("later_platform")
+
+    def share_left(value):
+        """`value` × R / the paid left after the difference, rounded half-up."""
+        return Round(
+            ExpressionWrapper(
+                value * F("amount") / NullIf(left_paid, Value(0, output_field=money)), output_field=money
+            ),
+            2,
+        )
+
     return _sql(
         lines.values(
             refund_pk=F("refund_id"),
@@ -127,12 +144,21 @@ def refund_lines_sql() -> tuple[str, tuple]:
             **_order_columns("refund__"),
             line_amount=F("amount"),
             shipping=Value(0, output_field=money),
-            base_back=Case(When(difference, then=F("later_merchant")), default=F("refunded_base"), output_field=money),
+            base_back=Case(
+                When(difference, then=F("later_merchant")),
+                When(after, then=share_left(F("order_line__base") - F("later_merchant"))),
+                default=F("refunded_base"),
+                output_field=money,
+            ),
             discount_back=Case(
-                When(difference, then=-F("later_platform")), default=F("platform_discount_back"), output_field=money
+                When(difference, then=-F("later_platform")),
+                When(after, then=share_left(F("order_line__platform_discount") + F("later_platform"))),
+                default=F("platform_discount_back"),
+                output_field=money,
             ),
             commission_back=Case(
                 When(difference, then=_commission_on("later_merchant")),
+                When(after, then=share_left(F("order_line__commission") - _commission_on("later_merchant"))),
                 default=F("commission_returned"),
                 output_field=money,
             ),

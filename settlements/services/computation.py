@@ -10,6 +10,10 @@ Guarantees (domain.md "Settlement"), for `compute_statements`:
   run's cost follows the month's orders, not the history;
 - a refund is deducted in the first statement where both its order is settled and its
   completion is before the period's end (settled with the order, or clawed back later);
+- a group buy's difference refund settles as a discount split by the campaign's funding
+  (README, settlement): its merchant part lowers base and commission, its platform part is
+  added to "platform discounts reimbursed", nothing of the line's platform discount is taken
+  back; a full refund below a group's minimum is an ordinary refund;
 - source rows have unique natural keys (an order, a refund line, a shipping refund, an
   adjustment is settled once, ever);
 - the sums are aggregated by SQL (INSERT … SELECT … GROUP BY), never by a per-order Python

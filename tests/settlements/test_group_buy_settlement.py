@@ -216,3 +216,32 @@ def test_a_group_below_the_minimum_on_a_completed_order_is_an_ordinary_full_refu
     assert list(OrderLineDiscount.objects.values_list("later_merchant_part", "later_platform_part")) == [
         (D("0.00"), D("0.00"))
     ]
+
+
+def test_a_return_after_the_difference_reverses_the_line_as_the_difference_left_it():
+    world, participants = _five_completed("0.5", completed=at(2026, 12, 8, 12))
+    _close(participants, refunds_at=at(2026, 12, 9, 12))
+    _settle("2026-12", now=at(2027, 1, 1, 1))
+    assert Statement.objects.get(period="2026-12").payable == D("467.50")
+    order = MerchantOrder.objects.get(buyer_order_id=participants[0].order_id)
+    line = order.lines.get()
+    with mock.patch("django.utils.timezone.now", return_value=at(2027, 1, 10, 12)):
+        order_services.refund_issue(
+            merchant_order=order, items=[order_services.RefundItem(line.pk, D("80.00"))], reason="returned"
+        )
+    _settle("2027-01", now=at(2027, 2, 1, 1))
+    # Left after the difference: paid 90 − 10 = 80, base 95 − 5 = 90, platform discount
+    # 5 + 5 = 10, commission 4.75 − 0.25 = 4.50; R = 80 → s = 1: all of it reversed.
+    assert _lines(Statement.objects.get(period="2027-01")) == {
+        "refunds": D("-80.00"),
+        "shipping_refunds": D("0.00"),
+        "discounts_taken_back": D("-10.00"),
+        "commission_returned": D("4.50"),
+    }
+    assert SettledRefund.objects.get(refund__reason="returned").refunded_base == D("90.00")
+    # The merchant keeps the returned order's shipping only: 467.50 − 80 − 10 + 4.50 = 382.00
+    # = 4 × 93.50 + 8.00.
+    assert sum(Statement.objects.values_list("payable", flat=True)) == D("382.00") == 4 * D("93.50") + D("8.00")
+    # Marketing: 4 participants × (5 + 5) platform-funded, as the statements: 50.00 − 10.00.
+    figures = source_marketing("group_buy", [world.campaign.pk])[world.campaign.pk]
+    assert figures.platform_cost == D("40.00") == _platform_cost(world.shop)
