@@ -22,6 +22,7 @@ import datetime
 from django.db.models import (
     BigIntegerField,
     BooleanField,
+    Case,
     Exists,
     ExpressionWrapper,
     F,
@@ -31,8 +32,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Cast, Coalesce, Trim, Upper
+from django.db.models.functions import Cast, Coalesce, NullIf, Round, Trim, Upper
 
 from .choices import OrderStatus, PaymentStatus, RefundStatus, ShipmentStatus
 from .models import (
@@ -40,6 +42,7 @@ from .models import (
     BuyerOrder,
     MerchantOrder,
     OrderLine,
+    OrderLineDiscount,
     Payment,
     Refund,
     RefundLine,
@@ -98,21 +101,97 @@ def refund_lines_sql() -> tuple[str, tuple]:
     decided), its order's `order_id`, `order_merchant`, `order_completed` and `order_settleable` (the order
     is in the settled status), and the line's `line_amount`, `shipping` (0: shipping is
     refunded by the refund itself, see `refund_shipping_sql`), `base_back`
-    (refunded base), `discount_back` and `commission_back`."""
+    (refunded base), `discount_back` and `commission_back`.
+
+    A group buy's difference refund (README "Promotions", settlement) is a price reduction,
+    not a return: its row reads `base_back` = the merchant-funded part of the difference
+    (`later_merchant_part`), `discount_back` = minus the platform-funded part (negative: the
+    platform reimburses it, as it does a platform discount, rather than taking any back) and
+    `commission_back` = the line's commission × merchant part / base. A later refund of R on
+    that line reverses s = R / (paid − difference) of the line as the difference left it:
+    base − merchant part, platform discount + platform part, commission − the commission
+    returned (so a full return after the difference gives back exactly what is left). Every
+    other refund line reads the shares `refunds.reversal` froze (domain.md: base, platform
+    discount and commission × R / paid)."""
     # Filtered on a column of the order (never empty), so PostgreSQL joins the order inner.
     lines = RefundLine.objects.filter(refund__merchant_order__merchant__isnull=False).order_by()
+    later = _group_buy_later_discount()
+    lines = lines.annotate(later_merchant=later("later_merchant_part"), later_platform=later("later_platform_part"))
+    is_group_buy = Q(refund__reference__startswith=GROUP_BUY_REFUND_PREFIX)
+    difference = Q(is_group_buy, later_merchant__isnull=False, amount=F("later_merchant") + F("later_platform"))
+    # A refund after the difference reverses its share of the line as the difference left it.
+    earlier_difference = RefundLine.objects.filter(
+        is_group_buy, order_line=OuterRef("order_line_id"), refund_id__lt=OuterRef("refund_id")
+    )
+    after = Q(later_merchant__isnull=False, after_difference=True)
+    lines = lines.annotate(after_difference=Exists(earlier_difference))
+    money = MerchantOrder._meta.get_field("shipping_fee")
+    left_paid = F("order_line__paid") - F("later_merchant") - F("later_platform")
+
+    def share_left(value):
+        """`value` × R / the paid left after the difference, rounded half-up."""
+        return Round(
+            ExpressionWrapper(
+                value * F("amount") / NullIf(left_paid, Value(0, output_field=money)), output_field=money
+            ),
+            2,
+        )
+
     return _sql(
         lines.values(
             refund_pk=F("refund_id"),
             refund_line_pk=F("pk"),
             **_order_columns("refund__"),
             line_amount=F("amount"),
-            shipping=Value(0, output_field=MerchantOrder._meta.get_field("shipping_fee")),
-            base_back=F("refunded_base"),
-            discount_back=F("platform_discount_back"),
-            commission_back=F("commission_returned"),
+            shipping=Value(0, output_field=money),
+            base_back=Case(
+                When(difference, then=F("later_merchant")),
+                When(after, then=share_left(F("order_line__base") - F("later_merchant"))),
+                default=F("refunded_base"),
+                output_field=money,
+            ),
+            discount_back=Case(
+                When(difference, then=-F("later_platform")),
+                When(after, then=share_left(F("order_line__platform_discount") + F("later_platform"))),
+                default=F("platform_discount_back"),
+                output_field=money,
+            ),
+            commission_back=Case(
+                When(difference, then=_commission_on("later_merchant")),
+                When(after, then=share_left(F("order_line__commission") - _commission_on("later_merchant"))),
+                default=F("commission_returned"),
+                output_field=money,
+            ),
         )
     )
+
+
+#: The reference prefix of the refunds a group buy's close issues (`group_buys.py`).
+GROUP_BUY_REFUND_PREFIX = "group-buy-"
+
+
+def _group_buy_later_discount():
+    """A refund line's order line's group-buy discount given after placement, one part
+    (`later_merchant_part` or `later_platform_part`); NULL when the line has none."""
+    rows = OrderLineDiscount.objects.filter(line=OuterRef("order_line_id"), group_buy__isnull=False).order_by()
+    rows = rows.filter(Q(later_merchant_part__gt=0) | Q(later_platform_part__gt=0))
+
+    def part(field):
+        return Subquery(rows.values(field)[:1], output_field=MerchantOrder._meta.get_field("shipping_fee"))
+
+    return part
+
+
+def _commission_on(field: str):
+    """The line's commission on the base lowered by `field` (a price reduction, not a
+    return): commission × `field` / base, rounded half-up to the cent (PostgreSQL's ROUND
+    on numeric rounds halves away from zero; the amounts are positive)."""
+    money = MerchantOrder._meta.get_field("shipping_fee")
+    share = ExpressionWrapper(
+        F("order_line__commission") * F(field) / NullIf(F("order_line__base"), Value(0, output_field=money)),
+        output_field=money,
+    )
+    return Coalesce(Round(share, 2), Value(0, output_field=money), output_field=money)
 
 
 def refund_shipping_sql() -> tuple[str, tuple]:

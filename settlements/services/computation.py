@@ -10,6 +10,10 @@ Guarantees (domain.md "Settlement"), for `compute_statements`:
   run's cost follows the month's orders, not the history;
 - a refund is deducted in the first statement where both its order is settled and its
   completion is before the period's end (settled with the order, or clawed back later);
+- a group buy's difference refund settles as a discount split by the campaign's funding
+  (README, settlement): its merchant part lowers base and commission, its platform part is
+  added to "platform discounts reimbursed", nothing of the line's platform discount is taken
+  back; a full refund below a group's minimum is an ordinary refund;
 - source rows have unique natural keys (an order, a refund line, a shipping refund, an
   adjustment is settled once, ever);
 - the sums are aggregated by SQL (INSERT … SELECT … GROUP BY), never by a per-order Python
@@ -353,13 +357,21 @@ def _settle_refunds(cursor, *, statements: dict[int, int], end, since=None, prev
 
 
 def _refund_lines(cursor, *, period: str, merchant_ids: list[int]) -> None:
-    """The four refund lines of the batch's statements, summed from their settled refunds."""
+    """The four refund lines of the batch's statements, summed from their settled refunds.
+
+    A group buy's difference refund is settled as a discount (its `discount_back` is minus
+    the platform-funded part, see `orders.settlement_source.refund_lines_sql`): that part is
+    added to the statement's "platform discounts reimbursed" line (created when the order
+    settled in an earlier statement), not netted into "taken back", so the statement's
+    platform cost is the campaign's marketing cost."""
     cursor.execute(
         f"""
         WITH r AS (
             SELECT sr.statement_id AS sid, SUM(CASE WHEN sr.refund_line_id IS NULL THEN 0 ELSE 1 END) AS c,
-                   SUM(sr.amount) AS amount, SUM(sr.shipping_amount) AS ship, SUM(sr.discount_back) AS back,
-                   SUM(sr.commission_returned) AS ret
+                   SUM(sr.amount) AS amount, SUM(sr.shipping_amount) AS ship,
+                   SUM(GREATEST(sr.discount_back, 0)) AS back, SUM(sr.commission_returned) AS ret,
+                   SUM(GREATEST(-sr.discount_back, 0)) AS later,
+                   SUM(CASE WHEN sr.discount_back < 0 THEN 1 ELSE 0 END) AS later_c
             FROM settlements_settledrefund sr JOIN settlements_statement s ON s.id = sr.statement_id
             WHERE s.period = %s AND s.merchant_id IN ({_in(merchant_ids)}) GROUP BY sr.statement_id
         )
@@ -368,6 +380,10 @@ def _refund_lines(cursor, *, period: str, merchant_ids: list[int]) -> None:
         UNION ALL SELECT sid, 'shipping_refunds', -ship, c FROM r
         UNION ALL SELECT sid, 'discounts_taken_back', -back, c FROM r
         UNION ALL SELECT sid, 'commission_returned', ret, c FROM r
+        UNION ALL SELECT sid, 'platform_discounts', later, later_c FROM r WHERE later > 0
+        ON CONFLICT (statement_id, kind) DO UPDATE
+        SET amount = settlements_statementline.amount + EXCLUDED.amount,
+            count = settlements_statementline.count + EXCLUDED.count
         """,
         [period],
     )
