@@ -8,10 +8,12 @@ it. Merchants download their own applications' documents in the portal."""
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import connection
 
 from merchants.models import Merchant
 from orders.models import MerchantOrder
@@ -371,3 +373,40 @@ def test_a_document_whose_file_is_gone_is_404(client):
     document.file.delete(save=False)
     client.force_login(merchant.owner)
     assert client.get(f"/portal/statements/subsidies/{application.pk}/documents/{document.pk}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_submissions_for_one_tax_year_create_one_application():
+    merchant = shop_with_revenue("5000000.00")
+    programme = tax_rebate()
+    results: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def submit():
+        try:
+            barrier.wait()
+            subsidies.grant_apply(
+                merchant=merchant,
+                programme=programme,
+                actor=merchant.owner,
+                project="Tax rebate 2026",
+                invoiced_amount="800000.00",
+                tax_year=2026,
+                documents=[pdf("tax-return.pdf")],
+            )
+            results.append("applied")
+        except SubsidyConflict as exc:
+            results.append(exc.code)
+        finally:
+            connection.close()
+
+    with mock.patch("django.utils.timezone.now", return_value=at(2027, 1, 20, 10)):
+        threads = [threading.Thread(target=submit) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert sorted(results) == ["applied"] + ["tax_rebate_already_applied"] * 5
+    application = GrantApplication.objects.get()
+    assert (application.tax_year, application.status, application.documents.count()) == (2026, "submitted", 1)
+    assert GrantDocument.objects.count() == 1
