@@ -3,6 +3,25 @@
 from django.conf import settings
 from django.db import migrations, models
 
+# The tax rebate's parameters became revenue steps and a number of years; a programme saved
+# with 0011's shape (a threshold and one rate per year) gets domain.md's defaults.
+TAX_REBATE_RULES = {
+    "steps": [
+        {"min_revenue": "5000000.00", "rate": "0.30"},
+        {"min_revenue": "10000000.00", "rate": "0.40"},
+        {"min_revenue": "20000000.00", "rate": "0.50"},
+    ],
+    "years": 3,
+}
+
+
+def tax_rebate_steps(apps, schema_editor):
+    SubsidyProgramme = apps.get_model("settlements", "SubsidyProgramme")
+    for programme in SubsidyProgramme.objects.filter(kind="tax_rebate").order_by("pk"):
+        if "steps" not in programme.rules:
+            programme.rules = TAX_REBATE_RULES
+            programme.save(update_fields=["rules"])
+
 
 class Migration(migrations.Migration):
 
@@ -27,4 +46,5 @@ class Migration(migrations.Migration):
             model_name='grantapplication',
             constraint=models.UniqueConstraint(condition=models.Q(('tax_year__isnull', False), models.Q(('status', 'refused'), _negated=True)), fields=('programme', 'merchant', 'tax_year'), name='grant_tax_year_once'),
         ),
+        migrations.RunPython(tax_rebate_steps, migrations.RunPython.noop),
     ]
