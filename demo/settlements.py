@@ -4,14 +4,18 @@ worker does) on the orders of the orders demo (demo/orders.py).
 
 - First month: every statement is approved by finance@demo.local, invoiced, put in a payout
   batch (exported) and marked paid by admin@demo.local (segregation of duties: whoever
-  approved a statement cannot confirm its payment). It holds a refund settled with its order.
+  approved a statement cannot confirm its payment), except the batch's last payout, which the
+  bank returns the next day (`FAILED_PAYOUT_REASON`): that statement stays approved and owed,
+  for finance's next batch, and the ledger reverses the payout sent. It holds a refund
+  settled with its order.
 - Second month: a manual adjustment (created before the run), the clawback of a refund made
   after its order was settled in the first month, the order frozen by the open dispute
   (listed, not paid), and statements left to review (draft) so finance has work to do.
 
 Each step happens at a plausible moment (`demo.orders.clock` moves the clock the
 services read): each run at 02:00 on the 1st of the next month (the second one at the latest
-now), approval and invoices on the 3rd, the payout batch on the 5th, the payments on the 6th.
+now), approval and invoices on the 3rd, the payout batch on the 5th, the payments on the 6th,
+the returned one on the 7th.
 
 Idempotent: when statements of the first demo month exist, or any settlement run does (the
 demo settles a fresh database only), the step creates nothing.
@@ -37,6 +41,8 @@ from settlements.periods import Period, local_midnight
 
 FINANCE = "finance@demo.local"
 ADMIN = "admin@demo.local"
+#: Why the bank returned the first month's last payout (the demo's failed payout).
+FAILED_PAYOUT_REASON = "收款账户已注销，银行退票（演示）"
 
 
 def _on(period: Period, day: int, hour: int, minute: int = 0):
@@ -54,7 +60,8 @@ def _run(period: Period, *, at, actor) -> int:
 
 def _approve_and_pay(period: Period, *, finance, admin) -> None:
     """Finance approves and invoices every statement of `period` and sends the positive ones
-    to the bank; the admin (not the approver) confirms the payments."""
+    to the bank; the admin (not the approver) confirms the payments, and the next day records
+    the last one as returned by the bank (it stays owed)."""
     month = period.next
     statements = list(Statement.objects.filter(period=str(period)).order_by("merchant_id"))
     with clock(_on(month, 3, 10)):
@@ -69,9 +76,14 @@ def _approve_and_pay(period: Period, *, finance, admin) -> None:
     with clock(_on(month, 5, 9, 30)):
         batch = services.payout_batch_create(actor=finance, statement_ids=payable)
         services.payout_batch_csv(batch=batch, actor=finance)
+    payouts = list(batch.payouts.filter(status=PayoutStatus.PENDING).order_by("pk"))
+    returned = payouts.pop() if len(payouts) > 1 else None
     with clock(_on(month, 6, 15)):
-        for n, payout in enumerate(batch.payouts.filter(status=PayoutStatus.PENDING).order_by("pk"), start=1):
+        for n, payout in enumerate(payouts, start=1):
             services.payout_mark_paid(payout=payout, actor=admin, bank_reference=f"CMB{month.first_day:%Y%m}06{n:06d}")
+    if returned is not None:
+        with clock(_on(month, 7, 10)):
+            services.payout_mark_failed(payout=returned, actor=admin, reason=FAILED_PAYOUT_REASON)
 
 
 def _settle(first: Period, second: Period, *, finance, admin, merchants: list[Merchant]) -> int:

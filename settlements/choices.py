@@ -146,6 +146,7 @@ GRANT_KINDS = frozenset(
         ProgrammeKind.FIT_OUT,
         ProgrammeKind.EQUIPMENT,
         ProgrammeKind.TRAINING,
+        ProgrammeKind.TAX_REBATE,
     }
 )
 

@@ -167,7 +167,7 @@ subsidy_storage = SubsidyStorage()
 
 class GrantApplication(models.Model):
     """A merchant's application to a grant programme (brand incubation, fit-out, equipment,
-    training). Staff approve an amount the rule computes and caps, reserving it from the
+    training, tax rebate). Staff approve an amount the rule computes and caps, reserving it from the
     pool, or refuse it with a reason; an approved grant is paid in the merchant's next
     statement (`statement`)."""
 
@@ -181,6 +181,10 @@ class GrantApplication(models.Model):
     description = models.TextField(_("description"), blank=True)
     invoiced_amount = models.DecimalField(_("invoiced amount"), **MONEY, default=0)
     requested_amount = models.DecimalField(_("requested amount"), **MONEY, null=True, blank=True)
+    # Tax rebate only: the tax year applied for (its local contribution is `invoiced_amount`)
+    # and the merchant's revenue of that year, as the rule read it from settlement data.
+    tax_year = models.PositiveSmallIntegerField(_("tax year"), null=True, blank=True)
+    yearly_revenue = models.DecimalField(_("yearly revenue"), **MONEY, null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=GrantStatus.choices, default=GrantStatus.SUBMITTED)
     approved_amount = models.DecimalField(_("approved amount"), **MONEY, null=True, blank=True)
     rate = models.DecimalField(_("rate applied"), max_digits=5, decimal_places=4, null=True, blank=True)
@@ -216,6 +220,12 @@ class GrantApplication(models.Model):
             models.CheckConstraint(
                 condition=~Q(status__in=["approved", "paid"]) | Q(approved_amount__gt=0),
                 name="grant_approved_has_amount",
+            ),
+            # A tax year is rebated once: one live (not refused) application per merchant.
+            models.UniqueConstraint(
+                fields=["programme", "merchant", "tax_year"],
+                condition=Q(tax_year__isnull=False) & ~Q(status="refused"),
+                name="grant_tax_year_once",
             ),
         ]
 

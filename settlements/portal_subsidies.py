@@ -1,6 +1,6 @@
 """Merchant portal subsidies (issue #14), under /portal/statements/subsidies/: the merchant's
-grant applications, applying to an open programme with invoices and documents, one
-application's decision and payment; and the subsidy drill-down of a statement page.
+grant applications, applying to an open programme with invoices and documents (a tax rebate
+with its tax year), one application's decision and payment and its documents; and the subsidy drill-down of a statement page.
 
 Pages go through `portal_view(PortalSection.FINANCE)` (the owner and finance members);
 rows come from selectors given the member's merchant, so another merchant's application ids
@@ -9,8 +9,11 @@ answer 404.
 
 from __future__ import annotations
 
+import os
+
 from django import forms
 from django.contrib import messages
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -61,7 +64,10 @@ class GrantApplicationForm(forms.Form):
         required=False,
         max_digits=14,
         decimal_places=2,
-        help_text=_("Fit-out, equipment and training: the total of the invoices attached."),
+        help_text=_(
+            "Fit-out, equipment and training: the total of the invoices attached. "
+            "Tax rebate: the local contribution of the tax year."
+        ),
     )
     requested_amount = forms.DecimalField(
         label=_("Amount requested (yuan)"),
@@ -69,6 +75,13 @@ class GrantApplicationForm(forms.Form):
         max_digits=14,
         decimal_places=2,
         help_text=_("Brand incubation: the amount the project asks for."),
+    )
+    tax_year = forms.IntegerField(
+        label=_("Tax year"),
+        required=False,
+        min_value=2000,
+        max_value=9999,
+        help_text=_("Tax rebate: the ended calendar year the rebate is for, e.g. 2025."),
     )
     documents = MultipleFileField(
         label=_("Invoices and documents"),
@@ -79,6 +92,12 @@ class GrantApplicationForm(forms.Form):
         "invalid_invoiced_amount": "invoiced_amount",
         "invalid_requested_amount": "requested_amount",
         "project_required": "project",
+        "invalid_tax_year": "tax_year",
+        "tax_year_not_ended": "tax_year",
+        "tax_year_before_live": "tax_year",
+        "tax_rebate_years_over": "tax_year",
+        "tax_rebate_below_threshold": "tax_year",
+        "tax_rebate_already_applied": "tax_year",
         "documents_required": "documents",
         "too_many_documents": "documents",
         "file_too_large": "documents",
@@ -112,6 +131,7 @@ def grant_list(request, merchant, member):
                 description=data["description"],
                 invoiced_amount=data["invoiced_amount"],
                 requested_amount=data["requested_amount"],
+                tax_year=data["tax_year"],
                 documents=data["documents"],
             )
         except DomainError as error:
@@ -157,3 +177,20 @@ def statement_subsidy_context(statement, kinds) -> dict:
             "statement": statement,
         }
     }
+
+
+@portal_view(FINANCE)
+def grant_document(request, merchant, member, application_id: int, document_id: int):
+    """One of the merchant's own application documents, streamed (as the penalties'
+    evidence files): another merchant's, or a document of another application, is 404."""
+    row = found_or_404(selectors.grant_document_get_for_merchant(merchant, application_id, document_id))
+    try:
+        handle = row.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(handle, content_type=row.content_type)
+    extension = os.path.splitext(row.file.name)[1]
+    response["Content-Disposition"] = f'inline; filename="grant-{application_id}-{row.pk}{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -23,4 +23,9 @@ urlpatterns = [
     path("fees/buy", portal_charges.purchase, name="purchase"),
     path("subsidies/", portal_subsidies.grant_list, name="grant_list"),
     path("subsidies/<int:application_id>/", portal_subsidies.grant_detail, name="grant_detail"),
+    path(
+        "subsidies/<int:application_id>/documents/<int:document_id>/",
+        portal_subsidies.grant_document,
+        name="grant_document",
+    ),
 ]

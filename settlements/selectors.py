@@ -575,7 +575,7 @@ def value_added_services_offered():
 # --- Incentive subsidies (issue #14) -------------------------------------------------------
 # Imported here, with the block, so the subsidies' reads stay one block of this module.
 from .choices import GRANT_KINDS  # noqa: E402
-from .models import GrantApplication, SubsidyAccrual, SubsidyProgramme  # noqa: E402
+from .models import GrantApplication, GrantDocument, SubsidyAccrual, SubsidyProgramme  # noqa: E402
 
 
 def statement_subsidy_summary(statement: Statement) -> dict:
@@ -619,6 +619,24 @@ def grant_applications_for(merchant) -> QuerySet:
 def grant_application_get(*, merchant, pk: int) -> GrantApplication | None:
     """One of the merchant's applications; None for another merchant's (404)."""
     return grant_applications_for(merchant).filter(pk=pk).first()
+
+
+def grant_document_get_for_merchant(merchant, application_id, document_id) -> GrantDocument | None:
+    """A document of one of the merchant's applications; None for anyone else's (404)."""
+    return GrantDocument.objects.filter(
+        application__merchant=merchant, application_id=application_id, pk=document_id
+    ).first()
+
+
+def merchant_yearly_revenue(merchant_id: int, year: int) -> Decimal:
+    """A merchant's revenue of a calendar year from settlement data (the tax rebate's
+    threshold and step): Σ base of the orders settled in its statements for the year's
+    periods, less Σ refunded base those statements deducted (the ladder's net sales, over
+    twelve periods)."""
+    periods = {"statement__merchant_id": merchant_id, "statement__period__startswith": f"{int(year):04d}-"}
+    base = SettledOrder.objects.filter(**periods).aggregate(total=Coalesce(Sum("merchant_order__base_total"), ZERO))
+    refunded = SettledRefund.objects.filter(**periods).aggregate(total=Coalesce(Sum("refunded_base"), ZERO))
+    return base["total"] - refunded["total"]
 
 
 def grant_programmes_open(day) -> QuerySet:

@@ -10,6 +10,10 @@ Guarantees:
   `subsidy_pool_exhausted` with nothing written;
 - an approved amount is what the rule computes from the application, capped per project and
   by the merchant's yearly cap;
+- a tax rebate is applied for per ended tax year, once (unless refused), within the first
+  `years` tax years after the merchant went live, and only when that year's revenue (from
+  settlement data) reaches the lowest step: it is the local contribution × the rate of the
+  highest step reached;
 - the run (`subsidy_accrual_lines`, `grant_lines`) writes logistics accruals in SQL over the
   orders the statement settles, caps them in completion order, claws back the accruals of
   orders fully refunded after they were paid, and pays approved grants once.
@@ -23,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +39,7 @@ from marketplace.transitions import transition
 from merchants.documents import clean_document
 from orders import settlement_source
 
+from .. import selectors
 from ..choices import ACCRUAL_KINDS, GRANT_KINDS, GrantStatus, LineKind, ProgrammeKind
 from ..models import (
     GRANT_TRANSITIONS,
@@ -61,15 +66,17 @@ GRANT_DOCUMENTS_MAX = 10
 # --- Programme rules ----------------------------------------------------------------------
 
 # Each kind's parameters: name → (type, required). "rate": a fraction in (0, 1];
-# "money": a positive amount; "codes": a non-empty list of carrier codes; "rates": a
-# non-empty list of rates (one per year).
+# "money": a positive amount; "codes": a non-empty list of carrier codes; "steps": a
+# non-empty list of {"min_revenue", "rate"} (whole-volume steps, as the ladder's);
+# "years": a whole number of years from 1 to 10.
 RULE_PARAMETERS: dict[str, dict[str, str]] = {
     ProgrammeKind.LOGISTICS: {"carriers": "codes", "per_order": "money", "per_order_special": "money"},
     ProgrammeKind.BRAND_INCUBATION: {"max_per_project": "money"},
     ProgrammeKind.FIT_OUT: {"rate": "rate", "max_amount": "money"},
     ProgrammeKind.EQUIPMENT: {"min_rate": "rate", "max_rate": "rate"},
     ProgrammeKind.TRAINING: {"rate": "rate"},
-    ProgrammeKind.TAX_REBATE: {"min_revenue": "money", "rates": "rates"},
+    # Revenue steps (the lowest is the threshold) and the tax years after going live.
+    ProgrammeKind.TAX_REBATE: {"steps": "steps", "years": "years"},
 }
 
 
@@ -89,10 +96,31 @@ def _clean_parameter(kind: str, value):
         if not isinstance(value, list) or not value or not all(isinstance(c, str) and c.strip() for c in value):
             raise ValueError(_('Give a non-empty list of carrier codes, e.g. ["SF", "JD"].'))
         return sorted({c.strip().upper() for c in value})
-    if kind == "rates":
-        if not isinstance(value, list) or not value:
-            raise ValueError(_('Give a non-empty list of rates, e.g. ["0.50", "0.40", "0.30"].'))
-        return [_clean_parameter("rate", v) for v in value]
+    if kind == "steps":
+        message = _(
+            'Give a non-empty list of steps, e.g. [{"min_revenue": "5000000.00", "rate": "0.30"}], '
+            "each threshold different."
+        )
+        if not isinstance(value, list) or not value or not all(isinstance(step, dict) for step in value):
+            raise ValueError(message)
+        steps = []
+        for step in value:
+            if set(step) != {"min_revenue", "rate"}:
+                raise ValueError(message)
+            steps.append(
+                {
+                    "min_revenue": _clean_parameter("money", step["min_revenue"]),
+                    "rate": _clean_parameter("rate", step["rate"]),
+                }
+            )
+        steps.sort(key=lambda step: Decimal(step["min_revenue"]))
+        if len({step["min_revenue"] for step in steps}) != len(steps):
+            raise ValueError(message)
+        return steps
+    if kind == "years":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
+            raise ValueError(_("A number of years is a whole number from 1 to 10, e.g. 3."))
+        return value
     number = _decimal(value)
     if kind == "rate":
         if number is None or not (ZERO < number <= 1):
@@ -213,7 +241,14 @@ DEFAULT_PROGRAMMES: dict[str, dict] = {
     "tax-rebate": {
         "name": "税收返还",
         "kind": ProgrammeKind.TAX_REBATE,
-        "rules": {"min_revenue": "5000000.00", "rates": ["0.50", "0.40", "0.30"]},
+        "rules": {
+            "steps": [
+                {"min_revenue": "5000000.00", "rate": "0.30"},
+                {"min_revenue": "10000000.00", "rate": "0.40"},
+                {"min_revenue": "20000000.00", "rate": "0.50"},
+            ],
+            "years": 3,
+        },
     },
 }
 
@@ -256,11 +291,17 @@ def grant_apply(
     description: str = "",
     invoiced_amount=None,
     requested_amount=None,
+    tax_year=None,
     documents=(),
 ) -> GrantApplication:
     """A merchant applies to an open grant programme with its invoices/documents (at least
     one; each checked as merchants' documents are: PDF, PNG or JPEG by content, size limit,
-    no decompression bomb). Every file is checked before anything is written."""
+    no decompression bomb). Every file is checked before anything is written.
+
+    Tax rebate: `tax_year` (an ended calendar year) and its local contribution as
+    `invoiced_amount`; refused, with nothing written, when the rule would refuse it
+    (`tax_rebate_eligibility`) or the year already has an application not refused (409
+    `tax_rebate_already_applied`; a constraint backs this against racing submissions)."""
     if programme.kind not in GRANT_KINDS:
         raise SubsidyError("programme_not_applicable", _("This programme is not applied for."))
     if not _programme_is_open(programme, timezone.localdate()):
@@ -269,14 +310,27 @@ def grant_apply(
     if not project:
         raise SubsidyError("project_required", _("Name the project."))
     percentage = programme.kind != ProgrammeKind.BRAND_INCUBATION
+    tax = programme.kind == ProgrammeKind.TAX_REBATE
+    invoiced_message = (
+        _("Enter the local contribution of the tax year in yuan, e.g. 800000.00.")
+        if tax
+        else _("Enter the invoiced amount in yuan, e.g. 120000.00.")
+    )
     invoiced = _money_input(
-        invoiced_amount,
-        code="invalid_invoiced_amount",
-        message=_("Enter the invoiced amount in yuan, e.g. 120000.00."),
-        required=percentage,
+        invoiced_amount, code="invalid_invoiced_amount", message=invoiced_message, required=percentage
     )
     if percentage and not invoiced:
-        raise SubsidyError("invalid_invoiced_amount", _("Enter the invoiced amount in yuan, e.g. 120000.00."))
+        raise SubsidyError("invalid_invoiced_amount", invoiced_message)
+    year = revenue = None
+    if tax:
+        year = _tax_year_input(tax_year)
+        revenue, _rate = tax_rebate_eligibility(programme=programme, merchant=merchant, tax_year=year)
+        if (
+            GrantApplication.objects.filter(programme=programme, merchant=merchant, tax_year=year)
+            .exclude(status=GrantStatus.REFUSED)
+            .exists()
+        ):
+            raise _already_applied(year)
     requested = _money_input(
         requested_amount,
         code="invalid_requested_amount",
@@ -295,15 +349,25 @@ def grant_apply(
             {"max": GRANT_DOCUMENTS_MAX},
         )
     cleaned = [(clean_document(uploaded), uploaded) for uploaded in documents]
-    application = GrantApplication.objects.create(
-        programme=programme,
-        merchant=merchant,
-        project=project[:200],
-        description=description or "",
-        invoiced_amount=invoiced or ZERO,
-        requested_amount=requested,
-        submitted_by=actor,
-    )
+    try:
+        # A savepoint: a racing submission for the same tax year is a 409, not a broken
+        # transaction.
+        with transaction.atomic():
+            application = GrantApplication.objects.create(
+                programme=programme,
+                merchant=merchant,
+                project=project[:200],
+                description=description or "",
+                invoiced_amount=invoiced or ZERO,
+                requested_amount=requested,
+                tax_year=year,
+                yearly_revenue=revenue,
+                submitted_by=actor,
+            )
+    except IntegrityError as exc:
+        if year is None:
+            raise
+        raise _already_applied(year) from exc
     saved = []
     try:
         for clean, uploaded in cleaned:
@@ -325,9 +389,76 @@ def grant_apply(
         action="settlements.grant_applied",
         actor=actor,
         obj=application,
-        data={"programme": programme.pk, "invoiced": invoiced, "requested": requested, "documents": len(saved)},
+        data={
+            "programme": programme.pk,
+            "invoiced": invoiced,
+            "requested": requested,
+            "tax_year": year,
+            "documents": len(saved),
+        },
     )
     return application
+
+
+def _already_applied(year: int) -> SubsidyConflict:
+    return SubsidyConflict(
+        "tax_rebate_already_applied",
+        _("You have already applied for the tax year %(year)s.") % {"year": year},
+        {"tax_year": year},
+    )
+
+
+def _tax_year_input(value) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = 0
+    if isinstance(value, bool | float) or not 2000 <= year <= 9999:
+        raise SubsidyError("invalid_tax_year", _("Enter the tax year, e.g. 2025."))
+    return year
+
+
+def tax_rebate_eligibility(*, programme: SubsidyProgramme, merchant, tax_year: int) -> tuple[Decimal, Decimal]:
+    """The tax rebate's rule for a merchant and tax year: (its yearly revenue from
+    settlement data, the rate of the highest step that revenue reaches). Refuses a year
+    that has not ended (400 `tax_year_not_ended`), a merchant not live (409
+    `merchant_not_live`), a year before it went live (409 `tax_year_before_live`) or past
+    its first `years` tax years (409 `tax_rebate_years_over`), and revenue below the lowest
+    step (409 `tax_rebate_below_threshold`)."""
+    if tax_year >= timezone.localdate().year:
+        raise SubsidyError(
+            "tax_year_not_ended",
+            _("A tax rebate is applied for once the tax year has ended."),
+            {"tax_year": tax_year},
+        )
+    if merchant.live_since is None:
+        raise SubsidyConflict("merchant_not_live", _("The shop has not gone live yet."))
+    first = timezone.localtime(merchant.live_since).year
+    years = programme.rules["years"]
+    if tax_year < first:
+        raise SubsidyConflict(
+            "tax_year_before_live",
+            _("The shop went live in %(first)s, after the tax year %(year)s.") % {"first": first, "year": tax_year},
+            {"first_year": first},
+        )
+    if tax_year >= first + years:
+        raise SubsidyConflict(
+            "tax_rebate_years_over",
+            _("The tax rebate covers the first %(years)s tax years after going live (%(first)s–%(last)s).")
+            % {"years": years, "first": first, "last": first + years - 1},
+            {"first_year": first, "last_year": first + years - 1},
+        )
+    revenue = selectors.merchant_yearly_revenue(merchant.pk, tax_year)
+    reached = [step for step in programme.rules["steps"] if revenue >= Decimal(step["min_revenue"])]
+    if not reached:
+        threshold = Decimal(programme.rules["steps"][0]["min_revenue"])
+        raise SubsidyConflict(
+            "tax_rebate_below_threshold",
+            _("The revenue of %(year)s (%(revenue)s) is below the programme's threshold of %(threshold)s.")
+            % {"year": tax_year, "revenue": revenue, "threshold": threshold},
+            {"revenue": str(revenue), "threshold": str(threshold)},
+        )
+    return revenue, Decimal(reached[-1]["rate"])
 
 
 def grant_ceiling(
@@ -336,8 +467,16 @@ def grant_ceiling(
     """What the rule gives the application before the merchant's yearly cap and the pool:
     (amount, rate used). Fit-out: invoiced × rate, at most `max_amount`; equipment: invoiced
     × the rate staff choose within [min_rate, max_rate]; training: invoiced × rate; brand
-    incubation: the amount requested, at most `max_per_project`."""
+    incubation: the amount requested, at most `max_per_project`; tax rebate: the local
+    contribution × the step its tax year's revenue reaches (`tax_rebate_eligibility`, read
+    again: refusals as there; `application.yearly_revenue` is set to the revenue read)."""
     rules = programme.rules
+    if programme.kind == ProgrammeKind.TAX_REBATE:
+        revenue, chosen = tax_rebate_eligibility(
+            programme=programme, merchant=application.merchant, tax_year=application.tax_year
+        )
+        application.yearly_revenue = revenue
+        return quantize(application.invoiced_amount * chosen), chosen
     if programme.kind == ProgrammeKind.BRAND_INCUBATION:
         return min(application.requested_amount or ZERO, Decimal(rules["max_per_project"])), None
     if programme.kind == ProgrammeKind.EQUIPMENT:
@@ -420,7 +559,13 @@ def grant_approve(*, application: GrantApplication, actor, amount=None, rate=Non
         "approve",
         table=GRANT_TRANSITIONS,
         lock=False,
-        changes={"approved_amount": ceiling, "rate": used_rate, "decided_by": actor, "decided_at": now},
+        changes={
+            "approved_amount": ceiling,
+            "rate": used_rate,
+            "yearly_revenue": locked.yearly_revenue,
+            "decided_by": actor,
+            "decided_at": now,
+        },
     )
     audit_record(
         action="settlements.grant_approved",

@@ -16,9 +16,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from demo.orders import demo_periods
+from demo.settlements import FAILED_PAYOUT_REASON, _on
 from orders.models import Dispute
 from settlements import selectors
-from settlements.choices import LineKind, PayoutStatus, StatementStatus
+from settlements.choices import AccountKind, LineKind, PayoutStatus, StatementStatus
 from settlements.models import (
     FeeCharge,
     FrozenOrder,
@@ -67,10 +68,31 @@ def _check_demo_settlements(today: datetime.date) -> None:
         (str(first), "completed"),
         (str(second), "completed"),
     ]
-    # The first month: every demo merchant, approved by finance, invoiced, paid by the admin.
-    first_statements = list(Statement.objects.filter(period=str(first)).select_related("approved_by", "invoice"))
+    # The first month: every demo merchant, approved by finance, invoiced, paid by the admin but
+    # the batch's last payout, which the bank returned: that statement stays approved and owed.
+    first_statements = list(
+        Statement.objects.filter(period=str(first)).select_related("approved_by", "invoice").order_by("pk")
+    )
     assert len(first_statements) == 4
+    returned = Payout.objects.get(status=PayoutStatus.FAILED)
+    assert returned == Payout.objects.order_by("pk").last()
+    assert (returned.failure_reason, returned.marked_by.email) == (FAILED_PAYOUT_REASON, "admin@demo.local")
+    assert returned.marked_at == _on(first.next, 7, 10)
+    owed = returned.statement
+    assert (owed.status, owed.period, returned.amount) == (StatementStatus.APPROVED, str(first), owed.payable)
+    assert list(selectors.statements_to_pay()) == [owed]
+    # Its ledger: sent to the bank, then reversed: the merchant is owed the payable again.
+    for key, transit in [
+        (f"payout-sent:{returned.reference}", -owed.payable),
+        (f"payout-failed:{returned.reference}", owed.payable),
+    ]:
+        postings = dict(JournalEntry.objects.get(key=key).postings.values_list("account__kind", "amount"))
+        assert postings == {AccountKind.PAYOUTS_IN_TRANSIT: transit, AccountKind.MERCHANT_PAYABLE: -transit}, key
+    assert not JournalEntry.objects.filter(key=f"payout:{returned.reference}").exists()
     for statement in first_statements:
+        if statement == owed:
+            assert selectors.statement_matches_ledger(statement)
+            continue
         assert statement.status == StatementStatus.PAID
         assert statement.approved_by.email == "finance@demo.local"
         assert statement.invoice.issued_by.email == "finance@demo.local"

@@ -26,7 +26,7 @@ def test_the_demo_ledger_has_every_movement_and_verifies(small_catalog):
     assert "seed_demo: ledger: 0 created" not in out.getvalue()
     kinds = {key.split(":", 1)[0] for key in JournalEntry.objects.values_list("key", flat=True)}
     # Refunds are returned by the refund task after the commit (a worker in `make run`).
-    assert {"statement", "payment", "deposit", "payout-sent", "payout"} <= kinds
+    assert {"statement", "payment", "deposit", "payout-sent", "payout", "payout-failed"} <= kinds
     deducted = DepositEntry.objects.get(reference="DEMO-PEN-14")
     refunded = DepositEntry.objects.get(reference="DEMO-REFUND-15")
     assert (deducted.kind, deducted.amount, refunded.kind) == ("deducted", Decimal("-2000.00"), "refunded")

@@ -65,8 +65,14 @@ def programme(**fields) -> SubsidyProgramme:
         (ProgrammeKind.TRAINING, {"rate": "0.8"}, {"rate": "0.8"}),
         (
             ProgrammeKind.TAX_REBATE,
-            {"min_revenue": "5000000", "rates": ["0.5", "0.4", "0.3"]},
-            {"min_revenue": "5000000.00", "rates": ["0.5", "0.4", "0.3"]},
+            {
+                "steps": [{"min_revenue": "10000000", "rate": "0.4"}, {"min_revenue": "5000000", "rate": "0.3"}],
+                "years": 3,
+            },
+            {
+                "steps": [{"min_revenue": "5000000.00", "rate": "0.3"}, {"min_revenue": "10000000.00", "rate": "0.4"}],
+                "years": 3,
+            },
         ),
     ],
 )
@@ -89,7 +95,7 @@ def test_the_rules_of_each_kind_are_normalised(kind, rules, clean):
         (ProgrammeKind.FIT_OUT, {"rate": "0.2", "max_amount": "10", "bonus": "1"}, {"bonus"}),
         (ProgrammeKind.EQUIPMENT, {"min_rate": "0.15", "max_rate": "0.10"}, {"min_rate"}),
         (ProgrammeKind.TRAINING, {}, {"rate"}),
-        (ProgrammeKind.TAX_REBATE, {"min_revenue": "5000000", "rates": ["0.5", "2"]}, {"rates"}),
+        (ProgrammeKind.TAX_REBATE, {"steps": [{"min_revenue": "5000000", "rate": "2"}], "years": 3}, {"steps"}),
     ],
 )
 def test_bad_rules_are_refused_with_every_wrong_parameter_named(kind, rules, fields):
