@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError, NotFoundError
+from marketplace.jobs import run_each
 from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
 from merchants.choices import CooperationMode, MerchantStatus
@@ -95,18 +96,24 @@ def fees_bill_due(*, today: datetime.date | None = None) -> int:
     subscription's cycle. Returns how many charges were created; a rerun creates none."""
     today = today or timezone.localdate()
     rates = dict(TechnicalServiceFee.objects.values_list("tier_id", "yearly_amount"))
-    created = 0
     contracts = merchant_selectors.accepted_contracts().filter(merchant__status=MerchantStatus.LIVE)
-    for merchant_id, live_since, tier_id, mode, franchise_fee, number, start, end in contracts.values_list(
-        "merchant_id",
-        "merchant__live_since",
-        "merchant__tier_id",
-        "cooperation_mode",
-        "franchise_fee",
-        "number",
-        "start_date",
-        "end_date",
-    ).order_by("merchant_id"):
+    rows = {
+        row[0]: row
+        for row in contracts.values_list(
+            "merchant_id",
+            "merchant__live_since",
+            "merchant__tier_id",
+            "cooperation_mode",
+            "franchise_fee",
+            "number",
+            "start_date",
+            "end_date",
+        ).order_by("merchant_id")
+    }
+
+    def bill_merchant(merchant_id) -> bool:
+        _m, live_since, tier_id, mode, franchise_fee, number, start, end = rows[merchant_id]
+        created = 0
         if live_since is not None and rates.get(tier_id):
             created += _bill_technical_fee(merchant_id, timezone.localdate(live_since), today, rates[tier_id])
         if mode == CooperationMode.FRANCHISE and franchise_fee and start <= today < end:
@@ -122,11 +129,29 @@ def fees_bill_due(*, today: datetime.date | None = None) -> int:
                     gross=franchise_fee,
                 )
             )
-    for subscription in Subscription.objects.select_related("plan").filter(
+        counted[0] += created
+        return bool(created)
+
+    subscriptions = Subscription.objects.select_related("plan").filter(
         Q(ended_on__isnull=True) | Q(ended_on__gt=today), starts_on__lte=today
-    ):
-        created += bool(_bill_subscription(subscription, today))
-    return created
+    )
+
+    def bill_subscription(pk) -> bool:
+        billed = bool(_bill_subscription(subscriptions.get(pk=pk), today))
+        counted[0] += billed
+        return billed
+
+    # Each merchant's fees and each subscription in its own transaction: one that fails is
+    # recorded as a JobFailure and the others are billed (marketplace.jobs).
+    counted = [0]
+    run_each(job="settlements.fees_bill_due", object_type="merchants.merchant", ids=sorted(rows), handle=bill_merchant)
+    run_each(
+        job="settlements.fees_bill_due",
+        object_type="settlements.subscription",
+        ids=subscriptions.order_by("pk").values_list("pk", flat=True),
+        handle=bill_subscription,
+    )
+    return counted[0]
 
 
 def _bill_technical_fee(merchant_id: int, live_on: datetime.date, today: datetime.date, yearly: Decimal) -> int:

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 from marketplace.errors import ConflictError, DomainError, NotFoundError
+from marketplace.jobs import run_each
 from marketplace.money import ZERO, quantize
 from marketplace.transitions import transition
 from merchants import services as merchant_services
@@ -141,10 +142,10 @@ def late_shipment_penalties_raise(*, now=None) -> int:
         .filter(merchant_order__shipped_at__gte=since)
         .values_list("merchant_order_id", flat=True)
     )
-    raised = 0
-    for order_id, merchant_id, number, paid_at, shipped_at in late:
-        if order_id in done:
-            continue
+    todo = {row[0]: row for row in late if row[0] not in done}
+
+    def raise_one(order_id) -> bool:
+        _order_id, merchant_id, number, paid_at, shipped_at = todo[order_id]
         hours = int((shipped_at - paid_at).total_seconds() // 3600)
         try:
             with transaction.atomic():
@@ -162,9 +163,17 @@ def late_shipment_penalties_raise(*, now=None) -> int:
                 )
                 audit_record(action="settlements.penalty_raised", obj=penalty, data={"amount": amount, "rule": True})
         except IntegrityError:
-            continue  # raised meanwhile by a concurrent run
-        raised += 1
-    return raised
+            return False  # raised meanwhile by a concurrent run
+        return True
+
+    # Each order in its own transaction: one that fails is recorded as a JobFailure and the
+    # others are still raised (marketplace.jobs).
+    return run_each(
+        job="settlements.late_shipment_penalties_raise",
+        object_type="orders.merchantorder",
+        ids=sorted(todo),
+        handle=raise_one,
+    ).done
 
 
 def _lock(penalty) -> Penalty:
@@ -224,19 +233,26 @@ def penalty_decide(*, penalty: Penalty, actor, upheld: bool, reason: str, now=No
 
 def penalties_lapse(*, now=None) -> int:
     """Open penalties whose appeal window has passed come to stand (since the window's end);
-    returns how many. Idempotent; one penalty at a time under its lock."""
+    returns how many. Idempotent; one penalty at a time under its lock, in its own transaction
+    (`marketplace.jobs.run_each`: a failure is recorded and the others go on)."""
     now = now or timezone.now()
-    count = 0
-    for pk in Penalty.objects.filter(status=PenaltyStatus.OPEN, appeal_until__lte=now).values_list("pk", flat=True):
-        with transaction.atomic():
-            locked = _lock(pk)
-            if locked.status != PenaltyStatus.OPEN or locked.appeal_until > now:
-                continue
-            transition(
-                locked, "lapse", table=PENALTY_TRANSITIONS, lock=False, changes={"stands_since": locked.appeal_until}
-            )
-            count += 1
-    return count
+
+    def lapse_one(pk) -> bool:
+        locked = _lock(pk)
+        if locked.status != PenaltyStatus.OPEN or locked.appeal_until > now:
+            return False
+        transition(
+            locked, "lapse", table=PENALTY_TRANSITIONS, lock=False, changes={"stands_since": locked.appeal_until}
+        )
+        return True
+
+    due = Penalty.objects.filter(status=PenaltyStatus.OPEN, appeal_until__lte=now).order_by("pk")
+    return run_each(
+        job="settlements.penalties_lapse",
+        object_type="settlements.penalty",
+        ids=due.values_list("pk", flat=True),
+        handle=lapse_one,
+    ).done
 
 
 @transaction.atomic

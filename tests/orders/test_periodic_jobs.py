@@ -87,6 +87,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
 
     from orders.services import aftersales, group_buys
     from promotions.services import flash, members
+    from settlements.services import fees, ledger_sources, penalties
 
     looping = {
         "orders.tasks.cancel_expired_unpaid_task": lifecycle.cancel_expired_unpaid,
@@ -96,6 +97,10 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "promotions.tasks.members_refresh_task": members.members_refresh,
         "promotions.tasks.flash_reservations_expire_task": flash.flash_reservations_expire,
         "orders.tasks.group_buys_close_due_task": group_buys.group_buys_close_due,
+        "settlements.tasks.ledger_post_pending_task": ledger_sources.ledger_post_pending,
+        "settlements.tasks.late_shipment_penalties_raise_task": penalties.late_shipment_penalties_raise,
+        "settlements.tasks.penalties_lapse_task": penalties.penalties_lapse,
+        "settlements.tasks.fees_bill_due_task": fees.fees_bill_due,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
