@@ -160,6 +160,11 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
     parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="Print EXPLAIN ANALYZE of the logistics accrual statement of the last round (it still runs once).",
+    )
+    parser.add_argument(
         "--logistics-subsidy",
         action="store_true",
         help="Ship every order with a designated carrier and seed the logistics subsidy: the run accrues ¥0.50 per order.",
@@ -191,6 +196,18 @@ def main() -> None:
             finally:
                 key = " ".join(sql.split())[:90]
                 timings.setdefault(key, []).append(time.perf_counter() - began)
+
+        explain_now = False
+
+        def explained(execute, sql, params, many, context):
+            # EXPLAIN ANALYZE executes the INSERT it explains: the run writes what it would.
+            if "INSERT INTO settlements_subsidyaccrual" not in sql:
+                return execute(sql, params, many, context)
+            result = execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params, many, context)
+            plans.append("\n".join(row[0] for row in context["cursor"].fetchall()))
+            return result
+
+        plans: list[str] = []
 
         def measure_aggregate():
             with connection.cursor() as cursor:
@@ -225,7 +242,11 @@ def main() -> None:
             run = run_start(period=str(period), enqueue=False)
             batches = run_batch_ids(run)
             assert run.batches_total == len(batches) == batch_count
-            if args.profile:
+            if explain_now:
+                with connection.execute_wrapper(explained):
+                    for batch in batches:
+                        settle(batch)
+            elif args.profile:
                 with connection.execute_wrapper(timed):
                     for batch in batches:
                         settle(batch)
@@ -274,6 +295,14 @@ def main() -> None:
                     cursor.execute(RESET)
                     cursor.execute("VACUUM ANALYZE")
 
+        if args.explain:
+            # One more, untimed run (EXPLAIN ANALYZE's instrumentation slows what it measures).
+            with connection.cursor() as cursor:
+                cursor.execute(RESET)
+                cursor.execute("VACUUM ANALYZE")
+            explain_now = True
+            measure_run()
+            explain_now = False
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         aggregate_median = statistics.median(aggregate_times)
         run_median = statistics.median(run_times)
@@ -305,6 +334,9 @@ def main() -> None:
             f"next month, nothing new: {bounded * 1000:.0f} ms from the cutoffs; "
             f"{unbounded * 1000:.0f} ms re-reading the settled month (grows with every month kept)"
         )
+        for plan in plans[:1]:
+            print("EXPLAIN ANALYZE of the first batch's logistics accrual (an extra, untimed run):")
+            print(plan)
         for key, spent in sorted(timings.items(), key=lambda item: -sum(item[1])):
             print(f"  {sum(spent) * 1000:7.0f} ms  ×{len(spent):<3} {key}")
     finally:
