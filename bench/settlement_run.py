@@ -71,7 +71,8 @@ WHERE mo.number LIKE 'BB%%';
 """
 
 # With --logistics-subsidy: every merchant order shipped with a designated carrier, one parcel
-# each (the tracking number names its order, to attach its lines).
+# each (the tracking number names its order, to attach its lines), its carrier code on the
+# order as the ship transition writes it.
 SQL_SHIPMENTS = """
 INSERT INTO orders_shipment (merchant_id, warehouse_id, buyer_id, address, status, carrier, tracking_number,
     shipped_at, created_at)
@@ -80,6 +81,8 @@ FROM orders_merchantorder mo WHERE mo.number LIKE 'BB%%';
 
 INSERT INTO orders_shipmentline (shipment_id, order_line_id, quantity)
 SELECT s.id, l.id, l.quantity FROM orders_shipment s JOIN orders_orderline l ON l.merchant_order_id = s.tracking_number::bigint;
+
+UPDATE orders_merchantorder SET shipped_carrier = 'SF' WHERE number LIKE 'BB%%';
 """
 
 AGGREGATE = """
