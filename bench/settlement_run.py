@@ -145,6 +145,15 @@ def build(lines: int, merchants: int, *, logistics_subsidy: bool = False) -> Non
         programme_defaults_seed(valid_from=datetime.date(2026, 1, 1))
 
 
+# With --settled-history N: N orders settled in earlier months, as a database that has been
+# settling for a while holds (no foreign key constraint: ids past the bench's orders, 10,000
+# per earlier statement), so reads of "the orders these statements settle" show what they cost
+# against a table that grows every month.
+SQL_HISTORY = """
+INSERT INTO settlements_settledorder (merchant_order_id, statement_id)
+SELECT 1000000000 + g, -1 - g / 10000 FROM generate_series(1, %(history)s) AS g
+"""
+
 RESET = """
 TRUNCATE settlements_settledorder, settlements_settledrefund, settlements_frozenorder, settlements_statementline,
          settlements_statement, settlements_settlementrun, settlements_subsidyaccrual CASCADE
@@ -162,6 +171,12 @@ def main() -> None:
         "--rounds", type=int, default=3, help="Aggregate and run measured this many times (settlement tables emptied)."
     )
     parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
+    parser.add_argument(
+        "--settled-history",
+        type=int,
+        default=0,
+        help="Orders settled in earlier months already in the settled-orders table.",
+    )
     parser.add_argument(
         "--explain",
         action="store_true",
@@ -187,6 +202,14 @@ def main() -> None:
         print(
             f"built {args.lines:,} order lines for {args.merchants:,} merchants in {time.perf_counter() - started:.1f} s"
         )
+
+        def add_history():
+            if args.settled_history:
+                with connection.cursor() as cursor:
+                    cursor.execute(SQL_HISTORY, {"history": args.settled_history})
+                    cursor.execute("ANALYZE settlements_settledorder")
+
+        add_history()
         period = Period(2026, 10)
         cutoff = settleable_cutoff(period, settings.DEFAULT_SETTLEMENT_DAYS)
         size = settings.SETTLEMENT_BATCH_SIZE
@@ -297,12 +320,14 @@ def main() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute(RESET)
                     cursor.execute("VACUUM ANALYZE")
+                add_history()
 
         if args.explain:
             # One more, untimed run (EXPLAIN ANALYZE's instrumentation slows what it measures).
             with connection.cursor() as cursor:
                 cursor.execute(RESET)
                 cursor.execute("VACUUM ANALYZE")
+            add_history()
             explain_now = True
             measure_run()
             explain_now = False
