@@ -71,7 +71,8 @@ WHERE mo.number LIKE 'BB%%';
 """
 
 # With --logistics-subsidy: every merchant order shipped with a designated carrier, one parcel
-# each (the tracking number names its order, to attach its lines).
+# each (the tracking number names its order, to attach its lines), its carrier code on the
+# order as the ship transition writes it.
 SQL_SHIPMENTS = """
 INSERT INTO orders_shipment (merchant_id, warehouse_id, buyer_id, address, status, carrier, tracking_number,
     shipped_at, created_at)
@@ -80,6 +81,8 @@ FROM orders_merchantorder mo WHERE mo.number LIKE 'BB%%';
 
 INSERT INTO orders_shipmentline (shipment_id, order_line_id, quantity)
 SELECT s.id, l.id, l.quantity FROM orders_shipment s JOIN orders_orderline l ON l.merchant_order_id = s.tracking_number::bigint;
+
+UPDATE orders_merchantorder SET shipped_carrier = 'SF' WHERE number LIKE 'BB%%';
 """
 
 AGGREGATE = """
@@ -142,6 +145,15 @@ def build(lines: int, merchants: int, *, logistics_subsidy: bool = False) -> Non
         programme_defaults_seed(valid_from=datetime.date(2026, 1, 1))
 
 
+# With --settled-history N: N orders settled in earlier months, as a database that has been
+# settling for a while holds (no foreign key constraint: ids past the bench's orders, 10,000
+# per earlier statement), so reads of "the orders these statements settle" show what they cost
+# against a table that grows every month.
+SQL_HISTORY = """
+INSERT INTO settlements_settledorder (merchant_order_id, statement_id)
+SELECT 1000000000 + g, -1 - g / 10000 FROM generate_series(1, %(history)s) AS g
+"""
+
 RESET = """
 TRUNCATE settlements_settledorder, settlements_settledrefund, settlements_frozenorder, settlements_statementline,
          settlements_statement, settlements_settlementrun, settlements_subsidyaccrual CASCADE
@@ -159,6 +171,17 @@ def main() -> None:
         "--rounds", type=int, default=3, help="Aggregate and run measured this many times (settlement tables emptied)."
     )
     parser.add_argument("--profile", action="store_true", help="Print the time spent in each SQL statement of the run.")
+    parser.add_argument(
+        "--settled-history",
+        type=int,
+        default=0,
+        help="Orders settled in earlier months already in the settled-orders table.",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="Print EXPLAIN ANALYZE of the logistics accrual statement of the last round (it still runs once).",
+    )
     parser.add_argument(
         "--logistics-subsidy",
         action="store_true",
@@ -179,6 +202,14 @@ def main() -> None:
         print(
             f"built {args.lines:,} order lines for {args.merchants:,} merchants in {time.perf_counter() - started:.1f} s"
         )
+
+        def add_history():
+            if args.settled_history:
+                with connection.cursor() as cursor:
+                    cursor.execute(SQL_HISTORY, {"history": args.settled_history})
+                    cursor.execute("ANALYZE settlements_settledorder")
+
+        add_history()
         period = Period(2026, 10)
         cutoff = settleable_cutoff(period, settings.DEFAULT_SETTLEMENT_DAYS)
         size = settings.SETTLEMENT_BATCH_SIZE
@@ -191,6 +222,18 @@ def main() -> None:
             finally:
                 key = " ".join(sql.split())[:90]
                 timings.setdefault(key, []).append(time.perf_counter() - began)
+
+        explain_now = False
+
+        def explained(execute, sql, params, many, context):
+            # EXPLAIN ANALYZE executes the INSERT it explains: the run writes what it would.
+            if "INSERT INTO settlements_subsidyaccrual" not in sql:
+                return execute(sql, params, many, context)
+            result = execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params, many, context)
+            plans.append("\n".join(row[0] for row in context["cursor"].fetchall()))
+            return result
+
+        plans: list[str] = []
 
         def measure_aggregate():
             with connection.cursor() as cursor:
@@ -225,7 +268,11 @@ def main() -> None:
             run = run_start(period=str(period), enqueue=False)
             batches = run_batch_ids(run)
             assert run.batches_total == len(batches) == batch_count
-            if args.profile:
+            if explain_now:
+                with connection.execute_wrapper(explained):
+                    for batch in batches:
+                        settle(batch)
+            elif args.profile:
                 with connection.execute_wrapper(timed):
                     for batch in batches:
                         settle(batch)
@@ -273,7 +320,17 @@ def main() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute(RESET)
                     cursor.execute("VACUUM ANALYZE")
+                add_history()
 
+        if args.explain:
+            # One more, untimed run (EXPLAIN ANALYZE's instrumentation slows what it measures).
+            with connection.cursor() as cursor:
+                cursor.execute(RESET)
+                cursor.execute("VACUUM ANALYZE")
+            add_history()
+            explain_now = True
+            measure_run()
+            explain_now = False
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         aggregate_median = statistics.median(aggregate_times)
         run_median = statistics.median(run_times)
@@ -305,6 +362,9 @@ def main() -> None:
             f"next month, nothing new: {bounded * 1000:.0f} ms from the cutoffs; "
             f"{unbounded * 1000:.0f} ms re-reading the settled month (grows with every month kept)"
         )
+        for plan in plans[:1]:
+            print("EXPLAIN ANALYZE of the first batch's logistics accrual (an extra, untimed run):")
+            print(plan)
         for key, spent in sorted(timings.items(), key=lambda item: -sum(item[1])):
             print(f"  {sum(spent) * 1000:7.0f} ms  ×{len(spent):<3} {key}")
     finally:

@@ -34,9 +34,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, NullIf, Round, Trim, Upper
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
-from .choices import OrderStatus, PaymentStatus, RefundStatus, ShipmentStatus
+from .choices import OrderStatus, PaymentStatus, RefundStatus
 from .models import (
     AfterSalesRequest,
     BuyerOrder,
@@ -46,7 +46,6 @@ from .models import (
     Payment,
     Refund,
     RefundLine,
-    ShipmentLine,
 )
 
 #: The status whose orders are settled (domain.md "Settlement": completed orders only).
@@ -217,11 +216,13 @@ def subsidy_orders_sql(*, carriers: list[str], refunds_before: datetime.datetime
     """Merchant orders as the per-order subsidies read them (issue #14, logistics subsidy).
 
     Columns: `order_id`, `order_merchant`, `completed`, `shipped` (the order's shipping
-    time), `designated` (a shipped shipment of its lines went with one of `carriers`,
-    compared upper-case),
+    time), `designated` (it shipped with one of `carriers`, compared trimmed and upper-case),
     `special` (a line's category is fresh or cross-border) and `fully_refunded` (refund
-    lines completed before `refunds_before` give back all its goods paid)."""
-    lines = OrderLine.objects.filter(merchant_order=OuterRef("pk")).order_by()
+    lines completed before `refunds_before` give back all its goods paid).
+
+    `designated` and `special` are the order's own columns (`shipped_carrier`, written by the
+    ship transition, and `has_special_category`, written at placement): the run reads no
+    shipment line nor order line for them."""
     refunded = (
         RefundLine.objects.filter(refund__merchant_order=OuterRef("pk"), refund__completed_at__lt=refunds_before)
         .order_by()
@@ -230,30 +231,21 @@ def subsidy_orders_sql(*, carriers: list[str], refunds_before: datetime.datetime
         .values("total")
     )
     money = MerchantOrder._meta.get_field("paid_total")
-    if carriers:
-        # Carriers are typed by merchants: compared trimmed and upper-case, as the codes are.
-        designated = Exists(
-            ShipmentLine.objects.annotate(carrier_code=Upper(Trim("shipment__carrier"))).filter(
-                order_line__merchant_order=OuterRef("pk"),
-                shipment__status=ShipmentStatus.SHIPPED,
-                carrier_code__in=[c.strip().upper() for c in carriers],
-            )
-        )
-    else:
-        designated = Value(False, output_field=BooleanField())
+    codes = sorted({MerchantOrder.carrier_code(c) for c in carriers} - {""})
     orders = MerchantOrder.objects.order_by().annotate(
-        designated=designated,
-        special=Exists(lines.filter(Q(category__is_fresh=True) | Q(category__is_cross_border=True))),
+        designated=ExpressionWrapper(Q(shipped_carrier__in=codes), output_field=BooleanField())
+        if codes
+        else Value(False, output_field=BooleanField()),
         goods_refunded=Coalesce(Subquery(refunded, output_field=money), Value(0, output_field=money)),
     )
     return _sql(
         orders.values(
             "designated",
-            "special",
             order_id=F("pk"),
             order_merchant=F("merchant_id"),
             completed=F("completed_at"),
             shipped=F("shipped_at"),
+            special=F("has_special_category"),
             fully_refunded=ExpressionWrapper(
                 Q(goods_total__gt=F("discount_total")) & Q(goods_refunded__gte=F("goods_total") - F("discount_total")),
                 output_field=BooleanField(),

@@ -34,6 +34,19 @@ def test_the_settlement_benchmark_runs_and_its_totals_match():
 
 
 @pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_settlement_benchmark_with_the_logistics_subsidy_explains_the_accrual():
+    out = _run(
+        "bench/settlement_run.py",
+        *("--lines", "4000", "--merchants", "40", "--rounds", "1"),
+        *("--logistics-subsidy", "--explain", "--settled-history", "1000"),
+    )
+    # 1,000 orders accrue ¥0.50 each on top of the plain run's payable.
+    assert "payable ¥368,500.00 = the aggregate's" in out
+    assert "EXPLAIN ANALYZE of the first batch's logistics accrual" in out
+    assert "Insert on settlements_subsidyaccrual" in out
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
 def test_the_catalog_benchmark_runs():
     out = _run("bench/catalog_list.py", "--products", "200", "--runs", "2", "--smoke")
     assert "catalog_list: 200 products / 800 SKUs" in out

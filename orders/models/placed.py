@@ -149,6 +149,15 @@ class MerchantOrder(models.Model):
     # an open dispute freezes the money.
     after_sales_open = models.BooleanField(_("after-sales open"), default=False)
     is_frozen = models.BooleanField(_("money frozen (dispute)"), default=False)
+    # What the logistics subsidy reads (domain.md "Incentive subsidies"), written when it
+    # becomes known so the settlement run reads one row per order rather than its shipment
+    # lines and order lines: the carrier code the order shipped with (`carrier_code`: the
+    # merchant's text trimmed and upper-cased, as programmes list carriers; which carriers are
+    # designated is the programme's parameter, so the code is kept, not a yes/no), set by the
+    # ship transition; and whether a line (a gift's too) is of a fresh or cross-border
+    # category, set at placement. Database defaults: rows written by raw SQL need not name them.
+    shipped_carrier = models.CharField(_("shipped with carrier"), max_length=50, blank=True, default="", db_default="")
+    has_special_category = models.BooleanField(_("fresh or cross-border goods"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("merchant order")
@@ -172,6 +181,11 @@ class MerchantOrder(models.Model):
 
     def __str__(self):
         return self.number
+
+    @staticmethod
+    def carrier_code(carrier: str) -> str:
+        """The carrier as `shipped_carrier` keeps it and programmes compare it: trimmed, upper-case."""
+        return (carrier or "").strip().upper()
 
     # What the buyer may do now, asked once here by the services, selectors and templates.
     @property

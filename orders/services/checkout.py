@@ -131,6 +131,9 @@ _SKU_COLUMNS = (
     "merchant__shipping_rate__merchant_id",
     "merchant__shipping_rate__flat_fee",
     "merchant__shipping_rate__free_over",
+    # The logistics subsidy's higher rate: `MerchantOrder.has_special_category`.
+    "product__category__is_fresh",
+    "product__category__is_cross_border",
 )
 
 
@@ -519,9 +522,16 @@ def _merchant_order(
         platform_discount_total=sum((line.platform_discount for line in lines), ZERO),
         base_total=sum((line.base for line in lines), ZERO),
         commission_total=sum((line.commission for line in lines), ZERO),
+        has_special_category=_has_special_category(lines),
         placed_at=placed_at,
     )
     return merchant_order, lines
+
+
+def _has_special_category(lines: list[OrderLine]) -> bool:
+    """A line (a gift's too: it ships with the order) of a fresh or cross-border category,
+    from the categories loaded with the SKUs: no query."""
+    return any(line.category.is_fresh or line.category.is_cross_border for line in lines)
 
 
 def _waiving_promotion(result: PricingResult, merchant_id: int) -> int | None:
@@ -610,8 +620,16 @@ def _drop_short_gifts(buyer_order: BuyerOrder, merchant_orders, allocations) -> 
             ):
                 line.shipping_share = share
             OrderLine.objects.bulk_update(lines, ["shipping_share"])
+        merchant_order.has_special_category = _has_special_category(lines)  # a dropped gift may have made it so
         merchant_order.save(
-            update_fields=["goods_total", "discount_total", "platform_discount_total", "base_total", "commission_total"]
+            update_fields=[
+                "goods_total",
+                "discount_total",
+                "platform_discount_total",
+                "base_total",
+                "commission_total",
+                "has_special_category",
+            ]
         )
         ids = [line.pk for line in short]
         OrderLineDiscount.objects.filter(line_id__in=ids).delete()

@@ -68,7 +68,13 @@ from ..selectors import parcel_groups, parcel_order_ids
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
 # very same state check and event row as a single order.
-from .lifecycle import buyer_cancel, merchant_order_reserved_lines, merchant_order_ship, merchant_order_transition
+from .lifecycle import (
+    buyer_cancel,
+    merchant_order_reserved_lines,
+    merchant_order_ship,
+    merchant_order_transition,
+    shipped_changes,
+)
 from .parcels import _lock_orders, _lock_parcel, _lock_parcels, shipment_detach
 
 CARRIER_MAX = Shipment._meta.get_field("carrier").max_length
@@ -113,7 +119,10 @@ def _ship_locked(orders: list[MerchantOrder], *, actor, carrier: str, tracking_n
     # lines of the others no longer count as reserved.
     reserved = {order.pk: merchant_order_reserved_lines(order) for order in orders}
     note = f"{carrier} {tracking_number}"
-    shipped = [merchant_order_transition(order, "ship", actor=actor, note=note) for order in orders]
+    shipped = [
+        merchant_order_transition(order, "ship", actor=actor, note=note, changes=shipped_changes(carrier))
+        for order in orders
+    ]
     for order in shipped:
         if reserved[order.pk]:
             stock_ship(lines=reserved[order.pk], reference=f"ship:{order.number}", actor=actor)

@@ -44,17 +44,29 @@ TIMESTAMPS = {
 }
 
 
-def merchant_order_transition(order: MerchantOrder, action: str, *, actor=None, note: str = "") -> MerchantOrder:
+def merchant_order_transition(
+    order: MerchantOrder, action: str, *, actor=None, note: str = "", changes: dict | None = None
+) -> MerchantOrder:
     """Move the merchant order by `action` with the kernel's `transition` helper: lock it,
-    check `TRANSITIONS` (409 `invalid_transition` otherwise), stamp the action's time in the
-    same UPDATE and record the `OrderEvent`. Call inside a transaction; returns the locked row."""
+    check `TRANSITIONS` (409 `invalid_transition` otherwise), stamp the action's time and
+    write `changes` in the same UPDATE and record the `OrderEvent`. Call inside a
+    transaction; returns the locked row."""
 
     def record(locked: MerchantOrder, previous: str) -> None:
         OrderEvent.objects.create(
             merchant_order=locked, action=action, from_status=previous, to_status=locked.status, actor=actor, note=note
         )
 
-    return transition(order, action, table=TRANSITIONS, changes={TIMESTAMPS[action]: timezone.now()}, record=record)
+    return transition(
+        order, action, table=TRANSITIONS, changes={TIMESTAMPS[action]: timezone.now(), **(changes or {})}, record=record
+    )
+
+
+def shipped_changes(carrier: str) -> dict:
+    """What the ship transition writes besides its time: the carrier code the logistics
+    subsidy reads (`MerchantOrder.shipped_carrier`). An order ships once, every parcel of it
+    with this carrier, so this is the carrier of its first shipped shipment."""
+    return {"shipped_carrier": MerchantOrder.carrier_code(carrier)}
 
 
 def merchant_order_reserved_lines(order: MerchantOrder) -> list[StockLine]:
@@ -160,7 +172,9 @@ def merchant_order_ship(*, order: MerchantOrder, merchant, actor, carrier: str, 
     if len(parcel_order_ids([order.pk])) > 1:
         raise OrderConflict("parcel_shared", _("This order travels in one parcel with other orders: ship the parcel."))
     lines = merchant_order_reserved_lines(order)
-    locked = merchant_order_transition(order, "ship", actor=actor, note=f"{carrier} {tracking_number}")
+    locked = merchant_order_transition(
+        order, "ship", actor=actor, note=f"{carrier} {tracking_number}", changes=shipped_changes(carrier)
+    )
     if lines:
         stock_ship(lines=lines, reference=f"ship:{locked.number}", actor=actor)
     Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(

@@ -614,9 +614,11 @@ def _logistics_programmes(period: Period) -> list[SubsidyProgramme]:
     )
 
 
-# Accruals of one programme for the orders the batch's new statements settle. The order
-# flags (`{source}`, orders' SQL) are correlated subqueries: they are computed in the select
-# list of `flags`, after the join to the few settled orders, never for every order scanned.
+# Accruals of one programme for the orders the batch's new statements settle (found through
+# the settled orders' statement index). The order flags (`{source}`, orders' SQL) are the
+# order's own columns (carrier code written at shipping, fresh/cross-border at placement): no
+# shipment line or order line is read. Only `fully_refunded` is a correlated subquery, computed
+# in the select list of `flags`, after the join to the few settled orders.
 # The running sum is in completion order (then order id) per merchant and year, starting
 # from what the merchant's earlier accruals of the year were paid (clawed-back ones
 # excluded), so the cap is never exceeded and the order that crosses it is cut to what is left.
@@ -708,7 +710,7 @@ def subsidy_accrual_lines(statements: dict[int, int], period: str) -> list[State
     parsed = Period.parse(period)
     sids, tz = _in(statements.values()), settings.TIME_ZONE
     with connection.cursor() as cursor:
-        # The correlated order flags make the planner's estimate high enough to JIT-compile
+        # A correlated subquery (the refund sums) can make the planner's estimate high enough to JIT-compile
         # the statement, which cost seconds for a query that runs in a few hundred ms.
         cursor.execute("SET LOCAL jit = off")
         for programme in _logistics_programmes(parsed):

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Category
-from orders.models import OrderLine, Shipment
+from orders.models import MerchantOrder, OrderLine, Shipment
 from settlements import selectors, services
 from settlements.choices import AccountKind, LineKind, ProgrammeKind
 from settlements.models import JournalEntry, Posting, Statement, StatementLine, SubsidyAccrual, SubsidyProgramme
@@ -51,12 +51,16 @@ def order(shop, *, completed, price="10.00", carrier=None, fresh=False, cross_bo
     """A completed ¥`price` order of `shop`, shipped with SF (or `carrier`), placed 2026-10-01."""
     placed = min(at(2026, 10, 1, 9), completed - datetime.timedelta(days=1))
     merchant_order = shop.completed_order([(price, 1)], placed=placed, completed=completed)
+    # Rewritten in place, so the order's columns are too, as shipping with `carrier` and
+    # placing lines of that category would have written them.
     if carrier is not None:
         Shipment.objects.filter(lines__order_line__merchant_order=merchant_order).update(carrier=carrier)
+        MerchantOrder.objects.filter(pk=merchant_order.pk).update(shipped_carrier=MerchantOrder.carrier_code(carrier))
     if fresh or cross_border:
         special = make_category(f"Special {merchant_order.pk}")
         Category.objects.filter(pk=special.pk).update(is_fresh=fresh, is_cross_border=cross_border)
         OrderLine.objects.filter(merchant_order=merchant_order).update(category=special)
+        MerchantOrder.objects.filter(pk=merchant_order.pk).update(has_special_category=True)
     return merchant_order
 
 
