@@ -16,19 +16,20 @@ Guarantees:
   entries for reading; a stream's entries have increasing `seq` too.
 - The entry is written in the caller's transaction: if the caller rolls back, so does the
   entry, and the head row.
-- One append costs two statements: one locks and reads the stream head (an upsert, which
-  also creates the head of a new stream), one inserts the entry and moves the head.
+- One append costs one statement: an upsert locks and moves the stream head (creating the
+  head of a new stream) with the entry's hash computed in PostgreSQL, and inserts the entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from .models import AuditLogEntry, AuditStreamHead
@@ -39,23 +40,36 @@ SEQUENCE = "marketplace_audit_seq"
 _ENTRIES = AuditLogEntry._meta.db_table
 _HEADS = AuditStreamHead._meta.db_table
 
-# Locks the stream's head row (creating it for a new stream) and reads it. ON CONFLICT DO
-# UPDATE waits for a concurrent appender of the same stream and then returns the row as that
-# one committed it, whatever this statement's snapshot: a separate lock and SELECT would be
-# two round trips, and a lock taken inside a SELECT would read a head older than the lock.
-_LOCK_HEAD_SQL = f"""
-INSERT INTO {_HEADS} AS head (stream, seq, hash) VALUES (%s, 0, %s)
-ON CONFLICT (stream) DO UPDATE SET seq = head.seq
-RETURNING head.seq, head.hash, nextval('{SEQUENCE}')
-"""
-
-# Inserts the entry and moves the head in one round trip.
+# One round trip per append: the upsert locks the stream's head row (creating it for a new
+# stream) and moves it, computing the entry's hash in PostgreSQL (sha256 over the previous
+# hash and the canonical content, whose text Python sends in three parts around the two
+# numbers only the database knows: the entry's `seq`, from the sequence, and its position in
+# the stream); the INSERT of the entry reads the moved head. ON CONFLICT DO UPDATE waits for
+# a concurrent appender of the same stream and then works on the row as that one committed
+# it, whatever this statement's snapshot (a lock taken by a SELECT would read a head older
+# than the lock). SET's right-hand sides read the row as it was: `prev_hash = head.hash`
+# keeps the hash the entry links to, which RETURNING (new values only) could not give.
 _APPEND_SQL = f"""
-WITH moved AS (UPDATE {_HEADS} SET seq = %s, hash = %s WHERE stream = %s)
+WITH number AS (SELECT nextval('{SEQUENCE}') AS seq),
+head AS (
+    INSERT INTO {_HEADS} AS head (stream, seq, prev_hash, hash)
+    SELECT %(stream)s::text, 1, %(genesis)s::text,
+           encode(sha256(convert_to(%(genesis)s::text || %(before_seq)s::text || number.seq || %(before_stream_seq)s::text || 1
+                                    || %(after)s::text, 'UTF8')), 'hex')
+      FROM number
+    ON CONFLICT (stream) DO UPDATE SET
+        seq = head.seq + 1,
+        prev_hash = head.hash,
+        hash = encode(sha256(convert_to(head.hash || %(before_seq)s::text || (SELECT seq FROM number)
+                                        || %(before_stream_seq)s::text || (head.seq + 1) || %(after)s::text, 'UTF8')), 'hex')
+    RETURNING head.seq, head.prev_hash, head.hash
+)
 INSERT INTO {_ENTRIES}
     (seq, stream, stream_seq, created_at, actor_id, action, object_type, object_id, reason, data, prev_hash, hash)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
-RETURNING id
+SELECT number.seq, %(stream)s::text, head.seq, %(created_at)s::timestamptz, %(actor_id)s::bigint, %(action)s::text, %(object_type)s::text, %(object_id)s::text,
+       %(reason)s::text, %(data)s::jsonb, head.prev_hash, head.hash
+  FROM number, head
+RETURNING id, seq, stream_seq, prev_hash, hash
 """
 
 
@@ -92,6 +106,22 @@ def compute_hash(prev_hash: str, entry: AuditLogEntry) -> str:
     return hashlib.sha256((prev_hash + canonical_content(entry)).encode("utf-8")).hexdigest()
 
 
+def _canonical_parts(entry: AuditLogEntry) -> tuple[str, str, str]:
+    """`canonical_content` of `entry` cut around its `seq` and `stream_seq` (not known before
+    the database gives them): (text before seq, between seq and stream_seq, after stream_seq).
+    The numbers are written as JSON writes integers (their decimal digits), as PostgreSQL
+    writes a bigint as text."""
+    marks = (f"seq-{secrets.token_hex(16)}", f"stream-seq-{secrets.token_hex(16)}")
+    entry.seq, entry.stream_seq = marks
+    try:
+        text = canonical_content(entry)
+    finally:
+        entry.seq = entry.stream_seq = None
+    before_seq, rest = text.split(json.dumps(marks[0]))
+    between, after = rest.split(json.dumps(marks[1]))
+    return before_seq, between, after
+
+
 def _object_ref(obj) -> tuple[str, str]:
     if obj is None:
         return "", ""
@@ -104,7 +134,7 @@ def audit_record(*, action: str, actor=None, obj=None, reason: str = "", data: d
 
     `actor` is the user who acted (None for the system), `obj` the record acted on.
     Locks the stream's head row until the surrounding transaction ends: only writers about
-    the same record wait for each other. Two statements, no savepoint. A transaction that
+    the same record wait for each other. One statement, no savepoint. A transaction that
     audits several records locks their streams in the order it records them; services lock
     the records themselves first (in pk order, the house rule), which keeps two such
     transactions from taking the stream locks in opposite orders.
@@ -120,24 +150,32 @@ def audit_record(*, action: str, actor=None, obj=None, reason: str = "", data: d
         reason=reason or "",
         data=_normalise(data),
     )
-    # No savepoint: if a statement fails, the caller's transaction is unusable anyway. Without
-    # a caller's transaction this one keeps the head locked from the read to the insert.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(_LOCK_HEAD_SQL, [entry.stream, GENESIS_HASH])
-        head_seq, head_hash, entry.seq = cursor.fetchone()
-        entry.stream_seq = head_seq + 1
-        entry.prev_hash = head_hash
-        entry.hash = compute_hash(entry.prev_hash, entry)
+    before_seq, before_stream_seq, after = _canonical_parts(entry)
+    # One statement, no savepoint: if it fails, the caller's transaction is unusable anyway.
+    # The head stays locked from the upsert to the end of the caller's transaction.
+    with connection.cursor() as cursor:
         cursor.execute(
             _APPEND_SQL,
-            [
-                *(entry.stream_seq, entry.hash, entry.stream),
-                *(entry.seq, entry.stream, entry.stream_seq, entry.created_at, entry.actor_id, entry.action),
-                *(entry.object_type, entry.object_id, entry.reason, json.dumps(entry.data)),
-                *(entry.prev_hash, entry.hash),
-            ],
+            {
+                "stream": entry.stream,
+                "genesis": GENESIS_HASH,
+                "before_seq": before_seq,
+                "before_stream_seq": before_stream_seq,
+                "after": after,
+                "created_at": entry.created_at,
+                "actor_id": entry.actor_id,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "reason": entry.reason,
+                "data": json.dumps(entry.data),
+            },
         )
-        entry.id = cursor.fetchone()[0]
+        entry.id, entry.seq, entry.stream_seq, entry.prev_hash, entry.hash = cursor.fetchone()
+    # The database computed the hash: the same canonical content hashed here must agree, or the
+    # entry would never verify (a change of `canonical_content` not matched in the SQL).
+    if compute_hash(entry.prev_hash, entry) != entry.hash:
+        raise RuntimeError(f"audit entry {entry.id}: the database's hash differs from canonical_content's")
     entry._state.adding = False
     entry._state.db = connection.alias
     return entry

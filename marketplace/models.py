@@ -158,6 +158,10 @@ class AuditStreamHead(models.Model):
     stream = models.CharField(_("stream"), max_length=200, primary_key=True, db_collation="C")
     seq = models.PositiveBigIntegerField(_("number of the newest entry"))
     hash = models.CharField(_("hash of the newest entry"), max_length=64)
+    # The hash the newest entry links to (the head's hash before it was appended): the append's
+    # one statement moves the head and reads this back for the entry's `prev_hash`, as an
+    # upsert's RETURNING gives only the row's new values.
+    prev_hash = models.CharField(_("hash of the entry before the newest"), max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit stream head")

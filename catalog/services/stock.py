@@ -12,7 +12,7 @@ Guarantees:
 
 Cost: a batch of changes is a constant number of statements whatever its number of rows
 (one locking SELECT that also brings the reorder point and whether an alert is open, one
-UPDATE, one INSERT of the movements; the alerts table is written only when a row crosses its
+statement that UPDATEs the rows and INSERTs the movements; the alerts table is written only when a row crosses its
 reorder point). `stock_allocate_and_reserve`, the checkout's path, first reads the available
 units without a lock (`stock_check_available`, which a checkout may also call before doing
 any work) and refuses at once when they are already too few: a buyer racing for a sold-out
@@ -110,8 +110,8 @@ class _Change:
 
 
 def _write(changes: list[_Change], *, actor=None, reference="", reason="") -> None:
-    """Apply `changes` to their locked rows, all rows in one UPDATE and all movements in one
-    INSERT, then `_stocks_written`. One change per row (callers merge their lines first)."""
+    """Apply `changes` to their locked rows, all rows' UPDATE and all movements' INSERT in one
+    statement, then `_stocks_written`. One change per row (callers merge their lines first)."""
     if not changes:
         return
     for change in changes:
@@ -127,40 +127,59 @@ def _write(changes: list[_Change], *, actor=None, reference="", reason="") -> No
         stock.available_before = stock.available
         stock.on_hand += change.on_hand_delta
         stock.reserved += change.reserved_delta
-    _update_levels([change.stock for change in changes])
-    StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                stock=change.stock,
-                kind=change.kind,
-                on_hand_delta=change.on_hand_delta,
-                reserved_delta=change.reserved_delta,
-                on_hand_after=change.stock.on_hand,
-                reserved_after=change.stock.reserved,
-                reference=reference[:100],
-                reason=reason[:200],
-                actor=actor,
-            )
-            for change in changes
-        ],
-        batch_size=1000,
-    )
+    movements = [
+        StockMovement(
+            stock=change.stock,
+            kind=change.kind,
+            on_hand_delta=change.on_hand_delta,
+            reserved_delta=change.reserved_delta,
+            on_hand_after=change.stock.on_hand,
+            reserved_after=change.stock.reserved,
+            reference=reference[:100],
+            reason=reason[:200],
+            actor=actor,
+        )
+        for change in changes
+    ]
+    _update_levels_and_move([change.stock for change in changes], movements)
     _stocks_written([change.stock for change in changes])
 
 
-def _update_levels(stocks: list[Stock], batch_size: int = 1000) -> None:
-    """Write on hand and reserved of the locked `stocks`: one `UPDATE … FROM (VALUES …)` per
-    `batch_size` rows. Measured for 2 rows: 0.55 ms, against 2.1 ms for `bulk_update`, whose
-    CASE WHEN expressions the ORM builds and compiles row by row."""
-    table = connection.ops.quote_name(Stock._meta.db_table)
+# A movement's columns come from the model (a column a later migration adds is written as
+# Django would write it).
+_MOVEMENT_FIELDS = [field for field in StockMovement._meta.concrete_fields if not field.primary_key]
+
+
+def _update_levels_and_move(stocks: list[Stock], movements: list[StockMovement], batch_size: int = 1000) -> None:
+    """Write on hand and reserved of the locked `stocks` and insert their `movements`: one
+    statement per `batch_size` rows, `WITH … UPDATE … FROM (VALUES …)` and the movements'
+    INSERT (a data-modifying WITH runs whether or not the INSERT reads it). Measured for 2 rows:
+    the UPDATE as `UPDATE … FROM (VALUES …)` 0.55 ms against 2.1 ms for `bulk_update`, whose
+    CASE WHEN expressions the ORM builds and compiles row by row; both writes in one statement
+    save the movements' round trip on every stock change (the checkout's among them).
+    The movements' ids are not read back (nothing uses them)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _MOVEMENT_FIELDS)
+    movement_row = f"({', '.join(['%s'] * len(_MOVEMENT_FIELDS))})"
     for start in range(0, len(stocks), batch_size):
         batch = stocks[start : start + batch_size]
-        values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(batch))
+        moved = movements[start : start + batch_size]
+        levels = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(batch))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS stock SET on_hand = v.on_hand, reserved = v.reserved "
-                f"FROM (VALUES {values}) AS v (id, on_hand, reserved) WHERE stock.id = v.id",
-                [figure for stock in batch for figure in (stock.pk, stock.on_hand, stock.reserved)],
+                f"WITH levels AS (UPDATE {quote(Stock._meta.db_table)} AS stock "
+                "SET on_hand = v.on_hand, reserved = v.reserved "
+                f"FROM (VALUES {levels}) AS v (id, on_hand, reserved) WHERE stock.id = v.id) "
+                f"INSERT INTO {quote(StockMovement._meta.db_table)} ({columns}) "
+                f"VALUES {', '.join([movement_row] * len(moved))}",
+                [
+                    *(figure for stock in batch for figure in (stock.pk, stock.on_hand, stock.reserved)),
+                    *(
+                        field.get_db_prep_save(field.pre_save(movement, True), connection)
+                        for movement in moved
+                        for field in _MOVEMENT_FIELDS
+                    ),
+                ],
             )
 
 
@@ -417,7 +436,7 @@ def stock_allocate_and_reserve(
     at once, without waiting for the locks, when a plain read already shows too few units
     (`stock_check_available`; `precheck=False` when the caller has just made it).
     Statements, whatever the number of items: the read, `SET LOCAL lock_timeout`, the locking
-    SELECT, one UPDATE, one INSERT of the movements (and an alert write when a row crosses
+    SELECT, one UPDATE of the rows with the INSERT of the movements (and an alert write when a row crosses
     its reorder point).
 
     `optional` `(sku_id, quantity)` items (a promotion's gift) are locked with the others, in

@@ -50,14 +50,15 @@ def _kinds(statements: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("lines", [1, 2, 5])
-def test_allocate_and_reserve_is_five_statements_whatever_the_number_of_lines(lines):
+def test_allocate_and_reserve_is_four_statements_whatever_the_number_of_lines(lines):
     _merchant, skus, _wh = _stocked(lines)
     statements = _statements(
         lambda: stock_allocate_and_reserve(items=[(s.pk, 2) for s in skus], region="east", reference="order:1")
     )
-    # The unlocked pre-check, the lock timeout, the locking SELECT, one UPDATE, one INSERT; no
+    # The unlocked pre-check, the lock timeout, the locking SELECT, one statement that UPDATEs
+    # the rows and INSERTs the movements (WITH … UPDATE … INSERT); no
     # savepoint (the caller's transaction is the unit), no alert query when no row crossed.
-    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "UPDATE", "INSERT"]
+    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "WITH"]
     assert "FOR UPDATE OF" in statements[2]
     assert "FOR UPDATE" not in statements[0]
     assert list(Stock.objects.order_by("pk").values_list("on_hand", "reserved")) == [(10, 2)] * lines
@@ -73,8 +74,8 @@ def test_reserve_release_and_ship_are_constant_in_statements(lines):
         len(_statements(lambda: services.stock_release(lines=[StockLine(skus[0].pk, wh.pk, 1)], reference="o"))),
         len(_statements(lambda: services.stock_ship(lines=[StockLine(s.pk, wh.pk, 2) for s in skus], reference="o"))),
     ]
-    # SAVEPOINT, SET LOCAL, SELECT … FOR UPDATE, UPDATE, INSERT, RELEASE.
-    assert counts == [6, 6, 6]
+    # SAVEPOINT, SET LOCAL, SELECT … FOR UPDATE, WITH … UPDATE … INSERT, RELEASE.
+    assert counts == [5, 5, 5]
     assert list(Stock.objects.order_by("pk").values_list("on_hand", "reserved")) == [(8, 0)] + [(8, 1)] * (lines - 1)
 
 
@@ -151,7 +152,7 @@ def test_a_caller_that_checked_first_saves_the_read():
             items=[(s.pk, 2) for s in skus], region="east", reference="order:1", precheck=False
         )
     )
-    assert _kinds(statements) == ["SET LOCAL", "SELECT", "UPDATE", "INSERT"]
+    assert _kinds(statements) == ["SET LOCAL", "SELECT", "WITH"]
     assert list(Stock.objects.order_by("pk").values_list("reserved", flat=True)) == [2, 2]
 
 
@@ -235,7 +236,7 @@ def test_a_row_crossing_its_reorder_point_opens_its_alert_in_one_more_statement(
     statements = _statements(
         lambda: stock_allocate_and_reserve(items=[(s.pk, 4) for s in skus], region="east", reference="order:1")
     )
-    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "UPDATE", "INSERT", "INSERT"]
+    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "WITH", "INSERT"]
     assert "catalog_stockalert" in statements[-1]
     assert sorted(
         StockAlert.objects.values_list("stock__sku_id", "available_at_open", "reorder_point", "merchant_id")
@@ -247,13 +248,13 @@ def test_a_row_crossing_its_reorder_point_opens_its_alert_in_one_more_statement(
     statements = _statements(
         lambda: stock_allocate_and_reserve(items=[(skus[0].pk, 1)], region="east", reference="order:2")
     )
-    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "UPDATE", "INSERT"]
+    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "WITH"]
     assert StockAlert.objects.filter(closed_at__isnull=True).count() == 2
     # Back above: the alert is closed in one UPDATE.
     statements = _statements(
         lambda: services.stock_release(lines=[StockLine(skus[1].pk, wh.pk, 4)], reference="cancel:1")
     )
-    assert _kinds(statements) == ["SAVEPOINT", "SET LOCAL", "SELECT", "UPDATE", "INSERT", "UPDATE", "RELEASE"]
+    assert _kinds(statements) == ["SAVEPOINT", "SET LOCAL", "SELECT", "WITH", "UPDATE", "RELEASE"]
     assert list(StockAlert.objects.filter(closed_at__isnull=True).values_list("stock__sku_id", flat=True)) == [
         skus[0].pk
     ]
@@ -335,3 +336,44 @@ def test_a_writer_that_waited_for_the_lock_closes_the_alert_its_predecessor_open
     alert = StockAlert.objects.get()
     assert alert.available_at_open == 4
     assert alert.closed_at is not None
+
+
+def test_the_rows_and_their_movements_are_written_by_one_statement_with_exact_figures():
+    """The UPDATE of the locked rows and the INSERT of their movements share one statement:
+    every row gets its figures and exactly one movement with the levels after the change."""
+    merchant, skus, wh = _stocked(3, quantity=10)
+    actor = merchant.owner
+    before = StockMovement.objects.count()
+    statements = _statements(
+        lambda: services.stock_reserve(
+            lines=[StockLine(s.pk, wh.pk, n) for s, n in zip(skus, (1, 2, 3), strict=True)],
+            reference="order:exact",
+            actor=actor,
+        )
+    )
+    assert [sql.split()[0] for sql in statements].count("WITH") == 1
+    assert list(Stock.objects.filter(sku__in=skus).order_by("sku_id").values_list("on_hand", "reserved")) == [
+        (10, 1),
+        (10, 2),
+        (10, 3),
+    ]
+    assert StockMovement.objects.count() == before + 3
+    assert list(
+        StockMovement.objects.filter(reference="order:exact")
+        .order_by("stock__sku_id")
+        .values_list(
+            "stock__sku_id",
+            "kind",
+            "on_hand_delta",
+            "reserved_delta",
+            "on_hand_after",
+            "reserved_after",
+            "reason",
+            "actor_id",
+        )
+    ) == [
+        (skus[0].pk, "reservation", 0, 1, 10, 1, "", actor.pk),
+        (skus[1].pk, "reservation", 0, 2, 10, 2, "", actor.pk),
+        (skus[2].pk, "reservation", 0, 3, 10, 3, "", actor.pk),
+    ]
+    assert not StockMovement.objects.filter(reference="order:exact", created_at__isnull=True).exists()

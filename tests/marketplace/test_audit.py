@@ -1,4 +1,5 @@
 import hashlib
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -79,14 +80,29 @@ def test_each_record_and_each_action_without_a_record_has_its_own_stream():
     assert report.heads_digest == _digest(*heads)
 
 
-def test_one_append_is_two_statements_without_a_savepoint():
+def test_one_append_is_one_statement_without_a_savepoint_and_its_hash_is_canonical():
     actor = UserFactory()
     audit_record(action="user.note", obj=actor)  # the stream exists: the common case
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        audit_record(action="user.note", obj=actor)
-        audit_record(action="user.note", obj=UserFactory.build(pk=10**9))  # a new stream: still two
-    assert len(queries) == 4
+        second = audit_record(action="user.note", obj=actor, reason='说明 "quoted"', data={"n": Decimal("1.50")})
+        new = audit_record(action="user.note", obj=UserFactory.build(pk=10**9))  # a new stream: still one
+    assert len(queries) == 2
     assert not any("SAVEPOINT" in q["sql"] for q in queries)
+    # The hash PostgreSQL computed is the one Python computes over the stored entry.
+    stored = AuditLogEntry.objects.get(pk=second.pk)
+    first = AuditLogEntry.objects.get(stream=stored.stream, stream_seq=1)
+    assert (stored.stream_seq, stored.prev_hash, stored.hash) == (2, first.hash, compute_hash(first.hash, stored))
+    assert (second.seq, second.stream_seq, second.prev_hash, second.hash) == (
+        stored.seq,
+        2,
+        first.hash,
+        stored.hash,
+    )
+    stored_new = AuditLogEntry.objects.get(pk=new.pk)
+    assert (stored_new.stream_seq, stored_new.prev_hash) == (1, GENESIS_HASH)
+    assert stored_new.hash == compute_hash(GENESIS_HASH, stored_new)
+    assert AuditStreamHead.objects.get(stream=stored.stream).hash == stored.hash
+    assert audit_chain_verify() is None
 
 
 def test_verifying_walks_the_streams_in_batches():

@@ -38,8 +38,8 @@ CHECKOUT_OWN = {
     ("INSERT", "orders_merchantorder"): 1,
     ("INSERT", "orders_orderline"): 1,
     ("INSERT", "orders_orderevent"): 1,
-    ("INSERT", "orders_shipment"): 1,
-    ("INSERT", "orders_shipmentline"): 1,
+    # the shipments and their lines: one statement (a data-modifying WITH)
+    ("WITH", "orders_shipment"): 1,
 }
 
 
@@ -86,16 +86,17 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
         )
     # The lock with the number, the key's attempt, the SKUs (with their available units: the
     # stock pre-check), the 4 order inserts, the stock (SET LOCAL lock_timeout: none on a web
-    # connection that bounds lock waits itself, the locking read, one UPDATE, one INSERT of
-    # movements), the 2 shipment inserts, the audit (2) and the attempt: 16, whatever the
+    # connection that bounds lock waits itself, the locking read, one statement that UPDATEs the
+    # rows and INSERTs the movements), the shipments with their lines (1), the audit (1) and the
+    # attempt: 13, whatever the
     # number of shops and lines.
-    assert len(placing) == 16
+    assert len(placing) == 13
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
     # The stock is reserved after the orders and lines are written (its rows are locked last).
     kinds = [_kind(q["sql"]) for q in placing.captured_queries]
     assert kinds.index(("INSERT", "orders_orderevent")) < kinds.index(("SELECT", "catalog_stock"))
-    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("INSERT", "orders_shipment"))
+    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("WITH", "orders_shipment"))
 
     with CaptureQueriesContext(connection) as answering:
         body = BuyerOrderDetailSerializer(order).data
@@ -119,11 +120,11 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     with CaptureQueriesContext(connection) as posting:
         created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
     assert created.status_code == 201
-    # The address, the placement's 16 (above), the ordered lines out of the cart (1) and, in
-    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 20. The
-    # token read makes 21 through the API with a token; a web connection whose lock waits are
-    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 20 in production.
-    assert len(posting) == 20
+    # The address, the placement's 13 (above), the ordered lines out of the cart (1) and, in
+    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 17. The
+    # token read makes 18 through the API with a token; a web connection whose lock waits are
+    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 17 in production.
+    assert len(posting) == 17
     assert _own(posting.captured_queries) == Counter(
         {
             **CHECKOUT_OWN,
@@ -282,12 +283,12 @@ def test_a_sold_out_sku_is_refused_with_the_skus_read_before_anything_is_written
 
 
 def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
-    """The same 2-shop order as above (16 statements without promotions: the cached index of
+    """The same 2-shop order as above (13 statements without promotions: the cached index of
     live promotions says neither shop has one, so their query is skipped) with a shop
     promotion that has a use limit, a money budget and a per-buyer limit: + the offers (1),
     the line discount rows (1), the promotion's conditional UPDATE (1), the buyer's counter
-    upsert (1) and the redemption row (1) = 21. An unlimited promotion costs the first two
-    only (18): it takes no row lock and writes no counter."""
+    upsert (1) and the redemption row (1) = 18. An unlimited promotion costs the first two
+    only (15): it takes no row lock and writes no counter."""
     from tests.promotions.factories import promotion
 
     limited = promotion(merchant=world.shop, amount="10.00", max_uses=10, budget_amount="50.00", per_buyer_limit=1)
@@ -298,7 +299,7 @@ def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
     services.checkout_place(buyer=warm, address=address_for(warm), items=items[1:])  # the index, rebuilt
     with CaptureQueriesContext(connection) as placing:
         order = services.checkout_place(buyer=buyer, address=address, items=items)
-    assert len(placing) == 21
+    assert len(placing) == 18
     assert order.merchant_orders.get(merchant=world.shop).discount_total == Decimal("10.00")
     limited.refresh_from_db()
     assert (limited.uses_count, limited.budget_spent) == (1, Decimal("10.00"))
@@ -310,4 +311,4 @@ def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
     services.checkout_place(buyer=warm, address=warm.addresses.get(), items=items[1:])
     with CaptureQueriesContext(connection) as unlimited:
         services.checkout_place(buyer=buyer, address=address, items=items)
-    assert len(unlimited) == 18
+    assert len(unlimited) == 15
