@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
@@ -147,16 +147,20 @@ def late_shipment_penalties_raise(*, now=None) -> int:
     def raise_one(order_id) -> bool:
         _order_id, merchant_id, number, paid_at, shipped_at = todo[order_id]
         hours = int((shipped_at - paid_at).total_seconds() // 3600)
+        # Stored text, read later by staff and the merchant: in the platform's language,
+        # whatever language the caller (a task, a test, an admin request) has active.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = str(
+                _("Order %(number)s shipped %(hours)d hours after payment (promised: %(promised)d).")
+                % {"number": number, "hours": hours, "promised": settings.PROMISED_SHIPPING_HOURS}
+            )
         try:
             with transaction.atomic():
                 penalty = Penalty.objects.create(
                     merchant_id=merchant_id,
                     kind=PenaltyKind.LATE_SHIPMENT,
                     amount=amount,
-                    reason=str(
-                        _("Order %(number)s shipped %(hours)d hours after payment (promised: %(promised)d).")
-                        % {"number": number, "hours": hours, "promised": settings.PROMISED_SHIPPING_HOURS}
-                    ),
+                    reason=reason,
                     merchant_order_id=order_id,
                     raised_at=now,
                     appeal_until=now + datetime.timedelta(days=settings.PENALTY_APPEAL_DAYS),
