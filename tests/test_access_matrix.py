@@ -420,6 +420,9 @@ ROUTES: dict[str, Row] = {
     # Subsidy grants (issue #14): an empty application is refused (400).
     "portal_statements:grant_list": page(portal("finance", own=False), post=400),
     "portal_statements:grant_detail": page(portal("finance"), post=200),
+    "portal_statements:grant_document": page(
+        portal("finance"), post=200, kwargs=lambda o: {"document_id": o["grant"].documents.get().pk}
+    ),
     # A promotion's marketing figures (issue #13): read-only, GET and HEAD.
     "portal_marketing:list": page(portal("promotions", own=False)),
     "portal_marketing:detail": page(portal("promotions")),
