@@ -646,3 +646,32 @@ def grant_programmes_open(day) -> QuerySet:
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
         .order_by("kind", "pk")
     )
+
+
+# --- The merchant API's reads of subsidies and fees (issue #14) ---------------------------
+
+
+def subsidy_accruals_for_merchant(merchant) -> QuerySet:
+    """The merchant's logistics accruals paid in a statement it may see (approved or paid:
+    drafts are internal to finance), newest first, with their order and the statements that
+    paid and clawed back each."""
+    return (
+        SubsidyAccrual.objects.filter(merchant=merchant, statement__status__in=MERCHANT_VISIBLE)
+        .select_related("programme", "merchant_order", "statement", "clawed_back_in")
+        .order_by("-completed_at", "-merchant_order_id")
+    )
+
+
+def subscriptions_for_merchant(merchant) -> QuerySet:
+    """The merchant's subscriptions, the current one first."""
+    return Subscription.objects.filter(merchant=merchant).select_related("plan").order_by("-starts_on", "-id")
+
+
+def subscription_get_for_merchant(merchant, pk) -> Subscription | None:
+    """One of the merchant's subscriptions; None for another merchant's (404)."""
+    return subscriptions_for_merchant(merchant).filter(pk=pk).first()
+
+
+def value_added_service_offered_get(pk) -> ValueAddedService | None:
+    """An offered value-added service; None when it is not (or no longer) offered."""
+    return value_added_services_offered().filter(pk=pk).first()

@@ -320,6 +320,11 @@ def build_world() -> World:
     world.kwargs["application_id"] = grant.pk
     world.kwargs["grant_document_id"] = grant.documents.get().pk
     world.objects["grant"] = grant
+    # The owner's subscription and an offered value-added service (the merchant fees API).
+    world.objects["subscription"] = settlement_services.subscription_start(
+        merchant=merchant, plan=SubscriptionPlan.objects.get(code="gold"), cycle="monthly", actor=merchant.owner
+    )
+    world.objects["value_added_service"] = ValueAddedService.objects.filter(active=True).order_by("pk").first()
     return world
 
 

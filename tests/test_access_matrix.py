@@ -600,6 +600,26 @@ ROUTES: dict[str, Row] = {
     "payout-batch-detail": api(
         get=(api_finance("settlements.view_payoutbatch"), 200), kwargs=lambda o: {"pk": o["batch"].pk}
     ),
+    # The merchant's subsidies, penalties and fees (issue #14): the portal's finance section.
+    "merchant-subsidy-accrual-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-grant-programme-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-grant-application-list": api(
+        get=(api_member("finance", own=False), 200), post=(api_member("finance", own=False), OK)
+    ),
+    "merchant-grant-application-detail": api(get=(api_member("finance"), 200), kwargs=lambda o: {"pk": o["grant"].pk}),
+    "merchant-penalty-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-penalty-detail": api(get=(api_member("finance"), 200), kwargs=lambda o: {"pk": o["penalty"].pk}),
+    "merchant-penalty-appeal": api(post=(api_member("finance"), OK), kwargs=lambda o: {"pk": o["penalty"].pk}),
+    "merchant-fee-charge-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-subscription-plan-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-subscription-list": api(
+        get=(api_member("finance", own=False), 200), post=(api_member("finance", own=False), OK)
+    ),
+    "merchant-subscription-end": api(post=(api_member("finance"), OK), kwargs=lambda o: {"pk": o["subscription"].pk}),
+    "merchant-value-added-service-list": api(get=(api_member("finance", own=False), 200)),
+    "merchant-value-added-service-purchase": api(
+        post=(api_member("finance", own=False), OK), kwargs=lambda o: {"pk": o["value_added_service"].pk}
+    ),
 }
 
 

@@ -6,7 +6,7 @@ import django_filters
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import StatementStatus
-from ..models import Statement
+from ..models import Statement, SubsidyAccrual
 
 
 class StatementFilter(django_filters.FilterSet):
@@ -20,3 +20,21 @@ class StatementFilter(django_filters.FilterSet):
     class Meta:
         model = Statement
         fields: list[str] = []
+
+
+class SubsidyAccrualFilter(django_filters.FilterSet):
+    """The paying statement's period ("2026-10") and the accrual's state: `paid` (kept) or
+    `clawed_back` (its order was fully refunded after it was paid). The queryset is always the
+    caller's merchant's (a selector call)."""
+
+    period = django_filters.CharFilter(field_name="statement__period", max_length=7, label=_("Period"))
+    state = django_filters.ChoiceFilter(
+        choices=[("paid", _("Paid")), ("clawed_back", _("Clawed back"))], method="filter_state", label=_("State")
+    )
+
+    class Meta:
+        model = SubsidyAccrual
+        fields: list[str] = []
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter(clawed_back_in__isnull=(value == "paid"))
