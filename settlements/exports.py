@@ -2,7 +2,9 @@
 
 Rows: every settled merchant order (its amounts summed from its frozen order lines), every
 settled refund line and shipping refund, every frozen order (listed, not paid), every manual
-adjustment, then one total per statement line in LINE_ORDER and the payable. Amount columns
+adjustment, every logistics-subsidy accrual paid (its carrier and what the yearly cap cut)
+and clawed back, every grant paid, penalty and service fee deducted (issue #14), then one
+total per statement line in LINE_ORDER and the payable. Amount columns
 carry the sign they have on the statement, so each column sums to its line, and the
 `Amount` column of the source rows plus the carried-forward and rebate totals sums to the
 payable.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -62,13 +65,15 @@ _BLANK4 = ("", "", "", "")
 
 
 def _rows(statement: Statement, chunk_size: int) -> Iterator[list]:
-    """The header, the source records (orders, refunds, frozen orders, adjustments) and the totals."""
+    """The header, the source records (orders, refunds, frozen orders, adjustments, subsidies,
+    penalties and fees) and the totals."""
     merchant = statement.merchant_id
     yield _header()
     yield from _settled_order_rows(merchant, statement, chunk_size)
     yield from _refund_rows(merchant, statement, chunk_size)
     yield from _frozen_order_rows(merchant, statement, chunk_size)
     yield from _adjustment_rows(merchant, statement, chunk_size)
+    yield from _detail_rows(statement, chunk_size)
     yield from _total_rows(merchant, statement)
 
 
@@ -175,6 +180,69 @@ def _adjustment_rows(merchant: int, statement: Statement, chunk_size: int) -> It
             _money(adjustment.amount),
             adjustment.reason,
         ]
+
+
+def subsidy_note(accrual) -> str:
+    """An accrual's carrier and, when the merchant's yearly cap took some off, what it cut."""
+    carrier = accrual.merchant_order.shipped_carrier
+    if not accrual.cut:
+        return _("Carrier %(carrier)s") % {"carrier": carrier}
+    return _("Carrier %(carrier)s; due %(due)s, cut by the yearly cap %(cut)s") % {
+        "carrier": carrier,
+        "due": quantize(accrual.due),
+        "cut": quantize(accrual.cut),
+    }
+
+
+class DetailRow(NamedTuple):
+    """A record behind a subsidy, penalty or service-fee line, as the CSV and the PDF list it."""
+
+    record: str
+    reference: str
+    order: str
+    date: str
+    amount: Decimal
+    note: str
+
+
+def detail_rows(statement: Statement, *, chunk_size: int = 2000) -> Iterator[DetailRow]:
+    """The records behind the statement's subsidy, penalty and service-fee lines (issue #14),
+    each signed as on the statement: the logistics accruals paid here (after the yearly cap)
+    and clawed back here (their order fully refunded since), the grants paid, the penalties
+    and the service fees deducted (a fee's relief in its note). The statement must be the
+    merchant's already (its selector)."""
+    merchant = statement.merchant_id
+    accruals = selectors.statement_subsidy_accruals(statement).select_related("statement")
+    for accrual in accruals.iterator(chunk_size=chunk_size):
+        number, code, completed = accrual.merchant_order.number, accrual.programme.code, _date(accrual.completed_at)
+        if accrual.statement_id == statement.pk:
+            yield DetailRow(_("Logistics subsidy"), code, number, completed, accrual.amount, subsidy_note(accrual))
+        if accrual.clawed_back_in_id == statement.pk:
+            note = _("Paid in %(period)s; the order was fully refunded") % {"period": accrual.statement.period}
+            yield DetailRow(_("Logistics subsidy clawed back"), code, number, completed, -accrual.amount, note)
+    for grant in selectors.statement_grants(statement):
+        note = f"{grant.programme.name}: {grant.project}"
+        yield DetailRow(
+            _("Subsidy grant"), grant.programme.code, "", _date(grant.decided_at), grant.approved_amount, note
+        )
+    for penalty in selectors.penalties_for_merchant_statement(merchant, statement):
+        number = penalty.merchant_order.number if penalty.merchant_order_id else ""
+        note = f"{penalty.get_kind_display()}: {penalty.reason}"
+        yield DetailRow(_("Penalty"), f"P{penalty.pk}", number, _date(penalty.raised_at), -penalty.amount, note)
+    for charge in selectors.fee_charges_for_merchant_statement(merchant, statement):
+        note = charge.description
+        if charge.relief:
+            note = _("%(description)s (%(gross)s less relief %(relief)s)") % {
+                "description": charge.description,
+                "gross": quantize(charge.gross),
+                "relief": quantize(charge.relief),
+            }
+        yield DetailRow(_("Service fee"), charge.key, "", charge.billed_on.isoformat(), -charge.amount, note)
+
+
+def _detail_rows(statement: Statement, chunk_size: int) -> Iterator[list]:
+    for row in detail_rows(statement, chunk_size=chunk_size):
+        yield [row.record, row.reference, row.order, row.date, *_BLANK4, *_BLANK4, "", _money(row.amount), row.note]
 
 
 def _total_rows(merchant: int, statement: Statement) -> Iterator[list]:

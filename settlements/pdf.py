@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from html import escape
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from marketplace.money import format_cny
 
 from . import selectors
-from .exports import frozen_reason
+from .exports import detail_rows, frozen_reason
 from .models import Invoice, Statement
 
 FONT = "STSong-Light"
@@ -35,6 +36,8 @@ NUMBER_FONT = "Helvetica"
 NUMBER_FONT_BOLD = "Helvetica-Bold"
 #: Frozen orders listed in the PDF; the CSV and the portal page list every one.
 FROZEN_LIMIT = 500
+#: Subsidy, penalty and fee records listed in the PDF; the CSV lists every one.
+DETAIL_LIMIT = 500
 MARGIN = 18 * mm
 WIDTH = A4[0] - 2 * MARGIN
 
@@ -129,8 +132,9 @@ def _build(story: list, *, title: str) -> bytes:
 
 
 def statement_pdf(statement: Statement) -> bytes:
-    """The statement: merchant, period, its lines in LINE_ORDER, the payable and the orders
-    held back by a dispute (the first FROZEN_LIMIT of them)."""
+    """The statement: merchant, period, its lines in LINE_ORDER, the payable, the records
+    behind its subsidy, penalty and fee lines (the first DETAIL_LIMIT) and the orders held
+    back by a dispute (the first FROZEN_LIMIT of them)."""
     merchant = statement.merchant
     platform = str(settings.PLATFORM_NAME)
     title = _("Settlement statement %(period)s") % {"period": statement.period}
@@ -165,6 +169,23 @@ def statement_pdf(statement: Statement) -> bytes:
     if statement.payable < 0:
         story.append(Spacer(1, 2 * mm))
         story.append(_p(_("The payable is negative: it is carried forward to your next statement."), "small"))
+
+    details = list(itertools.islice(detail_rows(statement), DETAIL_LIMIT + 1))
+    if details:
+        story.append(_p(_("Subsidies, penalties and service fees"), "heading"))
+        rows = [
+            [_p(row.record), _p(row.order or row.reference), _p(row.date or "—"), _amount(row.amount), _p(row.note)]
+            for row in details[:DETAIL_LIMIT]
+        ]
+        story.append(
+            _data_table(
+                [_("Item"), _("Order or reference"), _("Date"), _("Amount"), _("Note")],
+                rows,
+                [32 * mm, 40 * mm, 22 * mm, 26 * mm, WIDTH - 120 * mm],
+            )
+        )
+        if len(details) > DETAIL_LIMIT:
+            story.append(_p(_("More records: the CSV file lists all of them."), "small"))
 
     frozen = list(selectors.frozen_orders_for_merchant(merchant.pk, statement)[: FROZEN_LIMIT + 1])
     story.append(_p(_("Orders held back"), "heading"))

@@ -546,7 +546,12 @@ def penalty_file_get_for_merchant(merchant, penalty_id, file_id):
 
 def penalties_for_merchant_statement(merchant, statement: Statement):
     """The penalties a statement deducted (its "Penalties" line)."""
-    return penalty_list_for_merchant(merchant).filter(statement=statement).order_by("raised_at", "id")
+    return (
+        penalty_list_for_merchant(merchant)
+        .filter(statement=statement)
+        .select_related("merchant_order")
+        .order_by("raised_at", "id")
+    )
 
 
 def fee_charges_for_merchant(merchant):
