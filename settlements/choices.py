@@ -114,10 +114,12 @@ class FeeKind(models.TextChoices):
     SUBSCRIPTION = "subscription", _("Subscription plan")
     KEYWORD_BIDDING = "keyword_bidding", _("Keyword bidding")
     HOMEPAGE_SLOT = "homepage_slot", _("Home-page slot rental")
+    SHOP_DECORATION = "shop_decoration", _("Shop decoration")
 
 
-#: The value-added services a merchant buys in the portal or staff record.
-VALUE_ADDED_KINDS = (FeeKind.KEYWORD_BIDDING, FeeKind.HOMEPAGE_SLOT)
+#: The value-added services a merchant buys in the portal or staff record (domain.md lists
+#: keyword bidding, home-page slots and shop decoration).
+VALUE_ADDED_KINDS = (FeeKind.KEYWORD_BIDDING, FeeKind.HOMEPAGE_SLOT, FeeKind.SHOP_DECORATION)
 
 
 class BillingCycle(models.TextChoices):
@@ -149,6 +151,12 @@ GRANT_KINDS = frozenset(
         ProgrammeKind.TAX_REBATE,
     }
 )
+
+
+class GrantDocumentKind(models.TextChoices):
+    SUPPORTING = "supporting", _("Invoice or document")
+    # Brand incubation is for regionally certified brands (domain.md): the certificate.
+    BRAND_CERTIFICATION = "brand_certification", _("Regional brand certification")
 
 
 class GrantStatus(models.TextChoices):

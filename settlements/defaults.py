@@ -35,6 +35,7 @@ PLANS = [
 SERVICES = [
     {"kind": "keyword_bidding", "name": "关键词竞价（1,000 次点击）", "price": Decimal("500.00")},
     {"kind": "homepage_slot", "name": "首页推荐位（一周）", "price": Decimal("2000.00")},
+    {"kind": "shop_decoration", "name": "店铺装修（模板与设计服务）", "price": Decimal("3000.00")},
 ]
 
 

@@ -113,7 +113,9 @@ class ValueAddedService(models.Model):
         ordering = ["kind", "price", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="value_added_price_positive"),
-            models.CheckConstraint(condition=Q(kind__in=["keyword_bidding", "homepage_slot"]), name="value_added_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["keyword_bidding", "homepage_slot", "shop_decoration"]), name="value_added_kind"
+            ),
         ]
 
     def __str__(self):

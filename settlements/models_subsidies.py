@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace.errors import InvalidTransition
 from marketplace.transitions import Transitions
 
-from .choices import GrantStatus, ProgrammeKind
+from .choices import GrantDocumentKind, GrantStatus, ProgrammeKind
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -184,6 +184,9 @@ class GrantApplication(models.Model):
     # Tax rebate only: the tax year applied for (its local contribution is `invoiced_amount`)
     # and the merchant's revenue of that year, as the rule read it from settlement data.
     tax_year = models.PositiveSmallIntegerField(_("tax year"), null=True, blank=True)
+    # Brand incubation: the region whose authority certified the brand (its certificate is a
+    # document of kind "brand_certification").
+    certification_region = models.CharField(_("brand certified by (region)"), max_length=100, blank=True)
     yearly_revenue = models.DecimalField(_("yearly revenue"), **MONEY, null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=GrantStatus.choices, default=GrantStatus.SUBMITTED)
     approved_amount = models.DecimalField(_("approved amount"), **MONEY, null=True, blank=True)
@@ -257,6 +260,9 @@ class GrantDocument(models.Model):
 
     application = models.ForeignKey(
         GrantApplication, verbose_name=_("application"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=30, choices=GrantDocumentKind.choices, default=GrantDocumentKind.SUPPORTING
     )
     file = models.FileField(_("file"), upload_to=_grant_document_path, storage=subsidy_storage, max_length=255)
     content_type = models.CharField(_("content type"), max_length=40)

@@ -87,6 +87,17 @@ class GrantApplicationForm(forms.Form):
         label=_("Invoices and documents"),
         help_text=_("PDF, PNG or JPEG, at most 10 MB each."),
     )
+    certification = forms.FileField(
+        label=_("Regional brand certification"),
+        required=False,
+        help_text=_("Brand incubation: the certificate of the brand's regional certification (PDF, PNG or JPEG)."),
+    )
+    certification_region = forms.CharField(
+        label=_("Certified by (region)"),
+        required=False,
+        max_length=100,
+        help_text=_("Brand incubation: the region whose authority certified the brand, e.g. 浙江省."),
+    )
     #: Service refusals shown on a field.
     error_fields = {
         "invalid_invoiced_amount": "invoiced_amount",
@@ -105,12 +116,16 @@ class GrantApplicationForm(forms.Form):
         "file_type_not_allowed": "documents",
         "file_corrupt": "documents",
         "image_too_large": "documents",
+        "certification_required": "certification",
+        "certification_region_required": "certification_region",
+        "certification_region_too_long": "certification_region",
     }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["programme"].queryset = selectors.grant_programmes_open(timezone.localdate())
         self.fields["documents"].widget.attrs["accept"] = "application/pdf,image/png,image/jpeg"
+        self.fields["certification"].widget.attrs["accept"] = "application/pdf,image/png,image/jpeg"
 
     def add_service_error(self, error: DomainError) -> None:
         self.add_error(self.error_fields.get(error.code), str(error.message))
@@ -133,6 +148,8 @@ def grant_list(request, merchant, member):
                 requested_amount=data["requested_amount"],
                 tax_year=data["tax_year"],
                 documents=data["documents"],
+                certification=data["certification"],
+                certification_region=data["certification_region"],
             )
         except DomainError as error:
             form.add_service_error(error)

@@ -257,9 +257,14 @@ class GrantApplicationAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             return "—"
         return format_html_join(
             mark_safe("<br>"),
-            '<a href="{}">{}</a> ({} KB)',
+            '{}: <a href="{}">{}</a> ({} KB)',
             (
-                (self.page_url("document", document.pk), document.original_name or document.pk, document.size // 1024)
+                (
+                    document.get_kind_display(),
+                    self.page_url("document", document.pk),
+                    document.original_name or document.pk,
+                    document.size // 1024,
+                )
                 for document in documents
             ),
         )

@@ -157,6 +157,9 @@ GRANT_APPLY_ERRORS = (
     "tax_rebate_already_applied",
     "documents_required",
     "too_many_documents",
+    "certification_region_required",
+    "certification_region_too_long",
+    "certification_required",
     *FILE_ERRORS,
 )
 
@@ -192,7 +195,8 @@ class GrantApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         description=MERCHANT
         + "Multipart, as the portal's form: the programme, the project, the invoiced amount (fit-out, "
         "equipment, training; the tax year's local contribution for the tax rebate), the amount requested "
-        "(brand incubation), the tax year (tax rebate) and one `documents` part per file (at least one; "
+        "(brand incubation, with the brand's regional `certification` file and the `certification_region` "
+        "that issued it), the tax year (tax rebate) and one `documents` part per file (at least one; "
         "PDF, PNG or JPEG recognised from its bytes). Every file is checked before anything is written; "
         "the platform reviews the application. "
         + codes(*ACCESS, "validation_error", "unsupported_media_type", *GRANT_APPLY_ERRORS),
@@ -214,6 +218,8 @@ class GrantApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             requested_amount=data.get("requested_amount"),
             tax_year=data.get("tax_year"),
             documents=data["documents"],
+            certification=data.get("certification"),
+            certification_region=data["certification_region"],
         )
         application = selectors.grant_application_get(merchant=self.merchant, pk=application.pk)
         return Response(GrantApplicationDetailSerializer(application).data, status=status.HTTP_201_CREATED)

@@ -178,10 +178,11 @@ class PayoutBatchDetailSerializer(PayoutBatchSerializer):
 
 # --- The merchant's subsidies, penalties and service fees (issue #14) ----------------------
 
-from ..choices import BillingCycle, FeeKind, GrantStatus, PenaltyKind, PenaltyStatus, ProgrammeKind  # noqa: E402
+from ..choices import BillingCycle, FeeKind, GrantDocumentKind, GrantStatus, PenaltyKind, PenaltyStatus, ProgrammeKind  # noqa: E402
 
 ProgrammeKindField = _enum(ProgrammeKind, "SubsidyProgrammeKind")
 GrantStatusField = _enum(GrantStatus, "GrantStatus")
+GrantDocumentKindField = _enum(GrantDocumentKind, "GrantDocumentKind")
 PenaltyKindField = _enum(PenaltyKind, "PenaltyKind")
 PenaltyStatusField = _enum(PenaltyStatus, "PenaltyStatus")
 FeeKindField = _enum(FeeKind, "FeeKind")
@@ -231,6 +232,7 @@ class GrantProgrammeSerializer(serializers.Serializer):
 
 class GrantDocumentSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
+    kind = GrantDocumentKindField()
     content_type = serializers.CharField(read_only=True)
     size = serializers.IntegerField(read_only=True, help_text="Size in bytes.")
     original_name = serializers.CharField(read_only=True)
@@ -245,6 +247,7 @@ class GrantApplicationSerializer(serializers.Serializer):
     invoiced_amount = _money(help_text="Invoices attached; for the tax rebate, the local contribution.")
     requested_amount = _money(allow_null=True)
     tax_year = serializers.IntegerField(read_only=True, allow_null=True)
+    certification_region = serializers.CharField(read_only=True, help_text="Brand incubation: who certified the brand.")
     status = GrantStatusField()
     approved_amount = _money(allow_null=True)
     refusal_reason = serializers.CharField(read_only=True)
@@ -275,6 +278,15 @@ class GrantApplySerializer(serializers.Serializer):
         child=serializers.FileField(allow_empty_file=True, use_url=False),
         required=False,
         help_text="Invoices and documents: PDF, PNG or JPEG, at most 10 MB each.",
+    )
+    certification = serializers.FileField(
+        required=False,
+        allow_empty_file=True,
+        use_url=False,
+        help_text="Brand incubation (required): the brand's regional certification, PDF, PNG or JPEG.",
+    )
+    certification_region = serializers.CharField(
+        required=False, default="", max_length=100, help_text="Brand incubation (required): the certifying region."
     )
 
 

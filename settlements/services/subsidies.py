@@ -40,7 +40,7 @@ from merchants.documents import clean_document
 from orders import settlement_source
 
 from .. import selectors
-from ..choices import ACCRUAL_KINDS, GRANT_KINDS, GrantStatus, LineKind, ProgrammeKind
+from ..choices import ACCRUAL_KINDS, GRANT_KINDS, GrantDocumentKind, GrantStatus, LineKind, ProgrammeKind
 from ..models import (
     GRANT_TRANSITIONS,
     GrantApplication,
@@ -293,10 +293,17 @@ def grant_apply(
     requested_amount=None,
     tax_year=None,
     documents=(),
+    certification=None,
+    certification_region: str = "",
 ) -> GrantApplication:
     """A merchant applies to an open grant programme with its invoices/documents (at least
     one; each checked as merchants' documents are: PDF, PNG or JPEG by content, size limit,
     no decompression bomb). Every file is checked before anything is written.
+
+    Brand incubation is for regionally certified brands: the brand's certificate
+    (`certification`, a file checked as the documents are) and the region that issued it are
+    required (`certification_required`, `certification_region_required`); other programmes
+    ignore them.
 
     Tax rebate: `tax_year` (an ended calendar year) and its local contribution as
     `invoiced_amount`; refused, with nothing written, when the rule would refuse it
@@ -348,7 +355,22 @@ def grant_apply(
             _("Attach at most %(max)d documents.") % {"max": GRANT_DOCUMENTS_MAX},
             {"max": GRANT_DOCUMENTS_MAX},
         )
-    cleaned = [(clean_document(uploaded), uploaded) for uploaded in documents]
+    region = ""
+    if programme.kind == ProgrammeKind.BRAND_INCUBATION:
+        region = (certification_region or "").strip()
+        if not region:
+            raise SubsidyError(
+                "certification_region_required", _("Name the region whose authority certified the brand.")
+            )
+        if len(region) > 100:
+            raise SubsidyError("certification_region_too_long", _("Name the region in at most 100 characters."))
+        if not certification:
+            raise SubsidyError(
+                "certification_required", _("Attach the brand's regional certification: brand incubation requires it.")
+            )
+    cleaned = [(clean_document(uploaded), uploaded, GrantDocumentKind.SUPPORTING) for uploaded in documents]
+    if region:
+        cleaned.append((clean_document(certification), certification, GrantDocumentKind.BRAND_CERTIFICATION))
     try:
         # A savepoint: a racing submission for the same tax year is a 409, not a broken
         # transaction.
@@ -362,6 +384,7 @@ def grant_apply(
                 requested_amount=requested,
                 tax_year=year,
                 yearly_revenue=revenue,
+                certification_region=region,
                 submitted_by=actor,
             )
     except IntegrityError as exc:
@@ -370,9 +393,10 @@ def grant_apply(
         raise _already_applied(year) from exc
     saved = []
     try:
-        for clean, uploaded in cleaned:
+        for clean, uploaded, kind in cleaned:
             document = GrantDocument(
                 application=application,
+                kind=kind,
                 content_type=clean.content_type,
                 size=clean.size,
                 sha256=clean.sha256,
@@ -394,6 +418,7 @@ def grant_apply(
             "invoiced": invoiced,
             "requested": requested,
             "tax_year": year,
+            "certification_region": region,
             "documents": len(saved),
         },
     )

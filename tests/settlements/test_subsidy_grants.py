@@ -59,6 +59,7 @@ def grant_programme(kind=ProgrammeKind.FIT_OUT, *, budget=None, cap=None, **rule
 
 def apply(programme, merchant=None, *, invoiced=None, requested=None, documents=None):
     merchant = merchant or live_merchant()[0]
+    brand = programme.kind == ProgrammeKind.BRAND_INCUBATION  # a regionally certified brand
     return subsidies.grant_apply(
         merchant=merchant,
         programme=programme,
@@ -67,6 +68,8 @@ def apply(programme, merchant=None, *, invoiced=None, requested=None, documents=
         invoiced_amount=invoiced,
         requested_amount=requested,
         documents=documents if documents is not None else [pdf()],
+        certification=pdf("certificate.pdf") if brand else None,
+        certification_region="浙江省" if brand else "",
     )
 
 
