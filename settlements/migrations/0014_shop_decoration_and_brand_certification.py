@@ -3,6 +3,12 @@
 from django.db import migrations, models
 
 
+def drop_shop_decoration_services(apps, schema_editor):
+    """Backwards: the older constraint allows no shop decoration service (its charges keep
+    their kind: the fee charge has no such constraint)."""
+    apps.get_model("settlements", "ValueAddedService").objects.filter(kind="shop_decoration").delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -14,6 +20,7 @@ class Migration(migrations.Migration):
             model_name='valueaddedservice',
             name='value_added_kind',
         ),
+        migrations.RunPython(migrations.RunPython.noop, drop_shop_decoration_services, elidable=True),
         migrations.AddField(
             model_name='grantapplication',
             name='certification_region',
