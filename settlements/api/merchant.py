@@ -18,15 +18,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from marketplace.api import validated
 from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
-from merchants.api.permissions import IsSectionMember
-from merchants.choices import PortalSection
 
 from .. import selectors, services
 from ..models import (
@@ -41,6 +39,7 @@ from ..models import (
 )
 from ..services import subsidies
 from .filters import SubsidyAccrualFilter
+from .permissions import IsFinanceMember
 from .serializers import (
     FeeChargeSerializer,
     GrantApplicationDetailSerializer,
@@ -65,17 +64,6 @@ MERCHANT = (
 )
 ACCESS = ("not_authenticated", "not_found")
 FILE_ERRORS = ("file_too_large", "file_empty", "file_type_not_allowed", "file_corrupt", "image_too_large")
-
-
-class IsFinanceMember(IsSectionMember):
-    """A member whose role covers the finance section, not staff (either refusal is 404)."""
-
-    section = PortalSection.FINANCE
-
-    def has_permission(self, request, view):
-        if request.user and request.user.is_authenticated and request.user.is_staff:
-            raise NotFound()
-        return super().has_permission(request, view)
 
 
 def _id(description: str) -> OpenApiParameter:

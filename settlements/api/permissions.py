@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from marketplace.api import HasStaffAction
 from merchants import selectors as merchant_selectors
+from merchants.api.permissions import IsSectionMember
 from merchants.choices import PortalSection
 
 
@@ -36,3 +37,16 @@ class StatementReader(FinancePermission):
         if member is None or not member.can(PortalSection.FINANCE):
             raise NotFound()
         return True
+
+
+class IsFinanceMember(IsSectionMember):
+    """The merchant's own subsidies, penalties and fees (api/merchant.py): a member whose role
+    covers the finance section, as the portal's pages; staff (who use the admin) and anyone
+    else signed in get 404."""
+
+    section = PortalSection.FINANCE
+
+    def has_permission(self, request, view):
+        if request.user and request.user.is_authenticated and request.user.is_staff:
+            raise NotFound()
+        return super().has_permission(request, view)
