@@ -309,8 +309,8 @@ def _place(
     # The stock is reserved before anything is written: from here to the commit, other buyers
     # of these SKUs wait. A buyer who lost the race for the last units is refused as soon as
     # it holds the lock, having written nothing: its refusal costs the reads above, the locked
-    # read and the rollback, not the order's inserts (in the 200-buyer race a refusal cost
-    # 11-12 ms of CPU against a sale's 12.5-13.5; now 9.3-9.7). The winners hold the lock for the inserts
+    # read and the rollback, not the order's inserts (in process, on a loaded machine: 11-12 ms
+    # of CPU before, 9.3-9.7 now; a sale 12.5-13.5). The winners hold the lock over the inserts
     # too, a few round trips more; and this is the order a cancellation takes its locks in
     # (stock, then the coupon). A gift is reserved only from what the ordered units leave
     # (optional): gone since pricing, the order is placed without it (`_drop_short_gifts`)
