@@ -3,10 +3,12 @@
 Django runs every request through the whole MIDDLEWARE stack and resolves it against the whole
 URL configuration: about half of a flash-sale refusal's time (issue #13), for work such a
 request never needs (static files, sessions, CSRF, messages, login lockouts). `application`
-wraps the project's WSGI application and hands the requests that the lean URL configuration
-`LEAN_URLCONF` takes (its `takes(environ)`) to a second Django handler with that URL
-configuration and the project's middleware minus `SKIPPED`; every other request goes to the
-project's application unchanged.
+wraps the project's WSGI application and hands a request that one of the lean URL
+configurations `LEAN_URLCONFS` takes (its `takes(environ)`; the first that takes it, in the
+tuple's order) to a Django handler of its own with that URL configuration and the project's
+middleware minus `SKIPPED`; every other request goes to the project's application unchanged.
+An app adds lean routes with a module of its own (as `promotions.api.lean_urls`), named here:
+the apps' routes stay in their apps and no module imports another app's views.
 
 The lean routes are ordinary Django views under Django's request handling (exceptions, 404,
 logging, signals, database connections closed or reused as usual); the middleware kept are
@@ -23,9 +25,10 @@ from importlib import import_module
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-#: The lean routes (a module of an app, named here as marketplace/urls.py names the apps' URLs:
-#: the kernel imports no app). It has `urlpatterns` and `takes(environ) -> bool`.
-LEAN_URLCONF = "promotions.api.lean_urls"
+#: The lean URL configurations (modules of apps, named here as marketplace/urls.py names the
+#: apps' URLs: the kernel imports no app). Each has `urlpatterns` and `takes(environ) -> bool`;
+#: no two take the same request (the first in this order would serve it).
+LEAN_URLCONFS = ("promotions.api.lean_urls",)
 
 #: Middleware whose work the lean routes never need. They authenticate with an API token in a
 #: header (no session, hence no CSRF, no messages, no lockout page) and serve no static file.
@@ -50,7 +53,7 @@ def lean_middleware() -> list[str]:
 class LeanHandler(WSGIHandler):
     """Django's WSGI handler with `lean_middleware()` and the URL configuration `urlconf`."""
 
-    def __init__(self, urlconf: str = LEAN_URLCONF):
+    def __init__(self, urlconf: str):
         self.urlconf = urlconf
         super().__init__()  # loads the middleware
 
@@ -70,14 +73,15 @@ class LeanHandler(WSGIHandler):
         return super().resolve_request(request)
 
 
-def application(project_application):
-    """The WSGI application: lean routes to a `LeanHandler`, the rest to `project_application`."""
-    takes = import_module(LEAN_URLCONF).takes
-    lean = LeanHandler()
+def application(project_application, urlconfs: tuple[str, ...] = LEAN_URLCONFS):
+    """The WSGI application: a request one of the lean `urlconfs` takes to its `LeanHandler`
+    (one per URL configuration, made when the worker starts), the rest to `project_application`."""
+    routes = [(import_module(urlconf).takes, LeanHandler(urlconf)) for urlconf in urlconfs]
 
     def dispatch(environ, start_response):
-        if takes(environ):
-            return lean(environ, start_response)
+        for takes, lean in routes:
+            if takes(environ):
+                return lean(environ, start_response)
         return project_application(environ, start_response)
 
     return dispatch

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -93,10 +94,11 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
     assert len(placing) == 13
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
-    # The stock is reserved after the orders and lines are written (its rows are locked last).
+    # The stock is locked and reserved before the order's rows are written: a buyer who finds
+    # the units gone under the lock has written nothing (a refusal costs no inserts).
     kinds = [_kind(q["sql"]) for q in placing.captured_queries]
-    assert kinds.index(("INSERT", "orders_orderevent")) < kinds.index(("SELECT", "catalog_stock"))
-    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("WITH", "orders_shipment"))
+    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("INSERT", "orders_buyerorder"))
+    assert kinds.index(("INSERT", "orders_orderevent")) < kinds.index(("WITH", "orders_shipment"))
 
     with CaptureQueriesContext(connection) as answering:
         body = BuyerOrderDetailSerializer(order).data
@@ -187,8 +189,9 @@ def test_a_refusal_of_the_idempotent_placement_leaves_the_callers_transaction_us
     assert after == before == (2, 1, 2)
 
 
-def test_a_short_item_refuses_after_the_inserts_and_the_transaction_keeps_nothing(world):
-    """The stock is reserved after the orders are inserted: a short item still leaves no row."""
+def test_a_short_item_under_the_lock_refuses_before_any_insert_and_leaves_nothing(world):
+    """A buyer who passes the plain read (another took the units meanwhile) and finds the
+    item short under the lock is refused before writing anything: no insert is sent."""
     buyer = world.other_buyer
     counts = (
         BuyerOrder.objects.count(),
@@ -199,12 +202,23 @@ def test_a_short_item_refuses_after_the_inserts_and_the_transaction_keeps_nothin
         ShipmentLine.objects.count(),
     )
     available = Stock.objects.get(sku=world.mug).on_hand - Stock.objects.get(sku=world.mug).reserved
-    with pytest.raises(InsufficientStock):
+    address = buyer.addresses.get()
+    # The plain read passed as in a race (its units were still there when it was made).
+    with (
+        mock.patch("orders.services.checkout.stock_refuse_short"),
+        CaptureQueriesContext(connection) as refusing,
+        pytest.raises(InsufficientStock) as refused,
+    ):
         services.checkout_place(
             buyer=buyer,
-            address=buyer.addresses.get(),
+            address=address,
             items=[CheckoutItem(world.lamp.pk, 1), CheckoutItem(world.mug.pk, available + 1)],
         )
+    assert refused.value.extra == {"lines": [{"sku": world.mug.pk, "requested": available + 1, "available": available}]}
+    assert [q["sql"] for q in refusing.captured_queries if q["sql"].startswith(("INSERT", "UPDATE", "WITH"))] == []
+    # The locked read is the last statement before the rollback (the test's savepoint here).
+    assert "FOR UPDATE" in refusing.captured_queries[-3]["sql"]
+    assert refusing.captured_queries[-2]["sql"].startswith("ROLLBACK")
     assert (
         BuyerOrder.objects.count(),
         MerchantOrder.objects.count(),

@@ -135,7 +135,7 @@ def served_lean(environ_: dict) -> bool:
 
 def test_the_lean_route_is_the_apis_admission_route():
     assert path_of(7) == reverse("flash-sale-admit", kwargs={"pk": 7})
-    assert reverse("flash-sale-admit-lean", urlconf=lean.LEAN_URLCONF, kwargs={"pk": 7}) == path_of(7)
+    assert reverse("flash-sale-admit-lean", urlconf=lean_urls.__name__, kwargs={"pk": 7}) == path_of(7)
 
 
 def test_it_takes_only_token_authenticated_posts_to_the_admission():
