@@ -18,7 +18,12 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.money import format_cny
+
 from .choices import NotificationKind as K
+
+#: Parameters that are amounts of money (strings such as "99.00"): shown as ¥99.00.
+MONEY_PARAMS = frozenset({"amount", "total"})
 
 
 @dataclass(frozen=True)
@@ -147,13 +152,16 @@ TEXTS: dict[str, Text | dict[str, Text]] = {
 
 class _Params(dict):
     """Parameters for `%` formatting: a missing one shows empty rather than failing the page,
-    and times (ISO strings, named `*deadline` or `*_at`) show in the reader's format and zone."""
+    times (ISO strings, named `*deadline` or `*_at`) show in the reader's format and zone, and
+    amounts as money."""
 
     def __missing__(self, key):
         return ""
 
     def __getitem__(self, key):
         value = super().__getitem__(key) if key in self else self.__missing__(key)
+        if key in MONEY_PARAMS and value != "":
+            return format_cny(value)
         if isinstance(value, str) and (key.endswith("deadline") or key.endswith("_at")):
             moment = parse_datetime(value)
             if moment is not None:
