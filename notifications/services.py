@@ -37,7 +37,7 @@ def notify(*, user_ids, kind: str, params: dict, link: str = "") -> list[Notific
     tests of the calling service. Takes no lock."""
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
-    missing = texts.required_params(kind) - set(params)
+    missing = texts.required_params(kind, params) - set(params)
     if missing:
         raise ValueError(f"Notification {kind} lacks parameters {sorted(missing)}.")
     ids = sorted({int(pk) for pk in user_ids if pk is not None})

@@ -24,6 +24,8 @@ from .choices import NotificationKind as K
 
 #: Parameters that are amounts of money (strings such as "99.00"): shown as ¥99.00.
 MONEY_PARAMS = frozenset({"amount", "total"})
+#: Parameters that are moments (ISO strings): shown in the reader's format and time zone.
+TIME_PARAMS = frozenset({"deadline", "appeal_until"})
 
 
 @dataclass(frozen=True)
@@ -98,13 +100,16 @@ TEXTS: dict[str, Text | dict[str, Text]] = {
     K.SUBSIDY_DECIDED: {
         "approved": Text(
             _("Your subsidy application was approved"),
-            _("Your application to %(programme)s was approved."),
-            _("Your application to the subsidy programme %(programme)s was approved. %(note)s"),
+            _("Your application to %(programme)s was approved: %(amount)s."),
+            _(
+                "Your application to the subsidy programme %(programme)s was approved for %(amount)s. "
+                "It is paid with your next statement."
+            ),
         ),
         "refused": Text(
             _("Your subsidy application was refused"),
             _("Your application to %(programme)s was refused."),
-            _("Your application to the subsidy programme %(programme)s was refused: %(note)s"),
+            _("Your application to the subsidy programme %(programme)s was refused: %(reason)s"),
         ),
     },
     K.PENALTY_RAISED: Text(
@@ -112,24 +117,19 @@ TEXTS: dict[str, Text | dict[str, Text]] = {
         _("Penalty %(penalty)s of %(amount)s was raised."),
         _(
             "The platform raised penalty %(penalty)s of %(amount)s against your shop: %(reason)s "
-            "You may appeal it in the portal before it is deducted."
+            "You may appeal it in the portal until %(appeal_until)s."
         ),
     ),
     K.PENALTY_DECIDED: {
-        "upheld": Text(
-            _("Your appeal of penalty %(penalty)s was refused"),
-            _("Penalty %(penalty)s stands: the appeal was refused."),
-            _("The platform refused your appeal of penalty %(penalty)s, which stands at %(amount)s. %(note)s"),
+        "cancelled": Text(
+            _("Your appeal of penalty %(penalty)s was upheld"),
+            _("Penalty %(penalty)s was cancelled after your appeal."),
+            _("The platform upheld your appeal: penalty %(penalty)s is cancelled. %(reason)s"),
         ),
-        "reduced": Text(
-            _("Penalty %(penalty)s was reduced"),
-            _("Penalty %(penalty)s was reduced to %(amount)s."),
-            _("After your appeal the platform reduced penalty %(penalty)s to %(amount)s. %(note)s"),
-        ),
-        "waived": Text(
-            _("Penalty %(penalty)s was waived"),
-            _("Penalty %(penalty)s was waived."),
-            _("After your appeal the platform waived penalty %(penalty)s. %(note)s"),
+        "stands": Text(
+            _("Your appeal of penalty %(penalty)s was rejected"),
+            _("Penalty %(penalty)s of %(amount)s stands: the appeal was rejected."),
+            _("The platform rejected your appeal: penalty %(penalty)s of %(amount)s stands. %(reason)s"),
         ),
     },
     K.RISK_ALERT: Text(
@@ -152,8 +152,7 @@ TEXTS: dict[str, Text | dict[str, Text]] = {
 
 class _Params(dict):
     """Parameters for `%` formatting: a missing one shows empty rather than failing the page,
-    times (ISO strings, named `*deadline` or `*_at`) show in the reader's format and zone, and
-    amounts as money."""
+    moments and amounts show as `TIME_PARAMS` and `MONEY_PARAMS` say."""
 
     def __missing__(self, key):
         return ""
@@ -162,7 +161,7 @@ class _Params(dict):
         value = super().__getitem__(key) if key in self else self.__missing__(key)
         if key in MONEY_PARAMS and value != "":
             return format_cny(value)
-        if isinstance(value, str) and (key.endswith("deadline") or key.endswith("_at")):
+        if key in TIME_PARAMS and isinstance(value, str):
             moment = parse_datetime(value)
             if moment is not None:
                 return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
@@ -184,14 +183,16 @@ def render(kind: str, params: dict, part: str) -> str:
     return (str(getattr(text, part)) % _Params(params)).strip()
 
 
-def required_params(kind: str) -> set[str]:
-    """The parameters the texts of `kind` name (all outcomes): `notify` refuses a call without them."""
+def required_params(kind: str, params: dict) -> set[str]:
+    """The parameters the texts of `kind` (of the outcome `params` names) need: `notify`
+    refuses a call without them. An unknown outcome needs `outcome` itself, so it is refused."""
     text = TEXTS[kind]
-    texts = text.values() if isinstance(text, dict) else [text]
-    names = set()
-    for t in texts:
-        for part in (t.subject, t.line, t.body):
-            names.update(re.findall(r"%\((\w+)\)s", str(part)))
     if isinstance(text, dict):
-        names.add("outcome")
+        chosen = text.get(params.get("outcome"))
+        if chosen is None:
+            return {f"outcome (one of {', '.join(sorted(text))})"}
+        text = chosen
+    names = {"outcome"} if isinstance(TEXTS[kind], dict) else set()
+    for part in (text.subject, text.line, text.body):
+        names.update(re.findall(r"%\((\w+)\)s", str(part)))
     return names
