@@ -10,6 +10,9 @@ from marketplace.staff_actions import StaffAction
 from .choices import NotificationKind, email_default
 from .models import Notification, NotificationPreference, NotificationSettings
 
+#: Where staff permissions live (groups and users' own); the other backends only log people in.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
 
 def notification_list(user, *, unread: bool = False) -> QuerySet[Notification]:
     """The user's notifications, newest first."""
@@ -45,5 +48,7 @@ def staff_user_ids(action: StaffAction) -> list[int]:
     or their own; superusers hold them all): the recipients of a staff queue's notices."""
     users = get_user_model()._default_manager.filter(is_active=True, is_staff=True)
     for permission in action.permissions:
-        users = users.filter(pk__in=get_user_model()._default_manager.with_perm(permission, is_active=True))
+        users = users.filter(
+            pk__in=get_user_model()._default_manager.with_perm(permission, is_active=True, backend=MODEL_BACKEND)
+        )
     return list(users.order_by("pk").values_list("pk", flat=True))
