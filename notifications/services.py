@@ -31,22 +31,29 @@ EMAIL_TASK = "notifications.tasks.notification_emails_send_task"
 def notify(*, user_ids, kind: str, params: dict, link: str = "") -> list[Notification]:
     """Tell each user in `user_ids` (once each, whatever repeats) about `kind`.
 
-    The rows are written in the caller's transaction, so a rollback leaves no notification and
-    sends nothing; one e-mail task for all of them is enqueued after commit. A kind unknown or
-    params missing a value its texts name is a programming error (ValueError), found by the
-    tests of the calling service. Takes no lock."""
+    The rows are written in the caller's transaction (no savepoint of their own), so a rollback
+    leaves no notification and sends nothing; one e-mail task for all of them is enqueued after
+    commit. A kind unknown or params missing a value its texts name is a programming error
+    (ValueError), found by the tests of the calling service. Takes no lock."""
+    return notify_many(kind=kind, notices=[(user_ids, params, link)])
+
+
+def notify_many(*, kind: str, notices) -> list[Notification]:
+    """`notify` for several notices of one kind at once, each `(user_ids, params, link)`: one
+    INSERT and one e-mail task for all (a stock write that opens many alerts pays once)."""
     if kind not in NotificationKind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
-    missing = texts.required_params(kind, params) - set(params)
-    if missing:
-        raise ValueError(f"Notification {kind} lacks parameters {sorted(missing)}.")
-    ids = sorted({int(pk) for pk in user_ids if pk is not None})
-    if not ids:
+    rows = []
+    for user_ids, params, link in notices:
+        missing = texts.required_params(kind, params) - set(params)
+        if missing:
+            raise ValueError(f"Notification {kind} lacks parameters {sorted(missing)}.")
+        ids = sorted({int(pk) for pk in user_ids if pk is not None})
+        rows += [Notification(user_id=pk, kind=kind, params=params, link=link) for pk in ids]
+    if not rows:
         return []
-    with transaction.atomic():
-        rows = Notification.objects.bulk_create(
-            [Notification(user_id=pk, kind=kind, params=params, link=link) for pk in ids]
-        )
+    with transaction.atomic(savepoint=False):
+        rows = Notification.objects.bulk_create(rows)
         enqueue_on_commit(EMAIL_TASK, notification_ids=[row.pk for row in rows])
     return rows
 
