@@ -651,6 +651,8 @@ ADMIN_OFFERS = {
     "catalog.stock": "v",
     "catalog.stockmovement": "v",
     "catalog.stockalert": "v",
+    # Issue #16: what was sent to whom, read-only (only notify writes it); no staff group reads it.
+    "notifications.notification": "v",
     "orders.buyerorder": "v",
     "orders.merchantorder": "v",
     "orders.payment": "v",
