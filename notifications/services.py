@@ -3,7 +3,9 @@ sending their e-mails once, after commit.
 
 The app imports no domain app: callers pass the recipients' user ids and the parameters the
 kind's texts name (`notifications.texts`), already as plain JSON values (strings for amounts and
-times, so nothing is lost or rounded on the way).
+times, so nothing is lost or rounded on the way). Each app keeps its calls in its own
+`services/notices.py`; risk alerts (kind `risk_alert`, parameter `summary`) are for the
+merchant's owner: `merchants.selectors.member_user_ids(merchant_id, section=PortalSection.CONTRACT)`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from merchants.choices import PortalSection
 from merchants.selectors import member_user_ids
 from notifications.choices import NotificationKind
 from notifications.selectors import staff_user_ids
-from notifications.services import notify
+from notifications.services import notify, notify_many
 
 from ..permissions import DISPUTE_RESOLVE
 
@@ -36,13 +36,14 @@ def order_paid(buyer_order, merchant_orders) -> None:
         params={"order": buyer_order.number, "total": str(buyer_order.payable_total)},
         link=reverse("orders:order_detail", args=[buyer_order.number]),
     )
-    for order in merchant_orders:
-        notify(
-            user_ids=_order_members(order),
-            kind=NotificationKind.NEW_ORDER,
-            params={"order": order.number, "total": str(order.paid_total)},
-            link=_portal_link(order),
-        )
+    # One INSERT and one e-mail task for every shop of the order.
+    notify_many(
+        kind=NotificationKind.NEW_ORDER,
+        notices=[
+            (_order_members(order), {"order": order.number, "total": str(order.paid_total)}, _portal_link(order))
+            for order in merchant_orders
+        ],
+    )
 
 
 def order_shipped(order, *, carrier: str, tracking_number: str) -> None:
