@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     # Domain apps, in dependency order (architecture.md): each may import only those above it.
+    "notifications.apps.NotificationsConfig",
     "merchants.apps.MerchantsConfig",
     "catalog.apps.CatalogConfig",
     "promotions.apps.PromotionsConfig",
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orders.context_processors.cart_summary",
+                "notifications.context_processors.notification_summary",
                 # Last: a page rendered for the page cache carries a CSRF placeholder.
                 "marketplace.pagecache.csrf_placeholder",
             ],

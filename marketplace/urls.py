@@ -19,6 +19,7 @@ api_v1 = [
     path("promotions/coupons/", include("promotions.api.coupon_urls")),
     path("settlements/", include("settlements.api.urls")),
     path("promotions/", include("promotions.api.urls")),
+    path("notifications/", include("notifications.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's init script from a URL (the CSP refuses inline script).
     # GET and HEAD only: its HTML renderer has no template for DRF's OPTIONS metadata (500).
@@ -67,6 +68,7 @@ urlpatterns = [
     path("portal/promotions/", include("promotions.marketing_urls")),
     path("portal/", include("merchants.urls")),
     path("shops/", include("merchants.shop_urls")),
+    path("notifications/", include("notifications.urls")),
     path("coupons/", include("promotions.coupon_urls")),
     path("promotions/", include("promotions.storefront_urls")),
     path("group-buys/", include("promotions.group_buy_urls")),

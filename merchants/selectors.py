@@ -15,7 +15,7 @@ from marketplace.models import AuditLogEntry
 from marketplace.money import ZERO, quantize
 
 from . import permissions
-from .choices import REVIEW_QUEUE_STATES, ContractStatus, DocumentKind, MerchantStatus, PortalSection
+from .choices import REVIEW_QUEUE_STATES, ROLE_SECTIONS, ContractStatus, DocumentKind, MerchantStatus, PortalSection
 from .models import (
     AUDIT_ACTION_LABELS,
     Contract,
@@ -252,3 +252,17 @@ def deposit_balances() -> dict[int, Decimal]:
     without an entry are absent."""
     rows = DepositEntry.objects.order_by().values("merchant_id").annotate(total=Sum("amount"))
     return {row["merchant_id"]: quantize(row["total"]) for row in rows}
+
+
+# --- Read by the apps that notify merchants (notifications.services.notify) -----------------
+
+
+def member_user_ids(merchant_id: int, *, section: str) -> list[int]:
+    """The users of the merchant whose role handles `section` (the owner always): who is told
+    of a new order (orders), a statement (finance), low stock (catalog), ...; active users only."""
+    roles = [role for role, sections in ROLE_SECTIONS.items() if section in sections]
+    return list(
+        MerchantMember.objects.filter(merchant_id=merchant_id, role__in=roles, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+    )

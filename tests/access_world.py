@@ -22,6 +22,7 @@ from catalog import services as catalog_services
 from catalog.models import ProductImage, Stock
 from merchants import services as merchant_services
 from merchants.models import Merchant, MerchantMember
+from notifications.services import notify
 from orders import services as order_services
 from orders.gateways import sandbox
 from orders.models import AfterSalesPhoto, MerchantOrder, ShippingRate
@@ -325,6 +326,12 @@ def build_world() -> World:
         merchant=merchant, plan=SubscriptionPlan.objects.get(code="gold"), cycle="monthly", actor=merchant.owner
     )
     world.objects["value_added_service"] = ValueAddedService.objects.filter(active=True).order_by("pk").first()
+    # A notification of the buyer (issue #16): only the buyer reads or marks it.
+    (notification,) = notify(
+        user_ids=[users[BUYER].pk], kind="order_shipped", params={"order": "M1", "carrier": "SF", "tracking": "SF1"}
+    )
+    world.kwargs["notification_id"] = notification.pk
+    world.objects["notification"] = notification
     return world
 
 

@@ -130,6 +130,9 @@ API_AUTH = Access({ANON: 401})
 #: The buyer endpoints: staff use the admin (404).
 API_BUYER = Access({ANON: 401, **_refuse(STAFF, 404)})
 API_BUYER_OWN = Access(API_BUYER.gate, _refuse([i for i in NON_STAFF if i != BUYER], 404))
+#: A user's own rows (notifications, issue #16): everyone signed in has some; another's is not found.
+USER_OWN = Access({ANON: LOGIN}, _refuse([i for i in LOGGED_IN if i != BUYER], 404))
+API_USER_OWN = Access({ANON: 401}, _refuse([i for i in LOGGED_IN if i != BUYER], 404))
 
 
 def api_member(section: str, *, own: bool = True) -> Access:
@@ -273,6 +276,11 @@ ROUTES: dict[str, Row] = {
     "orders:sandbox_pay": page(BUYER_OWN, post=OK, head=False, sandbox=True),  # (issue #10)
     "orders:pay": page(BUYER_OWN, post=OK, head=False, kwargs=lambda o: {"number": o["unpaid"].number}),
     "orders:order_list": page(LOGIN_REQUIRED),
+    # --- Notifications (issue #16): every signed-in user's own ---------------------------------
+    "notifications:list": page(LOGIN_REQUIRED),
+    "notifications:read": page(USER_OWN, get=None, post=OK),
+    "notifications:read_all": page(LOGIN_REQUIRED, get=None, post=OK),
+    "notifications:preferences": page(LOGIN_REQUIRED, post=OK),
     "orders:order_detail": page(BUYER_OWN),
     "orders:order_cancel": page(BUYER_OWN, get=None, post=OK),
     "orders:order_confirm": page(BUYER_OWN, get=None, post=OK),
@@ -481,6 +489,12 @@ ROUTES: dict[str, Row] = {
         get=(api_member("catalog", own=False), 200), post=(api_member("catalog", own=False), OK)
     ),
     "merchant-stock-adjust": api(post=(api_member("catalog", own=False), OK)),
+    # --- API: notifications (issue #16) ----------------------------------------------------------
+    "notification-list": api(get=(API_AUTH, 200)),
+    "notification-detail": api(get=(API_USER_OWN, 200), kwargs=lambda o: {"pk": o["notification"].pk}),
+    "notification-unread-count": api(get=(API_AUTH, 200)),
+    "notification-read": api(post=(API_USER_OWN, OK), kwargs=lambda o: {"pk": o["notification"].pk}),
+    "notification-read-all": api(post=(API_AUTH, OK)),
     # --- API: coupons ----------------------------------------------------------------------------
     "coupon-centre-list": api(get=(API_PUBLIC, 200)),
     "coupon-centre-claim": api(post=(API_BUYER, OK), kwargs=lambda o: {"pk": o["coupon_promotion"].pk}),
@@ -657,6 +671,8 @@ ADMIN_OFFERS = {
     "catalog.stock": "v",
     "catalog.stockmovement": "v",
     "catalog.stockalert": "v",
+    # Issue #16: what was sent to whom, read-only (only notify writes it); no staff group reads it.
+    "notifications.notification": "v",
     "orders.buyerorder": "v",
     "orders.merchantorder": "v",
     "orders.payment": "v",

@@ -37,6 +37,7 @@ from ..choices import MovementKind
 from ..errors import CatalogConflict, CatalogError, InsufficientStock
 from ..models import SKU, Stock, StockAlert, StockMovement, Warehouse
 from ..pagecache import stock_pages_changed
+from . import notices
 from .listing import listing_stocks_changed
 
 
@@ -228,6 +229,7 @@ def _sync_alerts(stocks: list[Stock]) -> None:
     )
     for stock in to_open:
         stock.has_open_alert = True
+    notices.low_stock(to_open)
     if to_close:
         StockAlert.objects.filter(stock_id__in=to_close, closed_at__isnull=True).update(closed_at=timezone.now())
         for stock in stocks:

@@ -42,6 +42,7 @@ from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
 from ..models import CONTRACT_TRANSITIONS, TRANSITIONS, Contract, Merchant, MerchantDocument, MerchantMember, Tier
 from ..selectors import application_missing
 from ..validators import validate_id_number, validate_uscc
+from . import notices
 from .calendar import add_working_days
 
 #: Application fields the applicant may set, in the portal and the API.
@@ -219,6 +220,7 @@ def application_submit(*, merchant: Merchant, actor) -> Merchant:
             )
     locked = merchant_transition(locked, "submit", actor=actor, status_reason="", submitted_at=timezone.now())
     merchant_notify(locked, "submitted")
+    notices.application_submitted(locked)
     return locked
 
 

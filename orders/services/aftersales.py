@@ -63,6 +63,7 @@ from ..models import (
     OrderLine,
     Review,
 )
+from . import notices
 from .refunds import RefundItem, refund_issue
 
 
@@ -218,6 +219,7 @@ def after_sales_request_create(
         photo.save()
     _sync_flags(locked)
     audit_record(action="orders.after_sales_requested", actor=buyer, obj=locked, data={"request": request.pk})
+    notices.after_sales_requested(request)
     return request
 
 
@@ -277,6 +279,7 @@ def after_sales_accept(*, request: AfterSalesRequest, merchant, actor, note: str
     audit_record(
         action="orders.after_sales_accepted", actor=actor, obj=locked.merchant_order, data={"request": locked.pk}
     )
+    notices.after_sales_decided(locked, accepted=True)
     return locked
 
 
@@ -297,6 +300,7 @@ def after_sales_reject(*, request: AfterSalesRequest, merchant, actor, note: str
     audit_record(
         action="orders.after_sales_rejected", actor=actor, obj=locked.merchant_order, reason=locked.merchant_note
     )
+    notices.after_sales_decided(locked, accepted=False)
     return locked
 
 
@@ -346,6 +350,7 @@ def after_sales_escalate(*, request: AfterSalesRequest, buyer, statement: str) -
     dispute = Dispute.objects.create(request=locked, buyer_statement=statement.strip())
     _sync_flags(locked.merchant_order)
     audit_record(action="orders.dispute_opened", actor=buyer, obj=locked.merchant_order, data={"dispute": dispute.pk})
+    notices.dispute_opened(dispute)
     return dispute
 
 

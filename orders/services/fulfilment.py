@@ -65,6 +65,7 @@ from ..choices import ShipmentStatus
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 from ..selectors import parcel_groups, parcel_order_ids
+from . import notices
 
 # lifecycle's transition helper is shared on purpose: a parcel's orders must go through the
 # very same state check and event row as a single order.
@@ -129,6 +130,8 @@ def _ship_locked(orders: list[MerchantOrder], *, actor, carrier: str, tracking_n
     Shipment.objects.filter(lines__order_line__merchant_order__in=shipped, status=ShipmentStatus.PENDING).update(
         status=ShipmentStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()
     )
+    for order in shipped:
+        notices.order_shipped(order, carrier=carrier, tracking_number=tracking_number)
     return shipped
 
 

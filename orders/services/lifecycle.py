@@ -32,6 +32,7 @@ from ..choices import BuyerOrderStatus, ShipmentStatus
 from ..errors import OrderConflict, OrderError
 from ..models import BUYER_ORDER_TRANSITIONS, TRANSITIONS, BuyerOrder, MerchantOrder, OrderEvent, Shipment, ShipmentLine
 from ..selectors import parcel_order_ids
+from . import notices
 from .parcels import shipment_detach
 from .refunds import full_refund_items, refund_issue
 
@@ -84,6 +85,7 @@ def buyer_order_mark_paid(*, buyer_order: BuyerOrder) -> BuyerOrder:
     for order in locked.merchant_orders.order_by("pk"):
         merchant_order_transition(order, "pay", note="gateway")
     group_buy_order_paid(order_id=locked.pk)  # a group buy's participant counts once paid
+    notices.order_paid(locked, locked.merchant_orders.order_by("pk"))
     return locked
 
 
@@ -180,6 +182,7 @@ def merchant_order_ship(*, order: MerchantOrder, merchant, actor, carrier: str, 
     Shipment.objects.filter(lines__order_line__merchant_order=locked, status=ShipmentStatus.PENDING).update(
         status=ShipmentStatus.SHIPPED, carrier=carrier, tracking_number=tracking_number, shipped_at=timezone.now()
     )
+    notices.order_shipped(locked, carrier=carrier, tracking_number=tracking_number)
     return locked
 
 

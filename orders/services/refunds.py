@@ -55,6 +55,7 @@ from ..errors import OrderConflict, OrderError
 from ..gateways.base import GatewayError, GatewayUnavailable
 from ..gateways.sandbox import get_gateway
 from ..models import REFUND_TRANSITIONS, MerchantOrder, OrderLine, Payment, Refund, RefundLine
+from . import notices
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +223,7 @@ def refund_issue(
     audit_record(
         action="orders.refunded", actor=actor, obj=order, reason=reason, data={"amount": total, "reference": reference}
     )
+    notices.refund_issued(refund)
     return refund
 
 

@@ -39,6 +39,7 @@ from orders.selectors.late import merchant_orders_shipped_late
 
 from ..choices import LineKind, PenaltyKind, PenaltySettlement, PenaltyStatus
 from ..models import PENALTY_TRANSITIONS, Penalty, PenaltyFile, PenaltyParameter, StatementLine
+from . import notices
 from .ledger_sources import PENALTY_REFERENCE_PREFIX, deposit_entry_post
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ def penalty_raise(*, merchant, kind: str, amount, reason: str, actor, evidence=(
     audit_record(
         action="settlements.penalty_raised", actor=actor, obj=penalty, reason=penalty.reason, data={"amount": value}
     )
+    notices.penalty_raised(penalty)
     return penalty
 
 
@@ -166,6 +168,7 @@ def late_shipment_penalties_raise(*, now=None) -> int:
                     appeal_until=now + datetime.timedelta(days=settings.PENALTY_APPEAL_DAYS),
                 )
                 audit_record(action="settlements.penalty_raised", obj=penalty, data={"amount": amount, "rule": True})
+                notices.penalty_raised(penalty)
         except IntegrityError:
             return False  # raised meanwhile by a concurrent run
         return True
@@ -232,6 +235,7 @@ def penalty_decide(*, penalty: Penalty, actor, upheld: bool, reason: str, now=No
         obj=locked,
         reason=locked.decision_reason,
     )
+    notices.penalty_decided(locked, upheld=upheld)
     return locked
 
 

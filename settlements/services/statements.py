@@ -22,6 +22,7 @@ from marketplace.transitions import transition
 from ..models import STATEMENT_TRANSITIONS, ManualAdjustment, Statement
 from ..periods import Period
 from ..selectors import statement_drafts
+from . import notices
 from .ledger import journal_post, statement_postings
 
 
@@ -42,6 +43,7 @@ def statement_approve(*, statement: Statement, actor) -> Statement:
         actor=actor,
     )
     audit_record(action="settlements.statement_approved", actor=actor, obj=locked, data={"payable": locked.payable})
+    notices.statement_ready(locked)
     return locked
 
 

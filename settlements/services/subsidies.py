@@ -50,6 +50,7 @@ from ..models import (
     SubsidyProgramme,
 )
 from ..periods import Period, local_midnight
+from . import notices
 
 
 class SubsidyError(DomainError):
@@ -598,6 +599,7 @@ def grant_approve(*, application: GrantApplication, actor, amount=None, rate=Non
         obj=approved,
         data={"amount": ceiling, "rate": used_rate, "programme": programme.pk},
     )
+    notices.grant_decided(approved, programme_name=programme.name, approved=True)
     return approved
 
 
@@ -614,6 +616,7 @@ def grant_refuse(*, application: GrantApplication, actor, reason: str) -> GrantA
         changes={"refusal_reason": reason[:300], "decided_by": actor, "decided_at": timezone.now()},
     )
     audit_record(action="settlements.grant_refused", actor=actor, obj=refused, reason=reason)
+    notices.grant_decided(refused, programme_name=refused.programme.name, approved=False)
     return refused
 
 

@@ -236,8 +236,10 @@ def test_a_row_crossing_its_reorder_point_opens_its_alert_in_one_more_statement(
     statements = _statements(
         lambda: stock_allocate_and_reserve(items=[(s.pk, 4) for s in skus], region="east", reference="order:1")
     )
-    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "WITH", "INSERT"]
-    assert "catalog_stockalert" in statements[-1]
+    # Then the catalog members are told (issue #16), only now: the SKUs, the members, one INSERT.
+    assert _kinds(statements) == ["SELECT", "SET LOCAL", "SELECT", "WITH", "INSERT", "SELECT", "SELECT", "INSERT"]
+    assert "catalog_stockalert" in statements[4]
+    assert "notifications_notification" in statements[-1]
     assert sorted(
         StockAlert.objects.values_list("stock__sku_id", "available_at_open", "reorder_point", "merchant_id")
     ) == [

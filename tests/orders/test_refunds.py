@@ -103,7 +103,8 @@ def test_the_gateway_is_called_after_commit_with_the_reference_as_key(
             f"as{request.pk}",
             [],
         )
-    assert len(callbacks) == 1
+    # The refund's task first, then the e-mails of the buyer's two notifications (refund, decision).
+    assert len(callbacks) == 3
     callbacks[0]()
     payment = Payment.objects.get(buyer_order=world.multi)
     assert fake.calls == [(payment.reference, Decimal("50.00"), f"as{request.pk}")]
@@ -128,7 +129,8 @@ def test_the_api_tells_whether_the_money_has_gone_back(world, gateway, django_ca
         "pending",
         None,
     )
-    assert len(callbacks) == 1  # refund_execute_task, after the commit; here run by hand
+    # refund_execute_task, after the commit (here run by hand), and the buyer's notifications' e-mails.
+    assert len(callbacks) == 3
     refund_id = Refund.objects.get().pk
     with pytest.raises(services.RefundRetryLater):
         services.refund_execute(refund_id=refund_id)  # the gateway is down: retried later
