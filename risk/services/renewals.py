@@ -58,17 +58,20 @@ def _platform_text(message: str) -> str:
         return gettext(message)
 
 
-def renewal_evaluate(*, contract_id: int, now: datetime.datetime | None = None) -> bool:
-    """Judge the contract `contract_id`'s current term (module docstring); True when a case
-    was written, False when this term has one already. Runs in the caller's transaction; an
+def renewal_evaluate(
+    *, contract_id: int, now: datetime.datetime | None = None, days: int = RENEWAL_NOTICE_DAYS
+) -> bool:
+    """Judge the contract `contract_id`'s current term when it ends within
+    `days` of `now` (module docstring); True when a case was written, False
+    when this term has one already or does not end soon. Runs in the caller's transaction; an
     automatic renewal extends the contract (locked) in it."""
-    contract = merchant_selectors.contract_get(contract_id)
-    if (
-        contract is None
-        or RenewalCase.objects.filter(contract_id=contract_id, contract_end_date=contract.end_date).exists()
-    ):
-        return False
     now = now or timezone.now()
+    today = timezone.localdate(now)
+    contract = merchant_selectors.contract_get(contract_id)
+    if contract is None or not today <= contract.end_date <= today + datetime.timedelta(days=days):
+        return False  # gone, or not ending soon: an extended term is judged when its end comes near
+    if RenewalCase.objects.filter(contract_id=contract_id, contract_end_date=contract.end_date).exists():
+        return False
     merchant_id = contract.merchant_id
     current = merchant_gmv(merchant_id=merchant_id, paid_from=now - YEAR, paid_until=now)
     previous = merchant_gmv(merchant_id=merchant_id, paid_from=now - 2 * YEAR, paid_until=now - YEAR)
@@ -132,10 +135,11 @@ def _renew(case: RenewalCase, *, contract, actor, reason: str, automatic: bool) 
     )
 
 
-def renewals_evaluate_due(*, today: datetime.date | None = None, days: int = RENEWAL_NOTICE_DAYS) -> JobRun:
-    """Judge every contract in force ending within `days` of `today` (the yearly job and
-    the staff action), one transaction each (`run_each`); a term already judged is skipped."""
-    today = today or timezone.localdate()
+def renewals_evaluate_due(*, now: datetime.datetime | None = None, days: int = RENEWAL_NOTICE_DAYS) -> JobRun:
+    """Judge every contract in force ending within `days` of `now` (the yearly job and the
+    staff action), one transaction each (`run_each`); a term already judged is skipped."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     ids = merchant_selectors.contracts_ending(
         on_or_after=today, on_or_before=today + datetime.timedelta(days=days)
     ).values_list("pk", flat=True)
@@ -143,7 +147,7 @@ def renewals_evaluate_due(*, today: datetime.date | None = None, days: int = REN
         job="risk.renewals_evaluate",
         object_type="merchants.contract",
         ids=ids,
-        handle=lambda pk: renewal_evaluate(contract_id=pk),
+        handle=lambda pk: renewal_evaluate(contract_id=pk, now=now, days=days),
     )
 
 
