@@ -22,7 +22,6 @@ from marketplace.admin_tools import (
     ReadOnlyAdmin,
     ServiceEditAdmin,
     form_error,
-    link,
     money,
 )
 from marketplace.errors import DomainError
@@ -304,7 +303,8 @@ class RenewalCaseAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("contract"))
     def contract_link(self, case):
-        return link(case.contract)
+        contract = case.contract
+        return f"{contract.number} ({contract.start_date} → {contract.end_date})"
 
     @admin.display(description=_("GMV"))
     def gmv(self, case):
