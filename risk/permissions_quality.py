@@ -1,14 +1,12 @@
-"""Staff actions of merchant quality (see `marketplace.staff_actions`): operations edit the
-rating weights and decide renewals; reviewers work requalification reviews. The admin's
-screens take their permission from here."""
+"""Staff actions of merchant quality (see `marketplace.staff_actions`): reviewers decide
+requalification reviews, operations decide renewals. The admin's screens take their
+permission from here. Reading the ratings and evaluations and editing the weights row are the
+models' own view/change permissions (read-only pages; the weights save through their service)."""
 
 from __future__ import annotations
 
 from marketplace.staff_actions import declare
 
-RATING_VIEW = declare("risk.rating_view", "risk.view_creditrating")
-WEIGHTS_EDIT = declare("risk.rating_weights_update", "risk.view_ratingweights", "risk.change_ratingweights")
-EVALUATION_VIEW = declare("risk.evaluation_view", "risk.view_quarterlyevaluation")
 REQUALIFICATION_VIEW = declare("risk.requalification_view", "risk.view_requalificationreview")
 REQUALIFICATION_DECIDE = declare(
     "risk.requalification_decide", "risk.view_requalificationreview", "risk.change_requalificationreview"

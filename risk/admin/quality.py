@@ -87,12 +87,6 @@ class RatingWeightsAdmin(ServiceEditAdmin, admin.ModelAdmin):
     def delete(self, request, objs):
         raise DomainError("weights_single_row", gettext("There is one weights row: edit it."))
 
-    def has_view_permission(self, request, obj=None):
-        return permissions.WEIGHTS_EDIT.allows(request.user) or super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return permissions.WEIGHTS_EDIT.allows(request.user)
-
     def has_add_permission(self, request):
         return False
 
@@ -122,9 +116,6 @@ class CreditRatingAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant"]
     search_fields = ["merchant__company_name", "merchant__shop_name"]
 
-    def has_view_permission(self, request, obj=None):
-        return permissions.RATING_VIEW.allows(request.user)
-
 
 @admin.register(QuarterlyEvaluation)
 class QuarterlyEvaluationAdmin(ReadOnlyAdmin):
@@ -132,9 +123,6 @@ class QuarterlyEvaluationAdmin(ReadOnlyAdmin):
     list_filter = ["quarter"]
     list_select_related = ["merchant"]
     search_fields = ["merchant__company_name", "merchant__shop_name"]
-
-    def has_view_permission(self, request, obj=None):
-        return permissions.EVALUATION_VIEW.allows(request.user)
 
 
 # --- Requalification reviews ------------------------------------------------------------------

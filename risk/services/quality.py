@@ -139,7 +139,7 @@ def rating_weights_update(*, actor, changes: dict) -> RatingWeights:
     return weights
 
 
-def weights_snapshot(weights: RatingWeights) -> dict:
+def _weights_snapshot(weights: RatingWeights) -> dict:
     return {field: str(getattr(weights, field)) for field in WEIGHTS_FIELDS}
 
 
@@ -253,7 +253,7 @@ def credit_rating_compute(*, merchant_id: int, rated_on: datetime.date, weights:
                 score=score,
                 grade=grade,
                 previous_grade=merchant.credit_grade,
-                weights=weights_snapshot(weights),
+                weights=_weights_snapshot(weights),
                 **rates,
                 **point_fields,
             )
