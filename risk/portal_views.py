@@ -39,8 +39,6 @@ def quality(request, merchant, member):
 
 
 def _weights_dict(weights) -> dict:
-    if weights is None:
-        return {}
     return {
         "on_time_weight": weights.on_time_weight,
         "return_weight": weights.return_weight,

@@ -35,9 +35,10 @@ def requalification_open_for_merchant(merchant) -> RequalificationReview | None:
     )
 
 
-def rating_weights_current() -> RatingWeights | None:
-    """The weights the next rating uses (None only before the migration ran)."""
-    return RatingWeights.objects.order_by("pk").first()
+def rating_weights_current() -> RatingWeights:
+    """The weights the next rating uses: the row, or (before the migration made it) an
+    unsaved row with the defaults the rating would create it with."""
+    return RatingWeights.objects.order_by("pk").first() or RatingWeights()
 
 
 def renewal_queue() -> QuerySet[RenewalCase]:

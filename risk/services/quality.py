@@ -74,7 +74,9 @@ WEIGHTS_FIELDS = (*WEIGHT_FIELDS, "return_rate_zero_at", "complaint_rate_zero_at
 
 def rating_weights_get() -> RatingWeights:
     """The weights row (created with its defaults by the migration; again here if missing)."""
-    weights, _created = RatingWeights.objects.get_or_create(pk=1)
+    weights, created = RatingWeights.objects.get_or_create(pk=1)
+    if created:
+        weights.refresh_from_db()  # the decimals as stored (20.00, not the default's 20)
     return weights
 
 
