@@ -43,6 +43,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "catalog.change_productrevision",
         "catalog.view_productimage",
         "catalog.view_sku",
+        # Merchant quality (issue #15): reviewers work the requalification reviews.
+        "risk.view_creditrating",
+        "risk.view_quarterlyevaluation",
+        "risk.view_requalificationreview",
+        "risk.change_requalificationreview",
     ],
     OPERATIONS: [
         "marketplace.view_user",
@@ -126,6 +131,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_subsidyaccrual",
         "settlements.view_grantapplication",
         "settlements.change_grantapplication",
+        # Merchant quality (issue #15): operations set the rating weights and decide renewals.
+        "risk.view_ratingweights",
+        "risk.change_ratingweights",
+        "risk.view_creditrating",
+        "risk.view_quarterlyevaluation",
+        "risk.view_requalificationreview",
+        "risk.view_renewalcase",
+        "risk.add_renewalcase",
+        "risk.change_renewalcase",
     ],
     FINANCE: [
         "marketplace.view_user",

@@ -418,6 +418,25 @@ CELERY_BEAT_SCHEDULE = {
         "task": "settlements.tasks.fees_bill_due_task",
         "schedule": crontab(hour=1, minute=10),
     },
+    # Merchant quality (issue #15): idempotent by their natural keys (risk/services/quality.py).
+    "risk-credit-ratings-nightly": {
+        "task": "risk.tasks.credit_ratings_run_task",
+        "schedule": crontab(hour=2, minute=45),
+    },
+    "risk-quarterly-evaluations": {
+        "task": "risk.tasks.quarterly_evaluations_run_task",
+        "schedule": crontab(hour=4, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    # Yearly by the proposal; run monthly so a contract ending in any month is judged
+    # `RENEWAL_NOTICE_DAYS` ahead (a term is judged once: one case per contract and end date).
+    "risk-renewals-evaluate": {
+        "task": "risk.tasks.renewals_evaluate_due_task",
+        "schedule": crontab(hour=4, minute=30, day_of_month=1),
+    },
+    "risk-renewals-end-due": {
+        "task": "risk.tasks.renewals_end_due_task",
+        "schedule": crontab(hour=0, minute=40),
+    },
 }
 
 # --- Security ------------------------------------------------------------------------

@@ -64,6 +64,7 @@ urlpatterns = [
     path("portal/orders/", include("orders.portal_urls")),
     path("portal/promotions/", include("promotions.portal_urls")),
     path("portal/statements/", include("settlements.portal_urls")),
+    path("portal/quality/", include("risk.portal_urls")),
     path("portal/group-buys/", include("promotions.group_buy_portal_urls")),
     path("portal/promotions/", include("promotions.marketing_urls")),
     path("portal/", include("merchants.urls")),

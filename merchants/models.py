@@ -123,6 +123,7 @@ AUDIT_ACTION_LABELS = {
     "merchant.terminate": _("Terminated"),
     "merchant.deposit_refund_scheduled": _("Deposit refund scheduled"),
     "merchant.tier_changed": _("Tier changed"),
+    "merchant.contract_extended": _("Contract extended"),
     "merchant.shop_updated": _("Shop page updated"),
     "merchant.member_invited": _("Member invited"),
     "merchant.member_joined": _("Member joined"),

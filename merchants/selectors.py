@@ -266,3 +266,32 @@ def member_user_ids(merchant_id: int, *, section: str) -> list[int]:
         .order_by("user_id")
         .values_list("user_id", flat=True)
     )
+# --- Read by merchant quality (risk: credit rating, evaluations, renewals; issue #15) ------
+
+
+def merchants_rated() -> QuerySet[Merchant]:
+    """The merchants the credit rating and the quarterly evaluation judge: live or suspended
+    (they have traded, and a suspended one may come back)."""
+    return Merchant.objects.filter(status__in=[MerchantStatus.LIVE, MerchantStatus.SUSPENDED])
+
+
+def merchant_get(merchant_id: int) -> Merchant | None:
+    """The merchant `merchant_id` for platform jobs and staff (no tenancy: never for a
+    merchant-facing page), or None."""
+    return Merchant.objects.filter(pk=merchant_id).first()
+
+
+def contracts_ending(*, on_or_after: datetime.date, on_or_before: datetime.date) -> QuerySet[Contract]:
+    """The contracts in force (accepted) of merchants not terminated whose end date falls in
+    [`on_or_after`, `on_or_before`], soonest first: the yearly renewal reads them."""
+    return (
+        Contract.objects.filter(status=ContractStatus.ACCEPTED, end_date__gte=on_or_after, end_date__lte=on_or_before)
+        .exclude(merchant__status=MerchantStatus.TERMINATED)
+        .select_related("merchant")
+        .order_by("end_date", "pk")
+    )
+
+
+def contract_get(contract_id: int) -> Contract | None:
+    """The contract `contract_id` with its merchant (platform jobs and staff), or None."""
+    return Contract.objects.select_related("merchant").filter(pk=contract_id).first()

@@ -91,6 +91,14 @@ def _menu(member, current: str) -> list[dict]:
         for section, url in entries
         if member.can(section)
     ]
+    # Merchant quality (issue #15); the key matches risk.portal_views.MENU_QUALITY.
+    menu.append(
+        {
+            "label": gettext_lazy("Credit rating"),
+            "url": reverse("portal_quality:rating"),
+            "active": current == "risk_quality",
+        }
+    )
     if member.can(PortalSection.CATALOG):
         # Keys match catalog.portal_views.MENU_*, the `current` its pages pass.
         catalog_entries = [

@@ -351,6 +351,7 @@ def admin_fillers(world: World) -> dict:
     from marketplace.models import JobFailure
     from merchants.models import PublicHoliday
     from promotions.models import Membership, MembershipChange, MembershipLevel, RfmScore
+    from risk.models import RatingWeights, RequalificationReview
 
     objects = world.objects
     staff = UserFactory(email="filler@example.com", is_staff=True)
@@ -445,7 +446,75 @@ def admin_fillers(world: World) -> dict:
             monetary=Decimal("99.00"),
             computed_at=timezone.now(),
         ),
+        # Merchant quality (issue #15): an open requalification review and a pending renewal.
+        "risk.ratingweights": lambda: RatingWeights.objects.get_or_create(pk=1)[0],
+        "risk.creditrating": lambda: quality_rating(objects["merchant"]),
+        "risk.quarterlyevaluation": lambda: quality_evaluation(objects["merchant"], "2026Q2", "95.00"),
+        "risk.requalificationreview": lambda: RequalificationReview.objects.create(
+            evaluation=quality_evaluation(objects["merchant"], "2026Q3", "70.00"), merchant=objects["merchant"]
+        ),
+        "risk.renewalcase": lambda: quality_renewal(objects["merchant"]),
     }
+
+
+def quality_rating(merchant):
+    from django.utils import timezone
+
+    from risk.models import CreditRating
+
+    now = timezone.now()
+    return CreditRating.objects.create(
+        merchant=merchant,
+        rated_on=datetime.date(2026, 11, 1),
+        window_start=now - datetime.timedelta(days=90),
+        window_end=now,
+        orders=0,
+        shipments_due=0,
+        shipped_on_time=0,
+        returned=0,
+        complained=0,
+        reviews=0,
+        on_time_rate=Decimal("100.00"),
+        return_rate=Decimal("0.00"),
+        complaint_rate=Decimal("0.00"),
+        grade="B",
+        previous_grade="B",
+    )
+
+
+def quality_evaluation(merchant, quarter: str, score: str):
+    from risk.models import QuarterlyEvaluation
+
+    return QuarterlyEvaluation.objects.create(
+        merchant=merchant,
+        quarter=quarter,
+        period_start=datetime.date(2026, 7, 1),
+        period_end=datetime.date(2026, 10, 1),
+        orders=1,
+        shipments_due=1,
+        shipped_on_time=1,
+        quality_passed=1,
+        on_time_rate=Decimal("100.00"),
+        quality_pass_rate=Decimal("100.00"),
+        score=Decimal(score),
+    )
+
+
+def quality_renewal(merchant):
+    from merchants.selectors import current_contract
+    from risk.models import RenewalCase
+
+    contract = current_contract(merchant)
+    return RenewalCase.objects.create(
+        merchant=merchant,
+        contract=contract,
+        contract_end_date=contract.end_date,
+        gmv_current=Decimal("100.00"),
+        gmv_previous=Decimal("100.00"),
+        gmv_growth=Decimal("0.00"),
+        satisfaction=Decimal("4.00"),
+        grade="B",
+    )
 
 
 def membership_level_above_base():

@@ -413,6 +413,8 @@ ROUTES: dict[str, Row] = {
     "portal_promotions:resume": action(portal("promotions")),
     "portal_promotions:end": action(portal("promotions")),
     "portal_statements:list": page(portal("finance", own=False), post=200),
+    # Merchant quality (issue #15): every member sees its own merchant's rating.
+    "portal_quality:rating": page(portal("dashboard", own=False), post=200),
     "portal_statements:detail": page(portal("finance"), post=200),
     "portal_statements:csv": page(portal("finance"), post=200),
     "portal_statements:pdf": page(portal("finance"), post=200),
@@ -712,6 +714,12 @@ ADMIN_OFFERS = {
     "promotions.groupbuygroup": "v",
     "promotions.groupbuyparticipant": "v",
     "promotions.coupon": "v",
+    # Merchant quality (issue #15): records written by the jobs and services; the weights are edited.
+    "risk.ratingweights": "vc",
+    "risk.creditrating": "v",
+    "risk.quarterlyevaluation": "v",
+    "risk.requalificationreview": "v",
+    "risk.renewalcase": "v",
 }
 
 
@@ -808,6 +816,16 @@ ADMIN_PAGES = {
     "promotions_groupbuycampaign_platform_share": AdminPage(
         "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)
     ),
+    # Merchant quality (issue #15): the world's review is open and its renewal pending.
+    **{
+        f"risk_requalificationreview_{name}": AdminPage(
+            "risk.requalificationreview", ("risk.change_requalificationreview",)
+        )
+        for name in ("pass", "conditions", "suspend")
+    },
+    "risk_renewalcase_renew": AdminPage("risk.renewalcase", ("risk.change_renewalcase",)),
+    "risk_renewalcase_not_renew": AdminPage("risk.renewalcase", ("risk.change_renewalcase",)),
+    "risk_renewalcase_evaluate": AdminPage("risk.renewalcase", ("risk.add_renewalcase",), object_url=False),
 }
 
 

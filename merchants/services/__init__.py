@@ -20,6 +20,7 @@ from .applications import (
     merchant_update_shop,
 )
 from .calendar import add_working_days
+from .contract_terms import contract_extend
 from .deposits import (
     deposit_deduct,
     deposit_pay_shortfall_sandbox,
@@ -58,6 +59,7 @@ __all__ = [
     "application_submit",
     "application_update",
     "contract_accept",
+    "contract_extend",
     "deposit_deduct",
     "deposit_pay_shortfall_sandbox",
     "deposit_record_payment",

@@ -37,9 +37,10 @@ from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
 from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
+from risk.models import RenewalCase, RequalificationReview
 from settlements import services as settlement_services
 from settlements.models import FeeCharge, GrantApplication, Payout, PayoutBatch, Penalty, SettlementRun, Statement
-from tests.access_world import subsidy_grant
+from tests.access_world import quality_evaluation, quality_renewal, subsidy_grant
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -248,6 +249,11 @@ class World:
         )
         # A submitted grant application of shop A with its invoice (issue #14).
         self.objects[GrantApplication] = subsidy_grant(shop)
+        # An open requalification review and a pending renewal of shop A (issue #15).
+        self.objects[RequalificationReview] = RequalificationReview.objects.create(
+            evaluation=quality_evaluation(shop, "2026Q3", "70.00"), merchant=shop
+        )
+        self.objects[RenewalCase] = quality_renewal(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -464,6 +470,8 @@ FINANCE = {
 #: The policy the staff groups of marketplace.roles amount to, action by action.
 ALLOWED = {
     "reviewer": REVIEW
+    # Issue #15: reviewers work the requalification reviews.
+    | {"risk.requalification_view", "risk.requalification_decide"}
     | {
         "merchants.category_grants_set",
         "catalog.product_view",
@@ -501,7 +509,9 @@ ALLOWED = {
         "settlements.fee_charge_record",
         "settlements.grant_view",
         "settlements.grant_decide",
-    },
+    }
+    # Issue #15: operations read the requalification reviews and decide the renewals.
+    | {"risk.requalification_view", "risk.renewal_view", "risk.renewal_decide", "risk.renewals_evaluate_due"},
     "finance": FINANCE | {"orders.refund_retry", "settlements.grant_view"},
     "no_group": set(),
 }  # a superuser: every declared action

@@ -87,6 +87,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
 
     from orders.services import aftersales, group_buys
     from promotions.services import flash, members
+    from risk.services import quality, renewals
     from settlements.services import fees, ledger_sources, penalties
 
     looping = {
@@ -101,6 +102,11 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "settlements.tasks.late_shipment_penalties_raise_task": penalties.late_shipment_penalties_raise,
         "settlements.tasks.penalties_lapse_task": penalties.penalties_lapse,
         "settlements.tasks.fees_bill_due_task": fees.fees_bill_due,
+        # Merchant quality (issue #15): merchants, merchants, contracts, renewal cases.
+        "risk.tasks.credit_ratings_run_task": quality.credit_ratings_run,
+        "risk.tasks.quarterly_evaluations_run_task": quality.quarterly_evaluations_run,
+        "risk.tasks.renewals_evaluate_due_task": renewals.renewals_evaluate_due,
+        "risk.tasks.renewals_end_due_task": renewals.renewals_end_due,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a

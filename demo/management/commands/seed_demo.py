@@ -11,6 +11,7 @@ from demo.ledger import seed_ledger
 from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
+from demo.quality import seed_quality
 from demo.settlements import seed_settlements
 from demo.subsidies import seed_subsidies
 from demo.users import DEMO_LOGINS, DEMO_PASSWORD, seed_users
@@ -29,6 +30,8 @@ DEMO_STEPS = [
     ("subsidies", seed_subsidies),
     ("settlements", seed_settlements),
     ("ledger", seed_ledger),
+    # Merchant quality (issue #15): ratings, a requalification review, a renewal to decide.
+    ("quality", seed_quality),
 ]
 
 
