@@ -266,6 +266,8 @@ def member_user_ids(merchant_id: int, *, section: str) -> list[int]:
         .order_by("user_id")
         .values_list("user_id", flat=True)
     )
+
+
 # --- Read by merchant quality (risk: credit rating, evaluations, renewals; issue #15) ------
 
 
