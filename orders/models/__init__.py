@@ -17,6 +17,7 @@ from .aftersales import (
     Complaint,
     Dispute,
     Review,
+    ReviewPhoto,
 )
 from .aftersales import _photo_path as _photo_path  # migrations name it through this package
 from .carts import MAX_LINES, MAX_QUANTITY, Address, Cart, CartItem, ShippingRate
@@ -65,6 +66,7 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Review",
+    "ReviewPhoto",
     "Shipment",
     "ShipmentLine",
     "ShippingRate",
