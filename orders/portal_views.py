@@ -27,6 +27,7 @@ from merchants.views import portal_context, portal_view
 from . import selectors, services
 from .choices import GIFT_OUT_OF_STOCK_EVENT, AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .filters import MerchantOrderFilter
+from .masking import BuyerContact
 from .models import ShippingRate
 from .portal_forms import (
     AcceptForm,
@@ -76,9 +77,10 @@ def _conflict(request, error: DomainError, to: str, **kwargs):
 def order_list(request, merchant, member):
     filterset = MerchantOrderFilter(request.GET or None, queryset=selectors.merchant_order_list_for_merchant(merchant))
     filtered = any(value for key, value in request.GET.items() if key != "page")
-    context = portal_context(
-        member, MENU_ORDERS, filter_form=filterset.form, page=_page(request, filterset.qs), filtered=filtered
-    )
+    page = _page(request, filterset.qs)
+    for order in page.object_list:
+        order.contact = BuyerContact.for_merchant(order)
+    context = portal_context(member, MENU_ORDERS, filter_form=filterset.form, page=page, filtered=filtered)
     return render(request, "portal/orders/order_list.html", context, status=400 if filterset.form.errors else 200)
 
 
@@ -122,6 +124,7 @@ def _detail_page(request, member, order, *, ship_form=None):
         MENU_ORDERS,
         order=order,
         buyer_order=order.buyer_order,
+        contact=BuyerContact.for_merchant(order),
         lines=lines,
         shipments=shipments,
         merged_with=merged_with,
