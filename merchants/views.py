@@ -542,11 +542,6 @@ def shop_settings(request, merchant, member):
     return render(request, "portal/shop.html", context, status=400 if form.errors else 200)
 
 
-def shop_page(request, slug: str):
-    merchant = found_or_404(selectors.merchant_public_get(slug))
-    return render(request, "storefront/shop.html", {"shop": merchant})
-
-
 def shop_logo(request, slug: str):
     merchant = found_or_404(selectors.merchant_public_get(slug))
     if not merchant.logo:

@@ -251,7 +251,8 @@ ROUTES: dict[str, Row] = {
     "category_page": page(PUBLIC, method_first=True, kwargs=lambda o: {"slug": o["category"].slug}),
     "product_page": page(PUBLIC, method_first=True),
     "product_image": page(PUBLIC, method_first=True, kwargs=lambda o: {"image_id": o["image"].pk, "size": "small"}),
-    "shop_page": page(PUBLIC, post=200),
+    # A catalog listing page (catalog.views.shop_page): GET and HEAD only, like the others.
+    "shop_page": page(PUBLIC, method_first=True, kwargs=lambda o: {"slug": o["merchant"].slug}),
     "shop_logo": page(PUBLIC, post=200),
     "promotions:list": page(PUBLIC, method_first=True),
     "promotions:page": page(PUBLIC, method_first=True),
@@ -304,6 +305,8 @@ ROUTES: dict[str, Row] = {
     "members:membership": page(LOGIN_REQUIRED),
     # The buyer, the shop's members of the orders section, and staff who may view after-sales
     # requests or disputes; other staff 403 (they could see every buyer's photos before).
+    # A shown review's picture of a public product: public, like the product's pictures.
+    "orders:review_photo": page(PUBLIC, method_first=True, kwargs=lambda o: {"photo_id": o["review_photo"].pk}),
     "orders:after_sales_photo": page(
         Access(
             {

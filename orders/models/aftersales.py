@@ -18,6 +18,7 @@ from ..choices import (
     DisputeStatus,
 )
 from ..errors import OrderInvalidTransition
+from ..masking import mask_name
 from .payments import Refund
 from .placed import MerchantOrder, OrderLine
 
@@ -201,6 +202,11 @@ class Review(models.Model):
 
     def __str__(self):
         return f"{self.rating}★ {self.order_line_id}"
+
+    @property
+    def author(self) -> str:
+        """The buyer as the public sees them: the first character of their name (orders.masking)."""
+        return mask_name(self.buyer.display_name)
 
 
 class Complaint(models.Model):
