@@ -722,6 +722,11 @@ ADMIN_PAGES = {
     "catalog_productrevision_approve": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "catalog_productrevision_reject": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "orders_dispute_arbitrate": AdminPage("orders.dispute", ("orders.change_dispute",)),
+    # The world's review is shown (it can be hidden, not shown again); its complaint is open.
+    "orders_review_hide": AdminPage("orders.review", ("orders.change_review",)),
+    "orders_review_show": AdminPage("orders.review", ("orders.change_review",), REDIRECT),
+    "orders_complaint_assign": AdminPage("orders.complaint", ("orders.change_complaint",)),
+    "orders_complaint_respond": AdminPage("orders.complaint", ("orders.change_complaint",)),
     # The world's flash sale is on, not paused.
     "promotions_flashsale_pause": AdminPage("promotions.flashsale", ("promotions.change_flashsale",)),
     "promotions_flashsale_resume": AdminPage("promotions.flashsale", ("promotions.change_flashsale",), REDIRECT),
