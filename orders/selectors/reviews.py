@@ -39,7 +39,7 @@ def review_photo_get_public(photo_id: int) -> ReviewPhoto | None:
 def review_list_for_merchant(merchant, *, rating: int | None = None, replied: bool | None = None) -> QuerySet[Review]:
     """The merchant's reviews, newest first (hidden ones too, marked), with their photos;
     `rating` keeps one star count, `replied` those answered (True) or waiting (False)."""
-    reviews = Review.objects.filter(merchant=merchant).select_related("order_line__merchant_order")
+    reviews = Review.objects.filter(merchant=merchant).select_related("order_line__merchant_order", "buyer")
     if rating is not None:
         reviews = reviews.filter(rating=rating)
     if replied is not None:
