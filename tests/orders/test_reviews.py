@@ -218,3 +218,22 @@ def test_complaints_are_assigned_answered_and_resolved_by_their_deadline(w):
     with pytest.raises(OrderInvalidTransition):
         services.complaint_respond(complaint_id=complaint.pk, actor=staff, response="More")
     assert Complaint.objects.get().response == "The shop apologised."
+
+
+@pytest.mark.page_cache
+def test_a_review_makes_the_cached_product_and_shop_pages_stale(client, w, django_capture_on_commit_callbacks):
+    line = completed(w, (w.lamp, 1)).lines.get()
+    product_url, shop_url = f"/p/{w.lamp.product_id}/", f"/shops/{w.shop.slug}/"
+    for url in (product_url, shop_url):
+        assert "No reviews yet" in client.get(url, **EN).content.decode()
+    with CaptureQueriesContext(connection) as cached:
+        client.get(product_url, **EN)
+    assert len(cached) == 0  # served from the page cache
+    with django_capture_on_commit_callbacks(execute=True):
+        review = services.review_create(order_line=line, buyer=w.buyer, rating=4, text="Cached no more")
+    assert "Cached no more" in client.get(product_url, **EN).content.decode()
+    assert "4.0 (1 review)" in client.get(shop_url, **EN).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_hide(review_id=review.pk, actor=UserFactory(is_staff=True), reason="Spam")
+    assert "Cached no more" not in client.get(product_url, **EN).content.decode()
+    assert "No reviews yet" in client.get(shop_url, **EN).content.decode()
