@@ -8,6 +8,7 @@ import pytest
 
 from orders.masking import mask_address, mask_email, mask_name, mask_phone
 from orders.models import MerchantOrder
+from promotions.marketing_views import daily_rows
 from settlements import exports as settlement_exports
 from tests.orders.test_portal_orders import build_world, ship
 
@@ -113,3 +114,11 @@ def test_merchant_exports_have_no_buyer_columns():
     header = [str(h) for h in settlement_exports._header()]
     for word in ("Buyer", "Recipient", "Phone", "Address", "E-mail", "Email"):
         assert not any(word.lower() in h.lower() for h in header), word
+
+
+def test_the_marketing_csv_counts_buyers_but_names_none():
+    # The portal's other export (a promotion's figures per day): counts, no personal columns.
+    header = [str(h) for h in next(daily_rows([]))]
+    for word in ("Recipient", "Phone", "Address", "mail"):
+        assert not any(word.lower() in h.lower() for h in header), word
+    assert list(daily_rows([]))[1:] == []
