@@ -44,6 +44,7 @@ from marketplace.money import ZERO, format_cny
 from . import permissions, selectors, services
 from .choices import ComplaintStatus, DisputeStatus
 from .models import (
+    COMPLAINT_TRANSITIONS,
     DISPUTE_TRANSITIONS,
     REFUND_TRANSITIONS,
     AfterSalesRequest,
@@ -397,19 +398,20 @@ def _respond(request, complaint: Complaint, data) -> str:
     return gettext("Resolved.") if data["resolve"] else gettext("Response saved; the complaint stays open.")
 
 
-def _open(complaint) -> bool:
-    return complaint.status == ComplaintStatus.OPEN
-
-
 ASSIGN_COMPLAINT = ObjectAction(
-    "assign", _("Assign"), AssignForm, _assign, available=_open, staff_action=permissions.COMPLAINT_HANDLE
+    "assign",
+    _("Assign"),
+    AssignForm,
+    _assign,
+    available=COMPLAINT_TRANSITIONS.predicate("respond"),
+    staff_action=permissions.COMPLAINT_HANDLE,
 )
 RESPOND_COMPLAINT = ObjectAction(
     "respond",
     _("Respond or resolve"),
     RespondForm,
     _respond,
-    available=_open,
+    available=COMPLAINT_TRANSITIONS.predicate("respond"),
     staff_action=permissions.COMPLAINT_HANDLE,
     help_text=_("A resolved complaint changes no more."),
 )

@@ -10,6 +10,7 @@ kernel's `transition` helper in `orders.services`, and a merchant order's is rec
 
 from .aftersales import (
     AFTER_SALES_TRANSITIONS,
+    COMPLAINT_TRANSITIONS,
     DISPUTE_TRANSITIONS,
     AfterSalesLine,
     AfterSalesPhoto,
@@ -40,6 +41,7 @@ from .placed import (
 __all__ = [
     "AFTER_SALES_TRANSITIONS",
     "BUYER_ORDER_TRANSITIONS",
+    "COMPLAINT_TRANSITIONS",
     "DISPUTE_TRANSITIONS",
     "MAX_LINES",
     "MAX_QUANTITY",

@@ -256,6 +256,20 @@ class Complaint(models.Model):
         return f"{self.get_category_display()} {self.merchant_order_id}"
 
 
+# action → (states it may start from, state it leads to): operations' handling of a complaint
+# (orders.services.reviews); "respond" and "assign" keep it open, "resolve" closes it for good.
+COMPLAINT_TRANSITIONS = Transitions(
+    {
+        "assign": ({ComplaintStatus.OPEN}, ComplaintStatus.OPEN),
+        "respond": ({ComplaintStatus.OPEN}, ComplaintStatus.OPEN),
+        "resolve": ({ComplaintStatus.OPEN}, ComplaintStatus.RESOLVED),
+    },
+    error=OrderInvalidTransition,
+    refusal=_("This complaint is already resolved."),
+    extra_action=False,
+)
+
+
 def _review_photo_path(instance, filename):
     return f"reviews/{instance.review_id}/{instance.sha256}.jpg"
 

@@ -30,11 +30,12 @@ from catalog.images import check_product_image, clean_product_image
 from catalog.services.ratings import product_rating_apply
 from marketplace.audit import audit_record
 from marketplace.errors import NotFoundError
+from marketplace.transitions import transition
 from merchants.services.ratings import merchant_rating_apply
 
-from ..choices import COMPLAINT_RESPONSE_HOURS, ComplaintCategory, ComplaintStatus
+from ..choices import COMPLAINT_RESPONSE_HOURS, ComplaintCategory
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
-from ..models import Complaint, MerchantOrder, OrderLine, Review, ReviewPhoto
+from ..models import COMPLAINT_TRANSITIONS, Complaint, MerchantOrder, OrderLine, Review, ReviewPhoto
 
 #: Pictures a review may carry at most (as an after-sales request).
 MAX_PHOTOS = 5
@@ -183,42 +184,49 @@ def complaint_create(*, order: MerchantOrder, buyer, category: str, text: str) -
     )
 
 
-def _lock_open_complaint(complaint_id: int) -> Complaint:
-    complaint = Complaint.objects.select_for_update().filter(pk=complaint_id).first()
+def _complaint_transition(complaint_id: int, action: str, *, actor, changes: dict, audit: str) -> Complaint:
+    # Through the table (marketplace.transitions): the row locked, an open complaint checked,
+    # one UPDATE, the audit row in the same transaction.
+    complaint = Complaint.objects.filter(pk=complaint_id).first()
     if complaint is None:
         raise NotFoundError()
-    if complaint.status != ComplaintStatus.OPEN:
-        raise OrderInvalidTransition(
-            message=_("This complaint is already resolved."), extra={"status": complaint.status}
-        )
-    return complaint
+    return transition(
+        complaint,
+        action,
+        table=COMPLAINT_TRANSITIONS,
+        changes=changes,
+        record=lambda row, previous: audit_record(
+            action=audit, actor=actor, obj=row, data={"assignee": row.assignee_id} if action == "assign" else None
+        ),
+    )
 
 
 @transaction.atomic
 def complaint_assign(*, complaint_id: int, assignee, actor) -> Complaint:
-    """Give an open complaint to a staff user (`assignee_not_staff` otherwise); audited."""
+    """Give an open complaint to a staff user (`assignee_not_staff` otherwise; a resolved one:
+    `invalid_transition`). Under the complaint's lock; audited."""
     if assignee is None or not assignee.is_staff or not assignee.is_active:
         raise OrderError("assignee_not_staff", _("Assign the complaint to an active staff user."))
-    complaint = _lock_open_complaint(complaint_id)
-    complaint.assignee = assignee
-    complaint.save(update_fields=["assignee"])
-    audit_record(action="complaint.assigned", actor=actor, obj=complaint, data={"assignee": assignee.pk})
-    return complaint
+    return _complaint_transition(
+        complaint_id, "assign", actor=actor, changes={"assignee": assignee}, audit="complaint.assigned"
+    )
 
 
 @transaction.atomic
 def complaint_respond(*, complaint_id: int, actor, response: str, resolve: bool = False) -> Complaint:
     """Record operations' response to an open complaint and, with `resolve`, close it (then
-    it changes no more). Under the complaint's lock; audited."""
+    it changes no more: `invalid_transition`). Under the complaint's lock; audited."""
     response = (response or "").strip()
     if not response:
         raise OrderError("response_required", _("Write the response."))
-    complaint = _lock_open_complaint(complaint_id)
-    complaint.response = response
-    fields = ["response"]
     if resolve:
-        complaint.status, complaint.resolved_at = ComplaintStatus.RESOLVED, timezone.now()
-        fields += ["status", "resolved_at"]
-    complaint.save(update_fields=fields)
-    audit_record(action="complaint.resolved" if resolve else "complaint.responded", actor=actor, obj=complaint)
-    return complaint
+        return _complaint_transition(
+            complaint_id,
+            "resolve",
+            actor=actor,
+            changes={"response": response, "resolved_at": timezone.now()},
+            audit="complaint.resolved",
+        )
+    return _complaint_transition(
+        complaint_id, "respond", actor=actor, changes={"response": response}, audit="complaint.responded"
+    )
