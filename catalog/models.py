@@ -18,6 +18,7 @@ from catalog.choices import (
     RevisionStatus,
     WarehouseKind,
 )
+from marketplace.ratings import rating_average, rating_counters_consistent
 from marketplace.regions import Region
 from marketplace.transitions import Transitions
 
@@ -164,6 +165,11 @@ class Product(models.Model):
     # Whether an active SKU has units available, kept by catalog.services.listing: the in-stock
     # filter and the product cards read this column instead of probing SKUs and stock per row.
     in_stock = models.BooleanField(_("in stock"), default=False, editable=False)
+    # The product's visible reviews (count, sum of stars), kept by orders.services.reviews
+    # through catalog.services.ratings in the review's transaction: cards show the average
+    # from the row the list already reads (marketplace.ratings).
+    rating_count = models.PositiveIntegerField(_("reviews"), default=0, editable=False)
+    rating_total = models.PositiveIntegerField(_("sum of review stars"), default=0, editable=False)
     # Title, description, tags and category as search tokens (catalog.search), kept by the
     # services, which also store its tsvector, GIN-indexed (migration 0004): matching and
     # ranking read it instead of parsing the text of every match again.
@@ -201,9 +207,14 @@ class Product(models.Model):
             ),
             models.Index(fields=["published_at"], condition=_LISTED & Q(is_featured=True), name="product_featured_idx"),
         ]
+        constraints = [models.CheckConstraint(condition=rating_counters_consistent(), name="product_rating_consistent")]
 
     def __str__(self):
         return self.title
+
+    @property
+    def rating_average(self):
+        return rating_average(self.rating_count, self.rating_total)
 
     @property
     def is_published(self) -> bool:

@@ -403,6 +403,9 @@ _LISTING_FIELDS = (
     "in_stock",
     "published_at",
     "is_featured",
+    # The cards' star rating (marketplace.ratings): read with the row, no query per card.
+    "rating_count",
+    "rating_total",
     "merchant__id",
     "merchant__slug",
     "merchant__shop_name",

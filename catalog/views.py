@@ -12,19 +12,28 @@ Anonymous visitors get home, category, search and product pages from the page ca
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from marketplace.pagecache import cached_page
 from marketplace.shortcuts import found_or_404
-from promotions.selectors import products_with_badges, promotion_banners_category, promotion_banners_home
+from merchants.selectors import merchant_public_get
+from orders.selectors import review_list_public
+from promotions.selectors import (
+    products_with_badges,
+    promotion_banners_category,
+    promotion_banners_home,
+    promotion_list_live,
+)
 
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
 from .pagecache import HOME, LIST, category_generation, product_generation
 
 PAGE_SIZE = 24
+REVIEWS_PAGE_SIZE = 10
 IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image"}
 #: The query parameters list pages read (the filters and the page number); the page cache
 #: drops any other.
@@ -95,11 +104,34 @@ def search(request):
 
 
 @require_safe
-@cached_page(lambda request, product_id: [product_generation(product_id)])
+@cached_page(lambda request, product_id: [product_generation(product_id)], params={"reviews_page"})
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
     products_with_badges([product])
-    return render(request, "storefront/product.html", {"product": product})
+    # The page's reviews: a count, a page and its photos (three queries whatever the page's
+    # size); the figures above them are the product row's counters (marketplace.ratings).
+    reviews = Paginator(review_list_public(product.pk), REVIEWS_PAGE_SIZE).get_page(request.GET.get("reviews_page"))
+    return render(request, "storefront/product.html", {"product": product, "reviews": reviews})
+
+
+@require_safe
+@cached_page(lambda request, slug: [LIST], params=LISTING_PARAMS)
+def shop_page(request, slug: str):
+    """A live shop's public page: its rating, description and logo, its live promotions and
+    its products on sale with the storefront's filters, sorting and pagination. Cached under
+    `list` (any product, review or promotion change bumps it; shop changes bump everything)."""
+    shop = found_or_404(merchant_public_get(slug))
+    data = request.GET.copy()
+    # The shop's products, whatever the query string says about the category.
+    data.pop("category", None)
+    return _listing(
+        request,
+        "storefront/shop.html",
+        data=data,
+        queryset=selectors.product_list_public().filter(merchant_id=shop.pk),
+        shop=shop,
+        banners=list(promotion_list_live(merchant_id=shop.pk)),
+    )
 
 
 @require_safe

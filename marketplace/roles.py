@@ -84,6 +84,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.view_aftersalesrequest",
         "orders.view_complaint",
         "orders.view_review",
+        # Reviews and complaints (issue #16): operations hide malicious reviews and handle
+        # complaints (orders.permissions).
+        "orders.change_complaint",
+        "orders.change_review",
         # Members and RFM (issue #13): operations set the levels and read the analysis.
         "promotions.view_membershiplevel",
         "promotions.add_membershiplevel",

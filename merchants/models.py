@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.fields import EncryptedTextField
 from marketplace.models import AppendOnlyModel, AppendOnlyQuerySet
+from marketplace.ratings import rating_average, rating_counters_consistent
 from marketplace.transitions import Transitions
 from merchants.choices import (
     EDITABLE_STATES,
@@ -180,6 +181,10 @@ class Merchant(models.Model):
     # Shop page
     description = models.TextField(_("shop description"), blank=True)
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
+    # The shop's visible reviews (count, sum of stars), kept by orders.services.reviews
+    # through merchants.services.ratings in the review's transaction (marketplace.ratings).
+    rating_count = models.PositiveIntegerField(_("reviews"), default=0, editable=False)
+    rating_total = models.PositiveIntegerField(_("sum of review stars"), default=0, editable=False)
 
     # Later issues rely on these
     credit_grade = models.CharField(_("credit grade"), max_length=1, choices=CreditGrade.choices, default=CreditGrade.B)
@@ -207,10 +212,15 @@ class Merchant(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="live") | Q(live_since__isnull=False), name="merchant_live_has_live_since"
             ),
+            models.CheckConstraint(condition=rating_counters_consistent(), name="merchant_rating_consistent"),
         ]
 
     def __str__(self):
         return self.display_name
+
+    @property
+    def rating_average(self):
+        return rating_average(self.rating_count, self.rating_total)
 
     @property
     def display_name(self) -> str:

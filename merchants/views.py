@@ -115,6 +115,8 @@ def _menu(member, current: str) -> list[dict]:
             ("orders_orders", gettext_lazy("Orders"), "portal_orders:order_list"),
             ("orders_shipping", gettext_lazy("Ship orders"), "portal_orders:ship_import"),
             ("orders_after_sales", gettext_lazy("After-sales"), "portal_orders:after_sales"),
+            ("orders_reviews", gettext_lazy("Reviews"), "portal_orders:reviews"),
+            ("orders_complaints", gettext_lazy("Complaints"), "portal_orders:complaints"),
         ]
         menu += [{"label": label, "url": reverse(url), "active": key == current} for key, label, url in order_entries]
     if member.can(PortalSection.PROMOTIONS):
@@ -548,11 +550,6 @@ def shop_settings(request, merchant, member):
             return redirect("portal:shop")
     context = portal_context(member, PortalSection.SHOP, form=form)
     return render(request, "portal/shop.html", context, status=400 if form.errors else 200)
-
-
-def shop_page(request, slug: str):
-    merchant = found_or_404(selectors.merchant_public_get(slug))
-    return render(request, "storefront/shop.html", {"shop": merchant})
 
 
 def shop_logo(request, slug: str):

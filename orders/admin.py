@@ -19,7 +19,9 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -40,8 +42,9 @@ from marketplace.admin_tools import (
 from marketplace.money import ZERO, format_cny
 
 from . import permissions, selectors, services
-from .choices import DisputeStatus
+from .choices import ComplaintStatus, DisputeStatus
 from .models import (
+    COMPLAINT_TRANSITIONS,
     DISPUTE_TRANSITIONS,
     REFUND_TRANSITIONS,
     AfterSalesRequest,
@@ -56,6 +59,7 @@ from .models import (
     Refund,
     RefundLine,
     Review,
+    ReviewPhoto,
     ShippingRate,
 )
 
@@ -279,22 +283,163 @@ class AfterSalesRequestAdmin(ReadOnlyAdmin):
         return format_cny(request_.total)
 
 
+class ReasonForm(ActionForm):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("Kept in the audit log.")
+    )
+    error_fields = {"reason_required": "reason"}
+
+
+def _hide(request, review: Review, data) -> str:
+    services.review_hide(review_id=review.pk, actor=request.user, reason=data["reason"])
+    return gettext("Hidden: the review is no longer shown and leaves the product's and the shop's ratings.")
+
+
+def _show(request, review: Review, data) -> str:
+    services.review_show(review_id=review.pk, actor=request.user, reason=data["reason"])
+    return gettext("Shown again: the review counts in the ratings again.")
+
+
+HIDE_REVIEW = ObjectAction(
+    "hide",
+    _("Hide the review"),
+    ReasonForm,
+    _hide,
+    available=lambda review: not review.is_hidden,
+    staff_action=permissions.REVIEW_MODERATE,
+    help_text=_("For a malicious review: it disappears from the shop's pages and from the averages."),
+)
+SHOW_REVIEW = ObjectAction(
+    "show",
+    _("Show the review again"),
+    ReasonForm,
+    _show,
+    available=lambda review: review.is_hidden,
+    staff_action=permissions.REVIEW_MODERATE,
+)
+
+
+class ReviewPhotoInline(ReadOnlyInline):
+    model = ReviewPhoto
+    parent_permission = "orders.view_review"
+    fields = ["picture", "uploaded_at"]
+    readonly_fields = ["picture", "uploaded_at"]
+
+    @admin.display(description=_("photo"))
+    def picture(self, photo):
+        return format_html(
+            '<img src="{}" alt="" width="96" height="96">', reverse("orders:review_photo", args=[photo.pk])
+        )
+
+
 @admin.register(Review)
-class ReviewAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "merchant", "rating", "order_line", "buyer", "text"]
-    list_filter = ["rating"]
+class ReviewAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+    """Reviews; operations hide a malicious one (with a reason, audited) or show it again."""
+
+    list_display = ["created_at", "merchant", "rating", "order_line", "buyer", "text", "is_hidden", "replied"]
+    list_filter = ["is_hidden", "rating"]
     list_select_related = ["merchant", "order_line", "buyer"]
     search_fields = ["merchant__shop_name", "text"]
     date_hierarchy = "created_at"
+    object_actions = [HIDE_REVIEW, SHOW_REVIEW]
+    inlines = [ReviewPhotoInline]
+
+    @admin.display(description=_("replied"), boolean=True)
+    def replied(self, review):
+        return bool(review.reply)
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("deadline")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.complaint_list_overdue(timezone.now()).values("pk"))
+        return queryset
+
+
+class AssignForm(ActionForm):
+    assignee = forms.ModelChoiceField(label=_("Assign to"), queryset=get_user_model().objects.none())
+    error_fields = {"assignee_not_staff": "assignee"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = (
+            get_user_model().objects.filter(is_staff=True, is_active=True).order_by("email")
+        )
+
+
+class RespondForm(ActionForm):
+    response = forms.CharField(
+        label=_("Response"), widget=forms.Textarea(attrs={"rows": 4}), help_text=_("The buyer and the merchant see it.")
+    )
+    resolve = forms.BooleanField(label=_("Resolve the complaint"), required=False)
+    error_fields = {"response_required": "response"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.obj is not None and not self.is_bound:
+            self.fields["response"].initial = self.obj.response
+
+
+def _assign(request, complaint: Complaint, data) -> str:
+    services.complaint_assign(complaint_id=complaint.pk, assignee=data["assignee"], actor=request.user)
+    return gettext("Assigned to %(user)s.") % {"user": data["assignee"].email}
+
+
+def _respond(request, complaint: Complaint, data) -> str:
+    services.complaint_respond(
+        complaint_id=complaint.pk, actor=request.user, response=data["response"], resolve=data["resolve"]
+    )
+    return gettext("Resolved.") if data["resolve"] else gettext("Response saved; the complaint stays open.")
+
+
+ASSIGN_COMPLAINT = ObjectAction(
+    "assign",
+    _("Assign"),
+    AssignForm,
+    _assign,
+    available=COMPLAINT_TRANSITIONS.predicate("respond"),
+    staff_action=permissions.COMPLAINT_HANDLE,
+)
+RESPOND_COMPLAINT = ObjectAction(
+    "respond",
+    _("Respond or resolve"),
+    RespondForm,
+    _respond,
+    available=COMPLAINT_TRANSITIONS.predicate("respond"),
+    staff_action=permissions.COMPLAINT_HANDLE,
+    help_text=_("A resolved complaint changes no more."),
+)
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "merchant", "category", "merchant_order", "buyer"]
-    list_filter = ["category"]
-    list_select_related = ["merchant", "merchant_order", "buyer"]
+class ComplaintAdmin(QueueOrderingMixin, ObjectActionsMixin, ReadOnlyAdmin):
+    """The complaint queue (open ones first, the nearest deadline first): assign, respond,
+    resolve; an open complaint past its deadline is shown overdue."""
+
+    list_display = ["created_at", "merchant", "category", "merchant_order", "status", "assignee", "deadline"]
+    list_filter = ["status", OverdueFilter, "category"]
+    list_select_related = ["merchant", "merchant_order", "assignee"]
     search_fields = ["merchant__shop_name", "merchant_order__number", "text"]
     date_hierarchy = "created_at"
+    queue_first = ("status", ComplaintStatus.OPEN)
+    queue_then = ["respond_by", "id"]
+    object_actions = [ASSIGN_COMPLAINT, RESPOND_COMPLAINT]
+
+    @admin.display(description=_("resolve by"), ordering="respond_by")
+    def deadline(self, complaint):
+        if complaint.respond_by is None:
+            return "—"
+        if complaint.status == ComplaintStatus.OPEN and complaint.respond_by < timezone.now():
+            return format_html(
+                '<strong class="overdue">{} · {}</strong>', when(complaint.respond_by), gettext("overdue")
+            )
+        return when(complaint.respond_by)
 
 
 # --- Disputes ------------------------------------------------------------------------------------

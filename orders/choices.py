@@ -74,6 +74,18 @@ class ComplaintCategory(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+class ComplaintStatus(models.TextChoices):
+    """Operations' handling of a complaint (orders.services.reviews)."""
+
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+#: Hours operations have to resolve a complaint (its `respond_by`); past it the complaint is
+#: shown as overdue in the admin.
+COMPLAINT_RESPONSE_HOURS = 72
+
+
 #: The order event telling the buyer that a gift of the order was out of stock when it was
 #: placed (its `note`: the gift's name); the order went through without it.
 GIFT_OUT_OF_STOCK_EVENT = "gift_out_of_stock"

@@ -218,6 +218,7 @@ class ReviewForm(forms.Form):
     text = forms.CharField(
         label=_("Your review (optional)"), max_length=2000, required=False, widget=forms.Textarea({"rows": 4})
     )
+    photos = MultipleFileField(label=_("Photos"), required=False, help_text=_("Up to 5 PNG or JPEG photos."))
 
 
 class ComplaintForm(forms.Form):

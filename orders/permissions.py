@@ -15,3 +15,11 @@ REFUND_RETRY = declare("orders.refund_retry", "orders.view_refund", "orders.chan
 #: request (evidence: damaged goods, sometimes a face or an address label). Any staff user
 #: used to see them; the declaration keeps them to staff who may read the request itself.
 AFTER_SALES_PHOTO_VIEW = declare("orders.after_sales_photo_view", "orders.view_aftersalesrequest")
+
+#: Operations hide a malicious review, or show it again, with a reason (services.review_hide,
+#: review_show): the arbitration of malicious bad reviews.
+REVIEW_MODERATE = declare("orders.review_moderate", "orders.view_review", "orders.change_review")
+
+#: Operations handle complaints: assign, respond, resolve (services.complaint_assign,
+#: complaint_respond).
+COMPLAINT_HANDLE = declare("orders.complaint_handle", "orders.view_complaint", "orders.change_complaint")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.selectors import warehouse_list_for_merchant
 
-from .choices import AfterSalesStatus
+from .choices import AfterSalesStatus, ComplaintStatus
 from .models import Shipment
 from .services.fulfilment import MAX_BYTES
 
@@ -86,6 +86,31 @@ class ReturnReceivedForm(forms.Form):
 
 class AfterSalesFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *AfterSalesStatus.choices])
+
+
+class ReviewFilterForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("Rating"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", _("All")), *((n, "★" * n) for n in range(5, 0, -1))],
+    )
+    replied = forms.TypedChoiceField(
+        label=_("Reply"),
+        required=False,
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        choices=[("", _("All")), ("no", _("Waiting for your reply")), ("yes", _("Replied"))],
+    )
+
+
+class ReviewReplyForm(forms.Form):
+    text = forms.CharField(label=_("Your reply"), max_length=2000, widget=forms.Textarea({"rows": 3}))
+
+
+class ComplaintFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *ComplaintStatus.choices])
 
 
 class ShippingRateForm(forms.Form):

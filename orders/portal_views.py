@@ -27,13 +27,17 @@ from merchants.views import portal_context, portal_view
 from . import selectors, services
 from .choices import GIFT_OUT_OF_STOCK_EVENT, AfterSalesKind, AfterSalesStatus, OrderStatus, ShipmentStatus
 from .filters import MerchantOrderFilter
+from .masking import BuyerContact
 from .models import ShippingRate
 from .portal_forms import (
     AcceptForm,
     AfterSalesFilterForm,
+    ComplaintFilterForm,
     MergeForm,
     RejectForm,
     ReturnReceivedForm,
+    ReviewFilterForm,
+    ReviewReplyForm,
     ShipForm,
     ShipImportForm,
     ShippingRateForm,
@@ -43,6 +47,7 @@ from .services.fulfilment import MAX_ROWS
 ORDERS = PortalSection.ORDERS
 # Menu keys, for merchants.views._menu to highlight the current entry.
 MENU_ORDERS, MENU_SHIPPING, MENU_AFTER_SALES = "orders_orders", "orders_shipping", "orders_after_sales"
+MENU_REVIEWS, MENU_COMPLAINTS = "orders_reviews", "orders_complaints"
 PAGE_SIZE = 25
 
 EVENT_LABELS = {
@@ -76,9 +81,10 @@ def _conflict(request, error: DomainError, to: str, **kwargs):
 def order_list(request, merchant, member):
     filterset = MerchantOrderFilter(request.GET or None, queryset=selectors.merchant_order_list_for_merchant(merchant))
     filtered = any(value for key, value in request.GET.items() if key != "page")
-    context = portal_context(
-        member, MENU_ORDERS, filter_form=filterset.form, page=_page(request, filterset.qs), filtered=filtered
-    )
+    page = _page(request, filterset.qs)
+    for order in page.object_list:
+        order.contact = BuyerContact.for_merchant(order)
+    context = portal_context(member, MENU_ORDERS, filter_form=filterset.form, page=page, filtered=filtered)
     return render(request, "portal/orders/order_list.html", context, status=400 if filterset.form.errors else 200)
 
 
@@ -122,6 +128,7 @@ def _detail_page(request, member, order, *, ship_form=None):
         MENU_ORDERS,
         order=order,
         buyer_order=order.buyer_order,
+        contact=BuyerContact.for_merchant(order),
         lines=lines,
         shipments=shipments,
         merged_with=merged_with,
@@ -346,3 +353,56 @@ def shipping_rate(request, merchant, member):
             return redirect("portal_orders:shipping_rate")
     context = portal_context(member, MENU_SHIPPING, form=form, rate=current, tab="shipping_rate")
     return render(request, "portal/orders/shipping_rate.html", context, status=400 if form.errors else 200)
+
+
+# --- Reviews and complaints ----------------------------------------------------------------------
+
+
+@portal_view(ORDERS)
+def review_list(request, merchant, member):
+    """The shop's reviews, newest first, filtered by rating and reply; each waiting review has
+    its reply form (one reply each, shown under the review on the product page)."""
+    form = ReviewFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    rating, replied = data.get("rating"), data.get("replied")
+    reviews = selectors.review_list_for_merchant(merchant, rating=rating, replied=replied)
+    context = portal_context(
+        member,
+        MENU_REVIEWS,
+        filter_form=form,
+        page=_page(request, reviews),
+        filtered=rating is not None or replied is not None,
+        reply_form=ReviewReplyForm(),
+    )
+    return render(request, "portal/orders/review_list.html", context)
+
+
+@require_POST
+@portal_view(ORDERS)
+def review_reply(request, merchant, member, review_id: int):
+    review = found_or_404(selectors.review_get_for_merchant(merchant, review_id))
+    form = ReviewReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write your reply (at most 2,000 characters)."))
+    else:
+        try:
+            services.review_reply(
+                merchant=merchant, review_id=review.pk, actor=request.user, text=form.cleaned_data["text"]
+            )
+        except DomainError as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, _("Reply published under the review."))
+    return redirect("portal_orders:reviews")
+
+
+@portal_view(ORDERS)
+def complaint_list(request, merchant, member):
+    """The complaints buyers made about the shop's orders and the platform's handling."""
+    form = ComplaintFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    complaints = selectors.complaint_list_for_merchant(merchant, status=status)
+    context = portal_context(
+        member, MENU_COMPLAINTS, filter_form=form, page=_page(request, complaints), filtered=bool(status)
+    )
+    return render(request, "portal/orders/complaint_list.html", context)

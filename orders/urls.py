@@ -33,6 +33,7 @@ urlpatterns = [
         name="after_sales_withdraw",
     ),
     path("orders/<token:number>/lines/<int:line_id>/review/", views.review_new, name="review_new"),
+    path("reviews/photos/<int:photo_id>/", views.review_photo, name="review_photo"),
     path("addresses/", views.addresses, name="addresses"),
     path("addresses/<int:address_id>/", views.address_edit, name="address_edit"),
     path("addresses/<int:address_id>/delete/", views.address_delete, name="address_delete"),

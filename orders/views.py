@@ -546,11 +546,15 @@ def review_new(request, number: str, line_id: int):
     line = found_or_404(selectors.order_line_get_for_buyer(request.user, number, line_id))
     return _form_page(
         request,
-        ReviewForm(request.POST or None),
+        ReviewForm(request.POST or None, request.FILES or None),
         "storefront/orders/review_form.html",
         {"line": line},
         lambda data: services.review_create(
-            order_line=line, buyer=request.user, rating=data["rating"], text=data["text"]
+            order_line=line,
+            buyer=request.user,
+            rating=data["rating"],
+            text=data["text"],
+            photos=data.get("photos") or [],
         ),
         _("Thank you for your review."),
         number,
@@ -650,5 +654,21 @@ def after_sales_photo(request, photo_id: int):
     photo = found_or_404(selectors.after_sales_photo_get_for_user(request.user, photo_id))
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_safe
+def review_photo(request, photo_id: int):
+    """A picture of a shown review of a public product (public, like the product's pictures);
+    a hidden review's or a withdrawn product's is not found."""
+    photo = found_or_404(selectors.review_photo_get_public(photo_id))
+    try:
+        handle = photo.image.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404("No such picture.") from exc
+    response = FileResponse(handle, content_type="image/jpeg")
+    # Not cached by browsers or proxies for long: operations may hide the review.
+    response["Cache-Control"] = "public, max-age=300"
     response["X-Content-Type-Options"] = "nosniff"
     return response

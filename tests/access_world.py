@@ -134,7 +134,10 @@ def build_world() -> World:
     MerchantOrder.objects.filter(pk=done_part.pk).update(completed_at=at(2026, 10, 12, 18))
     done_part.refresh_from_db()
     done_line = done_part.lines.get()
-    order_services.review_create(order_line=done_line, buyer=buyer, rating=5, text="Bright")
+    review = order_services.review_create(
+        order_line=done_line, buyer=buyer, rating=5, text="Bright", photos=[image_upload(color=(5, 5, 5))]
+    )
+    review_photo = review.photos.get()
 
     # A shipped order with an after-sales request (and its photo) rejected and escalated.
     shipped = order_services.checkout_place(buyer=buyer, address=address, items=[CheckoutItem(sku.pk, 2)])
@@ -295,6 +298,8 @@ def build_world() -> World:
             "payment": payment,
             "after_sales": after_sales,
             "photo": photo,
+            "review": review,
+            "review_photo": review_photo,
             "document": document,
             "invitation": invitation,
             "statement": statement,

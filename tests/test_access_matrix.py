@@ -254,7 +254,8 @@ ROUTES: dict[str, Row] = {
     "category_page": page(PUBLIC, method_first=True, kwargs=lambda o: {"slug": o["category"].slug}),
     "product_page": page(PUBLIC, method_first=True),
     "product_image": page(PUBLIC, method_first=True, kwargs=lambda o: {"image_id": o["image"].pk, "size": "small"}),
-    "shop_page": page(PUBLIC, post=200),
+    # A catalog listing page (catalog.views.shop_page): GET and HEAD only, like the others.
+    "shop_page": page(PUBLIC, method_first=True, kwargs=lambda o: {"slug": o["merchant"].slug}),
     "shop_logo": page(PUBLIC, post=200),
     "promotions:list": page(PUBLIC, method_first=True),
     "promotions:page": page(PUBLIC, method_first=True),
@@ -312,6 +313,8 @@ ROUTES: dict[str, Row] = {
     "members:membership": page(LOGIN_REQUIRED),
     # The buyer, the shop's members of the orders section, and staff who may view after-sales
     # requests or disputes; other staff 403 (they could see every buyer's photos before).
+    # A shown review's picture of a public product: public, like the product's pictures.
+    "orders:review_photo": page(PUBLIC, method_first=True, kwargs=lambda o: {"photo_id": o["review_photo"].pk}),
     "orders:after_sales_photo": page(
         Access(
             {
@@ -403,6 +406,9 @@ ROUTES: dict[str, Row] = {
     "portal_orders:after_sales_accept": action(portal("orders")),
     "portal_orders:after_sales_reject": action(portal("orders")),
     "portal_orders:after_sales_return_received": action(portal("orders")),
+    "portal_orders:reviews": page(portal("orders", own=False), post=200),
+    "portal_orders:review_reply": action(portal("orders"), kwargs=lambda o: {"review_id": o["review"].pk}),
+    "portal_orders:complaints": page(portal("orders", own=False), post=200),
     "portal_promotions:list": page(portal("promotions", own=False), post=200),
     "portal_promotions:create": page(portal("promotions", own=False), post=OK),
     "portal_promotions:detail": page(portal("promotions"), post=200),
@@ -763,6 +769,11 @@ ADMIN_PAGES = {
     "catalog_productrevision_approve": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "catalog_productrevision_reject": AdminPage("catalog.productrevision", ("catalog.change_productrevision",)),
     "orders_dispute_arbitrate": AdminPage("orders.dispute", ("orders.change_dispute",)),
+    # The world's review is shown (it can be hidden, not shown again); its complaint is open.
+    "orders_review_hide": AdminPage("orders.review", ("orders.change_review",)),
+    "orders_review_show": AdminPage("orders.review", ("orders.change_review",), REDIRECT),
+    "orders_complaint_assign": AdminPage("orders.complaint", ("orders.change_complaint",)),
+    "orders_complaint_respond": AdminPage("orders.complaint", ("orders.change_complaint",)),
     # The world's flash sale is on, not paused.
     "promotions_flashsale_pause": AdminPage("promotions.flashsale", ("promotions.change_flashsale",)),
     "promotions_flashsale_resume": AdminPage("promotions.flashsale", ("promotions.change_flashsale",), REDIRECT),

@@ -25,6 +25,7 @@ from ..choices import (
     RefundStatus,
     ShipmentStatus,
 )
+from ..masking import BuyerContact
 from ..models import Shipment
 from ..selectors import missed_gift_message
 
@@ -486,7 +487,9 @@ class MerchantOrderListSerializer(serializers.Serializer):
     number = serializers.CharField(read_only=True)
     buyer_order_number = serializers.CharField(source="buyer_order.number", read_only=True)
     status = OrderStatusField(read_only=True)
-    recipient = serializers.CharField(source="buyer_order.recipient", read_only=True)
+    recipient = serializers.SerializerMethodField(
+        help_text=_("Shown whole while the order is to ship or in transit, masked otherwise (张**).")
+    )
     region = serializers.CharField(source="buyer_order.region", read_only=True)
     goods_total = _money()
     discount_total = _money()
@@ -500,15 +503,32 @@ class MerchantOrderListSerializer(serializers.Serializer):
     is_frozen = serializers.BooleanField(read_only=True, help_text=_("A dispute is open: the money is not settled."))
     after_sales_open = serializers.BooleanField(read_only=True)
 
+    # The buyer's contact as shipping needs it (orders.masking): whole only while to ship or
+    # in transit.
+    @extend_schema_field(serializers.CharField())
+    def get_recipient(self, order) -> str:
+        return BuyerContact.for_merchant(order).recipient
+
 
 class MerchantOrderSerializer(MerchantOrderListSerializer):
-    """One merchant order: its own lines only (never the other shops' of the buyer order)."""
+    """One merchant order: its own lines only (never the other shops' of the buyer order).
+    The recipient, phone and address are masked before payment and after delivery."""
 
-    phone = serializers.CharField(source="buyer_order.phone", read_only=True)
-    address = serializers.CharField(source="buyer_order.address", read_only=True)
+    phone = serializers.SerializerMethodField(help_text=_("138****1234 unless the order is to ship or in transit."))
+    address = serializers.SerializerMethodField(
+        help_text=_("Down to the district unless the order is to ship or in transit.")
+    )
     lines = MerchantOrderLineSerializer(many=True, read_only=True)
     shipments = MerchantShipmentSerializer(source="parcels", many=True, read_only=True)
     events = OrderEventSerializer(source="timeline", many=True, read_only=True)
+
+    @extend_schema_field(serializers.CharField())
+    def get_phone(self, order) -> str:
+        return BuyerContact.for_merchant(order).phone
+
+    @extend_schema_field(serializers.CharField())
+    def get_address(self, order) -> str:
+        return BuyerContact.for_merchant(order).address
 
 
 class SandboxCallbackSerializer(serializers.Serializer):

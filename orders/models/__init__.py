@@ -10,6 +10,7 @@ kernel's `transition` helper in `orders.services`, and a merchant order's is rec
 
 from .aftersales import (
     AFTER_SALES_TRANSITIONS,
+    COMPLAINT_TRANSITIONS,
     DISPUTE_TRANSITIONS,
     AfterSalesLine,
     AfterSalesPhoto,
@@ -17,6 +18,7 @@ from .aftersales import (
     Complaint,
     Dispute,
     Review,
+    ReviewPhoto,
 )
 from .aftersales import _photo_path as _photo_path  # migrations name it through this package
 from .carts import MAX_LINES, MAX_QUANTITY, Address, Cart, CartItem, ShippingRate
@@ -39,6 +41,7 @@ from .placed import (
 __all__ = [
     "AFTER_SALES_TRANSITIONS",
     "BUYER_ORDER_TRANSITIONS",
+    "COMPLAINT_TRANSITIONS",
     "DISPUTE_TRANSITIONS",
     "MAX_LINES",
     "MAX_QUANTITY",
@@ -65,6 +68,7 @@ __all__ = [
     "Refund",
     "RefundLine",
     "Review",
+    "ReviewPhoto",
     "Shipment",
     "ShipmentLine",
     "ShippingRate",

@@ -14,9 +14,11 @@ from ..choices import (
     AfterSalesKind,
     AfterSalesStatus,
     ComplaintCategory,
+    ComplaintStatus,
     DisputeStatus,
 )
 from ..errors import OrderInvalidTransition
+from ..masking import mask_name
 from .payments import Refund
 from .placed import MerchantOrder, OrderLine
 
@@ -162,18 +164,49 @@ class Review(models.Model):
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("buyer"), on_delete=models.PROTECT, related_name="+"
     )
+    # The reviewed product (the line's SKU's), kept so the product page lists its reviews
+    # along an index instead of joining lines and SKUs.
+    product = models.ForeignKey(
+        "catalog.Product", verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
+    )
     rating = models.PositiveSmallIntegerField(_("rating"))
     text = models.TextField(_("review"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    # The merchant's one public reply (orders.services.reviews.review_reply).
+    reply = models.TextField(_("merchant's reply"), blank=True)
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+    # Operations hide a malicious review (with a reason, audited): hidden reviews are shown
+    # nowhere public and leave the product's and the shop's averages.
+    is_hidden = models.BooleanField(_("hidden"), default=False)
+    hidden_reason = models.TextField(_("reason for hiding"), blank=True)
+    hidden_at = models.DateTimeField(_("hidden"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5")]
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"),
+            models.CheckConstraint(
+                condition=Q(is_hidden=False) | ~Q(hidden_reason=""), name="review_hidden_has_reason"
+            ),
+            models.CheckConstraint(condition=Q(reply="") | Q(replied_at__isnull=False), name="review_reply_has_date"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["product", "-created_at", "-id"],
+                condition=Q(is_hidden=False),
+                name="review_product_visible_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.rating}★ {self.order_line_id}"
+
+    @property
+    def author(self) -> str:
+        """The buyer as the public sees them: the first character of their name (orders.masking)."""
+        return mask_name(self.buyer.display_name)
 
 
 class Complaint(models.Model):
@@ -191,14 +224,74 @@ class Complaint(models.Model):
     category = models.CharField(_("category"), max_length=30, choices=ComplaintCategory.choices)
     text = models.TextField(_("complaint"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    # Operations' handling (orders.services.reviews): assigned to a staff user, answered,
+    # resolved by `respond_by` (COMPLAINT_RESPONSE_HOURS after it was made; overdue after).
+    status = models.CharField(
+        _("status"), max_length=20, choices=ComplaintStatus.choices, default=ComplaintStatus.OPEN, db_index=True
+    )
+    respond_by = models.DateTimeField(_("resolve by"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    response = models.TextField(_("response"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("complaint")
         verbose_name_plural = _("complaints")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | (Q(resolved_at__isnull=False) & ~Q(response="")),
+                name="complaint_resolved_has_response",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_category_display()} {self.merchant_order_id}"
+
+
+# action → (states it may start from, state it leads to): operations' handling of a complaint
+# (orders.services.reviews); "respond" and "assign" keep it open, "resolve" closes it for good.
+COMPLAINT_TRANSITIONS = Transitions(
+    {
+        "assign": ({ComplaintStatus.OPEN}, ComplaintStatus.OPEN),
+        "respond": ({ComplaintStatus.OPEN}, ComplaintStatus.OPEN),
+        "resolve": ({ComplaintStatus.OPEN}, ComplaintStatus.RESOLVED),
+    },
+    error=OrderInvalidTransition,
+    refusal=_("This complaint is already resolved."),
+    extra_action=False,
+)
+
+
+def _review_photo_path(instance, filename):
+    return f"reviews/{instance.review_id}/{instance.sha256}.jpg"
+
+
+class ReviewPhoto(models.Model):
+    """A picture the buyer attached to a review: validated and re-encoded as the after-sales
+    photos are (catalog.images), stored privately and served only while the review is shown
+    (orders.selectors.reviews.review_photo_get_public)."""
+
+    review = models.ForeignKey(Review, verbose_name=_("review"), on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(_("photo"), upload_to=_review_photo_path, storage=private_storage, max_length=255)
+    sha256 = models.CharField(_("content hash"), max_length=64)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("review photo")
+        verbose_name_plural = _("review photos")
+        ordering = ["review_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["review", "sha256"], name="review_photo_unique")]
+
+    def __str__(self):
+        return f"{self.review_id}/{self.pk}"
 
 
 def _photo_path(instance, filename):

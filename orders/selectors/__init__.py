@@ -70,6 +70,14 @@ from .promotions import (
     sku_is_on_sale,
     sku_pricing_rows,
 )
+from .reviews import (
+    complaint_list_for_merchant,
+    complaint_list_overdue,
+    review_get_for_merchant,
+    review_list_for_merchant,
+    review_list_public,
+    review_photo_get_public,
+)
 
 __all__ = [
     "AFTER_SALES_QUEUE_ORDER",
@@ -103,6 +111,8 @@ __all__ = [
     "cart_view",
     "cart_view_of",
     "checkout_attempt_order",
+    "complaint_list_for_merchant",
+    "complaint_list_overdue",
     "gift_name",
     "in_launch_policy",
     "line_rate",
@@ -124,6 +134,10 @@ __all__ = [
     "promotion_figures",
     "promotion_marketing",
     "promotion_marketing_daily",
+    "review_get_for_merchant",
+    "review_list_for_merchant",
+    "review_list_public",
+    "review_photo_get_public",
     "shipping_fee",
     "sku_is_on_sale",
     "sku_pricing_rows",

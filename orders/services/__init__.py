@@ -9,9 +9,7 @@ from .aftersales import (
     after_sales_request_create,
     after_sales_return_received,
     after_sales_withdraw,
-    complaint_create,
     dispute_resolve,
-    review_create,
 )
 from .cart import (
     MAX_LINES,
@@ -62,6 +60,15 @@ from .refunds import (
     refunds_pending_sweep,
     reversal,
 )
+from .reviews import (
+    complaint_assign,
+    complaint_create,
+    complaint_respond,
+    review_create,
+    review_hide,
+    review_reply,
+    review_show,
+)
 
 __all__ = [
     "MAX_LINES",
@@ -97,7 +104,9 @@ __all__ = [
     "cart_update",
     "checkout_place",
     "checkout_place_idempotent",
+    "complaint_assign",
     "complaint_create",
+    "complaint_respond",
     "complete_overdue_shipped",
     "dispute_resolve",
     "full_refund_items",
@@ -122,6 +131,9 @@ __all__ = [
     "request_fingerprint",
     "reversal",
     "review_create",
+    "review_hide",
+    "review_reply",
+    "review_show",
     "shipment_detach",
     "shipment_merge",
     "shipping_rate_set",

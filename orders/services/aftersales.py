@@ -1,4 +1,4 @@
-"""After-sales requests, disputes, reviews and complaints.
+"""After-sales requests and disputes (reviews and complaints: `reviews`).
 
 Guarantees:
 - a request is checked whole, under the order's lock: each line at most once
@@ -29,7 +29,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +46,6 @@ from ..choices import (
     AFTER_SALES_OPEN_STATES,
     AfterSalesKind,
     AfterSalesStatus,
-    ComplaintCategory,
     DisputeStatus,
 )
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
@@ -57,11 +56,9 @@ from ..models import (
     AfterSalesLine,
     AfterSalesPhoto,
     AfterSalesRequest,
-    Complaint,
     Dispute,
     MerchantOrder,
     OrderLine,
-    Review,
 )
 from . import notices
 from .refunds import RefundItem, refund_issue
@@ -436,46 +433,3 @@ def accept_overdue_requests(*, now=None) -> int:
         handle=_accept_overdue,
     )
     return run.done
-
-
-@transaction.atomic
-def review_create(*, order_line: OrderLine, buyer, rating: int, text: str = "") -> Review:
-    """One review (1–5 stars) per completed line, by its buyer."""
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise OrderError("invalid_rating", _("Give 1 to 5 stars."))
-    order = order_line.merchant_order
-    if order.buyer_order.buyer_id != buyer.pk:
-        raise OrderError("not_your_order", _("This is not your order."))
-    if not order.can_review:
-        raise OrderInvalidTransition(
-            message=_("You can review once the order is completed."), extra={"status": order.status}
-        )
-    try:
-        with transaction.atomic():
-            return Review.objects.create(
-                order_line=order_line,
-                merchant_id=order_line.merchant_id,
-                buyer=buyer,
-                rating=rating,
-                text=(text or "").strip(),
-            )
-    except IntegrityError as exc:
-        raise OrderConflict("already_reviewed", _("You have already reviewed this item.")) from exc
-
-
-@transaction.atomic
-def complaint_create(*, order: MerchantOrder, buyer, category: str, text: str) -> Complaint:
-    """A complaint about a merchant order (paid or later)."""
-    if category not in ComplaintCategory.values:
-        raise OrderError("invalid_category", _("Choose what the complaint is about."))
-    if not (text or "").strip():
-        raise OrderError("text_required", _("Describe the problem."))
-    if order.buyer_order.buyer_id != buyer.pk:
-        raise OrderError("not_your_order", _("This is not your order."))
-    if not order.can_complain:
-        raise OrderInvalidTransition(
-            message=_("Complaints are possible once the order is paid."), extra={"status": order.status}
-        )
-    return Complaint.objects.create(
-        merchant_order=order, merchant_id=order.merchant_id, buyer=buyer, category=category, text=text.strip()
-    )

@@ -33,7 +33,7 @@ from merchants.choices import MerchantStatus
 from merchants.models import Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
-from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
+from orders.models import AfterSalesPhoto, Complaint, Dispute, MerchantOrder, OrderLine, Refund, Review
 from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
@@ -254,6 +254,21 @@ class World:
             evaluation=quality_evaluation(shop, "2026Q3", "70.00"), merchant=shop
         )
         self.objects[RenewalCase] = quality_renewal(shop)
+        # A shown review and an open complaint of shop A (operations hide one, handle the
+        # other; issue #16). Written as rows: the world's orders are not all completed.
+        line = OrderLine.objects.filter(merchant=shop, review__isnull=True).select_related("sku").order_by("pk").first()
+        buyer = line.merchant_order.buyer_order.buyer
+        self.objects[Review] = Review.objects.create(
+            order_line=line, merchant=shop, product_id=line.sku.product_id, buyer=buyer, rating=1, text="World"
+        )
+        self.objects[Complaint] = Complaint.objects.create(
+            merchant_order=line.merchant_order,
+            merchant=shop,
+            buyer=buyer,
+            category="service",
+            text="World",
+            respond_by=timezone.now() + timedelta(hours=72),
+        )
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -484,6 +499,8 @@ ALLOWED = {
     },
     "operations": REVIEW
     | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view"}
+    # Issue #16: operations hide malicious reviews and handle complaints.
+    | {"orders.review_moderate", "orders.complaint_handle"}
     | {
         "promotions.promotion_activate",
         "promotions.promotion_approve",
