@@ -91,9 +91,10 @@ def merchant_review_figures(
     *, merchant_id: int, created_from: datetime.datetime, created_until: datetime.datetime
 ) -> tuple[int, Decimal | None]:
     """(number of reviews, their average rating unrounded or None) of `merchant_id` written
-    in [`created_from`, `created_until`)."""
+    in [`created_from`, `created_until`). A review operations hid (a malicious bad review,
+    arbitrated) counts for nothing, as it leaves the shop's shown average."""
     row = Review.objects.filter(
-        merchant_id=merchant_id, created_at__gte=created_from, created_at__lt=created_until
+        merchant_id=merchant_id, created_at__gte=created_from, created_at__lt=created_until, is_hidden=False
     ).aggregate(count=Count("pk"), average=Avg("rating", output_field=DecimalField()))
     return row["count"], row["average"]
 

@@ -76,8 +76,14 @@ def complaint(order, *, category="service", created=None) -> Complaint:
 
 
 def review(order, rating: int, *, created) -> Review:
-    line = order.lines.first()
-    row = Review.objects.create(order_line=line, merchant=order.merchant, buyer=order.buyer_order.buyer, rating=rating)
+    line = order.lines.select_related("sku").first()
+    row = Review.objects.create(
+        order_line=line,
+        merchant=order.merchant,
+        product_id=line.sku.product_id,
+        buyer=order.buyer_order.buyer,
+        rating=rating,
+    )
     Review.objects.filter(pk=row.pk).update(created_at=created)
     return row
 

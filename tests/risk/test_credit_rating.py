@@ -205,6 +205,18 @@ def test_rating_from_fixed_orders_to_the_exact_score(staff_user):
     assert entry.actor_id is None
 
 
+def test_a_review_operations_hid_counts_for_nothing(staff_user):
+    # The 1-star review hidden as malicious (issue #16) leaves the rating as it left the
+    # shop's shown average: the same 3 reviews at 4.67 as without it.
+    services.rating_weights_update(actor=staff_user, changes={"min_orders": 10})
+    shop, orders = _ten_orders_shop()
+    hidden = review(orders[6], 1, created=at(2026, 10, 25, 12))
+    type(hidden).objects.filter(pk=hidden.pk).update(is_hidden=True, hidden_reason="Malicious")
+    assert services.credit_rating_compute(merchant_id=shop.merchant.pk, rated_on=NIGHT) is True
+    rating = CreditRating.objects.get(merchant=shop.merchant)
+    assert (rating.reviews, rating.review_average, rating.score) == (3, D("4.67"), D("64.35"))
+
+
 def test_too_few_orders_is_not_scored_and_gets_b(staff_user):
     shop = QualityShop()
     Merchant.objects.filter(pk=shop.merchant.pk).update(credit_grade="D")
