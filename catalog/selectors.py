@@ -45,6 +45,7 @@ from .models import (
     StockAlert,
     StockMovement,
     Tag,
+    TopBrand,
     Warehouse,
 )
 
@@ -646,3 +647,56 @@ def replenishment_suggestions(*, merchant, today=None) -> list[dict]:
             }
         )
     return rows
+
+
+# --- Dashboards (the operations dashboard) -------------------------------------------------
+
+
+def sku_on_sale_count() -> int:
+    """How many SKUs buyers can buy now (`sku_on_sale`): the launch target counts these."""
+    return SKU.objects.filter(sku_on_sale()).count()
+
+
+@dataclass(frozen=True)
+class BrandCoverage:
+    category_id: int
+    category: str
+    listed: int
+    covered: int
+
+    @property
+    def share(self) -> Decimal | None:
+        """Covered brands as a percentage of the listed ones (one decimal), None when none is listed."""
+        if not self.listed:
+            return None
+        return (Decimal(self.covered) * 100 / self.listed).quantize(Decimal("0.1"))
+
+
+def top_brand_coverage() -> list[BrandCoverage]:
+    """Per category with a TOP brand list: how many brands operations listed and how many of
+    them have a product on sale in the category, in one query.
+
+    Products carry no brand field: a brand is covered when the title of a product on sale in
+    the category (published, not withdrawn, priced, of a live merchant) contains the brand's
+    name, case-insensitively.
+    """
+    on_sale = Product.objects.filter(
+        category_id=OuterRef("category_id"),
+        title__icontains=OuterRef("name"),
+        published_at__isnull=False,
+        withdrawn_at__isnull=True,
+        min_price__isnull=False,
+        merchant__status=MerchantStatus.LIVE,
+    )
+    rows = (
+        TopBrand.objects.annotate(on_sale=Exists(on_sale))
+        .values("category_id", "category__name")
+        .annotate(listed=Count("id"), covered=Count("id", filter=Q(on_sale=True)))
+        .order_by("category__name", "category_id")
+    )
+    return [
+        BrandCoverage(
+            category_id=row["category_id"], category=row["category__name"], listed=row["listed"], covered=row["covered"]
+        )
+        for row in rows
+    ]

@@ -8,14 +8,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
 from marketplace.money import ZERO, quantize
 
 from . import permissions
-from .choices import REVIEW_QUEUE_STATES, ContractStatus, DocumentKind, MerchantStatus, PortalSection
+from .choices import REVIEW_QUEUE_STATES, ContractStatus, DocumentKind, MerchantStatus, PortalSection, TierCode
 from .models import (
     AUDIT_ACTION_LABELS,
     Contract,
@@ -252,3 +252,31 @@ def deposit_balances() -> dict[int, Decimal]:
     without an entry are absent."""
     rows = DepositEntry.objects.order_by().values("merchant_id").annotate(total=Sum("amount"))
     return {row["merchant_id"]: quantize(row["total"]) for row in rows}
+
+
+# --- Dashboards (the operations dashboard) -------------------------------------------------
+
+
+def merchant_counts_by_status() -> dict[str, int]:
+    """How many merchants are in each status (every status of `MerchantStatus`, 0 when none),
+    in one query."""
+    counts = dict.fromkeys(MerchantStatus.values, 0)
+    rows = Merchant.objects.values("status").annotate(n=Count("id")).order_by()
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def live_merchant_counts_by_tier() -> list[tuple[str, str, int]]:
+    """Live merchants per tier as (tier code, tier name, count), tiers in their order (0 when
+    none), in one query. Every live merchant has a tier (approval sets it)."""
+    rows = (
+        Tier.objects.annotate(n=Count("merchants", filter=Q(merchants__status=MerchantStatus.LIVE)))
+        .order_by("position", "code")
+        .values_list("code", "name", "n")
+    )
+    return [(code, name, n) for code, name, n in rows]
+
+
+def live_core_merchant_count() -> int:
+    """Live merchants of the core tier: the launch target's figure (200)."""
+    return Merchant.objects.filter(status=MerchantStatus.LIVE, tier__code=TierCode.CORE).count()

@@ -15,3 +15,10 @@ REFUND_RETRY = declare("orders.refund_retry", "orders.view_refund", "orders.chan
 #: request (evidence: damaged goods, sometimes a face or an address label). Any staff user
 #: used to see them; the declaration keeps them to staff who may read the request itself.
 AFTER_SALES_PHOTO_VIEW = declare("orders.after_sales_photo_view", "orders.view_aftersalesrequest")
+
+#: The operations dashboard in the admin (orders.operations_dashboard): GMV and orders per day,
+#: merchants by tier and status, the launch targets and TOP50 brand coverage. Operations hold
+#: these through marketplace.roles (the TOP50 list is theirs to keep: catalog.view_topbrand).
+OPERATIONS_DASHBOARD_VIEW = declare(
+    "orders.operations_dashboard_view", "orders.view_merchantorder", "merchants.view_merchant", "catalog.view_topbrand"
+)
