@@ -19,7 +19,7 @@ from tests.factories import UserFactory
 from tests.orders.factories import address_for
 from tests.settlements.test_runs import Shop
 
-__all__ = ["Shop", "days_ago", "paid_order", "shipped_order", "after_sales"]
+__all__ = ["Shop", "after_sales", "days_ago", "paid_order", "shipped_order"]
 
 
 def days_ago(days: int, hour: int = 12) -> datetime.datetime:
