@@ -8,7 +8,7 @@ A plain admin view, as the promotions' marketing pages (not a ModelAdmin's): `ad
 (staff signed in, else the admin's login) and `staff_view` with its declaration,
 `permissions.OPERATIONS_DASHBOARD_VIEW` (others 403). It sits in orders, the highest app whose
 figures it shows; it reads merchants and catalog through their selectors. Every figure is
-aggregated in SQL: eight queries whatever the number of merchants and orders (a test counts
+aggregated in SQL: seven queries whatever the number of merchants and orders (a test counts
 them); see `bench/dashboards.py` for their time with 10,000 merchants.
 """
 

@@ -199,3 +199,13 @@ def test_a_rank_taken_or_out_of_range_is_refused_and_nothing_changes(client, wor
 def test_finance_may_not_edit_the_top_brand_lists(client, world):
     client.force_login(staff(FINANCE))
     assert client.get("/admin/catalog/topbrand/", **EN).status_code == 403
+
+
+def test_a_brand_is_matched_case_insensitively_and_literally(world):
+    one, _two = world
+    TopBrand.objects.create(category=one.category, name="mIDEA DESK", rank=4)
+    TopBrand.objects.create(category=one.category, name="M%a", rank=5)
+    TopBrand.objects.create(category=one.category, name="Midea_desk", rank=6)
+    coverage = {row.category_id: row for row in catalog_selectors.top_brand_coverage()}
+    # "Midea" and "mIDEA DESK" are in "Midea desk fan"; the wildcards of LIKE match nothing.
+    assert (coverage[one.category.pk].listed, coverage[one.category.pk].covered) == (6, 2)
