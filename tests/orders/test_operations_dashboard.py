@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -78,6 +79,7 @@ def test_the_figures_are_exact(client, world):
     assert sum(_chart(body, "operations-orders")["series"][0]["data"]) == 2
     body = client.get(URL + "?days=90", **EN).content.decode()
     assert (_text(body, "figure-gmv"), _text(body, "figure-orders")) == ("¥94.00", "3")
+    assert "read again every 5 minutes" in body
 
 
 def test_the_selectors_behind_it(world):
@@ -165,6 +167,7 @@ def test_the_page_reads_a_constant_number_of_queries(client, world):
         paid_order(one, [("10.00", 1)], when=days_ago(3 + n))
     Shop(tier_code="strategic")
     TopBrand.objects.create(category=two.category, name="Gree", rank=2)
+    cache.clear()  # the figures are kept five minutes
     with CaptureQueriesContext(connection) as more:
         body = client.get(URL + "?days=90", **EN).content.decode()
     assert _text(body, "figure-orders") == "6"
@@ -209,3 +212,19 @@ def test_a_brand_is_matched_case_insensitively_and_literally(world):
     coverage = {row.category_id: row for row in catalog_selectors.top_brand_coverage()}
     # "Midea" and "mIDEA DESK" are in "Midea desk fan"; the wildcards of LIKE match nothing.
     assert (coverage[one.category.pk].listed, coverage[one.category.pk].covered) == (6, 2)
+
+
+def test_the_figures_are_kept_five_minutes_per_span_and_language(client, world):
+    one, _two = world
+    client.force_login(staff(OPERATIONS))
+    client.get(URL, **EN)
+    paid_order(one, [("10.00", 1)], when=days_ago(2))
+    with CaptureQueriesContext(connection) as cached:
+        body = client.get(URL, **EN).content.decode()
+    assert _text(body, "figure-orders") == "2"  # as read first
+    assert not any("orders_merchantorder" in q["sql"] for q in cached)
+    key = cache.make_and_validate_key("dashboards:operations:30:en")
+    assert 295 <= cache._cache.get_client(key).ttl(key) <= 300
+    # Another span or language reads afresh.
+    assert _text(client.get(URL + "?days=90", **EN).content.decode(), "figure-orders") == "4"
+    assert _text(client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode(), "figure-orders") == "3"
