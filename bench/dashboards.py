@@ -19,6 +19,12 @@ payment per buyer order with its journal entry (all but 10 posted), and a settle
   - finance's period page: `finance_period_summary`.
 Prints each time, its ratio to the baseline and its query count. Throughput on a shared
 machine is noisy: compare the ratios and the query counts, which are stable.
+
+Figures of this tree (10,000 merchants, 300,000 orders, medians of 5, a busy 2-core machine):
+COUNT(*) baseline 205 ms; portal home 144 ms for the biggest shop (15,000 orders), 19 ms for an
+average one (4 queries); operations dashboard 0.67–0.81 s (7 queries; the GMV series 462 ms,
+the TOP brand coverage 196 ms, down from 4.1 s with an `Exists` per brand), kept 5 minutes in
+the cache; finance page 0.66 s (8 queries).
 """
 
 from __future__ import annotations
