@@ -31,6 +31,8 @@ MAX_COMMISSION_RATE = Decimal("0.1500")
 #: The dearest a SKU may be. With at most 999 units a line and 100 lines an order (orders'
 #: MAX_QUANTITY, MAX_LINES) every total stays far inside numeric(14, 2), settlement sums too.
 MAX_SKU_PRICE = Decimal("1000000.00")
+#: How many leading brands operations list per category (the proposal's TOP50).
+TOP_BRANDS_PER_CATEGORY = 50
 
 
 class Category(models.Model):
@@ -491,3 +493,35 @@ class StockAlert(models.Model):
 
     def __str__(self):
         return f"{self.stock}: {self.available_at_open} < {self.reorder_point}"
+
+
+class TopBrand(models.Model):
+    """One of a category's leading brands, as operations list them (TOP50 per category, the
+    proposal's brand coverage target: domain.md "What people expect around it").
+
+    The catalog has no brand field on products, so a brand counts as covered when a product on
+    sale in the category names it in its title (`catalog.selectors.top_brand_coverage`).
+    """
+
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="top_brands"
+    )
+    name = models.CharField(_("brand"), max_length=100)
+    rank = models.PositiveSmallIntegerField(
+        _("rank"), validators=[MinValueValidator(1), MaxValueValidator(TOP_BRANDS_PER_CATEGORY)]
+    )
+
+    class Meta:
+        verbose_name = _("top brand")
+        verbose_name_plural = _("top brands")
+        ordering = ["category_id", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "rank"], name="top_brand_unique_rank"),
+            models.UniqueConstraint(fields=["category", "name"], name="top_brand_unique_name"),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1, rank__lte=TOP_BRANDS_PER_CATEGORY), name="top_brand_rank_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rank}. {self.name}"

@@ -222,3 +222,33 @@ def seed_warehouses(stdout) -> int:
         )
         created += was_created
     return created
+
+
+# --- TOP brands (the operations dashboard's brand coverage) ---------------------------------
+
+#: Leading brands of the demo shops' categories that no demo shop sells yet: listed after the
+#: shops' own brands, so each category's coverage is partial, as early in the growth phase.
+ABSENT_BRANDS = {
+    "merchant1@demo.local": ("宜家", "网易严选"),
+    "merchant2@demo.local": ("太平鸟", "江南布衣"),
+    "merchant3@demo.local": ("美的", "九阳"),
+    "merchant4@demo.local": ("雅诗兰黛", "飞鹤"),
+}
+
+
+def seed_top_brands(stdout) -> int:
+    """Each demo shop category's TOP brand list (its shop's brands, then brands absent from the
+    platform), through the service, as operations keep it in the admin; returns how many were
+    created. Idempotent: a category that has a list keeps it."""
+    from catalog.models import TopBrand
+
+    created = 0
+    for shop in SHOPS:
+        for slug in shop.categories:
+            category = Category.objects.filter(slug=slug).first()
+            if category is None or TopBrand.objects.filter(category=category).exists():
+                continue
+            for rank, name in enumerate([*shop.brands, *ABSENT_BRANDS[shop.email]], start=1):
+                services.top_brand_create(actor=None, category=category, name=name, rank=rank)
+                created += 1
+    return created

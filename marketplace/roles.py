@@ -144,6 +144,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "risk.view_renewalcase",
         "risk.add_renewalcase",
         "risk.change_renewalcase",
+        # Dashboards (issue #16): operations keep each category's TOP50 brand list; holding its
+        # view permission (with the merchants' and orders') opens the operations dashboard
+        # (orders.permissions.OPERATIONS_DASHBOARD_VIEW).
+        "catalog.view_topbrand",
+        "catalog.add_topbrand",
+        "catalog.change_topbrand",
+        "catalog.delete_topbrand",
     ],
     FINANCE: [
         "marketplace.view_user",

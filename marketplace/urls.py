@@ -59,6 +59,9 @@ urlpatterns = [
     # Promotions' marketing pages: plain admin views, not a ModelAdmin's (before the admin's
     # own URLs, which would answer the path with its catch-all 404).
     path("admin/promotions/marketing/", include("promotions.admin.marketing")),
+    # The dashboards of operations and finance (issue #16): plain admin views too.
+    path("admin/dashboards/operations/", include("orders.operations_dashboard")),
+    path("admin/dashboards/finance/", include("settlements.admin.finance_dashboard")),
     path("admin/", admin.site.urls),
     path("portal/catalog/", include("catalog.portal_urls")),
     path("portal/orders/", include("orders.portal_urls")),

@@ -8,14 +8,22 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from marketplace.models import AuditLogEntry
 from marketplace.money import ZERO, quantize
 
 from . import permissions
-from .choices import REVIEW_QUEUE_STATES, ROLE_SECTIONS, ContractStatus, DocumentKind, MerchantStatus, PortalSection
+from .choices import (
+    REVIEW_QUEUE_STATES,
+    ROLE_SECTIONS,
+    ContractStatus,
+    DocumentKind,
+    MerchantStatus,
+    PortalSection,
+    TierCode,
+)
 from .models import (
     AUDIT_ACTION_LABELS,
     Contract,
@@ -297,3 +305,31 @@ def contracts_ending(*, on_or_after: datetime.date, on_or_before: datetime.date)
 def contract_get(contract_id: int) -> Contract | None:
     """The contract `contract_id` with its merchant (platform jobs and staff), or None."""
     return Contract.objects.select_related("merchant").filter(pk=contract_id).first()
+
+
+# --- Dashboards (the operations dashboard) -------------------------------------------------
+
+
+def merchant_counts_by_status() -> dict[str, int]:
+    """How many merchants are in each status (every status of `MerchantStatus`, 0 when none),
+    in one query."""
+    counts = dict.fromkeys(MerchantStatus.values, 0)
+    rows = Merchant.objects.values("status").annotate(n=Count("id")).order_by()
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def live_merchant_counts_by_tier() -> list[tuple[str, str, int]]:
+    """Live merchants per tier as (tier code, tier name, count), tiers in their order (0 when
+    none), in one query. Every live merchant has a tier (approval sets it)."""
+    rows = (
+        Tier.objects.annotate(n=Count("merchants", filter=Q(merchants__status=MerchantStatus.LIVE)))
+        .order_by("position", "code")
+        .values_list("code", "name", "n")
+    )
+    return [(code, name, n) for code, name, n in rows]
+
+
+def live_core_merchant_count() -> int:
+    """Live merchants of the core tier: the launch target's figure (200)."""
+    return Merchant.objects.filter(status=MerchantStatus.LIVE, tier__code=TierCode.CORE).count()

@@ -23,3 +23,9 @@ REVIEW_MODERATE = declare("orders.review_moderate", "orders.view_review", "order
 #: Operations handle complaints: assign, respond, resolve (services.complaint_assign,
 #: complaint_respond).
 COMPLAINT_HANDLE = declare("orders.complaint_handle", "orders.view_complaint", "orders.change_complaint")
+#: The operations dashboard in the admin (orders.operations_dashboard): GMV and orders per day,
+#: merchants by tier and status, the launch targets and TOP50 brand coverage. Operations hold
+#: these through marketplace.roles (the TOP50 list is theirs to keep: catalog.view_topbrand).
+OPERATIONS_DASHBOARD_VIEW = declare(
+    "orders.operations_dashboard_view", "orders.view_merchantorder", "merchants.view_merchant", "catalog.view_topbrand"
+)

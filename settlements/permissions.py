@@ -56,3 +56,12 @@ GRANT_VIEW = declare("settlements.grant_view", "settlements.view_grantapplicatio
 GRANT_DECIDE = declare(
     "settlements.grant_decide", "settlements.view_grantapplication", "settlements.change_grantapplication"
 )
+#: The finance page of a period in the admin (settlements.admin.finance_dashboard): its runs,
+#: statements by state, payouts and the movements the ledger is missing.
+FINANCE_DASHBOARD_VIEW = declare(
+    "settlements.finance_dashboard_view",
+    "settlements.view_settlementrun",
+    "settlements.view_statement",
+    "settlements.view_payout",
+    "settlements.view_journalentry",
+)

@@ -27,6 +27,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from marketplace.money import ZERO, quantize
 from merchants import selectors as merchant_selectors
@@ -680,3 +682,84 @@ def subscription_get_for_merchant(merchant, pk) -> Subscription | None:
 def value_added_service_offered_get(pk) -> ValueAddedService | None:
     """An offered value-added service; None when it is not (or no longer) offered."""
     return value_added_services_offered().filter(pk=pk).first()
+
+
+# --- Dashboards: the finance page of a period and the merchant's payable --------------------
+
+
+def dashboard_period(today=None) -> str:
+    """The period the finance page shows by default: the last one that has ended (a month is
+    settled after it ends), as "2026-11"."""
+    today = today or timezone.localdate()
+    return str(Period(today.year, today.month).previous)
+
+
+def open_period_start(today=None):
+    """The first instant of the period still open (this month, local time)."""
+    today = today or timezone.localdate()
+    return local_midnight(Period(today.year, today.month).first_day)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many rows and their amount, under a state's label."""
+
+    key: str
+    label: str
+    count: int
+    amount: Decimal
+
+
+@dataclass
+class FinancePeriod:
+    period: str
+    runs: list = field(default_factory=list)
+    statements: list[Tally] = field(default_factory=list)
+    payouts: list[Tally] = field(default_factory=list)
+    unposted: list[Tally] = field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        return sum(row.count for row in self.unposted)
+
+
+def _tallies(queryset: QuerySet, key_field: str, amount_field: str, choices) -> list[Tally]:
+    rows = {
+        row[key_field]: row
+        for row in queryset.values(key_field).annotate(n=Count("pk"), amount=Sum(amount_field)).order_by()
+    }
+    return [
+        Tally(value, label, rows.get(value, {}).get("n", 0), quantize(rows.get(value, {}).get("amount") or ZERO))
+        for value, label in choices
+    ]
+
+
+def finance_period_summary(*, period: str) -> FinancePeriod:
+    """The finance page of a period in a constant number of queries (eight): its settlement
+    runs, its statements by state (count and payable), the payouts of its statements by state
+    (count and amount), and the money movements the ledger is missing (the reconciliation's
+    `unposted_*` reads: captured payments, returned refunds, deposit movements, payouts sent
+    and failed payouts without their entry, whatever their period, as each is a difference
+    until posted). `period` must be valid ("2026-11")."""
+    period = str(Period.parse(period))
+    summary = FinancePeriod(period=period)
+    summary.runs = list(SettlementRun.objects.filter(period=period).select_related("started_by").order_by("-id"))
+    summary.statements = _tallies(Statement.objects.filter(period=period), "status", "payable", StatementStatus.choices)
+    summary.payouts = _tallies(
+        Payout.objects.filter(statement__period=period), "status", "amount", PayoutStatus.choices
+    )
+    for key, label, rows in (
+        ("payments", _("Captured payments"), unposted_payments()),
+        ("refunds", _("Refunds returned"), unposted_refunds()),
+        ("deposits", _("Deposit movements"), unposted_deposit_entries()),
+        ("payouts_sent", _("Payouts sent"), unposted_payouts_sent()),
+        ("payout_failures", _("Failed payouts"), unposted_payout_failures()),
+    ):
+        totals = rows.order_by().aggregate(n=Count("pk"), amount=Sum("amount"))
+        summary.unposted.append(Tally(key, label, totals["n"], quantize(totals["amount"] or ZERO)))
+    return summary
+
+
+def last_statement_for_merchant(merchant) -> Statement | None:
+    """The merchant's latest statement it may see (approved or paid), or None."""
+    return Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE).order_by("-period", "-id").first()

@@ -352,7 +352,7 @@ def admin_fillers(world: World) -> dict:
     )
     from rest_framework.authtoken.models import Token, TokenProxy
 
-    from catalog.models import StockAlert, Tag
+    from catalog.models import StockAlert, Tag, TopBrand
     from marketplace.models import JobFailure
     from merchants.models import PublicHoliday
     from promotions.models import Membership, MembershipChange, MembershipLevel, RfmScore
@@ -403,6 +403,7 @@ def admin_fillers(world: World) -> dict:
             date=datetime.date(2027, 1, 1), name="New Year"
         ),
         "catalog.tag": lambda: Tag.objects.create(name="Warm light", slug="warm-light"),
+        "catalog.topbrand": lambda: TopBrand.objects.create(category=objects["category"], name="Midea", rank=1),
         "catalog.categoryratechange": lambda: (
             catalog_services.category_set_rate(category=objects["category"], rate=Decimal("0.0800"), actor=staff),
             objects["category"].rate_changes.order_by("pk").first(),

@@ -673,6 +673,7 @@ ADMIN_OFFERS = {
     "catalog.categoryratechange": "v",
     "catalog.categorygrant": "v",
     "catalog.tag": "vacd",
+    "catalog.topbrand": "vacd",
     "catalog.product": "v",
     "catalog.productrevision": "v",
     "catalog.warehouse": "vacd",
@@ -998,6 +999,29 @@ ROUTES.update(
     {
         f"promotions_marketing:{name}": _marketing_admin()
         for name in ("list", "list_csv", "detail", "csv", "flash_sale", "flash_sale_csv", "group_buy", "group_buy_csv")
+    }
+)
+
+
+def _dashboard_admin(*perms: str) -> Row:
+    """The dashboards of operations and finance (issue #16): plain admin views, read-only, for
+    staff holding every permission of their declaration (others 403, non-staff to the admin's
+    login)."""
+    access = _admin_access(lambda s: staff_has(s, *perms))
+    return Row({"GET": (access, 200), "HEAD": (access, 200)}, wrong=Access(access.gate))
+
+
+ROUTES.update(
+    {
+        "operations_dashboard:index": _dashboard_admin(
+            "orders.view_merchantorder", "merchants.view_merchant", "catalog.view_topbrand"
+        ),
+        "finance_dashboard:index": _dashboard_admin(
+            "settlements.view_settlementrun",
+            "settlements.view_statement",
+            "settlements.view_payout",
+            "settlements.view_journalentry",
+        ),
     }
 )
 

@@ -10,4 +10,4 @@ is live, so the admin serves them itself, to staff only (`ProductAdmin.image_vie
 """
 
 # Importing the modules registers their admins.
-from . import categories, products, stock  # noqa: F401
+from . import categories, products, stock, top_brands  # noqa: F401

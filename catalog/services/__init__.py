@@ -42,11 +42,13 @@ from .taxonomy import (
     tag_create,
     tag_update,
 )
+from .top_brands import TOP_BRAND_FIELDS, top_brand_create, top_brand_update, top_brands_delete
 from .warehouses import WAREHOUSE_FIELDS, warehouse_create, warehouse_update, warehouses_delete
 
 __all__ = [
     "CATEGORY_FIELDS",
     "TAG_FIELDS",
+    "TOP_BRAND_FIELDS",
     "WAREHOUSE_FIELDS",
     "MerchantApproval",
     "StockLine",
@@ -81,6 +83,9 @@ __all__ = [
     "tag_create",
     "tag_update",
     "tags_delete",
+    "top_brand_create",
+    "top_brand_update",
+    "top_brands_delete",
     "warehouse_create",
     "warehouse_update",
     "warehouses_delete",

@@ -38,6 +38,7 @@ from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from risk.models import RenewalCase, RequalificationReview
+from settlements import permissions as settlement_permissions
 from settlements import services as settlement_services
 from settlements.models import FeeCharge, GrantApplication, Payout, PayoutBatch, Penalty, SettlementRun, Statement
 from tests.access_world import quality_evaluation, quality_renewal, subsidy_grant
@@ -380,6 +381,9 @@ def test_every_declaration_is_used_and_names_existing_permissions():
     used.add(merchant_permissions.DOCUMENT_VIEW.name)  # the document download page (merchants.views)
     used.add(order_permissions.AFTER_SALES_PHOTO_VIEW.name)  # the after-sales photo page (orders.views)
     used.add(promotion_permissions.MARKETING_VIEW.name)  # the marketing pages (promotions.admin.marketing)
+    # The dashboards (issue #16): orders.operations_dashboard, settlements.admin.finance_dashboard.
+    used.add(order_permissions.OPERATIONS_DASHBOARD_VIEW.name)
+    used.add(settlement_permissions.FINANCE_DASHBOARD_VIEW.name)
     registry = declared()
     assert set(registry) == used
     for action in registry.values():
@@ -437,6 +441,13 @@ def test_admin_api_and_pages_refuse_exactly_what_the_declaration_refuses(client,
     before = snapshot()
     outcomes[marketing_view.name][f"page get {marketing}"] = _refused(client.get(marketing), before)
     actions[marketing_view.name] = marketing_view
+    for url, dashboard in (
+        (reverse("operations_dashboard:index"), order_permissions.OPERATIONS_DASHBOARD_VIEW),
+        (reverse("finance_dashboard:index"), settlement_permissions.FINANCE_DASHBOARD_VIEW),
+    ):
+        before = snapshot()
+        outcomes[dashboard.name][f"page get {url}"] = _refused(client.get(url), before)
+        actions[dashboard.name] = dashboard
 
     assert set(actions) == set(declared())
     for name, results in outcomes.items():
@@ -481,6 +492,8 @@ FINANCE = {
     "settlements.penalty_view",
     "settlements.penalty_deduct_deposit",
     "settlements.fee_charge_view",
+    # Issue #16: the finance page of a period.
+    "settlements.finance_dashboard_view",
 }
 #: The policy the staff groups of marketplace.roles amount to, action by action.
 ALLOWED = {
@@ -515,6 +528,8 @@ ALLOWED = {
         "promotions.group_buy_end",
         "promotions.group_buy_set_platform_share",
         "promotions.marketing_view",
+        # Issue #16: the operations dashboard.
+        "orders.operations_dashboard_view",
     }
     # Issue #14: operations raise penalties, decide appeals, record value-added charges, and
     # read and decide the subsidy grant applications.

@@ -5,7 +5,7 @@ Each step seeds one area (demo/<area>.py) in its own transaction, in dependency 
 
 from django.core.management.base import BaseCommand
 
-from demo.catalog import seed_categories, seed_tags, seed_warehouses
+from demo.catalog import seed_categories, seed_tags, seed_top_brands, seed_warehouses
 from demo.charges import seed_charges
 from demo.ledger import seed_ledger
 from demo.merchants import seed_merchants
@@ -23,6 +23,7 @@ DEMO_STEPS = [
     ("merchants", seed_merchants),
     ("warehouses", seed_warehouses),
     ("products", seed_products),
+    ("top brands", seed_top_brands),
     ("orders", seed_orders),
     # Penalties and service fees (issue #14): before the runs that deduct them.
     ("charges", seed_charges),
