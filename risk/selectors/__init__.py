@@ -1,0 +1,1 @@
+"""Reads of the risk app. See each module's docstring."""
