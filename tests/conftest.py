@@ -49,7 +49,7 @@ def _page_cache(request, settings):
 #: (notification e-mails into the locmem outbox). The others keep their own: tests/marketplace
 #: sends tasks through the real broker, whose wiring it tests, and the access matrix builds one
 #: world (with its files) for the whole module.
-DOMAIN_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "promotions", "settlements"})
+DOMAIN_FOLDERS = frozenset({"browser", "catalog", "e2e", "merchants", "orders", "promotions", "risk", "settlements"})
 TESTS = Path(__file__).resolve().parent
 
 
