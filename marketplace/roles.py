@@ -126,6 +126,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_subsidyaccrual",
         "settlements.view_grantapplication",
         "settlements.change_grantapplication",
+        # Risk alerts (issue #15): operations work the queue and set each kind's owner.
+        "risk.view_riskalert",
+        "risk.change_riskalert",
+        "risk.view_alertrule",
+        "risk.add_alertrule",
+        "risk.change_alertrule",
     ],
     FINANCE: [
         "marketplace.view_user",
@@ -167,6 +173,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_subsidyprogramme",
         "settlements.view_subsidyaccrual",
         "settlements.view_grantapplication",
+        # Payout holds (issue #15): finance release them once the new bank account is checked.
+        "settlements.view_payouthold",
+        "settlements.change_payouthold",
     ],
 }
 

@@ -56,3 +56,9 @@ GRANT_VIEW = declare("settlements.grant_view", "settlements.view_grantapplicatio
 GRANT_DECIDE = declare(
     "settlements.grant_decide", "settlements.view_grantapplication", "settlements.change_grantapplication"
 )
+
+# Payout holds (issue #15): finance release a hold once the new bank account is checked.
+PAYOUT_HOLD_VIEW = declare("settlements.payout_hold_view", "settlements.view_payouthold")
+PAYOUT_HOLD_RELEASE = declare(
+    "settlements.payout_hold_release", "settlements.view_payouthold", "settlements.change_payouthold"
+)

@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -561,3 +562,29 @@ def bank_account_change_check(*, merchant_id: int, changed_at: datetime.datetime
         event=True,
     )
     return hold
+
+
+# --- The rules staff edit ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_rule_save(*, rule, actor, changes: dict):
+    """Operations create or edit a kind's rule (default owner, threshold): validated (400
+    `invalid` with the fields), audited with what changed. Applies to alerts raised from then
+    on; existing alerts keep their owner."""
+    created = rule.pk is None
+    locked = rule if created else type(rule).objects.select_for_update().get(pk=rule.pk)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    try:
+        locked.full_clean()
+    except ValidationError as exc:
+        raise DomainError("invalid", _("Check the highlighted fields."), {"fields": exc.message_dict}) from exc
+    locked.save()
+    audit_record(
+        action=f"risk.alert_rule_{'created' if created else 'changed'}",
+        actor=actor,
+        obj=locked,
+        data={name: str(getattr(value, "pk", value)) for name, value in changes.items()},
+    )
+    return locked
