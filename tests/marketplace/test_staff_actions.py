@@ -38,8 +38,18 @@ from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
 from settlements import services as settlement_services
-from settlements.models import FeeCharge, GrantApplication, Payout, PayoutBatch, Penalty, SettlementRun, Statement
-from tests.access_world import subsidy_grant
+from risk.models import RiskAlert
+from settlements.models import (
+    FeeCharge,
+    GrantApplication,
+    Payout,
+    PayoutBatch,
+    PayoutHold,
+    Penalty,
+    SettlementRun,
+    Statement,
+)
+from tests.access_world import payout_hold, risk_alert, subsidy_grant
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -248,6 +258,9 @@ class World:
         )
         # A submitted grant application of shop A with its invoice (issue #14).
         self.objects[GrantApplication] = subsidy_grant(shop)
+        # An open risk alert of shop A, and an open payout hold of shop A (issue #15).
+        self.objects[RiskAlert] = risk_alert(shop)
+        self.objects[PayoutHold] = payout_hold(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -501,7 +514,12 @@ ALLOWED = {
         "settlements.fee_charge_record",
         "settlements.grant_view",
         "settlements.grant_decide",
-    },
-    "finance": FINANCE | {"orders.refund_retry", "settlements.grant_view"},
+    }
+    # Issue #15: operations work the risk alert queue.
+    | {"risk.alert_view", "risk.alert_acknowledge", "risk.alert_resolve", "risk.alert_assign"},
+    # Issue #15: finance release payout holds.
+    "finance": FINANCE
+    | {"orders.refund_retry", "settlements.grant_view"}
+    | {"settlements.payout_hold_view", "settlements.payout_hold_release"},
     "no_group": set(),
 }  # a superuser: every declared action
