@@ -37,8 +37,8 @@ from orders.models import AfterSalesPhoto, Dispute, MerchantOrder, Refund
 from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
-from settlements import services as settlement_services
 from risk.models import RiskAlert
+from settlements import services as settlement_services
 from settlements.models import (
     FeeCharge,
     GrantApplication,
