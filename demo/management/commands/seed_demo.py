@@ -11,6 +11,7 @@ from demo.ledger import seed_ledger
 from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
+from demo.risk_alerts import seed_risk_alerts
 from demo.settlements import seed_settlements
 from demo.subsidies import seed_subsidies
 from demo.users import DEMO_LOGINS, DEMO_PASSWORD, seed_users
@@ -29,6 +30,8 @@ DEMO_STEPS = [
     ("subsidies", seed_subsidies),
     ("settlements", seed_settlements),
     ("ledger", seed_ledger),
+    # Risk alerts (issue #15): after the settlements, whose owed statement the payout hold holds.
+    ("risk alerts", seed_risk_alerts),
 ]
 
 
