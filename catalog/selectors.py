@@ -20,6 +20,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -724,3 +725,39 @@ def top_brand_coverage() -> list[BrandCoverage]:
         BrandCoverage(category_id=category_id, category=name, listed=listed, covered=covered)
         for category_id, name, listed, covered in rows
     ]
+
+
+# --- Read by risk's alert jobs (issue #15): one aggregate over every merchant ----------------
+
+
+def open_stock_alerts_by_merchant() -> dict[int, dict]:
+    """Per merchant id with open stock alerts (available below the reorder point): how many,
+    and the lowest available among them."""
+    rows = (
+        StockAlert.objects.filter(closed_at__isnull=True)
+        .order_by()
+        .values("merchant_id")
+        .annotate(n=Count("id"), lowest=Min("available_at_open"))
+        .values_list("merchant_id", "n", "lowest")
+    )
+    return {merchant_id: {"skus_below": n, "lowest_available": lowest} for merchant_id, n, lowest in rows}
+
+
+def stock_turnover_by_merchant(*, since, until) -> dict[int, tuple[int, int]]:
+    """Per merchant id holding stock: (units on hand now, units shipped in [since, until))."""
+    on_hand = dict(
+        Stock.objects.filter(on_hand__gt=0)
+        .order_by()
+        .values("sku__merchant_id")
+        .annotate(units=Sum("on_hand"))
+        .values_list("sku__merchant_id", "units")
+    )
+    shipped = dict(
+        StockMovement.objects.filter(kind=MovementKind.SHIPMENT, created_at__gte=since, created_at__lt=until)
+        .order_by()
+        .values("stock__sku__merchant_id")
+        .annotate(units=Sum("on_hand_delta"))
+        .values_list("stock__sku__merchant_id", "units")
+    )
+    # Shipments take units off the shelf: their on-hand deltas are negative.
+    return {merchant_id: (units, -(shipped.get(merchant_id) or 0)) for merchant_id, units in on_hand.items()}

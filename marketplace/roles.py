@@ -151,6 +151,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "catalog.add_topbrand",
         "catalog.change_topbrand",
         "catalog.delete_topbrand",
+        # Risk alerts (issue #15): operations work the queue and set each kind's owner.
+        "risk.view_riskalert",
+        "risk.change_riskalert",
+        "risk.view_alertrule",
+        "risk.add_alertrule",
+        "risk.change_alertrule",
     ],
     FINANCE: [
         "marketplace.view_user",
@@ -192,6 +198,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "settlements.view_subsidyprogramme",
         "settlements.view_subsidyaccrual",
         "settlements.view_grantapplication",
+        # Payout holds (issue #15): finance release them once the new bank account is checked.
+        "settlements.view_payouthold",
+        "settlements.change_payouthold",
     ],
 }
 

@@ -437,6 +437,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "risk.tasks.renewals_end_due_task",
         "schedule": crontab(hour=0, minute=40),
     },
+    # Risk alerts (issue #15): nightly, after the day's figures; each job is idempotent.
+    **{
+        f"risk-alerts-{name.replace('_', '-')}": {
+            "task": f"risk.tasks.alerts_{name}_task",
+            "schedule": crontab(hour=4, minute=minute),
+        }
+        for minute, name in enumerate(
+            (
+                "complaint_rate",
+                "return_rate_spike",
+                "on_time_shipping",
+                "stock_below_reorder",
+                "slow_stock",
+                "deposit_short",
+                "documents",
+                "negative_payable",
+                "reconciliation",
+            ),
+            start=5,
+        )
+    },
 }
 
 # --- Security ------------------------------------------------------------------------
@@ -562,6 +583,31 @@ SETTLEMENT_BATCH_SIZE = env.int("SETTLEMENT_BATCH_SIZE", default=2000)
 PENALTY_APPEAL_DAYS = env.int("PENALTY_APPEAL_DAYS", default=7)
 PROMISED_SHIPPING_HOURS = 48
 LATE_SHIPMENT_LOOKBACK_DAYS = 7
+# Risk alerts (issue #15; the rules are in risk/services/alerts.py). Complaint rate: above
+# this share of the orders paid in the window, with at least this many orders.
+RISK_COMPLAINT_DAYS = 30
+RISK_COMPLAINT_RATE = "0.05"
+RISK_COMPLAINT_MIN_ORDERS = 20
+# Return-rate spike: the last 7 days against the 30 before, at least twice the rate and 5
+# points above it, on at least 10 recent orders.
+RISK_RETURN_RECENT_DAYS = 7
+RISK_RETURN_BASELINE_DAYS = 30
+RISK_RETURN_SPIKE_FACTOR = "2"
+RISK_RETURN_SPIKE_POINTS = "0.05"
+RISK_RETURN_MIN_ORDERS = 10
+# On-time shipping falling: the last 14 days 10 points or more below the 30 before, each
+# window with at least 20 orders due.
+RISK_SHIPPING_RECENT_DAYS = 14
+RISK_SHIPPING_BASELINE_DAYS = 30
+RISK_SHIPPING_DROP_POINTS = "0.10"
+RISK_SHIPPING_MIN_ORDERS = 20
+# Slow stock: turnover days (on hand ÷ daily units shipped over the window) above this (the
+# admin's alert rule may set another).
+RISK_SLOW_STOCK_DAYS = 90
+RISK_TURNOVER_WINDOW_DAYS = 30
+RISK_QUARTERLY_MIN_SCORE = 80
+# A bank account changed this close to a payout (either side) holds the merchant's payouts.
+PAYOUT_HOLD_WINDOW_DAYS = 7
 # Ladder commission of strategic contracts: whole-volume steps on monthly net sales.
 DEFAULT_LADDER_STEPS = [
     {"min_net_sales": "1000000.00", "points": "1"},

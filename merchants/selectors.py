@@ -333,3 +333,35 @@ def live_merchant_counts_by_tier() -> list[tuple[str, str, int]]:
 def live_core_merchant_count() -> int:
     """Live merchants of the core tier: the launch target's figure (200)."""
     return Merchant.objects.filter(status=MerchantStatus.LIVE, tier__code=TierCode.CORE).count()
+
+
+# --- Read by risk's alert jobs (issue #15) ---------------------------------------------------
+
+
+def documents_expiring_current(*, today: datetime.date, within_days: int) -> list[tuple[int, int, str, datetime.date]]:
+    """(document id, merchant id, kind, expires on) of each merchant's newest document of a
+    kind when it expires by `today + within_days` (a renewed document, uploaded later,
+    replaces it), for merchants that were approved and are not terminated."""
+    newest = (
+        MerchantDocument.objects.filter(merchant_id=OuterRef("merchant_id"), kind=OuterRef("kind"))
+        .order_by("-uploaded_at", "-id")
+        .values("pk")[:1]
+    )
+    return list(
+        MerchantDocument.objects.filter(
+            expires_on__lte=today + datetime.timedelta(days=within_days),
+            merchant__tier__isnull=False,
+            pk=Subquery(newest),
+        )
+        .exclude(merchant__status=MerchantStatus.TERMINATED)
+        .order_by("pk")
+        .values_list("pk", "merchant_id", "kind", "expires_on")
+    )
+
+
+def deposit_requirements() -> dict[int, Decimal]:
+    """Each live or suspended merchant's required deposit (its tier's), by merchant id."""
+    rows = Merchant.objects.filter(
+        tier__isnull=False, status__in=[MerchantStatus.LIVE, MerchantStatus.SUSPENDED]
+    ).values_list("pk", "tier__deposit_amount")
+    return {pk: quantize(amount) for pk, amount in rows}

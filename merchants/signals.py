@@ -12,3 +12,5 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 credit_grade_changed = Signal()
+#: Sent (sender: `Merchant`; `merchant_id`, `changed_at`) on commit once a merchant's bank account changed.
+bank_account_changed = Signal()

@@ -1,5 +1,7 @@
-"""Models of the risk app. Merchant quality (issue #15) lives in its own module."""
+"""Models of the risk app (issue #15): merchant quality and risk alerts each live in their own
+module."""
 
+from .models_alerts import ALERT_TRANSITIONS, AlertRule, RiskAlert  # noqa: F401
 from .models_quality import (  # noqa: F401
     RENEWAL_TRANSITIONS,
     REQUALIFICATION_TRANSITIONS,

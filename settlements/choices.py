@@ -164,3 +164,8 @@ class GrantStatus(models.TextChoices):
     APPROVED = "approved", pgettext_lazy("grant", "Approved")
     REFUSED = "refused", _("Refused")
     PAID = "paid", pgettext_lazy("grant", "Paid")
+
+
+class PayoutHoldStatus(models.TextChoices):
+    OPEN = "open", _("Holding payouts")
+    RELEASED = "released", _("Released")

@@ -521,6 +521,7 @@ from .models_fees import (  # noqa: E402, F401
     TechnicalServiceFee,
     ValueAddedService,
 )
+from .models_holds import PAYOUT_HOLD_TRANSITIONS, PayoutHold  # noqa: E402, F401  (payout holds, issue #15)
 from .models_penalties import PENALTY_TRANSITIONS, Penalty, PenaltyFile, PenaltyParameter  # noqa: E402, F401
 from .models_subsidies import (  # noqa: E402, F401  (incentive subsidies: programmes, accruals, grants)
     GRANT_TRANSITIONS,

@@ -65,3 +65,9 @@ FINANCE_DASHBOARD_VIEW = declare(
     "settlements.view_payout",
     "settlements.view_journalentry",
 )
+
+# Payout holds (issue #15): finance release a hold once the new bank account is checked.
+PAYOUT_HOLD_VIEW = declare("settlements.payout_hold_view", "settlements.view_payouthold")
+PAYOUT_HOLD_RELEASE = declare(
+    "settlements.payout_hold_release", "settlements.view_payouthold", "settlements.change_payouthold"
+)

@@ -7,6 +7,7 @@ merchant's statement is simply not found (404, not 403).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -35,7 +36,7 @@ from merchants import selectors as merchant_selectors
 from merchants.choices import PortalSection
 from orders import settlement_source as orders_source
 
-from .choices import LINE_ORDER, AccountKind, LineKind, PayoutStatus, StatementStatus
+from .choices import LINE_ORDER, AccountKind, LineKind, PayoutHoldStatus, PayoutStatus, StatementStatus
 from .models import (
     Account,
     FrozenOrder,
@@ -44,6 +45,7 @@ from .models import (
     ManualAdjustment,
     Payout,
     PayoutBatch,
+    PayoutHold,
     Posting,
     SettledOrder,
     SettledRefund,
@@ -763,3 +765,56 @@ def finance_period_summary(*, period: str) -> FinancePeriod:
 def last_statement_for_merchant(merchant) -> Statement | None:
     """The merchant's latest statement it may see (approved or paid), or None."""
     return Statement.objects.filter(merchant=merchant, status__in=MERCHANT_VISIBLE).order_by("-period", "-id").first()
+
+
+# --- Read by risk (issue #15): payout holds, payouts near a date, negative payables ----------
+
+
+def payout_hold_list() -> QuerySet:
+    """Every payout hold, newest first, with its merchant (finance's admin list)."""
+    return PayoutHold.objects.select_related("merchant", "released_by")
+
+
+def merchant_ids_on_hold() -> set[int]:
+    """The merchants whose payouts are held now."""
+    return set(PayoutHold.objects.filter(status=PayoutHoldStatus.OPEN).values_list("merchant_id", flat=True))
+
+
+def merchant_payout_near(*, merchant_id: int, at, days: int) -> dict:
+    """Whether a payout of the merchant is within `days` of `at`: `recent` counts its payouts
+    created in the `days` before `at` (pending or paid: the money may still be in flight, and a
+    failed one is resent to whatever account is current); `due` counts its statements, draft or
+    approved, with a positive payable and no live payout (the coming batches pay them)."""
+    recent = Payout.objects.filter(
+        statement__merchant_id=merchant_id,
+        batch__created_at__gte=at - datetime.timedelta(days=days),
+        batch__created_at__lte=at,
+    ).count()
+    due = (
+        Statement.objects.filter(
+            merchant_id=merchant_id, status__in=[StatementStatus.DRAFT, StatementStatus.APPROVED], payable__gt=0
+        )
+        .exclude(payouts__status__in=[PayoutStatus.PENDING, PayoutStatus.PAID])
+        .count()
+    )
+    return {"recent": recent, "due": due}
+
+
+def negative_payables(*, periods: list[str]) -> dict[int, dict[str, Decimal]]:
+    """Merchants whose statements of every one of `periods` have a negative payable (drafts
+    included: the figure is the same once approved), by merchant id: {period: payable}. One
+    aggregate query over all merchants."""
+    rows = (
+        Statement.objects.filter(period__in=periods, payable__lt=0)
+        .order_by()
+        .values("merchant_id")
+        .annotate(n=Count("id"))
+        .filter(n=len(periods))
+        .values_list("merchant_id", flat=True)
+    )
+    found: dict[int, dict[str, Decimal]] = {}
+    for merchant_id, period, payable in Statement.objects.filter(merchant_id__in=rows, period__in=periods).values_list(
+        "merchant_id", "period", "payable"
+    ):
+        found.setdefault(merchant_id, {})[period] = payable
+    return found

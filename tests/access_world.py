@@ -445,6 +445,10 @@ def admin_fillers(world: World) -> dict:
             spend_12m=Decimal("0.00"),
             changed_at=timezone.now(),
         ),
+        # Risk alerts and payout holds (issue #15): an open alert, a kind's rule, an open hold.
+        "risk.riskalert": lambda: risk_alert(objects["merchant"]),
+        "risk.alertrule": lambda: alert_rule(),
+        "settlements.payouthold": lambda: payout_hold(objects["other_merchant"]),
         "promotions.rfmscore": lambda: RfmScore.objects.create(
             buyer=world.users[BUYER2],
             recency_days=3,
@@ -585,3 +589,34 @@ def subsidy_accrual(objects):
         amount=Decimal("0.50"),
         statement=statement,
     )
+
+
+def risk_alert(merchant):
+    from django.utils import timezone
+
+    from risk.models import RiskAlert
+
+    return RiskAlert.objects.create(
+        kind="complaint_rate",
+        merchant=merchant,
+        severity="high",
+        condition_key=f"complaint_rate:m:{merchant.pk}",
+        figures={"orders": 20, "complaints": 2},
+        raised_at=timezone.now(),
+    )
+
+
+def alert_rule():
+    from risk.models import AlertRule
+
+    return AlertRule.objects.create(kind="slow_stock")
+
+
+def payout_hold(merchant):
+    from django.utils import timezone
+
+    from settlements.services import payout_hold_place
+
+    return payout_hold_place(
+        merchant_id=merchant.pk, cause="bank_account_changed", caused_at=timezone.now(), reason="Changed"
+    )[0]

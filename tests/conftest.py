@@ -50,7 +50,7 @@ def _page_cache(request, settings):
 #: sends tasks through the real broker, whose wiring it tests, and the access matrix builds one
 #: world (with its files) for the whole module.
 DOMAIN_FOLDERS = frozenset(
-    {"browser", "catalog", "e2e", "merchants", "notifications", "orders", "promotions", "settlements"}
+    {"browser", "catalog", "e2e", "merchants", "notifications", "orders", "promotions", "risk", "settlements"}
 )
 TESTS = Path(__file__).resolve().parent
 

@@ -727,6 +727,9 @@ ADMIN_OFFERS = {
     "risk.quarterlyevaluation": "v",
     "risk.requalificationreview": "v",
     "risk.renewalcase": "v",
+    "risk.riskalert": "v",
+    "risk.alertrule": "vac",
+    "settlements.payouthold": "v",
 }
 
 
@@ -815,6 +818,12 @@ ADMIN_PAGES = {
     ),
     "settlements_grantapplication_document": AdminPage("settlements.grantapplication", (), object_url=False),
     "promotions_rfmscore_export": AdminPage(None, ("promotions.view_rfmscore",), object_url=False),
+    # The world's risk alert is open and its payout hold open (issue #15): every action is possible.
+    **{
+        f"risk_riskalert_{name}": AdminPage("risk.riskalert", ("risk.change_riskalert",))
+        for name in ("acknowledge", "resolve", "assign")
+    },
+    "settlements_payouthold_release": AdminPage("settlements.payouthold", ("settlements.change_payouthold",)),
     # The world's group buy is active: it cannot be resumed.
     "promotions_groupbuycampaign_pause": AdminPage(
         "promotions.groupbuycampaign", ("promotions.change_groupbuycampaign",)

@@ -119,3 +119,10 @@ def test_the_flash_sale_benchmark_sells_exactly_its_units_under_gunicorn():
     # Its Redis keys (a prefix of its own) and its servers' task queue are gone.
     broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     assert broker.keys("bench-flash-*") == [] and broker.keys("*bench-checkout-*") == []
+
+
+@pytest.mark.skipif("DATABASE_URL" not in os.environ, reason="needs the PostgreSQL of make test")
+def test_the_risk_alerts_benchmark_runs_every_job_twice_and_agrees_with_the_aggregate():
+    out = _run("bench/risk_alerts.py", "--merchants", "60", "--orders", "90")
+    assert "built 60 merchants with 5,400 orders" in out
+    assert "second run (nothing new)" in out and "complaint alerts = the aggregate's 6 merchants" in out

@@ -1,3 +1,4 @@
-"""Staff screens of the risk app. Merchant quality's are in `quality`."""
+"""Staff screens of the risk app, one module per part: merchant quality (`quality`) and risk
+alerts (`alerts`), issue #15."""
 
-from . import quality  # noqa: F401  (registers the admins)
+from . import alerts, quality  # noqa: F401  (registers the admins)

@@ -1,5 +1,5 @@
-"""Reads of the risk app. Merchant quality's reads live in `quality`; every public name is
-re-exported here."""
+"""Reads of the risk app. Merchant quality's reads live in `quality` (every public name is
+re-exported here); the risk alerts' in `alerts`: see each module's docstring."""
 
 from .quality import (
     credit_rating_history,

@@ -7,4 +7,4 @@ locks, the ledger postings, segregation of duties and the audit log apply to sta
 as to the API.
 """
 
-from . import charges, ledger, payouts, runs, statements, subsidies  # noqa: F401  (registers the admins)
+from . import charges, holds, ledger, payouts, runs, statements, subsidies  # noqa: F401  (registers the admins)

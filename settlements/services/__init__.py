@@ -9,6 +9,7 @@ from .fees import (
     subscription_start,
     value_added_purchase,
 )
+from .holds import payout_hold_place, payout_hold_release
 from .ledger import account_for, journal_post, statement_postings
 from .ledger_sources import LedgerPostResult, ledger_post_pending
 from .payouts import (
@@ -63,6 +64,8 @@ __all__ = [
     "parse_period",
     "payout_batch_create",
     "payout_batch_csv",
+    "payout_hold_place",
+    "payout_hold_release",
     "payout_mark_failed",
     "payout_mark_paid",
     "payout_results_import",

@@ -3,6 +3,7 @@
 Guarantees:
 - a batch holds approved statements with a positive payable and no live payout (pending or
   paid): a statement is never sent twice; a failed payout leaves it owed for a later batch;
+  a merchant with an open payout hold (services.holds) is left out until it is released;
 - segregation of duties: whoever approved a statement cannot mark its payout paid (409);
 - the ledger follows each payout once (natural keys per payout): sent posts Dr merchant
   payable / Cr payouts sent to the bank; paid, Dr payouts sent / Cr bank; failed reverses the
@@ -29,7 +30,7 @@ from marketplace.money import ZERO, quantize
 from marketplace.numbers import sequence_next
 from marketplace.transitions import transition
 
-from ..choices import LineKind, PayoutStatus, StatementStatus
+from ..choices import LineKind, PayoutHoldStatus, PayoutStatus, StatementStatus
 from ..models import PAYOUT_TRANSITIONS, STATEMENT_TRANSITIONS, Invoice, InvoiceCounter, Payout, PayoutBatch, Statement
 from .ledger_sources import post_payout_failed, post_payout_paid, post_payout_sent
 from .runs import SettlementError
@@ -46,7 +47,10 @@ def payout_batch_create(*, actor, statement_ids: list[int] | None = None) -> Pay
     candidates = Statement.objects.select_for_update().filter(status=StatementStatus.APPROVED, payable__gt=0)
     if statement_ids is not None:
         candidates = candidates.filter(pk__in=statement_ids)
-    candidates = candidates.exclude(payouts__status__in=[PayoutStatus.PENDING, PayoutStatus.PAID]).order_by("pk")
+    candidates = candidates.exclude(payouts__status__in=[PayoutStatus.PENDING, PayoutStatus.PAID])
+    # A merchant whose payouts are held (risk: a bank account changed near a payout) is left
+    # out; its statements stay approved and owed for the batch after the release.
+    candidates = candidates.exclude(merchant__payout_holds__status=PayoutHoldStatus.OPEN).order_by("pk")
     statements = list(candidates)
     if not statements:
         raise ConflictError("nothing_to_pay", _("No approved statement is waiting to be paid."))

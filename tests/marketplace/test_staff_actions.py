@@ -37,11 +37,20 @@ from orders.models import AfterSalesPhoto, Complaint, Dispute, MerchantOrder, Or
 from promotions import permissions as promotion_permissions
 from promotions import services as promotion_services
 from promotions.models import FlashSale, GroupBuyCampaign, Promotion
-from risk.models import RenewalCase, RequalificationReview
+from risk.models import RenewalCase, RequalificationReview, RiskAlert
 from settlements import permissions as settlement_permissions
 from settlements import services as settlement_services
-from settlements.models import FeeCharge, GrantApplication, Payout, PayoutBatch, Penalty, SettlementRun, Statement
-from tests.access_world import quality_evaluation, quality_renewal, subsidy_grant
+from settlements.models import (
+    FeeCharge,
+    GrantApplication,
+    Payout,
+    PayoutBatch,
+    PayoutHold,
+    Penalty,
+    SettlementRun,
+    Statement,
+)
+from tests.access_world import payout_hold, quality_evaluation, quality_renewal, risk_alert, subsidy_grant
 from tests.catalog.test_admin import submitted, with_revision
 from tests.factories import UserFactory
 from tests.merchants.factories import merchant_in_state
@@ -270,6 +279,9 @@ class World:
             text="World",
             respond_by=timezone.now() + timedelta(hours=72),
         )
+        # An open risk alert of shop A, and an open payout hold of shop A (issue #15).
+        self.objects[RiskAlert] = risk_alert(shop)
+        self.objects[PayoutHold] = payout_hold(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
@@ -542,8 +554,13 @@ ALLOWED = {
         "settlements.grant_view",
         "settlements.grant_decide",
     }
-    # Issue #15: operations read the requalification reviews and decide the renewals.
-    | {"risk.requalification_view", "risk.renewal_view", "risk.renewal_decide", "risk.renewals_evaluate_due"},
-    "finance": FINANCE | {"orders.refund_retry", "settlements.grant_view"},
+    # Issue #15: operations read the requalification reviews, decide the renewals and work
+    # the risk alert queue.
+    | {"risk.requalification_view", "risk.renewal_view", "risk.renewal_decide", "risk.renewals_evaluate_due"}
+    | {"risk.alert_view", "risk.alert_acknowledge", "risk.alert_resolve", "risk.alert_assign"},
+    # Issue #15: finance release payout holds.
+    "finance": FINANCE
+    | {"orders.refund_retry", "settlements.grant_view"}
+    | {"settlements.payout_hold_view", "settlements.payout_hold_release"},
     "no_group": set(),
 }  # a superuser: every declared action

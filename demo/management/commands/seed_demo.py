@@ -12,6 +12,7 @@ from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
 from demo.quality import seed_quality
+from demo.risk_alerts import seed_risk_alerts
 from demo.settlements import seed_settlements
 from demo.subsidies import seed_subsidies
 from demo.users import DEMO_LOGINS, DEMO_PASSWORD, seed_users
@@ -33,6 +34,8 @@ DEMO_STEPS = [
     ("ledger", seed_ledger),
     # Merchant quality (issue #15): ratings, a requalification review, a renewal to decide.
     ("quality", seed_quality),
+    # Risk alerts (issue #15): after the settlements, whose owed statement the payout hold holds.
+    ("risk alerts", seed_risk_alerts),
 ]
 
 
