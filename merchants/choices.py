@@ -89,6 +89,33 @@ class ContractStatus(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded")
 
 
+class ChangeStatus(models.TextChoices):
+    """A merchant's own change after approval, waiting for staff (bank account)."""
+
+    PENDING = "pending", _("Awaiting verification")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class DocumentStatus(models.TextChoices):
+    """A document is current, or a renewal awaiting review, refused, or replaced by a newer one."""
+
+    CURRENT = "current", _("Current")
+    PENDING = "pending", _("Awaiting review")
+    REFUSED = "refused", _("Refused")
+    REPLACED = "replaced", _("Replaced")
+
+
+class AmendmentStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Awaiting the merchant")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+#: A strategic contract runs at least this many years (domain.md, "Merchants").
+STRATEGIC_MIN_CONTRACT_YEARS = 3
+
+
 class DepositEntryKind(models.TextChoices):
     PAID = "paid", pgettext_lazy("deposit entry", "Paid")
     TOPPED_UP = "topped_up", _("Topped up")

@@ -5,6 +5,8 @@
 Receivers must only schedule work for after the commit (`transaction.on_commit`): the
 storefront's cached pages that rank or exclude shops by grade (promotions) listen to it.
 It carries no business flow: the grade itself is written and audited by the service.
+
+`bank_account_changed` (sender: `Merchant`; `merchant_id`, `changed_at`) is sent by `services.bank_change_approve` after its transaction commits, once finance has verified a new payout account.
 """
 
 from __future__ import annotations
@@ -12,3 +14,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 credit_grade_changed = Signal()
+bank_account_changed = Signal()

@@ -64,6 +64,7 @@ class ApproveForm(ActionForm):
         "revenue_share_rate_required": "revenue_share_rate",
         "invalid_revenue_share_rate": "revenue_share_rate",
         "franchise_fee_required": "franchise_fee",
+        "strategic_contract_too_short": "contract_years",
     }
 
     def __init__(self, *args, obj: Merchant, **kwargs):
