@@ -147,7 +147,9 @@ def _clean_terms(contract: Contract, terms: dict) -> dict:
 
 
 def _lock_contract(merchant: Merchant, contract: Contract) -> Contract:
-    locked = Contract.objects.select_for_update().select_related("tier").get(pk=contract.pk, merchant=merchant)
+    locked = (
+        Contract.objects.select_for_update(of=("self",)).select_related("tier").get(pk=contract.pk, merchant=merchant)
+    )
     if locked.status != ContractStatus.ACCEPTED:
         raise MerchantConflict(
             "contract_not_in_force",
@@ -214,8 +216,8 @@ def amendment_changes(amendment: ContractAmendment) -> dict:
 
 def _lock_proposed(amendment: ContractAmendment) -> tuple[Merchant, Contract, ContractAmendment]:
     merchant = Merchant.objects.select_for_update().get(pk=amendment.merchant_id)
-    contract = Contract.objects.select_for_update().select_related("tier").get(pk=amendment.contract_id)
-    locked = ContractAmendment.objects.select_for_update().select_related("tier").get(pk=amendment.pk)
+    contract = Contract.objects.select_for_update(of=("self",)).select_related("tier").get(pk=amendment.contract_id)
+    locked = ContractAmendment.objects.select_for_update(of=("self",)).select_related("tier").get(pk=amendment.pk)
     if locked.status != AmendmentStatus.PROPOSED:
         raise MerchantConflict(
             "amendment_decided",
@@ -312,7 +314,7 @@ def contract_scope_set(*, merchant: Merchant, actor, category_ids) -> Contract |
     wanted = sorted({int(c) for c in category_ids})
     locked_merchant = merchant_lock(merchant)
     contract = (
-        Contract.objects.select_for_update()
+        Contract.objects.select_for_update(of=("self",))
         .select_related("tier")
         .filter(merchant=locked_merchant)
         .exclude(status=ContractStatus.SUPERSEDED)
