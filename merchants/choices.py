@@ -139,6 +139,7 @@ class PortalSection(models.TextChoices):
     APPLICATION = "application", _("Application")
     CONTRACT = "contract", _("Contract")
     DEPOSIT = "deposit", _("Deposit")
+    BANK_ACCOUNT = "bank_account", _("Bank account")
     MEMBERS = "members", _("Members")
     SHOP = "shop", _("Shop page")
     CATALOG = "catalog", _("Products and stock")
@@ -157,5 +158,7 @@ ROLE_SECTIONS: dict[str, frozenset[str]] = {
         {PortalSection.DASHBOARD, PortalSection.SHOP, PortalSection.CATALOG, PortalSection.PROMOTIONS}
     ),
     MemberRole.ORDERS: frozenset({PortalSection.DASHBOARD, PortalSection.ORDERS}),
-    MemberRole.FINANCE: frozenset({PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.FINANCE}),
+    MemberRole.FINANCE: frozenset(
+        {PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.BANK_ACCOUNT, PortalSection.FINANCE}
+    ),
 }

@@ -3,6 +3,7 @@
 from .amendments import (
     AMENDMENT_TERMS,
     amendment_accept,
+    amendment_changes,
     amendment_decline,
     amendment_propose,
     contract_scope_set,
@@ -69,6 +70,7 @@ __all__ = [
     "TIER_FIELDS",
     "add_working_days",
     "amendment_accept",
+    "amendment_changes",
     "amendment_decline",
     "amendment_propose",
     "application_approve",
