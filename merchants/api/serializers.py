@@ -241,6 +241,12 @@ class MyMerchantSerializer(serializers.Serializer):
         return ContractSerializer(contract).data if contract else None
 
 
+@extend_schema_field({"type": "string", "enum": ChangeStatus.values}, component_name="BankChangeStatus")
+class BankChangeStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(ChangeStatus.choices, **kwargs)
+
+
 class BankChangeInputSerializer(serializers.Serializer):
     """A new payout account; the service checks it as the application does."""
 
@@ -253,7 +259,7 @@ class BankChangeSerializer(serializers.Serializer):
     """A bank account change and finance's decision; the number masked."""
 
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(ChangeStatus.choices)
+    status = BankChangeStatusField()
     bank_account_name = serializers.CharField()
     bank_name = serializers.CharField()
     bank_account_number = MaskedField()
