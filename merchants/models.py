@@ -321,6 +321,19 @@ class MerchantDocument(models.Model):
         return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, ".bin")
 
 
+# A renewal waits for a reviewer; accepted, it becomes current and the document it renews
+# (and any other current one of its kind) is replaced.
+DOCUMENT_TRANSITIONS = Transitions(
+    {
+        "accept_renewal": ({DocumentStatus.PENDING}, DocumentStatus.CURRENT),
+        "refuse_renewal": ({DocumentStatus.PENDING}, DocumentStatus.REFUSED),
+        "replace": ({DocumentStatus.CURRENT}, DocumentStatus.REPLACED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This document cannot be reviewed while it is “%(status)s”."),
+)
+
+
 class Contract(models.Model):
     """The terms a merchant accepts after approval. Settlement reads them later."""
 
@@ -485,6 +498,16 @@ class ContractAmendment(models.Model):
         return f"{self.contract} #{self.pk}"
 
 
+AMENDMENT_TRANSITIONS = Transitions(
+    {
+        "accept": ({AmendmentStatus.PROPOSED}, AmendmentStatus.ACCEPTED),
+        "decline": ({AmendmentStatus.PROPOSED}, AmendmentStatus.DECLINED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This amendment was already decided (“%(status)s”)."),
+)
+
+
 class BankAccountChange(models.Model):
     """A new payout account the merchant asks for; finance verifies it before it replaces the
     merchant's. Payouts read the merchant's own (verified) account only, never this row.
@@ -528,6 +551,16 @@ class BankAccountChange(models.Model):
 
     def __str__(self):
         return f"{self.merchant} ({self.get_status_display()})"
+
+
+BANK_CHANGE_TRANSITIONS = Transitions(
+    {
+        "approve": ({ChangeStatus.PENDING}, ChangeStatus.APPROVED),
+        "refuse": ({ChangeStatus.PENDING}, ChangeStatus.REFUSED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This bank account change was already decided (“%(status)s”)."),
+)
 
 
 class DepositEntry(AppendOnlyModel, models.Model):

@@ -20,7 +20,13 @@ from marketplace.regions import Region
 
 from .. import permissions, selectors, services
 from ..choices import AmendmentStatus, ChangeStatus, DocumentStatus
-from ..models import BankAccountChange, ContractAmendment, MerchantDocument
+from ..models import (
+    BANK_CHANGE_TRANSITIONS,
+    DOCUMENT_TRANSITIONS,
+    BankAccountChange,
+    ContractAmendment,
+    MerchantDocument,
+)
 from ..services.amendments import amendment_changes
 from .actions import ReasonForm
 
@@ -55,21 +61,24 @@ def _refuse_bank(request, change, data) -> str:
     return gettext("The bank account change of “%(merchant)s” is refused.") % {"merchant": change.merchant}
 
 
-def _pending(record) -> bool:
-    return record.status == ChangeStatus.PENDING
-
-
 BANK_CHANGE_ACTIONS = [
     ObjectAction(
         "approve",
         _("Approve"),
         ConfirmForm,
         _approve_bank,
-        _pending,
+        BANK_CHANGE_TRANSITIONS.predicate("approve"),
         permissions.BANK_CHANGE_APPROVE,
         help_text=_("Approve only once the account is verified with the bank: the next payouts go to it."),
     ),
-    ObjectAction("refuse", _("Refuse"), ReasonForm, _refuse_bank, _pending, permissions.BANK_CHANGE_REFUSE),
+    ObjectAction(
+        "refuse",
+        _("Refuse"),
+        ReasonForm,
+        _refuse_bank,
+        BANK_CHANGE_TRANSITIONS.predicate("refuse"),
+        permissions.BANK_CHANGE_REFUSE,
+    ),
 ]
 
 
@@ -157,17 +166,13 @@ def _refuse_renewal(request, document, data) -> str:
     return gettext("The renewed document is refused; the merchant sees the reason.")
 
 
-def _awaiting_review(document) -> bool:
-    return document.status == DocumentStatus.PENDING
-
-
 RENEWAL_ACTIONS = [
     ObjectAction(
         "accept_renewal",
         _("Accept renewal"),
         ConfirmForm,
         _accept_renewal,
-        _awaiting_review,
+        DOCUMENT_TRANSITIONS.predicate("accept_renewal"),
         permissions.DOCUMENT_RENEWAL_ACCEPT,
         help_text=_("It becomes the current document of its kind; the previous one is kept in the history."),
     ),
@@ -176,7 +181,7 @@ RENEWAL_ACTIONS = [
         _("Refuse renewal"),
         ReasonForm,
         _refuse_renewal,
-        _awaiting_review,
+        DOCUMENT_TRANSITIONS.predicate("refuse_renewal"),
         permissions.DOCUMENT_RENEWAL_REFUSE,
     ),
 ]

@@ -13,7 +13,8 @@ Guarantees:
   proposal and again on acceptance (`strategic_contract_too_short`); the application's
   approval checks it too (services.applications).
 - Locks are taken merchant, contract, amendment: the order of every writer of the merchant.
-  Of two concurrent decisions one wins; the other is refused (`amendment_decided`, 409).
+  Decisions move the amendment through `AMENDMENT_TRANSITIONS`: of two concurrent
+  decisions one wins, the other is refused (`invalid_transition`, 409).
 - `contract_scope_set` moves the current contract's category scope when staff edit the
   merchant's categories, so the portal never shows a stale scope.
 - Every proposal, decision and scope change is audited on the merchant; nothing is
@@ -32,6 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
 from marketplace.regions import Region
+from marketplace.transitions import transition
 
 from ..choices import (
     STRATEGIC_MIN_CONTRACT_YEARS,
@@ -41,7 +43,7 @@ from ..choices import (
     TierCode,
 )
 from ..errors import MerchantConflict, MerchantError
-from ..models import Contract, ContractAmendment, ContractVersion, Merchant, Tier
+from ..models import AMENDMENT_TRANSITIONS, Contract, ContractAmendment, ContractVersion, Merchant, Tier
 from .applications import merchant_lock, merchant_notify
 
 #: The terms an amendment may change, in the order the pages show them.
@@ -49,6 +51,7 @@ AMENDMENT_TERMS = ("category_ids", "sales_regions", "settlement_days", "ladder_s
 
 
 def years_later(start: datetime.date, years: int) -> datetime.date:
+    """The same day `years` later (28 February for a 29 February start)."""
     try:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February
@@ -215,15 +218,10 @@ def amendment_changes(amendment: ContractAmendment) -> dict:
 
 
 def _lock_proposed(amendment: ContractAmendment) -> tuple[Merchant, Contract, ContractAmendment]:
-    merchant = Merchant.objects.select_for_update().get(pk=amendment.merchant_id)
+    # Merchant, contract, amendment: the order of every writer of the merchant.
+    merchant = merchant_lock(Merchant(pk=amendment.merchant_id))
     contract = Contract.objects.select_for_update(of=("self",)).select_related("tier").get(pk=amendment.contract_id)
     locked = ContractAmendment.objects.select_for_update(of=("self",)).select_related("tier").get(pk=amendment.pk)
-    if locked.status != AmendmentStatus.PROPOSED:
-        raise MerchantConflict(
-            "amendment_decided",
-            _("This amendment was already decided (“%(status)s”).") % {"status": locked.get_status_display()},
-            {"status": locked.status},
-        )
     return merchant, contract, locked
 
 
@@ -237,11 +235,12 @@ def _record_version(contract: Contract, amendment: ContractAmendment | None) -> 
 def amendment_accept(*, amendment: ContractAmendment, actor) -> Contract:
     """The merchant accepts: every term applies at once and the old terms become a version.
 
-    Refused: decided already (`amendment_decided`), the contract no longer in force
+    Refused: decided already (`invalid_transition`), the contract no longer in force
     (`contract_not_in_force`), a term the contract no longer allows
     (`strategic_contract_too_short`).
     """
     merchant, contract, locked = _lock_proposed(amendment)
+    AMENDMENT_TRANSITIONS.check(locked, "accept")
     if contract.status != ContractStatus.ACCEPTED:
         raise MerchantConflict(
             "contract_not_in_force",
@@ -269,21 +268,28 @@ def amendment_accept(*, amendment: ContractAmendment, actor) -> Contract:
         contract.ladder_steps = locked.ladder_steps
     contract.version += 1
     contract.save()
-    locked.status = AmendmentStatus.ACCEPTED
-    locked.decided_by = actor
-    locked.decided_at = timezone.now()
-    locked.save(update_fields=["status", "decided_by", "decided_at"])
-    audit_record(
-        action="merchant.amendment_accepted",
-        actor=actor,
-        obj=merchant,
-        data={
-            "amendment": locked.pk,
-            "contract": contract.number,
-            "version": contract.version,
-            "before": before,
-            "after": contract_terms(contract),
-        },
+
+    def record(accepted: ContractAmendment, _previous: str) -> None:
+        audit_record(
+            action="merchant.amendment_accepted",
+            actor=actor,
+            obj=merchant,
+            data={
+                "amendment": accepted.pk,
+                "contract": contract.number,
+                "version": contract.version,
+                "before": before,
+                "after": contract_terms(contract),
+            },
+        )
+
+    transition(
+        locked,
+        "accept",
+        table=AMENDMENT_TRANSITIONS,
+        lock=False,
+        changes={"decided_by": actor, "decided_at": timezone.now()},
+        record=record,
     )
     return contract
 
@@ -292,19 +298,25 @@ def amendment_accept(*, amendment: ContractAmendment, actor) -> Contract:
 def amendment_decline(*, amendment: ContractAmendment, actor, reason: str = "") -> ContractAmendment:
     """The merchant declines: the contract keeps its terms."""
     merchant, _contract, locked = _lock_proposed(amendment)
-    locked.status = AmendmentStatus.DECLINED
-    locked.decided_by = actor
-    locked.decided_at = timezone.now()
-    locked.decline_reason = (reason or "").strip()
-    locked.save(update_fields=["status", "decided_by", "decided_at", "decline_reason"])
-    audit_record(
-        action="merchant.amendment_declined",
-        actor=actor,
-        obj=merchant,
-        reason=locked.decline_reason,
-        data={"amendment": locked.pk},
+    reason = (reason or "").strip()
+
+    def record(declined: ContractAmendment, _previous: str) -> None:
+        audit_record(
+            action="merchant.amendment_declined",
+            actor=actor,
+            obj=merchant,
+            reason=reason,
+            data={"amendment": declined.pk},
+        )
+
+    return transition(
+        locked,
+        "decline",
+        table=AMENDMENT_TRANSITIONS,
+        lock=False,
+        changes={"decided_by": actor, "decided_at": timezone.now(), "decline_reason": reason},
+        record=record,
     )
-    return locked
 
 
 @transaction.atomic

@@ -5,8 +5,9 @@ Guarantees:
   application validates it); the merchant's own account, which payouts read, changes only
   when finance approves it. At most one change per merchant waits (merchant row lock, and a
   database constraint behind it). Approval and refusal lock the merchant, then the change
-  (pk order, as every writer of the merchant): of two concurrent decisions one wins, the
-  other is refused with `bank_change_decided` (409) and writes nothing.
+  (pk order, as every writer of the merchant) and move it with the transition table
+  `BANK_CHANGE_TRANSITIONS`: of two concurrent decisions one wins, the other is refused
+  with `invalid_transition` (409) and writes nothing.
 - On approval `merchants.signals.bank_account_changed` is sent after the commit (never for a
   rollback), so the risk app can hold the next payout.
 - A renewal is a new `MerchantDocument` awaiting review that renews a current one that
@@ -31,11 +32,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.audit import audit_record
+from marketplace.transitions import transition
 
 from ..choices import ACTIVE_MERCHANT_STATES, ChangeStatus, DocumentStatus
 from ..documents import clean_document
 from ..errors import MerchantConflict, MerchantError
-from ..models import BankAccountChange, Merchant, MerchantDocument
+from ..models import BANK_CHANGE_TRANSITIONS, DOCUMENT_TRANSITIONS, BankAccountChange, Merchant, MerchantDocument
 from ..signals import bank_account_changed
 from ..validators import clean_bank_account_number
 from .applications import merchant_lock, merchant_notify
@@ -107,46 +109,40 @@ def bank_change_request(
     return change
 
 
-def _lock_pending(change: BankAccountChange) -> tuple[Merchant, BankAccountChange]:
-    # The merchant first, then the change: the order every writer of the merchant follows.
-    locked_merchant = Merchant.objects.select_for_update().get(pk=change.merchant_id)
-    locked = BankAccountChange.objects.select_for_update().get(pk=change.pk)
-    if locked.status != ChangeStatus.PENDING:
-        raise MerchantConflict(
-            "bank_change_decided",
-            _("This bank account change was already decided (“%(status)s”).") % {"status": locked.get_status_display()},
-            {"status": locked.status},
-        )
-    return locked_merchant, locked
-
-
 @transaction.atomic
 def bank_change_approve(*, change: BankAccountChange, actor) -> BankAccountChange:
     """Finance verified the new account: it replaces the merchant's payout account.
 
     `bank_account_changed` is sent after the commit; a change already decided is refused
-    (`bank_change_decided`, 409) and nothing is written.
+    (`invalid_transition`, 409) and nothing is written.
     """
-    merchant, locked = _lock_pending(change)
+    # The merchant first, then the change (transition locks it): every writer's order.
+    merchant = merchant_lock(Merchant(pk=change.merchant_id))
     now = timezone.now()
     previous_last4 = (merchant.bank_account_number or "")[-4:]
-    merchant.bank_account_name = locked.bank_account_name
-    merchant.bank_name = locked.bank_name
-    merchant.bank_account_number = locked.bank_account_number
-    merchant.save(update_fields=["bank_account_name", "bank_name", "bank_account_number", "updated_at"])
-    locked.status = ChangeStatus.APPROVED
-    locked.decided_by = actor
-    locked.decided_at = now
-    locked.save(update_fields=["status", "decided_by", "decided_at"])
-    audit_record(
-        action="merchant.bank_change_approved",
-        actor=actor,
-        obj=merchant,
-        data={"change": locked.pk, "from_last4": previous_last4, "to_last4": locked.bank_account_number[-4:]},
+
+    def record(locked: BankAccountChange, _previous: str) -> None:
+        merchant.bank_account_name = locked.bank_account_name
+        merchant.bank_name = locked.bank_name
+        merchant.bank_account_number = locked.bank_account_number
+        merchant.save(update_fields=["bank_account_name", "bank_name", "bank_account_number", "updated_at"])
+        audit_record(
+            action="merchant.bank_change_approved",
+            actor=actor,
+            obj=merchant,
+            data={"change": locked.pk, "from_last4": previous_last4, "to_last4": locked.bank_account_number[-4:]},
+        )
+
+    approved = transition(
+        change,
+        "approve",
+        table=BANK_CHANGE_TRANSITIONS,
+        changes={"decided_by": actor, "decided_at": now},
+        record=record,
+        on_commit=[partial(bank_account_changed.send, sender=Merchant, merchant_id=merchant.pk, changed_at=now)],
     )
-    transaction.on_commit(partial(bank_account_changed.send, sender=Merchant, merchant_id=merchant.pk, changed_at=now))
     merchant_notify(merchant, "bank_change_approved")
-    return locked
+    return approved
 
 
 @transaction.atomic
@@ -155,17 +151,22 @@ def bank_change_refuse(*, change: BankAccountChange, actor, reason: str) -> Bank
     reason = (reason or "").strip()
     if not reason:
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    merchant, locked = _lock_pending(change)
-    locked.status = ChangeStatus.REFUSED
-    locked.decided_by = actor
-    locked.decided_at = timezone.now()
-    locked.reason = reason
-    locked.save(update_fields=["status", "decided_by", "decided_at", "reason"])
-    audit_record(
-        action="merchant.bank_change_refused", actor=actor, obj=merchant, reason=reason, data={"change": locked.pk}
+    merchant = merchant_lock(Merchant(pk=change.merchant_id))
+
+    def record(locked: BankAccountChange, _previous: str) -> None:
+        audit_record(
+            action="merchant.bank_change_refused", actor=actor, obj=merchant, reason=reason, data={"change": locked.pk}
+        )
+
+    refused = transition(
+        change,
+        "refuse",
+        table=BANK_CHANGE_TRANSITIONS,
+        changes={"decided_by": actor, "decided_at": timezone.now(), "reason": reason},
+        record=record,
     )
     merchant_notify(merchant, "bank_change_refused")
-    return locked
+    return refused
 
 
 # --- Renewed documents -------------------------------------------------------------------
@@ -235,18 +236,6 @@ def document_renew(
     return renewal
 
 
-def _lock_pending_renewal(renewal: MerchantDocument) -> tuple[Merchant, MerchantDocument]:
-    merchant = Merchant.objects.select_for_update().get(pk=renewal.merchant_id)
-    locked = MerchantDocument.objects.select_for_update().get(pk=renewal.pk)
-    if locked.status != DocumentStatus.PENDING:
-        raise MerchantConflict(
-            "renewal_decided",
-            _("This renewal was already reviewed (“%(status)s”).") % {"status": locked.get_status_display()},
-            {"status": locked.status},
-        )
-    return merchant, locked
-
-
 def _refresh_expired_flag(merchant: Merchant, today: datetime.date) -> bool:
     expired = MerchantDocument.objects.filter(
         merchant=merchant, status=DocumentStatus.CURRENT, expires_on__lt=today
@@ -272,29 +261,42 @@ def document_renewal_accept(*, renewal: MerchantDocument, actor) -> MerchantDocu
 
     The other current documents of that kind become `replaced`; the expired flag clears when
     no current document remains expired. A renewal already reviewed is refused
-    (`renewal_decided`, 409).
+    (`invalid_transition`, 409).
     """
-    merchant, locked = _lock_pending_renewal(renewal)
-    now = timezone.now()
+    merchant = merchant_lock(Merchant(pk=renewal.merchant_id))
+    locked = MerchantDocument.objects.select_for_update().get(pk=renewal.pk)
+    DOCUMENT_TRANSITIONS.check(locked, "accept_renewal")
+    # Locked in pk order; the renewal's row is locked already.
     replaced = list(
         MerchantDocument.objects.select_for_update()
         .filter(merchant=merchant, kind=locked.kind, status=DocumentStatus.CURRENT)
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
-    MerchantDocument.objects.filter(pk__in=replaced).update(status=DocumentStatus.REPLACED)
-    locked.status = DocumentStatus.CURRENT
-    locked.reviewed_by = actor
-    locked.reviewed_at = now
-    locked.save(update_fields=["status", "reviewed_by", "reviewed_at"])
-    expired = _refresh_expired_flag(merchant, timezone.localdate())
-    audit_record(
-        action="merchant.document_renewal_accepted",
-        actor=actor,
-        obj=merchant,
-        data={"kind": locked.kind, "document": locked.pk, "replaced": replaced, "documents_expired": expired},
+    for document in replaced:
+        transition(document, "replace", table=DOCUMENT_TRANSITIONS, lock=False)
+
+    def record(accepted: MerchantDocument, _previous: str) -> None:
+        expired = _refresh_expired_flag(merchant, timezone.localdate())
+        audit_record(
+            action="merchant.document_renewal_accepted",
+            actor=actor,
+            obj=merchant,
+            data={
+                "kind": accepted.kind,
+                "document": accepted.pk,
+                "replaced": [d.pk for d in replaced],
+                "documents_expired": expired,
+            },
+        )
+
+    return transition(
+        locked,
+        "accept_renewal",
+        table=DOCUMENT_TRANSITIONS,
+        lock=False,
+        changes={"reviewed_by": actor, "reviewed_at": timezone.now()},
+        record=record,
     )
-    return locked
 
 
 @transaction.atomic
@@ -303,18 +305,23 @@ def document_renewal_refuse(*, renewal: MerchantDocument, actor, reason: str) ->
     reason = (reason or "").strip()
     if not reason:
         raise MerchantError("reason_required", _("Give a reason: the merchant will see it."))
-    merchant, locked = _lock_pending_renewal(renewal)
-    locked.status = DocumentStatus.REFUSED
-    locked.reviewed_by = actor
-    locked.reviewed_at = timezone.now()
-    locked.review_reason = reason
-    locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_reason"])
-    audit_record(
-        action="merchant.document_renewal_refused",
-        actor=actor,
-        obj=merchant,
-        reason=reason,
-        data={"kind": locked.kind, "document": locked.pk},
+    merchant = merchant_lock(Merchant(pk=renewal.merchant_id))
+
+    def record(refused: MerchantDocument, _previous: str) -> None:
+        audit_record(
+            action="merchant.document_renewal_refused",
+            actor=actor,
+            obj=merchant,
+            reason=reason,
+            data={"kind": refused.kind, "document": refused.pk},
+        )
+
+    refused = transition(
+        renewal,
+        "refuse_renewal",
+        table=DOCUMENT_TRANSITIONS,
+        changes={"reviewed_by": actor, "reviewed_at": timezone.now(), "review_reason": reason},
+        record=record,
     )
     merchant_notify(merchant, "document_renewal_refused")
-    return locked
+    return refused

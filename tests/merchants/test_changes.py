@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from merchants import selectors, services
 from merchants.choices import AmendmentStatus, ChangeStatus, DocumentStatus, MerchantStatus
-from merchants.errors import MerchantConflict, MerchantError
+from merchants.errors import MerchantConflict, MerchantError, MerchantInvalidTransition
 from merchants.models import BankAccountChange, Contract, ContractAmendment, ContractVersion, Merchant, MerchantDocument
 from merchants.signals import bank_account_changed
 from tests.factories import UserFactory
@@ -96,9 +96,9 @@ def test_refused_bank_change_keeps_the_account_and_no_signal(django_capture_on_c
     assert (refused.status, refused.reason) == (ChangeStatus.REFUSED, "Holder name differs from the licence")
     merchant.refresh_from_db()
     assert merchant.bank_account_number == "6222021234567890"
-    with pytest.raises(MerchantConflict) as info:
+    with pytest.raises(MerchantInvalidTransition) as info:
         services.bank_change_approve(change=change, actor=finance)
-    assert info.value.code == "bank_change_decided"
+    assert info.value.code == "invalid_transition"
     merchant.refresh_from_db()
     assert merchant.bank_account_number == "6222021234567890"
 
@@ -177,7 +177,7 @@ def test_concurrent_approve_and_refuse_of_one_change_give_one_outcome():
             else:
                 services.bank_change_refuse(change=change, actor=finance[1], reason="Cannot verify")
             outcomes.append("approved" if n == 0 else "refused")
-        except MerchantConflict as exc:
+        except MerchantInvalidTransition as exc:
             outcomes.append(exc.code)
         finally:
             connection.close()
@@ -187,7 +187,7 @@ def test_concurrent_approve_and_refuse_of_one_change_give_one_outcome():
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sorted(outcomes) in (["approved", "bank_change_decided"], ["bank_change_decided", "refused"])
+    assert sorted(outcomes) in (["approved", "invalid_transition"], ["invalid_transition", "refused"])
     final = BankAccountChange.objects.get(pk=change.pk)
     merchant.refresh_from_db()
     actions = _actions(merchant)
@@ -248,9 +248,9 @@ def test_renewal_accepted_replaces_the_document_and_clears_the_flag():
         "replaced": [old.pk],
         "documents_expired": False,
     }
-    with pytest.raises(MerchantConflict) as info:
+    with pytest.raises(MerchantInvalidTransition) as info:
         services.document_renewal_refuse(renewal=renewal, actor=reviewer, reason="late")
-    assert info.value.code == "renewal_decided"
+    assert info.value.code == "invalid_transition"
 
 
 def test_expired_flag_stays_while_another_document_is_expired():
@@ -407,9 +407,9 @@ def test_ladder_steps_amendment_and_decline():
     assert contract.ladder_steps[0] == {"min_net_sales": "1000000.00", "points": "1"}
     declined.refresh_from_db()
     assert (declined.status, declined.decline_reason) == (AmendmentStatus.DECLINED, "We prefer the current steps")
-    with pytest.raises(MerchantConflict) as info:
+    with pytest.raises(MerchantInvalidTransition) as info:
         services.amendment_accept(amendment=declined, actor=merchant.owner)
-    assert info.value.code == "amendment_decided"
+    assert info.value.code == "invalid_transition"
     again = services.amendment_propose(contract=contract, actor=staff, reason="Lower steps", ladder_steps=steps)
     services.amendment_accept(amendment=again, actor=merchant.owner)
     contract.refresh_from_db()
