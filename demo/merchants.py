@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from catalog.models import Category
@@ -282,6 +284,10 @@ def seed_merchants(stdout) -> int:
                 actor=owner,
                 kind=kind,
                 uploaded=SimpleUploadedFile(f"{kind}.png", _image(f"{company} {kind}")),
+                # The first shop's certificate expires soon: its renewal is in the demo (issue #15).
+                expires_on=timezone.localdate() + datetime.timedelta(days=20)
+                if n == 1 and kind == "quality_certification"
+                else None,
             )
         _reach(merchant, target, reviewer, owner)
         created += 1

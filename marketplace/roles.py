@@ -33,6 +33,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.view_contract",
         "merchants.view_tier",
         "merchants.view_depositentry",
+        # The merchant's changes after approval (issue #15): reviewers decide renewed documents.
+        "merchants.change_merchantdocument",
+        "merchants.view_contractamendment",
         "catalog.view_category",
         "catalog.view_categorygrant",
         "catalog.add_categorygrant",
@@ -64,6 +67,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.add_publicholiday",
         "merchants.change_publicholiday",
         "merchants.delete_publicholiday",
+        # Contract amendments (issue #15): operations propose them; the merchant accepts in the portal.
+        "merchants.view_contractamendment",
+        "merchants.add_contractamendment",
         "catalog.view_category",
         "catalog.change_category",
         "catalog.view_categorygrant",
@@ -166,6 +172,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "merchants.view_depositentry",
         "merchants.add_depositentry",
         "merchants.view_bank_account",
+        # Bank account changes (issue #15): finance verifies the new account before payouts use it.
+        "merchants.view_bankaccountchange",
+        "merchants.change_bankaccountchange",
         "orders.view_payment",
         "orders.view_refund",
         "orders.change_refund",

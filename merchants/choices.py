@@ -89,6 +89,33 @@ class ContractStatus(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded")
 
 
+class ChangeStatus(models.TextChoices):
+    """A merchant's own change after approval, waiting for staff (bank account)."""
+
+    PENDING = "pending", _("Awaiting verification")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class DocumentStatus(models.TextChoices):
+    """A document is current, or a renewal awaiting review, refused, or replaced by a newer one."""
+
+    CURRENT = "current", _("Current")
+    PENDING = "pending", _("Awaiting review")
+    REFUSED = "refused", _("Refused")
+    REPLACED = "replaced", _("Replaced")
+
+
+class AmendmentStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Awaiting the merchant")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+
+
+#: A strategic contract runs at least this many years (domain.md, "Merchants").
+STRATEGIC_MIN_CONTRACT_YEARS = 3
+
+
 class DepositEntryKind(models.TextChoices):
     PAID = "paid", pgettext_lazy("deposit entry", "Paid")
     TOPPED_UP = "topped_up", _("Topped up")
@@ -112,6 +139,7 @@ class PortalSection(models.TextChoices):
     APPLICATION = "application", _("Application")
     CONTRACT = "contract", _("Contract")
     DEPOSIT = "deposit", _("Deposit")
+    BANK_ACCOUNT = "bank_account", _("Bank account")
     MEMBERS = "members", _("Members")
     SHOP = "shop", _("Shop page")
     CATALOG = "catalog", _("Products and stock")
@@ -130,5 +158,7 @@ ROLE_SECTIONS: dict[str, frozenset[str]] = {
         {PortalSection.DASHBOARD, PortalSection.SHOP, PortalSection.CATALOG, PortalSection.PROMOTIONS}
     ),
     MemberRole.ORDERS: frozenset({PortalSection.DASHBOARD, PortalSection.ORDERS}),
-    MemberRole.FINANCE: frozenset({PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.FINANCE}),
+    MemberRole.FINANCE: frozenset(
+        {PortalSection.DASHBOARD, PortalSection.DEPOSIT, PortalSection.BANK_ACCOUNT, PortalSection.FINANCE}
+    ),
 }

@@ -133,6 +133,32 @@ class DocumentForm(forms.Form):
     )
 
 
+class BankChangeForm(forms.Form):
+    """A new payout account after approval: all three fields, checked again by the service."""
+
+    bank_account_name = forms.CharField(label=_("Account holder"), max_length=200)
+    bank_name = forms.CharField(label=_("Bank and branch"), max_length=200)
+    bank_account_number = forms.RegexField(
+        label=_("Account number"),
+        regex=r"^[0-9 ]{8,40}$",
+        error_messages={"invalid": _("A bank account number has 8 to 30 digits.")},
+    )
+
+
+class RenewalForm(forms.Form):
+    file = forms.FileField(label=_("Renewed document"), help_text=_("PDF, PNG or JPEG, at most 10 MB."))
+    expires_on = forms.DateField(
+        label=_("Expires on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Required when the document has an expiry date."),
+    )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label=_("Why (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email"))
     role = forms.ChoiceField(label=_("Role"), choices=[(r.value, r.label) for r in INVITABLE_ROLES])

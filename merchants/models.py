@@ -26,12 +26,15 @@ from marketplace.transitions import Transitions
 from merchants.choices import (
     EDITABLE_STATES,
     ROLE_SECTIONS,
+    AmendmentStatus,
+    ChangeStatus,
     CommissionPlan,
     ContractStatus,
     CooperationMode,
     CreditGrade,
     DepositEntryKind,
     DocumentKind,
+    DocumentStatus,
     MemberRole,
     MerchantStatus,
     TierCode,
@@ -132,6 +135,16 @@ AUDIT_ACTION_LABELS = {
     "merchant.member_removed": _("Member removed"),
     "merchant.invitation_revoked": _("Invitation withdrawn"),
     "catalog.category_grants_changed": _("Selling categories changed"),
+    "merchant.bank_change_requested": _("Bank account change requested"),
+    "merchant.bank_change_approved": _("Bank account change approved"),
+    "merchant.bank_change_refused": _("Bank account change refused"),
+    "merchant.document_renewal_uploaded": _("Renewed document uploaded"),
+    "merchant.document_renewal_accepted": _("Renewed document accepted"),
+    "merchant.document_renewal_refused": _("Renewed document refused"),
+    "merchant.amendment_proposed": _("Contract amendment proposed"),
+    "merchant.amendment_accepted": _("Contract amendment accepted"),
+    "merchant.amendment_declined": _("Contract amendment declined"),
+    "merchant.contract_scope_changed": _("Contract category scope changed"),
 }
 
 
@@ -189,6 +202,9 @@ class Merchant(models.Model):
     # Later issues rely on these
     credit_grade = models.CharField(_("credit grade"), max_length=1, choices=CreditGrade.choices, default=CreditGrade.B)
     live_since = models.DateTimeField(_("live since"), null=True, blank=True)
+    # Set while a current document has expired (services.merchant_refresh_expired_flag): the
+    # admin's queues and the risk jobs read it without scanning documents.
+    has_expired_documents = models.BooleanField(_("documents expired"), default=False)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -273,11 +289,40 @@ class MerchantDocument(models.Model):
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # After approval a document is renewed, never edited: the renewal is a new row awaiting
+    # review that `renews` the current one; accepted, it becomes current and the old one
+    # `replaced` (kept, so the history stays readable).
+    status = models.CharField(
+        _("status"), max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.CURRENT, db_index=True
+    )
+    renews = models.ForeignKey(
+        "self",
+        verbose_name=_("renews"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewals",
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_reason = models.TextField(_("reason of the review"), blank=True)
 
     class Meta:
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         ordering = ["merchant_id", "kind", "-uploaded_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["renews"], condition=Q(status="pending"), name="document_one_pending_renewal"
+            )
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.merchant_id})"
@@ -285,6 +330,19 @@ class MerchantDocument(models.Model):
     @cached_property
     def extension(self) -> str:
         return {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(self.content_type, ".bin")
+
+
+# A renewal waits for a reviewer; accepted, it becomes current and the document it renews
+# (and any other current one of its kind) is replaced.
+DOCUMENT_TRANSITIONS = Transitions(
+    {
+        "accept_renewal": ({DocumentStatus.PENDING}, DocumentStatus.CURRENT),
+        "refuse_renewal": ({DocumentStatus.PENDING}, DocumentStatus.REFUSED),
+        "replace": ({DocumentStatus.CURRENT}, DocumentStatus.REPLACED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This document cannot be reviewed while it is “%(status)s”."),
+)
 
 
 class Contract(models.Model):
@@ -314,6 +372,8 @@ class Contract(models.Model):
     )
     # Ladder commission (strategic): [{"min_net_sales": "1000000.00", "points": "1"}, …]
     ladder_steps = models.JSONField(_("ladder steps"), default=list, blank=True)
+    # 1 when offered; each accepted amendment adds one (the old terms in ContractVersion).
+    version = models.PositiveIntegerField(_("version"), default=1)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
     offered_at = models.DateTimeField(_("offered at"), auto_now_add=True)
@@ -359,6 +419,158 @@ CONTRACT_TRANSITIONS = Transitions(
     },
     error=MerchantInvalidTransition,
     refusal=_("This cannot be done while the contract is “%(status)s”."),
+)
+
+
+class ContractVersion(AppendOnlyModel, models.Model):
+    """The terms of a contract as they were before a change replaced them (append-only), so
+    old terms stay readable: version N's terms applied until `amendment` was accepted (or,
+    without one, until staff edited the merchant's categories, which moves the scope)."""
+
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    terms = models.JSONField(_("terms"))
+    amendment = models.ForeignKey(
+        "ContractAmendment",
+        verbose_name=_("replaced by amendment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+    append_only_message = "Contract versions are append-only."
+
+    class Meta:
+        verbose_name = _("contract version")
+        verbose_name_plural = _("contract versions")
+        ordering = ["contract_id", "version"]
+        constraints = [models.UniqueConstraint(fields=["contract", "version"], name="contract_version_unique")]
+
+    def __str__(self):
+        return f"{self.contract_id} v{self.version}"
+
+
+class ContractAmendment(models.Model):
+    """New terms staff propose for a contract; applied only when the merchant accepts.
+
+    A field left empty (None) keeps the contract's term. At most one proposal per contract
+    waits for the merchant (database constraint).
+    """
+
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="amendments"
+    )
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="amendments"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=AmendmentStatus.choices, default=AmendmentStatus.PROPOSED, db_index=True
+    )
+    category_ids = models.JSONField(_("category scope"), null=True, blank=True)
+    sales_regions = models.JSONField(_("sales regions"), null=True, blank=True)
+    settlement_days = models.PositiveSmallIntegerField(_("settlement cycle (T + days)"), null=True, blank=True)
+    ladder_steps = models.JSONField(_("ladder steps"), null=True, blank=True)
+    tier = models.ForeignKey(
+        Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("proposed by"), on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decline_reason = models.TextField(_("reason of the decline"), blank=True)
+
+    class Meta:
+        verbose_name = _("contract amendment")
+        verbose_name_plural = _("contract amendments")
+        ordering = ["-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"], condition=Q(status="proposed"), name="amendment_one_proposed_per_contract"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.contract} #{self.pk}"
+
+
+AMENDMENT_TRANSITIONS = Transitions(
+    {
+        "accept": ({AmendmentStatus.PROPOSED}, AmendmentStatus.ACCEPTED),
+        "decline": ({AmendmentStatus.PROPOSED}, AmendmentStatus.DECLINED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This amendment was already decided (“%(status)s”)."),
+)
+
+
+class BankAccountChange(models.Model):
+    """A new payout account the merchant asks for; finance verifies it before it replaces the
+    merchant's. Payouts read the merchant's own (verified) account only, never this row.
+
+    At most one change per merchant waits for verification (database constraint).
+    """
+
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="bank_changes"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=ChangeStatus.choices, default=ChangeStatus.PENDING, db_index=True
+    )
+    bank_account_name = models.CharField(_("account holder"), max_length=200)
+    bank_name = models.CharField(_("bank"), max_length=200)
+    bank_account_number = EncryptedTextField(_("bank account number"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.TextField(_("reason of the refusal"), blank=True)
+
+    class Meta:
+        verbose_name = _("bank account change")
+        verbose_name_plural = _("bank account changes")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"], condition=Q(status="pending"), name="bank_change_one_pending_per_merchant"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.merchant} ({self.get_status_display()})"
+
+
+BANK_CHANGE_TRANSITIONS = Transitions(
+    {
+        "approve": ({ChangeStatus.PENDING}, ChangeStatus.APPROVED),
+        "refuse": ({ChangeStatus.PENDING}, ChangeStatus.REFUSED),
+    },
+    error=MerchantInvalidTransition,
+    refusal=_("This bank account change was already decided (“%(status)s”)."),
 )
 
 

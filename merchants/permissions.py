@@ -35,3 +35,23 @@ CATEGORY_GRANTS_SET = declare(
 
 #: Reading a merchant's qualification documents (identity card scans, licences).
 DOCUMENT_VIEW = declare("merchants.document_view", "merchants.view_merchantdocument")
+
+# The merchant's own changes after approval (services.changes, services.amendments).
+#: Finance verifies a new bank account; the full number also needs `merchants.view_bank_account`.
+BANK_CHANGE_VIEW = declare("merchants.bank_change_view", "merchants.view_bankaccountchange")
+BANK_CHANGE_APPROVE = declare(
+    "merchants.bank_change_approve", "merchants.view_bankaccountchange", "merchants.change_bankaccountchange"
+)
+BANK_CHANGE_REFUSE = declare(
+    "merchants.bank_change_refuse", "merchants.view_bankaccountchange", "merchants.change_bankaccountchange"
+)
+#: Reviewers accept or refuse a renewed document.
+DOCUMENT_RENEWAL_ACCEPT = declare(
+    "merchants.document_renewal_accept", "merchants.view_merchantdocument", "merchants.change_merchantdocument"
+)
+DOCUMENT_RENEWAL_REFUSE = declare(
+    "merchants.document_renewal_refuse", "merchants.view_merchantdocument", "merchants.change_merchantdocument"
+)
+#: Operations propose contract amendments; the merchant decides in the portal.
+AMENDMENT_VIEW = declare("merchants.amendment_view", "merchants.view_contractamendment")
+AMENDMENT_PROPOSE = declare("merchants.amendment_propose", VIEW, "merchants.add_contractamendment")

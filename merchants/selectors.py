@@ -18,15 +18,21 @@ from . import permissions
 from .choices import (
     REVIEW_QUEUE_STATES,
     ROLE_SECTIONS,
+    AmendmentStatus,
+    ChangeStatus,
     ContractStatus,
     DocumentKind,
+    DocumentStatus,
     MerchantStatus,
     PortalSection,
     TierCode,
 )
 from .models import (
     AUDIT_ACTION_LABELS,
+    BankAccountChange,
     Contract,
+    ContractAmendment,
+    ContractVersion,
     DepositEntry,
     Invitation,
     Merchant,
@@ -132,9 +138,9 @@ def documents_expiring(
     """Documents that have expired or expire within the warning window (default 30 days)."""
     today = today or timezone.localdate()
     days = settings.DOCUMENT_EXPIRY_WARNING_DAYS if within_days is None else within_days
-    return MerchantDocument.objects.filter(expires_on__lte=today + datetime.timedelta(days=days)).select_related(
-        "merchant"
-    )
+    return MerchantDocument.objects.filter(
+        status=DocumentStatus.CURRENT, expires_on__lte=today + datetime.timedelta(days=days)
+    ).select_related("merchant")
 
 
 def member_list(merchant: Merchant) -> QuerySet[MerchantMember]:
@@ -171,7 +177,11 @@ def required_document_kinds(merchant: Merchant) -> list[str]:
 def missing_document_kinds(merchant: Merchant, *, today: datetime.date | None = None) -> list[str]:
     """Required kinds without a current (unexpired) document."""
     today = today or timezone.localdate()
-    have = {d.kind for d in merchant.documents.all() if d.expires_on is None or d.expires_on >= today}
+    have = {
+        d.kind
+        for d in merchant.documents.all()
+        if d.status == DocumentStatus.CURRENT and (d.expires_on is None or d.expires_on >= today)
+    }
     return [k for k in required_document_kinds(merchant) if k not in have]
 
 
@@ -365,3 +375,63 @@ def deposit_requirements() -> dict[int, Decimal]:
         tier__isnull=False, status__in=[MerchantStatus.LIVE, MerchantStatus.SUSPENDED]
     ).values_list("pk", "tier__deposit_amount")
     return {pk: quantize(amount) for pk, amount in rows}
+
+
+# --- The merchant's own changes after approval ---------------------------------------------
+
+
+def bank_change_list(merchant: Merchant) -> QuerySet[BankAccountChange]:
+    """The merchant's bank account changes, newest first."""
+    return merchant.bank_changes.select_related("decided_by").order_by("-requested_at", "-id")
+
+
+def bank_change_pending(merchant: Merchant) -> BankAccountChange | None:
+    """The change waiting for finance, if any (at most one)."""
+    return merchant.bank_changes.filter(status=ChangeStatus.PENDING).first()
+
+
+def document_current_list(merchant: Merchant) -> QuerySet[MerchantDocument]:
+    """The documents in force (not renewals waiting or refused, not replaced)."""
+    return merchant.documents.filter(status=DocumentStatus.CURRENT).order_by("kind", "-uploaded_at")
+
+
+def document_current_get(merchant: Merchant, document_id: int) -> MerchantDocument | None:
+    """One of the merchant's current documents; None for another merchant's (404)."""
+    return document_current_list(merchant).filter(pk=document_id).first()
+
+
+def document_renewal_list(merchant: Merchant) -> QuerySet[MerchantDocument]:
+    """The merchant's renewals (waiting, accepted or refused), newest first."""
+    return (
+        merchant.documents.filter(renews__isnull=False)
+        .select_related("reviewed_by", "renews")
+        .order_by("-uploaded_at", "-id")
+    )
+
+
+def renewals_awaiting_review() -> QuerySet[MerchantDocument]:
+    """Every renewal waiting for a reviewer, oldest first (the admin's queue)."""
+    return (
+        MerchantDocument.objects.filter(status=DocumentStatus.PENDING)
+        .select_related("merchant", "renews", "uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+
+
+def amendment_list(merchant: Merchant) -> QuerySet[ContractAmendment]:
+    """The merchant's contract amendments, newest first."""
+    return merchant.amendments.select_related("contract", "tier").order_by("-proposed_at", "-id")
+
+
+def amendment_get(merchant: Merchant, amendment_id: int) -> ContractAmendment | None:
+    """One of the merchant's amendments; None for another merchant's (404)."""
+    return amendment_list(merchant).filter(pk=amendment_id).first()
+
+
+def amendment_open(merchant: Merchant) -> QuerySet[ContractAmendment]:
+    return amendment_list(merchant).filter(status=AmendmentStatus.PROPOSED)
+
+
+def contract_version_list(contract: Contract) -> QuerySet[ContractVersion]:
+    """The contract's earlier terms, oldest first."""
+    return contract.versions.order_by("version")

@@ -30,6 +30,10 @@ SUBJECTS = frozenset(
         "reinstated",
         "terminated",
         "tier_changed",
+        "bank_change_approved",
+        "bank_change_refused",
+        "document_renewal_refused",
+        "amendment_proposed",
     }
 )
 
@@ -50,6 +54,10 @@ def _subject(event: str) -> str:
         "reinstated": _("Your shop is open again"),
         "terminated": _("Your cooperation has ended"),
         "tier_changed": _("Your merchant tier has changed"),
+        "bank_change_approved": _("Your new bank account is verified"),
+        "bank_change_refused": _("Your bank account change was refused"),
+        "document_renewal_refused": _("Your renewed document was refused"),
+        "amendment_proposed": _("A contract amendment awaits your decision"),
     }[event]
 
 

@@ -48,3 +48,11 @@ def validate_id_number(value: str) -> None:
         raise ValidationError(
             _("The check digit of this ID number is wrong: please check for a typo."), code="id_check"
         )
+
+
+def clean_bank_account_number(value) -> str:
+    """The digits of a bank account number (spaces removed); 8 to 30 of them, as the application asks."""
+    number = "".join(str(value or "").split())
+    if not number.isdigit() or not 8 <= len(number) <= 30:
+        raise ValidationError(_("A bank account number has 8 to 30 digits."), code="bank_account_number")
+    return number

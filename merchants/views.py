@@ -14,6 +14,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from catalog import services as catalog_services
 from catalog.selectors import category_names
 from marketplace.crypto import mask
 from marketplace.errors import DomainError, NotFoundError
@@ -33,8 +35,27 @@ from orders.selectors import dashboards as order_dashboards
 from settlements import selectors as settlement_selectors
 
 from . import selectors, services
-from .choices import DEPOSIT_PAYABLE_STATES, DocumentKind, MemberRole, MerchantStatus, PortalSection
-from .forms import BankForm, BusinessForm, CompanyForm, DocumentForm, InviteForm, RoleForm, ShopForm
+from .choices import (
+    ACTIVE_MERCHANT_STATES,
+    DEPOSIT_PAYABLE_STATES,
+    DocumentKind,
+    DocumentStatus,
+    MemberRole,
+    MerchantStatus,
+    PortalSection,
+)
+from .forms import (
+    BankChangeForm,
+    BankForm,
+    BusinessForm,
+    CompanyForm,
+    DeclineForm,
+    DocumentForm,
+    InviteForm,
+    RenewalForm,
+    RoleForm,
+    ShopForm,
+)
 from .models import Invitation, MerchantDocument, private_storage
 from .tasks import LEDGER_POST_TASK
 
@@ -85,6 +106,7 @@ def _menu(member, current: str) -> list[dict]:
         (PortalSection.APPLICATION, "portal:application"),
         (PortalSection.CONTRACT, "portal:contract"),
         (PortalSection.DEPOSIT, "portal:deposit"),
+        (PortalSection.BANK_ACCOUNT, "portal:bank_account"),
         (PortalSection.MEMBERS, "portal:members"),
         (PortalSection.SHOP, "portal:shop"),
     ]
@@ -384,7 +406,8 @@ def application(request, merchant, member):
         PortalSection.APPLICATION,
         categories=category_names(merchant.requested_category_ids),
         regions=[Region(r).label for r in merchant.sales_regions if r in Region.values],
-        documents=selectors.document_list_for_merchant(merchant),
+        # The documents in force: renewals waiting or refused, and replaced ones, are on the documents page.
+        documents=selectors.document_current_list(merchant),
         bank_mask=mask(merchant.bank_account_number),
         id_mask=mask(merchant.legal_rep_id_number),
         kind_labels=dict(DocumentKind.choices),
@@ -424,9 +447,160 @@ def contract(request, merchant, member):
         PortalSection.CONTRACT,
         contract=current,
         categories=category_names(current.category_ids) if current else [],
-        regions=[Region(r).label for r in current.sales_regions if r in Region.values] if current else [],
+        regions=_region_labels(current.sales_regions) if current else [],
+        amendments=[_amendment_rows(a) for a in selectors.amendment_list(merchant)],
+        versions=[_version_rows(v) for v in selectors.contract_version_list(current)] if current else [],
+        decline_form=DeclineForm(),
     )
     return render(request, "portal/contract.html", context)
+
+
+def _region_labels(regions) -> list[str]:
+    return [Region(r).label for r in regions if r in Region.values]
+
+
+def _term_rows(terms: dict) -> list[tuple[str, str]]:
+    """(label, value) of contract terms as JSON (an amendment's changes, an old version)."""
+    labels = {
+        "tier": _("Tier"),
+        "commission_plan": _("Commission plan"),
+        "category_ids": _("Category scope"),
+        "sales_regions": _("Sales regions"),
+        "settlement_days": _("Settlement cycle (T + days)"),
+        "ladder_steps": _("Ladder steps"),
+        "start_date": _("Start date"),
+        "end_date": _("End date"),
+    }
+    tiers = {t.code: t.name for t in selectors.tier_list()}
+    rows = []
+    for name, value in terms.items():
+        if name == "category_ids":
+            value = ", ".join(category_names(value)) or "—"
+        elif name == "sales_regions":
+            value = ", ".join(str(r) for r in _region_labels(value)) or "—"
+        elif name == "ladder_steps":
+            value = "; ".join(f"≥ ¥{s['min_net_sales']} → {s['points']} %" for s in value) or "—"
+        elif name == "tier":
+            value = tiers.get(value, value)
+        rows.append((labels.get(name, name), value))
+    return rows
+
+
+def _amendment_rows(amendment) -> dict:
+    return {"amendment": amendment, "changes": _term_rows(services.amendment_changes(amendment))}
+
+
+def _version_rows(version) -> dict:
+    return {"version": version, "terms": _term_rows(version.terms)}
+
+
+@require_POST
+@portal_view(PortalSection.CONTRACT)
+def amendment_accept(request, merchant, member, amendment_id: int):
+    amendment = found_or_404(selectors.amendment_get(merchant, amendment_id))
+
+    def accept():
+        # One transaction: the selling categories follow the amended scope with the terms.
+        with transaction.atomic():
+            contract = services.amendment_accept(amendment=amendment, actor=request.user)
+            if amendment.category_ids is not None:
+                catalog_services.category_grants_from_contract(merchant=contract.merchant, actor=request.user)
+
+    return run_action(request, accept, _("Amendment accepted: the new terms apply now."), to="portal:contract")
+
+
+@require_POST
+@portal_view(PortalSection.CONTRACT)
+def amendment_decline(request, merchant, member, amendment_id: int):
+    amendment = found_or_404(selectors.amendment_get(merchant, amendment_id))
+    form = DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return run_action(
+        request,
+        lambda: services.amendment_decline(amendment=amendment, actor=request.user, reason=reason),
+        _("Amendment declined: your contract keeps its terms."),
+        to="portal:contract",
+    )
+
+
+# --- Bank account and renewed documents (after approval) ------------------------------------
+
+
+@portal_view(PortalSection.BANK_ACCOUNT)
+def bank_account(request, merchant, member):
+    """The verified payout account (masked), a change waiting for finance, and the form for a new one."""
+    form = BankChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.bank_change_request(merchant=merchant, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Your new bank account is waiting for verification by finance."))
+            return redirect("portal:bank_account")
+    context = portal_context(
+        member,
+        PortalSection.BANK_ACCOUNT,
+        form=form,
+        bank_mask=mask(merchant.bank_account_number),
+        pending=selectors.bank_change_pending(merchant),
+        changes=selectors.bank_change_list(merchant)[:20],
+        can_change=merchant.status in ACTIVE_MERCHANT_STATES,
+    )
+    return render(request, "portal/bank_account.html", context, status=400 if form.errors else 200)
+
+
+@portal_view(PortalSection.APPLICATION)
+def documents(request, merchant, member):
+    """Current documents, the ones to renew (expiring or expired) and the renewals' reviews."""
+    return _documents_page(request, merchant, member)
+
+
+def _documents_page(request, merchant, member, *, form=None, form_document_id=None, status=200):
+    current = list(selectors.document_current_list(merchant))
+    pending = set(
+        selectors.document_renewal_list(merchant)
+        .filter(status=DocumentStatus.PENDING)
+        .values_list("renews_id", flat=True)
+    )
+    rows = [
+        {
+            "document": d,
+            "renewable": merchant.status in ACTIVE_MERCHANT_STATES and services.document_renewable(d),
+            "renewal_pending": d.pk in pending,
+            "form": form if d.pk == form_document_id else RenewalForm(),
+        }
+        for d in current
+    ]
+    context = portal_context(
+        member,
+        PortalSection.APPLICATION,
+        rows=rows,
+        renewals=selectors.document_renewal_list(merchant)[:50],
+    )
+    return render(request, "portal/documents.html", context, status=status)
+
+
+@require_POST
+@portal_view(PortalSection.APPLICATION)
+def document_renew(request, merchant, member, document_id: int):
+    document = found_or_404(selectors.document_current_get(merchant, document_id))
+    form = RenewalForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.document_renew(
+                merchant=merchant,
+                actor=request.user,
+                document=document,
+                uploaded=form.cleaned_data["file"],
+                expires_on=form.cleaned_data["expires_on"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, _("Renewed document uploaded; a reviewer will check it."))
+            return redirect("portal:documents")
+    return _documents_page(request, merchant, member, form=form, form_document_id=document.pk, status=400)
 
 
 @portal_view(PortalSection.DEPOSIT)

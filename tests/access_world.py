@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from catalog import services as catalog_services
 from catalog.models import ProductImage, Stock
+from merchants import selectors as merchant_selectors
 from merchants import services as merchant_services
-from merchants.models import Merchant, MerchantMember
+from merchants.models import Merchant, MerchantDocument, MerchantMember
 from notifications.services import notify
 from orders import services as order_services
 from orders.gateways import sandbox
@@ -245,6 +246,31 @@ def build_world() -> World:
         users[identity] = user
     users[SUPER] = UserFactory(email="superuser@example.com", is_staff=True, is_superuser=True)
 
+    # --- The owner merchant's changes after approval (issue #15) ----------------------------
+    # A new bank account waiting for finance, a renewal of its expiring licence waiting for a
+    # reviewer, and a contract amendment waiting for the owner.
+    bank_change = merchant_services.bank_change_request(
+        merchant=merchant,
+        actor=merchant.owner,
+        bank_account_name="Bright Home Ltd",
+        bank_name="CMB Hangzhou",
+        bank_account_number="6214830012345678",
+    )
+    MerchantDocument.objects.filter(pk=document.pk).update(expires_on=timezone.localdate() + datetime.timedelta(days=5))
+    renewal = merchant_services.document_renew(
+        merchant=merchant,
+        actor=merchant.owner,
+        document=MerchantDocument.objects.get(pk=document.pk),
+        uploaded=png_upload("renewal.png"),
+        expires_on=timezone.localdate() + datetime.timedelta(days=365),
+    )
+    amendment = merchant_services.amendment_propose(
+        contract=merchant_selectors.current_contract(merchant),
+        actor=users[OPERATIONS],
+        reason="Faster settlement",
+        settlement_days=7,
+    )
+
     world.kwargs.update(
         {
             # Storefront and buyer pages
@@ -274,6 +300,7 @@ def build_world() -> World:
             "file_id": penalty_file.pk,
             "campaign_id": campaign.pk,
             "group_id": participant.group_id,
+            "amendment_id": amendment.pk,
             # API
             "doc_id": document.pk,
         }
@@ -313,6 +340,9 @@ def build_world() -> World:
             "user_ct": ContentType.objects.get_for_model(buyer),
             "coupon_promotion": coupon_promo,
             "coupon": coupon,
+            "bank_change": bank_change,
+            "renewal": renewal,
+            "amendment": amendment,
         }
     )
     # Promotions, after the orders (which they would otherwise discount): the owner's live one,

@@ -75,6 +75,7 @@ SECTIONS = {
     "application": {OWNER},
     "contract": {OWNER},
     "deposit": {OWNER, M_FINANCE},
+    "bank_account": {OWNER, M_FINANCE},
     "members": {OWNER},
     "shop": {OWNER, M_CATALOG},
     "catalog": {OWNER, M_CATALOG},
@@ -357,6 +358,13 @@ ROUTES: dict[str, Row] = {
         post=200,
     ),
     "portal:document_delete": action(portal("application")),
+    # The merchant's changes after approval (issue #15): documents renewed by the owner, the
+    # bank account changed by the owner or a finance member, amendments decided by the owner.
+    "portal:documents": page(portal("application", own=False), post=200),
+    "portal:document_renew": action(portal("application")),
+    "portal:bank_account": page(portal("bank_account", own=False), post=OK),
+    "portal:amendment_accept": action(portal("contract")),
+    "portal:amendment_decline": action(portal("contract")),
     "portal:contract": page(portal("contract", own=False), post=OK),
     "portal:deposit": page(portal("deposit", own=False), post=200),
     "portal:deposit_pay": action(portal("deposit", own=False), sandbox=True),  # (issue #10)
@@ -454,6 +462,9 @@ ROUTES: dict[str, Row] = {
     # The caller's merchant: members 200, anyone else 404.
     "merchant-me": api(get=(Access({ANON: 401, **_refuse([BUYER, BUYER2, *STAFF], 404)}), 200)),
     "merchant-shop": api(get=(API_PUBLIC, 200)),
+    "merchant-me-bank-changes": api(
+        get=(api_member("bank_account", own=False), 200), post=(api_member("bank_account", own=False), OK)
+    ),
     # Anyone signed in may start an application; staff read every one.
     "merchant-application-list": api(get=(API_AUTH, 200), post=(API_AUTH, OK)),
     "merchant-application-detail": api(
@@ -669,6 +680,9 @@ ADMIN_OFFERS = {
     "merchants.depositentry": "v",
     "merchants.merchantmember": "v",
     "merchants.invitation": "v",
+    "merchants.bankaccountchange": "v",
+    "merchants.merchantdocument": "v",
+    "merchants.contractamendment": "v",
     "catalog.category": "vacd",
     "catalog.categoryratechange": "v",
     "catalog.categorygrant": "v",
@@ -762,6 +776,21 @@ ADMIN_PAGES = {
     "merchants_merchant_refund_deposit": AdminPage("merchants.merchant", _DEPOSIT, REDIRECT),
     "merchants_merchant_category_grants": AdminPage(
         "merchants.merchant", ("catalog.add_categorygrant", "catalog.delete_categorygrant")
+    ),
+    # Issue #15: the world's merchant has a contract in force, a new bank account and a renewed
+    # document waiting for staff.
+    "merchants_merchant_propose_amendment": AdminPage("merchants.merchant", ("merchants.add_contractamendment",)),
+    "merchants_bankaccountchange_approve": AdminPage(
+        "merchants.bankaccountchange", ("merchants.change_bankaccountchange",)
+    ),
+    "merchants_bankaccountchange_refuse": AdminPage(
+        "merchants.bankaccountchange", ("merchants.change_bankaccountchange",)
+    ),
+    "merchants_merchantdocument_accept_renewal": AdminPage(
+        "merchants.merchantdocument", ("merchants.change_merchantdocument",)
+    ),
+    "merchants_merchantdocument_refuse_renewal": AdminPage(
+        "merchants.merchantdocument", ("merchants.change_merchantdocument",)
     ),
     "catalog_category_change_rate": AdminPage("catalog.category", ("catalog.change_category",)),
     "catalog_product_image": AdminPage("catalog.product", ()),
@@ -1154,6 +1183,7 @@ def _admin_objects(world) -> dict:
         "settlements.payoutbatch": objects["batch"],
         "settlements.settlementrun": objects["run"],
         "settlements.grantapplication": objects["grant"],
+        "merchants.merchantdocument": objects["renewal"],
         "marketplace.user": world.users[BUYER],
         # The base level (¥0) can never be deleted: the record is a level above it.
         "promotions.membershiplevel": membership_level_above_base(),

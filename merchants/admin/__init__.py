@@ -24,6 +24,7 @@ from marketplace.admin_tools import (
     ReadOnlyInline,
     ServiceEditAdmin,
     badge,
+    link,
     table,
     when,
 )
@@ -32,7 +33,7 @@ from marketplace.money import format_cny
 from marketplace.regions import Region
 
 from .. import permissions, selectors, services
-from ..choices import MerchantStatus
+from ..choices import DocumentStatus, MerchantStatus
 from ..models import (
     MAX_DEPOSIT,
     MIN_DEPOSIT,
@@ -46,6 +47,7 @@ from ..models import (
     Tier,
 )
 from .actions import MERCHANT_ACTIONS, MerchantAction
+from .changes import BankAccountChangeAdmin, ContractAmendmentAdmin, MerchantDocumentAdmin  # noqa: F401 (registers)
 
 STATUS_COLOURS = {
     MerchantStatus.DRAFT: "#6c757d",
@@ -182,6 +184,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
         "deposit_required",
         "deposit_shortfall",
         "granted_categories",
+        "changes_after_approval",
         "history",
     ]
 
@@ -225,6 +228,7 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
                 },
             ),
             (_("Contract"), {"fields": ["current_contract"]}),
+            (_("Changes after approval"), {"fields": ["changes_after_approval"]}),
             (_("Deposit"), {"fields": [("deposit_balance", "deposit_required", "deposit_shortfall")]}),
             (_("Category grants"), {"fields": ["granted_categories"]}),
             (_("History"), {"fields": ["history"]}),
@@ -307,6 +311,20 @@ class MerchantAdmin(ObjectActionsMixin, admin.ModelAdmin):
             "", "<tr><th>{}</th><td>{}</td></tr>", ((capfirst(meta.get_field(f).verbose_name), v) for f, v in values)
         )
         return format_html("<table>{}</table>", rows)
+
+    @admin.display(description=_("waiting for staff or the merchant"))
+    def changes_after_approval(self, merchant):
+        rows = []
+        change = selectors.bank_change_pending(merchant)
+        if change is not None:
+            rows.append((gettext("bank account change"), link(change, change.get_status_display())))
+        for renewal in selectors.document_renewal_list(merchant).filter(status=DocumentStatus.PENDING):
+            rows.append((gettext("renewed document"), link(renewal, renewal.get_kind_display())))
+        for amendment in selectors.amendment_open(merchant):
+            rows.append((gettext("contract amendment"), link(amendment, amendment.get_status_display())))
+        if not rows:
+            return "—"
+        return table([gettext("what"), gettext("record")], rows)
 
     @admin.display(description=_("balance"))
     def deposit_balance(self, merchant):

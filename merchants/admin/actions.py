@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,9 +22,10 @@ from catalog import services as catalog_services
 from marketplace.admin_tools import ActionForm, ConfirmForm, ObjectAction
 from marketplace.jobs import enqueue_on_commit
 from marketplace.money import format_cny
+from marketplace.regions import Region
 
 from .. import permissions, selectors, services
-from ..choices import ACTIVE_MERCHANT_STATES, DEPOSIT_PAYABLE_STATES, CooperationMode, MerchantStatus
+from ..choices import ACTIVE_MERCHANT_STATES, DEPOSIT_PAYABLE_STATES, ContractStatus, CooperationMode, MerchantStatus
 from ..models import TRANSITIONS, Merchant, Tier
 from ..tasks import LEDGER_POST_TASK
 
@@ -64,6 +66,7 @@ class ApproveForm(ActionForm):
         "revenue_share_rate_required": "revenue_share_rate",
         "invalid_revenue_share_rate": "revenue_share_rate",
         "franchise_fee_required": "franchise_fee",
+        "strategic_contract_too_short": "contract_years",
     }
 
     def __init__(self, *args, obj: Merchant, **kwargs):
@@ -153,6 +156,61 @@ class CategoryGrantsForm(ActionForm):
             if pk in active or pk in granted
         ]
         self.fields["categories"].initial = sorted(granted)
+
+
+class AmendmentForm(ActionForm):
+    """New terms for the merchant's accepted contract; an empty field keeps the current term."""
+
+    categories = forms.TypedMultipleChoiceField(
+        label=_("Category scope"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    change_categories = forms.BooleanField(label=_("Change the category scope"), required=False)
+    sales_regions = forms.MultipleChoiceField(
+        label=_("Sales regions"),
+        choices=Region.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked keeps the current regions."),
+    )
+    settlement_days = forms.IntegerField(
+        label=_("Settlement cycle (T + days)"), required=False, min_value=1, max_value=90
+    )
+    tier = TierChoiceField(label=_("Tier"), queryset=Tier.objects.none(), required=False, empty_label=_("Keep"))
+    end_date = forms.DateField(label=_("End date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ladder_steps = forms.JSONField(
+        label=_("Ladder steps"),
+        required=False,
+        help_text=_('Ladder contracts only, e.g. [{"min_net_sales": "1000000.00", "points": "1"}].'),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), help_text=_("The merchant will see it.")
+    )
+    error_fields = {
+        "reason_required": "reason",
+        "invalid_ladder_steps": "ladder_steps",
+        "ladder_not_applicable": "ladder_steps",
+        "strategic_contract_too_short": "end_date",
+    }
+
+    def __init__(self, *args, obj: Merchant, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        self.fields["tier"].queryset = selectors.tier_list()
+        self.fields["categories"].choices = catalog_selectors.category_choices(active_only=False)
+        contract = selectors.current_contract(obj)
+        if contract is not None:
+            self.fields["categories"].initial = list(contract.category_ids)
+
+    @staticmethod
+    def terms(data: dict) -> dict:
+        """The service's terms from the cleaned data (None keeps the contract's)."""
+        return {
+            "category_ids": data["categories"] if data["change_categories"] else None,
+            "sales_regions": data["sales_regions"] or None,
+            "settlement_days": data["settlement_days"],
+            "tier": data["tier"],
+            "end_date": data["end_date"],
+            "ladder_steps": data["ladder_steps"],
+        }
 
 
 # --- Actions -------------------------------------------------------------------------
@@ -265,8 +323,35 @@ def _refund(request, merchant, data) -> str:
 
 
 def _set_grants(request, merchant, data) -> str:
-    ids = catalog_services.category_grants_set(merchant=merchant, category_ids=data["categories"], actor=request.user)
+    # One transaction: the contract's scope moves with the grants, so the portal never shows
+    # a scope the merchant no longer has (or lacks one it has).
+    with transaction.atomic():
+        ids = catalog_services.category_grants_set(
+            merchant=merchant, category_ids=data["categories"], actor=request.user
+        )
+        services.contract_scope_set(merchant=merchant, actor=request.user, category_ids=ids)
     return gettext("“%(merchant)s” may sell in %(count)d categories.") % {"merchant": merchant, "count": len(ids)}
+
+
+def _propose_amendment(request, merchant, data) -> str:
+    contract = selectors.current_contract(merchant)
+    if contract is None:
+        raise forms.ValidationError(gettext("The merchant has no contract to amend."))
+    amendment = services.amendment_propose(
+        contract=contract, actor=request.user, reason=data["reason"], **AmendmentForm.terms(data)
+    )
+    return gettext("The amendment of contract %(number)s is proposed; it applies once the merchant accepts it.") % {
+        "number": amendment.contract.number
+    }
+
+
+def _has_accepted_contract(merchant: Merchant) -> bool:
+    contract = selectors.current_contract(merchant)
+    return (
+        merchant.status in ACTIVE_MERCHANT_STATES
+        and contract is not None
+        and contract.status == ContractStatus.ACCEPTED
+    )
 
 
 def _has_deposit(merchant: Merchant) -> bool:
@@ -378,6 +463,18 @@ MERCHANT_ACTIONS = [
         _set_grants,
         lambda m: m.tier_id is not None,
         permissions.CATEGORY_GRANTS_SET,
-        help_text=_("The categories the merchant may sell in."),
+        help_text=_("The categories the merchant may sell in; the contract's category scope follows."),
+    ),
+    MerchantAction(
+        "propose_amendment",
+        _("Propose contract amendment"),
+        AmendmentForm,
+        _propose_amendment,
+        _has_accepted_contract,
+        permissions.AMENDMENT_PROPOSE,
+        help_text=_(
+            "The merchant accepts or declines it in the portal; accepted, every term applies at once and the "
+            "old terms stay readable. A strategic contract runs at least 3 years."
+        ),
     ),
 ]

@@ -16,7 +16,7 @@ from marketplace.regions import Region
 from marketplace.serializers import StrictCharField
 
 from .. import selectors
-from ..choices import CooperationMode, DocumentKind, MemberRole, MerchantStatus, PortalSection, TierCode
+from ..choices import ChangeStatus, CooperationMode, DocumentKind, MemberRole, MerchantStatus, PortalSection, TierCode
 from ..models import Merchant
 
 TIER_CODE_HELP = _("Tier code: core, potential or strategic.")
@@ -239,6 +239,33 @@ class MyMerchantSerializer(serializers.Serializer):
             return None
         contract = selectors.current_contract(merchant)
         return ContractSerializer(contract).data if contract else None
+
+
+@extend_schema_field({"type": "string", "enum": ChangeStatus.values}, component_name="BankChangeStatus")
+class BankChangeStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(ChangeStatus.choices, **kwargs)
+
+
+class BankChangeInputSerializer(serializers.Serializer):
+    """A new payout account; the service checks it as the application does."""
+
+    bank_account_name = StrictCharField(max_length=200)
+    bank_name = StrictCharField(max_length=200)
+    bank_account_number = StrictCharField(max_length=64)
+
+
+class BankChangeSerializer(serializers.Serializer):
+    """A bank account change and finance's decision; the number masked."""
+
+    id = serializers.IntegerField()
+    status = BankChangeStatusField()
+    bank_account_name = serializers.CharField()
+    bank_name = serializers.CharField()
+    bank_account_number = MaskedField()
+    requested_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField(help_text=_("Why finance refused it."))
 
 
 class PublicShopSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from marketplace.schema import codes, errors
 from marketplace.shortcuts import found_or_404
 
 from .. import permissions, selectors, services
+from ..choices import PortalSection
 from ..filters import MerchantFilter
 from ..models import Merchant
 from .permissions import IsApplicant
@@ -31,6 +32,8 @@ from .serializers import (
     ApplicationInputSerializer,
     ApplicationSerializer,
     ApproveSerializer,
+    BankChangeInputSerializer,
+    BankChangeSerializer,
     DocumentSerializer,
     DocumentUploadSerializer,
     MyMerchantSerializer,
@@ -283,6 +286,55 @@ class MyMerchantView(APIView):
         if member is None:
             raise Http404("No merchant for this user.")
         return Response(MyMerchantSerializer(member.merchant, context={"member": member}).data)
+
+
+class MyBankChangesView(APIView):
+    """The caller's merchant's bank account changes: the owner and finance members ask for a
+    new payout account, which finance verifies before payouts use it."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _merchant(self, request):
+        # Members whose role does not cover the bank account, buyers and staff: 404.
+        merchant = selectors.merchant_for_member(request.user, section=PortalSection.BANK_ACCOUNT)
+        if merchant is None:
+            raise Http404("No merchant bank account for this user.")
+        return merchant
+
+    @extend_schema(
+        summary="The caller's bank account changes",
+        description="Newest first; the numbers masked. Members whose role does not cover the bank account "
+        "(owner and finance do) get 404. " + codes("not_authenticated", "not_found"),
+        responses={200: BankChangeSerializer(many=True), **errors(401, 404)},
+        tags=TAGS,
+    )
+    def get(self, request):
+        changes = selectors.bank_change_list(self._merchant(request))[:50]
+        return Response(BankChangeSerializer(changes, many=True).data)
+
+    @extend_schema(
+        summary="Ask for a new bank account",
+        description="The change waits for finance; payouts keep using the verified account until it is "
+        "approved. "
+        + codes(
+            "not_authenticated",
+            "not_found",
+            "validation_error",
+            "invalid_bank_account",
+            "bank_account_unchanged",
+            "bank_change_pending",
+            "merchant_not_active",
+        ),
+        request=BankChangeInputSerializer,
+        responses={201: BankChangeSerializer, **errors(400, 401, 404, 409)},
+        tags=TAGS,
+    )
+    def post(self, request):
+        merchant = self._merchant(request)
+        serializer = BankChangeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = services.bank_change_request(merchant=merchant, actor=request.user, **serializer.validated_data)
+        return Response(BankChangeSerializer(change).data, status=status.HTTP_201_CREATED)
 
 
 class PublicShopView(APIView):

@@ -1,5 +1,13 @@
 """Every write of the merchants app. See each module's docstring for its guarantees."""
 
+from .amendments import (
+    AMENDMENT_TERMS,
+    amendment_accept,
+    amendment_changes,
+    amendment_decline,
+    amendment_propose,
+    contract_scope_set,
+)
 from .applications import (
     APPLICATION_FIELDS,
     application_approve,
@@ -20,6 +28,16 @@ from .applications import (
     merchant_update_shop,
 )
 from .calendar import add_working_days
+from .changes import (
+    bank_change_approve,
+    bank_change_refuse,
+    bank_change_request,
+    document_renew,
+    document_renewable,
+    document_renewal_accept,
+    document_renewal_refuse,
+    merchant_refresh_expired_flag,
+)
 from .contract_terms import contract_extend
 from .deposits import (
     deposit_deduct,
@@ -46,11 +64,16 @@ from .reference import (
 )
 
 __all__ = [
+    "AMENDMENT_TERMS",
     "APPLICATION_FIELDS",
     "HOLIDAY_FIELDS",
     "INVITABLE_ROLES",
     "TIER_FIELDS",
     "add_working_days",
+    "amendment_accept",
+    "amendment_changes",
+    "amendment_decline",
+    "amendment_propose",
     "application_approve",
     "application_create",
     "application_reject",
@@ -58,14 +81,22 @@ __all__ = [
     "application_start_review",
     "application_submit",
     "application_update",
+    "bank_change_approve",
+    "bank_change_refuse",
+    "bank_change_request",
     "contract_accept",
     "contract_extend",
+    "contract_scope_set",
     "deposit_deduct",
     "deposit_pay_shortfall_sandbox",
     "deposit_record_payment",
     "deposit_refund",
     "document_add",
     "document_remove",
+    "document_renew",
+    "document_renewable",
+    "document_renewal_accept",
+    "document_renewal_refuse",
     "holiday_create",
     "holiday_update",
     "holidays_delete",
@@ -76,6 +107,7 @@ __all__ = [
     "member_remove",
     "merchant_change_tier",
     "merchant_go_live",
+    "merchant_refresh_expired_flag",
     "merchant_reinstate",
     "merchant_set_credit_grade",
     "merchant_suspend",

@@ -30,12 +30,14 @@ from marketplace.transitions import transition
 
 from ..choices import (
     EDITABLE_STATES,
+    STRATEGIC_MIN_CONTRACT_YEARS,
     CommissionPlan,
     ContractStatus,
     CooperationMode,
     DocumentKind,
     MemberRole,
     MerchantStatus,
+    TierCode,
 )
 from ..documents import clean_document, clean_logo
 from ..errors import MerchantConflict, MerchantError, MerchantInvalidTransition
@@ -320,6 +322,14 @@ def application_approve(
         raise MerchantError("franchise_fee_required", _("Franchise needs a yearly franchise fee."))
     if revenue_share_rate is not None and not 0 < revenue_share_rate < 1:
         raise MerchantError("invalid_revenue_share_rate", _("The revenue-share rate is a fraction between 0 and 1."))
+    if tier.code == TierCode.STRATEGIC and (
+        contract_years or tier.min_contract_years or settings.DEFAULT_CONTRACT_YEARS
+    ) < (STRATEGIC_MIN_CONTRACT_YEARS):
+        raise MerchantError(
+            "strategic_contract_too_short",
+            _("A strategic contract runs at least %(years)d years.") % {"years": STRATEGIC_MIN_CONTRACT_YEARS},
+            {"min_years": STRATEGIC_MIN_CONTRACT_YEARS},
+        )
     locked = merchant_transition(
         merchant,
         "approve",

@@ -155,7 +155,7 @@ def test_a_finance_member_has_no_catalog_menu(client, shop):
     merchant, _cat = shop
     _login(client, _member(merchant, "finance"))
     menu = client.get("/portal/", **EN).context["menu"]
-    assert [m["label"] for m in menu] == ["Dashboard", "Deposit", "Credit rating", "Statements"]
+    assert [m["label"] for m in menu] == ["Dashboard", "Deposit", "Bank account", "Credit rating", "Statements"]
 
 
 def test_another_merchants_ids_answer_404_and_nothing_changes(client, catalog_rows):

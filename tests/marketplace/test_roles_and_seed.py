@@ -35,7 +35,13 @@ def test_seed_demo_is_idempotent(capsys, settings, tmp_path, monkeypatch):
     assert "seed_demo: users: 0 created" in out
     assert "seed_demo: merchants: 15 created" in out
     assert "seed_demo: merchants: 0 created" in out
-    for step, count in [("categories", 33), ("tags", 20), ("warehouses", 17), ("products", 20)]:
+    for step, count in [
+        ("categories", 33),
+        ("tags", 20),
+        ("warehouses", 17),
+        ("products", 20),
+        ("merchant changes", 3),  # issue #15: a bank change, a renewal and an amendment waiting
+    ]:
         assert f"seed_demo: {step}: {count} created" in out
         assert f"seed_demo: {step}: 0 created" in out
     from collections import Counter

@@ -29,8 +29,10 @@ from catalog.models import SKU, Category, Product, ProductRevision
 from marketplace.api import HasStaffAction
 from marketplace.staff_actions import StaffAction, declared
 from merchants import permissions as merchant_permissions
+from merchants import selectors as merchant_selectors
+from merchants import services as merchant_services
 from merchants.choices import MerchantStatus
-from merchants.models import Merchant, MerchantDocument
+from merchants.models import BankAccountChange, ContractAmendment, Merchant, MerchantDocument
 from orders import permissions as order_permissions
 from orders.choices import RefundStatus
 from orders.models import AfterSalesPhoto, Complaint, Dispute, MerchantOrder, OrderLine, Refund, Review
@@ -283,6 +285,30 @@ class World:
         self.objects[RiskAlert] = risk_alert(shop)
         self.objects[PayoutHold] = payout_hold(shop)
         self.document = MerchantDocument.objects.filter(merchant=self.objects[Merchant]).first()
+        # Shop A's changes after approval (issue #15): a new bank account and a renewed licence
+        # waiting for staff, and a contract amendment waiting for the merchant.
+        self.objects[BankAccountChange] = merchant_services.bank_change_request(
+            merchant=shop,
+            actor=shop.owner,
+            bank_account_name="World Ltd",
+            bank_name="World Bank",
+            bank_account_number="6214830012345678",
+        )
+        licence = shop.documents.filter(status="current").order_by("pk").first()
+        MerchantDocument.objects.filter(pk=licence.pk).update(expires_on=timezone.localdate() + timedelta(days=5))
+        self.objects[MerchantDocument] = merchant_services.document_renew(
+            merchant=shop,
+            actor=shop.owner,
+            document=MerchantDocument.objects.get(pk=licence.pk),
+            uploaded=ContentFile(b"%PDF-1.4\n%%EOF\n", name="renewal.pdf"),
+            expires_on=timezone.localdate() + timedelta(days=365),
+        )
+        self.objects[ContractAmendment] = merchant_services.amendment_propose(
+            contract=merchant_selectors.current_contract(shop),
+            actor=approver,
+            reason="World",
+            settlement_days=30,
+        )
         # The buyer's photo on the disputed request (served by orders.views.after_sales_photo).
         self.photo = AfterSalesPhoto.objects.create(
             request=settlement.dispute.request, sha256="0" * 64, image=ContentFile(b"\xff\xd8\xff", name="p.jpg")
@@ -480,6 +506,7 @@ REVIEW = {
     "merchants.merchant_terminate",
     "merchants.merchant_change_tier",
     "merchants.document_view",
+    "merchants.amendment_view",  # issue #15: both read the contract amendments
 }
 FINANCE = {
     "merchants.merchant_view",
@@ -506,6 +533,10 @@ FINANCE = {
     "settlements.fee_charge_view",
     # Issue #16: the finance page of a period.
     "settlements.finance_dashboard_view",
+    # Issue #15: finance verifies the merchants' new bank accounts.
+    "merchants.bank_change_view",
+    "merchants.bank_change_approve",
+    "merchants.bank_change_refuse",
 }
 #: The policy the staff groups of marketplace.roles amount to, action by action.
 ALLOWED = {
@@ -514,6 +545,8 @@ ALLOWED = {
     | {"risk.requalification_view", "risk.requalification_decide"}
     | {
         "merchants.category_grants_set",
+        "merchants.document_renewal_accept",  # issue #15
+        "merchants.document_renewal_refuse",
         "catalog.product_view",
         "catalog.product_approve",
         "catalog.product_reject",
@@ -526,6 +559,7 @@ ALLOWED = {
     | {"catalog.category_set_rate", "orders.dispute_resolve", "orders.after_sales_photo_view"}
     # Issue #16: operations hide malicious reviews and handle complaints.
     | {"orders.review_moderate", "orders.complaint_handle"}
+    | {"merchants.amendment_propose"}  # issue #15
     | {
         "promotions.promotion_activate",
         "promotions.promotion_approve",

@@ -660,11 +660,19 @@ def test_edit_category_grants(client, reviewer):
     response = client.post(action_url(merchant, "category_grants"), {"categories": [tea.pk]})
     assert response.status_code == 302
     assert list(CategoryGrant.objects.filter(merchant=merchant).values_list("category_id", flat=True)) == [tea.pk]
-    entry = selectors.merchant_history(merchant).first()
+    scope, entry = selectors.merchant_history(merchant)[:2]
     assert (entry.action, entry.actor, entry.data) == (
         "catalog.category_grants_changed",
         reviewer,
         {"added": [tea.pk], "removed": [appliances]},
+    )
+    # The contract's scope follows in the same transaction (issue #15), the old one kept as a version.
+    contract = selectors.current_contract(merchant)
+    assert (contract.category_ids, contract.version) == ([tea.pk], 2)
+    assert contract.versions.get().terms["category_ids"] == [appliances]
+    assert (scope.action, scope.data) == (
+        "merchant.contract_scope_changed",
+        {"contract": contract.number, "from": [appliances], "to": [tea.pk], "version": 2},
     )
 
 

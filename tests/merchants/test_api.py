@@ -790,6 +790,18 @@ def test_schema_documents_every_merchants_operation(client):
         (p + "{id}/reject/", "post"): ["200", "400", "401", "403", "404", "409", "415", "429"],
         (p + "{id}/request-changes/", "post"): ["200", "400", "401", "403", "404", "409", "415", "429"],
         ("/api/v1/merchants/me/", "get"): ["200", "401", "404", "429"],
+        # Issue #15: the caller's bank account changes.
+        ("/api/v1/merchants/me/bank-account-changes/", "get"): ["200", "401", "404", "429"],
+        ("/api/v1/merchants/me/bank-account-changes/", "post"): [
+            "201",
+            "400",
+            "401",
+            "403",
+            "404",
+            "409",
+            "415",
+            "429",
+        ],
         ("/api/v1/merchants/shops/{slug}/", "get"): ["200", "401", "404", "429"],
     }
     approve = schema["paths"][p + "{id}/approve/"]["post"]

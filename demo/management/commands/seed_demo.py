@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from demo.catalog import seed_categories, seed_tags, seed_top_brands, seed_warehouses
 from demo.charges import seed_charges
 from demo.ledger import seed_ledger
+from demo.merchant_changes import seed_merchant_changes
 from demo.merchants import seed_merchants
 from demo.orders import seed_orders
 from demo.products import seed_products
@@ -36,6 +37,8 @@ DEMO_STEPS = [
     ("quality", seed_quality),
     # Risk alerts (issue #15): after the settlements, whose owed statement the payout hold holds.
     ("risk alerts", seed_risk_alerts),
+    # The merchant's changes after approval (issue #15): waiting for staff and the merchant.
+    ("merchant changes", seed_merchant_changes),
 ]
 
 
