@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.money import format_cny
@@ -26,6 +27,9 @@ from .choices import NotificationKind as K
 MONEY_PARAMS = frozenset({"amount", "total"})
 #: Parameters that are moments (ISO strings): shown in the reader's format and time zone.
 TIME_PARAMS = frozenset({"deadline", "appeal_until"})
+#: Parameters that are an English msgid of the calling app's catalogue (a risk alert's kind):
+#: shown translated into the reader's language, so the calling app passes words, not a language.
+TRANSLATED_PARAMS = frozenset({"summary"})
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,8 @@ class _Params(dict):
         value = super().__getitem__(key) if key in self else self.__missing__(key)
         if key in MONEY_PARAMS and value != "":
             return format_cny(value)
+        if key in TRANSLATED_PARAMS and isinstance(value, str) and value:
+            return gettext(value)
         if key in TIME_PARAMS and isinstance(value, str):
             moment = parse_datetime(value)
             if moment is not None:

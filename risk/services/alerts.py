@@ -35,6 +35,9 @@ from marketplace.errors import DomainError
 from marketplace.jobs import JobRun, enqueue_on_commit, run_each
 from marketplace.transitions import transition
 from merchants import selectors as merchant_selectors
+from merchants import services as merchant_services
+from merchants.choices import PortalSection
+from notifications.services import notify
 from orders.selectors import risk_figures
 from settlements import selectors as settlement_selectors
 from settlements import services as settlement_services
@@ -108,7 +111,29 @@ def alert_raise(*, condition: Condition, event: bool = False) -> tuple[RiskAlert
         return RiskAlert.objects.get(condition_key=condition.key, state__in=list(LIVE_STATES)), False
     audit_record(action="risk.alert_raised", obj=alert, data={"kind": alert.kind, "figures": alert.figures})
     enqueue_on_commit(EMAIL_TASK, alert.pk)
+    _tell_merchant(alert)
     return alert, True
+
+
+#: Alerts the merchant is not told of as a risk alert: low stock reaches its members as the
+#: notification of the stock alert itself (catalog), and an expired document by its own e-mail
+#: (`risk.tasks.document_expired_email_task`).
+NOT_TOLD_TO_MERCHANT = frozenset({AlertKind.STOCK_BELOW_REORDER, AlertKind.DOCUMENT_EXPIRED})
+
+
+def _tell_merchant(alert: RiskAlert) -> None:
+    # The shop's owner (the contract's section) hears of an alert on its shop in the
+    # notification centre and by e-mail after commit (notifications.notify). The kind goes as
+    # its English words, which the notification shows in the reader's language.
+    if alert.merchant_id is None or alert.kind in NOT_TOLD_TO_MERCHANT:
+        return
+    with translation.override(None):
+        summary = str(AlertKind(alert.kind).label)
+    notify(
+        user_ids=merchant_selectors.member_user_ids(alert.merchant_id, section=PortalSection.CONTRACT),
+        kind="risk_alert",
+        params={"summary": summary, "alert": alert.pk},
+    )
 
 
 def alerts_clear(*, kind: str, present: set[str], now: datetime.datetime | None = None) -> int:
@@ -418,6 +443,11 @@ def alerts_documents(*, today: datetime.date | None = None) -> tuple[JobRun, Job
         alert, raised = alert_raise(condition=by_key[key])
         if raised:
             enqueue_on_commit(DOCUMENT_EXPIRED_EMAIL_TASK, alert.pk)
+        # The merchant's flag (domain.md: "a merchant with an expired document is flagged"),
+        # kept by the merchants app; idempotent, written only when it changes.
+        merchant = merchant_selectors.merchant_get(by_key[key].merchant_id)
+        if merchant is not None:
+            merchant_services.merchant_refresh_expired_flag(merchant=merchant)
         return raised
 
     run_expired = run_each(job="risk.document_expired", object_type="risk_condition", ids=sorted(by_key), handle=handle)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.db import connection, transaction
+from django.utils import translation
 
 from marketplace.errors import DomainError, InvalidTransition
 from marketplace.models import AuditLogEntry, JobFailure
@@ -115,11 +116,12 @@ def test_the_kinds_default_owner_gets_the_alert_and_one_email(django_capture_on_
         services.alerts_complaint_rate(now=NOW)
     (alert,) = _alerts("complaint_rate")
     assert alert.owner == owner and alert.owner_notified_at is not None
-    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["risk-owner@example.com"]
+    # The owner's e-mail, then the shop owner's notification of the alert on its shop.
+    assert [m.to for m in mail.outbox] == [["risk-owner@example.com"], [merchant.owner.email]]
     assert f"/admin/risk/riskalert/{alert.pk}/change/" in mail.outbox[0].body
     # A second delivery of the task (a retry, a redelivery) sends nothing.
     assert tasks.alert_email_task(alert.pk) is False
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
 
 
 def test_an_alert_without_an_owner_emails_nobody(django_capture_on_commit_callbacks):
@@ -128,7 +130,9 @@ def test_an_alert_without_an_owner_emails_nobody(django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         services.alerts_complaint_rate(now=NOW)
     (alert,) = _alerts("complaint_rate")
-    assert alert.owner is None and alert.owner_notified_at is None and mail.outbox == []
+    assert alert.owner is None and alert.owner_notified_at is None
+    # Only the shop's owner hears of it (its notification), no staff e-mail.
+    assert [m.to for m in mail.outbox] == [[alert.merchant.owner.email]]
 
 
 # --- Staff's transitions -------------------------------------------------------------------------
@@ -307,7 +311,13 @@ def test_documents_expiring_within_30_days_and_expired_the_merchant_told_once(dj
         "days_expired": 1,
     }
     assert expired.severity == "high" and expired.merchant_notified_at is not None
-    assert [m.to for m in mail.outbox] == [[merchant.contact_email or merchant.owner.email]]
+    # The merchant's e-mail of the expired document (once), and the owner's notification of the
+    # expiring one (an expired document is told by that e-mail only).
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [merchant.contact_email or merchant.owner.email, merchant.owner.email]
+    )
+    merchant.refresh_from_db()
+    assert merchant.has_expired_documents is True
 
 
 # --- Events --------------------------------------------------------------------------------------
@@ -423,3 +433,24 @@ def test_two_job_runs_racing_raise_one_alert():
     assert (run.done, run.skipped, run.failed) == (0, 1, 0)
     assert RiskAlert.objects.filter(kind="complaint_rate").count() == 1
     assert not JobFailure.objects.filter(job="risk.complaint_rate").exists()
+
+
+def test_the_shop_owner_is_told_of_an_alert_on_its_shop_in_its_language(django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+    from notifications.texts import render
+
+    merchant = live()
+    complaints(orders(merchant, 20, paid_at=NOW - DAY)[:2], at=NOW - DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.alerts_complaint_rate(now=NOW)
+        services.alerts_complaint_rate(now=NOW)  # raised once: told once
+    (alert,) = _alerts("complaint_rate")
+    (notice,) = Notification.objects.filter(kind="risk_alert")
+    assert (notice.user_id, notice.params) == (
+        merchant.owner_id,
+        {"summary": "Complaint rate above 5 %", "alert": alert.pk},
+    )
+    with translation.override("en"):
+        assert render(notice.kind, notice.params, "line") == "Risk alert: Complaint rate above 5 %"
+    with translation.override("zh-hans"):
+        assert render(notice.kind, notice.params, "line") == "风险预警：投诉率超过 5%"
