@@ -20,6 +20,7 @@ programmes exist, nothing is created.
 from __future__ import annotations
 
 import datetime
+import math
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -81,11 +82,15 @@ def _tax_year_sales(merchant: Merchant, december: Period) -> Decimal:
     )
     if sku is None or warehouse is None or not addresses:
         return ZERO
-    quantity = min(999, int(-(-TAX_ORDER_TARGET // sku.price)))
+    quantity = min(999, math.ceil(TAX_ORDER_TARGET / sku.price))
+    if quantity * sku.price * 80 < TAX_YEAR_SALES:
+        return ZERO  # a catalog this cheap would take too many orders: no tax rebate then
     total, n = ZERO, 0
     while total < TAX_YEAR_SALES:
         address = addresses[n % len(addresses)]
-        placed = _on(december, 1 + n, 10)
+        # On the first ten days (all completed before the December cutoff of T+15), an hour
+        # apart after the first ten orders.
+        placed = _on(december, 1 + n % 10, 9 + n // 10)
         with clock(placed - datetime.timedelta(days=2)):
             # Received for this order only, so the SKU's stock ends where the catalog demo left it.
             catalog_services.stock_receive(
