@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from contextlib import nullcontext
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -13,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from catalog.models import Category
 from catalog.services import merchant_approve_with_grants
+from demo.orders import clock, demo_tax_year
 from demo.users import DEMO_PASSWORD
 from merchants import selectors, services
 from merchants.models import Merchant, Tier
@@ -172,6 +174,19 @@ MERCHANTS = [
     ),
 ]
 
+#: The shop that went live in the demo's tax year (`demo.orders.demo_tax_year`), so it can
+#: apply for the tax rebate of that year (demo/subsidies.py). Its onboarding happens on the days
+#: from `backdated_onboarding`, through the same services, with a three-year contract (the
+#: rebate's three tax years); every other shop goes live when the demo is seeded.
+TAX_REBATE_SHOP = "merchant3@demo.local"
+
+
+def backdated_onboarding(today: datetime.date | None = None) -> datetime.datetime:
+    """When the tax-rebate shop applies: 18 August of the demo's tax year, 10:00 local time
+    (each next onboarding step a day later: live on the 24th)."""
+    return timezone.make_aware(datetime.datetime(demo_tax_year(today), 8, 18, 10))
+
+
 ORDER = [
     "draft",
     "submitted",
@@ -196,7 +211,36 @@ def _uscc(n: int) -> str:
     return first17 + uscc_check_char(first17)
 
 
-def _reach(merchant: Merchant, target: str, reviewer, owner) -> None:
+def _step(merchant: Merchant, step: str, reviewer, owner, *, contract_years: int | None = None) -> None:
+    """One onboarding step of `_reach`, through its service."""
+    if step == "submitted":
+        services.application_submit(merchant=merchant, actor=owner)
+    elif step == "under_review":
+        services.application_start_review(merchant=merchant, actor=reviewer)
+    elif step == "approved":
+        extra = {}
+        if merchant.cooperation_mode == "joint_operation":
+            extra["revenue_share_rate"] = Decimal("0.1200")
+        if merchant.cooperation_mode == "franchise":
+            extra["franchise_fee"] = Decimal("30000.00")
+        if contract_years:
+            extra["contract_years"] = contract_years
+        merchant_approve_with_grants(merchant=merchant, actor=reviewer, tier=merchant.requested_tier, **extra)
+    elif step == "contract_signed":
+        services.contract_accept(merchant=merchant, actor=owner)
+    elif step == "deposit_paid":
+        services.deposit_record_payment(
+            merchant=merchant,
+            actor=reviewer,
+            amount=selectors.deposit_required(merchant),
+            reference=f"DEMO-BANK-{merchant.pk}",
+            reason="银行转账（演示）",
+        )
+    elif step == "live":
+        services.merchant_go_live(merchant=merchant, actor=owner)
+
+
+def _reach(merchant: Merchant, target: str, reviewer, owner, *, since: datetime.datetime | None = None) -> None:
     if target == "draft":
         return
     if target in {"rejected", "changes_requested"}:
@@ -213,30 +257,9 @@ def _reach(merchant: Merchant, target: str, reviewer, owner) -> None:
     if target in {"suspended", "terminated"}:
         final = "live"
     steps = ORDER[1 : ORDER.index(final) + 1]
-    for step in steps:
-        if step == "submitted":
-            services.application_submit(merchant=merchant, actor=owner)
-        elif step == "under_review":
-            services.application_start_review(merchant=merchant, actor=reviewer)
-        elif step == "approved":
-            extra = {}
-            if merchant.cooperation_mode == "joint_operation":
-                extra["revenue_share_rate"] = Decimal("0.1200")
-            if merchant.cooperation_mode == "franchise":
-                extra["franchise_fee"] = Decimal("30000.00")
-            merchant_approve_with_grants(merchant=merchant, actor=reviewer, tier=merchant.requested_tier, **extra)
-        elif step == "contract_signed":
-            services.contract_accept(merchant=merchant, actor=owner)
-        elif step == "deposit_paid":
-            services.deposit_record_payment(
-                merchant=merchant,
-                actor=reviewer,
-                amount=selectors.deposit_required(merchant),
-                reference=f"DEMO-BANK-{merchant.pk}",
-                reason="银行转账（演示）",
-            )
-        elif step == "live":
-            services.merchant_go_live(merchant=merchant, actor=owner)
+    for n, step in enumerate(steps, start=1):
+        with clock(since + datetime.timedelta(days=n)) if since else nullcontext():
+            _step(merchant, step, reviewer, owner, contract_years=3 if since else None)
     if target == "suspended":
         services.merchant_suspend(merchant=merchant, actor=reviewer, reason="近30天投诉率超过5%，暂停整改。")
     if target == "terminated":
@@ -255,40 +278,42 @@ def seed_merchants(stdout) -> int:
         if was_created:
             owner.set_password(DEMO_PASSWORD)
             owner.save(update_fields=["password"])
-        merchant = services.application_create(
-            owner=owner,
-            data={
-                "company_name": company,
-                "shop_name": shop,
-                "social_credit_code": _uscc(n),
-                "legal_rep_name": "张三",
-                "legal_rep_id_number": "11010519491231002X",
-                "contact_name": "李四",
-                "contact_phone": f"1390000{n:04d}",
-                "contact_email": email,
-                "requested_category_ids": [categories[s] for s in slugs if s in categories],
-                "sales_regions": ["east", "south", "north"],
-                "cooperation_mode": mode,
-                "requested_tier": Tier.objects.get(code=tier_code),
-                "is_cross_border": cross_border,
-                "bank_account_name": company,
-                "bank_name": "中国工商银行杭州分行",
-                "bank_account_number": f"62220212{n:08d}",
-                "description": f"{shop}：平台认证商家。",
-            },
-        )
-        kinds = [*selectors.required_document_kinds(merchant), "quality_certification"]
-        for kind in kinds:
-            services.document_add(
-                merchant=merchant,
-                actor=owner,
-                kind=kind,
-                uploaded=SimpleUploadedFile(f"{kind}.png", _image(f"{company} {kind}")),
-                # The first shop's certificate expires soon: its renewal is in the demo (issue #15).
-                expires_on=timezone.localdate() + datetime.timedelta(days=20)
-                if n == 1 and kind == "quality_certification"
-                else None,
+        since = backdated_onboarding() if email == TAX_REBATE_SHOP else None
+        with clock(since) if since else nullcontext():
+            merchant = services.application_create(
+                owner=owner,
+                data={
+                    "company_name": company,
+                    "shop_name": shop,
+                    "social_credit_code": _uscc(n),
+                    "legal_rep_name": "张三",
+                    "legal_rep_id_number": "11010519491231002X",
+                    "contact_name": "李四",
+                    "contact_phone": f"1390000{n:04d}",
+                    "contact_email": email,
+                    "requested_category_ids": [categories[s] for s in slugs if s in categories],
+                    "sales_regions": ["east", "south", "north"],
+                    "cooperation_mode": mode,
+                    "requested_tier": Tier.objects.get(code=tier_code),
+                    "is_cross_border": cross_border,
+                    "bank_account_name": company,
+                    "bank_name": "中国工商银行杭州分行",
+                    "bank_account_number": f"62220212{n:08d}",
+                    "description": f"{shop}：平台认证商家。",
+                },
             )
-        _reach(merchant, target, reviewer, owner)
+            kinds = [*selectors.required_document_kinds(merchant), "quality_certification"]
+            for kind in kinds:
+                services.document_add(
+                    merchant=merchant,
+                    actor=owner,
+                    kind=kind,
+                    uploaded=SimpleUploadedFile(f"{kind}.png", _image(f"{company} {kind}")),
+                    # The first shop's certificate expires soon: its renewal is in the demo (issue #15).
+                    expires_on=timezone.localdate() + datetime.timedelta(days=20)
+                    if n == 1 and kind == "quality_certification"
+                    else None,
+                )
+        _reach(merchant, target, reviewer, owner, since=since)
         created += 1
     return created

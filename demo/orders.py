@@ -128,6 +128,14 @@ def demo_periods(today: datetime.date | None = None) -> tuple[Period, Period]:
     return second.previous, second
 
 
+def demo_tax_year(today: datetime.date | None = None) -> int:
+    """The tax year of the demo's tax rebate (demo/subsidies.py): the calendar year before the
+    first demo month's, so it has ended by then and its December settles before the demo months
+    (usually last year; in January and February the year before)."""
+    first, _second = demo_periods(today)
+    return first.year - 1
+
+
 def settlement_days(merchant: Merchant) -> int:
     contract = current_contract(merchant)
     return contract.settlement_days if contract else settings.DEFAULT_SETTLEMENT_DAYS

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from demo.orders import demo_periods
+from demo.orders import demo_periods, demo_tax_year
 from demo.settlements import FAILED_PAYOUT_REASON, _on
 from orders.models import Dispute
 from settlements import selectors
@@ -64,7 +64,9 @@ def _snapshot() -> dict:
 
 def _check_demo_settlements(today: datetime.date) -> None:
     first, second = demo_periods(today)
+    # Before them, the tax rebate's December (demo/subsidies.py; tests/settlements/test_subsidy_demo.py).
     assert list(SettlementRun.objects.order_by("period").values_list("period", "status")) == [
+        (f"{demo_tax_year(today)}-12", "completed"),
         (str(first), "completed"),
         (str(second), "completed"),
     ]
@@ -108,7 +110,7 @@ def _check_demo_settlements(today: datetime.date) -> None:
         )
         assert selectors.statement_matches_ledger(statement)
     assert len({s.invoice.number for s in first_statements}) == 4
-    assert len({p.batch_id for p in Payout.objects.all()}) == 1
+    assert len({p.batch_id for p in Payout.objects.filter(statement__period=str(first))}) == 1
 
     # A refund settled with its order in the first month (the return received).
     assert SettledRefund.objects.filter(
