@@ -9,10 +9,10 @@
 CSV is streamed through the kernel's writer (`marketplace.csvfiles.csv_lines`), which
 neutralises text cells a spreadsheet would run as a formula; amounts stay numbers. Excel is an
 openpyxl write-only workbook (rows are streamed to a temporary file, so a big period does not
-sit in memory as cells). Cents stay exact in Excel: an amount is written as the `Decimal`
-itself, which openpyxl serialises with `str()` (never through a float), as a numeric cell with
-the number format `#,##0.00`; text cells get the same apostrophe as in CSV, so a cell cannot
-become a formula either.
+sit in memory as cells). Cents stay exact in Excel: an amount is a numeric cell with the number
+format `#,##0.00` whose text in the file is the quantized `Decimal`'s own digits (openpyxl would
+format it with "%.16g", through a float, which changes the cents of large amounts); text
+cells get the same apostrophe as in CSV, so a cell cannot become a formula either.
 """
 
 from __future__ import annotations
@@ -92,6 +92,10 @@ def _xlsx_cell(sheet, value):
     if isinstance(value, Decimal):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = MONEY_FORMAT
+        # openpyxl writes a number as "%.16g" of it, which goes through a float: 683080698090.19
+        # would be written 683080698090.1899. The cell stays numeric ("n") but carries the
+        # Decimal's own digits, which the writer puts in the file as they are.
+        cell._value = f"{quantize(value):f}"
         return cell
     if value is None or isinstance(value, int):
         return value
