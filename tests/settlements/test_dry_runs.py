@@ -140,14 +140,18 @@ def test_two_dry_runs_started_at_once_are_one_job():
     def start():
         try:
             barrier.wait()
-            with mock.patch("settlements.services.dryruns.enqueue_on_commit"):
-                results.append(services.dry_run_start(period="2026-10").pk)
+            results.append(services.dry_run_start(period="2026-10").pk)
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()
 
-    with mock.patch("django.utils.timezone.now", return_value=AFTER_OCTOBER):
+    # Patched once here, not in each thread (patches entered and left by threads at once can
+    # leave the mock in place for the tests after).
+    with (
+        mock.patch("django.utils.timezone.now", return_value=AFTER_OCTOBER),
+        mock.patch("settlements.services.dryruns.enqueue_on_commit") as enqueue,
+    ):
         threads = [threading.Thread(target=start) for _ in range(4)]
         for t in threads:
             t.start()
@@ -156,6 +160,7 @@ def test_two_dry_runs_started_at_once_are_one_job():
     assert errors == []
     assert len(results) == 4 and len(set(results)) == 1
     assert DryRun.objects.count() == 1
+    enqueue.assert_called_once_with("settlements.tasks.dry_run_task", results[0])
 
 
 def test_a_job_left_running_past_its_time_limit_no_longer_blocks(after_october):
