@@ -514,6 +514,7 @@ class Invoice(models.Model):
 
 
 # Penalties and service fees (issue #14) live in their own modules.
+from .models_dryruns import DryRun, DryRunRow, DryRunState  # noqa: E402, F401  (the dry run as a job, issue #16)
 from .models_fees import (  # noqa: E402, F401
     FeeCharge,
     Subscription,

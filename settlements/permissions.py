@@ -16,6 +16,8 @@ STATEMENT_APPROVE = declare(
     "settlements.statement_approve", "settlements.view_statement", "settlements.change_statement"
 )
 RECONCILE = declare("settlements.reconcile", "settlements.view_statement", "settlements.view_journalentry")
+#: Finance's exports of a period (statements, reconciliation, ledger journal; issue #16).
+PERIOD_EXPORT = declare("settlements.period_export", "settlements.view_statement", "settlements.view_journalentry")
 INVOICE_ISSUE = declare("settlements.invoice_issue", "settlements.view_statement", "settlements.add_invoice")
 INVOICE_DOWNLOAD = declare("settlements.invoice_download", "settlements.view_statement", "settlements.view_invoice")
 

@@ -59,3 +59,13 @@ def fees_bill_due_task() -> int:
     """Bill the service fees of the current cycles; a rerun bills nothing twice (natural key
     merchant + kind + cycle)."""
     return services.fees_bill_due()
+
+
+# --- The settlement dry run as a job (issue #16) ----------------------------------------------
+
+
+@shared_task(acks_late=True, time_limit=3600, soft_time_limit=3500)
+def dry_run_task(dry_run_id: int) -> int:
+    """Compute a queued dry run (rolled back, nothing written but its result rows); a second
+    delivery finds it no longer queued and does nothing."""
+    return services.dry_run_compute(dry_run_id=dry_run_id)

@@ -32,7 +32,7 @@ from promotions import flash_redis
 from promotions import services as promotion_services
 from promotions.services import flash as flash_services
 from settlements import services as settlement_services
-from settlements.models import Statement, SubscriptionPlan, ValueAddedService
+from settlements.models import DryRun, Statement, SubscriptionPlan, ValueAddedService
 from settlements.selectors import run_batch_ids
 from tests.catalog.factories import image_upload, live_merchant, product, warehouse
 from tests.factories import UserFactory
@@ -367,6 +367,10 @@ def build_world() -> World:
     )
     world.kwargs["notification_id"] = notification.pk
     world.objects["notification"] = notification
+    # A completed dry run of October (issue #16): its page, status and CSV.
+    dry_run = DryRun.objects.create(period="2026-10", state="completed", merchants_total=0)
+    world.kwargs["dry_run_id"] = dry_run.pk
+    world.objects["dry_run"] = dry_run
     return world
 
 

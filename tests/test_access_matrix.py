@@ -823,6 +823,15 @@ ADMIN_PAGES = {
     "settlements_payoutbatch_export": AdminPage("settlements.payoutbatch", ("merchants.view_bank_account",)),
     "settlements_payoutbatch_results": AdminPage("settlements.payoutbatch", ("settlements.change_payout",)),
     "settlements_settlementrun_preview": AdminPage(None, ("settlements.add_settlementrun",), object_url=False),
+    # The dry run as a job (issue #16): the world's dry run of October is completed.
+    **{
+        f"settlements_settlementrun_{name}": AdminPage(None, ("settlements.add_settlementrun",), object_url=False)
+        for name in ("dry_run", "dry_run_status", "dry_run_csv")
+    },
+    # Finance's exports of a period (issue #16): the form, without its query.
+    "settlements_settlementrun_exports": AdminPage(
+        None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
+    ),
     # The world's statement is approved and invoiced.
     "settlements_statement_approve": AdminPage("settlements.statement", ("settlements.change_statement",), REDIRECT),
     "settlements_statement_issue_invoice": AdminPage("settlements.statement", ("settlements.add_invoice",), REDIRECT),
@@ -833,6 +842,9 @@ ADMIN_PAGES = {
         None, ("settlements.view_statement", "settlements.view_journalentry"), object_url=False
     ),
     "settlements_statement_invoice_pdf": AdminPage(None, ("settlements.view_statement", "settlements.view_invoice")),
+    # The statement's PDF and CSV, as the portal's (issue #16).
+    "settlements_statement_pdf": AdminPage(None, ("settlements.view_statement",)),
+    "settlements_statement_csv": AdminPage(None, ("settlements.view_statement",)),
     # The world's penalty is open, within its appeal window: nothing to decide or deduct yet.
     "settlements_penalty_uphold": AdminPage("settlements.penalty", ("settlements.change_penalty",), REDIRECT),
     "settlements_penalty_reject": AdminPage("settlements.penalty", ("settlements.change_penalty",), REDIRECT),
@@ -940,7 +952,7 @@ def admin_rows() -> dict[str, Row]:
             kwargs = lambda o: {"object_id": o["product"].pk, "image_id": o["image"].pk, "size": "small"}  # noqa: E731
         elif name == "settlements_penalty_file":
             kwargs = lambda o: {"penalty_id": o["penalty"].pk, "file_id": o["penalty_file"].pk}  # noqa: E731
-        elif name == "settlements_statement_invoice_pdf":
+        elif name in ("settlements_statement_invoice_pdf", "settlements_statement_pdf", "settlements_statement_csv"):
             kwargs = lambda o: {"object_id": o["statement"].pk}  # noqa: E731
         elif spec.object_url:
             kwargs = _object_kwargs(spec.model)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,8 +30,9 @@ from marketplace.errors import DomainError
 
 from .. import permissions, selectors, services
 from ..choices import LineKind, StatementStatus
+from ..exports import statement_csv
 from ..models import STATEMENT_TRANSITIONS, Invoice, Statement
-from ..pdf import invoice_pdf
+from ..pdf import invoice_pdf, statement_pdf
 
 STATUS_COLOURS = {
     StatementStatus.DRAFT: "#0d6efd",
@@ -380,7 +381,40 @@ class StatementAdmin(ObjectActionsMixin, ReadOnlyAdmin):
             self.staff_page(
                 "<path:object_id>/invoice.pdf", self.invoice_pdf_view, "invoice_pdf", permissions.INVOICE_DOWNLOAD
             ),
+            # The statement as the merchant downloads it from the portal (issue #16).
+            self.staff_page(
+                "<int:object_id>/statement.pdf", self.statement_pdf_view, "pdf", permissions.STATEMENT_VIEW
+            ),
+            self.staff_page(
+                "<int:object_id>/statement.csv", self.statement_csv_view, "csv", permissions.STATEMENT_VIEW
+            ),
         ]
+
+    def action_buttons(self, request, statement):
+        return [
+            *super().action_buttons(request, statement),
+            {"label": gettext("Download the PDF"), "url": self.page_url("pdf", statement.pk)},
+            {"label": gettext("Download the CSV"), "url": self.page_url("csv", statement.pk)},
+        ]
+
+    def statement_pdf_view(self, request, object_id: int):
+        """The portal's statement PDF (`pdf.statement_pdf`), for finance."""
+        statement = get_object_or_404(Statement.objects.select_related("merchant"), pk=object_id)
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statement-{statement.period}-{statement.merchant_id}.pdf"'
+        )
+        return response
+
+    def statement_csv_view(self, request, object_id: int):
+        """The portal's statement CSV (`exports.statement_csv`), streamed, for finance."""
+        statement = get_object_or_404(Statement.objects.select_related("merchant"), pk=object_id)
+        lines = (line.encode("utf-8") for line in statement_csv(statement))
+        response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statement-{statement.period}-{statement.merchant_id}.csv"'
+        )
+        return response
 
     def approve_all_view(self, request):
         """Approve every draft of a run or a period (`services.statement_approve_all`: each in

@@ -1,6 +1,7 @@
 """Every write of the settlements app. See each module's docstring for its guarantees."""
 
 from .computation import compute_statements, ladder_rebate
+from .dryruns import dry_run_compute, dry_run_start
 from .fees import (
     fee_charge_record,
     fees_bill_due,
@@ -54,6 +55,8 @@ __all__ = [
     "account_for",
     "adjustment_create",
     "compute_statements",
+    "dry_run_compute",
+    "dry_run_start",
     "fee_charge_record",
     "fees_bill_due",
     "invoice_issue",

@@ -327,30 +327,7 @@ def test_the_run_page_lists_failed_batches(client):
     assert "2 / 2 batches · 0 / 0 merchants · 1 failed" in page
 
 
-def test_the_dry_run_shows_every_statement_and_writes_nothing(client):
-    World(settle=False)
-    client.force_login(finance())
-    with mock.patch("django.utils.timezone.now", return_value=AFTER_OCTOBER):
-        response = client.get(url("settlementrun_preview"), {"period": "2026-10"})
-    assert response.status_code == 200
-    preview = response.context["preview"]
-    assert [s["payable"] for s in preview.statements] == [Decimal("103.00"), Decimal("198.00")]
-    assert preview.totals == {
-        "goods": Decimal("300.00"),
-        "platform_discounts": Decimal("0.00"),
-        "shipping": Decimal("16.00"),
-        "commission": Decimal("-15.00"),
-        "payable": Decimal("301.00"),
-    }
-    html = response.content.decode()
-    for text in ("¥103.00", "¥198.00", "¥301.00", "-¥15.00", "Total (2)"):
-        assert text in html, text
-    assert (Statement.objects.count(), SettledOrder.objects.count(), SettlementRun.objects.count()) == (0, 0, 0)
-    with mock.patch("django.utils.timezone.now", return_value=at(2026, 10, 20)):
-        response = client.get(url("settlementrun_preview"), {"period": "2026-10"})
-    assert response.context["form"].errors == {
-        "period": ["2026-10 has not ended yet; it can be settled from 2026-11-01."]
-    }
+# The dry run (a Celery job since issue #16): tests/settlements/test_dry_runs.py.
 
 
 # --- Statements ----------------------------------------------------------------------------------
