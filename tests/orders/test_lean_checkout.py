@@ -264,6 +264,16 @@ def test_uncommon_requests_answer_as_the_api(world, path, case):
     assert outcome() == before
 
 
+def test_a_body_over_djangos_limit_answers_as_the_api(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+    body = {"sku": world["skus"][0].pk, "quantity": 1, "padding": "x" * 100}
+    before = outcome()
+    lean_answer = wsgi(environ(CART, body, token=world["token"]))
+    assert (lean_answer.status_code, lean_answer.json()["code"]) == (400, "parse_error")
+    same(lean_answer, api(environ(CART, body, token=world["token"])))
+    assert outcome() == before
+
+
 def test_staff_get_404_as_from_the_api(world):
     staff = UserFactory(is_staff=True)
     token = Token.objects.create(user=staff).key
