@@ -13,10 +13,11 @@ from unittest import mock
 import pytest
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from psycopg import errors as pg_errors
 from rest_framework.authtoken.models import Token
 
 from catalog import services as catalog_services
@@ -24,6 +25,7 @@ from catalog.models import Stock
 from marketplace import lean
 from marketplace.throttling import SignedInRateThrottle
 from marketplace.wsgi import application
+from orders.api import lean as lean_views
 from orders.api import lean_urls
 from orders.models import BuyerOrder, CartItem, CheckoutAttempt, OrderLine
 from tests.catalog.factories import live_merchant, product, warehouse
@@ -61,6 +63,13 @@ def _no_throttle_history():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def handed():
+    """Counts the requests the lean views hand to the API view (the rest they answer)."""
+    with mock.patch.object(lean_views, "_api_view", wraps=lean_views._api_view) as spy:
+        yield spy
 
 
 def environ(path, body=None, *, token=None, key=None, content_type="application/json", method="POST", **headers):
@@ -188,11 +197,12 @@ def test_it_takes_only_token_authenticated_posts_to_the_two_routes():
 # --- Add to cart --------------------------------------------------------------------------------
 
 
-def test_an_add_to_cart_answers_as_the_api_with_the_same_cart(world):
+def test_an_add_to_cart_answers_as_the_api_with_the_same_cart(world, handed):
     first, second = world["skus"]
     twin = UserFactory()
     twin_token = Token.objects.create(user=twin).key
     lean_answer = wsgi(environ(CART, {"sku": first.pk, "quantity": 2}, token=world["token"]))
+    assert handed.call_count == 0  # answered by the lean view itself
     api_answer = api(environ(CART, {"sku": first.pk, "quantity": 2}, token=twin_token))
     assert lean_answer.status_code == 201
     # Two buyers' carts, each with its own ids: the same body but for the cart's own id.
@@ -219,11 +229,12 @@ REFUSED_ADDS = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED_ADDS))
-def test_a_refused_add_to_cart_answers_as_the_api_and_changes_nothing(world, case):
+def test_a_refused_add_to_cart_answers_as_the_api_and_changes_nothing(world, case, handed):
     body, status, code = REFUSED_ADDS[case]
     body = {k: (world["skus"][0].pk if v == "FIRST" else v) for k, v in body.items()}
     before = outcome()
     lean_answer = wsgi(environ(CART, body, token=world["token"]))
+    assert handed.call_count == 0
     assert (lean_answer.status_code, lean_answer.json()["code"]) == (status, code)
     assert outcome() == before
     same(lean_answer, api(environ(CART, body, token=world["token"])))
@@ -245,13 +256,15 @@ HANDED = {
 
 @pytest.mark.parametrize("path", [CART, CHECKOUT])
 @pytest.mark.parametrize("case", sorted(HANDED))
-def test_uncommon_requests_answer_as_the_api(world, path, case):
+def test_uncommon_requests_answer_as_the_api(world, path, case, handed):
     request = {"token": world["token"], "body": {"sku": 999999, "address": 0, "items": []}, "key": "k" * 12}
     request.update(HANDED[case])
     before = outcome()
     make = lambda: environ(path, request["body"], **{k: v for k, v in request.items() if k != "body"})  # noqa: E731
     lean_answer = wsgi(make())
     assert lean_answer.status_code in (400, 401)
+    # Handed to the API view, but a reply in Chinese, which the lean view answers itself.
+    assert handed.call_count == (0 if case == "chinese" else 1)
     if case == "browsable_api":  # the HTML page carries a CSRF token of its own each time
         api_answer = api(make())
         assert (lean_answer.status_code, lean_answer.headers["Content-Type"]) == (
@@ -272,6 +285,21 @@ def test_a_body_over_djangos_limit_answers_as_the_api(world, settings):
     assert (lean_answer.status_code, lean_answer.json()["code"]) == (400, "parse_error")
     same(lean_answer, api(environ(CART, body, token=world["token"])))
     assert outcome() == before
+
+
+def test_a_database_wait_bound_answers_503_as_the_api(world, handed):
+    """A lock not granted in time (DB_LOCK_TIMEOUT_MS): 503 `server_busy` with Retry-After."""
+    busy = OperationalError("lock timeout")
+    busy.__cause__ = pg_errors.LockNotAvailable()
+    body = {"sku": world["skus"][0].pk}
+    with mock.patch("orders.services.cart_add", side_effect=busy):
+        lean_answer = wsgi(environ(CART, body, token=world["token"]))
+        api_answer = api(environ(CART, body, token=world["token"]))
+    assert (lean_answer.status_code, lean_answer.json()["code"]) == (503, "server_busy")
+    assert handed.call_count == 0
+    same(lean_answer, api_answer)
+    assert lean_answer.headers["Retry-After"] == str(lean_answer.json()["extra"]["retry_after_seconds"])
+    assert not CartItem.objects.exists()
 
 
 def test_staff_get_404_as_from_the_api(world):
@@ -305,12 +333,13 @@ def test_a_throttled_caller_gets_the_apis_429_counted_once(world):
 # --- Checkout -----------------------------------------------------------------------------------
 
 
-def test_a_checkout_through_the_lean_path_is_the_apis_order(world):
+def test_a_checkout_through_the_lean_path_is_the_apis_order(world, handed):
     first, second = world["skus"]
     for sku in (first, second):
         assert wsgi(environ(CART, {"sku": sku.pk}, token=world["token"])).status_code == 201
     placed = wsgi(environ(CHECKOUT, order_body(world), token=world["token"], key="lean-key-0001"))
     assert placed.status_code == 201
+    assert handed.call_count == 0
     order = BuyerOrder.objects.get(buyer=world["buyer"])
     assert placed.json()["number"] == order.number
     assert OrderLine.objects.filter(merchant_order__buyer_order=order).count() == 2
@@ -351,7 +380,7 @@ REFUSED_CHECKOUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED_CHECKOUTS))
-def test_a_refused_checkout_answers_as_the_api_and_changes_nothing(world, case):
+def test_a_refused_checkout_answers_as_the_api_and_changes_nothing(world, case, handed):
     change, key, status, code = REFUSED_CHECKOUTS[case]
     change = dict(change)
     body = order_body(world, change.pop("quantities", (1, 1)))
@@ -359,6 +388,7 @@ def test_a_refused_checkout_answers_as_the_api_and_changes_nothing(world, case):
     before = outcome()
     lean_answer = wsgi(environ(CHECKOUT, body, token=world["token"], key=key))
     assert (lean_answer.status_code, lean_answer.json()["code"]) == (status, code)
+    assert handed.call_count == 0
     assert outcome() == before
     same(lean_answer, api(environ(CHECKOUT, body, token=world["token"], key=key)))
     assert outcome() == before
