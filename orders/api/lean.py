@@ -40,13 +40,22 @@ _parser = JSONParser()
 
 
 class _PlainRequest:
-    """What the API views' `post` read of DRF's request: the parsed body, the caller, the headers."""
+    """What the API views' `post` read of DRF's request: the parsed body, the caller, the
+    headers; anything else from Django's request, as DRF's Request hands it on (so a view
+    that starts reading another attribute still works here)."""
 
-    __slots__ = ("data", "headers", "method", "path", "user")
+    __slots__ = ("_request", "data", "headers", "method", "path", "user")
 
     def __init__(self, request, data, user):
-        self.data, self.user, self.headers = data, user, request.headers
+        self._request, self.data, self.user, self.headers = request, data, user, request.headers
         self.method, self.path = request.method, request.path
+
+    @property
+    def query_params(self):
+        return self._request.GET
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
 
 
 def _plain_data(request) -> dict | None:

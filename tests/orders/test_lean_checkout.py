@@ -469,3 +469,12 @@ def test_buyers_racing_for_the_last_units_through_the_lean_path_get_one_order_ea
     assert sorted(answers, key=lambda a: a[0]) == [(201, None)] * 2 + [(409, "insufficient_stock")] * 4
     assert BuyerOrder.objects.count() == 2
     assert Stock.objects.get(sku=sku).reserved == 2
+
+
+def test_the_plain_request_hands_on_what_drfs_request_would():
+    request = RequestFactory().post("/api/v1/orders/checkout/?x=1", HTTP_IDEMPOTENCY_KEY="k" * 10)
+    plain = lean_views._PlainRequest(request, {"a": 1}, "user")
+    assert (plain.data, plain.user, plain.method, plain.path) == ({"a": 1}, "user", "POST", "/api/v1/orders/checkout/")
+    assert plain.headers["Idempotency-Key"] == "k" * 10
+    assert plain.query_params["x"] == "1"
+    assert plain.META["HTTP_IDEMPOTENCY_KEY"] == "k" * 10
