@@ -28,7 +28,7 @@ from django.core.handlers.wsgi import WSGIHandler
 #: The lean URL configurations (modules of apps, named here as marketplace/urls.py names the
 #: apps' URLs: the kernel imports no app). Each has `urlpatterns` and `takes(environ) -> bool`;
 #: no two take the same request (the first in this order would serve it).
-LEAN_URLCONFS = ("promotions.api.lean_urls",)
+LEAN_URLCONFS = ("promotions.api.lean_urls", "orders.api.lean_urls")
 
 #: Middleware whose work the lean routes never need. They authenticate with an API token in a
 #: header (no session, hence no CSRF, no messages, no lockout page) and serve no static file.

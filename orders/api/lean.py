@@ -1,0 +1,142 @@
+"""Add-to-cart and checkout with an API token through the lean handler (marketplace/lean.py,
+orders/api/lean_urls.py): the hot requests of an order (issue #12: 2 cart adds + checkout).
+
+The common request (a JSON object body, a valid token of a buyer, an answer in JSON, a caller
+under the API's rate) is answered here by the API view's own `post` (`CartItemsView`,
+`CheckoutView`: the same serializers, services, idempotency and answers), without the full
+middleware stack and DRF's request handling; a refusal is answered by the API's exception
+handler, as DRF would. Anything else goes to the API view itself, before anything is counted
+or changed: a bad or missing token (401), staff (404), a body that is not a JSON object or
+not JSON (form, malformed: 400 `parse_error`), another answer format (the browsable API), and
+a caller over the rate (429: the throttles record no refused request, so DRF's check refuses
+it again without counting it twice).
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.urls import resolve
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.exceptions import AuthenticationFailed, ParseError
+from rest_framework.renderers import JSONRenderer
+
+from marketplace.api import exception_handler
+from marketplace.authentication import TokenAuthentication
+from marketplace.parsers import JSONParser
+
+from .views import CartItemsView, CheckoutView
+
+#: A body longer than this is not a plain add-to-cart or checkout: the API view reads it.
+PLAIN_BODY_MAX = 16 * 1024
+#: `Accept` headers the API answers in JSON (DRF's negotiation picks its JSON renderer first).
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+
+_renderer = JSONRenderer()
+_parser = JSONParser()
+
+
+class _PlainRequest:
+    """What the API views' `post` read of DRF's request: the parsed body, the caller, the
+    headers; anything else from Django's request, as DRF's Request hands it on (so a view
+    that starts reading another attribute still works here)."""
+
+    __slots__ = ("_request", "data", "headers", "method", "path", "user")
+
+    def __init__(self, request, data, user):
+        self._request, self.data, self.user, self.headers = request, data, user, request.headers
+        self.method, self.path = request.method, request.path
+
+    @property
+    def query_params(self):
+        return self._request.GET
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+def _plain_data(request) -> dict | None:
+    """The body as a JSON object if it is a plain one DRF would parse the same; else None."""
+    if request.content_type != "application/json" or request.content_params not in ({}, {"charset": "utf-8"}):
+        return None
+    if request.headers.get("Accept", "").strip() not in JSON_ACCEPTS:
+        return None
+    # The declared length first: reading a body over Django's limit would raise here, where the
+    # API answers it 400 `parse_error`.
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    limit = min(PLAIN_BODY_MAX, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or PLAIN_BODY_MAX)
+    if not declared.isdigit() or not 0 < int(declared) <= limit:
+        return None
+    body = request.body
+    try:
+        data = _parser.parse(io.BytesIO(body))
+    except ParseError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _buyer(request):
+    """The token's user if it is a buyer (active, not staff); else None (DRF answers)."""
+    try:
+        authenticated = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    if authenticated is None or authenticated[0].is_staff:
+        return None
+    return authenticated[0]
+
+
+def _under_rate(request, api_view) -> bool:
+    """The API's throttles, as DRF checks them (each records the request it lets through)."""
+    return all(throttle().allow_request(request, api_view) for throttle in api_view.throttle_classes)
+
+
+def _answer(body, status_code: int, headers) -> HttpResponse:
+    """As DRF's answer of the view: its JSON rendering, `Allow` and `Vary: Accept`."""
+    response = HttpResponse(_renderer.render(body), status=status_code, content_type="application/json")
+    response["Allow"] = "POST, OPTIONS"
+    for name, value in headers.items():
+        response[name] = value
+    patch_vary_headers(response, ("Accept",))
+    return response
+
+
+def _api_view(request):
+    """The API's own view (DRF, as the project's URLs route it)."""
+    match = resolve(request.path_info, urlconf=settings.ROOT_URLCONF)
+    return match.func(request, *match.args, **match.kwargs)
+
+
+def _lean_post(view_class):
+    api_view = view_class()
+
+    @csrf_exempt  # token authentication only: no cookie, nothing to forge
+    def view(request):
+        data = _plain_data(request)
+        if data is None:
+            return _api_view(request)
+        user = _buyer(request)
+        if user is None:
+            return _api_view(request)
+        request.user = user  # the throttles key a signed-in caller by it
+        if not _under_rate(request, api_view):
+            return _api_view(request)
+        try:
+            response = view_class.post(api_view, _PlainRequest(request, data, user))
+        except Exception as error:
+            response = exception_handler(error, {"view": None, "request": request})
+            if response is None:
+                raise
+        # Its own headers (Retry-After of a 503), not the unrendered Response's Content-Type.
+        headers = {name: value for name, value in response.items() if name.lower() != "content-type"}
+        return _answer(response.data, response.status_code, headers)
+
+    view.__doc__ = f"`{view_class.__name__}.post` with an API token, answered as DRF would (module docstring)."
+    return view
+
+
+cart_items_with_token = _lean_post(CartItemsView)
+checkout_with_token = _lean_post(CheckoutView)
