@@ -1,7 +1,8 @@
 """WSGI entry point (gunicorn marketplace.wsgi).
 
-The flash-sale admission with an API token is served by a lean Django handler (its own URL
-configuration, the middleware it needs: marketplace/lean.py); every other request by Django's.
+The flash-sale admission, the add-to-cart and the checkout with an API token are served by a
+lean Django handler (their own URL configurations, the middleware they need:
+marketplace/lean.py); every other request by Django's.
 """
 
 import os
