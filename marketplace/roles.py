@@ -238,5 +238,11 @@ def sync_staff_groups(*, strict: bool = False) -> dict[str, int]:
 
 def sync_staff_groups_after_migrate(sender, **kwargs):
     # Sent once per app; the sync is idempotent and cheap, and running it for every app
-    # means no app's permissions are missed whatever the order.
+    # means no app's permissions are missed whatever the order. This receiver is connected
+    # before django.contrib.auth's (marketplace comes first in INSTALLED_APPS), so for each app
+    # it runs before auth creates that app's permissions: it creates them first (idempotent),
+    # or the last app's (risk) would be missing from the groups after a fresh migrate.
+    from django.contrib.auth.management import create_permissions
+
+    create_permissions(**{**kwargs, "app_config": sender, "verbosity": 0})
     sync_staff_groups()
