@@ -30,7 +30,7 @@ from promotions.selectors import (
 
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
-from .pagecache import HOME, LIST, category_generation, product_generation
+from .pagecache import HOME, LIST, PageCards, category_generation, product_generation
 
 PAGE_SIZE = 24
 REVIEWS_PAGE_SIZE = 10
@@ -46,8 +46,11 @@ def _listing(request, template: str, *, data=None, queryset=None, **context):
     queryset = selectors.product_list_public() if queryset is None else queryset
     filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The cards' cache read before the rows (see PageCards).
+    card_cache = PageCards(page.ids)
     page.object_list = products_with_badges(page.object_list)
     context.update(
+        card_cache=card_cache,
         filter=filterset,
         page=page,
         tags=list(selectors.tag_list()),
