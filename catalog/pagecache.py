@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -142,6 +143,13 @@ def _card_key(product_id: int, variant: str) -> str:
     return f"pc:card:{variant}:{product_id}"
 
 
+@dataclass(frozen=True)
+class CachedCard:
+    """A product of a list page whose card comes from the card cache: only its id is read."""
+
+    pk: int
+
+
 class PageCards:
     """The card fragment cache of one list page (`{% product_cards %}`).
 
@@ -166,7 +174,7 @@ class PageCards:
         self._variant = hashlib.sha256(f"{get_language() or ''}\n{get_script_prefix()}".encode()).hexdigest()[:16]
         self._tokens: dict[int, tuple] = {}
         self._found: dict[int, str] = {}
-        ids = list(dict.fromkeys(int(pk) for pk in product_ids))
+        ids = self._ids = list(dict.fromkeys(int(pk) for pk in product_ids))
         if not ids or not pagecache.enabled():
             return
         names = [pagecache.ALL, *(product_generation(pk) for pk in ids)]
@@ -186,6 +194,10 @@ class PageCards:
             stored = found.get(key)
             if stored is not None and stored[0] == mine:
                 self._found[pk] = stored[1]
+
+    def missing(self) -> list[int]:
+        """The page's products without a current card, in the page's order."""
+        return [pk for pk in self._ids if pk not in self._found]
 
     def get(self, product_id: int) -> str | None:
         """The product's current card, or None to render it."""
