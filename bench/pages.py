@@ -78,7 +78,12 @@ BASELINE = "/bench/baseline/page/"
 SEARCH = "?q=台灯&price_min=50&price_max=500&in_stock=1&ordering=price"
 warnings.filterwarnings("ignore", "No directory at")
 #: The phases: their name and the servers' PAGE_CACHE_TTL (None: as configured).
-PHASES = {"hit": None, "uncached": "0"}
+PHASES = {"hit": None, "uncached": "0", "session": None}
+#: The cookie the "session" phase's clients send: a visitor with a session (as a signed-in
+#: one) never gets a cached page, so every page is rendered from the database, with the
+#: fragment caches (the list pages' cards) on. The key is no session's: the visitor is
+#: anonymous, its session read (one query) as a signed-in visitor's is.
+SESSION_COOKIE = {"sessionid": "bench0no0such0session0key0000000"}
 
 
 def pages(data: dict) -> list[tuple[str, str]]:
@@ -100,11 +105,13 @@ def pages(data: dict) -> list[tuple[str, str]]:
 # --- Client -------------------------------------------------------------------------------------
 
 
-def drive(base: str, path: str, clients: int, seconds: float) -> dict:
+def drive(base: str, path: str, clients: int, seconds: float, cookies: dict | None = None) -> dict:
     """`clients` threads GETting `path` back to back for `seconds` (bench/driver.py); rate and
     latencies of the 200s."""
     url = f"{base}{path}"
-    return driver.drive(lambda session, _i: (session.get(url, timeout=30).status_code, None), clients, seconds)
+    return driver.drive(
+        lambda session, _i: (session.get(url, timeout=30, cookies=cookies).status_code, None), clients, seconds
+    )
 
 
 @contextmanager
@@ -160,6 +167,7 @@ def queries(client: Client, path: str, size: int | None, *, ttl: int = 0) -> lis
 def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str, int]) -> dict:
     """One server with the phase's PAGE_CACHE_TTL, interleaved rounds; the medians per page."""
     ttl, before = PHASES[phase], os.environ.get("PAGE_CACHE_TTL")
+    cookies = SESSION_COOKIE if phase == "session" else None
     if ttl is not None:
         os.environ["PAGE_CACHE_TTL"] = ttl  # inherited by the server
     rounds: dict[str, list[dict]] = {name: [] for name, _path in targets}
@@ -167,10 +175,10 @@ def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str
         with server(args.workers) as base:
             # Warm up every worker on every page, unmeasured (with the cache on: stores every page).
             for _name, path in targets:
-                drive(base, path, min(args.clients, 2 * args.workers), 0.5)
+                drive(base, path, min(args.clients, 2 * args.workers), 0.5, cookies)
             for r in range(args.rounds):
                 for name, path in targets:
-                    outcome = drive(base, path, args.clients, args.seconds)
+                    outcome = drive(base, path, args.clients, args.seconds, cookies)
                     rounds[name].append(outcome)
                     print(
                         f"  {phase} round {r + 1}, {name}: {outcome['rate']:.1f}/s, p50 {outcome['p50'] * 1000:.1f} ms, "
@@ -188,7 +196,11 @@ def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str
 
 def report(phase: str, med: dict, targets: list[tuple[str, str]], counts: dict, hits: dict, constant: bool) -> None:
     """The phase's table and its one-line summary."""
-    label = {"hit": "cache hits (PAGE_CACHE_TTL on: anonymous visitors)", "uncached": "uncached (PAGE_CACHE_TTL=0)"}
+    label = {
+        "hit": "cache hits (PAGE_CACHE_TTL on: anonymous visitors)",
+        "uncached": "uncached (PAGE_CACHE_TTL=0)",
+        "session": "a visitor with a session (PAGE_CACHE_TTL on: no page cache, cards from their cache)",
+    }
     baseline = med["baseline"]["rate"]
     print(f"\n{phase}: {label[phase]}")
     print(
@@ -226,13 +238,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every statement of each page")
-    parser.add_argument("--cache", choices=["both", *PHASES], default="both", help="the phases to run")
+    parser.add_argument(
+        "--cache",
+        default="both",
+        help="the phases to run, comma-separated: hit, uncached, session (a visitor with a session: "
+        "no page cache, the cards' cache on); both = hit,uncached",
+    )
     # The suite runs this on a tiny scale to prove it still works; its figures mean nothing there.
     parser.add_argument("--smoke", action="store_true", help="200 products, 2 clients, 1 s, 1 round, 2 workers.")
     args = parser.parse_args()
     if args.smoke:
         args.products, args.clients, args.seconds, args.rounds, args.workers = 200, 2, 1.0, 1, 2
-    phases = list(PHASES) if args.cache == "both" else [args.cache]
+    phases = ["hit", "uncached"] if args.cache == "both" else args.cache.split(",")
+    if set(phases) - set(PHASES):
+        parser.error(f"--cache: one or more of {', '.join(PHASES)}, or both")
 
     settings.DEBUG = False  # as in production, in this process too (no query log but the captured one)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

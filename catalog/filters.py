@@ -217,7 +217,9 @@ class ProductPaginator(Paginator):
         ids, self.count, self.count_exact = self._read(start, start + self.per_page)
         if not ids and number > 1:
             raise EmptyPage(_("That page contains no results"))
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        page = self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        page.ids = ids  # the page's products in order, before their rows are read
+        return page
 
     def get_page(self, number):
         try:

@@ -22,19 +22,26 @@ Who bumps what, always after commit:
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import get_script_prefix
 from django.utils import timezone
+from django.utils.translation import get_language
 from redis.exceptions import RedisError
 
 from marketplace import pagecache
 
 from .models import SKU, Category, Product
 from .selectors import LOW_STOCK_THRESHOLD
+
+logger = logging.getLogger(__name__)
 
 LIST = "list"
 HOME = "home"
@@ -130,3 +137,82 @@ def _stock_check(shown: dict[int, tuple[int, int]]) -> None:
     listed = {products[sku] for sku in crossed if sku in products}
     products_pages_invalidate(listed)
     pagecache.bump(product_generation(pk) for pk in set(products.values()) - listed)
+
+
+def _card_key(product_id: int, variant: str) -> str:
+    return f"pc:card:{variant}:{product_id}"
+
+
+@dataclass(frozen=True)
+class CachedCard:
+    """A product of a list page whose card comes from the card cache: only its id is read."""
+
+    pk: int
+
+
+class PageCards:
+    """The card fragment cache of one list page (`{% product_cards %}`).
+
+    A page rendered from the database (a page-cache miss, or a signed-in visitor, who never
+    gets a cached page) spent a good part of its template time on its 24 cards, which are the
+    same on every page a product appears on. Each card is stored under its product, the
+    active language and script prefix (what its text and links depend on), with the tokens of
+    the generations it was rendered under: `all` and the product's own, which
+    `products_pages_invalidate` bumps on every change of what a card shows (title, price,
+    stock, picture, rating, promotion badges; a shop's name through `all`).
+
+    Built from the page's ids *before* its rows are read (one MGET of the cards and their
+    generations): a card rendered from rows older than a bump is then stored under the tokens
+    before the bump, so never served after it. As the page cache: on only when
+    `PAGE_CACHE_TTL` is (the services bump generations only then), a card lives at most
+    `PAGE_CACHE_TTL` (the bound for what time alone changes: the "new shop" badge), a
+    generation missing from the cache counts as changed, and Redis being down means rendering
+    every card.
+    """
+
+    def __init__(self, product_ids):
+        self._variant = hashlib.sha256(f"{get_language() or ''}\n{get_script_prefix()}".encode()).hexdigest()[:16]
+        self._tokens: dict[int, tuple] = {}
+        self._found: dict[int, str] = {}
+        ids = self._ids = list(dict.fromkeys(int(pk) for pk in product_ids))
+        if not ids or not pagecache.enabled():
+            return
+        names = [pagecache.ALL, *(product_generation(pk) for pk in ids)]
+        card_keys = {pk: _card_key(pk, self._variant) for pk in ids}
+        try:
+            found = cache.get_many([*card_keys.values(), *(pagecache.generation_key(n) for n in names)])
+            tokens = pagecache.generation_tokens(names, found)
+        except RedisError:
+            logger.exception("card cache unavailable; rendering every card")
+            return
+        every = tokens[pagecache.ALL]
+        for pk, key in card_keys.items():
+            mine = (every, tokens[product_generation(pk)])
+            if None in mine:
+                continue
+            self._tokens[pk] = mine
+            stored = found.get(key)
+            if stored is not None and stored[0] == mine:
+                self._found[pk] = stored[1]
+
+    def missing(self) -> list[int]:
+        """The page's products without a current card, in the page's order."""
+        return [pk for pk in self._ids if pk not in self._found]
+
+    def get(self, product_id: int) -> str | None:
+        """The product's current card, or None to render it."""
+        return self._found.get(product_id)
+
+    def store(self, cards: dict[int, str]) -> None:
+        """Store these freshly rendered cards (product id: HTML) under the tokens read before."""
+        fresh = {
+            _card_key(pk, self._variant): (self._tokens[pk], str(html))
+            for pk, html in cards.items()
+            if pk in self._tokens
+        }
+        if not fresh:
+            return
+        try:
+            cache.set_many(fresh, timeout=settings.PAGE_CACHE_TTL)
+        except RedisError:
+            logger.exception("card cache unavailable; %d cards not stored", len(fresh))

@@ -30,7 +30,7 @@ from promotions.selectors import (
 
 from . import selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
-from .pagecache import HOME, LIST, category_generation, product_generation
+from .pagecache import HOME, LIST, CachedCard, PageCards, category_generation, product_generation
 
 PAGE_SIZE = 24
 REVIEWS_PAGE_SIZE = 10
@@ -46,8 +46,19 @@ def _listing(request, template: str, *, data=None, queryset=None, **context):
     queryset = selectors.product_list_public() if queryset is None else queryset
     filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    page.object_list = products_with_badges(page.object_list)
+    # The cards' cache read before the rows (see PageCards); only the products whose card is
+    # missing or stale are read (none: no rows nor badges query, the page is one MGET and the
+    # ids' statement), in the paginator's order.
+    card_cache = PageCards(page.ids)
+    missing = card_cache.missing()
+    if len(missing) == len(page.ids):
+        page.object_list = products_with_badges(page.object_list)
+    else:
+        rows = {p.pk: p for p in products_with_badges(page.object_list.filter(pk__in=missing))} if missing else {}
+        absent = set(missing) - set(rows)  # left the public list since the ids were read
+        page.object_list = [rows.get(pk) or CachedCard(pk) for pk in page.ids if pk not in absent]
     context.update(
+        card_cache=card_cache,
         filter=filterset,
         page=page,
         tags=list(selectors.tag_list()),

@@ -223,3 +223,20 @@ def invalidate_all() -> None:
     """After commit, every cached page is stale (e.g. a shop opened or closed: its products
     appear in or leave every list)."""
     bump([ALL])
+
+
+def generation_key(name: str) -> str:
+    """The cache key of a generation's token (for fragments read in the same MGET as theirs)."""
+    return _gen_key(name)
+
+
+def generation_tokens(names: Iterable[str], found: dict) -> dict[str, str | None]:
+    """The current token of each generation, from `found` (an MGET that included
+    `generation_key(name)`), giving a token to those missing from the cache as a page does."""
+    names = list(dict.fromkeys(names))
+    if any(found.get(_gen_key(name)) is None for name in names):
+        keys = [_gen_key(name) for name in names if found.get(_gen_key(name)) is None]
+        for key in keys:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+        found = {**found, **cache.get_many(keys)}
+    return {name: found.get(_gen_key(name)) for name in names}
