@@ -43,6 +43,7 @@ from risk.models import RenewalCase, RequalificationReview, RiskAlert
 from settlements import permissions as settlement_permissions
 from settlements import services as settlement_services
 from settlements.models import (
+    DryRun,
     FeeCharge,
     GrantApplication,
     Payout,
@@ -326,6 +327,7 @@ class World:
             "penalty_id": lambda: self.objects[Penalty].pk,
             "file_id": lambda: self.objects[Penalty].files.order_by("pk").first().pk,
             "grant_document_id": lambda: self.objects[GrantApplication].documents.get().pk,
+            "dry_run_id": lambda: DryRun.objects.get_or_create(period="2026-10", defaults={"state": "completed"})[0].pk,
         }
         missing = set(entry.kwargs) - set(fill)
         assert not missing, f"Tell the World how to fill {missing} of {entry.url_name}."
@@ -533,6 +535,8 @@ FINANCE = {
     "settlements.fee_charge_view",
     # Issue #16: the finance page of a period.
     "settlements.finance_dashboard_view",
+    # Issue #16: the period exports (statements, reconciliation, journal).
+    "settlements.period_export",
     # Issue #15: finance verifies the merchants' new bank accounts.
     "merchants.bank_change_view",
     "merchants.bank_change_approve",
