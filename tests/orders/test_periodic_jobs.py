@@ -87,7 +87,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
 
     from orders.services import aftersales, group_buys
     from promotions.services import flash, members
-    from risk.services import quality, renewals
+    from risk.services import alerts, quality, renewals
     from settlements.services import fees, ledger_sources, penalties
 
     looping = {
@@ -107,6 +107,17 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
         "risk.tasks.quarterly_evaluations_run_task": quality.quarterly_evaluations_run,
         "risk.tasks.renewals_evaluate_due_task": renewals.renewals_evaluate_due,
         "risk.tasks.renewals_end_due_task": renewals.renewals_end_due,
+        # Risk alerts (issue #15): each job's conditions, one per merchant (or per document,
+        # per reconciliation section), through run_each (most via alerts._raise_all).
+        "risk.tasks.alerts_complaint_rate_task": alerts.alerts_complaint_rate,
+        "risk.tasks.alerts_return_rate_spike_task": alerts.alerts_return_rate_spike,
+        "risk.tasks.alerts_on_time_shipping_task": alerts.alerts_on_time_shipping,
+        "risk.tasks.alerts_stock_below_reorder_task": alerts.alerts_stock_below_reorder,
+        "risk.tasks.alerts_slow_stock_task": alerts.alerts_slow_stock,
+        "risk.tasks.alerts_deposit_short_task": alerts.alerts_deposit_short,
+        "risk.tasks.alerts_documents_task": alerts.alerts_documents,
+        "risk.tasks.alerts_negative_payable_task": alerts.alerts_negative_payable,
+        "risk.tasks.alerts_reconciliation_task": alerts.alerts_reconciliation,
     }
     # The audit chain check walks one chain and stops at its first bad entry: not items.
     # The refund sweep re-enqueues overdue refunds in one UPDATE; each refund's execution is a
@@ -124,5 +135,7 @@ def test_every_periodic_job_that_loops_over_items_goes_through_run_each(settings
     }
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled == set(looping) | single
+    assert "run_each(" in inspect.getsource(alerts._raise_all)
     for service in looping.values():
-        assert "run_each(" in inspect.getsource(service), service.__name__
+        source = inspect.getsource(service)
+        assert "run_each(" in source or "_raise_all(" in source, service.__name__
