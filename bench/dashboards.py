@@ -60,11 +60,11 @@ INSERT INTO merchants_merchant (owner_id, status, status_reason, company_name, s
     legal_rep_name, legal_rep_id_number, contact_name, contact_phone, contact_email, requested_category_ids,
     sales_regions, cooperation_mode, sells_manufactured_goods, sells_third_party_brands, is_cross_border,
     bank_account_name, bank_name, bank_account_number, description, logo, credit_grade, created_at, updated_at,
-    live_since, tier_id)
+    live_since, tier_id, rating_count, rating_total, has_expired_documents)
 SELECT %(first_user)s + g - 1, CASE WHEN g %% 10 = 0 THEN 'submitted' ELSE 'live' END, '', 'Company ' || g,
        'Shop ' || g, 'shop-' || g, '', '', '', '', '', '', '[]', '[]', 'platform_entry', false, false, false,
        '', '', '', '', '', 'B', now(), now(), now() - interval '200 days',
-       (SELECT id FROM merchants_tier ORDER BY position, code OFFSET (g %% 3) LIMIT 1)
+       (SELECT id FROM merchants_tier ORDER BY position, code OFFSET (g %% 3) LIMIT 1), 0, 0, false
 FROM generate_series(1, %(merchants)s) AS g;
 
 INSERT INTO catalog_category (name, slug, is_active, is_fresh, is_cross_border, position)
@@ -75,10 +75,10 @@ SELECT cat.id, 'Brand' || cat.position || 'x' || r, r
 FROM catalog_category cat CROSS JOIN generate_series(1, %(brands)s) AS r WHERE cat.slug LIKE 'bench-%%';
 
 INSERT INTO catalog_product (merchant_id, category_id, title, description, status, review_reason, is_featured,
-    min_price, in_stock, search_text, created_at, updated_at, published_at)
+    min_price, in_stock, search_text, created_at, updated_at, published_at, rating_count, rating_total)
 SELECT m.id, (SELECT id FROM catalog_category WHERE slug = 'bench-' || (1 + (m.id + p) %% %(categories)s)),
        'Brand' || (1 + (m.id + p) %% %(categories)s) || 'x' || (1 + (m.id * 7 + p) %% 150) || ' kettle ' || p,
-       '', 'approved', '', false, 99.00, true, '', now(), now(), now() - interval '100 days'
+       '', 'approved', '', false, 99.00, true, '', now(), now(), now() - interval '100 days', 0, 0
 FROM merchants_merchant m CROSS JOIN generate_series(1, 2) AS p;
 
 INSERT INTO catalog_sku (product_id, merchant_id, code, attributes, price, barcode, weight_grams, reorder_point,

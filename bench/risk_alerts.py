@@ -62,8 +62,10 @@ SELECT bo.id, split_part(substr(bo.number, 3), '-', 1)::bigint, bo.number || '-1
        false, false, 'SF', false
 FROM orders_buyerorder bo WHERE bo.number LIKE 'RB%%';
 
-INSERT INTO orders_complaint (merchant_order_id, merchant_id, buyer_id, category, text, created_at)
-SELECT mo.id, mo.merchant_id, %(buyer)s, 'service', 'x', mo.paid_at + interval '1 day'
+INSERT INTO orders_complaint (merchant_order_id, merchant_id, buyer_id, category, text, created_at, status,
+    response, respond_by)
+SELECT mo.id, mo.merchant_id, %(buyer)s, 'service', 'x', mo.paid_at + interval '1 day', 'open', '',
+       mo.paid_at + interval '4 days'
 FROM (SELECT mo.*, row_number() OVER (PARTITION BY mo.merchant_id ORDER BY mo.paid_at DESC) AS n
       FROM orders_merchantorder mo WHERE mo.merchant_id %% 10 = 0) mo
 WHERE mo.n BETWEEN 3 AND 6;
@@ -77,8 +79,8 @@ FROM (SELECT mo.*, row_number() OVER (PARTITION BY mo.merchant_id ORDER BY mo.pa
 WHERE mo.n BETWEEN 1 AND 4;
 
 INSERT INTO catalog_product (merchant_id, category_id, title, description, status, review_reason, is_featured,
-    search_text, created_at, updated_at, in_stock)
-SELECT m.id, %(category)s, 'p', '', 'published', '', false, '', %(now)s, %(now)s, true FROM merchants_merchant m;
+    search_text, created_at, updated_at, in_stock, rating_count, rating_total)
+SELECT m.id, %(category)s, 'p', '', 'published', '', false, '', %(now)s, %(now)s, true, 0, 0 FROM merchants_merchant m;
 
 INSERT INTO catalog_sku (product_id, merchant_id, code, attributes, price, barcode, weight_grams, reorder_point,
     lead_time_days, safety_stock, is_active, created_at)
@@ -100,9 +102,9 @@ INSERT INTO merchants_depositentry (merchant_id, kind, amount, reason, reference
 SELECT m.id, 'paid', 50000.00, 'bench', 'bench-' || m.id, %(now)s FROM merchants_merchant m WHERE m.id %% 20 <> 0;
 
 INSERT INTO merchants_merchantdocument (merchant_id, kind, file, content_type, size, sha256, original_name,
-    expires_on, uploaded_by_id, uploaded_at)
+    expires_on, uploaded_by_id, uploaded_at, status, review_reason)
 SELECT m.id, 'business_licence', 'bench.pdf', 'application/pdf', 1, '0', 'bench.pdf',
-       (%(now)s::timestamptz + interval '10 days')::date, %(buyer)s, %(now)s
+       (%(now)s::timestamptz + interval '10 days')::date, %(buyer)s, %(now)s, 'current', ''
 FROM merchants_merchant m WHERE m.id %% 50 = 0;
 
 INSERT INTO settlements_statement (merchant_id, period, status, payable, created_at)

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 
 from catalog import services
 from catalog.choices import WarehouseKind
-from catalog.models import Category, Tag, Warehouse
+from catalog.models import Category, Tag, TopBrand, Warehouse
 from marketplace.regions import Region
 from merchants.choices import MerchantStatus
 from merchants.models import Merchant
@@ -240,8 +240,6 @@ def seed_top_brands(stdout) -> int:
     """Each demo shop category's TOP brand list (its shop's brands, then brands absent from the
     platform), through the service, as operations keep it in the admin; returns how many were
     created. Idempotent: a category that has a list keeps it."""
-    from catalog.models import TopBrand
-
     created = 0
     for shop in SHOPS:
         for slug in shop.categories:

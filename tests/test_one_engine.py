@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ["marketplace", "merchants", "catalog", "promotions", "orders", "settlements", "risk"]
+APPS = ["marketplace", "notifications", "merchants", "catalog", "promotions", "orders", "settlements", "risk"]
 
 
 def _project_modules(*packages: str):
