@@ -72,10 +72,30 @@ class ProductListSerializer(serializers.ModelSerializer):
     shop = ShopBriefSerializer(source="merchant", read_only=True)
     category = CategoryBriefSerializer(read_only=True)
     image = serializers.SerializerMethodField(help_text="The first picture, or null.")
+    rating_average = serializers.DecimalField(
+        max_digits=2,
+        decimal_places=1,
+        read_only=True,
+        allow_null=True,
+        help_text="Average stars of its shown reviews, to one decimal (half up, as the pages show it); "
+        "null without a review.",
+    )
+    rating_count = serializers.IntegerField(read_only=True, help_text="How many shown reviews it has.")
 
     class Meta:
         model = Product
-        fields = ["id", "title", "price", "in_stock", "shop", "category", "image", "published_at"]
+        fields = [
+            "id",
+            "title",
+            "price",
+            "in_stock",
+            "shop",
+            "category",
+            "image",
+            "rating_average",
+            "rating_count",
+            "published_at",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(ImageSerializer(allow_null=True))
@@ -95,6 +115,8 @@ class ProductListSerializer(serializers.ModelSerializer):
         JSON byte for byte."""
         fields = self.fields
         price, published_at = product.min_price, product.published_at
+        # From the row's counters (marketplace.ratings), read with it: no query per row.
+        average = product.rating_average
         merchant, category = product.merchant, product.category
         return {
             "id": product.pk,
@@ -104,6 +126,8 @@ class ProductListSerializer(serializers.ModelSerializer):
             "shop": None if merchant is None else {"slug": merchant.slug, "name": merchant.display_name},
             "category": None if category is None else {"id": category.pk, "name": category.name, "slug": category.slug},
             "image": self.get_image(product),
+            "rating_average": None if average is None else fields["rating_average"].to_representation(average),
+            "rating_count": product.rating_count,
             "published_at": None if published_at is None else fields["published_at"].to_representation(published_at),
         }
 
@@ -150,6 +174,8 @@ class ProductDetailSerializer(ProductListSerializer):
             "tags",
             "images",
             "skus",
+            "rating_average",
+            "rating_count",
             "published_at",
         ]
         read_only_fields = fields

@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from catalog import services
 from catalog.filters import ProductPaginator
-from catalog.models import Category, Tag
+from catalog.models import Category, Product, Tag
 from catalog.services import StockLine
 from merchants import services as merchant_services
 from merchants.models import Merchant
@@ -124,6 +124,8 @@ def test_product_detail_has_the_exact_shape(api_client, tree, shop):
                 "left": 3,
             },
         ],
+        "rating_average": None,
+        "rating_count": 0,
         "published_at": serializers.DateTimeField().to_representation(item.published_at),
     }
 
@@ -155,6 +157,8 @@ def test_product_list_rows_have_the_exact_shape(api_client, tree, shop):
                     "medium": f"{base}/medium/",
                     "full": f"{base}/full/",
                 },
+                "rating_average": None,
+                "rating_count": 0,
                 "published_at": serializers.DateTimeField().to_representation(item.published_at),
             }
         ],
@@ -381,6 +385,8 @@ def test_the_list_rows_direct_path_answers_the_same_bytes_as_drfs_field_by_field
     product(shop, tree["desk"], title="Desk lamp", price="88.80")
     kettle = product(shop, tree["kitchen"], title="电水壶 “Kettle” <b>&</b>", price="1234.50")
     kettle.images.all().delete()
+    # Seven reviews summing 30 stars: 4.2857… shown as 4.3 (half up, as the pages).
+    Product.objects.filter(pk=kettle.pk).update(rating_count=7, rating_total=30)
     where = warehouse()
     services.stock_receive(merchant=shop, sku=kettle.skus.get(), warehouse=where, quantity=3, actor=None)
     urls = [PRODUCTS, f"{PRODUCTS}?ordering=price&page_size=1", f"{PRODUCTS}?q=nothing-matches"]
@@ -392,3 +398,8 @@ def test_the_list_rows_direct_path_answers_the_same_bytes_as_drfs_field_by_field
     rows = {row["title"]: row for row in api_client.get(PRODUCTS).json()["results"]}
     assert rows["电水壶 “Kettle” <b>&</b>"]["image"] is None
     assert rows["电水壶 “Kettle” <b>&</b>"]["price"] == "1234.50"
+    assert (rows["电水壶 “Kettle” <b>&</b>"]["rating_average"], rows["电水壶 “Kettle” <b>&</b>"]["rating_count"]) == (
+        "4.3",
+        7,
+    )
+    assert (rows["Desk lamp"]["rating_average"], rows["Desk lamp"]["rating_count"]) == (None, 0)
