@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -144,6 +145,18 @@ class ReturnReceivedSerializer(serializers.Serializer):
 class ReviewInputSerializer(serializers.Serializer):
     rating = serializers.IntegerField(help_text=_("1 to 5 stars."))
     text = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ReviewPhotosInputSerializer(ReviewInputSerializer):
+    """The review as `multipart/form-data`, with its pictures: one `photos` part per file. Their
+    type, size, pixels and number are checked by the service, as for the HTML form."""
+
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text=_("Up to 5 PNG or JPEG photos, one part each."),
+    )
 
 
 class ShipSerializer(serializers.Serializer):
@@ -412,7 +425,16 @@ class ReviewSerializer(serializers.Serializer):
     order_line = serializers.IntegerField(source="order_line_id", read_only=True)
     rating = serializers.IntegerField(read_only=True)
     text = serializers.CharField(read_only=True)
+    photos = serializers.SerializerMethodField(
+        help_text=_("Absolute URLs of its pictures (public while the review is shown).")
+    )
     created_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(serializers.ListField(child=serializers.URLField()))
+    def get_photos(self, review) -> list[str]:
+        request = self.context.get("request")
+        urls = [reverse("orders:review_photo", args=[photo.pk]) for photo in review.photos.all()]
+        return [request.build_absolute_uri(url) for url in urls] if request is not None else urls
 
 
 # --- Merchant orders ----------------------------------------------------------------------------

@@ -57,6 +57,7 @@ from .serializers import (
     RejectSerializer,
     ReturnReceivedSerializer,
     ReviewInputSerializer,
+    ReviewPhotosInputSerializer,
     ReviewSerializer,
     SandboxCallbackSerializer,
     StatementSerializer,
@@ -67,6 +68,8 @@ BUYER = "For signed-in buyers (staff get 404): only the caller's own orders; ano
 MERCHANT = "For the owner and orders members of the order's merchant; anyone else gets 404. "
 ACCESS_ERRORS = ("not_authenticated", "not_found")
 CART_ERRORS = ("validation_error", "invalid_quantity", "sku_unavailable")
+#: A picture refused by catalog.images (the review form's and after-sales photos' checks).
+PHOTO_ERRORS = ("file_too_large", "file_type_not_allowed", "image_too_large", "file_corrupt")
 
 
 ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
@@ -547,17 +550,31 @@ class OrderLineViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Review a line",
         description=BUYER
-        + "1 to 5 stars, once per line, when the order is completed. "
-        + codes(*ACCESS_ERRORS, "validation_error", "invalid_rating", "invalid_transition", "already_reviewed"),
-        request=ReviewInputSerializer,
+        + "1 to 5 stars, once per line, when the order is completed. As JSON, or as `multipart/form-data` "
+        "with up to 5 pictures (one `photos` part each, PNG or JPEG, checked as the review form's: type, "
+        "size, pixels, number). A refused picture refuses the whole review: nothing is written. "
+        + codes(
+            *ACCESS_ERRORS,
+            "validation_error",
+            "invalid_rating",
+            "text_too_long",
+            "too_many_photos",
+            *PHOTO_ERRORS,
+            "invalid_transition",
+            "already_reviewed",
+        ),
+        request={"application/json": ReviewInputSerializer, "multipart/form-data": ReviewPhotosInputSerializer},
         responses={201: ReviewSerializer, **errors(400, 401, 404, 409)},
     )
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         line = found_or_404(selectors.order_line_get_for_buyer_by_id(request.user, pk))
-        data = validated(ReviewInputSerializer, request.data)
-        review = services.review_create(order_line=line, buyer=request.user, rating=data["rating"], text=data["text"])
-        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+        # A JSON body carries no file: its `photos`, if any, is refused as not a file.
+        data = validated(ReviewPhotosInputSerializer, request.data)
+        review = services.review_create(
+            order_line=line, buyer=request.user, rating=data["rating"], text=data["text"], photos=data["photos"]
+        )
+        return Response(ReviewSerializer(review, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 # --- Gateway callback ---------------------------------------------------------------------------
