@@ -10,6 +10,7 @@ class NotificationKind(models.TextChoices):
     ORDER_SHIPPED = "order_shipped", _("Order shipped")
     AFTER_SALES_DECIDED = "after_sales_decided", _("After-sales decision")
     REFUND_ISSUED = "refund_issued", _("Refund issued")
+    COMPLAINT_ANSWERED = "complaint_answered", _("Complaint answered")
     # Merchants (the members whose role handles it)
     NEW_ORDER = "new_order", _("New order")
     AFTER_SALES_REQUESTED = "after_sales_requested", _("After-sales request")

@@ -70,6 +70,18 @@ TEXTS: dict[str, Text | dict[str, Text]] = {
         _("A refund of %(amount)s for order %(order)s is on its way."),
         _("A refund of %(amount)s for order %(order)s has been issued to your original payment method."),
     ),
+    K.COMPLAINT_ANSWERED: {
+        "answered": Text(
+            _("The platform answered your complaint about order %(order)s"),
+            _("Your complaint about order %(order)s was answered."),
+            _("The platform answered your complaint about order %(order)s: %(response)s"),
+        ),
+        "resolved": Text(
+            _("Your complaint about order %(order)s is resolved"),
+            _("Your complaint about order %(order)s is resolved."),
+            _("The platform resolved your complaint about order %(order)s: %(response)s"),
+        ),
+    },
     K.NEW_ORDER: Text(
         _("New order %(order)s"),
         _("New paid order %(order)s: %(total)s."),

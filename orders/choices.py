@@ -81,6 +81,16 @@ class ComplaintStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class ComplaintProgress(models.TextChoices):
+    """What the buyer is shown of a complaint's handling (`Complaint.progress`): open until
+    operations take it (assign it or answer it), then in progress until resolved. Who handles
+    it stays internal."""
+
+    OPEN = "open", _("Open")
+    IN_PROGRESS = "in_progress", _("In progress")
+    RESOLVED = "resolved", _("Resolved")
+
+
 #: Hours operations have to resolve a complaint (its `respond_by`); past it the complaint is
 #: shown as overdue in the admin.
 COMPLAINT_RESPONSE_HOURS = 72

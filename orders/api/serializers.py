@@ -20,6 +20,8 @@ from ..choices import (
     AfterSalesKind,
     AfterSalesStatus,
     BuyerOrderStatus,
+    ComplaintCategory,
+    ComplaintProgress,
     DisputeStatus,
     OrderStatus,
     PaymentStatus,
@@ -56,6 +58,8 @@ AfterSalesKindField = _enum(AfterSalesKind, "AfterSalesKind")
 DisputeStatusField = _enum(DisputeStatus, "DisputeStatus")
 PaymentStatusField = _enum(PaymentStatus, "PaymentStatus")
 RefundStatusField = _enum(RefundStatus, "RefundStatus")
+ComplaintCategoryField = _enum(ComplaintCategory, "ComplaintCategory")
+ComplaintProgressField = _enum(ComplaintProgress, "ComplaintProgress")
 
 
 class OutputSerializer(serializers.Serializer):
@@ -320,8 +324,26 @@ class BuyerMerchantOrderSerializer(OutputSerializer):
     lines = BuyerOrderLineSerializer(many=True, read_only=True)
 
 
+class BuyerComplaintSerializer(OutputSerializer):
+    """A complaint as the buyer who made it sees it: never who handles it."""
+
+    id = serializers.IntegerField(read_only=True)
+    category = ComplaintCategoryField(read_only=True)
+    status = ComplaintProgressField(
+        source="progress",
+        read_only=True,
+        help_text=_("open: not yet taken up; in_progress: the platform is handling it; resolved: closed."),
+    )
+    text = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    response = serializers.CharField(read_only=True, help_text=_("The platform's response; empty until given."))
+    responded_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    resolved_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
 class BuyerMerchantOrderDetailSerializer(BuyerMerchantOrderSerializer):
     shipments = BuyerShipmentSerializer(many=True, read_only=True)
+    complaints = BuyerComplaintSerializer(many=True, read_only=True, help_text=_("Your complaints, oldest first."))
     gifts_out_of_stock = serializers.SerializerMethodField(
         help_text=_(
             "The gifts a promotion would have added but that were out of stock: the order was placed without them."

@@ -14,6 +14,7 @@ from ..choices import (
     AfterSalesKind,
     AfterSalesStatus,
     ComplaintCategory,
+    ComplaintProgress,
     ComplaintStatus,
     DisputeStatus,
 )
@@ -239,6 +240,8 @@ class Complaint(models.Model):
         related_name="+",
     )
     response = models.TextField(_("response"), blank=True)
+    # When the response shown to the buyer was last written (by answering or resolving).
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
 
     class Meta:
@@ -250,10 +253,25 @@ class Complaint(models.Model):
                 condition=~Q(status="resolved") | (Q(resolved_at__isnull=False) & ~Q(response="")),
                 name="complaint_resolved_has_response",
             ),
+            models.CheckConstraint(
+                condition=Q(response="") | Q(responded_at__isnull=False), name="complaint_response_has_date"
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_category_display()} {self.merchant_order_id}"
+
+    @property
+    def progress(self) -> str:
+        """What the buyer sees of the handling (ComplaintProgress)."""
+        if self.status == ComplaintStatus.RESOLVED:
+            return ComplaintProgress.RESOLVED
+        if self.assignee_id is not None or self.response:
+            return ComplaintProgress.IN_PROGRESS
+        return ComplaintProgress.OPEN
+
+    def get_progress_display(self) -> str:
+        return ComplaintProgress(self.progress).label
 
 
 # action → (states it may start from, state it leads to): operations' handling of a complaint

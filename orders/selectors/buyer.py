@@ -55,6 +55,7 @@ from ..models import (
 )
 from .base import _MERCHANT_PRIVATE
 from .pricing import shipping_fee
+from .reviews import complaints_for_buyer_order
 
 # --- Buyer ---------------------------------------------------------------------------------
 
@@ -367,6 +368,7 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
             Prefetch("events", queryset=OrderEvent.objects.select_related("actor").order_by("created_at", "id")),
             Prefetch("after_sales", queryset=requests.order_by("-created_at", "-id")),
             "refunds",
+            Prefetch("complaints", queryset=complaints_for_buyer_order()),
         )
         .order_by("number")
     )
@@ -389,7 +391,7 @@ def buyer_order_get(buyer, number: str) -> BuyerOrder | None:
 def buyer_order_detail(order: BuyerOrder, *, shipments: list[Shipment]) -> BuyerOrder:
     """`order` made ready for its page and API answer, without a query: `order` comes with its
     merchant orders (by number), their lines (by id, each with `review`), events, after-sales
-    requests and refunds prefetched, and `shipments` (by creation) with their lines and each
+    requests, refunds and complaints (`complaints_for_buyer_order`) prefetched, and `shipments` (by creation) with their lines and each
     line's order line. `buyer_order_get` loads them; checkout hands over the rows it has just
     written (`checkout_place`), so its answer is the same as this page's without re-reading.
 

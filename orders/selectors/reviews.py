@@ -61,6 +61,28 @@ def complaint_list_for_merchant(merchant, *, status: str | None = None) -> Query
     return complaints.order_by("-created_at", "-id")
 
 
+#: What the buyer who complained is shown of a complaint (never who handles it: the assignee's
+#: id is read only to tell "in progress", see Complaint.progress).
+_COMPLAINT_BUYER_FIELDS = (
+    "id",
+    "merchant_order_id",
+    "category",
+    "text",
+    "created_at",
+    "status",
+    "assignee_id",
+    "response",
+    "responded_at",
+    "resolved_at",
+)
+
+
+def complaints_for_buyer_order() -> QuerySet[Complaint]:
+    """The complaints of a merchant order as its buyer sees them, oldest first: for a
+    `Prefetch("complaints", ...)` of the buyer's order page and API (one query per page)."""
+    return Complaint.objects.only(*_COMPLAINT_BUYER_FIELDS).order_by("created_at", "id")
+
+
 def complaint_list_overdue(now) -> QuerySet[Complaint]:
     """Open complaints past their deadline (the admin's "overdue" filter)."""
     return Complaint.objects.filter(Q(status="open") & Q(respond_by__lt=now))

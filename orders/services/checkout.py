@@ -837,6 +837,7 @@ def _attach(buyer_order: BuyerOrder, merchant_orders, events: list[OrderEvent]) 
         set_prefetched(merchant_order, "events", [event])
         set_prefetched(merchant_order, "after_sales", [])
         set_prefetched(merchant_order, "refunds", [])
+        set_prefetched(merchant_order, "complaints", [])
 
 
 def _by_number(merchant_order: MerchantOrder) -> str:

@@ -110,3 +110,19 @@ def refund_issued(refund) -> None:
         params={"order": order.number, "amount": str(refund.amount)},
         link=_buyer_link(order),
     )
+
+
+def complaint_answered(complaint, *, resolved: bool) -> None:
+    """The buyer who complained: operations answered the complaint (`resolved`: and closed
+    it), with the response. Who handled it is not said."""
+    order = complaint.merchant_order
+    notify(
+        user_ids=[complaint.buyer_id],
+        kind=NotificationKind.COMPLAINT_ANSWERED,
+        params={
+            "order": order.number,
+            "outcome": "resolved" if resolved else "answered",
+            "response": complaint.response,
+        },
+        link=_buyer_link(order),
+    )

@@ -13,7 +13,8 @@ Guarantees:
   only to its own reviews (else `not_found`, 404);
 - a complaint is resolved by operations within COMPLAINT_RESPONSE_HOURS (`respond_by`); it is
   assigned to a staff user, answered and resolved under its row's lock, each change audited;
-  a resolved complaint changes no more (`invalid_transition`).
+  a resolved complaint changes no more (`invalid_transition`); each response is dated
+  (`responded_at`) and told to the buyer who complained (notification `complaint_answered`).
 Locks, in this order: the review (or complaint) row, then the product row, then the shop row.
 """
 
@@ -36,6 +37,7 @@ from merchants.services.ratings import merchant_rating_apply
 from ..choices import COMPLAINT_RESPONSE_HOURS, ComplaintCategory
 from ..errors import OrderConflict, OrderError, OrderInvalidTransition
 from ..models import COMPLAINT_TRANSITIONS, Complaint, MerchantOrder, OrderLine, Review, ReviewPhoto
+from . import notices
 
 #: Pictures a review may carry at most (as an after-sales request).
 MAX_PHOTOS = 5
@@ -214,19 +216,29 @@ def complaint_assign(*, complaint_id: int, assignee, actor) -> Complaint:
 
 @transaction.atomic
 def complaint_respond(*, complaint_id: int, actor, response: str, resolve: bool = False) -> Complaint:
-    """Record operations' response to an open complaint and, with `resolve`, close it (then
-    it changes no more: `invalid_transition`). Under the complaint's lock; audited."""
+    """Record operations' response to an open complaint (and when: `responded_at`, shown to
+    the buyer) and, with `resolve`, close it (then it changes no more: `invalid_transition`).
+    Under the complaint's lock; audited; the buyer is told (notification `complaint_answered`,
+    its e-mail sent after commit)."""
     response = (response or "").strip()
     if not response:
         raise OrderError("response_required", _("Write the response."))
+    now = timezone.now()
     if resolve:
-        return _complaint_transition(
+        complaint = _complaint_transition(
             complaint_id,
             "resolve",
             actor=actor,
-            changes={"response": response, "resolved_at": timezone.now()},
+            changes={"response": response, "responded_at": now, "resolved_at": now},
             audit="complaint.resolved",
         )
-    return _complaint_transition(
-        complaint_id, "respond", actor=actor, changes={"response": response}, audit="complaint.responded"
-    )
+    else:
+        complaint = _complaint_transition(
+            complaint_id,
+            "respond",
+            actor=actor,
+            changes={"response": response, "responded_at": now},
+            audit="complaint.responded",
+        )
+    notices.complaint_answered(complaint, resolved=resolve)
+    return complaint

@@ -136,8 +136,10 @@ def test_preferences_show_the_kinds_the_user_can_receive_and_save_them(client):
         "email_order_shipped",
         "email_after_sales_decided",
         "email_refund_issued",
+        "email_complaint_answered",
     ]
     assert form["email_order_paid"].initial is True
+    assert form["email_complaint_answered"].initial is True
     response = client.post(
         "/notifications/preferences/", {"language": "en", "email_order_paid": "on", "email_refund_issued": "on"}
     )
@@ -147,6 +149,7 @@ def test_preferences_show_the_kinds_the_user_can_receive_and_save_them(client):
         "order_shipped": False,
         "after_sales_decided": False,
         "refund_issued": True,
+        "complaint_answered": False,
     }
     assert NotificationSettings.objects.get(user=buyer).language == "en"
 

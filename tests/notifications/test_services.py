@@ -226,6 +226,10 @@ SAMPLES = {
         {"order": "M1", "request": 3, "outcome": "refused", "note": "Used."},
     ],
     "refund_issued": [{"order": "M1", "amount": "10.00"}],
+    "complaint_answered": [
+        {"order": "M1", "outcome": "answered", "response": "We asked the shop."},
+        {"order": "M1", "outcome": "resolved", "response": "The shop refunded you."},
+    ],
     "new_order": [{"order": "M1", "total": "10.00"}],
     "after_sales_requested": [{"order": "M1", "request": 3, "deadline": "2026-12-09T10:00:00+08:00"}],
     "dispute_opened": [{"order": "M1", "request": 3}],
