@@ -168,7 +168,8 @@ def _add_fields(data: dict) -> tuple[int, int]:
 
 def cart_body(view: selectors.CartView) -> dict:
     """`CartSerializer(view).data` as a plain dict: the same keys in the same order and the
-    same values, for a fifth of the CPU (DRF builds and binds a field per value). A field added
+    same values, for a ninth of the CPU (DRF builds and binds a field per value: 284 against
+    33 µs for a cart of 2 lines, measured for issue #12). A field added
     to `CartSerializer` must be added here: a test compares the two over carts of every shape."""
     shops = []
     for shop in view.shops:
