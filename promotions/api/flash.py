@@ -54,7 +54,8 @@ class CachedTokenAuthentication(TokenAuthentication):
     (id, staff flag) remembered for FLASH_SALE_TOKEN_CACHE_SECONDS in this process and in the
     shared cache: a burst of admissions reads the token table once per buyer, and a buyer's
     retries in the same worker ask not even Redis. The user it gives is not loaded from the database (only `pk`,
-    `is_active`, `is_staff` are set): enough for admission, which needs nothing else.
+    `is_active`, `is_staff` are set): enough for admission, which needs nothing else, and for
+    the lean add-to-cart (`orders.api.lean`), which needs the id.
 
     A revoked token is refused at once: deleting a token (revoking or rotating it, deleting
     its user), deactivating its user or making them staff revokes both entries after commit,
