@@ -7,7 +7,9 @@ costs the same number of queries whatever its size (merchant and category joined
 prefetched).
 
 Anonymous visitors get home, category, search and product pages from the page cache
-(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`).
+(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`). A home
+page rendered from the database (a visitor with a session) takes its category tree and
+featured ids from the reference cache (`catalog.refcache`) and its cards from the card cache.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from promotions.selectors import (
     promotion_list_live,
 )
 
-from . import selectors
+from . import refcache, selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
 from .pagecache import HOME, LIST, CachedCard, PageCards, category_generation, product_generation
 
@@ -72,12 +74,21 @@ def _listing(request, template: str, *, data=None, queryset=None, **context):
 @require_safe
 @cached_page(lambda request: [HOME])
 def home(request):
+    # The category tree and the featured ids from the reference cache (one MGET), then the
+    # featured cards from the card cache, read before any row as on list pages (PageCards):
+    # only the products without a current card have their rows and badges read.
+    reference = refcache.reference("category_tree", "featured_ids")
+    ids = reference["featured_ids"]
+    card_cache = PageCards(ids)
+    rows = {p.pk: p for p in products_with_badges(selectors.product_list_by_ids(card_cache.missing()))}
+    featured = [rows.get(pk) or CachedCard(pk) for pk in ids if pk in rows or card_cache.get(pk) is not None]
     return render(
         request,
         "storefront/home.html",
         {
-            "tree": selectors.category_tree(),
-            "featured": products_with_badges(selectors.product_list_featured()),
+            "tree": reference["category_tree"],
+            "featured": featured,
+            "card_cache": card_cache,
             "banners": promotion_banners_home(),
         },
     )
