@@ -130,9 +130,13 @@ def search(request):
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
     products_with_badges([product])
-    # The page's reviews: a count, a page and its photos (three queries whatever the page's
-    # size); the figures above them are the product row's counters (marketplace.ratings).
-    reviews = Paginator(review_list_public(product.pk), REVIEWS_PAGE_SIZE).get_page(request.GET.get("reviews_page"))
+    # The page's reviews: a page and its photos (two queries whatever the page's size, none
+    # without reviews). Their number is the product row's counter of shown reviews, kept in
+    # the transaction of every review change (marketplace.ratings), which the figures above
+    # them show too: no COUNT of the reviews.
+    paginator = Paginator(review_list_public(product.pk), REVIEWS_PAGE_SIZE)
+    paginator.count = product.rating_count
+    reviews = paginator.get_page(request.GET.get("reviews_page"))
     return render(request, "storefront/product.html", {"product": product, "reviews": reviews})
 
 
