@@ -7,7 +7,9 @@ costs the same number of queries whatever its size (merchant and category joined
 prefetched).
 
 Anonymous visitors get home, category, search and product pages from the page cache
-(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`).
+(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`). A home
+page rendered from the database (a visitor with a session) takes its category tree and
+featured ids from the reference cache (`catalog.refcache`) and its cards from the card cache.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from promotions.selectors import (
     promotion_list_live,
 )
 
-from . import selectors
+from . import refcache, selectors
 from .filters import ORDERING_CHOICES, ProductFilter, ProductPaginator
 from .pagecache import HOME, LIST, CachedCard, PageCards, category_generation, product_generation
 
@@ -72,12 +74,21 @@ def _listing(request, template: str, *, data=None, queryset=None, **context):
 @require_safe
 @cached_page(lambda request: [HOME])
 def home(request):
+    # The category tree and the featured ids from the reference cache (one MGET), then the
+    # featured cards from the card cache, read before any row as on list pages (PageCards):
+    # only the products without a current card have their rows and badges read.
+    reference = refcache.reference("category_tree", "featured_ids")
+    ids = reference["featured_ids"]
+    card_cache = PageCards(ids)
+    rows = {p.pk: p for p in products_with_badges(selectors.product_list_by_ids(card_cache.missing()))}
+    featured = [rows.get(pk) or CachedCard(pk) for pk in ids if pk in rows or card_cache.get(pk) is not None]
     return render(
         request,
         "storefront/home.html",
         {
-            "tree": selectors.category_tree(),
-            "featured": products_with_badges(selectors.product_list_featured()),
+            "tree": reference["category_tree"],
+            "featured": featured,
+            "card_cache": card_cache,
             "banners": promotion_banners_home(),
         },
     )
@@ -119,9 +130,13 @@ def search(request):
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
     products_with_badges([product])
-    # The page's reviews: a count, a page and its photos (three queries whatever the page's
-    # size); the figures above them are the product row's counters (marketplace.ratings).
-    reviews = Paginator(review_list_public(product.pk), REVIEWS_PAGE_SIZE).get_page(request.GET.get("reviews_page"))
+    # The page's reviews: a page and its photos (two queries whatever the page's size, none
+    # without reviews). Their number is the product row's counter of shown reviews, kept in
+    # the transaction of every review change (marketplace.ratings), which the figures above
+    # them show too: no COUNT of the reviews.
+    paginator = Paginator(review_list_public(product.pk), REVIEWS_PAGE_SIZE)
+    paginator.count = product.rating_count
+    reviews = paginator.get_page(request.GET.get("reviews_page"))
     return render(request, "storefront/product.html", {"product": product, "reviews": reviews})
 
 

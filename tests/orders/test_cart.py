@@ -402,6 +402,31 @@ def test_the_header_count_follows_the_cart(web):
     assert (summary.count, summary.url) == (3, "/cart/")
 
 
+def _header_count(client, **extra) -> tuple[str, list[str]]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("home"), **extra)
+    assert response.status_code == 200
+    badge = response.content.decode().split('class="cart-link"', 1)[1].split('class="badge">', 1)[1].split("<", 1)[0]
+    return badge, [query["sql"] for query in ctx.captured_queries if "orders_cartitem" in query["sql"]]
+
+
+def test_the_header_counts_an_anonymous_cart_and_reads_none_for_a_session_without_one(web):
+    sku = stocked_sku()
+    # A session cookie of no session (unknown or expired): no cart query, 0.
+    assert _header_count(web, HTTP_COOKIE="sessionid=no0such0session0key00000000000") == ("0", [])
+    # A session without a cart (e.g. its language chosen): still no cart query.
+    session = web.session
+    session["anything"] = 1
+    session.save()
+    web.cookies["sessionid"] = session.session_key
+    assert _header_count(web) == ("0", [])
+    # The visitor's cart: counted (one query).
+    web.post(reverse("orders:cart_add"), {"sku": sku.pk, "quantity": 2})
+    count, queries = _header_count(web)
+    assert (count, len(queries)) == ("2", 1)
+    assert Cart.objects.get().session_key == web.cookies["sessionid"].value
+
+
 # --- Round trips and concurrency --------------------------------------------------------------
 
 

@@ -162,6 +162,15 @@ def test_the_product_page_lists_shown_reviews_with_their_reply_photos_and_pages(
     with CaptureQueriesContext(connection) as large:
         client.get(url, **EN)
     assert len(small) == len(large)
+    # The number of reviews is the product row's counter: no COUNT of them.
+    assert not any("COUNT(" in q["sql"] and "orders_review" in q["sql"] for q in large.captured_queries)
+
+
+def test_a_product_page_without_reviews_reads_none(client, w):
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/p/{w.lamp.product_id}/", **EN).content.decode()
+    assert "No reviews yet. Buyers review a product once their order is completed." in page
+    assert not any("orders_review" in q["sql"] for q in queries.captured_queries)
 
 
 def test_cards_show_the_products_rating(client, w):
