@@ -11,6 +11,7 @@ from django.db import connections
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
+from psycopg import ClientCursor
 
 from marketplace.filters import BooleanFilter
 
@@ -204,7 +205,14 @@ class ProductPaginator(Paginator):
         # Compiled by the ORM, put together here: Django has no expression for a COUNT over a
         # LIMITed subquery, nor for reading several ordered subqueries in one round trip.
         with connections[queryset.db].cursor() as cursor:
-            cursor.execute(f"SELECT {', '.join(sql)}", params)
+            # The values written into the SQL (client-side binding, as Django's default binding
+            # does), not sent as parameters: psycopg prepares a statement at its 5th use on a
+            # connection (prepare_threshold), and PostgreSQL then plans it once for any values.
+            # Blind to the price range and the keywords, that generic plan intersects the
+            # price index with the text index over every match and sorts them all (58 ms
+            # for the search page's statement at 25,000 products, instead of 3 ms).
+            statement = ClientCursor(cursor.connection).mogrify(f"SELECT {', '.join(sql)}", params)
+            cursor.execute(statement)
             count, *id_lists = cursor.fetchone()
         ids = [pk for id_list in id_lists for pk in id_list]
         if count > limit:

@@ -48,15 +48,15 @@ def _listing(request, template: str, *, data=None, queryset=None, **context):
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # The cards' cache read before the rows (see PageCards); only the products whose card is
     # missing or stale are read (none: no rows nor badges query, the page is one MGET and the
-    # ids' statement), in the paginator's order.
+    # ids' statement), in the paginator's order. Their rows are read by id from the unfiltered
+    # list: the ids already matched the filters, and repeating the keyword and price filters
+    # let PostgreSQL's generic plan of the prepared statement (from its 5th use on a
+    # connection) intersect the text and price indexes over every match (6 ms instead of 0.3).
     card_cache = PageCards(page.ids)
     missing = card_cache.missing()
-    if len(missing) == len(page.ids):
-        page.object_list = products_with_badges(page.object_list)
-    else:
-        rows = {p.pk: p for p in products_with_badges(page.object_list.filter(pk__in=missing))} if missing else {}
-        absent = set(missing) - set(rows)  # left the public list since the ids were read
-        page.object_list = [rows.get(pk) or CachedCard(pk) for pk in page.ids if pk not in absent]
+    rows = {p.pk: p for p in products_with_badges(queryset.filter(pk__in=missing))} if missing else {}
+    absent = set(missing) - set(rows)  # left the public list since the ids were read
+    page.object_list = [rows.get(pk) or CachedCard(pk) for pk in page.ids if pk not in absent]
     context.update(
         card_cache=card_cache,
         filter=filterset,

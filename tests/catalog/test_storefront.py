@@ -289,6 +289,33 @@ def test_search_ranks_by_relevance_by_default(client, tree, shop):
     assert listed(client.get("/search/", {"q": "lamp", "ordering": "newest"})) == [once.pk, often.pk]
 
 
+def test_search_statements_leave_postgresql_no_generic_plan_blind_to_the_keywords(client, lamps):
+    """Prepared statements (psycopg's prepare_threshold) get a generic plan that cannot see
+    the keywords nor the price range: the count and ids statement carries its values in its
+    SQL, and the page's rows are read by id only (the search page's regression, issue #12)."""
+    stock(lamps["led"].skus.get(), 3)
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    url = "/search/?q=台灯&price_min=50&price_max=500&in_stock=1&ordering=price"
+    with connection.execute_wrapper(record):
+        first = listed(client.get(url))
+    ids_statement = [(sql, params) for sql, params in sent if "SELECT COUNT(*)" in sql]
+    assert len(ids_statement) == 1
+    sql, params = ids_statement[0]
+    assert params is None
+    assert "'台灯'" in sql
+    assert ">= 50" in sql
+    rows = [sql for sql, _params in sent if '"catalog_product"."title"' in sql]
+    assert len(rows) == 1
+    assert "@@" not in rows[0]
+    assert '"min_price" >=' not in rows[0]
+    assert first == [lamps["led"].pk]
+
+
 def test_search_page_shows_the_count_and_an_empty_state(client, lamps):
     html = client.get("/search/", {"q": "灯"}, **EN).content.decode()
     assert "2 products" in html
