@@ -101,6 +101,15 @@ class ProductFilter(django_filters.FilterSet):
             queryset = product_public_queryset()
         super().__init__({} if data is None else data, queryset, request=request, prefix=prefix)
 
+    def get_form_class(self):
+        # No filter's form field depends on the request, so the form class is built once per
+        # class: django-filter's default builds a class and its eight fields on every request
+        # (0.3 ms of each list page; every form instance still deep-copies the fields).
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = type(self)._form_class = super().get_form_class()
+        return form_class
+
     def filter_category(self, queryset, name, value: int):
         return queryset.filter(category_id__in=category_descendant_ids([value]))
 

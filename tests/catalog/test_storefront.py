@@ -249,6 +249,18 @@ def test_invalid_filters_are_ignored_and_shown_on_the_page(client, tree, shop):
     assert "Enter prices as numbers, e.g. 99.50." in response.content.decode()
 
 
+def test_filter_forms_share_their_class_but_never_their_fields_or_values(tree, shop):
+    from catalog.filters import ProductFilter
+
+    bad = ProductFilter({"price_min": "abc", "ordering": "price"})
+    good = ProductFilter({"price_min": "5"})
+    assert type(bad.form) is type(good.form)
+    assert bad.form.fields["price_min"] is not good.form.fields["price_min"]
+    assert list(bad.form.errors) == ["price_min"]
+    assert good.form.errors == {}
+    assert (bad.form.cleaned_data["ordering"], good.form.cleaned_data["ordering"]) == ("price", "")
+
+
 # --- Search ----------------------------------------------------------------------------
 
 
