@@ -533,8 +533,8 @@ def _queries(client, url: str) -> int:
     [
         # the category table (the category, its path, subcategories, the categories below
         # it), tags, the count and the page's ids, the page's rows with their first pictures,
-        # promotion banners, live promotions for the badges (none here: tests/promotions)
-        ("category", 6),
+        # the live promotions for the banners and the badges (none here: tests/promotions)
+        ("category", 5),
         # categories for the filter, tags, the count and the page's ids, the page's rows with
         # their first pictures, live promotions for the badges
         ("search", 5),
