@@ -11,6 +11,7 @@ from django.db import connections
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
+from psycopg import ClientCursor
 
 from marketplace.filters import BooleanFilter
 
@@ -99,6 +100,15 @@ class ProductFilter(django_filters.FilterSet):
         if queryset is None:
             queryset = product_public_queryset()
         super().__init__({} if data is None else data, queryset, request=request, prefix=prefix)
+
+    def get_form_class(self):
+        # No filter's form field depends on the request, so the form class is built once per
+        # class: django-filter's default builds a class and its eight fields on every request
+        # (0.3 ms of each list page; every form instance still deep-copies the fields).
+        form_class = type(self).__dict__.get("_form_class")
+        if form_class is None:
+            form_class = type(self)._form_class = super().get_form_class()
+        return form_class
 
     def filter_category(self, queryset, name, value: int):
         return queryset.filter(category_id__in=category_descendant_ids([value]))
@@ -204,7 +214,14 @@ class ProductPaginator(Paginator):
         # Compiled by the ORM, put together here: Django has no expression for a COUNT over a
         # LIMITed subquery, nor for reading several ordered subqueries in one round trip.
         with connections[queryset.db].cursor() as cursor:
-            cursor.execute(f"SELECT {', '.join(sql)}", params)
+            # The values written into the SQL (client-side binding, as Django's default binding
+            # does), not sent as parameters: psycopg prepares a statement at its 5th use on a
+            # connection (prepare_threshold), and PostgreSQL then plans it once for any values.
+            # Blind to the price range and the keywords, that generic plan intersects the
+            # price index with the text index over every match and sorts them all (58 ms
+            # for the search page's statement at 25,000 products, instead of 3 ms).
+            statement = ClientCursor(cursor.connection).mogrify(f"SELECT {', '.join(sql)}", params)
+            cursor.execute(statement)
             count, *id_lists = cursor.fetchone()
         ids = [pk for id_list in id_lists for pk in id_list]
         if count > limit:

@@ -28,6 +28,7 @@ from promotions.selectors import (
     promotion_banners_category,
     promotion_banners_home,
     promotion_list_live,
+    promotion_list_shown,
 )
 
 from . import refcache, selectors
@@ -42,23 +43,24 @@ IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image
 LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 
-def _listing(request, template: str, *, data=None, queryset=None, **context):
+def _listing(request, template: str, *, data=None, queryset=None, live=None, **context):
     """Render a product list page: filters from the query string, one page of products
-    (of `queryset`, by default every public product)."""
+    (of `queryset`, by default every public product; `live`: the live promotions if the page
+    has read them already, for the cards' badges)."""
     queryset = selectors.product_list_public() if queryset is None else queryset
     filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # The cards' cache read before the rows (see PageCards); only the products whose card is
     # missing or stale are read (none: no rows nor badges query, the page is one MGET and the
-    # ids' statement), in the paginator's order.
+    # ids' statement), in the paginator's order. Their rows are read by id from the unfiltered
+    # list: the ids already matched the filters, and repeating the keyword and price filters
+    # let PostgreSQL's generic plan of the prepared statement (from its 5th use on a
+    # connection) intersect the text and price indexes over every match (6 ms instead of 0.3).
     card_cache = PageCards(page.ids)
     missing = card_cache.missing()
-    if len(missing) == len(page.ids):
-        page.object_list = products_with_badges(page.object_list)
-    else:
-        rows = {p.pk: p for p in products_with_badges(page.object_list.filter(pk__in=missing))} if missing else {}
-        absent = set(missing) - set(rows)  # left the public list since the ids were read
-        page.object_list = [rows.get(pk) or CachedCard(pk) for pk in page.ids if pk not in absent]
+    rows = {p.pk: p for p in products_with_badges(queryset.filter(pk__in=missing), live=live)} if missing else {}
+    absent = set(missing) - set(rows)  # left the public list since the ids were read
+    page.object_list = [rows.get(pk) or CachedCard(pk) for pk in page.ids if pk not in absent]
     context.update(
         card_cache=card_cache,
         filter=filterset,
@@ -102,15 +104,19 @@ def category_page(request, slug: str):
     # The page's category and those below it, whatever the query string says: read with the
     # category itself, not again by the category filter.
     data.pop("category", None)
+    # The live promotions read once for the banners and the cards' badges (one query and its
+    # compilation fewer: the two ran the same filter).
+    live = promotion_list_shown()
     return _listing(
         request,
         "storefront/category.html",
         data=data,
         queryset=selectors.product_list_public().filter(category_id__in=page.listed_ids),
+        live=live,
         category=page.category,
         breadcrumb=page.path,
         children=page.children,
-        banners=promotion_banners_category(page.path),
+        banners=promotion_banners_category(page.path, live=live),
     )
 
 

@@ -18,13 +18,15 @@ def product_cards(context, products):
     renders them one by one: the current ones from `context["card_cache"]`, the others
     rendered and handed to it to store."""
     cards = context["card_cache"]
-    card = get_template(CARD_TEMPLATE)
-    flat = context.flatten()
+    # Rendered in the page's own context, as `{% include %}` does: a new context per card
+    # (the page's flattened into it) was a fifth of the cards' time.
+    card = get_template(CARD_TEMPLATE).template
     parts, fresh = [], {}
     for product in products:
         html = cards.get(product.pk)
         if html is None:
-            html = fresh[product.pk] = card.render({**flat, "product": product})
+            with context.push(product=product):
+                html = fresh[product.pk] = card.render(context)
         parts.append(html)
     cards.store(fresh)
     return mark_safe("".join(parts))  # noqa: S308 - cards rendered by the autoescaping card template

@@ -70,6 +70,7 @@ from .storefront import (
     promotion_get_live,
     promotion_label,
     promotion_list_live,
+    promotion_list_shown,
     promotion_pages,
     promotion_products,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "promotion_list_for_merchant",
     "promotion_list_live",
     "promotion_list_platform",
+    "promotion_list_shown",
     "promotion_pages",
     "promotion_products",
     "rfm_scores",

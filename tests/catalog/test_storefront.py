@@ -249,6 +249,18 @@ def test_invalid_filters_are_ignored_and_shown_on_the_page(client, tree, shop):
     assert "Enter prices as numbers, e.g. 99.50." in response.content.decode()
 
 
+def test_filter_forms_share_their_class_but_never_their_fields_or_values(tree, shop):
+    from catalog.filters import ProductFilter
+
+    bad = ProductFilter({"price_min": "abc", "ordering": "price"})
+    good = ProductFilter({"price_min": "5"})
+    assert type(bad.form) is type(good.form)
+    assert bad.form.fields["price_min"] is not good.form.fields["price_min"]
+    assert list(bad.form.errors) == ["price_min"]
+    assert good.form.errors == {}
+    assert (bad.form.cleaned_data["ordering"], good.form.cleaned_data["ordering"]) == ("price", "")
+
+
 # --- Search ----------------------------------------------------------------------------
 
 
@@ -287,6 +299,33 @@ def test_search_ranks_by_relevance_by_default(client, tree, shop):
     once = product(shop, tree["kitchen"], title="Desk lamp")
     assert listed(client.get("/search/", {"q": "lamp"})) == [often.pk, once.pk]
     assert listed(client.get("/search/", {"q": "lamp", "ordering": "newest"})) == [once.pk, often.pk]
+
+
+def test_search_statements_leave_postgresql_no_generic_plan_blind_to_the_keywords(client, lamps):
+    """Prepared statements (psycopg's prepare_threshold) get a generic plan that cannot see
+    the keywords nor the price range: the count and ids statement carries its values in its
+    SQL, and the page's rows are read by id only (the search page's regression, issue #12)."""
+    stock(lamps["led"].skus.get(), 3)
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    url = "/search/?q=台灯&price_min=50&price_max=500&in_stock=1&ordering=price"
+    with connection.execute_wrapper(record):
+        first = listed(client.get(url))
+    ids_statement = [(sql, params) for sql, params in sent if "SELECT COUNT(*)" in sql]
+    assert len(ids_statement) == 1
+    sql, params = ids_statement[0]
+    assert params is None
+    assert "'台灯'" in sql
+    assert ">= 50" in sql
+    rows = [sql for sql, _params in sent if '"catalog_product"."title"' in sql]
+    assert len(rows) == 1
+    assert "@@" not in rows[0]
+    assert '"min_price" >=' not in rows[0]
+    assert first == [lamps["led"].pk]
 
 
 def test_search_page_shows_the_count_and_an_empty_state(client, lamps):
@@ -494,8 +533,8 @@ def _queries(client, url: str) -> int:
     [
         # the category table (the category, its path, subcategories, the categories below
         # it), tags, the count and the page's ids, the page's rows with their first pictures,
-        # promotion banners, live promotions for the badges (none here: tests/promotions)
-        ("category", 6),
+        # the live promotions for the banners and the badges (none here: tests/promotions)
+        ("category", 5),
         # categories for the filter, tags, the count and the page's ids, the page's rows with
         # their first pictures, live promotions for the badges
         ("search", 5),

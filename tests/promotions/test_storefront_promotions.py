@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog import views as catalog_views
 from catalog.models import Product
 from merchants.models import Merchant
-from promotions import services
+from promotions import selectors, services
 from promotions.models import Promotion
 from promotions.pagecache import promotion_windows_pages_invalidate
 from tests.catalog.factories import live_merchant, product
@@ -103,6 +103,35 @@ def test_banners_on_home_and_the_category_pages_they_cover(client, tree, shop):
     assert banners(client.get(f"/c/{tree['kitchen'].slug}/", **EN).content.decode()) == ["Double 12"]
 
 
+def test_category_banners_from_the_pages_live_promotions_are_those_of_their_own_query(tree, shop):
+    platform_promotion(live=True, name="Double 12", priority=1)
+    platform_promotion(live=True, name="Home week", scope="categories", category_ids=[tree["home"].pk], priority=3)
+    platform_promotion(
+        live=True, name="Lights week", scope="categories", category_ids=[tree["lighting"].pk], priority=9
+    )
+    shop_promotion(shop, live=True, name="Shop lamps", scope="categories", category_ids=[tree["lighting"].pk])
+    shop_promotion(shop, live=True, name="Shop days")
+    platform_promotion(name="Not yet live", scope="categories", category_ids=[tree["lighting"].pk])
+    spent = platform_promotion(live=True, name="Spent", budget_amount=Decimal("10"))
+    Promotion.objects.filter(pk=spent.pk).update(budget_spent=Decimal("10"))
+    live = selectors.promotion_list_shown()
+    names = {}
+    for name, path in {
+        "lighting": [tree["home"], tree["lighting"]],
+        "kitchen": [tree["home"], tree["kitchen"]],
+        "home": [tree["home"]],
+    }.items():
+        shared = selectors.promotion_banners_category(path, live=live)
+        own = selectors.promotion_banners_category(path)
+        assert [(p.pk, p.steps.all()[:]) for p in shared] == [(p.pk, p.steps.all()[:]) for p in own]
+        names[name] = [p.name for p in shared]
+    assert names == {
+        "lighting": ["Lights week", "Home week", "Double 12", "Shop lamps"],
+        "kitchen": ["Home week", "Double 12"],
+        "home": ["Home week", "Double 12"],
+    }
+
+
 def test_the_promotion_pages_show_only_live_promotions(client, tree, shop):
     item = product(shop, tree["lighting"], title="Desk lamp")
     live = shop_promotion(shop, live=True, name="Live one", scope="products", product_ids=[item.pk])
@@ -140,8 +169,9 @@ def _queries(client, url: str) -> int:
     [
         # As tests/catalog counts them (6, 5, 5) plus, with live promotions: their steps and
         # categories, the chosen products among the page's, and the category tree for the
-        # promotion that chooses categories; the banners' steps.
-        ("category", 11),
+        # promotion that chooses categories. The category page reads the live promotions once
+        # for its banners and badges (they had a query and its steps' each).
+        ("category", 9),
         ("search", 9),
         ("home", 10),
         # the promotion with its steps, products and categories; the count and the page's
