@@ -61,6 +61,12 @@ class CompiledRead:
 
     def read(self, shape, markers: dict, values: dict) -> list[Model]:
         """The model instances of the query for `values` (same names as `markers`)."""
+        return list(self.queryset(shape, markers, values))
+
+    def queryset(self, shape, markers: dict, values: dict) -> QuerySet:
+        """The query for `values`, not run yet (the caller iterates it where its errors are
+        handled): to be iterated only, as it is; a queryset made from it (`filter`, …) would
+        run the compiled SQL unchanged."""
         compiled = self._compiled.get(shape) or self._compile(shape, markers)
         queryset, compiler, sql, params, places = compiled
         params = list(params)
@@ -74,4 +80,4 @@ class CompiledRead:
         run.as_sql = lambda *args, **kwargs: (sql, params)
         chained = queryset._chain()
         chained.query.get_compiler = lambda *args, **kwargs: run
-        return list(chained)
+        return chained

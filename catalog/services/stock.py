@@ -472,7 +472,7 @@ def stock_allocate_and_reserve(
     with transaction.atomic(savepoint=False):
         _set_lock_timeout()
         ids = sorted(wanted.keys() | extra.keys())
-        rows = _locked(_RESERVING_ROWS.read(len(ids), markers={"ids": id_markers(len(ids))}, values={"ids": ids}))
+        rows = _locked(_RESERVING_ROWS.queryset(len(ids), markers={"ids": id_markers(len(ids))}, values={"ids": ids}))
 
         def preference(row: Stock):
             w = row.warehouse
