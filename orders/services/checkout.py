@@ -953,6 +953,16 @@ def request_fingerprint(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _attempt(*, buyer_id, key):
+    return CheckoutAttempt.objects.filter(buyer_id=buyer_id, key=key).select_related("buyer_order").order_by("pk")[:1]
+
+
+# The key's attempt, read on every checkout under the key's lock: compiled once
+# (marketplace/compiled.py); only the buyer and the key change.
+_ATTEMPT = CompiledRead(_attempt)
+_KEY_MARKER = "compiled-read:idempotency-key-marker"
+
+
 def checkout_place_idempotent(
     *, buyer, key: str, fingerprint: str, address: Address, items, coupon_id=None, coupon_code: str = ""
 ) -> tuple[BuyerOrder, bool]:
@@ -979,7 +989,10 @@ def checkout_place_idempotent(
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s), nextval(%s)", [lock_id, NUMBER_SEQUENCE])
             locked, serial = cursor.fetchone()
         if locked:
-            attempt = CheckoutAttempt.objects.filter(buyer=buyer, key=key).select_related("buyer_order").first()
+            attempts = _ATTEMPT.read(
+                1, markers={"buyer_id": ID_MARKER_BASE, "key": _KEY_MARKER}, values={"buyer_id": buyer.pk, "key": key}
+            )
+            attempt = attempts[0] if attempts else None
             if attempt is None:
                 order = _place(
                     buyer=buyer,
