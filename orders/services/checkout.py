@@ -41,10 +41,13 @@ Guarantees:
   the next value of the `orders_buyer_order_number_seq` sequence zero-padded to 10 digits,
   e.g. B2612070000004217; its merchant orders add "-1", "-2", … in merchant-id order.
   A refused or rolled-back checkout leaves a gap, never a duplicate;
-- few round trips (the checkout is the hot path): one query reads what pricing needs (the SKUs
-  with their product, category, merchant, shipping rate and current contract's revenue-share
-  rate) and one bulk insert per kind of row written; the placed order comes back with every
-  row attached, so its answer is built without reading it again.
+- few round trips and little CPU (the checkout is the hot path): one query reads what pricing
+  needs (the SKUs with their product, category, merchant, shipping rate and current
+  contract's revenue-share rate), compiled once per process (marketplace/compiled.py, as the
+  key's attempt read and the stock's locking read); one statement inserts the buyer order,
+  merchant orders, lines and events (`_save_orders`), one the shipments with their lines; the
+  placed order comes back with every row attached, so its answer is built without reading
+  it again.
 """
 
 from __future__ import annotations
