@@ -35,10 +35,9 @@ pytestmark = pytest.mark.django_db
 # The order's own statements on the order tables (the stock's, the audit's and the cart's are
 # counted by their own tests); the SKUs are read once (`_sku_reads`).
 CHECKOUT_OWN = {
-    ("INSERT", "orders_buyerorder"): 1,
-    ("INSERT", "orders_merchantorder"): 1,
-    ("INSERT", "orders_orderline"): 1,
-    ("INSERT", "orders_orderevent"): 1,
+    # the buyer order, its merchant orders, their lines and events: one statement (a
+    # data-modifying WITH whose first INSERT is the buyer order's)
+    ("WITH", "orders_buyerorder"): 1,
     # the shipments and their lines: one statement (a data-modifying WITH)
     ("WITH", "orders_shipment"): 1,
 }
@@ -86,19 +85,19 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
             buyer=buyer, address=address, items=[CheckoutItem(world.lamp.pk, 2), CheckoutItem(world.mug.pk, 1)]
         )
     # The lock with the number, the key's attempt, the SKUs (with their available units: the
-    # stock pre-check), the 4 order inserts, the stock (SET LOCAL lock_timeout: none on a web
+    # stock pre-check), the order's rows (1: the 4 inserts in one statement), the stock (SET LOCAL lock_timeout: none on a web
     # connection that bounds lock waits itself, the locking read, one statement that UPDATEs the
     # rows and INSERTs the movements), the shipments with their lines (1), the audit (1) and the
-    # attempt: 13, whatever the
+    # attempt: 10, whatever the
     # number of shops and lines.
-    assert len(placing) == 13
+    assert len(placing) == 10
     assert _own(placing.captured_queries) == Counter(CHECKOUT_OWN)
     assert _sku_reads(placing.captured_queries) == [True]
     # The stock is locked and reserved before the order's rows are written: a buyer who finds
     # the units gone under the lock has written nothing (a refusal costs no inserts).
     kinds = [_kind(q["sql"]) for q in placing.captured_queries]
-    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("INSERT", "orders_buyerorder"))
-    assert kinds.index(("INSERT", "orders_orderevent")) < kinds.index(("WITH", "orders_shipment"))
+    assert kinds.index(("SELECT", "catalog_stock")) < kinds.index(("WITH", "orders_buyerorder"))
+    assert kinds.index(("WITH", "orders_buyerorder")) < kinds.index(("WITH", "orders_shipment"))
 
     with CaptureQueriesContext(connection) as answering:
         body = BuyerOrderDetailSerializer(order).data
@@ -107,6 +106,39 @@ def test_a_two_shop_order_is_placed_in_a_fixed_number_of_statements_and_answered
     assert (body["payable_total"], [(p["number"], p["paid_total"]) for p in body["merchant_orders"]]) == (
         "427.98",
         [(f"{order.number}-1", "399.98"), (f"{order.number}-2", "28.00")],
+    )
+
+
+def test_the_orders_rows_written_in_one_statement_are_linked_as_the_database_has_them(world):
+    """The buyer order, merchant orders, lines and events of one statement: each row in memory
+    has the id and parent the database gave it (3 lines, 2 of them in one shop)."""
+    buyer = world.other_buyer
+    items = [CheckoutItem(world.lamp.pk, 2), CheckoutItem(world.cable.pk, 3), CheckoutItem(world.mug.pk, 1)]
+    order = services.checkout_place(buyer=buyer, address=buyer.addresses.get(), items=items)
+    in_memory = {
+        (merchant_order.pk, merchant_order.number, line.pk, line.sku_id, line.quantity, line.merchant_order_id)
+        for merchant_order in order.merchant_orders.all()
+        for line in merchant_order.lines.all()
+    }
+    stored = set(
+        OrderLine.objects.filter(merchant_order__buyer_order_id=order.pk).values_list(
+            "merchant_order_id", "merchant_order__number", "pk", "sku_id", "quantity", "merchant_order_id"
+        )
+    )
+    assert in_memory == stored
+    assert {(line[3], line[4]) for line in stored} == {(world.lamp.pk, 2), (world.cable.pk, 3), (world.mug.pk, 1)}
+    assert set(MerchantOrder.objects.filter(buyer_order=order).values_list("pk", "merchant_id")) == {
+        (merchant_order.pk, merchant_order.merchant_id) for merchant_order in order.merchant_orders.all()
+    }
+    assert set(OrderEvent.objects.filter(merchant_order__buyer_order=order).values_list("pk", "merchant_order_id")) == {
+        (event.pk, merchant_order.pk)
+        for merchant_order in order.merchant_orders.all()
+        for event in merchant_order.events.all()
+    }
+    assert BuyerOrder.objects.get(pk=order.pk).number == order.number
+    assert (
+        BuyerOrderDetailSerializer(order).data
+        == BuyerOrderDetailSerializer(selectors.buyer_order_get(buyer, order.number)).data
     )
 
 
@@ -122,11 +154,11 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     with CaptureQueriesContext(connection) as posting:
         created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
     assert created.status_code == 201
-    # The address, the placement's 13 (above), the ordered lines out of the cart (1) and, in
-    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 17. The
-    # token read makes 18 through the API with a token; a web connection whose lock waits are
-    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 17 in production.
-    assert len(posting) == 17
+    # The address, the placement's 10 (above), the ordered lines out of the cart (1) and, in
+    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 14. The
+    # token read makes 15 through the API with a token; a web connection whose lock waits are
+    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 14 in production.
+    assert len(posting) == 14
     assert _own(posting.captured_queries) == Counter(
         {
             **CHECKOUT_OWN,
@@ -297,12 +329,12 @@ def test_a_sold_out_sku_is_refused_with_the_skus_read_before_anything_is_written
 
 
 def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
-    """The same 2-shop order as above (13 statements without promotions: the cached index of
+    """The same 2-shop order as above (10 statements without promotions: the cached index of
     live promotions says neither shop has one, so their query is skipped) with a shop
     promotion that has a use limit, a money budget and a per-buyer limit: + the offers (1),
     the line discount rows (1), the promotion's conditional UPDATE (1), the buyer's counter
-    upsert (1) and the redemption row (1) = 18. An unlimited promotion costs the first two
-    only (15): it takes no row lock and writes no counter."""
+    upsert (1) and the redemption row (1) = 15. An unlimited promotion costs the first two
+    only (12): it takes no row lock and writes no counter."""
     from tests.promotions.factories import promotion
 
     limited = promotion(merchant=world.shop, amount="10.00", max_uses=10, budget_amount="50.00", per_buyer_limit=1)
@@ -313,7 +345,7 @@ def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
     services.checkout_place(buyer=warm, address=address_for(warm), items=items[1:])  # the index, rebuilt
     with CaptureQueriesContext(connection) as placing:
         order = services.checkout_place(buyer=buyer, address=address, items=items)
-    assert len(placing) == 18
+    assert len(placing) == 15
     assert order.merchant_orders.get(merchant=world.shop).discount_total == Decimal("10.00")
     limited.refresh_from_db()
     assert (limited.uses_count, limited.budget_spent) == (1, Decimal("10.00"))
@@ -325,4 +357,4 @@ def test_with_a_limited_promotion_the_order_costs_five_statements_more(world):
     services.checkout_place(buyer=warm, address=warm.addresses.get(), items=items[1:])
     with CaptureQueriesContext(connection) as unlimited:
         services.checkout_place(buyer=buyer, address=address, items=items)
-    assert len(unlimited) == 15
+    assert len(unlimited) == 12
