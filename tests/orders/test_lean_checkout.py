@@ -12,9 +12,8 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
-from django.db import OperationalError, close_old_connections, connection
-from django.test import Client, RequestFactory
+from django.db import OperationalError, connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from psycopg import errors as pg_errors
@@ -24,33 +23,18 @@ from catalog import services as catalog_services
 from catalog.models import Stock
 from marketplace import lean
 from marketplace.throttling import SignedInRateThrottle
-from marketplace.wsgi import application
 from orders.api import lean as lean_views
 from orders.api import lean_urls
 from orders.models import BuyerOrder, CartItem, CheckoutAttempt, OrderLine
 from tests.catalog.factories import live_merchant, product, warehouse
 from tests.factories import UserFactory
+from tests.lean_support import COMPARED, api, same, wsgi
 from tests.orders.factories import address_for
 
 pytestmark = pytest.mark.django_db
 
 CART = "/api/v1/orders/cart/items/"
 CHECKOUT = "/api/v1/orders/checkout/"
-
-#: Headers an answer must carry the same on both paths.
-COMPARED = (
-    "Content-Type",
-    "Allow",
-    "Vary",
-    "Content-Language",
-    "WWW-Authenticate",
-    "Retry-After",
-    "X-Frame-Options",
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "Cross-Origin-Opener-Policy",
-    "Content-Security-Policy",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -84,53 +68,6 @@ def environ(path, body=None, *, token=None, key=None, content_type="application/
     if method == "POST":
         return factory.post(path, body, content_type=content_type, **headers).environ
     return factory.generic(method, path, **headers).environ
-
-
-class Answer:
-    def __init__(self, status: str, headers: list, body: bytes):
-        self.status_code = int(status.split(" ", 1)[0])
-        self.headers = dict(headers)
-        self.content = body
-
-    def json(self):
-        return json.loads(self.content)
-
-
-def wsgi(environ_: dict) -> Answer:
-    """The production WSGI application, as gunicorn calls it (the test's connection kept)."""
-    started = {}
-
-    def start_response(status, headers, exc_info=None):
-        started.update(status=status, headers=headers)
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        chunks = application(environ_, start_response)
-        body = b"".join(chunks)
-        chunks.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return Answer(started["status"], started["headers"], body)
-
-
-def api(environ_: dict):
-    """The same request through the project's full stack and the DRF view (Django's test client)."""
-    return Client().generic(
-        environ_["REQUEST_METHOD"],
-        environ_["PATH_INFO"],
-        data=environ_["wsgi.input"].read(int(environ_.get("CONTENT_LENGTH") or 0)),
-        content_type=environ_.get("CONTENT_TYPE", ""),
-        **{k: v for k, v in environ_.items() if k.startswith("HTTP_")},
-    )
-
-
-def same(lean_answer, api_answer) -> None:
-    assert lean_answer.status_code == api_answer.status_code
-    assert lean_answer.content == api_answer.content
-    for name in COMPARED:
-        assert lean_answer.headers.get(name) == api_answer.headers.get(name), name
 
 
 def outcome() -> dict:

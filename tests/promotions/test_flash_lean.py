@@ -12,8 +12,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -27,24 +26,10 @@ from promotions.api import flash_tokens, lean_urls
 from promotions.models import FlashReservation
 from promotions.services import flash
 from tests.factories import UserFactory
+from tests.lean_support import COMPARED, Answer, api, same, wsgi
 from tests.promotions.flash_factories import _flash_redis_clean, live_sale  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-#: Headers an answer of the admission must carry the same on both paths.
-COMPARED = (
-    "Content-Type",
-    "Allow",
-    "Vary",
-    "Content-Language",
-    "WWW-Authenticate",
-    "Retry-After",
-    "X-Frame-Options",
-    "X-Content-Type-Options",
-    "Referrer-Policy",
-    "Cross-Origin-Opener-Policy",
-    "Content-Security-Policy",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -68,58 +53,10 @@ def environ(path: str, *, body=b"{}", content_type="application/json", token=Non
     return factory.generic(method, path, **headers).environ
 
 
-class Answer:
-    def __init__(self, status: str, headers: list, body: bytes):
-        self.status_code = int(status.split(" ", 1)[0])
-        self.headers = dict(headers)
-        self.content = body
-
-    def json(self):
-        return json.loads(self.content)
-
-
-def wsgi(environ_: dict) -> Answer:
-    """The production WSGI application (marketplace.wsgi), as gunicorn calls it; the database
-    connection left open as Django's test client leaves it (the test's transaction)."""
-    started = {}
-
-    def start_response(status, headers, exc_info=None):
-        started.update(status=status, headers=headers)
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        chunks = application(environ_, start_response)
-        body = b"".join(chunks)
-        chunks.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-    return Answer(started["status"], started["headers"], body)
-
-
-def api(environ_: dict):
-    """The same request through the project's full stack and DRF view (Django's test client)."""
-    return Client().generic(
-        environ_["REQUEST_METHOD"],
-        environ_["PATH_INFO"],
-        data=environ_["wsgi.input"].read(int(environ_.get("CONTENT_LENGTH") or 0)),
-        content_type=environ_.get("CONTENT_TYPE", ""),
-        **{k: v for k, v in environ_.items() if k.startswith("HTTP_")},
-    )
-
-
 def both(**request) -> tuple[Answer, object]:
     """(lean answer, API answer) to the same request: call only for answers that change nothing."""
     path = request.pop("path")
     return wsgi(environ(path, **request)), api(environ(path, **request))
-
-
-def same(lean_answer, api_answer) -> None:
-    assert lean_answer.status_code == api_answer.status_code
-    assert lean_answer.content == api_answer.content
-    for name in COMPARED:
-        assert lean_answer.headers.get(name) == api_answer.headers.get(name), name
 
 
 def new_token(user=None) -> str:
