@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from catalog.models import Product
 from orders.models import Review, ReviewPhoto
 from tests.catalog.factories import image_upload
 from tests.factories import UserFactory, png_bomb
+from tests.orders.test_api import client_for
 from tests.orders.test_portal_orders import build_world
 from tests.orders.test_reviews import completed
 
 pytestmark = pytest.mark.django_db
 
 BASE = "/api/v1/orders/"
-
-
-def client_for(user=None) -> APIClient:
-    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
