@@ -24,6 +24,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import Resolver404, get_resolver
 
 #: The lean URL configurations (modules of apps, named here as marketplace/urls.py names the
 #: apps' URLs: the kernel imports no app). Each has `urlpatterns` and `takes(environ) -> bool`;
@@ -43,6 +44,27 @@ SKIPPED = frozenset(
         "axes.middleware.AxesMiddleware",
     }
 )
+
+
+def token_posts(urlconf: str):
+    """The `takes(environ)` of the lean URL configuration `urlconf` whose routes serve API
+    tokens only: a `POST` with an `Authorization: Token …` header (the scheme in any case, as
+    DRF reads it) to one of its paths. Anything else (a session, anonymous, another method)
+    goes to the project's full stack."""
+
+    def takes(environ) -> bool:
+        if environ.get("REQUEST_METHOD") != "POST":
+            return False
+        scheme = environ.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
+        if scheme.lower() != "token":
+            return False
+        try:
+            get_resolver(urlconf).resolve(environ.get("PATH_INFO", ""))
+        except Resolver404:
+            return False
+        return True
+
+    return takes
 
 
 def lean_middleware() -> list[str]:

@@ -8,7 +8,9 @@ The path is the one the API's router gives the admission (`flash-sale-admit`; a 
 they agree).
 """
 
-from django.urls import Resolver404, get_resolver, path
+from django.urls import path
+
+from marketplace.lean import token_posts
 
 from . import flash
 
@@ -24,15 +26,5 @@ handler404 = "marketplace.views.page_not_found"
 handler500 = "marketplace.views.server_error"
 
 
-def takes(environ) -> bool:
-    """Whether the lean handler serves this WSGI request (see the module's docstring)."""
-    if environ.get("REQUEST_METHOD") != "POST":
-        return False
-    scheme = environ.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0]
-    if scheme.lower() != "token":
-        return False
-    try:
-        get_resolver(__name__).resolve(environ.get("PATH_INFO", ""))
-    except Resolver404:
-        return False
-    return True
+#: Whether the lean handler serves a WSGI request (see the module's docstring).
+takes = token_posts(__name__)
