@@ -25,6 +25,7 @@ from marketplace.shortcuts import found_or_404
 from .. import selectors
 from ..filters import ProductFilter, ProductPaginator
 from ..pagecache import LIST, product_generation
+from .public_list import unfiltered_page
 from .serializers_public import CategorySerializer, ProductDetailSerializer, ProductListSerializer
 
 TAGS = ["catalog"]
@@ -123,6 +124,15 @@ class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     def get_serializer_class(self):
         return ProductDetailSerializer if self.action == "retrieve" else ProductListSerializer
+
+    def list(self, request, *args, **kwargs):
+        # A JSON page without filters: statements compiled once, rows built from plain values
+        # (catalog.api.public_list); everything else, the generic path. The same answer.
+        if request.accepted_renderer.format == "json":
+            rows = unfiltered_page(self.paginator, request)
+            if rows is not None:
+                return self.paginator.get_paginated_response(rows)
+        return super().list(request, *args, **kwargs)
 
     def get_object(self):
         return found_or_404(selectors.product_get_public_page(int(self.kwargs["pk"])))
