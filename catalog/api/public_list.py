@@ -70,15 +70,16 @@ def _boost_since():
     return timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
 
 
-#: (ordering, page end) → (SQL, parameters, the places of the boost moment among them).
-_statements: dict[tuple[str, int], tuple[str, tuple, tuple[int, ...]]] = {}
+#: (ordering, page end, count bound) → (SQL, parameters, the places of the boost moment among them).
+_statements: dict[tuple[str, int, int], tuple[str, tuple, tuple[int, ...]]] = {}
 
 
 def _ids_statement(ordering: str, stop: int) -> tuple[str, tuple, tuple[int, ...]]:
     """`ProductPaginator._read`'s statement for the unfiltered list in `ordering` up to `stop`
     (at most the count bound), compiled once: the bounded count and the ids of the new shops'
     part and of the others' part, each in the ordering's index order."""
-    compiled = _statements.get((ordering, stop))
+    limit = ProductPaginator.count_bound
+    compiled = _statements.get((ordering, stop, limit))
     if compiled is not None:
         return compiled
     queryset = ProductFilter({"ordering": ordering}, selectors.product_list_public()).qs
@@ -86,7 +87,6 @@ def _ids_statement(ordering: str, stop: int) -> tuple[str, tuple, tuple[int, ...
     order_by = list(queryset.query.order_by)
     if order_by[:1] != ["-boosted"]:
         raise ValueError("ProductFilter's orderings no longer put new shops first.")
-    limit = ProductPaginator.count_bound
     sql, params = [], []
     part_sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
     sql.append(f"(SELECT COUNT(*) FROM ({part_sql}) AS counted)")
@@ -101,7 +101,7 @@ def _ids_statement(ordering: str, stop: int) -> tuple[str, tuple, tuple[int, ...
     since = {params[i] for i in places}
     if len(places) != 2 or len(since) != 1 or abs(since.pop() - _boost_since()) > timedelta(minutes=1):
         raise ValueError("The unfiltered product list's statement no longer has the boost moment it expects.")
-    compiled = _statements[ordering, stop] = (f"SELECT {', '.join(sql)}", tuple(params), places)
+    compiled = _statements[ordering, stop, limit] = (f"SELECT {', '.join(sql)}", tuple(params), places)
     return compiled
 
 

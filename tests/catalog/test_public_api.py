@@ -403,3 +403,140 @@ def test_the_list_rows_direct_path_answers_the_same_bytes_as_drfs_field_by_field
         7,
     )
     assert (rows["Desk lamp"]["rating_average"], rows["Desk lamp"]["rating_count"]) == (None, 0)
+
+
+class _CompiledPathSpy:
+    """Records whether each list request was answered by the compiled path
+    (catalog.api.public_list) or left to the generic one."""
+
+    def __init__(self, monkeypatch):
+        import catalog.api.public as public
+
+        self.answered: list[bool] = []
+        self._monkeypatch, self._public, self._real = monkeypatch, public, public.unfiltered_page
+        monkeypatch.setattr(public, "unfiltered_page", self._spy)
+
+    def _spy(self, pagination, request):
+        rows = self._real(pagination, request)
+        self.answered.append(rows is not None)
+        return rows
+
+    def generic_only(self):
+        """From now on every request takes the generic path, with DRF's field-by-field rows."""
+        from catalog.api.serializers_public import ProductListSerializer
+
+        self._monkeypatch.setattr(self._public, "unfiltered_page", lambda pagination, request: None)
+        self._monkeypatch.setattr(
+            ProductListSerializer, "to_representation", serializers.ModelSerializer.to_representation
+        )
+
+
+def test_the_compiled_list_answers_the_same_bytes_as_the_generic_path(api_client, tree, shop, monkeypatch):
+    """A page without filters is read by statements compiled once and its rows built from plain
+    values: byte for byte what the generic path (the filterset, the paginator, DRF's
+    field-by-field serializer) answers, for every ordering, page and page size, new and old
+    shops, a shop without a shop name, rows with and without a picture, a rating, in English
+    and Chinese."""
+    veteran, _ = live_merchant(categories=[tree["home"]])
+    Merchant.objects.filter(pk=veteran.pk).update(live_since=timezone.now() - timedelta(days=31), shop_name="")
+    product(shop, tree["desk"], title="Desk lamp", price="88.80")
+    kettle = product(shop, tree["kitchen"], title="电水壶 “Kettle” <b>&</b>", price="1234.50")
+    kettle.images.all().delete()
+    Product.objects.filter(pk=kettle.pk).update(rating_count=7, rating_total=30)
+    services.stock_receive(merchant=shop, sku=kettle.skus.get(), warehouse=warehouse(), quantity=3, actor=None)
+    old = product(veteran, tree["lighting"], title="Old lamp", price="1.00")
+    Product.objects.filter(pk=old.pk).update(rating_count=2, rating_total=9)  # 4.5: half up
+    product(veteran, tree["desk"], title="Old desk", price="1000000.00")
+    urls = [
+        PRODUCTS,
+        f"{PRODUCTS}?ordering=price",
+        f"{PRODUCTS}?ordering=-price",
+        f"{PRODUCTS}?ordering=newest",
+        f"{PRODUCTS}?ordering=relevance",
+        f"{PRODUCTS}?page_size=3",
+        f"{PRODUCTS}?page_size=3&page=2&ordering=price",
+        f"{PRODUCTS}?page=1&page_size=100&utm_source=x",
+        f"{PRODUCTS}?page_size=500",
+    ]
+    languages = ["en", "zh-hans"]
+    spy = _CompiledPathSpy(monkeypatch)
+
+    compiled = [api_client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content for url in urls for lang in languages]
+    assert spy.answered == [True] * len(urls) * len(languages)
+    spy.generic_only()
+    generic = [api_client.get(url, HTTP_ACCEPT_LANGUAGE=lang).content for url in urls for lang in languages]
+
+    assert compiled == generic
+    page = api_client.get(f"{PRODUCTS}?page_size=3&page=2&ordering=price").json()
+    assert (page["count"], page["count_exact"], [row["title"] for row in page["results"]]) == (
+        4,
+        True,
+        ["Old desk"],  # after the new shop's two
+    )
+    assert page["previous"] == "http://testserver/api/v1/catalog/products/?ordering=price&page_size=3"
+    rows = {row["title"]: row for row in api_client.get(PRODUCTS).json()["results"]}
+    assert (rows["Old lamp"]["rating_average"], rows["Old lamp"]["shop"]["name"]) == ("4.5", veteran.company_name)
+
+
+def test_the_compiled_list_of_an_empty_catalogue_is_the_generic_one(api_client, monkeypatch):
+    spy = _CompiledPathSpy(monkeypatch)
+    with CaptureQueriesContext(connection) as captured:
+        compiled = api_client.get(PRODUCTS)
+    queries = len(captured)  # the next request clears the connection's log
+    spy.generic_only()
+    generic = api_client.get(PRODUCTS)
+    assert (spy.answered, queries, compiled.content) == ([True], 1, generic.content)
+    assert compiled.json() == {"count": 0, "count_exact": True, "next": None, "previous": None, "results": []}
+
+
+def test_the_compiled_list_boosts_new_shops_as_of_each_request(api_client, tree, shop, monkeypatch):
+    """The statement is compiled once, the moment from which a shop counts as new is each
+    request's own: a month later the same statement no longer puts the shop first."""
+    veteran, _ = live_merchant(categories=[tree["home"]])
+    Merchant.objects.filter(pk=veteran.pk).update(live_since=timezone.now() - timedelta(days=31))
+    old = product(veteran, tree["desk"], price="1.00")
+    new = product(shop, tree["desk"], price="999.00")
+    spy = _CompiledPathSpy(monkeypatch)
+    assert ids(api_client.get(PRODUCTS, {"ordering": "price"})) == [new.pk, old.pk]
+
+    later = timezone.now() + timedelta(days=31)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert ids(api_client.get(PRODUCTS, {"ordering": "price"})) == [old.pk, new.pk]
+    assert spy.answered == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("?in_stock=1", 200),  # a filter
+        ("?category={category}", 200),
+        ("?ordering=", 200),
+        ("?ordering=popular", 400),
+        ("?page=last&page_size=1", 200),
+        ("?page=0", 404),
+        ("?page=2", 404),  # past the end
+        ("?page=241&page_size=1", 404),  # past the counted range
+        ("?format=api", 200),  # the browsable API
+    ],
+)
+def test_what_the_compiled_list_leaves_to_the_generic_path(api_client, tree, shop, monkeypatch, query, status):
+    product(shop, tree["desk"])
+    spy = _CompiledPathSpy(monkeypatch)
+    url = PRODUCTS + query.format(category=tree["home"].pk)
+    compiled = api_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    spy.generic_only()
+    generic = api_client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    if query == "?format=api":  # not even asked; its page embeds the request's own CSRF token
+        assert (compiled.status_code, spy.answered) == (status, [])
+    else:
+        assert (compiled.status_code, spy.answered, compiled.content) == (status, [False], generic.content)
+
+
+@pytest.mark.parametrize("size", ["0", "abc", "-1"])
+def test_a_bad_page_size_is_refused_by_the_compiled_list_as_by_the_generic_one(api_client, monkeypatch, size):
+    spy = _CompiledPathSpy(monkeypatch)
+    compiled = api_client.get(PRODUCTS, {"page_size": size}, HTTP_ACCEPT_LANGUAGE="en")
+    spy.generic_only()
+    generic = api_client.get(PRODUCTS, {"page_size": size}, HTTP_ACCEPT_LANGUAGE="en")
+    assert (compiled.status_code, compiled.json()["code"]) == (400, "validation_error")
+    assert compiled.content == generic.content
