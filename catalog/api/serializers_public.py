@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 
 from django.urls import reverse
@@ -168,6 +169,9 @@ def product_list_rows(rows, request) -> list[dict]:
     serializer's own fields, for the same decimal and time zone formatting; a test compares
     the JSON with DRF's field-by-field path byte for byte."""
     price_field, rating_field, date_field = _list_fields()
+    # The active time zone read once a page: the field's default asks for it at every row.
+    date_field = copy.copy(date_field)
+    date_field.timezone = date_field.default_timezone()
     image = image_urls_maker(request)
     return [
         {
