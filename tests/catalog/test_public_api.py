@@ -3,7 +3,7 @@ detail; only products on sale; a constant number of queries per page."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -540,3 +540,24 @@ def test_a_bad_page_size_is_refused_by_the_compiled_list_as_by_the_generic_one(a
     generic = api_client.get(PRODUCTS, {"page_size": size}, HTTP_ACCEPT_LANGUAGE="en")
     assert (compiled.status_code, compiled.json()["code"]) == (400, "validation_error")
     assert compiled.content == generic.content
+
+
+def test_the_compiled_lists_statements_carry_their_values_as_parameters(api_client, tree, shop, monkeypatch):
+    """So psycopg prepares them and PostgreSQL plans each once per connection (written into
+    the SQL, the count-and-ids statement was parsed and planned on every request)."""
+    product(shop, tree["desk"])
+    spy = _CompiledPathSpy(monkeypatch)
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert api_client.get(PRODUCTS).status_code == 200
+    assert spy.answered == [True]
+    (ids_sql, ids_params), (rows_sql, rows_params) = sent
+    assert (ids_sql.count("%s"), len(ids_params)) == (len(ids_params), len(ids_params))
+    assert sum(isinstance(value, datetime) for value in ids_params) == 2  # the boost moment, twice
+    assert str(timezone.now().year) not in ids_sql
+    assert rows_sql.count("%s") == len(rows_params)
