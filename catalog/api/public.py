@@ -11,6 +11,8 @@ answered before DRF runs: it is not counted by the anonymous rate throttle.
 
 from __future__ import annotations
 
+import functools
+
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -25,7 +27,7 @@ from marketplace.shortcuts import found_or_404
 from .. import selectors
 from ..filters import ProductFilter, ProductPaginator
 from ..pagecache import LIST, product_generation
-from .public_list import unfiltered_page
+from .public_list import RowsPaginator, unfiltered_page
 from .serializers_public import CategorySerializer, ProductDetailSerializer, ProductListSerializer
 
 TAGS = ["catalog"]
@@ -125,14 +127,22 @@ class PublicProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     def get_serializer_class(self):
         return ProductDetailSerializer if self.action == "retrieve" else ProductListSerializer
 
+    #: JSON pages through catalog.api.public_list's compiled reads (tests turn it off to
+    #: compare with DRF's generic path).
+    compiled_reads = True
+
     def list(self, request, *args, **kwargs):
-        # A JSON page without filters: statements compiled once, rows built from plain values
-        # (catalog.api.public_list); everything else, the generic path. The same answer.
-        if request.accepted_renderer.format == "json":
-            rows = unfiltered_page(self.paginator, request)
-            if rows is not None:
-                return self.paginator.get_paginated_response(rows)
-        return super().list(request, *args, **kwargs)
+        # A JSON page: without filters, statements compiled once (unfiltered_page); with
+        # filters, the generic count and ids, then the rows by id, compiled once and built from
+        # plain values (RowsPaginator). The browsable API: DRF's generic path. The same answer.
+        if not (self.compiled_reads and request.accepted_renderer.format == "json"):
+            return super().list(request, *args, **kwargs)
+        pagination = self.paginator
+        rows = unfiltered_page(pagination, request)
+        if rows is None:
+            pagination.django_paginator_class = functools.partial(RowsPaginator, request=request)
+            rows = pagination.paginate_queryset(self.filter_queryset(self.get_queryset()), request, view=self)
+        return pagination.get_paginated_response(rows)
 
     def get_object(self):
         return found_or_404(selectors.product_get_public_page(int(self.kwargs["pk"])))

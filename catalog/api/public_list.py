@@ -123,6 +123,31 @@ def _read(ordering: str, start: int, stop: int) -> tuple[list[int], int, bool]:
     return ids[start:stop], min(count, limit), count <= limit
 
 
+def page_rows(ids: list[int], request) -> list[dict]:
+    """The JSON rows of the public products `ids`, in that order (those no longer public left
+    out): one statement compiled per number of ids, none without ids (as the ORM's
+    `pk__in=[]`, which runs nothing)."""
+    if not ids:
+        return []
+    found = {row[0]: row for row in _rows.read(len(ids), {"ids": id_markers(len(ids))}, {"ids": ids})}
+    return product_list_rows([found[pk] for pk in ids if pk in found], request)
+
+
+class RowsPaginator(ProductPaginator):
+    """`ProductPaginator` whose pages hold their JSON rows, read by id (`page_rows`) from the
+    unfiltered list: the ids already matched the filters, so the rows' statement does not
+    repeat them (a keyword's text match, the category tree …) and is compiled once."""
+
+    def __init__(self, object_list, per_page, *, request, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.request = request
+
+    def page(self, number):
+        page = super().page(number)
+        page.object_list = page_rows(page.ids, self.request)
+        return page
+
+
 def _page_number(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return 1
@@ -148,11 +173,9 @@ def unfiltered_page(pagination, request) -> list[dict] | None:
     ids, count, exact = _read(ordering, start, stop)
     if not ids and number > 1:
         return None  # no such page: the generic path answers its 404
-    # No ids, no read (as the ORM's `pk__in=[]`, which runs nothing).
-    found = {row[0]: row for row in _rows.read(len(ids), {"ids": id_markers(len(ids))}, {"ids": ids})} if ids else {}
     paginator = ProductPaginator([], size)
     paginator.count, paginator.count_exact = count, exact
-    rows = product_list_rows([found[pk] for pk in ids if pk in found], request)
+    rows = page_rows(ids, request)
     pagination.request = request
     pagination.page = paginator._get_page(rows, number, paginator)
     return rows
