@@ -21,9 +21,10 @@ Here, for such a page within the counted range (`ProductPaginator.count_bound`):
 Only pages ending within the counted range are compiled, so a process keeps at most 3
 orderings × 240 page ends of the first statement and 100 shapes of the second.
 
-Anything else (a filter, `page=last`, a page past the counted range or past the end, the
-browsable API) takes the generic path, which answers errors too. The same queries (2), the
-same JSON (tests compare both paths byte for byte).
+Anything else (a filter, `page=last`, a page past the counted range or past the end) takes
+the generic count and ids (`ProductPaginator`, which answers errors too), then the same rows
+read by id (`RowsPaginator`); the browsable API, DRF's generic path. The same queries, the
+same JSON (tests compare with DRF's generic path byte for byte).
 """
 
 from __future__ import annotations
