@@ -142,3 +142,34 @@ def test_the_health_check_pings_the_broker_with_the_processs_client(client, cons
     assert redis_client(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1) is redis_client(
         settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
     )
+
+
+def test_get_or_add_many_adds_only_missing_keys_and_answers_every_current_value():
+    raw = cache._cache.get_client()
+    cache.set("kept", "before", timeout=1000)
+    answer = cache.get_or_add_many({"kept": "new", "fresh": "token", "number": 3}, timeout=None)
+    assert answer == {"kept": "before", "fresh": "token", "number": 3}
+    assert cache.get_many(["kept", "fresh", "number"]) == answer
+    assert (raw.ttl("mp:1:fresh"), raw.get("mp:1:number")) == (-1, b"3")  # no expiry; Django's serializer
+    assert 990 <= raw.ttl("mp:1:kept") <= 1000  # not written
+    assert cache.get_or_add_many({"timed": 1}, timeout=60) == {"timed": 1}
+    assert 59 <= raw.ttl("mp:1:timed") <= 60
+    assert cache.get_or_add_many({"nothing-kept": 1}, timeout=0) == {}
+    assert cache.get("nothing-kept") is None
+    assert cache.get_or_add_many({}) == {}
+
+
+def test_get_or_add_many_is_one_round_trip(monkeypatch):
+    executed = []
+    real = redis.client.Pipeline.execute
+
+    def execute(self, *args, **kwargs):
+        executed.append(len(self.command_stack))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", execute)
+    commands = []
+    monkeypatch.setattr(redis.Redis, "execute_command", lambda self, *args, **kwargs: commands.append(args[0]))
+    cache.get_or_add_many({f"g{i}": i for i in range(24)}, timeout=None)
+    assert executed == [25]  # 24 SET NX and one MGET, sent together
+    assert commands == []
