@@ -25,6 +25,7 @@ throttles and the flash-sale token cache rely on it to fall back).
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 
@@ -74,6 +75,19 @@ class RedisCacheClient(django_redis.RedisCacheClient):
 #: The clients of this process, one per cache configuration (servers and OPTIONS).
 _shared: dict[tuple, RedisCacheClient] = {}
 _shared_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    # A lock another thread of the parent held at the fork would stay held in the child (a
+    # Celery prefork child, a gunicorn worker): the child starts with free ones.
+    global _shared_lock
+    _shared_lock = threading.Lock()
+    for client in _shared.values():
+        client._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class RedisCache(django_redis.RedisCache):

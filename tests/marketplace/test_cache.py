@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.test import override_settings
 
+from marketplace import cache as marketplace_cache
 from marketplace.cache import RedisCache, redis_client
 
 
@@ -104,6 +107,30 @@ def test_a_forked_process_uses_its_own_connections_through_the_same_client():
     assert cache.get("child") == pid
     cache.set("parent", 2)  # the parent's connection was left alone by the child
     assert cache.get("parent") == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks as Celery's prefork pool does")
+def test_a_child_forked_while_a_thread_held_the_registry_lock_can_still_build_clients():
+    config = settings.CACHES["default"]
+    with marketplace_cache._shared_lock:  # another thread of the parent, building a client
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                backend = RedisCache(config["LOCATION"], config)
+                status = 0 if backend._cache.get_client() is cache._cache.get_client() else 2
+            finally:
+                os._exit(status)
+    for _ in range(100):  # a deadlocked child never exits: give up after 10 s
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child waited forever for the parent's lock")
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_djangos_behaviour_is_kept_serializer_prefix_and_timeouts():
