@@ -22,6 +22,7 @@ Who bumps what, always after commit:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -116,17 +117,41 @@ def stock_pages_changed(stocks) -> None:
         transaction.on_commit(partial(_stock_check, shown), robust=True)
 
 
+#: KEYS: the rows' remembered levels; ARGV: their levels now, in the same order. Writes only
+#: the levels that differ (a row never seen included: its GET is false) and answers what each
+#: row showed before (nil where nothing was remembered), in one atomic round trip.
+_SWAP_LEVELS = """
+local before = {}
+for i, key in ipairs(KEYS) do
+  local was = redis.call('GET', key)
+  before[i] = was
+  if was ~= ARGV[i] then redis.call('SET', key, ARGV[i]) end
+end
+return before
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def _swap_levels(client):
+    """The script, registered once per process and client (then run by its digest: EVALSHA)."""
+    return client.register_script(_SWAP_LEVELS)
+
+
 def _stock_check(shown: dict[int, tuple[int, int]]) -> None:
+    keys = [cache.make_and_validate_key(_stock_key(pk)) for pk in shown]
     try:
-        before = cache.get_many([_stock_key(pk) for pk in shown])
         # Kept without expiry (one small key per stock row): a page may outlive any expiry, and a
-        # forgotten level would make the next sale of the row bump its pages for nothing.
-        cache.set_many({_stock_key(pk): now for pk, (now, _sku) in shown.items()}, timeout=None)
+        # forgotten level would make the next sale of the row bump its pages for nothing. A
+        # level that did not change is not written again (most sales leave plenty). Levels are
+        # integers, which the cache stores as such: `cache.get` reads them.
+        client = cache._cache.get_client(None, write=True)
+        answer = _swap_levels(client)(keys=keys, args=[now for now, _sku in shown.values()])
     except RedisError:
         return  # the pages expire by PAGE_CACHE_TTL
+    before = {pk: None if was is None else int(was) for pk, was in zip(shown, answer, strict=True)}
     changed, crossed = set(), set()
     for pk, (now, sku_id) in shown.items():
-        was = before.get(_stock_key(pk))
+        was = before[pk]
         if was != now:
             changed.add(sku_id)
         if was is None or (was == 0) != (now == 0):

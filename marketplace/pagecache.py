@@ -176,11 +176,13 @@ def _hit(request, stored) -> HttpResponse:
 def _start(names: Iterable[str], found: dict) -> tuple | None:
     """Give a token to the generations missing from the cache; the tokens now current."""
     keys = [_gen_key(name) for name in names]
-    missing = [k for k in keys if found.get(k) is None]
-    for k in missing:
-        cache.add(k, uuid.uuid4().hex, timeout=None)
-    now = cache.get_many(missing)
-    return _current(names, {**found, **now})
+    return _current(names, {**found, **_give_tokens([k for k in keys if found.get(k) is None])})
+
+
+def _give_tokens(keys: list[str]) -> dict:
+    """A token for each of these generation keys (missing from an MGET), unless another process
+    gave one meanwhile (add), and the tokens now: one round trip, were one per key and an MGET."""
+    return cache.get_or_add_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
 
 
 def _store(request, key: str, tokens: tuple | None, response):
@@ -236,7 +238,5 @@ def generation_tokens(names: Iterable[str], found: dict) -> dict[str, str | None
     names = list(dict.fromkeys(names))
     if any(found.get(_gen_key(name)) is None for name in names):
         keys = [_gen_key(name) for name in names if found.get(_gen_key(name)) is None]
-        for key in keys:
-            cache.add(key, uuid.uuid4().hex, timeout=None)
-        found = {**found, **cache.get_many(keys)}
+        found = {**found, **_give_tokens(keys)}
     return {name: found.get(_gen_key(name)) for name in names}

@@ -198,7 +198,8 @@ def _redis_database(url: str, number: int) -> str:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache with one client per process (marketplace/cache.py).
+        "BACKEND": "marketplace.cache.RedisCache",
         "LOCATION": env.str("CACHE_REDIS_URL", default=_redis_database(REDIS_URL, 1)),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mp"),
     }

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import services
+from .cache import redis_client
 from .celery import app as celery_app
 from .errors import DomainError
 from .forms import SignupForm
@@ -33,7 +34,8 @@ def _database_state() -> dict:
 
 def _broker_state() -> dict:
     try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
+        # The process's client (its pool): a new one per check would open a connection each time.
+        client = redis_client(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
         client.ping()
         return {"ok": True, "mode": "redis"}
     except redis.RedisError as exc:

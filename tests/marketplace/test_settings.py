@@ -124,7 +124,7 @@ def test_without_redis_url_development_uses_make_runs_redis_for_tasks_and_cache(
     assert result.stdout.split() == [
         "False",
         "redis://127.0.0.1:26379/0",
-        "django.core.cache.backends.redis.RedisCache",
+        "marketplace.cache.RedisCache",
         "redis://127.0.0.1:26379/1",
     ]
 
