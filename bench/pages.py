@@ -24,7 +24,10 @@ Two phases, each with its own server and its own baseline rounds, printed as two
 - **hit**: the page cache on (`PAGE_CACHE_TTL` as configured, 600 s by default), the realistic
   case of anonymous visitors: the warm-up stores every page, the rounds are cache hits;
 - **uncached**: `PAGE_CACHE_TTL=0`, every request renders its page from the database.
-`--cache hit` or `--cache uncached` runs one phase only.
+`--cache hit` or `--cache uncached` runs one phase only. A third phase, **session**
+(`--cache session`, not in `both`), has the clients send a session cookie: the pages come from
+the page cache with the visitor's own parts (header, cart count, messages) rendered for each
+request, the API list as anonymous callers get it.
 
 Then, in this process, the queries of each page are counted uncached with its list at 2 per
 page and at the page size: they must be the same (a constant number of queries per page,
@@ -80,9 +83,10 @@ warnings.filterwarnings("ignore", "No directory at")
 #: The phases: their name and the servers' PAGE_CACHE_TTL (None: as configured).
 PHASES = {"hit": None, "uncached": "0", "session": None}
 #: The cookie the "session" phase's clients send: a visitor with a session (as a signed-in
-#: one) never gets a cached page, so every page is rendered from the database, with the
-#: fragment caches (the list pages' cards) on. The key is no session's: the visitor is
-#: anonymous, its session read (one query) as a signed-in visitor's is.
+#: one) gets the cached page with its own parts rendered for it (`marketplace.pagecache`,
+#: `sessions=HOLES`; the API list: `SAME`, not even the session read). The key is no
+#: session's: the visitor is anonymous, its session read (one query) as a signed-in visitor's
+#: is; a signed-in one also pays its user, cart count and unread count (3 queries).
 SESSION_COOKIE = {"sessionid": "bench0no0such0session0key0000000"}
 
 
@@ -199,7 +203,7 @@ def report(phase: str, med: dict, targets: list[tuple[str, str]], counts: dict, 
     label = {
         "hit": "cache hits (PAGE_CACHE_TTL on: anonymous visitors)",
         "uncached": "uncached (PAGE_CACHE_TTL=0)",
-        "session": "a visitor with a session (PAGE_CACHE_TTL on: no page cache, cards from their cache)",
+        "session": "a visitor with a session (PAGE_CACHE_TTL on: cached pages, their own parts filled in)",
     }
     baseline = med["baseline"]["rate"]
     print(f"\n{phase}: {label[phase]}")
@@ -242,7 +246,7 @@ def main() -> int:
         "--cache",
         default="both",
         help="the phases to run, comma-separated: hit, uncached, session (a visitor with a session: "
-        "no page cache, the cards' cache on); both = hit,uncached",
+        "cached pages, their own parts filled in); both = hit,uncached",
     )
     # The suite runs this on a tiny scale to prove it still works; its figures mean nothing there.
     parser.add_argument("--smoke", action="store_true", help="200 products, 2 clients, 1 s, 1 round, 2 workers.")

@@ -1,7 +1,9 @@
-"""Whole anonymous pages from Redis, invalidated by generations (issue #12).
+"""Whole public pages from Redis, invalidated by generations, each visitor's own parts filled in
+(issue #12).
 
-A public page that any anonymous visitor sees the same is rendered once and served from the
-cache (one Redis round trip, no database query) until something it shows changes. Which
+A public page that every visitor sees the same, but for a few parts about the visitor, is
+rendered once and served from the cache (one Redis round trip, no database query for an
+anonymous visitor) until something it shows changes. Which
 changes matter is said by **generations**: named tokens in the cache (`all`, a product, a
 category, …). A page is stored with the tokens it was rendered under, read *before* the
 rendering; a service that changes what pages show replaces the tokens of what it changed
@@ -11,20 +13,45 @@ nothing is ever deleted by pattern. A generation missing from the cache (evicted
 counts as changed, never as "no change".
 
 What is cached, and for whom:
-- GET (and HEAD, served from what a GET stored) of a view wrapped by `cached_page`;
-- only visitors without a session cookie (no login, no cart, no messages in the session) and
-  without a messages cookie, and no `Authorization` header: what they are shown is the same
-  for all of them;
-- only 200 responses that set no cookie, did not touch the session and showed no message;
+- GET (and HEAD, served from what a GET stored) of a view wrapped by `cached_page`, never
+  with an `Authorization` header (API tokens);
+- anonymous visitors (no session cookie, no messages cookie) always: what they are shown is
+  the same for all of them;
+- visitors with a session (signed in, an anonymous cart, messages) as the view's `sessions`
+  says: `RENDER` (the default), never (the view renders as usual); `SAME`, the answer
+  anonymous visitors get, untouched (the public catalog API: nothing in it is the caller's);
+  `HOLES`, the stored page with their own parts filled in (below);
+- only 200 responses that set no cookie, did not modify the session and showed no message;
 - keyed by scheme, host, path, the query string cut down to the view's known parameters
   (sorted; any other parameter is dropped, and the page is rendered as if it had not been
   given, so the page matches its key) and the active language; a query string longer than
   `MAX_QUERY` is not cached (rendered as usual).
 
-The CSRF token of a page's forms (the language switch, add to cart) is per visitor: a page
-rendered for the cache carries a placeholder instead (`csrf_placeholder`, a context processor),
-replaced in every response, hit or miss, by the visitor's own token (`get_token`, which also
-sets the CSRF cookie as an uncached page would). The forms post as before, without JavaScript.
+Per-visitor parts (`HOLES`): what a page shows about its visitor (the header's name,
+notifications badge, staff link and log in/out, the nav's cart count and "My orders", the
+messages, the home page's sign-up prompt) is a small template named by
+`{% visitor_part "…" %}`. A page rendered for the cache leaves a hole there (a marker with the
+template's name); it is stored as its parts around the holes, with the holes as rendered for
+its filler if the filler was anonymous (then an anonymous hit only joins bytes). Every other
+answer renders the holes for its own request (one `RequestContext`: its user, cart count,
+unread count, messages) and joins them with the stored parts. So one visitor's data is never
+stored and never in another's answer; a message is rendered into its visitor's answer only,
+once (reading it consumes it, as on any page). The rest of a `HOLES` page must be the same
+for every visitor: its view and templates read neither the user, the session nor the
+messages outside a `visitor_part`. This is checked on every fill: if the session or the
+messages were read by the time the main part is rendered (`request.user` loads the session),
+the page is not served to visitors with a session (they get it rendered whole, as with
+`RENDER`), and if the filler itself had a session it is not stored at all. A view that reads
+the visitor (a buyer's own review form, member prices, "already reviewed") must leave its
+main part's per-visitor content to a `visitor_part`, or not take `HOLES`. An answer with a
+visitor's own parts carries `Cache-Control: private` and `Vary: Cookie` (every answer of a
+cached page varies on the cookie).
+
+The CSRF token of a page's forms (the language switch, add to cart, log out) is per visitor:
+a page rendered for the cache, and its holes, carry a placeholder instead (`csrf_placeholder`,
+a context processor), replaced in every response, hit or miss, by the visitor's own token
+(`get_token`, which also sets the CSRF cookie as an uncached page would). The forms post as
+before, without JavaScript. An error raised while filling (a 404) is rendered as usual.
 
 `PAGE_CACHE_TTL` (seconds, settings/env) bounds how long a page lives whatever happens: the
 safety net for a change no service announced (a raw SQL fix, time passing a boundary). 0 turns
