@@ -5,12 +5,15 @@ messages filled in; never one visitor's data in another's answer."""
 
 from __future__ import annotations
 
+import copy
+import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -260,3 +263,28 @@ def test_a_not_found_page_filled_in_for_the_cache_carries_no_placeholder(world, 
         assert pagecache.CSRF_PLACEHOLDER.encode() not in response.content
     assert _header(visitors["ann"].get("/p/99999999/", **EN))["name"] == "Ann Buyer"
     assert not stored
+
+
+@pytest.mark.django_db(transaction=True)
+def test_visitors_served_at_the_same_time_each_get_their_own_parts(world, visitors):
+    """Threads with their own connections, as gunicorn's workers' requests: each answer,
+    whoever is served beside it, carries its own visitor's parts."""
+    url = pages(world)["lamp"]
+    visitors["anonymous"].get(url, **EN)  # stored
+    names = [name for name in visitors for _ in range(6)]
+    random.Random(12).shuffle(names)
+
+    def visit(name: str):
+        visitor = Client()
+        visitor.cookies = copy.deepcopy(visitors[name].cookies)
+        try:
+            return name, visitor.get(url, **EN)
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(visit, names))
+    assert len(answers) == 30
+    for name, response in answers:
+        assert response.status_code == 200
+        assert _header(response) == EXPECTED[name], name
