@@ -24,7 +24,12 @@ Two phases, each with its own server and its own baseline rounds, printed as two
 - **hit**: the page cache on (`PAGE_CACHE_TTL` as configured, 600 s by default), the realistic
   case of anonymous visitors: the warm-up stores every page, the rounds are cache hits;
 - **uncached**: `PAGE_CACHE_TTL=0`, every request renders its page from the database.
-`--cache hit` or `--cache uncached` runs one phase only.
+`--cache hit` or `--cache uncached` runs one phase only. A third phase, **session**
+(`--cache session`, not in `both`), has the clients send a session cookie: the pages come from
+the page cache with the visitor's own parts (header, cart count, messages) rendered for each
+request, the API list as anonymous callers get it; **signed-in** (`--cache signed-in`, not in
+`both`) the same with a signed-in buyer's session (a cart of one line, two unread
+notifications: their user, cart count and unread count read on every page).
 
 Then, in this process, the queries of each page are counted uncached with its list at 2 per
 page and at the page size: they must be the same (a constant number of queries per page,
@@ -78,12 +83,30 @@ BASELINE = "/bench/baseline/page/"
 SEARCH = "?q=台灯&price_min=50&price_max=500&in_stock=1&ordering=price"
 warnings.filterwarnings("ignore", "No directory at")
 #: The phases: their name and the servers' PAGE_CACHE_TTL (None: as configured).
-PHASES = {"hit": None, "uncached": "0", "session": None}
+PHASES = {"hit": None, "uncached": "0", "session": None, "signed-in": None}
 #: The cookie the "session" phase's clients send: a visitor with a session (as a signed-in
-#: one) never gets a cached page, so every page is rendered from the database, with the
-#: fragment caches (the list pages' cards) on. The key is no session's: the visitor is
-#: anonymous, its session read (one query) as a signed-in visitor's is.
+#: one) gets the cached page with its own parts rendered for it (`marketplace.pagecache`,
+#: `sessions=HOLES`; the API list: `SAME`, not even the session read). The key is no
+#: session's: the visitor is anonymous, its session read (one query) as a signed-in visitor's
+#: is; a signed-in one also pays its user, cart count and unread count (3 queries).
 SESSION_COOKIE = {"sessionid": "bench0no0such0session0key0000000"}
+
+
+def signed_in_cookie(data: dict) -> dict:
+    """The session cookie of a signed-in buyer with a cart of one line and two unread
+    notifications (the "signed-in" phase's clients share it)."""
+    from django.contrib.auth import get_user_model
+
+    from catalog.models import SKU
+    from notifications.models import Notification
+    from orders.services.cart import cart_add
+
+    buyer = get_user_model().objects.create_user(email="bench-buyer@example.com", password=None)
+    cart_add(sku_id=SKU.objects.filter(product_id=data["middle"]).values_list("pk", flat=True)[0], buyer=buyer)
+    Notification.objects.bulk_create([Notification(user=buyer, kind="order_paid", params={}) for _ in range(2)])
+    client = Client()
+    client.force_login(buyer)
+    return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
 
 
 def pages(data: dict) -> list[tuple[str, str]]:
@@ -91,7 +114,7 @@ def pages(data: dict) -> list[tuple[str, str]]:
     from catalog.selectors import product_list_public
 
     # A product in the middle of the catalogue, on sale (the builder publishes them all).
-    middle = product_list_public().order_by("pk").values_list("pk", flat=True)[data["products"] // 2]
+    middle = data["middle"] = product_list_public().order_by("pk").values_list("pk", flat=True)[data["products"] // 2]
     return [
         ("baseline", BASELINE),
         ("home", "/"),
@@ -167,7 +190,7 @@ def queries(client: Client, path: str, size: int | None, *, ttl: int = 0) -> lis
 def run_phase(phase: str, targets: list[tuple[str, str]], args, failed: dict[str, int]) -> dict:
     """One server with the phase's PAGE_CACHE_TTL, interleaved rounds; the medians per page."""
     ttl, before = PHASES[phase], os.environ.get("PAGE_CACHE_TTL")
-    cookies = SESSION_COOKIE if phase == "session" else None
+    cookies = {"session": SESSION_COOKIE, "signed-in": args.signed_in_cookie}.get(phase)
     if ttl is not None:
         os.environ["PAGE_CACHE_TTL"] = ttl  # inherited by the server
     rounds: dict[str, list[dict]] = {name: [] for name, _path in targets}
@@ -199,7 +222,8 @@ def report(phase: str, med: dict, targets: list[tuple[str, str]], counts: dict, 
     label = {
         "hit": "cache hits (PAGE_CACHE_TTL on: anonymous visitors)",
         "uncached": "uncached (PAGE_CACHE_TTL=0)",
-        "session": "a visitor with a session (PAGE_CACHE_TTL on: no page cache, cards from their cache)",
+        "session": "a visitor with a session (PAGE_CACHE_TTL on: cached pages, their own parts filled in)",
+        "signed-in": "a signed-in buyer (PAGE_CACHE_TTL on: cached pages, their own parts filled in)",
     }
     baseline = med["baseline"]["rate"]
     print(f"\n{phase}: {label[phase]}")
@@ -242,7 +266,7 @@ def main() -> int:
         "--cache",
         default="both",
         help="the phases to run, comma-separated: hit, uncached, session (a visitor with a session: "
-        "no page cache, the cards' cache on); both = hit,uncached",
+        "cached pages, their own parts filled in), signed-in (the same, a signed-in buyer); both = hit,uncached",
     )
     # The suite runs this on a tiny scale to prove it still works; its figures mean nothing there.
     parser.add_argument("--smoke", action="store_true", help="200 products, 2 clients, 1 s, 1 round, 2 workers.")
@@ -262,6 +286,7 @@ def main() -> int:
         # Seeded pseudo-random data: the same catalog on every run, nothing secret about it.
         data = build_catalog(args.products, random.Random(args.seed))  # noqa: S311
         targets = pages(data)
+        args.signed_in_cookie = signed_in_cookie(data) if "signed-in" in phases else None
         print(
             f"pages: {data['products']:,} products, {data['skus']:,} SKUs, built in "
             f"{time.perf_counter() - started:.0f} s; gunicorn {args.workers} sync workers, DEBUG off, "

@@ -6,10 +6,13 @@ filter and order them with `catalog.filters.ProductFilter`, like the public API.
 costs the same number of queries whatever its size (merchant and category joined, pictures
 prefetched).
 
-Anonymous visitors get home, category, search and product pages from the page cache
-(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`). A home
-page rendered from the database (a visitor with a session) takes its category tree and
-featured ids from the reference cache (`catalog.refcache`) and its cards from the card cache.
+Every visitor gets home, category, search, product and shop pages from the page cache
+(`marketplace.pagecache`), invalidated by the catalog services (`catalog.pagecache`); a visitor
+with a session (signed in, a cart, messages) gets them with their own header, cart count,
+messages and sign-up prompt (`{% visitor_part %}` in the templates), so these views and their
+templates' main parts never read the user or the session (`sessions=HOLES`). A home page
+rendered from the database takes its category tree and featured ids from the reference cache
+(`catalog.refcache`) and its cards from the card cache.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from marketplace.pagecache import cached_page
+from marketplace.pagecache import HOLES, cached_page
 from marketplace.shortcuts import found_or_404
 from merchants.selectors import merchant_public_get
 from orders.selectors import review_list_public
@@ -74,7 +77,7 @@ def _listing(request, template: str, *, data=None, queryset=None, live=None, **c
 
 
 @require_safe
-@cached_page(lambda request: [HOME])
+@cached_page(lambda request: [HOME], sessions=HOLES)
 def home(request):
     # The category tree and the featured ids from the reference cache (one MGET), then the
     # featured cards from the card cache, read before any row as on list pages (PageCards):
@@ -97,7 +100,7 @@ def home(request):
 
 
 @require_safe
-@cached_page(lambda request, slug: [category_generation(slug)], params=LISTING_PARAMS)
+@cached_page(lambda request, slug: [category_generation(slug)], params=LISTING_PARAMS, sessions=HOLES)
 def category_page(request, slug: str):
     page = found_or_404(selectors.category_page(slug))
     data = request.GET.copy()
@@ -121,7 +124,7 @@ def category_page(request, slug: str):
 
 
 @require_safe
-@cached_page(lambda request: [LIST], params=LISTING_PARAMS)
+@cached_page(lambda request: [LIST], params=LISTING_PARAMS, sessions=HOLES)
 def search(request):
     return _listing(
         request,
@@ -132,7 +135,7 @@ def search(request):
 
 
 @require_safe
-@cached_page(lambda request, product_id: [product_generation(product_id)], params={"reviews_page"})
+@cached_page(lambda request, product_id: [product_generation(product_id)], params={"reviews_page"}, sessions=HOLES)
 def product_page(request, product_id: int):
     product = found_or_404(selectors.product_get_public_page(product_id))
     products_with_badges([product])
@@ -147,7 +150,7 @@ def product_page(request, product_id: int):
 
 
 @require_safe
-@cached_page(lambda request, slug: [LIST], params=LISTING_PARAMS)
+@cached_page(lambda request, slug: [LIST], params=LISTING_PARAMS, sessions=HOLES)
 def shop_page(request, slug: str):
     """A live shop's public page: its rating, description and logo, its live promotions and
     its products on sale with the storefront's filters, sorting and pagination. Cached under

@@ -1,7 +1,9 @@
-"""Whole anonymous pages from Redis, invalidated by generations (issue #12).
+"""Whole public pages from Redis, invalidated by generations, each visitor's own parts filled in
+(issue #12).
 
-A public page that any anonymous visitor sees the same is rendered once and served from the
-cache (one Redis round trip, no database query) until something it shows changes. Which
+A public page that every visitor sees the same, but for a few parts about the visitor, is
+rendered once and served from the cache (one Redis round trip, no database query for an
+anonymous visitor) until something it shows changes. Which
 changes matter is said by **generations**: named tokens in the cache (`all`, a product, a
 category, …). A page is stored with the tokens it was rendered under, read *before* the
 rendering; a service that changes what pages show replaces the tokens of what it changed
@@ -11,20 +13,45 @@ nothing is ever deleted by pattern. A generation missing from the cache (evicted
 counts as changed, never as "no change".
 
 What is cached, and for whom:
-- GET (and HEAD, served from what a GET stored) of a view wrapped by `cached_page`;
-- only visitors without a session cookie (no login, no cart, no messages in the session) and
-  without a messages cookie, and no `Authorization` header: what they are shown is the same
-  for all of them;
-- only 200 responses that set no cookie, did not touch the session and showed no message;
+- GET (and HEAD, served from what a GET stored) of a view wrapped by `cached_page`, never
+  with an `Authorization` header (API tokens);
+- anonymous visitors (no session cookie, no messages cookie) always: what they are shown is
+  the same for all of them;
+- visitors with a session (signed in, an anonymous cart, messages) as the view's `sessions`
+  says: `RENDER` (the default), never (the view renders as usual); `SAME`, the answer
+  anonymous visitors get, untouched (the public catalog API: nothing in it is the caller's);
+  `HOLES`, the stored page with their own parts filled in (below);
+- only 200 responses that set no cookie, did not modify the session and showed no message;
 - keyed by scheme, host, path, the query string cut down to the view's known parameters
   (sorted; any other parameter is dropped, and the page is rendered as if it had not been
   given, so the page matches its key) and the active language; a query string longer than
   `MAX_QUERY` is not cached (rendered as usual).
 
-The CSRF token of a page's forms (the language switch, add to cart) is per visitor: a page
-rendered for the cache carries a placeholder instead (`csrf_placeholder`, a context processor),
-replaced in every response, hit or miss, by the visitor's own token (`get_token`, which also
-sets the CSRF cookie as an uncached page would). The forms post as before, without JavaScript.
+Per-visitor parts (`HOLES`): what a page shows about its visitor (the header's name,
+notifications badge, staff link and log in/out, the nav's cart count and "My orders", the
+messages, the home page's sign-up prompt) is a small template named by
+`{% visitor_part "…" %}`. A page rendered for the cache leaves a hole there (a marker with the
+template's name); it is stored as its parts around the holes, with the holes as rendered for
+its filler if the filler was anonymous (then an anonymous hit only joins bytes). Every other
+answer renders the holes for its own request (one `RequestContext`: its user, cart count,
+unread count, messages) and joins them with the stored parts. So one visitor's data is never
+stored and never in another's answer; a message is rendered into its visitor's answer only,
+once (reading it consumes it, as on any page). The rest of a `HOLES` page must be the same
+for every visitor: its view and templates read neither the user, the session nor the
+messages outside a `visitor_part`. This is checked on every fill: if the session or the
+messages were read by the time the main part is rendered (`request.user` loads the session),
+the page is not served to visitors with a session (they get it rendered whole, as with
+`RENDER`), and if the filler itself had a session it is not stored at all. A view that reads
+the visitor (a buyer's own review form, member prices, "already reviewed") must leave its
+main part's per-visitor content to a `visitor_part`, or not take `HOLES`. An answer with a
+visitor's own parts carries `Cache-Control: private` and `Vary: Cookie` (every answer of a
+cached page varies on the cookie).
+
+The CSRF token of a page's forms (the language switch, add to cart, log out) is per visitor:
+a page rendered for the cache, and its holes, carry a placeholder instead (`csrf_placeholder`,
+a context processor), replaced in every response, hit or miss, by the visitor's own token
+(`get_token`, which also sets the CSRF cookie as an uncached page would). The forms post as
+before, without JavaScript. An error raised while filling (a 404) is rendered as usual.
 
 `PAGE_CACHE_TTL` (seconds, settings/env) bounds how long a page lives whatever happens: the
 safety net for a change no service announced (a raw SQL fix, time passing a boundary). 0 turns
@@ -36,9 +63,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial, wraps
+from itertools import chain, zip_longest
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -48,7 +77,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
 from django.middleware.csrf import get_token
-from django.utils.cache import patch_vary_headers
+from django.template import RequestContext
+from django.template.loader import get_template
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import get_language
 from redis.exceptions import RedisError
 
@@ -63,6 +94,16 @@ _FOR_CACHE = "_page_cache_fill"
 CSRF_PLACEHOLDER = "csrf-placeholder-6f1d2c0e9b7a4e8d"
 _CSRF_BYTES = CSRF_PLACEHOLDER.encode()
 _KEEP_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow")
+#: What a page rendered for the cache shows in place of a per-visitor part (`visitor_part`):
+#: the part's template name between these (a name is letters, digits, `_`, `.`, `/`, `-`).
+#: Never in a page's own text: `<` is escaped there.
+_HOLE = "<!--pc-hole-3a9e61d4:{}-->"
+_HOLES = re.compile(rb"<!--pc-hole-3a9e61d4:([\w./-]+)-->")
+_NAME = re.compile(r"[\w./-]+", re.ASCII)
+#: Who `cached_page` serves from the cache (its `sessions` argument).
+RENDER = "render"
+HOLES = "holes"
+SAME = "same"
 
 
 def _gen_key(name: str) -> str:
@@ -71,7 +112,8 @@ def _gen_key(name: str) -> str:
 
 def _page_key(request, variant: str, query: str) -> str:
     raw = "\n".join((request.scheme, request.get_host(), request.path, query, get_language() or "", variant))
-    return "pc:page:" + hashlib.sha256(raw.encode()).hexdigest()
+    # v2: a page is stored as its parts around the visitor's holes (see _store).
+    return "pc:page:v2:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _normalised_query(request, params: frozenset[str]) -> str:
@@ -80,12 +122,9 @@ def _normalised_query(request, params: frozenset[str]) -> str:
 
 
 def _anonymous(request) -> bool:
+    """No session and no messages cookie: what such a visitor is shown is the same for all."""
     cookies = request.COOKIES
-    return (
-        settings.SESSION_COOKIE_NAME not in cookies
-        and CookieStorage.cookie_name not in cookies
-        and "HTTP_AUTHORIZATION" not in request.META
-    )
+    return settings.SESSION_COOKIE_NAME not in cookies and CookieStorage.cookie_name not in cookies
 
 
 def _storable(request, response) -> bool:
@@ -96,6 +135,42 @@ def _storable(request, response) -> bool:
         return False
     storage = messages.get_messages(request)
     return not getattr(storage, "used", False) and not getattr(storage, "added_new", False)
+
+
+def _visitor_read(request) -> bool:
+    """Whether the visitor's session or messages were read so far (for a page's main part:
+    then it may differ from one visitor to another). Their user, cart and notifications are
+    read through the session (`request.user` loads it lazily); the messages of the default
+    storage are in their cookie (and the session, when the cookie overflows)."""
+    session = getattr(request, "session", None)
+    storage = getattr(request, "_messages", None)
+    return (session is not None and session.accessed) or (storage is not None and hasattr(storage, "_loaded_data"))
+
+
+def visitor_part_marker(request, name: str) -> str | None:
+    """The hole a page rendered for the cache shows for the per-visitor part `name` (a
+    template), or None when the page is not rendered for the cache (then the part is rendered
+    in place). For `{% visitor_part %}`."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"a visitor part's template name is letters, digits and _./- only, not {name!r}")
+    return _HOLE.format(name) if getattr(request, _FOR_CACHE, False) else None
+
+
+def _render_holes(request, names: Iterable[str]) -> list[bytes]:
+    """Each part, rendered for this request: one context, its processors run once, the CSRF
+    placeholder in place of a token (replaced in the whole page afterwards)."""
+    names = list(names)
+    if not names:
+        return []
+    templates = {name: get_template(name).template for name in dict.fromkeys(names)}
+    context = RequestContext(request)
+    with context.bind_template(next(iter(templates.values()))), context.push(csrf_token=CSRF_PLACEHOLDER):
+        rendered = {name: template.render(context).encode() for name, template in templates.items()}
+    return [rendered[name] for name in names]
+
+
+def _join(parts, fills) -> bytes:
+    return b"".join(chain.from_iterable(zip_longest(parts, fills, fillvalue=b"")))
 
 
 def _with_token(request, response):
@@ -115,21 +190,40 @@ def cached_page(
     *,
     params: Iterable[str] = (),
     variant: Callable[..., str | None] | None = None,
+    sessions: str = RENDER,
 ):
-    """Serve the wrapped view's anonymous GETs from the cache (see the module docstring).
+    """Serve the wrapped view's GETs from the cache (see the module docstring).
 
     `generations(request, *args, **kwargs)` names what the page shows, beside `ALL` (e.g.
     `["list", "category:lamps"]`); `params` are the query parameters the view reads, any other
     is dropped; `variant(request)` tells apart responses the same URL gives to different
     requests (e.g. the API's JSON and HTML), or None for a request not to cache.
+    `sessions` says what a visitor with a session (or messages) gets: `RENDER`, the view
+    rendered as usual (never the cache); `HOLES`, the stored page with its per-visitor parts
+    (`{% visitor_part %}`) rendered for them, the view's main part being the same for every
+    visitor (checked on every fill: a fill that read the visitor is not served to them);
+    `SAME`, the stored answer as anonymous visitors get it, for a view whose answer does not
+    depend on the visitor at all (the public catalog API).
     """
+    if sessions not in (RENDER, HOLES, SAME):
+        raise ValueError(f"sessions must be RENDER, HOLES or SAME, not {sessions!r}")
     params = frozenset(params)
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if not enabled() or request.method not in ("GET", "HEAD") or not _anonymous(request):
+            if not enabled() or request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
                 return view(request, *args, **kwargs)
+            anonymous = _anonymous(request)
+            if not anonymous and sessions == RENDER:
+                return view(request, *args, **kwargs)
+            response = _cached(request, anonymous, args, kwargs)
+            if not anonymous and sessions == HOLES:
+                # Their own name, cart, notifications or messages: no shared cache may keep it.
+                patch_cache_control(response, private=True)
+            return response
+
+        def _cached(request, anonymous, args, kwargs):
             kind = "" if variant is None else variant(request)
             query = _normalised_query(request, params)
             if kind is None or len(query) > MAX_QUERY:
@@ -141,7 +235,11 @@ def cached_page(
                 tokens = _current(names, found)
                 stored = found.get(key)
                 if stored is not None and tokens is not None and stored[0] == tokens:
-                    return _hit(request, stored)
+                    response = _hit(request, stored, anonymous=anonymous, sessions=sessions)
+                    if response is not None:
+                        return response
+                    # Stored from a fill whose main part read its visitor: theirs is rendered.
+                    return view(request, *args, **kwargs)
                 if tokens is None:
                     tokens = _start(names, found)
             except RedisError:
@@ -151,8 +249,13 @@ def cached_page(
             request.GET = QueryDict(query)
             request.META["QUERY_STRING"] = query
             setattr(request, _FOR_CACHE, True)
-            response = view(request, *args, **kwargs)
-            store = partial(_store, request, key, tokens)
+            try:
+                response = view(request, *args, **kwargs)
+            except BaseException:
+                # The error page (404, …) is rendered for this visitor, not for the cache.
+                delattr(request, _FOR_CACHE)
+                raise
+            store = partial(_store, request, key, tokens, anonymous=anonymous, sessions=sessions)
             if getattr(response, "is_rendered", True):
                 return store(response)
             response.add_post_render_callback(store)
@@ -163,12 +266,21 @@ def cached_page(
     return decorator
 
 
-def _hit(request, stored) -> HttpResponse:
-    _tokens, content, headers = stored
-    response = HttpResponse(content)
+def _hit(request, stored, *, anonymous: bool, sessions: str) -> HttpResponse | None:
+    """The stored page for this visitor: an anonymous one gets the holes as the anonymous
+    filler rendered them (no rendering), a visitor with a session their own. None: the page is
+    not for this visitor (its main part read its filler's session)."""
+    _tokens, parts, holes, anonymous_fills, shared, headers = stored
+    if anonymous and anonymous_fills is not None:
+        fills = anonymous_fills
+    elif anonymous or sessions == SAME or shared:
+        fills = _render_holes(request, holes)
+    else:
+        return None
+    response = HttpResponse(_join(parts, fills))
     for name, value in headers.items():
         response[name] = value
-    # As on a miss, where the anonymous session was read to render the header.
+    # As on a miss, where the visitor's session is read to render the header.
     patch_vary_headers(response, ("Cookie",))
     return _with_token(request, response)
 
@@ -185,13 +297,33 @@ def _give_tokens(keys: list[str]) -> dict:
     return cache.get_or_add_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
 
 
-def _store(request, key: str, tokens: tuple | None, response):
-    if tokens is not None and _storable(request, response):
+def _store(request, key: str, tokens: tuple | None, response, *, anonymous: bool, sessions: str):
+    """Store the page rendered for the cache (its parts around the holes), fill its holes for
+    this request and answer it.
+
+    Stored with: the holes as this filler rendered them if it is anonymous (what every
+    anonymous visitor gets), and whether visitors with a session may be served it: not if the
+    page's main part read the filler's session or messages (`HOLES`; then a filler with a
+    session stores nothing: the page is theirs). Nothing reads them before the view (the
+    middleware reads them lazily); if something did, the page counts as having read them."""
+    delattr(request, _FOR_CACHE)
+    shared = sessions == SAME or (sessions == HOLES and not _visitor_read(request))
+    storable = tokens is not None and _storable(request, response) and (anonymous or shared)
+    if response.streaming:
+        return response
+    pieces = _HOLES.split(response.content)
+    parts, holes = tuple(pieces[0::2]), tuple(name.decode() for name in pieces[1::2])
+    # The holes after the storing checks: the messages they show are the visitor's alone.
+    fills = _render_holes(request, holes)
+    if storable:
         headers = {name: response[name] for name in _KEEP_HEADERS if response.has_header(name)}
+        stored = (tokens, parts, holes, tuple(fills) if anonymous else None, shared, headers)
         try:
-            cache.set(key, (tokens, response.content, headers), timeout=settings.PAGE_CACHE_TTL)
+            cache.set(key, stored, timeout=settings.PAGE_CACHE_TTL)
         except RedisError:
             logger.exception("page cache unavailable; %s not stored", request.path)
+    if holes:
+        response.content = _join(parts, fills)
     return _with_token(request, response)
 
 

@@ -4,9 +4,10 @@ Products come from `catalog.selectors` (published, not withdrawn, of a live merc
 any other product is not found. The list takes the same filters as the storefront pages
 (`catalog.filters.ProductFilter`).
 
-Anonymous JSON reads of products come from the page cache (`marketplace.pagecache`), as the
+JSON reads of products without an API token (anonymous, or with a session cookie: the answer
+is the same for every caller) come from the page cache (`marketplace.pagecache`), as the
 storefront pages do, invalidated by the catalog services (`catalog.pagecache`). A hit is
-answered before DRF runs: it is not counted by the anonymous rate throttle.
+answered before DRF runs: it is not counted by the rate throttles.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rest_framework import mixins, viewsets
 from rest_framework.permissions import AllowAny
 
 from marketplace.api import DefaultPagination
-from marketplace.pagecache import cached_page
+from marketplace.pagecache import SAME, cached_page
 from marketplace.schema import ErrorSerializer, codes
 from marketplace.shortcuts import found_or_404
 
@@ -113,6 +114,9 @@ class PublicCategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         _product_generations,
         params=frozenset(ProductFilter.base_filters) | {"page", "page_size"},
         variant=_json_only,
+        # Built from public data only (the serializers read the request for its host alone):
+        # a caller with a session gets the answer anonymous callers get.
+        sessions=SAME,
     ),
     name="dispatch",
 )

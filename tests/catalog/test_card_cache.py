@@ -7,6 +7,7 @@ request."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 
 from catalog import services
 from catalog.pagecache import PageCards
+from marketplace import pagecache
 from tests.catalog.test_pagecache import commit, world  # noqa: F401 - fixtures
 from tests.factories import UserFactory
 
@@ -25,6 +27,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.page_cache]
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 SEARCH = "/search/?ordering=price&price_max=1000&price_min=1"  # as the page cache sorts it
 TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
+
+
+@pytest.fixture
+def pages_rendered(monkeypatch):
+    """Every request misses the page cache (a new key each time), so that the page is rendered
+    from the database, the fragment caches under it on: a signed-in buyer is served cached
+    pages too (their own parts filled in, marketplace.pagecache)."""
+    monkeypatch.setattr(pagecache, "_page_key", lambda *args: f"pc:page:test:{uuid.uuid4().hex}")
 
 
 def signed_in() -> Client:
@@ -52,6 +62,7 @@ def urls(world) -> list[str]:
     return [SEARCH, f"/c/{world['home'].slug}/", f"/c/{world['desk'].slug}/", f"/c/{world['kitchen'].slug}/"]
 
 
+@pytest.mark.usefixtures("pages_rendered")
 def test_a_signed_in_buyers_pages_are_the_same_with_cards_from_the_cache(world, settings):
     buyer = signed_in()
     settings.PAGE_CACHE_TTL = 0  # no card cache: the pages as rendered before it

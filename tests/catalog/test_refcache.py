@@ -7,6 +7,7 @@ and a change of what it shows is on the next request."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from redis.exceptions import RedisError
 
 from catalog import refcache, services
+from marketplace import pagecache
 from promotions import services as promotion_services
 from tests.catalog.test_pagecache import commit, world  # noqa: F401 - fixtures
 from tests.factories import UserFactory
@@ -24,6 +26,14 @@ from tests.promotions.pages_factories import shop_promotion
 pytestmark = [pytest.mark.django_db, pytest.mark.page_cache]
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]+"')
+
+
+@pytest.fixture
+def pages_rendered(monkeypatch):
+    """Every request misses the page cache (a new key each time), so that the page is rendered
+    from the database, the fragment caches under it on: a signed-in buyer is served cached
+    pages too (their own parts filled in, marketplace.pagecache)."""
+    monkeypatch.setattr(pagecache, "_page_key", lambda *args: f"pc:page:test:{uuid.uuid4().hex}")
 
 
 def signed_in() -> Client:
@@ -62,6 +72,7 @@ def featured(world, commit):
     return world
 
 
+@pytest.mark.usefixtures("pages_rendered")
 def test_the_home_page_is_the_same_and_reads_no_product_nor_category_once_cached(featured, settings):
     buyer = signed_in()
     settings.PAGE_CACHE_TTL = 0  # no reference nor card cache: the page as rendered before them

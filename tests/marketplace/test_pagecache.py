@@ -134,3 +134,72 @@ def test_a_streaming_response_passes_through_unstored():
     assert b"".join(_get(view).streaming_content) == b"ab"
     _get(view)
     assert len(calls) == 2
+
+
+# --- Visitors with a session (`sessions=`) -------------------------------------------------------
+
+
+def _session_get(view, name: str | None):
+    """A GET with a session cookie whose session holds `name` (None: an anonymous visitor
+    without a session cookie), loaded as the session middleware would (not yet read)."""
+    from django.contrib.messages.storage import default_storage
+    from django.contrib.sessions.backends.db import SessionStore
+
+    request = RequestFactory().get("/thing/", **({} if name is None else {"HTTP_COOKIE": "sessionid=abc"}))
+    request.session = SessionStore()
+    request.session._session_cache = {} if name is None else {"name": name}
+    request._messages = default_storage(request)
+    return view(request), request
+
+
+def _reading_view(sessions):
+    calls = []
+
+    @pagecache.cached_page(lambda request: ["thing"], sessions=sessions)
+    def view(request):
+        calls.append(1)
+        return HttpResponse(f"hello {request.session.get('name', 'nobody')}")
+
+    return view, calls
+
+
+def test_a_page_whose_main_part_read_the_session_is_never_served_to_another_session():
+    view, calls = _reading_view(pagecache.HOLES)
+    assert _session_get(view, "ann")[0].content == b"hello ann"
+    assert _session_get(view, "ann")[0].content == b"hello ann"
+    assert len(calls) == 2  # a visitor's own page is never stored
+    assert _session_get(view, None)[0].content == b"hello nobody"  # stored for anonymous visitors only
+    assert _session_get(view, None)[0].content == b"hello nobody"
+    assert len(calls) == 3
+    assert _session_get(view, "bob")[0].content == b"hello bob"
+    assert len(calls) == 4
+
+
+def test_a_visitor_with_a_session_is_rendered_as_usual_by_default():
+    view, calls = _reading_view(pagecache.RENDER)
+    _session_get(view, None)
+    assert _session_get(view, None)[0].content == b"hello nobody"
+    assert _session_get(view, "ann")[0].content == b"hello ann"
+    assert len(calls) == 2
+
+
+def test_an_answer_the_same_for_everyone_is_served_to_a_session_without_reading_it():
+    calls = []
+
+    @pagecache.cached_page(lambda request: ["thing"], sessions=pagecache.SAME)
+    def view(request):
+        calls.append(1)
+        return HttpResponse(f"page {len(calls)}")
+
+    assert _session_get(view, "ann")[0].content == b"page 1"  # stored
+    response, request = _session_get(view, "bob")
+    assert response.content == b"page 1"
+    assert not request.session.accessed
+    assert "Cookie" in response["Vary"]
+    assert _session_get(view, None)[0].content == b"page 1"
+    assert len(calls) == 1
+
+
+def test_sessions_must_be_one_of_the_three():
+    with pytest.raises(ValueError, match="sessions"):
+        pagecache.cached_page(lambda request: [], sessions="all")
