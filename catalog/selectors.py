@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -67,8 +68,10 @@ def category_choices(*, active_only: bool = True) -> list[tuple[int, str]]:
     """(id, "Parent › Child") pairs in tree order, for forms and filters."""
     # Three columns as tuples, not model instances: the search page shows this on every
     # render (1.3 ms of CPU for 30 categories as instances with their parents joined).
-    qs = Category.objects.filter(is_active=True) if active_only else Category.objects.all()
-    by_id = {pk: (name, parent_id) for pk, name, parent_id in qs.values_list("pk", "name", "parent_id")}
+    rows = _CATEGORY_NAMES.read(active_only, markers={}, values={}) if active_only else None
+    if rows is None:
+        rows = Category.objects.values_list("pk", "name", "parent_id")
+    by_id = {pk: (name, parent_id) for pk, name, parent_id in rows}
 
     def path(pk):
         names = []
@@ -87,9 +90,17 @@ def category_names(ids) -> list[str]:
     return [names[i] for i in ids if i in names]
 
 
+#: The storefront's reads of the category table, compiled once per process
+#: (marketplace.compiled): they have no parameter, and compiling them cost more CPU than
+#: PostgreSQL spends reading a few dozen rows (category and search pages, home uncached).
+_ACTIVE_CATEGORIES = CompiledRead(lambda: Category.objects.filter(is_active=True).order_by("position", "name"))
+_EVERY_CATEGORY = CompiledRead(lambda: Category.objects.order_by("position", "name", "id"))
+_CATEGORY_NAMES = CompiledRead(lambda: Category.objects.filter(is_active=True).values_list("pk", "name", "parent_id"))
+
+
 def category_tree() -> list[dict]:
     """Active categories as nested dicts {category, children}, in position order."""
-    categories = list(Category.objects.filter(is_active=True).order_by("position", "name"))
+    categories = _ACTIVE_CATEGORIES.read(None, markers={}, values={})
     nodes = {c.pk: {"category": c, "children": []} for c in categories}
     roots = []
     for c in categories:
@@ -482,24 +493,45 @@ def product_featured_ids(limit: int = 12) -> list[int]:
     and the featured products of the other shops (the partial index product_featured_idx).
     Merged here in the order of `featured_products()`.
     """
+    read = _FEATURED_CANDIDATES.get(limit)
+    if read is None:
+        read = _FEATURED_CANDIDATES[limit] = CompiledRead(partial(_featured_candidates, limit))
+    since = boost_window_start()
+    candidates = read.read(None, markers=_FEATURED_MARKERS, values=dict.fromkeys(_FEATURED_MARKERS, since))
+    ordered = sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)
+    return [row[0] for row in ordered[:limit]]
+
+
+def _featured_candidates(limit: int, **since) -> QuerySet[Product]:
+    """`product_featured_ids`' statement; `since`: the start of the new shops' window, one
+    value per place it appears (`new_shop0`…, `boosted0`…: a compiled read's markers)."""
     columns = ("pk", "boosted", "is_featured", "published_at")
-    # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few shops
-    # are new and reads their products by merchant instead of scanning the catalogue.
-    boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
-    new_shop = Q(merchant__live_since__gte=boost_since)
     # Each part in the order of a listing index (newest first) with a filter on its covered
     # columns, so it stops after `limit` rows: ordered by `is_featured` first, the new shops'
     # part read and sorted every product of the catalogue (8.7 ms at 25,000).
     newest = ("-published_at", "-id")
-    parts = [
-        product_public_queryset().filter(new_shop, is_featured=True),
-        product_public_queryset().filter(new_shop, is_featured=False),
-        product_public_queryset().filter(~new_shop, is_featured=True),
-    ]
-    first, *others = (part.order_by(*newest).values_list(*columns)[:limit] for part in parts)
-    candidates = first.union(*others, all=True)
-    ordered = sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)
-    return [row[0] for row in ordered[:limit]]
+    parts = []
+    for index, (of_new_shop, is_featured) in enumerate(((True, True), (True, False), (False, True))):
+        # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few
+        # shops are new and reads their products by merchant instead of scanning the catalogue.
+        new_shop = Q(merchant__live_since__gte=since[f"new_shop{index}"])
+        part = product_public_queryset(boost_since=since[f"boosted{index}"]).filter(
+            new_shop if of_new_shop else ~new_shop, is_featured=is_featured
+        )
+        parts.append(part.order_by(*newest).values_list(*columns)[:limit])
+    first, *others = parts
+    return first.union(*others, all=True)
+
+
+#: `product_featured_ids`' statement compiled once per process and `limit`
+#: (marketplace.compiled): building and compiling its three parts was a third of the home
+#: page's CPU when rendered from the database; only the window's start changes between calls.
+_FEATURED_CANDIDATES: dict[int, CompiledRead] = {}
+_FEATURED_MARKERS = {
+    f"{name}{index}": TIME_MARKER + timedelta(seconds=2 * index + offset)
+    for index in range(3)
+    for offset, name in enumerate(("new_shop", "boosted"))
+}
 
 
 def product_list_by_ids(ids) -> list[Product]:
@@ -604,7 +636,7 @@ def category_page(slug: str) -> CategoryPage | None:
     from one read of the category table (a few hundred rows at most), where
     `category_get_by_slug`, `category_path`, `category_children` and
     `category_descendant_ids` read it four times; None when there is no such active category."""
-    categories = list(Category.objects.order_by("position", "name", "id"))
+    categories = _EVERY_CATEGORY.read(None, markers={}, values={})
     category = next((c for c in categories if c.slug == slug and c.is_active), None)
     if category is None:
         return None
