@@ -45,9 +45,12 @@ LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 def _listing(request, template: str, *, data=None, queryset=None, live=None, **context):
     """Render a product list page: filters from the query string, one page of products
-    (of `queryset`, by default every public product; `live`: the live promotions if the page
+    (of `queryset`, a `product_public_queryset()`, by default all of it; `live`: the live promotions if the page
     has read them already, for the cards' badges)."""
-    queryset = selectors.product_list_public() if queryset is None else queryset
+    # Only the ids are read from `queryset` (the rows by id below): the plain public list,
+    # not the listing columns and picture subquery of `product_list_public()` (building them
+    # cost CPU on every page for nothing).
+    queryset = selectors.product_public_queryset() if queryset is None else queryset
     filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
     page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # The cards' cache read before the rows (see PageCards); only the products whose card is
@@ -113,7 +116,7 @@ def category_page(request, slug: str):
         request,
         "storefront/category.html",
         data=data,
-        queryset=selectors.product_list_public().filter(category_id__in=page.listed_ids),
+        queryset=selectors.product_public_queryset().filter(category_id__in=page.listed_ids),
         live=live,
         category=page.category,
         breadcrumb=page.path,
@@ -162,7 +165,7 @@ def shop_page(request, slug: str):
         request,
         "storefront/shop.html",
         data=data,
-        queryset=selectors.product_list_public().filter(merchant_id=shop.pk),
+        queryset=selectors.product_public_queryset().filter(merchant_id=shop.pk),
         shop=shop,
         banners=list(promotion_list_live(merchant_id=shop.pk)),
     )
