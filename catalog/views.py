@@ -43,16 +43,22 @@ IMAGE_FIELDS = {"small": "thumb_small", "medium": "thumb_medium", "full": "image
 LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 
-def _listing(request, template: str, *, data=None, queryset=None, live=None, **context):
+def _listing(request, template: str, *, data=None, queryset=None, scope=None, live=None, **context):
     """Render a product list page: filters from the query string, one page of products
-    (of `queryset`, a `product_public_queryset()`, by default all of it; `live`: the live promotions if the page
-    has read them already, for the cards' badges)."""
+    (of `queryset`, a `product_public_queryset()`, by default all of it; `live`: the live
+    promotions if the page has read them already, for the cards' badges; `scope`: hashable,
+    what decides the SQL of a given `queryset` (e.g. the ids of the categories it lists), so
+    that the paginator's statement is compiled once per process and filters, not per page)."""
     # Only the ids are read from `queryset` (the rows by id below): the plain public list,
     # not the listing columns and picture subquery of `product_list_public()` (building them
     # cost CPU on every page for nothing).
-    queryset = selectors.product_public_queryset() if queryset is None else queryset
-    filterset = ProductFilter(request.GET if data is None else data, queryset=queryset)
-    page = ProductPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    filterset = ProductFilter(
+        request.GET if data is None else data,
+        queryset=selectors.product_public_queryset() if queryset is None else queryset,
+    )
+    products = filterset.qs
+    key = filterset.statement_key((template, scope)) if queryset is None or scope is not None else None
+    page = ProductPaginator(products, PAGE_SIZE, statement_key=key).get_page(request.GET.get("page"))
     # The cards' cache read before the rows (see PageCards); only the products whose card is
     # missing or stale are read (none: no rows nor badges query, the page is one MGET and the
     # ids' statement), in the paginator's order. Their rows are read by id from the unfiltered
@@ -117,6 +123,7 @@ def category_page(request, slug: str):
         "storefront/category.html",
         data=data,
         queryset=selectors.product_public_queryset().filter(category_id__in=page.listed_ids),
+        scope=frozenset(page.listed_ids),
         live=live,
         category=page.category,
         breadcrumb=page.path,
@@ -166,6 +173,7 @@ def shop_page(request, slug: str):
         "storefront/shop.html",
         data=data,
         queryset=selectors.product_public_queryset().filter(merchant_id=shop.pk),
+        scope=shop.pk,
         shop=shop,
         banners=list(promotion_list_live(merchant_id=shop.pk)),
     )
