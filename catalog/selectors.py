@@ -125,6 +125,15 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.all()
 
 
+def tag_list_storefront() -> list[Tag]:
+    """`tag_list()` as a list, its SQL compiled once per process (the list pages' filters
+    show every tag on every render)."""
+    return _EVERY_TAG.read(None, markers={}, values={})
+
+
+_EVERY_TAG = CompiledRead(tag_list)
+
+
 # --- Storefront ----------------------------------------------------------------------------
 
 

@@ -76,7 +76,7 @@ def _listing(request, template: str, *, data=None, queryset=None, scope=None, li
         card_cache=card_cache,
         filter=filterset,
         page=page,
-        tags=list(selectors.tag_list()),
+        tags=selectors.tag_list_storefront(),
         selected_tags=set(filterset.form.cleaned_data.get("tag") or []),
         orderings=ORDERING_CHOICES,
         ordering=filterset.applied_ordering,
