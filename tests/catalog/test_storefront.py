@@ -619,3 +619,12 @@ def test_a_list_pages_statement_is_compiled_once_per_filters_and_reads_the_new_s
     Product.objects.filter(pk=lamp.pk).update(category=kettles)
     assert listed(client.get("/search/", {"category": tree["kitchen"].pk})) == [kettle.pk, lamp.pk]
     assert len(compiled) == 5
+
+
+def test_the_search_pages_category_menu_marks_the_filtered_category_only(client, tree, shop):
+    product(shop, tree["desk"])
+    html = client.get("/search/", {"category": tree["lighting"].pk}, **EN).content.decode()
+    assert f'<option value="{tree["lighting"].pk}" selected>Home › Lighting</option>' in html
+    assert html.count(" selected>") == 3  # the category, the sort order and the language
+    unfiltered = client.get("/search/", **EN).content.decode()
+    assert unfiltered.count(" selected>") == 2  # the sort order and the language
