@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import django_filters
 from django import forms
 from django.contrib.postgres.search import SearchRank
@@ -17,7 +19,7 @@ from marketplace.filters import BooleanFilter
 
 from .models import Product
 from .search import search_query
-from .selectors import category_descendant_ids, product_new_shop, product_public_queryset
+from .selectors import boost_window_start, category_descendant_ids, product_new_shop, product_public_queryset
 
 ORDERING_CHOICES = [
     ("relevance", _("Best match")),
@@ -111,7 +113,9 @@ class ProductFilter(django_filters.FilterSet):
         return form_class
 
     def filter_category(self, queryset, name, value: int):
-        return queryset.filter(category_id__in=category_descendant_ids([value]))
+        # Remembered for the paginator's statement key (`statement_key`): read from the tree.
+        self.category_ids = frozenset(category_descendant_ids([value]))
+        return queryset.filter(category_id__in=self.category_ids)
 
     def filter_tag(self, queryset, name, value):
         for tag in value:
@@ -129,6 +133,17 @@ class ProductFilter(django_filters.FilterSet):
         # The stored, GIN-indexed vector (migration 0004): nothing is parsed per row; alias,
         # not annotate, so the rank is computed for ordering only, never selected.
         return queryset.filter(search_vector=query).alias(rank=SearchRank(F("search_vector"), query))
+
+    def statement_key(self, scope) -> tuple:
+        """What decides the SQL of `qs` for a page's base queryset described by `scope`
+        (hashable, e.g. the category ids the page lists): `ProductPaginator`'s key for its
+        compiled statement. Call after `qs`. The valid values of the form (an invalid one
+        is not applied) and the categories a category filter stood for."""
+        values = tuple(
+            (name, tuple(value) if isinstance(value, list) else value)
+            for name, value in sorted(self.form.cleaned_data.items())
+        )
+        return (scope, values, getattr(self, "category_ids", None))
 
     def filter_nothing(self, queryset, name, value: str):
         return queryset  # applied in filter_queryset, after the search that ranks
@@ -166,9 +181,18 @@ class ProductPaginator(Paginator):
     #: matches counted at 25,000 products).
     count_bound = 240
 
-    def __init__(self, object_list, per_page, **kwargs):
+    #: Compiled statements by key (`statement_key`), at most this many per process.
+    statements_max = 512
+    _statements: dict[tuple, tuple[str, tuple, tuple[int, ...]]] = {}
+
+    def __init__(self, object_list, per_page, *, statement_key=None, **kwargs):
+        """`statement_key`: hashable, the same for any two querysets whose statements are the
+        same but for the new-shop window's start (`ProductFilter.statement_key`): the
+        statement is then compiled once per process and key, not on every page (the ORM's
+        compilation of its three parts was about 2 ms of CPU of a list page)."""
         super().__init__(object_list, per_page, **kwargs)
         self.count_exact = True
+        self.statement_key = statement_key
 
     def validate_number(self, number):
         # Only the shape: whether the page exists is known once its ids are read, in page().
@@ -193,6 +217,41 @@ class ProductPaginator(Paginator):
     def _read(self, start: int, stop: int) -> tuple[list[int], int, bool]:
         """(the ids of matches start..stop in order, the bounded count, whether it is exact)."""
         queryset = self.object_list
+        limit = max(self.count_bound, stop)
+        key = None if self.statement_key is None else (self.statement_key, limit, stop)
+        stored = self._statements.get(key) if key is not None else None
+        if stored is not None:
+            statement, params, window_places = stored
+            params = list(params)
+            start_of_window = boost_window_start()
+            for place in window_places:
+                params[place] = start_of_window
+        else:
+            statement, params = self._compile(queryset, limit, stop)
+            # The new-shop window's start is the statement's only time value (its places
+            # found by type): every other value is decided by the key.
+            window_places = tuple(i for i, param in enumerate(params) if isinstance(param, datetime))
+            if key is not None and len({params[i] for i in window_places}) <= 1:
+                if len(self._statements) >= self.statements_max:
+                    self._statements.pop(next(iter(self._statements)))  # the oldest
+                self._statements[key] = (statement, tuple(params), window_places)
+        with connections[queryset.db].cursor() as cursor:
+            # The values written into the SQL (client-side binding, as Django's default binding
+            # does), not sent as parameters: psycopg prepares a statement at its 5th use on a
+            # connection (prepare_threshold), and PostgreSQL then plans it once for any values.
+            # Blind to the price range and the keywords, that generic plan intersects the
+            # price index with the text index over every match and sorts them all (58 ms
+            # for the search page's statement at 25,000 products, instead of 3 ms).
+            cursor.execute(ClientCursor(cursor.connection).mogrify(statement, params))
+            count, *id_lists = cursor.fetchone()
+        ids = [pk for id_list in id_lists for pk in id_list]
+        if count > limit:
+            return ids[start:stop], limit, False
+        return ids[start:stop], count, True
+
+    @staticmethod
+    def _compile(queryset, limit: int, stop: int) -> tuple[str, list]:
+        """The count-and-ids statement of `queryset` and its parameters (see `_read`)."""
         ordering = list(queryset.query.order_by)
         boosted = ordering[:1] == ["-boosted"]
         if boosted:  # ProductFilter's orderings: new shops' products first
@@ -201,7 +260,6 @@ class ProductPaginator(Paginator):
             ordering = ordering[1:]
         else:
             parts = [queryset]
-        limit = max(self.count_bound, stop)
         sql, params = [], []
         counted = queryset.order_by().values("pk")[: limit + 1]
         part_sql, part_params = counted.query.sql_with_params()
@@ -213,20 +271,7 @@ class ProductPaginator(Paginator):
             params.extend(part_params)
         # Compiled by the ORM, put together here: Django has no expression for a COUNT over a
         # LIMITed subquery, nor for reading several ordered subqueries in one round trip.
-        with connections[queryset.db].cursor() as cursor:
-            # The values written into the SQL (client-side binding, as Django's default binding
-            # does), not sent as parameters: psycopg prepares a statement at its 5th use on a
-            # connection (prepare_threshold), and PostgreSQL then plans it once for any values.
-            # Blind to the price range and the keywords, that generic plan intersects the
-            # price index with the text index over every match and sorts them all (58 ms
-            # for the search page's statement at 25,000 products, instead of 3 ms).
-            statement = ClientCursor(cursor.connection).mogrify(f"SELECT {', '.join(sql)}", params)
-            cursor.execute(statement)
-            count, *id_lists = cursor.fetchone()
-        ids = [pk for id_list in id_lists for pk in id_list]
-        if count > limit:
-            return ids[start:stop], limit, False
-        return ids[start:stop], count, True
+        return f"SELECT {', '.join(sql)}", params
 
     def page(self, number):
         number = self.validate_number(number)

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
@@ -29,11 +30,13 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models import BooleanField as BooleanFieldExpr
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from marketplace.compiled import ID_MARKER_BASE, TIME_MARKER, CompiledRead, id_markers
 from marketplace.models import AuditLogEntry
 from merchants.choices import MerchantStatus
 
@@ -65,8 +68,10 @@ def category_choices(*, active_only: bool = True) -> list[tuple[int, str]]:
     """(id, "Parent › Child") pairs in tree order, for forms and filters."""
     # Three columns as tuples, not model instances: the search page shows this on every
     # render (1.3 ms of CPU for 30 categories as instances with their parents joined).
-    qs = Category.objects.filter(is_active=True) if active_only else Category.objects.all()
-    by_id = {pk: (name, parent_id) for pk, name, parent_id in qs.values_list("pk", "name", "parent_id")}
+    rows = _CATEGORY_NAMES.read(active_only, markers={}, values={}) if active_only else None
+    if rows is None:
+        rows = Category.objects.values_list("pk", "name", "parent_id")
+    by_id = {pk: (name, parent_id) for pk, name, parent_id in rows}
 
     def path(pk):
         names = []
@@ -85,9 +90,17 @@ def category_names(ids) -> list[str]:
     return [names[i] for i in ids if i in names]
 
 
+#: The storefront's reads of the category table, compiled once per process
+#: (marketplace.compiled): they have no parameter, and compiling them cost more CPU than
+#: PostgreSQL spends reading a few dozen rows (category and search pages, home uncached).
+_ACTIVE_CATEGORIES = CompiledRead(lambda: Category.objects.filter(is_active=True).order_by("position", "name"))
+_EVERY_CATEGORY = CompiledRead(lambda: Category.objects.order_by("position", "name", "id"))
+_CATEGORY_NAMES = CompiledRead(lambda: Category.objects.filter(is_active=True).values_list("pk", "name", "parent_id"))
+
+
 def category_tree() -> list[dict]:
     """Active categories as nested dicts {category, children}, in position order."""
-    categories = list(Category.objects.filter(is_active=True).order_by("position", "name"))
+    categories = _ACTIVE_CATEGORIES.read(None, markers={}, values={})
     nodes = {c.pk: {"category": c, "children": []} for c in categories}
     roots = []
     for c in categories:
@@ -112,17 +125,32 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.all()
 
 
+def tag_list_storefront() -> list[Tag]:
+    """`tag_list()` as a list, its SQL compiled once per process (the list pages' filters
+    show every tag on every render)."""
+    return _EVERY_TAG.read(None, markers={}, values={})
+
+
+_EVERY_TAG = CompiledRead(tag_list)
+
+
 # --- Storefront ----------------------------------------------------------------------------
 
 
-def product_public_queryset() -> QuerySet[Product]:
+def boost_window_start():
+    """The moment from which a shop that went live counts as new (traffic support)."""
+    return timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
+
+
+def product_public_queryset(*, boost_since=None) -> QuerySet[Product]:
     """Products buyers may see: published, not withdrawn, of a live merchant.
 
     Annotated with `boosted` (the merchant went live within NEW_MERCHANT_BOOST_DAYS: traffic
-    support puts these first in listings). `in_stock` is a column of the product row, kept by
+    support puts these first in listings; `boost_since`: the start of that window, by
+    default `boost_window_start()`). `in_stock` is a column of the product row, kept by
     catalog.services.listing, so neither filtering nor showing it probes SKUs and stock per row.
     """
-    boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
+    boost_since = boost_window_start() if boost_since is None else boost_since
     return (
         Product.objects.filter(
             published_at__isnull=False,
@@ -205,22 +233,51 @@ def sku_list_for_checkout(ids) -> QuerySet[SKU]:
     return SKU.objects.filter(pk__in=ids).select_related("product", "product__category", "merchant")
 
 
-def product_get_public(product_id: int) -> Product | None:
-    """A product page: live images, active SKUs with their available units."""
-    skus = (
-        SKU.objects.filter(is_active=True)
-        .annotate(available=Sum(F("stock__on_hand") - F("stock__reserved"), default=0))
-        .order_by("price", "id")
-    )
+def _product_page_row(*, product_id, boost_since) -> QuerySet[Product]:
     return (
-        product_public_queryset()
+        product_public_queryset(boost_since=boost_since)
         # What the page and the API detail show: not the search text, moderation notes and
         # the merchant's other columns (compiling and loading them was a fifth of the page's CPU).
         .only(*_LISTING_FIELDS, "description")
-        .prefetch_related(live_images(), Prefetch("skus", queryset=skus, to_attr="active_skus"), "tags")
-        .filter(pk=product_id)
-        .first()
+        .filter(pk__in=[product_id])
     )
+
+
+#: The product page's row, compiled once per process (marketplace.compiled): building and
+#: compiling this queryset (two joins, deferred columns, the `boosted` CASE) cost more CPU
+#: than PostgreSQL spends running it.
+_PRODUCT_PAGE_ROW = CompiledRead(_product_page_row)
+_PRODUCT_PAGE_IMAGES = CompiledRead(
+    lambda *, product_id: ProductImage.objects.filter(product_id=product_id, is_live=True).order_by("position", "id")
+)
+_PRODUCT_PAGE_SKUS = CompiledRead(
+    lambda *, product_id: (
+        SKU.objects.filter(product_id=product_id, is_active=True)
+        .annotate(available=Sum(F("stock__on_hand") - F("stock__reserved"), default=0))
+        .order_by("price", "id")
+    )
+)
+
+
+def product_get_public(product_id: int) -> Product | None:
+    """A product page: live images, active SKUs with their available units."""
+    rows = _PRODUCT_PAGE_ROW.read(
+        None,
+        markers={"product_id": ID_MARKER_BASE, "boost_since": TIME_MARKER},
+        values={"product_id": int(product_id), "boost_since": boost_window_start()},
+    )
+    if not rows:
+        return None
+    product = rows[0]
+    # What `prefetch_related(live_images(), Prefetch("skus", …, to_attr="active_skus"))`
+    # leaves, from compiled reads (each child's product cached, as a prefetch does).
+    marker, value = {"product_id": ID_MARKER_BASE}, {"product_id": product.pk}
+    product.live_images = _PRODUCT_PAGE_IMAGES.read(None, markers=marker, values=value)
+    product.active_skus = _PRODUCT_PAGE_SKUS.read(None, markers=marker, values=value)
+    for child in (*product.live_images, *product.active_skus):
+        type(child).product.field.set_cached_value(child, product)
+    prefetch_related_objects(rows, "tags")
+    return product
 
 
 def featured_products(limit: int = 12) -> QuerySet[Product]:
@@ -425,7 +482,7 @@ _LISTING_FIELDS = (
 )
 
 
-def product_list_public() -> QuerySet[Product]:
+def product_list_public(*, boost_since=None) -> QuerySet[Product]:
     """Public products for list pages and the API list, unordered (catalog.filters orders).
 
     Merchant and category are joined, and `first_image_id` is the id of the first live
@@ -436,7 +493,11 @@ def product_list_public() -> QuerySet[Product]:
     first_image = (
         ProductImage.objects.filter(product=OuterRef("pk"), is_live=True).order_by("position", "id").values("pk")[:1]
     )
-    return product_public_queryset().only(*_LISTING_FIELDS).annotate(first_image_id=Subquery(first_image))
+    return (
+        product_public_queryset(boost_since=boost_since)
+        .only(*_LISTING_FIELDS)
+        .annotate(first_image_id=Subquery(first_image))
+    )
 
 
 def product_list_featured(limit: int = 12) -> list[Product]:
@@ -454,24 +515,45 @@ def product_featured_ids(limit: int = 12) -> list[int]:
     and the featured products of the other shops (the partial index product_featured_idx).
     Merged here in the order of `featured_products()`.
     """
+    read = _FEATURED_CANDIDATES.get(limit)
+    if read is None:
+        read = _FEATURED_CANDIDATES[limit] = CompiledRead(partial(_featured_candidates, limit))
+    since = boost_window_start()
+    candidates = read.read(None, markers=_FEATURED_MARKERS, values=dict.fromkeys(_FEATURED_MARKERS, since))
+    ordered = sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)
+    return [row[0] for row in ordered[:limit]]
+
+
+def _featured_candidates(limit: int, **since) -> QuerySet[Product]:
+    """`product_featured_ids`' statement; `since`: the start of the new shops' window, one
+    value per place it appears (`new_shop0`…, `boosted0`…: a compiled read's markers)."""
     columns = ("pk", "boosted", "is_featured", "published_at")
-    # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few shops
-    # are new and reads their products by merchant instead of scanning the catalogue.
-    boost_since = timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
-    new_shop = Q(merchant__live_since__gte=boost_since)
     # Each part in the order of a listing index (newest first) with a filter on its covered
     # columns, so it stops after `limit` rows: ordered by `is_featured` first, the new shops'
     # part read and sorted every product of the catalogue (8.7 ms at 25,000).
     newest = ("-published_at", "-id")
-    parts = [
-        product_public_queryset().filter(new_shop, is_featured=True),
-        product_public_queryset().filter(new_shop, is_featured=False),
-        product_public_queryset().filter(~new_shop, is_featured=True),
-    ]
-    first, *others = (part.order_by(*newest).values_list(*columns)[:limit] for part in parts)
-    candidates = first.union(*others, all=True)
-    ordered = sorted(candidates, key=lambda row: (row[1], row[2], row[3], row[0]), reverse=True)
-    return [row[0] for row in ordered[:limit]]
+    parts = []
+    for index, (of_new_shop, is_featured) in enumerate(((True, True), (True, False), (False, True))):
+        # On the merchant's column, not the `boosted` CASE: PostgreSQL then knows how few
+        # shops are new and reads their products by merchant instead of scanning the catalogue.
+        new_shop = Q(merchant__live_since__gte=since[f"new_shop{index}"])
+        part = product_public_queryset(boost_since=since[f"boosted{index}"]).filter(
+            new_shop if of_new_shop else ~new_shop, is_featured=is_featured
+        )
+        parts.append(part.order_by(*newest).values_list(*columns)[:limit])
+    first, *others = parts
+    return first.union(*others, all=True)
+
+
+#: `product_featured_ids`' statement compiled once per process and `limit`
+#: (marketplace.compiled): building and compiling its three parts was a third of the home
+#: page's CPU when rendered from the database; only the window's start changes between calls.
+_FEATURED_CANDIDATES: dict[int, CompiledRead] = {}
+_FEATURED_MARKERS = {
+    f"{name}{index}": TIME_MARKER + timedelta(seconds=2 * index + offset)
+    for index in range(3)
+    for offset, name in enumerate(("new_shop", "boosted"))
+}
 
 
 def product_list_by_ids(ids) -> list[Product]:
@@ -480,8 +562,27 @@ def product_list_by_ids(ids) -> list[Product]:
     ids = list(ids)
     if not ids:
         return []
-    rows = product_list_public().in_bulk(ids)
+    if len(ids) > _COMPILED_IDS_MAX:
+        rows = product_list_public().in_bulk(ids)
+    else:
+        read = _PUBLIC_BY_IDS.read(
+            len(ids),
+            markers={"ids": id_markers(len(ids)), "boost_since": TIME_MARKER},
+            values={"ids": ids, "boost_since": boost_window_start()},
+        )
+        rows = {p.pk: p for p in read}
     return [rows[pk] for pk in ids if pk in rows]
+
+
+#: The rows of a list page's cards (`product_list_by_ids`), compiled once per process and
+#: number of ids (marketplace.compiled): building and compiling `product_list_public()` (two
+#: joins, the picture subquery, the `boosted` CASE) was about 1.5 ms of CPU of every list
+#: page, more than PostgreSQL spends reading 24 rows by id. Up to this many ids (a page's
+#: worth or two): longer lists are rare, so not worth one compiled statement per length.
+_COMPILED_IDS_MAX = 48
+_PUBLIC_BY_IDS = CompiledRead(
+    lambda *, ids, boost_since: product_list_public(boost_since=boost_since).filter(pk__in=ids)
+)
 
 
 def stock_level(available: int) -> str:
@@ -557,7 +658,7 @@ def category_page(slug: str) -> CategoryPage | None:
     from one read of the category table (a few hundred rows at most), where
     `category_get_by_slug`, `category_path`, `category_children` and
     `category_descendant_ids` read it four times; None when there is no such active category."""
-    categories = list(Category.objects.order_by("position", "name", "id"))
+    categories = _EVERY_CATEGORY.read(None, markers={}, values={})
     category = next((c for c in categories if c.slug == slug and c.is_active), None)
     if category is None:
         return None

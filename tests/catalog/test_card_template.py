@@ -67,3 +67,42 @@ def test_the_card_without_includes_is_the_card_with_them_byte_for_byte(language)
     with translation.override(language):
         for row in rows:
             assert after.render({"product": row}) == before.render({"product": row})
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_card_written_by_product_cards_is_the_card_template_byte_for_byte(language):
+    """`{% product_cards %}` writes a card missing from the card cache in Python
+    (`storefront_cards.card_html`): the same bytes as the card template, for a product with
+    badges (one with HTML in its label), several ratings, no stock and HTML in its title and
+    shop name; one of a new shop with one rating; one without picture or rating."""
+    from django.template import Context
+
+    from catalog.templatetags.storefront_cards import card_html
+    from promotions.selectors.storefront import Badge
+
+    lighting = make_category("Lighting")
+    old_shop, _ = live_merchant(categories=[lighting])
+    Merchant.objects.filter(pk=old_shop.pk).update(
+        live_since=timezone.now() - datetime.timedelta(days=90), shop_name='Lamps & "Co" <Ltd>'
+    )
+    new_shop, _ = live_merchant(categories=[lighting])
+    lamp = product(old_shop, lighting, title="Desk lamp <b> & 'co'", price="12345.50")
+    kettle = product(new_shop, lighting, title="Kettle", price="88.00")
+    bare = product(old_shop, lighting, title="Bare", price="10.00")
+    Product.objects.filter(pk=bare.pk).update(in_stock=True)
+    Product.objects.filter(pk=lamp.pk).update(rating_count=1234, rating_total=5000, in_stock=False)
+    Product.objects.filter(pk=kettle.pk).update(rating_count=1, rating_total=5, in_stock=True)
+    shop_promotion(old_shop, live=True, scope="products", product_ids=[lamp.pk], priority=5)
+    platform_promotion(live=True, percent=Decimal("15"))
+    rows = products_with_badges(product_list_public().filter(pk__in=[lamp.pk, kettle.pk, bare.pk]).order_by("pk"))
+    rows[0].promo_badges.append(Badge(rows[0].promo_badges[0].promotion_id, "<i>50%</i> & more", "shop"))
+    rows[2].first_image_id = None
+    assert [(len(p.promo_badges), p.boosted, p.in_stock, p.rating_count) for p in rows] == [
+        (3, False, False, 1234),
+        (1, True, True, 1),
+        (1, False, True, 0),
+    ]
+    card = get_template("storefront/_product_card.html")
+    with translation.override(language):
+        for row in rows:
+            assert card_html(row, Context(autoescape=True)) == card.render({"product": row})

@@ -578,3 +578,53 @@ def test_the_category_page_reads_the_tree_once_as_the_four_category_selectors_wo
     assert selectors.category_page(below_closed.slug).path == [tree["home"], below_closed]
     assert selectors.category_page(closed_middle.slug) is None
     assert selectors.category_page("no-such-category") is None
+
+
+def test_a_list_pages_statement_is_compiled_once_per_filters_and_reads_the_new_shop_window_each_time(
+    client, tree, monkeypatch
+):
+    # ProductPaginator keeps the compiled count-and-ids statement by the page's filters
+    # (ProductFilter.statement_key); only the new-shop window's start is put in anew.
+    monkeypatch.setattr(ProductPaginator, "_statements", {})
+    compiled = []
+    compile_statement = ProductPaginator._compile
+
+    def counting(queryset, limit, stop):
+        compiled.append((limit, stop))
+        return compile_statement(queryset, limit, stop)
+
+    monkeypatch.setattr(ProductPaginator, "_compile", staticmethod(counting))
+    veteran, _ = live_merchant(categories=[tree["home"]])
+    newcomer, _ = live_merchant(categories=[tree["home"]])
+    age(veteran, 31)
+    lamp = product(veteran, tree["desk"], price="10.00")
+    kettle = product(newcomer, tree["kitchen"], price="20.00")
+
+    assert listed(client.get("/search/", {"ordering": "price"})) == [kettle.pk, lamp.pk]  # new shop first
+    assert listed(client.get("/search/", {"ordering": "price"})) == [kettle.pk, lamp.pk]
+    assert len(compiled) == 1
+    # The newcomer leaves the new-shop window: the same statement, the window read again.
+    age(newcomer, 31)
+    assert listed(client.get("/search/", {"ordering": "price"})) == [lamp.pk, kettle.pk]
+    assert len(compiled) == 1
+    # Other filters, a category page and a category filter: a statement each, right answers.
+    assert listed(client.get("/search/", {"ordering": "price", "price_min": "15"})) == [kettle.pk]
+    assert listed(client.get(f"/c/{tree['lighting'].slug}/")) == [lamp.pk]
+    assert listed(client.get(f"/c/{tree['lighting'].slug}/")) == [lamp.pk]
+    assert listed(client.get("/search/", {"category": tree["kitchen"].pk})) == [kettle.pk]
+    assert len(compiled) == 4
+    # The tree changes under a category filter: another statement (its categories differ),
+    # which lists the product of the new subcategory.
+    kettles = make_category("Kettles", parent=tree["kitchen"])
+    Product.objects.filter(pk=lamp.pk).update(category=kettles)
+    assert listed(client.get("/search/", {"category": tree["kitchen"].pk})) == [kettle.pk, lamp.pk]
+    assert len(compiled) == 5
+
+
+def test_the_search_pages_category_menu_marks_the_filtered_category_only(client, tree, shop):
+    product(shop, tree["desk"])
+    html = client.get("/search/", {"category": tree["lighting"].pk}, **EN).content.decode()
+    assert f'<option value="{tree["lighting"].pk}" selected>Home › Lighting</option>' in html
+    assert html.count(" selected>") == 3  # the category, the sort order and the language
+    unfiltered = client.get("/search/", **EN).content.decode()
+    assert unfiltered.count(" selected>") == 2  # the sort order and the language
