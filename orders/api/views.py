@@ -272,14 +272,13 @@ class CheckoutView(APIView):
         if coupon_id is not None or coupon_code:
             # Only with a coupon, so the fingerprints of requests without one do not change.
             body["coupon"], body["coupon_code"] = coupon_id, coupon_code
-        address = selectors.address_list(request.user).filter(pk=data["address"]).first()
-        if address is None:
-            raise OrderError("invalid_address", _("Choose one of your saved addresses."))
+        # The address is read with the key's lock, in the checkout's transaction (one
+        # statement and one commit fewer); not one of the caller's: 400 `invalid_address`.
         order, created = services.cart_checkout(
             buyer=request.user,
             key=key,
             fingerprint=services.request_fingerprint(body),
-            address=address,
+            address_id=data["address"],
             items=[services.CheckoutItem(i["sku"], i["quantity"]) for i in data["items"]],
             coupon_id=coupon_id,
             coupon_code=coupon_code,
