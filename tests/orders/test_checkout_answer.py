@@ -1,17 +1,21 @@
 """The checkout's 201 answer written as a plain dict (`orders.api.answers.buyer_order_body`,
 issue #12): byte for byte the JSON of `BuyerOrderDetailSerializer` over orders of every shape
 the checkout answers (1 and 2 shops, several lines of a shop, a promotion's discount, free
-shipping, a gift, a gift out of stock, a coupon), for the order as placed and as read back."""
+shipping, a gift, a gift out of stock, a coupon), for the order as placed and as read back;
+and its plain body read as `CheckoutSerializer` validates it."""
 
 from __future__ import annotations
 
 import pytest
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
 from catalog.models import Stock
+from marketplace.api import validated
 from orders import selectors, services
 from orders.api.answers import buyer_order_body
-from orders.api.serializers import BuyerOrderDetailSerializer
+from orders.api.serializers import BuyerOrderDetailSerializer, CheckoutSerializer
+from orders.api.views import _checkout_fields
 from orders.services import CheckoutItem
 from promotions import services as promotion_services
 from promotions.choices import BenefitType
@@ -93,3 +97,41 @@ def test_a_coupon():
     )
     body = _same_answer(_place((sku, 1), buyer=buyer, coupon_id=coupon.pk))
     assert (body["discount_total"], body["payable_total"]) == ("20.00", "88.00")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"address": 7, "items": [{"sku": 3, "quantity": 2}]},
+        {"address": 7, "items": [{"sku": 3, "quantity": 2}, {"sku": 4, "quantity": 0, "note": "x"}], "x": 1},
+        {"address": 7, "items": [{"sku": 3, "quantity": -1}, {"sku": 3, "quantity": 1000}]},
+        {"address": 7, "items": [{"sku": 3, "quantity": 1}], "coupon": None},
+        {"address": 7, "items": [{"sku": 3, "quantity": 1}], "coupon_code": " C "},
+        {"address": "7", "items": [{"sku": "3", "quantity": "2"}]},
+    ],
+)
+def test_the_checkout_body_is_read_as_the_serializer_validates_it(body):
+    """The plain body read directly (`_checkout_fields`) gives the serializer's values; the
+    others are the serializer's own."""
+
+    def plain(data):
+        return {**data, "items": [dict(item) for item in data["items"]]}
+
+    assert plain(_checkout_fields(body)) == plain(validated(CheckoutSerializer, body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"address": 7, "items": []},
+        {"address": 0, "items": [{"sku": 3, "quantity": 1}]},
+        {"address": 7, "items": [{"sku": 3, "quantity": True}]},
+        {"address": 7, "items": [{"sku": 2**31, "quantity": 1}]},
+        {"address": 7, "items": [{"sku": 3, "quantity": 1}] * 201},
+        {"address": 7},
+        {"address": 7, "items": {"sku": 3, "quantity": 1}},
+    ],
+)
+def test_a_body_the_serializer_refuses_is_refused_by_it(body):
+    with pytest.raises(ValidationError):
+        _checkout_fields(body)
