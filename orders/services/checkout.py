@@ -811,9 +811,10 @@ def _orders_merchant(event: OrderEvent) -> list:
 
 
 # Fields whose value of one of these types is written as it is: their `get_db_prep_save`
-# gives it back unchanged on PostgreSQL (a str, a whole number, a flag, a Decimal, an id, an
-# aware time: psycopg adapts them), and it was a third of `_save_orders`' CPU (150 calls an
-# order). Any other field or value (a JSON document, a time set on save) goes through it.
+# gives it back unchanged on PostgreSQL (a str, a whole number, a flag, a Decimal, an id:
+# psycopg adapts them), and it was a third of `_save_orders`' CPU (150 calls an order). Any
+# other field or value (a time, set on save or not; a JSON document; a choice's enum member)
+# goes through it.
 _PLAIN_FIELDS = (
     models.CharField,
     models.TextField,
