@@ -47,11 +47,14 @@ Guarantees:
   key's attempt read and the stock's locking read); one statement inserts the buyer order,
   merchant orders, lines and events (`_save_orders`), one the shipments with their lines; the
   placed order comes back with every row attached, so its answer is built without reading
-  it again.
+  it again. An idempotent checkout adds no statement of its own: the buyer's address is read
+  with the key's lock and the order number, whether the key was used with the SKUs, and the
+  key's attempt and the ordered lines out of the cart are written with the order.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import defaultdict
@@ -61,8 +64,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import OuterRef
+from django.db import connection, models, transaction
+from django.db.models import BigIntegerField, BooleanField, Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -94,6 +98,8 @@ from ..models import (
     MAX_QUANTITY,
     Address,
     BuyerOrder,
+    Cart,
+    CartItem,
     CheckoutAttempt,
     MerchantOrder,
     OrderEvent,
@@ -168,22 +174,46 @@ def _checkout_skus(*, ids, buyer_id, now):
 _CHECKOUT_SKUS = CompiledRead(_checkout_skus)
 
 
+def _keyed_checkout_skus(*, ids, buyer_id, now, attempt_buyer_id, key):
+    return _checkout_skus(ids=ids, buyer_id=buyer_id, now=now).annotate(
+        attempted=Exists(CheckoutAttempt.objects.filter(buyer_id=attempt_buyer_id, key=key))
+    )
+
+
+# The same read for an idempotent checkout, with whether the key was used already
+# (`attempted`): the key's attempt costs no statement of its own. It runs after the key's
+# lock is held, so its snapshot sees the attempt of any request that held the lock before.
+_KEYED_CHECKOUT_SKUS = CompiledRead(_keyed_checkout_skus)
+
+
 def _on_sale(sku) -> bool:
     return sku is not None and sku.is_active and sku.product.is_published and sku.merchant.status == MerchantStatus.LIVE
 
 
-def _load_skus(items: list[CheckoutItem], *, buyer) -> dict:
+def _read_skus(ids: list[int], *, buyer, key: str | None = None) -> list:
+    """The rows of `_load_skus` (not checked); with `key`, each says whether the buyer's
+    key was used already (`attempted`)."""
+    markers = {"ids": id_markers(len(ids)), "buyer_id": ID_MARKER_BASE + 1, "now": TIME_MARKER}
+    values = {"ids": ids, "buyer_id": buyer.pk, "now": timezone.now()}
+    if key is None:
+        return _CHECKOUT_SKUS.read(len(ids), markers=markers, values=values)
+    return _KEYED_CHECKOUT_SKUS.read(
+        len(ids),
+        markers={**markers, "attempt_buyer_id": ID_MARKER_BASE + 2, "key": _KEY_MARKER},
+        values={**values, "attempt_buyer_id": buyer.pk, "key": key},
+    )
+
+
+def _load_skus(items: list[CheckoutItem], *, buyer, rows: list | None = None) -> dict:
     """The ordered SKUs by id, in one query with what pricing reads (the merchant's shipping
     rate joined, its current contract's revenue-share rate as `contract_revenue_share_rate`,
     the category's ancestors as `category_path`), their available units as a plain read
     (`available_units`, for the stock pre-check) and whether the buyer holds a flash-sale
-    reservation of it (`flash_held`); 400 `sku_unavailable` listing those no longer on sale."""
+    reservation of it (`flash_held`); 400 `sku_unavailable` listing those no longer on sale.
+    `rows`: those SKUs already read (`_read_skus`), checked here without another query."""
     ids = sorted({i.sku_id for i in items})
-    rows = _CHECKOUT_SKUS.read(
-        len(ids),
-        markers={"ids": id_markers(len(ids)), "buyer_id": ID_MARKER_BASE + 1, "now": TIME_MARKER},
-        values={"ids": ids, "buyer_id": buyer.pk, "now": timezone.now()},
-    )
+    if rows is None:
+        rows = _read_skus(ids, buyer=buyer)
     skus = {s.pk: s for s in rows}
     unavailable = []
     for sku_id in sorted(ids):
@@ -263,17 +293,23 @@ def _place(
     coupon_id=None,
     coupon_code: str = "",
     line_discount: LineDiscount | None = None,
+    sku_rows: list | None = None,
+    attempt: tuple[str, str] | None = None,
+    clear_cart: bool = False,
 ) -> BuyerOrder:
     """`checkout_place` inside the caller's transaction: every error it raises must abort
     that transaction (the caller lets it propagate), as rows may already be written.
 
     `line_discount(sku_id, gross)` → (merchant part, platform part) or None: a discount fixed
     by the caller for some lines (a group buy's first step, `group_buys.group_buy_join`),
-    frozen on the line like any other."""
+    frozen on the line like any other. `sku_rows`: the ordered SKUs already read
+    (`_read_skus`). `attempt` (key, request hash): the key's `CheckoutAttempt`, and
+    `clear_cart`: the ordered SKUs out of the buyer's cart, both written in the order's
+    statement (`_save_orders`)."""
     if address.buyer_id != buyer.pk:
         raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     items = _clean_items(items)
-    skus = _load_skus(items, buyer=buyer)
+    skus = _load_skus(items, buyer=buyer, rows=sku_rows)
     # The stock pre-check on the units read with the SKUs: a sold-out SKU is refused before
     # anything is written and without queueing on its stock rows' lock (the locked check
     # below stays the one that decides).
@@ -342,7 +378,13 @@ def _place(
         reference=f"order:{number}",
         precheck=False,  # made above, with the SKUs (a gift's with its promotion)
     )
-    events = _save_orders(buyer_order, merchant_orders, actor=buyer)
+    events = _save_orders(
+        buyer_order,
+        merchant_orders,
+        actor=buyer,
+        attempt=attempt,
+        cart_skus=[item.sku_id for item in items] if clear_cart else (),
+    )
     if priced is not None or flash:
         _save_line_discounts(merchant_orders, priced.result if priced else None, flash=flash)
     if coupon is not None:
@@ -732,13 +774,27 @@ WITH buyer_order AS (
     INSERT INTO {lines} VALUES {line_rows} RETURNING id
 ), events AS (
     INSERT INTO {events} VALUES {event_rows} RETURNING id
-)
+){extra}
 SELECT 1, id FROM buyer_order
 UNION ALL SELECT 2, id FROM merchant_orders
 UNION ALL SELECT 3, id FROM lines
 UNION ALL SELECT 4, id FROM events
 """
 _BUYER_ORDER_ID = "(SELECT id FROM buyer_order)"
+# An idempotent checkout's attempt (its key, with the order's id) and the ordered lines out of
+# the buyer's cart, in the same statement: two round trips fewer. A data-modifying WITH runs
+# whether or not the SELECT reads it. The cart is locked first (a FOR UPDATE sub-select), as
+# `cart._delete_lines` does: the DELETE queues behind a concurrent change to the cart. Nothing
+# cascades from a cart line and no signal listens to its deletion (the cart's line count is
+# kept by the table's triggers, which fire here as for any DELETE).
+_ATTEMPT_SQL = """, attempt AS (
+    INSERT INTO {attempts} VALUES {attempt_rows} RETURNING id
+)"""
+_CART_SQL = """, cart_lines AS (
+    DELETE FROM {cart_items}
+     WHERE cart_id IN (SELECT id FROM {carts} WHERE buyer_id = %s FOR UPDATE)
+       AND sku_id IN ({skus})
+)"""
 _MERCHANT_ORDER_ID = "(SELECT id FROM merchant_orders WHERE merchant_id = %s)"
 
 
@@ -754,35 +810,68 @@ def _orders_merchant(event: OrderEvent) -> list:
     return [event.merchant_order.merchant_id]
 
 
+# Fields whose value of one of these types is written as it is: their `get_db_prep_save`
+# gives it back unchanged on PostgreSQL (a str, a whole number, a flag, a Decimal, an id:
+# psycopg adapts them), and it was a third of `_save_orders`' CPU (150 calls an order). Any
+# other field or value (a time, set on save or not; a JSON document; a choice's enum member)
+# goes through it.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.DecimalField,
+    models.ForeignKey,
+)
+_PLAIN_VALUES = frozenset({str, int, bool, Decimal, type(None)})
+
+
+@functools.cache
+def _insert_fields(model) -> list[tuple]:
+    """(field, attname, plain) of the columns `_insert_rows` writes: all but the primary key."""
+    return [
+        (field, field.attname, isinstance(field, _PLAIN_FIELDS) and not isinstance(field, models.JSONField))
+        for field in model._meta.concrete_fields
+        if not field.primary_key
+    ]
+
+
 def _insert_rows(
     model, rows, parent: str = "", parent_sql: str = "", parent_params=_no_params
 ) -> tuple[str, str, list]:
     """`table (columns)`, the VALUES rows and their parameters of `rows` (instances of `model`,
     not saved), the `parent` foreign key given by `parent_sql` (with `parent_params(row)`)."""
     quote = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = _insert_fields(model)
     values, params = [], []
     for row in rows:
         places = []
-        for field in fields:
+        for field, attname, plain in fields:
             if field.name == parent:
                 places.append(parent_sql)
                 params.extend(parent_params(row))
                 continue
-            value = field.pre_save(row, True)
+            places.append("%s")
+            value = getattr(row, attname) if plain else field.pre_save(row, True)
+            if type(value) in _PLAIN_VALUES and plain:
+                params.append(value)
+                continue
             if hasattr(value, "resolve_expression"):  # a database default or expression: not here
                 raise TypeError(f"{model.__name__}.{field.name} is an expression; give it a value.")
-            places.append("%s")
             params.append(field.get_db_prep_save(value, connection))
         values.append(f"({', '.join(places)})")
-    table = f"{quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
+    table = f"{quote(model._meta.db_table)} ({', '.join(quote(field.column) for field, _attname, _plain in fields)})"
     return table, ", ".join(values), params
 
 
-def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> list[OrderEvent]:
+def _save_orders(
+    buyer_order: BuyerOrder, merchant_orders, *, actor, attempt: tuple[str, str] | None = None, cart_skus=()
+) -> list[OrderEvent]:
     """Insert the buyer order, all its merchant orders, all their lines and their "place"
     events in one statement (`_ORDERS_SQL`); returns the events, in merchant-order order. The
-    rows come back as `save()` leaves them: ids set, saved, linked to their parents."""
+    rows come back as `save()` leaves them: ids set, saved, linked to their parents. In the
+    same statement: the `attempt` (key, request hash) of an idempotent checkout, and the
+    `cart_skus` lines out of the buyer's cart."""
     orders = [merchant_order for merchant_order, _lines in merchant_orders]
     lines = [line for _order, order_lines in merchant_orders for line in order_lines]
     events = [
@@ -795,7 +884,23 @@ def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> list[Ord
         "lines": _insert_rows(OrderLine, lines, "merchant_order", _MERCHANT_ORDER_ID, _own_merchant),
         "events": _insert_rows(OrderEvent, events, "merchant_order", _MERCHANT_ORDER_ID, _orders_merchant),
     }
+    extra, extra_params = "", []
+    if attempt is not None:
+        key, request_hash = attempt
+        row = CheckoutAttempt(buyer_id=buyer_order.buyer_id, key=key, request_hash=request_hash)
+        table, rows, params = _insert_rows(CheckoutAttempt, [row], "buyer_order", _BUYER_ORDER_ID)
+        extra += _ATTEMPT_SQL.format(attempts=table, attempt_rows=rows)
+        extra_params += params
+    if cart_skus:
+        quote = connection.ops.quote_name
+        extra += _CART_SQL.format(
+            cart_items=quote(CartItem._meta.db_table),
+            carts=quote(Cart._meta.db_table),
+            skus=", ".join(["%s"] * len(cart_skus)),
+        )
+        extra_params += [buyer_order.buyer_id, *cart_skus]
     sql = _ORDERS_SQL.format(
+        extra=extra,
         buyer_orders=parts["buyer_orders"][0],
         buyer_order_rows=parts["buyer_orders"][1],
         merchant_orders=parts["merchant_orders"][0],
@@ -806,7 +911,7 @@ def _save_orders(buyer_order: BuyerOrder, merchant_orders, *, actor) -> list[Ord
         event_rows=parts["events"][1],
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [param for part in parts.values() for param in part[2]])
+        cursor.execute(sql, [*(param for part in parts.values() for param in part[2]), *extra_params])
         returned = cursor.fetchall()
     ids: dict[int, list[int]] = defaultdict(list)
     for kind, pk in returned:
@@ -961,55 +1066,106 @@ def _attempt(*, buyer_id, key):
     return CheckoutAttempt.objects.filter(buyer_id=buyer_id, key=key).select_related("buyer_order").order_by("pk")[:1]
 
 
-# The key's attempt, read on every checkout under the key's lock: compiled once
-# (marketplace/compiled.py); only the buyer and the key change.
+# The key's attempt, read when the SKU read says the key was used (a replay, a reused key):
+# compiled once (marketplace/compiled.py); only the buyer and the key change.
 _ATTEMPT = CompiledRead(_attempt)
 _KEY_MARKER = "compiled-read:idempotency-key-marker"
 
 
+def _locked_address(*, address_id, buyer_id, lock_id):
+    return (
+        Address.objects.filter(pk=address_id, buyer_id=buyer_id)
+        .order_by()
+        .annotate(
+            locked=RawSQL("pg_try_advisory_xact_lock(%s)", [lock_id], output_field=BooleanField()),
+            serial=RawSQL("nextval(%s)", [NUMBER_SEQUENCE], output_field=BigIntegerField()),
+        )
+    )
+
+
+# The buyer's address with the key's lock and the order number's sequence value: one statement
+# (compiled once) where there were two, the address's outside the transaction (its own commit).
+# The lock and the value are taken only for the row found: another buyer's address, or none,
+# takes neither.
+_LOCKED_ADDRESS = CompiledRead(_locked_address)
+
+
 def checkout_place_idempotent(
-    *, buyer, key: str, fingerprint: str, address: Address, items, coupon_id=None, coupon_code: str = ""
+    *,
+    buyer,
+    key: str,
+    fingerprint: str,
+    address: Address | None = None,
+    items,
+    coupon_id=None,
+    coupon_code: str = "",
+    address_id: int | None = None,
+    clear_cart: bool = False,
 ) -> tuple[BuyerOrder, bool]:
     """Place once per (buyer, key). Returns (order, created); a new order comes as
     `checkout_place` returns it, a replayed one as stored (the caller reads what it shows).
 
+    The address is the buyer's `address`, or the buyer's saved address `address_id` (400
+    `invalid_address` when it is not one), read in the statement that takes the lock.
     A transaction-level advisory lock on (buyer, key) lets exactly one request work on a
     key at a time; others answer `request_in_progress` at once instead of waiting. The lock
-    is held until the transaction ends (the caller's, when it runs in one).
+    is held until the transaction ends (the caller's, when it runs in one). `clear_cart`:
+    the ordered SKUs leave the buyer's cart with the new order (in its statement).
     """
     key = (key or "").strip()
     if not 8 <= len(key) <= 100:
         raise OrderError("invalid_idempotency_key", _("The Idempotency-Key header must have 8 to 100 characters."))
+    if address is not None:
+        address_id = address.pk
     lock_id = int.from_bytes(hashlib.sha256(f"checkout:{buyer.pk}:{key}".encode()).digest()[:8], "big", signed=True)
+    ids = sorted({int(item.sku_id) for item in items})
     # No savepoint (nested in cart_checkout's transaction): an error of the placement aborts
     # the whole order anyway, and every caller lets it propagate so its transaction rolls back
     # as a whole; a savepoint would only cost two round trips. The refusals found here
-    # (another request holds the key; the key was used for another body) leave the block
-    # first: nothing is written by then, so the caller's transaction stays usable.
+    # (not the buyer's address; another request holds the key; the key was used for another
+    # body) leave the block first: nothing is written by then, so the caller's transaction
+    # stays usable.
+    locked = False
     with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            # The order number's sequence value in the same round trip: a request refused
-            # here or replayed leaves a gap in the numbers, which they may have.
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s), nextval(%s)", [lock_id, NUMBER_SEQUENCE])
-            locked, serial = cursor.fetchone()
+        # The order number's sequence value in the same round trip: a request refused here or
+        # replayed leaves a gap in the numbers, which they may have.
+        found = _LOCKED_ADDRESS.read(
+            1,
+            markers={"address_id": ID_MARKER_BASE, "buyer_id": ID_MARKER_BASE + 1, "lock_id": ID_MARKER_BASE + 2},
+            values={"address_id": address_id, "buyer_id": buyer.pk, "lock_id": lock_id},
+        )
+        locked = bool(found) and found[0].locked
         if locked:
-            attempts = _ATTEMPT.read(
-                1, markers={"buyer_id": ID_MARKER_BASE, "key": _KEY_MARKER}, values={"buyer_id": buyer.pk, "key": key}
-            )
-            attempt = attempts[0] if attempts else None
+            sku_rows, attempted = None, True
+            if 1 <= len(ids) <= MAX_LINES:
+                # Whether the key was used, with the SKUs (one statement): read after the lock.
+                sku_rows = _read_skus(ids, buyer=buyer, key=key)
+                attempted = any(row.attempted for row in sku_rows) if sku_rows else None
+            attempt = None
+            if attempted is not False:  # used, or not known (no SKU read or none found)
+                attempts = _ATTEMPT.read(
+                    1,
+                    markers={"buyer_id": ID_MARKER_BASE, "key": _KEY_MARKER},
+                    values={"buyer_id": buyer.pk, "key": key},
+                )
+                attempt = attempts[0] if attempts else None
             if attempt is None:
                 order = _place(
                     buyer=buyer,
-                    address=address,
+                    address=found[0],
                     items=items,
-                    serial=serial,
+                    serial=found[0].serial,
                     coupon_id=coupon_id,
                     coupon_code=coupon_code,
+                    sku_rows=sku_rows,
+                    attempt=(key, fingerprint),
+                    clear_cart=clear_cart,
                 )
-                CheckoutAttempt.objects.create(buyer=buyer, key=key, request_hash=fingerprint, buyer_order=order)
                 return order, True
             if attempt.request_hash == fingerprint:
                 return attempt.buyer_order, False
+    if not found:
+        raise OrderError("invalid_address", _("Choose one of your saved addresses."))
     if not locked:
         raise RequestInProgress(message=_("This order is still being placed; wait a moment."))
     raise IdempotencyMismatch(message=_("This Idempotency-Key was already used for a different order. Use a new key."))

@@ -14,14 +14,23 @@ from django.db.models import OuterRef
 from django.test.utils import CaptureQueriesContext
 
 from catalog.errors import InsufficientStock
-from catalog.models import Stock
+from catalog.models import SKU, Stock
 from merchants.choices import ContractStatus
 from merchants.models import Contract, Merchant
 from merchants.selectors import current_contract, current_contract_value
 from orders import selectors, services
 from orders.api.serializers import BuyerOrderDetailSerializer
-from orders.errors import IdempotencyMismatch
-from orders.models import BuyerOrder, CheckoutAttempt, MerchantOrder, OrderEvent, OrderLine, Shipment, ShipmentLine
+from orders.errors import IdempotencyMismatch, OrderError
+from orders.models import (
+    BuyerOrder,
+    CartItem,
+    CheckoutAttempt,
+    MerchantOrder,
+    OrderEvent,
+    OrderLine,
+    Shipment,
+    ShipmentLine,
+)
 from orders.services import CheckoutItem
 from tests.catalog.factories import live_merchant
 from tests.factories import UserFactory
@@ -154,24 +163,29 @@ def test_the_api_post_answers_a_new_order_from_memory_and_its_body_is_the_orders
     with CaptureQueriesContext(connection) as posting:
         created = client.post(BASE + "checkout/", body, format="json", HTTP_IDEMPOTENCY_KEY="key-queries-1")
     assert created.status_code == 201
-    # The address, the placement's 10 (above), the ordered lines out of the cart (1) and, in
-    # this test's transaction, SAVEPOINT/RELEASE where a request has BEGIN/COMMIT: 14. The
-    # token read makes 15 through the API with a token; a web connection whose lock waits are
-    # bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py) skips SET LOCAL lock_timeout: 14 in production.
-    assert len(posting) == 14
-    assert _own(posting.captured_queries) == Counter(
-        {
-            **CHECKOUT_OWN,
-            ("SELECT", "orders_address"): 1,
-            ("SELECT", "orders_checkoutattempt"): 1,
-            ("INSERT", "orders_checkoutattempt"): 1,
-            # the ordered lines out of the cart: one DELETE that locks the cart in a sub-select
-            ("DELETE", "orders_cartitem"): 1,
-        }
+    # The address with the key's lock and the order number (1), the SKUs with whether the key
+    # was used (1), the stock (SET LOCAL lock_timeout, the locking read, the write: 3), the
+    # order's rows with the key's attempt and the ordered lines out of the cart (1), the
+    # shipments (1), the audit (1) and, in this test's transaction, SAVEPOINT/RELEASE where a
+    # request has BEGIN/COMMIT: 10. The token read makes 11 through the API with a token; a
+    # web connection whose lock waits are bounded (DB_LOCK_TIMEOUT_MS, gunicorn.conf.py)
+    # skips SET LOCAL lock_timeout: 10 in production, 8 without BEGIN/COMMIT.
+    assert len(posting) == 10
+    assert _own(posting.captured_queries) == Counter({**CHECKOUT_OWN, ("SELECT", "orders_address"): 1})
+    sqls = [q["sql"] for q in posting.captured_queries]
+    (locking,) = [sql for sql in sqls if "pg_try_advisory_xact_lock" in sql]
+    assert _kind(locking) == ("SELECT", "orders_address")
+    assert "nextval('orders_buyer_order_number_seq')" in locking
+    (sku_read,) = [sql for sql in sqls if _kind(sql) == ("SELECT", "catalog_sku")]
+    assert '"orders_checkoutattempt"' in sku_read
+    (orders,) = [sql for sql in sqls if _kind(sql) == ("WITH", "orders_buyerorder")]
+    assert 'INSERT INTO "orders_checkoutattempt"' in orders
+    assert 'DELETE FROM "orders_cartitem"' in orders
+    assert (
+        CheckoutAttempt.objects.get(buyer=world.other_buyer, key="key-queries-1").buyer_order.number
+        == (created.json()["number"])
     )
-    assert next(q["sql"] for q in posting.captured_queries if "pg_try_advisory_xact_lock" in q["sql"]).endswith(
-        "nextval('orders_buyer_order_number_seq')"
-    )
+    assert not CartItem.objects.filter(cart__buyer=world.other_buyer).exists()
 
     number = created.json()["number"]
     assert created.json() == client.get(f"{BASE}orders/{number}/").json()
@@ -198,8 +212,7 @@ def test_the_idempotent_placement_opens_no_savepoint_of_its_own(world):
     # The first SAVEPOINT is cart_checkout's; the next statement is the lock, not another one.
     assert placing.captured_queries[0]["sql"].startswith("SAVEPOINT")
     assert "pg_try_advisory_xact_lock" in placing.captured_queries[1]["sql"]
-    assert kinds[2] == ("SELECT", "orders_checkoutattempt")
-    assert kinds[3] == ("SELECT", "catalog_sku")  # the placement's first statement: no SAVEPOINT before it
+    assert kinds[2] == ("SELECT", "catalog_sku")  # with the key's attempt: no SAVEPOINT before it
     assert len(savepoints) == 1
 
 
@@ -219,6 +232,70 @@ def test_a_refusal_of_the_idempotent_placement_leaves_the_callers_transaction_us
         )
     after = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
     assert after == before == (2, 1, 2)
+
+
+def test_a_replay_is_found_through_the_skus_read_even_when_a_sku_left_sale_meanwhile(world):
+    """The key's attempt is read only when the SKU read says the key was used: a replay gets
+    the first order back although its SKU is no longer on sale, in 3 statements (the address
+    with the lock, the SKUs with the flag, the attempt), writing nothing."""
+    buyer = world.other_buyer
+    address = buyer.addresses.get()
+    items = [CheckoutItem(world.mug.pk, 1)]
+    first, created = services.cart_checkout(
+        buyer=buyer, key="key-replayed", fingerprint="c" * 64, address_id=address.pk, items=items
+    )
+    assert created
+    SKU.objects.filter(pk=world.mug.pk).update(is_active=False)
+    before = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    with CaptureQueriesContext(connection) as replaying:
+        again, created = services.checkout_place_idempotent(
+            buyer=buyer, key="key-replayed", fingerprint="c" * 64, address_id=address.pk, items=items
+        )
+    assert (again.pk, created) == (first.pk, False)
+    assert [_kind(q["sql"]) for q in replaying.captured_queries] == [
+        ("SELECT", "orders_address"),
+        ("SELECT", "catalog_sku"),
+        ("SELECT", "orders_checkoutattempt"),
+    ]
+    after = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    assert after == before
+
+
+def test_another_buyers_address_or_none_refuses_before_the_lock_and_writes_nothing(world):
+    """The address is read with the key's lock: not one of the buyer's, neither the lock nor
+    a number is taken (the key stays free), and nothing is written."""
+    buyer = world.other_buyer
+    foreign = world.buyer.addresses.first() or address_for(world.buyer)
+    before = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    for address_id in (foreign.pk, 987654321):
+        with pytest.raises(OrderError) as refused:
+            services.cart_checkout(
+                buyer=buyer,
+                key="key-foreign-address",
+                fingerprint="d" * 64,
+                address_id=address_id,
+                items=[CheckoutItem(world.mug.pk, 1)],
+            )
+        assert refused.value.code == "invalid_address"
+    after = (BuyerOrder.objects.count(), CheckoutAttempt.objects.count(), Stock.objects.get(sku=world.mug).reserved)
+    assert after == before
+    with connection.cursor() as cursor:  # the key's lock was not taken by this transaction
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        assert cursor.fetchone() == (0,)
+
+
+def test_skus_that_do_not_exist_are_refused_as_unavailable_with_a_free_key(world):
+    buyer = world.other_buyer
+    with pytest.raises(OrderError) as refused:
+        services.cart_checkout(
+            buyer=buyer,
+            key="key-no-such-sku",
+            fingerprint="e" * 64,
+            address_id=buyer.addresses.get().pk,
+            items=[CheckoutItem(987654321, 1)],
+        )
+    assert (refused.value.code, refused.value.extra) == ("sku_unavailable", {"skus": [987654321]})
+    assert not CheckoutAttempt.objects.filter(key="key-no-such-sku").exists()
 
 
 def test_a_short_item_under_the_lock_refuses_before_any_insert_and_leaves_nothing(world):
