@@ -100,6 +100,21 @@ def test_the_plain_cart_body_is_the_serializers_over_carts_of_every_shape():
     assert _rendered(lean_views.cart_body(buyer_selectors.cart_plain_of_rows([]))) == _serialized(selectors.CartView())
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["0.00", "-0.00", "0.05", "30.05", "-5.10", "999999999999.99", "1.5", "1.555", "1E+2", "0E-2", "12345678901234.5"],
+)
+def test_the_money_of_the_plain_body_is_the_serializer_fields(value):
+    field = CartSerializer().fields["total"]
+    try:
+        expected = field.to_representation(Decimal(value))
+    except ArithmeticError as error:  # over the field's digits: the field's own error
+        with pytest.raises(type(error)):
+            lean_views._money(Decimal(value))
+    else:
+        assert lean_views._money(Decimal(value)) == expected
+
+
 ODD_BODIES = {
     "sku_as_a_string": ({"sku": "FIRST", "quantity": 2}, 201, None),
     "quantity_as_a_string": ({"sku": "FIRST", "quantity": "3"}, 201, None),
@@ -189,3 +204,35 @@ def test_a_revoked_token_is_refused_by_the_lean_add_at_once(world, django_captur
         same(answer, api(environ(CART, {"sku": sku.pk}, token=token.key)))
     assert outcome() == before
     assert Cart.objects.filter(buyer__in=list(tokens)).count() == 3
+
+
+# Bodies whose reading the lean add does itself (marketplace.parsers.JSONParser's rules, not
+# the parser): what the API's parser refuses is handed to the API view; what it accepts is
+# read alike.
+PARSED_BODIES = {
+    "nan": (b'{"sku": NaN}', 1, 400, "parse_error"),
+    "infinity": (b'{"sku": 1, "quantity": -Infinity}', 1, 400, "parse_error"),
+    "not_utf8": (b'{"sku": "\xff"}', 1, 400, "parse_error"),
+    "utf8_bom": (b'\xef\xbb\xbf{"sku": 1}', 1, 400, "parse_error"),
+    "nested_too_deep": (b'{"sku": 1, "x": ' + b"[" * 40 + b"]" * 40 + b"}", 1, 400, "parse_error"),
+    # Past Python's recursion limit, within the lean add's body size (PLAIN_BODY_MAX).
+    "nested_past_recursion": (b'{"x": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", 1, 400, "parse_error"),
+    "nul_in_sku": (b'{"sku": "1\\u0000"}', 0, 400, "validation_error"),
+    "duplicate_key_last_wins": (b'{"sku": 0, "sku": FIRST}', 0, 201, None),
+    "unicode_escape_sku": (b'{"sku": "\\u0031"}', 0, 400, "sku_unavailable"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PARSED_BODIES))
+def test_bodies_the_apis_parser_refuses_are_handed_to_it_the_rest_read_alike(world, case, handed):
+    body, handed_count, status, code = PARSED_BODIES[case]
+    assert len(body) <= lean_views.PLAIN_BODY_MAX
+    body = body.replace(b"FIRST", str(world["skus"][0].pk).encode())
+    twin_token = Token.objects.create(user=UserFactory()).key
+    before = outcome()
+    lean_answer = wsgi(environ(CART, body, token=world["token"]))
+    assert handed.call_count == handed_count
+    assert (lean_answer.status_code, lean_answer.json().get("code")) == (status, code)
+    same(lean_answer, api(environ(CART, body, token=twin_token)))
+    if status != 201:
+        assert outcome() == before
