@@ -194,8 +194,8 @@ def cart_body(cart: dict) -> dict:
     """`CartSerializer(view).data` from the cart as plain values (`selectors.cart_plain_after_add`:
     its keys, in its order, amounts as Decimals): the amounts rendered as the serializer's
     fields render them, in place. The same JSON for a fraction of the CPU: DRF builds and
-    binds a field per value, and the CartView it reads is made of model instances (a cart of
-    2 lines: 284 against 33 µs for the serializer alone, measured for issue #12). A field
+    binds a field per value (a cart of 2 lines: 284 µs against 33 for a plain dict, measured
+    for issue #12), and the CartView it reads is made of model instances. A field
     added to `CartSerializer` must be added to the plain cart: a test compares the two over
     carts of every shape."""
     for shop in cart["shops"]:
