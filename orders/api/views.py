@@ -171,8 +171,9 @@ class CartItemsView(APIView):
     )
     def post(self, request):
         data = validated(CartItemAddSerializer, request.data)
-        item = services.cart_add(buyer=request.user, sku_id=data["sku"], quantity=data["quantity"])
-        return _cart_answer(item.cart, status.HTTP_201_CREATED)
+        item = services.cart_add(buyer=request.user, sku_id=data["sku"], quantity=data["quantity"], read_lines=True)
+        # The whole cart as the add's own statement read it (no query of its own).
+        return Response(CartSerializer(selectors.cart_view_after_add(item)).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=TAGS, parameters=[SKU_ID])

@@ -10,6 +10,7 @@ import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
@@ -109,11 +110,16 @@ class CartLine:
     @property
     def problem(self) -> str:
         """ "" when the line can be ordered; else "unavailable", "out_of_stock" or "short"."""
-        if not self.on_sale:
-            return "unavailable"
-        if self.available <= 0:
-            return "out_of_stock"
-        return "short" if self.available < self.quantity else ""
+        return line_problem(on_sale=self.on_sale, available=self.available, quantity=self.quantity)
+
+
+def line_problem(*, on_sale: bool, available: int, quantity: int) -> str:
+    """What keeps a cart line from being ordered (`CartLine.problem`), from its values alone."""
+    if not on_sale:
+        return "unavailable"
+    if available <= 0:
+        return "out_of_stock"
+    return "short" if available < quantity else ""
 
 
 @dataclass
@@ -250,7 +256,38 @@ def _cart_statement(owner: str) -> tuple[str, tuple, int]:
     return sql, params, index
 
 
-# The models a cart line joins, reached through its relations (the layer contracts let orders
+#: What the add-to-cart's statement gives with each line after the cart view's columns
+#: (`cart_lines_statement`), in this order: whether the cart may have changed after the
+#: statement's snapshot (the lines must then be read again), and the cart's own fields.
+CART_WRITE_COLUMNS = ("changed", "cart_buyer_id", "cart_session_key", "cart_updated_at")
+
+
+@functools.cache
+def cart_lines_statement(source: str) -> tuple[str, tuple]:
+    """The cart view's query (`_cart_lines`) compiled once per process to read its lines from
+    `source`, a common table expression of the statement this query ends, with the columns of
+    orders_cartitem's `id, cart_id, quantity, added_at, sku_id` and CART_WRITE_COLUMNS: the
+    SQL and its parameters (none changes between calls, as in `_cart_statement`). Each row is
+    the cart view's (`_CART_ROW`: the line's id, cart_id, quantity, added_at and sku_id
+    first), then CART_WRITE_COLUMNS.
+
+    Why: the add-to-cart (`orders.services.cart._add_units`) writes the line and reads the
+    whole cart for its answer in one statement; the lines come from the rows it wrote and the
+    cart's other lines, since a statement does not see the rows its own INSERT wrote.
+    """
+    if not source.isidentifier():
+        raise ValueError(f"{source!r} is not the name of a common table expression.")
+    sql, params = _cart_lines(Q()).query.sql_with_params()
+    table = ' FROM "orders_cartitem" '
+    if sql.count(table) != 1:  # the lines' FROM only: no sub-select of the query reads the lines
+        raise ValueError("The cart view's query reads orders_cartitem more than once.")
+    # The source takes the table's name, so every column the ORM compiled refers to it; its
+    # own columns end the select list (the ORDER BY names columns by their place: unchanged).
+    extra = "".join(f', "orders_cartitem"."{name}"' for name in CART_WRITE_COLUMNS)
+    return sql.replace(table, f'{extra} FROM {source} "orders_cartitem" '), params
+
+
+# The models a cart line joins, reached through their relations (the layer contracts let orders
 # read other apps only through their selectors).
 SKU = CartItem._meta.get_field("sku").related_model
 Product = SKU._meta.get_field("product").related_model
@@ -264,19 +301,49 @@ def _loaded(model, **values):
     return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
 
 
-def _cart_view(owner: str, value) -> CartView:
+def _cart_rows(owner: str, value) -> list[tuple]:
+    """The cart view's rows of the cart of `owner` (a kind of `_CART_OWNERS`) `value`."""
     sql, params, index = _cart_statement(owner)
     params = list(params)
     params[index] = value
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return cursor.fetchall()
+
+
+def _cart_view(owner: str, value) -> CartView:
+    return cart_view_of_rows(_cart_rows(owner, value))
+
+
+def _rows_after_add(item: CartItem) -> list[tuple]:
+    """The cart's rows after the add that gave `item`: those its statement read, or read again
+    when they may be older than the add (None: see `orders.services.cart_add`)."""
+    rows = getattr(item, "cart_rows", None)
+    return rows if rows is not None else _cart_rows("cart", item.cart_id)
+
+
+def cart_view_after_add(item: CartItem) -> CartView:
+    """`cart_view` of the cart after `cart_add(..., read_lines=True)` gave `item`: built from
+    the rows the add's statement read, without another query (one when a concurrent change
+    of the cart made them stale)."""
+    return cart_view_of_rows(_rows_after_add(item))
+
+
+def cart_plain_after_add(item: CartItem) -> dict:
+    """`cart_plain_of_rows` of the cart after `cart_add(..., read_lines=True)` gave `item` (as
+    `cart_view_after_add`)."""
+    return cart_plain_of_rows(_rows_after_add(item))
+
+
+def cart_view_of_rows(rows) -> CartView:
+    """The CartView of the cart view's rows (`_CART_ROW` tuples in the query's order; columns
+    after those are ignored), its lines as model instances for pages and serializers."""
     decode_attributes = SKU._meta.get_field("attributes").from_db_value  # jsonb arrives as text
     shops: dict[int, CartShop] = {}
     rates: dict[int, ShippingRate | None] = {}
     for row in rows:
         (pk, cart_id, quantity, added_at, sku_id, code, attributes, price, product_id, title, merchant_id) = row[:11]
-        (shop_name, company_name, slug, rate_id, flat_fee, free_over, available, on_sale, image_id) = row[11:]
+        (shop_name, company_name, slug, rate_id, flat_fee, free_over, available, on_sale, image_id) = row[11:20]
         shop = shops.get(merchant_id)
         if shop is None:
             merchant = _loaded(Merchant, id=merchant_id, shop_name=shop_name, company_name=company_name, slug=slug)
@@ -318,6 +385,73 @@ def _cart_view(owner: str, value) -> CartView:
         if any(line.on_sale for line in shop.lines):
             shop.shipping = shipping_fee(merchant=shop.merchant, goods_total=shop.subtotal, rate=rates[merchant_id])
     return CartView(shops=list(shops.values()))
+
+
+def cart_plain_of_rows(rows) -> dict:
+    """What `cart_view_of_rows(rows)` shows, as plain values without model instances: the
+    API's cart (`CartSerializer`'s keys in its order; amounts as Decimals), for an answer
+    written without the serializer (`orders.api.lean.cart_body`; a test compares the two).
+
+    The same rules as CartView's: line totals rounded by `quantize`, a shop's subtotal of its
+    lines on sale and its shipping (`shipping_fee`, none when nothing is on sale), the line's
+    problem (`line_problem`); the merchant's display name and the SKU's label by their models'
+    own properties, read from the row's values.
+    """
+    decode_attributes = SKU._meta.get_field("attributes").from_db_value  # jsonb arrives as text
+    display_name, label = Merchant.display_name.fget, SKU.label.fget
+    shops: dict[int, dict] = {}
+    rates: dict[int, SimpleNamespace | None] = {}
+    orderable: set[int] = set()  # shops with a line on sale
+    count, goods_total, shipping_total, has_problems = 0, ZERO, ZERO, False
+    for row in rows:
+        (_pk, _cart_id, quantity, _added_at, sku_id, code, attributes, price, _product_id, title, merchant_id) = row[
+            :11
+        ]
+        (shop_name, company_name, slug, rate_id, flat_fee, free_over, available, on_sale, _image_id) = row[11:20]
+        shop = shops.get(merchant_id)
+        if shop is None:
+            name = display_name(SimpleNamespace(shop_name=shop_name, company_name=company_name))
+            shop = shops[merchant_id] = {"shop": {"id": merchant_id, "name": name, "slug": slug}, "lines": []}
+            shop["subtotal"] = ZERO
+            rates[merchant_id] = None if rate_id is None else SimpleNamespace(flat_fee=flat_fee, free_over=free_over)
+        available = max(available, 0)
+        line_total = quantize(price * quantity)
+        problem = line_problem(on_sale=on_sale, available=available, quantity=quantity)
+        shop["lines"].append(
+            {
+                "sku": sku_id,
+                "product_title": title,
+                "sku_code": code,
+                "sku_label": label(SimpleNamespace(attributes=decode_attributes(attributes, None, None), code=code)),
+                "unit_price": price,
+                "quantity": quantity,
+                "line_total": line_total,
+                "available": available,
+                "on_sale": on_sale,
+                "problem": problem,
+            }
+        )
+        if on_sale:
+            shop["subtotal"] += line_total
+            orderable.add(merchant_id)
+        count += quantity
+        has_problems = has_problems or bool(problem)
+    for merchant_id, shop in shops.items():
+        # A shop with nothing orderable left charges no shipping.
+        shipping = ZERO
+        if merchant_id in orderable:
+            shipping = shipping_fee(merchant=None, goods_total=shop["subtotal"], rate=rates[merchant_id])
+        shop["shipping"], shop["total"] = shipping, shop["subtotal"] + shipping
+        goods_total += shop["subtotal"]
+        shipping_total += shipping
+    return {
+        "shops": list(shops.values()),
+        "count": count,
+        "goods_total": goods_total,
+        "shipping_total": shipping_total,
+        "total": goods_total + shipping_total,
+        "has_problems": has_problems,
+    }
 
 
 # ·· Addresses

@@ -28,6 +28,7 @@ from catalog.selectors import sku_public_queryset
 
 from ..errors import OrderError
 from ..models import MAX_LINES, MAX_QUANTITY, Cart, CartItem
+from ..selectors.buyer import CART_WRITE_COLUMNS, cart_lines_statement
 from .checkout import checkout_place_idempotent
 
 #: Session entry remembering the anonymous cart's key. `login()` gives the session a new key
@@ -89,9 +90,11 @@ def _lock(cart: Cart) -> Cart:
 # taken the last place with this very SKU, the statement writes nothing and `cart_add`
 # retries under a lock taken by an earlier statement, which sees that line and merges.
 # ON CONFLICT sums concurrent adds of one SKU.
+# `{read}` ends the statement: the line and its cart (_ADD_UNITS_LINE), or the whole cart as
+# the cart view reads it (_ADD_UNITS_CART).
 _ADD_UNITS_SQL = """
     WITH cart AS (
-        SELECT id, buyer_id, session_key, updated_at, line_count
+        SELECT id, buyer_id, session_key, updated_at, line_count, xmin
           FROM orders_cart WHERE {owner} = %s FOR UPDATE
     ), line AS (
         INSERT INTO orders_cartitem (cart_id, sku_id, quantity, added_at)
@@ -103,10 +106,38 @@ _ADD_UNITS_SQL = """
           )
         ON CONFLICT (cart_id, sku_id) DO UPDATE
             SET quantity = LEAST(orders_cartitem.quantity + EXCLUDED.quantity, %s)
-        RETURNING id, quantity, added_at
-    )
+        RETURNING id, cart_id, quantity, added_at, sku_id
+    ){read}
+"""
+
+_ADD_UNITS_LINE = """
     SELECT line.id, line.quantity, line.added_at, cart.id, cart.buyer_id, cart.session_key, cart.updated_at
       FROM line, cart
+"""
+
+# The whole cart after the add, for its answer (`cart_add(read_lines=True)`), in the same
+# statement: the cart view's query (`cart_lines_statement`) over `lines`, the line as the
+# INSERT returned it (the statement's own reads do not see the rows it wrote) and the cart's
+# other lines. Those are read in the snapshot taken when the statement began, which misses
+# what a concurrent change of the cart committed while this statement waited for its lock:
+# `changed` tells the caller to read the cart again then. Every such change shows: a line
+# inserted or deleted updates the cart row (the line count's triggers), so the row this
+# statement locked (the newest) is another version (`xmin`) than the one its snapshot sees;
+# a line updated or deleted meanwhile is seen in the snapshot with its `xmax` set (set also
+# by a lock or a write rolled back: then the cart is read again for nothing).
+_ADD_UNITS_CART = """, lines AS (
+        SELECT line.id, line.cart_id, line.quantity, line.added_at, line.sku_id,
+               cart.xmin IS DISTINCT FROM (SELECT xmin FROM orders_cart WHERE id = cart.id) AS changed,
+               cart.buyer_id AS cart_buyer_id, cart.session_key AS cart_session_key,
+               cart.updated_at AS cart_updated_at
+          FROM line, cart
+        UNION ALL
+        SELECT other.id, other.cart_id, other.quantity, other.added_at, other.sku_id,
+               other.xmax <> '0'::xid, cart.buyer_id, cart.session_key, cart.updated_at
+          FROM line, cart, orders_cartitem other
+         WHERE other.cart_id = line.cart_id AND other.sku_id <> line.sku_id
+    )
+    {lines}
 """
 
 #: The columns that find a cart in `_ADD_UNITS_SQL` (the cart itself, a buyer's, a session's).
@@ -115,6 +146,8 @@ _ADD_OWNERS = ("id", "buyer_id", "session_key")
 #: The cart's fields `_add_units` returns, in the order of the statement's last columns; the
 #: others (`line_count`) are deferred: the trigger's count is not visible to the statement.
 _CART_FIELDS = ["id", "buyer_id", "session_key", "updated_at"]
+#: The line's fields `_add_units` returns (all of CartItem's).
+_ITEM_FIELDS = ["id", "cart_id", "sku_id", "quantity", "added_at"]
 
 
 #: A SKU id no real SKU has: `_add_units_statement` finds the SKU's place among the
@@ -123,9 +156,10 @@ _SKU_MARKER = -7_300_000_003
 
 
 @functools.cache
-def _add_units_statement(owner: str = "id") -> tuple[str, tuple, int]:
+def _add_units_statement(owner: str = "id", read_lines: bool = False) -> tuple[str, tuple, int]:
     """_ADD_UNITS_SQL with its on-sale EXISTS compiled once per process, for the cart found by
-    `owner` (one of _ADD_OWNERS): the SQL, the EXISTS' parameters, and the place of the SKU id
+    `owner` (one of _ADD_OWNERS), ending with the line (or, `read_lines`, the whole cart): the
+    SQL, the parameters of the EXISTS and of the cart's read, and the place of the SKU id
     among them. Why: compiling the EXISTS from the ORM was a third of the add's CPU, and only
     the SKU id changes between adds; catalog's `sku_on_sale` has no parameter that changes
     with time or with the request."""
@@ -134,28 +168,53 @@ def _add_units_statement(owner: str = "id") -> tuple[str, tuple, int]:
     on_sale_skus = sku_public_queryset().filter(pk=_SKU_MARKER).values("pk").order_by()  # no ORDER BY in EXISTS
     on_sale, on_sale_params = on_sale_skus.query.sql_with_params()
     (index,) = [i for i, param in enumerate(on_sale_params) if type(param) is int and param == _SKU_MARKER]
-    return _ADD_UNITS_SQL.format(owner=owner, on_sale=on_sale), on_sale_params, index
+    read, read_params = _ADD_UNITS_LINE, ()
+    if read_lines:
+        lines, read_params = cart_lines_statement("lines")
+        read = _ADD_UNITS_CART.replace("{lines}", lines)
+    # str.replace, not format: the compiled SQL may hold braces of its own.
+    sql = _ADD_UNITS_SQL.replace("{owner}", owner).replace("{on_sale}", on_sale).replace("{read}", read)
+    return sql, (tuple(on_sale_params), tuple(read_params)), index
 
 
-def _add_units(owner: tuple[str, object], sku_id: int, quantity: int) -> CartItem | None:
+def _add_units(owner: tuple[str, object], sku_id: int, quantity: int, *, read_lines: bool = False) -> CartItem | None:
     """Lock the cart `owner` finds (column, value) and add to the SKU's line (capped) or
     create it, in one statement (see _ADD_UNITS_SQL). None when nothing was written: there is
     no such cart, the SKU is not on sale, or the line would be new and the cart holds
-    MAX_LINES lines (or a concurrent add of this SKU took the last place: see above)."""
+    MAX_LINES lines (or a concurrent add of this SKU took the last place: see above).
+
+    The line's `cart_rows`: with `read_lines`, the whole cart after the add as the cart view
+    reads it (`orders.selectors.cart_view_after_add`), from the same statement; None when
+    they were not read, or may miss a concurrent change (the selectors read them again)."""
     column, value = owner
-    sql, on_sale_params, index = _add_units_statement(column)
+    sql, (on_sale_params, read_params), index = _add_units_statement(column, read_lines)
     on_sale_params = list(on_sale_params)
     on_sale_params[index] = sku_id
     quantity = min(quantity, MAX_QUANTITY)
-    params = [value, sku_id, quantity, timezone.now(), *on_sale_params, MAX_LINES, sku_id, MAX_QUANTITY]
+    params = [value, sku_id, quantity, timezone.now(), *on_sale_params, MAX_LINES, sku_id, MAX_QUANTITY, *read_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+        rows = cursor.fetchall()
+    if not rows:
         return None
-    pk, units, added_at, *cart_values = row
+    if not read_lines:
+        ((pk, units, added_at, *cart_values),) = rows
+        cart_rows = None
+    else:
+        # The cart view's columns (the line's id, cart_id, quantity, added_at, sku_id first),
+        # then `changed` and the cart's fields (CART_WRITE_COLUMNS).
+        width = len(CART_WRITE_COLUMNS)
+        (row,) = [row for row in rows if row[4] == sku_id]
+        pk, cart_id, units, added_at = row[:4]
+        cart_values = [cart_id, *row[1 - width :]]
+        cart_rows = None if any(row[-width] for row in rows) else rows
     cart = Cart.from_db(connection.alias, _CART_FIELDS, cart_values)
-    return CartItem(pk=pk, cart=cart, sku_id=sku_id, quantity=units, added_at=added_at)
+    # As the ORM loads a line with select_related("cart"); a third of the CPU of CartItem(...),
+    # whose keyword arguments go through the relation's descriptor.
+    item = CartItem.from_db(connection.alias, _ITEM_FIELDS, [pk, cart.pk, sku_id, units, added_at])
+    CartItem.cart.field.set_cached_value(item, cart)
+    item.cart_rows = cart_rows
+    return item
 
 
 def _owner(*, buyer, session) -> dict:
@@ -182,10 +241,23 @@ def cart_get_or_create(*, buyer=None, session=None) -> Cart:
     return cart
 
 
-def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=None, session=None) -> CartItem:
+def cart_add(
+    *,
+    sku_id: int,
+    quantity: int = 1,
+    cart: Cart | None = None,
+    buyer=None,
+    session=None,
+    read_lines: bool = False,
+) -> CartItem:
     """Add `quantity` units of a SKU on sale to `cart`, or to the cart of `buyer` / `session`;
     merged with the line already there, capped at MAX_QUANTITY. Locks the cart row. Returns
     the line, its `cart` the cart (`line_count` deferred).
+
+    With `read_lines` the same statement also reads the whole cart after the add, for an
+    answer that shows it (`orders.selectors.cart_view_after_add` builds it from the line's
+    `cart_rows` without another query, or reads the cart again when a concurrent change of
+    it committed while the add waited for its lock).
 
     Statements: an existing cart is found, locked and the line written by one statement, a
     transaction by itself (`_add_units`). When it writes nothing (no cart yet, a refusal, a
@@ -196,9 +268,11 @@ def cart_add(*, sku_id: int, quantity: int = 1, cart: Cart | None = None, buyer=
     quantity = _check_quantity(quantity)
     sku_id = _sku_id(sku_id)
     owner = _existing_owner(cart=cart, buyer=buyer, session=session)
-    item = _add_units(owner, sku_id, quantity) if owner is not None else None
+    item = _add_units(owner, sku_id, quantity, read_lines=read_lines) if owner is not None else None
     if item is None:
-        item = _cart_add_locked(sku_id=sku_id, quantity=quantity, cart=cart, buyer=buyer, session=session)
+        item = _cart_add_locked(
+            sku_id=sku_id, quantity=quantity, cart=cart, buyer=buyer, session=session, read_lines=read_lines
+        )
     return item
 
 
@@ -215,7 +289,7 @@ def _existing_owner(*, cart, buyer, session) -> tuple[str, object] | None:
 
 
 @transaction.atomic
-def _cart_add_locked(*, sku_id: int, quantity: int, cart: Cart | None, buyer, session) -> CartItem:
+def _cart_add_locked(*, sku_id: int, quantity: int, cart: Cart | None, buyer, session, read_lines: bool) -> CartItem:
     """`cart_add` under the cart's lock taken by an earlier statement, creating the cart when
     missing: the add's statement then reads a snapshot taken after the lock was granted, so it
     sees every line committed before. A refusal raises inside this transaction, so a cart
@@ -232,7 +306,7 @@ def _cart_add_locked(*, sku_id: int, quantity: int, cart: Cart | None, buyer, se
         # missing one is created (a new row is ours alone until commit) or, when a concurrent
         # add created it first, found again and locked.
         cart, _created = Cart.objects.select_for_update().get_or_create(**_owner(buyer=buyer, session=session))
-    item = _add_units(("id", cart.pk), sku_id, quantity)
+    item = _add_units(("id", cart.pk), sku_id, quantity, read_lines=read_lines)
     if item is None:
         _check_on_sale(sku_id)  # raises sku_unavailable; else the line had no place
         raise OrderError(

@@ -17,11 +17,13 @@ from django.test.client import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from catalog import services as catalog_services
 from merchants import services as merchant_services
 from orders import selectors, services
+from orders.api.serializers import CartSerializer
 from orders.context_processors import cart_summary
 from orders.errors import OrderError
 from orders.models import Cart, CartItem, ShippingRate
@@ -442,28 +444,32 @@ def _statements(client, method, path, data=None):
     return response, [query["sql"].split()[0] for query in ctx.captured_queries]
 
 
-def test_an_add_to_cart_through_the_api_is_three_statements_and_the_cart_two():
+def test_an_add_to_cart_through_the_api_is_two_statements_and_the_cart_two():
     merchant, (cat,) = live_merchant()
     first, second = stocked_sku(merchant=merchant, category=cat), stocked_sku(merchant=merchant, category=cat)
     buyer = UserFactory()
     client = _token_client(buyer)
     response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": first.pk})
     # No cart yet: the one statement finds none; then in a transaction the cart is created
-    # (get_or_create: looked up, inserted in its own savepoint) and the line written.
+    # (get_or_create: looked up, inserted in its own savepoint) and the line written and the
+    # cart read for the answer by one statement.
     assert (response.status_code, statements) == (
         201,
-        ["SELECT", "WITH", "SAVEPOINT", "SELECT", "SAVEPOINT", "INSERT", "RELEASE", "WITH", "RELEASE", "SELECT"],
+        ["SELECT", "WITH", "SAVEPOINT", "SELECT", "SAVEPOINT", "INSERT", "RELEASE", "WITH", "RELEASE"],
     )
+    assert response.json()["count"] == 1
 
     response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
     assert response.status_code == 201
-    # The token with its user; the cart found and locked and the line written, in one
-    # statement that is a transaction by itself (no BEGIN/COMMIT); the answer.
-    assert statements == ["SELECT", "WITH", "SELECT"]
+    # The token with its user; the cart found and locked, the line written and the whole cart
+    # read for the answer, in one statement that is a transaction by itself (no BEGIN/COMMIT).
+    assert statements == ["SELECT", "WITH"]
     response, statements = _statements(client, "post", "/api/v1/orders/cart/items/", {"sku": second.pk})
-    assert (response.json()["count"], statements) == (3, ["SELECT", "WITH", "SELECT"])  # merged: the same
+    assert (response.json()["count"], statements) == (3, ["SELECT", "WITH"])  # merged: the same
+    added = response.content
     response, statements = _statements(client, "get", "/api/v1/orders/cart/")
     assert (response.status_code, response.json()["count"], statements) == (200, 3, ["SELECT"] * 2)
+    assert response.content == added  # the add's answer is the cart as read afterwards
     assert lines(Cart.objects.get(buyer=buyer)) == [(first.pk, 1), (second.pk, 2)]
     assert Cart.objects.get(buyer=buyer).line_count == 2
 
@@ -687,3 +693,153 @@ def test_a_visitors_next_add_on_the_page_writes_the_line_in_one_statement(web):
     cart = Cart.objects.get(session_key=web.session.session_key)
     assert [q["sql"].split()[0] for q in ctx.captured_queries if "orders_cart" in q["sql"]] == ["WITH"]
     assert (lines(cart), cart.line_count) == (sorted([(first.pk, 1), (second.pk, 2)]), 2)
+
+
+# --- The add that reads the whole cart in its one statement (read_lines) --------------------
+
+
+def _answer(view) -> bytes:
+    return JSONRenderer().render(CartSerializer(view).data)
+
+
+def _two_shops_skus(count: int) -> list:
+    (shop_a, (cat_a,)), (shop_b, (cat_b,)) = live_merchant(), live_merchant()
+    ShippingRate.objects.create(merchant=shop_b, flat_fee=Decimal("6.00"), free_over=None)
+    return [
+        stocked_sku(price=f"{10 + i}.25", merchant=shop, category=cat)
+        for i, (shop, cat) in zip(range(count), itertools.cycle([(shop_a, cat_a), (shop_b, cat_b)]))
+    ]
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["new_line", "existing_line"])
+@pytest.mark.parametrize("size", [1, 2, 10])
+def test_an_add_reads_the_whole_cart_in_its_one_statement(size, merged):
+    skus = _two_shops_skus(size)
+    buyer = UserFactory()
+    cart = services.cart_get_or_create(buyer=buyer)
+    for i, sku in enumerate(skus if merged else skus[:-1]):
+        services.cart_add(cart=cart, sku_id=sku.pk, quantity=i + 1)
+    before = Cart.objects.get(pk=cart.pk)
+    target = skus[-1]
+    with CaptureQueriesContext(connection) as ctx:
+        item = services.cart_add(buyer=buyer, sku_id=target.pk, quantity=2, read_lines=True)
+        view = selectors.cart_view_after_add(item)
+    assert len(ctx.captured_queries) == 1
+    assert item.cart_rows is not None  # nothing changed the cart meanwhile: not read again
+    line = CartItem.objects.get(cart=cart, sku=target)
+    assert (item.pk, item.sku_id, item.quantity, item.added_at) == (line.pk, target.pk, line.quantity, line.added_at)
+    assert item.quantity == (size + 2 if merged else 2)
+    assert (item.cart.pk, item.cart.buyer_id, item.cart.session_key, item.cart.updated_at) == (
+        cart.pk,
+        buyer.pk,
+        None,
+        before.updated_at,
+    )
+    # The answer is the cart as read afterwards, line by line, in the same order.
+    assert _answer(view) == _answer(selectors.cart_view(cart))
+    assert [(line.sku.pk, line.quantity) for line in view.lines] == [
+        (line.sku.pk, line.quantity) for line in selectors.cart_view(cart).lines
+    ]
+    assert (len(view.lines), view.count) == (size, sum(range(1, size)) + (size + 2 if merged else 2))
+    assert [shop.merchant.pk for shop in view.shops] == sorted({sku.merchant_id for sku in skus})
+
+
+@pytest.mark.parametrize("size", [1, 2, 10])
+def test_a_full_cart_refuses_a_new_line_and_merges_an_existing_one_reading_the_cart(monkeypatch, size):
+    monkeypatch.setattr("orders.services.cart.MAX_LINES", size)
+    *skus, extra = _two_shops_skus(size + 1)
+    buyer = UserFactory()
+    for sku in skus:
+        services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=1)
+    cart = Cart.objects.get(buyer=buyer)
+    before = lines(cart)
+    with pytest.raises(OrderError) as refused:
+        services.cart_add(buyer=buyer, sku_id=extra.pk, read_lines=True)
+    assert (refused.value.code, refused.value.extra) == ("cart_full", {"max_lines": size})
+    assert (lines(cart), _counted(cart), Cart.objects.count()) == (before, (size, size), 1)
+
+    with CaptureQueriesContext(connection) as ctx:
+        item = services.cart_add(buyer=buyer, sku_id=skus[0].pk, quantity=998, read_lines=True)
+        view = selectors.cart_view_after_add(item)
+    assert len(ctx.captured_queries) == 1
+    assert item.quantity == 999  # capped
+    assert _answer(view) == _answer(selectors.cart_view(cart))
+    assert view.count == 999 + size - 1
+
+
+def test_a_refused_add_that_reads_the_cart_writes_nothing(monkeypatch):
+    sku, gone = stocked_sku(), stocked_sku()
+    buyer = UserFactory()
+    services.cart_add(buyer=buyer, sku_id=sku.pk, quantity=1)
+    _withdraw(gone)
+    cart = Cart.objects.get(buyer=buyer)
+    for sku_id, quantity, code in (
+        (gone.pk, 1, "sku_unavailable"),
+        (10**9, 1, "sku_unavailable"),
+        (sku.pk, 0, "invalid_quantity"),
+        (sku.pk, 10**30, "invalid_quantity"),
+        ("x", 1, "sku_unavailable"),
+    ):
+        with pytest.raises(OrderError) as refused:
+            services.cart_add(buyer=buyer, sku_id=sku_id, quantity=quantity, read_lines=True)
+        assert refused.value.code == code
+        assert (lines(cart), _counted(cart)) == ([(sku.pk, 1)], (1, 1))
+
+
+def _add_while_a_change_holds_the_cart(cart, change, sku):
+    """`change()` runs in a transaction left open until an add of `sku` that reads the cart
+    (another thread, another connection) waits for the cart's lock. The add's outcome: whether
+    its rows were used (`stale`: read again) and its answer, computed in its thread."""
+    outcome = {}
+
+    def add():
+        try:
+            item = services.cart_add(cart=cart, sku_id=sku.pk, quantity=1, read_lines=True)
+            outcome["stale"] = item.cart_rows is None
+            outcome["answer"] = _answer(selectors.cart_view_after_add(item))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=add)
+    with transaction.atomic():
+        change()
+        thread.start()
+        _wait_for_a_lock_waiter(outcome)
+    thread.join(timeout=10)
+    return outcome
+
+
+CONCURRENT_CHANGES = {
+    # A line inserted meanwhile: the cart row the add locks is newer than its snapshot's.
+    "line_added": (lambda cart, kept, other, sku: services.cart_add(cart=cart, sku_id=other.pk), True),
+    # A line's quantity changed: the snapshot sees the line's old version, its xmax set.
+    "quantity_changed": (
+        lambda cart, kept, other, sku: services.cart_update(cart=cart, sku_id=kept.pk, quantity=7),
+        True,
+    ),
+    "line_removed": (lambda cart, kept, other, sku: services.cart_remove(cart=cart, sku_id=kept.pk), True),
+    # The added SKU's own line merged meanwhile: the INSERT … ON CONFLICT returns its newest
+    # version, and the other lines did not change: the add's rows are right as they are.
+    "same_sku_merged": (lambda cart, kept, other, sku: services.cart_add(cart=cart, sku_id=sku.pk, quantity=4), False),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("case", sorted(CONCURRENT_CHANGES))
+def test_an_add_that_waited_for_a_change_of_the_cart_answers_the_cart_with_it(case):
+    change, read_again = CONCURRENT_CHANGES[case]
+    kept, other, sku = _two_shops_skus(3)
+    cart = services.cart_get_or_create(buyer=UserFactory())
+    services.cart_add(cart=cart, sku_id=kept.pk, quantity=2)
+    services.cart_add(cart=cart, sku_id=sku.pk, quantity=1)
+    outcome = _add_while_a_change_holds_the_cart(cart, lambda: change(cart, kept, other, sku), sku)
+    assert outcome["stale"] is read_again
+    assert outcome["answer"] == _answer(selectors.cart_view(cart))  # the change is in the add's answer
+    expected = {
+        "line_added": [(kept.pk, 2), (other.pk, 1), (sku.pk, 2)],
+        "quantity_changed": [(kept.pk, 7), (sku.pk, 2)],
+        "line_removed": [(sku.pk, 2)],
+        "same_sku_merged": [(kept.pk, 2), (sku.pk, 6)],
+    }[case]
+    assert lines(cart) == sorted(expected)
