@@ -42,21 +42,32 @@ CARD_WITH_INCLUDES = """{% load i18n storefront_urls %}
 """
 
 
-@pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_the_card_without_includes_is_the_card_with_them_byte_for_byte(language):
+def _three_cards(*, lamp_title, lamp_price, lamp_ratings, shop_name=None):
+    """Three listed products with their badges: a lamp of an old shop (two promotions' badges,
+    `lamp_ratings` as (count, total), no stock), a kettle of a new shop (one rating) and a bare
+    product of the old shop (no rating), in that order."""
     lighting = make_category("Lighting")
     old_shop, _ = live_merchant(categories=[lighting])
-    Merchant.objects.filter(pk=old_shop.pk).update(live_since=timezone.now() - datetime.timedelta(days=90))
+    aged = {"live_since": timezone.now() - datetime.timedelta(days=90)}
+    if shop_name is not None:
+        aged["shop_name"] = shop_name
+    Merchant.objects.filter(pk=old_shop.pk).update(**aged)
     new_shop, _ = live_merchant(categories=[lighting])
-    lamp = product(old_shop, lighting, title="Desk lamp <b>", price="199.50")
+    lamp = product(old_shop, lighting, title=lamp_title, price=lamp_price)
     kettle = product(new_shop, lighting, title="Kettle", price="88.00")
     bare = product(old_shop, lighting, title="Bare", price="10.00")
     Product.objects.filter(pk=bare.pk).update(in_stock=True)
-    Product.objects.filter(pk=lamp.pk).update(rating_count=3, rating_total=14, in_stock=False)
+    count, total = lamp_ratings
+    Product.objects.filter(pk=lamp.pk).update(rating_count=count, rating_total=total, in_stock=False)
     Product.objects.filter(pk=kettle.pk).update(rating_count=1, rating_total=5, in_stock=True)
     shop_promotion(old_shop, live=True, scope="products", product_ids=[lamp.pk], priority=5)
     platform_promotion(live=True, percent=Decimal("15"))
-    rows = products_with_badges(product_list_public().filter(pk__in=[lamp.pk, kettle.pk, bare.pk]).order_by("pk"))
+    return products_with_badges(product_list_public().filter(pk__in=[lamp.pk, kettle.pk, bare.pk]).order_by("pk"))
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_card_without_includes_is_the_card_with_them_byte_for_byte(language):
+    rows = _three_cards(lamp_title="Desk lamp <b>", lamp_price="199.50", lamp_ratings=(3, 14))
     assert [(p.title, len(p.promo_badges), p.boosted, p.in_stock, p.rating_count) for p in rows] == [
         ("Desk lamp <b>", 2, False, False, 3),
         ("Kettle", 1, True, True, 1),
@@ -80,21 +91,12 @@ def test_the_card_written_by_product_cards_is_the_card_template_byte_for_byte(la
     from catalog.templatetags.storefront_cards import card_html
     from promotions.selectors.storefront import Badge
 
-    lighting = make_category("Lighting")
-    old_shop, _ = live_merchant(categories=[lighting])
-    Merchant.objects.filter(pk=old_shop.pk).update(
-        live_since=timezone.now() - datetime.timedelta(days=90), shop_name='Lamps & "Co" <Ltd>'
+    rows = _three_cards(
+        lamp_title="Desk lamp <b> & 'co'",
+        lamp_price="12345.50",
+        lamp_ratings=(1234, 5000),
+        shop_name='Lamps & "Co" <Ltd>',
     )
-    new_shop, _ = live_merchant(categories=[lighting])
-    lamp = product(old_shop, lighting, title="Desk lamp <b> & 'co'", price="12345.50")
-    kettle = product(new_shop, lighting, title="Kettle", price="88.00")
-    bare = product(old_shop, lighting, title="Bare", price="10.00")
-    Product.objects.filter(pk=bare.pk).update(in_stock=True)
-    Product.objects.filter(pk=lamp.pk).update(rating_count=1234, rating_total=5000, in_stock=False)
-    Product.objects.filter(pk=kettle.pk).update(rating_count=1, rating_total=5, in_stock=True)
-    shop_promotion(old_shop, live=True, scope="products", product_ids=[lamp.pk], priority=5)
-    platform_promotion(live=True, percent=Decimal("15"))
-    rows = products_with_badges(product_list_public().filter(pk__in=[lamp.pk, kettle.pk, bare.pk]).order_by("pk"))
     rows[0].promo_badges.append(Badge(rows[0].promo_badges[0].promotion_id, "<i>50%</i> & more", "shop"))
     rows[2].first_image_id = None
     assert [(len(p.promo_badges), p.boosted, p.in_stock, p.rating_count) for p in rows] == [
