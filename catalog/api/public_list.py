@@ -31,9 +31,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.utils import timezone
 
 from marketplace.compiled import CompiledRead, id_markers
 
@@ -68,12 +66,6 @@ ROW_COLUMNS = (
 _rows = CompiledRead(lambda ids: selectors.product_list_public().filter(pk__in=ids).values_list(*ROW_COLUMNS))
 
 
-def _boost_since():
-    """The moment from which a shop that went live counts as new (`boosted`), as
-    `selectors.product_public_queryset` computes it."""
-    return timezone.now() - timedelta(days=settings.NEW_MERCHANT_BOOST_DAYS)
-
-
 #: (ordering, page end, count bound) → (SQL, parameters, the places of the boost moment among them).
 _statements: dict[tuple[str, int, int], tuple[str, tuple, tuple[int, ...]]] = {}
 
@@ -87,25 +79,17 @@ def _ids_statement(ordering: str, stop: int) -> tuple[str, tuple, tuple[int, ...
     if compiled is not None:
         return compiled
     queryset = ProductFilter({"ordering": ordering}, selectors.product_list_public()).qs
-    new_shop = selectors.product_new_shop(queryset)
-    order_by = list(queryset.query.order_by)
-    if order_by[:1] != ["-boosted"]:
+    if list(queryset.query.order_by)[:1] != ["-boosted"]:
         raise ValueError("ProductFilter's orderings no longer put new shops first.")
-    sql, params = [], []
-    part_sql, part_params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
-    sql.append(f"(SELECT COUNT(*) FROM ({part_sql}) AS counted)")
-    params.extend(part_params)
-    for part in (queryset.filter(new_shop), queryset.exclude(new_shop)):
-        part_sql, part_params = part.order_by(*order_by[1:]).values_list("pk")[:stop].query.sql_with_params()
-        sql.append(f"ARRAY({part_sql})")
-        params.extend(part_params)
+    # The generic path's own statement (one assembly of it, ProductPaginator's).
+    sql, params = ProductPaginator._compile(queryset, limit, stop)
     # The boost moment is the statement's only time (no filter compares another): it is
     # replaced by each call's own.
     places = tuple(i for i, param in enumerate(params) if hasattr(param, "tzinfo"))
     since = {params[i] for i in places}
-    if len(places) != 2 or len(since) != 1 or abs(since.pop() - _boost_since()) > timedelta(minutes=1):
+    if len(places) != 2 or len(since) != 1 or abs(since.pop() - selectors.boost_window_start()) > timedelta(minutes=1):
         raise ValueError("The unfiltered product list's statement no longer has the boost moment it expects.")
-    compiled = _statements[ordering, stop, limit] = (f"SELECT {', '.join(sql)}", tuple(params), places)
+    compiled = _statements[ordering, stop, limit] = (sql, tuple(params), places)
     return compiled
 
 
@@ -113,7 +97,7 @@ def _read(ordering: str, start: int, stop: int) -> tuple[list[int], int, bool]:
     """(the ids of products start..stop in `ordering`, the bounded count, whether it is exact)."""
     sql, params, places = _ids_statement(ordering, stop)
     params = list(params)
-    since = _boost_since()
+    since = selectors.boost_window_start()
     for place in places:
         params[place] = since
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
