@@ -64,6 +64,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Iterable
 from functools import partial, wraps
@@ -95,10 +96,11 @@ CSRF_PLACEHOLDER = "csrf-placeholder-6f1d2c0e9b7a4e8d"
 _CSRF_BYTES = CSRF_PLACEHOLDER.encode()
 _KEEP_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow")
 #: What a page rendered for the cache shows in place of a per-visitor part (`visitor_part`):
-#: the part's template name between these (a name is letters, digits, `_`, `.`, `/`, `-`).
-#: Never in a page's own text: `<` is escaped there.
-_HOLE = "<!--pc-hole-3a9e61d4:{}-->"
-_HOLES = re.compile(rb"<!--pc-hole-3a9e61d4:([\w./-]+)-->")
+#: the fill's own nonce and the part's template name (letters, digits, `_`, `.`, `/`, `-`).
+#: The nonce is drawn anew for every fill (the value of the request's `_FOR_CACHE`), so no
+#: text a merchant or a buyer wrote can spell a hole, even where `<` is not escaped (the
+#: API's JSON): a forged one would render a template of our choice into the answer.
+_HOLE = "<!--pc-hole-{}:{}-->"
 _NAME = re.compile(r"[\w./-]+", re.ASCII)
 #: Who `cached_page` serves from the cache (its `sessions` argument).
 RENDER = "render"
@@ -153,7 +155,8 @@ def visitor_part_marker(request, name: str) -> str | None:
     in place). For `{% visitor_part %}`."""
     if not _NAME.fullmatch(name):
         raise ValueError(f"a visitor part's template name is letters, digits and _./- only, not {name!r}")
-    return _HOLE.format(name) if getattr(request, _FOR_CACHE, False) else None
+    nonce = getattr(request, _FOR_CACHE, None)
+    return _HOLE.format(nonce, name) if nonce else None
 
 
 def _render_holes(request, names: Iterable[str]) -> list[bytes]:
@@ -248,7 +251,7 @@ def cached_page(
             # Render the page of the key: the known parameters only, in key order.
             request.GET = QueryDict(query)
             request.META["QUERY_STRING"] = query
-            setattr(request, _FOR_CACHE, True)
+            setattr(request, _FOR_CACHE, secrets.token_hex(16))
             try:
                 response = view(request, *args, **kwargs)
             except BaseException:
@@ -306,12 +309,13 @@ def _store(request, key: str, tokens: tuple | None, response, *, anonymous: bool
     page's main part read the filler's session or messages (`HOLES`; then a filler with a
     session stores nothing: the page is theirs). Nothing reads them before the view (the
     middleware reads them lazily); if something did, the page counts as having read them."""
+    nonce = getattr(request, _FOR_CACHE)
     delattr(request, _FOR_CACHE)
     shared = sessions == SAME or (sessions == HOLES and not _visitor_read(request))
     storable = tokens is not None and _storable(request, response) and (anonymous or shared)
     if response.streaming:
         return response
-    pieces = _HOLES.split(response.content)
+    pieces = re.split(rb"<!--pc-hole-" + nonce.encode() + rb":([\w./-]+)-->", response.content)
     parts, holes = tuple(pieces[0::2]), tuple(name.decode() for name in pieces[1::2])
     # The holes after the storing checks: the messages they show are the visitor's alone.
     fills = _render_holes(request, holes)

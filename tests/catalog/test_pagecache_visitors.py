@@ -288,3 +288,32 @@ def test_visitors_served_at_the_same_time_each_get_their_own_parts(world, visito
     for name, response in answers:
         assert response.status_code == 200
         assert _header(response) == EXPECTED[name], name
+
+
+@pytest.mark.parametrize("marker", ["_header_account.html", "no/such/template.html"])
+def test_a_hole_marker_in_a_merchants_text_is_only_text(world, visitors, stored, marker):
+    """The JSON API writes `<` as is: a merchant's title that spells a hole's marker must not
+    make the cache render a template into it (another visitor's header, or a missing template's
+    500 for every visitor), in the API list nor on an HTML page."""
+    import json
+
+    from marketplace.pagecache import visitor_part_marker
+
+    class Filling:
+        _page_cache_fill = "guess"
+
+    forged = [
+        f"<!--pc-hole-3a9e61d4:{marker}-->",  # the marker as it was before it carried a nonce
+        visitor_part_marker(Filling(), marker),
+    ]
+    Product.objects.filter(pk=world["lamp"].pk).update(title="Lamp " + " ".join(forged))
+    url = pages(world)["api_list"]
+    for name in ("anonymous", "ann", "anonymous", "bob"):
+        response = visitors[name].get(url)
+        assert response.status_code == 200, name
+        titles = [row["title"] for row in json.loads(response.content)["results"]]
+        assert "Lamp " + " ".join(forged) in titles, name
+        assert b"Ann Buyer" not in response.content
+    page = visitors["ann"].get(pages(world)["lamp"], **EN)
+    assert page.status_code == 200
+    assert _header(page)["name"] == "Ann Buyer"
