@@ -98,11 +98,24 @@ class ProductFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
-        # Never fall back to every product: the default queryset is the public one. Always
-        # bound, so the ordering below is always applied.
-        if queryset is None:
-            queryset = product_public_queryset()
+        """`queryset`: the products to filter, or a function without arguments building
+        them, called only when `qs` is (a list page whose statement is stored never builds
+        either: about 0.3 ms of CPU of a category page); by default the public ones, never
+        every product. Always bound, so the ordering below is always applied."""
+        self._build_queryset = product_public_queryset if queryset is None else queryset if callable(queryset) else None
+        if self._build_queryset is not None:
+            queryset = Product.objects.none()  # django-filter reads its model only
         super().__init__({} if data is None else data, queryset, request=request, prefix=prefix)
+
+    @property
+    def queryset(self):
+        if self._build_queryset is not None:
+            self._queryset, self._build_queryset = self._build_queryset(), None
+        return self._queryset
+
+    @queryset.setter
+    def queryset(self, value):
+        self._queryset = value
 
     def get_form_class(self):
         # No filter's form field depends on the request, so the form class is built once per

@@ -48,7 +48,8 @@ LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 
 def _listing(request, template: str, *, data=None, queryset=None, scope=None, live=None, **context):
     """Render a product list page: filters from the query string, one page of products
-    (of `queryset`, a `product_public_queryset()`, by default all of it; `live`: the live
+    (of `queryset`, a `product_public_queryset()` or a function building one, by default
+    all of it; `live`: the live
     promotions if the page has read them already, for the cards' badges; `scope`: hashable,
     what decides the SQL of a given `queryset` (e.g. the ids of the categories it lists), so
     that the paginator's statement is compiled once per process and filters, not per page)."""
@@ -57,7 +58,7 @@ def _listing(request, template: str, *, data=None, queryset=None, scope=None, li
     # cost CPU on every page for nothing).
     filterset = ProductFilter(
         request.GET if data is None else data,
-        queryset=selectors.product_public_queryset() if queryset is None else queryset,
+        queryset=selectors.product_public_queryset if queryset is None else queryset,
     )
     key = filterset.statement_key((template, scope)) if queryset is None or scope is not None else None
     # The filtered queryset built only if the paginator has no statement stored for the key
@@ -127,7 +128,8 @@ def category_page(request, slug: str):
         request,
         "storefront/category.html",
         data=data,
-        queryset=selectors.product_public_queryset().filter(category_id__in=page.listed_ids),
+        # Built only if the paginator compiles its statement (ProductFilter).
+        queryset=lambda: selectors.product_public_queryset().filter(category_id__in=page.listed_ids),
         scope=frozenset(page.listed_ids),
         live=live,
         category=page.category,
