@@ -49,10 +49,10 @@ LISTING_PARAMS = frozenset(ProductFilter.base_filters) | {"page"}
 def _listing(request, template: str, *, data=None, queryset=None, scope=None, live=None, **context):
     """Render a product list page: filters from the query string, one page of products
     (of `queryset`, a `product_public_queryset()` or a function building one, by default
-    all of it; `live`: the live
-    promotions if the page has read them already, for the cards' badges; `scope`: hashable,
-    what decides the SQL of a given `queryset` (e.g. the ids of the categories it lists), so
-    that the paginator's statement is compiled once per process and filters, not per page)."""
+    all of it; `live`: the live promotions if the page has read them already, for the
+    cards' badges; `scope`: hashable, what decides the SQL of a given `queryset` (e.g. the
+    ids of the categories it lists), so that the paginator's statement is compiled once per
+    process and filters, not per page)."""
     # Only the ids are read from `queryset` (the rows by id below): the plain public list,
     # not the listing columns and picture subquery of `product_list_public()` (building them
     # cost CPU on every page for nothing).
