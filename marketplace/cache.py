@@ -34,6 +34,14 @@ from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.utils.functional import cached_property
 
+#: The shared pool's size unless OPTIONS say otherwise. redis-py's pools hold at most 100
+#: connections by default and refuse the 101st (`MaxConnectionsError`); Django's per-thread
+#: clients had a pool each, so a process's connections grew with its busy threads. One pool per
+#: process must grow the same way, or a process with more than 100 threads using the cache at
+#: once (200 buyers racing in threads, a threaded server) fails where it did not. Connections
+#: are opened only as concurrently needed and kept for reuse, as before.
+UNBOUNDED = 2**31 - 1
+
 
 class RedisCacheClient(django_redis.RedisCacheClient):
     """Django's client, whose `get_client` returns the same `redis.Redis` for a server every time."""
@@ -53,7 +61,7 @@ class RedisCacheClient(django_redis.RedisCacheClient):
                     pool = self._pools.get(index)
                     if pool is None:
                         pool = self._pools[index] = self._pool_class.from_url(
-                            self._servers[index], **self._pool_options
+                            self._servers[index], **{"max_connections": UNBOUNDED, **self._pool_options}
                         )
                     client = self._clients[index] = self._client(connection_pool=pool)
         return client

@@ -87,6 +87,24 @@ def test_threads_share_the_client_without_mixing_answers():
     assert len(cache.get_many([f"t{n}:{i}" for n in range(16) for i in range(25)])) == 400
 
 
+def test_more_threads_than_redis_pys_default_pool_size_use_the_cache_at_once():
+    """redis-py's pools refuse a 101st connection by default; Django's per-thread clients had a
+    pool each. 120 threads each holding a connection at the same moment (a blocking pop that
+    waits its second out) all get one: none is refused with MaxConnectionsError."""
+    shared = cache._cache.get_client(write=True)
+    threads = 120
+    start = threading.Barrier(threads)
+
+    def hold(i):
+        start.wait(timeout=30)
+        return shared.blpop([f"test-cache-nothing-{os.getpid()}-{i}"], timeout=1)
+
+    with ThreadPoolExecutor(threads) as pool:
+        answers = list(pool.map(hold, range(threads)))
+    assert answers == [None] * threads
+    assert shared.connection_pool.max_connections == marketplace_cache.UNBOUNDED
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forks as gunicorn does")
 def test_a_forked_process_uses_its_own_connections_through_the_same_client():
     client = cache._cache.get_client()
